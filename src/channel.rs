@@ -1,0 +1,190 @@
+//! The channel aggregate: its commands, `decide` (command → events) and `evolve` (event → state).
+
+use crate::event::Event;
+use crate::ids::{ChannelId, MessageId};
+use crate::rules::{DisplayName, MessageBody, RuleError};
+use serde::{Deserialize, Serialize};
+
+/// What a user (or the system) asks a channel to do.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ChannelCommand {
+    CreateChannel {
+        channel_id: ChannelId,
+        name: String,
+    },
+    PostMessage {
+        channel_id: ChannelId,
+        message_id: MessageId,
+        author: DisplayName,
+        body: MessageBody,
+    },
+}
+
+impl ChannelCommand {
+    pub fn channel_id(&self) -> ChannelId {
+        match self {
+            Self::CreateChannel { channel_id, .. } | Self::PostMessage { channel_id, .. } => *channel_id,
+        }
+    }
+}
+
+/// Why a command was refused. Every variant is a message a user may read.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+pub enum DomainError {
+    #[error("no such channel")]
+    NoSuchChannel,
+    #[error("this channel already exists")]
+    ChannelExists,
+    #[error("a channel name must be 1 to 32 lowercase letters, digits, '-' or '_'")]
+    BadChannelName,
+    #[error(transparent)]
+    Rule(#[from] RuleError),
+}
+
+/// What `decide` needs to know about a channel: folded from its stream by `evolve`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ChannelState {
+    pub name: Option<String>,
+    /// Number of events in the channel's stream: the expected version of the next append.
+    pub version: u64,
+}
+
+impl ChannelState {
+    pub fn exists(&self) -> bool {
+        self.name.is_some()
+    }
+}
+
+fn valid_channel_name(name: &str) -> bool {
+    (1..=32).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+/// Decides which events a command produces, or why it is refused. Pure: no IO, no clock.
+pub fn decide(state: &ChannelState, command: &ChannelCommand) -> Result<Vec<Event>, DomainError> {
+    match command {
+        ChannelCommand::CreateChannel { channel_id, name } => {
+            if state.exists() {
+                return Err(DomainError::ChannelExists);
+            }
+            if !valid_channel_name(name) {
+                return Err(DomainError::BadChannelName);
+            }
+            Ok(vec![Event::ChannelCreated { channel_id: *channel_id, name: name.clone() }])
+        }
+        ChannelCommand::PostMessage { channel_id, message_id, author, body } => {
+            if !state.exists() {
+                return Err(DomainError::NoSuchChannel);
+            }
+            Ok(vec![Event::MessagePosted {
+                channel_id: *channel_id,
+                message_id: *message_id,
+                author: author.clone(),
+                body: body.clone(),
+            }])
+        }
+    }
+}
+
+/// Folds one event of the channel's stream into its state.
+pub fn evolve(mut state: ChannelState, event: &Event) -> ChannelState {
+    match event {
+        Event::ChannelCreated { name, .. } => state.name = Some(name.clone()),
+        Event::MessagePosted { .. } => {}
+    }
+    state.version += 1;
+    state
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(s: &str) -> DisplayName {
+        DisplayName::parse(s).unwrap_or_else(|e| panic!("{e}"))
+    }
+    fn body(s: &str) -> MessageBody {
+        MessageBody::parse(s).unwrap_or_else(|e| panic!("{e}"))
+    }
+    fn given(events: &[Event]) -> ChannelState {
+        events.iter().fold(ChannelState::default(), evolve)
+    }
+    fn created(channel_id: ChannelId) -> Event {
+        Event::ChannelCreated { channel_id, name: "general".into() }
+    }
+
+    #[test]
+    fn creating_a_new_channel_emits_channel_created() {
+        let id = ChannelId::new();
+        let cmd = ChannelCommand::CreateChannel { channel_id: id, name: "random".into() };
+        assert_eq!(
+            decide(&given(&[]), &cmd),
+            Ok(vec![Event::ChannelCreated { channel_id: id, name: "random".into() }])
+        );
+    }
+
+    #[test]
+    fn a_channel_cannot_be_created_twice() {
+        let id = ChannelId::new();
+        let cmd = ChannelCommand::CreateChannel { channel_id: id, name: "general".into() };
+        assert_eq!(decide(&given(&[created(id)]), &cmd), Err(DomainError::ChannelExists));
+    }
+
+    #[test]
+    fn channel_names_are_checked() {
+        for bad in ["", "Général", "with space", &"x".repeat(33)] {
+            let cmd = ChannelCommand::CreateChannel { channel_id: ChannelId::new(), name: bad.into() };
+            assert_eq!(decide(&given(&[]), &cmd), Err(DomainError::BadChannelName), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn posting_to_an_existing_channel_emits_message_posted() {
+        let id = ChannelId::new();
+        let message_id = MessageId::new();
+        let cmd = ChannelCommand::PostMessage {
+            channel_id: id,
+            message_id,
+            author: name("ada"),
+            body: body("hello"),
+        };
+        let events = decide(&given(&[created(id)]), &cmd);
+        assert_eq!(
+            events,
+            Ok(vec![Event::MessagePosted {
+                channel_id: id,
+                message_id,
+                author: name("ada"),
+                body: body("hello"),
+            }])
+        );
+    }
+
+    #[test]
+    fn posting_to_a_missing_channel_is_refused() {
+        let cmd = ChannelCommand::PostMessage {
+            channel_id: ChannelId::new(),
+            message_id: MessageId::new(),
+            author: name("ada"),
+            body: body("hello"),
+        };
+        assert_eq!(decide(&given(&[]), &cmd), Err(DomainError::NoSuchChannel));
+    }
+
+    #[test]
+    fn evolve_counts_the_stream_version() {
+        let id = ChannelId::new();
+        let post = Event::MessagePosted {
+            channel_id: id,
+            message_id: MessageId::new(),
+            author: name("ada"),
+            body: body("x"),
+        };
+        let state = given(&[created(id), post.clone(), post]);
+        assert_eq!(state.version, 3);
+        assert_eq!(state.name.as_deref(), Some("general"));
+    }
+}

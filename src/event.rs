@@ -1,0 +1,197 @@
+//! Events of the log, the envelope a committed event travels in, and the message read view.
+
+use crate::ids::{ChannelId, CorrelationId, EventId, MessageId, Position, StreamId};
+use crate::rules::{DisplayName, MessageBody};
+use serde::{Deserialize, Serialize};
+
+/// Every kind of event the log holds. Serialized as `{"type": ..., "data": {...}}`;
+/// the store keeps `type` and the schema version in columns of their own.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data")]
+pub enum Event {
+    ChannelCreated {
+        channel_id: ChannelId,
+        name: String,
+    },
+    MessagePosted {
+        channel_id: ChannelId,
+        message_id: MessageId,
+        author: DisplayName,
+        body: MessageBody,
+    },
+}
+
+/// Why stored bytes could not be read back as an [`Event`].
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("unknown schema version {version} for event type {event_type}")]
+    UnknownSchema { event_type: String, version: u32 },
+    #[error("malformed {event_type} payload: {source}")]
+    Malformed { event_type: String, source: serde_json::Error },
+}
+
+impl Event {
+    /// The schema version every event is written with today. Older versions are
+    /// upcast in [`Event::decode`] when a schema changes.
+    pub const SCHEMA_VERSION: u32 = 1;
+
+    pub fn event_type(&self) -> &'static str {
+        match self {
+            Self::ChannelCreated { .. } => "ChannelCreated",
+            Self::MessagePosted { .. } => "MessagePosted",
+        }
+    }
+
+    /// The payload column: the event's data without its type tag.
+    pub fn payload(&self) -> serde_json::Value {
+        match serde_json::to_value(self) {
+            Ok(serde_json::Value::Object(mut map)) => map.remove("data").unwrap_or_default(),
+            _ => serde_json::Value::Null,
+        }
+    }
+
+    /// Reads an event back from its type, schema version and payload columns.
+    pub fn decode(event_type: &str, schema_version: u32, payload: serde_json::Value) -> Result<Self, DecodeError> {
+        if schema_version != Self::SCHEMA_VERSION {
+            return Err(DecodeError::UnknownSchema { event_type: event_type.to_owned(), version: schema_version });
+        }
+        let tagged = serde_json::json!({ "type": event_type, "data": payload });
+        serde_json::from_value(tagged)
+            .map_err(|source| DecodeError::Malformed { event_type: event_type.to_owned(), source })
+    }
+
+    /// The channel this event belongs to.
+    pub fn channel_id(&self) -> ChannelId {
+        match self {
+            Self::ChannelCreated { channel_id, .. } | Self::MessagePosted { channel_id, .. } => *channel_id,
+        }
+    }
+
+    /// The client message id that makes this event's append idempotent, if any.
+    pub fn client_message_id(&self) -> Option<MessageId> {
+        match self {
+            Self::MessagePosted { message_id, .. } => Some(*message_id),
+            Self::ChannelCreated { .. } => None,
+        }
+    }
+}
+
+/// Who caused an event and why: carried with it from the browser to every subscriber.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventMetadata {
+    /// Who acted: a display name for now, an account once accounts exist.
+    pub actor: String,
+    pub correlation_id: CorrelationId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub causation_id: Option<EventId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_message_id: Option<MessageId>,
+}
+
+/// A committed event as the store hands it out.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordedEvent {
+    pub position: Position,
+    pub stream_id: StreamId,
+    pub stream_version: u64,
+    pub event_id: EventId,
+    pub schema_version: u32,
+    pub event: Event,
+    pub metadata: EventMetadata,
+    /// Milliseconds since the Unix epoch, set by the server when it was stored.
+    pub recorded_at_ms: i64,
+}
+
+impl RecordedEvent {
+    /// The message this event shows, when it is a posted message.
+    pub fn message_view(&self) -> Option<MessageView> {
+        match &self.event {
+            Event::MessagePosted { channel_id, message_id, author, body } => Some(MessageView {
+                position: self.position,
+                message_id: *message_id,
+                channel_id: *channel_id,
+                author: author.to_string(),
+                body: body.to_string(),
+                sent_at_ms: self.recorded_at_ms,
+            }),
+            Event::ChannelCreated { .. } => None,
+        }
+    }
+}
+
+/// One row of the `messages` read model, as queries return it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageView {
+    pub position: Position,
+    pub message_id: MessageId,
+    pub channel_id: ChannelId,
+    pub author: String,
+    pub body: String,
+    pub sent_at_ms: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn posted() -> Event {
+        Event::MessagePosted {
+            channel_id: ChannelId::GENERAL,
+            message_id: MessageId::new(),
+            author: DisplayName::parse("ada").unwrap_or_else(|e| panic!("{e}")),
+            body: MessageBody::parse("hi").unwrap_or_else(|e| panic!("{e}")),
+        }
+    }
+
+    #[test]
+    fn events_round_trip_through_their_columns() {
+        for event in [posted(), Event::ChannelCreated { channel_id: ChannelId::new(), name: "x".into() }] {
+            let back = Event::decode(event.event_type(), Event::SCHEMA_VERSION, event.payload());
+            assert_eq!(back.ok(), Some(event));
+        }
+    }
+
+    #[test]
+    fn payload_has_no_type_tag() {
+        let payload = posted().payload();
+        assert!(payload.get("type").is_none());
+        assert_eq!(payload.get("body").and_then(|b| b.as_str()), Some("hi"));
+    }
+
+    #[test]
+    fn unknown_schema_versions_and_bad_payloads_are_refused() {
+        let event = posted();
+        assert!(matches!(
+            Event::decode("MessagePosted", 99, event.payload()),
+            Err(DecodeError::UnknownSchema { version: 99, .. })
+        ));
+        assert!(matches!(
+            Event::decode("MessagePosted", 1, serde_json::json!({"body": ""})),
+            Err(DecodeError::Malformed { .. })
+        ));
+        assert!(Event::decode("NoSuchEvent", 1, serde_json::json!({})).is_err());
+    }
+
+    #[test]
+    fn a_posted_event_becomes_a_message_view() {
+        let event = posted();
+        let recorded = RecordedEvent {
+            position: Position(7),
+            stream_id: ChannelId::GENERAL.stream(),
+            stream_version: 3,
+            event_id: EventId::new(),
+            schema_version: 1,
+            event: event.clone(),
+            metadata: EventMetadata {
+                actor: "ada".into(),
+                correlation_id: CorrelationId::new(),
+                causation_id: None,
+                client_message_id: event.client_message_id(),
+            },
+            recorded_at_ms: 1_700_000_000_000,
+        };
+        let view = recorded.message_view();
+        assert_eq!(view.as_ref().map(|v| v.position), Some(Position(7)));
+        assert_eq!(view.map(|v| v.body), Some("hi".to_string()));
+    }
+}

@@ -1,0 +1,25 @@
+//! Parley's pure core: every domain rule, shared by the server and the WASM client.
+//!
+//! Nothing here does IO, reads a clock or spawns a task, so the same definitions
+//! compile to native and to `wasm32-unknown-unknown` and are tested without IO.
+//!
+//! Layout, top-down:
+//! - [`ids`]: typed identifiers (UUIDv7 message ids minted by the client) and log positions.
+//! - [`rules`]: parse-don't-validate newtypes for what users type (message bodies, display names).
+//! - [`channel`]: the channel aggregate: its commands, events, `decide` and `evolve`.
+//! - [`event`]: the envelope a committed event travels in (position, stream, version, metadata).
+//! - [`protocol`]: the WebSocket wire protocol between browser and server.
+//! - [`timeline`]: the client's view of one channel: optimistic pending messages merged
+//!   with committed ones in log order, without duplicates.
+
+pub mod channel;
+pub mod event;
+pub mod ids;
+pub mod protocol;
+pub mod rules;
+pub mod timeline;
+
+pub use channel::{ChannelCommand, ChannelState, DomainError, decide, evolve};
+pub use event::{Event, EventMetadata, MessageView, RecordedEvent};
+pub use ids::{ChannelId, CorrelationId, EventId, MessageId, Position, StreamId};
+pub use rules::{DisplayName, MessageBody, RuleError};

@@ -1,0 +1,158 @@
+//! The WebSocket wire protocol: JSON text frames between browser and server.
+
+use crate::event::RecordedEvent;
+use crate::ids::{ChannelId, MessageId, Position};
+use serde::{Deserialize, Serialize};
+
+/// Frames larger than this are refused unread: no message body needs more.
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+
+/// What a browser sends.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "t", rename_all = "snake_case")]
+pub enum ClientFrame {
+    /// Start receiving a channel's events after `after` (the last position this client applied).
+    Subscribe { channel: ChannelId, after: Position },
+    Unsubscribe { channel: ChannelId },
+    /// Post a message. Fields are raw text: the server validates them and answers
+    /// `Ack` or `Rejected` with the same message id.
+    Post { channel: ChannelId, message_id: MessageId, author: String, body: String },
+    Ping { nonce: u64 },
+}
+
+/// What the server sends.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "t", rename_all = "snake_case")]
+pub enum ServerFrame {
+    /// A committed event of a subscribed channel, in log order, each exactly once.
+    Event { channel: ChannelId, event: RecordedEvent },
+    /// Everything up to `position` has been sent; what follows is live.
+    CaughtUp { channel: ChannelId, position: Position },
+    /// A post is durable at `position` (a resend gets the first position again).
+    Ack { message_id: MessageId, position: Position },
+    /// A post was refused and changed nothing.
+    Rejected { message_id: MessageId, error: String },
+    /// A frame could not be understood, or a request was refused; the connection stays open.
+    Error { error: String },
+    Pong { nonce: u64 },
+}
+
+/// Why a client frame was refused.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ProtocolError {
+    #[error("frame too large ({len} bytes, at most {max})")]
+    TooLarge { len: usize, max: usize },
+    #[error("malformed frame: {0}")]
+    Malformed(String),
+}
+
+impl ClientFrame {
+    pub fn parse(text: &str) -> Result<Self, ProtocolError> {
+        if text.len() > MAX_FRAME_BYTES {
+            return Err(ProtocolError::TooLarge { len: text.len(), max: MAX_FRAME_BYTES });
+        }
+        serde_json::from_str(text).map_err(|e| ProtocolError::Malformed(e.to_string()))
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+impl ServerFrame {
+    pub fn parse(text: &str) -> Result<Self, ProtocolError> {
+        serde_json::from_str(text).map_err(|e| ProtocolError::Malformed(e.to_string()))
+    }
+
+    pub fn to_json(&self) -> String {
+        // Every field serializes infallibly (no maps with non-string keys, no floats).
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Event, EventMetadata};
+    use crate::ids::{CorrelationId, EventId};
+    use crate::rules::{DisplayName, MessageBody};
+
+    #[test]
+    fn client_frames_round_trip() {
+        let frames = [
+            ClientFrame::Subscribe { channel: ChannelId::GENERAL, after: Position(41) },
+            ClientFrame::Unsubscribe { channel: ChannelId::GENERAL },
+            ClientFrame::Post {
+                channel: ChannelId::GENERAL,
+                message_id: MessageId::new(),
+                author: "ada".into(),
+                body: "hi".into(),
+            },
+            ClientFrame::Ping { nonce: 9 },
+        ];
+        for frame in frames {
+            assert_eq!(ClientFrame::parse(&frame.to_json()), Ok(frame));
+        }
+    }
+
+    #[test]
+    fn server_frames_round_trip() {
+        let message_id = MessageId::new();
+        let event = RecordedEvent {
+            position: Position(3),
+            stream_id: ChannelId::GENERAL.stream(),
+            stream_version: 2,
+            event_id: EventId::new(),
+            schema_version: 1,
+            event: Event::MessagePosted {
+                channel_id: ChannelId::GENERAL,
+                message_id,
+                author: DisplayName::parse("ada").unwrap_or_else(|e| panic!("{e}")),
+                body: MessageBody::parse("hi").unwrap_or_else(|e| panic!("{e}")),
+            },
+            metadata: EventMetadata {
+                actor: "ada".into(),
+                correlation_id: CorrelationId::new(),
+                causation_id: None,
+                client_message_id: Some(message_id),
+            },
+            recorded_at_ms: 5,
+        };
+        let frames = [
+            ServerFrame::Event { channel: ChannelId::GENERAL, event },
+            ServerFrame::CaughtUp { channel: ChannelId::GENERAL, position: Position(3) },
+            ServerFrame::Ack { message_id, position: Position(3) },
+            ServerFrame::Rejected { message_id, error: "no".into() },
+            ServerFrame::Error { error: "bad".into() },
+            ServerFrame::Pong { nonce: 1 },
+        ];
+        for frame in frames {
+            assert_eq!(ServerFrame::parse(&frame.to_json()), Ok(frame));
+        }
+    }
+
+    #[test]
+    fn the_wire_format_is_stable() {
+        let json = ClientFrame::Subscribe { channel: ChannelId::GENERAL, after: Position(2) }.to_json();
+        assert_eq!(
+            json,
+            r#"{"t":"subscribe","channel":"00000000-0000-7000-8000-000000000001","after":2}"#
+        );
+    }
+
+    #[test]
+    fn bad_frames_get_a_clear_error() {
+        assert!(matches!(ClientFrame::parse("{"), Err(ProtocolError::Malformed(_))));
+        assert!(matches!(ClientFrame::parse(r#"{"t":"launch_missiles"}"#), Err(ProtocolError::Malformed(_))));
+        assert!(matches!(
+            ClientFrame::parse(r#"{"t":"subscribe","channel":"nope","after":0}"#),
+            Err(ProtocolError::Malformed(_))
+        ));
+        assert!(matches!(
+            ClientFrame::parse(r#"{"t":"subscribe","channel":"00000000-0000-7000-8000-000000000001","after":-1}"#),
+            Err(ProtocolError::Malformed(_))
+        ));
+        let huge = format!(r#"{{"t":"ping","nonce":1,"pad":"{}"}}"#, "x".repeat(MAX_FRAME_BYTES));
+        assert!(matches!(ClientFrame::parse(&huge), Err(ProtocolError::TooLarge { .. })));
+    }
+}

@@ -1,0 +1,153 @@
+//! Parse-don't-validate newtypes for what users type: message bodies and display names.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Why a user's input was refused. The message is meant for the user.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+pub enum RuleError {
+    #[error("a message cannot be empty")]
+    EmptyMessage,
+    #[error("a message can be at most {max} characters (this one has {len})")]
+    MessageTooLong { len: usize, max: usize },
+    #[error("a display name cannot be empty")]
+    EmptyName,
+    #[error("a display name can be at most {max} characters")]
+    NameTooLong { max: usize },
+    #[error("a display name cannot contain control characters")]
+    NameHasControlChars,
+}
+
+/// A message body: non-empty after trimming, at most [`MessageBody::MAX_CHARS`] characters.
+/// Inner whitespace and newlines are kept; leading and trailing whitespace is trimmed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct MessageBody(String);
+
+impl MessageBody {
+    pub const MAX_CHARS: usize = 4_000;
+
+    pub fn parse(raw: &str) -> Result<Self, RuleError> {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() {
+            return Err(RuleError::EmptyMessage);
+        }
+        let len = trimmed.chars().count();
+        if len > Self::MAX_CHARS {
+            return Err(RuleError::MessageTooLong { len, max: Self::MAX_CHARS });
+        }
+        Ok(Self(trimmed.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for MessageBody {
+    type Error = RuleError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<MessageBody> for String {
+    fn from(value: MessageBody) -> Self {
+        value.0
+    }
+}
+
+impl fmt::Display for MessageBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A display name: 1 to [`DisplayName::MAX_CHARS`] characters after trimming, no control characters.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct DisplayName(String);
+
+impl DisplayName {
+    pub const MAX_CHARS: usize = 32;
+
+    pub fn parse(raw: &str) -> Result<Self, RuleError> {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() {
+            return Err(RuleError::EmptyName);
+        }
+        if trimmed.chars().count() > Self::MAX_CHARS {
+            return Err(RuleError::NameTooLong { max: Self::MAX_CHARS });
+        }
+        if trimmed.chars().any(char::is_control) {
+            return Err(RuleError::NameHasControlChars);
+        }
+        Ok(Self(trimmed.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for DisplayName {
+    type Error = RuleError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<DisplayName> for String {
+    fn from(value: DisplayName) -> Self {
+        value.0
+    }
+}
+
+impl fmt::Display for DisplayName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_are_trimmed_and_must_not_be_empty() {
+        assert_eq!(MessageBody::parse("  hi there \n").map(|b| b.0), Ok("hi there".into()));
+        assert_eq!(MessageBody::parse(""), Err(RuleError::EmptyMessage));
+        assert_eq!(MessageBody::parse(" \n\t "), Err(RuleError::EmptyMessage));
+    }
+
+    #[test]
+    fn bodies_keep_inner_newlines() {
+        let body = MessageBody::parse("line one\nline two").map(|b| b.0);
+        assert_eq!(body, Ok("line one\nline two".into()));
+    }
+
+    #[test]
+    fn body_length_is_counted_in_characters_not_bytes() {
+        let at_limit = "é".repeat(MessageBody::MAX_CHARS);
+        assert!(MessageBody::parse(&at_limit).is_ok());
+        let over = "x".repeat(MessageBody::MAX_CHARS + 1);
+        assert_eq!(
+            MessageBody::parse(&over),
+            Err(RuleError::MessageTooLong { len: 4_001, max: 4_000 })
+        );
+    }
+
+    #[test]
+    fn bodies_are_checked_when_deserialized_too() {
+        assert!(serde_json::from_str::<MessageBody>("\"   \"").is_err());
+        assert!(serde_json::from_str::<MessageBody>("\"ok\"").is_ok());
+    }
+
+    #[test]
+    fn display_names_are_bounded_and_printable() {
+        assert_eq!(DisplayName::parse(" Ada ").map(|n| n.0), Ok("Ada".into()));
+        assert_eq!(DisplayName::parse("   "), Err(RuleError::EmptyName));
+        assert_eq!(DisplayName::parse(&"a".repeat(33)), Err(RuleError::NameTooLong { max: 32 }));
+        assert_eq!(DisplayName::parse("a\u{7}b"), Err(RuleError::NameHasControlChars));
+    }
+}

@@ -1,0 +1,230 @@
+//! The client's view of one channel: committed messages in log order, then its own
+//! pending ones, each message once, whatever order acks and events arrive in.
+
+use crate::event::MessageView;
+use crate::ids::{MessageId, Position};
+use serde::{Deserialize, Serialize};
+
+/// Where one of your own messages stands. Others' messages are always `Sent`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Delivery {
+    /// On screen, not yet acknowledged by the server.
+    Pending,
+    /// Durable in the log.
+    Sent,
+    /// The server refused it, or it could not be sent; it can be retried with the same id.
+    Failed(String),
+}
+
+/// One line of the timeline.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    pub message_id: MessageId,
+    pub author: String,
+    pub body: String,
+    /// The log position, once known (from an ack or from the event itself).
+    pub position: Option<Position>,
+    pub sent_at_ms: Option<i64>,
+    pub delivery: Delivery,
+}
+
+/// A channel as the client shows it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Timeline {
+    /// Entries with a position, ordered by it.
+    confirmed: Vec<Entry>,
+    /// Own entries without a position yet, in the order they were written.
+    pending: Vec<Entry>,
+    /// The last log position applied from the event stream. Acks do not move it:
+    /// events before an acked position may still be on their way.
+    cursor: Position,
+}
+
+impl Timeline {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The position to resume from: everything up to it has been applied.
+    pub fn cursor(&self) -> Position {
+        self.cursor
+    }
+
+    pub fn entries(&self) -> impl Iterator<Item = &Entry> {
+        self.confirmed.iter().chain(self.pending.iter())
+    }
+
+    pub fn len(&self) -> usize {
+        self.confirmed.len() + self.pending.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn get(&self, message_id: MessageId) -> Option<&Entry> {
+        self.entries().find(|e| e.message_id == message_id)
+    }
+
+    /// Shows your own message at once. Returns false (and changes nothing) when
+    /// the id is already on the timeline.
+    pub fn add_pending(&mut self, message_id: MessageId, author: String, body: String) -> bool {
+        if self.get(message_id).is_some() {
+            return false;
+        }
+        self.pending.push(Entry {
+            message_id,
+            author,
+            body,
+            position: None,
+            sent_at_ms: None,
+            delivery: Delivery::Pending,
+        });
+        true
+    }
+
+    /// The server made your message durable at `position`.
+    pub fn ack(&mut self, message_id: MessageId, position: Position) {
+        if let Some(i) = self.pending.iter().position(|e| e.message_id == message_id) {
+            let mut entry = self.pending.remove(i);
+            entry.position = Some(position);
+            entry.delivery = Delivery::Sent;
+            self.insert_confirmed(entry);
+        }
+    }
+
+    /// Sending failed: the entry stays, marked, ready for a retry with the same id.
+    pub fn fail(&mut self, message_id: MessageId, error: String) {
+        if let Some(entry) = self.pending.iter_mut().find(|e| e.message_id == message_id) {
+            entry.delivery = Delivery::Failed(error);
+        }
+    }
+
+    /// Marks a failed entry pending again and returns what to resend.
+    pub fn retry(&mut self, message_id: MessageId) -> Option<Entry> {
+        let entry = self.pending.iter_mut().find(|e| e.message_id == message_id)?;
+        if !matches!(entry.delivery, Delivery::Failed(_)) {
+            return None;
+        }
+        entry.delivery = Delivery::Pending;
+        Some(entry.clone())
+    }
+
+    /// Applies a committed message from the log (history page or live event).
+    /// Idempotent: a message already on the timeline is merged, never duplicated.
+    pub fn apply(&mut self, view: MessageView) {
+        if view.position > self.cursor {
+            self.cursor = view.position;
+        }
+        self.pending.retain(|e| e.message_id != view.message_id);
+        if let Some(existing) = self.confirmed.iter_mut().find(|e| e.message_id == view.message_id) {
+            existing.sent_at_ms = Some(view.sent_at_ms);
+            existing.delivery = Delivery::Sent;
+            return;
+        }
+        self.insert_confirmed(Entry {
+            message_id: view.message_id,
+            author: view.author,
+            body: view.body,
+            position: Some(view.position),
+            sent_at_ms: Some(view.sent_at_ms),
+            delivery: Delivery::Sent,
+        });
+    }
+
+    fn insert_confirmed(&mut self, entry: Entry) {
+        let at = self.confirmed.partition_point(|e| e.position < entry.position);
+        self.confirmed.insert(at, entry);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::ChannelId;
+
+    fn view(position: u64, message_id: MessageId, body: &str) -> MessageView {
+        MessageView {
+            position: Position(position),
+            message_id,
+            channel_id: ChannelId::GENERAL,
+            author: "bob".into(),
+            body: body.into(),
+            sent_at_ms: position as i64,
+        }
+    }
+
+    fn bodies(t: &Timeline) -> Vec<&str> {
+        t.entries().map(|e| e.body.as_str()).collect()
+    }
+
+    #[test]
+    fn pending_messages_show_after_committed_ones() {
+        let mut t = Timeline::new();
+        t.apply(view(1, MessageId::new(), "first"));
+        let mine = MessageId::new();
+        assert!(t.add_pending(mine, "ada".into(), "mine".into()));
+        t.apply(view(2, MessageId::new(), "second"));
+        assert_eq!(bodies(&t), ["first", "second", "mine"]);
+        assert_eq!(t.get(mine).map(|e| &e.delivery), Some(&Delivery::Pending));
+    }
+
+    #[test]
+    fn ack_then_event_gives_one_sent_entry() {
+        let mut t = Timeline::new();
+        let mine = MessageId::new();
+        t.add_pending(mine, "ada".into(), "mine".into());
+        t.ack(mine, Position(5));
+        assert_eq!(t.get(mine).map(|e| &e.delivery), Some(&Delivery::Sent));
+        assert_eq!(t.cursor(), Position::ZERO, "an ack does not move the cursor");
+        t.apply(view(5, mine, "mine"));
+        assert_eq!(t.len(), 1);
+        assert_eq!(t.cursor(), Position(5));
+    }
+
+    #[test]
+    fn event_before_ack_gives_one_sent_entry() {
+        let mut t = Timeline::new();
+        let mine = MessageId::new();
+        t.add_pending(mine, "ada".into(), "mine".into());
+        t.apply(view(5, mine, "mine"));
+        t.ack(mine, Position(5));
+        assert_eq!(t.len(), 1);
+        assert_eq!(t.get(mine).map(|e| e.position), Some(Some(Position(5))));
+    }
+
+    #[test]
+    fn acked_messages_move_into_log_order() {
+        let mut t = Timeline::new();
+        let mine = MessageId::new();
+        t.add_pending(mine, "ada".into(), "mine".into());
+        t.ack(mine, Position(3));
+        t.apply(view(2, MessageId::new(), "earlier"));
+        t.apply(view(4, MessageId::new(), "later"));
+        assert_eq!(bodies(&t), ["earlier", "mine", "later"]);
+    }
+
+    #[test]
+    fn replayed_events_are_not_duplicated() {
+        let mut t = Timeline::new();
+        let id = MessageId::new();
+        t.apply(view(1, id, "once"));
+        t.apply(view(1, id, "once"));
+        assert_eq!(t.len(), 1);
+        assert!(!t.add_pending(id, "ada".into(), "once".into()), "a known id is not re-added");
+    }
+
+    #[test]
+    fn failed_messages_can_be_retried_with_the_same_id() {
+        let mut t = Timeline::new();
+        let mine = MessageId::new();
+        t.add_pending(mine, "ada".into(), "mine".into());
+        assert!(t.retry(mine).is_none(), "only a failed message is retried");
+        t.fail(mine, "offline".into());
+        assert_eq!(t.get(mine).map(|e| &e.delivery), Some(&Delivery::Failed("offline".into())));
+        let resend = t.retry(mine);
+        assert_eq!(resend.map(|e| e.message_id), Some(mine));
+        assert_eq!(t.get(mine).map(|e| &e.delivery), Some(&Delivery::Pending));
+        assert_eq!(t.len(), 1);
+    }
+}
