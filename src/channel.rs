@@ -24,7 +24,9 @@ pub enum ChannelCommand {
 impl ChannelCommand {
     pub fn channel_id(&self) -> ChannelId {
         match self {
-            Self::CreateChannel { channel_id, .. } | Self::PostMessage { channel_id, .. } => *channel_id,
+            Self::CreateChannel { channel_id, .. } | Self::PostMessage { channel_id, .. } => {
+                *channel_id
+            }
         }
     }
 }
@@ -73,9 +75,17 @@ pub fn decide(state: &ChannelState, command: &ChannelCommand) -> Result<Vec<Even
             if !valid_channel_name(name) {
                 return Err(DomainError::BadChannelName);
             }
-            Ok(vec![Event::ChannelCreated { channel_id: *channel_id, name: name.clone() }])
+            Ok(vec![Event::ChannelCreated {
+                channel_id: *channel_id,
+                name: name.clone(),
+            }])
         }
-        ChannelCommand::PostMessage { channel_id, message_id, author, body } => {
+        ChannelCommand::PostMessage {
+            channel_id,
+            message_id,
+            author,
+            body,
+        } => {
             if !state.exists() {
                 return Err(DomainError::NoSuchChannel);
             }
@@ -113,31 +123,53 @@ mod tests {
         events.iter().fold(ChannelState::default(), evolve)
     }
     fn created(channel_id: ChannelId) -> Event {
-        Event::ChannelCreated { channel_id, name: "general".into() }
+        Event::ChannelCreated {
+            channel_id,
+            name: "general".into(),
+        }
     }
 
     #[test]
     fn creating_a_new_channel_emits_channel_created() {
         let id = ChannelId::new();
-        let cmd = ChannelCommand::CreateChannel { channel_id: id, name: "random".into() };
+        let cmd = ChannelCommand::CreateChannel {
+            channel_id: id,
+            name: "random".into(),
+        };
         assert_eq!(
             decide(&given(&[]), &cmd),
-            Ok(vec![Event::ChannelCreated { channel_id: id, name: "random".into() }])
+            Ok(vec![Event::ChannelCreated {
+                channel_id: id,
+                name: "random".into()
+            }])
         );
     }
 
     #[test]
     fn a_channel_cannot_be_created_twice() {
         let id = ChannelId::new();
-        let cmd = ChannelCommand::CreateChannel { channel_id: id, name: "general".into() };
-        assert_eq!(decide(&given(&[created(id)]), &cmd), Err(DomainError::ChannelExists));
+        let cmd = ChannelCommand::CreateChannel {
+            channel_id: id,
+            name: "general".into(),
+        };
+        assert_eq!(
+            decide(&given(&[created(id)]), &cmd),
+            Err(DomainError::ChannelExists)
+        );
     }
 
     #[test]
     fn channel_names_are_checked() {
         for bad in ["", "Général", "with space", &"x".repeat(33)] {
-            let cmd = ChannelCommand::CreateChannel { channel_id: ChannelId::new(), name: bad.into() };
-            assert_eq!(decide(&given(&[]), &cmd), Err(DomainError::BadChannelName), "{bad:?}");
+            let cmd = ChannelCommand::CreateChannel {
+                channel_id: ChannelId::new(),
+                name: bad.into(),
+            };
+            assert_eq!(
+                decide(&given(&[]), &cmd),
+                Err(DomainError::BadChannelName),
+                "{bad:?}"
+            );
         }
     }
 

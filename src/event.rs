@@ -27,7 +27,10 @@ pub enum DecodeError {
     #[error("unknown schema version {version} for event type {event_type}")]
     UnknownSchema { event_type: String, version: u32 },
     #[error("malformed {event_type} payload: {source}")]
-    Malformed { event_type: String, source: serde_json::Error },
+    Malformed {
+        event_type: String,
+        source: serde_json::Error,
+    },
 }
 
 impl Event {
@@ -51,19 +54,30 @@ impl Event {
     }
 
     /// Reads an event back from its type, schema version and payload columns.
-    pub fn decode(event_type: &str, schema_version: u32, payload: serde_json::Value) -> Result<Self, DecodeError> {
+    pub fn decode(
+        event_type: &str,
+        schema_version: u32,
+        payload: serde_json::Value,
+    ) -> Result<Self, DecodeError> {
         if schema_version != Self::SCHEMA_VERSION {
-            return Err(DecodeError::UnknownSchema { event_type: event_type.to_owned(), version: schema_version });
+            return Err(DecodeError::UnknownSchema {
+                event_type: event_type.to_owned(),
+                version: schema_version,
+            });
         }
         let tagged = serde_json::json!({ "type": event_type, "data": payload });
-        serde_json::from_value(tagged)
-            .map_err(|source| DecodeError::Malformed { event_type: event_type.to_owned(), source })
+        serde_json::from_value(tagged).map_err(|source| DecodeError::Malformed {
+            event_type: event_type.to_owned(),
+            source,
+        })
     }
 
     /// The channel this event belongs to.
     pub fn channel_id(&self) -> ChannelId {
         match self {
-            Self::ChannelCreated { channel_id, .. } | Self::MessagePosted { channel_id, .. } => *channel_id,
+            Self::ChannelCreated { channel_id, .. } | Self::MessagePosted { channel_id, .. } => {
+                *channel_id
+            }
         }
     }
 
@@ -106,7 +120,12 @@ impl RecordedEvent {
     /// The message this event shows, when it is a posted message.
     pub fn message_view(&self) -> Option<MessageView> {
         match &self.event {
-            Event::MessagePosted { channel_id, message_id, author, body } => Some(MessageView {
+            Event::MessagePosted {
+                channel_id,
+                message_id,
+                author,
+                body,
+            } => Some(MessageView {
                 position: self.position,
                 message_id: *message_id,
                 channel_id: *channel_id,
@@ -145,7 +164,13 @@ mod tests {
 
     #[test]
     fn events_round_trip_through_their_columns() {
-        for event in [posted(), Event::ChannelCreated { channel_id: ChannelId::new(), name: "x".into() }] {
+        for event in [
+            posted(),
+            Event::ChannelCreated {
+                channel_id: ChannelId::new(),
+                name: "x".into(),
+            },
+        ] {
             let back = Event::decode(event.event_type(), Event::SCHEMA_VERSION, event.payload());
             assert_eq!(back.ok(), Some(event));
         }

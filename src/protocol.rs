@@ -12,12 +12,24 @@ pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 #[serde(tag = "t", rename_all = "snake_case")]
 pub enum ClientFrame {
     /// Start receiving a channel's events after `after` (the last position this client applied).
-    Subscribe { channel: ChannelId, after: Position },
-    Unsubscribe { channel: ChannelId },
+    Subscribe {
+        channel: ChannelId,
+        after: Position,
+    },
+    Unsubscribe {
+        channel: ChannelId,
+    },
     /// Post a message. Fields are raw text: the server validates them and answers
     /// `Ack` or `Rejected` with the same message id.
-    Post { channel: ChannelId, message_id: MessageId, author: String, body: String },
-    Ping { nonce: u64 },
+    Post {
+        channel: ChannelId,
+        message_id: MessageId,
+        author: String,
+        body: String,
+    },
+    Ping {
+        nonce: u64,
+    },
 }
 
 /// What the server sends.
@@ -25,16 +37,32 @@ pub enum ClientFrame {
 #[serde(tag = "t", rename_all = "snake_case")]
 pub enum ServerFrame {
     /// A committed event of a subscribed channel, in log order, each exactly once.
-    Event { channel: ChannelId, event: RecordedEvent },
+    Event {
+        channel: ChannelId,
+        event: RecordedEvent,
+    },
     /// Everything up to `position` has been sent; what follows is live.
-    CaughtUp { channel: ChannelId, position: Position },
+    CaughtUp {
+        channel: ChannelId,
+        position: Position,
+    },
     /// A post is durable at `position` (a resend gets the first position again).
-    Ack { message_id: MessageId, position: Position },
+    Ack {
+        message_id: MessageId,
+        position: Position,
+    },
     /// A post was refused and changed nothing.
-    Rejected { message_id: MessageId, error: String },
+    Rejected {
+        message_id: MessageId,
+        error: String,
+    },
     /// A frame could not be understood, or a request was refused; the connection stays open.
-    Error { error: String },
-    Pong { nonce: u64 },
+    Error {
+        error: String,
+    },
+    Pong {
+        nonce: u64,
+    },
 }
 
 /// Why a client frame was refused.
@@ -49,7 +77,10 @@ pub enum ProtocolError {
 impl ClientFrame {
     pub fn parse(text: &str) -> Result<Self, ProtocolError> {
         if text.len() > MAX_FRAME_BYTES {
-            return Err(ProtocolError::TooLarge { len: text.len(), max: MAX_FRAME_BYTES });
+            return Err(ProtocolError::TooLarge {
+                len: text.len(),
+                max: MAX_FRAME_BYTES,
+            });
         }
         serde_json::from_str(text).map_err(|e| ProtocolError::Malformed(e.to_string()))
     }
@@ -80,8 +111,13 @@ mod tests {
     #[test]
     fn client_frames_round_trip() {
         let frames = [
-            ClientFrame::Subscribe { channel: ChannelId::GENERAL, after: Position(41) },
-            ClientFrame::Unsubscribe { channel: ChannelId::GENERAL },
+            ClientFrame::Subscribe {
+                channel: ChannelId::GENERAL,
+                after: Position(41),
+            },
+            ClientFrame::Unsubscribe {
+                channel: ChannelId::GENERAL,
+            },
             ClientFrame::Post {
                 channel: ChannelId::GENERAL,
                 message_id: MessageId::new(),
@@ -119,11 +155,25 @@ mod tests {
             recorded_at_ms: 5,
         };
         let frames = [
-            ServerFrame::Event { channel: ChannelId::GENERAL, event },
-            ServerFrame::CaughtUp { channel: ChannelId::GENERAL, position: Position(3) },
-            ServerFrame::Ack { message_id, position: Position(3) },
-            ServerFrame::Rejected { message_id, error: "no".into() },
-            ServerFrame::Error { error: "bad".into() },
+            ServerFrame::Event {
+                channel: ChannelId::GENERAL,
+                event,
+            },
+            ServerFrame::CaughtUp {
+                channel: ChannelId::GENERAL,
+                position: Position(3),
+            },
+            ServerFrame::Ack {
+                message_id,
+                position: Position(3),
+            },
+            ServerFrame::Rejected {
+                message_id,
+                error: "no".into(),
+            },
+            ServerFrame::Error {
+                error: "bad".into(),
+            },
             ServerFrame::Pong { nonce: 1 },
         ];
         for frame in frames {
@@ -133,7 +183,11 @@ mod tests {
 
     #[test]
     fn the_wire_format_is_stable() {
-        let json = ClientFrame::Subscribe { channel: ChannelId::GENERAL, after: Position(2) }.to_json();
+        let json = ClientFrame::Subscribe {
+            channel: ChannelId::GENERAL,
+            after: Position(2),
+        }
+        .to_json();
         assert_eq!(
             json,
             r#"{"t":"subscribe","channel":"00000000-0000-7000-8000-000000000001","after":2}"#
@@ -142,17 +196,31 @@ mod tests {
 
     #[test]
     fn bad_frames_get_a_clear_error() {
-        assert!(matches!(ClientFrame::parse("{"), Err(ProtocolError::Malformed(_))));
-        assert!(matches!(ClientFrame::parse(r#"{"t":"launch_missiles"}"#), Err(ProtocolError::Malformed(_))));
+        assert!(matches!(
+            ClientFrame::parse("{"),
+            Err(ProtocolError::Malformed(_))
+        ));
+        assert!(matches!(
+            ClientFrame::parse(r#"{"t":"launch_missiles"}"#),
+            Err(ProtocolError::Malformed(_))
+        ));
         assert!(matches!(
             ClientFrame::parse(r#"{"t":"subscribe","channel":"nope","after":0}"#),
             Err(ProtocolError::Malformed(_))
         ));
         assert!(matches!(
-            ClientFrame::parse(r#"{"t":"subscribe","channel":"00000000-0000-7000-8000-000000000001","after":-1}"#),
+            ClientFrame::parse(
+                r#"{"t":"subscribe","channel":"00000000-0000-7000-8000-000000000001","after":-1}"#
+            ),
             Err(ProtocolError::Malformed(_))
         ));
-        let huge = format!(r#"{{"t":"ping","nonce":1,"pad":"{}"}}"#, "x".repeat(MAX_FRAME_BYTES));
-        assert!(matches!(ClientFrame::parse(&huge), Err(ProtocolError::TooLarge { .. })));
+        let huge = format!(
+            r#"{{"t":"ping","nonce":1,"pad":"{}"}}"#,
+            "x".repeat(MAX_FRAME_BYTES)
+        );
+        assert!(matches!(
+            ClientFrame::parse(&huge),
+            Err(ProtocolError::TooLarge { .. })
+        ));
     }
 }

@@ -34,7 +34,10 @@ impl MessageBody {
         }
         let len = trimmed.chars().count();
         if len > Self::MAX_CHARS {
-            return Err(RuleError::MessageTooLong { len, max: Self::MAX_CHARS });
+            return Err(RuleError::MessageTooLong {
+                len,
+                max: Self::MAX_CHARS,
+            });
         }
         Ok(Self(trimmed.to_owned()))
     }
@@ -77,7 +80,9 @@ impl DisplayName {
             return Err(RuleError::EmptyName);
         }
         if trimmed.chars().count() > Self::MAX_CHARS {
-            return Err(RuleError::NameTooLong { max: Self::MAX_CHARS });
+            return Err(RuleError::NameTooLong {
+                max: Self::MAX_CHARS,
+            });
         }
         if trimmed.chars().any(char::is_control) {
             return Err(RuleError::NameHasControlChars);
@@ -115,7 +120,10 @@ mod tests {
 
     #[test]
     fn bodies_are_trimmed_and_must_not_be_empty() {
-        assert_eq!(MessageBody::parse("  hi there \n").map(|b| b.0), Ok("hi there".into()));
+        assert_eq!(
+            MessageBody::parse("  hi there \n").map(|b| b.0),
+            Ok("hi there".into())
+        );
         assert_eq!(MessageBody::parse(""), Err(RuleError::EmptyMessage));
         assert_eq!(MessageBody::parse(" \n\t "), Err(RuleError::EmptyMessage));
     }
@@ -133,7 +141,10 @@ mod tests {
         let over = "x".repeat(MessageBody::MAX_CHARS + 1);
         assert_eq!(
             MessageBody::parse(&over),
-            Err(RuleError::MessageTooLong { len: 4_001, max: 4_000 })
+            Err(RuleError::MessageTooLong {
+                len: 4_001,
+                max: 4_000
+            })
         );
     }
 
@@ -147,7 +158,13 @@ mod tests {
     fn display_names_are_bounded_and_printable() {
         assert_eq!(DisplayName::parse(" Ada ").map(|n| n.0), Ok("Ada".into()));
         assert_eq!(DisplayName::parse("   "), Err(RuleError::EmptyName));
-        assert_eq!(DisplayName::parse(&"a".repeat(33)), Err(RuleError::NameTooLong { max: 32 }));
-        assert_eq!(DisplayName::parse("a\u{7}b"), Err(RuleError::NameHasControlChars));
+        assert_eq!(
+            DisplayName::parse(&"a".repeat(33)),
+            Err(RuleError::NameTooLong { max: 32 })
+        );
+        assert_eq!(
+            DisplayName::parse("a\u{7}b"),
+            Err(RuleError::NameHasControlChars)
+        );
     }
 }

@@ -6,7 +6,7 @@ use crate::ids::{MessageId, Position};
 use serde::{Deserialize, Serialize};
 
 /// Where one of your own messages stands. Others' messages are always `Sent`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Delivery {
     /// On screen, not yet acknowledged by the server.
     Pending,
@@ -102,7 +102,10 @@ impl Timeline {
 
     /// Marks a failed entry pending again and returns what to resend.
     pub fn retry(&mut self, message_id: MessageId) -> Option<Entry> {
-        let entry = self.pending.iter_mut().find(|e| e.message_id == message_id)?;
+        let entry = self
+            .pending
+            .iter_mut()
+            .find(|e| e.message_id == message_id)?;
         if !matches!(entry.delivery, Delivery::Failed(_)) {
             return None;
         }
@@ -117,7 +120,11 @@ impl Timeline {
             self.cursor = view.position;
         }
         self.pending.retain(|e| e.message_id != view.message_id);
-        if let Some(existing) = self.confirmed.iter_mut().find(|e| e.message_id == view.message_id) {
+        if let Some(existing) = self
+            .confirmed
+            .iter_mut()
+            .find(|e| e.message_id == view.message_id)
+        {
             existing.sent_at_ms = Some(view.sent_at_ms);
             existing.delivery = Delivery::Sent;
             return;
@@ -133,7 +140,9 @@ impl Timeline {
     }
 
     fn insert_confirmed(&mut self, entry: Entry) {
-        let at = self.confirmed.partition_point(|e| e.position < entry.position);
+        let at = self
+            .confirmed
+            .partition_point(|e| e.position < entry.position);
         self.confirmed.insert(at, entry);
     }
 }
@@ -176,7 +185,11 @@ mod tests {
         t.add_pending(mine, "ada".into(), "mine".into());
         t.ack(mine, Position(5));
         assert_eq!(t.get(mine).map(|e| &e.delivery), Some(&Delivery::Sent));
-        assert_eq!(t.cursor(), Position::ZERO, "an ack does not move the cursor");
+        assert_eq!(
+            t.cursor(),
+            Position::ZERO,
+            "an ack does not move the cursor"
+        );
         t.apply(view(5, mine, "mine"));
         assert_eq!(t.len(), 1);
         assert_eq!(t.cursor(), Position(5));
@@ -211,7 +224,10 @@ mod tests {
         t.apply(view(1, id, "once"));
         t.apply(view(1, id, "once"));
         assert_eq!(t.len(), 1);
-        assert!(!t.add_pending(id, "ada".into(), "once".into()), "a known id is not re-added");
+        assert!(
+            !t.add_pending(id, "ada".into(), "once".into()),
+            "a known id is not re-added"
+        );
     }
 
     #[test]
@@ -221,7 +237,10 @@ mod tests {
         t.add_pending(mine, "ada".into(), "mine".into());
         assert!(t.retry(mine).is_none(), "only a failed message is retried");
         t.fail(mine, "offline".into());
-        assert_eq!(t.get(mine).map(|e| &e.delivery), Some(&Delivery::Failed("offline".into())));
+        assert_eq!(
+            t.get(mine).map(|e| &e.delivery),
+            Some(&Delivery::Failed("offline".into()))
+        );
         let resend = t.retry(mine);
         assert_eq!(resend.map(|e| e.message_id), Some(mine));
         assert_eq!(t.get(mine).map(|e| &e.delivery), Some(&Delivery::Pending));

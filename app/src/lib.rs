@@ -1,1 +1,50 @@
-//! placeholder
+//! Parley's Leptos app: the HTML shell, the routes, and the chat page.
+//!
+//! - [`api`]: server functions (the commands and queries the browser calls) and their error type.
+//! - [`chat`]: the chat page: message list, composer, display name, connection indicator.
+//! - `live` (browser only): the WebSocket that keeps the page's timeline in step with the log.
+
+pub mod api;
+pub mod chat;
+#[cfg(feature = "hydrate")]
+mod live;
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+/// The HTML document the server renders around the app.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light dark" />
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/parley.css" />
+        <Title text="Parley" />
+        <Router>
+            <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
+                <Route path=path!("/") view=chat::ChatPage />
+            </Routes>
+        </Router>
+    }
+}

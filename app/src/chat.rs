@@ -1,0 +1,311 @@
+//! The chat page: a channel's messages, the composer, the display name and the connection state.
+
+use leptos::html;
+use leptos::prelude::*;
+use parley::timeline::{Delivery, Entry, Timeline};
+use parley::{ChannelId, DisplayName, MessageBody, MessageId};
+
+/// How the page's live connection stands, shown in the header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Connection {
+    Connecting,
+    Online,
+    Reconnecting,
+}
+
+impl Connection {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Connecting => "connecting",
+            Self::Online => "online",
+            Self::Reconnecting => "reconnecting",
+        }
+    }
+}
+
+/// Everything the page's parts share.
+#[derive(Clone, Copy)]
+pub struct ChatState {
+    pub channel: ChannelId,
+    pub timeline: RwSignal<Timeline>,
+    pub connection: RwSignal<Connection>,
+    pub name: RwSignal<Option<String>>,
+}
+
+const NAME_KEY: &str = "parley.displayName";
+
+#[component]
+pub fn ChatPage() -> impl IntoView {
+    let state = ChatState {
+        channel: ChannelId::GENERAL,
+        timeline: RwSignal::new(Timeline::new()),
+        connection: RwSignal::new(Connection::Connecting),
+        name: RwSignal::new(None),
+    };
+    let hydrated = RwSignal::new(false);
+    let editing_name = RwSignal::new(false);
+
+    // Effects run only in the browser: this is where the page comes alive.
+    Effect::new(move |_| {
+        state.name.set(load_name());
+        hydrated.set(true);
+        #[cfg(feature = "hydrate")]
+        crate::live::start(state);
+    });
+
+    view! {
+        <main class="app" data-hydrated=move || hydrated.get().to_string()>
+            <header class="topbar">
+                <h1 class="channel-name">
+                    <span class="hash">"#"</span>
+                    "general"
+                </h1>
+                <span
+                    class=move || format!("conn conn-{}", state.connection.get().label())
+                    data-testid="connection"
+                    title="Connection to the server"
+                >
+                    {move || state.connection.get().label()}
+                </span>
+                <button
+                    class="me"
+                    data-testid="me"
+                    title="Change your display name"
+                    on:click=move |_| editing_name.set(true)
+                    disabled=move || !hydrated.get()
+                >
+                    {move || state.name.get().unwrap_or_default()}
+                </button>
+            </header>
+            <MessageList state />
+            <Composer state hydrated />
+            <Show when=move || {
+                hydrated.get() && (state.name.with(Option::is_none) || editing_name.get())
+            }>
+                <NameDialog state on_done=move || editing_name.set(false) />
+            </Show>
+        </main>
+    }
+}
+
+#[component]
+fn MessageList(state: ChatState) -> impl IntoView {
+    let list = NodeRef::<html::Ol>::new();
+    // Keep the newest message in view as messages arrive.
+    Effect::new(move |_| {
+        state.timeline.track();
+        if let Some(el) = list.get() {
+            el.set_scroll_top(el.scroll_height());
+        }
+    });
+    let entries = move || {
+        state
+            .timeline
+            .with(|t| t.entries().cloned().collect::<Vec<_>>())
+    };
+    view! {
+        <ol class="messages" node_ref=list data-testid="messages" aria-live="polite">
+            <Show when=move || state.timeline.with(Timeline::is_empty)>
+                <li class="empty">"No messages yet. Say hello!"</li>
+            </Show>
+            <For
+                each=entries
+                key=|e: &Entry| (e.message_id, e.delivery.clone(), e.sent_at_ms)
+                let:entry
+            >
+                <MessageItem entry state />
+            </For>
+        </ol>
+    }
+}
+
+#[component]
+fn MessageItem(entry: Entry, state: ChatState) -> impl IntoView {
+    let (label, class) = match &entry.delivery {
+        Delivery::Pending => ("pending", "msg pending"),
+        Delivery::Sent => ("sent", "msg"),
+        Delivery::Failed(_) => ("failed", "msg failed"),
+    };
+    let error = match &entry.delivery {
+        Delivery::Failed(e) => Some(e.clone()),
+        _ => None,
+    };
+    let id = entry.message_id;
+    view! {
+        <li class=class data-testid="message" data-state=label data-message-id=id.to_string()>
+            <div class="meta">
+                <span class="author">{entry.author.clone()}</span>
+                <time class="when">{entry.sent_at_ms.map(format_time).unwrap_or_default()}</time>
+                {(label == "pending").then(|| view! { <span class="status">"sending…"</span> })}
+            </div>
+            <p class="body">{entry.body.clone()}</p>
+            {error
+                .map(|e| {
+                    view! {
+                        <p class="error" role="alert">
+                            "Not sent: " {e} " "
+                            <button class="retry" on:click=move |_| retry(state, id)>
+                                "Retry"
+                            </button>
+                        </p>
+                    }
+                })}
+        </li>
+    }
+}
+
+#[component]
+fn Composer(state: ChatState, hydrated: RwSignal<bool>) -> impl IntoView {
+    let draft = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let submit = move || {
+        let Some(author) = state.name.get_untracked() else {
+            return;
+        };
+        match MessageBody::parse(&draft.get_untracked()) {
+            Ok(body) => {
+                error.set(None);
+                draft.set(String::new());
+                send(state, MessageId::new(), author, body.to_string());
+            }
+            Err(e) => error.set(Some(e.to_string())),
+        }
+    };
+    let over = move || {
+        let n = draft.with(|d| d.trim().chars().count());
+        (n > MessageBody::MAX_CHARS - 200).then(|| format!("{n} / {}", MessageBody::MAX_CHARS))
+    };
+    view! {
+        <form
+            class="composer"
+            on:submit=move |ev| {
+                ev.prevent_default();
+                submit();
+            }
+        >
+            <textarea
+                data-testid="composer"
+                rows="1"
+                placeholder="Message #general"
+                aria-label="Message"
+                prop:value=move || draft.get()
+                on:input=move |ev| draft.set(event_target_value(&ev))
+                on:keydown=move |ev| {
+                    if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+                        ev.prevent_default();
+                        submit();
+                    }
+                }
+                disabled=move || !hydrated.get() || state.name.with(Option::is_none)
+            ></textarea>
+            <button type="submit" class="send" disabled=move || !hydrated.get()>
+                "Send"
+            </button>
+            <div class="composer-note">
+                {move || error.get().map(|e| view! { <span class="error" role="alert">{e}</span> })}
+                {move || over().map(|c| view! { <span class="count">{c}</span> })}
+            </div>
+        </form>
+    }
+}
+
+#[component]
+fn NameDialog(
+    state: ChatState,
+    on_done: impl Fn() + Clone + Send + Sync + 'static,
+) -> impl IntoView {
+    let value = RwSignal::new(state.name.get_untracked().unwrap_or_default());
+    let error = RwSignal::new(None::<String>);
+    let done = on_done.clone();
+    view! {
+        <div class="overlay">
+            <form
+                class="dialog"
+                data-testid="name-dialog"
+                on:submit=move |ev| {
+                    ev.prevent_default();
+                    match DisplayName::parse(&value.get_untracked()) {
+                        Ok(name) => {
+                            save_name(name.as_str());
+                            state.name.set(Some(name.to_string()));
+                            done();
+                        }
+                        Err(e) => error.set(Some(e.to_string())),
+                    }
+                }
+            >
+                <h2>"Welcome to Parley"</h2>
+                <label for="display-name">"What should people call you?"</label>
+                <input
+                    id="display-name"
+                    data-testid="name-input"
+                    autofocus
+                    maxlength="64"
+                    placeholder="Your name"
+                    prop:value=move || value.get()
+                    on:input=move |ev| value.set(event_target_value(&ev))
+                />
+                {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+                <button type="submit" data-testid="name-save">"Start chatting"</button>
+            </form>
+        </div>
+    }
+}
+
+/// Shows a message at once as pending, then sends it; the ack or the failure updates it.
+fn send(state: ChatState, message_id: MessageId, author: String, body: String) {
+    state.timeline.update(|t| {
+        t.add_pending(message_id, author.clone(), body.clone());
+    });
+    #[cfg(feature = "hydrate")]
+    crate::live::post(state, message_id, author, body);
+}
+
+fn retry(state: ChatState, message_id: MessageId) {
+    let mut again = None;
+    state.timeline.update(|t| again = t.retry(message_id));
+    #[cfg(feature = "hydrate")]
+    if let Some(entry) = again {
+        crate::live::post(state, entry.message_id, entry.author, entry.body);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = again;
+}
+
+fn load_name() -> Option<String> {
+    #[cfg(feature = "hydrate")]
+    {
+        let storage = web_sys::window()?.local_storage().ok()??;
+        let raw = storage.get_item(NAME_KEY).ok()??;
+        DisplayName::parse(&raw).ok().map(|n| n.to_string())
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = NAME_KEY;
+        None
+    }
+}
+
+fn save_name(name: &str) {
+    #[cfg(feature = "hydrate")]
+    if let Some(Ok(Some(storage))) = web_sys::window().map(|w| w.local_storage()) {
+        // Storage may be full or disabled: the name then lasts for this page only.
+        let _ = storage.set_item(NAME_KEY, name);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = name;
+}
+
+/// "14:05" in the browser's time zone.
+fn format_time(ms: i64) -> String {
+    #[cfg(feature = "hydrate")]
+    {
+        let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
+        format!("{:02}:{:02}", date.get_hours(), date.get_minutes())
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = ms;
+        String::new()
+    }
+}

@@ -1,0 +1,86 @@
+//! The dispatcher: one broadcast hub per channel, fed by the projector after each batch
+//! is in the read model, so a query made on receipt already sees the event. Each event
+//! is serialized once and the same frame goes to every subscribed socket. A slow socket
+//! never blocks the hub: its receiver lags, and it catches up from the store instead.
+
+use axum::extract::ws::Utf8Bytes;
+use parley::protocol::ServerFrame;
+use parley::{ChannelId, Position, RecordedEvent};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use tokio::sync::{broadcast, watch};
+
+/// Events buffered per channel for sockets that fall behind, before they must resync.
+const CHANNEL_BUFFER: usize = 1_024;
+
+/// A committed, projected event ready to send.
+#[derive(Debug)]
+pub struct Dispatch {
+    pub position: Position,
+    pub frame: Utf8Bytes,
+}
+
+#[derive(Clone)]
+pub struct Hub {
+    channels: Arc<Mutex<HashMap<ChannelId, broadcast::Sender<Arc<Dispatch>>>>>,
+    projected: watch::Sender<Position>,
+}
+
+impl Hub {
+    pub fn new(projected: Position) -> Self {
+        Self {
+            channels: Arc::default(),
+            projected: watch::channel(projected).0,
+        }
+    }
+
+    /// The last position the read models hold: catch-up reads never go past it.
+    pub fn projected(&self) -> Position {
+        *self.projected.borrow()
+    }
+
+    pub fn subscribe(&self, channel: ChannelId) -> broadcast::Receiver<Arc<Dispatch>> {
+        let mut channels = self
+            .channels
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        channels
+            .entry(channel)
+            .or_insert_with(|| broadcast::channel(CHANNEL_BUFFER).0)
+            .subscribe()
+    }
+
+    /// Called by the projector once `events` are in the read models.
+    /// The projected position moves first: a socket that subscribes in between then
+    /// finds these events in its catch-up, and skips the live copies by position.
+    pub fn publish(&self, events: &[RecordedEvent]) {
+        let Some(last) = events.last().map(|e| e.position) else {
+            return;
+        };
+        self.projected.send_replace(last);
+        let mut channels = self
+            .channels
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        channels.retain(|_, sender| sender.receiver_count() > 0);
+        for event in events {
+            let channel = event.event.channel_id();
+            if let Some(sender) = channels.get(&channel) {
+                let dispatch = Dispatch {
+                    position: event.position,
+                    frame: event_frame(channel, event),
+                };
+                let _ = sender.send(Arc::new(dispatch));
+            }
+        }
+    }
+}
+
+pub fn event_frame(channel: ChannelId, event: &RecordedEvent) -> Utf8Bytes {
+    ServerFrame::Event {
+        channel,
+        event: event.clone(),
+    }
+    .to_json()
+    .into()
+}

@@ -1,0 +1,24 @@
+//! Parley's server, read top-down:
+//!
+//! - [`config`]: command line and environment settings.
+//! - [`db`]: opening the SQLite database (WAL, durable commits) and migrating it.
+//! - [`store`]: the event store: atomic, idempotent, version-checked appends through one
+//!   group-committing writer; reads by position and by stream.
+//! - [`bus`]: the double emit: an eager notice before commit, a guaranteed one after.
+//! - [`projector`]: folds committed events into the read models, with a checkpoint.
+//! - [`dispatcher`]: pushes projected events to the sockets subscribed to each channel.
+//! - [`ws`]: the WebSocket door: subscribe from a cursor, catch up, follow live; post.
+//! - [`engine`]: commands (decide + append) and queries behind every door.
+//! - [`startup`]: wires it all into an axum app, used by `main` and by the tests alike.
+
+pub mod bus;
+pub mod config;
+pub mod db;
+pub mod dispatcher;
+pub mod engine;
+pub mod projector;
+pub mod startup;
+pub mod store;
+pub mod ws;
+
+pub use startup::Application;

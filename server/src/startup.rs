@@ -1,0 +1,191 @@
+//! Builds the whole server from a config: database, event store, projector, dispatcher,
+//! engine and the axum router. `main` and the integration tests use the same `build`.
+
+use crate::bus::Bus;
+use crate::config::Config;
+use crate::db;
+use crate::dispatcher::Hub;
+use crate::engine::Engine;
+use crate::projector::{self, Projector};
+use crate::store::EventStore;
+use crate::ws;
+use anyhow::Context;
+use axum::Router;
+use axum::extract::FromRef;
+use axum::routing::get;
+use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use parley::Position;
+use parley_app::api::ssr::Backend;
+use parley_app::{App, shell};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tower_http::trace::TraceLayer;
+
+/// What every request handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub engine: Arc<Engine>,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+/// The running parts behind the doors: the engine and the background tasks.
+pub struct Services {
+    pub engine: Arc<Engine>,
+    pub projector: Projector,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Services {
+    /// Opens the store, brings the read models up to the head of the log, and starts
+    /// the writer and the projector.
+    pub async fn start(database_url: &str) -> anyhow::Result<Self> {
+        let (pool, options) = db::open(database_url).await?;
+        let head: Option<i64> = sqlx::query_scalar("SELECT MAX(position) FROM events")
+            .fetch_one(&pool)
+            .await
+            .context("Failed to read the head of the log")?;
+        let bus = Bus::new(Position(head.unwrap_or(0) as u64));
+        let writer = db::writer_connection(&options).await?;
+        let (store, writer_task) = EventStore::start(pool.clone(), writer, bus);
+        let checkpoint = projector::checkpoint(&pool)
+            .await
+            .context("Failed to read the projection checkpoint")?;
+        let hub = Hub::new(checkpoint);
+        let projector = Projector::new(store.clone(), hub.clone());
+        projector
+            .catch_up()
+            .await
+            .context("Failed to bring the read models up to date")?;
+        let projector_task = tokio::spawn(projector.clone().run());
+        let engine = Arc::new(Engine::new(store, hub));
+        engine
+            .ensure_general()
+            .await
+            .context("Failed to create #general")?;
+        Ok(Self {
+            engine,
+            projector,
+            tasks: vec![writer_task, projector_task],
+        })
+    }
+
+    pub fn stop(&self) {
+        self.engine.close();
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    services: Services,
+}
+
+impl Application {
+    pub async fn build(config: &Config) -> anyhow::Result<Self> {
+        let services = Services::start(&config.database_url).await?;
+        let listener = TcpListener::bind(config.addr())
+            .await
+            .with_context(|| format!("Failed to listen on {}", config.addr()))?;
+        let leptos_options = leptos_options(listener.local_addr()?)?;
+        let router = router(leptos_options, services.engine.clone());
+        Ok(Self {
+            listener,
+            router,
+            services,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    pub fn engine(&self) -> Arc<Engine> {
+        self.services.engine.clone()
+    }
+
+    /// Serves until `shutdown` resolves, then closes the sockets and stops the background tasks.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let Self {
+            listener,
+            router,
+            services,
+        } = self;
+        let engine = services.engine.clone();
+        let result = axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                engine.close();
+            })
+            .await;
+        services.stop();
+        result.context("The server failed")
+    }
+}
+
+fn router(leptos_options: LeptosOptions, engine: Arc<Engine>) -> Router {
+    let routes = generate_route_list(App);
+    let backend: Backend = engine.clone();
+    let state = AppState {
+        leptos_options: leptos_options.clone(),
+        engine,
+    };
+    Router::new()
+        .route("/ws", get(ws::handler))
+        .route("/healthz", get(|| async { "ok" }))
+        .leptos_routes_with_context(&state, routes, move || provide_context(backend.clone()), {
+            let options = leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Leptos settings: from cargo-leptos's environment when it runs us, else the defaults
+/// that match `[[workspace.metadata.leptos]]` in Cargo.toml.
+fn leptos_options(addr: SocketAddr) -> anyhow::Result<LeptosOptions> {
+    let mut options = if std::env::var_os("LEPTOS_OUTPUT_NAME").is_some() {
+        leptos::config::get_configuration(None)
+            .context("Failed to read the LEPTOS_* settings")?
+            .leptos_options
+    } else {
+        LeptosOptions::builder()
+            .output_name("parley")
+            .site_root("target/site")
+            .site_pkg_dir("pkg")
+            .build()
+    };
+    options.site_addr = addr;
+    Ok(options)
+}
+
+/// Empties the read models and folds the whole log into them again.
+pub async fn rebuild_projections(database_url: &str) -> anyhow::Result<Position> {
+    let services = Services::start(database_url).await?;
+    let position = services
+        .projector
+        .rebuild()
+        .await
+        .context("Failed to rebuild the read models")?;
+    services.stop();
+    Ok(position)
+}

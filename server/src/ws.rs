@@ -1,0 +1,226 @@
+//! The WebSocket door. A client subscribes to a channel with the last position it has
+//! applied; it gets every later event of that channel exactly once, in log order: first
+//! from the store (catch-up), then live from the dispatcher. It may also post messages.
+//! Each socket has a bounded outbox: a client that stops reading only delays itself.
+
+use crate::dispatcher::event_frame;
+use crate::engine::Engine;
+use crate::startup::AppState;
+use axum::extract::State;
+use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::response::Response;
+use futures::{SinkExt, StreamExt};
+use parley::protocol::{ClientFrame, MAX_FRAME_BYTES, ServerFrame};
+use parley::{ChannelId, Position};
+use parley_app::api::ssr::PostRequest;
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::mpsc;
+use tokio::task::AbortHandle;
+
+/// Frames waiting to be written to one socket.
+const OUTBOX: usize = 256;
+/// Events read from the store per catch-up query.
+const CATCH_UP_PAGE: u32 = 500;
+/// Channels one socket may follow at once.
+const MAX_SUBSCRIPTIONS: usize = 256;
+
+pub async fn handler(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+    ws.max_message_size(MAX_FRAME_BYTES)
+        .on_upgrade(move |socket| serve(socket, state.engine))
+}
+
+fn frame_message(frame: &ServerFrame) -> Message {
+    Message::Text(frame.to_json().into())
+}
+
+async fn serve(socket: WebSocket, engine: Arc<Engine>) {
+    let (mut sink, mut stream) = socket.split();
+    let (out, mut outbox) = mpsc::channel::<Message>(OUTBOX);
+    let writer = tokio::spawn(async move {
+        while let Some(message) = outbox.recv().await {
+            if sink.send(message).await.is_err() {
+                break;
+            }
+        }
+        let _ = sink.close().await;
+    });
+
+    let mut closing = engine.closing();
+    let mut follows: HashMap<ChannelId, AbortHandle> = HashMap::new();
+    loop {
+        let message = tokio::select! {
+            message = stream.next() => message,
+            _ = closing.wait_for(|closing| *closing) => None,
+        };
+        let Some(Ok(message)) = message else { break };
+        let reply = match message {
+            Message::Text(text) => on_frame(&text, &engine, &out, &mut follows).await,
+            Message::Binary(_) => Some(ServerFrame::Error {
+                error: "binary frames are not supported; send JSON text".into(),
+            }),
+            Message::Close(_) => break,
+            Message::Ping(_) | Message::Pong(_) => None,
+        };
+        if let Some(frame) = reply
+            && out.send(frame_message(&frame)).await.is_err()
+        {
+            break;
+        }
+    }
+    for handle in follows.values() {
+        handle.abort();
+    }
+    drop(out);
+    let _ = writer.await;
+}
+
+async fn on_frame(
+    text: &str,
+    engine: &Arc<Engine>,
+    out: &mpsc::Sender<Message>,
+    follows: &mut HashMap<ChannelId, AbortHandle>,
+) -> Option<ServerFrame> {
+    let frame = match ClientFrame::parse(text) {
+        Ok(frame) => frame,
+        Err(e) => {
+            return Some(ServerFrame::Error {
+                error: e.to_string(),
+            });
+        }
+    };
+    match frame {
+        ClientFrame::Subscribe { channel, after } => {
+            if !follows.contains_key(&channel) && follows.len() >= MAX_SUBSCRIPTIONS {
+                return Some(ServerFrame::Error {
+                    error: format!("at most {MAX_SUBSCRIPTIONS} subscriptions per connection"),
+                });
+            }
+            match engine.channel_exists(channel).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    return Some(ServerFrame::Error {
+                        error: format!("no such channel: {channel}"),
+                    });
+                }
+                Err(e) => {
+                    return Some(ServerFrame::Error {
+                        error: e.user_message(),
+                    });
+                }
+            }
+            if let Some(previous) = follows.remove(&channel) {
+                previous.abort();
+            }
+            let task = tokio::spawn(follow(engine.clone(), channel, after, out.clone()));
+            follows.insert(channel, task.abort_handle());
+            None
+        }
+        ClientFrame::Unsubscribe { channel } => {
+            if let Some(handle) = follows.remove(&channel) {
+                handle.abort();
+            }
+            None
+        }
+        ClientFrame::Post {
+            channel,
+            message_id,
+            author,
+            body,
+        } => {
+            let (engine, out) = (engine.clone(), out.clone());
+            // Posts run beside the socket's reading, so a client may pipeline them.
+            tokio::spawn(async move {
+                let reply = match engine
+                    .post(PostRequest {
+                        channel,
+                        message_id,
+                        author,
+                        body,
+                    })
+                    .await
+                {
+                    Ok(position) => ServerFrame::Ack {
+                        message_id,
+                        position,
+                    },
+                    Err(e) => ServerFrame::Rejected {
+                        message_id,
+                        error: e.user_message(),
+                    },
+                };
+                let _ = out.send(frame_message(&reply)).await;
+            });
+            None
+        }
+        ClientFrame::Ping { nonce } => Some(ServerFrame::Pong { nonce }),
+    }
+}
+
+/// Sends one channel's events after `after` to the socket: catch-up, then live.
+/// Live events at or below the last position sent are skipped, so none comes twice.
+async fn follow(
+    engine: Arc<Engine>,
+    channel: ChannelId,
+    after: Position,
+    out: mpsc::Sender<Message>,
+) {
+    let result: Result<(), String> = async {
+        // Subscribe before reading the store, so nothing committed in between is missed.
+        let mut live = engine.hub().subscribe(channel);
+        let mut last = catch_up(&engine, channel, after, &out).await?;
+        let caught_up = ServerFrame::CaughtUp {
+            channel,
+            position: last,
+        };
+        out.send(frame_message(&caught_up))
+            .await
+            .map_err(|_| "socket closed".to_string())?;
+        loop {
+            match live.recv().await {
+                Ok(dispatch) if dispatch.position > last => {
+                    out.send(Message::Text(dispatch.frame.clone()))
+                        .await
+                        .map_err(|_| "socket closed".to_string())?;
+                    last = dispatch.position;
+                }
+                Ok(_) => {}
+                // Too slow for the live feed: fetch what was missed from the store.
+                Err(RecvError::Lagged(_)) => last = catch_up(&engine, channel, last, &out).await?,
+                Err(RecvError::Closed) => return Ok(()),
+            }
+        }
+    }
+    .await;
+    if let Err(error) = result {
+        tracing::debug!(%channel, %error, "subscription ended");
+    }
+}
+
+async fn catch_up(
+    engine: &Engine,
+    channel: ChannelId,
+    mut last: Position,
+    out: &mpsc::Sender<Message>,
+) -> Result<Position, String> {
+    let stream = channel.stream();
+    loop {
+        let up_to = engine.hub().projected();
+        let page = engine
+            .store()
+            .read_stream(&stream, last, up_to, CATCH_UP_PAGE)
+            .await
+            .map_err(|e| e.to_string())?;
+        for event in &page {
+            let frame: Utf8Bytes = event_frame(channel, event);
+            out.send(Message::Text(frame))
+                .await
+                .map_err(|_| "socket closed".to_string())?;
+            last = event.position;
+        }
+        if page.len() < CATCH_UP_PAGE as usize {
+            return Ok(last);
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! Bad input on every door gets a clear error and changes nothing.
+
+use crate::helpers::spawn_app;
+use parley::protocol::{ClientFrame, ServerFrame};
+use parley::{ChannelId, MessageId, Position};
+
+#[tokio::test]
+async fn server_fn_refuses_bad_posts_with_a_clear_error() {
+    let app = spawn_app().await;
+    let head = app.head().await;
+    let cases = [
+        ("   ", "ada", "a message cannot be empty"),
+        (&"x".repeat(4_001)[..], "ada", "at most 4000 characters"),
+        ("hi", "", "a display name cannot be empty"),
+        ("hi", "a\u{1b}b", "control characters"),
+    ];
+    for (body, author, expected) in cases {
+        let response = app.post_message(MessageId::new(), author, body).await;
+        assert_eq!(response.status(), 400);
+        let text = response.text().await.unwrap();
+        assert!(text.contains(expected), "{text:?} should say {expected:?}");
+    }
+    assert_eq!(app.head().await, head, "nothing was stored");
+}
+
+#[tokio::test]
+async fn server_fn_refuses_malformed_arguments() {
+    let app = spawn_app().await;
+    let head = app.head().await;
+    let bad = [
+        serde_json::json!({ "channel": "not-a-uuid", "message_id": MessageId::new(), "author": "a", "body": "b" }),
+        serde_json::json!({ "channel": ChannelId::GENERAL }),
+        serde_json::json!("just a string"),
+    ];
+    for args in bad {
+        let response = app.call("post_message", args).await;
+        assert!(!response.status().is_success());
+    }
+    let unknown = serde_json::json!({
+        "channel": ChannelId::new(), "message_id": MessageId::new(), "author": "a", "body": "b",
+    });
+    let response = app.call("post_message", unknown).await;
+    assert_eq!(response.status(), 400);
+    assert!(response.text().await.unwrap().contains("no such channel"));
+    assert_eq!(app.head().await, head);
+}
+
+#[tokio::test]
+async fn history_checks_its_limit_and_channel() {
+    let app = spawn_app().await;
+    for limit in [0, 201] {
+        let args =
+            serde_json::json!({ "channel": ChannelId::GENERAL, "before": null, "limit": limit });
+        let response = app.call("history", args).await;
+        assert_eq!(response.status(), 400);
+        assert!(
+            response
+                .text()
+                .await
+                .unwrap()
+                .contains("limit must be between 1 and 200")
+        );
+    }
+    let args = serde_json::json!({ "channel": ChannelId::new(), "before": null, "limit": 5 });
+    assert_eq!(app.call("history", args).await.status(), 400);
+}
+
+#[tokio::test]
+async fn history_pages_backwards_by_position() {
+    let app = spawn_app().await;
+    let mut positions = Vec::new();
+    for i in 0..7 {
+        positions.push(app.post(&format!("p{i}")).await.1);
+    }
+    app.wait_projected().await;
+    let newest = app.history(None, 3).await;
+    assert_eq!(
+        newest.iter().map(|m| m.position).collect::<Vec<_>>(),
+        positions[4..]
+    );
+    let older = app.history(Some(positions[4]), 3).await;
+    assert_eq!(
+        older.iter().map(|m| m.position).collect::<Vec<_>>(),
+        positions[1..4]
+    );
+    assert_eq!(older[0].body, "p1");
+}
+
+#[tokio::test]
+async fn websocket_refuses_bad_frames_and_stays_open() {
+    let app = spawn_app().await;
+    let head = app.head().await;
+    let mut socket = app.socket().await;
+    for text in [
+        "{",
+        r#"{"t":"launch"}"#,
+        r#"{"t":"subscribe","channel":"x","after":0}"#,
+    ] {
+        socket.send_text(text).await;
+        assert!(
+            matches!(socket.next().await, ServerFrame::Error { error } if error.contains("malformed"))
+        );
+    }
+    socket.send_binary(vec![1, 2, 3]).await;
+    assert!(
+        matches!(socket.next().await, ServerFrame::Error { error } if error.contains("binary"))
+    );
+    socket
+        .send(&ClientFrame::Subscribe {
+            channel: ChannelId::new(),
+            after: Position::ZERO,
+        })
+        .await;
+    assert!(
+        matches!(socket.next().await, ServerFrame::Error { error } if error.contains("no such channel"))
+    );
+
+    let message_id = MessageId::new();
+    let empty = ClientFrame::Post {
+        channel: ChannelId::GENERAL,
+        message_id,
+        author: "a".into(),
+        body: " ".into(),
+    };
+    socket.send(&empty).await;
+    assert_eq!(
+        socket.next().await,
+        ServerFrame::Rejected {
+            message_id,
+            error: "a message cannot be empty".into()
+        }
+    );
+    socket.send(&ClientFrame::Ping { nonce: 7 }).await;
+    assert_eq!(
+        socket.next().await,
+        ServerFrame::Pong { nonce: 7 },
+        "still open and answering"
+    );
+    assert_eq!(app.head().await, head, "nothing was stored");
+}

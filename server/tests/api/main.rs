@@ -1,0 +1,10 @@
+//! Integration tests: each spawns the real server on port 0 with a fresh SQLite database.
+#![allow(clippy::unwrap_used)]
+
+mod bus;
+mod catch_up;
+mod doors;
+mod helpers;
+mod projection;
+mod restart;
+mod store;

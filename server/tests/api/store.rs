@@ -1,0 +1,212 @@
+//! The event store: atomic appends, idempotency on client message ids, version conflicts.
+
+use crate::helpers::spawn_app;
+use parley::{
+    ChannelId, CorrelationId, DisplayName, Event, EventMetadata, MessageBody, MessageId, Position,
+    StreamId,
+};
+use parley_server::store::{AppendError, ExpectedVersion, NewEvent};
+
+fn posted(channel_id: ChannelId, message_id: MessageId, body: &str) -> NewEvent {
+    NewEvent {
+        event: Event::MessagePosted {
+            channel_id,
+            message_id,
+            author: DisplayName::parse("ada").unwrap(),
+            body: MessageBody::parse(body).unwrap(),
+        },
+        metadata: EventMetadata {
+            actor: "ada".into(),
+            correlation_id: CorrelationId::new(),
+            causation_id: None,
+            client_message_id: Some(message_id),
+        },
+    }
+}
+
+fn created(channel_id: ChannelId) -> NewEvent {
+    NewEvent {
+        event: Event::ChannelCreated {
+            channel_id,
+            name: "test".into(),
+        },
+        metadata: EventMetadata {
+            actor: "system".into(),
+            correlation_id: CorrelationId::new(),
+            causation_id: None,
+            client_message_id: None,
+        },
+    }
+}
+
+#[tokio::test]
+async fn appends_get_consecutive_positions_and_versions() {
+    let app = spawn_app().await;
+    let store = app.engine.store();
+    let head = store.head().await.unwrap();
+    let channel = ChannelId::new();
+    let stream = channel.stream();
+    let first = store
+        .append(
+            stream.clone(),
+            ExpectedVersion::NoStream,
+            vec![created(channel)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(first.first, head.next());
+    assert_eq!(first.stream_version, 1);
+    let batch = vec![
+        posted(channel, MessageId::new(), "a"),
+        posted(channel, MessageId::new(), "b"),
+    ];
+    let second = store
+        .append(stream.clone(), ExpectedVersion::Exact(1), batch)
+        .await
+        .unwrap();
+    assert_eq!(
+        (second.first, second.last),
+        (head.next().next(), Position(head.0 + 3))
+    );
+    assert_eq!(second.stream_version, 3);
+
+    let events = store
+        .read_stream(&stream, Position::ZERO, Position(u64::MAX >> 1), 100)
+        .await
+        .unwrap();
+    let versions: Vec<u64> = events.iter().map(|e| e.stream_version).collect();
+    assert_eq!(versions, [1, 2, 3]);
+    assert!(events.windows(2).all(|w| w[0].position < w[1].position));
+}
+
+#[tokio::test]
+async fn a_resent_client_message_id_is_stored_once_and_acked_with_the_first_position() {
+    let app = spawn_app().await;
+    let store = app.engine.store();
+    let id = MessageId::new();
+    let stream = ChannelId::GENERAL.stream();
+    let first = store
+        .append(
+            stream.clone(),
+            ExpectedVersion::Any,
+            vec![posted(ChannelId::GENERAL, id, "x")],
+        )
+        .await
+        .unwrap();
+    assert!(!first.duplicate);
+    let head = store.head().await.unwrap();
+    let again = store
+        .append(
+            stream,
+            ExpectedVersion::Any,
+            vec![posted(ChannelId::GENERAL, id, "x")],
+        )
+        .await
+        .unwrap();
+    assert!(again.duplicate);
+    assert_eq!(again.first, first.first);
+    assert_eq!(
+        store.head().await.unwrap(),
+        head,
+        "the resend stored nothing"
+    );
+}
+
+#[tokio::test]
+async fn a_version_conflict_is_a_typed_error_and_stores_nothing() {
+    let app = spawn_app().await;
+    let store = app.engine.store();
+    let channel = ChannelId::new();
+    store
+        .append(
+            channel.stream(),
+            ExpectedVersion::NoStream,
+            vec![created(channel)],
+        )
+        .await
+        .unwrap();
+    let head = store.head().await.unwrap();
+
+    let stale = store
+        .append(
+            channel.stream(),
+            ExpectedVersion::Exact(0),
+            vec![posted(channel, MessageId::new(), "late")],
+        )
+        .await;
+    assert_eq!(
+        stale,
+        Err(AppendError::Conflict {
+            stream: channel.stream(),
+            expected: ExpectedVersion::Exact(0),
+            actual: 1
+        })
+    );
+    let twice = store
+        .append(
+            channel.stream(),
+            ExpectedVersion::NoStream,
+            vec![created(channel)],
+        )
+        .await;
+    assert!(matches!(
+        twice,
+        Err(AppendError::Conflict { actual: 1, .. })
+    ));
+    assert_eq!(store.head().await.unwrap(), head);
+}
+
+#[tokio::test]
+async fn concurrent_appends_are_group_committed_without_gaps() {
+    let app = spawn_app().await;
+    let store = app.engine.store().clone();
+    let head = store.head().await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let event = posted(ChannelId::GENERAL, MessageId::new(), &format!("m{i}"));
+            store
+                .append(
+                    ChannelId::GENERAL.stream(),
+                    ExpectedVersion::Any,
+                    vec![event],
+                )
+                .await
+                .unwrap()
+                .first
+        }));
+    }
+    let mut positions = Vec::new();
+    for task in tasks {
+        positions.push(task.await.unwrap());
+    }
+    positions.sort();
+    let expected: Vec<Position> = (head.0 + 1..=head.0 + 200).map(Position).collect();
+    assert_eq!(positions, expected, "200 acks, 200 consecutive positions");
+    // One refused request in a batch does not undo the others.
+    let bad = store.append(
+        StreamId("channel-x".into()),
+        ExpectedVersion::Exact(9),
+        vec![created(ChannelId::new())],
+    );
+    let good = store.append(
+        ChannelId::GENERAL.stream(),
+        ExpectedVersion::Any,
+        vec![posted(ChannelId::GENERAL, MessageId::new(), "ok")],
+    );
+    let (bad, good) = tokio::join!(bad, good);
+    assert!(bad.is_err());
+    assert_eq!(good.unwrap().first, Position(head.0 + 201));
+}
+
+#[tokio::test]
+async fn an_empty_append_is_refused() {
+    let app = spawn_app().await;
+    let result = app
+        .engine
+        .store()
+        .append(ChannelId::GENERAL.stream(), ExpectedVersion::Any, vec![])
+        .await;
+    assert_eq!(result, Err(AppendError::Empty));
+}
