@@ -1,0 +1,117 @@
+// The walking skeleton in a real browser: hydration, a display name, sending, two users.
+import { expect, test } from '@playwright/test';
+import { join, message, say, unique } from './helpers';
+
+test('the page hydrates, asks for a name once, and keeps it', async ({ page }) => {
+  await page.goto('/');
+  await expect(page.locator('main[data-hydrated="true"]')).toBeVisible();
+  await expect(page.getByTestId('name-dialog')).toBeVisible();
+  await expect(page.getByTestId('composer')).toBeDisabled();
+
+  await page.getByTestId('name-input').fill('   ');
+  await page.getByTestId('name-save').click();
+  await expect(page.getByTestId('name-dialog')).toContainText('a display name cannot be empty');
+
+  await page.getByTestId('name-input').fill('Grace');
+  await page.getByTestId('name-save').click();
+  await expect(page.getByTestId('name-dialog')).toBeHidden();
+  await expect(page.getByTestId('composer')).toBeEnabled();
+
+  await page.reload();
+  await expect(page.locator('main[data-hydrated="true"]')).toBeVisible();
+  await expect(page.getByTestId('me')).toHaveText('Grace');
+  await expect(page.getByTestId('name-dialog')).toBeHidden();
+});
+
+test('two users exchange messages both ways, live', async ({ browser }, testInfo) => {
+  const alice = await (await browser.newContext()).newPage();
+  const bob = await (await browser.newContext()).newPage();
+  await join(alice, 'Alice');
+  await join(bob, 'Bob');
+
+  const hello = unique('hello from Alice');
+  await say(alice, hello);
+  await expect(message(alice, hello)).toHaveAttribute('data-state', 'sent');
+  await expect(message(bob, hello)).toBeVisible();
+  await expect(message(bob, hello)).toContainText('Alice');
+
+  const reply = unique('hi Alice, Bob here');
+  await say(bob, reply);
+  await expect(message(alice, reply)).toBeVisible();
+  await expect(message(alice, reply)).toHaveAttribute('data-state', 'sent');
+
+  // Each message once, in the same order on both screens.
+  for (const page of [alice, bob]) {
+    await expect(message(page, hello)).toHaveCount(1);
+    await expect(message(page, reply)).toHaveCount(1);
+  }
+  const order = async (page: typeof alice) =>
+    (await page.getByTestId('message').locator('.body').allTextContents()).filter(
+      (t) => t === hello || t === reply,
+    );
+  expect(await order(alice)).toEqual([hello, reply]);
+  expect(await order(bob)).toEqual([hello, reply]);
+
+  await alice.screenshot({ path: testInfo.outputPath('alice.png') });
+  await bob.screenshot({ path: testInfo.outputPath('bob.png') });
+});
+
+test('your own message shows at once as pending, then turns to sent', async ({ page }) => {
+  await join(page, 'Pat');
+  let release: () => void = () => {};
+  const held = new Promise<void>((resolve) => (release = resolve));
+  await page.route('**/api/post_message', async (route) => {
+    await held;
+    await route.continue();
+  });
+
+  const text = unique('pending first');
+  await say(page, text);
+  await expect(message(page, text)).toHaveAttribute('data-state', 'pending');
+  await expect(page.getByTestId('composer')).toHaveValue('');
+  release();
+  await expect(message(page, text)).toHaveAttribute('data-state', 'sent');
+  await expect(message(page, text)).toHaveCount(1);
+});
+
+test('a failed send is marked, and a retry sends it once', async ({ page }) => {
+  await join(page, 'Flaky');
+  let failures = 1;
+  await page.route('**/api/post_message', async (route) => {
+    if (failures-- > 0) await route.abort('connectionrefused');
+    else await route.continue();
+  });
+
+  const text = unique('retry me');
+  await say(page, text);
+  await expect(message(page, text)).toHaveAttribute('data-state', 'failed');
+  await message(page, text).getByRole('button', { name: 'Retry' }).click();
+  await expect(message(page, text)).toHaveAttribute('data-state', 'sent');
+  await expect(message(page, text)).toHaveCount(1);
+
+  await page.reload();
+  await expect(message(page, text)).toHaveCount(1);
+});
+
+test('an empty message is refused in place and nothing is sent', async ({ page }) => {
+  await join(page, 'Quiet');
+  const before = await page.getByTestId('message').count();
+  let posts = 0;
+  page.on('request', (r) => {
+    if (r.url().includes('/api/post_message')) posts++;
+  });
+  await say(page, '    ');
+  await expect(page.locator('.composer-note')).toContainText('a message cannot be empty');
+  expect(await page.getByTestId('message').count()).toBe(before);
+  expect(posts).toBe(0);
+});
+
+test('history is there after a reload', async ({ page }) => {
+  await join(page, 'Rhea');
+  const text = unique('still here');
+  await say(page, text);
+  await expect(message(page, text)).toHaveAttribute('data-state', 'sent');
+  await page.reload();
+  await expect(message(page, text)).toHaveCount(1);
+  await expect(message(page, text)).toHaveAttribute('data-state', 'sent');
+});
