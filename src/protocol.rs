@@ -39,7 +39,7 @@ pub enum ServerFrame {
     /// A committed event of a subscribed channel, in log order, each exactly once.
     Event {
         channel: ChannelId,
-        event: RecordedEvent,
+        event: Box<RecordedEvent>,
     },
     /// Everything up to `position` has been sent; what follows is live.
     CaughtUp {
@@ -157,7 +157,7 @@ mod tests {
         let frames = [
             ServerFrame::Event {
                 channel: ChannelId::GENERAL,
-                event,
+                event: Box::new(event),
             },
             ServerFrame::CaughtUp {
                 channel: ChannelId::GENERAL,

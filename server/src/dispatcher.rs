@@ -79,7 +79,7 @@ impl Hub {
 pub fn event_frame(channel: ChannelId, event: &RecordedEvent) -> Utf8Bytes {
     ServerFrame::Event {
         channel,
-        event: event.clone(),
+        event: Box::new(event.clone()),
     }
     .to_json()
     .into()

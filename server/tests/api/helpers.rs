@@ -216,7 +216,7 @@ impl Socket {
     /// The position of the next event frame.
     pub async fn next_event(&mut self) -> parley::RecordedEvent {
         match self.next().await {
-            ServerFrame::Event { event, .. } => event,
+            ServerFrame::Event { event, .. } => *event,
             other => panic!("expected an event, got {other:?}"),
         }
     }
