@@ -1,11 +1,12 @@
-// Parley's browser tests: a real server (the debug build cargo-leptos made) on a fresh
-// SQLite database, driven through Debian's Chromium (downloading a browser is not possible here).
+// Parley's browser tests: the real server (the debug build cargo-leptos made) on a fresh
+// SQLite database, and the Trunk bundle served from another origin, driven through
+// Debian's Chromium (downloading a browser is not possible here).
 import { defineConfig } from '@playwright/test';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { appPort, appURL, csrPort, csrURL } from './ports';
 
-const port = Number(process.env.PARLEY_E2E_PORT ?? 3210);
 const root = resolve(__dirname, '..');
 const dataDir = mkdtempSync(join(tmpdir(), 'parley-e2e-'));
 const profile = process.env.PARLEY_E2E_PROFILE ?? 'debug';
@@ -20,7 +21,7 @@ export default defineConfig({
   reporter: [['list']],
   outputDir: 'test-results',
   use: {
-    baseURL: `http://127.0.0.1:${port}`,
+    baseURL: appURL,
     screenshot: 'only-on-failure',
     trace: 'retain-on-failure',
     launchOptions: {
@@ -37,22 +38,32 @@ export default defineConfig({
       ],
     },
   },
-  webServer: {
-    command: `${join(root, 'target', profile, 'parley-server')} --port ${port}`,
-    cwd: root,
-    url: `http://127.0.0.1:${port}/healthz`,
-    reuseExistingServer: false,
-    timeout: 60_000,
-    stdout: 'pipe',
-    stderr: 'pipe',
-    env: {
-      DATABASE_URL: `sqlite://${join(dataDir, 'parley.db')}`,
-      LEPTOS_OUTPUT_NAME: 'parley',
-      LEPTOS_SITE_ROOT: join(root, 'target', 'site'),
-      LEPTOS_SITE_PKG_DIR: 'pkg',
-      LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
-      LEPTOS_ENV: 'PROD',
-      RUST_LOG: 'warn',
+  webServer: [
+    {
+      command: `${join(root, 'target', profile, 'parley-server')} --port ${appPort}`,
+      cwd: root,
+      url: `${appURL}/healthz`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: 'pipe',
+      stderr: 'pipe',
+      env: {
+        DATABASE_URL: `sqlite://${join(dataDir, 'parley.db')}`,
+        LEPTOS_OUTPUT_NAME: 'parley',
+        LEPTOS_SITE_ROOT: join(root, 'target', 'site'),
+        LEPTOS_SITE_PKG_DIR: 'pkg',
+        LEPTOS_SITE_ADDR: `127.0.0.1:${appPort}`,
+        LEPTOS_ENV: 'PROD',
+        RUST_LOG: 'warn',
+        PARLEY_CORS_ORIGINS: csrURL,
+      },
     },
-  },
+    {
+      // The bundle `trunk build` wrote, built with PARLEY_SERVER_URL pointing at the app above.
+      command: `python3 -m http.server ${csrPort} --bind 127.0.0.1 --directory ${join(root, 'target', 'dist')}`,
+      url: `${csrURL}/index.html`,
+      reuseExistingServer: false,
+      timeout: 30_000,
+    },
+  ],
 });

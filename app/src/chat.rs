@@ -49,7 +49,7 @@ pub fn ChatPage() -> impl IntoView {
     Effect::new(move |_| {
         state.name.set(load_name());
         hydrated.set(true);
-        #[cfg(feature = "hydrate")]
+        #[cfg(feature = "browser")]
         crate::live::start(state);
     });
 
@@ -257,29 +257,29 @@ fn send(state: ChatState, message_id: MessageId, author: String, body: String) {
     state.timeline.update(|t| {
         t.add_pending(message_id, author.clone(), body.clone());
     });
-    #[cfg(feature = "hydrate")]
+    #[cfg(feature = "browser")]
     crate::live::post(state, message_id, author, body);
 }
 
 fn retry(state: ChatState, message_id: MessageId) {
     let mut again = None;
     state.timeline.update(|t| again = t.retry(message_id));
-    #[cfg(feature = "hydrate")]
+    #[cfg(feature = "browser")]
     if let Some(entry) = again {
         crate::live::post(state, entry.message_id, entry.author, entry.body);
     }
-    #[cfg(not(feature = "hydrate"))]
+    #[cfg(not(feature = "browser"))]
     let _ = again;
 }
 
 fn load_name() -> Option<String> {
-    #[cfg(feature = "hydrate")]
+    #[cfg(feature = "browser")]
     {
         let storage = web_sys::window()?.local_storage().ok()??;
         let raw = storage.get_item(NAME_KEY).ok()??;
         DisplayName::parse(&raw).ok().map(|n| n.to_string())
     }
-    #[cfg(not(feature = "hydrate"))]
+    #[cfg(not(feature = "browser"))]
     {
         let _ = NAME_KEY;
         None
@@ -287,23 +287,23 @@ fn load_name() -> Option<String> {
 }
 
 fn save_name(name: &str) {
-    #[cfg(feature = "hydrate")]
+    #[cfg(feature = "browser")]
     if let Some(Ok(Some(storage))) = web_sys::window().map(|w| w.local_storage()) {
         // Storage may be full or disabled: the name then lasts for this page only.
         let _ = storage.set_item(NAME_KEY, name);
     }
-    #[cfg(not(feature = "hydrate"))]
+    #[cfg(not(feature = "browser"))]
     let _ = name;
 }
 
 /// "14:05" in the browser's time zone.
 fn format_time(ms: i64) -> String {
-    #[cfg(feature = "hydrate")]
+    #[cfg(feature = "browser")]
     {
         let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
         format!("{:02}:{:02}", date.get_hours(), date.get_minutes())
     }
-    #[cfg(not(feature = "hydrate"))]
+    #[cfg(not(feature = "browser"))]
     {
         let _ = ms;
         String::new()

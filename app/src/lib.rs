@@ -6,13 +6,19 @@
 
 pub mod api;
 pub mod chat;
-#[cfg(feature = "hydrate")]
+#[cfg(feature = "browser")]
 mod live;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
+
+/// The server a client-only (CSR) build talks to, fixed when it is built from
+/// `PARLEY_SERVER_URL` (e.g. `https://chat.example.com`). `None`: the page's own origin.
+pub fn server_url() -> Option<&'static str> {
+    option_env!("PARLEY_SERVER_URL").filter(|url| !url.is_empty())
+}
 
 /// The HTML document the server renders around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -38,8 +44,11 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    // cargo-leptos serves the stylesheet; Trunk's CSR build links its own.
+    let stylesheet = (!cfg!(feature = "csr"))
+        .then(|| view! { <Stylesheet id="leptos" href="/pkg/parley.css" /> });
     view! {
-        <Stylesheet id="leptos" href="/pkg/parley.css" />
+        {stylesheet}
         <Title text="Parley" />
         <Router>
             <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>

@@ -84,7 +84,17 @@ pub fn post(state: ChatState, message_id: MessageId, author: String, body: Strin
     });
 }
 
+/// The socket of the server this page talks to: its own origin, or the server a
+/// client-only build was configured with (see [`crate::server_url`]).
 fn socket_url() -> String {
+    if let Some(server) = crate::server_url() {
+        let server = server.trim_end_matches('/');
+        return match server.split_once("://") {
+            Some(("https", rest)) => format!("wss://{rest}/ws"),
+            Some((_, rest)) => format!("ws://{rest}/ws"),
+            None => format!("ws://{server}/ws"),
+        };
+    }
     let location = web_sys::window().map(|w| w.location());
     let host = location
         .as_ref()

@@ -1,7 +1,20 @@
-//! Parley's WASM entry point: hydrates the server-rendered page.
+//! Parley's WASM entry points: `hydrate` for the server-rendered page, `mount` for the CSR build.
 
+/// Called by the script cargo-leptos puts in the server-rendered page.
+#[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
     leptos::mount::hydrate_body(parley_app::App);
+}
+
+/// Renders the whole app in the browser (no server rendering), talking to
+/// `PARLEY_SERVER_URL` when it was set at build time.
+#[cfg(feature = "csr")]
+pub fn mount() {
+    console_error_panic_hook::set_once();
+    if let Some(url) = parley_app::server_url() {
+        leptos::server_fn::client::set_server_url(url);
+    }
+    leptos::mount::mount_to_body(parley_app::App);
 }

@@ -35,6 +35,10 @@ pub struct Config {
     /// Database to use; created with its folder on first start.
     #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/parley.db")]
     pub database_url: String,
+    /// Origins (e.g. `https://app.example.com`) of client-only builds allowed to call the
+    /// server functions from another origin; comma separated. Empty: same origin only.
+    #[arg(long, env = "PARLEY_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
     /// Log as JSON lines instead of human-readable text.
     #[arg(long, env = "PARLEY_LOG_JSON", default_value_t = false)]
     pub log_json: bool,
@@ -51,6 +55,7 @@ impl Config {
             bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port: 0,
             database_url,
+            cors_origins: Vec::new(),
             log_json: false,
         }
     }

@@ -12,6 +12,7 @@ use crate::ws;
 use anyhow::Context;
 use axum::Router;
 use axum::extract::FromRef;
+use axum::http::{HeaderValue, Method, header};
 use axum::routing::get;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
@@ -24,6 +25,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
+use tower::util::option_layer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
 
 /// What every request handler can reach.
@@ -101,7 +104,8 @@ impl Application {
             .await
             .with_context(|| format!("Failed to listen on {}", config.addr()))?;
         let leptos_options = leptos_options(listener.local_addr()?)?;
-        let router = router(leptos_options, services.engine.clone());
+        let cors = cors(&config.cors_origins)?;
+        let router = router(leptos_options, services.engine.clone(), cors);
         Ok(Self {
             listener,
             router,
@@ -141,7 +145,26 @@ impl Application {
     }
 }
 
-fn router(leptos_options: LeptosOptions, engine: Arc<Engine>) -> Router {
+/// Lets the configured origins (client-only builds hosted elsewhere) call the server.
+fn cors(origins: &[String]) -> anyhow::Result<Option<CorsLayer>> {
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .map(|o| o.trim())
+        .filter(|o| !o.is_empty())
+        .map(|o| HeaderValue::from_str(o).with_context(|| format!("Bad CORS origin {o:?}")))
+        .collect::<anyhow::Result<_>>()?;
+    if origins.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([header::CONTENT_TYPE, header::ACCEPT]),
+    ))
+}
+
+fn router(leptos_options: LeptosOptions, engine: Arc<Engine>, cors: Option<CorsLayer>) -> Router {
     let routes = generate_route_list(App);
     let backend: Backend = engine.clone();
     let state = AppState {
@@ -156,6 +179,7 @@ fn router(leptos_options: LeptosOptions, engine: Arc<Engine>) -> Router {
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(option_layer(cors))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

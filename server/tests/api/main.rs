@@ -3,6 +3,7 @@
 
 mod bus;
 mod catch_up;
+mod crash;
 mod doors;
 mod helpers;
 mod projection;

@@ -1,0 +1,5 @@
+// Where the browser tests find Parley: the server-rendered app, and the Trunk bundle.
+export const appPort = Number(process.env.PARLEY_E2E_PORT ?? 3210);
+export const csrPort = Number(process.env.PARLEY_E2E_CSR_PORT ?? 3211);
+export const appURL = `http://127.0.0.1:${appPort}`;
+export const csrURL = `http://127.0.0.1:${csrPort}`;

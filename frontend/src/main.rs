@@ -1,0 +1,5 @@
+//! The binary Trunk builds for the client-only (CSR) bundle.
+
+fn main() {
+    parley_frontend::mount();
+}
