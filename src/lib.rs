@@ -9,6 +9,7 @@
 //! - [`channel`]: the channel aggregate: its commands, events, `decide` and `evolve`.
 //! - [`event`]: the envelope a committed event travels in (position, stream, version, metadata).
 //! - [`protocol`]: the WebSocket wire protocol between browser and server.
+//! - [`tabs`]: what the tabs of one browser tell each other to stay in step.
 //! - [`timeline`]: the client's view of one channel: optimistic pending messages merged
 //!   with committed ones in log order, without duplicates.
 
@@ -17,6 +18,7 @@ pub mod event;
 pub mod ids;
 pub mod protocol;
 pub mod rules;
+pub mod tabs;
 pub mod timeline;
 
 pub use channel::{ChannelCommand, ChannelState, DomainError, decide, evolve};

@@ -54,6 +54,21 @@ impl Timeline {
         self.confirmed.iter().chain(self.pending.iter())
     }
 
+    /// The oldest position on the timeline: the anchor for fetching older history.
+    pub fn oldest(&self) -> Option<Position> {
+        self.confirmed.first().and_then(|e| e.position)
+    }
+
+    /// Own messages not yet acknowledged, pending or failed.
+    pub fn unsent(&self) -> impl Iterator<Item = &Entry> {
+        self.pending.iter()
+    }
+
+    /// Sets where the feed resumes from, when restoring a cached channel.
+    pub fn restore_cursor(&mut self, cursor: Position) {
+        self.cursor = self.cursor.max(cursor);
+    }
+
     pub fn len(&self) -> usize {
         self.confirmed.len() + self.pending.len()
     }
@@ -113,12 +128,20 @@ impl Timeline {
         Some(entry.clone())
     }
 
-    /// Applies a committed message from the log (history page or live event).
+    /// Applies a committed message from this client's own feed of the log (its socket,
+    /// or the newest history page it started from): the cursor moves up to it.
     /// Idempotent: a message already on the timeline is merged, never duplicated.
     pub fn apply(&mut self, view: MessageView) {
         if view.position > self.cursor {
             self.cursor = view.position;
         }
+        self.merge(view);
+    }
+
+    /// Adds a committed message learnt elsewhere (the local cache, a sibling tab, an older
+    /// history page) without moving the cursor: events between the cursor and this
+    /// message may not have been seen yet, and resuming must not skip them.
+    pub fn merge(&mut self, view: MessageView) {
         self.pending.retain(|e| e.message_id != view.message_id);
         if let Some(existing) = self
             .confirmed
@@ -228,6 +251,36 @@ mod tests {
             !t.add_pending(id, "ada".into(), "once".into()),
             "a known id is not re-added"
         );
+    }
+
+    #[test]
+    fn merged_messages_do_not_move_the_cursor() {
+        let mut t = Timeline::new();
+        t.apply(view(3, MessageId::new(), "own feed"));
+        t.merge(view(9, MessageId::new(), "from a sibling tab"));
+        t.merge(view(1, MessageId::new(), "older page"));
+        assert_eq!(
+            t.cursor(),
+            Position(3),
+            "events 4..9 may still be on their way"
+        );
+        assert_eq!(bodies(&t), ["older page", "own feed", "from a sibling tab"]);
+        assert_eq!(t.oldest(), Some(Position(1)));
+        t.apply(view(
+            9,
+            t.entries().last().map(|e| e.message_id).unwrap_or_default(),
+            "from a sibling tab",
+        ));
+        assert_eq!(t.len(), 3);
+        assert_eq!(t.cursor(), Position(9));
+    }
+
+    #[test]
+    fn a_restored_cursor_never_moves_back() {
+        let mut t = Timeline::new();
+        t.restore_cursor(Position(7));
+        t.restore_cursor(Position(4));
+        assert_eq!(t.cursor(), Position(7));
     }
 
     #[test]

@@ -11,6 +11,8 @@ pub enum Connection {
     Connecting,
     Online,
     Reconnecting,
+    /// The browser says there is no network: messages wait in the outbox.
+    Offline,
 }
 
 impl Connection {
@@ -19,6 +21,7 @@ impl Connection {
             Self::Connecting => "connecting",
             Self::Online => "online",
             Self::Reconnecting => "reconnecting",
+            Self::Offline => "offline",
         }
     }
 }
@@ -30,6 +33,8 @@ pub struct ChatState {
     pub timeline: RwSignal<Timeline>,
     pub connection: RwSignal<Connection>,
     pub name: RwSignal<Option<String>>,
+    /// Whether the list follows new messages (the reader is at the bottom).
+    pub stick: RwSignal<bool>,
 }
 
 const NAME_KEY: &str = "parley.displayName";
@@ -41,6 +46,7 @@ pub fn ChatPage() -> impl IntoView {
         timeline: RwSignal::new(Timeline::new()),
         connection: RwSignal::new(Connection::Connecting),
         name: RwSignal::new(None),
+        stick: RwSignal::new(true),
     };
     let hydrated = RwSignal::new(false);
     let editing_name = RwSignal::new(false);
@@ -76,6 +82,15 @@ pub fn ChatPage() -> impl IntoView {
                 >
                     {move || state.name.get().unwrap_or_default()}
                 </button>
+                <button
+                    class="reset"
+                    data-testid="reset"
+                    title="Forget this browser's cached history and unsent messages, and reload"
+                    on:click=move |_| reset_local_data()
+                    disabled=move || !hydrated.get()
+                >
+                    "Reset local data"
+                </button>
             </header>
             <MessageList state />
             <Composer state hydrated />
@@ -91,20 +106,40 @@ pub fn ChatPage() -> impl IntoView {
 #[component]
 fn MessageList(state: ChatState) -> impl IntoView {
     let list = NodeRef::<html::Ol>::new();
-    // Keep the newest message in view as messages arrive.
+    // Follow new messages while the reader is at the bottom; leave them be when they read back.
     Effect::new(move |_| {
         state.timeline.track();
-        if let Some(el) = list.get() {
+        if state.stick.get_untracked()
+            && let Some(el) = list.get()
+        {
             el.set_scroll_top(el.scroll_height());
         }
     });
+    let on_scroll = move |_| {
+        let Some(el) = list.get_untracked() else {
+            return;
+        };
+        state
+            .stick
+            .set(el.scroll_height() - el.scroll_top() - el.client_height() < 80);
+        if el.scroll_top() < 60 {
+            load_older(state, el);
+        }
+    };
     let entries = move || {
         state
             .timeline
             .with(|t| t.entries().cloned().collect::<Vec<_>>())
     };
     view! {
-        <ol class="messages" node_ref=list data-testid="messages" aria-live="polite">
+        <ol
+            class="messages"
+            node_ref=list
+            data-testid="messages"
+            aria-live="polite"
+            tabindex="0"
+            on:scroll=on_scroll
+        >
             <Show when=move || state.timeline.with(Timeline::is_empty)>
                 <li class="empty">"No messages yet. Say hello!"</li>
             </Show>
@@ -227,6 +262,8 @@ fn NameDialog(
                     match DisplayName::parse(&value.get_untracked()) {
                         Ok(name) => {
                             save_name(name.as_str());
+                            #[cfg(feature = "browser")]
+                            crate::live::tell_name(name.to_string());
                             state.name.set(Some(name.to_string()));
                             done();
                         }
@@ -254,22 +291,38 @@ fn NameDialog(
 
 /// Shows a message at once as pending, then sends it; the ack or the failure updates it.
 fn send(state: ChatState, message_id: MessageId, author: String, body: String) {
-    state.timeline.update(|t| {
-        t.add_pending(message_id, author.clone(), body.clone());
-    });
+    state.stick.set(true);
     #[cfg(feature = "browser")]
-    crate::live::post(state, message_id, author, body);
+    crate::live::send(state, message_id, author, body);
+    #[cfg(not(feature = "browser"))]
+    let _ = (message_id, author, body);
 }
 
 fn retry(state: ChatState, message_id: MessageId) {
-    let mut again = None;
-    state.timeline.update(|t| again = t.retry(message_id));
     #[cfg(feature = "browser")]
-    if let Some(entry) = again {
-        crate::live::post(state, entry.message_id, entry.author, entry.body);
+    crate::live::retry(state, message_id);
+    #[cfg(not(feature = "browser"))]
+    let _ = (state, message_id);
+}
+
+/// Fetches the page before the oldest message, keeping what the reader sees in place.
+fn load_older(state: ChatState, list: leptos::web_sys::HtmlOListElement) {
+    #[cfg(feature = "browser")]
+    {
+        let (height, top) = (list.scroll_height(), list.scroll_top());
+        crate::live::load_older(state, move || {
+            request_animation_frame(move || {
+                list.set_scroll_top(list.scroll_height() - height + top)
+            });
+        });
     }
     #[cfg(not(feature = "browser"))]
-    let _ = again;
+    let _ = (state, list);
+}
+
+fn reset_local_data() {
+    #[cfg(feature = "browser")]
+    crate::live::reset();
 }
 
 fn load_name() -> Option<String> {

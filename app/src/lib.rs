@@ -2,12 +2,18 @@
 //!
 //! - [`api`]: server functions (the commands and queries the browser calls) and their error type.
 //! - [`chat`]: the chat page: message list, composer, display name, connection indicator.
-//! - `live` (browser only): the WebSocket that keeps the page's timeline in step with the log.
+//! - `live` (browser only): the client: cache first, then the WebSocket from the cursor; the outbox.
+//! - `local` (browser only): IndexedDB: cached history, cursors, outbox.
+//! - `sync` (browser only): BroadcastChannel notes between the tabs of one browser.
 
 pub mod api;
 pub mod chat;
 #[cfg(feature = "browser")]
 mod live;
+#[cfg(feature = "browser")]
+mod local;
+#[cfg(feature = "browser")]
+mod sync;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};

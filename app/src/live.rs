@@ -1,44 +1,144 @@
-//! The browser's live connection: loads recent history, then follows the channel over a
-//! WebSocket from the timeline's cursor, reconnecting with backoff; and sends posts.
+//! The browser's client: paints the channel from IndexedDB, follows it over a WebSocket
+//! from its cursor (reconnecting with backoff and jitter), sends posts through the outbox,
+//! and keeps sibling tabs in step.
 
-use crate::api::{history, post_message};
+use crate::api::{AppError, history, post_message};
 use crate::chat::{ChatState, Connection};
-use futures::{SinkExt, StreamExt};
+use crate::local::{LocalStore, OutboxItem};
+use crate::sync::Tabs;
+use futures::{FutureExt, SinkExt, StreamExt};
 use gloo_net::websocket::{Message, futures::WebSocket};
 use gloo_timers::future::TimeoutFuture;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use parley::MessageId;
 use parley::protocol::{ClientFrame, ServerFrame};
+use parley::tabs::TabMessage;
+use parley::{MessageId, MessageView, Position};
+use std::cell::{Cell, RefCell};
+use std::collections::HashSet;
+use std::rc::Rc;
 
+/// Messages painted from the cache, and in the first page from the server.
 const FIRST_PAGE: u32 = 100;
+const OLDER_PAGE: u32 = 50;
 const MIN_BACKOFF_MS: u32 = 250;
-const MAX_BACKOFF_MS: u32 = 10_000;
+const MAX_BACKOFF_MS: u32 = 5_000;
 
-/// Starts following the page's channel. Runs until the page goes away.
+/// The page's client. One per page; it lives as long as the page.
+struct Client {
+    state: ChatState,
+    local: Option<LocalStore>,
+    tabs: Option<Tabs>,
+    /// Posts this tab is sending now: never two requests for one message from one tab.
+    in_flight: RefCell<HashSet<MessageId>>,
+    loading_older: Cell<bool>,
+    no_older: Cell<bool>,
+}
+
+thread_local! {
+    static CLIENT: RefCell<Option<Rc<Client>>> = const { RefCell::new(None) };
+}
+
+fn client() -> Option<Rc<Client>> {
+    CLIENT.with(|c| c.borrow().clone())
+}
+
+impl Client {
+    fn tell(&self, note: TabMessage) {
+        if let Some(tabs) = &self.tabs {
+            tabs.tell(&note);
+        }
+    }
+
+    async fn persist(&self, messages: &[MessageView], cursor: Option<Position>) {
+        if let Some(local) = &self.local
+            && let Err(e) = local.save(self.state.channel, messages, cursor).await
+        {
+            leptos::logging::warn!("{e}");
+        }
+    }
+}
+
+/// Starts the client. Runs until the page goes away.
 pub fn start(state: ChatState) {
+    register_service_worker();
     spawn_local(async move {
-        if let Ok(page) = history(state.channel, None, FIRST_PAGE).await {
+        let local = match LocalStore::open().await {
+            Ok(local) => Some(local),
+            Err(e) => {
+                leptos::logging::warn!("{e}; history will not be cached");
+                None
+            }
+        };
+        let tabs = Tabs::open(move |note| on_note(state, note));
+        let client = Rc::new(Client {
+            state,
+            local,
+            tabs,
+            in_flight: RefCell::default(),
+            loading_older: Cell::new(false),
+            no_older: Cell::new(false),
+        });
+        CLIENT.with(|c| *c.borrow_mut() = Some(client.clone()));
+
+        // Paint what this browser already has, before any network reply.
+        let mut cursor = Position::ZERO;
+        if let Some(local) = &client.local {
+            if let Ok((messages, cached)) = local.load(state.channel, FIRST_PAGE).await {
+                cursor = cached;
+                state.timeline.update(|t| {
+                    messages.into_iter().for_each(|m| t.merge(m));
+                    t.restore_cursor(cached);
+                });
+            }
+            if let Ok(outbox) = local.outbox().await {
+                state.timeline.update(|t| {
+                    for item in outbox.into_iter().filter(|i| i.channel == state.channel) {
+                        t.add_pending(item.message_id, item.author, item.body);
+                        if let Some(error) = item.error {
+                            t.fail(item.message_id, error);
+                        }
+                    }
+                });
+            }
+        }
+        // Nothing cached: start from the newest page; older ones come on scroll.
+        if cursor == Position::ZERO
+            && let Ok(page) = history(state.channel, None, FIRST_PAGE).await
+        {
+            let newest = page.last().map(|m| m.position);
             state
                 .timeline
-                .update(|t| page.into_iter().for_each(|m| t.apply(m)));
+                .update(|t| page.iter().cloned().for_each(|m| t.apply(m)));
+            client.persist(&page, newest).await;
         }
+
         let mut backoff = MIN_BACKOFF_MS;
         loop {
-            if follow(state).await {
+            if follow(&client).await {
                 backoff = MIN_BACKOFF_MS;
             }
-            state.connection.set(Connection::Reconnecting);
+            let online = web_sys::window().is_none_or(|w| w.navigator().on_line());
+            state.connection.set(if online {
+                Connection::Reconnecting
+            } else {
+                Connection::Offline
+            });
             // Full jitter: reconnecting clients spread out instead of arriving together.
             let wait = (js_sys::Math::random() * f64::from(backoff)) as u32 + MIN_BACKOFF_MS;
-            TimeoutFuture::new(wait).await;
+            futures::select! {
+                () = TimeoutFuture::new(wait).fuse() => {},
+                () = back_online().fuse() => {},
+            }
             backoff = (backoff * 2).min(MAX_BACKOFF_MS);
         }
     });
 }
 
-/// One connection's life. Returns whether it got as far as being caught up.
-async fn follow(state: ChatState) -> bool {
+/// One connection's life: subscribe from the cursor, apply events, send the outbox once
+/// caught up. Returns whether it got as far as being caught up.
+async fn follow(client: &Rc<Client>) -> bool {
+    let state = client.state;
     let Ok(socket) = WebSocket::open(&socket_url()) else {
         return false;
     };
@@ -58,13 +158,25 @@ async fn follow(state: ChatState) -> bool {
         };
         match ServerFrame::parse(&text) {
             Ok(ServerFrame::Event { event, .. }) => {
-                if let Some(view) = event.message_view() {
-                    state.timeline.update(|t| t.apply(view));
+                let position = event.position;
+                let view = event.message_view();
+                state.timeline.update(|t| match view.clone() {
+                    Some(view) => t.apply(view),
+                    None => t.restore_cursor(position),
+                });
+                let messages: Vec<MessageView> = view.into_iter().collect();
+                client.persist(&messages, Some(position)).await;
+                if !messages.is_empty() {
+                    client.tell(TabMessage::Applied {
+                        channel: state.channel,
+                        messages,
+                    });
                 }
             }
             Ok(ServerFrame::CaughtUp { .. }) => {
                 caught_up = true;
                 state.connection.set(Connection::Online);
+                flush_outbox(client).await;
             }
             Ok(ServerFrame::Error { error }) => leptos::logging::warn!("server: {error}"),
             Ok(_) => {}
@@ -74,14 +186,228 @@ async fn follow(state: ChatState) -> bool {
     caught_up
 }
 
-/// Sends a post through the server function and records the ack or the failure.
-pub fn post(state: ChatState, message_id: MessageId, author: String, body: String) {
+/// Sends every message the outbox holds (written here, in another tab, or before a reload).
+async fn flush_outbox(client: &Rc<Client>) {
+    let Some(local) = &client.local else { return };
+    let Ok(items) = local.outbox().await else {
+        return;
+    };
+    for item in items
+        .into_iter()
+        .filter(|i| i.channel == client.state.channel)
+    {
+        post(client.state, item.message_id, item.author, item.body);
+    }
+}
+
+/// Shows your message at once as pending, tells the other tabs, and sends it.
+pub fn send(state: ChatState, message_id: MessageId, author: String, body: String) {
+    state.timeline.update(|t| {
+        t.add_pending(message_id, author.clone(), body.clone());
+    });
+    if let Some(client) = client() {
+        client.tell(TabMessage::Pending {
+            channel: state.channel,
+            message_id,
+            author: author.clone(),
+            body: body.clone(),
+        });
+    }
+    post(state, message_id, author, body);
+}
+
+/// Sends a failed message again, with the same id: the server stores it at most once.
+pub fn retry(state: ChatState, message_id: MessageId) {
+    let mut again = None;
+    state.timeline.update(|t| again = t.retry(message_id));
+    if let Some(entry) = again {
+        if let Some(client) = client() {
+            client.tell(TabMessage::Retrying {
+                channel: state.channel,
+                message_id,
+            });
+        }
+        post(state, entry.message_id, entry.author, entry.body);
+    }
+}
+
+/// Stores the message in the outbox, then posts it; the ack or the failure updates
+/// the timeline, the outbox and the other tabs.
+fn post(state: ChatState, message_id: MessageId, author: String, body: String) {
+    let Some(client) = client() else { return };
+    if !client.in_flight.borrow_mut().insert(message_id) {
+        return;
+    }
     spawn_local(async move {
-        match post_message(state.channel, message_id, author, body).await {
-            Ok(position) => state.timeline.update(|t| t.ack(message_id, position)),
-            Err(e) => state.timeline.update(|t| t.fail(message_id, e.to_string())),
+        let channel = state.channel;
+        let mut item = OutboxItem {
+            channel,
+            message_id,
+            author: author.clone(),
+            body: body.clone(),
+            error: None,
+        };
+        if let Some(local) = &client.local
+            && let Err(e) = local.outbox_put(&item).await
+        {
+            leptos::logging::warn!("{e}");
+        }
+        let result = post_message(channel, message_id, author, body).await;
+        client.in_flight.borrow_mut().remove(&message_id);
+        match result {
+            Ok(position) => {
+                state.timeline.update(|t| t.ack(message_id, position));
+                client.tell(TabMessage::Acked {
+                    channel,
+                    message_id,
+                    position,
+                });
+                if let Some(local) = &client.local {
+                    let _ = local.outbox_remove(message_id).await;
+                }
+            }
+            Err(error) => {
+                let text = error.to_string();
+                state.timeline.update(|t| t.fail(message_id, text.clone()));
+                client.tell(TabMessage::Failed {
+                    channel,
+                    message_id,
+                    error: text.clone(),
+                });
+                if let Some(local) = &client.local {
+                    // Refused by the server: resending cannot help, the user may edit and
+                    // retry. Not delivered: keep it, it goes again when the connection returns.
+                    let _ = if matches!(error, AppError::Invalid(_)) {
+                        local.outbox_remove(message_id).await
+                    } else {
+                        item.error = Some(text);
+                        local.outbox_put(&item).await
+                    };
+                }
+            }
         }
     });
+}
+
+/// What a sibling tab said.
+fn on_note(state: ChatState, note: TabMessage) {
+    match note {
+        TabMessage::Pending {
+            channel,
+            message_id,
+            author,
+            body,
+        } if channel == state.channel => {
+            state.timeline.update(|t| {
+                t.add_pending(message_id, author, body);
+            });
+        }
+        TabMessage::Acked {
+            channel,
+            message_id,
+            position,
+        } if channel == state.channel => {
+            state.timeline.update(|t| t.ack(message_id, position));
+        }
+        TabMessage::Failed {
+            channel,
+            message_id,
+            error,
+        } if channel == state.channel => {
+            state.timeline.update(|t| t.fail(message_id, error));
+        }
+        TabMessage::Retrying {
+            channel,
+            message_id,
+        } if channel == state.channel => {
+            state.timeline.update(|t| {
+                t.retry(message_id);
+            });
+        }
+        TabMessage::Applied { channel, messages } if channel == state.channel => {
+            state
+                .timeline
+                .update(|t| messages.into_iter().for_each(|m| t.merge(m)));
+        }
+        TabMessage::Name { name } => state.name.set(Some(name)),
+        TabMessage::Reset => reload(),
+        _ => {}
+    }
+}
+
+/// Tells the other tabs the display name changed.
+pub fn tell_name(name: String) {
+    if let Some(client) = client() {
+        client.tell(TabMessage::Name { name });
+    }
+}
+
+/// Loads the page of history before the oldest message shown, caches it, then calls `done`.
+pub fn load_older(state: ChatState, done: impl FnOnce() + 'static) {
+    let Some(client) = client() else { return };
+    if client.loading_older.get() || client.no_older.get() {
+        return;
+    }
+    let Some(before) = state.timeline.with_untracked(|t| t.oldest()) else {
+        return;
+    };
+    client.loading_older.set(true);
+    spawn_local(async move {
+        if let Ok(page) = history(state.channel, Some(before), OLDER_PAGE).await {
+            client.no_older.set(page.len() < OLDER_PAGE as usize);
+            client.persist(&page, None).await;
+            state
+                .timeline
+                .update(|t| page.into_iter().for_each(|m| t.merge(m)));
+            done();
+        }
+        client.loading_older.set(false);
+    });
+}
+
+/// Forgets this browser's local data (cache, cursors, outbox) in every tab, and starts afresh.
+pub fn reset() {
+    let Some(client) = client() else { return };
+    spawn_local(async move {
+        if let Some(local) = &client.local
+            && let Err(e) = local.clear().await
+        {
+            leptos::logging::warn!("{e}");
+        }
+        client.tell(TabMessage::Reset);
+        reload();
+    });
+}
+
+fn reload() {
+    if let Some(window) = web_sys::window() {
+        let _ = window.location().reload();
+    }
+}
+
+/// Resolves when the browser says the network is back.
+async fn back_online() {
+    let Some(window) = web_sys::window() else {
+        return futures::future::pending().await;
+    };
+    let promise = js_sys::Promise::new(&mut |resolve, _reject| {
+        let options = web_sys::AddEventListenerOptions::new();
+        options.set_once(true);
+        let _ = window.add_event_listener_with_callback_and_add_event_listener_options(
+            "online", &resolve, &options,
+        );
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+/// Lets the service worker cache the app's shell, so the page opens offline.
+fn register_service_worker() {
+    if let Some(window) = web_sys::window() {
+        let navigator = window.navigator();
+        if js_sys::Reflect::has(&navigator, &"serviceWorker".into()).unwrap_or(false) {
+            let _ = navigator.service_worker().register("/sw.js");
+        }
+    }
 }
 
 /// The socket of the server this page talks to: its own origin, or the server a

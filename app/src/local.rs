@@ -1,0 +1,193 @@
+//! The browser's local data in IndexedDB (through rexie): each channel's cached history
+//! and cursor, and the outbox of messages not yet acknowledged by the server.
+
+use parley::{ChannelId, MessageId, MessageView, Position};
+use rexie::{Direction, Index, KeyRange, ObjectStore, Rexie, TransactionMode};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::JsValue;
+
+const DB: &str = "parley";
+const MESSAGES: &str = "messages";
+const OUTBOX: &str = "outbox";
+const CURSORS: &str = "cursors";
+const BY_CHANNEL: &str = "by_channel";
+
+/// Why the local data could not be read or written. The app then works without it.
+#[derive(Debug)]
+pub struct LocalError(String);
+
+impl std::fmt::Display for LocalError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "local data: {}", self.0)
+    }
+}
+
+impl From<rexie::Error> for LocalError {
+    fn from(e: rexie::Error) -> Self {
+        Self(e.to_string())
+    }
+}
+
+/// A message written here and not yet acknowledged.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct OutboxItem {
+    pub channel: ChannelId,
+    pub message_id: MessageId,
+    pub author: String,
+    pub body: String,
+    /// Why the last attempt failed, if it did.
+    pub error: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct CursorRow {
+    channel: ChannelId,
+    position: Position,
+}
+
+pub struct LocalStore {
+    db: Rexie,
+}
+
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, LocalError> {
+    let json = serde_json::to_string(value).map_err(|e| LocalError(e.to_string()))?;
+    js_sys::JSON::parse(&json).map_err(|e| LocalError(format!("{e:?}")))
+}
+
+fn from_js<T: DeserializeOwned>(value: JsValue) -> Option<T> {
+    let json = js_sys::JSON::stringify(&value).ok()?.as_string()?;
+    serde_json::from_str(&json).ok()
+}
+
+/// The key of the `by_channel` index: `[channel, position]`.
+fn channel_key(channel: ChannelId, position: f64) -> JsValue {
+    let key = js_sys::Array::new();
+    key.push(&JsValue::from_str(&channel.to_string()));
+    key.push(&JsValue::from_f64(position));
+    key.into()
+}
+
+impl LocalStore {
+    pub async fn open() -> Result<Self, LocalError> {
+        let db = Rexie::builder(DB)
+            .version(1)
+            .add_object_store(
+                ObjectStore::new(MESSAGES)
+                    .key_path("message_id")
+                    .add_index(Index::new_array(BY_CHANNEL, ["channel_id", "position"])),
+            )
+            .add_object_store(ObjectStore::new(OUTBOX).key_path("message_id"))
+            .add_object_store(ObjectStore::new(CURSORS).key_path("channel"))
+            .build()
+            .await?;
+        Ok(Self { db })
+    }
+
+    /// The newest `limit` cached messages of a channel, oldest first, and its cursor.
+    pub async fn load(
+        &self,
+        channel: ChannelId,
+        limit: u32,
+    ) -> Result<(Vec<MessageView>, Position), LocalError> {
+        let tx = self
+            .db
+            .transaction(&[MESSAGES, CURSORS], TransactionMode::ReadOnly)?;
+        let range = KeyRange::bound(
+            &channel_key(channel, 0.0),
+            &channel_key(channel, f64::from(u32::MAX) * f64::from(u32::MAX)),
+            None,
+            None,
+        )
+        // rexie 0.6.2 returns idb's error type here.
+        .map_err(|e| LocalError(format!("{e:?}")))?;
+        let rows = tx
+            .store(MESSAGES)?
+            .index(BY_CHANNEL)?
+            .scan(Some(range), Some(limit), None, Some(Direction::Prev))
+            .await?;
+        let mut messages: Vec<MessageView> = rows
+            .into_iter()
+            .filter_map(|(_, value)| from_js(value))
+            .collect();
+        messages.reverse();
+        let cursor = tx
+            .store(CURSORS)?
+            .get(JsValue::from_str(&channel.to_string()))
+            .await?
+            .and_then(from_js::<CursorRow>)
+            .map(|row| row.position)
+            .unwrap_or_default();
+        tx.done().await?;
+        Ok((messages, cursor))
+    }
+
+    /// Stores committed messages and, when given, moves the channel's cursor up (never down:
+    /// another tab may be further along). Both in one transaction, so the cursor never
+    /// passes a message that is not stored.
+    pub async fn save(
+        &self,
+        channel: ChannelId,
+        messages: &[MessageView],
+        cursor: Option<Position>,
+    ) -> Result<(), LocalError> {
+        let tx = self
+            .db
+            .transaction(&[MESSAGES, CURSORS], TransactionMode::ReadWrite)?;
+        let store = tx.store(MESSAGES)?;
+        for message in messages {
+            store.put(&to_js(message)?, None).await?;
+        }
+        if let Some(position) = cursor {
+            let cursors = tx.store(CURSORS)?;
+            let current = cursors
+                .get(JsValue::from_str(&channel.to_string()))
+                .await?
+                .and_then(from_js::<CursorRow>)
+                .map(|row| row.position)
+                .unwrap_or_default();
+            if position > current {
+                cursors
+                    .put(&to_js(&CursorRow { channel, position })?, None)
+                    .await?;
+            }
+        }
+        tx.done().await?;
+        Ok(())
+    }
+
+    pub async fn outbox(&self) -> Result<Vec<OutboxItem>, LocalError> {
+        let tx = self.db.transaction(&[OUTBOX], TransactionMode::ReadOnly)?;
+        let rows = tx.store(OUTBOX)?.get_all(None, None).await?;
+        tx.done().await?;
+        Ok(rows.into_iter().filter_map(from_js).collect())
+    }
+
+    pub async fn outbox_put(&self, item: &OutboxItem) -> Result<(), LocalError> {
+        let tx = self.db.transaction(&[OUTBOX], TransactionMode::ReadWrite)?;
+        tx.store(OUTBOX)?.put(&to_js(item)?, None).await?;
+        tx.done().await?;
+        Ok(())
+    }
+
+    pub async fn outbox_remove(&self, message_id: MessageId) -> Result<(), LocalError> {
+        let tx = self.db.transaction(&[OUTBOX], TransactionMode::ReadWrite)?;
+        tx.store(OUTBOX)?
+            .delete(JsValue::from_str(&message_id.to_string()))
+            .await?;
+        tx.done().await?;
+        Ok(())
+    }
+
+    /// Forgets everything: cached history, cursors and the outbox.
+    pub async fn clear(&self) -> Result<(), LocalError> {
+        let tx = self
+            .db
+            .transaction(&[MESSAGES, OUTBOX, CURSORS], TransactionMode::ReadWrite)?;
+        for store in [MESSAGES, OUTBOX, CURSORS] {
+            tx.store(store)?.clear().await?;
+        }
+        tx.done().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,119 @@
+//! What the tabs of one browser tell each other (over BroadcastChannel) to stay in step.
+
+use crate::event::MessageView;
+use crate::ids::{ChannelId, MessageId, Position};
+use serde::{Deserialize, Serialize};
+
+/// One note from a tab to its siblings. Every note is idempotent: applying it twice,
+/// or after the same change arrived from the server, changes nothing more.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "t", rename_all = "snake_case")]
+pub enum TabMessage {
+    /// A message was written in this tab and is waiting for the server.
+    Pending {
+        channel: ChannelId,
+        message_id: MessageId,
+        author: String,
+        body: String,
+    },
+    /// The server made it durable.
+    Acked {
+        channel: ChannelId,
+        message_id: MessageId,
+        position: Position,
+    },
+    /// Sending it failed; it can be retried.
+    Failed {
+        channel: ChannelId,
+        message_id: MessageId,
+        error: String,
+    },
+    /// It is being sent again.
+    Retrying {
+        channel: ChannelId,
+        message_id: MessageId,
+    },
+    /// Committed messages this tab received.
+    Applied {
+        channel: ChannelId,
+        messages: Vec<MessageView>,
+    },
+    /// This tab's feed of the channel reached `position`.
+    Cursor {
+        channel: ChannelId,
+        position: Position,
+    },
+    /// The display name changed.
+    Name { name: String },
+    /// The local data was cleared: reload.
+    Reset,
+}
+
+impl TabMessage {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        serde_json::from_str(text).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tab_messages_round_trip() {
+        let message_id = MessageId::new();
+        let channel = ChannelId::GENERAL;
+        let notes = [
+            TabMessage::Pending {
+                channel,
+                message_id,
+                author: "a".into(),
+                body: "b".into(),
+            },
+            TabMessage::Acked {
+                channel,
+                message_id,
+                position: Position(4),
+            },
+            TabMessage::Failed {
+                channel,
+                message_id,
+                error: "offline".into(),
+            },
+            TabMessage::Retrying {
+                channel,
+                message_id,
+            },
+            TabMessage::Applied {
+                channel,
+                messages: vec![MessageView {
+                    position: Position(4),
+                    message_id,
+                    channel_id: channel,
+                    author: "a".into(),
+                    body: "b".into(),
+                    sent_at_ms: 1,
+                }],
+            },
+            TabMessage::Cursor {
+                channel,
+                position: Position(4),
+            },
+            TabMessage::Name { name: "Ada".into() },
+            TabMessage::Reset,
+        ];
+        for note in notes {
+            assert_eq!(TabMessage::parse(&note.to_json()), Some(note));
+        }
+    }
+
+    #[test]
+    fn unreadable_notes_are_ignored() {
+        assert_eq!(TabMessage::parse("{}"), None);
+        assert_eq!(TabMessage::parse(r#"{"t":"pending"}"#), None);
+    }
+}
