@@ -24,9 +24,7 @@ pub enum ChannelCommand {
 impl ChannelCommand {
     pub fn channel_id(&self) -> ChannelId {
         match self {
-            Self::CreateChannel { channel_id, .. } | Self::PostMessage { channel_id, .. } => {
-                *channel_id
-            }
+            Self::CreateChannel { channel_id, .. } | Self::PostMessage { channel_id, .. } => *channel_id,
         }
     }
 }
@@ -152,10 +150,7 @@ mod tests {
             channel_id: id,
             name: "general".into(),
         };
-        assert_eq!(
-            decide(&given(&[created(id)]), &cmd),
-            Err(DomainError::ChannelExists)
-        );
+        assert_eq!(decide(&given(&[created(id)]), &cmd), Err(DomainError::ChannelExists));
     }
 
     #[test]
@@ -165,11 +160,7 @@ mod tests {
                 channel_id: ChannelId::new(),
                 name: bad.into(),
             };
-            assert_eq!(
-                decide(&given(&[]), &cmd),
-                Err(DomainError::BadChannelName),
-                "{bad:?}"
-            );
+            assert_eq!(decide(&given(&[]), &cmd), Err(DomainError::BadChannelName), "{bad:?}");
         }
     }
 

@@ -54,11 +54,7 @@ impl Event {
     }
 
     /// Reads an event back from its type, schema version and payload columns.
-    pub fn decode(
-        event_type: &str,
-        schema_version: u32,
-        payload: serde_json::Value,
-    ) -> Result<Self, DecodeError> {
+    pub fn decode(event_type: &str, schema_version: u32, payload: serde_json::Value) -> Result<Self, DecodeError> {
         if schema_version != Self::SCHEMA_VERSION {
             return Err(DecodeError::UnknownSchema {
                 event_type: event_type.to_owned(),
@@ -75,9 +71,7 @@ impl Event {
     /// The channel this event belongs to.
     pub fn channel_id(&self) -> ChannelId {
         match self {
-            Self::ChannelCreated { channel_id, .. } | Self::MessagePosted { channel_id, .. } => {
-                *channel_id
-            }
+            Self::ChannelCreated { channel_id, .. } | Self::MessagePosted { channel_id, .. } => *channel_id,
         }
     }
 

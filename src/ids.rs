@@ -59,8 +59,7 @@ uuid_id!(
 
 impl ChannelId {
     /// The `#general` channel every Parley instance starts with.
-    pub const GENERAL: ChannelId =
-        ChannelId(Uuid::from_u128(0x0000_0000_0000_7000_8000_0000_0000_0001));
+    pub const GENERAL: ChannelId = ChannelId(Uuid::from_u128(0x0000_0000_0000_7000_8000_0000_0000_0001));
 
     /// The event-store stream that holds this channel's events.
     pub fn stream(self) -> StreamId {
@@ -70,9 +69,7 @@ impl ChannelId {
 
 /// A position in the global log: gap-free, strictly increasing, starting at 1.
 /// `Position::ZERO` means "before the first event": a cursor that has applied nothing.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Position(pub u64);
 

@@ -171,9 +171,7 @@ mod tests {
                 message_id,
                 error: "no".into(),
             },
-            ServerFrame::Error {
-                error: "bad".into(),
-            },
+            ServerFrame::Error { error: "bad".into() },
             ServerFrame::Pong { nonce: 1 },
         ];
         for frame in frames {
@@ -196,10 +194,7 @@ mod tests {
 
     #[test]
     fn bad_frames_get_a_clear_error() {
-        assert!(matches!(
-            ClientFrame::parse("{"),
-            Err(ProtocolError::Malformed(_))
-        ));
+        assert!(matches!(ClientFrame::parse("{"), Err(ProtocolError::Malformed(_))));
         assert!(matches!(
             ClientFrame::parse(r#"{"t":"launch_missiles"}"#),
             Err(ProtocolError::Malformed(_))
@@ -209,18 +204,10 @@ mod tests {
             Err(ProtocolError::Malformed(_))
         ));
         assert!(matches!(
-            ClientFrame::parse(
-                r#"{"t":"subscribe","channel":"00000000-0000-7000-8000-000000000001","after":-1}"#
-            ),
+            ClientFrame::parse(r#"{"t":"subscribe","channel":"00000000-0000-7000-8000-000000000001","after":-1}"#),
             Err(ProtocolError::Malformed(_))
         ));
-        let huge = format!(
-            r#"{{"t":"ping","nonce":1,"pad":"{}"}}"#,
-            "x".repeat(MAX_FRAME_BYTES)
-        );
-        assert!(matches!(
-            ClientFrame::parse(&huge),
-            Err(ProtocolError::TooLarge { .. })
-        ));
+        let huge = format!(r#"{{"t":"ping","nonce":1,"pad":"{}"}}"#, "x".repeat(MAX_FRAME_BYTES));
+        assert!(matches!(ClientFrame::parse(&huge), Err(ProtocolError::TooLarge { .. })));
     }
 }

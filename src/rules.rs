@@ -80,9 +80,7 @@ impl DisplayName {
             return Err(RuleError::EmptyName);
         }
         if trimmed.chars().count() > Self::MAX_CHARS {
-            return Err(RuleError::NameTooLong {
-                max: Self::MAX_CHARS,
-            });
+            return Err(RuleError::NameTooLong { max: Self::MAX_CHARS });
         }
         if trimmed.chars().any(char::is_control) {
             return Err(RuleError::NameHasControlChars);
@@ -120,10 +118,7 @@ mod tests {
 
     #[test]
     fn bodies_are_trimmed_and_must_not_be_empty() {
-        assert_eq!(
-            MessageBody::parse("  hi there \n").map(|b| b.0),
-            Ok("hi there".into())
-        );
+        assert_eq!(MessageBody::parse("  hi there \n").map(|b| b.0), Ok("hi there".into()));
         assert_eq!(MessageBody::parse(""), Err(RuleError::EmptyMessage));
         assert_eq!(MessageBody::parse(" \n\t "), Err(RuleError::EmptyMessage));
     }
@@ -141,10 +136,7 @@ mod tests {
         let over = "x".repeat(MessageBody::MAX_CHARS + 1);
         assert_eq!(
             MessageBody::parse(&over),
-            Err(RuleError::MessageTooLong {
-                len: 4_001,
-                max: 4_000
-            })
+            Err(RuleError::MessageTooLong { len: 4_001, max: 4_000 })
         );
     }
 
@@ -162,9 +154,6 @@ mod tests {
             DisplayName::parse(&"a".repeat(33)),
             Err(RuleError::NameTooLong { max: 32 })
         );
-        assert_eq!(
-            DisplayName::parse("a\u{7}b"),
-            Err(RuleError::NameHasControlChars)
-        );
+        assert_eq!(DisplayName::parse("a\u{7}b"), Err(RuleError::NameHasControlChars));
     }
 }

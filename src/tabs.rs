@@ -29,20 +29,14 @@ pub enum TabMessage {
         error: String,
     },
     /// It is being sent again.
-    Retrying {
-        channel: ChannelId,
-        message_id: MessageId,
-    },
+    Retrying { channel: ChannelId, message_id: MessageId },
     /// Committed messages this tab received.
     Applied {
         channel: ChannelId,
         messages: Vec<MessageView>,
     },
     /// This tab's feed of the channel reached `position`.
-    Cursor {
-        channel: ChannelId,
-        position: Position,
-    },
+    Cursor { channel: ChannelId, position: Position },
     /// The display name changed.
     Name { name: String },
     /// The local data was cleared: reload.
@@ -84,10 +78,7 @@ mod tests {
                 message_id,
                 error: "offline".into(),
             },
-            TabMessage::Retrying {
-                channel,
-                message_id,
-            },
+            TabMessage::Retrying { channel, message_id },
             TabMessage::Applied {
                 channel,
                 messages: vec![MessageView {

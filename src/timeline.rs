@@ -117,10 +117,7 @@ impl Timeline {
 
     /// Marks a failed entry pending again and returns what to resend.
     pub fn retry(&mut self, message_id: MessageId) -> Option<Entry> {
-        let entry = self
-            .pending
-            .iter_mut()
-            .find(|e| e.message_id == message_id)?;
+        let entry = self.pending.iter_mut().find(|e| e.message_id == message_id)?;
         if !matches!(entry.delivery, Delivery::Failed(_)) {
             return None;
         }
@@ -143,11 +140,7 @@ impl Timeline {
     /// message may not have been seen yet, and resuming must not skip them.
     pub fn merge(&mut self, view: MessageView) {
         self.pending.retain(|e| e.message_id != view.message_id);
-        if let Some(existing) = self
-            .confirmed
-            .iter_mut()
-            .find(|e| e.message_id == view.message_id)
-        {
+        if let Some(existing) = self.confirmed.iter_mut().find(|e| e.message_id == view.message_id) {
             existing.sent_at_ms = Some(view.sent_at_ms);
             existing.delivery = Delivery::Sent;
             return;
@@ -163,9 +156,7 @@ impl Timeline {
     }
 
     fn insert_confirmed(&mut self, entry: Entry) {
-        let at = self
-            .confirmed
-            .partition_point(|e| e.position < entry.position);
+        let at = self.confirmed.partition_point(|e| e.position < entry.position);
         self.confirmed.insert(at, entry);
     }
 }
@@ -208,11 +199,7 @@ mod tests {
         t.add_pending(mine, "ada".into(), "mine".into());
         t.ack(mine, Position(5));
         assert_eq!(t.get(mine).map(|e| &e.delivery), Some(&Delivery::Sent));
-        assert_eq!(
-            t.cursor(),
-            Position::ZERO,
-            "an ack does not move the cursor"
-        );
+        assert_eq!(t.cursor(), Position::ZERO, "an ack does not move the cursor");
         t.apply(view(5, mine, "mine"));
         assert_eq!(t.len(), 1);
         assert_eq!(t.cursor(), Position(5));
@@ -259,11 +246,7 @@ mod tests {
         t.apply(view(3, MessageId::new(), "own feed"));
         t.merge(view(9, MessageId::new(), "from a sibling tab"));
         t.merge(view(1, MessageId::new(), "older page"));
-        assert_eq!(
-            t.cursor(),
-            Position(3),
-            "events 4..9 may still be on their way"
-        );
+        assert_eq!(t.cursor(), Position(3), "events 4..9 may still be on their way");
         assert_eq!(bodies(&t), ["older page", "own feed", "from a sibling tab"]);
         assert_eq!(t.oldest(), Some(Position(1)));
         t.apply(view(

@@ -58,11 +58,7 @@ pub async fn post_message(
 /// One page of a channel's history: up to `limit` messages before `before`
 /// (or the newest when `before` is absent), oldest first.
 #[server(endpoint = "history", input = server_fn::codec::Json)]
-pub async fn history(
-    channel: ChannelId,
-    before: Option<Position>,
-    limit: u32,
-) -> Result<Vec<MessageView>, AppError> {
+pub async fn history(channel: ChannelId, before: Option<Position>, limit: u32) -> Result<Vec<MessageView>, AppError> {
     if limit == 0 || limit > MAX_HISTORY_PAGE {
         let error = AppError::Invalid(format!("limit must be between 1 and {MAX_HISTORY_PAGE}"));
         return Err(ssr::respond(error));

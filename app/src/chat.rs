@@ -126,11 +126,7 @@ fn MessageList(state: ChatState) -> impl IntoView {
             load_older(state, el);
         }
     };
-    let entries = move || {
-        state
-            .timeline
-            .with(|t| t.entries().cloned().collect::<Vec<_>>())
-    };
+    let entries = move || state.timeline.with(|t| t.entries().cloned().collect::<Vec<_>>());
     view! {
         <ol
             class="messages"
@@ -245,10 +241,7 @@ fn Composer(state: ChatState, hydrated: RwSignal<bool>) -> impl IntoView {
 }
 
 #[component]
-fn NameDialog(
-    state: ChatState,
-    on_done: impl Fn() + Clone + Send + Sync + 'static,
-) -> impl IntoView {
+fn NameDialog(state: ChatState, on_done: impl Fn() + Clone + Send + Sync + 'static) -> impl IntoView {
     let value = RwSignal::new(state.name.get_untracked().unwrap_or_default());
     let error = RwSignal::new(None::<String>);
     let done = on_done.clone();
@@ -311,9 +304,7 @@ fn load_older(state: ChatState, list: leptos::web_sys::HtmlOListElement) {
     {
         let (height, top) = (list.scroll_height(), list.scroll_top());
         crate::live::load_older(state, move || {
-            request_animation_frame(move || {
-                list.set_scroll_top(list.scroll_height() - height + top)
-            });
+            request_animation_frame(move || list.set_scroll_top(list.scroll_height() - height + top));
         });
     }
     #[cfg(not(feature = "browser"))]

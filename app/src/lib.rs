@@ -51,8 +51,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     // cargo-leptos serves the stylesheet; Trunk's CSR build links its own.
-    let stylesheet = (!cfg!(feature = "csr"))
-        .then(|| view! { <Stylesheet id="leptos" href="/pkg/parley.css" /> });
+    let stylesheet = (!cfg!(feature = "csr")).then(|| view! { <Stylesheet id="leptos" href="/pkg/parley.css" /> });
     view! {
         {stylesheet}
         <Title text="Parley" />

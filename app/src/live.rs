@@ -107,9 +107,7 @@ pub fn start(state: ChatState) {
             && let Ok(page) = history(state.channel, None, FIRST_PAGE).await
         {
             let newest = page.last().map(|m| m.position);
-            state
-                .timeline
-                .update(|t| page.iter().cloned().for_each(|m| t.apply(m)));
+            state.timeline.update(|t| page.iter().cloned().for_each(|m| t.apply(m)));
             client.persist(&page, newest).await;
         }
 
@@ -128,7 +126,7 @@ pub fn start(state: ChatState) {
             let wait = (js_sys::Math::random() * f64::from(backoff)) as u32 + MIN_BACKOFF_MS;
             futures::select! {
                 () = TimeoutFuture::new(wait).fuse() => {},
-                () = back_online().fuse() => {},
+                () = browser_event("online").fuse() => {},
             }
             backoff = (backoff * 2).min(MAX_BACKOFF_MS);
         }
@@ -152,7 +150,13 @@ async fn follow(client: &Rc<Client>) -> bool {
         return false;
     }
     let mut caught_up = false;
-    while let Some(Ok(message)) = rx.next().await {
+    // An open socket can outlive the network; the browser's word ends it at once.
+    let mut offline = Box::pin(browser_event("offline"));
+    loop {
+        let message = match futures::future::select(rx.next(), offline.as_mut()).await {
+            futures::future::Either::Left((Some(Ok(message)), _)) => message,
+            _ => break,
+        };
         let Message::Text(text) = message else {
             continue;
         };
@@ -192,10 +196,7 @@ async fn flush_outbox(client: &Rc<Client>) {
     let Ok(items) = local.outbox().await else {
         return;
     };
-    for item in items
-        .into_iter()
-        .filter(|i| i.channel == client.state.channel)
-    {
+    for item in items.into_iter().filter(|i| i.channel == client.state.channel) {
         post(client.state, item.message_id, item.author, item.body);
     }
 }
@@ -316,18 +317,13 @@ fn on_note(state: ChatState, note: TabMessage) {
         } if channel == state.channel => {
             state.timeline.update(|t| t.fail(message_id, error));
         }
-        TabMessage::Retrying {
-            channel,
-            message_id,
-        } if channel == state.channel => {
+        TabMessage::Retrying { channel, message_id } if channel == state.channel => {
             state.timeline.update(|t| {
                 t.retry(message_id);
             });
         }
         TabMessage::Applied { channel, messages } if channel == state.channel => {
-            state
-                .timeline
-                .update(|t| messages.into_iter().for_each(|m| t.merge(m)));
+            state.timeline.update(|t| messages.into_iter().for_each(|m| t.merge(m)));
         }
         TabMessage::Name { name } => state.name.set(Some(name)),
         TabMessage::Reset => reload(),
@@ -356,9 +352,7 @@ pub fn load_older(state: ChatState, done: impl FnOnce() + 'static) {
         if let Ok(page) = history(state.channel, Some(before), OLDER_PAGE).await {
             client.no_older.set(page.len() < OLDER_PAGE as usize);
             client.persist(&page, None).await;
-            state
-                .timeline
-                .update(|t| page.into_iter().for_each(|m| t.merge(m)));
+            state.timeline.update(|t| page.into_iter().for_each(|m| t.merge(m)));
             done();
         }
         client.loading_older.set(false);
@@ -385,17 +379,15 @@ fn reload() {
     }
 }
 
-/// Resolves when the browser says the network is back.
-async fn back_online() {
+/// Resolves when the window fires `event` ("online", "offline").
+async fn browser_event(event: &'static str) {
     let Some(window) = web_sys::window() else {
         return futures::future::pending().await;
     };
     let promise = js_sys::Promise::new(&mut |resolve, _reject| {
         let options = web_sys::AddEventListenerOptions::new();
         options.set_once(true);
-        let _ = window.add_event_listener_with_callback_and_add_event_listener_options(
-            "online", &resolve, &options,
-        );
+        let _ = window.add_event_listener_with_callback_and_add_event_listener_options(event, &resolve, &options);
     });
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
@@ -422,12 +414,7 @@ fn socket_url() -> String {
         };
     }
     let location = web_sys::window().map(|w| w.location());
-    let host = location
-        .as_ref()
-        .and_then(|l| l.host().ok())
-        .unwrap_or_default();
-    let secure = location
-        .and_then(|l| l.protocol().ok())
-        .is_some_and(|p| p == "https:");
+    let host = location.as_ref().and_then(|l| l.host().ok()).unwrap_or_default();
+    let secure = location.and_then(|l| l.protocol().ok()).is_some_and(|p| p == "https:");
     format!("{}://{host}/ws", if secure { "wss" } else { "ws" })
 }

@@ -85,14 +85,8 @@ impl LocalStore {
     }
 
     /// The newest `limit` cached messages of a channel, oldest first, and its cursor.
-    pub async fn load(
-        &self,
-        channel: ChannelId,
-        limit: u32,
-    ) -> Result<(Vec<MessageView>, Position), LocalError> {
-        let tx = self
-            .db
-            .transaction(&[MESSAGES, CURSORS], TransactionMode::ReadOnly)?;
+    pub async fn load(&self, channel: ChannelId, limit: u32) -> Result<(Vec<MessageView>, Position), LocalError> {
+        let tx = self.db.transaction(&[MESSAGES, CURSORS], TransactionMode::ReadOnly)?;
         let range = KeyRange::bound(
             &channel_key(channel, 0.0),
             &channel_key(channel, f64::from(u32::MAX) * f64::from(u32::MAX)),
@@ -106,10 +100,7 @@ impl LocalStore {
             .index(BY_CHANNEL)?
             .scan(Some(range), Some(limit), None, Some(Direction::Prev))
             .await?;
-        let mut messages: Vec<MessageView> = rows
-            .into_iter()
-            .filter_map(|(_, value)| from_js(value))
-            .collect();
+        let mut messages: Vec<MessageView> = rows.into_iter().filter_map(|(_, value)| from_js(value)).collect();
         messages.reverse();
         let cursor = tx
             .store(CURSORS)?
@@ -131,9 +122,7 @@ impl LocalStore {
         messages: &[MessageView],
         cursor: Option<Position>,
     ) -> Result<(), LocalError> {
-        let tx = self
-            .db
-            .transaction(&[MESSAGES, CURSORS], TransactionMode::ReadWrite)?;
+        let tx = self.db.transaction(&[MESSAGES, CURSORS], TransactionMode::ReadWrite)?;
         let store = tx.store(MESSAGES)?;
         for message in messages {
             store.put(&to_js(message)?, None).await?;
@@ -147,9 +136,7 @@ impl LocalStore {
                 .map(|row| row.position)
                 .unwrap_or_default();
             if position > current {
-                cursors
-                    .put(&to_js(&CursorRow { channel, position })?, None)
-                    .await?;
+                cursors.put(&to_js(&CursorRow { channel, position })?, None).await?;
             }
         }
         tx.done().await?;

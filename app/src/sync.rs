@@ -17,12 +17,7 @@ impl Tabs {
     pub fn open(on_note: impl Fn(TabMessage) + 'static) -> Option<Self> {
         let channel = BroadcastChannel::new(NAME).ok()?;
         let listener = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-            if let Some(note) = event
-                .data()
-                .as_string()
-                .as_deref()
-                .and_then(TabMessage::parse)
-            {
+            if let Some(note) = event.data().as_string().as_deref().and_then(TabMessage::parse) {
                 on_note(note);
             }
         });

@@ -1,7 +1,7 @@
 // Parley's service worker: keeps the app's shell (page, WASM, script, styles) so the page
 // opens without the server. Network first: a fresh copy whenever the server answers,
 // the cached one when it does not. Server functions and the socket are never cached.
-const CACHE = 'parley-shell-v1';
+const CACHE = 'parley-shell-v2';
 const SHELL = ['/', '/pkg/parley.js', '/pkg/parley.wasm', '/pkg/parley.css', '/favicon.svg'];
 
 self.addEventListener('install', (event) => {
@@ -36,10 +36,12 @@ self.addEventListener('fetch', (event) => {
         return response;
       })
       .catch(async () => {
-        const cached = await caches.match(request, { ignoreSearch: true });
+        // Ignore Vary: module scripts and the WASM are fetched with an Origin header, the
+        // cached copies were not, and the CORS layer varies on it.
+        const cached = await caches.match(request, { ignoreSearch: true, ignoreVary: true });
         if (cached) return cached;
         if (request.mode === 'navigate') {
-          const shell = await caches.match('/');
+          const shell = await caches.match("/", { ignoreVary: true });
           if (shell) return shell;
         }
         return Response.error();

@@ -27,11 +27,7 @@ impl Bus {
         let (eager, _) = broadcast::channel(1024);
         let (committed, _) = broadcast::channel(4096);
         let (head, _) = watch::channel(head);
-        Self {
-            eager,
-            committed,
-            head,
-        }
+        Self { eager, committed, head }
     }
 
     /// Eager notices: before commit, lossy. For typing, presence, "sending…".

@@ -4,11 +4,7 @@ use clap::{Args, Parser, Subcommand};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "parley-server",
-    version,
-    about = "Parley: real-time chat on an event log"
-)]
+#[command(name = "parley-server", version, about = "Parley: real-time chat on an event log")]
 pub struct Cli {
     #[command(flatten)]
     pub config: Config,

@@ -3,8 +3,7 @@
 use anyhow::Context;
 use sqlx::ConnectOptions;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use std::str::FromStr;
 use std::time::Duration;
@@ -28,8 +27,7 @@ pub async fn open(database_url: &str) -> anyhow::Result<(SqlitePool, SqliteConne
     let options = options(database_url)?;
     let path = options.get_filename();
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("Failed to create {}", dir.display()))?;
+        std::fs::create_dir_all(dir).with_context(|| format!("Failed to create {}", dir.display()))?;
     }
     let pool = SqlitePoolOptions::new()
         .max_connections(8)
@@ -45,8 +43,5 @@ pub async fn open(database_url: &str) -> anyhow::Result<(SqlitePool, SqliteConne
 
 /// A connection of its own, for the one event-store writer.
 pub async fn writer_connection(options: &SqliteConnectOptions) -> anyhow::Result<SqliteConnection> {
-    options
-        .connect()
-        .await
-        .context("Failed to open the writer connection")
+    options.connect().await.context("Failed to open the writer connection")
 }

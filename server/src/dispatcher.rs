@@ -40,10 +40,7 @@ impl Hub {
     }
 
     pub fn subscribe(&self, channel: ChannelId) -> broadcast::Receiver<Arc<Dispatch>> {
-        let mut channels = self
-            .channels
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut channels = self.channels.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         channels
             .entry(channel)
             .or_insert_with(|| broadcast::channel(CHANNEL_BUFFER).0)
@@ -58,10 +55,7 @@ impl Hub {
             return;
         };
         self.projected.send_replace(last);
-        let mut channels = self
-            .channels
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut channels = self.channels.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         channels.retain(|_, sender| sender.receiver_count() > 0);
         for event in events {
             let channel = event.event.channel_id();

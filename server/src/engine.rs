@@ -5,8 +5,8 @@ use crate::bus::EagerNotice;
 use crate::dispatcher::Hub;
 use crate::store::{AppendError, Appended, EventStore, ExpectedVersion, NewEvent, StoreReadError};
 use parley::{
-    ChannelCommand, ChannelId, ChannelState, CorrelationId, DisplayName, DomainError,
-    EventMetadata, MessageBody, MessageId, MessageView, Position, RuleError, decide, evolve,
+    ChannelCommand, ChannelId, ChannelState, CorrelationId, DisplayName, DomainError, EventMetadata, MessageBody,
+    MessageId, MessageView, Position, RuleError, decide, evolve,
 };
 use parley_app::api::AppError;
 use parley_app::api::ssr::{ChatBackend, PostRequest};
@@ -36,10 +36,7 @@ impl EngineError {
     pub fn is_user_error(&self) -> bool {
         matches!(
             self,
-            Self::Rule(_)
-                | Self::Domain(_)
-                | Self::BadRequest(_)
-                | Self::Append(AppendError::Conflict { .. })
+            Self::Rule(_) | Self::Domain(_) | Self::BadRequest(_) | Self::Append(AppendError::Conflict { .. })
         )
     }
 
@@ -105,11 +102,7 @@ impl Engine {
     }
 
     /// Decides a command against the channel's state and appends what it produced.
-    pub async fn execute(
-        &self,
-        command: ChannelCommand,
-        metadata: EventMetadata,
-    ) -> Result<Appended, EngineError> {
+    pub async fn execute(&self, command: ChannelCommand, metadata: EventMetadata) -> Result<Appended, EngineError> {
         let channel = command.channel_id();
         let state = self.state(channel).await?;
         let events = decide(&state, &command)?;
@@ -216,13 +209,10 @@ impl Engine {
         .await?;
         let mut page = Vec::with_capacity(rows.len());
         for (position, message_id, author, body, sent_at_ms) in rows.into_iter().rev() {
-            let message_id: MessageId =
-                message_id
-                    .parse()
-                    .map_err(|e: uuid::Error| StoreReadError::Corrupt {
-                        position,
-                        reason: e.to_string(),
-                    })?;
+            let message_id: MessageId = message_id.parse().map_err(|e: uuid::Error| StoreReadError::Corrupt {
+                position,
+                reason: e.to_string(),
+            })?;
             page.push(MessageView {
                 position: Position(position as u64),
                 message_id,
@@ -237,12 +227,7 @@ impl Engine {
 
     /// The channel's state: from the cache, or folded from its stream.
     async fn state(&self, channel: ChannelId) -> Result<ChannelState, EngineError> {
-        if let Some(state) = self
-            .channels
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&channel)
-        {
+        if let Some(state) = self.channels.lock().unwrap_or_else(|p| p.into_inner()).get(&channel) {
             return Ok(state.clone());
         }
         let stream = channel.stream();

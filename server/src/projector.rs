@@ -64,12 +64,8 @@ impl Projector {
     /// Empties the read models and folds the whole log into them again.
     pub async fn rebuild(&self) -> Result<Position, ProjectionError> {
         let mut tx = self.store.pool().begin_with("BEGIN IMMEDIATE").await?;
-        sqlx::query("DELETE FROM messages")
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM channels")
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query("DELETE FROM messages").execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM channels").execute(&mut *tx).await?;
         sqlx::query("DELETE FROM projection_checkpoints")
             .execute(&mut *tx)
             .await?;
@@ -80,11 +76,10 @@ impl Projector {
 
 /// The position of the last event folded into the read models.
 pub async fn checkpoint(pool: &SqlitePool) -> Result<Position, sqlx::Error> {
-    let position: Option<i64> =
-        sqlx::query_scalar("SELECT position FROM projection_checkpoints WHERE name = ?")
-            .bind(NAME)
-            .fetch_optional(pool)
-            .await?;
+    let position: Option<i64> = sqlx::query_scalar("SELECT position FROM projection_checkpoints WHERE name = ?")
+        .bind(NAME)
+        .fetch_optional(pool)
+        .await?;
     Ok(Position(position.unwrap_or(0) as u64))
 }
 

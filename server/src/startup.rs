@@ -72,10 +72,7 @@ impl Services {
             .context("Failed to bring the read models up to date")?;
         let projector_task = tokio::spawn(projector.clone().run());
         let engine = Arc::new(Engine::new(store, hub));
-        engine
-            .ensure_general()
-            .await
-            .context("Failed to create #general")?;
+        engine.ensure_general().await.context("Failed to create #general")?;
         Ok(Self {
             engine,
             projector,
@@ -124,10 +121,7 @@ impl Application {
     }
 
     /// Serves until `shutdown` resolves, then closes the sockets and stops the background tasks.
-    pub async fn run_until(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let Self {
             listener,
             router,

@@ -86,11 +86,7 @@ pub struct EventStore {
 
 impl EventStore {
     /// Starts the writer task on `connection` and returns the store.
-    pub fn start(
-        pool: SqlitePool,
-        connection: SqliteConnection,
-        bus: Bus,
-    ) -> (Self, tokio::task::JoinHandle<()>) {
+    pub fn start(pool: SqlitePool, connection: SqliteConnection, bus: Bus) -> (Self, tokio::task::JoinHandle<()>) {
         let (writer, requests) = mpsc::channel(4 * MAX_BATCH);
         let task = tokio::spawn(write_loop(connection, requests, bus.clone()));
         (Self { pool, writer, bus }, task)
@@ -138,11 +134,7 @@ impl EventStore {
     }
 
     /// Up to `limit` events after `after`, in log order.
-    pub async fn read_all(
-        &self,
-        after: Position,
-        limit: u32,
-    ) -> Result<Vec<RecordedEvent>, StoreReadError> {
+    pub async fn read_all(&self, after: Position, limit: u32) -> Result<Vec<RecordedEvent>, StoreReadError> {
         let rows: Vec<EventRow> = sqlx::query_as(
             "SELECT position, stream_id, stream_version, event_id, event_type, schema_version,
                     payload, metadata, recorded_at_ms
@@ -207,15 +199,10 @@ impl EventRow {
             reason,
         };
         let payload = serde_json::from_str(&self.payload).map_err(|e| corrupt(e.to_string()))?;
-        let schema_version =
-            u32::try_from(self.schema_version).map_err(|e| corrupt(e.to_string()))?;
-        let event = Event::decode(&self.event_type, schema_version, payload)
-            .map_err(|e| corrupt(e.to_string()))?;
+        let schema_version = u32::try_from(self.schema_version).map_err(|e| corrupt(e.to_string()))?;
+        let event = Event::decode(&self.event_type, schema_version, payload).map_err(|e| corrupt(e.to_string()))?;
         let metadata = serde_json::from_str(&self.metadata).map_err(|e| corrupt(e.to_string()))?;
-        let event_id = self
-            .event_id
-            .parse()
-            .map_err(|e: uuid::Error| corrupt(e.to_string()))?;
+        let event_id = self.event_id.parse().map_err(|e: uuid::Error| corrupt(e.to_string()))?;
         Ok(RecordedEvent {
             position: Position(self.position as u64),
             stream_id: StreamId(self.stream_id),
@@ -236,11 +223,7 @@ fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-async fn write_loop(
-    mut conn: SqliteConnection,
-    mut requests: mpsc::Receiver<AppendRequest>,
-    bus: Bus,
-) {
+async fn write_loop(mut conn: SqliteConnection, mut requests: mpsc::Receiver<AppendRequest>, bus: Bus) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while requests.recv_many(&mut batch, MAX_BATCH).await > 0 {
         match write_batch(&mut conn, &batch).await {
@@ -257,9 +240,7 @@ async fn write_loop(
                 tracing::error!(error = %e, "group commit failed; every request in it is refused");
                 let _ = conn.execute("ROLLBACK").await;
                 for request in batch.drain(..) {
-                    let _ = request
-                        .reply
-                        .send(Err(AppendError::Database(e.to_string())));
+                    let _ = request.reply.send(Err(AppendError::Database(e.to_string())));
                 }
             }
         }
@@ -269,10 +250,7 @@ async fn write_loop(
 type Outcome = (Result<Appended, AppendError>, Vec<RecordedEvent>);
 
 /// One transaction for the whole batch; a savepoint per request.
-async fn write_batch(
-    conn: &mut SqliteConnection,
-    batch: &[AppendRequest],
-) -> Result<Vec<Outcome>, sqlx::Error> {
+async fn write_batch(conn: &mut SqliteConnection, batch: &[AppendRequest]) -> Result<Vec<Outcome>, sqlx::Error> {
     conn.execute("BEGIN IMMEDIATE").await?;
     let mut outcomes = Vec::with_capacity(batch.len());
     for request in batch {
@@ -293,22 +271,15 @@ async fn write_batch(
     Ok(outcomes)
 }
 
-async fn append_one(
-    conn: &mut SqliteConnection,
-    request: &AppendRequest,
-) -> Result<Outcome, AppendError> {
+async fn append_one(conn: &mut SqliteConnection, request: &AppendRequest) -> Result<Outcome, AppendError> {
     let stream = request.stream.as_str().to_owned();
-    let client_message_id = request
-        .events
-        .first()
-        .and_then(|e| e.metadata.client_message_id);
+    let client_message_id = request.events.first().and_then(|e| e.metadata.client_message_id);
     if let Some(id) = client_message_id {
-        let existing: Option<(i64, i64)> = sqlx::query_as(
-            "SELECT position, stream_version FROM events WHERE client_message_id = ?",
-        )
-        .bind(id.to_string())
-        .fetch_optional(&mut *conn)
-        .await?;
+        let existing: Option<(i64, i64)> =
+            sqlx::query_as("SELECT position, stream_version FROM events WHERE client_message_id = ?")
+                .bind(id.to_string())
+                .fetch_optional(&mut *conn)
+                .await?;
         if let Some((position, version)) = existing {
             let position = Position(position as u64);
             let appended = Appended {
@@ -321,11 +292,10 @@ async fn append_one(
         }
     }
 
-    let current: Option<i64> =
-        sqlx::query_scalar("SELECT MAX(stream_version) FROM events WHERE stream_id = ?")
-            .bind(stream.clone())
-            .fetch_one(&mut *conn)
-            .await?;
+    let current: Option<i64> = sqlx::query_scalar("SELECT MAX(stream_version) FROM events WHERE stream_id = ?")
+        .bind(stream.clone())
+        .fetch_one(&mut *conn)
+        .await?;
     let current = current.unwrap_or(0) as u64;
     let fits = match request.expected {
         ExpectedVersion::Any => true,
@@ -346,8 +316,7 @@ async fn append_one(
         let version = current + i as u64 + 1;
         let event_id = EventId::new();
         let payload = new.event.payload().to_string();
-        let metadata = serde_json::to_string(&new.metadata)
-            .map_err(|e| AppendError::Database(e.to_string()))?;
+        let metadata = serde_json::to_string(&new.metadata).map_err(|e| AppendError::Database(e.to_string()))?;
         let result = sqlx::query(
             "INSERT INTO events (stream_id, stream_version, event_id, event_type, schema_version,
                                  payload, metadata, client_message_id, recorded_at_ms)

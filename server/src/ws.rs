@@ -85,9 +85,7 @@ async fn on_frame(
     let frame = match ClientFrame::parse(text) {
         Ok(frame) => frame,
         Err(e) => {
-            return Some(ServerFrame::Error {
-                error: e.to_string(),
-            });
+            return Some(ServerFrame::Error { error: e.to_string() });
         }
     };
     match frame {
@@ -141,10 +139,7 @@ async fn on_frame(
                     })
                     .await
                 {
-                    Ok(position) => ServerFrame::Ack {
-                        message_id,
-                        position,
-                    },
+                    Ok(position) => ServerFrame::Ack { message_id, position },
                     Err(e) => ServerFrame::Rejected {
                         message_id,
                         error: e.user_message(),
@@ -160,12 +155,7 @@ async fn on_frame(
 
 /// Sends one channel's events after `after` to the socket: catch-up, then live.
 /// Live events at or below the last position sent are skipped, so none comes twice.
-async fn follow(
-    engine: Arc<Engine>,
-    channel: ChannelId,
-    after: Position,
-    out: mpsc::Sender<Message>,
-) {
+async fn follow(engine: Arc<Engine>, channel: ChannelId, after: Position, out: mpsc::Sender<Message>) {
     let result: Result<(), String> = async {
         // Subscribe before reading the store, so nothing committed in between is missed.
         let mut live = engine.hub().subscribe(channel);

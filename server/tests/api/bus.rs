@@ -12,9 +12,7 @@ async fn eager_comes_before_commit_and_guaranteed_after_with_a_position() {
 
     let (id, position) = app.post("double emit").await;
 
-    let notice = eager
-        .try_recv()
-        .expect("the eager notice went out before the ack");
+    let notice = eager.try_recv().expect("the eager notice went out before the ack");
     assert!(matches!(&notice.event, Event::MessagePosted { message_id, .. } if *message_id == id));
     let committed = guaranteed
         .try_recv()
@@ -29,9 +27,7 @@ async fn a_refused_command_emits_nothing() {
     let bus = app.engine.store().bus().clone();
     let mut eager = bus.subscribe_eager();
     let mut guaranteed = bus.subscribe_committed();
-    let response = app
-        .post_message(parley::MessageId::new(), "ada", "   ")
-        .await;
+    let response = app.post_message(parley::MessageId::new(), "ada", "   ").await;
     assert_eq!(response.status(), 400);
     assert!(eager.try_recv().is_err());
     assert!(guaranteed.try_recv().is_err());

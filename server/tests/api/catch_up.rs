@@ -131,21 +131,12 @@ async fn posts_over_the_socket_are_acked_and_idempotent() {
     socket.send(&post).await;
     assert_eq!(
         socket.next().await,
-        ServerFrame::Ack {
-            message_id,
-            position
-        },
+        ServerFrame::Ack { message_id, position },
         "a resend acks the first position"
     );
     app.wait_projected().await;
     let history = app.history(None, 10).await;
-    assert_eq!(
-        history
-            .iter()
-            .filter(|m| m.message_id == message_id)
-            .count(),
-        1
-    );
+    assert_eq!(history.iter().filter(|m| m.message_id == message_id).count(), 1);
 }
 
 #[tokio::test]

@@ -22,10 +22,7 @@ fn start(database_url: &str) -> Server {
     let stdout = child.stdout.take().unwrap();
     let mut lines = BufReader::new(stdout).lines();
     let base = loop {
-        let line = lines
-            .next()
-            .expect("the server exited before listening")
-            .unwrap();
+        let line = lines.next().expect("the server exited before listening").unwrap();
         if let Some(at) = line.find("http://") {
             break line[at..].trim().to_string();
         }
@@ -88,9 +85,7 @@ async fn acknowledged_messages_survive_a_kill_right_after_the_ack() {
     let stored = history(&client, &server.base).await;
     for (id, position) in &acked {
         assert!(
-            stored
-                .iter()
-                .any(|m| m.message_id == *id && m.position == *position),
+            stored.iter().any(|m| m.message_id == *id && m.position == *position),
             "acked message {id} at {position} was lost"
         );
     }
@@ -102,11 +97,7 @@ async fn acknowledged_messages_survive_a_kill_right_after_the_ack() {
         .args(["--database-url", &database_url, "rebuild-projections"])
         .output()
         .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     assert!(String::from_utf8_lossy(&output.stdout).contains("rebuilt up to position"));
     let mut server = start(&database_url);
     assert_eq!(history(&client, &server.base).await, stored);

@@ -49,8 +49,7 @@ async fn server_fn_refuses_malformed_arguments() {
 async fn history_checks_its_limit_and_channel() {
     let app = spawn_app().await;
     for limit in [0, 201] {
-        let args =
-            serde_json::json!({ "channel": ChannelId::GENERAL, "before": null, "limit": limit });
+        let args = serde_json::json!({ "channel": ChannelId::GENERAL, "before": null, "limit": limit });
         let response = app.call("history", args).await;
         assert_eq!(response.status(), 400);
         assert!(
@@ -74,15 +73,9 @@ async fn history_pages_backwards_by_position() {
     }
     app.wait_projected().await;
     let newest = app.history(None, 3).await;
-    assert_eq!(
-        newest.iter().map(|m| m.position).collect::<Vec<_>>(),
-        positions[4..]
-    );
+    assert_eq!(newest.iter().map(|m| m.position).collect::<Vec<_>>(), positions[4..]);
     let older = app.history(Some(positions[4]), 3).await;
-    assert_eq!(
-        older.iter().map(|m| m.position).collect::<Vec<_>>(),
-        positions[1..4]
-    );
+    assert_eq!(older.iter().map(|m| m.position).collect::<Vec<_>>(), positions[1..4]);
     assert_eq!(older[0].body, "p1");
 }
 
@@ -91,29 +84,19 @@ async fn websocket_refuses_bad_frames_and_stays_open() {
     let app = spawn_app().await;
     let head = app.head().await;
     let mut socket = app.socket().await;
-    for text in [
-        "{",
-        r#"{"t":"launch"}"#,
-        r#"{"t":"subscribe","channel":"x","after":0}"#,
-    ] {
+    for text in ["{", r#"{"t":"launch"}"#, r#"{"t":"subscribe","channel":"x","after":0}"#] {
         socket.send_text(text).await;
-        assert!(
-            matches!(socket.next().await, ServerFrame::Error { error } if error.contains("malformed"))
-        );
+        assert!(matches!(socket.next().await, ServerFrame::Error { error } if error.contains("malformed")));
     }
     socket.send_binary(vec![1, 2, 3]).await;
-    assert!(
-        matches!(socket.next().await, ServerFrame::Error { error } if error.contains("binary"))
-    );
+    assert!(matches!(socket.next().await, ServerFrame::Error { error } if error.contains("binary")));
     socket
         .send(&ClientFrame::Subscribe {
             channel: ChannelId::new(),
             after: Position::ZERO,
         })
         .await;
-    assert!(
-        matches!(socket.next().await, ServerFrame::Error { error } if error.contains("no such channel"))
-    );
+    assert!(matches!(socket.next().await, ServerFrame::Error { error } if error.contains("no such channel")));
 
     let message_id = MessageId::new();
     let empty = ClientFrame::Post {

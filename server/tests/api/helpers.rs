@@ -77,12 +77,7 @@ impl TestApp {
             .unwrap()
     }
 
-    pub async fn post_message(
-        &self,
-        message_id: MessageId,
-        author: &str,
-        body: &str,
-    ) -> reqwest::Response {
+    pub async fn post_message(&self, message_id: MessageId, author: &str, body: &str) -> reqwest::Response {
         let args = serde_json::json!({
             "channel": ChannelId::GENERAL, "message_id": message_id, "author": author, "body": body,
         });
@@ -98,8 +93,7 @@ impl TestApp {
     }
 
     pub async fn history(&self, before: Option<Position>, limit: u32) -> Vec<MessageView> {
-        let args =
-            serde_json::json!({ "channel": ChannelId::GENERAL, "before": before, "limit": limit });
+        let args = serde_json::json!({ "channel": ChannelId::GENERAL, "before": before, "limit": limit });
         let response = self.call("history", args).await;
         assert_eq!(response.status(), 200);
         response.json().await.unwrap()
@@ -125,12 +119,11 @@ impl TestApp {
         .fetch_all(pool)
         .await
         .unwrap();
-        let channels: Vec<(String, String, i64)> = sqlx::query_as(
-            "SELECT channel_id, name, created_position FROM channels ORDER BY channel_id",
-        )
-        .fetch_all(pool)
-        .await
-        .unwrap();
+        let channels: Vec<(String, String, i64)> =
+            sqlx::query_as("SELECT channel_id, name, created_position FROM channels ORDER BY channel_id")
+                .fetch_all(pool)
+                .await
+                .unwrap();
         let checkpoints: Vec<(String, i64)> =
             sqlx::query_as("SELECT name, position FROM projection_checkpoints ORDER BY name")
                 .fetch_all(pool)
@@ -197,11 +190,7 @@ impl Socket {
     }
 
     /// Subscribes and collects the positions of the message events sent until caught up.
-    pub async fn subscribe(
-        &mut self,
-        channel: ChannelId,
-        after: Position,
-    ) -> (Vec<Position>, Position) {
+    pub async fn subscribe(&mut self, channel: ChannelId, after: Position) -> (Vec<Position>, Position) {
         self.send(&ClientFrame::Subscribe { channel, after }).await;
         let mut positions = Vec::new();
         loop {

@@ -6,8 +6,7 @@ use crate::helpers::spawn_app;
 async fn rebuilding_the_read_models_gives_the_live_result() {
     let app = spawn_app().await;
     for i in 0..50 {
-        app.post(&format!("message {i} with 'quotes' and \"more\""))
-            .await;
+        app.post(&format!("message {i} with 'quotes' and \"more\"")).await;
     }
     app.wait_projected().await;
     let live = app.read_model_dump().await;

@@ -28,10 +28,7 @@ async fn a_restart_keeps_every_acknowledged_message() {
     let (id, position) = app.post("after restart").await;
     app.wait_projected().await;
     let history = app.history(None, 50).await;
-    assert_eq!(
-        history.last().map(|m| (m.message_id, m.position)),
-        Some((id, position))
-    );
+    assert_eq!(history.last().map(|m| (m.message_id, m.position)), Some((id, position)));
     let mut socket = app.socket().await;
     let (events, _) = socket.subscribe(ChannelId::GENERAL, acked[9].1).await;
     assert_eq!(events, [position]);

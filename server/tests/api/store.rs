@@ -1,10 +1,7 @@
 //! The event store: atomic appends, idempotency on client message ids, version conflicts.
 
 use crate::helpers::spawn_app;
-use parley::{
-    ChannelId, CorrelationId, DisplayName, Event, EventMetadata, MessageBody, MessageId, Position,
-    StreamId,
-};
+use parley::{ChannelId, CorrelationId, DisplayName, Event, EventMetadata, MessageBody, MessageId, Position, StreamId};
 use parley_server::store::{AppendError, ExpectedVersion, NewEvent};
 
 fn posted(channel_id: ChannelId, message_id: MessageId, body: &str) -> NewEvent {
@@ -47,11 +44,7 @@ async fn appends_get_consecutive_positions_and_versions() {
     let channel = ChannelId::new();
     let stream = channel.stream();
     let first = store
-        .append(
-            stream.clone(),
-            ExpectedVersion::NoStream,
-            vec![created(channel)],
-        )
+        .append(stream.clone(), ExpectedVersion::NoStream, vec![created(channel)])
         .await
         .unwrap();
     assert_eq!(first.first, head.next());
@@ -64,10 +57,7 @@ async fn appends_get_consecutive_positions_and_versions() {
         .append(stream.clone(), ExpectedVersion::Exact(1), batch)
         .await
         .unwrap();
-    assert_eq!(
-        (second.first, second.last),
-        (head.next().next(), Position(head.0 + 3))
-    );
+    assert_eq!((second.first, second.last), (head.next().next(), Position(head.0 + 3)));
     assert_eq!(second.stream_version, 3);
 
     let events = store
@@ -96,20 +86,12 @@ async fn a_resent_client_message_id_is_stored_once_and_acked_with_the_first_posi
     assert!(!first.duplicate);
     let head = store.head().await.unwrap();
     let again = store
-        .append(
-            stream,
-            ExpectedVersion::Any,
-            vec![posted(ChannelId::GENERAL, id, "x")],
-        )
+        .append(stream, ExpectedVersion::Any, vec![posted(ChannelId::GENERAL, id, "x")])
         .await
         .unwrap();
     assert!(again.duplicate);
     assert_eq!(again.first, first.first);
-    assert_eq!(
-        store.head().await.unwrap(),
-        head,
-        "the resend stored nothing"
-    );
+    assert_eq!(store.head().await.unwrap(), head, "the resend stored nothing");
 }
 
 #[tokio::test]
@@ -118,11 +100,7 @@ async fn a_version_conflict_is_a_typed_error_and_stores_nothing() {
     let store = app.engine.store();
     let channel = ChannelId::new();
     store
-        .append(
-            channel.stream(),
-            ExpectedVersion::NoStream,
-            vec![created(channel)],
-        )
+        .append(channel.stream(), ExpectedVersion::NoStream, vec![created(channel)])
         .await
         .unwrap();
     let head = store.head().await.unwrap();
@@ -143,16 +121,9 @@ async fn a_version_conflict_is_a_typed_error_and_stores_nothing() {
         })
     );
     let twice = store
-        .append(
-            channel.stream(),
-            ExpectedVersion::NoStream,
-            vec![created(channel)],
-        )
+        .append(channel.stream(), ExpectedVersion::NoStream, vec![created(channel)])
         .await;
-    assert!(matches!(
-        twice,
-        Err(AppendError::Conflict { actual: 1, .. })
-    ));
+    assert!(matches!(twice, Err(AppendError::Conflict { actual: 1, .. })));
     assert_eq!(store.head().await.unwrap(), head);
 }
 
@@ -167,11 +138,7 @@ async fn concurrent_appends_are_group_committed_without_gaps() {
         tasks.push(tokio::spawn(async move {
             let event = posted(ChannelId::GENERAL, MessageId::new(), &format!("m{i}"));
             store
-                .append(
-                    ChannelId::GENERAL.stream(),
-                    ExpectedVersion::Any,
-                    vec![event],
-                )
+                .append(ChannelId::GENERAL.stream(), ExpectedVersion::Any, vec![event])
                 .await
                 .unwrap()
                 .first

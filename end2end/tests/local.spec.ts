@@ -1,0 +1,147 @@
+// The local-first client: optimistic in the same frame, cached history before the network,
+// an outbox that survives reload and offline, tabs in step, paging back, reset.
+import { expect, test, type Page } from '@playwright/test';
+import { join, message, say, unique } from './helpers';
+
+const GENERAL = '00000000-0000-7000-8000-000000000001';
+
+/** Resolves once the service worker controls the page (so the shell is cached). */
+async function shellCached(page: Page) {
+  await page.evaluate(async () => {
+    await navigator.serviceWorker.ready;
+    if (!navigator.serviceWorker.controller) {
+      await new Promise((r) => navigator.serviceWorker.addEventListener('controllerchange', r, { once: true }));
+    }
+  });
+}
+
+test('your own message is on screen in the frame you press Enter', async ({ page }) => {
+  await join(page, 'Frame');
+  // The server's answer cannot be what shows it: hold every post.
+  await page.route('**/api/post_message', () => {});
+  const text = unique('same frame');
+  await page.getByTestId('composer').fill(text);
+  const shownBeforePaint = await page.evaluate(async (text) => {
+    const box = document.querySelector('[data-testid="composer"]')!;
+    box.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true, cancelable: true }));
+    // Runs before the next frame is painted.
+    await new Promise((r) => requestAnimationFrame(r));
+    return [...document.querySelectorAll('[data-testid="message"] .body')].some((b) => b.textContent === text);
+  }, text);
+  expect(shownBeforePaint).toBe(true);
+  await expect(message(page, text)).toHaveAttribute('data-state', 'pending');
+});
+
+test('a reload paints cached history before any network reply', async ({ page, context }) => {
+  await join(page, 'Cache');
+  const texts = [unique('cached one'), unique('cached two')];
+  for (const text of texts) {
+    await say(page, text);
+    await expect(message(page, text)).toHaveAttribute('data-state', 'sent');
+  }
+  // From now on the server never answers: no history, and a socket that stays silent.
+  await context.route('**/api/history', () => {});
+  await context.routeWebSocket('**/ws', () => {});
+  await page.reload();
+  for (const text of texts) await expect(message(page, text)).toHaveCount(1);
+  await expect(page.getByTestId('connection')).not.toHaveText('online');
+
+  // A tab opened later catches up from IndexedDB too, not from the server.
+  const later = await context.newPage();
+  await later.goto('/');
+  for (const text of texts) await expect(message(later, text)).toHaveCount(1);
+});
+
+test('the outbox survives offline and reload, and is sent once when the network returns', async ({
+  page,
+  context,
+  browser,
+}) => {
+  await join(page, 'Nomad');
+  await shellCached(page);
+
+  await context.setOffline(true);
+  const text = unique('written offline');
+  await say(page, text);
+  await expect(message(page, text)).toBeVisible();
+  await expect(page.getByTestId('connection')).toHaveText('offline');
+
+  // The page opens without the network (service worker), with the message still waiting.
+  await page.reload();
+  await expect(page.locator('main[data-hydrated="true"]')).toBeVisible();
+  await expect(message(page, text)).toHaveCount(1);
+  await expect(message(page, text)).not.toHaveAttribute('data-state', 'sent');
+
+  await context.setOffline(false);
+  await expect(message(page, text)).toHaveAttribute('data-state', 'sent');
+  await expect(message(page, text)).toHaveCount(1);
+
+  const other = await (await browser.newContext()).newPage();
+  await join(other, 'Witness');
+  await expect(message(other, text)).toHaveCount(1);
+});
+
+test('all tabs show the same messages and states, whichever tab sent', async ({ context }) => {
+  const a = await context.newPage();
+  const b = await context.newPage();
+  await join(a, 'Tabby');
+  await b.goto('/');
+  await expect(b.getByTestId('me')).toHaveText('Tabby');
+  await expect(b.getByTestId('connection')).toHaveText('online');
+
+  let release: () => void = () => {};
+  const held = new Promise<void>((resolve) => (release = resolve));
+  await context.route('**/api/post_message', async (route) => {
+    await held;
+    await route.continue();
+  });
+  const text = unique('from tab A');
+  await say(a, text);
+  await b.bringToFront();
+  await expect(message(b, text)).toHaveAttribute('data-state', 'pending');
+  release();
+  for (const page of [a, b]) {
+    await page.bringToFront();
+    await expect(message(page, text)).toHaveAttribute('data-state', 'sent');
+    await expect(message(page, text)).toHaveCount(1);
+  }
+
+  // A new display name reaches the other tab.
+  await a.bringToFront();
+  await a.getByTestId('me').click();
+  await a.getByTestId('name-input').fill('Tabitha');
+  await a.getByTestId('name-save').click();
+  await b.bringToFront();
+  await expect(b.getByTestId('me')).toHaveText('Tabitha');
+});
+
+test('scrolling back loads older pages', async ({ page, request }) => {
+  const first = unique('the very first');
+  const bodies = [first, ...Array.from({ length: 129 }, (_, i) => `filler ${i}`)];
+  for (const body of bodies) {
+    const response = await request.post('/api/post_message', {
+      data: { channel: GENERAL, message_id: crypto.randomUUID(), author: 'Loader', body },
+    });
+    expect(response.ok()).toBe(true);
+  }
+  await join(page, 'Reader');
+  await expect(message(page, 'filler 128')).toBeVisible();
+  await expect(message(page, first)).toHaveCount(0);
+  for (let i = 0; i < 5 && (await message(page, first).count()) === 0; i++) {
+    await page.getByTestId('messages').evaluate((el) => (el.scrollTop = 0));
+    await page.waitForTimeout(300);
+  }
+  await expect(message(page, first)).toHaveCount(1);
+});
+
+test('reset local data clears this browser and refetches cleanly', async ({ page }) => {
+  await join(page, 'Resetter');
+  const text = unique('before reset');
+  await say(page, text);
+  await expect(message(page, text)).toHaveAttribute('data-state', 'sent');
+  await page.getByTestId('reset').click();
+  await page.waitForEvent('load');
+  await expect(page.locator('main[data-hydrated="true"]')).toBeVisible();
+  await expect(message(page, text)).toHaveCount(1);
+  await expect(message(page, text)).toHaveAttribute('data-state', 'sent');
+});
