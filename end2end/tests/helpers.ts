@@ -26,3 +26,18 @@ export function message(page: Page, text: string) {
 export function unique(label: string): string {
   return `${label} ${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 }
+
+/** Resolves once the service worker controls the page (so the shell is cached). */
+export async function shellCached(page: Page): Promise<void> {
+  await page.evaluate(async () => {
+    await navigator.serviceWorker.ready;
+    if (!navigator.serviceWorker.controller) {
+      await new Promise((r) => navigator.serviceWorker.addEventListener('controllerchange', r, { once: true }));
+    }
+  });
+}
+
+/** The texts of the messages on screen, in order. */
+export async function texts(page: Page): Promise<string[]> {
+  return page.getByTestId('message').locator('.body').allTextContents();
+}

@@ -1,19 +1,9 @@
 // The local-first client: optimistic in the same frame, cached history before the network,
 // an outbox that survives reload and offline, tabs in step, paging back, reset.
 import { expect, test, type Page } from '@playwright/test';
-import { join, message, say, unique } from './helpers';
+import { join, message, say, shellCached, texts, unique } from './helpers';
 
 const GENERAL = '00000000-0000-7000-8000-000000000001';
-
-/** Resolves once the service worker controls the page (so the shell is cached). */
-async function shellCached(page: Page) {
-  await page.evaluate(async () => {
-    await navigator.serviceWorker.ready;
-    if (!navigator.serviceWorker.controller) {
-      await new Promise((r) => navigator.serviceWorker.addEventListener('controllerchange', r, { once: true }));
-    }
-  });
-}
 
 test('your own message is on screen in the frame you press Enter', async ({ page }) => {
   await join(page, 'Frame');
@@ -34,8 +24,8 @@ test('your own message is on screen in the frame you press Enter', async ({ page
 
 test('a reload paints cached history before any network reply', async ({ page, context }) => {
   await join(page, 'Cache');
-  const texts = [unique('cached one'), unique('cached two')];
-  for (const text of texts) {
+  const sent = [unique('cached one'), unique('cached two')];
+  for (const text of sent) {
     await say(page, text);
     await expect(message(page, text)).toHaveAttribute('data-state', 'sent');
   }
@@ -43,42 +33,84 @@ test('a reload paints cached history before any network reply', async ({ page, c
   await context.route('**/api/history', () => {});
   await context.routeWebSocket('**/ws', () => {});
   await page.reload();
-  for (const text of texts) await expect(message(page, text)).toHaveCount(1);
+  for (const text of sent) await expect(message(page, text)).toHaveCount(1);
   await expect(page.getByTestId('connection')).not.toHaveText('online');
+  const painted = await page.evaluate(() => performance.getEntriesByName('parley:cached-history')[0]?.startTime);
+  expect(painted).toBeGreaterThan(0);
+  console.log(`reload → cached history painted: ${Math.round(painted)} ms after navigation start`);
 
   // A tab opened later catches up from IndexedDB too, not from the server.
   const later = await context.newPage();
   await later.goto('/');
-  for (const text of texts) await expect(message(later, text)).toHaveCount(1);
+  for (const text of sent) await expect(message(later, text)).toHaveCount(1);
 });
 
 test('the outbox survives offline and reload, and is sent once when the network returns', async ({
-  page,
   context,
   browser,
 }) => {
+  const page = await context.newPage();
+  const sibling = await context.newPage();
   await join(page, 'Nomad');
   await shellCached(page);
+  await sibling.goto('/');
+  await expect(sibling.getByTestId('connection')).toHaveText('online');
 
   await context.setOffline(true);
-  const text = unique('written offline');
-  await say(page, text);
-  await expect(message(page, text)).toBeVisible();
+  await page.bringToFront();
   await expect(page.getByTestId('connection')).toHaveText('offline');
+  const written = [unique('offline one'), unique('offline two')];
+  for (const text of written) {
+    await say(page, text);
+    await expect(message(page, text)).toBeVisible();
+  }
 
-  // The page opens without the network (service worker), with the message still waiting.
+  // The page opens without the network (service worker), the messages still waiting.
   await page.reload();
   await expect(page.locator('main[data-hydrated="true"]')).toBeVisible();
-  await expect(message(page, text)).toHaveCount(1);
-  await expect(message(page, text)).not.toHaveAttribute('data-state', 'sent');
+  for (const text of written) {
+    await expect(message(page, text)).toHaveCount(1);
+    await expect(message(page, text)).not.toHaveAttribute('data-state', 'sent');
+  }
 
   await context.setOffline(false);
-  await expect(message(page, text)).toHaveAttribute('data-state', 'sent');
-  await expect(message(page, text)).toHaveCount(1);
-
+  for (const tab of [page, sibling]) {
+    await tab.bringToFront();
+    for (const text of written) {
+      await expect(message(tab, text)).toHaveAttribute('data-state', 'sent');
+      await expect(message(tab, text)).toHaveCount(1);
+    }
+  }
   const other = await (await browser.newContext()).newPage();
   await join(other, 'Witness');
-  await expect(message(other, text)).toHaveCount(1);
+  for (const text of written) await expect(message(other, text)).toHaveCount(1);
+  expect((await texts(other)).filter((t) => written.includes(t))).toEqual(written);
+});
+
+test('three tabs: each sends, all show the same list without duplicates', async ({ context }) => {
+  const tabs = [await context.newPage(), await context.newPage(), await context.newPage()];
+  await join(tabs[0], 'Triple');
+  for (const tab of tabs.slice(1)) {
+    await tab.goto('/');
+    await expect(tab.getByTestId('connection')).toHaveText('online');
+  }
+  const sent: string[] = [];
+  for (const [i, tab] of tabs.entries()) {
+    const text = unique(`from tab ${i + 1}`);
+    sent.push(text);
+    await say(tab, text);
+  }
+  const lists: string[][] = [];
+  for (const tab of tabs) {
+    await tab.bringToFront();
+    for (const text of sent) {
+      await expect(message(tab, text)).toHaveAttribute('data-state', 'sent');
+      await expect(message(tab, text)).toHaveCount(1);
+    }
+    lists.push(await texts(tab));
+  }
+  expect(lists[1]).toEqual(lists[0]);
+  expect(lists[2]).toEqual(lists[0]);
 });
 
 test('all tabs show the same messages and states, whichever tab sent', async ({ context }) => {
