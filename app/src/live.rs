@@ -6,6 +6,7 @@ use crate::api::{AppError, history, post_message};
 use crate::chat::{ChatState, Connection};
 use crate::local::{LocalStore, OutboxItem};
 use crate::sync::Tabs;
+use futures::future::{self, Either};
 use futures::{FutureExt, SinkExt, StreamExt};
 use gloo_net::websocket::{Message, futures::WebSocket};
 use gloo_timers::future::TimeoutFuture;
@@ -153,11 +154,7 @@ async fn follow(client: &Rc<Client>) -> bool {
     let mut caught_up = false;
     // An open socket can outlive the network; the browser's word ends it at once.
     let mut offline = Box::pin(browser_event("offline"));
-    loop {
-        let message = match futures::future::select(rx.next(), offline.as_mut()).await {
-            futures::future::Either::Left((Some(Ok(message)), _)) => message,
-            _ => break,
-        };
+    while let Either::Left((Some(Ok(message)), _)) = future::select(rx.next(), offline.as_mut()).await {
         let Message::Text(text) = message else {
             continue;
         };
