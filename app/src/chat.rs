@@ -242,14 +242,23 @@ fn Composer(state: ChatState, hydrated: RwSignal<bool>) -> impl IntoView {
 
 #[component]
 fn NameDialog(state: ChatState, on_done: impl Fn() + Clone + Send + Sync + 'static) -> impl IntoView {
-    let value = RwSignal::new(state.name.get_untracked().unwrap_or_default());
+    let current = state.name.get_untracked();
+    let changing = current.is_some();
+    let value = RwSignal::new(current.unwrap_or_default());
     let error = RwSignal::new(None::<String>);
     let done = on_done.clone();
+    let cancel = on_done.clone();
+    let escape = on_done.clone();
     view! {
         <div class="overlay">
             <form
                 class="dialog"
                 data-testid="name-dialog"
+                on:keydown=move |ev| {
+                    if changing && ev.key() == "Escape" {
+                        escape();
+                    }
+                }
                 on:submit=move |ev| {
                     ev.prevent_default();
                     match DisplayName::parse(&value.get_untracked()) {
@@ -264,7 +273,7 @@ fn NameDialog(state: ChatState, on_done: impl Fn() + Clone + Send + Sync + 'stat
                     }
                 }
             >
-                <h2>"Welcome to Parley"</h2>
+                <h2>{if changing { "Change your name" } else { "Welcome to Parley" }}</h2>
                 <label for="display-name">"What should people call you?"</label>
                 <input
                     id="display-name"
@@ -276,7 +285,17 @@ fn NameDialog(state: ChatState, on_done: impl Fn() + Clone + Send + Sync + 'stat
                     on:input=move |ev| value.set(event_target_value(&ev))
                 />
                 {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
-                <button type="submit" data-testid="name-save">"Start chatting"</button>
+                <button type="submit" data-testid="name-save">
+                    {if changing { "Save" } else { "Start chatting" }}
+                </button>
+                {changing
+                    .then(|| {
+                        view! {
+                            <button type="button" class="secondary" on:click=move |_| cancel()>
+                                "Cancel"
+                            </button>
+                        }
+                    })}
             </form>
         </div>
     }

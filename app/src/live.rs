@@ -19,7 +19,9 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
 use std::rc::Rc;
 
-/// Messages painted from the cache, and in the first page from the server.
+/// Messages painted from the cache on load.
+const CACHED_PAGE: u32 = 200;
+/// Messages in the first page from the server, when nothing is cached.
 const FIRST_PAGE: u32 = 100;
 const OLDER_PAGE: u32 = 50;
 const MIN_BACKOFF_MS: u32 = 250;
@@ -85,7 +87,7 @@ pub fn start(state: ChatState) {
         // Paint what this browser already has, before any network reply.
         let mut cursor = Position::ZERO;
         if let Some(local) = &client.local {
-            if let Ok((messages, cached)) = local.load(state.channel, FIRST_PAGE).await {
+            if let Ok((messages, cached)) = local.load(state.channel, CACHED_PAGE).await {
                 cursor = cached;
                 state.timeline.update(|t| {
                     messages.into_iter().for_each(|m| t.merge(m));

@@ -23,11 +23,17 @@ use tokio::task::AbortHandle;
 const OUTBOX: usize = 256;
 /// Events read from the store per catch-up query.
 const CATCH_UP_PAGE: u32 = 500;
+/// Bytes read from a socket at a time; larger frames still arrive whole.
+const READ_BUFFER: usize = 4 * 1024;
 /// Channels one socket may follow at once.
 const MAX_SUBSCRIPTIONS: usize = 256;
 
 pub async fn handler(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+    // tungstenite's defaults (128 KiB read and write buffers) would cost each idle
+    // socket over 100 KB; frames here are small and every send is flushed at once.
     ws.max_message_size(MAX_FRAME_BYTES)
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(0)
         .on_upgrade(move |socket| serve(socket, state.engine))
 }
 

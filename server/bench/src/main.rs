@@ -1,0 +1,624 @@
+//! parley-bench: starts a release Parley server on a fresh SQLite database (durable settings
+//! as shipped), drives it over real WebSockets as browsers do, and prints one JSON line per
+//! scenario. Figures, not pass/fail: see the README's "Benchmarks" section.
+
+use anyhow::{Context, bail};
+use clap::{Parser, ValueEnum};
+use futures::stream::{SplitSink, SplitStream};
+use futures::{SinkExt, StreamExt};
+use hdrhistogram::Histogram;
+use parley::protocol::{ClientFrame, ServerFrame};
+use parley::{ChannelCommand, ChannelId, CorrelationId, EventMetadata, MessageId, Position};
+use serde_json::json;
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use tokio::net::TcpStream;
+use tokio::sync::{Semaphore, mpsc};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+type Sink = SplitSink<Ws, Message>;
+type Source = SplitStream<Ws>;
+
+#[derive(Parser)]
+#[command(about = "Measures a Parley server: throughput, latency, fan-out, memory, catch-up, rebuild")]
+struct Cli {
+    /// Which scenario to run.
+    #[arg(value_enum, default_value_t = Scenario::All)]
+    scenario: Scenario,
+    /// The server binary to start (a release build).
+    #[arg(long, default_value = "target/release/parley-server")]
+    server_bin: PathBuf,
+    /// The WASM bundle to measure.
+    #[arg(long, default_value = "target/site/pkg/parley.wasm")]
+    wasm: PathBuf,
+    /// Scales every load (clients, messages, durations) for a quick run, e.g. 0.1.
+    #[arg(long, default_value_t = 1.0)]
+    scale: f64,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Scenario {
+    All,
+    Wasm,
+    Throughput,
+    Catchup,
+    Fanout,
+    Steady,
+    Idle,
+    Rebuild,
+}
+
+/// Channels made before the server starts: the steady-chat ones, and one per scenario.
+const STEADY_CHANNELS: usize = 100;
+
+struct Server {
+    child: Child,
+    ws: String,
+    database_url: String,
+    bin: PathBuf,
+    channels: Vec<ChannelId>,
+    fanout: ChannelId,
+    catchup: ChannelId,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    /// Creates a fresh database with the benchmark's channels (through the real engine),
+    /// then starts the server binary on it.
+    async fn start(bin: PathBuf) -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let database_url = format!("sqlite://{}", dir.path().join("bench.db").display());
+        let channels: Vec<ChannelId> = (0..STEADY_CHANNELS).map(|_| ChannelId::new()).collect();
+        let (fanout, catchup) = (ChannelId::new(), ChannelId::new());
+        {
+            let services = parley_server::startup::Services::start(&database_url).await?;
+            for (i, channel) in channels.iter().chain([&fanout, &catchup]).enumerate() {
+                let command = ChannelCommand::CreateChannel {
+                    channel_id: *channel,
+                    name: format!("bench-{i}"),
+                };
+                let metadata = EventMetadata {
+                    actor: "bench".into(),
+                    correlation_id: CorrelationId::new(),
+                    causation_id: None,
+                    client_message_id: None,
+                };
+                services.engine.execute(command, metadata).await?;
+            }
+            services.stop();
+        }
+        let (child, ws) = spawn(&bin, &database_url)?;
+        Ok(Self {
+            child,
+            ws,
+            database_url,
+            bin,
+            channels,
+            fanout,
+            catchup,
+            _dir: dir,
+        })
+    }
+
+    fn rss_kb(&self) -> u64 {
+        proc_field(self.child.id(), "status", "VmRSS:").unwrap_or(0)
+    }
+
+    fn cpu_seconds(&self) -> f64 {
+        cpu_seconds(&format!("/proc/{}/stat", self.child.id()))
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn spawn(bin: &PathBuf, database_url: &str) -> anyhow::Result<(Child, String)> {
+    let mut child = Command::new(bin)
+        .args(["--port", "0", "--database-url", database_url])
+        .env("RUST_LOG", "warn,parley_server=info")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .with_context(|| {
+            format!(
+                "Failed to start {} (build it: cargo leptos build --release)",
+                bin.display()
+            )
+        })?;
+    let stdout = child.stdout.take().context("no stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let addr = loop {
+        let Some(line) = lines.next() else {
+            bail!("the server exited before listening")
+        };
+        let line = line?;
+        if let Some(at) = line.find("http://") {
+            break line[at + "http://".len()..].trim().to_string();
+        }
+    };
+    std::thread::spawn(move || lines.for_each(drop));
+    Ok((child, format!("ws://{addr}/ws")))
+}
+
+/// A number field of /proc/<pid>/<file>, e.g. VmRSS in kB.
+fn proc_field(pid: u32, file: &str, key: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/{file}")).ok()?;
+    let line = text.lines().find(|l| l.starts_with(key))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// User + system CPU seconds of a process, from its /proc stat file.
+fn cpu_seconds(stat_path: &str) -> f64 {
+    let Ok(text) = std::fs::read_to_string(stat_path) else {
+        return 0.0;
+    };
+    let Some(after) = text.rsplit_once(')').map(|(_, rest)| rest) else {
+        return 0.0;
+    };
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: f64 = fields
+        .get(11..13)
+        .map_or(0.0, |f| f.iter().filter_map(|v| v.parse::<f64>().ok()).sum());
+    ticks / 100.0
+}
+
+/// CPU used by the server and by this load generator over one scenario, as % of one core.
+struct CpuMeter {
+    start: Instant,
+    server: f64,
+    bench: f64,
+}
+
+impl CpuMeter {
+    fn start(server: &Server) -> Self {
+        Self {
+            start: Instant::now(),
+            server: server.cpu_seconds(),
+            bench: cpu_seconds("/proc/self/stat"),
+        }
+    }
+
+    fn report(&self, server: &Server) -> serde_json::Value {
+        let wall = self.start.elapsed().as_secs_f64().max(1e-9);
+        json!({
+            "server_cpu_pct": round((server.cpu_seconds() - self.server) / wall * 100.0),
+            "bench_cpu_pct": round((cpu_seconds("/proc/self/stat") - self.bench) / wall * 100.0),
+        })
+    }
+}
+
+fn round(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+fn histogram() -> Histogram<u64> {
+    // 1 µs to 60 s, 3 significant digits; values are microseconds.
+    Histogram::new_with_bounds(1, 60_000_000, 3)
+        .unwrap_or_else(|_| Histogram::new(3).unwrap_or_else(|_| unreachable!()))
+}
+
+fn ms(h: &Histogram<u64>, q: f64) -> f64 {
+    round(h.value_at_quantile(q) as f64 / 1_000.0 * 100.0) / 100.0
+}
+
+async fn connect(url: &str) -> anyhow::Result<(Sink, Source)> {
+    let (ws, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .with_context(|| format!("Failed to connect to {url}"))?;
+    Ok(ws.split())
+}
+
+fn post_frame(channel: ChannelId, body: String) -> (MessageId, Message) {
+    let message_id = MessageId::new();
+    let frame = ClientFrame::Post {
+        channel,
+        message_id,
+        author: "bench".into(),
+        body,
+    };
+    (message_id, Message::text(frame.to_json()))
+}
+
+/// Subscribes and reads until caught up; returns the stream.
+async fn subscribe(sink: &mut Sink, source: &mut Source, channel: ChannelId, after: Position) -> anyhow::Result<u64> {
+    sink.send(Message::text(ClientFrame::Subscribe { channel, after }.to_json()))
+        .await?;
+    let mut events = 0;
+    while let Some(message) = source.next().await {
+        if let Message::Text(text) = message? {
+            if text.starts_with(r#"{"t":"event""#) {
+                events += 1;
+            } else if text.starts_with(r#"{"t":"caught_up""#) {
+                return Ok(events);
+            }
+        }
+    }
+    bail!("socket closed before catching up")
+}
+
+/// The send time (µs since `epoch`) a benchmark body carries: "t=<µs>;...".
+fn sent_at(text: &str) -> Option<u64> {
+    let at = text.find("t=")? + 2;
+    let end = text[at..].find(';')? + at;
+    text[at..end].parse().ok()
+}
+
+// ---------------------------------------------------------------- scenarios
+
+fn wasm(path: &PathBuf) -> anyhow::Result<serde_json::Value> {
+    let raw = std::fs::read(path)
+        .with_context(|| format!("Failed to read {} (cargo leptos build --release)", path.display()))?;
+    let mut compressed = Vec::new();
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: 11,
+        ..Default::default()
+    };
+    brotli::BrotliCompress(&mut raw.as_slice(), &mut compressed, &params)?;
+    Ok(json!({
+        "scenario": "wasm", "file": path.display().to_string(),
+        "raw_kb": round(raw.len() as f64 / 1024.0), "brotli_kb": round(compressed.len() as f64 / 1024.0),
+        "goal_brotli_kb": 300,
+    }))
+}
+
+/// Many sockets posting as fast as acks come back: durable acknowledged messages per second.
+async fn throughput(server: &Server, scale: f64) -> anyhow::Result<serde_json::Value> {
+    let connections = ((32.0 * scale) as usize).max(1);
+    let window = 256;
+    let duration = Duration::from_secs_f64((5.0 * scale).max(1.0));
+    let cpu = CpuMeter::start(server);
+    let acked = Arc::new(AtomicU64::new(0));
+    let epoch = Instant::now();
+    let deadline = epoch + duration;
+    let mut tasks = Vec::new();
+    for c in 0..connections {
+        let (mut sink, mut source) = connect(&server.ws).await?;
+        let channel = server.channels[c % server.channels.len()];
+        let (acked, permits) = (acked.clone(), Arc::new(Semaphore::new(window)));
+        let reader_permits = permits.clone();
+        let reader = tokio::spawn(async move {
+            while let Some(Ok(Message::Text(text))) = source.next().await {
+                if let Ok(ServerFrame::Rejected { error, .. }) = ServerFrame::parse(&text) {
+                    eprintln!("rejected: {error}");
+                }
+                if text.starts_with(r#"{"t":"ack""#) {
+                    acked.fetch_add(1, Ordering::Relaxed);
+                    reader_permits.add_permits(1);
+                }
+            }
+        });
+        tasks.push(tokio::spawn(async move {
+            while Instant::now() < deadline {
+                let Ok(permit) = permits.acquire().await else { break };
+                permit.forget();
+                let (_, frame) = post_frame(channel, format!("t={};throughput", epoch.elapsed().as_micros()));
+                if sink.send(frame).await.is_err() {
+                    break;
+                }
+            }
+            // Let the last acks in.
+            let _ = permits.acquire_many(window as u32).await;
+            reader.abort();
+        }));
+    }
+    let started = Instant::now();
+    for task in tasks {
+        let _ = tokio::time::timeout(duration + Duration::from_secs(10), task).await;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let acked = acked.load(Ordering::Relaxed);
+    let mut report = json!({
+        "scenario": "throughput", "connections": connections, "window_per_connection": window,
+        "acked": acked, "seconds": round(elapsed), "acked_per_s": (acked as f64 / elapsed).round(),
+        "goal_acked_per_s": 25_000,
+    });
+    merge(&mut report, cpu.report(server));
+    Ok(report)
+}
+
+/// A client this many events behind: time from subscribe to caught up.
+async fn catchup(server: &Server, scale: f64) -> anyhow::Result<serde_json::Value> {
+    let events = ((10_000.0 * scale) as usize).max(10);
+    let (mut sink, mut source) = connect(&server.ws).await?;
+    // Fill the channel, pipelined, then wait for every ack.
+    let channel = server.catchup;
+    let sender = tokio::spawn(async move {
+        for i in 0..events {
+            let (_, frame) = post_frame(channel, format!("catch-up {i}"));
+            if sink.send(frame).await.is_err() {
+                break;
+            }
+        }
+        sink
+    });
+    let mut acks = 0;
+    while acks < events {
+        match source.next().await {
+            Some(Ok(Message::Text(text))) if text.starts_with(r#"{"t":"ack""#) => acks += 1,
+            Some(Ok(_)) => {}
+            _ => bail!("socket closed while filling the channel"),
+        }
+    }
+    let _ = sender.await;
+    tokio::time::sleep(Duration::from_millis(500)).await; // let the projector catch up
+    let (mut sink, mut source) = connect(&server.ws).await?;
+    let started = Instant::now();
+    let received = subscribe(&mut sink, &mut source, server.catchup, Position::ZERO).await?;
+    let elapsed = started.elapsed();
+    Ok(json!({
+        "scenario": "catchup", "events_behind": events, "events_received": received,
+        "ms_to_caught_up": round(elapsed.as_secs_f64() * 1_000.0), "goal_ms": 500,
+    }))
+}
+
+/// One channel, many subscribers, a burst of messages: deliveries per second and latency.
+async fn fanout(server: &Server, scale: f64) -> anyhow::Result<serde_json::Value> {
+    let subscribers = ((5_000.0 * scale) as usize).max(10);
+    let messages = ((200.0 * scale) as usize).max(10);
+    let epoch = Instant::now();
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Histogram<u64>>();
+    let connected = Arc::new(Semaphore::new(256));
+    let mut readers = Vec::new();
+    for _ in 0..subscribers {
+        let permit = connected.clone().acquire_owned().await?;
+        let (mut sink, mut source) = connect(&server.ws).await?;
+        subscribe(&mut sink, &mut source, server.fanout, Position::ZERO).await?;
+        drop(permit);
+        let done = done_tx.clone();
+        readers.push(tokio::spawn(async move {
+            let _keep = sink;
+            let mut latencies = histogram();
+            let mut got = 0;
+            while got < messages {
+                match source.next().await {
+                    Some(Ok(Message::Text(text))) => {
+                        if let Some(sent) = sent_at(&text) {
+                            let now = epoch.elapsed().as_micros() as u64;
+                            let _ = latencies.record(now.saturating_sub(sent).max(1));
+                            got += 1;
+                        }
+                    }
+                    Some(Ok(_)) => {}
+                    _ => break,
+                }
+            }
+            let _ = done.send(latencies);
+        }));
+    }
+    drop(done_tx);
+    let cpu = CpuMeter::start(server);
+    let (mut sink, _source) = connect(&server.ws).await?;
+    let started = Instant::now();
+    for i in 0..messages {
+        let (_, frame) = post_frame(server.fanout, format!("t={};fan-out {i}", epoch.elapsed().as_micros()));
+        sink.send(frame).await?;
+    }
+    let mut all = histogram();
+    let mut finished = 0;
+    while let Ok(Some(latencies)) = tokio::time::timeout(Duration::from_secs(60), done_rx.recv()).await {
+        all.add(&latencies).ok();
+        finished += 1;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let deliveries = all.len();
+    let mut report = json!({
+        "scenario": "fanout", "subscribers": subscribers, "messages": messages,
+        "deliveries": deliveries, "expected": subscribers * messages, "subscribers_done": finished,
+        "seconds": round(elapsed), "deliveries_per_s": (deliveries as f64 / elapsed).round(),
+        "p50_ms": ms(&all, 0.5), "p99_ms": ms(&all, 0.99), "max_ms": round(all.max() as f64 / 1_000.0),
+        "goal_deliveries_per_s": 100_000,
+    });
+    merge(&mut report, cpu.report(server));
+    for reader in readers {
+        reader.abort();
+    }
+    Ok(report)
+}
+
+/// 1,000 clients in 100 channels, 2,000 messages/s offered: send→receive latency, losses.
+async fn steady(server: &Server, scale: f64) -> anyhow::Result<serde_json::Value> {
+    let clients = ((1_000.0 * scale) as usize).max(server.channels.len().min(10));
+    let rate = (2_000.0 * scale).max(10.0);
+    let duration = Duration::from_secs_f64((10.0 * scale).max(2.0));
+    let channels = &server.channels;
+    let epoch = Instant::now();
+    let received = Arc::new(AtomicU64::new(0));
+    // Readers stop together, a grace period after the last message is offered.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let (lat_tx, mut lat_rx) = mpsc::unbounded_channel::<Histogram<u64>>();
+    let mut senders = Vec::new();
+    let mut readers = Vec::new();
+    let mut per_channel = vec![0usize; channels.len()];
+    for c in 0..clients {
+        let channel_index = c % channels.len();
+        per_channel[channel_index] += 1;
+        let (mut sink, mut source) = connect(&server.ws).await?;
+        subscribe(&mut sink, &mut source, channels[channel_index], Position::ZERO).await?;
+        let (tx, mut rx) = mpsc::channel::<Message>(1_024);
+        senders.push((channel_index, tx));
+        tokio::spawn(async move {
+            while let Some(frame) = rx.recv().await {
+                if sink.send(frame).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let (received, lat_tx, mut stop) = (received.clone(), lat_tx.clone(), stop_rx.clone());
+        readers.push(tokio::spawn(async move {
+            let mut latencies = histogram();
+            loop {
+                tokio::select! {
+                    message = source.next() => match message {
+                        Some(Ok(Message::Text(text))) if text.starts_with(r#"{"t":"event""#) => {
+                            if let Some(sent) = sent_at(&text) {
+                                let now = epoch.elapsed().as_micros() as u64;
+                                let _ = latencies.record(now.saturating_sub(sent).max(1));
+                                received.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
+                        Some(Ok(_)) => {}
+                        _ => break,
+                    },
+                    _ = stop.wait_for(|stop| *stop) => break,
+                }
+            }
+            let _ = lat_tx.send(latencies);
+        }));
+    }
+    drop(lat_tx);
+    let cpu = CpuMeter::start(server);
+    // Offer `rate` messages per second from the clients in turn, in 10 ms slices.
+    let started = Instant::now();
+    let mut sent = 0u64;
+    let mut expected = 0u64;
+    let mut tick = tokio::time::interval(Duration::from_millis(10));
+    let mut next = 0usize;
+    while started.elapsed() < duration {
+        tick.tick().await;
+        let due = (started.elapsed().as_secs_f64() * rate) as u64;
+        while sent < due {
+            let (channel_index, tx) = &senders[next % senders.len()];
+            next += 1;
+            let body = format!("t={};steady", epoch.elapsed().as_micros());
+            let (_, frame) = post_frame(channels[*channel_index], body);
+            if tx.try_send(frame).is_ok() {
+                expected += per_channel[*channel_index] as u64;
+            }
+            sent += 1;
+        }
+    }
+    let cpu_report = cpu.report(server);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let _ = stop_tx.send(true);
+    let mut all = histogram();
+    while let Some(latencies) = lat_rx.recv().await {
+        all.add(&latencies).ok();
+    }
+    let received = received.load(Ordering::Relaxed);
+    let mut report = json!({
+        "scenario": "steady", "clients": clients, "channels": channels.len(), "offered_per_s": rate,
+        "seconds": round(duration.as_secs_f64()), "sent": sent, "deliveries_expected": expected,
+        "deliveries": received, "lost": expected.saturating_sub(received),
+        "p50_ms": ms(&all, 0.5), "p99_ms": ms(&all, 0.99), "max_ms": round(all.max() as f64 / 1_000.0),
+        "goal": {"p50_ms": 5, "p99_ms": 25, "lost": 0},
+    });
+    merge(&mut report, cpu_report);
+    for reader in readers {
+        reader.abort();
+    }
+    Ok(report)
+}
+
+/// Many connected, subscribed, idle sockets: the server's memory per connection.
+async fn idle(server: &Server, scale: f64) -> anyhow::Result<serde_json::Value> {
+    // 20,000 asked for; this machine allows 20,000 open files per process on each side.
+    let target = ((19_000.0 * scale) as usize).max(10);
+    let before = server.rss_kb();
+    let mut sockets = Vec::with_capacity(target);
+    let mut failed = None;
+    for _ in 0..target {
+        match connect(&server.ws).await {
+            Ok((mut sink, mut source)) => {
+                if let Err(e) = subscribe(&mut sink, &mut source, ChannelId::GENERAL, Position::ZERO).await {
+                    failed = Some(e.to_string());
+                    break;
+                }
+                sockets.push((sink, source));
+            }
+            Err(e) => {
+                failed = Some(format!("{e:#}"));
+                break;
+            }
+        }
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = server.rss_kb();
+    let connected = sockets.len();
+    Ok(json!({
+        "scenario": "idle", "connections": connected, "asked": target, "stopped_by": failed,
+        "server_rss_mb_before": round(before as f64 / 1024.0), "server_rss_mb_after": round(after as f64 / 1024.0),
+        "kb_per_connection": round((after.saturating_sub(before)) as f64 / connected.max(1) as f64),
+        "goal_kb_per_connection": 20,
+    }))
+}
+
+/// Rebuilding the read models from position 0, with the server's own subcommand.
+fn rebuild(server: &mut Server) -> anyhow::Result<serde_json::Value> {
+    server.stop();
+    let started = Instant::now();
+    let output = Command::new(&server.bin)
+        .args(["--database-url", &server.database_url, "rebuild-projections"])
+        .env("RUST_LOG", "warn")
+        .output()?;
+    let elapsed = started.elapsed().as_secs_f64();
+    let text = String::from_utf8_lossy(&output.stdout);
+    let events: u64 = text.split_whitespace().last().and_then(|n| n.parse().ok()).unwrap_or(0);
+    if !output.status.success() {
+        bail!("rebuild failed: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    Ok(json!({
+        "scenario": "rebuild", "events": events, "seconds_including_process_start": round(elapsed),
+        "events_per_s": (events as f64 / elapsed).round(), "goal_events_per_s": 50_000,
+    }))
+}
+
+fn merge(report: &mut serde_json::Value, extra: serde_json::Value) {
+    if let (Some(report), serde_json::Value::Object(extra)) = (report.as_object_mut(), extra) {
+        report.extend(extra);
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let run = |s: Scenario| cli.scenario == Scenario::All || cli.scenario == s;
+    if run(Scenario::Wasm) {
+        match wasm(&cli.wasm) {
+            Ok(report) => println!("{report}"),
+            Err(e) => println!("{}", json!({"scenario": "wasm", "error": format!("{e:#}")})),
+        }
+    }
+    if cli.scenario == Scenario::Wasm {
+        return Ok(());
+    }
+    let mut server = Server::start(cli.server_bin.clone()).await?;
+    let scale = cli.scale;
+    let print = |report: anyhow::Result<serde_json::Value>, name: &str| match report {
+        Ok(report) => println!("{report}"),
+        Err(e) => println!("{}", json!({"scenario": name, "error": format!("{e:#}")})),
+    };
+    if run(Scenario::Throughput) {
+        print(throughput(&server, scale).await, "throughput");
+    }
+    if run(Scenario::Catchup) {
+        print(catchup(&server, scale).await, "catchup");
+    }
+    if run(Scenario::Fanout) {
+        print(fanout(&server, scale).await, "fanout");
+    }
+    if run(Scenario::Steady) {
+        print(steady(&server, scale).await, "steady");
+    }
+    if run(Scenario::Idle) {
+        print(idle(&server, scale).await, "idle");
+    }
+    if run(Scenario::Rebuild) {
+        print(rebuild(&mut server), "rebuild");
+    }
+    Ok(())
+}
