@@ -41,6 +41,16 @@ pub async fn open(database_url: &str) -> anyhow::Result<(SqlitePool, SqliteConne
     Ok((pool, options))
 }
 
+/// A connection of its own for the projector: read models can be rebuilt from the log,
+/// so their commits need not wait for the disk (`synchronous = NORMAL`, still crash-safe in WAL).
+pub async fn projector_connection(options: &SqliteConnectOptions) -> anyhow::Result<SqliteConnection> {
+    let options = options.clone().synchronous(SqliteSynchronous::Normal);
+    options
+        .connect()
+        .await
+        .context("Failed to open the projector connection")
+}
+
 /// A connection of its own, for the one event-store writer.
 pub async fn writer_connection(options: &SqliteConnectOptions) -> anyhow::Result<SqliteConnection> {
     options.connect().await.context("Failed to open the writer connection")

@@ -50,7 +50,7 @@ impl Hub {
     /// Called by the projector once `events` are in the read models.
     /// The projected position moves first: a socket that subscribes in between then
     /// finds these events in its catch-up, and skips the live copies by position.
-    pub fn publish(&self, events: &[RecordedEvent]) {
+    pub fn publish(&self, events: &[Arc<RecordedEvent>]) {
         let Some(last) = events.last().map(|e| e.position) else {
             return;
         };

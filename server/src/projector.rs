@@ -1,16 +1,26 @@
 //! The projector: folds committed events into the read models (`channels`, `messages`),
 //! saving its checkpoint in the same transaction, then hands each batch to the dispatcher.
-//! It tails the log itself (the bus only wakes it), so it never misses an event, and it
-//! resumes from its checkpoint after a restart. Applying an event twice changes nothing.
+//! It takes committed events from the bus's guaranteed notices as they come, and reads
+//! the log itself whenever it cannot trust that feed (at start, after lagging, on a gap),
+//! so it never misses an event; it resumes from its checkpoint after a restart.
+//! Applying an event twice changes nothing.
+//!
+//! It writes on a connection of its own with `synchronous = NORMAL`: the read models can
+//! be rebuilt from the log, and the checkpoint commits with them, so a power cut can only
+//! lose a suffix that is folded again. The event store's commits stay fully durable.
 
 use crate::dispatcher::Hub;
 use crate::store::{EventStore, StoreReadError};
 use parley::{Event, Position, RecordedEvent};
-use sqlx::sqlite::SqlitePool;
+use sqlx::Executor;
+use sqlx::sqlite::{SqliteConnection, SqlitePool};
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Mutex;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
 const NAME: &str = "read_models";
-const BATCH: u32 = 1_000;
+const BATCH: usize = 1_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectionError {
@@ -24,54 +34,136 @@ pub enum ProjectionError {
 pub struct Projector {
     store: EventStore,
     hub: Hub,
+    conn: Arc<Mutex<SqliteConnection>>,
 }
 
 impl Projector {
-    pub fn new(store: EventStore, hub: Hub) -> Self {
-        Self { store, hub }
+    pub fn new(store: EventStore, hub: Hub, conn: SqliteConnection) -> Self {
+        Self {
+            store,
+            hub,
+            conn: Arc::new(Mutex::new(conn)),
+        }
     }
 
     /// Applies every event after the checkpoint, up to the head of the log.
     pub async fn catch_up(&self) -> Result<Position, ProjectionError> {
         let mut checkpoint = checkpoint(self.store.pool()).await?;
         loop {
-            let batch = self.store.read_all(checkpoint, BATCH).await?;
+            let batch: Vec<Arc<RecordedEvent>> = self
+                .store
+                .read_all(checkpoint, BATCH as u32)
+                .await?
+                .into_iter()
+                .map(Arc::new)
+                .collect();
             let Some(last) = batch.last().map(|e| e.position) else {
                 return Ok(checkpoint);
             };
-            apply(self.store.pool(), &batch).await?;
+            self.apply(&batch).await?;
             checkpoint = last;
-            self.hub.publish(&batch);
         }
     }
 
     /// Follows the log until the task is dropped. Errors are logged and retried.
     pub async fn run(self) {
-        let mut head = self.store.bus().head();
         loop {
-            head.borrow_and_update();
-            if let Err(e) = self.catch_up().await {
-                tracing::error!(error = %e, "projection failed; retrying");
-                tokio::time::sleep(Duration::from_millis(500)).await;
+            // Listen first, then catch up: nothing committed in between is missed.
+            let mut committed = self.store.bus().subscribe_committed();
+            let checkpoint = match self.catch_up().await {
+                Ok(checkpoint) => checkpoint,
+                Err(e) => {
+                    tracing::error!(error = %e, "projection failed; retrying");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    continue;
+                }
+            };
+            match self.follow(&mut committed, checkpoint).await {
+                Ok(Follow::Closed) => return,
+                Ok(Follow::Resync) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, "projection failed; retrying");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+        }
+    }
+
+    /// Folds the bus's committed events while they come gap-free after `checkpoint`.
+    async fn follow(
+        &self,
+        committed: &mut tokio::sync::broadcast::Receiver<Arc<RecordedEvent>>,
+        mut checkpoint: Position,
+    ) -> Result<Follow, ProjectionError> {
+        loop {
+            let first = match committed.recv().await {
+                Ok(event) => event,
+                Err(RecvError::Lagged(_)) => return Ok(Follow::Resync),
+                Err(RecvError::Closed) => return Ok(Follow::Closed),
+            };
+            let mut batch = vec![first];
+            while batch.len() < BATCH {
+                match committed.try_recv() {
+                    Ok(event) => batch.push(event),
+                    Err(TryRecvError::Empty) => break,
+                    Err(_) => return Ok(Follow::Resync),
+                }
+            }
+            batch.retain(|e| e.position > checkpoint);
+            let mut expected = checkpoint;
+            for event in &batch {
+                if event.position != expected.next() {
+                    return Ok(Follow::Resync); // a gap: read the log instead
+                }
+                expected = event.position;
+            }
+            if batch.is_empty() {
                 continue;
             }
-            if head.changed().await.is_err() {
-                return;
-            }
+            self.apply(&batch).await?;
+            checkpoint = expected;
         }
     }
 
     /// Empties the read models and folds the whole log into them again.
     pub async fn rebuild(&self) -> Result<Position, ProjectionError> {
-        let mut tx = self.store.pool().begin_with("BEGIN IMMEDIATE").await?;
-        sqlx::query("DELETE FROM messages").execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM channels").execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM projection_checkpoints")
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
+        {
+            let mut conn = self.conn.lock().await;
+            conn.execute("BEGIN IMMEDIATE").await?;
+            let cleared = async {
+                conn.execute("DELETE FROM messages").await?;
+                conn.execute("DELETE FROM channels").await?;
+                conn.execute("DELETE FROM projection_checkpoints").await?;
+                conn.execute("COMMIT").await
+            }
+            .await;
+            if let Err(e) = cleared {
+                let _ = conn.execute("ROLLBACK").await;
+                return Err(e.into());
+            }
+        }
         self.catch_up().await
     }
+
+    /// Folds a batch into the read models with its checkpoint, then hands it to the dispatcher.
+    async fn apply(&self, batch: &[Arc<RecordedEvent>]) -> Result<(), ProjectionError> {
+        {
+            let mut conn = self.conn.lock().await;
+            conn.execute("BEGIN IMMEDIATE").await?;
+            if let Err(e) = apply(&mut conn, batch).await {
+                let _ = conn.execute("ROLLBACK").await;
+                return Err(e.into());
+            }
+            conn.execute("COMMIT").await?;
+        }
+        self.hub.publish(batch);
+        Ok(())
+    }
+}
+
+enum Follow {
+    Closed,
+    Resync,
 }
 
 /// The position of the last event folded into the read models.
@@ -83,8 +175,7 @@ pub async fn checkpoint(pool: &SqlitePool) -> Result<Position, sqlx::Error> {
     Ok(Position(position.unwrap_or(0) as u64))
 }
 
-async fn apply(pool: &SqlitePool, batch: &[RecordedEvent]) -> Result<(), sqlx::Error> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+async fn apply(conn: &mut SqliteConnection, batch: &[Arc<RecordedEvent>]) -> Result<(), sqlx::Error> {
     for recorded in batch {
         let position = recorded.position.0 as i64;
         match &recorded.event {
@@ -96,7 +187,7 @@ async fn apply(pool: &SqlitePool, batch: &[RecordedEvent]) -> Result<(), sqlx::E
                 .bind(channel_id.to_string())
                 .bind(name.clone())
                 .bind(position)
-                .execute(&mut *tx)
+                .execute(&mut *conn)
                 .await?;
             }
             Event::MessagePosted {
@@ -115,7 +206,7 @@ async fn apply(pool: &SqlitePool, batch: &[RecordedEvent]) -> Result<(), sqlx::E
                 .bind(author.to_string())
                 .bind(body.to_string())
                 .bind(recorded.recorded_at_ms)
-                .execute(&mut *tx)
+                .execute(&mut *conn)
                 .await?;
             }
         }
@@ -127,8 +218,8 @@ async fn apply(pool: &SqlitePool, batch: &[RecordedEvent]) -> Result<(), sqlx::E
         )
         .bind(NAME)
         .bind(last.position.0 as i64)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
     }
-    tx.commit().await
+    Ok(())
 }

@@ -65,7 +65,8 @@ impl Services {
             .await
             .context("Failed to read the projection checkpoint")?;
         let hub = Hub::new(checkpoint);
-        let projector = Projector::new(store.clone(), hub.clone());
+        let projector_conn = db::projector_connection(&options).await?;
+        let projector = Projector::new(store.clone(), hub.clone(), projector_conn);
         projector
             .catch_up()
             .await

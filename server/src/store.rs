@@ -1,15 +1,17 @@
 //! The event store on SQLite: the single source of truth.
 //!
 //! Appends go through one writer task that owns one connection. It takes every append
-//! request waiting at the time and commits them in one transaction (group commit), each
-//! inside a savepoint of its own so one refused request does not undo the others.
+//! request waiting at the time and commits them in one transaction (group commit). Being
+//! the only writer, it keeps each stream's version in memory and decides version
+//! conflicts before writing, so a refused request writes nothing and the others go on.
 //! Only after the commit are the requests answered and the events announced on the bus,
 //! so an acknowledged event is durable and positions are announced in log order.
 
 use crate::bus::Bus;
-use parley::{Event, EventId, EventMetadata, Position, RecordedEvent, StreamId};
+use parley::{Event, EventId, EventMetadata, MessageId, Position, RecordedEvent, StreamId};
 use sqlx::sqlite::{SqliteConnection, SqlitePool};
 use sqlx::{Executor, FromRow};
+use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, oneshot};
 
@@ -225,89 +227,132 @@ fn now_ms() -> i64 {
 
 async fn write_loop(mut conn: SqliteConnection, mut requests: mpsc::Receiver<AppendRequest>, bus: Bus) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut versions = Versions::default();
     while requests.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        match write_batch(&mut conn, &batch).await {
-            Ok(outcomes) => {
-                let mut committed = Vec::new();
-                for (request, (outcome, events)) in batch.drain(..).zip(outcomes) {
-                    committed.extend(events);
-                    // The requester may have gone away; the events are durable all the same.
-                    let _ = request.reply.send(outcome);
-                }
-                bus.emit_committed(committed);
-            }
+        match write_batch(&mut conn, &batch, &mut versions).await {
+            Ok(outcomes) => finish(batch.drain(..), outcomes, &bus),
             Err(e) => {
-                tracing::error!(error = %e, "group commit failed; every request in it is refused");
                 let _ = conn.execute("ROLLBACK").await;
+                versions.clear();
+                // Whatever failed may be one request's fault (conflicts are decided before
+                // any write, so this is rare): retry each on its own, so only it fails.
                 for request in batch.drain(..) {
-                    let _ = request.reply.send(Err(AppendError::Database(e.to_string())));
+                    let single = std::slice::from_ref(&request);
+                    match write_batch(&mut conn, single, &mut versions).await {
+                        Ok(outcomes) => finish(std::iter::once(request), outcomes, &bus),
+                        Err(e2) => {
+                            let _ = conn.execute("ROLLBACK").await;
+                            versions.clear();
+                            tracing::error!(error = %e2, first_error = %e, "append failed");
+                            let _ = request.reply.send(Err(AppendError::Database(e2.to_string())));
+                        }
+                    }
                 }
             }
         }
     }
 }
 
+/// After commit: answer each request, then announce the committed events in log order.
+fn finish(requests: impl Iterator<Item = AppendRequest>, outcomes: Vec<Outcome>, bus: &Bus) {
+    let mut committed = Vec::new();
+    for (request, (outcome, events)) in requests.zip(outcomes) {
+        committed.extend(events);
+        // The requester may have gone away; the events are durable all the same.
+        let _ = request.reply.send(outcome);
+    }
+    bus.emit_committed(committed);
+}
+
 type Outcome = (Result<Appended, AppendError>, Vec<RecordedEvent>);
 
-/// One transaction for the whole batch; a savepoint per request.
-async fn write_batch(conn: &mut SqliteConnection, batch: &[AppendRequest]) -> Result<Vec<Outcome>, sqlx::Error> {
+/// Each stream's version, kept by the one writer so an append need not ask the database.
+/// Cleared whenever a transaction rolls back, and read again on demand.
+#[derive(Default)]
+struct Versions(HashMap<String, u64>);
+
+impl Versions {
+    async fn get(&mut self, conn: &mut SqliteConnection, stream: &str) -> Result<u64, sqlx::Error> {
+        if let Some(version) = self.0.get(stream) {
+            return Ok(*version);
+        }
+        let version: Option<i64> = sqlx::query_scalar("SELECT MAX(stream_version) FROM events WHERE stream_id = ?")
+            .bind(stream.to_owned())
+            .fetch_one(&mut *conn)
+            .await?;
+        let version = version.unwrap_or(0) as u64;
+        self.0.insert(stream.to_owned(), version);
+        Ok(version)
+    }
+
+    fn set(&mut self, stream: &str, version: u64) {
+        self.0.insert(stream.to_owned(), version);
+    }
+
+    fn clear(&mut self) {
+        self.0.clear();
+    }
+}
+
+/// One transaction, one fsync, for the whole batch. A request refused for its expected
+/// version changes nothing and does not stop the others; a database error fails the batch.
+async fn write_batch(
+    conn: &mut SqliteConnection,
+    batch: &[AppendRequest],
+    versions: &mut Versions,
+) -> Result<Vec<Outcome>, sqlx::Error> {
     conn.execute("BEGIN IMMEDIATE").await?;
     let mut outcomes = Vec::with_capacity(batch.len());
     for request in batch {
-        conn.execute("SAVEPOINT append").await?;
-        match append_one(conn, request).await {
-            Ok(outcome) => {
-                conn.execute("RELEASE append").await?;
-                outcomes.push(outcome);
-            }
-            Err(e) => {
-                conn.execute("ROLLBACK TO append").await?;
-                conn.execute("RELEASE append").await?;
-                outcomes.push((Err(e), Vec::new()));
-            }
-        }
+        outcomes.push(append_one(conn, request, versions).await?);
     }
     conn.execute("COMMIT").await?;
     Ok(outcomes)
 }
 
-async fn append_one(conn: &mut SqliteConnection, request: &AppendRequest) -> Result<Outcome, AppendError> {
-    let stream = request.stream.as_str().to_owned();
-    let client_message_id = request.events.first().and_then(|e| e.metadata.client_message_id);
-    if let Some(id) = client_message_id {
-        let existing: Option<(i64, i64)> =
-            sqlx::query_as("SELECT position, stream_version FROM events WHERE client_message_id = ?")
-                .bind(id.to_string())
-                .fetch_optional(&mut *conn)
-                .await?;
-        if let Some((position, version)) = existing {
-            let position = Position(position as u64);
-            let appended = Appended {
-                first: position,
-                last: position,
-                stream_version: version as u64,
-                duplicate: true,
-            };
-            return Ok((Ok(appended), Vec::new()));
+async fn find_client_message(conn: &mut SqliteConnection, id: MessageId) -> Result<Option<Appended>, sqlx::Error> {
+    let existing: Option<(i64, i64)> =
+        sqlx::query_as("SELECT position, stream_version FROM events WHERE client_message_id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(existing.map(|(position, version)| {
+        let position = Position(position as u64);
+        Appended {
+            first: position,
+            last: position,
+            stream_version: version as u64,
+            duplicate: true,
         }
-    }
+    }))
+}
 
-    let current: Option<i64> = sqlx::query_scalar("SELECT MAX(stream_version) FROM events WHERE stream_id = ?")
-        .bind(stream.clone())
-        .fetch_one(&mut *conn)
-        .await?;
-    let current = current.unwrap_or(0) as u64;
+async fn append_one(
+    conn: &mut SqliteConnection,
+    request: &AppendRequest,
+    versions: &mut Versions,
+) -> Result<Outcome, sqlx::Error> {
+    let stream = request.stream.as_str();
+    let client_message_id = request.events.first().and_then(|e| e.metadata.client_message_id);
+    let current = versions.get(conn, stream).await?;
     let fits = match request.expected {
         ExpectedVersion::Any => true,
         ExpectedVersion::NoStream => current == 0,
         ExpectedVersion::Exact(v) => current == v,
     };
     if !fits {
-        return Err(AppendError::Conflict {
+        // A resend of an append that did happen is not a conflict: answer it as the first.
+        if let Some(id) = client_message_id
+            && let Some(appended) = find_client_message(conn, id).await?
+        {
+            return Ok((Ok(appended), Vec::new()));
+        }
+        let conflict = AppendError::Conflict {
             stream: request.stream.clone(),
             expected: request.expected,
             actual: current,
-        });
+        };
+        return Ok((Err(conflict), Vec::new()));
     }
 
     let recorded_at_ms = now_ms();
@@ -316,13 +361,15 @@ async fn append_one(conn: &mut SqliteConnection, request: &AppendRequest) -> Res
         let version = current + i as u64 + 1;
         let event_id = EventId::new();
         let payload = new.event.payload().to_string();
-        let metadata = serde_json::to_string(&new.metadata).map_err(|e| AppendError::Database(e.to_string()))?;
+        let metadata = serde_json::to_string(&new.metadata).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+        // The client message id's unique index makes a resend insert nothing.
         let result = sqlx::query(
             "INSERT INTO events (stream_id, stream_version, event_id, event_type, schema_version,
                                  payload, metadata, client_message_id, recorded_at_ms)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (client_message_id) WHERE client_message_id IS NOT NULL DO NOTHING",
         )
-        .bind(stream.clone())
+        .bind(stream.to_owned())
         .bind(version as i64)
         .bind(event_id.to_string())
         .bind(new.event.event_type())
@@ -337,6 +384,16 @@ async fn append_one(conn: &mut SqliteConnection, request: &AppendRequest) -> Res
         .bind(recorded_at_ms)
         .execute(&mut *conn)
         .await?;
+        if result.rows_affected() == 0 {
+            // Only the first event carries the id, so nothing of this request was written.
+            let Some(id) = client_message_id else {
+                return Err(sqlx::Error::RowNotFound);
+            };
+            let Some(appended) = find_client_message(conn, id).await? else {
+                return Err(sqlx::Error::RowNotFound);
+            };
+            return Ok((Ok(appended), Vec::new()));
+        }
         recorded.push(RecordedEvent {
             position: Position(result.last_insert_rowid() as u64),
             stream_id: request.stream.clone(),
@@ -350,11 +407,15 @@ async fn append_one(conn: &mut SqliteConnection, request: &AppendRequest) -> Res
     }
     let first = recorded.first().map(|e| e.position).unwrap_or_default();
     let last = recorded.last().map(|e| e.position).unwrap_or_default();
-    let appended = Appended {
-        first,
-        last,
-        stream_version: current + recorded.len() as u64,
-        duplicate: false,
-    };
-    Ok((Ok(appended), recorded))
+    let stream_version = current + recorded.len() as u64;
+    versions.set(stream, stream_version);
+    Ok((
+        Ok(Appended {
+            first,
+            last,
+            stream_version,
+            duplicate: false,
+        }),
+        recorded,
+    ))
 }

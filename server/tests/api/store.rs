@@ -177,3 +177,42 @@ async fn an_empty_append_is_refused() {
         .await;
     assert_eq!(result, Err(AppendError::Empty));
 }
+
+#[tokio::test]
+async fn the_same_client_message_id_sent_concurrently_is_stored_once() {
+    let app = spawn_app().await;
+    let store = app.engine.store().clone();
+    let head = store.head().await.unwrap();
+    let id = MessageId::new();
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let event = posted(ChannelId::GENERAL, id, "once");
+            store
+                .append(ChannelId::GENERAL.stream(), ExpectedVersion::Any, vec![event])
+                .await
+                .unwrap()
+        }));
+    }
+    let mut results = Vec::new();
+    for task in tasks {
+        results.push(task.await.unwrap());
+    }
+    assert!(
+        results.iter().all(|r| r.first == head.next()),
+        "every resend acks the one position"
+    );
+    assert_eq!(results.iter().filter(|r| !r.duplicate).count(), 1);
+    assert_eq!(store.head().await.unwrap(), head.next(), "stored once");
+    // And the stream's version moved by one: the next append follows it.
+    let next = store
+        .append(
+            ChannelId::GENERAL.stream(),
+            ExpectedVersion::Any,
+            vec![posted(ChannelId::GENERAL, MessageId::new(), "next")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(next.stream_version, results[0].stream_version + 1);
+}
