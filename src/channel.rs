@@ -1,7 +1,8 @@
 //! The channel aggregate: its commands, `decide` (command → events) and `evolve` (event → state).
 
+use crate::account::CredentialError;
 use crate::event::Event;
-use crate::ids::{ChannelId, MessageId};
+use crate::ids::{ChannelId, MessageId, UserId};
 use crate::rules::{DisplayName, MessageBody, RuleError};
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +17,7 @@ pub enum ChannelCommand {
     PostMessage {
         channel_id: ChannelId,
         message_id: MessageId,
+        author_id: UserId,
         author: DisplayName,
         body: MessageBody,
     },
@@ -38,8 +40,12 @@ pub enum DomainError {
     ChannelExists,
     #[error("a channel name must be 1 to 32 lowercase letters, digits, '-' or '_'")]
     BadChannelName,
+    #[error("this username is taken")]
+    UsernameTaken,
     #[error(transparent)]
     Rule(#[from] RuleError),
+    #[error(transparent)]
+    Credential(#[from] CredentialError),
 }
 
 /// What `decide` needs to know about a channel: folded from its stream by `evolve`.
@@ -81,6 +87,7 @@ pub fn decide(state: &ChannelState, command: &ChannelCommand) -> Result<Vec<Even
         ChannelCommand::PostMessage {
             channel_id,
             message_id,
+            author_id,
             author,
             body,
         } => {
@@ -92,6 +99,7 @@ pub fn decide(state: &ChannelState, command: &ChannelCommand) -> Result<Vec<Even
                 message_id: *message_id,
                 author: author.clone(),
                 body: body.clone(),
+                author_id: Some(*author_id),
             }])
         }
     }
@@ -101,7 +109,7 @@ pub fn decide(state: &ChannelState, command: &ChannelCommand) -> Result<Vec<Even
 pub fn evolve(mut state: ChannelState, event: &Event) -> ChannelState {
     match event {
         Event::ChannelCreated { name, .. } => state.name = Some(name.clone()),
-        Event::MessagePosted { .. } => {}
+        Event::MessagePosted { .. } | Event::AccountRegistered { .. } => {}
     }
     state.version += 1;
     state
@@ -168,9 +176,11 @@ mod tests {
     fn posting_to_an_existing_channel_emits_message_posted() {
         let id = ChannelId::new();
         let message_id = MessageId::new();
+        let author_id = UserId::new();
         let cmd = ChannelCommand::PostMessage {
             channel_id: id,
             message_id,
+            author_id,
             author: name("ada"),
             body: body("hello"),
         };
@@ -182,6 +192,7 @@ mod tests {
                 message_id,
                 author: name("ada"),
                 body: body("hello"),
+                author_id: Some(author_id),
             }])
         );
     }
@@ -191,6 +202,7 @@ mod tests {
         let cmd = ChannelCommand::PostMessage {
             channel_id: ChannelId::new(),
             message_id: MessageId::new(),
+            author_id: UserId::new(),
             author: name("ada"),
             body: body("hello"),
         };
@@ -205,6 +217,7 @@ mod tests {
             message_id: MessageId::new(),
             author: name("ada"),
             body: body("x"),
+            author_id: None,
         };
         let state = given(&[created(id), post.clone(), post]);
         assert_eq!(state.version, 3);

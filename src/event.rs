@@ -1,6 +1,7 @@
 //! Events of the log, the envelope a committed event travels in, and the message read view.
 
-use crate::ids::{ChannelId, CorrelationId, EventId, MessageId, Position, StreamId};
+use crate::account::{PasswordHash, Username};
+use crate::ids::{ChannelId, CorrelationId, EventId, MessageId, Position, StreamId, UserId};
 use crate::rules::{DisplayName, MessageBody};
 use serde::{Deserialize, Serialize};
 
@@ -18,6 +19,16 @@ pub enum Event {
         message_id: MessageId,
         author: DisplayName,
         body: MessageBody,
+        /// The account that posted it. Absent in messages from before accounts existed
+        /// (an additive change: schema version 1 still reads both).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        author_id: Option<UserId>,
+    },
+    /// Someone signed up. Its stream is the account's (`account-<username>`).
+    AccountRegistered {
+        user_id: UserId,
+        username: Username,
+        password_hash: PasswordHash,
     },
 }
 
@@ -42,6 +53,7 @@ impl Event {
         match self {
             Self::ChannelCreated { .. } => "ChannelCreated",
             Self::MessagePosted { .. } => "MessagePosted",
+            Self::AccountRegistered { .. } => "AccountRegistered",
         }
     }
 
@@ -68,10 +80,11 @@ impl Event {
         })
     }
 
-    /// The channel this event belongs to.
-    pub fn channel_id(&self) -> ChannelId {
+    /// The channel this event belongs to, if it belongs to one.
+    pub fn channel_id(&self) -> Option<ChannelId> {
         match self {
-            Self::ChannelCreated { channel_id, .. } | Self::MessagePosted { channel_id, .. } => *channel_id,
+            Self::ChannelCreated { channel_id, .. } | Self::MessagePosted { channel_id, .. } => Some(*channel_id),
+            Self::AccountRegistered { .. } => None,
         }
     }
 
@@ -79,7 +92,7 @@ impl Event {
     pub fn client_message_id(&self) -> Option<MessageId> {
         match self {
             Self::MessagePosted { message_id, .. } => Some(*message_id),
-            Self::ChannelCreated { .. } => None,
+            Self::ChannelCreated { .. } | Self::AccountRegistered { .. } => None,
         }
     }
 }
@@ -119,6 +132,7 @@ impl RecordedEvent {
                 message_id,
                 author,
                 body,
+                ..
             } => Some(MessageView {
                 position: self.position,
                 message_id: *message_id,
@@ -127,7 +141,7 @@ impl RecordedEvent {
                 body: body.to_string(),
                 sent_at_ms: self.recorded_at_ms,
             }),
-            Event::ChannelCreated { .. } => None,
+            Event::ChannelCreated { .. } | Event::AccountRegistered { .. } => None,
         }
     }
 }
@@ -153,6 +167,7 @@ mod tests {
             message_id: MessageId::new(),
             author: DisplayName::parse("ada").unwrap_or_else(|e| panic!("{e}")),
             body: MessageBody::parse("hi").unwrap_or_else(|e| panic!("{e}")),
+            author_id: Some(UserId::new()),
         }
     }
 
@@ -168,6 +183,15 @@ mod tests {
             let back = Event::decode(event.event_type(), Event::SCHEMA_VERSION, event.payload());
             assert_eq!(back.ok(), Some(event));
         }
+    }
+
+    #[test]
+    fn messages_from_before_accounts_still_decode() {
+        let old = serde_json::json!({
+            "channel_id": ChannelId::GENERAL, "message_id": MessageId::new(), "author": "ada", "body": "hi",
+        });
+        let event = Event::decode("MessagePosted", 1, old);
+        assert!(matches!(event, Ok(Event::MessagePosted { author_id: None, .. })));
     }
 
     #[test]

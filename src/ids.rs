@@ -1,4 +1,4 @@
-//! Typed identifiers: channels, messages, events, correlation ids, and log positions.
+//! Typed identifiers: channels, messages, events, users, correlation ids, and log positions.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -51,6 +51,10 @@ uuid_id!(
 uuid_id!(
     /// One event in the store, unique across the whole log.
     EventId
+);
+uuid_id!(
+    /// An account, minted by the server when someone signs up.
+    UserId
 );
 uuid_id!(
     /// Ties together everything one user action caused, from the browser to the dispatcher.

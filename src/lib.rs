@@ -6,6 +6,7 @@
 //! Layout, top-down:
 //! - [`ids`]: typed identifiers (UUIDv7 message ids minted by the client) and log positions.
 //! - [`rules`]: parse-don't-validate newtypes for what users type (message bodies, display names).
+//! - [`account`]: usernames, passwords, and the account aggregate (registration).
 //! - [`channel`]: the channel aggregate: its commands, events, `decide` and `evolve`.
 //! - [`event`]: the envelope a committed event travels in (position, stream, version, metadata).
 //! - [`protocol`]: the WebSocket wire protocol between browser and server.
@@ -13,6 +14,7 @@
 //! - [`timeline`]: the client's view of one channel: optimistic pending messages merged
 //!   with committed ones in log order, without duplicates.
 
+pub mod account;
 pub mod channel;
 pub mod event;
 pub mod ids;
@@ -21,7 +23,8 @@ pub mod rules;
 pub mod tabs;
 pub mod timeline;
 
+pub use account::{AccountCommand, AccountState, CredentialError, Password, PasswordHash, Username};
 pub use channel::{ChannelCommand, ChannelState, DomainError, decide, evolve};
 pub use event::{Event, EventMetadata, MessageView, RecordedEvent};
-pub use ids::{ChannelId, CorrelationId, EventId, MessageId, Position, StreamId};
+pub use ids::{ChannelId, CorrelationId, EventId, MessageId, Position, StreamId, UserId};
 pub use rules::{DisplayName, MessageBody, RuleError};

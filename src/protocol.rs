@@ -19,12 +19,11 @@ pub enum ClientFrame {
     Unsubscribe {
         channel: ChannelId,
     },
-    /// Post a message. Fields are raw text: the server validates them and answers
-    /// `Ack` or `Rejected` with the same message id.
+    /// Post a message as the signed-in user. The body is raw text: the server validates
+    /// it and answers `Ack` or `Rejected` with the same message id.
     Post {
         channel: ChannelId,
         message_id: MessageId,
-        author: String,
         body: String,
     },
     Ping {
@@ -121,7 +120,6 @@ mod tests {
             ClientFrame::Post {
                 channel: ChannelId::GENERAL,
                 message_id: MessageId::new(),
-                author: "ada".into(),
                 body: "hi".into(),
             },
             ClientFrame::Ping { nonce: 9 },
@@ -145,6 +143,7 @@ mod tests {
                 message_id,
                 author: DisplayName::parse("ada").unwrap_or_else(|e| panic!("{e}")),
                 body: MessageBody::parse("hi").unwrap_or_else(|e| panic!("{e}")),
+                author_id: None,
             },
             metadata: EventMetadata {
                 actor: "ada".into(),

@@ -37,8 +37,10 @@ pub enum TabMessage {
     },
     /// This tab's feed of the channel reached `position`.
     Cursor { channel: ChannelId, position: Position },
-    /// The display name changed.
-    Name { name: String },
+    /// This browser signed in as `username` (in some tab): follow it.
+    SignedIn { username: String },
+    /// This browser signed out (in some tab): close the sockets, drop the local data.
+    SignedOut,
     /// The local data was cleared: reload.
     Reset,
 }
@@ -94,7 +96,8 @@ mod tests {
                 channel,
                 position: Position(4),
             },
-            TabMessage::Name { name: "Ada".into() },
+            TabMessage::SignedIn { username: "ada".into() },
+            TabMessage::SignedOut,
             TabMessage::Reset,
         ];
         for note in notes {

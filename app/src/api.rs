@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
-use parley::{ChannelId, MessageId, MessageView, Position};
+use parley::{ChannelId, MessageId, MessageView, Position, UserId};
 use serde::{Deserialize, Serialize};
 
 /// The one error type of the server-function door: what the user sees.
@@ -14,6 +14,15 @@ pub enum AppError {
     /// The request was malformed or broke a rule; nothing changed.
     #[error("{0}")]
     Invalid(String),
+    /// No valid session: sign in first.
+    #[error("please sign in")]
+    Unauthorized,
+    /// Signed in, but not allowed to do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Too many attempts; wait and try again.
+    #[error("{0}")]
+    RateLimited(String),
     /// The server failed; nothing the user did wrong.
     #[error("the server could not complete this request, please try again")]
     Internal,
@@ -33,70 +42,226 @@ impl FromServerFnError for AppError {
     }
 }
 
+impl AppError {
+    /// True when the session is gone: the page should show the sign-in form.
+    pub fn is_unauthorized(&self) -> bool {
+        matches!(self, Self::Unauthorized)
+    }
+}
+
+/// How server functions reach the server: `fetch` from the page's own origin; in a
+/// client-only build hosted elsewhere, `fetch` that carries the session cookie across origins.
+#[cfg(not(feature = "csr"))]
+pub type ApiClient = server_fn::client::browser::BrowserClient;
+#[cfg(feature = "csr")]
+pub type ApiClient = cross_origin::CredentialedClient;
+
+#[cfg(feature = "csr")]
+mod cross_origin {
+    //! The browser client, with `credentials: "include"`: a client-only build served from
+    //! another origin must send (and store) the session cookie of the server it talks to.
+    //! The server allows exactly the configured origins, with credentials (CORS).
+
+    use futures::{Sink, Stream};
+    use server_fn::Bytes;
+    use server_fn::client::Client;
+    use server_fn::client::browser::BrowserClient;
+    use server_fn::error::FromServerFnError;
+    use server_fn::request::browser::{BrowserRequest, Request};
+    use server_fn::response::browser::BrowserResponse;
+    use std::future::Future;
+
+    pub struct CredentialedClient;
+
+    fn with_credentials(request: &mut BrowserRequest) {
+        let Ok(placeholder) = Request::get(&request.url()).build() else {
+            return;
+        };
+        let raw: web_sys::Request = std::mem::replace(&mut **request, placeholder).into();
+        let init = web_sys::RequestInit::new();
+        init.set_credentials(web_sys::RequestCredentials::Include);
+        **request = match web_sys::Request::new_with_request_and_init(&raw, &init) {
+            Ok(credentialed) => Request::from(credentialed),
+            Err(_) => Request::from(raw),
+        };
+    }
+
+    impl<E: FromServerFnError, I: FromServerFnError, O: FromServerFnError> Client<E, I, O> for CredentialedClient {
+        type Request = BrowserRequest;
+        type Response = BrowserResponse;
+
+        fn send(mut request: Self::Request) -> impl Future<Output = Result<Self::Response, E>> + Send {
+            with_credentials(&mut request);
+            <BrowserClient as Client<E, I, O>>::send(request)
+        }
+
+        #[allow(clippy::type_complexity)]
+        fn open_websocket(
+            path: &str,
+        ) -> impl Future<
+            Output = Result<
+                (
+                    impl Stream<Item = Result<Bytes, Bytes>> + Send + 'static,
+                    impl Sink<Bytes> + Send + 'static,
+                ),
+                E,
+            >,
+        > + Send {
+            <BrowserClient as Client<E, I, O>>::open_websocket(path)
+        }
+
+        fn spawn(future: impl Future<Output = ()> + Send + 'static) {
+            <BrowserClient as Client<E, I, O>>::spawn(future)
+        }
+    }
+}
+
 /// The most messages one history page may hold.
 pub const MAX_HISTORY_PAGE: u32 = 200;
 
-/// Posts a message to a channel. Idempotent on `message_id`: a resend returns the
-/// position of the first, and stores nothing.
-#[server(endpoint = "post_message", input = server_fn::codec::Json)]
-pub async fn post_message(
-    channel: ChannelId,
-    message_id: MessageId,
-    author: String,
-    body: String,
-) -> Result<Position, AppError> {
+/// The signed-in user, as the page knows them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Me {
+    pub user_id: UserId,
+    pub username: String,
+}
+
+/// Creates an account and signs it in (sets the session cookie).
+#[server(client = ApiClient, endpoint = "sign_up", input = server_fn::codec::Json)]
+pub async fn sign_up(username: String, password: String) -> Result<Me, AppError> {
     let backend = ssr::backend()?;
+    let headers = ssr::headers();
+    let (me, cookie) = backend
+        .sign_up(&headers, username, password)
+        .await
+        .map_err(ssr::respond)?;
+    ssr::set_cookie(&cookie);
+    Ok(me)
+}
+
+/// Signs in (sets the session cookie). The error never says whether the username exists.
+#[server(client = ApiClient, endpoint = "sign_in", input = server_fn::codec::Json)]
+pub async fn sign_in(username: String, password: String) -> Result<Me, AppError> {
+    let backend = ssr::backend()?;
+    let headers = ssr::headers();
+    let (me, cookie) = backend
+        .sign_in(&headers, username, password)
+        .await
+        .map_err(ssr::respond)?;
+    ssr::set_cookie(&cookie);
+    Ok(me)
+}
+
+/// Ends this browser's session (and closes its sockets); clears the cookie.
+#[server(client = ApiClient, endpoint = "sign_out", input = server_fn::codec::Json)]
+pub async fn sign_out() -> Result<(), AppError> {
+    let backend = ssr::backend()?;
+    let headers = ssr::headers();
+    let cookie = backend.sign_out(&headers).await.map_err(ssr::respond)?;
+    ssr::set_cookie(&cookie);
+    Ok(())
+}
+
+/// Who this browser is signed in as, if anyone.
+#[server(client = ApiClient, endpoint = "whoami", input = server_fn::codec::Json)]
+pub async fn whoami() -> Result<Option<Me>, AppError> {
+    let backend = ssr::backend()?;
+    match backend.authenticate(&ssr::headers()).await {
+        Ok(me) => Ok(Some(me)),
+        Err(AppError::Unauthorized) => Ok(None),
+        Err(e) => Err(ssr::respond(e)),
+    }
+}
+
+/// Posts a message to a channel as the signed-in user. Idempotent on `message_id`:
+/// a resend returns the position of the first, and stores nothing.
+#[server(client = ApiClient, endpoint = "post_message", input = server_fn::codec::Json)]
+pub async fn post_message(channel: ChannelId, message_id: MessageId, body: String) -> Result<Position, AppError> {
+    let backend = ssr::backend()?;
+    let me = backend.authenticate(&ssr::headers()).await.map_err(ssr::respond)?;
     let request = ssr::PostRequest {
         channel,
         message_id,
-        author,
         body,
     };
-    backend.post_message(request).await.map_err(ssr::respond)
+    backend.post_message(&me, request).await.map_err(ssr::respond)
 }
 
 /// One page of a channel's history: up to `limit` messages before `before`
 /// (or the newest when `before` is absent), oldest first.
-#[server(endpoint = "history", input = server_fn::codec::Json)]
+#[server(client = ApiClient, endpoint = "history", input = server_fn::codec::Json)]
 pub async fn history(channel: ChannelId, before: Option<Position>, limit: u32) -> Result<Vec<MessageView>, AppError> {
     if limit == 0 || limit > MAX_HISTORY_PAGE {
         let error = AppError::Invalid(format!("limit must be between 1 and {MAX_HISTORY_PAGE}"));
         return Err(ssr::respond(error));
     }
-    ssr::backend()?
-        .history(channel, before, limit)
-        .await
-        .map_err(ssr::respond)
+    let backend = ssr::backend()?;
+    let me = backend.authenticate(&ssr::headers()).await.map_err(ssr::respond)?;
+    backend.history(&me, channel, before, limit).await.map_err(ssr::respond)
 }
 
 #[cfg(feature = "ssr")]
 pub mod ssr {
     //! What the server provides to the server functions, through Leptos context.
 
-    use super::AppError;
+    use super::{AppError, Me};
+    use http::HeaderMap;
     use leptos::prelude::use_context;
     use parley::{ChannelId, MessageId, MessageView, Position};
     use std::sync::Arc;
 
-    /// A post as it arrives at any door, before validation.
+    /// A post as it arrives at any door, before validation. The author is whoever is signed in.
     #[derive(Clone, Debug)]
     pub struct PostRequest {
         pub channel: ChannelId,
         pub message_id: MessageId,
-        pub author: String,
         pub body: String,
     }
 
     /// The commands and queries behind the server functions, implemented by the server.
+    /// Methods that sign in or out return the `Set-Cookie` value to send back.
     #[async_trait::async_trait]
     pub trait ChatBackend: Send + Sync + 'static {
-        async fn post_message(&self, request: PostRequest) -> Result<Position, AppError>;
+        async fn sign_up(
+            &self,
+            headers: &HeaderMap,
+            username: String,
+            password: String,
+        ) -> Result<(Me, String), AppError>;
+        async fn sign_in(
+            &self,
+            headers: &HeaderMap,
+            username: String,
+            password: String,
+        ) -> Result<(Me, String), AppError>;
+        async fn sign_out(&self, headers: &HeaderMap) -> Result<String, AppError>;
+        /// The user whose session the request's cookie carries; `Unauthorized` when none.
+        async fn authenticate(&self, headers: &HeaderMap) -> Result<Me, AppError>;
+        async fn post_message(&self, me: &Me, request: PostRequest) -> Result<Position, AppError>;
         async fn history(
             &self,
+            me: &Me,
             channel: ChannelId,
             before: Option<Position>,
             limit: u32,
         ) -> Result<Vec<MessageView>, AppError>;
+    }
+
+    /// The request's headers (empty outside a request).
+    pub fn headers() -> HeaderMap {
+        use_context::<http::request::Parts>()
+            .map(|parts| parts.headers)
+            .unwrap_or_default()
+    }
+
+    /// Adds a `Set-Cookie` header to the response.
+    pub fn set_cookie(cookie: &str) {
+        if let (Some(response), Ok(value)) = (
+            use_context::<leptos_axum::ResponseOptions>(),
+            http::HeaderValue::from_str(cookie),
+        ) {
+            response.append_header(http::header::SET_COOKIE, value);
+        }
     }
 
     pub type Backend = Arc<dyn ChatBackend>;
@@ -109,6 +274,9 @@ pub mod ssr {
     pub fn respond(error: AppError) -> AppError {
         let status = match error {
             AppError::Invalid(_) => http::StatusCode::BAD_REQUEST,
+            AppError::Unauthorized => http::StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => http::StatusCode::FORBIDDEN,
+            AppError::RateLimited(_) => http::StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal | AppError::Transport(_) => http::StatusCode::INTERNAL_SERVER_ERROR,
         };
         if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {

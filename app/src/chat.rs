@@ -1,9 +1,11 @@
-//! The chat page: a channel's messages, the composer, the display name and the connection state.
+//! The chat page: a channel's messages, the composer, who is signed in and the connection state.
 
+use crate::api::Me;
+use crate::auth::AuthForm;
 use leptos::html;
 use leptos::prelude::*;
 use parley::timeline::{Delivery, Entry, Timeline};
-use parley::{ChannelId, DisplayName, MessageBody, MessageId};
+use parley::{ChannelId, MessageBody, MessageId};
 
 /// How the page's live connection stands, shown in the header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,12 +34,11 @@ pub struct ChatState {
     pub channel: ChannelId,
     pub timeline: RwSignal<Timeline>,
     pub connection: RwSignal<Connection>,
-    pub name: RwSignal<Option<String>>,
+    /// Who this browser is signed in as (remembered locally, so the page opens offline).
+    pub me: RwSignal<Option<Me>>,
     /// Whether the list follows new messages (the reader is at the bottom).
     pub stick: RwSignal<bool>,
 }
-
-const NAME_KEY: &str = "parley.displayName";
 
 #[component]
 pub fn ChatPage() -> impl IntoView {
@@ -45,19 +46,27 @@ pub fn ChatPage() -> impl IntoView {
         channel: ChannelId::GENERAL,
         timeline: RwSignal::new(Timeline::new()),
         connection: RwSignal::new(Connection::Connecting),
-        name: RwSignal::new(None),
+        me: RwSignal::new(None),
         stick: RwSignal::new(true),
     };
     let hydrated = RwSignal::new(false);
-    let editing_name = RwSignal::new(false);
 
-    // Effects run only in the browser: this is where the page comes alive.
+    // Effects run only in the browser: this is where the page comes alive. Signed in
+    // (as this browser remembers): start the client at once, from the local cache, and let
+    // the server confirm the session meanwhile. Not signed in: show the sign-in form.
     Effect::new(move |_| {
-        state.name.set(load_name());
+        let me = crate::auth::remembered();
+        state.me.set(me.clone());
         hydrated.set(true);
         #[cfg(feature = "browser")]
-        crate::live::start(state);
+        {
+            crate::live::listen_to_tabs(state);
+            if me.is_some() {
+                crate::live::start(state);
+            }
+        }
     });
+    let signed_in = move || state.me.with(Option::is_some);
 
     view! {
         <main class="app" data-hydrated=move || hydrated.get().to_string()>
@@ -73,15 +82,19 @@ pub fn ChatPage() -> impl IntoView {
                 >
                     {move || state.connection.get().label()}
                 </span>
-                <button
-                    class="me"
-                    data-testid="me"
-                    title="Change your display name"
-                    on:click=move |_| editing_name.set(true)
-                    disabled=move || !hydrated.get()
-                >
-                    {move || state.name.get().unwrap_or_default()}
-                </button>
+                <span class="me" data-testid="me" title="Signed in as">
+                    {move || state.me.get().map(|me| me.username).unwrap_or_default()}
+                </span>
+                <Show when=signed_in>
+                    <button
+                        class="reset"
+                        data-testid="sign-out"
+                        title="Sign out in every tab of this browser, and forget its local data"
+                        on:click=move |_| sign_out()
+                    >
+                        "Sign out"
+                    </button>
+                </Show>
                 <button
                     class="reset"
                     data-testid="reset"
@@ -94,10 +107,8 @@ pub fn ChatPage() -> impl IntoView {
             </header>
             <MessageList state />
             <Composer state hydrated />
-            <Show when=move || {
-                hydrated.get() && (state.name.with(Option::is_none) || editing_name.get())
-            }>
-                <NameDialog state on_done=move || editing_name.set(false) />
+            <Show when=move || hydrated.get() && !signed_in()>
+                <AuthForm on_signed_in=move |me| signed_in_here(state, me) />
             </Show>
         </main>
     }
@@ -190,7 +201,7 @@ fn Composer(state: ChatState, hydrated: RwSignal<bool>) -> impl IntoView {
     let draft = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let submit = move || {
-        let Some(author) = state.name.get_untracked() else {
+        let Some(author) = state.me.get_untracked().map(|me| me.username) else {
             return;
         };
         match MessageBody::parse(&draft.get_untracked()) {
@@ -227,7 +238,7 @@ fn Composer(state: ChatState, hydrated: RwSignal<bool>) -> impl IntoView {
                         submit();
                     }
                 }
-                disabled=move || !hydrated.get() || state.name.with(Option::is_none)
+                disabled=move || !hydrated.get() || state.me.with(Option::is_none)
             ></textarea>
             <button type="submit" class="send" disabled=move || !hydrated.get()>
                 "Send"
@@ -237,67 +248,6 @@ fn Composer(state: ChatState, hydrated: RwSignal<bool>) -> impl IntoView {
                 {move || over().map(|c| view! { <span class="count">{c}</span> })}
             </div>
         </form>
-    }
-}
-
-#[component]
-fn NameDialog(state: ChatState, on_done: impl Fn() + Clone + Send + Sync + 'static) -> impl IntoView {
-    let current = state.name.get_untracked();
-    let changing = current.is_some();
-    let value = RwSignal::new(current.unwrap_or_default());
-    let error = RwSignal::new(None::<String>);
-    let done = on_done.clone();
-    let cancel = on_done.clone();
-    let escape = on_done.clone();
-    view! {
-        <div class="overlay">
-            <form
-                class="dialog"
-                data-testid="name-dialog"
-                on:keydown=move |ev| {
-                    if changing && ev.key() == "Escape" {
-                        escape();
-                    }
-                }
-                on:submit=move |ev| {
-                    ev.prevent_default();
-                    match DisplayName::parse(&value.get_untracked()) {
-                        Ok(name) => {
-                            save_name(name.as_str());
-                            #[cfg(feature = "browser")]
-                            crate::live::tell_name(name.to_string());
-                            state.name.set(Some(name.to_string()));
-                            done();
-                        }
-                        Err(e) => error.set(Some(e.to_string())),
-                    }
-                }
-            >
-                <h2>{if changing { "Change your name" } else { "Welcome to Parley" }}</h2>
-                <label for="display-name">"What should people call you?"</label>
-                <input
-                    id="display-name"
-                    data-testid="name-input"
-                    autofocus
-                    maxlength="64"
-                    placeholder="Your name"
-                    prop:value=move || value.get()
-                    on:input=move |ev| value.set(event_target_value(&ev))
-                />
-                {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
-                <button type="submit" data-testid="name-save">
-                    {if changing { "Save" } else { "Start chatting" }}
-                </button>
-                {changing
-                    .then(|| {
-                        view! {
-                            <button type="button" class="secondary" on:click=move |_| cancel()>
-                                "Cancel"
-                            </button>
-                        }
-                    })}
-            </form>
-        </div>
     }
 }
 
@@ -335,28 +285,20 @@ fn reset_local_data() {
     crate::live::reset();
 }
 
-fn load_name() -> Option<String> {
+/// Someone signed in on this page: remember it, tell the other tabs, start the client.
+fn signed_in_here(state: ChatState, me: Me) {
+    crate::auth::remember(Some(&me));
+    state.me.set(Some(me.clone()));
     #[cfg(feature = "browser")]
     {
-        let storage = web_sys::window()?.local_storage().ok()??;
-        let raw = storage.get_item(NAME_KEY).ok()??;
-        DisplayName::parse(&raw).ok().map(|n| n.to_string())
-    }
-    #[cfg(not(feature = "browser"))]
-    {
-        let _ = NAME_KEY;
-        None
+        crate::live::tell_signed_in(me.username);
+        crate::live::start(state);
     }
 }
 
-fn save_name(name: &str) {
+fn sign_out() {
     #[cfg(feature = "browser")]
-    if let Some(Ok(Some(storage))) = web_sys::window().map(|w| w.local_storage()) {
-        // Storage may be full or disabled: the name then lasts for this page only.
-        let _ = storage.set_item(NAME_KEY, name);
-    }
-    #[cfg(not(feature = "browser"))]
-    let _ = name;
+    crate::live::sign_out();
 }
 
 /// "14:05" in the browser's time zone.

@@ -1,12 +1,14 @@
 //! Parley's Leptos app: the HTML shell, the routes, and the chat page.
 //!
 //! - [`api`]: server functions (the commands and queries the browser calls) and their error type.
-//! - [`chat`]: the chat page: message list, composer, display name, connection indicator.
+//! - [`auth`]: the sign-in / sign-up form, and who this browser remembers being signed in as.
+//! - [`chat`]: the chat page: message list, composer, who is signed in, connection indicator.
 //! - `live` (browser only): the client: cache first, then the WebSocket from the cursor; the outbox.
 //! - `local` (browser only): IndexedDB: cached history, cursors, outbox.
 //! - `sync` (browser only): BroadcastChannel notes between the tabs of one browser.
 
 pub mod api;
+pub mod auth;
 pub mod chat;
 #[cfg(feature = "browser")]
 mod live;

@@ -2,7 +2,7 @@
 //! from its cursor (reconnecting with backoff and jitter), sends posts through the outbox,
 //! and keeps sibling tabs in step.
 
-use crate::api::{AppError, history, post_message};
+use crate::api::{AppError, history, post_message, sign_out as end_session, whoami};
 use crate::chat::{ChatState, Connection};
 use crate::local::{LocalStore, OutboxItem};
 use crate::sync::Tabs;
@@ -31,7 +31,6 @@ const MAX_BACKOFF_MS: u32 = 5_000;
 struct Client {
     state: ChatState,
     local: Option<LocalStore>,
-    tabs: Option<Tabs>,
     /// Posts this tab is sending now: never two requests for one message from one tab.
     in_flight: RefCell<HashSet<MessageId>>,
     loading_older: Cell<bool>,
@@ -40,6 +39,22 @@ struct Client {
 
 thread_local! {
     static CLIENT: RefCell<Option<Rc<Client>>> = const { RefCell::new(None) };
+    static TABS: RefCell<Option<Tabs>> = const { RefCell::new(None) };
+}
+
+/// Joins the other tabs of this browser: from now on this tab hears their notes.
+pub fn listen_to_tabs(state: ChatState) {
+    let tabs = Tabs::open(move |note| on_note(state, note));
+    TABS.with(|t| *t.borrow_mut() = tabs);
+}
+
+/// Tells the other tabs.
+fn tell(note: TabMessage) {
+    TABS.with(|t| {
+        if let Some(tabs) = t.borrow().as_ref() {
+            tabs.tell(&note);
+        }
+    });
 }
 
 fn client() -> Option<Rc<Client>> {
@@ -48,9 +63,7 @@ fn client() -> Option<Rc<Client>> {
 
 impl Client {
     fn tell(&self, note: TabMessage) {
-        if let Some(tabs) = &self.tabs {
-            tabs.tell(&note);
-        }
+        tell(note);
     }
 
     async fn persist(&self, messages: &[MessageView], cursor: Option<Position>) {
@@ -62,9 +75,18 @@ impl Client {
     }
 }
 
-/// Starts the client. Runs until the page goes away.
+/// Starts the client for the signed-in user. Runs until the page goes away.
 pub fn start(state: ChatState) {
+    if client().is_some() {
+        return;
+    }
     register_service_worker();
+    // The page opened from what this browser remembers; the server has the last word.
+    spawn_local(async move {
+        if let Ok(None) = whoami().await {
+            signed_out_here();
+        }
+    });
     spawn_local(async move {
         let local = match LocalStore::open().await {
             Ok(local) => Some(local),
@@ -73,11 +95,9 @@ pub fn start(state: ChatState) {
                 None
             }
         };
-        let tabs = Tabs::open(move |note| on_note(state, note));
         let client = Rc::new(Client {
             state,
             local,
-            tabs,
             in_flight: RefCell::default(),
             loading_older: Cell::new(false),
             no_older: Cell::new(false),
@@ -253,7 +273,8 @@ fn post(state: ChatState, message_id: MessageId, author: String, body: String) {
         {
             leptos::logging::warn!("{e}");
         }
-        let result = post_message(channel, message_id, author, body).await;
+        let _ = author;
+        let result = post_message(channel, message_id, body).await;
         client.in_flight.borrow_mut().remove(&message_id);
         match result {
             Ok(position) => {
@@ -266,6 +287,10 @@ fn post(state: ChatState, message_id: MessageId, author: String, body: String) {
                 if let Some(local) = &client.local {
                     let _ = local.outbox_remove(message_id).await;
                 }
+            }
+            Err(AppError::Unauthorized) => {
+                client.in_flight.borrow_mut().remove(&message_id);
+                signed_out_here();
             }
             Err(error) => {
                 let text = error.to_string();
@@ -325,16 +350,52 @@ fn on_note(state: ChatState, note: TabMessage) {
         TabMessage::Applied { channel, messages } if channel == state.channel => {
             state.timeline.update(|t| messages.into_iter().for_each(|m| t.merge(m)));
         }
-        TabMessage::Name { name } => state.name.set(Some(name)),
-        TabMessage::Reset => reload(),
+        // Another tab signed in or out: start again as whoever this browser now is.
+        TabMessage::SignedIn { .. } | TabMessage::SignedOut | TabMessage::Reset => reload(),
         _ => {}
     }
 }
 
-/// Tells the other tabs the display name changed.
-pub fn tell_name(name: String) {
-    if let Some(client) = client() {
-        client.tell(TabMessage::Name { name });
+/// Tells the other tabs someone signed in here.
+pub fn tell_signed_in(username: String) {
+    tell(TabMessage::SignedIn { username });
+}
+
+/// Signs out: ends the session on the server, forgets this browser's local data, and
+/// tells every tab, which reload to the sign-in form (closing their sockets).
+pub fn sign_out() {
+    spawn_local(async move {
+        // Offline, the server's session outlives this; the cookie is gone all the same
+        // once the browser is told, and the local data is gone now.
+        let _ = end_session().await;
+        forget_everything().await;
+        tell(TabMessage::SignedOut);
+        reload();
+    });
+}
+
+/// The server says this browser's session is gone (expired, or ended elsewhere).
+fn signed_out_here() {
+    spawn_local(async move {
+        forget_everything().await;
+        tell(TabMessage::SignedOut);
+        reload();
+    });
+}
+
+/// Clears who is signed in and every cached message, cursor and unsent message.
+async fn forget_everything() {
+    crate::auth::remember(None);
+    let cleared = match client() {
+        Some(client) => match &client.local {
+            Some(local) => local.clear().await.is_ok(),
+            None => false,
+        },
+        None => false,
+    };
+    // Signed out before the client started (or its store failed to open): open it to clear it.
+    if !cleared && let Ok(local) = LocalStore::open().await {
+        let _ = local.clear().await;
     }
 }
 

@@ -1,39 +1,67 @@
-// The walking skeleton in a real browser: hydration, a display name, sending, two users.
+// The walking skeleton in a real browser: hydration, accounts, sending, two users.
 import { expect, test } from '@playwright/test';
-import { join, message, say, unique } from './helpers';
+import { PASSWORD, join, message, say, signIn, unique, username } from './helpers';
 
-test('the page hydrates, asks for a name once, and keeps it', async ({ page }) => {
+test('sign up, sign out, and sign in again; mistakes are explained in place', async ({ page }) => {
   await page.goto('/');
   await expect(page.locator('main[data-hydrated="true"]')).toBeVisible();
-  await expect(page.getByTestId('name-dialog')).toBeVisible();
+  await expect(page.getByTestId('auth-form')).toBeVisible();
   await expect(page.getByTestId('composer')).toBeDisabled();
 
-  await page.getByTestId('name-input').fill('   ');
-  await page.getByTestId('name-save').click();
-  await expect(page.getByTestId('name-dialog')).toContainText('a display name cannot be empty');
-
-  await page.getByTestId('name-input').fill('Grace');
-  await page.getByTestId('name-save').click();
-  await expect(page.getByTestId('name-dialog')).toBeHidden();
+  // Sign-up rules are checked before asking the server.
+  await page.getByTestId('auth-switch').click();
+  await page.getByTestId('auth-username').fill('x');
+  await page.getByTestId('auth-password').fill(PASSWORD);
+  await page.getByTestId('auth-submit').click();
+  await expect(page.getByTestId('auth-error')).toContainText('a username must be 3 to 32 characters');
+  const name = username('Grace');
+  await page.getByTestId('auth-username').fill(name);
+  await page.getByTestId('auth-password').fill('short');
+  await page.getByTestId('auth-submit').click();
+  await expect(page.getByTestId('auth-error')).toContainText('at least 8 characters');
+  await page.getByTestId('auth-password').fill(PASSWORD);
+  await page.getByTestId('auth-submit').click();
+  await expect(page.getByTestId('auth-form')).toBeHidden();
+  await expect(page.getByTestId('me')).toHaveText(name);
   await expect(page.getByTestId('composer')).toBeEnabled();
+
+  // The session is an HttpOnly cookie: no script can read it.
+  const cookies = await page.context().cookies();
+  const session = cookies.find((c) => c.name === 'parley_session');
+  expect(session?.httpOnly).toBe(true);
+  expect(session?.sameSite).toBe('Lax');
+  expect(await page.evaluate(() => document.cookie)).not.toContain('parley_session');
 
   await page.reload();
   await expect(page.locator('main[data-hydrated="true"]')).toBeVisible();
-  await expect(page.getByTestId('me')).toHaveText('Grace');
-  await expect(page.getByTestId('name-dialog')).toBeHidden();
+  await expect(page.getByTestId('me')).toHaveText(name);
+  await expect(page.getByTestId('auth-form')).toBeHidden();
+
+  await page.getByTestId('sign-out').click();
+  await expect(page.getByTestId('auth-form')).toBeVisible();
+  expect((await page.context().cookies()).some((c) => c.name === 'parley_session')).toBe(false);
+
+  // A wrong password and an unknown name get the same answer.
+  await signIn(page, name, 'not the password');
+  await expect(page.getByTestId('auth-error')).toHaveText('wrong username or password');
+  await signIn(page, username('nobody'));
+  await expect(page.getByTestId('auth-error')).toHaveText('wrong username or password');
+  await signIn(page, name.toUpperCase());
+  await expect(page.getByTestId('me')).toHaveText(name);
+  await expect(page.getByTestId('connection')).toHaveText('online');
 });
 
 test('two users exchange messages both ways, live', async ({ browser }, testInfo) => {
   const alice = await (await browser.newContext()).newPage();
   const bob = await (await browser.newContext()).newPage();
-  await join(alice, 'Alice');
+  const aliceName = await join(alice, 'Alice');
   await join(bob, 'Bob');
 
   const hello = unique('hello from Alice');
   await say(alice, hello);
   await expect(message(alice, hello)).toHaveAttribute('data-state', 'sent');
   await expect(message(bob, hello)).toBeVisible();
-  await expect(message(bob, hello)).toContainText('Alice');
+  await expect(message(bob, hello)).toContainText(aliceName);
 
   const reply = unique('hi Alice, Bob here');
   await say(bob, reply);

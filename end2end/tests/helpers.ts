@@ -1,14 +1,34 @@
 // Shared steps of Parley's browser tests.
 import { expect, type Page } from '@playwright/test';
 
-/** Opens Parley, waits for hydration, and picks a display name. */
-export async function join(page: Page, name: string): Promise<void> {
+/** The password every test account gets. */
+export const PASSWORD = 'correct horse battery';
+
+/** A username no other test (or earlier run) has taken, starting with `label`. */
+export function username(label: string): string {
+  return `${label.toLowerCase()}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+}
+
+/** Opens Parley, waits for hydration, and signs up a new account; returns its username. */
+export async function join(page: Page, label: string): Promise<string> {
+  const name = username(label);
   await page.goto('/');
   await expect(page.locator('main[data-hydrated="true"]')).toBeVisible();
-  await page.getByTestId('name-input').fill(name);
-  await page.getByTestId('name-save').click();
+  await page.getByTestId('auth-switch').click();
+  await page.getByTestId('auth-username').fill(name);
+  await page.getByTestId('auth-password').fill(PASSWORD);
+  await page.getByTestId('auth-submit').click();
   await expect(page.getByTestId('me')).toHaveText(name);
   await expect(page.getByTestId('connection')).toHaveText('online');
+  return name;
+}
+
+/** Signs in to an existing account on the sign-in form. */
+export async function signIn(page: Page, name: string, password = PASSWORD): Promise<void> {
+  await expect(page.getByTestId('auth-form')).toBeVisible();
+  await page.getByTestId('auth-username').fill(name);
+  await page.getByTestId('auth-password').fill(password);
+  await page.getByTestId('auth-submit').click();
 }
 
 /** Types a message and presses Enter. */

@@ -1,7 +1,7 @@
 // The local-first client: optimistic in the same frame, cached history before the network,
 // an outbox that survives reload and offline, tabs in step, paging back, reset.
-import { expect, test, type Page } from '@playwright/test';
-import { join, message, say, shellCached, texts, unique } from './helpers';
+import { expect, test, type Page, type WebSocket } from '@playwright/test';
+import { PASSWORD, join, message, say, shellCached, texts, unique, username } from './helpers';
 
 const GENERAL = '00000000-0000-7000-8000-000000000001';
 
@@ -116,9 +116,11 @@ test('three tabs: each sends, all show the same list without duplicates', async 
 test('all tabs show the same messages and states, whichever tab sent', async ({ context }) => {
   const a = await context.newPage();
   const b = await context.newPage();
-  await join(a, 'Tabby');
+  const name = await join(a, 'Tabby');
+  const bSockets: WebSocket[] = [];
+  b.on('websocket', (ws) => bSockets.push(ws));
   await b.goto('/');
-  await expect(b.getByTestId('me')).toHaveText('Tabby');
+  await expect(b.getByTestId('me')).toHaveText(name);
   await expect(b.getByTestId('connection')).toHaveText('online');
 
   let release: () => void = () => {};
@@ -138,21 +140,39 @@ test('all tabs show the same messages and states, whichever tab sent', async ({ 
     await expect(message(page, text)).toHaveCount(1);
   }
 
-  // A new display name reaches the other tab.
+  // Signing out in one tab signs out every tab, and forgets this browser's local data.
   await a.bringToFront();
-  await a.getByTestId('me').click();
-  await a.getByTestId('name-input').fill('Tabitha');
-  await a.getByTestId('name-save').click();
+  await a.getByTestId('sign-out').click();
+  await expect(a.getByTestId('auth-form')).toBeVisible();
   await b.bringToFront();
-  await expect(b.getByTestId('me')).toHaveText('Tabitha');
+  await expect(b.getByTestId('auth-form')).toBeVisible();
+  await expect(b.getByTestId('me')).toHaveText('');
+  await expect(message(b, text)).toHaveCount(0);
+  const cached = await b.evaluate(
+    () =>
+      new Promise<number>((resolve, reject) => {
+        const open = indexedDB.open('parley');
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const count = open.result.transaction('messages').objectStore('messages').count();
+          count.onsuccess = () => resolve(count.result);
+          count.onerror = () => reject(count.error);
+        };
+      }),
+  );
+  expect(cached).toBe(0);
+  expect(bSockets.length).toBeGreaterThan(0);
+  await expect.poll(() => bSockets.every((ws) => ws.isClosed())).toBe(true);
 });
 
 test('scrolling back loads older pages', async ({ page, request }) => {
   const first = unique('the very first');
   const bodies = [first, ...Array.from({ length: 129 }, (_, i) => `filler ${i}`)];
+  const signedUp = await request.post('/api/sign_up', { data: { username: username('loader'), password: PASSWORD } });
+  expect(signedUp.ok()).toBe(true);
   for (const body of bodies) {
     const response = await request.post('/api/post_message', {
-      data: { channel: GENERAL, message_id: crypto.randomUUID(), author: 'Loader', body },
+      data: { channel: GENERAL, message_id: crypto.randomUUID(), body },
     });
     expect(response.ok()).toBe(true);
   }

@@ -58,7 +58,9 @@ impl Hub {
         let mut channels = self.channels.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         channels.retain(|_, sender| sender.receiver_count() > 0);
         for event in events {
-            let channel = event.event.channel_id();
+            let Some(channel) = event.event.channel_id() else {
+                continue;
+            };
             if let Some(sender) = channels.get(&channel) {
                 let dispatch = Dispatch {
                     position: event.position,

@@ -1,18 +1,24 @@
 //! The engine: commands (load state, `decide`, eager notice, append) and queries,
-//! behind every door (server functions, WebSocket, and later REST).
+//! behind every door (server functions, WebSocket, and later REST), and the sessions
+//! that say who is asking.
 
+use crate::auth::{self, LoginLimiter, SessionToken};
 use crate::bus::EagerNotice;
 use crate::dispatcher::Hub;
 use crate::store::{AppendError, Appended, EventStore, ExpectedVersion, NewEvent, StoreReadError};
+use axum::http::HeaderMap;
+use parley::account::{self, AccountCommand, AccountState};
 use parley::{
-    ChannelCommand, ChannelId, ChannelState, CorrelationId, DisplayName, DomainError, EventMetadata, MessageBody,
-    MessageId, MessageView, Position, RuleError, decide, evolve,
+    ChannelCommand, ChannelId, ChannelState, CorrelationId, CredentialError, DisplayName, DomainError, Event,
+    EventMetadata, MessageBody, MessageId, MessageView, Password, Position, RuleError, StreamId, UserId, Username,
+    decide, evolve,
 };
-use parley_app::api::AppError;
 use parley_app::api::ssr::{ChatBackend, PostRequest};
+use parley_app::api::{AppError, Me};
 use std::collections::HashMap;
 use std::sync::Mutex;
-use tokio::sync::watch;
+use std::time::{SystemTime, UNIX_EPOCH};
+use tokio::sync::{broadcast, watch};
 
 /// Why a command or query failed.
 #[derive(Debug, thiserror::Error)]
@@ -21,8 +27,18 @@ pub enum EngineError {
     Rule(#[from] RuleError),
     #[error(transparent)]
     Domain(#[from] DomainError),
+    #[error(transparent)]
+    Credential(#[from] CredentialError),
     #[error("{0}")]
     BadRequest(String),
+    #[error("wrong username or password")]
+    BadCredentials,
+    #[error("please sign in")]
+    Unauthorized,
+    #[error("too many sign-in attempts for this username; wait a minute and try again")]
+    TooManyAttempts,
+    #[error("{0}")]
+    Internal(String),
     #[error(transparent)]
     Append(#[from] AppendError),
     #[error(transparent)]
@@ -36,7 +52,14 @@ impl EngineError {
     pub fn is_user_error(&self) -> bool {
         matches!(
             self,
-            Self::Rule(_) | Self::Domain(_) | Self::BadRequest(_) | Self::Append(AppendError::Conflict { .. })
+            Self::Rule(_)
+                | Self::Domain(_)
+                | Self::Credential(_)
+                | Self::BadRequest(_)
+                | Self::BadCredentials
+                | Self::Unauthorized
+                | Self::TooManyAttempts
+                | Self::Append(AppendError::Conflict { .. })
         )
     }
 
@@ -54,7 +77,11 @@ impl EngineError {
 
 impl From<EngineError> for AppError {
     fn from(e: EngineError) -> Self {
-        if e.is_user_error() {
+        if matches!(e, EngineError::Unauthorized) {
+            AppError::Unauthorized
+        } else if matches!(e, EngineError::TooManyAttempts) {
+            AppError::RateLimited(e.to_string())
+        } else if e.is_user_error() {
             AppError::Invalid(e.to_string())
         } else {
             tracing::error!(error = %e, "request failed");
@@ -66,12 +93,32 @@ impl From<EngineError> for AppError {
 /// The most messages one history query may return.
 pub const MAX_PAGE: u32 = parley_app::api::MAX_HISTORY_PAGE;
 
+/// A signed-in user and the session they are signed in with.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub me: Me,
+    /// The hash of the session's token: what a sign-out announces to close its sockets.
+    pub token_hash: String,
+}
+
 pub struct Engine {
     store: EventStore,
     hub: Hub,
     /// Channel states folded from their streams, so `decide` need not replay them.
     channels: Mutex<HashMap<ChannelId, ChannelState>>,
+    /// Account states (with their password hashes), folded from their streams.
+    accounts: Mutex<HashMap<Username, AccountState>>,
+    logins: LoginLimiter,
+    /// Token hashes of sessions that just ended: their sockets close.
+    signed_out: broadcast::Sender<String>,
     closing: watch::Sender<bool>,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 impl Engine {
@@ -80,8 +127,143 @@ impl Engine {
             store,
             hub,
             channels: Mutex::default(),
+            accounts: Mutex::default(),
+            logins: LoginLimiter::new(),
+            signed_out: broadcast::channel(256).0,
             closing: watch::channel(false).0,
         }
+    }
+
+    /// Announces ended sessions (by token hash): sockets opened with them close.
+    pub fn signed_out(&self) -> broadcast::Receiver<String> {
+        self.signed_out.subscribe()
+    }
+
+    /// Creates an account and a session for it.
+    pub async fn sign_up(&self, username: &str, password: &str) -> Result<(Me, SessionToken), EngineError> {
+        let username = Username::parse(username)?;
+        let password = Password::parse(password)?;
+        if self.account(&username).await?.exists() {
+            return Err(DomainError::UsernameTaken.into());
+        }
+        let password_hash = auth::hash_password(password)
+            .await
+            .map_err(|e| EngineError::Internal(e.to_string()))?;
+        let user_id = UserId::new();
+        let command = AccountCommand::Register {
+            user_id,
+            username: username.clone(),
+            password_hash,
+        };
+        let state = self.account(&username).await?;
+        let events = account::decide(&state, &command)?;
+        let metadata = EventMetadata {
+            actor: username.to_string(),
+            correlation_id: CorrelationId::new(),
+            causation_id: None,
+            client_message_id: None,
+        };
+        // Two sign-ups racing for one name: the store lets only the first create the stream.
+        match self
+            .append(username.stream(), ExpectedVersion::NoStream, &events, &metadata)
+            .await
+        {
+            Ok(appended) => {
+                let mut next = events.iter().fold(state, account::evolve);
+                next.version = appended.stream_version;
+                self.accounts
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(username.clone(), next);
+            }
+            Err(EngineError::Append(AppendError::Conflict { .. })) => {
+                return Err(DomainError::UsernameTaken.into());
+            }
+            Err(e) => return Err(e),
+        }
+        let me = Me {
+            user_id,
+            username: username.to_string(),
+        };
+        let token = self.open_session(&me).await?;
+        Ok((me, token))
+    }
+
+    /// Checks a username and password and opens a session. Whether the name exists or
+    /// the password is wrong, the answer (and the time it takes) is the same.
+    pub async fn sign_in(&self, username: &str, password: &str) -> Result<(Me, SessionToken), EngineError> {
+        if !self.logins.check(username) {
+            return Err(EngineError::TooManyAttempts);
+        }
+        let state = match Username::parse(username) {
+            Ok(name) => self.account(&name).await?,
+            Err(_) => AccountState::default(),
+        };
+        let attempt = password.chars().take(Password::MAX_CHARS + 1).collect::<String>();
+        if !auth::verify_password(state.password_hash.clone(), attempt).await {
+            return Err(EngineError::BadCredentials);
+        }
+        let (Some(user_id), Some(username)) = (state.user_id, state.username) else {
+            return Err(EngineError::BadCredentials);
+        };
+        let me = Me {
+            user_id,
+            username: username.to_string(),
+        };
+        let token = self.open_session(&me).await?;
+        Ok((me, token))
+    }
+
+    async fn open_session(&self, me: &Me) -> Result<SessionToken, EngineError> {
+        let token = SessionToken::generate().map_err(|e| EngineError::Internal(e.to_string()))?;
+        let now = now_ms();
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, username, created_at_ms, expires_at_ms) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(token.hash())
+        .bind(me.user_id.to_string())
+        .bind(me.username.clone())
+        .bind(now)
+        .bind(now + auth::SESSION_TTL.as_millis() as i64)
+        .execute(self.store.pool())
+        .await?;
+        Ok(token)
+    }
+
+    /// The session a token opens, if it is known and not expired.
+    pub async fn authenticate(&self, token: Option<&SessionToken>) -> Result<Session, EngineError> {
+        let Some(token) = token else {
+            return Err(EngineError::Unauthorized);
+        };
+        let token_hash = token.hash();
+        let row: Option<(String, String)> =
+            sqlx::query_as("SELECT user_id, username FROM sessions WHERE token_hash = ? AND expires_at_ms > ?")
+                .bind(&token_hash)
+                .bind(now_ms())
+                .fetch_optional(self.store.pool())
+                .await?;
+        let Some((user_id, username)) = row else {
+            return Err(EngineError::Unauthorized);
+        };
+        let user_id = user_id
+            .parse()
+            .map_err(|e: uuid::Error| EngineError::Internal(format!("bad user id in sessions: {e}")))?;
+        Ok(Session {
+            me: Me { user_id, username },
+            token_hash,
+        })
+    }
+
+    /// Ends a session, and tells its sockets to close.
+    pub async fn sign_out(&self, token: Option<&SessionToken>) -> Result<(), EngineError> {
+        let Some(token) = token else { return Ok(()) };
+        let token_hash = token.hash();
+        sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
+            .bind(&token_hash)
+            .execute(self.store.pool())
+            .await?;
+        let _ = self.signed_out.send(token_hash);
+        Ok(())
     }
 
     pub fn store(&self) -> &EventStore {
@@ -120,14 +302,10 @@ impl Engine {
             ChannelCommand::CreateChannel { .. } => ExpectedVersion::NoStream,
             ChannelCommand::PostMessage { .. } => ExpectedVersion::Any,
         };
-        let new_events: Vec<NewEvent> = events
-            .iter()
-            .map(|event| NewEvent {
-                event: event.clone(),
-                metadata: metadata.clone(),
-            })
-            .collect();
-        let appended = self.store.append(stream, expected, new_events).await?;
+        let appended = self
+            .store
+            .append(stream, expected, new_events(&events, &metadata))
+            .await?;
         if !appended.duplicate {
             let mut channels = self.channels.lock().unwrap_or_else(|p| p.into_inner());
             let mut next = events.iter().fold(state, evolve);
@@ -137,12 +315,25 @@ impl Engine {
         Ok(appended)
     }
 
-    /// Validates and posts a message; returns its log position (the first one, on a resend).
-    pub async fn post(&self, request: PostRequest) -> Result<Position, EngineError> {
-        let author = DisplayName::parse(&request.author)?;
+    async fn append(
+        &self,
+        stream: StreamId,
+        expected: ExpectedVersion,
+        events: &[Event],
+        metadata: &EventMetadata,
+    ) -> Result<Appended, EngineError> {
+        Ok(self
+            .store
+            .append(stream, expected, new_events(events, metadata))
+            .await?)
+    }
+
+    /// Validates and posts a message as `me`; returns its log position (the first one, on a resend).
+    pub async fn post(&self, me: &Me, request: PostRequest) -> Result<Position, EngineError> {
+        let author = DisplayName::parse(&me.username)?;
         let body = MessageBody::parse(&request.body)?;
         let metadata = EventMetadata {
-            actor: author.to_string(),
+            actor: me.user_id.to_string(),
             correlation_id: CorrelationId::new(),
             causation_id: None,
             client_message_id: Some(request.message_id),
@@ -150,6 +341,7 @@ impl Engine {
         let command = ChannelCommand::PostMessage {
             channel_id: request.channel,
             message_id: request.message_id,
+            author_id: me.user_id,
             author,
             body,
         };
@@ -225,25 +417,46 @@ impl Engine {
         Ok(page)
     }
 
+    /// The account's state: from the cache, or folded from its stream.
+    async fn account(&self, username: &Username) -> Result<AccountState, EngineError> {
+        if let Some(state) = self.accounts.lock().unwrap_or_else(|p| p.into_inner()).get(username) {
+            return Ok(state.clone());
+        }
+        let events = self.read_stream(&username.stream()).await?;
+        let state = events.iter().fold(AccountState::default(), account::evolve);
+        if state.exists() {
+            self.accounts
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(username.clone(), state.clone());
+        }
+        Ok(state)
+    }
+
+    /// Every event of one stream, in order.
+    async fn read_stream(&self, stream: &StreamId) -> Result<Vec<Event>, EngineError> {
+        let mut events = Vec::new();
+        let mut after = Position::ZERO;
+        loop {
+            let page = self
+                .store
+                .read_stream(stream, after, Position(i64::MAX as u64), 1_000)
+                .await?;
+            let Some(last) = page.last().map(|e| e.position) else {
+                return Ok(events);
+            };
+            events.extend(page.into_iter().map(|e| e.event));
+            after = last;
+        }
+    }
+
     /// The channel's state: from the cache, or folded from its stream.
     async fn state(&self, channel: ChannelId) -> Result<ChannelState, EngineError> {
         if let Some(state) = self.channels.lock().unwrap_or_else(|p| p.into_inner()).get(&channel) {
             return Ok(state.clone());
         }
-        let stream = channel.stream();
-        let mut state = ChannelState::default();
-        let mut after = Position::ZERO;
-        loop {
-            let page = self
-                .store
-                .read_stream(&stream, after, Position(i64::MAX as u64), 1_000)
-                .await?;
-            let Some(last) = page.last().map(|e| e.position) else {
-                break;
-            };
-            state = page.iter().map(|e| &e.event).fold(state, evolve);
-            after = last;
-        }
+        let events = self.read_stream(&channel.stream()).await?;
+        let state = events.iter().fold(ChannelState::default(), evolve);
         if state.exists() {
             self.channels
                 .lock()
@@ -254,14 +467,45 @@ impl Engine {
     }
 }
 
+fn new_events(events: &[Event], metadata: &EventMetadata) -> Vec<NewEvent> {
+    events
+        .iter()
+        .map(|event| NewEvent {
+            event: event.clone(),
+            metadata: metadata.clone(),
+        })
+        .collect()
+}
+
 #[async_trait::async_trait]
 impl ChatBackend for Engine {
-    async fn post_message(&self, request: PostRequest) -> Result<Position, AppError> {
-        self.post(request).await.map_err(AppError::from)
+    async fn sign_up(&self, headers: &HeaderMap, username: String, password: String) -> Result<(Me, String), AppError> {
+        let (me, token) = Engine::sign_up(self, &username, &password).await?;
+        Ok((me, auth::session_cookie(&token, auth::is_https(headers))))
+    }
+
+    async fn sign_in(&self, headers: &HeaderMap, username: String, password: String) -> Result<(Me, String), AppError> {
+        let (me, token) = Engine::sign_in(self, &username, &password).await?;
+        Ok((me, auth::session_cookie(&token, auth::is_https(headers))))
+    }
+
+    async fn sign_out(&self, headers: &HeaderMap) -> Result<String, AppError> {
+        Engine::sign_out(self, auth::token_from_headers(headers).as_ref()).await?;
+        Ok(auth::clear_cookie(auth::is_https(headers)))
+    }
+
+    async fn authenticate(&self, headers: &HeaderMap) -> Result<Me, AppError> {
+        let token = auth::token_from_headers(headers);
+        Ok(Engine::authenticate(self, token.as_ref()).await?.me)
+    }
+
+    async fn post_message(&self, me: &Me, request: PostRequest) -> Result<Position, AppError> {
+        self.post(me, request).await.map_err(AppError::from)
     }
 
     async fn history(
         &self,
+        _me: &Me,
         channel: ChannelId,
         before: Option<Position>,
         limit: u32,

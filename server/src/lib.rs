@@ -1,6 +1,7 @@
 //! Parley's server, read top-down:
 //!
 //! - [`config`]: command line and environment settings.
+//! - [`auth`]: password hashing, session tokens and cookies, the sign-in rate limit, Origin checks.
 //! - [`db`]: opening the SQLite database (WAL, durable commits) and migrating it.
 //! - [`store`]: the event store: atomic, idempotent, version-checked appends through one
 //!   group-committing writer; reads by position and by stream.
@@ -11,6 +12,7 @@
 //! - [`engine`]: commands (decide + append) and queries behind every door.
 //! - [`startup`]: wires it all into an axum app, used by `main` and by the tests alike.
 
+pub mod auth;
 pub mod bus;
 pub mod config;
 pub mod db;

@@ -1,4 +1,4 @@
-//! The projector: folds committed events into the read models (`channels`, `messages`),
+//! The projector: folds committed events into the read models (`channels`, `messages`, `accounts`),
 //! saving its checkpoint in the same transaction, then hands each batch to the dispatcher.
 //! It takes committed events from the bus's guaranteed notices as they come, and reads
 //! the log itself whenever it cannot trust that feed (at start, after lagging, on a gap),
@@ -133,6 +133,7 @@ impl Projector {
             let cleared = async {
                 conn.execute("DELETE FROM messages").await?;
                 conn.execute("DELETE FROM channels").await?;
+                conn.execute("DELETE FROM accounts").await?;
                 conn.execute("DELETE FROM projection_checkpoints").await?;
                 conn.execute("COMMIT").await
             }
@@ -195,10 +196,11 @@ async fn apply(conn: &mut SqliteConnection, batch: &[Arc<RecordedEvent>]) -> Res
                 message_id,
                 author,
                 body,
+                author_id,
             } => {
                 sqlx::query(
-                    "INSERT INTO messages (position, message_id, channel_id, author, body, sent_at_ms)
-                     VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    "INSERT INTO messages (position, message_id, channel_id, author, body, sent_at_ms, author_id)
+                     VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 )
                 .bind(position)
                 .bind(message_id.to_string())
@@ -206,6 +208,18 @@ async fn apply(conn: &mut SqliteConnection, batch: &[Arc<RecordedEvent>]) -> Res
                 .bind(author.to_string())
                 .bind(body.to_string())
                 .bind(recorded.recorded_at_ms)
+                .bind(author_id.map(|id| id.to_string()))
+                .execute(&mut *conn)
+                .await?;
+            }
+            Event::AccountRegistered { user_id, username, .. } => {
+                sqlx::query(
+                    "INSERT INTO accounts (user_id, username, registered_position) VALUES (?, ?, ?)
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(user_id.to_string())
+                .bind(username.to_string())
+                .bind(position)
                 .execute(&mut *conn)
                 .await?;
             }

@@ -1,6 +1,7 @@
 //! Builds the whole server from a config: database, event store, projector, dispatcher,
 //! engine and the axum router. `main` and the integration tests use the same `build`.
 
+use crate::auth;
 use crate::bus::Bus;
 use crate::config::Config;
 use crate::db;
@@ -11,9 +12,12 @@ use crate::store::EventStore;
 use crate::ws;
 use anyhow::Context;
 use axum::Router;
-use axum::extract::FromRef;
-use axum::http::{HeaderValue, Method, header};
+use axum::extract::{FromRef, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware;
+use axum::response::IntoResponse;
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
@@ -34,6 +38,8 @@ use tower_http::trace::TraceLayer;
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub engine: Arc<Engine>,
+    /// Origins besides our own whose pages may call us (client-only builds hosted elsewhere).
+    pub allowed_origins: Arc<Vec<String>>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -103,7 +109,7 @@ impl Application {
             .with_context(|| format!("Failed to listen on {}", config.addr()))?;
         let leptos_options = leptos_options(listener.local_addr()?)?;
         let cors = cors(&config.cors_origins)?;
-        let router = router(leptos_options, services.engine.clone(), cors);
+        let router = router(leptos_options, services.engine.clone(), cors, &config.cors_origins);
         Ok(Self {
             listener,
             router,
@@ -129,6 +135,12 @@ impl Application {
             services,
         } = self;
         let engine = services.engine.clone();
+        // Chat frames are small and latency is the product: no Nagle delay on any socket.
+        let listener = listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "could not set TCP_NODELAY");
+            }
+        });
         let result = axum::serve(listener, router)
             .with_graceful_shutdown(async move {
                 shutdown.await;
@@ -155,16 +167,45 @@ fn cors(origins: &[String]) -> anyhow::Result<Option<CorsLayer>> {
         CorsLayer::new()
             .allow_origin(AllowOrigin::list(origins))
             .allow_methods([Method::GET, Method::POST])
-            .allow_headers([header::CONTENT_TYPE, header::ACCEPT]),
+            .allow_headers([header::CONTENT_TYPE, header::ACCEPT])
+            .allow_credentials(true),
     ))
 }
 
-fn router(leptos_options: LeptosOptions, engine: Arc<Engine>, cors: Option<CorsLayer>) -> Router {
+/// Refuses server-function calls from pages of other sites (CSRF): the session cookie
+/// must only act for pages of our own origin, or of the configured ones.
+async fn same_origin_only(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: middleware::Next,
+) -> axum::response::Response {
+    if request.method() != Method::GET
+        && request.uri().path().starts_with("/api/")
+        && !auth::origin_allowed(request.headers(), &state.allowed_origins)
+    {
+        let body = serde_json::json!({ "Forbidden": "requests from other sites are refused" });
+        return (StatusCode::FORBIDDEN, axum::Json(body)).into_response();
+    }
+    next.run(request).await
+}
+
+fn router(
+    leptos_options: LeptosOptions,
+    engine: Arc<Engine>,
+    cors: Option<CorsLayer>,
+    allowed_origins: &[String],
+) -> Router {
     let routes = generate_route_list(App);
     let backend: Backend = engine.clone();
+    let allowed_origins = allowed_origins
+        .iter()
+        .map(|o| o.trim().to_owned())
+        .filter(|o| !o.is_empty())
+        .collect();
     let state = AppState {
         leptos_options: leptos_options.clone(),
         engine,
+        allowed_origins: Arc::new(allowed_origins),
     };
     Router::new()
         .route("/ws", get(ws::handler))
@@ -174,6 +215,7 @@ fn router(leptos_options: LeptosOptions, engine: Arc<Engine>, cors: Option<CorsL
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn_with_state(state.clone(), same_origin_only))
         .layer(option_layer(cors))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -2,19 +2,24 @@
 //! applied; it gets every later event of that channel exactly once, in log order: first
 //! from the store (catch-up), then live from the dispatcher. It may also post messages.
 //! Each socket has a bounded outbox: a client that stops reading only delays itself.
+//! The handshake must come from an allowed Origin and carry a session; the socket closes
+//! when that session signs out.
 
+use crate::auth;
 use crate::dispatcher::event_frame;
-use crate::engine::Engine;
+use crate::engine::{Engine, Session};
 use crate::startup::AppState;
 use axum::extract::State;
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::response::Response;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use futures::{SinkExt, StreamExt};
 use parley::protocol::{ClientFrame, MAX_FRAME_BYTES, ServerFrame};
 use parley::{ChannelId, Position};
 use parley_app::api::ssr::PostRequest;
 use std::collections::HashMap;
 use std::sync::Arc;
+use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
@@ -28,20 +33,32 @@ const READ_BUFFER: usize = 4 * 1024;
 /// Channels one socket may follow at once.
 const MAX_SUBSCRIPTIONS: usize = 256;
 
-pub async fn handler(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+pub async fn handler(ws: WebSocketUpgrade, headers: HeaderMap, State(state): State<AppState>) -> Response {
+    // A page on another site must not open a socket with this browser's cookie.
+    if !auth::origin_allowed(&headers, &state.allowed_origins) {
+        return (StatusCode::FORBIDDEN, "this origin may not open a socket").into_response();
+    }
+    let token = auth::token_from_headers(&headers);
+    let session = match state.engine.authenticate(token.as_ref()).await {
+        Ok(session) => session,
+        Err(e) if !e.is_user_error() => {
+            return (StatusCode::INTERNAL_SERVER_ERROR, e.user_message()).into_response();
+        }
+        Err(_) => return (StatusCode::UNAUTHORIZED, "please sign in").into_response(),
+    };
     // tungstenite's defaults (128 KiB read and write buffers) would cost each idle
     // socket over 100 KB; frames here are small and every send is flushed at once.
     ws.max_message_size(MAX_FRAME_BYTES)
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(0)
-        .on_upgrade(move |socket| serve(socket, state.engine))
+        .on_upgrade(move |socket| serve(socket, state.engine, session))
 }
 
 fn frame_message(frame: &ServerFrame) -> Message {
     Message::Text(frame.to_json().into())
 }
 
-async fn serve(socket: WebSocket, engine: Arc<Engine>) {
+async fn serve(socket: WebSocket, engine: Arc<Engine>, session: Session) {
     let (mut sink, mut stream) = socket.split();
     let (out, mut outbox) = mpsc::channel::<Message>(OUTBOX);
     let writer = tokio::spawn(async move {
@@ -54,15 +71,27 @@ async fn serve(socket: WebSocket, engine: Arc<Engine>) {
     });
 
     let mut closing = engine.closing();
+    let mut signed_out = engine.signed_out();
+    let ended = async {
+        loop {
+            match signed_out.recv().await {
+                Ok(hash) if hash == session.token_hash => return,
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => std::future::pending::<()>().await,
+            }
+        }
+    };
+    tokio::pin!(ended);
     let mut follows: HashMap<ChannelId, AbortHandle> = HashMap::new();
     loop {
         let message = tokio::select! {
             message = stream.next() => message,
             _ = closing.wait_for(|closing| *closing) => None,
+            () = &mut ended => None,
         };
         let Some(Ok(message)) = message else { break };
         let reply = match message {
-            Message::Text(text) => on_frame(&text, &engine, &out, &mut follows).await,
+            Message::Text(text) => on_frame(&text, &engine, &session, &out, &mut follows).await,
             Message::Binary(_) => Some(ServerFrame::Error {
                 error: "binary frames are not supported; send JSON text".into(),
             }),
@@ -85,6 +114,7 @@ async fn serve(socket: WebSocket, engine: Arc<Engine>) {
 async fn on_frame(
     text: &str,
     engine: &Arc<Engine>,
+    session: &Session,
     out: &mpsc::Sender<Message>,
     follows: &mut HashMap<ChannelId, AbortHandle>,
 ) -> Option<ServerFrame> {
@@ -130,19 +160,20 @@ async fn on_frame(
         ClientFrame::Post {
             channel,
             message_id,
-            author,
             body,
         } => {
-            let (engine, out) = (engine.clone(), out.clone());
+            let (engine, out, me) = (engine.clone(), out.clone(), session.me.clone());
             // Posts run beside the socket's reading, so a client may pipeline them.
             tokio::spawn(async move {
                 let reply = match engine
-                    .post(PostRequest {
-                        channel,
-                        message_id,
-                        author,
-                        body,
-                    })
+                    .post(
+                        &me,
+                        PostRequest {
+                            channel,
+                            message_id,
+                            body,
+                        },
+                    )
                     .await
                 {
                     Ok(position) => ServerFrame::Ack { message_id, position },

@@ -57,9 +57,16 @@ enum Scenario {
 /// Channels made before the server starts: the steady-chat ones, and one per scenario.
 const STEADY_CHANNELS: usize = 100;
 
+/// Where the sockets connect, and the session cookie they carry (as a signed-in browser's do).
+#[derive(Clone)]
+struct Endpoint {
+    url: String,
+    cookie: String,
+}
+
 struct Server {
     child: Child,
-    ws: String,
+    ws: Endpoint,
     database_url: String,
     bin: PathBuf,
     channels: Vec<ChannelId>,
@@ -76,8 +83,13 @@ impl Server {
         let database_url = format!("sqlite://{}", dir.path().join("bench.db").display());
         let channels: Vec<ChannelId> = (0..STEADY_CHANNELS).map(|_| ChannelId::new()).collect();
         let (fanout, catchup) = (ChannelId::new(), ChannelId::new());
+        let cookie;
         {
             let services = parley_server::startup::Services::start(&database_url).await?;
+            // Every socket signs in as one bench user: the server checks the session once,
+            // at the handshake, so how many users there are does not change the figures.
+            let (_, token) = services.engine.sign_up("bench", "bench password").await?;
+            cookie = format!("{}={}", parley_server::auth::SESSION_COOKIE, token.expose());
             for (i, channel) in channels.iter().chain([&fanout, &catchup]).enumerate() {
                 let command = ChannelCommand::CreateChannel {
                     channel_id: *channel,
@@ -93,7 +105,8 @@ impl Server {
             }
             services.stop();
         }
-        let (child, ws) = spawn(&bin, &database_url)?;
+        let (child, url) = spawn(&bin, &database_url)?;
+        let ws = Endpoint { url, cookie };
         Ok(Self {
             child,
             ws,
@@ -216,10 +229,15 @@ fn ms(h: &Histogram<u64>, q: f64) -> f64 {
     round(h.value_at_quantile(q) as f64 / 1_000.0 * 100.0) / 100.0
 }
 
-async fn connect(url: &str) -> anyhow::Result<(Sink, Source)> {
-    let (ws, _) = tokio_tungstenite::connect_async(url)
-        .await
-        .with_context(|| format!("Failed to connect to {url}"))?;
+async fn connect(endpoint: &Endpoint) -> anyhow::Result<(Sink, Source)> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = endpoint.url.as_str().into_client_request()?;
+    request.headers_mut().insert("cookie", endpoint.cookie.parse()?);
+    // As browsers do: no Nagle delay on small frames.
+    let (ws, _) =
+        tokio_tungstenite::connect_async_with_config(request, None, std::env::var_os("BENCH_NAGLE").is_none())
+            .await
+            .with_context(|| format!("Failed to connect to {}", endpoint.url))?;
     Ok(ws.split())
 }
 
@@ -228,7 +246,6 @@ fn post_frame(channel: ChannelId, body: String) -> (MessageId, Message) {
     let frame = ClientFrame::Post {
         channel,
         message_id,
-        author: "bench".into(),
         body,
     };
     (message_id, Message::text(frame.to_json()))
@@ -335,10 +352,17 @@ async fn throughput(server: &Server, scale: f64) -> anyhow::Result<serde_json::V
 async fn catchup(server: &Server, scale: f64) -> anyhow::Result<serde_json::Value> {
     let events = ((10_000.0 * scale) as usize).max(10);
     let (mut sink, mut source) = connect(&server.ws).await?;
-    // Fill the channel, pipelined, then wait for every ack.
+    // Fill the channel, pipelined with a window (a client that never reads its acks
+    // stalls its own socket), then wait for every ack.
     let channel = server.catchup;
+    let window = Arc::new(Semaphore::new(256));
+    let sender_window = window.clone();
     let sender = tokio::spawn(async move {
         for i in 0..events {
+            let Ok(permit) = sender_window.acquire().await else {
+                break;
+            };
+            permit.forget();
             let (_, frame) = post_frame(channel, format!("catch-up {i}"));
             if sink.send(frame).await.is_err() {
                 break;
@@ -349,7 +373,10 @@ async fn catchup(server: &Server, scale: f64) -> anyhow::Result<serde_json::Valu
     let mut acks = 0;
     while acks < events {
         match source.next().await {
-            Some(Ok(Message::Text(text))) if text.starts_with(r#"{"t":"ack""#) => acks += 1,
+            Some(Ok(Message::Text(text))) if text.starts_with(r#"{"t":"ack""#) => {
+                acks += 1;
+                window.add_permits(1);
+            }
             Some(Ok(_)) => {}
             _ => bail!("socket closed while filling the channel"),
         }

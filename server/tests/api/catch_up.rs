@@ -40,14 +40,17 @@ async fn a_subscriber_from_zero_gets_the_whole_channel_in_log_order() {
 #[tokio::test]
 async fn events_posted_during_catch_up_arrive_once() {
     let app = spawn_app().await;
+    let me = app.user.me.clone();
     for i in 0..600 {
         app.engine
-            .post(parley_app::api::ssr::PostRequest {
-                channel: ChannelId::GENERAL,
-                message_id: MessageId::new(),
-                author: "bulk".into(),
-                body: format!("bulk {i}"),
-            })
+            .post(
+                &me,
+                parley_app::api::ssr::PostRequest {
+                    channel: ChannelId::GENERAL,
+                    message_id: MessageId::new(),
+                    body: format!("bulk {i}"),
+                },
+            )
             .await
             .unwrap();
     }
@@ -116,7 +119,6 @@ async fn posts_over_the_socket_are_acked_and_idempotent() {
     let post = ClientFrame::Post {
         channel: ChannelId::GENERAL,
         message_id,
-        author: "ws".into(),
         body: "over the socket".into(),
     };
     socket.send(&post).await;
@@ -153,14 +155,17 @@ async fn a_client_that_stops_reading_does_not_hold_up_the_others() {
     for _ in 0..3_000 {
         let engine = app.engine.clone();
         let body = body.clone();
+        let me = app.user.me.clone();
         tasks.push(tokio::spawn(async move {
             engine
-                .post(parley_app::api::ssr::PostRequest {
-                    channel: ChannelId::GENERAL,
-                    message_id: MessageId::new(),
-                    author: "flood".into(),
-                    body,
-                })
+                .post(
+                    &me,
+                    parley_app::api::ssr::PostRequest {
+                        channel: ChannelId::GENERAL,
+                        message_id: MessageId::new(),
+                        body,
+                    },
+                )
                 .await
                 .unwrap()
         }));

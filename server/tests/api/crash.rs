@@ -35,7 +35,7 @@ fn start(database_url: &str) -> Server {
 async fn post(client: &reqwest::Client, base: &str, body: &str) -> (MessageId, Position) {
     let id = MessageId::new();
     let args = serde_json::json!({
-        "channel": ChannelId::GENERAL, "message_id": id, "author": "crash", "body": body,
+        "channel": ChannelId::GENERAL, "message_id": id, "body": body,
     });
     let response = client
         .post(format!("{base}/api/post_message"))
@@ -63,9 +63,16 @@ async fn history(client: &reqwest::Client, base: &str) -> Vec<MessageView> {
 async fn acknowledged_messages_survive_a_kill_right_after_the_ack() {
     let dir = tempfile::tempdir().unwrap();
     let database_url = format!("sqlite://{}", dir.path().join("parley.db").display());
-    let client = reqwest::Client::new();
+    let (client, _jar) = crate::helpers::browser();
 
     let mut server = start(&database_url);
+    let signed_up = client
+        .post(format!("{}/api/sign_up", server.base))
+        .json(&serde_json::json!({ "username": "crash", "password": crate::helpers::PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_up.status(), 200);
     let mut acked = Vec::new();
     // Many concurrent posts, so several group commits are in flight when the kill lands.
     let mut tasks = Vec::new();

@@ -3,9 +3,11 @@
 use futures::{SinkExt, StreamExt};
 use parley::protocol::{ClientFrame, ServerFrame};
 use parley::{ChannelId, MessageId, MessageView, Position};
+use parley_app::api::Me;
 use parley_server::Application;
 use parley_server::config::Config;
 use parley_server::engine::Engine;
+use reqwest::cookie::{CookieStore, Jar};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,6 +16,7 @@ use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 pub struct TestApp {
@@ -21,9 +24,40 @@ pub struct TestApp {
     pub database_url: String,
     pub engine: Arc<Engine>,
     pub dir: TempDir,
-    http: reqwest::Client,
+    /// The user the plain helpers (`post`, `history`, `socket`) act as: `tester`.
+    pub user: User,
     shutdown: oneshot::Sender<()>,
     server: JoinHandle<anyhow::Result<()>>,
+}
+
+/// A signed-in browser, as far as the server can tell: a cookie jar with a session.
+#[derive(Clone)]
+pub struct User {
+    pub me: Me,
+    pub http: reqwest::Client,
+    jar: Arc<Jar>,
+    addr: SocketAddr,
+}
+
+impl User {
+    /// The `Cookie` header this user's requests carry.
+    pub fn cookie(&self) -> String {
+        let url = format!("http://{}/", self.addr).parse().unwrap();
+        self.jar
+            .cookies(&url)
+            .map(|c| c.to_str().unwrap().to_owned())
+            .unwrap_or_default()
+    }
+}
+
+/// The password every test user gets.
+pub const PASSWORD: &str = "correct horse battery";
+
+/// A client with an empty cookie jar, and the jar.
+pub fn browser() -> (reqwest::Client, Arc<Jar>) {
+    let jar = Arc::new(Jar::default());
+    let http = reqwest::Client::builder().cookie_provider(jar.clone()).build().unwrap();
+    (http, jar)
 }
 
 /// A server on a free port with a fresh database in a temporary folder.
@@ -43,17 +77,36 @@ pub async fn spawn_app_in(dir: TempDir) -> TestApp {
     let server = tokio::spawn(app.run_until(async move {
         let _ = stop.await;
     }));
+    let user = match try_sign(addr, "sign_up", "tester").await {
+        Ok(user) => user,
+        Err(_) => try_sign(addr, "sign_in", "tester").await.unwrap(),
+    };
     let app = TestApp {
         addr,
         database_url,
         engine,
         dir,
-        http: reqwest::Client::new(),
+        user,
         shutdown,
         server,
     };
     app.wait_projected().await;
     app
+}
+
+async fn try_sign(addr: SocketAddr, function: &str, username: &str) -> Result<User, String> {
+    let (http, jar) = browser();
+    let response = http
+        .post(format!("http://{addr}/api/{function}"))
+        .json(&serde_json::json!({ "username": username, "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    if response.status() != 200 {
+        return Err(response.text().await.unwrap());
+    }
+    let me: Me = response.json().await.unwrap();
+    Ok(User { me, http, jar, addr })
 }
 
 impl TestApp {
@@ -68,26 +121,34 @@ impl TestApp {
         self.dir
     }
 
+    /// Calls a server function as the test user.
     pub async fn call(&self, function: &str, body: serde_json::Value) -> reqwest::Response {
-        self.http
-            .post(format!("http://{}/api/{function}", self.addr))
+        self.call_as(&self.user.http, function, body).await
+    }
+
+    /// Calls a server function with the given client (its cookies, or none).
+    pub async fn call_as(&self, http: &reqwest::Client, function: &str, body: serde_json::Value) -> reqwest::Response {
+        http.post(format!("http://{}/api/{function}", self.addr))
             .json(&body)
             .send()
             .await
             .unwrap()
     }
 
-    pub async fn post_message(&self, message_id: MessageId, author: &str, body: &str) -> reqwest::Response {
-        let args = serde_json::json!({
-            "channel": ChannelId::GENERAL, "message_id": message_id, "author": author, "body": body,
-        });
+    /// Signs up a new user, who is then signed in.
+    pub async fn sign_up(&self, username: &str) -> User {
+        try_sign(self.addr, "sign_up", username).await.unwrap()
+    }
+
+    pub async fn post_message(&self, message_id: MessageId, body: &str) -> reqwest::Response {
+        let args = serde_json::json!({ "channel": ChannelId::GENERAL, "message_id": message_id, "body": body });
         self.call("post_message", args).await
     }
 
     /// Posts a message that must be accepted; returns its id and position.
     pub async fn post(&self, body: &str) -> (MessageId, Position) {
         let id = MessageId::new();
-        let response = self.post_message(id, "tester", body).await;
+        let response = self.post_message(id, body).await;
         assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
         (id, response.json().await.unwrap())
     }
@@ -103,18 +164,36 @@ impl TestApp {
         self.engine.store().head().await.unwrap()
     }
 
+    /// A socket signed in as the test user.
     pub async fn socket(&self) -> Socket {
-        let (stream, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", self.addr))
-            .await
-            .unwrap();
+        self.socket_as(&self.user).await
+    }
+
+    pub async fn socket_as(&self, user: &User) -> Socket {
+        let request = self.socket_request(&[("cookie", &user.cookie())]);
+        let (stream, _) = tokio_tungstenite::connect_async(request).await.unwrap();
         Socket { stream }
+    }
+
+    /// A handshake request to `/ws` with the given headers.
+    pub fn socket_request(
+        &self,
+        headers: &[(&'static str, &str)],
+    ) -> tokio_tungstenite::tungstenite::handshake::client::Request {
+        let mut request = format!("ws://{}/ws", self.addr).into_client_request().unwrap();
+        for (name, value) in headers {
+            request.headers_mut().insert(*name, value.parse().unwrap());
+        }
+        request
     }
 
     /// Every row of the read models, in a fixed order, for comparisons.
     pub async fn read_model_dump(&self) -> Vec<String> {
         let pool = self.engine.store().pool();
-        let messages: Vec<(i64, String, String, String, String, i64)> = sqlx::query_as(
-            "SELECT position, message_id, channel_id, author, body, sent_at_ms FROM messages ORDER BY position",
+        type MessageRow = (i64, String, String, String, String, i64, Option<String>);
+        let messages: Vec<MessageRow> = sqlx::query_as(
+            "SELECT position, message_id, channel_id, author, body, sent_at_ms, author_id FROM messages
+             ORDER BY position",
         )
         .fetch_all(pool)
         .await
@@ -129,7 +208,13 @@ impl TestApp {
                 .fetch_all(pool)
                 .await
                 .unwrap();
+        let accounts: Vec<(String, String, i64)> =
+            sqlx::query_as("SELECT user_id, username, registered_position FROM accounts ORDER BY user_id")
+                .fetch_all(pool)
+                .await
+                .unwrap();
         let mut dump: Vec<String> = messages.iter().map(|m| format!("{m:?}")).collect();
+        dump.extend(accounts.iter().map(|a| format!("{a:?}")));
         dump.extend(channels.iter().map(|c| format!("{c:?}")));
         dump.extend(checkpoints.iter().map(|c| format!("{c:?}")));
         dump
@@ -186,6 +271,18 @@ impl Socket {
             tokio::time::timeout(Duration::from_millis(ms), self.stream.next()).await
         {
             panic!("expected no frame, got {text}");
+        }
+    }
+
+    /// Asserts the server closes the socket within five seconds.
+    pub async fn expect_closed(&mut self) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            match tokio::time::timeout_at(deadline, self.stream.next()).await {
+                Err(_) => panic!("the socket is still open"),
+                Ok(None | Some(Err(_)) | Some(Ok(Message::Close(_)))) => return,
+                Ok(Some(Ok(_))) => {}
+            }
         }
     }
 

@@ -1,6 +1,7 @@
 //! Integration tests: each spawns the real server on port 0 with a fresh SQLite database.
 #![allow(clippy::unwrap_used)]
 
+mod accounts;
 mod bus;
 mod catch_up;
 mod crash;

@@ -11,6 +11,7 @@ fn posted(channel_id: ChannelId, message_id: MessageId, body: &str) -> NewEvent 
             message_id,
             author: DisplayName::parse("ada").unwrap(),
             body: MessageBody::parse(body).unwrap(),
+            author_id: None,
         },
         metadata: EventMetadata {
             actor: "ada".into(),

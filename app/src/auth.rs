@@ -1,0 +1,140 @@
+//! Signing in and up: the form, and who this browser remembers being signed in as.
+
+use crate::api::{AppError, Me, sign_in, sign_up};
+use leptos::prelude::*;
+use parley::{Password, Username};
+
+#[cfg(feature = "browser")]
+const ME_KEY: &str = "parley.me";
+
+/// Who this browser was last signed in as. The session itself is an HttpOnly cookie no
+/// script can read; this copy only lets the page open (offline too) without asking first.
+pub fn remembered() -> Option<Me> {
+    #[cfg(feature = "browser")]
+    {
+        let storage = web_sys::window()?.local_storage().ok()??;
+        let raw = storage.get_item(ME_KEY).ok()??;
+        serde_json::from_str(&raw).ok()
+    }
+    #[cfg(not(feature = "browser"))]
+    None
+}
+
+/// Remembers (or, with `None`, forgets) who is signed in.
+pub fn remember(me: Option<&Me>) {
+    #[cfg(feature = "browser")]
+    if let Some(Ok(Some(storage))) = web_sys::window().map(|w| w.local_storage()) {
+        // Storage may be full or disabled: then the page asks the server on each load.
+        let _ = match me.and_then(|me| serde_json::to_string(me).ok()) {
+            Some(json) => storage.set_item(ME_KEY, &json),
+            None => storage.remove_item(ME_KEY),
+        };
+    }
+    #[cfg(not(feature = "browser"))]
+    let _ = me;
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    SignIn,
+    SignUp,
+}
+
+/// The sign-in / sign-up form. Checks what it can before asking the server (the same
+/// rules the server applies), and shows the server's answer in place.
+#[component]
+pub fn AuthForm(on_signed_in: impl Fn(Me) + Clone + Send + Sync + 'static) -> impl IntoView {
+    let mode = RwSignal::new(Mode::SignIn);
+    let username = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+
+    let submit = move || {
+        if busy.get_untracked() {
+            return;
+        }
+        let (name, secret, mode) = (username.get_untracked(), password.get_untracked(), mode.get_untracked());
+        if mode == Mode::SignUp {
+            if let Err(e) = Username::parse(&name) {
+                return error.set(Some(e.to_string()));
+            }
+            if let Err(e) = Password::parse(&secret) {
+                return error.set(Some(e.to_string()));
+            }
+        }
+        error.set(None);
+        busy.set(true);
+        let on_signed_in = on_signed_in.clone();
+        leptos::task::spawn_local(async move {
+            let result: Result<Me, AppError> = match mode {
+                Mode::SignIn => sign_in(name, secret).await,
+                Mode::SignUp => sign_up(name, secret).await,
+            };
+            busy.set(false);
+            match result {
+                Ok(me) => {
+                    password.set(String::new());
+                    on_signed_in(me);
+                }
+                Err(e) => error.set(Some(e.to_string())),
+            }
+        });
+    };
+    let switch = move |_| {
+        mode.update(|m| {
+            *m = if *m == Mode::SignIn { Mode::SignUp } else { Mode::SignIn };
+        });
+        error.set(None);
+    };
+    let signing_up = move || mode.get() == Mode::SignUp;
+
+    view! {
+        <div class="overlay">
+            <form
+                class="dialog"
+                data-testid="auth-form"
+                on:submit=move |ev| {
+                    ev.prevent_default();
+                    submit();
+                }
+            >
+                <h2>{move || if signing_up() { "Create your account" } else { "Welcome to Parley" }}</h2>
+                <label for="auth-username">"Username"</label>
+                <input
+                    id="auth-username"
+                    data-testid="auth-username"
+                    autocomplete="username"
+                    autocapitalize="none"
+                    spellcheck="false"
+                    autofocus
+                    maxlength="64"
+                    prop:value=move || username.get()
+                    on:input=move |ev| username.set(event_target_value(&ev))
+                />
+                <label for="auth-password">"Password"</label>
+                <input
+                    id="auth-password"
+                    data-testid="auth-password"
+                    type="password"
+                    autocomplete=move || if signing_up() { "new-password" } else { "current-password" }
+                    maxlength="300"
+                    prop:value=move || password.get()
+                    on:input=move |ev| password.set(event_target_value(&ev))
+                />
+                <Show when=signing_up>
+                    <p class="hint">"3–32 letters, digits, '.', '-' or '_'; a password of 8 characters or more."</p>
+                </Show>
+                {move || {
+                    error.get().map(|e| view! { <p class="error" role="alert" data-testid="auth-error">{e}</p> })
+                }}
+                <button type="submit" data-testid="auth-submit" disabled=move || busy.get()>
+                    {move || if signing_up() { "Sign up" } else { "Sign in" }}
+                </button>
+                <button type="button" class="secondary" data-testid="auth-switch" on:click=switch>
+                    {move || if signing_up() { "I have an account: sign in" } else { "New here? Create an account" }}
+                </button>
+            </form>
+        </div>
+    }
+}

@@ -1,0 +1,226 @@
+//! Accounts and sessions: sign up, sign in, sign out, and every door refusing the anonymous.
+
+use crate::helpers::{PASSWORD, browser, spawn_app};
+use parley::protocol::{ClientFrame, ServerFrame};
+use parley::{ChannelId, MessageId, Position};
+use tokio_tungstenite::tungstenite;
+
+fn credentials(username: &str, password: &str) -> serde_json::Value {
+    serde_json::json!({ "username": username, "password": password })
+}
+
+#[tokio::test]
+async fn sign_up_sets_an_http_only_session_cookie_and_posts_carry_the_account() {
+    let app = spawn_app().await;
+    let (http, _jar) = browser();
+    let response = app.call_as(&http, "sign_up", credentials("Ada", PASSWORD)).await;
+    assert_eq!(response.status(), 200);
+    let cookie = response.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("parley_session="), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    let me: parley_app::api::Me = response.json().await.unwrap();
+    assert_eq!(me.username, "ada", "usernames are case-folded");
+
+    let whoami = app.call_as(&http, "whoami", serde_json::json!({})).await;
+    assert_eq!(
+        whoami.json::<Option<parley_app::api::Me>>().await.unwrap(),
+        Some(me.clone())
+    );
+
+    let args = serde_json::json!({ "channel": ChannelId::GENERAL, "message_id": MessageId::new(), "body": "hi" });
+    let position: Position = app.call_as(&http, "post_message", args).await.json().await.unwrap();
+    app.wait_projected().await;
+    let stored = app.engine.store().read_all(Position(position.0 - 1), 1).await.unwrap();
+    assert!(matches!(
+        &stored[0].event,
+        parley::Event::MessagePosted { author, author_id: Some(id), .. } if author.as_str() == "ada" && *id == me.user_id
+    ));
+    let page = app.history(None, 5).await;
+    assert_eq!(page.last().map(|m| m.author.as_str()), Some("ada"));
+}
+
+#[tokio::test]
+async fn usernames_are_unique_and_credentials_are_checked() {
+    let app = spawn_app().await;
+    app.sign_up("grace").await;
+    let head = app.head().await;
+    let (http, _jar) = browser();
+    let cases = [
+        (credentials("GRACE", PASSWORD), "this username is taken"),
+        (credentials("x", PASSWORD), "a username must be 3 to 32 characters"),
+        (
+            credentials("new user", PASSWORD),
+            "a username must be 3 to 32 characters",
+        ),
+        (credentials("newbie", "short"), "at least 8 characters"),
+        (credentials("newbie", &"p".repeat(257)), "at most 256 characters"),
+    ];
+    for (args, expected) in cases {
+        let response = app.call_as(&http, "sign_up", args).await;
+        assert_eq!(response.status(), 400);
+        let text = response.text().await.unwrap();
+        assert!(text.contains(expected), "{text:?} should say {expected:?}");
+    }
+    assert_eq!(app.head().await, head, "nothing was stored");
+}
+
+#[tokio::test]
+async fn racing_sign_ups_for_one_name_make_one_account() {
+    let app = spawn_app().await;
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let (http, _jar) = browser();
+        let url = format!("http://{}/api/sign_up", app.addr);
+        tasks.push(tokio::spawn(async move {
+            http.post(url)
+                .json(&credentials("racer", PASSWORD))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }));
+    }
+    let mut ok = 0;
+    for task in tasks {
+        if task.await.unwrap() == 200 {
+            ok += 1;
+        }
+    }
+    assert_eq!(ok, 1);
+    app.wait_projected().await;
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts WHERE username = 'racer'")
+        .fetch_one(app.engine.store().pool())
+        .await
+        .unwrap();
+    assert_eq!(count, 1);
+}
+
+#[tokio::test]
+async fn sign_in_does_not_say_whether_the_username_exists() {
+    let app = spawn_app().await;
+    app.sign_up("hopper").await;
+    let (http, _jar) = browser();
+    let wrong_password = app
+        .call_as(&http, "sign_in", credentials("hopper", "not the password"))
+        .await;
+    assert_eq!(wrong_password.status(), 400);
+    let wrong_password = wrong_password.text().await.unwrap();
+    let no_such_user = app.call_as(&http, "sign_in", credentials("nobody", PASSWORD)).await;
+    assert_eq!(no_such_user.status(), 400);
+    assert_eq!(no_such_user.text().await.unwrap(), wrong_password);
+    assert!(wrong_password.contains("wrong username or password"));
+
+    let right = app.call_as(&http, "sign_in", credentials("Hopper", PASSWORD)).await;
+    assert_eq!(right.status(), 200);
+}
+
+#[tokio::test]
+async fn sign_in_is_rate_limited_per_username() {
+    let app = spawn_app().await;
+    app.sign_up("target").await;
+    let (http, _jar) = browser();
+    for _ in 0..5 {
+        let response = app
+            .call_as(&http, "sign_in", credentials("target", "guess guess"))
+            .await;
+        assert_eq!(response.status(), 400);
+    }
+    let limited = app.call_as(&http, "sign_in", credentials("target", PASSWORD)).await;
+    assert_eq!(limited.status(), 429, "even the right password waits");
+    assert!(limited.text().await.unwrap().contains("too many sign-in attempts"));
+    let other = app.call_as(&http, "sign_in", credentials("tester", PASSWORD)).await;
+    assert_eq!(other.status(), 200, "other accounts are not locked out");
+}
+
+#[tokio::test]
+async fn every_door_refuses_the_anonymous_and_changes_nothing() {
+    let app = spawn_app().await;
+    let head = app.head().await;
+    let anonymous = reqwest::Client::new();
+    let post = serde_json::json!({ "channel": ChannelId::GENERAL, "message_id": MessageId::new(), "body": "hi" });
+    let response = app.call_as(&anonymous, "post_message", post).await;
+    assert_eq!(response.status(), 401);
+    let error: parley_app::api::AppError = response.json().await.unwrap();
+    assert_eq!(error, parley_app::api::AppError::Unauthorized);
+    assert_eq!(error.to_string(), "please sign in");
+    let history = serde_json::json!({ "channel": ChannelId::GENERAL, "before": null, "limit": 5 });
+    assert_eq!(app.call_as(&anonymous, "history", history).await.status(), 401);
+    let whoami = app.call_as(&anonymous, "whoami", serde_json::json!({})).await;
+    assert_eq!(whoami.json::<Option<parley_app::api::Me>>().await.unwrap(), None);
+
+    // A forged or unknown session is no session.
+    let forged = app.socket_request(&[("cookie", &format!("parley_session={}", "A".repeat(43)))]);
+    match tokio_tungstenite::connect_async(forged).await {
+        Err(tungstenite::Error::Http(response)) => assert_eq!(response.status(), 401),
+        other => panic!("expected 401, got {:?}", other.map(|_| ())),
+    }
+    match tokio_tungstenite::connect_async(app.socket_request(&[])).await {
+        Err(tungstenite::Error::Http(response)) => assert_eq!(response.status(), 401),
+        other => panic!("expected 401, got {:?}", other.map(|_| ())),
+    }
+    assert_eq!(app.head().await, head);
+}
+
+#[tokio::test]
+async fn pages_of_other_sites_are_refused_on_every_door() {
+    let app = spawn_app().await;
+    let head = app.head().await;
+    let evil = [
+        ("cookie", app.user.cookie()),
+        ("origin", "http://evil.example".to_string()),
+    ];
+    let headers: Vec<(&'static str, &str)> = evil.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    match tokio_tungstenite::connect_async(app.socket_request(&headers)).await {
+        Err(tungstenite::Error::Http(response)) => assert_eq!(response.status(), 403),
+        other => panic!("expected 403, got {:?}", other.map(|_| ())),
+    }
+    let post = serde_json::json!({ "channel": ChannelId::GENERAL, "message_id": MessageId::new(), "body": "csrf" });
+    let response = app
+        .user
+        .http
+        .post(format!("http://{}/api/post_message", app.addr))
+        .header("origin", "http://evil.example")
+        .json(&post)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    // The same request from our own origin goes through.
+    let own = format!("http://{}", app.addr);
+    let response = app
+        .user
+        .http
+        .post(format!("http://{}/api/post_message", app.addr))
+        .header("origin", own.as_str())
+        .json(&post)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(app.head().await.0, head.0 + 1, "only the same-origin post was stored");
+}
+
+#[tokio::test]
+async fn signing_out_ends_the_session_and_closes_its_sockets() {
+    let app = spawn_app().await;
+    let user = app.sign_up("leaver").await;
+    let mut socket = app.socket_as(&user).await;
+    let (events, _) = socket.subscribe(ChannelId::GENERAL, Position::ZERO).await;
+    assert!(!events.is_empty());
+    let other = app.socket().await;
+
+    let response = app.call_as(&user.http, "sign_out", serde_json::json!({})).await;
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
+    socket.expect_closed().await;
+
+    let args = serde_json::json!({ "channel": ChannelId::GENERAL, "message_id": MessageId::new(), "body": "hi" });
+    assert_eq!(app.call_as(&user.http, "post_message", args).await.status(), 401);
+    // Another user's socket stays open.
+    let mut other = other;
+    other.send(&ClientFrame::Ping { nonce: 3 }).await;
+    assert_eq!(other.next().await, ServerFrame::Pong { nonce: 3 });
+}
