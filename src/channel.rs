@@ -4,6 +4,7 @@ use crate::account::CredentialError;
 use crate::event::Event;
 use crate::ids::{ChannelId, MessageId, UserId};
 use crate::rules::{DisplayName, MessageBody, RuleError};
+use crate::space::SpaceId;
 use serde::{Deserialize, Serialize};
 
 /// What a user (or the system) asks a channel to do.
@@ -13,6 +14,8 @@ pub enum ChannelCommand {
     CreateChannel {
         channel_id: ChannelId,
         name: String,
+        /// The space it is created in (the engine checks the creator's role there first).
+        space_id: Option<SpaceId>,
     },
     PostMessage {
         channel_id: ChannelId,
@@ -42,6 +45,32 @@ pub enum DomainError {
     BadChannelName,
     #[error("this username is taken")]
     UsernameTaken,
+    #[error("no such space")]
+    NoSuchSpace,
+    #[error("this space already exists")]
+    SpaceExists,
+    #[error("a space name must be 1 to 64 characters")]
+    BadSpaceName,
+    #[error("you are not a member of this space")]
+    NotAMember,
+    #[error("you are already a member of this space")]
+    AlreadyAMember,
+    #[error("your role does not allow this")]
+    NotAllowed,
+    #[error("an invite code must be 8 to 32 letters or digits, not used before in this space")]
+    BadInvite,
+    #[error("an invite must allow at least one use and expire in the future")]
+    BadInviteLimits,
+    #[error("no such invite")]
+    NoSuchInvite,
+    #[error("this invite was revoked")]
+    InviteRevoked,
+    #[error("this invite has expired")]
+    InviteExpired,
+    #[error("this invite has been used up")]
+    InviteUsedUp,
+    #[error("the last admin cannot leave or step down while others remain; make someone else admin first")]
+    LastAdmin,
     #[error(transparent)]
     Rule(#[from] RuleError),
     #[error(transparent)]
@@ -52,6 +81,8 @@ pub enum DomainError {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ChannelState {
     pub name: Option<String>,
+    /// The space whose members may read and post here; none for the instance-wide lobby.
+    pub space_id: Option<SpaceId>,
     /// Number of events in the channel's stream: the expected version of the next append.
     pub version: u64,
 }
@@ -72,7 +103,11 @@ fn valid_channel_name(name: &str) -> bool {
 /// Decides which events a command produces, or why it is refused. Pure: no IO, no clock.
 pub fn decide(state: &ChannelState, command: &ChannelCommand) -> Result<Vec<Event>, DomainError> {
     match command {
-        ChannelCommand::CreateChannel { channel_id, name } => {
+        ChannelCommand::CreateChannel {
+            channel_id,
+            name,
+            space_id,
+        } => {
             if state.exists() {
                 return Err(DomainError::ChannelExists);
             }
@@ -82,6 +117,7 @@ pub fn decide(state: &ChannelState, command: &ChannelCommand) -> Result<Vec<Even
             Ok(vec![Event::ChannelCreated {
                 channel_id: *channel_id,
                 name: name.clone(),
+                space_id: *space_id,
             }])
         }
         ChannelCommand::PostMessage {
@@ -107,9 +143,9 @@ pub fn decide(state: &ChannelState, command: &ChannelCommand) -> Result<Vec<Even
 
 /// Folds one event of the channel's stream into its state.
 pub fn evolve(mut state: ChannelState, event: &Event) -> ChannelState {
-    match event {
-        Event::ChannelCreated { name, .. } => state.name = Some(name.clone()),
-        Event::MessagePosted { .. } | Event::AccountRegistered { .. } => {}
+    if let Event::ChannelCreated { name, space_id, .. } = event {
+        state.name = Some(name.clone());
+        state.space_id = *space_id;
     }
     state.version += 1;
     state
@@ -132,23 +168,30 @@ mod tests {
         Event::ChannelCreated {
             channel_id,
             name: "general".into(),
+            space_id: None,
         }
     }
 
     #[test]
     fn creating_a_new_channel_emits_channel_created() {
         let id = ChannelId::new();
+        let space_id = Some(SpaceId::new());
         let cmd = ChannelCommand::CreateChannel {
             channel_id: id,
             name: "random".into(),
+            space_id,
         };
+        let events = decide(&given(&[]), &cmd);
         assert_eq!(
-            decide(&given(&[]), &cmd),
+            events,
             Ok(vec![Event::ChannelCreated {
                 channel_id: id,
-                name: "random".into()
+                name: "random".into(),
+                space_id,
             }])
         );
+        let state = given(&events.unwrap_or_default());
+        assert_eq!(state.space_id, space_id);
     }
 
     #[test]
@@ -157,6 +200,7 @@ mod tests {
         let cmd = ChannelCommand::CreateChannel {
             channel_id: id,
             name: "general".into(),
+            space_id: None,
         };
         assert_eq!(decide(&given(&[created(id)]), &cmd), Err(DomainError::ChannelExists));
     }
@@ -167,6 +211,7 @@ mod tests {
             let cmd = ChannelCommand::CreateChannel {
                 channel_id: ChannelId::new(),
                 name: bad.into(),
+                space_id: None,
             };
             assert_eq!(decide(&given(&[]), &cmd), Err(DomainError::BadChannelName), "{bad:?}");
         }

@@ -3,6 +3,7 @@
 use crate::account::{PasswordHash, Username};
 use crate::ids::{ChannelId, CorrelationId, EventId, MessageId, Position, StreamId, UserId};
 use crate::rules::{DisplayName, MessageBody};
+use crate::space::{Role, SpaceId};
 use serde::{Deserialize, Serialize};
 
 /// Every kind of event the log holds. Serialized as `{"type": ..., "data": {...}}`;
@@ -13,6 +14,9 @@ pub enum Event {
     ChannelCreated {
         channel_id: ChannelId,
         name: String,
+        /// The space it belongs to; none for the instance-wide lobby (`#general` of old).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        space_id: Option<SpaceId>,
     },
     MessagePosted {
         channel_id: ChannelId,
@@ -29,6 +33,48 @@ pub enum Event {
         user_id: UserId,
         username: Username,
         password_hash: PasswordHash,
+    },
+    SpaceCreated {
+        space_id: SpaceId,
+        name: String,
+        owner: UserId,
+    },
+    SpaceRenamed {
+        space_id: SpaceId,
+        name: String,
+    },
+    SpaceDeleted {
+        space_id: SpaceId,
+    },
+    InviteCreated {
+        space_id: SpaceId,
+        code: String,
+        expires_at_ms: Option<i64>,
+        max_uses: Option<u32>,
+    },
+    InviteRevoked {
+        space_id: SpaceId,
+        code: String,
+    },
+    MemberJoined {
+        space_id: SpaceId,
+        user_id: UserId,
+        role: Role,
+        /// The invite used, if any (the creator joins without one).
+        invite: Option<String>,
+    },
+    MemberLeft {
+        space_id: SpaceId,
+        user_id: UserId,
+    },
+    MemberRemoved {
+        space_id: SpaceId,
+        user_id: UserId,
+    },
+    RoleChanged {
+        space_id: SpaceId,
+        user_id: UserId,
+        role: Role,
     },
 }
 
@@ -54,6 +100,15 @@ impl Event {
             Self::ChannelCreated { .. } => "ChannelCreated",
             Self::MessagePosted { .. } => "MessagePosted",
             Self::AccountRegistered { .. } => "AccountRegistered",
+            Self::SpaceCreated { .. } => "SpaceCreated",
+            Self::SpaceRenamed { .. } => "SpaceRenamed",
+            Self::SpaceDeleted { .. } => "SpaceDeleted",
+            Self::InviteCreated { .. } => "InviteCreated",
+            Self::InviteRevoked { .. } => "InviteRevoked",
+            Self::MemberJoined { .. } => "MemberJoined",
+            Self::MemberLeft { .. } => "MemberLeft",
+            Self::MemberRemoved { .. } => "MemberRemoved",
+            Self::RoleChanged { .. } => "RoleChanged",
         }
     }
 
@@ -84,7 +139,7 @@ impl Event {
     pub fn channel_id(&self) -> Option<ChannelId> {
         match self {
             Self::ChannelCreated { channel_id, .. } | Self::MessagePosted { channel_id, .. } => Some(*channel_id),
-            Self::AccountRegistered { .. } => None,
+            _ => None,
         }
     }
 
@@ -92,7 +147,7 @@ impl Event {
     pub fn client_message_id(&self) -> Option<MessageId> {
         match self {
             Self::MessagePosted { message_id, .. } => Some(*message_id),
-            Self::ChannelCreated { .. } | Self::AccountRegistered { .. } => None,
+            _ => None,
         }
     }
 }
@@ -141,7 +196,7 @@ impl RecordedEvent {
                 body: body.to_string(),
                 sent_at_ms: self.recorded_at_ms,
             }),
-            Event::ChannelCreated { .. } | Event::AccountRegistered { .. } => None,
+            _ => None,
         }
     }
 }
@@ -178,6 +233,7 @@ mod tests {
             Event::ChannelCreated {
                 channel_id: ChannelId::new(),
                 name: "x".into(),
+                space_id: Some(SpaceId::new()),
             },
         ] {
             let back = Event::decode(event.event_type(), Event::SCHEMA_VERSION, event.payload());

@@ -7,6 +7,7 @@
 //! - [`ids`]: typed identifiers (UUIDv7 message ids minted by the client) and log positions.
 //! - [`rules`]: parse-don't-validate newtypes for what users type (message bodies, display names).
 //! - [`account`]: usernames, passwords, and the account aggregate (registration).
+//! - [`space`]: spaces, their members, roles and invites: the authorization model.
 //! - [`channel`]: the channel aggregate: its commands, events, `decide` and `evolve`.
 //! - [`event`]: the envelope a committed event travels in (position, stream, version, metadata).
 //! - [`protocol`]: the WebSocket wire protocol between browser and server.
@@ -20,6 +21,7 @@ pub mod event;
 pub mod ids;
 pub mod protocol;
 pub mod rules;
+pub mod space;
 pub mod tabs;
 pub mod timeline;
 
@@ -28,3 +30,4 @@ pub use channel::{ChannelCommand, ChannelState, DomainError, decide, evolve};
 pub use event::{Event, EventMetadata, MessageView, RecordedEvent};
 pub use ids::{ChannelId, CorrelationId, EventId, MessageId, Position, StreamId, UserId};
 pub use rules::{DisplayName, MessageBody, RuleError};
+pub use space::{Role, SpaceCommand, SpaceId, SpaceState};

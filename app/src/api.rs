@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
-use parley::{ChannelId, MessageId, MessageView, Position, UserId};
+use parley::{ChannelId, MessageId, MessageView, Position, Role, SpaceId, UserId};
 use serde::{Deserialize, Serialize};
 
 /// The one error type of the server-function door: what the user sees.
@@ -126,6 +126,102 @@ pub struct Me {
     pub username: String,
 }
 
+/// What a member asks of a space, as it arrives at a door. The server adds what only it
+/// may choose (invite codes, the clock) and checks the member's role.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum SpaceAction {
+    Rename {
+        name: String,
+    },
+    Delete,
+    CreateInvite {
+        expires_in_minutes: Option<u32>,
+        max_uses: Option<u32>,
+    },
+    RevokeInvite {
+        code: String,
+    },
+    Join {
+        code: String,
+    },
+    Leave,
+    Remove {
+        member: UserId,
+    },
+    SetRole {
+        member: UserId,
+        role: Role,
+    },
+    CreateChannel {
+        name: String,
+    },
+}
+
+/// What a space action produced.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum SpaceOutcome {
+    Done,
+    Invite { code: String },
+    Channel { channel_id: ChannelId },
+}
+
+/// A space as one member sees it in the sidebar.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpaceView {
+    pub space_id: SpaceId,
+    pub name: String,
+    pub role: Role,
+    pub channels: Vec<ChannelView>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelView {
+    pub channel_id: ChannelId,
+    pub name: String,
+}
+
+/// One member of a space.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberView {
+    pub user_id: UserId,
+    pub username: String,
+    pub role: Role,
+}
+
+/// Creates a space (you are its admin) with a `#general` channel.
+#[server(client = ApiClient, endpoint = "create_space", input = server_fn::codec::Json)]
+pub async fn create_space(name: String) -> Result<SpaceView, AppError> {
+    let backend = ssr::backend()?;
+    let me = backend.authenticate(&ssr::headers()).await.map_err(ssr::respond)?;
+    backend.create_space(&me, name).await.map_err(ssr::respond)
+}
+
+/// Does something to a space: rename, delete, invite, join, leave, remove, set a role, add a channel.
+#[server(client = ApiClient, endpoint = "act_on_space", input = server_fn::codec::Json)]
+pub async fn act_on_space(space: SpaceId, action: SpaceAction) -> Result<SpaceOutcome, AppError> {
+    let backend = ssr::backend()?;
+    let me = backend.authenticate(&ssr::headers()).await.map_err(ssr::respond)?;
+    backend.space_action(&me, space, action).await.map_err(ssr::respond)
+}
+
+/// The spaces you are a member of, with their channels.
+#[server(client = ApiClient, endpoint = "my_spaces", input = server_fn::codec::Json)]
+pub async fn my_spaces() -> Result<Vec<SpaceView>, AppError> {
+    let backend = ssr::backend()?;
+    let me = backend.authenticate(&ssr::headers()).await.map_err(ssr::respond)?;
+    backend.my_spaces(&me).await.map_err(ssr::respond)
+}
+
+/// The members of a space you belong to, with their roles.
+#[server(client = ApiClient, endpoint = "members", input = server_fn::codec::Json)]
+pub async fn members(space: SpaceId) -> Result<Vec<MemberView>, AppError> {
+    let backend = ssr::backend()?;
+    let me = backend.authenticate(&ssr::headers()).await.map_err(ssr::respond)?;
+    backend.members(&me, space).await.map_err(ssr::respond)
+}
+
 /// Creates an account and signs it in (sets the session cookie).
 #[server(client = ApiClient, endpoint = "sign_up", input = server_fn::codec::Json)]
 pub async fn sign_up(username: String, password: String) -> Result<Me, AppError> {
@@ -204,10 +300,10 @@ pub async fn history(channel: ChannelId, before: Option<Position>, limit: u32) -
 pub mod ssr {
     //! What the server provides to the server functions, through Leptos context.
 
-    use super::{AppError, Me};
+    use super::{AppError, Me, MemberView, SpaceAction, SpaceOutcome, SpaceView};
     use http::HeaderMap;
     use leptos::prelude::use_context;
-    use parley::{ChannelId, MessageId, MessageView, Position};
+    use parley::{ChannelId, MessageId, MessageView, Position, SpaceId};
     use std::sync::Arc;
 
     /// A post as it arrives at any door, before validation. The author is whoever is signed in.
@@ -238,6 +334,10 @@ pub mod ssr {
         /// The user whose session the request's cookie carries; `Unauthorized` when none.
         async fn authenticate(&self, headers: &HeaderMap) -> Result<Me, AppError>;
         async fn post_message(&self, me: &Me, request: PostRequest) -> Result<Position, AppError>;
+        async fn create_space(&self, me: &Me, name: String) -> Result<SpaceView, AppError>;
+        async fn space_action(&self, me: &Me, space: SpaceId, action: SpaceAction) -> Result<SpaceOutcome, AppError>;
+        async fn my_spaces(&self, me: &Me) -> Result<Vec<SpaceView>, AppError>;
+        async fn members(&self, me: &Me, space: SpaceId) -> Result<Vec<MemberView>, AppError>;
         async fn history(
             &self,
             me: &Me,

@@ -101,6 +101,17 @@ impl fmt::Debug for SessionToken {
     }
 }
 
+/// A fresh invite code: 12 random letters and digits (71 bits).
+pub fn invite_code() -> Result<String, getrandom::Error> {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+    let mut bytes = [0u8; 12];
+    getrandom::fill(&mut bytes)?;
+    Ok(bytes
+        .iter()
+        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
+        .collect())
+}
+
 /// The session token in a request's `Cookie` header, if it holds a well-formed one.
 pub fn token_from_headers(headers: &HeaderMap) -> Option<SessionToken> {
     headers

@@ -39,6 +39,11 @@ impl Hub {
         *self.projected.borrow()
     }
 
+    /// Follows the projected position (to wait until the read models hold a write).
+    pub fn watch_projected(&self) -> watch::Receiver<Position> {
+        self.projected.subscribe()
+    }
+
     pub fn subscribe(&self, channel: ChannelId) -> broadcast::Receiver<Arc<Dispatch>> {
         let mut channels = self.channels.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         channels

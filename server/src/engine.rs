@@ -8,13 +8,14 @@ use crate::dispatcher::Hub;
 use crate::store::{AppendError, Appended, EventStore, ExpectedVersion, NewEvent, StoreReadError};
 use axum::http::HeaderMap;
 use parley::account::{self, AccountCommand, AccountState};
+use parley::space::{self, SpaceCommand, SpaceId, SpaceState};
 use parley::{
     ChannelCommand, ChannelId, ChannelState, CorrelationId, CredentialError, DisplayName, DomainError, Event,
     EventMetadata, MessageBody, MessageId, MessageView, Password, Position, RuleError, StreamId, UserId, Username,
     decide, evolve,
 };
 use parley_app::api::ssr::{ChatBackend, PostRequest};
-use parley_app::api::{AppError, Me};
+use parley_app::api::{AppError, ChannelView, Me, MemberView, SpaceAction, SpaceOutcome, SpaceView};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -79,6 +80,11 @@ impl From<EngineError> for AppError {
     fn from(e: EngineError) -> Self {
         if matches!(e, EngineError::Unauthorized) {
             AppError::Unauthorized
+        } else if matches!(
+            e,
+            EngineError::Domain(DomainError::NotAMember | DomainError::NotAllowed)
+        ) {
+            AppError::Forbidden(e.to_string())
         } else if matches!(e, EngineError::TooManyAttempts) {
             AppError::RateLimited(e.to_string())
         } else if e.is_user_error() {
@@ -108,7 +114,11 @@ pub struct Engine {
     channels: Mutex<HashMap<ChannelId, ChannelState>>,
     /// Account states (with their password hashes), folded from their streams.
     accounts: Mutex<HashMap<Username, AccountState>>,
+    /// Space states (members, roles, invites), folded from their streams.
+    spaces: Mutex<HashMap<SpaceId, SpaceState>>,
     logins: LoginLimiter,
+    /// Added to the wall clock for rules that depend on time (invite expiry); tests move it.
+    clock_offset_ms: std::sync::atomic::AtomicI64,
     /// Token hashes of sessions that just ended: their sockets close.
     signed_out: broadcast::Sender<String>,
     closing: watch::Sender<bool>,
@@ -128,10 +138,18 @@ impl Engine {
             hub,
             channels: Mutex::default(),
             accounts: Mutex::default(),
+            spaces: Mutex::default(),
+            clock_offset_ms: std::sync::atomic::AtomicI64::new(0),
             logins: LoginLimiter::new(),
             signed_out: broadcast::channel(256).0,
             closing: watch::channel(false).0,
         }
+    }
+
+    /// Moves the clock the rules see forward (tests of expiry, without waiting).
+    pub fn advance_clock(&self, by: std::time::Duration) {
+        let ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
+        self.clock_offset_ms.fetch_add(ms, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Announces ended sessions (by token hash): sockets opened with them close.
@@ -328,8 +346,217 @@ impl Engine {
             .await?)
     }
 
+    /// Creates a space with `me` as its admin, and its `#general` channel.
+    pub async fn create_space(&self, me: &Me, name: &str) -> Result<(SpaceId, ChannelId), EngineError> {
+        let space_id = SpaceId::new();
+        self.execute_space(me, space_id, SpaceCommand::Create { name: name.to_owned() })
+            .await?;
+        let channel_id = self.create_channel(me, space_id, "general").await?;
+        Ok((space_id, channel_id))
+    }
+
+    /// Creates a channel in a space, if `me` may manage its channels.
+    pub async fn create_channel(&self, me: &Me, space_id: SpaceId, name: &str) -> Result<ChannelId, EngineError> {
+        self.space(space_id)
+            .await?
+            .authorize(me.user_id, space::Right::ManageChannels)?;
+        let channel_id = ChannelId::new();
+        let command = ChannelCommand::CreateChannel {
+            channel_id,
+            name: name.to_owned(),
+            space_id: Some(space_id),
+        };
+        let appended = self.execute(command, self.metadata(me, None)).await?;
+        self.wait_projected(appended.last).await;
+        Ok(channel_id)
+    }
+
+    /// Carries out a member's action on a space.
+    pub async fn space_action(
+        &self,
+        me: &Me,
+        space_id: SpaceId,
+        action: SpaceAction,
+    ) -> Result<SpaceOutcome, EngineError> {
+        let now_ms = now_ms() + self.clock_offset_ms.load(std::sync::atomic::Ordering::Relaxed);
+        let command = match action {
+            SpaceAction::CreateChannel { name } => {
+                let channel_id = self.create_channel(me, space_id, &name).await?;
+                return Ok(SpaceOutcome::Channel { channel_id });
+            }
+            SpaceAction::CreateInvite {
+                expires_in_minutes,
+                max_uses,
+            } => {
+                let code = auth::invite_code().map_err(|e| EngineError::Internal(e.to_string()))?;
+                let command = SpaceCommand::CreateInvite {
+                    code: code.clone(),
+                    expires_at_ms: expires_in_minutes.map(|m| now_ms + i64::from(m) * 60_000),
+                    max_uses,
+                    now_ms,
+                };
+                self.execute_space(me, space_id, command).await?;
+                return Ok(SpaceOutcome::Invite { code });
+            }
+            SpaceAction::Rename { name } => SpaceCommand::Rename { name },
+            SpaceAction::Delete => SpaceCommand::Delete,
+            SpaceAction::RevokeInvite { code } => SpaceCommand::RevokeInvite { code },
+            SpaceAction::Join { code } => SpaceCommand::Join { code, now_ms },
+            SpaceAction::Leave => SpaceCommand::Leave,
+            SpaceAction::Remove { member } => SpaceCommand::Remove { member },
+            SpaceAction::SetRole { member, role } => SpaceCommand::SetRole { member, role },
+        };
+        self.execute_space(me, space_id, command).await?;
+        Ok(SpaceOutcome::Done)
+    }
+
+    /// Decides a space command against the space's state and appends it at that version;
+    /// if another command got there first, decides again on the new state.
+    async fn execute_space(&self, me: &Me, space_id: SpaceId, command: SpaceCommand) -> Result<(), EngineError> {
+        for _ in 0..5 {
+            let state = self.space(space_id).await?;
+            let events = space::decide(&state, space_id, me.user_id, &command)?;
+            let expected = if state.version == 0 {
+                ExpectedVersion::NoStream
+            } else {
+                ExpectedVersion::Exact(state.version)
+            };
+            match self
+                .append(space_id.stream(), expected, &events, &self.metadata(me, None))
+                .await
+            {
+                Ok(appended) => {
+                    let mut next = events.iter().fold(state, space::evolve);
+                    next.version = appended.stream_version;
+                    self.spaces
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(space_id, next);
+                    // Read your writes: the sidebar's next query sees this change.
+                    self.wait_projected(appended.last).await;
+                    return Ok(());
+                }
+                Err(EngineError::Append(AppendError::Conflict { .. })) => {
+                    self.spaces.lock().unwrap_or_else(|p| p.into_inner()).remove(&space_id);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(EngineError::Internal(
+            "the space kept changing; please try again".into(),
+        ))
+    }
+
+    /// Waits (a little) until the read models hold `position`.
+    async fn wait_projected(&self, position: Position) {
+        let mut projected = self.hub.watch_projected();
+        let reached = projected.wait_for(|p| *p >= position);
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), reached).await;
+    }
+
+    fn metadata(&self, me: &Me, client_message_id: Option<MessageId>) -> EventMetadata {
+        EventMetadata {
+            actor: me.user_id.to_string(),
+            correlation_id: CorrelationId::new(),
+            causation_id: None,
+            client_message_id,
+        }
+    }
+
+    /// Refuses unless `me` may read and post in `channel`: a member of its space (anyone
+    /// signed in, for the instance-wide lobby). To a non-member, a channel does not exist:
+    /// guessing ids tells nothing.
+    pub async fn authorize_channel(&self, me: &Me, channel: ChannelId) -> Result<(), EngineError> {
+        let state = self.state(channel).await?;
+        if !state.exists() {
+            return Err(DomainError::NoSuchChannel.into());
+        }
+        if let Some(space_id) = state.space_id
+            && !self.space(space_id).await?.is_member(me.user_id)
+        {
+            return Err(DomainError::NoSuchChannel.into());
+        }
+        Ok(())
+    }
+
+    /// The spaces `me` belongs to, with their channels (from the read models).
+    pub async fn my_spaces(&self, me: &Me) -> Result<Vec<SpaceView>, EngineError> {
+        let rows: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT s.space_id, s.name, m.role FROM spaces s
+             JOIN space_members m ON m.space_id = s.space_id
+             WHERE m.user_id = ? AND s.deleted = 0 ORDER BY s.created_position",
+        )
+        .bind(me.user_id.to_string())
+        .fetch_all(self.store.pool())
+        .await?;
+        let mut spaces = Vec::with_capacity(rows.len());
+        for (space_id, name, role) in rows {
+            let channels: Vec<(String, String)> =
+                sqlx::query_as("SELECT channel_id, name FROM channels WHERE space_id = ? ORDER BY created_position")
+                    .bind(&space_id)
+                    .fetch_all(self.store.pool())
+                    .await?;
+            spaces.push(SpaceView {
+                space_id: parse_id(&space_id)?,
+                name,
+                role: parse_role(&role)?,
+                channels: channels
+                    .into_iter()
+                    .map(|(id, name)| {
+                        Ok(ChannelView {
+                            channel_id: parse_id(&id)?,
+                            name,
+                        })
+                    })
+                    .collect::<Result<_, EngineError>>()?,
+            });
+        }
+        Ok(spaces)
+    }
+
+    /// The members of a space, for its members only.
+    pub async fn members(&self, me: &Me, space_id: SpaceId) -> Result<Vec<MemberView>, EngineError> {
+        if !self.space(space_id).await?.is_member(me.user_id) {
+            return Err(DomainError::NotAMember.into());
+        }
+        let rows: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT m.user_id, a.username, m.role FROM space_members m
+             JOIN accounts a ON a.user_id = m.user_id
+             WHERE m.space_id = ? ORDER BY a.username",
+        )
+        .bind(space_id.to_string())
+        .fetch_all(self.store.pool())
+        .await?;
+        rows.into_iter()
+            .map(|(user_id, username, role)| {
+                Ok(MemberView {
+                    user_id: parse_id(&user_id)?,
+                    username,
+                    role: parse_role(&role)?,
+                })
+            })
+            .collect()
+    }
+
+    /// The space's state: from the cache, or folded from its stream.
+    async fn space(&self, space_id: SpaceId) -> Result<SpaceState, EngineError> {
+        if let Some(state) = self.spaces.lock().unwrap_or_else(|p| p.into_inner()).get(&space_id) {
+            return Ok(state.clone());
+        }
+        let events = self.read_stream(&space_id.stream()).await?;
+        let state = events.iter().fold(SpaceState::default(), space::evolve);
+        if state.version > 0 {
+            self.spaces
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(space_id, state.clone());
+        }
+        Ok(state)
+    }
+
     /// Validates and posts a message as `me`; returns its log position (the first one, on a resend).
     pub async fn post(&self, me: &Me, request: PostRequest) -> Result<Position, EngineError> {
+        self.authorize_channel(me, request.channel).await?;
         let author = DisplayName::parse(&me.username)?;
         let body = MessageBody::parse(&request.body)?;
         let metadata = EventMetadata {
@@ -356,6 +583,7 @@ impl Engine {
         let command = ChannelCommand::CreateChannel {
             channel_id: ChannelId::GENERAL,
             name: "general".into(),
+            space_id: None,
         };
         let metadata = EventMetadata {
             actor: "system".into(),
@@ -377,6 +605,7 @@ impl Engine {
     /// Up to `limit` messages of `channel` before `before` (newest when absent), oldest first.
     pub async fn history(
         &self,
+        me: &Me,
         channel: ChannelId,
         before: Option<Position>,
         limit: u32,
@@ -386,9 +615,7 @@ impl Engine {
                 "limit must be between 1 and {MAX_PAGE}"
             )));
         }
-        if !self.channel_exists(channel).await? {
-            return Err(DomainError::NoSuchChannel.into());
-        }
+        self.authorize_channel(me, channel).await?;
         let before = before.map_or(i64::MAX, |p| p.0.min(i64::MAX as u64) as i64);
         let rows: Vec<(i64, String, String, String, i64)> = sqlx::query_as(
             "SELECT position, message_id, author, body, sent_at_ms FROM messages
@@ -467,6 +694,20 @@ impl Engine {
     }
 }
 
+fn parse_id<T: std::str::FromStr<Err = uuid::Error>>(raw: &str) -> Result<T, EngineError> {
+    raw.parse()
+        .map_err(|e: uuid::Error| EngineError::Internal(format!("bad id {raw:?} in a read model: {e}")))
+}
+
+fn parse_role(raw: &str) -> Result<parley::Role, EngineError> {
+    match raw {
+        "admin" => Ok(parley::Role::Admin),
+        "moderator" => Ok(parley::Role::Moderator),
+        "member" => Ok(parley::Role::Member),
+        other => Err(EngineError::Internal(format!("bad role {other:?} in a read model"))),
+    }
+}
+
 fn new_events(events: &[Event], metadata: &EventMetadata) -> Vec<NewEvent> {
     events
         .iter()
@@ -505,13 +746,34 @@ impl ChatBackend for Engine {
 
     async fn history(
         &self,
-        _me: &Me,
+        me: &Me,
         channel: ChannelId,
         before: Option<Position>,
         limit: u32,
     ) -> Result<Vec<MessageView>, AppError> {
-        Engine::history(self, channel, before, limit)
+        Engine::history(self, me, channel, before, limit)
             .await
             .map_err(AppError::from)
+    }
+
+    async fn create_space(&self, me: &Me, name: String) -> Result<SpaceView, AppError> {
+        let (space_id, _) = Engine::create_space(self, me, &name).await?;
+        let spaces = Engine::my_spaces(self, me).await?;
+        spaces
+            .into_iter()
+            .find(|s| s.space_id == space_id)
+            .ok_or(AppError::Internal)
+    }
+
+    async fn space_action(&self, me: &Me, space: SpaceId, action: SpaceAction) -> Result<SpaceOutcome, AppError> {
+        Ok(Engine::space_action(self, me, space, action).await?)
+    }
+
+    async fn my_spaces(&self, me: &Me) -> Result<Vec<SpaceView>, AppError> {
+        Ok(Engine::my_spaces(self, me).await?)
+    }
+
+    async fn members(&self, me: &Me, space: SpaceId) -> Result<Vec<MemberView>, AppError> {
+        Ok(Engine::members(self, me, space).await?)
     }
 }

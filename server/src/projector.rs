@@ -134,6 +134,9 @@ impl Projector {
                 conn.execute("DELETE FROM messages").await?;
                 conn.execute("DELETE FROM channels").await?;
                 conn.execute("DELETE FROM accounts").await?;
+                conn.execute("DELETE FROM spaces").await?;
+                conn.execute("DELETE FROM space_members").await?;
+                conn.execute("DELETE FROM invites").await?;
                 conn.execute("DELETE FROM projection_checkpoints").await?;
                 conn.execute("COMMIT").await
             }
@@ -167,6 +170,88 @@ enum Follow {
     Resync,
 }
 
+/// Folds a space's events into `spaces`, `space_members` and `invites`.
+async fn apply_space(conn: &mut SqliteConnection, recorded: &RecordedEvent) -> Result<(), sqlx::Error> {
+    let position = recorded.position.0 as i64;
+    let role_name = |role: &parley::Role| match role {
+        parley::Role::Admin => "admin",
+        parley::Role::Moderator => "moderator",
+        parley::Role::Member => "member",
+    };
+    let query = match &recorded.event {
+        Event::SpaceCreated { space_id, name, owner } => sqlx::query(
+            "INSERT INTO spaces (space_id, name, owner, deleted, created_position) VALUES (?, ?, ?, 0, ?)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(space_id.to_string())
+        .bind(name.clone())
+        .bind(owner.to_string())
+        .bind(position),
+        Event::SpaceRenamed { space_id, name } => sqlx::query("UPDATE spaces SET name = ? WHERE space_id = ?")
+            .bind(name.clone())
+            .bind(space_id.to_string()),
+        Event::SpaceDeleted { space_id } => {
+            sqlx::query("UPDATE spaces SET deleted = 1 WHERE space_id = ?").bind(space_id.to_string())
+        }
+        Event::InviteCreated {
+            space_id,
+            code,
+            expires_at_ms,
+            max_uses,
+        } => sqlx::query(
+            "INSERT INTO invites (space_id, code, expires_at_ms, max_uses, uses, revoked) VALUES (?, ?, ?, ?, 0, 0)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(space_id.to_string())
+        .bind(code.clone())
+        .bind(*expires_at_ms)
+        .bind(max_uses.map(i64::from)),
+        Event::InviteRevoked { space_id, code } => {
+            sqlx::query("UPDATE invites SET revoked = 1 WHERE space_id = ? AND code = ?")
+                .bind(space_id.to_string())
+                .bind(code.clone())
+        }
+        Event::MemberJoined {
+            space_id,
+            user_id,
+            role,
+            invite,
+        } => {
+            if let Some(code) = invite {
+                sqlx::query("UPDATE invites SET uses = uses + 1 WHERE space_id = ? AND code = ?")
+                    .bind(space_id.to_string())
+                    .bind(code.clone())
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            sqlx::query(
+                "INSERT INTO space_members (space_id, user_id, role, joined_position) VALUES (?, ?, ?, ?)
+                 ON CONFLICT (space_id, user_id) DO UPDATE SET role = excluded.role",
+            )
+            .bind(space_id.to_string())
+            .bind(user_id.to_string())
+            .bind(role_name(role))
+            .bind(position)
+        }
+        Event::MemberLeft { space_id, user_id } | Event::MemberRemoved { space_id, user_id } => {
+            sqlx::query("DELETE FROM space_members WHERE space_id = ? AND user_id = ?")
+                .bind(space_id.to_string())
+                .bind(user_id.to_string())
+        }
+        Event::RoleChanged {
+            space_id,
+            user_id,
+            role,
+        } => sqlx::query("UPDATE space_members SET role = ? WHERE space_id = ? AND user_id = ?")
+            .bind(role_name(role))
+            .bind(space_id.to_string())
+            .bind(user_id.to_string()),
+        _ => return Ok(()),
+    };
+    query.execute(&mut *conn).await?;
+    Ok(())
+}
+
 /// The position of the last event folded into the read models.
 pub async fn checkpoint(pool: &SqlitePool) -> Result<Position, sqlx::Error> {
     let position: Option<i64> = sqlx::query_scalar("SELECT position FROM projection_checkpoints WHERE name = ?")
@@ -180,14 +265,19 @@ async fn apply(conn: &mut SqliteConnection, batch: &[Arc<RecordedEvent>]) -> Res
     for recorded in batch {
         let position = recorded.position.0 as i64;
         match &recorded.event {
-            Event::ChannelCreated { channel_id, name } => {
+            Event::ChannelCreated {
+                channel_id,
+                name,
+                space_id,
+            } => {
                 sqlx::query(
-                    "INSERT INTO channels (channel_id, name, created_position) VALUES (?, ?, ?)
+                    "INSERT INTO channels (channel_id, name, created_position, space_id) VALUES (?, ?, ?, ?)
                      ON CONFLICT (channel_id) DO NOTHING",
                 )
                 .bind(channel_id.to_string())
                 .bind(name.clone())
                 .bind(position)
+                .bind(space_id.map(|s| s.to_string()))
                 .execute(&mut *conn)
                 .await?;
             }
@@ -212,6 +302,15 @@ async fn apply(conn: &mut SqliteConnection, batch: &[Arc<RecordedEvent>]) -> Res
                 .execute(&mut *conn)
                 .await?;
             }
+            Event::SpaceCreated { .. }
+            | Event::SpaceRenamed { .. }
+            | Event::SpaceDeleted { .. }
+            | Event::InviteCreated { .. }
+            | Event::InviteRevoked { .. }
+            | Event::MemberJoined { .. }
+            | Event::MemberLeft { .. }
+            | Event::MemberRemoved { .. }
+            | Event::RoleChanged { .. } => apply_space(conn, recorded).await?,
             Event::AccountRegistered { user_id, username, .. } => {
                 sqlx::query(
                     "INSERT INTO accounts (user_id, username, registered_position) VALUES (?, ?, ?)

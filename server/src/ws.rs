@@ -7,13 +7,14 @@
 
 use crate::auth;
 use crate::dispatcher::event_frame;
-use crate::engine::{Engine, Session};
+use crate::engine::{Engine, EngineError, Session};
 use crate::startup::AppState;
 use axum::extract::State;
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures::{SinkExt, StreamExt};
+use parley::DomainError;
 use parley::protocol::{ClientFrame, MAX_FRAME_BYTES, ServerFrame};
 use parley::{ChannelId, Position};
 use parley_app::api::ssr::PostRequest;
@@ -131,18 +132,13 @@ async fn on_frame(
                     error: format!("at most {MAX_SUBSCRIPTIONS} subscriptions per connection"),
                 });
             }
-            match engine.channel_exists(channel).await {
-                Ok(true) => {}
-                Ok(false) => {
-                    return Some(ServerFrame::Error {
-                        error: format!("no such channel: {channel}"),
-                    });
-                }
-                Err(e) => {
-                    return Some(ServerFrame::Error {
-                        error: e.user_message(),
-                    });
-                }
+            // Only a member may follow a channel; to anyone else it does not exist.
+            if let Err(e) = engine.authorize_channel(&session.me, channel).await {
+                let error = match e {
+                    EngineError::Domain(DomainError::NoSuchChannel) => format!("no such channel: {channel}"),
+                    other => other.user_message(),
+                };
+                return Some(ServerFrame::Error { error });
             }
             if let Some(previous) = follows.remove(&channel) {
                 previous.abort();

@@ -94,6 +94,7 @@ impl Server {
                 let command = ChannelCommand::CreateChannel {
                     channel_id: *channel,
                     name: format!("bench-{i}"),
+                    space_id: None,
                 };
                 let metadata = EventMetadata {
                     actor: "bench".into(),

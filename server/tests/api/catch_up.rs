@@ -98,6 +98,7 @@ async fn other_channels_events_are_not_sent() {
             ChannelCommand::CreateChannel {
                 channel_id: other,
                 name: "other".into(),
+                space_id: None,
             },
             metadata,
         )

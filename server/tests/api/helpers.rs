@@ -198,8 +198,8 @@ impl TestApp {
         .fetch_all(pool)
         .await
         .unwrap();
-        let channels: Vec<(String, String, i64)> =
-            sqlx::query_as("SELECT channel_id, name, created_position FROM channels ORDER BY channel_id")
+        let channels: Vec<(String, String, i64, Option<String>)> =
+            sqlx::query_as("SELECT channel_id, name, created_position, space_id FROM channels ORDER BY channel_id")
                 .fetch_all(pool)
                 .await
                 .unwrap();
@@ -213,7 +213,28 @@ impl TestApp {
                 .fetch_all(pool)
                 .await
                 .unwrap();
+        let spaces: Vec<(String, String, String, i64, i64)> =
+            sqlx::query_as("SELECT space_id, name, owner, deleted, created_position FROM spaces ORDER BY space_id")
+                .fetch_all(pool)
+                .await
+                .unwrap();
+        let members: Vec<(String, String, String, i64)> = sqlx::query_as(
+            "SELECT space_id, user_id, role, joined_position FROM space_members ORDER BY space_id, user_id",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap();
+        type InviteRow = (String, String, Option<i64>, Option<i64>, i64, i64);
+        let invites: Vec<InviteRow> = sqlx::query_as(
+            "SELECT space_id, code, expires_at_ms, max_uses, uses, revoked FROM invites ORDER BY space_id, code",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap();
         let mut dump: Vec<String> = messages.iter().map(|m| format!("{m:?}")).collect();
+        dump.extend(spaces.iter().map(|s| format!("{s:?}")));
+        dump.extend(members.iter().map(|m| format!("{m:?}")));
+        dump.extend(invites.iter().map(|i| format!("{i:?}")));
         dump.extend(accounts.iter().map(|a| format!("{a:?}")));
         dump.extend(channels.iter().map(|c| format!("{c:?}")));
         dump.extend(checkpoints.iter().map(|c| format!("{c:?}")));

@@ -9,4 +9,5 @@ mod doors;
 mod helpers;
 mod projection;
 mod restart;
+mod spaces;
 mod store;

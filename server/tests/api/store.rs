@@ -27,6 +27,7 @@ fn created(channel_id: ChannelId) -> NewEvent {
         event: Event::ChannelCreated {
             channel_id,
             name: "test".into(),
+            space_id: None,
         },
         metadata: EventMetadata {
             actor: "system".into(),
