@@ -191,8 +191,8 @@ test('reset local data clears this browser and refetches cleanly', async ({ page
   const text = unique('before reset');
   await say(page, text);
   await expect(message(page, text)).toHaveAttribute('data-state', 'sent');
-  await page.getByTestId('reset').click();
-  await page.waitForEvent('load');
+  // Listen before clicking: the reload can be quicker than the next line.
+  await Promise.all([page.waitForEvent('load'), page.getByTestId('reset').click()]);
   await expect(page.locator('main[data-hydrated="true"]')).toBeVisible();
   await expect(message(page, text)).toHaveCount(1);
   await expect(message(page, text)).toHaveAttribute('data-state', 'sent');
