@@ -1,11 +1,13 @@
 //! The chat page: a channel's messages, the composer, who is signed in and the connection state.
 
-use crate::api::Me;
+use crate::api::{Me, SpaceView};
 use crate::auth::AuthForm;
+use crate::spaces::Sidebar;
 use leptos::html;
 use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
 use parley::timeline::{Delivery, Entry, Timeline};
-use parley::{ChannelId, MessageBody, MessageId};
+use parley::{ChannelId, MessageBody, MessageId, SpaceId};
 
 /// How the page's live connection stands, shown in the header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,23 +33,35 @@ impl Connection {
 /// Everything the page's parts share.
 #[derive(Clone, Copy)]
 pub struct ChatState {
-    pub channel: ChannelId,
+    /// The channel on screen (from the address: `/c/<id>`, or the lobby's `#general`).
+    pub channel: RwSignal<ChannelId>,
     pub timeline: RwSignal<Timeline>,
     pub connection: RwSignal<Connection>,
     /// Who this browser is signed in as (remembered locally, so the page opens offline).
     pub me: RwSignal<Option<Me>>,
     /// Whether the list follows new messages (the reader is at the bottom).
     pub stick: RwSignal<bool>,
+    /// The spaces this user belongs to, with their channels.
+    pub spaces: RwSignal<Vec<SpaceView>>,
 }
 
 #[component]
 pub fn ChatPage() -> impl IntoView {
+    // One route, so the page (and its client) lives on as the reader moves between
+    // channels: `/?c=<channel>` opens a channel, `/?space=<id>&invite=<code>` joins a space.
+    let params = use_query_map();
+    let routed_channel = move || {
+        params
+            .with(|p| p.get("c").and_then(|c| c.parse::<ChannelId>().ok()))
+            .unwrap_or(ChannelId::GENERAL)
+    };
     let state = ChatState {
-        channel: ChannelId::GENERAL,
+        channel: RwSignal::new(routed_channel()),
         timeline: RwSignal::new(Timeline::new()),
         connection: RwSignal::new(Connection::Connecting),
         me: RwSignal::new(None),
         stick: RwSignal::new(true),
+        spaces: RwSignal::new(Vec::new()),
     };
     let hydrated = RwSignal::new(false);
 
@@ -63,50 +77,75 @@ pub fn ChatPage() -> impl IntoView {
             crate::live::listen_to_tabs(state);
             if me.is_some() {
                 crate::live::start(state);
+                crate::spaces::refresh(state);
             }
         }
     });
+    // Following a link to another channel: switch to it without reloading.
+    Effect::new(move |_| {
+        let channel = routed_channel();
+        #[cfg(feature = "browser")]
+        crate::live::switch(state, channel);
+        #[cfg(not(feature = "browser"))]
+        let _ = channel;
+    });
+    // An invite link: join once signed in, then open the space.
+    Effect::new(move |_| {
+        let invite = params.with(|p| Some((p.get("space")?.parse::<SpaceId>().ok()?, p.get("invite")?)));
+        if let Some((space, code)) = invite
+            && state.me.with(Option::is_some)
+        {
+            crate::spaces::join_by_invite(state, space, code);
+        }
+    });
     let signed_in = move || state.me.with(Option::is_some);
+    let title = move || crate::spaces::channel_title(state);
 
     view! {
         <main class="app" data-hydrated=move || hydrated.get().to_string()>
-            <header class="topbar">
-                <h1 class="channel-name">
-                    <span class="hash">"#"</span>
-                    "general"
-                </h1>
-                <span
-                    class=move || format!("conn conn-{}", state.connection.get().label())
-                    data-testid="connection"
-                    title="Connection to the server"
-                >
-                    {move || state.connection.get().label()}
-                </span>
-                <span class="me" data-testid="me" title="Signed in as">
-                    {move || state.me.get().map(|me| me.username).unwrap_or_default()}
-                </span>
-                <Show when=signed_in>
+            <Sidebar state />
+            <section class="chat">
+                <header class="topbar">
+                    <h1 class="channel-name" data-testid="channel-title">
+                        <span class="hash">"#"</span>
+                        {move || title().0}
+                        {move || title().1.map(|space| view! { <span class="space-of">{space}</span> })}
+                    </h1>
+                    <Show when=signed_in>
+                        <span
+                            class=move || format!("conn conn-{}", state.connection.get().label())
+                            data-testid="connection"
+                            title="Connection to the server"
+                        >
+                            {move || state.connection.get().label()}
+                        </span>
+                    </Show>
+                    <span class="me" data-testid="me" title="Signed in as">
+                        {move || state.me.get().map(|me| me.username).unwrap_or_default()}
+                    </span>
+                    <Show when=signed_in>
+                        <button
+                            class="reset"
+                            data-testid="sign-out"
+                            title="Sign out in every tab of this browser, and forget its local data"
+                            on:click=move |_| sign_out()
+                        >
+                            "Sign out"
+                        </button>
+                    </Show>
                     <button
                         class="reset"
-                        data-testid="sign-out"
-                        title="Sign out in every tab of this browser, and forget its local data"
-                        on:click=move |_| sign_out()
+                        data-testid="reset"
+                        title="Forget this browser's cached history and unsent messages, and reload"
+                        on:click=move |_| reset_local_data()
+                        disabled=move || !hydrated.get()
                     >
-                        "Sign out"
+                        "Reset local data"
                     </button>
-                </Show>
-                <button
-                    class="reset"
-                    data-testid="reset"
-                    title="Forget this browser's cached history and unsent messages, and reload"
-                    on:click=move |_| reset_local_data()
-                    disabled=move || !hydrated.get()
-                >
-                    "Reset local data"
-                </button>
-            </header>
-            <MessageList state />
-            <Composer state hydrated />
+                </header>
+                <MessageList state />
+                <Composer state hydrated />
+            </section>
             <Show when=move || hydrated.get() && !signed_in()>
                 <AuthForm on_signed_in=move |me| signed_in_here(state, me) />
             </Show>
@@ -228,7 +267,7 @@ fn Composer(state: ChatState, hydrated: RwSignal<bool>) -> impl IntoView {
             <textarea
                 data-testid="composer"
                 rows="1"
-                placeholder="Message #general"
+                placeholder=move || format!("Message #{}", crate::spaces::channel_title(state).0)
                 aria-label="Message"
                 prop:value=move || draft.get()
                 on:input=move |ev| draft.set(event_target_value(&ev))
@@ -293,6 +332,7 @@ fn signed_in_here(state: ChatState, me: Me) {
     {
         crate::live::tell_signed_in(me.username);
         crate::live::start(state);
+        crate::spaces::refresh(state);
     }
 }
 

@@ -3,6 +3,7 @@
 //! - [`api`]: server functions (the commands and queries the browser calls) and their error type.
 //! - [`auth`]: the sign-in / sign-up form, and who this browser remembers being signed in as.
 //! - [`chat`]: the chat page: message list, composer, who is signed in, connection indicator.
+//! - [`spaces`]: the sidebar: spaces and their channels, new spaces and channels, invites, members.
 //! - `live` (browser only): the client: cache first, then the WebSocket from the cursor; the outbox.
 //! - `local` (browser only): IndexedDB: cached history, cursors, outbox.
 //! - `sync` (browser only): BroadcastChannel notes between the tabs of one browser.
@@ -14,6 +15,7 @@ pub mod chat;
 mod live;
 #[cfg(feature = "browser")]
 mod local;
+pub mod spaces;
 #[cfg(feature = "browser")]
 mod sync;
 

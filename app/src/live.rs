@@ -6,7 +6,6 @@ use crate::api::{AppError, history, post_message, sign_out as end_session, whoam
 use crate::chat::{ChatState, Connection};
 use crate::local::{LocalStore, OutboxItem};
 use crate::sync::Tabs;
-use futures::future::{self, Either};
 use futures::{FutureExt, SinkExt, StreamExt};
 use gloo_net::websocket::{Message, futures::WebSocket};
 use gloo_timers::future::TimeoutFuture;
@@ -14,7 +13,8 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use parley::protocol::{ClientFrame, ServerFrame};
 use parley::tabs::TabMessage;
-use parley::{MessageId, MessageView, Position};
+use parley::timeline::Timeline;
+use parley::{ChannelId, MessageId, MessageView, Position};
 use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
 use std::rc::Rc;
@@ -35,6 +35,8 @@ struct Client {
     in_flight: RefCell<HashSet<MessageId>>,
     loading_older: Cell<bool>,
     no_older: Cell<bool>,
+    /// Wakes the connection loop when another channel is opened.
+    switched: futures::channel::mpsc::UnboundedSender<()>,
 }
 
 thread_local! {
@@ -66,9 +68,9 @@ impl Client {
         tell(note);
     }
 
-    async fn persist(&self, messages: &[MessageView], cursor: Option<Position>) {
+    async fn persist(&self, channel: ChannelId, messages: &[MessageView], cursor: Option<Position>) {
         if let Some(local) = &self.local
-            && let Err(e) = local.save(self.state.channel, messages, cursor).await
+            && let Err(e) = local.save(channel, messages, cursor).await
         {
             leptos::logging::warn!("{e}");
         }
@@ -95,50 +97,30 @@ pub fn start(state: ChatState) {
                 None
             }
         };
+        let (switched, mut switches) = futures::channel::mpsc::unbounded();
         let client = Rc::new(Client {
             state,
             local,
             in_flight: RefCell::default(),
             loading_older: Cell::new(false),
             no_older: Cell::new(false),
+            switched,
         });
         CLIENT.with(|c| *c.borrow_mut() = Some(client.clone()));
 
-        // Paint what this browser already has, before any network reply.
-        let mut cursor = Position::ZERO;
-        if let Some(local) = &client.local {
-            if let Ok((messages, cached)) = local.load(state.channel, CACHED_PAGE).await {
-                cursor = cached;
-                state.timeline.update(|t| {
-                    messages.into_iter().for_each(|m| t.merge(m));
-                    t.restore_cursor(cached);
-                });
-            }
-            mark_painted("parley:cached-history");
-            if let Ok(outbox) = local.outbox().await {
-                state.timeline.update(|t| {
-                    for item in outbox.into_iter().filter(|i| i.channel == state.channel) {
-                        t.add_pending(item.message_id, item.author, item.body);
-                        if let Some(error) = item.error {
-                            t.fail(item.message_id, error);
-                        }
-                    }
-                });
-            }
-        }
-        // Nothing cached: start from the newest page; older ones come on scroll.
-        if cursor == Position::ZERO
-            && let Ok(page) = history(state.channel, None, FIRST_PAGE).await
-        {
-            let newest = page.last().map(|m| m.position);
-            state.timeline.update(|t| page.iter().cloned().for_each(|m| t.apply(m)));
-            client.persist(&page, newest).await;
-        }
-
+        let mut painted = None;
         let mut backoff = MIN_BACKOFF_MS;
         loop {
-            if follow(&client).await {
+            let channel = state.channel.get_untracked();
+            if painted != Some(channel) {
+                paint(&client, channel).await;
+                painted = Some(channel);
+            }
+            if follow(&client, channel, &mut switches).await {
                 backoff = MIN_BACKOFF_MS;
+            }
+            if state.channel.get_untracked() != channel {
+                continue; // another channel was opened: follow it at once
             }
             let online = web_sys::window().is_none_or(|w| w.navigator().on_line());
             state.connection.set(if online {
@@ -151,32 +133,94 @@ pub fn start(state: ChatState) {
             futures::select! {
                 () = TimeoutFuture::new(wait).fuse() => {},
                 () = browser_event("online").fuse() => {},
+                _ = switches.next() => {},
             }
             backoff = (backoff * 2).min(MAX_BACKOFF_MS);
         }
     });
 }
 
+/// Opens another channel: the page shows it from the cache at once, then follows it.
+pub fn switch(state: ChatState, channel: ChannelId) {
+    if state.channel.get_untracked() == channel {
+        return;
+    }
+    state.channel.set(channel);
+    if let Some(client) = client() {
+        client.no_older.set(false);
+        let _ = client.switched.unbounded_send(());
+    }
+}
+
+/// Shows a channel from what this browser has: its cached history and cursor, and its
+/// unsent messages; with nothing cached, the newest page from the server.
+async fn paint(client: &Rc<Client>, channel: ChannelId) {
+    let state = client.state;
+    state.timeline.set(Timeline::new());
+    state.stick.set(true);
+    let mut cursor = Position::ZERO;
+    if let Some(local) = &client.local {
+        if let Ok((messages, cached)) = local.load(channel, CACHED_PAGE).await {
+            cursor = cached;
+            state.timeline.update(|t| {
+                messages.into_iter().for_each(|m| t.merge(m));
+                t.restore_cursor(cached);
+            });
+        }
+        mark_painted("parley:cached-history");
+        if let Ok(outbox) = local.outbox().await {
+            state.timeline.update(|t| {
+                for item in outbox.into_iter().filter(|i| i.channel == channel) {
+                    t.add_pending(item.message_id, item.author, item.body);
+                    if let Some(error) = item.error {
+                        t.fail(item.message_id, error);
+                    }
+                }
+            });
+        }
+    }
+    // Nothing cached: start from the newest page; older ones come on scroll.
+    if cursor == Position::ZERO
+        && let Ok(page) = history(channel, None, FIRST_PAGE).await
+        && state.channel.get_untracked() == channel
+    {
+        let newest = page.last().map(|m| m.position);
+        state.timeline.update(|t| page.iter().cloned().for_each(|m| t.apply(m)));
+        client.persist(channel, &page, newest).await;
+    }
+}
+
 /// One connection's life: subscribe from the cursor, apply events, send the outbox once
-/// caught up. Returns whether it got as far as being caught up.
-async fn follow(client: &Rc<Client>) -> bool {
+/// caught up; it ends when the socket does, the browser goes offline, or another channel
+/// is opened. Returns whether it got as far as being caught up.
+async fn follow(
+    client: &Rc<Client>,
+    channel: ChannelId,
+    switches: &mut futures::channel::mpsc::UnboundedReceiver<()>,
+) -> bool {
     let state = client.state;
     let Ok(socket) = WebSocket::open(&socket_url()) else {
         return false;
     };
     let (mut tx, mut rx) = socket.split();
     let after = state.timeline.with_untracked(|t| t.cursor());
-    let subscribe = ClientFrame::Subscribe {
-        channel: state.channel,
-        after,
-    };
+    let subscribe = ClientFrame::Subscribe { channel, after };
     if tx.send(Message::Text(subscribe.to_json())).await.is_err() {
         return false;
     }
     let mut caught_up = false;
     // An open socket can outlive the network; the browser's word ends it at once.
     let mut offline = Box::pin(browser_event("offline"));
-    while let Either::Left((Some(Ok(message)), _)) = future::select(rx.next(), offline.as_mut()).await {
+    loop {
+        let message = futures::select! {
+            message = rx.next().fuse() => message,
+            () = offline.as_mut().fuse() => None,
+            _ = switches.next() => None,
+        };
+        let Some(Ok(message)) = message else { break };
+        if state.channel.get_untracked() != channel {
+            break;
+        }
         let Message::Text(text) = message else {
             continue;
         };
@@ -189,12 +233,9 @@ async fn follow(client: &Rc<Client>) -> bool {
                     None => t.restore_cursor(position),
                 });
                 let messages: Vec<MessageView> = view.into_iter().collect();
-                client.persist(&messages, Some(position)).await;
+                client.persist(channel, &messages, Some(position)).await;
                 if !messages.is_empty() {
-                    client.tell(TabMessage::Applied {
-                        channel: state.channel,
-                        messages,
-                    });
+                    client.tell(TabMessage::Applied { channel, messages });
                 }
             }
             Ok(ServerFrame::CaughtUp { .. }) => {
@@ -216,7 +257,8 @@ async fn flush_outbox(client: &Rc<Client>) {
     let Ok(items) = local.outbox().await else {
         return;
     };
-    for item in items.into_iter().filter(|i| i.channel == client.state.channel) {
+    let channel = client.state.channel.get_untracked();
+    for item in items.into_iter().filter(|i| i.channel == channel) {
         post(client.state, item.message_id, item.author, item.body);
     }
 }
@@ -228,7 +270,7 @@ pub fn send(state: ChatState, message_id: MessageId, author: String, body: Strin
     });
     if let Some(client) = client() {
         client.tell(TabMessage::Pending {
-            channel: state.channel,
+            channel: state.channel.get_untracked(),
             message_id,
             author: author.clone(),
             body: body.clone(),
@@ -244,7 +286,7 @@ pub fn retry(state: ChatState, message_id: MessageId) {
     if let Some(entry) = again {
         if let Some(client) = client() {
             client.tell(TabMessage::Retrying {
-                channel: state.channel,
+                channel: state.channel.get_untracked(),
                 message_id,
             });
         }
@@ -259,8 +301,8 @@ fn post(state: ChatState, message_id: MessageId, author: String, body: String) {
     if !client.in_flight.borrow_mut().insert(message_id) {
         return;
     }
+    let channel = state.channel.get_untracked();
     spawn_local(async move {
-        let channel = state.channel;
         let mut item = OutboxItem {
             channel,
             message_id,
@@ -323,7 +365,7 @@ fn on_note(state: ChatState, note: TabMessage) {
             message_id,
             author,
             body,
-        } if channel == state.channel => {
+        } if channel == state.channel.get_untracked() => {
             state.timeline.update(|t| {
                 t.add_pending(message_id, author, body);
             });
@@ -332,22 +374,22 @@ fn on_note(state: ChatState, note: TabMessage) {
             channel,
             message_id,
             position,
-        } if channel == state.channel => {
+        } if channel == state.channel.get_untracked() => {
             state.timeline.update(|t| t.ack(message_id, position));
         }
         TabMessage::Failed {
             channel,
             message_id,
             error,
-        } if channel == state.channel => {
+        } if channel == state.channel.get_untracked() => {
             state.timeline.update(|t| t.fail(message_id, error));
         }
-        TabMessage::Retrying { channel, message_id } if channel == state.channel => {
+        TabMessage::Retrying { channel, message_id } if channel == state.channel.get_untracked() => {
             state.timeline.update(|t| {
                 t.retry(message_id);
             });
         }
-        TabMessage::Applied { channel, messages } if channel == state.channel => {
+        TabMessage::Applied { channel, messages } if channel == state.channel.get_untracked() => {
             state.timeline.update(|t| messages.into_iter().for_each(|m| t.merge(m)));
         }
         // Another tab signed in or out: start again as whoever this browser now is.
@@ -410,9 +452,12 @@ pub fn load_older(state: ChatState, done: impl FnOnce() + 'static) {
     };
     client.loading_older.set(true);
     spawn_local(async move {
-        if let Ok(page) = history(state.channel, Some(before), OLDER_PAGE).await {
+        let channel = state.channel.get_untracked();
+        if let Ok(page) = history(channel, Some(before), OLDER_PAGE).await
+            && state.channel.get_untracked() == channel
+        {
             client.no_older.set(page.len() < OLDER_PAGE as usize);
-            client.persist(&page, None).await;
+            client.persist(channel, &page, None).await;
             state.timeline.update(|t| page.into_iter().for_each(|m| t.merge(m)));
             done();
         }

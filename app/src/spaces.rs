@@ -1,0 +1,403 @@
+//! The sidebar: the lobby and your spaces with their channels; new spaces and channels, invite links, members.
+
+use crate::api::{
+    AppError, MemberView, SpaceAction, SpaceOutcome, SpaceView, act_on_space, create_space, members, my_spaces,
+};
+use crate::chat::ChatState;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use parley::space::{Right, valid_space_name};
+use parley::{ChannelId, Role, SpaceId};
+
+/// Fetches the spaces this user belongs to into the sidebar.
+pub fn refresh(state: ChatState) {
+    spawn_local(async move {
+        match my_spaces().await {
+            Ok(spaces) => state.spaces.set(spaces),
+            Err(e) => leptos::logging::warn!("spaces: {e}"),
+        }
+    });
+}
+
+/// The address that opens a channel.
+pub fn channel_href(channel: ChannelId) -> String {
+    if channel == ChannelId::GENERAL {
+        "/".to_owned()
+    } else {
+        format!("/?c={channel}")
+    }
+}
+
+/// The channel on screen: its name, and its space's name (none for the lobby).
+pub fn channel_title(state: ChatState) -> (String, Option<String>) {
+    let channel = state.channel.get();
+    if channel == ChannelId::GENERAL {
+        return ("general".to_owned(), None);
+    }
+    state.spaces.with(|spaces| {
+        spaces
+            .iter()
+            .find_map(|space| {
+                let found = space.channels.iter().find(|c| c.channel_id == channel)?;
+                Some((found.name.clone(), Some(space.name.clone())))
+            })
+            .unwrap_or_else(|| ("…".to_owned(), None))
+    })
+}
+
+/// Follows an invite link: joins the space (a member already is one), then opens its first channel.
+pub fn join_by_invite(state: ChatState, space: SpaceId, code: String) {
+    spawn_local(async move {
+        let joined = act_on_space(space, SpaceAction::Join { code }).await;
+        if let Err(e) = &joined
+            && !e.to_string().contains("already a member")
+        {
+            alert(&format!("Could not join: {e}"));
+        }
+        if let Ok(spaces) = my_spaces().await {
+            let first = spaces
+                .iter()
+                .find(|s| s.space_id == space)
+                .and_then(|s| s.channels.first())
+                .map(|c| c.channel_id);
+            state.spaces.set(spaces);
+            let navigate = leptos_router::hooks::use_navigate();
+            navigate(&first.map_or_else(|| "/".to_owned(), channel_href), Default::default());
+        }
+    });
+}
+
+fn alert(text: &str) {
+    #[cfg(feature = "browser")]
+    if let Some(window) = web_sys::window() {
+        let _ = window.alert_with_message(text);
+    }
+    #[cfg(not(feature = "browser"))]
+    let _ = text;
+}
+
+/// What a dialog of the sidebar is asking for.
+#[derive(Clone, Debug, PartialEq)]
+enum Dialog {
+    NewSpace,
+    NewChannel(SpaceId),
+    Invite { link: String },
+    Members { space: SpaceView, members: Vec<MemberView> },
+}
+
+#[component]
+pub fn Sidebar(state: ChatState) -> impl IntoView {
+    let dialog = RwSignal::new(None::<Dialog>);
+    let signed_in = move || state.me.with(Option::is_some);
+
+    view! {
+        <nav class="sidebar" aria-label="Spaces and channels">
+            <div class="brand">"Parley"</div>
+            <section class="space">
+                <h2>"Lobby"</h2>
+                <a href="/" class=link_class(state, ChannelId::GENERAL) data-testid="channel-link">
+                    "# general"
+                </a>
+            </section>
+            <For
+                each=move || state.spaces.get()
+                key=|space: &SpaceView| (space.space_id, space.name.clone(), space.role, space.channels.len())
+                let:space
+            >
+                <SpaceSection space=space.clone() state dialog />
+            </For>
+            <Show when=signed_in>
+                <button class="new-space" data-testid="new-space" on:click=move |_| dialog.set(Some(Dialog::NewSpace))>
+                    "+ New space"
+                </button>
+            </Show>
+        </nav>
+        {move || dialog.get().map(|d| view! { <SidebarDialog d dialog state /> })}
+    }
+}
+
+#[component]
+fn SpaceSection(space: SpaceView, state: ChatState, dialog: RwSignal<Option<Dialog>>) -> impl IntoView {
+    let id = space.space_id;
+    let can_manage = space.role.can(Right::ManageChannels);
+    let can_invite = space.role.can(Right::Invite);
+    let invite = move |_| {
+        spawn_local(async move {
+            let action = SpaceAction::CreateInvite {
+                expires_in_minutes: Some(7 * 24 * 60),
+                max_uses: None,
+            };
+            match act_on_space(id, action).await {
+                Ok(SpaceOutcome::Invite { code }) => {
+                    let origin = web_origin();
+                    dialog.set(Some(Dialog::Invite {
+                        link: format!("{origin}/?space={id}&invite={code}"),
+                    }));
+                }
+                Ok(_) => {}
+                Err(e) => alert(&e.to_string()),
+            }
+        });
+    };
+    let show_members = {
+        let space = space.clone();
+        move |_| {
+            let space = space.clone();
+            spawn_local(async move {
+                match members(space.space_id).await {
+                    Ok(members) => dialog.set(Some(Dialog::Members { space, members })),
+                    Err(e) => alert(&e.to_string()),
+                }
+            });
+        }
+    };
+    let leave = move |_| {
+        spawn_local(async move {
+            match act_on_space(id, SpaceAction::Leave).await {
+                Ok(_) => {
+                    refresh(state);
+                    leptos_router::hooks::use_navigate()("/", Default::default());
+                }
+                Err(e) => alert(&e.to_string()),
+            }
+        });
+    };
+    view! {
+        <section class="space" data-testid="space" data-space-id=id.to_string()>
+            <h2>
+                <span class="space-name">{space.name.clone()}</span>
+                <span class="role" data-testid="my-role">{role_label(space.role)}</span>
+            </h2>
+            {space
+                .channels
+                .iter()
+                .map(|channel| {
+                    let channel_id = channel.channel_id;
+                    view! {
+                        <a
+                            href=channel_href(channel_id)
+                            class=link_class(state, channel_id)
+                            data-testid="channel-link"
+                        >
+                            "# "
+                            {channel.name.clone()}
+                        </a>
+                    }
+                })
+                .collect_view()}
+            <div class="space-actions">
+                {can_manage
+                    .then(|| {
+                        view! {
+                            <button
+                                data-testid="new-channel"
+                                on:click=move |_| dialog.set(Some(Dialog::NewChannel(id)))
+                            >
+                                "+ Channel"
+                            </button>
+                        }
+                    })}
+                {can_invite.then(|| view! { <button data-testid="invite" on:click=invite>"Invite"</button> })}
+                <button data-testid="members" on:click=show_members>
+                    "Members"
+                </button>
+                <button data-testid="leave" on:click=leave>
+                    "Leave"
+                </button>
+            </div>
+        </section>
+    }
+}
+
+/// The class of a channel's link: marked when it is the one on screen.
+fn link_class(state: ChatState, channel: ChannelId) -> impl Fn() -> &'static str + Send + Sync + 'static {
+    move || {
+        if state.channel.get() == channel {
+            "channel-link current"
+        } else {
+            "channel-link"
+        }
+    }
+}
+
+fn role_label(role: Role) -> &'static str {
+    match role {
+        Role::Admin => "admin",
+        Role::Moderator => "moderator",
+        Role::Member => "member",
+    }
+}
+
+fn web_origin() -> String {
+    #[cfg(feature = "browser")]
+    {
+        web_sys::window()
+            .and_then(|w| w.location().origin().ok())
+            .unwrap_or_default()
+    }
+    #[cfg(not(feature = "browser"))]
+    String::new()
+}
+
+#[component]
+fn SidebarDialog(d: Dialog, dialog: RwSignal<Option<Dialog>>, state: ChatState) -> impl IntoView {
+    let close = move || dialog.set(None);
+    let body = match d {
+        Dialog::NewSpace => view! {
+            <NameForm
+                title="Create a space"
+                label="Its name"
+                submit="Create space"
+                check=|name: &str| {
+                    if valid_space_name(name) { Ok(()) } else { Err("a space name must be 1 to 64 characters".into()) }
+                }
+                on_submit=move |name: String| async move {
+                    let space = create_space(name).await?;
+                    let first = space.channels.first().map(|c| c.channel_id);
+                    state.spaces.update(|spaces| spaces.push(space));
+                    if let Some(channel) = first {
+                        leptos_router::hooks::use_navigate()(&channel_href(channel), Default::default());
+                    }
+                    Ok(())
+                }
+                close
+            />
+        }
+        .into_any(),
+        Dialog::NewChannel(space) => view! {
+            <NameForm
+                title="Create a channel"
+                label="Its name: lowercase letters, digits, '-' or '_'"
+                submit="Create channel"
+                check=|_: &str| Ok(())
+                on_submit=move |name: String| async move {
+                    let outcome = act_on_space(space, SpaceAction::CreateChannel { name }).await?;
+                    refresh(state);
+                    if let SpaceOutcome::Channel { channel_id } = outcome {
+                        leptos_router::hooks::use_navigate()(&channel_href(channel_id), Default::default());
+                    }
+                    Ok(())
+                }
+                close
+            />
+        }
+        .into_any(),
+        Dialog::Invite { link } => view! {
+            <div class="dialog" data-testid="invite-dialog">
+                <h2>"Invite people"</h2>
+                <p>"Anyone with this link can join for the next 7 days:"</p>
+                <input readonly data-testid="invite-link" prop:value=link.clone() on:focus=|ev| select_all(&ev) />
+                <button type="button" on:click=move |_| close()>
+                    "Done"
+                </button>
+            </div>
+        }
+        .into_any(),
+        Dialog::Members { space, members } => view! {
+            <div class="dialog" data-testid="members-dialog">
+                <h2>"Members of " {space.name.clone()}</h2>
+                <ul class="members">
+                    {members
+                        .into_iter()
+                        .map(|m| {
+                            view! {
+                                <li data-testid="member">
+                                    <span class="member-name">{m.username}</span>
+                                    <span class="role">{role_label(m.role)}</span>
+                                </li>
+                            }
+                        })
+                        .collect_view()}
+                </ul>
+                <button type="button" on:click=move |_| close()>
+                    "Close"
+                </button>
+            </div>
+        }
+        .into_any(),
+    };
+    view! {
+        <div
+            class="overlay"
+            on:keydown=move |ev| {
+                if ev.key() == "Escape" {
+                    close();
+                }
+            }
+        >
+            {body}
+        </div>
+    }
+}
+
+fn select_all(ev: &leptos::ev::FocusEvent) {
+    #[cfg(feature = "browser")]
+    {
+        use wasm_bindgen::JsCast;
+        if let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) {
+            input.select();
+        }
+    }
+    #[cfg(not(feature = "browser"))]
+    let _ = ev;
+}
+
+/// A one-field form (a name), checked in place, that shows the server's refusal in place.
+#[component]
+fn NameForm<F, Fut>(
+    title: &'static str,
+    label: &'static str,
+    submit: &'static str,
+    check: fn(&str) -> Result<(), String>,
+    on_submit: F,
+    close: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView
+where
+    F: Fn(String) -> Fut + Copy + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<(), AppError>> + 'static,
+{
+    let value = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    view! {
+        <form
+            class="dialog"
+            data-testid="name-form"
+            on:submit=move |ev| {
+                ev.prevent_default();
+                let name = value.get_untracked();
+                if let Err(e) = check(&name) {
+                    error.set(Some(e));
+                    return;
+                }
+                busy.set(true);
+                spawn_local(async move {
+                    let result = on_submit(name).await;
+                    busy.set(false);
+                    match result {
+                        Ok(()) => close(),
+                        Err(e) => error.set(Some(e.to_string())),
+                    }
+                });
+            }
+        >
+            <h2>{title}</h2>
+            <label for="name-field">{label}</label>
+            <input
+                id="name-field"
+                data-testid="name-field"
+                autofocus
+                maxlength="64"
+                prop:value=move || value.get()
+                on:input=move |ev| value.set(event_target_value(&ev))
+            />
+            {move || error.get().map(|e| view! { <p class="error" role="alert" data-testid="name-error">{e}</p> })}
+            <button type="submit" data-testid="name-submit" disabled=move || busy.get()>
+                {submit}
+            </button>
+            <button type="button" class="secondary" on:click=move |_| close()>
+                "Cancel"
+            </button>
+        </form>
+    }
+}

@@ -1,0 +1,96 @@
+// Spaces in the browser: create one, add a channel, invite by link, chat inside, roles,
+// and a stranger who can see none of it.
+import { expect, test, type Page } from '@playwright/test';
+import { join, message, say, unique } from './helpers';
+
+async function createSpace(page: Page, name: string) {
+  await page.getByTestId('new-space').click();
+  await page.getByTestId('name-field').fill(name);
+  await page.getByTestId('name-submit').click();
+  const space = page.getByTestId('space').filter({ hasText: name });
+  await expect(space).toBeVisible();
+  await expect(page.getByTestId('channel-title')).toContainText('general');
+  await expect(page.getByTestId('channel-title')).toContainText(name);
+  return space;
+}
+
+test('a space: create, add a channel, invite by link, chat inside, and strangers see nothing', async ({
+  browser,
+}, testInfo) => {
+  const ada = await (await browser.newContext()).newPage();
+  const bob = await (await browser.newContext()).newPage();
+  const eve = await (await browser.newContext()).newPage();
+  const adaName = await join(ada, 'Ada');
+  const bobName = await join(bob, 'Bob');
+  await join(eve, 'Eve');
+
+  const spaceName = unique('Engines');
+  const space = await createSpace(ada, spaceName);
+  await expect(space.getByTestId('my-role')).toHaveText('admin');
+
+  // A channel name is checked by the server, and the refusal shown in place.
+  await space.getByTestId('new-channel').click();
+  await ada.getByTestId('name-field').fill('Not Valid');
+  await ada.getByTestId('name-submit').click();
+  await expect(ada.getByTestId('name-error')).toContainText('a channel name must be');
+  await ada.getByTestId('name-field').fill('design');
+  await ada.getByTestId('name-submit').click();
+  await expect(ada.getByTestId('channel-title')).toContainText('design');
+  await expect(ada).toHaveURL(/\?c=/);
+  const designURL = ada.url();
+
+  const secret = unique('the plans');
+  await say(ada, secret);
+  await expect(message(ada, secret)).toHaveAttribute('data-state', 'sent');
+
+  // A stranger with the channel's address sees nothing of it, and cannot post.
+  await eve.goto(designURL);
+  await expect(eve.locator('main[data-hydrated="true"]')).toBeVisible();
+  await eve.waitForTimeout(500);
+  await expect(message(eve, secret)).toHaveCount(0);
+  await expect(eve.getByTestId('space')).toHaveCount(0);
+
+  // Invite Bob by link.
+  await space.getByTestId('invite').click();
+  const link = await ada.getByTestId('invite-link').inputValue();
+  expect(link).toMatch(/\/\?space=[0-9a-f-]+&invite=[A-Za-z0-9]{12}$/);
+  await ada.getByRole('button', { name: 'Done' }).click();
+  await bob.goto(link);
+  const bobSpace = bob.getByTestId('space').filter({ hasText: spaceName });
+  await expect(bobSpace).toBeVisible();
+  await expect(bobSpace.getByTestId('my-role')).toHaveText('member');
+  await expect(bobSpace.getByTestId('new-channel')).toHaveCount(0);
+  await expect(bobSpace.getByTestId('invite')).toHaveCount(0);
+
+  // Bob opens #design from the sidebar: history, then live both ways.
+  await bobSpace.getByTestId('channel-link').filter({ hasText: 'design' }).click();
+  await expect(bob.getByTestId('channel-title')).toContainText('design');
+  await expect(message(bob, secret)).toHaveCount(1);
+  const reply = unique('count me in');
+  await say(bob, reply);
+  await expect(message(ada, reply)).toBeVisible();
+  await expect(message(ada, reply)).toContainText(bobName);
+
+  // Switching channels shows each channel's own messages, without a reload.
+  await bobSpace.getByTestId('channel-link').filter({ hasText: 'general' }).click();
+  await expect(bob.getByTestId('channel-title')).toContainText('general');
+  await expect(message(bob, secret)).toHaveCount(0);
+  await bob.goBack();
+  await expect(message(bob, secret)).toHaveCount(1);
+
+  // The members list shows the roles.
+  await space.getByTestId('members').click();
+  const members = ada.getByTestId('member');
+  await expect(members).toHaveCount(2);
+  await expect(members.filter({ hasText: adaName })).toContainText('admin');
+  await expect(members.filter({ hasText: bobName })).toContainText('member');
+  await ada.screenshot({ path: testInfo.outputPath('space-members.png') });
+  await ada.getByRole('button', { name: 'Close' }).click();
+
+  // Eve, still a stranger, still sees nothing; the reload of a cached page shows nothing either.
+  await eve.reload();
+  await eve.waitForTimeout(500);
+  await expect(message(eve, secret)).toHaveCount(0);
+  await expect(message(eve, reply)).toHaveCount(0);
+  await bob.screenshot({ path: testInfo.outputPath('space-bob.png') });
+});
