@@ -6,6 +6,7 @@ use crate::ids::{ChannelId, MessageId, UserId};
 use crate::rules::{DisplayName, MessageBody, RuleError};
 use crate::space::SpaceId;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 
 /// What a user (or the system) asks a channel to do.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -16,6 +17,12 @@ pub enum ChannelCommand {
         name: String,
         /// The space it is created in (the engine checks the creator's role there first).
         space_id: Option<SpaceId>,
+    },
+    /// Opens the direct-message channel of these people (the opener among them).
+    OpenDirect {
+        channel_id: ChannelId,
+        opener: UserId,
+        members: BTreeSet<UserId>,
     },
     PostMessage {
         channel_id: ChannelId,
@@ -29,7 +36,9 @@ pub enum ChannelCommand {
 impl ChannelCommand {
     pub fn channel_id(&self) -> ChannelId {
         match self {
-            Self::CreateChannel { channel_id, .. } | Self::PostMessage { channel_id, .. } => *channel_id,
+            Self::CreateChannel { channel_id, .. }
+            | Self::PostMessage { channel_id, .. }
+            | Self::OpenDirect { channel_id, .. } => *channel_id,
         }
     }
 }
@@ -43,6 +52,10 @@ pub enum DomainError {
     ChannelExists,
     #[error("a channel name must be 1 to 32 lowercase letters, digits, '-' or '_'")]
     BadChannelName,
+    #[error("a direct conversation is between 2 and {max} people, you among them")]
+    BadDirectMembers { max: usize },
+    #[error("no such user: {0}")]
+    NoSuchUser(String),
     #[error("this username is taken")]
     UsernameTaken,
     #[error("no such space")]
@@ -83,6 +96,8 @@ pub struct ChannelState {
     pub name: Option<String>,
     /// The space whose members may read and post here; none for the instance-wide lobby.
     pub space_id: Option<SpaceId>,
+    /// The people of a direct-message channel: only they may read and post.
+    pub members: Option<BTreeSet<UserId>>,
     /// Number of events in the channel's stream: the expected version of the next append.
     pub version: u64,
 }
@@ -90,6 +105,17 @@ pub struct ChannelState {
 impl ChannelState {
     pub fn exists(&self) -> bool {
         self.name.is_some()
+    }
+}
+
+/// The most people one direct conversation may hold.
+pub const MAX_DIRECT_MEMBERS: usize = 8;
+
+impl ChannelState {
+    /// Whether `user` may read and post here, as far as the channel itself says: a direct
+    /// channel names its people; a space's channel leaves it to the space.
+    pub fn admits_directly(&self, user: UserId) -> Option<bool> {
+        self.members.as_ref().map(|m| m.contains(&user))
     }
 }
 
@@ -118,6 +144,27 @@ pub fn decide(state: &ChannelState, command: &ChannelCommand) -> Result<Vec<Even
                 channel_id: *channel_id,
                 name: name.clone(),
                 space_id: *space_id,
+                members: None,
+            }])
+        }
+        ChannelCommand::OpenDirect {
+            channel_id,
+            opener,
+            members,
+        } => {
+            if !(2..=MAX_DIRECT_MEMBERS).contains(&members.len()) || !members.contains(opener) {
+                return Err(DomainError::BadDirectMembers {
+                    max: MAX_DIRECT_MEMBERS,
+                });
+            }
+            if state.exists() {
+                return Ok(Vec::new()); // already open: nothing to do
+            }
+            Ok(vec![Event::ChannelCreated {
+                channel_id: *channel_id,
+                name: "direct".into(),
+                space_id: None,
+                members: Some(members.iter().copied().collect()),
             }])
         }
         ChannelCommand::PostMessage {
@@ -143,9 +190,16 @@ pub fn decide(state: &ChannelState, command: &ChannelCommand) -> Result<Vec<Even
 
 /// Folds one event of the channel's stream into its state.
 pub fn evolve(mut state: ChannelState, event: &Event) -> ChannelState {
-    if let Event::ChannelCreated { name, space_id, .. } = event {
+    if let Event::ChannelCreated {
+        name,
+        space_id,
+        members,
+        ..
+    } = event
+    {
         state.name = Some(name.clone());
         state.space_id = *space_id;
+        state.members = members.as_ref().map(|m| m.iter().copied().collect());
     }
     state.version += 1;
     state
@@ -169,6 +223,7 @@ mod tests {
             channel_id,
             name: "general".into(),
             space_id: None,
+            members: None,
         }
     }
 
@@ -188,6 +243,7 @@ mod tests {
                 channel_id: id,
                 name: "random".into(),
                 space_id,
+                members: None,
             }])
         );
         let state = given(&events.unwrap_or_default());
@@ -252,6 +308,42 @@ mod tests {
             body: body("hello"),
         };
         assert_eq!(decide(&given(&[]), &cmd), Err(DomainError::NoSuchChannel));
+    }
+
+    #[test]
+    fn a_direct_channel_admits_its_people_only_and_opens_once() {
+        let (ada, bob, eve) = (UserId::new(), UserId::new(), UserId::new());
+        let members: BTreeSet<UserId> = [ada, bob].into();
+        let channel_id = ChannelId::direct(&members);
+        let open = ChannelCommand::OpenDirect {
+            channel_id,
+            opener: ada,
+            members: members.clone(),
+        };
+        let events = decide(&given(&[]), &open).unwrap_or_default();
+        let state = given(&events);
+        assert_eq!(state.admits_directly(bob), Some(true));
+        assert_eq!(state.admits_directly(eve), Some(false));
+        assert_eq!(decide(&state, &open), Ok(Vec::new()), "opening again changes nothing");
+        let alone = ChannelCommand::OpenDirect {
+            channel_id,
+            opener: ada,
+            members: [ada].into(),
+        };
+        assert!(matches!(
+            decide(&given(&[]), &alone),
+            Err(DomainError::BadDirectMembers { .. })
+        ));
+        let not_in_it = ChannelCommand::OpenDirect {
+            channel_id,
+            opener: eve,
+            members,
+        };
+        assert!(matches!(
+            decide(&given(&[]), &not_in_it),
+            Err(DomainError::BadDirectMembers { .. })
+        ));
+        assert_eq!(given(&[created(channel_id)]).admits_directly(eve), None);
     }
 
     #[test]

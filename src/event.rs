@@ -17,6 +17,9 @@ pub enum Event {
         /// The space it belongs to; none for the instance-wide lobby (`#general` of old).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         space_id: Option<SpaceId>,
+        /// The people of a direct-message channel (no space): only they may read and post.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        members: Option<Vec<UserId>>,
     },
     MessagePosted {
         channel_id: ChannelId,
@@ -234,6 +237,7 @@ mod tests {
                 channel_id: ChannelId::new(),
                 name: "x".into(),
                 space_id: Some(SpaceId::new()),
+                members: None,
             },
         ] {
             let back = Event::decode(event.event_type(), Event::SCHEMA_VERSION, event.payload());

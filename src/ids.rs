@@ -65,6 +65,14 @@ impl ChannelId {
     /// The `#general` channel every Parley instance starts with.
     pub const GENERAL: ChannelId = ChannelId(Uuid::from_u128(0x0000_0000_0000_7000_8000_0000_0000_0001));
 
+    /// The direct-message channel of exactly these people: the same set always gives the
+    /// same channel (a name-based UUIDv5), so opening a conversation twice finds the first.
+    pub fn direct(members: &std::collections::BTreeSet<UserId>) -> ChannelId {
+        const NAMESPACE: Uuid = Uuid::from_u128(0x5d1f_0c3e_8a7b_4c2d_9e6f_1a2b_3c4d_5e6f);
+        let bytes: Vec<u8> = members.iter().flat_map(|m| *m.0.as_bytes()).collect();
+        ChannelId(Uuid::new_v5(&NAMESPACE, &bytes))
+    }
+
     /// The event-store stream that holds this channel's events.
     pub fn stream(self) -> StreamId {
         StreamId(format!("channel-{}", self.0))
@@ -127,6 +135,16 @@ mod tests {
         let json = serde_json::to_string(&id).unwrap_or_default();
         assert_eq!(json, format!("\"{id}\""));
         assert!("not-a-uuid".parse::<MessageId>().is_err());
+    }
+
+    #[test]
+    fn a_direct_channel_is_named_by_its_members_alone() {
+        let (a, b, c) = (UserId::new(), UserId::new(), UserId::new());
+        let ab: std::collections::BTreeSet<UserId> = [a, b].into();
+        let ba: std::collections::BTreeSet<UserId> = [b, a].into();
+        let abc: std::collections::BTreeSet<UserId> = [a, b, c].into();
+        assert_eq!(ChannelId::direct(&ab), ChannelId::direct(&ba));
+        assert_ne!(ChannelId::direct(&ab), ChannelId::direct(&abc));
     }
 
     #[test]

@@ -182,6 +182,30 @@ pub struct ChannelView {
     pub name: String,
 }
 
+/// A direct conversation, as one of its people sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectView {
+    pub channel_id: ChannelId,
+    /// The other people's usernames.
+    pub with: Vec<String>,
+}
+
+/// Opens (or finds) your direct conversation with these users.
+#[server(client = ApiClient, endpoint = "open_direct", input = server_fn::codec::Json)]
+pub async fn open_direct(usernames: Vec<String>) -> Result<DirectView, AppError> {
+    let backend = ssr::backend()?;
+    let me = backend.authenticate(&ssr::headers()).await.map_err(ssr::respond)?;
+    backend.open_direct(&me, usernames).await.map_err(ssr::respond)
+}
+
+/// Your direct conversations.
+#[server(client = ApiClient, endpoint = "my_directs", input = server_fn::codec::Json)]
+pub async fn my_directs() -> Result<Vec<DirectView>, AppError> {
+    let backend = ssr::backend()?;
+    let me = backend.authenticate(&ssr::headers()).await.map_err(ssr::respond)?;
+    backend.my_directs(&me).await.map_err(ssr::respond)
+}
+
 /// One member of a space.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemberView {
@@ -300,7 +324,7 @@ pub async fn history(channel: ChannelId, before: Option<Position>, limit: u32) -
 pub mod ssr {
     //! What the server provides to the server functions, through Leptos context.
 
-    use super::{AppError, Me, MemberView, SpaceAction, SpaceOutcome, SpaceView};
+    use super::{AppError, DirectView, Me, MemberView, SpaceAction, SpaceOutcome, SpaceView};
     use http::HeaderMap;
     use leptos::prelude::use_context;
     use parley::{ChannelId, MessageId, MessageView, Position, SpaceId};
@@ -337,6 +361,8 @@ pub mod ssr {
         async fn create_space(&self, me: &Me, name: String) -> Result<SpaceView, AppError>;
         async fn space_action(&self, me: &Me, space: SpaceId, action: SpaceAction) -> Result<SpaceOutcome, AppError>;
         async fn my_spaces(&self, me: &Me) -> Result<Vec<SpaceView>, AppError>;
+        async fn open_direct(&self, me: &Me, usernames: Vec<String>) -> Result<DirectView, AppError>;
+        async fn my_directs(&self, me: &Me) -> Result<Vec<DirectView>, AppError>;
         async fn members(&self, me: &Me, space: SpaceId) -> Result<Vec<MemberView>, AppError>;
         async fn history(
             &self,

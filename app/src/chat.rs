@@ -1,6 +1,6 @@
 //! The chat page: a channel's messages, the composer, who is signed in and the connection state.
 
-use crate::api::{Me, SpaceView};
+use crate::api::{DirectView, Me, SpaceView};
 use crate::auth::AuthForm;
 use crate::spaces::Sidebar;
 use leptos::html;
@@ -43,6 +43,8 @@ pub struct ChatState {
     pub stick: RwSignal<bool>,
     /// The spaces this user belongs to, with their channels.
     pub spaces: RwSignal<Vec<SpaceView>>,
+    /// This user's direct conversations.
+    pub directs: RwSignal<Vec<DirectView>>,
 }
 
 #[component]
@@ -62,6 +64,7 @@ pub fn ChatPage() -> impl IntoView {
         me: RwSignal::new(None),
         stick: RwSignal::new(true),
         spaces: RwSignal::new(Vec::new()),
+        directs: RwSignal::new(Vec::new()),
     };
     let hydrated = RwSignal::new(false);
 

@@ -25,6 +25,7 @@ const CACHED_PAGE: u32 = 200;
 const FIRST_PAGE: u32 = 100;
 const OLDER_PAGE: u32 = 50;
 const MIN_BACKOFF_MS: u32 = 250;
+const SIDEBAR_REFRESH_MS: u32 = 15_000;
 const MAX_BACKOFF_MS: u32 = 5_000;
 
 /// The page's client. One per page; it lives as long as the page.
@@ -83,6 +84,17 @@ pub fn start(state: ChatState) {
         return;
     }
     register_service_worker();
+    // Spaces joined and conversations opened by others show up without a reload: the
+    // sidebar asks again now and then, and whenever the tab comes back into view.
+    spawn_local(async move {
+        loop {
+            futures::select! {
+                () = TimeoutFuture::new(SIDEBAR_REFRESH_MS).fuse() => {},
+                () = browser_event("focus").fuse() => {},
+            }
+            crate::spaces::refresh(state);
+        }
+    });
     // The page opened from what this browser remembers; the server has the last word.
     spawn_local(async move {
         if let Ok(None) = whoami().await {

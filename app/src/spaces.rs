@@ -1,7 +1,8 @@
 //! The sidebar: the lobby and your spaces with their channels; new spaces and channels, invite links, members.
 
 use crate::api::{
-    AppError, MemberView, SpaceAction, SpaceOutcome, SpaceView, act_on_space, create_space, members, my_spaces,
+    AppError, DirectView, MemberView, SpaceAction, SpaceOutcome, SpaceView, act_on_space, create_space, members,
+    my_directs, my_spaces, open_direct,
 };
 use crate::chat::ChatState;
 use leptos::prelude::*;
@@ -9,12 +10,16 @@ use leptos::task::spawn_local;
 use parley::space::{Right, valid_space_name};
 use parley::{ChannelId, Role, SpaceId};
 
-/// Fetches the spaces this user belongs to into the sidebar.
+/// Fetches the spaces and direct conversations of this user into the sidebar.
 pub fn refresh(state: ChatState) {
     spawn_local(async move {
         match my_spaces().await {
             Ok(spaces) => state.spaces.set(spaces),
             Err(e) => leptos::logging::warn!("spaces: {e}"),
+        }
+        match my_directs().await {
+            Ok(directs) => state.directs.set(directs),
+            Err(e) => leptos::logging::warn!("direct messages: {e}"),
         }
     });
 }
@@ -33,6 +38,15 @@ pub fn channel_title(state: ChatState) -> (String, Option<String>) {
     let channel = state.channel.get();
     if channel == ChannelId::GENERAL {
         return ("general".to_owned(), None);
+    }
+    if let Some(direct) = state
+        .directs
+        .with(|d| d.iter().find(|d| d.channel_id == channel).cloned())
+    {
+        return (
+            format!("@{}", direct.with.join(", @")),
+            Some("direct message".to_owned()),
+        );
     }
     state.spaces.with(|spaces| {
         spaces
@@ -80,6 +94,7 @@ fn alert(text: &str) {
 #[derive(Clone, Debug, PartialEq)]
 enum Dialog {
     NewSpace,
+    NewDirect,
     NewChannel(SpaceId),
     Invite { link: String },
     Members { space: SpaceView, members: Vec<MemberView> },
@@ -111,6 +126,30 @@ pub fn Sidebar(state: ChatState) -> impl IntoView {
                     "+ New space"
                 </button>
             </Show>
+            <section class="space" data-testid="directs">
+                <h2>"Direct messages"</h2>
+                <For
+                    each=move || state.directs.get()
+                    key=|direct: &DirectView| direct.channel_id
+                    let:direct
+                >
+                    <a
+                        href=channel_href(direct.channel_id)
+                        class=link_class(state, direct.channel_id)
+                        data-testid="direct-link"
+                    >
+                        "@ "
+                        {direct.with.join(", ")}
+                    </a>
+                </For>
+                <Show when=signed_in>
+                    <div class="space-actions">
+                        <button data-testid="new-direct" on:click=move |_| dialog.set(Some(Dialog::NewDirect))>
+                            "+ Message someone"
+                        </button>
+                    </div>
+                </Show>
+            </section>
         </nav>
         {move || dialog.get().map(|d| view! { <SidebarDialog d dialog state /> })}
     }
@@ -258,6 +297,36 @@ fn SidebarDialog(d: Dialog, dialog: RwSignal<Option<Dialog>>, state: ChatState) 
                     if let Some(channel) = first {
                         leptos_router::hooks::use_navigate()(&channel_href(channel), Default::default());
                     }
+                    Ok(())
+                }
+                close
+            />
+        }
+        .into_any(),
+        Dialog::NewDirect => view! {
+            <NameForm
+                title="Message someone"
+                label="Their usernames, separated by commas"
+                submit="Open conversation"
+                check=|names: &str| {
+                    if names.split(',').any(|n| !n.trim().is_empty()) { Ok(()) } else { Err("name someone".into()) }
+                }
+                on_submit=move |names: String| async move {
+                    let usernames = names
+                        .split(',')
+                        .map(|n| n.trim().to_owned())
+                        .filter(|n| !n.is_empty())
+                        .collect();
+                    let direct = open_direct(usernames).await?;
+                    let channel = direct.channel_id;
+                    state
+                        .directs
+                        .update(|directs| {
+                            if !directs.iter().any(|d| d.channel_id == channel) {
+                                directs.push(direct);
+                            }
+                        });
+                    leptos_router::hooks::use_navigate()(&channel_href(channel), Default::default());
                     Ok(())
                 }
                 close

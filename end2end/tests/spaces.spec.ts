@@ -94,3 +94,40 @@ test('a space: create, add a channel, invite by link, chat inside, and strangers
   await expect(message(eve, reply)).toHaveCount(0);
   await bob.screenshot({ path: testInfo.outputPath('space-bob.png') });
 });
+
+test('a direct conversation: opened by name, private to its people', async ({ browser }) => {
+  const ada = await (await browser.newContext()).newPage();
+  const bob = await (await browser.newContext()).newPage();
+  const eve = await (await browser.newContext()).newPage();
+  const adaName = await join(ada, 'Ada');
+  const bobName = await join(bob, 'Bob');
+  await join(eve, 'Eve');
+
+  await ada.getByTestId('new-direct').click();
+  await ada.getByTestId('name-field').fill('no-such-person-here');
+  await ada.getByTestId('name-submit').click();
+  await expect(ada.getByTestId('name-error')).toContainText('no such user');
+  await ada.getByTestId('name-field').fill(bobName.toUpperCase());
+  await ada.getByTestId('name-submit').click();
+  await expect(ada.getByTestId('channel-title')).toContainText(`@${bobName}`);
+  const dmURL = ada.url();
+  const hello = unique('psst');
+  await say(ada, hello);
+  await expect(message(ada, hello)).toHaveAttribute('data-state', 'sent');
+
+  // Bob finds it in his sidebar (here after a reload; on its own within seconds).
+  await bob.reload();
+  await bob.getByTestId('direct-link').filter({ hasText: adaName }).click();
+  await expect(bob.getByTestId('channel-title')).toContainText(`@${adaName}`);
+  await expect(message(bob, hello)).toHaveCount(1);
+  const back = unique('hi ada');
+  await say(bob, back);
+  await expect(message(ada, back)).toBeVisible();
+
+  // Eve, with the address, gets nothing.
+  await eve.goto(dmURL);
+  await expect(eve.locator('main[data-hydrated="true"]')).toBeVisible();
+  await eve.waitForTimeout(500);
+  await expect(message(eve, hello)).toHaveCount(0);
+  await expect(eve.getByTestId('direct-link')).toHaveCount(0);
+});

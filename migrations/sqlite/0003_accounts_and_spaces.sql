@@ -48,3 +48,12 @@ CREATE TABLE invites (
 );
 
 ALTER TABLE channels ADD COLUMN space_id TEXT;
+
+-- The people of each direct-message channel.
+CREATE TABLE direct_members (
+    channel_id TEXT NOT NULL,
+    user_id    TEXT NOT NULL,
+    PRIMARY KEY (channel_id, user_id)
+);
+
+CREATE INDEX direct_members_user ON direct_members (user_id);

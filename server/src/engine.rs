@@ -15,7 +15,7 @@ use parley::{
     decide, evolve,
 };
 use parley_app::api::ssr::{ChatBackend, PostRequest};
-use parley_app::api::{AppError, ChannelView, Me, MemberView, SpaceAction, SpaceOutcome, SpaceView};
+use parley_app::api::{AppError, ChannelView, DirectView, Me, MemberView, SpaceAction, SpaceOutcome, SpaceView};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -317,7 +317,7 @@ impl Engine {
         // Posting does not depend on what else the channel holds, so posts to one channel
         // never conflict with each other; creating a channel must find no stream.
         let expected = match command {
-            ChannelCommand::CreateChannel { .. } => ExpectedVersion::NoStream,
+            ChannelCommand::CreateChannel { .. } | ChannelCommand::OpenDirect { .. } => ExpectedVersion::NoStream,
             ChannelCommand::PostMessage { .. } => ExpectedVersion::Any,
         };
         let appended = self
@@ -471,12 +471,80 @@ impl Engine {
         if !state.exists() {
             return Err(DomainError::NoSuchChannel.into());
         }
+        if state.admits_directly(me.user_id) == Some(false) {
+            return Err(DomainError::NoSuchChannel.into());
+        }
         if let Some(space_id) = state.space_id
             && !self.space(space_id).await?.is_member(me.user_id)
         {
             return Err(DomainError::NoSuchChannel.into());
         }
         Ok(())
+    }
+
+    /// Opens (or finds) the direct conversation of `me` and the named users.
+    pub async fn open_direct(&self, me: &Me, usernames: &[String]) -> Result<ChannelId, EngineError> {
+        if usernames.len() >= parley::channel::MAX_DIRECT_MEMBERS {
+            return Err(DomainError::BadDirectMembers {
+                max: parley::channel::MAX_DIRECT_MEMBERS,
+            }
+            .into());
+        }
+        let mut members = std::collections::BTreeSet::from([me.user_id]);
+        for raw in usernames {
+            let unknown = || EngineError::Domain(DomainError::NoSuchUser(raw.trim().chars().take(32).collect()));
+            let username = Username::parse(raw).map_err(|_| unknown())?;
+            let user_id = self.account(&username).await?.user_id.ok_or_else(unknown)?;
+            members.insert(user_id);
+        }
+        let channel_id = ChannelId::direct(&members);
+        let command = ChannelCommand::OpenDirect {
+            channel_id,
+            opener: me.user_id,
+            members,
+        };
+        let state = self.state(channel_id).await?;
+        if decide(&state, &command)?.is_empty() {
+            return Ok(channel_id);
+        }
+        match self.execute(command, self.metadata(me, None)).await {
+            Ok(appended) => self.wait_projected(appended.last).await,
+            // Opened by someone else at the same moment: it is there all the same.
+            Err(EngineError::Append(AppendError::Conflict { .. })) => {
+                self.channels
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&channel_id);
+            }
+            Err(e) => return Err(e),
+        }
+        Ok(channel_id)
+    }
+
+    /// `me`'s direct conversations, with the other people's usernames (from the read models).
+    pub async fn my_directs(&self, me: &Me) -> Result<Vec<DirectView>, EngineError> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT d.channel_id, a.username FROM direct_members mine
+             JOIN direct_members d ON d.channel_id = mine.channel_id AND d.user_id != mine.user_id
+             JOIN accounts a ON a.user_id = d.user_id
+             JOIN channels c ON c.channel_id = d.channel_id
+             WHERE mine.user_id = ? ORDER BY c.created_position, a.username",
+        )
+        .bind(me.user_id.to_string())
+        .fetch_all(self.store.pool())
+        .await?;
+        let mut directs: Vec<DirectView> = Vec::new();
+        for (channel_id, username) in rows {
+            let channel_id: ChannelId = parse_id(&channel_id)?;
+            match directs.last_mut() {
+                Some(last) if last.channel_id == channel_id => last.with.push(username),
+                _ => directs.push(DirectView {
+                    channel_id,
+                    with: vec![username],
+                }),
+            }
+        }
+        Ok(directs)
     }
 
     /// The spaces `me` belongs to, with their channels (from the read models).
@@ -767,6 +835,19 @@ impl ChatBackend for Engine {
 
     async fn space_action(&self, me: &Me, space: SpaceId, action: SpaceAction) -> Result<SpaceOutcome, AppError> {
         Ok(Engine::space_action(self, me, space, action).await?)
+    }
+
+    async fn open_direct(&self, me: &Me, usernames: Vec<String>) -> Result<DirectView, AppError> {
+        let channel_id = Engine::open_direct(self, me, &usernames).await?;
+        Engine::my_directs(self, me)
+            .await?
+            .into_iter()
+            .find(|d| d.channel_id == channel_id)
+            .ok_or(AppError::Internal)
+    }
+
+    async fn my_directs(&self, me: &Me) -> Result<Vec<DirectView>, AppError> {
+        Ok(Engine::my_directs(self, me).await?)
     }
 
     async fn my_spaces(&self, me: &Me) -> Result<Vec<SpaceView>, AppError> {

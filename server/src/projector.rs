@@ -137,6 +137,7 @@ impl Projector {
                 conn.execute("DELETE FROM spaces").await?;
                 conn.execute("DELETE FROM space_members").await?;
                 conn.execute("DELETE FROM invites").await?;
+                conn.execute("DELETE FROM direct_members").await?;
                 conn.execute("DELETE FROM projection_checkpoints").await?;
                 conn.execute("COMMIT").await
             }
@@ -269,7 +270,17 @@ async fn apply(conn: &mut SqliteConnection, batch: &[Arc<RecordedEvent>]) -> Res
                 channel_id,
                 name,
                 space_id,
+                members,
             } => {
+                for user_id in members.iter().flatten() {
+                    sqlx::query(
+                        "INSERT INTO direct_members (channel_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                    )
+                    .bind(channel_id.to_string())
+                    .bind(user_id.to_string())
+                    .execute(&mut *conn)
+                    .await?;
+                }
                 sqlx::query(
                     "INSERT INTO channels (channel_id, name, created_position, space_id) VALUES (?, ?, ?, ?)
                      ON CONFLICT (channel_id) DO NOTHING",

@@ -280,3 +280,56 @@ async fn spaces_survive_a_projection_rebuild() {
     let app = crate::helpers::spawn_app_in(dir).await;
     assert_eq!(app.read_model_dump().await, before);
 }
+
+#[tokio::test]
+async fn direct_conversations_admit_their_people_only() {
+    let app = spawn_app().await;
+    let (ada, bob, eve) = (
+        app.sign_up("ada").await,
+        app.sign_up("bob").await,
+        app.sign_up("eve").await,
+    );
+    let open = |user: &User, with: &[&str]| {
+        let args = serde_json::json!({ "usernames": with });
+        let http = user.http.clone();
+        let url = format!("http://{}/api/open_direct", app.addr);
+        async move { http.post(url).json(&args).send().await.unwrap() }
+    };
+    let dm: parley_app::api::DirectView = open(&ada, &["Bob"]).await.json().await.unwrap();
+    assert_eq!(dm.with, ["bob"]);
+    // Opening it again, from either side, finds the same conversation.
+    let again: parley_app::api::DirectView = open(&bob, &["ada"]).await.json().await.unwrap();
+    assert_eq!(again.channel_id, dm.channel_id);
+    assert_eq!(again.with, ["ada"]);
+
+    let posted = app
+        .call_as(&bob.http, "post_message", post_args(dm.channel_id, "just us"))
+        .await;
+    assert_eq!(posted.status(), 200);
+    let head = app.head().await;
+    let refused = app
+        .call_as(&eve.http, "post_message", post_args(dm.channel_id, "me too"))
+        .await;
+    assert_eq!(refused.status(), 400);
+    assert!(refused.text().await.unwrap().contains("no such channel"));
+    let mut socket = app.socket_as(&eve).await;
+    socket
+        .send(&ClientFrame::Subscribe {
+            channel: dm.channel_id,
+            after: Position::ZERO,
+        })
+        .await;
+    assert!(matches!(socket.next().await, ServerFrame::Error { error } if error.contains("no such channel")));
+    assert_eq!(app.head().await, head);
+
+    let unknown = open(&ada, &["nobody-here"]).await;
+    assert_eq!(unknown.status(), 400);
+    assert!(unknown.text().await.unwrap().contains("no such user"));
+    let eves: Vec<parley_app::api::DirectView> = app
+        .call_as(&eve.http, "my_directs", serde_json::json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(eves.is_empty());
+}

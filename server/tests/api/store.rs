@@ -28,6 +28,7 @@ fn created(channel_id: ChannelId) -> NewEvent {
             channel_id,
             name: "test".into(),
             space_id: None,
+            members: None,
         },
         metadata: EventMetadata {
             actor: "system".into(),
