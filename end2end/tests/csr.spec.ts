@@ -12,9 +12,12 @@ test('the Trunk bundle chats with the server it was built for', async ({ page, b
   await say(page, text);
   await expect(message(page, text)).toHaveAttribute('data-state', 'sent');
 
-  // A user of the server-rendered app sees it live.
+  // A user of the server-rendered app sees it.
   const other = await (await browser.newContext()).newPage();
-  await other.goto(`${appURL}/`);
-  await expect(other.locator('main[data-hydrated="true"]')).toBeVisible();
+  await join(other, 'Otto', `${appURL}/`);
   await expect(message(other, text)).toBeVisible();
+  // And the bundle gets the reply live, over its cross-origin socket.
+  const reply = unique('hello, static bundle');
+  await say(other, reply);
+  await expect(message(page, reply)).toBeVisible();
 });

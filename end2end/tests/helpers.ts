@@ -10,9 +10,9 @@ export function username(label: string): string {
 }
 
 /** Opens Parley, waits for hydration, and signs up a new account; returns its username. */
-export async function join(page: Page, label: string): Promise<string> {
+export async function join(page: Page, label: string, url = '/'): Promise<string> {
   const name = username(label);
-  await page.goto('/');
+  await page.goto(url);
   await expect(page.locator('main[data-hydrated="true"]')).toBeVisible();
   await page.getByTestId('auth-switch').click();
   await page.getByTestId('auth-username').fill(name);

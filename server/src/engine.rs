@@ -99,6 +99,14 @@ impl From<EngineError> for AppError {
 /// The most messages one history query may return.
 pub const MAX_PAGE: u32 = parley_app::api::MAX_HISTORY_PAGE;
 
+/// Someone can no longer read a space's channels: one member (`user`), or everyone when
+/// the space was deleted (`None`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AccessLost {
+    pub space: SpaceId,
+    pub user: Option<UserId>,
+}
+
 /// A signed-in user and the session they are signed in with.
 #[derive(Clone, Debug)]
 pub struct Session {
@@ -121,6 +129,9 @@ pub struct Engine {
     clock_offset_ms: std::sync::atomic::AtomicI64,
     /// Token hashes of sessions that just ended: their sockets close.
     signed_out: broadcast::Sender<String>,
+    /// Members who lost a space (left, removed, or the space deleted): their sockets stop
+    /// following its channels at once.
+    access_lost: broadcast::Sender<AccessLost>,
     closing: watch::Sender<bool>,
 }
 
@@ -142,6 +153,7 @@ impl Engine {
             clock_offset_ms: std::sync::atomic::AtomicI64::new(0),
             logins: LoginLimiter::new(),
             signed_out: broadcast::channel(256).0,
+            access_lost: broadcast::channel(256).0,
             closing: watch::channel(false).0,
         }
     }
@@ -150,6 +162,11 @@ impl Engine {
     pub fn advance_clock(&self, by: std::time::Duration) {
         let ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
         self.clock_offset_ms.fetch_add(ms, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Announces members who lost a space: sockets stop following its channels.
+    pub fn access_lost(&self) -> broadcast::Receiver<AccessLost> {
+        self.access_lost.subscribe()
     }
 
     /// Announces ended sessions (by token hash): sockets opened with them close.
@@ -426,6 +443,14 @@ impl Engine {
                 .await
             {
                 Ok(appended) => {
+                    for event in &events {
+                        let user = match event {
+                            Event::MemberLeft { user_id, .. } | Event::MemberRemoved { user_id, .. } => Some(*user_id),
+                            Event::SpaceDeleted { .. } => None,
+                            _ => continue,
+                        };
+                        let _ = self.access_lost.send(AccessLost { space: space_id, user });
+                    }
                     let mut next = events.iter().fold(state, space::evolve);
                     next.version = appended.stream_version;
                     self.spaces
@@ -466,7 +491,7 @@ impl Engine {
     /// Refuses unless `me` may read and post in `channel`: a member of its space (anyone
     /// signed in, for the instance-wide lobby). To a non-member, a channel does not exist:
     /// guessing ids tells nothing.
-    pub async fn authorize_channel(&self, me: &Me, channel: ChannelId) -> Result<(), EngineError> {
+    pub async fn authorize_channel(&self, me: &Me, channel: ChannelId) -> Result<ChannelState, EngineError> {
         let state = self.state(channel).await?;
         if !state.exists() {
             return Err(DomainError::NoSuchChannel.into());
@@ -479,7 +504,7 @@ impl Engine {
         {
             return Err(DomainError::NoSuchChannel.into());
         }
-        Ok(())
+        Ok(state)
     }
 
     /// Opens (or finds) the direct conversation of `me` and the named users.

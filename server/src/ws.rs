@@ -7,7 +7,7 @@
 
 use crate::auth;
 use crate::dispatcher::event_frame;
-use crate::engine::{Engine, EngineError, Session};
+use crate::engine::{AccessLost, Engine, EngineError, Session};
 use crate::startup::AppState;
 use axum::extract::State;
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use futures::{SinkExt, StreamExt};
 use parley::DomainError;
 use parley::protocol::{ClientFrame, MAX_FRAME_BYTES, ServerFrame};
-use parley::{ChannelId, Position};
+use parley::{ChannelId, Position, SpaceId};
 use parley_app::api::ssr::PostRequest;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -83,12 +83,34 @@ async fn serve(socket: WebSocket, engine: Arc<Engine>, session: Session) {
         }
     };
     tokio::pin!(ended);
-    let mut follows: HashMap<ChannelId, AbortHandle> = HashMap::new();
+    let mut access_lost = engine.access_lost();
+    let mut follows: HashMap<ChannelId, Follow> = HashMap::new();
     loop {
-        let message = tokio::select! {
-            message = stream.next() => message,
-            _ = closing.wait_for(|closing| *closing) => None,
-            () = &mut ended => None,
+        enum Next {
+            Frame(Option<Result<Message, axum::Error>>),
+            Lost(Result<AccessLost, broadcast::error::RecvError>),
+            End,
+        }
+        let next = tokio::select! {
+            message = stream.next() => Next::Frame(message),
+            _ = closing.wait_for(|closing| *closing) => Next::End,
+            () = &mut ended => Next::End,
+            lost = access_lost.recv() => Next::Lost(lost),
+        };
+        let message = match next {
+            Next::Lost(lost) => {
+                let lost = match lost {
+                    Ok(lost) => Some(lost),
+                    Err(broadcast::error::RecvError::Lagged(_)) => None,
+                    Err(broadcast::error::RecvError::Closed) => continue,
+                };
+                if revoke(&engine, &session, &mut follows, lost, &out).await.is_err() {
+                    break;
+                }
+                continue;
+            }
+            Next::Frame(message) => message,
+            Next::End => None,
         };
         let Some(Ok(message)) = message else { break };
         let reply = match message {
@@ -105,11 +127,46 @@ async fn serve(socket: WebSocket, engine: Arc<Engine>, session: Session) {
             break;
         }
     }
-    for handle in follows.values() {
-        handle.abort();
+    for follow in follows.values() {
+        follow.task.abort();
     }
     drop(out);
     let _ = writer.await;
+}
+
+/// A channel this socket follows, and the space it belongs to.
+struct Follow {
+    task: AbortHandle,
+    space: Option<SpaceId>,
+}
+
+/// Stops following the channels this user may no longer read, and says so. With no
+/// details (the notices lagged), checks every channel followed again.
+async fn revoke(
+    engine: &Engine,
+    session: &Session,
+    follows: &mut HashMap<ChannelId, Follow>,
+    lost: Option<AccessLost>,
+    out: &mpsc::Sender<Message>,
+) -> Result<(), mpsc::error::SendError<Message>> {
+    let mut ended = Vec::new();
+    for (channel, follow) in follows.iter() {
+        let gone = match lost {
+            Some(lost) => follow.space == Some(lost.space) && lost.user.is_none_or(|user| user == session.me.user_id),
+            None => engine.authorize_channel(&session.me, *channel).await.is_err(),
+        };
+        if gone {
+            ended.push(*channel);
+        }
+    }
+    for channel in ended {
+        if let Some(follow) = follows.remove(&channel) {
+            follow.task.abort();
+        }
+        let error = format!("you can no longer read channel {channel}");
+        out.send(frame_message(&ServerFrame::Error { error })).await?;
+    }
+    Ok(())
 }
 
 async fn on_frame(
@@ -117,7 +174,7 @@ async fn on_frame(
     engine: &Arc<Engine>,
     session: &Session,
     out: &mpsc::Sender<Message>,
-    follows: &mut HashMap<ChannelId, AbortHandle>,
+    follows: &mut HashMap<ChannelId, Follow>,
 ) -> Option<ServerFrame> {
     let frame = match ClientFrame::parse(text) {
         Ok(frame) => frame,
@@ -133,23 +190,32 @@ async fn on_frame(
                 });
             }
             // Only a member may follow a channel; to anyone else it does not exist.
-            if let Err(e) = engine.authorize_channel(&session.me, channel).await {
-                let error = match e {
-                    EngineError::Domain(DomainError::NoSuchChannel) => format!("no such channel: {channel}"),
-                    other => other.user_message(),
-                };
-                return Some(ServerFrame::Error { error });
-            }
+            let state = match engine.authorize_channel(&session.me, channel).await {
+                Ok(state) => state,
+                Err(e) => {
+                    let error = match e {
+                        EngineError::Domain(DomainError::NoSuchChannel) => format!("no such channel: {channel}"),
+                        other => other.user_message(),
+                    };
+                    return Some(ServerFrame::Error { error });
+                }
+            };
             if let Some(previous) = follows.remove(&channel) {
-                previous.abort();
+                previous.task.abort();
             }
             let task = tokio::spawn(follow(engine.clone(), channel, after, out.clone()));
-            follows.insert(channel, task.abort_handle());
+            follows.insert(
+                channel,
+                Follow {
+                    task: task.abort_handle(),
+                    space: state.space_id,
+                },
+            );
             None
         }
         ClientFrame::Unsubscribe { channel } => {
-            if let Some(handle) = follows.remove(&channel) {
-                handle.abort();
+            if let Some(follow) = follows.remove(&channel) {
+                follow.task.abort();
             }
             None
         }

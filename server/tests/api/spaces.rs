@@ -333,3 +333,33 @@ async fn direct_conversations_admit_their_people_only() {
         .unwrap();
     assert!(eves.is_empty());
 }
+
+#[tokio::test]
+async fn a_removed_member_stops_receiving_at_once() {
+    let app = spawn_app().await;
+    let (ada, bob) = (app.sign_up("ada").await, app.sign_up("bob").await);
+    let space = create_space(&app, &ada, "kick").await;
+    let channel = space.channels[0].channel_id;
+    let code = invite(&app, &ada, space.space_id, None, None).await;
+    join(&app, &bob, space.space_id, &code).await.unwrap();
+    let mut socket = app.socket_as(&bob).await;
+    socket.subscribe(channel, Position::ZERO).await;
+    app.call_as(&ada.http, "post_message", post_args(channel, "while bob is here"))
+        .await;
+    assert!(matches!(socket.next().await, ServerFrame::Event { .. }));
+
+    act(
+        &app,
+        &ada,
+        space.space_id,
+        SpaceAction::Remove { member: bob.me.user_id },
+    )
+    .await
+    .unwrap();
+    assert!(matches!(socket.next().await, ServerFrame::Error { error } if error.contains("no longer read")));
+    app.call_as(&ada.http, "post_message", post_args(channel, "after bob left"))
+        .await;
+    socket.expect_silence(300).await;
+    let history = serde_json::json!({ "channel": channel, "before": null, "limit": 50 });
+    assert_eq!(app.call_as(&bob.http, "history", history).await.status(), 400);
+}
