@@ -18,6 +18,10 @@ pub enum ChannelCommand {
         /// The space it is created in (the engine checks the creator's role there first).
         space_id: Option<SpaceId>,
     },
+    /// Renames a space's channel (the engine checks the actor may manage channels there).
+    RenameChannel { channel_id: ChannelId, name: String },
+    /// Makes a space's channel read-only.
+    ArchiveChannel { channel_id: ChannelId },
     /// Opens the direct-message channel of these people (the opener among them).
     OpenDirect {
         channel_id: ChannelId,
@@ -38,7 +42,9 @@ impl ChannelCommand {
         match self {
             Self::CreateChannel { channel_id, .. }
             | Self::PostMessage { channel_id, .. }
-            | Self::OpenDirect { channel_id, .. } => *channel_id,
+            | Self::OpenDirect { channel_id, .. }
+            | Self::RenameChannel { channel_id, .. }
+            | Self::ArchiveChannel { channel_id } => *channel_id,
         }
     }
 }
@@ -52,6 +58,10 @@ pub enum DomainError {
     ChannelExists,
     #[error("a channel name must be 1 to 32 lowercase letters, digits, '-' or '_'")]
     BadChannelName,
+    #[error("this channel is archived: it can be read, not written")]
+    ChannelArchived,
+    #[error("only a space's channels can be renamed or archived")]
+    NotASpaceChannel,
     #[error("a direct conversation is between 2 and {max} people, you among them")]
     BadDirectMembers { max: usize },
     #[error("no such user: {0}")]
@@ -98,6 +108,8 @@ pub struct ChannelState {
     pub space_id: Option<SpaceId>,
     /// The people of a direct-message channel: only they may read and post.
     pub members: Option<BTreeSet<UserId>>,
+    /// Read-only: no new messages.
+    pub archived: bool,
     /// Number of events in the channel's stream: the expected version of the next append.
     pub version: u64,
 }
@@ -147,6 +159,22 @@ pub fn decide(state: &ChannelState, command: &ChannelCommand) -> Result<Vec<Even
                 members: None,
             }])
         }
+        ChannelCommand::RenameChannel { channel_id, name } => {
+            space_channel(state)?;
+            if !valid_channel_name(name) {
+                return Err(DomainError::BadChannelName);
+            }
+            Ok(vec![Event::ChannelRenamed {
+                channel_id: *channel_id,
+                name: name.clone(),
+            }])
+        }
+        ChannelCommand::ArchiveChannel { channel_id } => {
+            space_channel(state)?;
+            Ok(vec![Event::ChannelArchived {
+                channel_id: *channel_id,
+            }])
+        }
         ChannelCommand::OpenDirect {
             channel_id,
             opener,
@@ -177,6 +205,9 @@ pub fn decide(state: &ChannelState, command: &ChannelCommand) -> Result<Vec<Even
             if !state.exists() {
                 return Err(DomainError::NoSuchChannel);
             }
+            if state.archived {
+                return Err(DomainError::ChannelArchived);
+            }
             Ok(vec![Event::MessagePosted {
                 channel_id: *channel_id,
                 message_id: *message_id,
@@ -186,6 +217,20 @@ pub fn decide(state: &ChannelState, command: &ChannelCommand) -> Result<Vec<Even
             }])
         }
     }
+}
+
+/// Refuses unless the channel is a live channel of a space.
+fn space_channel(state: &ChannelState) -> Result<(), DomainError> {
+    if !state.exists() {
+        return Err(DomainError::NoSuchChannel);
+    }
+    if state.space_id.is_none() {
+        return Err(DomainError::NotASpaceChannel);
+    }
+    if state.archived {
+        return Err(DomainError::ChannelArchived);
+    }
+    Ok(())
 }
 
 /// Folds one event of the channel's stream into its state.
@@ -200,6 +245,11 @@ pub fn evolve(mut state: ChannelState, event: &Event) -> ChannelState {
         state.name = Some(name.clone());
         state.space_id = *space_id;
         state.members = members.as_ref().map(|m| m.iter().copied().collect());
+    }
+    match event {
+        Event::ChannelRenamed { name, .. } => state.name = Some(name.clone()),
+        Event::ChannelArchived { .. } => state.archived = true,
+        _ => {}
     }
     state.version += 1;
     state
@@ -344,6 +394,47 @@ mod tests {
             Err(DomainError::BadDirectMembers { .. })
         ));
         assert_eq!(given(&[created(channel_id)]).admits_directly(eve), None);
+    }
+
+    #[test]
+    fn space_channels_can_be_renamed_and_archived_and_then_take_no_posts() {
+        let id = ChannelId::new();
+        let in_space = Event::ChannelCreated {
+            channel_id: id,
+            name: "design".into(),
+            space_id: Some(SpaceId::new()),
+            members: None,
+        };
+        let rename = |name: &str| ChannelCommand::RenameChannel {
+            channel_id: id,
+            name: name.into(),
+        };
+        let renamed = decide(&given(std::slice::from_ref(&in_space)), &rename("ux"));
+        let renamed = renamed.unwrap_or_default();
+        let state = given(&[in_space.clone(), renamed[0].clone()]);
+        assert_eq!(state.name.as_deref(), Some("ux"));
+        assert_eq!(decide(&state, &rename("Bad Name")), Err(DomainError::BadChannelName));
+
+        let archived = decide(&state, &ChannelCommand::ArchiveChannel { channel_id: id }).unwrap_or_default();
+        let state = given(&[in_space, renamed[0].clone(), archived[0].clone()]);
+        assert!(state.archived);
+        let post = ChannelCommand::PostMessage {
+            channel_id: id,
+            message_id: MessageId::new(),
+            author_id: UserId::new(),
+            author: name("ada"),
+            body: body("anyone?"),
+        };
+        assert_eq!(decide(&state, &post), Err(DomainError::ChannelArchived));
+        assert_eq!(decide(&state, &rename("again")), Err(DomainError::ChannelArchived));
+        // The lobby is not a space's channel.
+        assert_eq!(
+            decide(
+                &given(&[created(id)]),
+                &ChannelCommand::ArchiveChannel { channel_id: id }
+            ),
+            Err(DomainError::NotASpaceChannel)
+        );
     }
 
     #[test]

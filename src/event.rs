@@ -21,6 +21,14 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         members: Option<Vec<UserId>>,
     },
+    ChannelRenamed {
+        channel_id: ChannelId,
+        name: String,
+    },
+    /// Read-only from now on: history stays, nothing new is posted.
+    ChannelArchived {
+        channel_id: ChannelId,
+    },
     MessagePosted {
         channel_id: ChannelId,
         message_id: MessageId,
@@ -102,6 +110,8 @@ impl Event {
         match self {
             Self::ChannelCreated { .. } => "ChannelCreated",
             Self::MessagePosted { .. } => "MessagePosted",
+            Self::ChannelRenamed { .. } => "ChannelRenamed",
+            Self::ChannelArchived { .. } => "ChannelArchived",
             Self::AccountRegistered { .. } => "AccountRegistered",
             Self::SpaceCreated { .. } => "SpaceCreated",
             Self::SpaceRenamed { .. } => "SpaceRenamed",
@@ -141,7 +151,10 @@ impl Event {
     /// The channel this event belongs to, if it belongs to one.
     pub fn channel_id(&self) -> Option<ChannelId> {
         match self {
-            Self::ChannelCreated { channel_id, .. } | Self::MessagePosted { channel_id, .. } => Some(*channel_id),
+            Self::ChannelCreated { channel_id, .. }
+            | Self::ChannelRenamed { channel_id, .. }
+            | Self::ChannelArchived { channel_id }
+            | Self::MessagePosted { channel_id, .. } => Some(*channel_id),
             _ => None,
         }
     }

@@ -156,6 +156,13 @@ pub enum SpaceAction {
     CreateChannel {
         name: String,
     },
+    RenameChannel {
+        channel: ChannelId,
+        name: String,
+    },
+    ArchiveChannel {
+        channel: ChannelId,
+    },
 }
 
 /// What a space action produced.

@@ -57,3 +57,4 @@ CREATE TABLE direct_members (
 );
 
 CREATE INDEX direct_members_user ON direct_members (user_id);
+ALTER TABLE channels ADD COLUMN archived INTEGER NOT NULL DEFAULT 0;

@@ -323,6 +323,7 @@ impl Engine {
         let channel = command.channel_id();
         let state = self.state(channel).await?;
         let events = decide(&state, &command)?;
+        let state_version = state.version;
         let stream = channel.stream();
         for event in &events {
             self.store.bus().emit_eager(EagerNotice {
@@ -335,6 +336,9 @@ impl Engine {
         // never conflict with each other; creating a channel must find no stream.
         let expected = match command {
             ChannelCommand::CreateChannel { .. } | ChannelCommand::OpenDirect { .. } => ExpectedVersion::NoStream,
+            ChannelCommand::RenameChannel { .. } | ChannelCommand::ArchiveChannel { .. } => {
+                ExpectedVersion::Exact(state_version)
+            }
             ChannelCommand::PostMessage { .. } => ExpectedVersion::Any,
         };
         let appended = self
@@ -415,6 +419,19 @@ impl Engine {
                 self.execute_space(me, space_id, command).await?;
                 return Ok(SpaceOutcome::Invite { code });
             }
+            SpaceAction::RenameChannel { channel, name } => {
+                let command = ChannelCommand::RenameChannel {
+                    channel_id: channel,
+                    name,
+                };
+                self.manage_channel(me, space_id, command).await?;
+                return Ok(SpaceOutcome::Done);
+            }
+            SpaceAction::ArchiveChannel { channel } => {
+                let command = ChannelCommand::ArchiveChannel { channel_id: channel };
+                self.manage_channel(me, space_id, command).await?;
+                return Ok(SpaceOutcome::Done);
+            }
             SpaceAction::Rename { name } => SpaceCommand::Rename { name },
             SpaceAction::Delete => SpaceCommand::Delete,
             SpaceAction::RevokeInvite { code } => SpaceCommand::RevokeInvite { code },
@@ -425,6 +442,19 @@ impl Engine {
         };
         self.execute_space(me, space_id, command).await?;
         Ok(SpaceOutcome::Done)
+    }
+
+    /// Renames or archives a channel of `space_id`, if `me` may manage its channels.
+    async fn manage_channel(&self, me: &Me, space_id: SpaceId, command: ChannelCommand) -> Result<(), EngineError> {
+        self.space(space_id)
+            .await?
+            .authorize(me.user_id, space::Right::ManageChannels)?;
+        if self.state(command.channel_id()).await?.space_id != Some(space_id) {
+            return Err(DomainError::NoSuchChannel.into());
+        }
+        let appended = self.execute(command, self.metadata(me, None)).await?;
+        self.wait_projected(appended.last).await;
+        Ok(())
     }
 
     /// Decides a space command against the space's state and appends it at that version;
@@ -584,11 +614,12 @@ impl Engine {
         .await?;
         let mut spaces = Vec::with_capacity(rows.len());
         for (space_id, name, role) in rows {
-            let channels: Vec<(String, String)> =
-                sqlx::query_as("SELECT channel_id, name FROM channels WHERE space_id = ? ORDER BY created_position")
-                    .bind(&space_id)
-                    .fetch_all(self.store.pool())
-                    .await?;
+            let channels: Vec<(String, String)> = sqlx::query_as(
+                "SELECT channel_id, name FROM channels WHERE space_id = ? AND archived = 0 ORDER BY created_position",
+            )
+            .bind(&space_id)
+            .fetch_all(self.store.pool())
+            .await?;
             spaces.push(SpaceView {
                 space_id: parse_id(&space_id)?,
                 name,

@@ -313,6 +313,19 @@ async fn apply(conn: &mut SqliteConnection, batch: &[Arc<RecordedEvent>]) -> Res
                 .execute(&mut *conn)
                 .await?;
             }
+            Event::ChannelRenamed { channel_id, name } => {
+                sqlx::query("UPDATE channels SET name = ? WHERE channel_id = ?")
+                    .bind(name.clone())
+                    .bind(channel_id.to_string())
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            Event::ChannelArchived { channel_id } => {
+                sqlx::query("UPDATE channels SET archived = 1 WHERE channel_id = ?")
+                    .bind(channel_id.to_string())
+                    .execute(&mut *conn)
+                    .await?;
+            }
             Event::SpaceCreated { .. }
             | Event::SpaceRenamed { .. }
             | Event::SpaceDeleted { .. }

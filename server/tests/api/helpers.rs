@@ -198,11 +198,12 @@ impl TestApp {
         .fetch_all(pool)
         .await
         .unwrap();
-        let channels: Vec<(String, String, i64, Option<String>)> =
-            sqlx::query_as("SELECT channel_id, name, created_position, space_id FROM channels ORDER BY channel_id")
-                .fetch_all(pool)
-                .await
-                .unwrap();
+        let channels: Vec<(String, String, i64, Option<String>, i64)> = sqlx::query_as(
+            "SELECT channel_id, name, created_position, space_id, archived FROM channels ORDER BY channel_id",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap();
         let checkpoints: Vec<(String, i64)> =
             sqlx::query_as("SELECT name, position FROM projection_checkpoints ORDER BY name")
                 .fetch_all(pool)

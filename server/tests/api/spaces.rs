@@ -203,6 +203,28 @@ async fn roles_decide_who_may_invite_add_channels_remove_and_manage() {
         .map(|c| c.name.clone())
         .collect();
     assert_eq!(names, ["general", "random"]);
+    // Channels: moderators rename and archive them; members cannot; archived ones take no posts.
+    let random = spaces_of(&app, &mod_).await[0].channels[1].channel_id;
+    let rename_random = SpaceAction::RenameChannel {
+        channel: random,
+        name: "watercooler".into(),
+    };
+    assert_eq!(act(&app, &mem, id, rename_random.clone()).await.unwrap_err().0, 403);
+    act(&app, &mod_, id, rename_random).await.unwrap();
+    assert_eq!(spaces_of(&app, &ada).await[0].channels[1].name, "watercooler");
+    let archive = SpaceAction::ArchiveChannel { channel: random };
+    act(&app, &mod_, id, archive.clone()).await.unwrap();
+    assert_eq!(
+        spaces_of(&app, &ada).await[0].channels.len(),
+        1,
+        "archived channels leave the sidebar"
+    );
+    let post = app
+        .call_as(&ada.http, "post_message", post_args(random, "hello?"))
+        .await;
+    assert_eq!(post.status(), 400);
+    assert!(post.text().await.unwrap().contains("archived"));
+    assert_eq!(act(&app, &ada, id, archive).await.unwrap_err().0, 400, "archived once");
     assert_eq!(spaces_of(&app, &ada).await[0].name, "Renamed");
     // The last admin cannot leave others behind; after deleting, nobody sees it.
     let leave = act(&app, &ada, id, SpaceAction::Leave).await.unwrap_err();
