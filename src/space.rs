@@ -98,6 +98,31 @@ pub fn valid_invite_code(code: &str) -> bool {
     (8..=32).contains(&code.len()) && code.chars().all(|c| c.is_ascii_alphanumeric())
 }
 
+/// Reads an invite as people paste it: the link (`…/?space=<id>&invite=<code>`), or the
+/// space id and the code separated by a space.
+pub fn parse_invite_link(text: &str) -> Option<(SpaceId, String)> {
+    let text = text.trim();
+    let (space, code) = match text.split_once('?') {
+        Some((_, query)) => {
+            let mut space = None;
+            let mut code = None;
+            for pair in query.split('&') {
+                match pair.split_once('=') {
+                    Some(("space", value)) => space = Some(value),
+                    Some(("invite", value)) => code = Some(value),
+                    _ => {}
+                }
+            }
+            (space?, code?)
+        }
+        None => {
+            let (space, code) = text.split_once(char::is_whitespace)?;
+            (space, code.trim())
+        }
+    };
+    Some((space.parse().ok()?, code.to_owned())).filter(|(_, code)| valid_invite_code(code))
+}
+
 /// An invite as the space knows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Invite {
@@ -437,6 +462,26 @@ mod tests {
                 },
             );
             (given, owner, moderator, member)
+        }
+    }
+
+    #[test]
+    fn invite_links_are_read_as_pasted() {
+        let space = SpaceId::new();
+        let link = format!("https://chat.example/?space={space}&invite=AbCdEf123456");
+        assert_eq!(parse_invite_link(&link), Some((space, "AbCdEf123456".into())));
+        assert_eq!(
+            parse_invite_link(&format!("  {space}   AbCdEf123456 ")),
+            Some((space, "AbCdEf123456".into()))
+        );
+        for bad in [
+            "https://chat.example/?invite=AbCdEf123456".to_string(),
+            format!("https://chat.example/?space={space}"),
+            format!("https://chat.example/?space=nope&invite=AbCdEf123456"),
+            format!("https://chat.example/?space={space}&invite=<script>"),
+            "hello".to_string(),
+        ] {
+            assert_eq!(parse_invite_link(&bad), None, "{bad}");
         }
     }
 

@@ -2,7 +2,7 @@
 
 use crate::api::{DirectView, Me, SpaceView};
 use crate::auth::AuthForm;
-use crate::spaces::Sidebar;
+use crate::spaces::{ChannelActions, Sidebar};
 use leptos::html;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -114,6 +114,7 @@ pub fn ChatPage() -> impl IntoView {
                         {move || title().0}
                         {move || title().1.map(|space| view! { <span class="space-of">{space}</span> })}
                     </h1>
+                    <ChannelActions state />
                     <Show when=signed_in>
                         <span
                             class=move || format!("conn conn-{}", state.connection.get().label())

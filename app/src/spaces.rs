@@ -81,6 +81,40 @@ pub fn join_by_invite(state: ChatState, space: SpaceId, code: String) {
     });
 }
 
+fn confirm(text: &str) -> bool {
+    #[cfg(feature = "browser")]
+    {
+        web_sys::window()
+            .and_then(|w| w.confirm_with_message(text).ok())
+            .unwrap_or(false)
+    }
+    #[cfg(not(feature = "browser"))]
+    {
+        let _ = text;
+        false
+    }
+}
+
+/// Runs an action from the members list, then shows the list again as it now stands.
+fn members_action(state: ChatState, dialog: RwSignal<Option<Dialog>>, space: SpaceId, action: SpaceAction) {
+    spawn_local(async move {
+        if let Err(e) = act_on_space(space, action).await {
+            alert(&e.to_string());
+        }
+        refresh(state);
+        let view = my_spaces()
+            .await
+            .ok()
+            .and_then(|spaces| spaces.into_iter().find(|s| s.space_id == space));
+        match (view, members(space).await) {
+            (Some(space), Ok(members)) => dialog.set(Some(Dialog::Members { space, members })),
+            _ => dialog.set(None),
+        }
+    });
+}
+
+pub use parley::space::parse_invite_link as parse_invite;
+
 fn alert(text: &str) {
     #[cfg(feature = "browser")]
     if let Some(window) = web_sys::window() {
@@ -95,6 +129,9 @@ fn alert(text: &str) {
 enum Dialog {
     NewSpace,
     NewDirect,
+    JoinSpace,
+    RenameSpace(SpaceId),
+    RenameChannel(SpaceId, ChannelId),
     NewChannel(SpaceId),
     Invite { link: String },
     Members { space: SpaceView, members: Vec<MemberView> },
@@ -122,9 +159,14 @@ pub fn Sidebar(state: ChatState) -> impl IntoView {
                 <SpaceSection space=space.clone() state dialog />
             </For>
             <Show when=signed_in>
-                <button class="new-space" data-testid="new-space" on:click=move |_| dialog.set(Some(Dialog::NewSpace))>
-                    "+ New space"
-                </button>
+                <div class="space-actions">
+                    <button class="new-space" data-testid="new-space" on:click=move |_| dialog.set(Some(Dialog::NewSpace))>
+                        "+ New space"
+                    </button>
+                    <button class="new-space" data-testid="join-space" on:click=move |_| dialog.set(Some(Dialog::JoinSpace))>
+                        "Join a space"
+                    </button>
+                </div>
             </Show>
             <section class="space" data-testid="directs">
                 <h2>"Direct messages"</h2>
@@ -160,6 +202,21 @@ fn SpaceSection(space: SpaceView, state: ChatState, dialog: RwSignal<Option<Dial
     let id = space.space_id;
     let can_manage = space.role.can(Right::ManageChannels);
     let can_invite = space.role.can(Right::Invite);
+    let is_admin = space.role.can(Right::ManageSpace);
+    let delete = move |_| {
+        if !confirm("Delete this space and all its channels for everyone?") {
+            return;
+        }
+        spawn_local(async move {
+            match act_on_space(id, SpaceAction::Delete).await {
+                Ok(_) => {
+                    refresh(state);
+                    leptos_router::hooks::use_navigate()("/", Default::default());
+                }
+                Err(e) => alert(&e.to_string()),
+            }
+        });
+    };
     let invite = move |_| {
         spawn_local(async move {
             let action = SpaceAction::CreateInvite {
@@ -243,8 +300,70 @@ fn SpaceSection(space: SpaceView, state: ChatState, dialog: RwSignal<Option<Dial
                 <button data-testid="leave" on:click=leave>
                     "Leave"
                 </button>
+                {is_admin
+                    .then(|| {
+                        view! {
+                            <button data-testid="rename-space" on:click=move |_| dialog.set(Some(Dialog::RenameSpace(id)))>
+                                "Rename"
+                            </button>
+                            <button data-testid="delete-space" on:click=delete>
+                                "Delete"
+                            </button>
+                        }
+                    })}
             </div>
         </section>
+    }
+}
+
+/// Rename and archive buttons for the channel on screen, for those who may manage it.
+#[component]
+pub fn ChannelActions(state: ChatState) -> impl IntoView {
+    let dialog = RwSignal::new(None::<Dialog>);
+    // The space of the channel on screen, when my role there may manage its channels.
+    let managed = move || {
+        let channel = state.channel.get();
+        state.spaces.with(|spaces| {
+            spaces
+                .iter()
+                .find(|s| s.channels.iter().any(|c| c.channel_id == channel))
+                .filter(|s| s.role.can(Right::ManageChannels))
+                .map(|s| (s.space_id, channel))
+        })
+    };
+    let archive = move |_| {
+        let Some((space, channel)) = managed() else { return };
+        if !confirm("Archive this channel? Its history stays; nothing new can be posted.") {
+            return;
+        }
+        spawn_local(async move {
+            match act_on_space(space, SpaceAction::ArchiveChannel { channel }).await {
+                Ok(_) => {
+                    refresh(state);
+                    leptos_router::hooks::use_navigate()("/", Default::default());
+                }
+                Err(e) => alert(&e.to_string()),
+            }
+        });
+    };
+    view! {
+        <Show when=move || managed().is_some()>
+            <button
+                class="reset"
+                data-testid="rename-channel"
+                on:click=move |_| {
+                    if let Some((space, channel)) = managed() {
+                        dialog.set(Some(Dialog::RenameChannel(space, channel)));
+                    }
+                }
+            >
+                "Rename"
+            </button>
+            <button class="reset" data-testid="archive-channel" on:click=archive>
+                "Archive"
+            </button>
+        </Show>
+        {move || dialog.get().map(|d| view! { <SidebarDialog d dialog state /> })}
     }
 }
 
@@ -303,11 +422,73 @@ fn SidebarDialog(d: Dialog, dialog: RwSignal<Option<Dialog>>, state: ChatState) 
             />
         }
         .into_any(),
+        Dialog::JoinSpace => view! {
+            <NameForm
+                title="Join a space"
+                label="The invite link you were given"
+                submit="Join"
+                max_len=512
+                check=|text: &str| {
+                    if parse_invite(text).is_some() { Ok(()) } else { Err("this is not an invite link".into()) }
+                }
+                on_submit=move |text: String| async move {
+                    if let Some((space, code)) = parse_invite(&text) {
+                        act_on_space(space, SpaceAction::Join { code }).await?;
+                        let spaces = my_spaces().await?;
+                        let first = spaces
+                            .iter()
+                            .find(|s| s.space_id == space)
+                            .and_then(|s| s.channels.first())
+                            .map(|c| c.channel_id);
+                        state.spaces.set(spaces);
+                        if let Some(channel) = first {
+                            leptos_router::hooks::use_navigate()(&channel_href(channel), Default::default());
+                        }
+                    }
+                    Ok(())
+                }
+                close
+            />
+        }
+        .into_any(),
+        Dialog::RenameSpace(space) => view! {
+            <NameForm
+                title="Rename the space"
+                label="Its new name"
+                submit="Rename"
+                check=|name: &str| {
+                    if valid_space_name(name) { Ok(()) } else { Err("a space name must be 1 to 64 characters".into()) }
+                }
+                on_submit=move |name: String| async move {
+                    act_on_space(space, SpaceAction::Rename { name }).await?;
+                    refresh(state);
+                    Ok(())
+                }
+                close
+            />
+        }
+        .into_any(),
+        Dialog::RenameChannel(space, channel) => view! {
+            <NameForm
+                title="Rename the channel"
+                label="Its new name: lowercase letters, digits, '-' or '_'"
+                submit="Rename"
+                check=|_: &str| Ok(())
+                on_submit=move |name: String| async move {
+                    act_on_space(space, SpaceAction::RenameChannel { channel, name }).await?;
+                    refresh(state);
+                    Ok(())
+                }
+                close
+            />
+        }
+        .into_any(),
         Dialog::NewDirect => view! {
             <NameForm
                 title="Message someone"
                 label="Their usernames, separated by commas"
                 submit="Open conversation"
+                max_len=300
                 check=|names: &str| {
                     if names.split(',').any(|n| !n.trim().is_empty()) { Ok(()) } else { Err("name someone".into()) }
                 }
@@ -369,10 +550,54 @@ fn SidebarDialog(d: Dialog, dialog: RwSignal<Option<Dialog>>, state: ChatState) 
                     {members
                         .into_iter()
                         .map(|m| {
+                            let me = state.me.get_untracked().map(|me| me.user_id);
+                            let mine = me == Some(m.user_id);
+                            let can_set = space.role.can(Right::ChangeRoles) && !mine;
+                            let can_remove = space.role.can(Right::RemoveMembers) && !mine && m.role < space.role;
+                            let (space_id, member) = (space.space_id, m.user_id);
+                            let on_role = move |ev: leptos::ev::Event| {
+                                let role = match event_target_value(&ev).as_str() {
+                                    "admin" => Role::Admin,
+                                    "moderator" => Role::Moderator,
+                                    _ => Role::Member,
+                                };
+                                members_action(state, dialog, space_id, SpaceAction::SetRole { member, role });
+                            };
+                            let remove = move |_| {
+                                if confirm("Remove this member from the space?") {
+                                    members_action(state, dialog, space_id, SpaceAction::Remove { member });
+                                }
+                            };
                             view! {
                                 <li data-testid="member">
                                     <span class="member-name">{m.username}</span>
-                                    <span class="role">{role_label(m.role)}</span>
+                                    {if can_set {
+                                        view! {
+                                            <select data-testid="member-role" on:change=on_role aria-label="Role">
+                                                {[Role::Admin, Role::Moderator, Role::Member]
+                                                    .into_iter()
+                                                    .map(|r| {
+                                                        view! {
+                                                            <option value=role_label(r) selected=r == m.role>
+                                                                {role_label(r)}
+                                                            </option>
+                                                        }
+                                                    })
+                                                    .collect_view()}
+                                            </select>
+                                        }
+                                            .into_any()
+                                    } else {
+                                        view! { <span class="role">{role_label(m.role)}</span> }.into_any()
+                                    }}
+                                    {can_remove
+                                        .then(|| {
+                                            view! {
+                                                <button class="link" data-testid="member-remove" on:click=remove>
+                                                    "Remove"
+                                                </button>
+                                            }
+                                        })}
                                 </li>
                             }
                         })
@@ -419,6 +644,9 @@ fn NameForm<F, Fut>(
     submit: &'static str,
     check: fn(&str) -> Result<(), String>,
     on_submit: F,
+    /// The longest input accepted (names are short; invite links and lists of names are not).
+    #[prop(default = 64)]
+    max_len: u32,
     close: impl Fn() + Copy + Send + Sync + 'static,
 ) -> impl IntoView
 where
@@ -456,7 +684,7 @@ where
                 id="name-field"
                 data-testid="name-field"
                 autofocus
-                maxlength="64"
+                maxlength=max_len
                 prop:value=move || value.get()
                 on:input=move |ev| value.set(event_target_value(&ev))
             />

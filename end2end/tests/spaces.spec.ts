@@ -131,3 +131,59 @@ test('a direct conversation: opened by name, private to its people', async ({ br
   await expect(message(eve, hello)).toHaveCount(0);
   await expect(eve.getByTestId('direct-link')).toHaveCount(0);
 });
+
+test('admins and moderators manage a space from the sidebar', async ({ browser }) => {
+  const ada = await (await browser.newContext()).newPage();
+  const bob = await (await browser.newContext()).newPage();
+  await join(ada, 'Ada');
+  const bobName = await join(bob, 'Bob');
+  const spaceName = unique('Managed');
+  const space = await createSpace(ada, spaceName);
+  await space.getByTestId('invite').click();
+  const link = await ada.getByTestId('invite-link').inputValue();
+  await ada.getByRole('button', { name: 'Done' }).click();
+
+  // Bob pastes the link into "Join a space".
+  await bob.getByTestId('join-space').click();
+  await bob.getByTestId('name-field').fill('not a link');
+  await bob.getByTestId('name-submit').click();
+  await expect(bob.getByTestId('name-error')).toContainText('not an invite link');
+  await bob.getByTestId('name-field').fill(link);
+  await bob.getByTestId('name-submit').click();
+  const bobSpace = bob.getByTestId('space').filter({ hasText: spaceName });
+  await expect(bobSpace.getByTestId('my-role')).toHaveText('member');
+  await expect(bob.getByTestId('rename-channel')).toHaveCount(0);
+
+  // Ada makes Bob a moderator from the members list.
+  await space.getByTestId('members').click();
+  const bobRow = ada.getByTestId('member').filter({ hasText: bobName });
+  await bobRow.getByTestId('member-role').selectOption('moderator');
+  await expect(bobRow.getByTestId('member-role')).toHaveValue('moderator');
+  await ada.getByRole('button', { name: 'Close' }).click();
+
+  // Bob, now a moderator, renames #general.
+  await bob.reload();
+  await expect(bobSpace.getByTestId('my-role')).toHaveText('moderator');
+  await bobSpace.getByTestId('channel-link').filter({ hasText: 'general' }).click();
+  await bob.getByTestId('rename-channel').click();
+  await bob.getByTestId('name-field').fill('lounge');
+  await bob.getByTestId('name-submit').click();
+  await expect(bob.getByTestId('channel-title')).toContainText('lounge');
+
+  // Ada renames the space, archives the channel, then deletes the space.
+  await ada.reload();
+  await space.getByTestId('rename-space').click();
+  await ada.getByTestId('name-field').fill(`${spaceName} II`);
+  await ada.getByTestId('name-submit').click();
+  const renamed = ada.getByTestId('space').filter({ hasText: `${spaceName} II` });
+  await expect(renamed).toBeVisible();
+  await renamed.getByTestId('channel-link').filter({ hasText: 'lounge' }).click();
+  ada.once('dialog', (d) => d.accept());
+  await ada.getByTestId('archive-channel').click();
+  await expect(renamed.getByTestId('channel-link')).toHaveCount(0);
+  ada.once('dialog', (d) => d.accept());
+  await renamed.getByTestId('delete-space').click();
+  await expect(ada.getByTestId('space')).toHaveCount(0);
+  await bob.reload();
+  await expect(bob.getByTestId('space')).toHaveCount(0);
+});
