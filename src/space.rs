@@ -477,7 +477,7 @@ mod tests {
         for bad in [
             "https://chat.example/?invite=AbCdEf123456".to_string(),
             format!("https://chat.example/?space={space}"),
-            format!("https://chat.example/?space=nope&invite=AbCdEf123456"),
+            "https://chat.example/?space=nope&invite=AbCdEf123456".to_string(),
             format!("https://chat.example/?space={space}&invite=<script>"),
             "hello".to_string(),
         ] {
