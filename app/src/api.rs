@@ -213,6 +213,23 @@ pub async fn my_directs() -> Result<Vec<DirectView>, AppError> {
     backend.my_directs(&me).await.map_err(ssr::respond)
 }
 
+/// An invite of a space, as those who may invite see it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InviteView {
+    pub code: String,
+    pub expires_at_ms: Option<i64>,
+    pub max_uses: Option<u32>,
+    pub uses: u32,
+}
+
+/// The live invites of a space (not revoked, expired or used up), for those who may invite.
+#[server(client = ApiClient, endpoint = "invites", input = server_fn::codec::Json)]
+pub async fn invites(space: SpaceId) -> Result<Vec<InviteView>, AppError> {
+    let backend = ssr::backend()?;
+    let me = backend.authenticate(&ssr::headers()).await.map_err(ssr::respond)?;
+    backend.invites(&me, space).await.map_err(ssr::respond)
+}
+
 /// One member of a space.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemberView {
@@ -331,7 +348,7 @@ pub async fn history(channel: ChannelId, before: Option<Position>, limit: u32) -
 pub mod ssr {
     //! What the server provides to the server functions, through Leptos context.
 
-    use super::{AppError, DirectView, Me, MemberView, SpaceAction, SpaceOutcome, SpaceView};
+    use super::{AppError, DirectView, InviteView, Me, MemberView, SpaceAction, SpaceOutcome, SpaceView};
     use http::HeaderMap;
     use leptos::prelude::use_context;
     use parley::{ChannelId, MessageId, MessageView, Position, SpaceId};
@@ -371,6 +388,7 @@ pub mod ssr {
         async fn open_direct(&self, me: &Me, usernames: Vec<String>) -> Result<DirectView, AppError>;
         async fn my_directs(&self, me: &Me) -> Result<Vec<DirectView>, AppError>;
         async fn members(&self, me: &Me, space: SpaceId) -> Result<Vec<MemberView>, AppError>;
+        async fn invites(&self, me: &Me, space: SpaceId) -> Result<Vec<InviteView>, AppError>;
         async fn history(
             &self,
             me: &Me,

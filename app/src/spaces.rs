@@ -1,8 +1,8 @@
 //! The sidebar: the lobby and your spaces with their channels; new spaces and channels, invite links, members.
 
 use crate::api::{
-    AppError, DirectView, MemberView, SpaceAction, SpaceOutcome, SpaceView, act_on_space, create_space, members,
-    my_directs, my_spaces, open_direct,
+    AppError, DirectView, InviteView, MemberView, SpaceAction, SpaceOutcome, SpaceView, act_on_space, create_space,
+    invites, members, my_directs, my_spaces, open_direct,
 };
 use crate::chat::ChatState;
 use leptos::prelude::*;
@@ -81,6 +81,20 @@ pub fn join_by_invite(state: ChatState, space: SpaceId, code: String) {
     });
 }
 
+/// Shows a space's invite dialog: its live invites, and `link` when one was just made.
+fn show_invites(dialog: RwSignal<Option<Dialog>>, space: SpaceId, link: Option<String>) {
+    spawn_local(async move {
+        match invites(space).await {
+            Ok(invites) => dialog.set(Some(Dialog::Invites { space, link, invites })),
+            Err(e) => alert(&e.to_string()),
+        }
+    });
+}
+
+fn invite_link(space: SpaceId, code: &str) -> String {
+    format!("{}/?space={space}&invite={code}", web_origin())
+}
+
 fn confirm(text: &str) -> bool {
     #[cfg(feature = "browser")]
     {
@@ -133,8 +147,15 @@ enum Dialog {
     RenameSpace(SpaceId),
     RenameChannel(SpaceId, ChannelId),
     NewChannel(SpaceId),
-    Invite { link: String },
-    Members { space: SpaceView, members: Vec<MemberView> },
+    Invites {
+        space: SpaceId,
+        link: Option<String>,
+        invites: Vec<InviteView>,
+    },
+    Members {
+        space: SpaceView,
+        members: Vec<MemberView>,
+    },
 }
 
 #[component]
@@ -217,24 +238,7 @@ fn SpaceSection(space: SpaceView, state: ChatState, dialog: RwSignal<Option<Dial
             }
         });
     };
-    let invite = move |_| {
-        spawn_local(async move {
-            let action = SpaceAction::CreateInvite {
-                expires_in_minutes: Some(7 * 24 * 60),
-                max_uses: None,
-            };
-            match act_on_space(id, action).await {
-                Ok(SpaceOutcome::Invite { code }) => {
-                    let origin = web_origin();
-                    dialog.set(Some(Dialog::Invite {
-                        link: format!("{origin}/?space={id}&invite={code}"),
-                    }));
-                }
-                Ok(_) => {}
-                Err(e) => alert(&e.to_string()),
-            }
-        });
-    };
+    let invite = move |_| show_invites(dialog, id, None);
     let show_members = {
         let space = space.clone();
         move |_| {
@@ -532,17 +536,102 @@ fn SidebarDialog(d: Dialog, dialog: RwSignal<Option<Dialog>>, state: ChatState) 
             />
         }
         .into_any(),
-        Dialog::Invite { link } => view! {
-            <div class="dialog" data-testid="invite-dialog">
-                <h2>"Invite people"</h2>
-                <p>"Anyone with this link can join for the next 7 days:"</p>
-                <input readonly data-testid="invite-link" prop:value=link.clone() on:focus=|ev| select_all(&ev) />
-                <button type="button" on:click=move |_| close()>
-                    "Done"
-                </button>
-            </div>
+        Dialog::Invites { space, link, invites } => {
+            let expiry = RwSignal::new("10080".to_owned());
+            let uses = RwSignal::new(String::new());
+            let create = move |_| {
+                let expires_in_minutes = expiry.get_untracked().parse().ok();
+                let max_uses = uses.get_untracked().parse().ok();
+                spawn_local(async move {
+                    let action = SpaceAction::CreateInvite {
+                        expires_in_minutes,
+                        max_uses,
+                    };
+                    match act_on_space(space, action).await {
+                        Ok(SpaceOutcome::Invite { code }) => {
+                            show_invites(dialog, space, Some(invite_link(space, &code)))
+                        }
+                        Ok(_) => {}
+                        Err(e) => alert(&e.to_string()),
+                    }
+                });
+            };
+            view! {
+                <div class="dialog" data-testid="invite-dialog">
+                    <h2>"Invite people"</h2>
+                    <div class="invite-options">
+                        <label>
+                            "Expires "
+                            <select data-testid="invite-expiry" on:change=move |ev| expiry.set(event_target_value(&ev))>
+                                <option value="60">"in an hour"</option>
+                                <option value="1440">"in a day"</option>
+                                <option value="10080" selected>"in 7 days"</option>
+                                <option value="">"never"</option>
+                            </select>
+                        </label>
+                        <label>
+                            "Uses "
+                            <select data-testid="invite-uses" on:change=move |ev| uses.set(event_target_value(&ev))>
+                                <option value="" selected>"no limit"</option>
+                                <option value="1">"1"</option>
+                                <option value="5">"5"</option>
+                                <option value="25">"25"</option>
+                            </select>
+                        </label>
+                    </div>
+                    <button type="button" data-testid="invite-create" on:click=create>
+                        "Create a link"
+                    </button>
+                    {link
+                        .map(|link| {
+                            view! {
+                                <p>"Anyone with this link can join:"</p>
+                                <input
+                                    readonly
+                                    data-testid="invite-link"
+                                    prop:value=link
+                                    on:focus=|ev| select_all(&ev)
+                                />
+                            }
+                        })}
+                    <ul class="members" data-testid="invites">
+                        {invites
+                            .into_iter()
+                            .map(|invite| {
+                                let code = invite.code.clone();
+                                let revoke = move |_| {
+                                    let code = code.clone();
+                                    spawn_local(async move {
+                                        match act_on_space(space, SpaceAction::RevokeInvite { code }).await {
+                                            Ok(_) => show_invites(dialog, space, None),
+                                            Err(e) => alert(&e.to_string()),
+                                        }
+                                    });
+                                };
+                                let limits = match (invite.max_uses, invite.expires_at_ms) {
+                                    (Some(max), _) => format!("{} of {max} used", invite.uses),
+                                    (None, Some(_)) => format!("{} used, expires", invite.uses),
+                                    (None, None) => format!("{} used", invite.uses),
+                                };
+                                view! {
+                                    <li data-testid="invite-row">
+                                        <code class="member-name">{invite.code.clone()}</code>
+                                        <span class="role">{limits}</span>
+                                        <button class="link" data-testid="invite-revoke" on:click=revoke>
+                                            "Revoke"
+                                        </button>
+                                    </li>
+                                }
+                            })
+                            .collect_view()}
+                    </ul>
+                    <button type="button" class="secondary" on:click=move |_| close()>
+                        "Done"
+                    </button>
+                </div>
+            }
+            .into_any()
         }
-        .into_any(),
         Dialog::Members { space, members } => view! {
             <div class="dialog" data-testid="members-dialog">
                 <h2>"Members of " {space.name.clone()}</h2>

@@ -52,6 +52,7 @@ test('a space: create, add a channel, invite by link, chat inside, and strangers
 
   // Invite Bob by link.
   await space.getByTestId('invite').click();
+  await ada.getByTestId('invite-create').click();
   const link = await ada.getByTestId('invite-link').inputValue();
   expect(link).toMatch(/\/\?space=[0-9a-f-]+&invite=[A-Za-z0-9]{12}$/);
   await ada.getByRole('button', { name: 'Done' }).click();
@@ -140,6 +141,15 @@ test('admins and moderators manage a space from the sidebar', async ({ browser }
   const spaceName = unique('Managed');
   const space = await createSpace(ada, spaceName);
   await space.getByTestId('invite').click();
+  // A one-use invite, revoked: it leaves the list.
+  await ada.getByTestId('invite-uses').selectOption('1');
+  await ada.getByTestId('invite-create').click();
+  await expect(ada.getByTestId('invite-row')).toHaveCount(1);
+  await expect(ada.getByTestId('invite-row')).toContainText('0 of 1 used');
+  await ada.getByTestId('invite-revoke').click();
+  await expect(ada.getByTestId('invite-row')).toHaveCount(0);
+  await ada.getByTestId('invite-uses').selectOption('');
+  await ada.getByTestId('invite-create').click();
   const link = await ada.getByTestId('invite-link').inputValue();
   await ada.getByRole('button', { name: 'Done' }).click();
 

@@ -15,7 +15,9 @@ use parley::{
     decide, evolve,
 };
 use parley_app::api::ssr::{ChatBackend, PostRequest};
-use parley_app::api::{AppError, ChannelView, DirectView, Me, MemberView, SpaceAction, SpaceOutcome, SpaceView};
+use parley_app::api::{
+    AppError, ChannelView, DirectView, InviteView, Me, MemberView, SpaceAction, SpaceOutcome, SpaceView,
+};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -662,6 +664,27 @@ impl Engine {
             .collect()
     }
 
+    /// The live invites of a space, for those who may invite (from the space's own state,
+    /// so one just made is listed at once).
+    pub async fn invites(&self, me: &Me, space_id: SpaceId) -> Result<Vec<InviteView>, EngineError> {
+        let state = self.space(space_id).await?;
+        state.authorize(me.user_id, space::Right::Invite)?;
+        let now = now_ms() + self.clock_offset_ms.load(std::sync::atomic::Ordering::Relaxed);
+        Ok(state
+            .invites
+            .iter()
+            .filter(|(_, i)| {
+                !i.revoked && i.expires_at_ms.is_none_or(|at| at > now) && i.max_uses.is_none_or(|max| i.uses < max)
+            })
+            .map(|(code, i)| InviteView {
+                code: code.clone(),
+                expires_at_ms: i.expires_at_ms,
+                max_uses: i.max_uses,
+                uses: i.uses,
+            })
+            .collect())
+    }
+
     /// The space's state: from the cache, or folded from its stream.
     async fn space(&self, space_id: SpaceId) -> Result<SpaceState, EngineError> {
         if let Some(state) = self.spaces.lock().unwrap_or_else(|p| p.into_inner()).get(&space_id) {
@@ -908,6 +931,10 @@ impl ChatBackend for Engine {
 
     async fn my_spaces(&self, me: &Me) -> Result<Vec<SpaceView>, AppError> {
         Ok(Engine::my_spaces(self, me).await?)
+    }
+
+    async fn invites(&self, me: &Me, space: SpaceId) -> Result<Vec<InviteView>, AppError> {
+        Ok(Engine::invites(self, me, space).await?)
     }
 
     async fn members(&self, me: &Me, space: SpaceId) -> Result<Vec<MemberView>, AppError> {

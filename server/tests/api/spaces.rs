@@ -247,7 +247,28 @@ async fn invites_run_out_can_be_revoked_and_are_checked() {
     let used_up = join(&app, &second, id, &once).await.unwrap_err();
     assert!(used_up.1.to_string().contains("used up"), "{used_up:?}");
 
+    let listed: Vec<parley_app::api::InviteView> = app
+        .call_as(&ada.http, "invites", serde_json::json!({ "space": id }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(listed.is_empty(), "a used-up invite is not listed: {listed:?}");
     let revoked = invite(&app, &ada, id, None, None).await;
+    let listed: Vec<parley_app::api::InviteView> = app
+        .call_as(&ada.http, "invites", serde_json::json!({ "space": id }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        listed.iter().map(|i| i.code.as_str()).collect::<Vec<_>>(),
+        [revoked.as_str()]
+    );
+    let as_member = app
+        .call_as(&second.http, "invites", serde_json::json!({ "space": id }))
+        .await;
+    assert_eq!(as_member.status(), 403);
     act(&app, &ada, id, SpaceAction::RevokeInvite { code: revoked.clone() })
         .await
         .unwrap();
