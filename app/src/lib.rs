@@ -7,6 +7,8 @@
 //! - `live` (browser only): the client: cache first, then the WebSocket from the cursor; the outbox.
 //! - `local` (browser only): IndexedDB: cached history, cursors, outbox.
 //! - `sync` (browser only): BroadcastChannel notes between the tabs of one browser.
+// The page's view is one deeply nested type in builds without `erase_components` (release).
+#![recursion_limit = "256"]
 
 pub mod api;
 pub mod auth;
