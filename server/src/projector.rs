@@ -129,6 +129,7 @@ impl Projector {
     pub async fn rebuild(&self) -> Result<Position, ProjectionError> {
         {
             let mut conn = self.conn.lock().await;
+            let _turn = self.store.write_turn().lock().await;
             conn.execute("BEGIN IMMEDIATE").await?;
             let cleared = async {
                 conn.execute("DELETE FROM messages").await?;
@@ -154,6 +155,7 @@ impl Projector {
     async fn apply(&self, batch: &[Arc<RecordedEvent>]) -> Result<(), ProjectionError> {
         {
             let mut conn = self.conn.lock().await;
+            let _turn = self.store.write_turn().lock().await;
             conn.execute("BEGIN IMMEDIATE").await?;
             if let Err(e) = apply(&mut conn, batch).await {
                 let _ = conn.execute("ROLLBACK").await;

@@ -12,6 +12,7 @@ use parley::{Event, EventId, EventMetadata, MessageId, Position, RecordedEvent, 
 use sqlx::sqlite::{SqliteConnection, SqlitePool};
 use sqlx::{Executor, FromRow};
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, oneshot};
 
@@ -84,14 +85,34 @@ pub struct EventStore {
     pool: SqlitePool,
     writer: mpsc::Sender<AppendRequest>,
     bus: Bus,
+    write_turn: WriteTurn,
 }
+
+/// Whose turn it is to write to the database file. SQLite lets one connection write at a
+/// time and makes the others retry with growing sleeps (up to 100 ms each); the store's
+/// writer and the projector take turns here instead, in order, without sleeping.
+pub type WriteTurn = Arc<tokio::sync::Mutex<()>>;
 
 impl EventStore {
     /// Starts the writer task on `connection` and returns the store.
     pub fn start(pool: SqlitePool, connection: SqliteConnection, bus: Bus) -> (Self, tokio::task::JoinHandle<()>) {
         let (writer, requests) = mpsc::channel(4 * MAX_BATCH);
-        let task = tokio::spawn(write_loop(connection, requests, bus.clone()));
-        (Self { pool, writer, bus }, task)
+        let write_turn = WriteTurn::default();
+        let task = tokio::spawn(write_loop(connection, requests, bus.clone(), write_turn.clone()));
+        (
+            Self {
+                pool,
+                writer,
+                bus,
+                write_turn,
+            },
+            task,
+        )
+    }
+
+    /// The turn every writer of the database file takes (see [`WriteTurn`]).
+    pub fn write_turn(&self) -> &WriteTurn {
+        &self.write_turn
     }
 
     pub fn bus(&self) -> &Bus {
@@ -225,10 +246,16 @@ fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-async fn write_loop(mut conn: SqliteConnection, mut requests: mpsc::Receiver<AppendRequest>, bus: Bus) {
+async fn write_loop(
+    mut conn: SqliteConnection,
+    mut requests: mpsc::Receiver<AppendRequest>,
+    bus: Bus,
+    write_turn: WriteTurn,
+) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut versions = Versions::default();
     while requests.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let _turn = write_turn.lock().await;
         match write_batch(&mut conn, &batch, &mut versions).await {
             Ok(outcomes) => finish(batch.drain(..), outcomes, &bus),
             Err(e) => {
