@@ -124,10 +124,10 @@ pub fn ChatPage() -> impl IntoView {
                             {move || state.connection.get().label()}
                         </span>
                     </Show>
-                    <span class="me" data-testid="me" title="Signed in as">
-                        {move || state.me.get().map(|me| me.username).unwrap_or_default()}
-                    </span>
                     <Show when=signed_in>
+                        <span class="me" data-testid="me" title="Signed in as">
+                            {move || state.me.get().map(|me| me.username).unwrap_or_default()}
+                        </span>
                         <button
                             class="reset"
                             data-testid="sign-out"
