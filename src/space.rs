@@ -65,6 +65,24 @@ pub enum Role {
     Admin,
 }
 
+impl Role {
+    /// The role's name, as read models store it and the UI shows it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Member => "member",
+            Role::Moderator => "moderator",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// Reads a role back from [`Role::as_str`].
+    pub fn parse(name: &str) -> Option<Role> {
+        [Role::Member, Role::Moderator, Role::Admin]
+            .into_iter()
+            .find(|r| r.as_str() == name)
+    }
+}
+
 /// Something a command needs the right to do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Right {
@@ -504,6 +522,14 @@ mod tests {
             );
             assert_eq!(fresh, Err(DomainError::BadSpaceName), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn role_names_round_trip() {
+        for role in [Role::Member, Role::Moderator, Role::Admin] {
+            assert_eq!(Role::parse(role.as_str()), Some(role));
+        }
+        assert_eq!(Role::parse("owner"), None);
     }
 
     #[test]

@@ -65,10 +65,6 @@ fn client() -> Option<Rc<Client>> {
 }
 
 impl Client {
-    fn tell(&self, note: TabMessage) {
-        tell(note);
-    }
-
     async fn persist(&self, channel: ChannelId, messages: &[MessageView], cursor: Option<Position>) {
         if let Some(local) = &self.local
             && let Err(e) = local.save(channel, messages, cursor).await
@@ -247,7 +243,7 @@ async fn follow(
                 let messages: Vec<MessageView> = view.into_iter().collect();
                 client.persist(channel, &messages, Some(position)).await;
                 if !messages.is_empty() {
-                    client.tell(TabMessage::Applied { channel, messages });
+                    tell(TabMessage::Applied { channel, messages });
                 }
             }
             Ok(ServerFrame::CaughtUp { .. }) => {
@@ -280,14 +276,12 @@ pub fn send(state: ChatState, message_id: MessageId, author: String, body: Strin
     state.timeline.update(|t| {
         t.add_pending(message_id, author.clone(), body.clone());
     });
-    if let Some(client) = client() {
-        client.tell(TabMessage::Pending {
-            channel: state.channel.get_untracked(),
-            message_id,
-            author: author.clone(),
-            body: body.clone(),
-        });
-    }
+    tell(TabMessage::Pending {
+        channel: state.channel.get_untracked(),
+        message_id,
+        author: author.clone(),
+        body: body.clone(),
+    });
     post(state, message_id, author, body);
 }
 
@@ -296,12 +290,10 @@ pub fn retry(state: ChatState, message_id: MessageId) {
     let mut again = None;
     state.timeline.update(|t| again = t.retry(message_id));
     if let Some(entry) = again {
-        if let Some(client) = client() {
-            client.tell(TabMessage::Retrying {
-                channel: state.channel.get_untracked(),
-                message_id,
-            });
-        }
+        tell(TabMessage::Retrying {
+            channel: state.channel.get_untracked(),
+            message_id,
+        });
         post(state, entry.message_id, entry.author, entry.body);
     }
 }
@@ -333,7 +325,7 @@ fn post(state: ChatState, message_id: MessageId, author: String, body: String) {
         match result {
             Ok(position) => {
                 state.timeline.update(|t| t.ack(message_id, position));
-                client.tell(TabMessage::Acked {
+                tell(TabMessage::Acked {
                     channel,
                     message_id,
                     position,
@@ -349,7 +341,7 @@ fn post(state: ChatState, message_id: MessageId, author: String, body: String) {
             Err(error) => {
                 let text = error.to_string();
                 state.timeline.update(|t| t.fail(message_id, text.clone()));
-                client.tell(TabMessage::Failed {
+                tell(TabMessage::Failed {
                     channel,
                     message_id,
                     error: text.clone(),
@@ -486,7 +478,7 @@ pub fn reset() {
         {
             leptos::logging::warn!("{e}");
         }
-        client.tell(TabMessage::Reset);
+        tell(TabMessage::Reset);
         reload();
     });
 }

@@ -24,6 +24,32 @@ pub fn refresh(state: ChatState) {
     });
 }
 
+/// Moves the page to `href` without reloading it.
+fn go(href: &str) {
+    leptos_router::hooks::use_navigate()(href, Default::default());
+}
+
+/// Refreshes the sidebar, then opens the first channel of `space` (or the lobby).
+async fn open_space(state: ChatState, space: SpaceId) -> Result<(), AppError> {
+    let spaces = my_spaces().await?;
+    let first = spaces
+        .iter()
+        .find(|s| s.space_id == space)
+        .and_then(|s| s.channels.first())
+        .map(|c| c.channel_id);
+    state.spaces.set(spaces);
+    go(&first.map_or_else(|| "/".to_owned(), channel_href));
+    Ok(())
+}
+
+fn check_space_name(name: &str) -> Result<(), String> {
+    if valid_space_name(name) {
+        Ok(())
+    } else {
+        Err("a space name must be 1 to 64 characters".into())
+    }
+}
+
 /// The address that opens a channel.
 pub fn channel_href(channel: ChannelId) -> String {
     if channel == ChannelId::GENERAL {
@@ -68,15 +94,8 @@ pub fn join_by_invite(state: ChatState, space: SpaceId, code: String) {
         {
             alert(&format!("Could not join: {e}"));
         }
-        if let Ok(spaces) = my_spaces().await {
-            let first = spaces
-                .iter()
-                .find(|s| s.space_id == space)
-                .and_then(|s| s.channels.first())
-                .map(|c| c.channel_id);
-            state.spaces.set(spaces);
-            let navigate = leptos_router::hooks::use_navigate();
-            navigate(&first.map_or_else(|| "/".to_owned(), channel_href), Default::default());
+        if let Err(e) = open_space(state, space).await {
+            leptos::logging::warn!("spaces: {e}");
         }
     });
 }
@@ -232,7 +251,7 @@ fn SpaceSection(space: SpaceView, state: ChatState, dialog: RwSignal<Option<Dial
             match act_on_space(id, SpaceAction::Delete).await {
                 Ok(_) => {
                     refresh(state);
-                    leptos_router::hooks::use_navigate()("/", Default::default());
+                    go("/");
                 }
                 Err(e) => alert(&e.to_string()),
             }
@@ -256,7 +275,7 @@ fn SpaceSection(space: SpaceView, state: ChatState, dialog: RwSignal<Option<Dial
             match act_on_space(id, SpaceAction::Leave).await {
                 Ok(_) => {
                     refresh(state);
-                    leptos_router::hooks::use_navigate()("/", Default::default());
+                    go("/");
                 }
                 Err(e) => alert(&e.to_string()),
             }
@@ -266,7 +285,7 @@ fn SpaceSection(space: SpaceView, state: ChatState, dialog: RwSignal<Option<Dial
         <section class="space" data-testid="space" data-space-id=id.to_string()>
             <h2>
                 <span class="space-name">{space.name.clone()}</span>
-                <span class="role" data-testid="my-role">{role_label(space.role)}</span>
+                <span class="role" data-testid="my-role">{Role::as_str(space.role)}</span>
             </h2>
             {space
                 .channels
@@ -344,7 +363,7 @@ pub fn ChannelActions(state: ChatState) -> impl IntoView {
             match act_on_space(space, SpaceAction::ArchiveChannel { channel }).await {
                 Ok(_) => {
                     refresh(state);
-                    leptos_router::hooks::use_navigate()("/", Default::default());
+                    go("/");
                 }
                 Err(e) => alert(&e.to_string()),
             }
@@ -382,14 +401,6 @@ fn link_class(state: ChatState, channel: ChannelId) -> impl Fn() -> &'static str
     }
 }
 
-fn role_label(role: Role) -> &'static str {
-    match role {
-        Role::Admin => "admin",
-        Role::Moderator => "moderator",
-        Role::Member => "member",
-    }
-}
-
 fn web_origin() -> String {
     #[cfg(feature = "browser")]
     {
@@ -410,15 +421,13 @@ fn SidebarDialog(d: Dialog, dialog: RwSignal<Option<Dialog>>, state: ChatState) 
                 title="Create a space"
                 label="Its name"
                 submit="Create space"
-                check=|name: &str| {
-                    if valid_space_name(name) { Ok(()) } else { Err("a space name must be 1 to 64 characters".into()) }
-                }
+                check=check_space_name
                 on_submit=move |name: String| async move {
                     let space = create_space(name).await?;
                     let first = space.channels.first().map(|c| c.channel_id);
                     state.spaces.update(|spaces| spaces.push(space));
                     if let Some(channel) = first {
-                        leptos_router::hooks::use_navigate()(&channel_href(channel), Default::default());
+                        go(&channel_href(channel));
                     }
                     Ok(())
                 }
@@ -438,16 +447,7 @@ fn SidebarDialog(d: Dialog, dialog: RwSignal<Option<Dialog>>, state: ChatState) 
                 on_submit=move |text: String| async move {
                     if let Some((space, code)) = parse_invite(&text) {
                         act_on_space(space, SpaceAction::Join { code }).await?;
-                        let spaces = my_spaces().await?;
-                        let first = spaces
-                            .iter()
-                            .find(|s| s.space_id == space)
-                            .and_then(|s| s.channels.first())
-                            .map(|c| c.channel_id);
-                        state.spaces.set(spaces);
-                        if let Some(channel) = first {
-                            leptos_router::hooks::use_navigate()(&channel_href(channel), Default::default());
-                        }
+                        open_space(state, space).await?;
                     }
                     Ok(())
                 }
@@ -460,9 +460,7 @@ fn SidebarDialog(d: Dialog, dialog: RwSignal<Option<Dialog>>, state: ChatState) 
                 title="Rename the space"
                 label="Its new name"
                 submit="Rename"
-                check=|name: &str| {
-                    if valid_space_name(name) { Ok(()) } else { Err("a space name must be 1 to 64 characters".into()) }
-                }
+                check=check_space_name
                 on_submit=move |name: String| async move {
                     act_on_space(space, SpaceAction::Rename { name }).await?;
                     refresh(state);
@@ -511,7 +509,7 @@ fn SidebarDialog(d: Dialog, dialog: RwSignal<Option<Dialog>>, state: ChatState) 
                                 directs.push(direct);
                             }
                         });
-                    leptos_router::hooks::use_navigate()(&channel_href(channel), Default::default());
+                    go(&channel_href(channel));
                     Ok(())
                 }
                 close
@@ -528,7 +526,7 @@ fn SidebarDialog(d: Dialog, dialog: RwSignal<Option<Dialog>>, state: ChatState) 
                     let outcome = act_on_space(space, SpaceAction::CreateChannel { name }).await?;
                     refresh(state);
                     if let SpaceOutcome::Channel { channel_id } = outcome {
-                        leptos_router::hooks::use_navigate()(&channel_href(channel_id), Default::default());
+                        go(&channel_href(channel_id));
                     }
                     Ok(())
                 }
@@ -667,8 +665,8 @@ fn SidebarDialog(d: Dialog, dialog: RwSignal<Option<Dialog>>, state: ChatState) 
                                                     .into_iter()
                                                     .map(|r| {
                                                         view! {
-                                                            <option value=role_label(r) selected=r == m.role>
-                                                                {role_label(r)}
+                                                            <option value=Role::as_str(r) selected=r == m.role>
+                                                                {Role::as_str(r)}
                                                             </option>
                                                         }
                                                     })
@@ -677,7 +675,7 @@ fn SidebarDialog(d: Dialog, dialog: RwSignal<Option<Dialog>>, state: ChatState) 
                                         }
                                             .into_any()
                                     } else {
-                                        view! { <span class="role">{role_label(m.role)}</span> }.into_any()
+                                        view! { <span class="role">{Role::as_str(m.role)}</span> }.into_any()
                                     }}
                                     {can_remove
                                         .then(|| {

@@ -160,6 +160,11 @@ impl Engine {
         }
     }
 
+    /// The time the rules see: the wall clock, moved by [`Engine::advance_clock`] in tests.
+    fn rules_now_ms(&self) -> i64 {
+        now_ms() + self.clock_offset_ms.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Moves the clock the rules see forward (tests of expiry, without waiting).
     pub fn advance_clock(&self, by: std::time::Duration) {
         let ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
@@ -401,7 +406,7 @@ impl Engine {
         space_id: SpaceId,
         action: SpaceAction,
     ) -> Result<SpaceOutcome, EngineError> {
-        let now_ms = now_ms() + self.clock_offset_ms.load(std::sync::atomic::Ordering::Relaxed);
+        let now_ms = self.rules_now_ms();
         let command = match action {
             SpaceAction::CreateChannel { name } => {
                 let channel_id = self.create_channel(me, space_id, &name).await?;
@@ -669,7 +674,7 @@ impl Engine {
     pub async fn invites(&self, me: &Me, space_id: SpaceId) -> Result<Vec<InviteView>, EngineError> {
         let state = self.space(space_id).await?;
         state.authorize(me.user_id, space::Right::Invite)?;
-        let now = now_ms() + self.clock_offset_ms.load(std::sync::atomic::Ordering::Relaxed);
+        let now = self.rules_now_ms();
         Ok(state
             .invites
             .iter()
@@ -847,12 +852,7 @@ fn parse_id<T: std::str::FromStr<Err = uuid::Error>>(raw: &str) -> Result<T, Eng
 }
 
 fn parse_role(raw: &str) -> Result<parley::Role, EngineError> {
-    match raw {
-        "admin" => Ok(parley::Role::Admin),
-        "moderator" => Ok(parley::Role::Moderator),
-        "member" => Ok(parley::Role::Member),
-        other => Err(EngineError::Internal(format!("bad role {other:?} in a read model"))),
-    }
+    parley::Role::parse(raw).ok_or_else(|| EngineError::Internal(format!("bad role {raw:?} in a read model")))
 }
 
 fn new_events(events: &[Event], metadata: &EventMetadata) -> Vec<NewEvent> {

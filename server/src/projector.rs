@@ -176,11 +176,6 @@ enum Follow {
 /// Folds a space's events into `spaces`, `space_members` and `invites`.
 async fn apply_space(conn: &mut SqliteConnection, recorded: &RecordedEvent) -> Result<(), sqlx::Error> {
     let position = recorded.position.0 as i64;
-    let role_name = |role: &parley::Role| match role {
-        parley::Role::Admin => "admin",
-        parley::Role::Moderator => "moderator",
-        parley::Role::Member => "member",
-    };
     let query = match &recorded.event {
         Event::SpaceCreated { space_id, name, owner } => sqlx::query(
             "INSERT INTO spaces (space_id, name, owner, deleted, created_position) VALUES (?, ?, ?, 0, ?)
@@ -233,7 +228,7 @@ async fn apply_space(conn: &mut SqliteConnection, recorded: &RecordedEvent) -> R
             )
             .bind(space_id.to_string())
             .bind(user_id.to_string())
-            .bind(role_name(role))
+            .bind(role.as_str())
             .bind(position)
         }
         Event::MemberLeft { space_id, user_id } | Event::MemberRemoved { space_id, user_id } => {
@@ -246,7 +241,7 @@ async fn apply_space(conn: &mut SqliteConnection, recorded: &RecordedEvent) -> R
             user_id,
             role,
         } => sqlx::query("UPDATE space_members SET role = ? WHERE space_id = ? AND user_id = ?")
-            .bind(role_name(role))
+            .bind(role.as_str())
             .bind(space_id.to_string())
             .bind(user_id.to_string()),
         _ => return Ok(()),
