@@ -8,6 +8,7 @@
 //! - [`rules`]: parse-don't-validate newtypes for what users type (message bodies, display names).
 //! - [`account`]: usernames, passwords, and the account aggregate (registration).
 //! - [`space`]: spaces, their members, roles and invites: the authorization model.
+//! - [`aggregate`]: what every aggregate state shares (fold, version), for caches of states.
 //! - [`channel`]: the channel aggregate: its commands, events, `decide` and `evolve`.
 //! - [`event`]: the envelope a committed event travels in (position, stream, version, metadata).
 //! - [`protocol`]: the WebSocket wire protocol between browser and server.
@@ -16,6 +17,7 @@
 //!   with committed ones in log order, without duplicates.
 
 pub mod account;
+pub mod aggregate;
 pub mod channel;
 pub mod event;
 pub mod ids;
@@ -26,6 +28,7 @@ pub mod tabs;
 pub mod timeline;
 
 pub use account::{AccountCommand, AccountState, CredentialError, Password, PasswordHash, Username};
+pub use aggregate::Aggregate;
 pub use channel::{ChannelCommand, ChannelState, DomainError, decide, evolve};
 pub use event::{Event, EventMetadata, MessageView, RecordedEvent};
 pub use ids::{ChannelId, CorrelationId, EventId, MessageId, Position, StreamId, UserId};

@@ -5,6 +5,7 @@
 use crate::auth::{self, LoginLimiter, SessionToken};
 use crate::bus::EagerNotice;
 use crate::dispatcher::Hub;
+use crate::folded::Folded;
 use crate::store::{AppendError, Appended, EventStore, ExpectedVersion, NewEvent, StoreReadError};
 use axum::http::HeaderMap;
 use parley::account::{self, AccountCommand, AccountState};
@@ -12,14 +13,12 @@ use parley::space::{self, SpaceCommand, SpaceId, SpaceState};
 use parley::{
     ChannelCommand, ChannelId, ChannelState, CorrelationId, CredentialError, DisplayName, DomainError, Event,
     EventMetadata, MessageBody, MessageId, MessageView, Password, Position, RuleError, StreamId, UserId, Username,
-    decide, evolve,
+    decide,
 };
 use parley_app::api::ssr::{ChatBackend, PostRequest};
 use parley_app::api::{
     AppError, ChannelView, DirectView, InviteView, Me, MemberView, SpaceAction, SpaceOutcome, SpaceView,
 };
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::{broadcast, watch};
 
@@ -121,11 +120,11 @@ pub struct Engine {
     store: EventStore,
     hub: Hub,
     /// Channel states folded from their streams, so `decide` need not replay them.
-    channels: Mutex<HashMap<ChannelId, ChannelState>>,
+    channels: Folded<ChannelId, ChannelState>,
     /// Account states (with their password hashes), folded from their streams.
-    accounts: Mutex<HashMap<Username, AccountState>>,
+    accounts: Folded<Username, AccountState>,
     /// Space states (members, roles, invites), folded from their streams.
-    spaces: Mutex<HashMap<SpaceId, SpaceState>>,
+    spaces: Folded<SpaceId, SpaceState>,
     logins: LoginLimiter,
     /// Added to the wall clock for rules that depend on time (invite expiry); tests move it.
     clock_offset_ms: std::sync::atomic::AtomicI64,
@@ -149,9 +148,9 @@ impl Engine {
         Self {
             store,
             hub,
-            channels: Mutex::default(),
-            accounts: Mutex::default(),
-            spaces: Mutex::default(),
+            channels: Folded::default(),
+            accounts: Folded::default(),
+            spaces: Folded::default(),
             clock_offset_ms: std::sync::atomic::AtomicI64::new(0),
             logins: LoginLimiter::new(),
             signed_out: broadcast::channel(256).0,
@@ -210,14 +209,7 @@ impl Engine {
             .append(username.stream(), ExpectedVersion::NoStream, &events, &metadata)
             .await
         {
-            Ok(appended) => {
-                let mut next = events.iter().fold(state, account::evolve);
-                next.version = appended.stream_version;
-                self.accounts
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert(username.clone(), next);
-            }
+            Ok(appended) => self.accounts.appended(&username, &events, appended.stream_version),
             Err(EngineError::Append(AppendError::Conflict { .. })) => {
                 return Err(DomainError::UsernameTaken.into());
             }
@@ -330,7 +322,6 @@ impl Engine {
         let channel = command.channel_id();
         let state = self.state(channel).await?;
         let events = decide(&state, &command)?;
-        let state_version = state.version;
         let stream = channel.stream();
         for event in &events {
             self.store.bus().emit_eager(EagerNotice {
@@ -339,24 +330,21 @@ impl Engine {
                 correlation_id: metadata.correlation_id,
             });
         }
-        // Posting does not depend on what else the channel holds, so posts to one channel
-        // never conflict with each other; creating a channel must find no stream.
+        // Only creating a channel depends on the stream's version (it must find none).
+        // Posts never conflict with each other; a rename or an archive depends on the
+        // channel existing, which nothing undoes, so posts in flight do not make it fail.
         let expected = match command {
             ChannelCommand::CreateChannel { .. } | ChannelCommand::OpenDirect { .. } => ExpectedVersion::NoStream,
-            ChannelCommand::RenameChannel { .. } | ChannelCommand::ArchiveChannel { .. } => {
-                ExpectedVersion::Exact(state_version)
-            }
-            ChannelCommand::PostMessage { .. } => ExpectedVersion::Any,
+            ChannelCommand::RenameChannel { .. }
+            | ChannelCommand::ArchiveChannel { .. }
+            | ChannelCommand::PostMessage { .. } => ExpectedVersion::Any,
         };
         let appended = self
             .store
             .append(stream, expected, new_events(&events, &metadata))
             .await?;
         if !appended.duplicate {
-            let mut channels = self.channels.lock().unwrap_or_else(|p| p.into_inner());
-            let mut next = events.iter().fold(state, evolve);
-            next.version = appended.stream_version;
-            channels.insert(channel, next);
+            self.channels.appended(&channel, &events, appended.stream_version);
         }
         Ok(appended)
     }
@@ -488,18 +476,13 @@ impl Engine {
                         };
                         let _ = self.access_lost.send(AccessLost { space: space_id, user });
                     }
-                    let mut next = events.iter().fold(state, space::evolve);
-                    next.version = appended.stream_version;
-                    self.spaces
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .insert(space_id, next);
+                    self.spaces.appended(&space_id, &events, appended.stream_version);
                     // Read your writes: the sidebar's next query sees this change.
                     self.wait_projected(appended.last).await;
                     return Ok(());
                 }
                 Err(EngineError::Append(AppendError::Conflict { .. })) => {
-                    self.spaces.lock().unwrap_or_else(|p| p.into_inner()).remove(&space_id);
+                    self.spaces.forget(&space_id);
                 }
                 Err(e) => return Err(e),
             }
@@ -573,10 +556,7 @@ impl Engine {
             Ok(appended) => self.wait_projected(appended.last).await,
             // Opened by someone else at the same moment: it is there all the same.
             Err(EngineError::Append(AppendError::Conflict { .. })) => {
-                self.channels
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .remove(&channel_id);
+                self.channels.forget(&channel_id);
             }
             Err(e) => return Err(e),
         }
@@ -692,18 +672,8 @@ impl Engine {
 
     /// The space's state: from the cache, or folded from its stream.
     async fn space(&self, space_id: SpaceId) -> Result<SpaceState, EngineError> {
-        if let Some(state) = self.spaces.lock().unwrap_or_else(|p| p.into_inner()).get(&space_id) {
-            return Ok(state.clone());
-        }
-        let events = self.read_stream(&space_id.stream()).await?;
-        let state = events.iter().fold(SpaceState::default(), space::evolve);
-        if state.version > 0 {
-            self.spaces
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(space_id, state.clone());
-        }
-        Ok(state)
+        let stream = space_id.stream();
+        self.spaces.get(&space_id, || self.read_stream(&stream)).await
     }
 
     /// Validates and posts a message as `me`; returns its log position (the first one, on a resend).
@@ -798,18 +768,8 @@ impl Engine {
 
     /// The account's state: from the cache, or folded from its stream.
     async fn account(&self, username: &Username) -> Result<AccountState, EngineError> {
-        if let Some(state) = self.accounts.lock().unwrap_or_else(|p| p.into_inner()).get(username) {
-            return Ok(state.clone());
-        }
-        let events = self.read_stream(&username.stream()).await?;
-        let state = events.iter().fold(AccountState::default(), account::evolve);
-        if state.exists() {
-            self.accounts
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(username.clone(), state.clone());
-        }
-        Ok(state)
+        let stream = username.stream();
+        self.accounts.get(username, || self.read_stream(&stream)).await
     }
 
     /// Every event of one stream, in order.
@@ -831,18 +791,8 @@ impl Engine {
 
     /// The channel's state: from the cache, or folded from its stream.
     async fn state(&self, channel: ChannelId) -> Result<ChannelState, EngineError> {
-        if let Some(state) = self.channels.lock().unwrap_or_else(|p| p.into_inner()).get(&channel) {
-            return Ok(state.clone());
-        }
-        let events = self.read_stream(&channel.stream()).await?;
-        let state = events.iter().fold(ChannelState::default(), evolve);
-        if state.exists() {
-            self.channels
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(channel, state.clone());
-        }
-        Ok(state)
+        let stream = channel.stream();
+        self.channels.get(&channel, || self.read_stream(&stream)).await
     }
 }
 

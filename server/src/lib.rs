@@ -9,6 +9,7 @@
 //! - [`projector`]: folds committed events into the read models, with a checkpoint.
 //! - [`dispatcher`]: pushes projected events to the sockets subscribed to each channel.
 //! - [`ws`]: the WebSocket door: subscribe from a cursor, catch up, follow live; post.
+//! - [`folded`]: the engine's cache of aggregate states (single-flight loads, in-order folds).
 //! - [`engine`]: commands (decide + append) and queries behind every door.
 //! - [`startup`]: wires it all into an axum app, used by `main` and by the tests alike.
 
@@ -18,6 +19,7 @@ pub mod config;
 pub mod db;
 pub mod dispatcher;
 pub mod engine;
+pub mod folded;
 pub mod projector;
 pub mod startup;
 pub mod store;
