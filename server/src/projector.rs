@@ -250,6 +250,28 @@ async fn apply_space(conn: &mut SqliteConnection, recorded: &RecordedEvent) -> R
     Ok(())
 }
 
+/// Inserts the gathered messages in one statement (they travel as one JSON array: a
+/// statement is a round trip to SQLite's worker thread), and empties `messages`.
+async fn insert_messages(
+    conn: &mut SqliteConnection,
+    messages: &mut Vec<serde_json::Value>,
+) -> Result<(), sqlx::Error> {
+    if messages.is_empty() {
+        return Ok(());
+    }
+    let rows = serde_json::Value::Array(std::mem::take(messages)).to_string();
+    sqlx::query(
+        "INSERT INTO messages (position, message_id, channel_id, author, body, sent_at_ms, author_id)
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6
+         FROM json_each(?) WHERE true ORDER BY key
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(rows)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// The position of the last event folded into the read models.
 pub async fn checkpoint(pool: &SqlitePool) -> Result<Position, sqlx::Error> {
     let position: Option<i64> = sqlx::query_scalar("SELECT position FROM projection_checkpoints WHERE name = ?")
@@ -260,8 +282,14 @@ pub async fn checkpoint(pool: &SqlitePool) -> Result<Position, sqlx::Error> {
 }
 
 async fn apply(conn: &mut SqliteConnection, batch: &[Arc<RecordedEvent>]) -> Result<(), sqlx::Error> {
+    // Messages, the bulk of the log, are gathered and inserted together; any other event
+    // inserts them first, so the read models change in log order.
+    let mut messages = Vec::new();
     for recorded in batch {
         let position = recorded.position.0 as i64;
+        if !matches!(recorded.event, Event::MessagePosted { .. }) {
+            insert_messages(conn, &mut messages).await?;
+        }
         match &recorded.event {
             Event::ChannelCreated {
                 channel_id,
@@ -296,19 +324,16 @@ async fn apply(conn: &mut SqliteConnection, batch: &[Arc<RecordedEvent>]) -> Res
                 body,
                 author_id,
             } => {
-                sqlx::query(
-                    "INSERT INTO messages (position, message_id, channel_id, author, body, sent_at_ms, author_id)
-                     VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                )
-                .bind(position)
-                .bind(message_id.to_string())
-                .bind(channel_id.to_string())
-                .bind(author.to_string())
-                .bind(body.to_string())
-                .bind(recorded.recorded_at_ms)
-                .bind(author_id.map(|id| id.to_string()))
-                .execute(&mut *conn)
-                .await?;
+                messages.push(serde_json::json!([
+                    position,
+                    message_id.to_string(),
+                    channel_id.to_string(),
+                    author.to_string(),
+                    body.to_string(),
+                    recorded.recorded_at_ms,
+                    author_id.map(|id| id.to_string()),
+                ]));
+                continue;
             }
             Event::ChannelRenamed { channel_id, name } => {
                 sqlx::query("UPDATE channels SET name = ? WHERE channel_id = ?")
@@ -345,6 +370,7 @@ async fn apply(conn: &mut SqliteConnection, batch: &[Arc<RecordedEvent>]) -> Res
             }
         }
     }
+    insert_messages(conn, &mut messages).await?;
     if let Some(last) = batch.last() {
         sqlx::query(
             "INSERT INTO projection_checkpoints (name, position) VALUES (?, ?)

@@ -321,128 +321,225 @@ impl Versions {
     }
 }
 
-/// One transaction, one fsync, for the whole batch. A request refused for its expected
-/// version changes nothing and does not stop the others; a database error fails the batch.
+/// One transaction, one fsync, and a fixed handful of statements for the whole batch,
+/// however many requests it holds: every statement is a round trip to SQLite's worker
+/// thread, and those trips, not SQLite, were the cost of an append. A request refused for
+/// its expected version changes nothing and does not stop the others; a database error
+/// fails the batch.
 async fn write_batch(
     conn: &mut SqliteConnection,
     batch: &[AppendRequest],
     versions: &mut Versions,
 ) -> Result<Vec<Outcome>, sqlx::Error> {
     conn.execute("BEGIN IMMEDIATE").await?;
-    let mut outcomes = Vec::with_capacity(batch.len());
-    for request in batch {
-        outcomes.push(append_one(conn, request, versions).await?);
+    let stored = stored_client_messages(conn, batch).await?;
+    let recorded_at_ms = now_ms();
+    let mut plans = Vec::with_capacity(batch.len());
+    let mut rows = Vec::new();
+    let mut seen: HashMap<MessageId, usize> = HashMap::new();
+    for (index, request) in batch.iter().enumerate() {
+        let client_message_id = request.events.first().and_then(|e| e.metadata.client_message_id);
+        if let Some(id) = client_message_id {
+            // A resend of an append that did happen, before or earlier in this batch.
+            if let Some(appended) = stored.get(&id) {
+                plans.push(Plan::Done(Ok(appended.clone())));
+                continue;
+            }
+            if let Some(first) = seen.get(&id) {
+                plans.push(Plan::SameAs(*first));
+                continue;
+            }
+            seen.insert(id, index);
+        }
+        let stream = request.stream.as_str();
+        let current = versions.get(conn, stream).await?;
+        let fits = match request.expected {
+            ExpectedVersion::Any => true,
+            ExpectedVersion::NoStream => current == 0,
+            ExpectedVersion::Exact(v) => current == v,
+        };
+        if !fits {
+            plans.push(Plan::Done(Err(AppendError::Conflict {
+                stream: request.stream.clone(),
+                expected: request.expected,
+                actual: current,
+            })));
+            continue;
+        }
+        let first_row = rows.len();
+        for (i, new) in request.events.iter().enumerate() {
+            let metadata = serde_json::to_string(&new.metadata).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+            rows.push(Row {
+                stream: stream.to_owned(),
+                version: current + i as u64 + 1,
+                event_id: EventId::new(),
+                event_type: new.event.event_type(),
+                payload: new.event.payload().to_string(),
+                metadata,
+                // Only the first event carries the client message id (it is unique).
+                client_message_id: client_message_id.filter(|_| i == 0).map(|id| id.to_string()),
+            });
+        }
+        versions.set(stream, current + request.events.len() as u64);
+        plans.push(Plan::Insert {
+            first_row,
+            stream_version: current + request.events.len() as u64,
+        });
     }
+    let positions = insert_rows(conn, &rows, recorded_at_ms).await?;
     conn.execute("COMMIT").await?;
+
+    let mut outcomes: Vec<Outcome> = Vec::with_capacity(batch.len());
+    for (request, plan) in batch.iter().zip(plans) {
+        let outcome = match plan {
+            Plan::Done(result) => (result, Vec::new()),
+            Plan::SameAs(first) => {
+                let result = outcomes[first].0.clone().map(|appended| Appended {
+                    duplicate: true,
+                    ..appended
+                });
+                (result, Vec::new())
+            }
+            Plan::Insert {
+                first_row,
+                stream_version,
+            } => {
+                let mut recorded = Vec::with_capacity(request.events.len());
+                for (new, row) in request.events.iter().zip(&rows[first_row..]) {
+                    let Some(position) = positions.get(&row.event_id) else {
+                        return Err(sqlx::Error::RowNotFound);
+                    };
+                    recorded.push(RecordedEvent {
+                        position: *position,
+                        stream_id: request.stream.clone(),
+                        stream_version: row.version,
+                        event_id: row.event_id,
+                        schema_version: Event::SCHEMA_VERSION,
+                        event: new.event.clone(),
+                        metadata: new.metadata.clone(),
+                        recorded_at_ms,
+                    });
+                }
+                let appended = Appended {
+                    first: recorded.first().map(|e| e.position).unwrap_or_default(),
+                    last: recorded.last().map(|e| e.position).unwrap_or_default(),
+                    stream_version,
+                    duplicate: false,
+                };
+                (Ok(appended), recorded)
+            }
+        };
+        outcomes.push(outcome);
+    }
     Ok(outcomes)
 }
 
-async fn find_client_message(conn: &mut SqliteConnection, id: MessageId) -> Result<Option<Appended>, sqlx::Error> {
-    let existing: Option<(i64, i64)> =
-        sqlx::query_as("SELECT position, stream_version FROM events WHERE client_message_id = ?")
-            .bind(id.to_string())
-            .fetch_optional(&mut *conn)
-            .await?;
-    Ok(existing.map(|(position, version)| {
-        let position = Position(position as u64);
-        Appended {
-            first: position,
-            last: position,
-            stream_version: version as u64,
-            duplicate: true,
-        }
-    }))
+/// What the writer does with one request of a batch.
+enum Plan {
+    /// Answered without writing: a conflict, or a resend of an earlier append.
+    Done(Result<Appended, AppendError>),
+    /// A resend of the request at this index of the same batch.
+    SameAs(usize),
+    /// Written as rows `first_row..` of the batch's insert.
+    Insert { first_row: usize, stream_version: u64 },
 }
 
-async fn append_one(
-    conn: &mut SqliteConnection,
-    request: &AppendRequest,
-    versions: &mut Versions,
-) -> Result<Outcome, sqlx::Error> {
-    let stream = request.stream.as_str();
-    let client_message_id = request.events.first().and_then(|e| e.metadata.client_message_id);
-    let current = versions.get(conn, stream).await?;
-    let fits = match request.expected {
-        ExpectedVersion::Any => true,
-        ExpectedVersion::NoStream => current == 0,
-        ExpectedVersion::Exact(v) => current == v,
-    };
-    if !fits {
-        // A resend of an append that did happen is not a conflict: answer it as the first.
-        if let Some(id) = client_message_id
-            && let Some(appended) = find_client_message(conn, id).await?
-        {
-            return Ok((Ok(appended), Vec::new()));
-        }
-        let conflict = AppendError::Conflict {
-            stream: request.stream.clone(),
-            expected: request.expected,
-            actual: current,
-        };
-        return Ok((Err(conflict), Vec::new()));
-    }
+/// One event row to insert.
+struct Row {
+    stream: String,
+    version: u64,
+    event_id: EventId,
+    event_type: &'static str,
+    payload: String,
+    metadata: String,
+    client_message_id: Option<String>,
+}
 
-    let recorded_at_ms = now_ms();
-    let mut recorded = Vec::with_capacity(request.events.len());
-    for (i, new) in request.events.iter().enumerate() {
-        let version = current + i as u64 + 1;
-        let event_id = EventId::new();
-        let payload = new.event.payload().to_string();
-        let metadata = serde_json::to_string(&new.metadata).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-        // The client message id's unique index makes a resend insert nothing.
-        let result = sqlx::query(
-            "INSERT INTO events (stream_id, stream_version, event_id, event_type, schema_version,
-                                 payload, metadata, client_message_id, recorded_at_ms)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT (client_message_id) WHERE client_message_id IS NOT NULL DO NOTHING",
-        )
-        .bind(stream.to_owned())
-        .bind(version as i64)
-        .bind(event_id.to_string())
-        .bind(new.event.event_type())
-        .bind(i64::from(Event::SCHEMA_VERSION))
-        .bind(payload)
-        .bind(metadata)
-        .bind(if i == 0 {
-            client_message_id.map(|id| id.to_string())
-        } else {
-            None
-        })
-        .bind(recorded_at_ms)
-        .execute(&mut *conn)
-        .await?;
-        if result.rows_affected() == 0 {
-            // Only the first event carries the id, so nothing of this request was written.
-            let Some(id) = client_message_id else {
-                return Err(sqlx::Error::RowNotFound);
-            };
-            let Some(appended) = find_client_message(conn, id).await? else {
-                return Err(sqlx::Error::RowNotFound);
-            };
-            return Ok((Ok(appended), Vec::new()));
-        }
-        recorded.push(RecordedEvent {
-            position: Position(result.last_insert_rowid() as u64),
-            stream_id: request.stream.clone(),
-            stream_version: version,
-            event_id,
-            schema_version: Event::SCHEMA_VERSION,
-            event: new.event.clone(),
-            metadata: new.metadata.clone(),
-            recorded_at_ms,
-        });
+/// The appends already stored for the client message ids of `batch`, in one query.
+async fn stored_client_messages(
+    conn: &mut SqliteConnection,
+    batch: &[AppendRequest],
+) -> Result<HashMap<MessageId, Appended>, sqlx::Error> {
+    let ids: Vec<String> = batch
+        .iter()
+        .filter_map(|r| r.events.first().and_then(|e| e.metadata.client_message_id))
+        .map(|id| id.to_string())
+        .collect();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
     }
-    let first = recorded.first().map(|e| e.position).unwrap_or_default();
-    let last = recorded.last().map(|e| e.position).unwrap_or_default();
-    let stream_version = current + recorded.len() as u64;
-    versions.set(stream, stream_version);
-    Ok((
-        Ok(Appended {
-            first,
-            last,
-            stream_version,
-            duplicate: false,
-        }),
-        recorded,
-    ))
+    let ids = serde_json::to_string(&ids).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    let found: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT client_message_id, position, stream_version FROM events
+         WHERE client_message_id IN (SELECT value FROM json_each(?))",
+    )
+    .bind(ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut stored = HashMap::with_capacity(found.len());
+    for (id, position, version) in found {
+        let Ok(id) = id.parse::<MessageId>() else { continue };
+        let position = Position(position as u64);
+        stored.insert(
+            id,
+            Appended {
+                first: position,
+                last: position,
+                stream_version: version as u64,
+                duplicate: true,
+            },
+        );
+    }
+    Ok(stored)
+}
+
+/// Inserts every row in one statement (the rows travel as one JSON array) and returns
+/// the position each event was given.
+async fn insert_rows(
+    conn: &mut SqliteConnection,
+    rows: &[Row],
+    recorded_at_ms: i64,
+) -> Result<HashMap<EventId, Position>, sqlx::Error> {
+    if rows.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let array: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|row| {
+            serde_json::json!([
+                row.stream,
+                row.version,
+                row.event_id.to_string(),
+                row.event_type,
+                Event::SCHEMA_VERSION,
+                row.payload,
+                row.metadata,
+                row.client_message_id,
+                recorded_at_ms,
+            ])
+        })
+        .collect();
+    let returned: Vec<(i64, String)> = sqlx::query_as(
+        "INSERT INTO events (stream_id, stream_version, event_id, event_type, schema_version,
+                             payload, metadata, client_message_id, recorded_at_ms)
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4,
+                value ->> 5, value ->> 6, value ->> 7, value ->> 8
+         FROM json_each(?) ORDER BY key
+         RETURNING position, event_id",
+    )
+    .bind(serde_json::Value::Array(array).to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    if returned.len() != rows.len() {
+        return Err(sqlx::Error::RowNotFound);
+    }
+    returned
+        .into_iter()
+        .map(|(position, event_id)| {
+            let event_id = event_id
+                .parse()
+                .map_err(|e: uuid::Error| sqlx::Error::Decode(Box::new(e)))?;
+            Ok((event_id, Position(position as u64)))
+        })
+        .collect()
 }
