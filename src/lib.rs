@@ -11,6 +11,7 @@
 //! - [`aggregate`]: what every aggregate state shares (fold, version), for caches of states.
 //! - [`channel`]: the channel aggregate: its commands, events, `decide` and `evolve`.
 //! - [`event`]: the envelope a committed event travels in (position, stream, version, metadata).
+//! - [`markdown`]: message bodies parsed into a tree that can only be displayed safely.
 //! - [`protocol`]: the WebSocket wire protocol between browser and server.
 //! - [`tabs`]: what the tabs of one browser tell each other to stay in step.
 //! - [`timeline`]: the client's view of one channel: optimistic pending messages merged
@@ -21,6 +22,7 @@ pub mod aggregate;
 pub mod channel;
 pub mod event;
 pub mod ids;
+pub mod markdown;
 pub mod protocol;
 pub mod rules;
 pub mod space;

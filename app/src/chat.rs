@@ -223,7 +223,10 @@ fn MessageItem(entry: Entry, state: ChatState) -> impl IntoView {
                 <time class="when">{entry.sent_at_ms.map(format_time).unwrap_or_default()}</time>
                 {(label == "pending").then(|| view! { <span class="status">"sending…"</span> })}
             </div>
-            <p class="body">{entry.body.clone()}</p>
+            <crate::body::MessageBody
+                body=entry.body.clone()
+                me=Signal::derive(move || state.me.with(|me| me.as_ref().map(|me| me.username.clone())))
+            />
             {error
                 .map(|e| {
                     view! {

@@ -2,6 +2,7 @@
 //!
 //! - [`api`]: server functions (the commands and queries the browser calls) and their error type.
 //! - [`auth`]: the sign-in / sign-up form, and who this browser remembers being signed in as.
+//! - [`body`]: a message body: the core's Markdown tree as elements (no HTML strings anywhere).
 //! - [`chat`]: the chat page: message list, composer, who is signed in, connection indicator.
 //! - [`spaces`]: the sidebar: spaces and their channels, new spaces and channels, invites, members.
 //! - `live` (browser only): the client: cache first, then the WebSocket from the cursor; the outbox.
@@ -12,6 +13,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod body;
 pub mod chat;
 #[cfg(feature = "browser")]
 mod live;

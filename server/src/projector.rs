@@ -155,13 +155,21 @@ impl Projector {
     async fn apply(&self, batch: &[Arc<RecordedEvent>]) -> Result<(), ProjectionError> {
         {
             let mut conn = self.conn.lock().await;
+            let waited = std::time::Instant::now();
             let _turn = self.store.write_turn().lock().await;
+            let started = std::time::Instant::now();
             conn.execute("BEGIN IMMEDIATE").await?;
             if let Err(e) = apply(&mut conn, batch).await {
                 let _ = conn.execute("ROLLBACK").await;
                 return Err(e.into());
             }
             conn.execute("COMMIT").await?;
+            tracing::debug!(
+                events = batch.len(),
+                turn_wait_us = (started - waited).as_micros() as u64,
+                write_us = started.elapsed().as_micros() as u64,
+                "projected"
+            );
         }
         self.hub.publish(batch);
         Ok(())

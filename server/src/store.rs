@@ -255,9 +255,19 @@ async fn write_loop(
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut versions = Versions::default();
     while requests.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let waited = std::time::Instant::now();
         let _turn = write_turn.lock().await;
+        let started = std::time::Instant::now();
         match write_batch(&mut conn, &batch, &mut versions).await {
-            Ok(outcomes) => finish(batch.drain(..), outcomes, &bus),
+            Ok(outcomes) => {
+                tracing::debug!(
+                    requests = batch.len(),
+                    turn_wait_us = (started - waited).as_micros() as u64,
+                    write_us = started.elapsed().as_micros() as u64,
+                    "appended"
+                );
+                finish(batch.drain(..), outcomes, &bus)
+            }
             Err(e) => {
                 let _ = conn.execute("ROLLBACK").await;
                 versions.clear();

@@ -143,7 +143,11 @@ impl Drop for Server {
 fn spawn(bin: &PathBuf, database_url: &str) -> anyhow::Result<(Child, String)> {
     let mut child = Command::new(bin)
         .args(["--port", "0", "--database-url", database_url])
-        .env("RUST_LOG", "warn,parley_server=info")
+        // PARLEY_BENCH_LOG (a RUST_LOG filter) shows the server's log on stderr.
+        .env(
+            "RUST_LOG",
+            std::env::var("PARLEY_BENCH_LOG").unwrap_or_else(|_| "warn,parley_server=info".into()),
+        )
         .env("NO_COLOR", "1")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -165,7 +169,14 @@ fn spawn(bin: &PathBuf, database_url: &str) -> anyhow::Result<(Child, String)> {
             break line[at + "http://".len()..].trim().to_string();
         }
     };
-    std::thread::spawn(move || lines.for_each(drop));
+    let show = std::env::var_os("PARLEY_BENCH_LOG").is_some();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            if show {
+                eprintln!("{line}");
+            }
+        }
+    });
     Ok((child, format!("ws://{addr}/ws")))
 }
 
