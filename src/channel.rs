@@ -3,7 +3,7 @@
 use crate::account::CredentialError;
 use crate::event::Event;
 use crate::ids::{ChannelId, MessageId, UserId};
-use crate::rules::{DisplayName, MessageBody, RuleError};
+use crate::rules::{DisplayName, Emoji, MessageBody, RuleError};
 use crate::space::SpaceId;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -64,6 +64,12 @@ pub enum DomainError {
     NotASpaceChannel,
     #[error("a direct conversation is between 2 and {max} people, you among them")]
     BadDirectMembers { max: usize },
+    #[error("no such message")]
+    NoSuchMessage,
+    #[error("only its author can edit a message, and only its author or a moderator can delete it")]
+    NotYourMessage,
+    #[error("this message was deleted")]
+    MessageWasDeleted,
     #[error("no such user: {0}")]
     NoSuchUser(String),
     #[error("this username is taken")]
@@ -253,6 +259,115 @@ pub fn evolve(mut state: ChannelState, event: &Event) -> ChannelState {
     }
     state.version += 1;
     state
+}
+
+/// What the rules need to know about one message of a channel (from the read model).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessageFacts {
+    /// Its author's account; none for messages from before accounts.
+    pub author_id: Option<UserId>,
+    pub deleted: bool,
+}
+
+/// A change someone asks for on a message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum MessageChange {
+    Edit {
+        body: MessageBody,
+    },
+    Delete,
+    /// Sets whether the actor reacts with `emoji` (a state, not a toggle, so repeating
+    /// it from several tabs converges).
+    React {
+        emoji: Emoji,
+        on: bool,
+    },
+}
+
+/// Who asks for a change, and what the space lets them do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Actor {
+    pub user_id: UserId,
+    pub name: DisplayName,
+    /// A moderator or admin of the channel's space: may delete others' messages.
+    pub moderates: bool,
+}
+
+/// Decides a change to message `message_id` (described by `facts`, `None` if it does not
+/// exist). `reacted`: whether the actor already reacts with the emoji asked about.
+/// Nothing to do (a reaction already in the state asked for) is no event, not an error.
+pub fn decide_change(
+    state: &ChannelState,
+    channel_id: ChannelId,
+    message_id: MessageId,
+    facts: Option<&MessageFacts>,
+    actor: &Actor,
+    change: &MessageChange,
+    reacted: bool,
+) -> Result<Vec<Event>, DomainError> {
+    if !state.exists() {
+        return Err(DomainError::NoSuchChannel);
+    }
+    let Some(facts) = facts else {
+        return Err(DomainError::NoSuchMessage);
+    };
+    if facts.deleted {
+        return Err(DomainError::MessageWasDeleted);
+    }
+    let own = facts.author_id == Some(actor.user_id);
+    match change {
+        MessageChange::Edit { body } => {
+            if state.archived {
+                return Err(DomainError::ChannelArchived);
+            }
+            if !own {
+                return Err(DomainError::NotYourMessage);
+            }
+            Ok(vec![Event::MessageEdited {
+                channel_id,
+                message_id,
+                body: body.clone(),
+                editor_id: actor.user_id,
+            }])
+        }
+        MessageChange::Delete => {
+            if !own && !actor.moderates {
+                return Err(DomainError::NotYourMessage);
+            }
+            Ok(vec![Event::MessageDeleted {
+                channel_id,
+                message_id,
+                deleted_by: actor.user_id,
+            }])
+        }
+        MessageChange::React { emoji, on } => {
+            if state.archived {
+                return Err(DomainError::ChannelArchived);
+            }
+            if *on == reacted {
+                return Ok(Vec::new());
+            }
+            let (user_id, user, emoji) = (actor.user_id, actor.name.clone(), emoji.clone());
+            Ok(vec![if *on {
+                Event::ReactionAdded {
+                    channel_id,
+                    message_id,
+                    user_id,
+                    user,
+                    emoji,
+                }
+            } else {
+                Event::ReactionRemoved {
+                    channel_id,
+                    message_id,
+                    user_id,
+                    user,
+                    emoji,
+                }
+            }])
+        }
+    }
 }
 
 #[cfg(test)]
@@ -450,5 +565,89 @@ mod tests {
         let state = given(&[created(id), post.clone(), post]);
         assert_eq!(state.version, 3);
         assert_eq!(state.name.as_deref(), Some("general"));
+    }
+
+    #[test]
+    fn edits_are_the_authors_deletes_the_authors_or_a_moderators() {
+        let channel_id = ChannelId::new();
+        let state = evolve(ChannelState::default(), &created(channel_id));
+        let (ada, bob) = (UserId::new(), UserId::new());
+        let message_id = MessageId::new();
+        let facts = MessageFacts {
+            author_id: Some(ada),
+            deleted: false,
+        };
+        let actor = |user_id, moderates| Actor {
+            user_id,
+            name: name("someone"),
+            moderates,
+        };
+        let edit = MessageChange::Edit {
+            body: MessageBody::parse("better").expect("a body"),
+        };
+        let decide = |facts: Option<&MessageFacts>, who: &Actor, change: &MessageChange, reacted| {
+            decide_change(&state, channel_id, message_id, facts, who, change, reacted)
+        };
+        assert!(matches!(
+            decide(Some(&facts), &actor(ada, false), &edit, false).as_deref(),
+            Ok([Event::MessageEdited { .. }])
+        ));
+        assert_eq!(
+            decide(Some(&facts), &actor(bob, true), &edit, false),
+            Err(DomainError::NotYourMessage),
+            "not even a moderator edits someone else's words"
+        );
+        assert_eq!(
+            decide(Some(&facts), &actor(bob, false), &MessageChange::Delete, false),
+            Err(DomainError::NotYourMessage)
+        );
+        assert!(decide(Some(&facts), &actor(bob, true), &MessageChange::Delete, false).is_ok());
+        assert!(decide(Some(&facts), &actor(ada, false), &MessageChange::Delete, false).is_ok());
+        assert_eq!(
+            decide(None, &actor(ada, false), &edit, false),
+            Err(DomainError::NoSuchMessage)
+        );
+        let gone = MessageFacts {
+            author_id: Some(ada),
+            deleted: true,
+        };
+        assert_eq!(
+            decide(Some(&gone), &actor(ada, false), &edit, false),
+            Err(DomainError::MessageWasDeleted)
+        );
+    }
+
+    #[test]
+    fn a_reaction_is_a_state_so_repeating_it_adds_nothing() {
+        let channel_id = ChannelId::new();
+        let state = evolve(ChannelState::default(), &created(channel_id));
+        let user_id = UserId::new();
+        let facts = MessageFacts {
+            author_id: Some(UserId::new()),
+            deleted: false,
+        };
+        let actor = Actor {
+            user_id,
+            name: name("bob"),
+            moderates: false,
+        };
+        let thumbs = |on| MessageChange::React {
+            emoji: Emoji::parse("👍").expect("an emoji"),
+            on,
+        };
+        let message_id = MessageId::new();
+        let decide = |change: &MessageChange, reacted| {
+            decide_change(&state, channel_id, message_id, Some(&facts), &actor, change, reacted)
+        };
+        assert!(matches!(
+            decide(&thumbs(true), false).as_deref(),
+            Ok([Event::ReactionAdded { .. }])
+        ));
+        assert_eq!(decide(&thumbs(true), true), Ok(Vec::new()));
+        assert!(matches!(
+            decide(&thumbs(false), true).as_deref(),
+            Ok([Event::ReactionRemoved { .. }])
+        ));
+        assert_eq!(decide(&thumbs(false), false), Ok(Vec::new()));
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::account::{PasswordHash, Username};
 use crate::ids::{ChannelId, CorrelationId, EventId, MessageId, Position, StreamId, UserId};
-use crate::rules::{DisplayName, MessageBody};
+use crate::rules::{DisplayName, Emoji, MessageBody};
 use crate::space::{Role, SpaceId};
 use serde::{Deserialize, Serialize};
 
@@ -38,6 +38,35 @@ pub enum Event {
         /// (an additive change: schema version 1 still reads both).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         author_id: Option<UserId>,
+    },
+    /// A message's body was replaced by its author. The old body stays in the log.
+    MessageEdited {
+        channel_id: ChannelId,
+        message_id: MessageId,
+        body: MessageBody,
+        editor_id: UserId,
+    },
+    /// A message was deleted by its author or a moderator: it shows as deleted.
+    MessageDeleted {
+        channel_id: ChannelId,
+        message_id: MessageId,
+        deleted_by: UserId,
+    },
+    /// Someone reacted to a message with an emoji.
+    ReactionAdded {
+        channel_id: ChannelId,
+        message_id: MessageId,
+        user_id: UserId,
+        user: DisplayName,
+        emoji: Emoji,
+    },
+    /// Someone took their reaction back.
+    ReactionRemoved {
+        channel_id: ChannelId,
+        message_id: MessageId,
+        user_id: UserId,
+        user: DisplayName,
+        emoji: Emoji,
     },
     /// Someone signed up. Its stream is the account's (`account-<username>`).
     AccountRegistered {
@@ -112,6 +141,10 @@ impl Event {
             Self::MessagePosted { .. } => "MessagePosted",
             Self::ChannelRenamed { .. } => "ChannelRenamed",
             Self::ChannelArchived { .. } => "ChannelArchived",
+            Self::MessageEdited { .. } => "MessageEdited",
+            Self::MessageDeleted { .. } => "MessageDeleted",
+            Self::ReactionAdded { .. } => "ReactionAdded",
+            Self::ReactionRemoved { .. } => "ReactionRemoved",
             Self::AccountRegistered { .. } => "AccountRegistered",
             Self::SpaceCreated { .. } => "SpaceCreated",
             Self::SpaceRenamed { .. } => "SpaceRenamed",
@@ -154,7 +187,11 @@ impl Event {
             Self::ChannelCreated { channel_id, .. }
             | Self::ChannelRenamed { channel_id, .. }
             | Self::ChannelArchived { channel_id }
-            | Self::MessagePosted { channel_id, .. } => Some(*channel_id),
+            | Self::MessagePosted { channel_id, .. }
+            | Self::MessageEdited { channel_id, .. }
+            | Self::MessageDeleted { channel_id, .. }
+            | Self::ReactionAdded { channel_id, .. }
+            | Self::ReactionRemoved { channel_id, .. } => Some(*channel_id),
             _ => None,
         }
     }
@@ -204,14 +241,25 @@ impl RecordedEvent {
                 author,
                 body,
                 ..
-            } => Some(MessageView {
-                position: self.position,
-                message_id: *message_id,
-                channel_id: *channel_id,
-                author: author.to_string(),
-                body: body.to_string(),
-                sent_at_ms: self.recorded_at_ms,
-            }),
+            } => Some(MessageView::posted(
+                self.position,
+                *message_id,
+                *channel_id,
+                author.to_string(),
+                body.to_string(),
+                self.recorded_at_ms,
+            )),
+            _ => None,
+        }
+    }
+
+    /// The message this event changes (edit, delete, reaction), if it changes one.
+    pub fn changed_message(&self) -> Option<MessageId> {
+        match &self.event {
+            Event::MessageEdited { message_id, .. }
+            | Event::MessageDeleted { message_id, .. }
+            | Event::ReactionAdded { message_id, .. }
+            | Event::ReactionRemoved { message_id, .. } => Some(*message_id),
             _ => None,
         }
     }
@@ -224,8 +272,111 @@ pub struct MessageView {
     pub message_id: MessageId,
     pub channel_id: ChannelId,
     pub author: String,
+    /// Empty once deleted.
     pub body: String,
     pub sent_at_ms: i64,
+    #[serde(default)]
+    pub edited: bool,
+    #[serde(default)]
+    pub deleted: bool,
+    /// Each emoji used, with who reacted, in the order first used.
+    #[serde(default)]
+    pub reactions: Vec<Reaction>,
+    /// The position of the last event folded into this view (the post itself at first):
+    /// of two copies of a message, the one with the higher revision is the newer.
+    #[serde(default)]
+    pub revision: Position,
+}
+
+/// The people who reacted to a message with one emoji.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reaction {
+    pub emoji: String,
+    pub users: Vec<String>,
+}
+
+impl MessageView {
+    /// A message as posted: not edited, not deleted, no reactions.
+    pub fn posted(
+        position: Position,
+        message_id: MessageId,
+        channel_id: ChannelId,
+        author: String,
+        body: String,
+        sent_at_ms: i64,
+    ) -> Self {
+        Self {
+            position,
+            message_id,
+            channel_id,
+            author,
+            body,
+            sent_at_ms,
+            edited: false,
+            deleted: false,
+            reactions: Vec::new(),
+            revision: position,
+        }
+    }
+
+    /// This message after `event` (an edit, a delete or a reaction to it, at `position`).
+    /// Events at or below the view's revision are already in it and change nothing, so
+    /// copies that saw the same events agree, whatever order they saw them in.
+    pub fn fold(&mut self, position: Position, event: &Event) {
+        if position <= self.revision.max(self.position) {
+            return;
+        }
+        match event {
+            Event::MessageEdited { message_id, body, .. } if *message_id == self.message_id && !self.deleted => {
+                self.body = body.to_string();
+                self.edited = true;
+            }
+            Event::MessageDeleted { message_id, .. } if *message_id == self.message_id => {
+                self.body.clear();
+                self.deleted = true;
+                self.reactions.clear();
+            }
+            Event::ReactionAdded {
+                message_id,
+                user,
+                emoji,
+                ..
+            } if *message_id == self.message_id && !self.deleted => {
+                let user = user.to_string();
+                match self.reactions.iter_mut().find(|r| r.emoji == emoji.as_str()) {
+                    Some(r) if !r.users.contains(&user) => r.users.push(user),
+                    Some(_) => {}
+                    None => self.reactions.push(Reaction {
+                        emoji: emoji.to_string(),
+                        users: vec![user],
+                    }),
+                }
+            }
+            Event::ReactionRemoved {
+                message_id,
+                user,
+                emoji,
+                ..
+            } if *message_id == self.message_id => {
+                let user = user.to_string();
+                for r in &mut self.reactions {
+                    if r.emoji == emoji.as_str() {
+                        r.users.retain(|u| *u != user);
+                    }
+                }
+                self.reactions.retain(|r| !r.users.is_empty());
+            }
+            _ => return,
+        }
+        self.revision = position;
+    }
+
+    /// Whether `user` reacted with `emoji`.
+    pub fn reacted(&self, user: &str, emoji: &str) -> bool {
+        self.reactions
+            .iter()
+            .any(|r| r.emoji == emoji && r.users.iter().any(|u| u == user))
+    }
 }
 
 #[cfg(test)]

@@ -31,8 +31,10 @@ pub mod timeline;
 
 pub use account::{AccountCommand, AccountState, CredentialError, Password, PasswordHash, Username};
 pub use aggregate::Aggregate;
-pub use channel::{ChannelCommand, ChannelState, DomainError, decide, evolve};
-pub use event::{Event, EventMetadata, MessageView, RecordedEvent};
+pub use channel::{
+    Actor, ChannelCommand, ChannelState, DomainError, MessageChange, MessageFacts, decide, decide_change, evolve,
+};
+pub use event::{Event, EventMetadata, MessageView, Reaction, RecordedEvent};
 pub use ids::{ChannelId, CorrelationId, EventId, MessageId, Position, StreamId, UserId};
-pub use rules::{DisplayName, MessageBody, RuleError};
+pub use rules::{DisplayName, Emoji, MessageBody, RuleError};
 pub use space::{Role, SpaceCommand, SpaceId, SpaceState};

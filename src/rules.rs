@@ -1,4 +1,4 @@
-//! Parse-don't-validate newtypes for what users type: message bodies and display names.
+//! Parse-don't-validate newtypes for what users type: message bodies, display names, reactions.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -16,6 +16,8 @@ pub enum RuleError {
     NameTooLong { max: usize },
     #[error("a display name cannot contain control characters")]
     NameHasControlChars,
+    #[error("a reaction is one emoji")]
+    BadEmoji,
 }
 
 /// A message body: non-empty after trimming, at most [`MessageBody::MAX_CHARS`] characters.
@@ -155,5 +157,81 @@ mod tests {
             Err(RuleError::NameTooLong { max: 32 })
         );
         assert_eq!(DisplayName::parse("a\u{7}b"), Err(RuleError::NameHasControlChars));
+    }
+}
+
+/// A reaction: one emoji (up to [`Emoji::MAX_CHARS`] code points, for flags, skin tones
+/// and joined sequences), with no letters, digits, spaces, punctuation or control characters.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Emoji(String);
+
+impl Emoji {
+    pub const MAX_CHARS: usize = 10;
+
+    pub fn parse(raw: &str) -> Result<Self, RuleError> {
+        let raw = raw.trim();
+        let count = raw.chars().count();
+        let plain = |c: char| c.is_ascii() && c != '#' && c != '*' && !c.is_ascii_digit();
+        let digit_keycap = raw.contains('\u{20E3}');
+        if count == 0
+            || count > Self::MAX_CHARS
+            || raw
+                .chars()
+                .any(|c| c.is_control() || c.is_whitespace() || c.is_alphabetic() || plain(c))
+            || (raw.chars().any(|c| c.is_ascii()) && !digit_keycap)
+        {
+            return Err(RuleError::BadEmoji);
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Emoji {
+    type Error = RuleError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<Emoji> for String {
+    fn from(value: Emoji) -> Self {
+        value.0
+    }
+}
+
+impl fmt::Display for Emoji {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod emoji_tests {
+    use super::*;
+
+    #[test]
+    fn an_emoji_is_accepted_and_words_are_not() {
+        for ok in ["👍", "❤️", "🎉", "👍🏽", "🇫🇷", "👩‍💻", "1️⃣"] {
+            assert!(Emoji::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            " ",
+            "a",
+            "ok",
+            "<b>",
+            "👍 👍",
+            "1",
+            "é",
+            "\u{0}",
+            "👍👍👍👍👍👍👍👍👍👍👍",
+        ] {
+            assert_eq!(Emoji::parse(bad), Err(RuleError::BadEmoji), "{bad:?}");
+        }
     }
 }

@@ -83,14 +83,14 @@ mod tests {
             TabMessage::Retrying { channel, message_id },
             TabMessage::Applied {
                 channel,
-                messages: vec![MessageView {
-                    position: Position(4),
+                messages: vec![MessageView::posted(
+                    Position(4),
                     message_id,
-                    channel_id: channel,
-                    author: "a".into(),
-                    body: "b".into(),
-                    sent_at_ms: 1,
-                }],
+                    channel,
+                    "a".into(),
+                    "b".into(),
+                    1,
+                )],
             },
             TabMessage::Cursor {
                 channel,

@@ -1,8 +1,8 @@
 //! The client's view of one channel: committed messages in log order, then its own
 //! pending ones, each message once, whatever order acks and events arrive in.
 
-use crate::event::MessageView;
-use crate::ids::{MessageId, Position};
+use crate::event::{MessageView, Reaction, RecordedEvent};
+use crate::ids::{ChannelId, MessageId, Position};
 use serde::{Deserialize, Serialize};
 
 /// Where one of your own messages stands. Others' messages are always `Sent`.
@@ -26,6 +26,48 @@ pub struct Entry {
     pub position: Option<Position>,
     pub sent_at_ms: Option<i64>,
     pub delivery: Delivery,
+    #[serde(default)]
+    pub edited: bool,
+    #[serde(default)]
+    pub deleted: bool,
+    #[serde(default)]
+    pub reactions: Vec<Reaction>,
+    /// The position of the last event folded in (see [`MessageView::revision`]).
+    #[serde(default)]
+    pub revision: Position,
+}
+
+impl Entry {
+    /// The committed message this entry shows, if it is committed.
+    pub fn view(&self, channel_id: ChannelId) -> Option<MessageView> {
+        Some(MessageView {
+            position: self.position?,
+            message_id: self.message_id,
+            channel_id,
+            author: self.author.clone(),
+            body: self.body.clone(),
+            sent_at_ms: self.sent_at_ms.unwrap_or_default(),
+            edited: self.edited,
+            deleted: self.deleted,
+            reactions: self.reactions.clone(),
+            revision: self.revision,
+        })
+    }
+
+    fn from_view(view: MessageView, delivery: Delivery) -> Self {
+        Self {
+            message_id: view.message_id,
+            author: view.author,
+            body: view.body,
+            position: Some(view.position),
+            sent_at_ms: Some(view.sent_at_ms),
+            delivery,
+            edited: view.edited,
+            deleted: view.deleted,
+            reactions: view.reactions,
+            revision: view.revision.max(view.position),
+        }
+    }
 }
 
 /// A channel as the client shows it.
@@ -94,6 +136,10 @@ impl Timeline {
             position: None,
             sent_at_ms: None,
             delivery: Delivery::Pending,
+            edited: false,
+            deleted: false,
+            reactions: Vec::new(),
+            revision: Position::ZERO,
         });
         true
     }
@@ -103,6 +149,7 @@ impl Timeline {
         if let Some(i) = self.pending.iter().position(|e| e.message_id == message_id) {
             let mut entry = self.pending.remove(i);
             entry.position = Some(position);
+            entry.revision = entry.revision.max(position);
             entry.delivery = Delivery::Sent;
             self.insert_confirmed(entry);
         }
@@ -143,16 +190,52 @@ impl Timeline {
         if let Some(existing) = self.confirmed.iter_mut().find(|e| e.message_id == view.message_id) {
             existing.sent_at_ms = Some(view.sent_at_ms);
             existing.delivery = Delivery::Sent;
+            // The copy that has seen more of the log wins, whatever order copies come in.
+            if view.revision > existing.revision {
+                let newer = Entry::from_view(view, Delivery::Sent);
+                existing.body = newer.body;
+                existing.edited = newer.edited;
+                existing.deleted = newer.deleted;
+                existing.reactions = newer.reactions;
+                existing.revision = newer.revision;
+            }
             return;
         }
-        self.insert_confirmed(Entry {
-            message_id: view.message_id,
-            author: view.author,
-            body: view.body,
-            position: Some(view.position),
-            sent_at_ms: Some(view.sent_at_ms),
-            delivery: Delivery::Sent,
-        });
+        self.insert_confirmed(Entry::from_view(view, Delivery::Sent));
+    }
+
+    /// Applies an edit, a delete or a reaction from this client's own feed of the log:
+    /// the cursor moves up to it. Returns the changed message, to cache and to share
+    /// with sibling tabs; `None` when the message is not on the timeline (an older page
+    /// fetched later comes with the change already folded in).
+    pub fn change(&mut self, channel_id: ChannelId, recorded: &RecordedEvent) -> Option<MessageView> {
+        if recorded.position > self.cursor {
+            self.cursor = recorded.position;
+        }
+        let message_id = recorded.changed_message()?;
+        let entry = self.confirmed.iter_mut().find(|e| e.message_id == message_id)?;
+        let mut view = entry.view(channel_id)?;
+        view.fold(recorded.position, &recorded.event);
+        *entry = Entry::from_view(view.clone(), Delivery::Sent);
+        Some(view)
+    }
+
+    /// Shows a change of your own at once (an edit or a reaction), before the server
+    /// confirms it; the confirmed event, or a refetch on failure, replaces it.
+    pub fn preview(&mut self, message_id: MessageId, change: impl FnOnce(&mut Entry)) -> Option<Entry> {
+        let entry = self.confirmed.iter_mut().find(|e| e.message_id == message_id)?;
+        let before = entry.clone();
+        change(entry);
+        Some(before)
+    }
+
+    /// Puts back an entry as it was before a preview that the server refused.
+    pub fn restore(&mut self, entry: Entry) {
+        if let Some(existing) = self.confirmed.iter_mut().find(|e| e.message_id == entry.message_id)
+            && existing.revision <= entry.revision
+        {
+            *existing = entry;
+        }
     }
 
     fn insert_confirmed(&mut self, entry: Entry) {
@@ -164,17 +247,16 @@ impl Timeline {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::ChannelId;
 
     fn view(position: u64, message_id: MessageId, body: &str) -> MessageView {
-        MessageView {
-            position: Position(position),
+        MessageView::posted(
+            Position(position),
             message_id,
-            channel_id: ChannelId::GENERAL,
-            author: "bob".into(),
-            body: body.into(),
-            sent_at_ms: position as i64,
-        }
+            ChannelId::GENERAL,
+            "bob".into(),
+            body.into(),
+            position as i64,
+        )
     }
 
     fn bodies(t: &Timeline) -> Vec<&str> {
@@ -281,5 +363,84 @@ mod tests {
         assert_eq!(resend.map(|e| e.message_id), Some(mine));
         assert_eq!(t.get(mine).map(|e| &e.delivery), Some(&Delivery::Pending));
         assert_eq!(t.len(), 1);
+    }
+
+    fn recorded(position: u64, event: crate::event::Event) -> RecordedEvent {
+        RecordedEvent {
+            position: Position(position),
+            stream_id: ChannelId::GENERAL.stream(),
+            stream_version: position,
+            event_id: crate::ids::EventId::new(),
+            schema_version: 1,
+            event,
+            metadata: crate::event::EventMetadata {
+                actor: "t".into(),
+                correlation_id: crate::ids::CorrelationId::new(),
+                causation_id: None,
+                client_message_id: None,
+            },
+            recorded_at_ms: 0,
+        }
+    }
+
+    #[test]
+    fn edits_deletes_and_reactions_converge_whatever_order_copies_arrive_in() {
+        use crate::event::Event;
+        use crate::rules::{DisplayName, Emoji, MessageBody};
+        let id = MessageId::new();
+        let channel_id = ChannelId::GENERAL;
+        let edit = recorded(
+            2,
+            Event::MessageEdited {
+                channel_id,
+                message_id: id,
+                body: MessageBody::parse("better").expect("a body"),
+                editor_id: crate::ids::UserId::new(),
+            },
+        );
+        let react = recorded(
+            3,
+            Event::ReactionAdded {
+                channel_id,
+                message_id: id,
+                user_id: crate::ids::UserId::new(),
+                user: DisplayName::parse("bob").expect("a name"),
+                emoji: Emoji::parse("🎉").expect("an emoji"),
+            },
+        );
+        // One tab sees the events live.
+        let mut live = Timeline::new();
+        live.apply(view(1, id, "first"));
+        let after_edit = live.change(channel_id, &edit).expect("on the timeline");
+        let after_react = live.change(channel_id, &react).expect("on the timeline");
+        live.change(channel_id, &edit); // a replay changes nothing
+        assert_eq!(
+            live.get(id).map(|e| (e.body.as_str(), e.edited)),
+            Some(("better", true))
+        );
+        assert_eq!(live.cursor(), Position(3));
+        // Another learns the copies from a sibling, the newest first.
+        let mut sibling = Timeline::new();
+        sibling.merge(view(1, id, "first"));
+        sibling.merge(after_react.clone());
+        sibling.merge(after_edit);
+        assert_eq!(sibling.get(id), live.get(id));
+        assert_eq!(after_react.reactions.len(), 1);
+        assert!(after_react.reacted("bob", "🎉"));
+        // A delete empties the message and its reactions.
+        let delete = recorded(
+            4,
+            Event::MessageDeleted {
+                channel_id,
+                message_id: id,
+                deleted_by: crate::ids::UserId::new(),
+            },
+        );
+        let deleted = live.change(channel_id, &delete).expect("on the timeline");
+        assert!(deleted.deleted && deleted.body.is_empty() && deleted.reactions.is_empty());
+        // A preview the server refuses is put back.
+        let before = live.preview(id, |e| e.body = "oops".into()).expect("on the timeline");
+        live.restore(before);
+        assert_eq!(live.get(id).map(|e| e.body.as_str()), Some(""));
     }
 }

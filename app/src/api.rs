@@ -331,6 +331,53 @@ pub async fn post_message(channel: ChannelId, message_id: MessageId, body: Strin
     backend.post_message(&me, request).await.map_err(ssr::respond)
 }
 
+/// A change to a message as the browser asks for it, before validation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ChangeRequest {
+    /// Replace the body (its author only).
+    Edit { body: String },
+    /// Delete (its author, or a moderator of the space).
+    Delete,
+    /// Set whether the signed-in user reacts with `emoji`.
+    React { emoji: String, on: bool },
+}
+
+/// An earlier body of an edited message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EditView {
+    pub body: String,
+    /// When it was replaced.
+    pub replaced_at_ms: i64,
+}
+
+/// Edits, deletes or reacts to a message; returns the position of the change (or of
+/// the channel's state, when there was nothing to change).
+#[server(client = ApiClient, endpoint = "change_message", input = server_fn::codec::Json)]
+pub async fn change_message(
+    channel: ChannelId,
+    message_id: MessageId,
+    change: ChangeRequest,
+) -> Result<Position, AppError> {
+    let backend = ssr::backend()?;
+    let me = backend.authenticate(&ssr::headers()).await.map_err(ssr::respond)?;
+    backend
+        .change_message(&me, channel, message_id, change)
+        .await
+        .map_err(ssr::respond)
+}
+
+/// The earlier bodies of an edited message, oldest first.
+#[server(client = ApiClient, endpoint = "edit_history", input = server_fn::codec::Json)]
+pub async fn edit_history(channel: ChannelId, message_id: MessageId) -> Result<Vec<EditView>, AppError> {
+    let backend = ssr::backend()?;
+    let me = backend.authenticate(&ssr::headers()).await.map_err(ssr::respond)?;
+    backend
+        .edit_history(&me, channel, message_id)
+        .await
+        .map_err(ssr::respond)
+}
+
 /// One page of a channel's history: up to `limit` messages before `before`
 /// (or the newest when `before` is absent), oldest first.
 #[server(client = ApiClient, endpoint = "history", input = server_fn::codec::Json)]
@@ -348,7 +395,9 @@ pub async fn history(channel: ChannelId, before: Option<Position>, limit: u32) -
 pub mod ssr {
     //! What the server provides to the server functions, through Leptos context.
 
-    use super::{AppError, DirectView, InviteView, Me, MemberView, SpaceAction, SpaceOutcome, SpaceView};
+    use super::{
+        AppError, ChangeRequest, DirectView, EditView, InviteView, Me, MemberView, SpaceAction, SpaceOutcome, SpaceView,
+    };
     use http::HeaderMap;
     use leptos::prelude::use_context;
     use parley::{ChannelId, MessageId, MessageView, Position, SpaceId};
@@ -396,6 +445,19 @@ pub mod ssr {
             before: Option<Position>,
             limit: u32,
         ) -> Result<Vec<MessageView>, AppError>;
+        async fn change_message(
+            &self,
+            me: &Me,
+            channel: ChannelId,
+            message_id: MessageId,
+            change: ChangeRequest,
+        ) -> Result<Position, AppError>;
+        async fn edit_history(
+            &self,
+            me: &Me,
+            channel: ChannelId,
+            message_id: MessageId,
+        ) -> Result<Vec<EditView>, AppError>;
     }
 
     /// The request's headers (empty outside a request).

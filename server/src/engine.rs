@@ -11,13 +11,14 @@ use axum::http::HeaderMap;
 use parley::account::{self, AccountCommand, AccountState};
 use parley::space::{self, SpaceCommand, SpaceId, SpaceState};
 use parley::{
-    ChannelCommand, ChannelId, ChannelState, CorrelationId, CredentialError, DisplayName, DomainError, Event,
-    EventMetadata, MessageBody, MessageId, MessageView, Password, Position, RuleError, StreamId, UserId, Username,
-    decide,
+    Actor, ChannelCommand, ChannelId, ChannelState, CorrelationId, CredentialError, DisplayName, DomainError, Emoji,
+    Event, EventMetadata, MessageBody, MessageChange, MessageFacts, MessageId, MessageView, Password, Position,
+    RuleError, StreamId, UserId, Username, decide, decide_change,
 };
 use parley_app::api::ssr::{ChatBackend, PostRequest};
 use parley_app::api::{
-    AppError, ChannelView, DirectView, InviteView, Me, MemberView, SpaceAction, SpaceOutcome, SpaceView,
+    AppError, ChangeRequest, ChannelView, DirectView, EditView, InviteView, Me, MemberView, SpaceAction, SpaceOutcome,
+    SpaceView,
 };
 use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::{broadcast, watch};
@@ -739,8 +740,8 @@ impl Engine {
         }
         self.authorize_channel(me, channel).await?;
         let before = before.map_or(i64::MAX, |p| p.0.min(i64::MAX as u64) as i64);
-        let rows: Vec<(i64, String, String, String, i64)> = sqlx::query_as(
-            "SELECT position, message_id, author, body, sent_at_ms FROM messages
+        let rows: Vec<(i64, String, String, String, i64, bool, bool, i64)> = sqlx::query_as(
+            "SELECT position, message_id, author, body, sent_at_ms, edited, deleted, revision FROM messages
              WHERE channel_id = ? AND position < ? ORDER BY position DESC LIMIT ?",
         )
         .bind(channel.to_string())
@@ -749,21 +750,149 @@ impl Engine {
         .fetch_all(self.store.pool())
         .await?;
         let mut page = Vec::with_capacity(rows.len());
-        for (position, message_id, author, body, sent_at_ms) in rows.into_iter().rev() {
+        for (position, message_id, author, body, sent_at_ms, edited, deleted, revision) in rows.into_iter().rev() {
             let message_id: MessageId = message_id.parse().map_err(|e: uuid::Error| StoreReadError::Corrupt {
                 position,
                 reason: e.to_string(),
             })?;
-            page.push(MessageView {
-                position: Position(position as u64),
-                message_id,
-                channel_id: channel,
-                author,
-                body,
-                sent_at_ms,
-            });
+            let mut view =
+                MessageView::posted(Position(position as u64), message_id, channel, author, body, sent_at_ms);
+            view.edited = edited;
+            view.deleted = deleted;
+            view.revision = Position(revision.max(position) as u64);
+            page.push(view);
+        }
+        // Reactions of the page, in one query, in the order each emoji was first used.
+        if let (Some(first), Some(last)) = (page.first(), page.last()) {
+            let reactions: Vec<(i64, String, String)> = sqlx::query_as(
+                "SELECT m.position, r.emoji, r.username FROM reactions r
+                 JOIN messages m ON m.message_id = r.message_id
+                 WHERE m.channel_id = ? AND m.position BETWEEN ? AND ?
+                 ORDER BY r.position",
+            )
+            .bind(channel.to_string())
+            .bind(first.position.0 as i64)
+            .bind(last.position.0 as i64)
+            .fetch_all(self.store.pool())
+            .await?;
+            for (position, emoji, user) in reactions {
+                let Some(view) = page.iter_mut().find(|v| v.position.0 as i64 == position) else {
+                    continue;
+                };
+                match view.reactions.iter_mut().find(|r| r.emoji == emoji) {
+                    Some(reaction) => reaction.users.push(user),
+                    None => view.reactions.push(parley::Reaction {
+                        emoji,
+                        users: vec![user],
+                    }),
+                }
+            }
         }
         Ok(page)
+    }
+
+    /// Edits, deletes or reacts to a message of `channel` as `me`. Returns the change's
+    /// position, or the channel's projected position when there was nothing to change.
+    pub async fn change_message(
+        &self,
+        me: &Me,
+        channel: ChannelId,
+        message_id: MessageId,
+        request: ChangeRequest,
+    ) -> Result<Position, EngineError> {
+        let state = self.authorize_channel(me, channel).await?;
+        let change = match request {
+            ChangeRequest::Edit { body } => MessageChange::Edit {
+                body: MessageBody::parse(&body)?,
+            },
+            ChangeRequest::Delete => MessageChange::Delete,
+            ChangeRequest::React { emoji, on } => MessageChange::React {
+                emoji: Emoji::parse(&emoji)?,
+                on,
+            },
+        };
+        let moderates = match state.space_id {
+            Some(space_id) => self
+                .space(space_id)
+                .await?
+                .role(me.user_id)
+                .is_some_and(|role| role >= parley::Role::Moderator),
+            None => false,
+        };
+        let actor = Actor {
+            user_id: me.user_id,
+            name: DisplayName::parse(&me.username)?,
+            moderates,
+        };
+        // The facts come from the read model: let it hold every committed event first, so a
+        // message posted a moment ago (acked once durable, before it is projected) is found.
+        let head = *self.store.bus().head().borrow();
+        self.wait_projected(head).await;
+        let facts: Option<(Option<String>, bool, String)> =
+            sqlx::query_as("SELECT author_id, deleted, channel_id FROM messages WHERE message_id = ?")
+                .bind(message_id.to_string())
+                .fetch_optional(self.store.pool())
+                .await?;
+        // A message of another channel does not exist here.
+        let facts = facts
+            .filter(|(_, _, c)| *c == channel.to_string())
+            .map(|(author, deleted, _)| MessageFacts {
+                author_id: author.and_then(|a| a.parse().ok()),
+                deleted,
+            });
+        let reacted = match &change {
+            MessageChange::React { emoji, .. } => {
+                sqlx::query_scalar::<_, i64>(
+                    "SELECT COUNT(*) FROM reactions WHERE message_id = ? AND emoji = ? AND user_id = ?",
+                )
+                .bind(message_id.to_string())
+                .bind(emoji.to_string())
+                .bind(me.user_id.to_string())
+                .fetch_one(self.store.pool())
+                .await?
+                    > 0
+            }
+            _ => false,
+        };
+        let events = decide_change(&state, channel, message_id, facts.as_ref(), &actor, &change, reacted)?;
+        if events.is_empty() {
+            return Ok(self.hub.projected());
+        }
+        let appended = self
+            .append(
+                channel.stream(),
+                ExpectedVersion::Any,
+                &events,
+                &self.metadata(me, None),
+            )
+            .await?;
+        self.channels.appended(&channel, &events, appended.stream_version);
+        // Read your writes: the next history page, or the next reaction, sees this one.
+        self.wait_projected(appended.last).await;
+        Ok(appended.last)
+    }
+
+    /// The earlier bodies of an edited message of `channel`, oldest first.
+    pub async fn edit_history(
+        &self,
+        me: &Me,
+        channel: ChannelId,
+        message_id: MessageId,
+    ) -> Result<Vec<EditView>, EngineError> {
+        self.authorize_channel(me, channel).await?;
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT e.body_before, e.edited_at_ms FROM message_edits e
+             JOIN messages m ON m.message_id = e.message_id
+             WHERE e.message_id = ? AND m.channel_id = ? AND m.deleted = 0 ORDER BY e.position",
+        )
+        .bind(message_id.to_string())
+        .bind(channel.to_string())
+        .fetch_all(self.store.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(body, replaced_at_ms)| EditView { body, replaced_at_ms })
+            .collect())
     }
 
     /// The account's state: from the cache, or folded from its stream.
@@ -889,5 +1018,24 @@ impl ChatBackend for Engine {
 
     async fn members(&self, me: &Me, space: SpaceId) -> Result<Vec<MemberView>, AppError> {
         Ok(Engine::members(self, me, space).await?)
+    }
+
+    async fn change_message(
+        &self,
+        me: &Me,
+        channel: ChannelId,
+        message_id: MessageId,
+        change: ChangeRequest,
+    ) -> Result<Position, AppError> {
+        Ok(Engine::change_message(self, me, channel, message_id, change).await?)
+    }
+
+    async fn edit_history(
+        &self,
+        me: &Me,
+        channel: ChannelId,
+        message_id: MessageId,
+    ) -> Result<Vec<EditView>, AppError> {
+        Ok(Engine::edit_history(self, me, channel, message_id).await?)
     }
 }

@@ -133,6 +133,8 @@ impl Projector {
             conn.execute("BEGIN IMMEDIATE").await?;
             let cleared = async {
                 conn.execute("DELETE FROM messages").await?;
+                conn.execute("DELETE FROM message_edits").await?;
+                conn.execute("DELETE FROM reactions").await?;
                 conn.execute("DELETE FROM channels").await?;
                 conn.execute("DELETE FROM accounts").await?;
                 conn.execute("DELETE FROM spaces").await?;
@@ -269,14 +271,29 @@ async fn insert_messages(
     }
     let rows = serde_json::Value::Array(std::mem::take(messages)).to_string();
     sqlx::query(
-        "INSERT INTO messages (position, message_id, channel_id, author, body, sent_at_ms, author_id)
-         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6
+        "INSERT INTO messages (position, message_id, channel_id, author, body, sent_at_ms, author_id, revision)
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 0
          FROM json_each(?) WHERE true ORDER BY key
          ON CONFLICT DO NOTHING",
     )
     .bind(rows)
     .execute(&mut *conn)
     .await?;
+    Ok(())
+}
+
+/// Records that the message's row now includes the event at `position`.
+async fn bump_revision(
+    conn: &mut SqliteConnection,
+    message_id: parley::MessageId,
+    position: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE messages SET revision = ? WHERE message_id = ? AND revision < ?")
+        .bind(position)
+        .bind(message_id.to_string())
+        .bind(position)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
@@ -342,6 +359,79 @@ async fn apply(conn: &mut SqliteConnection, batch: &[Arc<RecordedEvent>]) -> Res
                     author_id.map(|id| id.to_string()),
                 ]));
                 continue;
+            }
+            Event::MessageEdited { message_id, body, .. } => {
+                // The earlier body goes to the history first; a deleted message stays deleted.
+                sqlx::query(
+                    "INSERT INTO message_edits (position, message_id, body_before, edited_at_ms)
+                     SELECT ?, message_id, body, ? FROM messages WHERE message_id = ? AND deleted = 0
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(position)
+                .bind(recorded.recorded_at_ms)
+                .bind(message_id.to_string())
+                .execute(&mut *conn)
+                .await?;
+                sqlx::query(
+                    "UPDATE messages SET body = ?, edited = 1, revision = ?
+                     WHERE message_id = ? AND deleted = 0 AND revision < ?",
+                )
+                .bind(body.to_string())
+                .bind(position)
+                .bind(message_id.to_string())
+                .bind(position)
+                .execute(&mut *conn)
+                .await?;
+            }
+            Event::MessageDeleted { message_id, .. } => {
+                sqlx::query(
+                    "UPDATE messages SET body = '', deleted = 1, revision = ? WHERE message_id = ? AND revision < ?",
+                )
+                .bind(position)
+                .bind(message_id.to_string())
+                .bind(position)
+                .execute(&mut *conn)
+                .await?;
+                sqlx::query("DELETE FROM reactions WHERE message_id = ?")
+                    .bind(message_id.to_string())
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            Event::ReactionAdded {
+                message_id,
+                user_id,
+                user,
+                emoji,
+                ..
+            } => {
+                sqlx::query(
+                    "INSERT INTO reactions (message_id, emoji, user_id, username, position)
+                     SELECT ?, ?, ?, ?, ? FROM messages WHERE message_id = ? AND deleted = 0
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(message_id.to_string())
+                .bind(emoji.to_string())
+                .bind(user_id.to_string())
+                .bind(user.to_string())
+                .bind(position)
+                .bind(message_id.to_string())
+                .execute(&mut *conn)
+                .await?;
+                bump_revision(conn, *message_id, position).await?;
+            }
+            Event::ReactionRemoved {
+                message_id,
+                user_id,
+                emoji,
+                ..
+            } => {
+                sqlx::query("DELETE FROM reactions WHERE message_id = ? AND emoji = ? AND user_id = ?")
+                    .bind(message_id.to_string())
+                    .bind(emoji.to_string())
+                    .bind(user_id.to_string())
+                    .execute(&mut *conn)
+                    .await?;
+                bump_revision(conn, *message_id, position).await?;
             }
             Event::ChannelRenamed { channel_id, name } => {
                 sqlx::query("UPDATE channels SET name = ? WHERE channel_id = ?")

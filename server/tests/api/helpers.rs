@@ -190,10 +190,10 @@ impl TestApp {
     /// Every row of the read models, in a fixed order, for comparisons.
     pub async fn read_model_dump(&self) -> Vec<String> {
         let pool = self.engine.store().pool();
-        type MessageRow = (i64, String, String, String, String, i64, Option<String>);
+        type MessageRow = (i64, String, String, String, String, i64, Option<String>, i64, i64, i64);
         let messages: Vec<MessageRow> = sqlx::query_as(
-            "SELECT position, message_id, channel_id, author, body, sent_at_ms, author_id FROM messages
-             ORDER BY position",
+            "SELECT position, message_id, channel_id, author, body, sent_at_ms, author_id, edited, deleted, revision
+             FROM messages ORDER BY position",
         )
         .fetch_all(pool)
         .await
@@ -232,7 +232,21 @@ impl TestApp {
         .fetch_all(pool)
         .await
         .unwrap();
+        let edits: Vec<(i64, String, String, i64)> = sqlx::query_as(
+            "SELECT position, message_id, body_before, edited_at_ms FROM message_edits ORDER BY position",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap();
+        let reactions: Vec<(String, String, String, String, i64)> = sqlx::query_as(
+            "SELECT message_id, emoji, user_id, username, position FROM reactions ORDER BY message_id, emoji, user_id",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap();
         let mut dump: Vec<String> = messages.iter().map(|m| format!("{m:?}")).collect();
+        dump.extend(edits.iter().map(|e| format!("{e:?}")));
+        dump.extend(reactions.iter().map(|r| format!("{r:?}")));
         dump.extend(spaces.iter().map(|s| format!("{s:?}")));
         dump.extend(members.iter().map(|m| format!("{m:?}")));
         dump.extend(invites.iter().map(|i| format!("{i:?}")));

@@ -7,6 +7,7 @@ mod catch_up;
 mod crash;
 mod doors;
 mod helpers;
+mod messages;
 mod projection;
 mod restart;
 mod spaces;
