@@ -289,7 +289,7 @@ pub struct MessageView {
 }
 
 /// The people who reacted to a message with one emoji.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Reaction {
     pub emoji: String,
     pub users: Vec<String>,

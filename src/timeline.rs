@@ -17,7 +17,7 @@ pub enum Delivery {
 }
 
 /// One line of the timeline.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Entry {
     pub message_id: MessageId,
     pub author: String,

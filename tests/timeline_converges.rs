@@ -61,14 +61,14 @@ impl Server {
             return existing.position;
         }
         let position = Position(self.log.len() as u64 + 1);
-        self.log.push(MessageView {
+        self.log.push(MessageView::posted(
             position,
             message_id,
-            channel_id: ChannelId::GENERAL,
-            author: author.into(),
-            body: format!("body of {message_id}"),
-            sent_at_ms: position.0 as i64,
-        });
+            ChannelId::GENERAL,
+            author.into(),
+            format!("body of {message_id}"),
+            position.0 as i64,
+        ));
         position
     }
 

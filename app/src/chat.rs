@@ -45,6 +45,8 @@ pub struct ChatState {
     pub spaces: RwSignal<Vec<SpaceView>>,
     /// This user's direct conversations.
     pub directs: RwSignal<Vec<DirectView>>,
+    /// Why the last change to a message (edit, delete, reaction) was refused.
+    pub notice: RwSignal<Option<String>>,
 }
 
 #[component]
@@ -65,6 +67,7 @@ pub fn ChatPage() -> impl IntoView {
         stick: RwSignal::new(true),
         spaces: RwSignal::new(Vec::new()),
         directs: RwSignal::new(Vec::new()),
+        notice: RwSignal::new(None),
     };
     let hydrated = RwSignal::new(false);
 
@@ -195,7 +198,7 @@ fn MessageList(state: ChatState) -> impl IntoView {
             </Show>
             <For
                 each=entries
-                key=|e: &Entry| (e.message_id, e.delivery.clone(), e.sent_at_ms)
+                key=|e: &Entry| e.clone()
                 let:entry
             >
                 <MessageItem entry state />
@@ -203,6 +206,9 @@ fn MessageList(state: ChatState) -> impl IntoView {
         </ol>
     }
 }
+
+/// The reactions offered in one click (any emoji can be sent; these are the quick ones).
+const QUICK_REACTIONS: [&str; 6] = ["👍", "❤️", "😂", "🎉", "😮", "👀"];
 
 #[component]
 fn MessageItem(entry: Entry, state: ChatState) -> impl IntoView {
@@ -216,17 +222,203 @@ fn MessageItem(entry: Entry, state: ChatState) -> impl IntoView {
         _ => None,
     };
     let id = entry.message_id;
+    let me = state.me.with_untracked(|me| me.as_ref().map(|me| me.username.clone()));
+    let own = me.as_deref() == Some(entry.author.as_str());
+    let committed = entry.delivery == Delivery::Sent && !entry.deleted;
+    let may_edit = committed && own;
+    let may_delete = committed && (own || moderates(state));
+    let editing = RwSignal::new(false);
+    let picking = RwSignal::new(false);
+    let confirming = RwSignal::new(false);
+    let history = RwSignal::new(None::<Vec<crate::api::EditView>>);
+    let body = entry.body.clone();
+    let reactions = entry.reactions.clone();
+    let me_signal = Signal::derive(move || state.me.with(|me| me.as_ref().map(|me| me.username.clone())));
+    let react = {
+        let me = me.clone();
+        let reactions = reactions.clone();
+        move |emoji: String| {
+            let Some(me) = me.clone() else { return };
+            let on = !reactions.iter().any(|r| r.emoji == emoji && r.users.contains(&me));
+            picking.set(false);
+            let request = crate::api::ChangeRequest::React {
+                emoji: emoji.clone(),
+                on,
+            };
+            change(state, id, request, move |e| toggle_reaction(e, &emoji, &me, on));
+        }
+    };
+    let react_in_picker = react.clone();
     view! {
-        <li class=class data-testid="message" data-state=label data-message-id=id.to_string()>
+        <li
+            class=class
+            class:deleted=entry.deleted
+            data-testid="message"
+            data-state=label
+            data-message-id=id.to_string()
+            data-author=entry.author.clone()
+        >
             <div class="meta">
                 <span class="author">{entry.author.clone()}</span>
                 <time class="when">{entry.sent_at_ms.map(format_time).unwrap_or_default()}</time>
                 {(label == "pending").then(|| view! { <span class="status">"sending…"</span> })}
+                {(entry.edited && !entry.deleted)
+                    .then(|| {
+                        view! {
+                            <button
+                                class="edited"
+                                data-testid="edited"
+                                title="Show earlier versions"
+                                on:click=move |_| show_history(state, id, history)
+                            >
+                                "(edited)"
+                            </button>
+                        }
+                    })}
+                <span class="actions">
+                    {committed
+                        .then(|| {
+                            view! {
+                                <button
+                                    data-testid="react"
+                                    title="Add a reaction"
+                                    aria-label="Add a reaction"
+                                    on:click=move |_| picking.update(|p| *p = !*p)
+                                >
+                                    "☺+"
+                                </button>
+                            }
+                        })}
+                    {may_edit
+                        .then(|| {
+                            view! {
+                                <button data-testid="edit" on:click=move |_| editing.set(true)>
+                                    "Edit"
+                                </button>
+                            }
+                        })}
+                    {may_delete
+                        .then(|| {
+                            view! {
+                                <Show
+                                    when=move || confirming.get()
+                                    fallback=move || {
+                                        view! {
+                                            <button data-testid="delete" on:click=move |_| confirming.set(true)>
+                                                "Delete"
+                                            </button>
+                                        }
+                                    }
+                                >
+                                    <button
+                                        class="danger"
+                                        data-testid="confirm-delete"
+                                        on:click=move |_| {
+                                            change(
+                                                state,
+                                                id,
+                                                crate::api::ChangeRequest::Delete,
+                                                |e| {
+                                                    e.deleted = true;
+                                                    e.body.clear();
+                                                    e.reactions.clear();
+                                                },
+                                            )
+                                        }
+                                    >
+                                        "Delete for everyone"
+                                    </button>
+                                    <button on:click=move |_| confirming.set(false)>"Keep"</button>
+                                </Show>
+                            }
+                        })}
+                </span>
             </div>
-            <crate::body::MessageBody
-                body=entry.body.clone()
-                me=Signal::derive(move || state.me.with(|me| me.as_ref().map(|me| me.username.clone())))
-            />
+            {if entry.deleted {
+                view! { <p class="body deleted-note">"This message was deleted."</p> }.into_any()
+            } else {
+                let body = body.clone();
+                view! {
+                    <Show
+                        when=move || editing.get()
+                        fallback={
+                            let body = body.clone();
+                            move || view! { <crate::body::MessageBody body=body.clone() me=me_signal /> }
+                        }
+                    >
+                        <EditBox state id body=body.clone() editing />
+                    </Show>
+                }
+                    .into_any()
+            }}
+            {move || {
+                history
+                    .get()
+                    .map(|versions| {
+                        view! {
+                            <ol class="edit-history" data-testid="edit-history">
+                                {versions
+                                    .into_iter()
+                                    .map(|v| {
+                                        view! {
+                                            <li>
+                                                <time>{format_time(v.replaced_at_ms)}</time>
+                                                " "
+                                                <span>{v.body}</span>
+                                            </li>
+                                        }
+                                    })
+                                    .collect_view()}
+                            </ol>
+                        }
+                    })
+            }}
+            <Show when=move || picking.get()>
+                <div class="picker" role="menu" data-testid="picker">
+                    {QUICK_REACTIONS
+                        .iter()
+                        .map(|emoji| {
+                            let react = react_in_picker.clone();
+                            view! {
+                                <button role="menuitem" on:click=move |_| react(emoji.to_string())>
+                                    {*emoji}
+                                </button>
+                            }
+                        })
+                        .collect_view()}
+                </div>
+            </Show>
+            {(!reactions.is_empty())
+                .then(|| {
+                    view! {
+                        <div class="reactions">
+                            {reactions
+                                .iter()
+                                .map(|r| {
+                                    let mine = me.as_ref().is_some_and(|me| r.users.contains(me));
+                                    let emoji = r.emoji.clone();
+                                    let react = react.clone();
+                                    view! {
+                                        <button
+                                            class="reaction"
+                                            class:mine=mine
+                                            data-testid="reaction"
+                                            data-emoji=r.emoji.clone()
+                                            title=r.users.join(", ")
+                                            aria-pressed=mine.to_string()
+                                            disabled=!committed
+                                            on:click=move |_| react(emoji.clone())
+                                        >
+                                            {r.emoji.clone()}
+                                            " "
+                                            <span class="count">{r.users.len()}</span>
+                                        </button>
+                                    }
+                                })
+                                .collect_view()}
+                        </div>
+                    }
+                })}
             {error
                 .map(|e| {
                     view! {
@@ -240,6 +432,120 @@ fn MessageItem(entry: Entry, state: ChatState) -> impl IntoView {
                 })}
         </li>
     }
+}
+
+/// Editing one's own message in place: Enter saves, Escape (or an unchanged text) cancels.
+#[component]
+fn EditBox(state: ChatState, id: MessageId, body: String, editing: RwSignal<bool>) -> impl IntoView {
+    let draft = RwSignal::new(body.clone());
+    let error = RwSignal::new(None::<String>);
+    let input = NodeRef::<html::Textarea>::new();
+    Effect::new(move |_| {
+        if let Some(el) = input.get() {
+            let _ = el.focus();
+        }
+    });
+    let save = move || {
+        let text = draft.get_untracked();
+        match MessageBody::parse(&text) {
+            Ok(parsed) if parsed.as_str() == body.trim() => editing.set(false),
+            Ok(parsed) => {
+                let new_body = parsed.to_string();
+                editing.set(false);
+                change(
+                    state,
+                    id,
+                    crate::api::ChangeRequest::Edit { body: new_body.clone() },
+                    move |e| {
+                        e.body = new_body;
+                        e.edited = true;
+                    },
+                );
+            }
+            Err(e) => error.set(Some(e.to_string())),
+        }
+    };
+    view! {
+        <div class="edit-box">
+            <textarea
+                node_ref=input
+                data-testid="edit-input"
+                aria-label="Edit message"
+                prop:value=move || draft.get()
+                on:input=move |ev| draft.set(event_target_value(&ev))
+                on:keydown=move |ev| {
+                    if ev.key() == "Escape" {
+                        editing.set(false);
+                    } else if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+                        ev.prevent_default();
+                        save();
+                    }
+                }
+            ></textarea>
+            <div class="edit-hint">
+                "Enter to save · Esc to cancel"
+                {move || error.get().map(|e| view! { <span class="error" role="alert">" " {e}</span> })}
+            </div>
+        </div>
+    }
+}
+
+/// Whether this user moderates the channel on screen (a moderator or admin of its space).
+fn moderates(state: ChatState) -> bool {
+    let channel = state.channel.get_untracked();
+    state.spaces.with_untracked(|spaces| {
+        spaces
+            .iter()
+            .find(|s| s.channels.iter().any(|c| c.channel_id == channel))
+            .is_some_and(|s| s.role >= parley::Role::Moderator)
+    })
+}
+
+fn toggle_reaction(entry: &mut Entry, emoji: &str, me: &str, on: bool) {
+    match entry.reactions.iter_mut().find(|r| r.emoji == emoji) {
+        Some(r) if on && !r.users.iter().any(|u| u == me) => r.users.push(me.to_owned()),
+        Some(r) if !on => r.users.retain(|u| u != me),
+        Some(_) => {}
+        None if on => entry.reactions.push(parley::Reaction {
+            emoji: emoji.to_owned(),
+            users: vec![me.to_owned()],
+        }),
+        None => {}
+    }
+    entry.reactions.retain(|r| !r.users.is_empty());
+}
+
+/// Changes a message at once on screen and asks the server; a refusal is shown above the composer.
+fn change(
+    state: ChatState,
+    id: MessageId,
+    request: crate::api::ChangeRequest,
+    preview: impl FnOnce(&mut Entry) + 'static,
+) {
+    state.notice.set(None);
+    #[cfg(feature = "browser")]
+    leptos::task::spawn_local(async move {
+        if let Err(e) = crate::live::change(state, id, request, preview).await {
+            state.notice.set(Some(e));
+        }
+    });
+    #[cfg(not(feature = "browser"))]
+    let _ = (id, request, preview);
+}
+
+/// Fetches and shows the earlier versions of an edited message (or hides them).
+fn show_history(state: ChatState, id: MessageId, history: RwSignal<Option<Vec<crate::api::EditView>>>) {
+    if history.with_untracked(Option::is_some) {
+        history.set(None);
+        return;
+    }
+    let channel = state.channel.get_untracked();
+    leptos::task::spawn_local(async move {
+        match crate::api::edit_history(channel, id).await {
+            Ok(versions) => history.set(Some(versions)),
+            Err(e) => state.notice.set(Some(e.to_string())),
+        }
+    });
 }
 
 #[component]
@@ -291,6 +597,12 @@ fn Composer(state: ChatState, hydrated: RwSignal<bool>) -> impl IntoView {
             </button>
             <div class="composer-note">
                 {move || error.get().map(|e| view! { <span class="error" role="alert">{e}</span> })}
+                {move || {
+                    state
+                        .notice
+                        .get()
+                        .map(|e| view! { <span class="error" role="alert" data-testid="notice">{e}</span> })
+                }}
                 {move || over().map(|c| view! { <span class="count">{c}</span> })}
             </div>
         </form>

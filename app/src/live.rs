@@ -2,7 +2,7 @@
 //! from its cursor (reconnecting with backoff and jitter), sends posts through the outbox,
 //! and keeps sibling tabs in step.
 
-use crate::api::{AppError, history, post_message, sign_out as end_session, whoami};
+use crate::api::{AppError, ChangeRequest, change_message, history, post_message, sign_out as end_session, whoami};
 use crate::chat::{ChatState, Connection};
 use crate::local::{LocalStore, OutboxItem};
 use crate::sync::Tabs;
@@ -13,7 +13,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use parley::protocol::{ClientFrame, ServerFrame};
 use parley::tabs::TabMessage;
-use parley::timeline::Timeline;
+use parley::timeline::{Entry, Timeline};
 use parley::{ChannelId, MessageId, MessageView, Position};
 use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
@@ -235,10 +235,11 @@ async fn follow(
         match ServerFrame::parse(&text) {
             Ok(ServerFrame::Event { event, .. }) => {
                 let position = event.position;
-                let view = event.message_view();
+                let mut view = event.message_view();
                 state.timeline.update(|t| match view.clone() {
                     Some(view) => t.apply(view),
-                    None => t.restore_cursor(position),
+                    // An edit, a delete or a reaction: the changed message is cached and shared.
+                    None => view = t.change(channel, &event),
                 });
                 let messages: Vec<MessageView> = view.into_iter().collect();
                 client.persist(channel, &messages, Some(position)).await;
@@ -442,6 +443,32 @@ async fn forget_everything() {
     // Signed out before the client started (or its store failed to open): open it to clear it.
     if !cleared && let Ok(local) = LocalStore::open().await {
         let _ = local.clear().await;
+    }
+}
+
+/// Edits, deletes or reacts to a message: shown at once (`preview`), then sent. The
+/// server's event (through every tab's socket) confirms it; a refusal puts the message
+/// back as it was and returns the reason.
+pub async fn change(
+    state: ChatState,
+    message_id: MessageId,
+    request: ChangeRequest,
+    preview: impl FnOnce(&mut Entry),
+) -> Result<(), String> {
+    let channel = state.channel.get_untracked();
+    let mut before = None;
+    state.timeline.update(|t| before = t.preview(message_id, preview));
+    match change_message(channel, message_id, request).await {
+        Ok(_) => Ok(()),
+        Err(error) => {
+            if let Some(before) = before {
+                state.timeline.update(|t| t.restore(before));
+            }
+            if matches!(error, AppError::Unauthorized) {
+                signed_out_here();
+            }
+            Err(error.to_string())
+        }
     }
 }
 

@@ -740,7 +740,7 @@ impl Engine {
         }
         self.authorize_channel(me, channel).await?;
         let before = before.map_or(i64::MAX, |p| p.0.min(i64::MAX as u64) as i64);
-        let rows: Vec<(i64, String, String, String, i64, bool, bool, i64)> = sqlx::query_as(
+        let rows: Vec<MessageRow> = sqlx::query_as(
             "SELECT position, message_id, author, body, sent_at_ms, edited, deleted, revision FROM messages
              WHERE channel_id = ? AND position < ? ORDER BY position DESC LIMIT ?",
         )
@@ -750,7 +750,17 @@ impl Engine {
         .fetch_all(self.store.pool())
         .await?;
         let mut page = Vec::with_capacity(rows.len());
-        for (position, message_id, author, body, sent_at_ms, edited, deleted, revision) in rows.into_iter().rev() {
+        for row in rows.into_iter().rev() {
+            let MessageRow {
+                position,
+                message_id,
+                author,
+                body,
+                sent_at_ms,
+                edited,
+                deleted,
+                revision,
+            } = row;
             let message_id: MessageId = message_id.parse().map_err(|e: uuid::Error| StoreReadError::Corrupt {
                 position,
                 reason: e.to_string(),
@@ -923,6 +933,19 @@ impl Engine {
         let stream = channel.stream();
         self.channels.get(&channel, || self.read_stream(&stream)).await
     }
+}
+
+/// One row of the `messages` read model.
+#[derive(sqlx::FromRow)]
+struct MessageRow {
+    position: i64,
+    message_id: String,
+    author: String,
+    body: String,
+    sent_at_ms: i64,
+    edited: bool,
+    deleted: bool,
+    revision: i64,
 }
 
 fn parse_id<T: std::str::FromStr<Err = uuid::Error>>(raw: &str) -> Result<T, EngineError> {

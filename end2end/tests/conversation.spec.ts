@@ -1,0 +1,105 @@
+// Edit, delete and react: at once in the tab that acts, live in its other tabs and for
+// other users, and still so after a reload.
+import { expect, test } from '@playwright/test';
+import { join, message, say, unique } from './helpers';
+
+test('edit and delete your own message: every tab and every user sees it live', async ({ browser }) => {
+  const adaContext = await browser.newContext();
+  const ada = await adaContext.newPage();
+  await join(ada, 'Ada');
+  const adaTwo = await adaContext.newPage();
+  await adaTwo.goto('/');
+  const bob = await (await browser.newContext()).newPage();
+  await join(bob, 'Bob');
+
+  const draft = unique('first draft');
+  await say(ada, draft);
+  await expect(message(ada, draft)).toHaveAttribute('data-state', 'sent');
+  for (const page of [adaTwo, bob]) await expect(message(page, draft)).toBeVisible();
+  // Bob may react but not edit or delete Ada's words.
+  await message(bob, draft).hover();
+  await expect(message(bob, draft).getByTestId('react')).toBeVisible();
+  await expect(message(bob, draft).getByTestId('edit')).toHaveCount(0);
+  await expect(message(bob, draft).getByTestId('delete')).toHaveCount(0);
+
+  const better = unique('second draft');
+  const mine = message(ada, draft);
+  await mine.hover();
+  await mine.getByTestId('edit').click();
+  const box = ada.getByTestId('edit-input');
+  await expect(box).toBeFocused();
+  await box.fill(better);
+  await box.press('Enter');
+  for (const page of [ada, adaTwo, bob]) {
+    await expect(message(page, better)).toBeVisible();
+    await expect(message(page, better).getByTestId('edited')).toBeVisible();
+    await expect(message(page, draft)).toHaveCount(0);
+  }
+  // The earlier version is kept, and shown on request.
+  await message(bob, better).getByTestId('edited').click();
+  await expect(message(bob, better).getByTestId('edit-history')).toContainText(draft);
+
+  // Escape cancels an edit.
+  await message(ada, better).hover();
+  await message(ada, better).getByTestId('edit').click();
+  await ada.getByTestId('edit-input').fill('never saved');
+  await ada.getByTestId('edit-input').press('Escape');
+  await expect(message(ada, better)).toBeVisible();
+
+  const id = await message(ada, better).getAttribute('data-message-id');
+  await message(ada, better).hover();
+  await message(ada, better).getByTestId('delete').click();
+  await message(ada, better).getByTestId('confirm-delete').click();
+  for (const page of [ada, adaTwo, bob]) {
+    const gone = page.locator(`[data-message-id="${id}"]`);
+    await expect(gone).toContainText('This message was deleted.');
+    await expect(gone).not.toContainText(better);
+  }
+  // A reload paints the deleted state from the cache and the server alike.
+  await bob.reload();
+  await expect(bob.locator(`[data-message-id="${id}"]`)).toContainText('This message was deleted.');
+  await expect(message(bob, better)).toHaveCount(0);
+});
+
+test('reactions: counts and who reacted, toggled from several tabs and users, converge', async ({ browser }) => {
+  const adaContext = await browser.newContext();
+  const ada = await adaContext.newPage();
+  const adaName = await join(ada, 'Ada');
+  const adaTwo = await adaContext.newPage();
+  await adaTwo.goto('/');
+  const bob = await (await browser.newContext()).newPage();
+  const bobName = await join(bob, 'Bob');
+  const text = unique('react to this');
+  await say(bob, text);
+  await expect(message(bob, text)).toHaveAttribute('data-state', 'sent');
+  for (const page of [ada, adaTwo]) await expect(message(page, text)).toBeVisible();
+
+  // Ada reacts 🎉 in one tab; it shows at once there, then in her other tab and for Bob.
+  await message(ada, text).hover();
+  await message(ada, text).getByTestId('react').click();
+  await ada.getByTestId('picker').getByRole('menuitem', { name: '🎉' }).click();
+  const party = (page: typeof ada) => message(page, text).locator('[data-testid="reaction"][data-emoji="🎉"]');
+  for (const page of [ada, adaTwo, bob]) await expect(party(page).locator('.count')).toHaveText('1');
+  await expect(party(ada)).toHaveAttribute('aria-pressed', 'true');
+  await expect(party(bob)).toHaveAttribute('aria-pressed', 'false');
+  await expect(party(bob)).toHaveAttribute('title', adaName);
+
+  // Bob joins in by clicking the chip: two.
+  await party(bob).click();
+  for (const page of [ada, adaTwo, bob]) await expect(party(page).locator('.count')).toHaveText('2');
+  await expect(party(ada)).toHaveAttribute('title', `${adaName}, ${bobName}`);
+
+  // Ada toggles quickly from both tabs: off, on, off. Every screen ends the same.
+  await party(ada).click();
+  await expect(party(adaTwo).locator('.count')).toHaveText('1');
+  await party(adaTwo).click();
+  await expect(party(ada).locator('.count')).toHaveText('2');
+  await party(ada).click();
+  for (const page of [ada, adaTwo, bob]) {
+    await expect(party(page).locator('.count')).toHaveText('1');
+    await expect(party(page)).toHaveAttribute('title', bobName);
+  }
+  await ada.reload();
+  await expect(party(ada).locator('.count')).toHaveText('1');
+  await expect(party(ada)).toHaveAttribute('aria-pressed', 'false');
+});
