@@ -13,6 +13,7 @@
 //! - [`event`]: the envelope a committed event travels in (position, stream, version, metadata).
 //! - [`markdown`]: message bodies parsed into a tree that can only be displayed safely.
 //! - [`protocol`]: the WebSocket wire protocol between browser and server.
+//! - [`search`]: typed searches as safe full-text queries; highlighted snippets.
 //! - [`tabs`]: what the tabs of one browser tell each other to stay in step.
 //! - [`timeline`]: the client's view of one channel: optimistic pending messages merged
 //!   with committed ones in log order, without duplicates.
@@ -25,6 +26,7 @@ pub mod ids;
 pub mod markdown;
 pub mod protocol;
 pub mod rules;
+pub mod search;
 pub mod space;
 pub mod tabs;
 pub mod timeline;

@@ -378,6 +378,30 @@ pub async fn edit_history(channel: ChannelId, message_id: MessageId) -> Result<V
         .map_err(ssr::respond)
 }
 
+/// A message found by a search, in a channel the searcher can read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchHit {
+    pub channel_id: ChannelId,
+    pub channel_name: String,
+    pub message_id: MessageId,
+    pub position: Position,
+    pub author: String,
+    pub sent_at_ms: i64,
+    /// The matching part of the body: pieces of text, each matched or not.
+    pub snippet: Vec<(String, bool)>,
+}
+
+/// The most results one search returns.
+pub const MAX_SEARCH_HITS: u32 = 30;
+
+/// Full-text search over every channel the signed-in user can read, best match first.
+#[server(client = ApiClient, endpoint = "search", input = server_fn::codec::Json)]
+pub async fn search(query: String) -> Result<Vec<SearchHit>, AppError> {
+    let backend = ssr::backend()?;
+    let me = backend.authenticate(&ssr::headers()).await.map_err(ssr::respond)?;
+    backend.search(&me, query).await.map_err(ssr::respond)
+}
+
 /// One page of a channel's history: up to `limit` messages before `before`
 /// (or the newest when `before` is absent), oldest first.
 #[server(client = ApiClient, endpoint = "history", input = server_fn::codec::Json)]
@@ -396,7 +420,8 @@ pub mod ssr {
     //! What the server provides to the server functions, through Leptos context.
 
     use super::{
-        AppError, ChangeRequest, DirectView, EditView, InviteView, Me, MemberView, SpaceAction, SpaceOutcome, SpaceView,
+        AppError, ChangeRequest, DirectView, EditView, InviteView, Me, MemberView, SearchHit, SpaceAction,
+        SpaceOutcome, SpaceView,
     };
     use http::HeaderMap;
     use leptos::prelude::use_context;
@@ -458,6 +483,7 @@ pub mod ssr {
             channel: ChannelId,
             message_id: MessageId,
         ) -> Result<Vec<EditView>, AppError>;
+        async fn search(&self, me: &Me, query: String) -> Result<Vec<SearchHit>, AppError>;
     }
 
     /// The request's headers (empty outside a request).

@@ -47,6 +47,8 @@ pub struct ChatState {
     pub directs: RwSignal<Vec<DirectView>>,
     /// Why the last change to a message (edit, delete, reaction) was refused.
     pub notice: RwSignal<Option<String>>,
+    /// A message to bring into view and mark (a search result that was opened), in its channel.
+    pub reveal: RwSignal<Option<(ChannelId, MessageId)>>,
 }
 
 #[component]
@@ -68,6 +70,7 @@ pub fn ChatPage() -> impl IntoView {
         spaces: RwSignal::new(Vec::new()),
         directs: RwSignal::new(Vec::new()),
         notice: RwSignal::new(None),
+        reveal: RwSignal::new(None),
     };
     let hydrated = RwSignal::new(false);
 
@@ -118,6 +121,9 @@ pub fn ChatPage() -> impl IntoView {
                         {move || title().1.map(|space| view! { <span class="space-of">{space}</span> })}
                     </h1>
                     <ChannelActions state />
+                    <Show when=signed_in>
+                        <crate::search::SearchBox state />
+                    </Show>
                     <Show when=signed_in>
                         <span
                             class=move || format!("conn conn-{}", state.connection.get().label())
@@ -170,6 +176,30 @@ fn MessageList(state: ChatState) -> impl IntoView {
             && let Some(el) = list.get()
         {
             el.set_scroll_top(el.scroll_height());
+        }
+    });
+    // A search result was opened: load older pages until the message is there, then
+    // bring it into view (it is marked while it is the one revealed).
+    Effect::new(move |_| {
+        let Some((channel, target)) = state.reveal.get() else {
+            return;
+        };
+        if state.channel.get() != channel {
+            return;
+        }
+        let found = state.timeline.with(|t| t.get(target).is_some());
+        if found {
+            state.stick.set(false);
+            request_animation_frame(move || {
+                let selector = format!("[data-message-id=\"{target}\"]");
+                if let Ok(Some(el)) = document().query_selector(&selector) {
+                    el.scroll_into_view_with_bool(false);
+                }
+            });
+        } else if state.timeline.with(|t| !t.is_empty())
+            && let Some(el) = list.get_untracked()
+        {
+            load_older(state, el);
         }
     });
     let on_scroll = move |_| {
@@ -253,6 +283,7 @@ fn MessageItem(entry: Entry, state: ChatState) -> impl IntoView {
         <li
             class=class
             class:deleted=entry.deleted
+            class:revealed=move || state.reveal.get().is_some_and(|(_, m)| m == id)
             data-testid="message"
             data-state=label
             data-message-id=id.to_string()
@@ -661,7 +692,7 @@ fn sign_out() {
 }
 
 /// "14:05" in the browser's time zone.
-fn format_time(ms: i64) -> String {
+pub(crate) fn format_time(ms: i64) -> String {
     #[cfg(feature = "browser")]
     {
         let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));

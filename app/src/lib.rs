@@ -4,6 +4,7 @@
 //! - [`auth`]: the sign-in / sign-up form, and who this browser remembers being signed in as.
 //! - [`body`]: a message body: the core's Markdown tree as elements (no HTML strings anywhere).
 //! - [`chat`]: the chat page: message list, composer, who is signed in, connection indicator.
+//! - [`search`]: the search box, results with matches marked, and the jump to a message.
 //! - [`spaces`]: the sidebar: spaces and their channels, new spaces and channels, invites, members.
 //! - `live` (browser only): the client: cache first, then the WebSocket from the cursor; the outbox.
 //! - `local` (browser only): IndexedDB: cached history, cursors, outbox.
@@ -19,6 +20,7 @@ pub mod chat;
 mod live;
 #[cfg(feature = "browser")]
 mod local;
+pub mod search;
 pub mod spaces;
 #[cfg(feature = "browser")]
 mod sync;

@@ -25,7 +25,7 @@ pub fn refresh(state: ChatState) {
 }
 
 /// Moves the page to `href` without reloading it.
-fn go(href: &str) {
+pub(crate) fn go(href: &str) {
     leptos_router::hooks::use_navigate()(href, Default::default());
 }
 

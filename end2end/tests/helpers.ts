@@ -1,6 +1,9 @@
 // Shared steps of Parley's browser tests.
 import { expect, type Page } from '@playwright/test';
 
+/** The lobby's `#general` channel (a fixed id). */
+export const GENERAL = '00000000-0000-7000-8000-000000000001';
+
 /** The password every test account gets. */
 export const PASSWORD = 'correct horse battery';
 

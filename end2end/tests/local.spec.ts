@@ -1,9 +1,8 @@
 // The local-first client: optimistic in the same frame, cached history before the network,
 // an outbox that survives reload and offline, tabs in step, paging back, reset.
 import { expect, test, type Page, type WebSocket } from '@playwright/test';
-import { PASSWORD, join, message, say, shellCached, texts, unique, username } from './helpers';
+import { GENERAL, PASSWORD, join, message, say, shellCached, texts, unique, username } from './helpers';
 
-const GENERAL = '00000000-0000-7000-8000-000000000001';
 
 test('your own message is on screen in the frame you press Enter', async ({ page }) => {
   await join(page, 'Frame');

@@ -17,8 +17,8 @@ use parley::{
 };
 use parley_app::api::ssr::{ChatBackend, PostRequest};
 use parley_app::api::{
-    AppError, ChangeRequest, ChannelView, DirectView, EditView, InviteView, Me, MemberView, SpaceAction, SpaceOutcome,
-    SpaceView,
+    AppError, ChangeRequest, ChannelView, DirectView, EditView, InviteView, Me, MemberView, SearchHit, SpaceAction,
+    SpaceOutcome, SpaceView,
 };
 use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::{broadcast, watch};
@@ -905,6 +905,59 @@ impl Engine {
             .collect())
     }
 
+    /// Full-text search over the channels `me` can read: the lobby's, those of the spaces
+    /// `me` belongs to (not deleted), and `me`'s direct conversations. Best match first.
+    pub async fn search(&self, me: &Me, typed: &str) -> Result<Vec<SearchHit>, EngineError> {
+        if typed.chars().count() > 200 {
+            return Err(EngineError::BadRequest("a search can be at most 200 characters".into()));
+        }
+        let Some(query) = parley::search::fts_query(typed) else {
+            return Ok(Vec::new());
+        };
+        let (start, end) = (
+            parley::search::MATCH_START.to_string(),
+            parley::search::MATCH_END.to_string(),
+        );
+        let rows: Vec<(String, String, String, i64, String, i64, String)> = sqlx::query_as(
+            "SELECT m.channel_id, c.name, m.message_id, m.position, m.author, m.sent_at_ms,
+                    snippet(messages_fts, 0, ?, ?, '…', 16)
+             FROM messages_fts
+             JOIN messages m ON m.position = messages_fts.rowid
+             JOIN channels c ON c.channel_id = m.channel_id
+             WHERE messages_fts MATCH ? AND m.deleted = 0
+               AND (
+                    (c.space_id IS NULL AND NOT EXISTS (SELECT 1 FROM direct_members d WHERE d.channel_id = c.channel_id))
+                 OR EXISTS (SELECT 1 FROM direct_members d WHERE d.channel_id = c.channel_id AND d.user_id = ?)
+                 OR EXISTS (SELECT 1 FROM space_members s JOIN spaces sp ON sp.space_id = s.space_id
+                            WHERE s.space_id = c.space_id AND s.user_id = ? AND sp.deleted = 0)
+               )
+             ORDER BY rank LIMIT ?",
+        )
+        .bind(start)
+        .bind(end)
+        .bind(query)
+        .bind(me.user_id.to_string())
+        .bind(me.user_id.to_string())
+        .bind(i64::from(parley_app::api::MAX_SEARCH_HITS))
+        .fetch_all(self.store.pool())
+        .await?;
+        rows.into_iter()
+            .map(
+                |(channel_id, channel_name, message_id, position, author, sent_at_ms, snippet)| {
+                    Ok(SearchHit {
+                        channel_id: parse_id(&channel_id)?,
+                        channel_name,
+                        message_id: parse_id(&message_id)?,
+                        position: Position(position as u64),
+                        author,
+                        sent_at_ms,
+                        snippet: parley::search::highlight(&snippet),
+                    })
+                },
+            )
+            .collect()
+    }
+
     /// The account's state: from the cache, or folded from its stream.
     async fn account(&self, username: &Username) -> Result<AccountState, EngineError> {
         let stream = username.stream();
@@ -1060,5 +1113,9 @@ impl ChatBackend for Engine {
         message_id: MessageId,
     ) -> Result<Vec<EditView>, AppError> {
         Ok(Engine::edit_history(self, me, channel, message_id).await?)
+    }
+
+    async fn search(&self, me: &Me, query: String) -> Result<Vec<SearchHit>, AppError> {
+        Ok(Engine::search(self, me, &query).await?)
     }
 }

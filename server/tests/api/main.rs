@@ -10,5 +10,6 @@ mod helpers;
 mod messages;
 mod projection;
 mod restart;
+mod search;
 mod spaces;
 mod store;

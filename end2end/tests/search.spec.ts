@@ -1,0 +1,41 @@
+// Search: results from the channels one can read, matched words marked, and a jump to the
+// message in its channel, loading older history on the way.
+import { expect, test } from '@playwright/test';
+import { GENERAL, PASSWORD, join, message, unique, username } from './helpers';
+
+test('search finds a message far back, marks the words, and opens it in context', async ({ page, request }) => {
+  const word = `zebra${Date.now().toString(36)}`;
+  const target = unique(`the ${word} migration is done`);
+  const signedUp = await request.post('/api/sign_up', { data: { username: username('writer'), password: PASSWORD } });
+  expect(signedUp.ok()).toBe(true);
+  for (const body of [target, ...Array.from({ length: 120 }, (_, i) => `later filler ${i}`)]) {
+    const response = await request.post('/api/post_message', {
+      data: { channel: GENERAL, message_id: crypto.randomUUID(), body },
+    });
+    expect(response.ok()).toBe(true);
+  }
+  await join(page, 'Seeker');
+  await expect(message(page, 'later filler 119')).toBeVisible();
+  await expect(message(page, target)).toHaveCount(0);
+
+  const box = page.getByTestId('search');
+  await box.fill(word.slice(0, -2)); // a prefix is enough
+  await box.press('Enter');
+  const hits = page.getByTestId('search-hit');
+  await expect(hits).toHaveCount(1);
+  await expect(hits.first().locator('mark')).toHaveText(word);
+  await expect(hits.first()).toContainText('#general');
+
+  await hits.first().click();
+  await expect(page.getByTestId('search-results')).toHaveCount(0);
+  const found = message(page, target);
+  await expect(found).toBeVisible();
+  await expect(found).toHaveClass(/revealed/);
+  await expect(found).toBeInViewport();
+
+  await box.fill('nothingmatchesthis');
+  await box.press('Enter');
+  await expect(page.getByTestId('search-results')).toContainText('No messages found.');
+  await box.press('Escape');
+  await expect(page.getByTestId('search-results')).toHaveCount(0);
+});
