@@ -34,6 +34,8 @@ pub enum ChannelCommand {
         author_id: UserId,
         author: DisplayName,
         body: MessageBody,
+        /// The thread's root message, for a reply (the engine checks it with [`thread_root`]).
+        reply_to: Option<MessageId>,
     },
 }
 
@@ -207,6 +209,7 @@ pub fn decide(state: &ChannelState, command: &ChannelCommand) -> Result<Vec<Even
             author_id,
             author,
             body,
+            reply_to,
         } => {
             if !state.exists() {
                 return Err(DomainError::NoSuchChannel);
@@ -220,6 +223,7 @@ pub fn decide(state: &ChannelState, command: &ChannelCommand) -> Result<Vec<Even
                 author: author.clone(),
                 body: body.clone(),
                 author_id: Some(*author_id),
+                reply_to: *reply_to,
             }])
         }
     }
@@ -259,6 +263,24 @@ pub fn evolve(mut state: ChannelState, event: &Event) -> ChannelState {
     }
     state.version += 1;
     state
+}
+
+/// What the rules need to know about the message a reply answers (from the read model).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParentFacts {
+    /// The thread the parent itself is in, if it is a reply.
+    pub reply_to: Option<MessageId>,
+    pub deleted: bool,
+}
+
+/// The thread a reply to `parent_id` goes in: the parent's own thread when it is a reply
+/// itself (threads are one level deep, as in Slack or Zulip), else the parent's.
+pub fn thread_root(parent_id: MessageId, parent: Option<&ParentFacts>) -> Result<MessageId, DomainError> {
+    match parent {
+        None => Err(DomainError::NoSuchMessage),
+        Some(p) if p.deleted && p.reply_to.is_none() => Err(DomainError::MessageWasDeleted),
+        Some(p) => Ok(p.reply_to.unwrap_or(parent_id)),
+    }
 }
 
 /// What the rules need to know about one message of a channel (from the read model).
@@ -444,6 +466,7 @@ mod tests {
         let message_id = MessageId::new();
         let author_id = UserId::new();
         let cmd = ChannelCommand::PostMessage {
+            reply_to: None,
             channel_id: id,
             message_id,
             author_id,
@@ -454,6 +477,7 @@ mod tests {
         assert_eq!(
             events,
             Ok(vec![Event::MessagePosted {
+                reply_to: None,
                 channel_id: id,
                 message_id,
                 author: name("ada"),
@@ -466,6 +490,7 @@ mod tests {
     #[test]
     fn posting_to_a_missing_channel_is_refused() {
         let cmd = ChannelCommand::PostMessage {
+            reply_to: None,
             channel_id: ChannelId::new(),
             message_id: MessageId::new(),
             author_id: UserId::new(),
@@ -534,6 +559,7 @@ mod tests {
         let state = given(&[in_space, renamed[0].clone(), archived[0].clone()]);
         assert!(state.archived);
         let post = ChannelCommand::PostMessage {
+            reply_to: None,
             channel_id: id,
             message_id: MessageId::new(),
             author_id: UserId::new(),
@@ -556,6 +582,7 @@ mod tests {
     fn evolve_counts_the_stream_version() {
         let id = ChannelId::new();
         let post = Event::MessagePosted {
+            reply_to: None,
             channel_id: id,
             message_id: MessageId::new(),
             author: name("ada"),

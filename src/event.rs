@@ -38,6 +38,9 @@ pub enum Event {
         /// (an additive change: schema version 1 still reads both).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         author_id: Option<UserId>,
+        /// The thread it replies in: its root message. Absent for a message of the channel.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_to: Option<MessageId>,
     },
     /// A message's body was replaced by its author. The old body stays in the log.
     MessageEdited {
@@ -240,15 +243,19 @@ impl RecordedEvent {
                 message_id,
                 author,
                 body,
+                reply_to,
                 ..
-            } => Some(MessageView::posted(
-                self.position,
-                *message_id,
-                *channel_id,
-                author.to_string(),
-                body.to_string(),
-                self.recorded_at_ms,
-            )),
+            } => Some(MessageView {
+                reply_to: *reply_to,
+                ..MessageView::posted(
+                    self.position,
+                    *message_id,
+                    *channel_id,
+                    author.to_string(),
+                    body.to_string(),
+                    self.recorded_at_ms,
+                )
+            }),
             _ => None,
         }
     }
@@ -286,6 +293,12 @@ pub struct MessageView {
     /// of two copies of a message, the one with the higher revision is the newer.
     #[serde(default)]
     pub revision: Position,
+    /// The thread this message replies in (its root), if it is a reply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<MessageId>,
+    /// For a thread's root: how many replies it has.
+    #[serde(default)]
+    pub replies: u32,
 }
 
 /// The people who reacted to a message with one emoji.
@@ -316,6 +329,8 @@ impl MessageView {
             deleted: false,
             reactions: Vec::new(),
             revision: position,
+            reply_to: None,
+            replies: 0,
         }
     }
 
@@ -330,6 +345,11 @@ impl MessageView {
             Event::MessageEdited { message_id, body, .. } if *message_id == self.message_id && !self.deleted => {
                 self.body = body.to_string();
                 self.edited = true;
+            }
+            Event::MessagePosted {
+                reply_to: Some(root), ..
+            } if *root == self.message_id => {
+                self.replies += 1;
             }
             Event::MessageDeleted { message_id, .. } if *message_id == self.message_id => {
                 self.body.clear();
@@ -385,6 +405,7 @@ mod tests {
 
     fn posted() -> Event {
         Event::MessagePosted {
+            reply_to: None,
             channel_id: ChannelId::GENERAL,
             message_id: MessageId::new(),
             author: DisplayName::parse("ada").unwrap_or_else(|e| panic!("{e}")),

@@ -34,7 +34,8 @@ pub mod timeline;
 pub use account::{AccountCommand, AccountState, CredentialError, Password, PasswordHash, Username};
 pub use aggregate::Aggregate;
 pub use channel::{
-    Actor, ChannelCommand, ChannelState, DomainError, MessageChange, MessageFacts, decide, decide_change, evolve,
+    Actor, ChannelCommand, ChannelState, DomainError, MessageChange, MessageFacts, ParentFacts, decide, decide_change,
+    evolve,
 };
 pub use event::{Event, EventMetadata, MessageView, Reaction, RecordedEvent};
 pub use ids::{ChannelId, CorrelationId, EventId, MessageId, Position, StreamId, UserId};

@@ -25,6 +25,9 @@ pub enum ClientFrame {
         channel: ChannelId,
         message_id: MessageId,
         body: String,
+        /// For a reply in a thread: the message it answers.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_to: Option<MessageId>,
     },
     Ping {
         nonce: u64,
@@ -118,6 +121,7 @@ mod tests {
                 channel: ChannelId::GENERAL,
             },
             ClientFrame::Post {
+                reply_to: None,
                 channel: ChannelId::GENERAL,
                 message_id: MessageId::new(),
                 body: "hi".into(),
@@ -139,6 +143,7 @@ mod tests {
             event_id: EventId::new(),
             schema_version: 1,
             event: Event::MessagePosted {
+                reply_to: None,
                 channel_id: ChannelId::GENERAL,
                 message_id,
                 author: DisplayName::parse("ada").unwrap_or_else(|e| panic!("{e}")),

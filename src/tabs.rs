@@ -15,6 +15,8 @@ pub enum TabMessage {
         message_id: MessageId,
         author: String,
         body: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_to: Option<MessageId>,
     },
     /// The server made it durable.
     Acked {
@@ -65,6 +67,7 @@ mod tests {
         let channel = ChannelId::GENERAL;
         let notes = [
             TabMessage::Pending {
+                reply_to: None,
                 channel,
                 message_id,
                 author: "a".into(),

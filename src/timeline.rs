@@ -35,6 +35,12 @@ pub struct Entry {
     /// The position of the last event folded in (see [`MessageView::revision`]).
     #[serde(default)]
     pub revision: Position,
+    /// The thread this entry replies in (its root), if it is a reply.
+    #[serde(default)]
+    pub reply_to: Option<MessageId>,
+    /// For a thread's root: how many replies it has.
+    #[serde(default)]
+    pub replies: u32,
 }
 
 impl Entry {
@@ -51,6 +57,8 @@ impl Entry {
             deleted: self.deleted,
             reactions: self.reactions.clone(),
             revision: self.revision,
+            reply_to: self.reply_to,
+            replies: self.replies,
         })
     }
 
@@ -66,6 +74,8 @@ impl Entry {
             deleted: view.deleted,
             reactions: view.reactions,
             revision: view.revision.max(view.position),
+            reply_to: view.reply_to,
+            replies: view.replies,
         }
     }
 }
@@ -125,7 +135,13 @@ impl Timeline {
 
     /// Shows your own message at once. Returns false (and changes nothing) when
     /// the id is already on the timeline.
-    pub fn add_pending(&mut self, message_id: MessageId, author: String, body: String) -> bool {
+    pub fn add_pending(
+        &mut self,
+        message_id: MessageId,
+        author: String,
+        body: String,
+        reply_to: Option<MessageId>,
+    ) -> bool {
         if self.get(message_id).is_some() {
             return false;
         }
@@ -140,6 +156,8 @@ impl Timeline {
             deleted: false,
             reactions: Vec::new(),
             revision: Position::ZERO,
+            reply_to,
+            replies: 0,
         });
         true
     }
@@ -198,6 +216,7 @@ impl Timeline {
                 existing.deleted = newer.deleted;
                 existing.reactions = newer.reactions;
                 existing.revision = newer.revision;
+                existing.replies = newer.replies;
             }
             return;
         }
@@ -238,9 +257,23 @@ impl Timeline {
         }
     }
 
+    /// Adds a newly committed entry; a reply counts on its thread's root, unless the
+    /// root's copy has already seen it (its revision is at or past the reply).
     fn insert_confirmed(&mut self, entry: Entry) {
+        if let (Some(root), Some(position)) = (entry.reply_to, entry.position)
+            && let Some(root) = self.confirmed.iter_mut().find(|e| e.message_id == root)
+            && root.revision < position
+        {
+            root.replies += 1;
+            root.revision = position;
+        }
         let at = self.confirmed.partition_point(|e| e.position < entry.position);
         self.confirmed.insert(at, entry);
+    }
+
+    /// The replies of one thread, in log order (then own pending ones).
+    pub fn thread(&self, root: MessageId) -> impl Iterator<Item = &Entry> {
+        self.entries().filter(move |e| e.reply_to == Some(root))
     }
 }
 
@@ -268,7 +301,7 @@ mod tests {
         let mut t = Timeline::new();
         t.apply(view(1, MessageId::new(), "first"));
         let mine = MessageId::new();
-        assert!(t.add_pending(mine, "ada".into(), "mine".into()));
+        assert!(t.add_pending(mine, "ada".into(), "mine".into(), None));
         t.apply(view(2, MessageId::new(), "second"));
         assert_eq!(bodies(&t), ["first", "second", "mine"]);
         assert_eq!(t.get(mine).map(|e| &e.delivery), Some(&Delivery::Pending));
@@ -278,7 +311,7 @@ mod tests {
     fn ack_then_event_gives_one_sent_entry() {
         let mut t = Timeline::new();
         let mine = MessageId::new();
-        t.add_pending(mine, "ada".into(), "mine".into());
+        t.add_pending(mine, "ada".into(), "mine".into(), None);
         t.ack(mine, Position(5));
         assert_eq!(t.get(mine).map(|e| &e.delivery), Some(&Delivery::Sent));
         assert_eq!(t.cursor(), Position::ZERO, "an ack does not move the cursor");
@@ -291,7 +324,7 @@ mod tests {
     fn event_before_ack_gives_one_sent_entry() {
         let mut t = Timeline::new();
         let mine = MessageId::new();
-        t.add_pending(mine, "ada".into(), "mine".into());
+        t.add_pending(mine, "ada".into(), "mine".into(), None);
         t.apply(view(5, mine, "mine"));
         t.ack(mine, Position(5));
         assert_eq!(t.len(), 1);
@@ -302,7 +335,7 @@ mod tests {
     fn acked_messages_move_into_log_order() {
         let mut t = Timeline::new();
         let mine = MessageId::new();
-        t.add_pending(mine, "ada".into(), "mine".into());
+        t.add_pending(mine, "ada".into(), "mine".into(), None);
         t.ack(mine, Position(3));
         t.apply(view(2, MessageId::new(), "earlier"));
         t.apply(view(4, MessageId::new(), "later"));
@@ -317,7 +350,7 @@ mod tests {
         t.apply(view(1, id, "once"));
         assert_eq!(t.len(), 1);
         assert!(
-            !t.add_pending(id, "ada".into(), "once".into()),
+            !t.add_pending(id, "ada".into(), "once".into(), None),
             "a known id is not re-added"
         );
     }
@@ -352,7 +385,7 @@ mod tests {
     fn failed_messages_can_be_retried_with_the_same_id() {
         let mut t = Timeline::new();
         let mine = MessageId::new();
-        t.add_pending(mine, "ada".into(), "mine".into());
+        t.add_pending(mine, "ada".into(), "mine".into(), None);
         assert!(t.retry(mine).is_none(), "only a failed message is retried");
         t.fail(mine, "offline".into());
         assert_eq!(
@@ -442,5 +475,35 @@ mod tests {
         let before = live.preview(id, |e| e.body = "oops".into()).expect("on the timeline");
         live.restore(before);
         assert_eq!(live.get(id).map(|e| e.body.as_str()), Some(""));
+    }
+
+    #[test]
+    fn a_reply_counts_once_on_its_root_whichever_copy_comes_first() {
+        let root = MessageId::new();
+        let reply = |position: u64| MessageView {
+            reply_to: Some(root),
+            ..view(position, MessageId::new(), "reply")
+        };
+        let (first, second) = (reply(2), reply(3));
+        let mut t = Timeline::new();
+        t.apply(view(1, root, "root"));
+        t.apply(first.clone());
+        t.apply(first.clone()); // replayed: counted once
+        assert_eq!(t.get(root).map(|e| e.replies), Some(1));
+        // A copy of the root from the server that already counts both replies.
+        let mut counted = view(1, root, "root");
+        counted.replies = 2;
+        counted.revision = Position(3);
+        t.merge(counted);
+        t.merge(second.clone()); // its copy arrives after: already counted
+        assert_eq!(t.get(root).map(|e| e.replies), Some(2));
+        assert_eq!(t.thread(root).count(), 2);
+        // Own reply: pending, then acked: counted when it is committed.
+        let mine = MessageId::new();
+        t.add_pending(mine, "ada".into(), "mine".into(), Some(root));
+        assert_eq!(t.get(root).map(|e| e.replies), Some(2));
+        t.ack(mine, Position(4));
+        assert_eq!(t.get(root).map(|e| e.replies), Some(3));
+        assert_eq!(t.thread(root).count(), 3);
     }
 }

@@ -93,7 +93,8 @@ impl Client {
     fn send(&mut self) {
         let id = MessageId::new();
         self.outbox.insert(id);
-        self.timeline.add_pending(id, "me".into(), format!("body of {id}"));
+        self.timeline
+            .add_pending(id, "me".into(), format!("body of {id}"), None);
     }
 
     fn ack(&mut self, id: MessageId, position: Position) {
@@ -122,7 +123,7 @@ impl Client {
         }
         timeline.restore_cursor(self.cached_cursor);
         for id in &self.outbox {
-            timeline.add_pending(*id, "me".into(), format!("body of {id}"));
+            timeline.add_pending(*id, "me".into(), format!("body of {id}"), None);
         }
         self.timeline = timeline;
         self.acks_in_flight.clear(); // answers to the old page are lost

@@ -320,13 +320,19 @@ pub async fn whoami() -> Result<Option<Me>, AppError> {
 /// Posts a message to a channel as the signed-in user. Idempotent on `message_id`:
 /// a resend returns the position of the first, and stores nothing.
 #[server(client = ApiClient, endpoint = "post_message", input = server_fn::codec::Json)]
-pub async fn post_message(channel: ChannelId, message_id: MessageId, body: String) -> Result<Position, AppError> {
+pub async fn post_message(
+    channel: ChannelId,
+    message_id: MessageId,
+    body: String,
+    #[server(default)] reply_to: Option<MessageId>,
+) -> Result<Position, AppError> {
     let backend = ssr::backend()?;
     let me = backend.authenticate(&ssr::headers()).await.map_err(ssr::respond)?;
     let request = ssr::PostRequest {
         channel,
         message_id,
         body,
+        reply_to,
     };
     backend.post_message(&me, request).await.map_err(ssr::respond)
 }
@@ -402,6 +408,14 @@ pub async fn search(query: String) -> Result<Vec<SearchHit>, AppError> {
     backend.search(&me, query).await.map_err(ssr::respond)
 }
 
+/// A thread: its root message and every reply, oldest first.
+#[server(client = ApiClient, endpoint = "thread", input = server_fn::codec::Json)]
+pub async fn thread(channel: ChannelId, root: MessageId) -> Result<Vec<MessageView>, AppError> {
+    let backend = ssr::backend()?;
+    let me = backend.authenticate(&ssr::headers()).await.map_err(ssr::respond)?;
+    backend.thread(&me, channel, root).await.map_err(ssr::respond)
+}
+
 /// One page of a channel's history: up to `limit` messages before `before`
 /// (or the newest when `before` is absent), oldest first.
 #[server(client = ApiClient, endpoint = "history", input = server_fn::codec::Json)]
@@ -434,6 +448,8 @@ pub mod ssr {
         pub channel: ChannelId,
         pub message_id: MessageId,
         pub body: String,
+        /// For a reply: the message it answers (the reply goes in that message's thread).
+        pub reply_to: Option<MessageId>,
     }
 
     /// The commands and queries behind the server functions, implemented by the server.
@@ -484,6 +500,7 @@ pub mod ssr {
             message_id: MessageId,
         ) -> Result<Vec<EditView>, AppError>;
         async fn search(&self, me: &Me, query: String) -> Result<Vec<SearchHit>, AppError>;
+        async fn thread(&self, me: &Me, channel: ChannelId, root: MessageId) -> Result<Vec<MessageView>, AppError>;
     }
 
     /// The request's headers (empty outside a request).

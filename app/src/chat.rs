@@ -49,6 +49,8 @@ pub struct ChatState {
     pub notice: RwSignal<Option<String>>,
     /// A message to bring into view and mark (a search result that was opened), in its channel.
     pub reveal: RwSignal<Option<(ChannelId, MessageId)>>,
+    /// The thread open beside the channel: its root message.
+    pub thread: RwSignal<Option<MessageId>>,
 }
 
 #[component]
@@ -71,6 +73,7 @@ pub fn ChatPage() -> impl IntoView {
         directs: RwSignal::new(Vec::new()),
         notice: RwSignal::new(None),
         reveal: RwSignal::new(None),
+        thread: RwSignal::new(None),
     };
     let hydrated = RwSignal::new(false);
 
@@ -93,6 +96,7 @@ pub fn ChatPage() -> impl IntoView {
     // Following a link to another channel: switch to it without reloading.
     Effect::new(move |_| {
         let channel = routed_channel();
+        state.thread.set(None);
         #[cfg(feature = "browser")]
         crate::live::switch(state, channel);
         #[cfg(not(feature = "browser"))]
@@ -111,7 +115,11 @@ pub fn ChatPage() -> impl IntoView {
     let title = move || crate::spaces::channel_title(state);
 
     view! {
-        <main class="app" data-hydrated=move || hydrated.get().to_string()>
+        <main
+            class="app"
+            class:with-thread=move || state.thread.with(Option::is_some)
+            data-hydrated=move || hydrated.get().to_string()
+        >
             <Sidebar state />
             <section class="chat">
                 <header class="topbar">
@@ -157,8 +165,9 @@ pub fn ChatPage() -> impl IntoView {
                     </button>
                 </header>
                 <MessageList state />
-                <Composer state hydrated />
+                <Composer state hydrated reply_to=None />
             </section>
+            {move || state.thread.get().map(|root| view! { <ThreadPanel state root hydrated /> })}
             <Show when=move || hydrated.get() && !signed_in()>
                 <AuthForm on_signed_in=move |me| signed_in_here(state, me) />
             </Show>
@@ -213,7 +222,15 @@ fn MessageList(state: ChatState) -> impl IntoView {
             load_older(state, el);
         }
     };
-    let entries = move || state.timeline.with(|t| t.entries().cloned().collect::<Vec<_>>());
+    // The channel's own messages; replies show in their thread.
+    let entries = move || {
+        state.timeline.with(|t| {
+            t.entries()
+                .filter(|e| e.reply_to.is_none())
+                .cloned()
+                .collect::<Vec<_>>()
+        })
+    };
     view! {
         <ol
             class="messages"
@@ -317,6 +334,14 @@ fn MessageItem(entry: Entry, state: ChatState) -> impl IntoView {
                                     on:click=move |_| picking.update(|p| *p = !*p)
                                 >
                                     "☺+"
+                                </button>
+                            }
+                        })}
+                    {(committed && entry.reply_to.is_none())
+                        .then(|| {
+                            view! {
+                                <button data-testid="reply" on:click=move |_| open_thread(state, id)>
+                                    "Reply"
                                 </button>
                             }
                         })}
@@ -450,6 +475,15 @@ fn MessageItem(entry: Entry, state: ChatState) -> impl IntoView {
                         </div>
                     }
                 })}
+            {(entry.replies > 0 && entry.reply_to.is_none())
+                .then(|| {
+                    let n = entry.replies;
+                    view! {
+                        <button class="replies" data-testid="replies" on:click=move |_| open_thread(state, id)>
+                            {if n == 1 { "1 reply".to_string() } else { format!("{n} replies") }}
+                        </button>
+                    }
+                })}
             {error
                 .map(|e| {
                     view! {
@@ -580,7 +614,7 @@ fn show_history(state: ChatState, id: MessageId, history: RwSignal<Option<Vec<cr
 }
 
 #[component]
-fn Composer(state: ChatState, hydrated: RwSignal<bool>) -> impl IntoView {
+fn Composer(state: ChatState, hydrated: RwSignal<bool>, reply_to: Option<MessageId>) -> impl IntoView {
     let draft = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let submit = move || {
@@ -591,7 +625,7 @@ fn Composer(state: ChatState, hydrated: RwSignal<bool>) -> impl IntoView {
             Ok(body) => {
                 error.set(None);
                 draft.set(String::new());
-                send(state, MessageId::new(), author, body.to_string());
+                send(state, MessageId::new(), author, body.to_string(), reply_to);
             }
             Err(e) => error.set(Some(e.to_string())),
         }
@@ -609,10 +643,16 @@ fn Composer(state: ChatState, hydrated: RwSignal<bool>) -> impl IntoView {
             }
         >
             <textarea
-                data-testid="composer"
+                data-testid=if reply_to.is_some() { "thread-composer" } else { "composer" }
                 rows="1"
-                placeholder=move || format!("Message #{}", crate::spaces::channel_title(state).0)
-                aria-label="Message"
+                placeholder=move || {
+                    if reply_to.is_some() {
+                        "Reply in thread".to_string()
+                    } else {
+                        format!("Message #{}", crate::spaces::channel_title(state).0)
+                    }
+                }
+                aria-label=if reply_to.is_some() { "Reply" } else { "Message" }
                 prop:value=move || draft.get()
                 on:input=move |ev| draft.set(event_target_value(&ev))
                 on:keydown=move |ev| {
@@ -641,12 +681,56 @@ fn Composer(state: ChatState, hydrated: RwSignal<bool>) -> impl IntoView {
 }
 
 /// Shows a message at once as pending, then sends it; the ack or the failure updates it.
-fn send(state: ChatState, message_id: MessageId, author: String, body: String) {
-    state.stick.set(true);
+fn send(state: ChatState, message_id: MessageId, author: String, body: String, reply_to: Option<MessageId>) {
+    if reply_to.is_none() {
+        state.stick.set(true);
+    }
     #[cfg(feature = "browser")]
-    crate::live::send(state, message_id, author, body);
+    crate::live::send(state, message_id, author, body, reply_to);
     #[cfg(not(feature = "browser"))]
-    let _ = (message_id, author, body);
+    let _ = (message_id, author, body, reply_to);
+}
+
+/// Opens a message's thread beside the channel, fetching its replies.
+fn open_thread(state: ChatState, root: MessageId) {
+    state.thread.set(Some(root));
+    #[cfg(feature = "browser")]
+    crate::live::load_thread(state, root);
+}
+
+/// A thread beside the channel: its root, quoted, then its replies and a composer for more.
+#[component]
+fn ThreadPanel(state: ChatState, root: MessageId, hydrated: RwSignal<bool>) -> impl IntoView {
+    let root_entry = move || state.timeline.with(|t| t.get(root).cloned());
+    let replies = move || state.timeline.with(|t| t.thread(root).cloned().collect::<Vec<_>>());
+    view! {
+        <aside class="thread" data-testid="thread" aria-label="Thread">
+            <header class="thread-head">
+                <h2>"Thread"</h2>
+                <button class="close" data-testid="close-thread" on:click=move |_| state.thread.set(None)>
+                    "Close"
+                </button>
+            </header>
+            <div class="thread-body">
+                {move || {
+                    root_entry()
+                        .map(|entry| {
+                            view! {
+                                <ol class="messages thread-root" data-testid="thread-root">
+                                    <MessageItem entry state />
+                                </ol>
+                            }
+                        })
+                }}
+                <ol class="messages thread-replies" data-testid="thread-replies">
+                    <For each=replies key=|e: &Entry| e.clone() let:entry>
+                        <MessageItem entry state />
+                    </For>
+                </ol>
+            </div>
+            <Composer state hydrated reply_to=Some(root) />
+        </aside>
+    }
 }
 
 fn retry(state: ChatState, message_id: MessageId) {

@@ -179,7 +179,7 @@ async fn paint(client: &Rc<Client>, channel: ChannelId) {
         if let Ok(outbox) = local.outbox().await {
             state.timeline.update(|t| {
                 for item in outbox.into_iter().filter(|i| i.channel == channel) {
-                    t.add_pending(item.message_id, item.author, item.body);
+                    t.add_pending(item.message_id, item.author, item.body, item.reply_to);
                     if let Some(error) = item.error {
                         t.fail(item.message_id, error);
                     }
@@ -268,22 +268,23 @@ async fn flush_outbox(client: &Rc<Client>) {
     };
     let channel = client.state.channel.get_untracked();
     for item in items.into_iter().filter(|i| i.channel == channel) {
-        post(client.state, item.message_id, item.author, item.body);
+        post(client.state, item.message_id, item.author, item.body, item.reply_to);
     }
 }
 
 /// Shows your message at once as pending, tells the other tabs, and sends it.
-pub fn send(state: ChatState, message_id: MessageId, author: String, body: String) {
+pub fn send(state: ChatState, message_id: MessageId, author: String, body: String, reply_to: Option<MessageId>) {
     state.timeline.update(|t| {
-        t.add_pending(message_id, author.clone(), body.clone());
+        t.add_pending(message_id, author.clone(), body.clone(), reply_to);
     });
     tell(TabMessage::Pending {
         channel: state.channel.get_untracked(),
         message_id,
         author: author.clone(),
         body: body.clone(),
+        reply_to,
     });
-    post(state, message_id, author, body);
+    post(state, message_id, author, body, reply_to);
 }
 
 /// Sends a failed message again, with the same id: the server stores it at most once.
@@ -295,13 +296,13 @@ pub fn retry(state: ChatState, message_id: MessageId) {
             channel: state.channel.get_untracked(),
             message_id,
         });
-        post(state, entry.message_id, entry.author, entry.body);
+        post(state, entry.message_id, entry.author, entry.body, entry.reply_to);
     }
 }
 
 /// Stores the message in the outbox, then posts it; the ack or the failure updates
 /// the timeline, the outbox and the other tabs.
-fn post(state: ChatState, message_id: MessageId, author: String, body: String) {
+fn post(state: ChatState, message_id: MessageId, author: String, body: String, reply_to: Option<MessageId>) {
     let Some(client) = client() else { return };
     if !client.in_flight.borrow_mut().insert(message_id) {
         return;
@@ -314,6 +315,7 @@ fn post(state: ChatState, message_id: MessageId, author: String, body: String) {
             author: author.clone(),
             body: body.clone(),
             error: None,
+            reply_to,
         };
         if let Some(local) = &client.local
             && let Err(e) = local.outbox_put(&item).await
@@ -321,7 +323,7 @@ fn post(state: ChatState, message_id: MessageId, author: String, body: String) {
             leptos::logging::warn!("{e}");
         }
         let _ = author;
-        let result = post_message(channel, message_id, body).await;
+        let result = post_message(channel, message_id, body, reply_to).await;
         client.in_flight.borrow_mut().remove(&message_id);
         match result {
             Ok(position) => {
@@ -370,9 +372,10 @@ fn on_note(state: ChatState, note: TabMessage) {
             message_id,
             author,
             body,
+            reply_to,
         } if channel == state.channel.get_untracked() => {
             state.timeline.update(|t| {
-                t.add_pending(message_id, author, body);
+                t.add_pending(message_id, author, body, reply_to);
             });
         }
         TabMessage::Acked {
@@ -470,6 +473,22 @@ pub async fn change(
             Err(error.to_string())
         }
     }
+}
+
+/// Loads a whole thread (its root and replies) into the timeline and the cache.
+pub fn load_thread(state: ChatState, root: MessageId) {
+    let Some(client) = client() else { return };
+    let channel = state.channel.get_untracked();
+    spawn_local(async move {
+        match crate::api::thread(channel, root).await {
+            Ok(messages) if state.channel.get_untracked() == channel => {
+                client.persist(channel, &messages, None).await;
+                state.timeline.update(|t| messages.into_iter().for_each(|m| t.merge(m)));
+            }
+            Ok(_) => {}
+            Err(e) => state.notice.set(Some(e.to_string())),
+        }
+    });
 }
 
 /// Loads the page of history before the oldest message shown, caches it, then calls `done`.

@@ -38,6 +38,9 @@ pub struct OutboxItem {
     pub body: String,
     /// Why the last attempt failed, if it did.
     pub error: Option<String>,
+    /// For a reply: the message it answers.
+    #[serde(default)]
+    pub reply_to: Option<MessageId>,
 }
 
 #[derive(Serialize, Deserialize)]

@@ -103,3 +103,47 @@ test('reactions: counts and who reacted, toggled from several tabs and users, co
   await expect(party(ada).locator('.count')).toHaveText('1');
   await expect(party(ada)).toHaveAttribute('aria-pressed', 'false');
 });
+
+test('a thread: replies open beside the channel, counted on the root, live for others', async ({ browser }) => {
+  const ada = await (await browser.newContext()).newPage();
+  await join(ada, 'Ada');
+  const bob = await (await browser.newContext()).newPage();
+  await join(bob, 'Bob');
+  const question = unique('which release?');
+  await say(ada, question);
+  await expect(message(ada, question)).toHaveAttribute('data-state', 'sent');
+  await expect(message(bob, question)).toBeVisible();
+
+  // Bob replies in a thread.
+  await message(bob, question).hover();
+  await message(bob, question).getByTestId('reply').click();
+  const thread = bob.getByTestId('thread');
+  await expect(thread.getByTestId('thread-root')).toContainText(question);
+  const answer = unique('the next one');
+  await bob.getByTestId('thread-composer').fill(answer);
+  await bob.getByTestId('thread-composer').press('Enter');
+  await expect(thread.getByTestId('thread-replies').getByTestId('message').filter({ hasText: answer })).toHaveAttribute(
+    'data-state',
+    'sent',
+  );
+  // The reply is in the thread, not in the channel; the root counts it, for Ada too.
+  await expect(bob.getByTestId('messages').first().getByTestId('message').filter({ hasText: answer })).toHaveCount(0);
+  for (const page of [ada, bob]) {
+    await expect(message(page, question).first().getByTestId('replies')).toHaveText('1 reply');
+  }
+  // Ada opens it from the count and answers; Bob's open thread shows it live.
+  await message(ada, question).first().getByTestId('replies').click();
+  await expect(ada.getByTestId('thread').getByTestId('thread-replies')).toContainText(answer);
+  const thanks = unique('thanks');
+  await ada.getByTestId('thread-composer').fill(thanks);
+  await ada.getByTestId('thread-composer').press('Enter');
+  await expect(thread.getByTestId('thread-replies')).toContainText(thanks);
+  await expect(message(bob, question).first().getByTestId('replies')).toHaveText('2 replies');
+  // After a reload, the thread is whole.
+  await ada.reload();
+  await expect(message(ada, question).first().getByTestId('replies')).toHaveText('2 replies');
+  await message(ada, question).first().getByTestId('replies').click();
+  await expect(ada.getByTestId('thread').getByTestId('thread-replies').getByTestId('message')).toHaveCount(2);
+  await ada.getByTestId('close-thread').click();
+  await expect(ada.getByTestId('thread')).toHaveCount(0);
+});

@@ -12,8 +12,8 @@ use parley::account::{self, AccountCommand, AccountState};
 use parley::space::{self, SpaceCommand, SpaceId, SpaceState};
 use parley::{
     Actor, ChannelCommand, ChannelId, ChannelState, CorrelationId, CredentialError, DisplayName, DomainError, Emoji,
-    Event, EventMetadata, MessageBody, MessageChange, MessageFacts, MessageId, MessageView, Password, Position,
-    RuleError, StreamId, UserId, Username, decide, decide_change,
+    Event, EventMetadata, MessageBody, MessageChange, MessageFacts, MessageId, MessageView, ParentFacts, Password,
+    Position, RuleError, StreamId, UserId, Username, decide, decide_change,
 };
 use parley_app::api::ssr::{ChatBackend, PostRequest};
 use parley_app::api::{
@@ -682,6 +682,10 @@ impl Engine {
         self.authorize_channel(me, request.channel).await?;
         let author = DisplayName::parse(&me.username)?;
         let body = MessageBody::parse(&request.body)?;
+        let reply_to = match request.reply_to {
+            Some(parent) => Some(self.thread_of(request.channel, parent).await?),
+            None => None,
+        };
         let metadata = EventMetadata {
             actor: me.user_id.to_string(),
             correlation_id: CorrelationId::new(),
@@ -694,6 +698,7 @@ impl Engine {
             author_id: me.user_id,
             author,
             body,
+            reply_to,
         };
         Ok(self.execute(command, metadata).await?.first)
     }
@@ -740,62 +745,69 @@ impl Engine {
         }
         self.authorize_channel(me, channel).await?;
         let before = before.map_or(i64::MAX, |p| p.0.min(i64::MAX as u64) as i64);
-        let rows: Vec<MessageRow> = sqlx::query_as(
-            "SELECT position, message_id, author, body, sent_at_ms, edited, deleted, revision FROM messages
-             WHERE channel_id = ? AND position < ? ORDER BY position DESC LIMIT ?",
+        let mut rows: Vec<MessageRow> = sqlx::query_as(
+            "SELECT position, message_id, author, body, sent_at_ms, edited, deleted, revision, reply_to, replies
+             FROM messages WHERE channel_id = ? AND position < ? ORDER BY position DESC LIMIT ?",
         )
         .bind(channel.to_string())
         .bind(before)
         .bind(i64::from(limit))
         .fetch_all(self.store.pool())
         .await?;
+        rows.reverse();
+        self.views(channel, rows).await
+    }
+
+    /// Rows of the `messages` read model as views, with their reactions (one more query).
+    async fn views(&self, channel: ChannelId, rows: Vec<MessageRow>) -> Result<Vec<MessageView>, EngineError> {
         let mut page = Vec::with_capacity(rows.len());
-        for row in rows.into_iter().rev() {
-            let MessageRow {
-                position,
-                message_id,
-                author,
-                body,
-                sent_at_ms,
-                edited,
-                deleted,
-                revision,
-            } = row;
-            let message_id: MessageId = message_id.parse().map_err(|e: uuid::Error| StoreReadError::Corrupt {
+        for row in rows {
+            let position = row.position;
+            let corrupt = |e: uuid::Error| StoreReadError::Corrupt {
                 position,
                 reason: e.to_string(),
-            })?;
-            let mut view =
-                MessageView::posted(Position(position as u64), message_id, channel, author, body, sent_at_ms);
-            view.edited = edited;
-            view.deleted = deleted;
-            view.revision = Position(revision.max(position) as u64);
-            page.push(view);
+            };
+            let message_id: MessageId = row.message_id.parse().map_err(corrupt)?;
+            let reply_to = row.reply_to.as_deref().map(str::parse).transpose().map_err(corrupt)?;
+            page.push(MessageView {
+                edited: row.edited,
+                deleted: row.deleted,
+                revision: Position(row.revision.max(position) as u64),
+                reply_to,
+                replies: u32::try_from(row.replies).unwrap_or(0),
+                ..MessageView::posted(
+                    Position(position as u64),
+                    message_id,
+                    channel,
+                    row.author,
+                    row.body,
+                    row.sent_at_ms,
+                )
+            });
         }
-        // Reactions of the page, in one query, in the order each emoji was first used.
-        if let (Some(first), Some(last)) = (page.first(), page.last()) {
-            let reactions: Vec<(i64, String, String)> = sqlx::query_as(
-                "SELECT m.position, r.emoji, r.username FROM reactions r
-                 JOIN messages m ON m.message_id = r.message_id
-                 WHERE m.channel_id = ? AND m.position BETWEEN ? AND ?
-                 ORDER BY r.position",
-            )
-            .bind(channel.to_string())
-            .bind(first.position.0 as i64)
-            .bind(last.position.0 as i64)
-            .fetch_all(self.store.pool())
-            .await?;
-            for (position, emoji, user) in reactions {
-                let Some(view) = page.iter_mut().find(|v| v.position.0 as i64 == position) else {
-                    continue;
-                };
-                match view.reactions.iter_mut().find(|r| r.emoji == emoji) {
-                    Some(reaction) => reaction.users.push(user),
-                    None => view.reactions.push(parley::Reaction {
-                        emoji,
-                        users: vec![user],
-                    }),
-                }
+        if page.is_empty() {
+            return Ok(page);
+        }
+        // Reactions, in the order each emoji was first used.
+        let ids: Vec<String> = page.iter().map(|v| v.message_id.to_string()).collect();
+        let ids = serde_json::to_string(&ids).map_err(|e| EngineError::Internal(e.to_string()))?;
+        let reactions: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT message_id, emoji, username FROM reactions
+             WHERE message_id IN (SELECT value FROM json_each(?)) ORDER BY position",
+        )
+        .bind(ids)
+        .fetch_all(self.store.pool())
+        .await?;
+        for (message_id, emoji, user) in reactions {
+            let Some(view) = page.iter_mut().find(|v| v.message_id.to_string() == message_id) else {
+                continue;
+            };
+            match view.reactions.iter_mut().find(|r| r.emoji == emoji) {
+                Some(reaction) => reaction.users.push(user),
+                None => view.reactions.push(parley::Reaction {
+                    emoji,
+                    users: vec![user],
+                }),
             }
         }
         Ok(page)
@@ -958,6 +970,44 @@ impl Engine {
             .collect()
     }
 
+    /// The thread a reply to `parent` (a message of `channel`) goes in.
+    async fn thread_of(&self, channel: ChannelId, parent: MessageId) -> Result<MessageId, EngineError> {
+        let head = *self.store.bus().head().borrow();
+        self.wait_projected(head).await;
+        let row: Option<(Option<String>, bool)> =
+            sqlx::query_as("SELECT reply_to, deleted FROM messages WHERE message_id = ? AND channel_id = ?")
+                .bind(parent.to_string())
+                .bind(channel.to_string())
+                .fetch_optional(self.store.pool())
+                .await?;
+        let facts = row
+            .map(|(reply_to, deleted)| -> Result<ParentFacts, EngineError> {
+                Ok(ParentFacts {
+                    reply_to: reply_to.as_deref().map(parse_id).transpose()?,
+                    deleted,
+                })
+            })
+            .transpose()?;
+        Ok(parley::channel::thread_root(parent, facts.as_ref())?)
+    }
+
+    /// A thread of `channel`: its root and every reply, oldest first (at most a page).
+    pub async fn thread(&self, me: &Me, channel: ChannelId, root: MessageId) -> Result<Vec<MessageView>, EngineError> {
+        self.authorize_channel(me, channel).await?;
+        let rows: Vec<MessageRow> = sqlx::query_as(
+            "SELECT position, message_id, author, body, sent_at_ms, edited, deleted, revision, reply_to, replies
+             FROM messages WHERE channel_id = ? AND (message_id = ? OR reply_to = ?)
+             ORDER BY position LIMIT ?",
+        )
+        .bind(channel.to_string())
+        .bind(root.to_string())
+        .bind(root.to_string())
+        .bind(i64::from(MAX_PAGE) + 1)
+        .fetch_all(self.store.pool())
+        .await?;
+        self.views(channel, rows).await
+    }
+
     /// The account's state: from the cache, or folded from its stream.
     async fn account(&self, username: &Username) -> Result<AccountState, EngineError> {
         let stream = username.stream();
@@ -999,6 +1049,8 @@ struct MessageRow {
     edited: bool,
     deleted: bool,
     revision: i64,
+    reply_to: Option<String>,
+    replies: i64,
 }
 
 fn parse_id<T: std::str::FromStr<Err = uuid::Error>>(raw: &str) -> Result<T, EngineError> {
@@ -1117,5 +1169,9 @@ impl ChatBackend for Engine {
 
     async fn search(&self, me: &Me, query: String) -> Result<Vec<SearchHit>, AppError> {
         Ok(Engine::search(self, me, &query).await?)
+    }
+
+    async fn thread(&self, me: &Me, channel: ChannelId, root: MessageId) -> Result<Vec<MessageView>, AppError> {
+        Ok(Engine::thread(self, me, channel, root).await?)
     }
 }

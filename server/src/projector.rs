@@ -271,8 +271,9 @@ async fn insert_messages(
     }
     let rows = serde_json::Value::Array(std::mem::take(messages)).to_string();
     sqlx::query(
-        "INSERT INTO messages (position, message_id, channel_id, author, body, sent_at_ms, author_id, revision)
-         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 0
+        "INSERT INTO messages (position, message_id, channel_id, author, body, sent_at_ms, author_id, revision, reply_to)
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 0,
+                value ->> 7
          FROM json_each(?) WHERE true ORDER BY key
          ON CONFLICT DO NOTHING",
     )
@@ -348,6 +349,7 @@ async fn apply(conn: &mut SqliteConnection, batch: &[Arc<RecordedEvent>]) -> Res
                 author,
                 body,
                 author_id,
+                reply_to,
             } => {
                 messages.push(serde_json::json!([
                     position,
@@ -357,7 +359,21 @@ async fn apply(conn: &mut SqliteConnection, batch: &[Arc<RecordedEvent>]) -> Res
                     body.to_string(),
                     recorded.recorded_at_ms,
                     author_id.map(|id| id.to_string()),
+                    reply_to.map(|id| id.to_string()),
                 ]));
+                if let Some(root) = reply_to {
+                    // The root counts it, once: replaying the reply finds the root's
+                    // revision already past it.
+                    insert_messages(conn, &mut messages).await?;
+                    sqlx::query(
+                        "UPDATE messages SET replies = replies + 1, revision = ? WHERE message_id = ? AND revision < ?",
+                    )
+                    .bind(position)
+                    .bind(root.to_string())
+                    .bind(position)
+                    .execute(&mut *conn)
+                    .await?;
+                }
                 continue;
             }
             Event::MessageEdited { message_id, body, .. } => {

@@ -223,6 +223,7 @@ async fn on_frame(
             channel,
             message_id,
             body,
+            reply_to,
         } => {
             let (engine, out, me) = (engine.clone(), out.clone(), session.me.clone());
             // Posts run beside the socket's reading, so a client may pipeline them.
@@ -231,6 +232,7 @@ async fn on_frame(
                     .post(
                         &me,
                         PostRequest {
+                            reply_to,
                             channel,
                             message_id,
                             body,

@@ -190,9 +190,23 @@ impl TestApp {
     /// Every row of the read models, in a fixed order, for comparisons.
     pub async fn read_model_dump(&self) -> Vec<String> {
         let pool = self.engine.store().pool();
-        type MessageRow = (i64, String, String, String, String, i64, Option<String>, i64, i64, i64);
+        type MessageRow = (
+            i64,
+            String,
+            String,
+            String,
+            String,
+            i64,
+            Option<String>,
+            i64,
+            i64,
+            i64,
+            Option<String>,
+            i64,
+        );
         let messages: Vec<MessageRow> = sqlx::query_as(
-            "SELECT position, message_id, channel_id, author, body, sent_at_ms, author_id, edited, deleted, revision
+            "SELECT position, message_id, channel_id, author, body, sent_at_ms, author_id, edited, deleted, revision,
+                    reply_to, replies
              FROM messages ORDER BY position",
         )
         .fetch_all(pool)

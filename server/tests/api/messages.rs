@@ -203,3 +203,63 @@ async fn moderators_delete_others_messages_in_their_space_and_a_rebuild_agrees()
     let app = crate::helpers::spawn_app_in(dir).await;
     assert_eq!(app.read_model_dump().await, live);
 }
+
+#[tokio::test]
+async fn replies_go_in_their_roots_thread_which_counts_them() {
+    let app = spawn_app().await;
+    let bob = app.sign_up("bob").await;
+    let (root, _) = app.post("a question").await;
+    let reply = |user: &User, parent: MessageId, body: &str| {
+        let args =
+            json!({ "channel": ChannelId::GENERAL, "message_id": MessageId::new(), "body": body, "reply_to": parent });
+        let http = user.http.clone();
+        let app = &app;
+        async move { app.call_as(&http, "post_message", args).await }
+    };
+    assert_eq!(reply(&bob, root, "an answer").await.status(), 200);
+    app.wait_projected().await;
+    let answers: Vec<MessageView> = app.history(None, 100).await;
+    let first_answer = answers.iter().find(|m| m.body == "an answer").unwrap().message_id;
+    // Replying to a reply goes in the same thread (threads are one level deep).
+    assert_eq!(reply(&app.user, first_answer, "thanks").await.status(), 200);
+    let unknown = reply(&bob, MessageId::new(), "to nothing").await;
+    assert_eq!(unknown.status(), 400);
+
+    app.wait_projected().await;
+    let history = app.history(None, 100).await;
+    let root_view = history.iter().find(|m| m.message_id == root).unwrap();
+    assert_eq!(root_view.replies, 2);
+    let thanks = history.iter().find(|m| m.body == "thanks").unwrap();
+    assert_eq!(thanks.reply_to, Some(root));
+
+    let thread: Vec<MessageView> = app
+        .call("thread", json!({ "channel": ChannelId::GENERAL, "root": root }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let bodies: Vec<&str> = thread.iter().map(|m| m.body.as_str()).collect();
+    assert_eq!(bodies, ["a question", "an answer", "thanks"]);
+
+    // A space's message cannot be answered from the lobby.
+    let space: SpaceView = app
+        .call("create_space", json!({ "name": "Team" }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let inside = MessageId::new();
+    let post = json!({ "channel": space.channels[0].channel_id, "message_id": inside, "body": "inside" });
+    assert_eq!(app.call("post_message", post).await.status(), 200);
+    assert_eq!(reply(&app.user, inside, "from outside").await.status(), 400);
+
+    app.wait_projected().await;
+    let live = app.read_model_dump().await;
+    let database_url = app.database_url.clone();
+    let dir = app.stop().await;
+    parley_server::startup::rebuild_projections(&database_url)
+        .await
+        .unwrap();
+    let app = crate::helpers::spawn_app_in(dir).await;
+    assert_eq!(app.read_model_dump().await, live);
+}
