@@ -98,6 +98,26 @@ pub fn mentions(body: &str) -> Vec<String> {
     out
 }
 
+/// The start of a username being typed at the end of `draft` (`"hi @ad"` → `"ad"`), for
+/// completion; `None` unless the draft ends in `@` plus name characters at a word start.
+pub fn mention_prefix(draft: &str) -> Option<&str> {
+    let at = draft.rfind('@')?;
+    let typed = &draft[at + 1..];
+    let at_word_start = draft[..at].chars().last().is_none_or(|c| c.is_whitespace() || c == '(');
+    let name_chars = typed
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+    (at_word_start && name_chars && typed.len() <= 32).then_some(typed)
+}
+
+/// `draft` with the username being typed at its end completed to `@name `.
+pub fn complete_mention(draft: &str, name: &str) -> String {
+    match (mention_prefix(draft), draft.rfind('@')) {
+        (Some(_), Some(at)) => format!("{}@{name} ", &draft[..at]),
+        _ => draft.to_owned(),
+    }
+}
+
 /// Splits plain text into text, mentions (`@name`) and bare `http(s)://` links.
 fn enrich(text: &str, out: &mut Vec<Inline>) {
     let mut plain = String::new();
@@ -440,6 +460,17 @@ mod tests {
             ])]
         );
         assert_eq!(mentions("@ada and @bob and @ada, mail me@host.com"), vec!["ada", "bob"]);
+    }
+
+    #[test]
+    fn a_name_being_typed_is_found_and_completed() {
+        assert_eq!(mention_prefix("hi @ad"), Some("ad"));
+        assert_eq!(mention_prefix("@"), Some(""));
+        assert_eq!(mention_prefix("mail me@host"), None, "not at a word start");
+        assert_eq!(mention_prefix("hi @ada and"), None, "not at the end");
+        assert_eq!(mention_prefix("no mention"), None);
+        assert_eq!(complete_mention("thanks @ad", "ada_l"), "thanks @ada_l ");
+        assert_eq!(complete_mention("thanks", "ada"), "thanks");
     }
 
     #[test]

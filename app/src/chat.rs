@@ -497,6 +497,7 @@ fn MessageItem(entry: Entry, state: ChatState) -> impl IntoView {
                 })}
         </li>
     }
+    .into_any()
 }
 
 /// Editing one's own message in place: Enter saves, Escape (or an unchanged text) cancels.
@@ -634,6 +635,47 @@ fn Composer(state: ChatState, hydrated: RwSignal<bool>, reply_to: Option<Message
         let n = draft.with(|d| d.trim().chars().count());
         (n > MessageBody::MAX_CHARS - 200).then(|| format!("{n} / {}", MessageBody::MAX_CHARS))
     };
+    // `@name` completion: people of the space (fetched once), and everyone in the channel's history.
+    let members = RwSignal::new(Vec::<String>::new());
+    let suggestions = Memo::new(move |_| {
+        let draft = draft.get();
+        let Some(prefix) = parley::markdown::mention_prefix(&draft) else {
+            return Vec::new();
+        };
+        let prefix = prefix.to_ascii_lowercase();
+        let me = state.me.with(|me| me.as_ref().map(|me| me.username.clone()));
+        let mut names: Vec<String> = members.get();
+        state
+            .timeline
+            .with(|t| names.extend(t.entries().map(|e| e.author.clone())));
+        names.sort();
+        names.dedup();
+        names
+            .into_iter()
+            .filter(|n| n.starts_with(&prefix) && Some(n) != me.as_ref())
+            .take(6)
+            .collect::<Vec<_>>()
+    });
+    let load_members = move || {
+        if !members.with_untracked(Vec::is_empty) {
+            return;
+        }
+        let channel = state.channel.get_untracked();
+        let space = state.spaces.with_untracked(|spaces| {
+            spaces
+                .iter()
+                .find(|s| s.channels.iter().any(|c| c.channel_id == channel))
+                .map(|s| s.space_id)
+        });
+        if let Some(space) = space {
+            leptos::task::spawn_local(async move {
+                if let Ok(list) = crate::api::members(space).await {
+                    members.set(list.into_iter().map(|m| m.username).collect());
+                }
+            });
+        }
+    };
+    let complete = move |name: String| draft.update(|d| *d = parley::markdown::complete_mention(d, &name));
     view! {
         <form
             class="composer"
@@ -655,14 +697,49 @@ fn Composer(state: ChatState, hydrated: RwSignal<bool>, reply_to: Option<Message
                 aria-label=if reply_to.is_some() { "Reply" } else { "Message" }
                 prop:value=move || draft.get()
                 on:input=move |ev| draft.set(event_target_value(&ev))
+                on:focus=move |_| load_members()
                 on:keydown=move |ev| {
-                    if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+                    let first = suggestions.with_untracked(|s| s.first().cloned());
+                    if let (Some(name), "Tab" | "Enter") = (first, ev.key().as_str())
+                        && !ev.shift_key()
+                    {
+                        ev.prevent_default();
+                        complete(name);
+                    } else if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
                         ev.prevent_default();
                         submit();
                     }
                 }
+                aria-autocomplete="list"
                 disabled=move || !hydrated.get() || state.me.with(Option::is_none)
             ></textarea>
+            <Show when=move || suggestions.with(|s| !s.is_empty())>
+                <ul class="mentions" role="listbox" data-testid="mention-suggestions">
+                    {move || {
+                        suggestions
+                            .get()
+                            .into_iter()
+                            .enumerate()
+                            .map(|(i, name)| {
+                                let chosen = name.clone();
+                                view! {
+                                    <li
+                                        role="option"
+                                        aria-selected=(i == 0).to_string()
+                                        on:mousedown=move |ev| {
+                                            ev.prevent_default();
+                                            complete(chosen.clone());
+                                        }
+                                    >
+                                        "@"
+                                        {name}
+                                    </li>
+                                }
+                            })
+                            .collect_view()
+                    }}
+                </ul>
+            </Show>
             <button type="submit" class="send" disabled=move || !hydrated.get()>
                 "Send"
             </button>

@@ -10,7 +10,7 @@
 //! - `local` (browser only): IndexedDB: cached history, cursors, outbox.
 //! - `sync` (browser only): BroadcastChannel notes between the tabs of one browser.
 // The page's view is one deeply nested type in builds without `erase_components` (release).
-#![recursion_limit = "256"]
+#![recursion_limit = "512"]
 
 pub mod api;
 pub mod auth;

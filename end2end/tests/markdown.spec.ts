@@ -127,3 +127,25 @@ test(`an XSS corpus of ${PAYLOADS.length} payloads is shown as inert text, to th
   await inert(victim);
   expect(dialogs).toEqual([]);
 });
+
+test('@name completes from the people in the channel, and the mentioned user sees it marked', async ({ browser }) => {
+  const ada = await (await browser.newContext()).newPage();
+  const bob = await (await browser.newContext()).newPage();
+  await join(ada, 'Ada');
+  const bobName = await join(bob, 'Bob');
+  const hello = unique('bob is here');
+  await say(bob, hello);
+  await expect(message(ada, hello)).toBeVisible();
+
+  const composer = ada.getByTestId('composer');
+  await composer.fill(`thanks @${bobName.slice(0, -2)}`);
+  await expect(ada.getByTestId('mention-suggestions')).toContainText(`@${bobName}`);
+  await composer.press('Tab');
+  await expect(composer).toHaveValue(`thanks @${bobName} `);
+  await expect(ada.getByTestId('mention-suggestions')).toHaveCount(0);
+  const tag = unique('for you');
+  await composer.pressSequentially(tag);
+  await composer.press('Enter');
+  await expect(message(bob, tag).locator('.mention.me')).toHaveText(`@${bobName}`);
+  await expect(message(ada, tag).locator('.mention.me')).toHaveCount(0);
+});

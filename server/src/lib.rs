@@ -12,6 +12,8 @@
 //! - [`folded`]: the engine's cache of aggregate states (single-flight loads, in-order folds).
 //! - [`engine`]: commands (decide + append) and queries behind every door.
 //! - [`startup`]: wires it all into an axum app, used by `main` and by the tests alike.
+// The page's view is one deeply nested type in release builds (no `erase_components`).
+#![recursion_limit = "512"]
 
 pub mod auth;
 pub mod bus;
