@@ -1,6 +1,6 @@
 // The walking skeleton in a real browser: hydration, accounts, sending, two users.
-import { expect, test } from '@playwright/test';
-import { PASSWORD, join, message, say, signIn, unique, username } from './helpers';
+import { expect } from '@playwright/test';
+import { PASSWORD, join, message, say, signIn, unique, username, test } from './helpers';
 
 test('sign up, sign out, and sign in again; mistakes are explained in place', async ({ page }) => {
   await page.goto('/');
@@ -51,9 +51,9 @@ test('sign up, sign out, and sign in again; mistakes are explained in place', as
   await expect(page.getByTestId('connection')).toHaveText('online');
 });
 
-test('two users exchange messages both ways, live', async ({ browser }, testInfo) => {
-  const alice = await (await browser.newContext()).newPage();
-  const bob = await (await browser.newContext()).newPage();
+test('two users exchange messages both ways, live', async ({ newContext }, testInfo) => {
+  const alice = await (await newContext()).newPage();
+  const bob = await (await newContext()).newPage();
   const aliceName = await join(alice, 'Alice');
   await join(bob, 'Bob');
 

@@ -1,15 +1,15 @@
 // Edit, delete and react: at once in the tab that acts, live in its other tabs and for
 // other users, and still so after a reload.
-import { expect, test } from '@playwright/test';
-import { join, message, say, unique } from './helpers';
+import { expect } from '@playwright/test';
+import { join, message, say, unique, test } from './helpers';
 
-test('edit and delete your own message: every tab and every user sees it live', async ({ browser }) => {
-  const adaContext = await browser.newContext();
+test('edit and delete your own message: every tab and every user sees it live', async ({ newContext }) => {
+  const adaContext = await newContext();
   const ada = await adaContext.newPage();
   await join(ada, 'Ada');
   const adaTwo = await adaContext.newPage();
   await adaTwo.goto('/');
-  const bob = await (await browser.newContext()).newPage();
+  const bob = await (await newContext()).newPage();
   await join(bob, 'Bob');
 
   const draft = unique('first draft');
@@ -61,13 +61,13 @@ test('edit and delete your own message: every tab and every user sees it live', 
   await expect(message(bob, better)).toHaveCount(0);
 });
 
-test('reactions: counts and who reacted, toggled from several tabs and users, converge', async ({ browser }) => {
-  const adaContext = await browser.newContext();
+test('reactions: counts and who reacted, toggled from several tabs and users, converge', async ({ newContext }) => {
+  const adaContext = await newContext();
   const ada = await adaContext.newPage();
   const adaName = await join(ada, 'Ada');
   const adaTwo = await adaContext.newPage();
   await adaTwo.goto('/');
-  const bob = await (await browser.newContext()).newPage();
+  const bob = await (await newContext()).newPage();
   const bobName = await join(bob, 'Bob');
   const text = unique('react to this');
   await say(bob, text);
@@ -104,10 +104,10 @@ test('reactions: counts and who reacted, toggled from several tabs and users, co
   await expect(party(ada)).toHaveAttribute('aria-pressed', 'false');
 });
 
-test('a thread: replies open beside the channel, counted on the root, live for others', async ({ browser }) => {
-  const ada = await (await browser.newContext()).newPage();
+test('a thread: replies open beside the channel, counted on the root, live for others', async ({ newContext }) => {
+  const ada = await (await newContext()).newPage();
   await join(ada, 'Ada');
-  const bob = await (await browser.newContext()).newPage();
+  const bob = await (await newContext()).newPage();
   await join(bob, 'Bob');
   const question = unique('which release?');
   await say(ada, question);

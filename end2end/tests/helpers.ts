@@ -1,5 +1,22 @@
 // Shared steps of Parley's browser tests.
-import { expect, type Page } from '@playwright/test';
+import { test as base, expect, type BrowserContext, type BrowserContextOptions, type Page } from '@playwright/test';
+
+/**
+ * Playwright's `test`, with `newContext`: a browser context (one more user, or one more
+ * browser) that is closed when the test ends, so no test leaves live pages and sockets
+ * behind to slow the next ones down.
+ */
+export const test = base.extend<{ newContext: (options?: BrowserContextOptions) => Promise<BrowserContext> }>({
+  newContext: async ({ browser }, use) => {
+    const opened: BrowserContext[] = [];
+    await use(async (options) => {
+      const context = await browser.newContext(options);
+      opened.push(context);
+      return context;
+    });
+    for (const context of opened) await context.close();
+  },
+});
 
 /** The lobby's `#general` channel (a fixed id). */
 export const GENERAL = '00000000-0000-7000-8000-000000000001';

@@ -1,7 +1,7 @@
 // The local-first client: optimistic in the same frame, cached history before the network,
 // an outbox that survives reload and offline, tabs in step, paging back, reset.
-import { expect, test, type Page, type WebSocket } from '@playwright/test';
-import { GENERAL, PASSWORD, join, message, say, shellCached, texts, unique, username } from './helpers';
+import { expect, type Page, type WebSocket } from '@playwright/test';
+import { GENERAL, PASSWORD, join, message, say, shellCached, texts, unique, username, test } from './helpers';
 
 
 test('your own message is on screen in the frame you press Enter', async ({ page }) => {
@@ -46,7 +46,7 @@ test('a reload paints cached history before any network reply', async ({ page, c
 
 test('the outbox survives offline and reload, and is sent once when the network returns', async ({
   context,
-  browser,
+  newContext,
 }) => {
   const page = await context.newPage();
   const sibling = await context.newPage();
@@ -80,7 +80,7 @@ test('the outbox survives offline and reload, and is sent once when the network 
       await expect(message(tab, text)).toHaveCount(1);
     }
   }
-  const other = await (await browser.newContext()).newPage();
+  const other = await (await newContext()).newPage();
   await join(other, 'Witness');
   for (const text of written) await expect(message(other, text)).toHaveCount(1);
   expect((await texts(other)).filter((t) => written.includes(t))).toEqual(written);

@@ -1,6 +1,6 @@
 // Message bodies: Markdown shown as formatting, and hostile input shown as inert text.
-import { expect, test, type Page } from '@playwright/test';
-import { join, message, say, unique } from './helpers';
+import { expect, type Page } from '@playwright/test';
+import { join, message, say, unique, test } from './helpers';
 
 /** Hostile bodies: none may run script, load anything, or leave a live handler or link. */
 const PAYLOADS = [
@@ -65,9 +65,9 @@ async function inert(page: Page): Promise<void> {
   expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
 }
 
-test('Markdown is shown as formatting, with safe links and highlighted mentions', async ({ browser }) => {
-  const ada = await (await browser.newContext()).newPage();
-  const bob = await (await browser.newContext()).newPage();
+test('Markdown is shown as formatting, with safe links and highlighted mentions', async ({ newContext }) => {
+  const ada = await (await newContext()).newPage();
+  const bob = await (await newContext()).newPage();
   const adaName = await join(ada, 'Ada');
   await join(bob, 'Bob');
   const tag = unique('md');
@@ -99,10 +99,10 @@ test('Markdown is shown as formatting, with safe links and highlighted mentions'
 });
 
 test(`an XSS corpus of ${PAYLOADS.length} payloads is shown as inert text, to the sender and to others`, async ({
-  browser,
+  newContext,
 }) => {
-  const mallory = await (await browser.newContext()).newPage();
-  const victim = await (await browser.newContext()).newPage();
+  const mallory = await (await newContext()).newPage();
+  const victim = await (await newContext()).newPage();
   await join(mallory, 'Mallory');
   await join(victim, 'Victim');
   const dialogs: string[] = [];
@@ -128,9 +128,9 @@ test(`an XSS corpus of ${PAYLOADS.length} payloads is shown as inert text, to th
   expect(dialogs).toEqual([]);
 });
 
-test('@name completes from the people in the channel, and the mentioned user sees it marked', async ({ browser }) => {
-  const ada = await (await browser.newContext()).newPage();
-  const bob = await (await browser.newContext()).newPage();
+test('@name completes from the people in the channel, and the mentioned user sees it marked', async ({ newContext }) => {
+  const ada = await (await newContext()).newPage();
+  const bob = await (await newContext()).newPage();
   await join(ada, 'Ada');
   const bobName = await join(bob, 'Bob');
   const hello = unique('bob is here');

@@ -1,12 +1,12 @@
 // A server of this test's own, stopped and started again: clients resume with no gap and
 // no duplicate, unsent messages go out once it is back, and with it stopped the page
 // still opens from the service worker with its cached history.
-import { expect, test, type Page } from '@playwright/test';
+import { expect, type Page } from '@playwright/test';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join as joinPath, resolve } from 'node:path';
-import { join, message, say, shellCached, texts, unique } from './helpers';
+import { join, message, say, shellCached, texts, unique, test } from './helpers';
 
 const root = resolve(__dirname, '..', '..');
 const port = Number(process.env.PARLEY_E2E_RESTART_PORT ?? 3230);
@@ -49,12 +49,12 @@ async function stopServer(child: ChildProcess): Promise<void> {
 test.use({ baseURL: base });
 
 test('a server restart: reconnecting then online, no gap, no duplicate, the outbox delivered', async ({
-  browser,
+  newContext,
 }) => {
   let server = await startServer();
   try {
-    const alice = await (await browser.newContext({ baseURL: base })).newPage();
-    const bob = await (await browser.newContext({ baseURL: base })).newPage();
+    const alice = await (await newContext({ baseURL: base })).newPage();
+    const bob = await (await newContext({ baseURL: base })).newPage();
     await join(alice, 'Alice');
     await shellCached(alice);
     await join(bob, 'Bob');

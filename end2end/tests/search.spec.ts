@@ -1,7 +1,7 @@
 // Search: results from the channels one can read, matched words marked, and a jump to the
 // message in its channel, loading older history on the way.
-import { expect, test } from '@playwright/test';
-import { GENERAL, PASSWORD, join, message, unique, username } from './helpers';
+import { expect } from '@playwright/test';
+import { GENERAL, PASSWORD, join, message, unique, username, test } from './helpers';
 
 test('search finds a message far back, marks the words, and opens it in context', async ({ page, request }) => {
   const word = `zebra${Date.now().toString(36)}`;

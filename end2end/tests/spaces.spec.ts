@@ -1,7 +1,7 @@
 // Spaces in the browser: create one, add a channel, invite by link, chat inside, roles,
 // and a stranger who can see none of it.
-import { expect, test, type Page } from '@playwright/test';
-import { join, message, say, unique } from './helpers';
+import { expect, type Page } from '@playwright/test';
+import { join, message, say, unique, test } from './helpers';
 
 async function createSpace(page: Page, name: string) {
   await page.getByTestId('new-space').click();
@@ -15,11 +15,11 @@ async function createSpace(page: Page, name: string) {
 }
 
 test('a space: create, add a channel, invite by link, chat inside, and strangers see nothing', async ({
-  browser,
+  newContext,
 }, testInfo) => {
-  const ada = await (await browser.newContext()).newPage();
-  const bob = await (await browser.newContext()).newPage();
-  const eve = await (await browser.newContext()).newPage();
+  const ada = await (await newContext()).newPage();
+  const bob = await (await newContext()).newPage();
+  const eve = await (await newContext()).newPage();
   const adaName = await join(ada, 'Ada');
   const bobName = await join(bob, 'Bob');
   await join(eve, 'Eve');
@@ -96,10 +96,10 @@ test('a space: create, add a channel, invite by link, chat inside, and strangers
   await bob.screenshot({ path: testInfo.outputPath('space-bob.png') });
 });
 
-test('a direct conversation: opened by name, private to its people', async ({ browser }) => {
-  const ada = await (await browser.newContext()).newPage();
-  const bob = await (await browser.newContext()).newPage();
-  const eve = await (await browser.newContext()).newPage();
+test('a direct conversation: opened by name, private to its people', async ({ newContext }) => {
+  const ada = await (await newContext()).newPage();
+  const bob = await (await newContext()).newPage();
+  const eve = await (await newContext()).newPage();
   const adaName = await join(ada, 'Ada');
   const bobName = await join(bob, 'Bob');
   await join(eve, 'Eve');
@@ -133,9 +133,9 @@ test('a direct conversation: opened by name, private to its people', async ({ br
   await expect(eve.getByTestId('direct-link')).toHaveCount(0);
 });
 
-test('admins and moderators manage a space from the sidebar', async ({ browser }) => {
-  const ada = await (await browser.newContext()).newPage();
-  const bob = await (await browser.newContext()).newPage();
+test('admins and moderators manage a space from the sidebar', async ({ newContext }) => {
+  const ada = await (await newContext()).newPage();
+  const bob = await (await newContext()).newPage();
   await join(ada, 'Ada');
   const bobName = await join(bob, 'Bob');
   const spaceName = unique('Managed');
