@@ -17,6 +17,7 @@
 //! - [`tabs`]: what the tabs of one browser tell each other to stay in step.
 //! - [`timeline`]: the client's view of one channel: optimistic pending messages merged
 //!   with committed ones in log order, without duplicates.
+//! - [`typing`]: who is typing in a channel (ephemeral notes that expire).
 
 pub mod account;
 pub mod aggregate;
@@ -30,6 +31,7 @@ pub mod search;
 pub mod space;
 pub mod tabs;
 pub mod timeline;
+pub mod typing;
 
 pub use account::{AccountCommand, AccountState, CredentialError, Password, PasswordHash, Username};
 pub use aggregate::Aggregate;

@@ -32,6 +32,10 @@ pub enum ClientFrame {
     Ping {
         nonce: u64,
     },
+    /// The signed-in user is typing in a followed channel (ephemeral: never stored).
+    Typing {
+        channel: ChannelId,
+    },
 }
 
 /// What the server sends.
@@ -42,6 +46,11 @@ pub enum ServerFrame {
     Event {
         channel: ChannelId,
         event: Box<RecordedEvent>,
+    },
+    /// Someone is typing in a followed channel (ephemeral: it expires by itself).
+    Typing {
+        channel: ChannelId,
+        user: String,
     },
     /// Everything up to `position` has been sent; what follows is live.
     CaughtUp {

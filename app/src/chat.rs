@@ -51,6 +51,8 @@ pub struct ChatState {
     pub reveal: RwSignal<Option<(ChannelId, MessageId)>>,
     /// The thread open beside the channel: its root message.
     pub thread: RwSignal<Option<MessageId>>,
+    /// Who is typing in the open channel.
+    pub typing: RwSignal<parley::typing::Typists>,
 }
 
 #[component]
@@ -74,6 +76,7 @@ pub fn ChatPage() -> impl IntoView {
         notice: RwSignal::new(None),
         reveal: RwSignal::new(None),
         thread: RwSignal::new(None),
+        typing: RwSignal::new(Default::default()),
     };
     let hydrated = RwSignal::new(false);
 
@@ -231,26 +234,36 @@ fn MessageList(state: ChatState) -> impl IntoView {
                 .collect::<Vec<_>>()
         })
     };
+    let jump_to_latest = move |_| {
+        state.reveal.set(None);
+        state.stick.set(true);
+        if let Some(el) = list.get_untracked() {
+            el.set_scroll_top(el.scroll_height());
+        }
+    };
     view! {
-        <ol
-            class="messages"
-            node_ref=list
-            data-testid="messages"
-            aria-live="polite"
-            tabindex="0"
-            on:scroll=on_scroll
-        >
-            <Show when=move || state.timeline.with(Timeline::is_empty)>
-                <li class="empty">"No messages yet. Say hello!"</li>
-            </Show>
-            <For
-                each=entries
-                key=|e: &Entry| e.clone()
-                let:entry
+        <div class="list-wrap">
+            <ol
+                class="messages"
+                node_ref=list
+                data-testid="messages"
+                aria-live="polite"
+                tabindex="0"
+                on:scroll=on_scroll
             >
-                <MessageItem entry state />
-            </For>
-        </ol>
+                <Show when=move || state.timeline.with(Timeline::is_empty)>
+                    <li class="empty">"No messages yet. Say hello!"</li>
+                </Show>
+                <For each=entries key=|e: &Entry| e.clone() let:entry>
+                    <MessageItem entry state />
+                </For>
+            </ol>
+            <Show when=move || !state.stick.get()>
+                <button class="jump-latest" data-testid="jump-latest" on:click=jump_to_latest>
+                    "Jump to latest ↓"
+                </button>
+            </Show>
+        </div>
     }
 }
 
@@ -696,7 +709,10 @@ fn Composer(state: ChatState, hydrated: RwSignal<bool>, reply_to: Option<Message
                 }
                 aria-label=if reply_to.is_some() { "Reply" } else { "Message" }
                 prop:value=move || draft.get()
-                on:input=move |ev| draft.set(event_target_value(&ev))
+                on:input=move |ev| {
+                    draft.set(event_target_value(&ev));
+                    say_typing(state);
+                }
                 on:focus=move |_| load_members()
                 on:keydown=move |ev| {
                     let first = suggestions.with_untracked(|s| s.first().cloned());
@@ -743,6 +759,12 @@ fn Composer(state: ChatState, hydrated: RwSignal<bool>, reply_to: Option<Message
             <button type="submit" class="send" disabled=move || !hydrated.get()>
                 "Send"
             </button>
+            <div class="typing" data-testid="typing" aria-live="polite">
+                {move || {
+                    let now = now_ms();
+                    state.typing.with(|t| t.label(now)).unwrap_or_default()
+                }}
+            </div>
             <div class="composer-note">
                 {move || error.get().map(|e| view! { <span class="error" role="alert">{e}</span> })}
                 {move || {
@@ -766,6 +788,22 @@ fn send(state: ChatState, message_id: MessageId, author: String, body: String, r
     crate::live::send(state, message_id, author, body, reply_to);
     #[cfg(not(feature = "browser"))]
     let _ = (message_id, author, body, reply_to);
+}
+
+/// Tells the others in the channel that this user is typing (throttled by the client).
+fn say_typing(state: ChatState) {
+    #[cfg(feature = "browser")]
+    crate::live::typing(state);
+    #[cfg(not(feature = "browser"))]
+    let _ = state;
+}
+
+/// The wall clock in milliseconds (0 on the server, where nobody is typing yet).
+fn now_ms() -> f64 {
+    #[cfg(feature = "browser")]
+    return js_sys::Date::now();
+    #[cfg(not(feature = "browser"))]
+    0.0
 }
 
 /// Opens a message's thread beside the channel, fetching its replies.

@@ -14,6 +14,7 @@ use leptos::task::spawn_local;
 use parley::protocol::{ClientFrame, ServerFrame};
 use parley::tabs::TabMessage;
 use parley::timeline::{Entry, Timeline};
+use parley::typing::Typists;
 use parley::{ChannelId, MessageId, MessageView, Position};
 use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
@@ -38,6 +39,10 @@ struct Client {
     no_older: Cell<bool>,
     /// Wakes the connection loop when another channel is opened.
     switched: futures::channel::mpsc::UnboundedSender<()>,
+    /// Frames for the open socket (typing notes), while there is one.
+    outgoing: RefCell<Option<futures::channel::mpsc::UnboundedSender<String>>>,
+    /// When this tab last said its user is typing.
+    typed_at: Cell<f64>,
 }
 
 thread_local! {
@@ -113,6 +118,8 @@ pub fn start(state: ChatState) {
             loading_older: Cell::new(false),
             no_older: Cell::new(false),
             switched,
+            outgoing: RefCell::default(),
+            typed_at: Cell::new(f64::MIN),
         });
         CLIENT.with(|c| *c.borrow_mut() = Some(client.clone()));
 
@@ -154,6 +161,7 @@ pub fn switch(state: ChatState, channel: ChannelId) {
         return;
     }
     state.channel.set(channel);
+    state.typing.set(Typists::default());
     if let Some(client) = client() {
         client.no_older.set(false);
         let _ = client.switched.unbounded_send(());
@@ -219,11 +227,21 @@ async fn follow(
     let mut caught_up = false;
     // An open socket can outlive the network; the browser's word ends it at once.
     let mut offline = Box::pin(browser_event("offline"));
+    let (outgoing, mut to_send) = futures::channel::mpsc::unbounded::<String>();
+    *client.outgoing.borrow_mut() = Some(outgoing);
     loop {
         let message = futures::select! {
             message = rx.next().fuse() => message,
             () = offline.as_mut().fuse() => None,
             _ = switches.next() => None,
+            text = to_send.next() => {
+                if let Some(text) = text
+                    && tx.send(Message::Text(text)).await.is_err()
+                {
+                    break;
+                }
+                continue;
+            }
         };
         let Some(Ok(message)) = message else { break };
         if state.channel.get_untracked() != channel {
@@ -233,7 +251,17 @@ async fn follow(
             continue;
         };
         match ServerFrame::parse(&text) {
+            Ok(ServerFrame::Typing { channel: c, user }) if c == channel => {
+                let me = state.me.with_untracked(|me| me.as_ref().map(|me| me.username.clone()));
+                if me.as_deref() != Some(user.as_str()) {
+                    state.typing.update(|t| t.saw(&user, js_sys::Date::now()));
+                    expire_typing(state);
+                }
+            }
             Ok(ServerFrame::Event { event, .. }) => {
+                if let parley::Event::MessagePosted { author, .. } = &event.event {
+                    state.typing.update(|t| t.posted(author.as_str()));
+                }
                 let position = event.position;
                 let mut view = event.message_view();
                 state.timeline.update(|t| match view.clone() {
@@ -257,7 +285,35 @@ async fn follow(
             Err(e) => leptos::logging::warn!("unreadable frame: {e}"),
         }
     }
+    *client.outgoing.borrow_mut() = None;
     caught_up
+}
+
+/// Says (at most every few seconds) that this user is typing in the open channel.
+pub fn typing(state: ChatState) {
+    let Some(client) = client() else { return };
+    let now = js_sys::Date::now();
+    if now - client.typed_at.get() < parley::typing::RENEW_MS {
+        return;
+    }
+    let frame = ClientFrame::Typing {
+        channel: state.channel.get_untracked(),
+    };
+    if let Some(outgoing) = client.outgoing.borrow().as_ref()
+        && outgoing.unbounded_send(frame.to_json()).is_ok()
+    {
+        client.typed_at.set(now);
+    }
+}
+
+/// Clears "typing" notes when they expire (each note renews while its typist types).
+fn expire_typing(state: ChatState) {
+    spawn_local(async move {
+        TimeoutFuture::new(parley::typing::TTL_MS as u32 + 50).await;
+        state.typing.update(|t| {
+            t.prune(js_sys::Date::now());
+        });
+    });
 }
 
 /// Sends every message the outbox holds (written here, in another tab, or before a reload).
@@ -274,6 +330,10 @@ async fn flush_outbox(client: &Rc<Client>) {
 
 /// Shows your message at once as pending, tells the other tabs, and sends it.
 pub fn send(state: ChatState, message_id: MessageId, author: String, body: String, reply_to: Option<MessageId>) {
+    // The next keystroke starts a new message: say so at once.
+    if let Some(client) = client() {
+        client.typed_at.set(f64::MIN);
+    }
     state.timeline.update(|t| {
         t.add_pending(message_id, author.clone(), body.clone(), reply_to);
     });

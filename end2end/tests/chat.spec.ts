@@ -143,3 +143,20 @@ test('history is there after a reload', async ({ page }) => {
   await expect(message(page, text)).toHaveCount(1);
   await expect(message(page, text)).toHaveAttribute('data-state', 'sent');
 });
+
+test('"… is typing" shows for the others within moments, and goes when the message is sent', async ({
+  newContext,
+}) => {
+  const ada = await (await newContext()).newPage();
+  const bob = await (await newContext()).newPage();
+  const adaName = await join(ada, 'Ada');
+  await join(bob, 'Bob');
+  await ada.getByTestId('composer').pressSequentially('hello th');
+  await expect(bob.getByTestId('typing')).toHaveText(`${adaName} is typing…`, { timeout: 2_000 });
+  await expect(ada.getByTestId('typing')).toHaveText('', { timeout: 500 });
+  const text = unique('there');
+  await ada.getByTestId('composer').fill(text);
+  await ada.getByTestId('composer').press('Enter');
+  await expect(message(bob, text)).toBeVisible();
+  await expect(bob.getByTestId('typing')).toHaveText('');
+});

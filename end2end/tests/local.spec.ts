@@ -183,6 +183,11 @@ test('scrolling back loads older pages', async ({ page, request }) => {
     await page.waitForTimeout(300);
   }
   await expect(message(page, first)).toHaveCount(1);
+  // Reading back: a button brings the newest message back into view.
+  await page.getByTestId('messages').evaluate((el) => (el.scrollTop = 0));
+  await page.getByTestId('jump-latest').click();
+  await expect(message(page, 'filler 128')).toBeInViewport();
+  await expect(page.getByTestId('jump-latest')).toHaveCount(0);
 });
 
 test('reset local data clears this browser and refetches cleanly', async ({ page }) => {

@@ -13,11 +13,13 @@ use tokio::sync::{broadcast, watch};
 /// Events buffered per channel for sockets that fall behind, before they must resync.
 const CHANNEL_BUFFER: usize = 1_024;
 
-/// A committed, projected event ready to send.
+/// A committed, projected event ready to send; or an ephemeral note (someone typing),
+/// which has no position, is never stored, and may be dropped.
 #[derive(Debug)]
 pub struct Dispatch {
     pub position: Position,
     pub frame: Utf8Bytes,
+    pub ephemeral: bool,
 }
 
 #[derive(Clone)]
@@ -70,9 +72,29 @@ impl Hub {
                 let dispatch = Dispatch {
                     position: event.position,
                     frame: event_frame(channel, event),
+                    ephemeral: false,
                 };
                 let _ = sender.send(Arc::new(dispatch));
             }
+        }
+    }
+}
+
+impl Hub {
+    /// Tells the channel's subscribers that `user` is typing: the eager path, never stored,
+    /// no projection. Nobody following the channel: nothing to do.
+    pub fn typing(&self, channel: ChannelId, user: &str) {
+        let channels = self.channels.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(sender) = channels.get(&channel) {
+            let frame = ServerFrame::Typing {
+                channel,
+                user: user.to_owned(),
+            };
+            let _ = sender.send(Arc::new(Dispatch {
+                position: Position::ZERO,
+                frame: frame.to_json().into(),
+                ephemeral: true,
+            }));
         }
     }
 }

@@ -138,7 +138,14 @@ async fn serve(socket: WebSocket, engine: Arc<Engine>, session: Session) {
 struct Follow {
     task: AbortHandle,
     space: Option<SpaceId>,
+    /// When this socket last said its user is typing here.
+    typed: Option<std::time::Instant>,
 }
+
+/// The most often one socket's "typing" note goes out, per channel. Clients say it every
+/// two seconds while typing (and at once when they start a new message); this only bounds
+/// a client that does not behave.
+const TYPING_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// Stops following the channels this user may no longer read, and says so. With no
 /// details (the notices lagged), checks every channel followed again.
@@ -209,6 +216,7 @@ async fn on_frame(
                 Follow {
                     task: task.abort_handle(),
                     space: state.space_id,
+                    typed: None,
                 },
             );
             None
@@ -251,6 +259,21 @@ async fn on_frame(
             None
         }
         ClientFrame::Ping { nonce } => Some(ServerFrame::Pong { nonce }),
+        ClientFrame::Typing { channel } => {
+            // Only into a channel this socket follows (so membership was checked), and at
+            // most four times a second per channel: a note, not a flood.
+            let Some(follow) = follows.get_mut(&channel) else {
+                return Some(ServerFrame::Error {
+                    error: format!("subscribe to channel {channel} before typing in it"),
+                });
+            };
+            let now = std::time::Instant::now();
+            if follow.typed.is_none_or(|at| now.duration_since(at) >= TYPING_EVERY) {
+                follow.typed = Some(now);
+                engine.hub().typing(channel, &session.me.username);
+            }
+            None
+        }
     }
 }
 
@@ -270,6 +293,10 @@ async fn follow(engine: Arc<Engine>, channel: ChannelId, after: Position, out: m
             .map_err(|_| "socket closed".to_string())?;
         loop {
             match live.recv().await {
+                // Someone typing: best effort, never waits for a slow socket.
+                Ok(dispatch) if dispatch.ephemeral => {
+                    let _ = out.try_send(Message::Text(dispatch.frame.clone()));
+                }
                 Ok(dispatch) if dispatch.position > last => {
                     out.send(Message::Text(dispatch.frame.clone()))
                         .await

@@ -13,3 +13,4 @@ mod restart;
 mod search;
 mod spaces;
 mod store;
+mod typing;
