@@ -12,6 +12,7 @@
 //! - [`channel`]: the channel aggregate: its commands, events, `decide` and `evolve`.
 //! - [`event`]: the envelope a committed event travels in (position, stream, version, metadata).
 //! - [`markdown`]: message bodies parsed into a tree that can only be displayed safely.
+//! - [`presence`]: online, away or offline per user, across tabs and devices, with a grace period.
 //! - [`protocol`]: the WebSocket wire protocol between browser and server.
 //! - [`search`]: typed searches as safe full-text queries; highlighted snippets.
 //! - [`tabs`]: what the tabs of one browser tell each other to stay in step.
@@ -25,6 +26,7 @@ pub mod channel;
 pub mod event;
 pub mod ids;
 pub mod markdown;
+pub mod presence;
 pub mod protocol;
 pub mod rules;
 pub mod search;

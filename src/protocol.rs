@@ -36,6 +36,12 @@ pub enum ClientFrame {
     Typing {
         channel: ChannelId,
     },
+    /// This page went out of view (`away: true`) or came back.
+    Away {
+        away: bool,
+    },
+    /// Start hearing who is online or away: everyone now, then each change.
+    WatchPresence,
 }
 
 /// What the server sends.
@@ -51,6 +57,12 @@ pub enum ServerFrame {
     Typing {
         channel: ChannelId,
         user: String,
+    },
+    /// Who is online or away (after `WatchPresence`: everyone, then each change).
+    Presence {
+        users: Vec<(String, crate::presence::Status)>,
+        /// Everyone online or away (replace what you knew) rather than changes.
+        full: bool,
     },
     /// Everything up to `position` has been sent; what follows is live.
     CaughtUp {

@@ -53,6 +53,8 @@ pub struct ChatState {
     pub thread: RwSignal<Option<MessageId>>,
     /// Who is typing in the open channel.
     pub typing: RwSignal<parley::typing::Typists>,
+    /// Who is online or away (absent: offline).
+    pub presence: RwSignal<std::collections::HashMap<String, parley::presence::Status>>,
 }
 
 #[component]
@@ -77,6 +79,7 @@ pub fn ChatPage() -> impl IntoView {
         reveal: RwSignal::new(None),
         thread: RwSignal::new(None),
         typing: RwSignal::new(Default::default()),
+        presence: RwSignal::new(Default::default()),
     };
     let hydrated = RwSignal::new(false);
 
@@ -320,6 +323,24 @@ fn MessageItem(entry: Entry, state: ChatState) -> impl IntoView {
             data-author=entry.author.clone()
         >
             <div class="meta">
+                {
+                    let author = entry.author.clone();
+                    let status = Signal::derive(move || {
+                        state
+                            .presence
+                            .with(|p| p.get(&author).copied())
+                            .unwrap_or(parley::presence::Status::Offline)
+                            .as_str()
+                    });
+                    view! {
+                        <span
+                            class=move || format!("presence {}", status.get())
+                            data-testid="presence"
+                            data-status=status
+                            title=status
+                        ></span>
+                    }
+                }
                 <span class="author">{entry.author.clone()}</span>
                 <time class="when">{entry.sent_at_ms.map(format_time).unwrap_or_default()}</time>
                 {(label == "pending").then(|| view! { <span class="status">"sending…"</span> })}

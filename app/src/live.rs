@@ -96,6 +96,13 @@ pub fn start(state: ChatState) {
             crate::spaces::refresh(state);
         }
     });
+    // Presence: this page going out of view (or back) is told to the server.
+    spawn_local(async move {
+        loop {
+            browser_event("visibilitychange").await;
+            say_away();
+        }
+    });
     // The page opened from what this browser remembers; the server has the last word.
     spawn_local(async move {
         if let Ok(None) = whoami().await {
@@ -229,6 +236,14 @@ async fn follow(
     let mut offline = Box::pin(browser_event("offline"));
     let (outgoing, mut to_send) = futures::channel::mpsc::unbounded::<String>();
     *client.outgoing.borrow_mut() = Some(outgoing);
+    let _ = client
+        .outgoing
+        .borrow()
+        .as_ref()
+        .map(|o| o.unbounded_send(ClientFrame::WatchPresence.to_json()));
+    if page_hidden() {
+        say_away();
+    }
     loop {
         let message = futures::select! {
             message = rx.next().fuse() => message,
@@ -251,6 +266,19 @@ async fn follow(
             continue;
         };
         match ServerFrame::parse(&text) {
+            Ok(ServerFrame::Presence { users, full }) => {
+                state.presence.update(|known| {
+                    if full {
+                        known.clear();
+                    }
+                    for (user, status) in users {
+                        match status {
+                            parley::presence::Status::Offline => known.remove(&user),
+                            status => known.insert(user, status),
+                        };
+                    }
+                });
+            }
             Ok(ServerFrame::Typing { channel: c, user }) if c == channel => {
                 let me = state.me.with_untracked(|me| me.as_ref().map(|me| me.username.clone()));
                 if me.as_deref() != Some(user.as_str()) {
@@ -303,6 +331,19 @@ pub fn typing(state: ChatState) {
         && outgoing.unbounded_send(frame.to_json()).is_ok()
     {
         client.typed_at.set(now);
+    }
+}
+
+fn page_hidden() -> bool {
+    web_sys::window().and_then(|w| w.document()).is_some_and(|d| d.hidden())
+}
+
+/// Tells the server whether this page is out of view (away) over the open socket.
+fn say_away() {
+    let Some(client) = client() else { return };
+    let frame = ClientFrame::Away { away: page_hidden() };
+    if let Some(outgoing) = client.outgoing.borrow().as_ref() {
+        let _ = outgoing.unbounded_send(frame.to_json());
     }
 }
 

@@ -160,3 +160,38 @@ test('"… is typing" shows for the others within moments, and goes when the mes
   await expect(message(bob, text)).toBeVisible();
   await expect(bob.getByTestId('typing')).toHaveText('');
 });
+
+test('presence: online while any tab is open, away when all are hidden, offline after the last closes', async ({
+  newContext,
+}) => {
+  test.setTimeout(60_000);
+  const ada = await (await newContext()).newPage();
+  await join(ada, 'Ada');
+  const bobContext = await newContext();
+  const bob = await bobContext.newPage();
+  await join(bob, 'Bob');
+  const bobTwo = await bobContext.newPage();
+  await bobTwo.goto('/');
+  await expect(bobTwo.getByTestId('connection')).toHaveText('online');
+  const text = unique('bob says hi');
+  await say(bob, text);
+  const dot = message(ada, text).getByTestId('presence');
+  await expect(dot).toHaveAttribute('data-status', 'online');
+
+  const hide = (page: typeof ada) =>
+    page.evaluate(() => {
+      Object.defineProperty(document, 'hidden', { value: true, configurable: true });
+      document.dispatchEvent(new Event('visibilitychange', { bubbles: true }));
+    });
+  await hide(bob);
+  await ada.waitForTimeout(500);
+  await expect(dot).toHaveAttribute('data-status', 'online'); // the other tab is in view
+  await hide(bobTwo);
+  await expect(dot).toHaveAttribute('data-status', 'away');
+
+  await bobTwo.close();
+  await ada.waitForTimeout(6_000); // past the grace period: the other tab still counts
+  await expect(dot).toHaveAttribute('data-status', 'away');
+  await bob.close();
+  await expect(dot).toHaveAttribute('data-status', 'offline', { timeout: 10_000 });
+});

@@ -20,6 +20,7 @@ use parley_app::api::{
     AppError, ChangeRequest, ChannelView, DirectView, EditView, InviteView, Me, MemberView, SearchHit, SpaceAction,
     SpaceOutcome, SpaceView,
 };
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::{broadcast, watch};
 
@@ -135,6 +136,7 @@ pub struct Engine {
     /// following its channels at once.
     access_lost: broadcast::Sender<AccessLost>,
     closing: watch::Sender<bool>,
+    presence: Arc<crate::presence::PresenceHub>,
 }
 
 fn now_ms() -> i64 {
@@ -157,6 +159,7 @@ impl Engine {
             signed_out: broadcast::channel(256).0,
             access_lost: broadcast::channel(256).0,
             closing: watch::channel(false).0,
+            presence: Arc::default(),
         }
     }
 
@@ -299,6 +302,11 @@ impl Engine {
             .await?;
         let _ = self.signed_out.send(token_hash);
         Ok(())
+    }
+
+    /// Who is online, away or offline on this server.
+    pub fn presence(&self) -> &Arc<crate::presence::PresenceHub> {
+        &self.presence
     }
 
     pub fn store(&self) -> &EventStore {

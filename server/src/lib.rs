@@ -8,6 +8,7 @@
 //! - [`bus`]: the double emit: an eager notice before commit, a guaranteed one after.
 //! - [`projector`]: folds committed events into the read models, with a checkpoint.
 //! - [`dispatcher`]: pushes projected events to the sockets subscribed to each channel.
+//! - [`presence`]: who is online, away or offline (the core's rules, a clock, a broadcast).
 //! - [`ws`]: the WebSocket door: subscribe from a cursor, catch up, follow live; post.
 //! - [`folded`]: the engine's cache of aggregate states (single-flight loads, in-order folds).
 //! - [`engine`]: commands (decide + append) and queries behind every door.
@@ -22,6 +23,7 @@ pub mod db;
 pub mod dispatcher;
 pub mod engine;
 pub mod folded;
+pub mod presence;
 pub mod projector;
 pub mod startup;
 pub mod store;

@@ -85,10 +85,16 @@ async fn serve(socket: WebSocket, engine: Arc<Engine>, session: Session) {
     tokio::pin!(ended);
     let mut access_lost = engine.access_lost();
     let mut follows: HashMap<ChannelId, Follow> = HashMap::new();
+    // This socket makes its user present; it hears of others only once it asks to.
+    let mut presence = Presence {
+        connection: engine.presence().connect(&session.me.username),
+        changes: None,
+    };
     loop {
         enum Next {
             Frame(Option<Result<Message, axum::Error>>),
             Lost(Result<AccessLost, broadcast::error::RecvError>),
+            Presence(Result<crate::presence::Change, broadcast::error::RecvError>),
             End,
         }
         let next = tokio::select! {
@@ -96,8 +102,32 @@ async fn serve(socket: WebSocket, engine: Arc<Engine>, session: Session) {
             _ = closing.wait_for(|closing| *closing) => Next::End,
             () = &mut ended => Next::End,
             lost = access_lost.recv() => Next::Lost(lost),
+            change = async {
+                match presence.changes.as_mut() {
+                    Some(changes) => changes.recv().await,
+                    None => std::future::pending().await,
+                }
+            } => Next::Presence(change),
         };
         let message = match next {
+            Next::Presence(change) => {
+                let frame = match change {
+                    Ok(change) => ServerFrame::Presence {
+                        users: vec![change],
+                        full: false,
+                    },
+                    // Missed some: start again from everyone now.
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        let (changes, users) = engine.presence().watch();
+                        presence.changes = Some(changes);
+                        ServerFrame::Presence { users, full: true }
+                    }
+                    Err(broadcast::error::RecvError::Closed) => continue,
+                };
+                // Best effort: a slow socket misses a presence change rather than stalling.
+                let _ = out.try_send(frame_message(&frame));
+                continue;
+            }
             Next::Lost(lost) => {
                 let lost = match lost {
                     Ok(lost) => Some(lost),
@@ -114,7 +144,7 @@ async fn serve(socket: WebSocket, engine: Arc<Engine>, session: Session) {
         };
         let Some(Ok(message)) = message else { break };
         let reply = match message {
-            Message::Text(text) => on_frame(&text, &engine, &session, &out, &mut follows).await,
+            Message::Text(text) => on_frame(&text, &engine, &session, &out, &mut follows, &mut presence).await,
             Message::Binary(_) => Some(ServerFrame::Error {
                 error: "binary frames are not supported; send JSON text".into(),
             }),
@@ -130,8 +160,15 @@ async fn serve(socket: WebSocket, engine: Arc<Engine>, session: Session) {
     for follow in follows.values() {
         follow.task.abort();
     }
+    engine.presence().disconnect(&presence.connection);
     drop(out);
     let _ = writer.await;
+}
+
+/// This socket's presence: its place in the book, and the changes it follows (once asked).
+struct Presence {
+    connection: crate::presence::Connection,
+    changes: Option<broadcast::Receiver<crate::presence::Change>>,
 }
 
 /// A channel this socket follows, and the space it belongs to.
@@ -182,6 +219,7 @@ async fn on_frame(
     session: &Session,
     out: &mpsc::Sender<Message>,
     follows: &mut HashMap<ChannelId, Follow>,
+    presence: &mut Presence,
 ) -> Option<ServerFrame> {
     let frame = match ClientFrame::parse(text) {
         Ok(frame) => frame,
@@ -259,6 +297,15 @@ async fn on_frame(
             None
         }
         ClientFrame::Ping { nonce } => Some(ServerFrame::Pong { nonce }),
+        ClientFrame::Away { away } => {
+            engine.presence().set_away(&presence.connection, away);
+            None
+        }
+        ClientFrame::WatchPresence => {
+            let (changes, users) = engine.presence().watch();
+            presence.changes = Some(changes);
+            Some(ServerFrame::Presence { users, full: true })
+        }
         ClientFrame::Typing { channel } => {
             // Only into a channel this socket follows (so membership was checked), and at
             // most four times a second per channel: a note, not a flood.

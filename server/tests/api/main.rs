@@ -8,6 +8,7 @@ mod crash;
 mod doors;
 mod helpers;
 mod messages;
+mod presence;
 mod projection;
 mod restart;
 mod search;
