@@ -270,6 +270,17 @@ impl TestApp {
         dump
     }
 
+    /// Stops the server, rebuilds the read models from the log, and starts it again on
+    /// the same database.
+    pub async fn rebuilt(self) -> TestApp {
+        let database_url = self.database_url.clone();
+        let dir = self.stop().await;
+        parley_server::startup::rebuild_projections(&database_url)
+            .await
+            .unwrap();
+        spawn_app_in(dir).await
+    }
+
     /// Waits until the read models have folded the whole log.
     pub async fn wait_projected(&self) {
         let head = self.head().await;

@@ -195,12 +195,7 @@ async fn moderators_delete_others_messages_in_their_space_and_a_rebuild_agrees()
     .await;
     app.wait_projected().await;
     let live = app.read_model_dump().await;
-    let database_url = app.database_url.clone();
-    let dir = app.stop().await;
-    parley_server::startup::rebuild_projections(&database_url)
-        .await
-        .unwrap();
-    let app = crate::helpers::spawn_app_in(dir).await;
+    let app = app.rebuilt().await;
     assert_eq!(app.read_model_dump().await, live);
 }
 
@@ -255,11 +250,6 @@ async fn replies_go_in_their_roots_thread_which_counts_them() {
 
     app.wait_projected().await;
     let live = app.read_model_dump().await;
-    let database_url = app.database_url.clone();
-    let dir = app.stop().await;
-    parley_server::startup::rebuild_projections(&database_url)
-        .await
-        .unwrap();
-    let app = crate::helpers::spawn_app_in(dir).await;
+    let app = app.rebuilt().await;
     assert_eq!(app.read_model_dump().await, live);
 }

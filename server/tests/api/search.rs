@@ -76,11 +76,6 @@ async fn search_finds_words_in_readable_channels_only_and_follows_edits_and_dele
 
     // A rebuild gives the same answers.
     let before = search(&app, &app.user, "deployment").await;
-    let database_url = app.database_url.clone();
-    let dir = app.stop().await;
-    parley_server::startup::rebuild_projections(&database_url)
-        .await
-        .unwrap();
-    let app = crate::helpers::spawn_app_in(dir).await;
+    let app = app.rebuilt().await;
     assert_eq!(search(&app, &app.user, "deployment").await, before);
 }

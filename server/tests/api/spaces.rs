@@ -315,13 +315,7 @@ async fn spaces_survive_a_projection_rebuild() {
         .unwrap();
     app.wait_projected().await;
     let before = app.read_model_dump().await;
-    app.engine.store().head().await.unwrap();
-    let dir = app.stop().await;
-    let database_url = format!("sqlite://{}", dir.path().join("parley.db").display());
-    parley_server::startup::rebuild_projections(&database_url)
-        .await
-        .unwrap();
-    let app = crate::helpers::spawn_app_in(dir).await;
+    let app = app.rebuilt().await;
     assert_eq!(app.read_model_dump().await, before);
 }
 
