@@ -119,6 +119,18 @@ pub enum Event {
         user_id: UserId,
         role: Role,
     },
+    /// A user has read a channel up to a log position (on the user's own `reads-` stream).
+    ChannelRead {
+        user_id: UserId,
+        channel_id: ChannelId,
+        up_to: Position,
+    },
+    /// A user silenced a channel (no notifications, not in the unread total), or not.
+    ChannelMuted {
+        user_id: UserId,
+        channel_id: ChannelId,
+        muted: bool,
+    },
 }
 
 /// Why stored bytes could not be read back as an [`Event`].
@@ -158,6 +170,8 @@ impl Event {
             Self::MemberLeft { .. } => "MemberLeft",
             Self::MemberRemoved { .. } => "MemberRemoved",
             Self::RoleChanged { .. } => "RoleChanged",
+            Self::ChannelRead { .. } => "ChannelRead",
+            Self::ChannelMuted { .. } => "ChannelMuted",
         }
     }
 
@@ -195,6 +209,15 @@ impl Event {
             | Self::MessageDeleted { channel_id, .. }
             | Self::ReactionAdded { channel_id, .. }
             | Self::ReactionRemoved { channel_id, .. } => Some(*channel_id),
+            _ => None,
+        }
+    }
+
+    /// The user this event concerns alone (read markers, mutes): it goes to that user's
+    /// sockets, nobody else's.
+    pub fn personal(&self) -> Option<UserId> {
+        match self {
+            Self::ChannelRead { user_id, .. } | Self::ChannelMuted { user_id, .. } => Some(*user_id),
             _ => None,
         }
     }

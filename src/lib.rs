@@ -19,6 +19,7 @@
 //! - [`timeline`]: the client's view of one channel: optimistic pending messages merged
 //!   with committed ones in log order, without duplicates.
 //! - [`typing`]: who is typing in a channel (ephemeral notes that expire).
+//! - [`unread`]: read markers that only move forward, unread and mention counts, the page title.
 
 pub mod account;
 pub mod aggregate;
@@ -34,6 +35,7 @@ pub mod space;
 pub mod tabs;
 pub mod timeline;
 pub mod typing;
+pub mod unread;
 
 pub use account::{AccountCommand, AccountState, CredentialError, Password, PasswordHash, Username};
 pub use aggregate::Aggregate;

@@ -42,6 +42,11 @@ pub enum ClientFrame {
     },
     /// Start hearing who is online or away: everyone now, then each change.
     WatchPresence,
+    /// Hear of new messages in these channels (for unread badges and notifications);
+    /// replaces the channels watched before. Channels the user cannot read are refused.
+    Watch {
+        channels: Vec<ChannelId>,
+    },
 }
 
 /// What the server sends.
@@ -63,6 +68,21 @@ pub enum ServerFrame {
         users: Vec<(String, crate::presence::Status)>,
         /// Everyone online or away (replace what you knew) rather than changes.
         full: bool,
+    },
+    /// A new message in a watched channel: enough for a badge and a notification.
+    Activity {
+        channel: ChannelId,
+        position: Position,
+        author: String,
+        body: String,
+        /// The thread it replies in, if it is a reply.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_to: Option<MessageId>,
+    },
+    /// A committed event about this user alone (a read marker moved, a channel muted),
+    /// from any of their tabs or devices.
+    Personal {
+        event: Box<RecordedEvent>,
     },
     /// Everything up to `position` has been sent; what follows is live.
     CaughtUp {

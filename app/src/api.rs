@@ -416,6 +416,30 @@ pub async fn thread(channel: ChannelId, root: MessageId) -> Result<Vec<MessageVi
     backend.thread(&me, channel, root).await.map_err(ssr::respond)
 }
 
+/// Unread messages and mentions in every channel the signed-in user can read.
+#[server(client = ApiClient, endpoint = "unreads", input = server_fn::codec::Json)]
+pub async fn unreads() -> Result<Vec<parley::unread::ChannelUnread>, AppError> {
+    let backend = ssr::backend()?;
+    let me = backend.authenticate(&ssr::headers()).await.map_err(ssr::respond)?;
+    backend.unreads(&me).await.map_err(ssr::respond)
+}
+
+/// The signed-in user has read `channel` up to `up_to`; returns where their marker stands.
+#[server(client = ApiClient, endpoint = "mark_read", input = server_fn::codec::Json)]
+pub async fn mark_read(channel: ChannelId, up_to: Position) -> Result<Position, AppError> {
+    let backend = ssr::backend()?;
+    let me = backend.authenticate(&ssr::headers()).await.map_err(ssr::respond)?;
+    backend.mark_read(&me, channel, up_to).await.map_err(ssr::respond)
+}
+
+/// Silences a channel for the signed-in user (no notifications, not in the total), or not.
+#[server(client = ApiClient, endpoint = "mute_channel", input = server_fn::codec::Json)]
+pub async fn mute_channel(channel: ChannelId, muted: bool) -> Result<(), AppError> {
+    let backend = ssr::backend()?;
+    let me = backend.authenticate(&ssr::headers()).await.map_err(ssr::respond)?;
+    backend.mute_channel(&me, channel, muted).await.map_err(ssr::respond)
+}
+
 /// One page of a channel's history: up to `limit` messages before `before`
 /// (or the newest when `before` is absent), oldest first.
 #[server(client = ApiClient, endpoint = "history", input = server_fn::codec::Json)]
@@ -439,6 +463,7 @@ pub mod ssr {
     };
     use http::HeaderMap;
     use leptos::prelude::use_context;
+    use parley::unread::ChannelUnread;
     use parley::{ChannelId, MessageId, MessageView, Position, SpaceId};
     use std::sync::Arc;
 
@@ -501,6 +526,9 @@ pub mod ssr {
         ) -> Result<Vec<EditView>, AppError>;
         async fn search(&self, me: &Me, query: String) -> Result<Vec<SearchHit>, AppError>;
         async fn thread(&self, me: &Me, channel: ChannelId, root: MessageId) -> Result<Vec<MessageView>, AppError>;
+        async fn unreads(&self, me: &Me) -> Result<Vec<ChannelUnread>, AppError>;
+        async fn mark_read(&self, me: &Me, channel: ChannelId, up_to: Position) -> Result<Position, AppError>;
+        async fn mute_channel(&self, me: &Me, channel: ChannelId, muted: bool) -> Result<(), AppError>;
     }
 
     /// The request's headers (empty outside a request).

@@ -5,7 +5,7 @@
 
 use axum::extract::ws::Utf8Bytes;
 use parley::protocol::ServerFrame;
-use parley::{ChannelId, Position, RecordedEvent};
+use parley::{ChannelId, Position, RecordedEvent, UserId};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{broadcast, watch};
@@ -20,11 +20,18 @@ pub struct Dispatch {
     pub position: Position,
     pub frame: Utf8Bytes,
     pub ephemeral: bool,
+    /// For a new message: the short frame that sockets watching the channel get.
+    pub activity: Option<Utf8Bytes>,
 }
+
+/// Events buffered per user (read markers, mutes): rare, so a small buffer.
+const USER_BUFFER: usize = 64;
 
 #[derive(Clone)]
 pub struct Hub {
     channels: Arc<Mutex<HashMap<ChannelId, broadcast::Sender<Arc<Dispatch>>>>>,
+    /// The sockets of each user, for events about that user alone.
+    users: Arc<Mutex<HashMap<UserId, broadcast::Sender<Utf8Bytes>>>>,
     projected: watch::Sender<Position>,
 }
 
@@ -32,6 +39,7 @@ impl Hub {
     pub fn new(projected: Position) -> Self {
         Self {
             channels: Arc::default(),
+            users: Arc::default(),
             projected: watch::channel(projected).0,
         }
     }
@@ -54,6 +62,15 @@ impl Hub {
             .subscribe()
     }
 
+    /// The events about `user` alone (their read markers and mutes), as frames.
+    pub fn personal(&self, user: UserId) -> broadcast::Receiver<Utf8Bytes> {
+        let mut users = self.users.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        users
+            .entry(user)
+            .or_insert_with(|| broadcast::channel(USER_BUFFER).0)
+            .subscribe()
+    }
+
     /// Called by the projector once `events` are in the read models.
     /// The projected position moves first: a socket that subscribes in between then
     /// finds these events in its catch-up, and skips the live copies by position.
@@ -65,6 +82,9 @@ impl Hub {
         let mut channels = self.channels.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         channels.retain(|_, sender| sender.receiver_count() > 0);
         for event in events {
+            if let Some(user) = event.event.personal() {
+                self.send_personal(user, event);
+            }
             let Some(channel) = event.event.channel_id() else {
                 continue;
             };
@@ -73,9 +93,21 @@ impl Hub {
                     position: event.position,
                     frame: event_frame(channel, event),
                     ephemeral: false,
+                    activity: activity_frame(channel, event),
                 };
                 let _ = sender.send(Arc::new(dispatch));
             }
+        }
+    }
+
+    fn send_personal(&self, user: UserId, event: &RecordedEvent) {
+        let mut users = self.users.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        users.retain(|_, sender| sender.receiver_count() > 0);
+        if let Some(sender) = users.get(&user) {
+            let frame = ServerFrame::Personal {
+                event: Box::new(event.clone()),
+            };
+            let _ = sender.send(frame.to_json().into());
         }
     }
 }
@@ -94,8 +126,29 @@ impl Hub {
                 position: Position::ZERO,
                 frame: frame.to_json().into(),
                 ephemeral: true,
+                activity: None,
             }));
         }
+    }
+}
+
+/// What a socket watching `channel` hears of a new message (nothing of other events).
+fn activity_frame(channel: ChannelId, event: &RecordedEvent) -> Option<Utf8Bytes> {
+    match &event.event {
+        parley::Event::MessagePosted {
+            author, body, reply_to, ..
+        } => Some(
+            ServerFrame::Activity {
+                channel,
+                position: event.position,
+                author: author.to_string(),
+                body: body.to_string(),
+                reply_to: *reply_to,
+            }
+            .to_json()
+            .into(),
+        ),
+        _ => None,
     }
 }
 

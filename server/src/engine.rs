@@ -10,6 +10,7 @@ use crate::store::{AppendError, Appended, EventStore, ExpectedVersion, NewEvent,
 use axum::http::HeaderMap;
 use parley::account::{self, AccountCommand, AccountState};
 use parley::space::{self, SpaceCommand, SpaceId, SpaceState};
+use parley::unread::ChannelUnread;
 use parley::{
     Actor, ChannelCommand, ChannelId, ChannelState, CorrelationId, CredentialError, DisplayName, DomainError, Emoji,
     Event, EventMetadata, MessageBody, MessageChange, MessageFacts, MessageId, MessageView, ParentFacts, Password,
@@ -23,6 +24,8 @@ use parley_app::api::{
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::{broadcast, watch};
+
+mod reads;
 
 /// Why a command or query failed.
 #[derive(Debug, thiserror::Error)]
@@ -1181,5 +1184,17 @@ impl ChatBackend for Engine {
 
     async fn thread(&self, me: &Me, channel: ChannelId, root: MessageId) -> Result<Vec<MessageView>, AppError> {
         Ok(Engine::thread(self, me, channel, root).await?)
+    }
+
+    async fn unreads(&self, me: &Me) -> Result<Vec<ChannelUnread>, AppError> {
+        Ok(Engine::unreads(self, me).await?)
+    }
+
+    async fn mark_read(&self, me: &Me, channel: ChannelId, up_to: Position) -> Result<Position, AppError> {
+        Ok(Engine::mark_read(self, me, channel, up_to).await?)
+    }
+
+    async fn mute_channel(&self, me: &Me, channel: ChannelId, muted: bool) -> Result<(), AppError> {
+        Ok(Engine::mute_channel(self, me, channel, muted).await?)
     }
 }

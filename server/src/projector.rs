@@ -141,6 +141,7 @@ impl Projector {
                 conn.execute("DELETE FROM space_members").await?;
                 conn.execute("DELETE FROM invites").await?;
                 conn.execute("DELETE FROM direct_members").await?;
+                conn.execute("DELETE FROM read_markers").await?;
                 conn.execute("DELETE FROM projection_checkpoints").await?;
                 conn.execute("COMMIT").await
             }
@@ -271,9 +272,10 @@ async fn insert_messages(
     }
     let rows = serde_json::Value::Array(std::mem::take(messages)).to_string();
     sqlx::query(
-        "INSERT INTO messages (position, message_id, channel_id, author, body, sent_at_ms, author_id, revision, reply_to)
+        "INSERT INTO messages (position, message_id, channel_id, author, body, sent_at_ms, author_id, revision, reply_to,
+                               mentions)
          SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 0,
-                value ->> 7
+                value ->> 7, value ->> 8
          FROM json_each(?) WHERE true ORDER BY key
          ON CONFLICT DO NOTHING",
     )
@@ -281,6 +283,17 @@ async fn insert_messages(
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// The `mentions` column: each username the body mentions, between spaces (` ada bob `),
+/// so `mentions LIKE '% ada %'` finds a mention of `ada`.
+fn mention_column(body: &str) -> String {
+    let names = parley::markdown::mentions(body);
+    if names.is_empty() {
+        String::new()
+    } else {
+        format!(" {} ", names.join(" "))
+    }
 }
 
 /// Records that the message's row now includes the event at `position`.
@@ -360,6 +373,7 @@ async fn apply(conn: &mut SqliteConnection, batch: &[Arc<RecordedEvent>]) -> Res
                     recorded.recorded_at_ms,
                     author_id.map(|id| id.to_string()),
                     reply_to.map(|id| id.to_string()),
+                    mention_column(body.as_str()),
                 ]));
                 if let Some(root) = reply_to {
                     // The root counts it, once: replaying the reply finds the root's
@@ -389,11 +403,12 @@ async fn apply(conn: &mut SqliteConnection, batch: &[Arc<RecordedEvent>]) -> Res
                 .execute(&mut *conn)
                 .await?;
                 sqlx::query(
-                    "UPDATE messages SET body = ?, edited = 1, revision = ?
+                    "UPDATE messages SET body = ?, edited = 1, revision = ?, mentions = ?
                      WHERE message_id = ? AND deleted = 0 AND revision < ?",
                 )
                 .bind(body.to_string())
                 .bind(position)
+                .bind(mention_column(body.as_str()))
                 .bind(message_id.to_string())
                 .bind(position)
                 .execute(&mut *conn)
@@ -471,6 +486,37 @@ async fn apply(conn: &mut SqliteConnection, batch: &[Arc<RecordedEvent>]) -> Res
             | Event::MemberLeft { .. }
             | Event::MemberRemoved { .. }
             | Event::RoleChanged { .. } => apply_space(conn, recorded).await?,
+            Event::ChannelRead {
+                user_id,
+                channel_id,
+                up_to,
+            } => {
+                // Markers only move forward, whatever order two tabs' reads were stored in.
+                sqlx::query(
+                    "INSERT INTO read_markers (user_id, channel_id, up_to) VALUES (?, ?, ?)
+                     ON CONFLICT (user_id, channel_id) DO UPDATE SET up_to = max(up_to, excluded.up_to)",
+                )
+                .bind(user_id.to_string())
+                .bind(channel_id.to_string())
+                .bind(up_to.0 as i64)
+                .execute(&mut *conn)
+                .await?;
+            }
+            Event::ChannelMuted {
+                user_id,
+                channel_id,
+                muted,
+            } => {
+                sqlx::query(
+                    "INSERT INTO read_markers (user_id, channel_id, muted) VALUES (?, ?, ?)
+                     ON CONFLICT (user_id, channel_id) DO UPDATE SET muted = excluded.muted",
+                )
+                .bind(user_id.to_string())
+                .bind(channel_id.to_string())
+                .bind(*muted)
+                .execute(&mut *conn)
+                .await?;
+            }
             Event::AccountRegistered { user_id, username, .. } => {
                 sqlx::query(
                     "INSERT INTO accounts (user_id, username, registered_position) VALUES (?, ?, ?)

@@ -85,6 +85,9 @@ async fn serve(socket: WebSocket, engine: Arc<Engine>, session: Session) {
     tokio::pin!(ended);
     let mut access_lost = engine.access_lost();
     let mut follows: HashMap<ChannelId, Follow> = HashMap::new();
+    // Channels watched for new messages (unread badges), and this user's own events.
+    let mut watches: HashMap<ChannelId, Follow> = HashMap::new();
+    let mut personal = engine.hub().personal(session.me.user_id);
     // This socket makes its user present; it hears of others only once it asks to.
     let mut presence = Presence {
         connection: engine.presence().connect(&session.me.username),
@@ -95,6 +98,7 @@ async fn serve(socket: WebSocket, engine: Arc<Engine>, session: Session) {
             Frame(Option<Result<Message, axum::Error>>),
             Lost(Result<AccessLost, broadcast::error::RecvError>),
             Presence(Result<crate::presence::Change, broadcast::error::RecvError>),
+            Personal(Result<Utf8Bytes, broadcast::error::RecvError>),
             End,
         }
         let next = tokio::select! {
@@ -102,6 +106,7 @@ async fn serve(socket: WebSocket, engine: Arc<Engine>, session: Session) {
             _ = closing.wait_for(|closing| *closing) => Next::End,
             () = &mut ended => Next::End,
             lost = access_lost.recv() => Next::Lost(lost),
+            frame = personal.recv() => Next::Personal(frame),
             change = async {
                 match presence.changes.as_mut() {
                     Some(changes) => changes.recv().await,
@@ -110,6 +115,17 @@ async fn serve(socket: WebSocket, engine: Arc<Engine>, session: Session) {
             } => Next::Presence(change),
         };
         let message = match next {
+            Next::Personal(frame) => {
+                match frame {
+                    // Best effort like presence: the client counts again on its next refresh.
+                    Ok(frame) => {
+                        let _ = out.try_send(Message::Text(frame));
+                    }
+                    Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => personal = engine.hub().personal(session.me.user_id),
+                }
+                continue;
+            }
             Next::Presence(change) => {
                 let frame = match change {
                     Ok(change) => ServerFrame::Presence {
@@ -134,9 +150,10 @@ async fn serve(socket: WebSocket, engine: Arc<Engine>, session: Session) {
                     Err(broadcast::error::RecvError::Lagged(_)) => None,
                     Err(broadcast::error::RecvError::Closed) => continue,
                 };
-                if revoke(&engine, &session, &mut follows, lost, &out).await.is_err() {
+                if revoke(&engine, &session, &mut follows, lost, Some(&out)).await.is_err() {
                     break;
                 }
+                let _ = revoke(&engine, &session, &mut watches, lost, None).await;
                 continue;
             }
             Next::Frame(message) => message,
@@ -144,7 +161,13 @@ async fn serve(socket: WebSocket, engine: Arc<Engine>, session: Session) {
         };
         let Some(Ok(message)) = message else { break };
         let reply = match message {
-            Message::Text(text) => on_frame(&text, &engine, &session, &out, &mut follows, &mut presence).await,
+            Message::Text(text) => {
+                let mut channels = Channels {
+                    follows: &mut follows,
+                    watches: &mut watches,
+                };
+                on_frame(&text, &engine, &session, &out, &mut channels, &mut presence).await
+            }
             Message::Binary(_) => Some(ServerFrame::Error {
                 error: "binary frames are not supported; send JSON text".into(),
             }),
@@ -157,7 +180,7 @@ async fn serve(socket: WebSocket, engine: Arc<Engine>, session: Session) {
             break;
         }
     }
-    for follow in follows.values() {
+    for follow in follows.values().chain(watches.values()) {
         follow.task.abort();
     }
     engine.presence().disconnect(&presence.connection);
@@ -184,14 +207,20 @@ struct Follow {
 /// a client that does not behave.
 const TYPING_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 
-/// Stops following the channels this user may no longer read, and says so. With no
-/// details (the notices lagged), checks every channel followed again.
+/// The channels a socket follows (every event) and watches (new messages only).
+struct Channels<'a> {
+    follows: &'a mut HashMap<ChannelId, Follow>,
+    watches: &'a mut HashMap<ChannelId, Follow>,
+}
+
+/// Stops following the channels this user may no longer read, and says so (when `out` is
+/// given). With no details (the notices lagged), checks every channel followed again.
 async fn revoke(
     engine: &Engine,
     session: &Session,
     follows: &mut HashMap<ChannelId, Follow>,
     lost: Option<AccessLost>,
-    out: &mpsc::Sender<Message>,
+    out: Option<&mpsc::Sender<Message>>,
 ) -> Result<(), mpsc::error::SendError<Message>> {
     let mut ended = Vec::new();
     for (channel, follow) in follows.iter() {
@@ -207,8 +236,10 @@ async fn revoke(
         if let Some(follow) = follows.remove(&channel) {
             follow.task.abort();
         }
-        let error = format!("you can no longer read channel {channel}");
-        out.send(frame_message(&ServerFrame::Error { error })).await?;
+        if let Some(out) = out {
+            let error = format!("you can no longer read channel {channel}");
+            out.send(frame_message(&ServerFrame::Error { error })).await?;
+        }
     }
     Ok(())
 }
@@ -218,9 +249,10 @@ async fn on_frame(
     engine: &Arc<Engine>,
     session: &Session,
     out: &mpsc::Sender<Message>,
-    follows: &mut HashMap<ChannelId, Follow>,
+    channels: &mut Channels<'_>,
     presence: &mut Presence,
 ) -> Option<ServerFrame> {
+    let follows = &mut *channels.follows;
     let frame = match ClientFrame::parse(text) {
         Ok(frame) => frame,
         Err(e) => {
@@ -306,6 +338,44 @@ async fn on_frame(
             presence.changes = Some(changes);
             Some(ServerFrame::Presence { users, full: true })
         }
+        ClientFrame::Watch { channels: wanted } => {
+            if wanted.len() > MAX_SUBSCRIPTIONS {
+                return Some(ServerFrame::Error {
+                    error: format!("at most {MAX_SUBSCRIPTIONS} channels may be watched"),
+                });
+            }
+            let watches = &mut *channels.watches;
+            watches.retain(|channel, watch| {
+                let keep = wanted.contains(channel);
+                if !keep {
+                    watch.task.abort();
+                }
+                keep
+            });
+            let mut refused = Vec::new();
+            for channel in wanted {
+                if watches.contains_key(&channel) {
+                    continue;
+                }
+                match engine.authorize_channel(&session.me, channel).await {
+                    Ok(state) => {
+                        let task = tokio::spawn(watch(engine.clone(), channel, out.clone()));
+                        watches.insert(
+                            channel,
+                            Follow {
+                                task: task.abort_handle(),
+                                space: state.space_id,
+                                typed: None,
+                            },
+                        );
+                    }
+                    Err(_) => refused.push(channel.to_string()),
+                }
+            }
+            (!refused.is_empty()).then(|| ServerFrame::Error {
+                error: format!("no such channel: {}", refused.join(", ")),
+            })
+        }
         ClientFrame::Typing { channel } => {
             // Only into a channel this socket follows (so membership was checked), and at
             // most four times a second per channel: a note, not a flood.
@@ -360,6 +430,25 @@ async fn follow(engine: Arc<Engine>, channel: ChannelId, after: Position, out: m
     .await;
     if let Err(error) = result {
         tracing::debug!(%channel, %error, "subscription ended");
+    }
+}
+
+/// Tells the socket of each new message in `channel`, best effort: a badge that misses
+/// one is corrected by the next count, so a slow socket drops these rather than waits.
+async fn watch(engine: Arc<Engine>, channel: ChannelId, out: mpsc::Sender<Message>) {
+    let mut live = engine.hub().subscribe(channel);
+    loop {
+        match live.recv().await {
+            Ok(dispatch) => {
+                if let Some(frame) = &dispatch.activity
+                    && let Err(mpsc::error::TrySendError::Closed(_)) = out.try_send(Message::Text(frame.clone()))
+                {
+                    return;
+                }
+            }
+            Err(RecvError::Lagged(_)) => {}
+            Err(RecvError::Closed) => return,
+        }
     }
 }
 

@@ -140,6 +140,11 @@ impl TestApp {
         try_sign(self.addr, "sign_up", username).await.unwrap()
     }
 
+    /// Signs in an existing user (in a new browser).
+    pub async fn sign_in(&self, username: &str) -> User {
+        try_sign(self.addr, "sign_in", username).await.unwrap()
+    }
+
     pub async fn post_message(&self, message_id: MessageId, body: &str) -> reqwest::Response {
         let args = serde_json::json!({ "channel": ChannelId::GENERAL, "message_id": message_id, "body": body });
         self.call("post_message", args).await
@@ -202,11 +207,11 @@ impl TestApp {
             i64,
             i64,
             Option<String>,
-            i64,
+            String,
         );
         let messages: Vec<MessageRow> = sqlx::query_as(
             "SELECT position, message_id, channel_id, author, body, sent_at_ms, author_id, edited, deleted, revision,
-                    reply_to, replies
+                    reply_to, replies || '|' || mentions
              FROM messages ORDER BY position",
         )
         .fetch_all(pool)
@@ -258,7 +263,13 @@ impl TestApp {
         .fetch_all(pool)
         .await
         .unwrap();
+        let markers: Vec<(String, String, i64, i64)> =
+            sqlx::query_as("SELECT user_id, channel_id, up_to, muted FROM read_markers ORDER BY user_id, channel_id")
+                .fetch_all(pool)
+                .await
+                .unwrap();
         let mut dump: Vec<String> = messages.iter().map(|m| format!("{m:?}")).collect();
+        dump.extend(markers.iter().map(|m| format!("{m:?}")));
         dump.extend(edits.iter().map(|e| format!("{e:?}")));
         dump.extend(reactions.iter().map(|r| format!("{r:?}")));
         dump.extend(spaces.iter().map(|s| format!("{s:?}")));

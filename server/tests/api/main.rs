@@ -15,3 +15,4 @@ mod search;
 mod spaces;
 mod store;
 mod typing;
+mod unread;
