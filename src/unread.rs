@@ -31,10 +31,25 @@ pub struct ChannelUnread {
     pub unread: u32,
     /// Of those, the ones that mention this user by name.
     pub mentions: u32,
-    /// The last position the count covers: live messages after it are counted on top.
+    /// The channel's newest message when counted (or the marker, if later): live messages
+    /// after it are counted on top, and a marker at or past it means all is read.
     pub counted_to: Position,
     /// No notifications from this channel, and its unread messages stay out of the total.
     pub muted: bool,
+}
+
+impl ChannelUnread {
+    /// A channel with nothing counted yet.
+    fn none(channel_id: ChannelId) -> Self {
+        Self {
+            channel_id,
+            read_up_to: Position::ZERO,
+            unread: 0,
+            mentions: 0,
+            counted_to: Position::ZERO,
+            muted: false,
+        }
+    }
 }
 
 /// A message heard live (after the server's count).
@@ -84,9 +99,10 @@ impl Unreads {
 
     /// A message by someone else arrived live in `channel`.
     pub fn heard(&mut self, channel: ChannelId, position: Position, mention: bool) {
-        let Some(count) = self.counted.get(&channel) else {
-            return;
-        };
+        let count = self
+            .counted
+            .entry(channel)
+            .or_insert_with(|| ChannelUnread::none(channel));
         if position <= count.counted_to.max(count.read_up_to) {
             return;
         }
@@ -102,9 +118,10 @@ impl Unreads {
 
     /// The user has read `channel` up to `position` (here, in another tab, or elsewhere).
     pub fn read(&mut self, channel: ChannelId, position: Position) {
-        let Some(count) = self.counted.get_mut(&channel) else {
-            return;
-        };
+        let count = self
+            .counted
+            .entry(channel)
+            .or_insert_with(|| ChannelUnread::none(channel));
         if position <= count.read_up_to {
             return;
         }
@@ -121,9 +138,10 @@ impl Unreads {
     }
 
     pub fn set_muted(&mut self, channel: ChannelId, muted: bool) {
-        if let Some(count) = self.counted.get_mut(&channel) {
-            count.muted = muted;
-        }
+        self.counted
+            .entry(channel)
+            .or_insert_with(|| ChannelUnread::none(channel))
+            .muted = muted;
     }
 
     pub fn muted(&self, channel: ChannelId) -> bool {
@@ -246,12 +264,16 @@ mod tests {
     }
 
     #[test]
-    fn channels_not_counted_hear_nothing() {
+    fn a_channel_not_counted_yet_counts_what_it_hears() {
         let mut u = Unreads::default();
         let c = ChannelId::new();
+        assert_eq!(u.read_up_to(c), None);
         u.heard(c, Position(3), true);
-        assert_eq!(u.of(c), (0, 0));
-        assert_eq!(u.total(), (0, 0));
+        assert_eq!(u.of(c), (1, 1));
+        assert_eq!(u.total(), (1, 1));
+        // The first count covers it.
+        u.replace(vec![count(c, 0, 1, 1, 3)]);
+        assert_eq!(u.of(c), (1, 1));
     }
 
     #[test]

@@ -55,6 +55,13 @@ pub struct ChatState {
     pub typing: RwSignal<parley::typing::Typists>,
     /// Who is online or away (absent: offline).
     pub presence: RwSignal<std::collections::HashMap<String, parley::presence::Status>>,
+    /// Unread messages and mentions per channel, and this user's read markers and mutes.
+    pub unreads: RwSignal<parley::unread::Unreads>,
+    /// Where the "new messages" line goes in the open channel: after this position (the
+    /// marker as it stood when the channel was opened).
+    pub divider: RwSignal<Option<(ChannelId, parley::Position)>>,
+    /// Whether the page is in view (not a hidden tab).
+    pub visible: RwSignal<bool>,
 }
 
 #[component]
@@ -80,6 +87,9 @@ pub fn ChatPage() -> impl IntoView {
         thread: RwSignal::new(None),
         typing: RwSignal::new(Default::default()),
         presence: RwSignal::new(Default::default()),
+        unreads: RwSignal::new(Default::default()),
+        divider: RwSignal::new(None),
+        visible: RwSignal::new(true),
     };
     let hydrated = RwSignal::new(false);
 
@@ -119,8 +129,19 @@ pub fn ChatPage() -> impl IntoView {
     });
     let signed_in = move || state.me.with(Option::is_some);
     let title = move || crate::spaces::channel_title(state);
+    let page_title = move || {
+        let (unread, mentions) = state.unreads.with(parley::unread::Unreads::total);
+        let (name, space) = title();
+        let place = match space {
+            Some(space) if !name.starts_with('@') => format!("#{name} · {space}"),
+            _ if name.starts_with('@') => name,
+            _ => format!("#{name}"),
+        };
+        parley::unread::title(unread, mentions, &place)
+    };
 
     view! {
+        <leptos_meta::Title text=page_title />
         <main
             class="app"
             class:with-thread=move || state.thread.with(Option::is_some)
@@ -237,6 +258,22 @@ fn MessageList(state: ChatState) -> impl IntoView {
                 .collect::<Vec<_>>()
         })
     };
+    // The first message of others after the read marker as it stood on opening: the
+    // "new messages" line goes above it.
+    let first_unread = Memo::new(move |_| {
+        let (channel, marker) = state.divider.get()?;
+        if channel != state.channel.get() {
+            return None;
+        }
+        let me = state.me.with(|me| me.as_ref().map(|me| me.username.clone()));
+        state.timeline.with(|t| {
+            t.entries()
+                .find(|e| {
+                    e.reply_to.is_none() && e.position.is_some_and(|p| p > marker) && Some(&e.author) != me.as_ref()
+                })
+                .map(|e| e.message_id)
+        })
+    });
     let jump_to_latest = move |_| {
         state.reveal.set(None);
         state.stick.set(true);
@@ -258,6 +295,14 @@ fn MessageList(state: ChatState) -> impl IntoView {
                     <li class="empty">"No messages yet. Say hello!"</li>
                 </Show>
                 <For each=entries key=|e: &Entry| e.clone() let:entry>
+                    <Show when={
+                        let id = entry.message_id;
+                        move || first_unread.get() == Some(id)
+                    }>
+                        <li class="new-divider" data-testid="new-divider" role="separator">
+                            <span>"New messages"</span>
+                        </li>
+                    </Show>
                     <MessageItem entry state />
                 </For>
             </ol>

@@ -24,6 +24,7 @@ pub mod search;
 pub mod spaces;
 #[cfg(feature = "browser")]
 mod sync;
+pub mod unread;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};

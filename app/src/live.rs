@@ -97,12 +97,31 @@ pub fn start(state: ChatState) {
         }
     });
     // Presence: this page going out of view (or back) is told to the server.
+    state.visible.set(!page_hidden());
     spawn_local(async move {
         loop {
             browser_event("visibilitychange").await;
+            state.visible.set(!page_hidden());
             say_away();
         }
     });
+    // Watch every channel of the sidebar for new messages (badges, notifications), again
+    // whenever the sidebar changes; and keep the read marker of the open channel moving.
+    Effect::new(move |watched: Option<Vec<ChannelId>>| {
+        let _ = (state.spaces.track(), state.directs.track());
+        let channels = watch_list(state);
+        if watched.as_ref() != Some(&channels) {
+            send_frame(&ClientFrame::Watch {
+                channels: channels.clone(),
+            });
+            // A channel new to the sidebar (a conversation just opened) gets its count.
+            if watched.is_some() {
+                crate::spaces::refresh_unreads(state);
+            }
+        }
+        channels
+    });
+    Effect::new(move |_| mark_read(state));
     // The page opened from what this browser remembers; the server has the last word.
     spawn_local(async move {
         if let Ok(None) = whoami().await {
@@ -236,11 +255,10 @@ async fn follow(
     let mut offline = Box::pin(browser_event("offline"));
     let (outgoing, mut to_send) = futures::channel::mpsc::unbounded::<String>();
     *client.outgoing.borrow_mut() = Some(outgoing);
-    let _ = client
-        .outgoing
-        .borrow()
-        .as_ref()
-        .map(|o| o.unbounded_send(ClientFrame::WatchPresence.to_json()));
+    send_frame(&ClientFrame::WatchPresence);
+    send_frame(&ClientFrame::Watch {
+        channels: watch_list(state),
+    });
     if page_hidden() {
         say_away();
     }
@@ -303,8 +321,26 @@ async fn follow(
                     tell(TabMessage::Applied { channel, messages });
                 }
             }
+            Ok(ServerFrame::Activity {
+                channel: c,
+                position,
+                author,
+                body,
+                reply_to,
+            }) => heard(state, c, position, &author, &body, reply_to.is_some()),
+            Ok(ServerFrame::Personal { event }) => match event.event {
+                parley::Event::ChannelRead { channel_id, up_to, .. } => {
+                    state.unreads.update(|u| u.read(channel_id, up_to))
+                }
+                parley::Event::ChannelMuted { channel_id, muted, .. } => {
+                    state.unreads.update(|u| u.set_muted(channel_id, muted))
+                }
+                _ => {}
+            },
             Ok(ServerFrame::CaughtUp { .. }) => {
                 caught_up = true;
+                // New messages elsewhere while this socket was not watching are in the count.
+                crate::spaces::refresh_unreads(state);
                 state.connection.set(Connection::Online);
                 flush_outbox(client).await;
             }
@@ -332,6 +368,73 @@ pub fn typing(state: ChatState) {
     {
         client.typed_at.set(now);
     }
+}
+
+/// Sends a frame over the open socket, if there is one (a new socket sends what it needs).
+fn send_frame(frame: &ClientFrame) {
+    let Some(client) = client() else { return };
+    if let Some(outgoing) = client.outgoing.borrow().as_ref() {
+        let _ = outgoing.unbounded_send(frame.to_json());
+    }
+}
+
+/// The channels to watch: the lobby and every channel and conversation in the sidebar.
+fn watch_list(state: ChatState) -> Vec<ChannelId> {
+    let mut channels = vec![ChannelId::GENERAL];
+    state.spaces.with_untracked(|spaces| {
+        channels.extend(spaces.iter().flat_map(|s| s.channels.iter().map(|c| c.channel_id)));
+    });
+    state
+        .directs
+        .with_untracked(|directs| channels.extend(directs.iter().map(|d| d.channel_id)));
+    channels
+}
+
+/// A new message somewhere: count it (unless it is this user's own, or a thread reply,
+/// which the counts leave out), and notify of a mention or a direct message when the page
+/// is out of view and the channel is not muted.
+fn heard(state: ChatState, channel: ChannelId, position: Position, author: &str, body: &str, reply: bool) {
+    let me = state.me.with_untracked(|me| me.as_ref().map(|me| me.username.clone()));
+    if me.as_deref() == Some(author) || reply {
+        return;
+    }
+    let mentioned = me.is_some_and(|me| parley::markdown::mentions(body).contains(&me));
+    state.unreads.update(|u| u.heard(channel, position, mentioned));
+    let direct = state
+        .directs
+        .with_untracked(|d| d.iter().any(|d| d.channel_id == channel));
+    let muted = state.unreads.with_untracked(|u| u.muted(channel));
+    if (mentioned || direct) && !muted && page_hidden() {
+        let title = if direct {
+            format!("{author} wrote to you")
+        } else {
+            format!("{author} mentioned you")
+        };
+        crate::unread::notify(channel, &title, body);
+    }
+}
+
+/// Moves the open channel's read marker to the newest message on screen, when the page is
+/// in view and the reader is at the bottom. The first time a channel's marker is known,
+/// it also places the "new messages" line there.
+fn mark_read(state: ChatState) {
+    let channel = state.channel.get();
+    let Some(marker) = state.unreads.with(|u| u.read_up_to(channel)) else {
+        return;
+    };
+    if state.divider.with_untracked(|d| d.map(|(c, _)| c)) != Some(channel) {
+        state.divider.set(Some((channel, marker)));
+    }
+    let newest = state.timeline.with(|t| t.cursor());
+    if !state.visible.get() || !state.stick.get() || newest <= marker {
+        return;
+    }
+    state.unreads.update(|u| u.read(channel, newest));
+    spawn_local(async move {
+        if let Err(e) = crate::api::mark_read(channel, newest).await {
+            leptos::logging::warn!("read marker: {e}");
+        }
+    });
 }
 
 fn page_hidden() -> bool {

@@ -5,6 +5,7 @@ use crate::api::{
     invites, members, my_directs, my_spaces, open_direct,
 };
 use crate::chat::ChatState;
+use crate::unread::{Badge, NotifyOffer, SpaceBadge};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use parley::space::{Right, valid_space_name};
@@ -21,7 +22,20 @@ pub fn refresh(state: ChatState) {
             Ok(directs) => state.directs.set(directs),
             Err(e) => leptos::logging::warn!("direct messages: {e}"),
         }
+        fetch_unreads(state).await;
     });
+}
+
+/// Counts the unread messages of every channel again.
+pub fn refresh_unreads(state: ChatState) {
+    spawn_local(fetch_unreads(state));
+}
+
+async fn fetch_unreads(state: ChatState) {
+    match crate::api::unreads().await {
+        Ok(counts) => state.unreads.update(|u| u.replace(counts)),
+        Err(e) => leptos::logging::warn!("unread counts: {e}"),
+    }
 }
 
 /// Moves the page to `href` without reloading it.
@@ -48,6 +62,22 @@ fn check_space_name(name: &str) -> Result<(), String> {
     } else {
         Err("a space name must be 1 to 64 characters".into())
     }
+}
+
+/// Opens a channel from outside the page's components (a notification's click): the
+/// address changes as a link would change it, and the router follows.
+pub fn open(channel: ChannelId) {
+    #[cfg(feature = "browser")]
+    if let Some(window) = web_sys::window()
+        && let Ok(history) = window.history()
+    {
+        let _ = history.push_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&channel_href(channel)));
+        if let Ok(event) = web_sys::PopStateEvent::new("popstate") {
+            let _ = window.dispatch_event(&event);
+        }
+    }
+    #[cfg(not(feature = "browser"))]
+    let _ = channel;
 }
 
 /// The address that opens a channel.
@@ -188,7 +218,8 @@ pub fn Sidebar(state: ChatState) -> impl IntoView {
             <section class="space">
                 <h2>"Lobby"</h2>
                 <a href="/" class=link_class(state, ChannelId::GENERAL) data-testid="channel-link">
-                    "# general"
+                    <span class="link-name">"# general"</span>
+                    <Badge state channel=ChannelId::GENERAL />
                 </a>
             </section>
             <For
@@ -220,8 +251,8 @@ pub fn Sidebar(state: ChatState) -> impl IntoView {
                         class=link_class(state, direct.channel_id)
                         data-testid="direct-link"
                     >
-                        "@ "
-                        {direct.with.join(", ")}
+                        <span class="link-name">"@ " {direct.with.join(", ")}</span>
+                        <Badge state channel=direct.channel_id />
                     </a>
                 </For>
                 <Show when=signed_in>
@@ -232,6 +263,7 @@ pub fn Sidebar(state: ChatState) -> impl IntoView {
                     </div>
                 </Show>
             </section>
+            <NotifyOffer />
         </nav>
         {move || dialog.get().map(|d| view! { <SidebarDialog d dialog state /> })}
     }
@@ -286,6 +318,7 @@ fn SpaceSection(space: SpaceView, state: ChatState, dialog: RwSignal<Option<Dial
             <h2>
                 <span class="space-name">{space.name.clone()}</span>
                 <span class="role" data-testid="my-role">{Role::as_str(space.role)}</span>
+                <SpaceBadge state channels=space.channels.iter().map(|c| c.channel_id).collect() />
             </h2>
             {space
                 .channels
@@ -298,8 +331,8 @@ fn SpaceSection(space: SpaceView, state: ChatState, dialog: RwSignal<Option<Dial
                             class=link_class(state, channel_id)
                             data-testid="channel-link"
                         >
-                            "# "
-                            {channel.name.clone()}
+                            <span class="link-name">"# " {channel.name.clone()}</span>
+                            <Badge state channel=channel_id />
                         </a>
                     }
                 })
@@ -385,6 +418,9 @@ pub fn ChannelActions(state: ChatState) -> impl IntoView {
             <button class="reset" data-testid="archive-channel" on:click=archive>
                 "Archive"
             </button>
+        </Show>
+        <Show when=move || state.me.with(Option::is_some)>
+            <crate::unread::MuteButton state />
         </Show>
         {move || dialog.get().map(|d| view! { <SidebarDialog d dialog state /> })}
     }

@@ -106,10 +106,6 @@ impl Engine {
         .into_iter()
         .map(|(channel, up_to, muted)| (channel, (up_to, muted)))
         .collect();
-        let counted_to: Option<i64> = sqlx::query_scalar("SELECT position FROM projection_checkpoints")
-            .fetch_optional(&mut *tx)
-            .await?;
-        let counted_to = Position(counted_to.unwrap_or(0) as u64);
         let mention = format!("% {} %", me.username.replace('_', "\\_"));
         let mut unreads = Vec::with_capacity(channels.len());
         for (channel, arrived) in channels {
@@ -126,6 +122,14 @@ impl Engine {
             .bind(&user)
             .fetch_one(&mut *tx)
             .await?;
+            // The channel's newest message: the count covers everything up to it, and a
+            // marker at or past it means all read.
+            let newest: i64 =
+                sqlx::query_scalar("SELECT coalesce(max(position), 0) FROM messages WHERE channel_id = ?")
+                    .bind(&channel)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            let counted_to = Position(newest.max(from).max(0) as u64);
             unreads.push(ChannelUnread {
                 channel_id: parse_id(&channel)?,
                 read_up_to: Position(from.max(0) as u64),

@@ -1,0 +1,167 @@
+//! Unread badges, the mute switch, and browser notifications for mentions and direct messages.
+
+use crate::chat::ChatState;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use parley::ChannelId;
+
+/// The count of unread messages in a channel: accent when someone mentioned you, grey when muted.
+#[component]
+pub fn Badge(state: ChatState, channel: ChannelId) -> impl IntoView {
+    let counts = move || state.unreads.with(|u| u.of(channel));
+    let muted = move || state.unreads.with(|u| u.muted(channel));
+    move || {
+        let (unread, mentions) = counts();
+        (unread > 0).then(|| {
+            view! {
+                <span
+                    class="badge"
+                    class:mention={mentions > 0}
+                    class:muted=muted()
+                    data-testid="unread-badge"
+                    data-mentions=mentions
+                    title=format!("{unread} unread, {mentions} mentioning you")
+                >
+                    {unread}
+                </span>
+            }
+        })
+    }
+}
+
+/// The total of a space's channels (muted ones left out, mentions always in).
+#[component]
+pub fn SpaceBadge(state: ChatState, channels: Vec<ChannelId>) -> impl IntoView {
+    let counts = move || {
+        state.unreads.with(|u| {
+            channels.iter().fold((0, 0), |(unread, mentions), c| {
+                let (n, m) = u.of(*c);
+                (unread + if u.muted(*c) { 0 } else { n }, mentions + m)
+            })
+        })
+    };
+    move || {
+        let (unread, mentions) = counts();
+        (unread + mentions > 0).then(|| {
+            view! {
+                <span class="badge" class:mention={mentions > 0} data-testid="space-badge">
+                    {unread.max(mentions)}
+                </span>
+            }
+        })
+    }
+}
+
+/// Mutes or unmutes the channel on screen for this user (every tab and device follows).
+#[component]
+pub fn MuteButton(state: ChatState) -> impl IntoView {
+    let muted = move || state.unreads.with(|u| u.muted(state.channel.get()));
+    let toggle = move |_| {
+        let channel = state.channel.get_untracked();
+        let now = !muted();
+        state.unreads.update(|u| u.set_muted(channel, now));
+        spawn_local(async move {
+            if let Err(e) = crate::api::mute_channel(channel, now).await {
+                state.unreads.update(|u| u.set_muted(channel, !now));
+                state.notice.set(Some(format!("Could not change notifications: {e}")));
+            }
+        });
+    };
+    view! {
+        <button
+            class="reset mute"
+            data-testid="mute"
+            aria-pressed=move || muted().to_string()
+            title=move || if muted() { "Muted: no notifications from this channel" } else { "Mute this channel" }
+            on:click=toggle
+        >
+            {move || if muted() { "Unmute" } else { "Mute" }}
+        </button>
+    }
+}
+
+/// Offers to turn on notifications, once, and only when the browser has not been asked yet.
+#[component]
+pub fn NotifyOffer() -> impl IntoView {
+    let ask = RwSignal::new(false);
+    Effect::new(move |_| ask.set(permission() == Permission::Undecided));
+    let turn_on = move |_| {
+        ask.set(false);
+        request_permission();
+    };
+    view! {
+        <Show when=move || ask.get()>
+            <div class="notify-offer">
+                <span>"Get a notification when someone mentions you or writes to you directly."</span>
+                <button data-testid="enable-notifications" on:click=turn_on>
+                    "Turn on"
+                </button>
+                <button class="reset" on:click=move |_| ask.set(false)>
+                    "Not now"
+                </button>
+            </div>
+        </Show>
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Permission {
+    Undecided,
+    Granted,
+    Denied,
+}
+
+fn permission() -> Permission {
+    #[cfg(feature = "browser")]
+    {
+        use web_sys::{Notification, NotificationPermission};
+        if !js_sys::Reflect::has(&js_sys::global(), &"Notification".into()).unwrap_or(false) {
+            return Permission::Denied;
+        }
+        match Notification::permission() {
+            NotificationPermission::Granted => Permission::Granted,
+            NotificationPermission::Default => Permission::Undecided,
+            _ => Permission::Denied,
+        }
+    }
+    #[cfg(not(feature = "browser"))]
+    Permission::Denied
+}
+
+fn request_permission() {
+    #[cfg(feature = "browser")]
+    if let Ok(promise) = web_sys::Notification::request_permission() {
+        spawn_local(async move {
+            let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+        });
+    }
+}
+
+/// Shows a browser notification for a message (the caller decides whether it deserves one);
+/// clicking it brings the page forward on that channel. One per channel at a time: a newer
+/// one replaces it.
+pub fn notify(channel: ChannelId, title: &str, body: &str) {
+    if permission() != Permission::Granted {
+        return;
+    }
+    #[cfg(feature = "browser")]
+    {
+        use wasm_bindgen::JsCast;
+        let options = web_sys::NotificationOptions::new();
+        let body: String = body.chars().take(200).collect();
+        options.set_body(&body);
+        options.set_tag(&channel.to_string());
+        let Ok(shown) = web_sys::Notification::new_with_options(title, &options) else {
+            return;
+        };
+        let onclick = wasm_bindgen::closure::Closure::once_into_js(move || {
+            if let Some(window) = web_sys::window() {
+                let _ = window.focus();
+            }
+            crate::spaces::open(channel);
+        });
+        shown.set_onclick(Some(onclick.unchecked_ref()));
+    }
+    #[cfg(not(feature = "browser"))]
+    let _ = (channel, title, body);
+}
