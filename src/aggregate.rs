@@ -91,6 +91,7 @@ mod tests {
         let state = ChannelState::default().evolve(&created(channel_id));
         assert_eq!(state.version(), 1);
         let post = Event::MessagePosted {
+            attachments: Vec::new(),
             reply_to: None,
             channel_id,
             message_id: MessageId::new(),

@@ -36,6 +36,8 @@ pub enum ChannelCommand {
         body: MessageBody,
         /// The thread's root message, for a reply (the engine checks it with [`thread_root`]).
         reply_to: Option<MessageId>,
+        /// Files sent with it (uploaded before; the engine found them).
+        attachments: Vec<crate::attachment::Attachment>,
     },
 }
 
@@ -210,6 +212,7 @@ pub fn decide(state: &ChannelState, command: &ChannelCommand) -> Result<Vec<Even
             author,
             body,
             reply_to,
+            attachments,
         } => {
             if !state.exists() {
                 return Err(DomainError::NoSuchChannel);
@@ -224,6 +227,7 @@ pub fn decide(state: &ChannelState, command: &ChannelCommand) -> Result<Vec<Even
                 body: body.clone(),
                 author_id: Some(*author_id),
                 reply_to: *reply_to,
+                attachments: attachments.clone(),
             }])
         }
     }
@@ -466,6 +470,7 @@ mod tests {
         let message_id = MessageId::new();
         let author_id = UserId::new();
         let cmd = ChannelCommand::PostMessage {
+            attachments: Vec::new(),
             reply_to: None,
             channel_id: id,
             message_id,
@@ -477,6 +482,7 @@ mod tests {
         assert_eq!(
             events,
             Ok(vec![Event::MessagePosted {
+                attachments: Vec::new(),
                 reply_to: None,
                 channel_id: id,
                 message_id,
@@ -490,6 +496,7 @@ mod tests {
     #[test]
     fn posting_to_a_missing_channel_is_refused() {
         let cmd = ChannelCommand::PostMessage {
+            attachments: Vec::new(),
             reply_to: None,
             channel_id: ChannelId::new(),
             message_id: MessageId::new(),
@@ -559,6 +566,7 @@ mod tests {
         let state = given(&[in_space, renamed[0].clone(), archived[0].clone()]);
         assert!(state.archived);
         let post = ChannelCommand::PostMessage {
+            attachments: Vec::new(),
             reply_to: None,
             channel_id: id,
             message_id: MessageId::new(),
@@ -582,6 +590,7 @@ mod tests {
     fn evolve_counts_the_stream_version() {
         let id = ChannelId::new();
         let post = Event::MessagePosted {
+            attachments: Vec::new(),
             reply_to: None,
             channel_id: id,
             message_id: MessageId::new(),

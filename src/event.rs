@@ -1,6 +1,7 @@
 //! Events of the log, the envelope a committed event travels in, and the message read view.
 
 use crate::account::{PasswordHash, Username};
+use crate::attachment::Attachment;
 use crate::ids::{ChannelId, CorrelationId, EventId, MessageId, Position, StreamId, UserId};
 use crate::rules::{DisplayName, Emoji, MessageBody};
 use crate::space::{Role, SpaceId};
@@ -41,6 +42,9 @@ pub enum Event {
         /// The thread it replies in: its root message. Absent for a message of the channel.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reply_to: Option<MessageId>,
+        /// Files sent with it (an additive change: older messages have none).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        attachments: Vec<Attachment>,
     },
     /// A message's body was replaced by its author. The old body stays in the log.
     MessageEdited {
@@ -267,9 +271,11 @@ impl RecordedEvent {
                 author,
                 body,
                 reply_to,
+                attachments,
                 ..
             } => Some(MessageView {
                 reply_to: *reply_to,
+                attachments: attachments.clone(),
                 ..MessageView::posted(
                     self.position,
                     *message_id,
@@ -322,6 +328,9 @@ pub struct MessageView {
     /// For a thread's root: how many replies it has.
     #[serde(default)]
     pub replies: u32,
+    /// Files sent with it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
 }
 
 /// The people who reacted to a message with one emoji.
@@ -354,6 +363,7 @@ impl MessageView {
             revision: position,
             reply_to: None,
             replies: 0,
+            attachments: Vec::new(),
         }
     }
 
@@ -376,6 +386,7 @@ impl MessageView {
             }
             Event::MessageDeleted { message_id, .. } if *message_id == self.message_id => {
                 self.body.clear();
+                self.attachments.clear();
                 self.deleted = true;
                 self.reactions.clear();
             }
@@ -428,6 +439,7 @@ mod tests {
 
     fn posted() -> Event {
         Event::MessagePosted {
+            attachments: Vec::new(),
             reply_to: None,
             channel_id: ChannelId::GENERAL,
             message_id: MessageId::new(),

@@ -28,6 +28,9 @@ pub enum ClientFrame {
         /// For a reply in a thread: the message it answers.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reply_to: Option<MessageId>,
+        /// Files uploaded before (by id) to send with it.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        attachments: Vec<String>,
     },
     Ping {
         nonce: u64,
@@ -184,6 +187,7 @@ mod tests {
             event_id: EventId::new(),
             schema_version: 1,
             event: Event::MessagePosted {
+                attachments: Vec::new(),
                 reply_to: None,
                 channel_id: ChannelId::GENERAL,
                 message_id,

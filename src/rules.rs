@@ -20,8 +20,9 @@ pub enum RuleError {
     BadEmoji,
 }
 
-/// A message body: non-empty after trimming, at most [`MessageBody::MAX_CHARS`] characters.
-/// Inner whitespace and newlines are kept; leading and trailing whitespace is trimmed.
+/// A message body: non-empty after trimming (unless the message carries files), at most
+/// [`MessageBody::MAX_CHARS`] characters. Inner whitespace and newlines are kept; leading
+/// and trailing whitespace is trimmed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct MessageBody(String);
@@ -44,6 +45,14 @@ impl MessageBody {
         Ok(Self(trimmed.to_owned()))
     }
 
+    /// The body of a message that carries `files` files: it may be empty when there are some.
+    pub fn parse_with_files(raw: &str, files: usize) -> Result<Self, RuleError> {
+        match Self::parse(raw) {
+            Err(RuleError::EmptyMessage) if files > 0 => Ok(Self(String::new())),
+            other => other,
+        }
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -51,8 +60,9 @@ impl MessageBody {
 
 impl TryFrom<String> for MessageBody {
     type Error = RuleError;
+    /// Reads a stored body back: an empty one is a message of files only (the door checked it).
     fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
+        Self::parse_with_files(&value, 1)
     }
 }
 
@@ -144,8 +154,21 @@ mod tests {
 
     #[test]
     fn bodies_are_checked_when_deserialized_too() {
-        assert!(serde_json::from_str::<MessageBody>("\"   \"").is_err());
+        let long = format!("\"{}\"", "x".repeat(MessageBody::MAX_CHARS + 1));
+        assert!(serde_json::from_str::<MessageBody>(&long).is_err());
         assert!(serde_json::from_str::<MessageBody>("\"ok\"").is_ok());
+        // A stored message of files only has an empty body.
+        assert_eq!(
+            serde_json::from_str::<MessageBody>("\"  \"").map(|b| b.0).ok(),
+            Some(String::new())
+        );
+    }
+
+    #[test]
+    fn a_body_may_be_empty_only_when_files_come_with_it() {
+        assert_eq!(MessageBody::parse_with_files(" ", 0), Err(RuleError::EmptyMessage));
+        assert_eq!(MessageBody::parse_with_files(" ", 2).map(|b| b.0), Ok(String::new()));
+        assert_eq!(MessageBody::parse_with_files(" hi ", 2).map(|b| b.0), Ok("hi".into()));
     }
 
     #[test]

@@ -41,6 +41,9 @@ pub struct Entry {
     /// For a thread's root: how many replies it has.
     #[serde(default)]
     pub replies: u32,
+    /// Files sent with it (for a pending message, some may still be uploading).
+    #[serde(default)]
+    pub attachments: Vec<crate::attachment::Attachment>,
 }
 
 impl Entry {
@@ -59,6 +62,7 @@ impl Entry {
             revision: self.revision,
             reply_to: self.reply_to,
             replies: self.replies,
+            attachments: self.attachments.clone(),
         })
     }
 
@@ -76,6 +80,7 @@ impl Entry {
             revision: view.revision.max(view.position),
             reply_to: view.reply_to,
             replies: view.replies,
+            attachments: view.attachments,
         }
     }
 }
@@ -158,8 +163,16 @@ impl Timeline {
             revision: Position::ZERO,
             reply_to,
             replies: 0,
+            attachments: Vec::new(),
         });
         true
+    }
+
+    /// The files of a message still pending (as they upload, their ids fill in).
+    pub fn attach(&mut self, message_id: MessageId, attachments: Vec<crate::attachment::Attachment>) {
+        if let Some(entry) = self.pending.iter_mut().find(|e| e.message_id == message_id) {
+            entry.attachments = attachments;
+        }
     }
 
     /// The server made your message durable at `position`.

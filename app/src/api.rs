@@ -325,6 +325,7 @@ pub async fn post_message(
     message_id: MessageId,
     body: String,
     #[server(default)] reply_to: Option<MessageId>,
+    #[server(default)] attachments: Vec<String>,
 ) -> Result<Position, AppError> {
     let backend = ssr::backend()?;
     let me = backend.authenticate(&ssr::headers()).await.map_err(ssr::respond)?;
@@ -333,6 +334,7 @@ pub async fn post_message(
         message_id,
         body,
         reply_to,
+        attachments,
     };
     backend.post_message(&me, request).await.map_err(ssr::respond)
 }
@@ -475,6 +477,8 @@ pub mod ssr {
         pub body: String,
         /// For a reply: the message it answers (the reply goes in that message's thread).
         pub reply_to: Option<MessageId>,
+        /// Files uploaded before, by id, to send with it.
+        pub attachments: Vec<String>,
     }
 
     /// The commands and queries behind the server functions, implemented by the server.

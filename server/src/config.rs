@@ -38,6 +38,13 @@ pub struct Config {
     /// Log as JSON lines instead of human-readable text.
     #[arg(long, env = "PARLEY_LOG_JSON", default_value_t = false)]
     pub log_json: bool,
+    /// Folder for uploaded files. Default: `files/` beside the SQLite database.
+    #[arg(long, env = "PARLEY_FILES_DIR")]
+    pub files_dir: Option<std::path::PathBuf>,
+    /// Keep uploaded files in this S3-compatible bucket instead of on disk (endpoint,
+    /// region and keys from the `AWS_*` environment variables).
+    #[arg(long, env = "PARLEY_S3_BUCKET")]
+    pub s3_bucket: Option<String>,
 }
 
 impl Config {
@@ -53,6 +60,25 @@ impl Config {
             database_url,
             cors_origins: Vec::new(),
             log_json: false,
+            files_dir: None,
+            s3_bucket: None,
+        }
+    }
+
+    /// Where uploaded files go on disk: the configured folder, or `files/` beside the
+    /// SQLite database (or under `data/` for other databases).
+    pub fn files_dir(&self) -> std::path::PathBuf {
+        if let Some(dir) = &self.files_dir {
+            return dir.clone();
+        }
+        let path = self
+            .database_url
+            .strip_prefix("sqlite://")
+            .or_else(|| self.database_url.strip_prefix("sqlite:"))
+            .map(|rest| rest.split('?').next().unwrap_or_default());
+        match path.map(std::path::Path::new).and_then(std::path::Path::parent) {
+            Some(parent) if !parent.as_os_str().is_empty() => parent.join("files"),
+            _ => std::path::PathBuf::from("data/files"),
         }
     }
 }

@@ -25,6 +25,7 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::{broadcast, watch};
 
+mod files;
 mod reads;
 
 /// Why a command or query failed.
@@ -692,7 +693,8 @@ impl Engine {
     pub async fn post(&self, me: &Me, request: PostRequest) -> Result<Position, EngineError> {
         self.authorize_channel(me, request.channel).await?;
         let author = DisplayName::parse(&me.username)?;
-        let body = MessageBody::parse(&request.body)?;
+        let attachments = self.uploaded(me, &request.attachments).await?;
+        let body = MessageBody::parse_with_files(&request.body, attachments.len())?;
         let reply_to = match request.reply_to {
             Some(parent) => Some(self.thread_of(request.channel, parent).await?),
             None => None,
@@ -710,6 +712,7 @@ impl Engine {
             author,
             body,
             reply_to,
+            attachments,
         };
         Ok(self.execute(command, metadata).await?.first)
     }
@@ -757,7 +760,8 @@ impl Engine {
         self.authorize_channel(me, channel).await?;
         let before = before.map_or(i64::MAX, |p| p.0.min(i64::MAX as u64) as i64);
         let mut rows: Vec<MessageRow> = sqlx::query_as(
-            "SELECT position, message_id, author, body, sent_at_ms, edited, deleted, revision, reply_to, replies
+            "SELECT position, message_id, author, body, sent_at_ms, edited, deleted, revision, reply_to, replies,
+                    attachments
              FROM messages WHERE channel_id = ? AND position < ? ORDER BY position DESC LIMIT ?",
         )
         .bind(channel.to_string())
@@ -780,7 +784,16 @@ impl Engine {
             };
             let message_id: MessageId = row.message_id.parse().map_err(corrupt)?;
             let reply_to = row.reply_to.as_deref().map(str::parse).transpose().map_err(corrupt)?;
+            let attachments = if row.attachments.is_empty() {
+                Vec::new()
+            } else {
+                serde_json::from_str(&row.attachments).map_err(|e| StoreReadError::Corrupt {
+                    position,
+                    reason: e.to_string(),
+                })?
+            };
             page.push(MessageView {
+                attachments,
                 edited: row.edited,
                 deleted: row.deleted,
                 revision: Position(row.revision.max(position) as u64),
@@ -1006,7 +1019,8 @@ impl Engine {
     pub async fn thread(&self, me: &Me, channel: ChannelId, root: MessageId) -> Result<Vec<MessageView>, EngineError> {
         self.authorize_channel(me, channel).await?;
         let rows: Vec<MessageRow> = sqlx::query_as(
-            "SELECT position, message_id, author, body, sent_at_ms, edited, deleted, revision, reply_to, replies
+            "SELECT position, message_id, author, body, sent_at_ms, edited, deleted, revision, reply_to, replies,
+                    attachments
              FROM messages WHERE channel_id = ? AND (message_id = ? OR reply_to = ?)
              ORDER BY position LIMIT ?",
         )
@@ -1062,6 +1076,8 @@ struct MessageRow {
     revision: i64,
     reply_to: Option<String>,
     replies: i64,
+    /// JSON, or empty for none.
+    attachments: String,
 }
 
 fn parse_id<T: std::str::FromStr<Err = uuid::Error>>(raw: &str) -> Result<T, EngineError> {

@@ -124,6 +124,7 @@ mod tests {
 
     fn post(channel_id: ChannelId) -> Event {
         Event::MessagePosted {
+            attachments: Vec::new(),
             reply_to: None,
             channel_id,
             message_id: MessageId::new(),

@@ -10,6 +10,8 @@
 //! - [`dispatcher`]: pushes projected events to the sockets subscribed to each channel.
 //! - [`presence`]: who is online, away or offline (the core's rules, a clock, a broadcast).
 //! - [`ws`]: the WebSocket door: subscribe from a cursor, catch up, follow live; post.
+//! - [`files`]: the file door: checked, content-addressed uploads with thumbnails; downloads
+//!   checked like the channel; local disk or an S3-compatible bucket.
 //! - [`folded`]: the engine's cache of aggregate states (single-flight loads, in-order folds).
 //! - [`engine`]: commands (decide + append) and queries behind every door.
 //! - [`startup`]: wires it all into an axum app, used by `main` and by the tests alike.
@@ -22,6 +24,7 @@ pub mod config;
 pub mod db;
 pub mod dispatcher;
 pub mod engine;
+pub mod files;
 pub mod folded;
 pub mod presence;
 pub mod projector;

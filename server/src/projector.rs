@@ -142,6 +142,7 @@ impl Projector {
                 conn.execute("DELETE FROM invites").await?;
                 conn.execute("DELETE FROM direct_members").await?;
                 conn.execute("DELETE FROM read_markers").await?;
+                conn.execute("DELETE FROM attachments").await?;
                 conn.execute("DELETE FROM projection_checkpoints").await?;
                 conn.execute("COMMIT").await
             }
@@ -273,9 +274,9 @@ async fn insert_messages(
     let rows = serde_json::Value::Array(std::mem::take(messages)).to_string();
     sqlx::query(
         "INSERT INTO messages (position, message_id, channel_id, author, body, sent_at_ms, author_id, revision, reply_to,
-                               mentions)
+                               mentions, attachments)
          SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 0,
-                value ->> 7, value ->> 8
+                value ->> 7, value ->> 8, value ->> 9
          FROM json_each(?) WHERE true ORDER BY key
          ON CONFLICT DO NOTHING",
     )
@@ -363,7 +364,13 @@ async fn apply(conn: &mut SqliteConnection, batch: &[Arc<RecordedEvent>]) -> Res
                 body,
                 author_id,
                 reply_to,
+                attachments,
             } => {
+                let files = if attachments.is_empty() {
+                    String::new()
+                } else {
+                    serde_json::to_string(attachments).unwrap_or_default()
+                };
                 messages.push(serde_json::json!([
                     position,
                     message_id.to_string(),
@@ -374,7 +381,23 @@ async fn apply(conn: &mut SqliteConnection, batch: &[Arc<RecordedEvent>]) -> Res
                     author_id.map(|id| id.to_string()),
                     reply_to.map(|id| id.to_string()),
                     mention_column(body.as_str()),
+                    files,
                 ]));
+                if !attachments.is_empty() {
+                    insert_messages(conn, &mut messages).await?;
+                    for file in attachments {
+                        sqlx::query(
+                            "INSERT INTO attachments (file_id, message_id, channel_id, name) VALUES (?, ?, ?, ?)
+                             ON CONFLICT DO NOTHING",
+                        )
+                        .bind(&file.file_id)
+                        .bind(message_id.to_string())
+                        .bind(channel_id.to_string())
+                        .bind(&file.name)
+                        .execute(&mut *conn)
+                        .await?;
+                    }
+                }
                 if let Some(root) = reply_to {
                     // The root counts it, once: replaying the reply finds the root's
                     // revision already past it.
@@ -415,8 +438,13 @@ async fn apply(conn: &mut SqliteConnection, batch: &[Arc<RecordedEvent>]) -> Res
                 .await?;
             }
             Event::MessageDeleted { message_id, .. } => {
+                sqlx::query("DELETE FROM attachments WHERE message_id = ?")
+                    .bind(message_id.to_string())
+                    .execute(&mut *conn)
+                    .await?;
                 sqlx::query(
-                    "UPDATE messages SET body = '', deleted = 1, revision = ? WHERE message_id = ? AND revision < ?",
+                    "UPDATE messages SET body = '', attachments = '', deleted = 1, revision = ?
+                     WHERE message_id = ? AND revision < ?",
                 )
                 .bind(position)
                 .bind(message_id.to_string())

@@ -40,6 +40,8 @@ pub struct AppState {
     pub engine: Arc<Engine>,
     /// Origins besides our own whose pages may call us (client-only builds hosted elsewhere).
     pub allowed_origins: Arc<Vec<String>>,
+    /// Where uploaded files are kept.
+    pub files: crate::files::Files,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -109,7 +111,17 @@ impl Application {
             .with_context(|| format!("Failed to listen on {}", config.addr()))?;
         let leptos_options = leptos_options(listener.local_addr()?)?;
         let cors = cors(&config.cors_origins)?;
-        let router = router(leptos_options, services.engine.clone(), cors, &config.cors_origins);
+        let files = match &config.s3_bucket {
+            Some(bucket) => crate::files::Files::s3(bucket).context("Failed to open the S3 bucket")?,
+            None => crate::files::Files::local(&config.files_dir()).context("Failed to open the files folder")?,
+        };
+        let router = router(
+            leptos_options,
+            services.engine.clone(),
+            cors,
+            &config.cors_origins,
+            files,
+        );
         Ok(Self {
             listener,
             router,
@@ -194,6 +206,7 @@ fn router(
     engine: Arc<Engine>,
     cors: Option<CorsLayer>,
     allowed_origins: &[String],
+    files: crate::files::Files,
 ) -> Router {
     let routes = generate_route_list(App);
     let backend: Backend = engine.clone();
@@ -206,9 +219,18 @@ fn router(
         leptos_options: leptos_options.clone(),
         engine,
         allowed_origins: Arc::new(allowed_origins),
+        files,
     };
+    // Room for the largest file and nothing more; the rest of the API keeps axum's 2 MB.
+    let upload_limit = axum::extract::DefaultBodyLimit::max(parley::attachment::MAX_FILE_BYTES as usize + 1);
     Router::new()
         .route("/ws", get(ws::handler))
+        .route(
+            "/api/files",
+            axum::routing::post(crate::files::upload).layer(upload_limit),
+        )
+        .route("/files/{file_id}", get(crate::files::download))
+        .route("/files/{file_id}/thumb", get(crate::files::thumbnail_of))
         .route("/healthz", get(|| async { "ok" }))
         .leptos_routes_with_context(&state, routes, move || provide_context(backend.clone()), {
             let options = leptos_options.clone();

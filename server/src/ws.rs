@@ -302,6 +302,7 @@ async fn on_frame(
             message_id,
             body,
             reply_to,
+            attachments,
         } => {
             let (engine, out, me) = (engine.clone(), out.clone(), session.me.clone());
             // Posts run beside the socket's reading, so a client may pipeline them.
@@ -311,6 +312,7 @@ async fn on_frame(
                         &me,
                         PostRequest {
                             reply_to,
+                            attachments,
                             channel,
                             message_id,
                             body,

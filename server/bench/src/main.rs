@@ -256,6 +256,7 @@ async fn connect(endpoint: &Endpoint) -> anyhow::Result<(Sink, Source)> {
 fn post_frame(channel: ChannelId, body: String) -> (MessageId, Message) {
     let message_id = MessageId::new();
     let frame = ClientFrame::Post {
+        attachments: Vec::new(),
         reply_to: None,
         channel,
         message_id,

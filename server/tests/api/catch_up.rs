@@ -46,6 +46,7 @@ async fn events_posted_during_catch_up_arrive_once() {
             .post(
                 &me,
                 parley_app::api::ssr::PostRequest {
+                    attachments: Vec::new(),
                     reply_to: None,
                     channel: ChannelId::GENERAL,
                     message_id: MessageId::new(),
@@ -119,6 +120,7 @@ async fn posts_over_the_socket_are_acked_and_idempotent() {
     let mut socket = app.socket().await;
     let message_id = MessageId::new();
     let post = ClientFrame::Post {
+        attachments: Vec::new(),
         reply_to: None,
         channel: ChannelId::GENERAL,
         message_id,
@@ -164,6 +166,7 @@ async fn a_client_that_stops_reading_does_not_hold_up_the_others() {
                 .post(
                     &me,
                     parley_app::api::ssr::PostRequest {
+                        attachments: Vec::new(),
                         reply_to: None,
                         channel: ChannelId::GENERAL,
                         message_id: MessageId::new(),

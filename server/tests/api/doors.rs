@@ -98,6 +98,7 @@ async fn websocket_refuses_bad_frames_and_stays_open() {
 
     let message_id = MessageId::new();
     let empty = ClientFrame::Post {
+        attachments: Vec::new(),
         reply_to: None,
         channel: ChannelId::GENERAL,
         message_id,

@@ -209,9 +209,15 @@ impl TestApp {
             Option<String>,
             String,
         );
+        let files: Vec<(String, String, String, String)> = sqlx::query_as(
+            "SELECT file_id, message_id, channel_id, name FROM attachments ORDER BY file_id, message_id",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap();
         let messages: Vec<MessageRow> = sqlx::query_as(
             "SELECT position, message_id, channel_id, author, body, sent_at_ms, author_id, edited, deleted, revision,
-                    reply_to, replies || '|' || mentions
+                    reply_to, replies || '|' || mentions || '|' || attachments
              FROM messages ORDER BY position",
         )
         .fetch_all(pool)
@@ -270,6 +276,7 @@ impl TestApp {
                 .unwrap();
         let mut dump: Vec<String> = messages.iter().map(|m| format!("{m:?}")).collect();
         dump.extend(markers.iter().map(|m| format!("{m:?}")));
+        dump.extend(files.iter().map(|f| format!("{f:?}")));
         dump.extend(edits.iter().map(|e| format!("{e:?}")));
         dump.extend(reactions.iter().map(|r| format!("{r:?}")));
         dump.extend(spaces.iter().map(|s| format!("{s:?}")));

@@ -6,6 +6,7 @@ mod bus;
 mod catch_up;
 mod crash;
 mod doors;
+mod files;
 mod helpers;
 mod messages;
 mod presence;

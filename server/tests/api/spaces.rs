@@ -116,6 +116,7 @@ async fn every_door_refuses_a_non_member_even_with_the_right_ids() {
     let message_id = MessageId::new();
     socket
         .send(&ClientFrame::Post {
+            attachments: Vec::new(),
             reply_to: None,
             channel,
             message_id,

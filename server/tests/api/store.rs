@@ -7,6 +7,7 @@ use parley_server::store::{AppendError, ExpectedVersion, NewEvent};
 fn posted(channel_id: ChannelId, message_id: MessageId, body: &str) -> NewEvent {
     NewEvent {
         event: Event::MessagePosted {
+            attachments: Vec::new(),
             reply_to: None,
             channel_id,
             message_id,
