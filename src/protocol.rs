@@ -165,6 +165,7 @@ mod tests {
                 channel: ChannelId::GENERAL,
             },
             ClientFrame::Post {
+                attachments: Vec::new(),
                 reply_to: None,
                 channel: ChannelId::GENERAL,
                 message_id: MessageId::new(),

@@ -486,6 +486,14 @@ fn MessageItem(entry: Entry, state: ChatState) -> impl IntoView {
                 }
                     .into_any()
             }}
+            {(!entry.deleted && !entry.attachments.is_empty())
+                .then(|| {
+                    view! {
+                        <div class="attachments">
+                            <crate::upload::AttachmentList files=entry.attachments.clone() />
+                        </div>
+                    }
+                })}
             {move || {
                 history
                     .get()
@@ -697,17 +705,32 @@ fn show_history(state: ChatState, id: MessageId, history: RwSignal<Option<Vec<cr
 fn Composer(state: ChatState, hydrated: RwSignal<bool>, reply_to: Option<MessageId>) -> impl IntoView {
     let draft = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
+    let drafts = RwSignal::new(Vec::<crate::upload::Draft>::new());
+    let picker = NodeRef::<html::Input>::new();
     let submit = move || {
         let Some(author) = state.me.get_untracked().map(|me| me.username) else {
             return;
         };
-        match MessageBody::parse(&draft.get_untracked()) {
+        if drafts.with_untracked(|d| d.iter().any(|d| d.error.is_some())) {
+            error.set(Some("Remove the files that cannot be sent first.".into()));
+            return;
+        }
+        let files: Vec<crate::upload::OutboxFile> =
+            drafts.with_untracked(|d| d.iter().map(crate::upload::Draft::outbox_file).collect());
+        match MessageBody::parse_with_files(&draft.get_untracked(), files.len()) {
             Ok(body) => {
                 error.set(None);
                 draft.set(String::new());
-                send(state, MessageId::new(), author, body.to_string(), reply_to);
+                drafts.set(Vec::new());
+                send(state, MessageId::new(), author, body.to_string(), reply_to, files);
             }
             Err(e) => error.set(Some(e.to_string())),
+        }
+    };
+    #[cfg(feature = "browser")]
+    let take_files = move |files: Option<leptos::web_sys::FileList>| {
+        if let Some(files) = files.filter(|f| f.length() > 0) {
+            crate::upload::add_files(drafts, files);
         }
     };
     let over = move || {
@@ -762,7 +785,45 @@ fn Composer(state: ChatState, hydrated: RwSignal<bool>, reply_to: Option<Message
                 ev.prevent_default();
                 submit();
             }
+            on:dragover=move |ev| ev.prevent_default()
+            on:drop=move |ev| {
+                ev.prevent_default();
+                #[cfg(feature = "browser")]
+                take_files(ev.data_transfer().and_then(|d| d.files()));
+                #[cfg(not(feature = "browser"))]
+                let _ = ev;
+            }
         >
+            <crate::upload::DraftChips drafts />
+            <input
+                type="file"
+                multiple
+                class="file-input"
+                data-testid="file-input"
+                node_ref=picker
+                on:change=move |_| {
+                    #[cfg(feature = "browser")]
+                    if let Some(input) = picker.get_untracked() {
+                        take_files(input.files());
+                        input.set_value("");
+                    }
+                }
+            />
+            <button
+                type="button"
+                class="attach"
+                data-testid="attach"
+                aria-label="Attach files"
+                title="Attach files (or drop or paste them here)"
+                disabled=move || !hydrated.get() || state.me.with(Option::is_none)
+                on:click=move |_| {
+                    if let Some(input) = picker.get_untracked() {
+                        input.click();
+                    }
+                }
+            >
+                "📎"
+            </button>
             <textarea
                 data-testid=if reply_to.is_some() { "thread-composer" } else { "composer" }
                 rows="1"
@@ -780,6 +841,18 @@ fn Composer(state: ChatState, hydrated: RwSignal<bool>, reply_to: Option<Message
                     say_typing(state);
                 }
                 on:focus=move |_| load_members()
+                on:paste=move |ev| {
+                    #[cfg(feature = "browser")]
+                    {
+                        let files = ev.clipboard_data().and_then(|d| d.files());
+                        if files.as_ref().is_some_and(|f| f.length() > 0) {
+                            ev.prevent_default();
+                            take_files(files);
+                        }
+                    }
+                    #[cfg(not(feature = "browser"))]
+                    let _ = ev;
+                }
                 on:keydown=move |ev| {
                     let first = suggestions.with_untracked(|s| s.first().cloned());
                     if let (Some(name), "Tab" | "Enter") = (first, ev.key().as_str())
@@ -846,14 +919,21 @@ fn Composer(state: ChatState, hydrated: RwSignal<bool>, reply_to: Option<Message
 }
 
 /// Shows a message at once as pending, then sends it; the ack or the failure updates it.
-fn send(state: ChatState, message_id: MessageId, author: String, body: String, reply_to: Option<MessageId>) {
+fn send(
+    state: ChatState,
+    message_id: MessageId,
+    author: String,
+    body: String,
+    reply_to: Option<MessageId>,
+    files: Vec<crate::upload::OutboxFile>,
+) {
     if reply_to.is_none() {
         state.stick.set(true);
     }
     #[cfg(feature = "browser")]
-    crate::live::send(state, message_id, author, body, reply_to);
+    crate::live::send(state, message_id, author, body, reply_to, files);
     #[cfg(not(feature = "browser"))]
-    let _ = (message_id, author, body, reply_to);
+    let _ = (message_id, author, body, reply_to, files);
 }
 
 /// Tells the others in the channel that this user is typing (throttled by the client).

@@ -25,6 +25,7 @@ pub mod spaces;
 #[cfg(feature = "browser")]
 mod sync;
 pub mod unread;
+pub mod upload;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};

@@ -6,6 +6,7 @@ use crate::api::{AppError, ChangeRequest, change_message, history, post_message,
 use crate::chat::{ChatState, Connection};
 use crate::local::{LocalStore, OutboxItem};
 use crate::sync::Tabs;
+use crate::upload::OutboxFile;
 use futures::{FutureExt, SinkExt, StreamExt};
 use gloo_net::websocket::{Message, futures::WebSocket};
 use gloo_timers::future::TimeoutFuture;
@@ -214,6 +215,7 @@ async fn paint(client: &Rc<Client>, channel: ChannelId) {
             state.timeline.update(|t| {
                 for item in outbox.into_iter().filter(|i| i.channel == channel) {
                     t.add_pending(item.message_id, item.author, item.body, item.reply_to);
+                    t.attach(item.message_id, item.files.into_iter().map(|f| f.attachment).collect());
                     if let Some(error) = item.error {
                         t.fail(item.message_id, error);
                     }
@@ -468,18 +470,33 @@ async fn flush_outbox(client: &Rc<Client>) {
     };
     let channel = client.state.channel.get_untracked();
     for item in items.into_iter().filter(|i| i.channel == channel) {
-        post(client.state, item.message_id, item.author, item.body, item.reply_to);
+        post(
+            client.state,
+            item.message_id,
+            item.author,
+            item.body,
+            item.reply_to,
+            None,
+        );
     }
 }
 
 /// Shows your message at once as pending, tells the other tabs, and sends it.
-pub fn send(state: ChatState, message_id: MessageId, author: String, body: String, reply_to: Option<MessageId>) {
+pub fn send(
+    state: ChatState,
+    message_id: MessageId,
+    author: String,
+    body: String,
+    reply_to: Option<MessageId>,
+    files: Vec<OutboxFile>,
+) {
     // The next keystroke starts a new message: say so at once.
     if let Some(client) = client() {
         client.typed_at.set(f64::MIN);
     }
     state.timeline.update(|t| {
         t.add_pending(message_id, author.clone(), body.clone(), reply_to);
+        t.attach(message_id, files.iter().map(|f| f.attachment.clone()).collect());
     });
     tell(TabMessage::Pending {
         channel: state.channel.get_untracked(),
@@ -488,7 +505,7 @@ pub fn send(state: ChatState, message_id: MessageId, author: String, body: Strin
         body: body.clone(),
         reply_to,
     });
-    post(state, message_id, author, body, reply_to);
+    post(state, message_id, author, body, reply_to, Some(files));
 }
 
 /// Sends a failed message again, with the same id: the server stores it at most once.
@@ -500,19 +517,38 @@ pub fn retry(state: ChatState, message_id: MessageId) {
             channel: state.channel.get_untracked(),
             message_id,
         });
-        post(state, entry.message_id, entry.author, entry.body, entry.reply_to);
+        post(state, entry.message_id, entry.author, entry.body, entry.reply_to, None);
     }
 }
 
-/// Stores the message in the outbox, then posts it; the ack or the failure updates
-/// the timeline, the outbox and the other tabs.
-fn post(state: ChatState, message_id: MessageId, author: String, body: String, reply_to: Option<MessageId>) {
+/// Stores the message in the outbox (with its files' bytes), uploads the files not yet
+/// uploaded, then posts it; the ack or the failure updates the timeline, the outbox and the
+/// other tabs. `files: None` takes the files the outbox already holds for this message.
+fn post(
+    state: ChatState,
+    message_id: MessageId,
+    author: String,
+    body: String,
+    reply_to: Option<MessageId>,
+    files: Option<Vec<OutboxFile>>,
+) {
     let Some(client) = client() else { return };
     if !client.in_flight.borrow_mut().insert(message_id) {
         return;
     }
     let channel = state.channel.get_untracked();
     spawn_local(async move {
+        let files = match (files, &client.local) {
+            (Some(files), _) => files,
+            (None, Some(local)) => local
+                .outbox_get(message_id)
+                .await
+                .ok()
+                .flatten()
+                .map(|item| item.files)
+                .unwrap_or_default(),
+            (None, None) => Vec::new(),
+        };
         let mut item = OutboxItem {
             channel,
             message_id,
@@ -520,14 +556,23 @@ fn post(state: ChatState, message_id: MessageId, author: String, body: String, r
             body: body.clone(),
             error: None,
             reply_to,
+            files,
         };
-        if let Some(local) = &client.local
-            && let Err(e) = local.outbox_put(&item).await
-        {
-            leptos::logging::warn!("{e}");
+        if let Some(local) = &client.local {
+            // The bytes of files still to upload go with the outbox item, to outlive a reload.
+            for file in item.files.iter().filter(|f| !f.attachment.uploaded()) {
+                if let Some(blob) = crate::upload::blob(&file.local_id)
+                    && let Err(e) = local.file_put(&file.local_id, &blob).await
+                {
+                    leptos::logging::warn!("{e}");
+                }
+            }
+            if let Err(e) = local.outbox_put(&item).await {
+                leptos::logging::warn!("{e}");
+            }
         }
         let _ = author;
-        let result = post_message(channel, message_id, body, reply_to).await;
+        let result = deliver(&client, &mut item).await;
         client.in_flight.borrow_mut().remove(&message_id);
         match result {
             Ok(position) => {
@@ -539,6 +584,9 @@ fn post(state: ChatState, message_id: MessageId, author: String, body: String, r
                 });
                 if let Some(local) = &client.local {
                     let _ = local.outbox_remove(message_id).await;
+                    for file in &item.files {
+                        let _ = local.file_remove(&file.local_id).await;
+                    }
                 }
             }
             Err(AppError::Unauthorized) => {
@@ -566,6 +614,41 @@ fn post(state: ChatState, message_id: MessageId, author: String, body: String, r
             }
         }
     });
+}
+
+/// Uploads the message's files that still need it (from the page, or from IndexedDB after
+/// a reload; uploading the same bytes twice stores them once), then posts the message.
+async fn deliver(client: &Rc<Client>, item: &mut OutboxItem) -> Result<Position, AppError> {
+    for i in 0..item.files.len() {
+        if item.files[i].attachment.uploaded() {
+            continue;
+        }
+        let local_id = item.files[i].local_id.clone();
+        let name = item.files[i].attachment.name.clone();
+        let mut blob = crate::upload::blob(&local_id);
+        if blob.is_none()
+            && let Some(local) = &client.local
+        {
+            blob = local.file_get(&local_id).await.ok().flatten();
+        }
+        let Some(blob) = blob else {
+            return Err(AppError::Invalid(format!(
+                "the file {name} is no longer here; attach it again"
+            )));
+        };
+        let uploaded = crate::upload::upload(&blob, &name, |_| {}).await.map_err(|e| match e {
+            crate::upload::UploadFailure::Refused(e) => AppError::Invalid(format!("{name}: {e}")),
+            crate::upload::UploadFailure::Unreachable(e) => AppError::Transport(e),
+        })?;
+        item.files[i].attachment = uploaded;
+        if let Some(local) = &client.local {
+            let _ = local.outbox_put(item).await;
+        }
+        let attachments = item.files.iter().map(|f| f.attachment.clone()).collect();
+        client.state.timeline.update(|t| t.attach(item.message_id, attachments));
+    }
+    let ids = item.files.iter().map(|f| f.attachment.file_id.clone()).collect();
+    post_message(item.channel, item.message_id, item.body.clone(), item.reply_to, ids).await
 }
 
 /// What a sibling tab said.

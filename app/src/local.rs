@@ -12,6 +12,8 @@ const MESSAGES: &str = "messages";
 const OUTBOX: &str = "outbox";
 const CURSORS: &str = "cursors";
 const BY_CHANNEL: &str = "by_channel";
+/// Files of messages in the outbox, until uploaded: `{local_id, blob}`.
+const FILES: &str = "files";
 
 /// Why the local data could not be read or written. The app then works without it.
 #[derive(Debug)]
@@ -41,6 +43,9 @@ pub struct OutboxItem {
     /// For a reply: the message it answers.
     #[serde(default)]
     pub reply_to: Option<MessageId>,
+    /// Files sent with it (their blobs wait in the `files` store until uploaded).
+    #[serde(default)]
+    pub files: Vec<crate::upload::OutboxFile>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -74,7 +79,7 @@ fn channel_key(channel: ChannelId, position: f64) -> JsValue {
 impl LocalStore {
     pub async fn open() -> Result<Self, LocalError> {
         let db = Rexie::builder(DB)
-            .version(1)
+            .version(2)
             .add_object_store(
                 ObjectStore::new(MESSAGES)
                     .key_path("message_id")
@@ -82,6 +87,7 @@ impl LocalStore {
             )
             .add_object_store(ObjectStore::new(OUTBOX).key_path("message_id"))
             .add_object_store(ObjectStore::new(CURSORS).key_path("channel"))
+            .add_object_store(ObjectStore::new(FILES).key_path("local_id"))
             .build()
             .await?;
         Ok(Self { db })
@@ -169,12 +175,52 @@ impl LocalStore {
         Ok(())
     }
 
-    /// Forgets everything: cached history, cursors and the outbox.
+    /// One outbox item, if it is there.
+    pub async fn outbox_get(&self, message_id: MessageId) -> Result<Option<OutboxItem>, LocalError> {
+        let tx = self.db.transaction(&[OUTBOX], TransactionMode::ReadOnly)?;
+        let row = tx
+            .store(OUTBOX)?
+            .get(JsValue::from_str(&message_id.to_string()))
+            .await?;
+        tx.done().await?;
+        Ok(row.and_then(from_js))
+    }
+
+    /// Keeps a file's bytes (a Blob, which IndexedDB stores as it is) until it is uploaded.
+    pub async fn file_put(&self, local_id: &str, blob: &web_sys::Blob) -> Result<(), LocalError> {
+        let row = js_sys::Object::new();
+        let set = |key: &str, value: &JsValue| js_sys::Reflect::set(&row, &JsValue::from_str(key), value);
+        set("local_id", &JsValue::from_str(local_id)).map_err(|e| LocalError(format!("{e:?}")))?;
+        set("blob", blob).map_err(|e| LocalError(format!("{e:?}")))?;
+        let tx = self.db.transaction(&[FILES], TransactionMode::ReadWrite)?;
+        tx.store(FILES)?.put(&row.into(), None).await?;
+        tx.done().await?;
+        Ok(())
+    }
+
+    pub async fn file_get(&self, local_id: &str) -> Result<Option<web_sys::Blob>, LocalError> {
+        use wasm_bindgen::JsCast;
+        let tx = self.db.transaction(&[FILES], TransactionMode::ReadOnly)?;
+        let row = tx.store(FILES)?.get(JsValue::from_str(local_id)).await?;
+        tx.done().await?;
+        Ok(row
+            .and_then(|row| js_sys::Reflect::get(&row, &JsValue::from_str("blob")).ok())
+            .and_then(|blob| blob.dyn_into::<web_sys::Blob>().ok()))
+    }
+
+    pub async fn file_remove(&self, local_id: &str) -> Result<(), LocalError> {
+        let tx = self.db.transaction(&[FILES], TransactionMode::ReadWrite)?;
+        tx.store(FILES)?.delete(JsValue::from_str(local_id)).await?;
+        tx.done().await?;
+        Ok(())
+    }
+
+    /// Forgets everything: cached history, cursors, the outbox and its files.
     pub async fn clear(&self) -> Result<(), LocalError> {
         let tx = self
             .db
-            .transaction(&[MESSAGES, OUTBOX, CURSORS], TransactionMode::ReadWrite)?;
-        for store in [MESSAGES, OUTBOX, CURSORS] {
+            .transaction(&[MESSAGES, OUTBOX, CURSORS, FILES], TransactionMode::ReadWrite)?;
+        for store in [MESSAGES, OUTBOX, CURSORS, FILES] {
             tx.store(store)?.clear().await?;
         }
         tx.done().await?;

@@ -5,6 +5,9 @@ use parley::ChannelId;
 use parley::attachment::{self, Attachment};
 use parley_app::api::Me;
 
+/// A row of `uploads`: name, type, size, width, height.
+type UploadRow = (String, String, i64, Option<i64>, Option<i64>);
+
 /// What a download needs to know of a file.
 pub struct FileInfo {
     pub mime: String,
@@ -41,7 +44,7 @@ impl Engine {
             if files.iter().any(|f: &Attachment| f.file_id == *id) {
                 continue;
             }
-            let row: Option<(String, String, i64, Option<i64>, Option<i64>)> =
+            let row: Option<UploadRow> =
                 sqlx::query_as("SELECT name, mime, size, width, height FROM uploads WHERE file_id = ? AND user_id = ?")
                     .bind(id)
                     .bind(me.user_id.to_string())
