@@ -425,7 +425,10 @@ fn mark_read(state: ChatState) {
         return;
     };
     if state.divider.with_untracked(|d| d.map(|(c, _)| c)) != Some(channel) {
-        state.divider.set(Some((channel, marker)));
+        // Nothing unread on opening: no line (messages arriving while one reads are not "new").
+        let unread = state.unreads.with_untracked(|u| u.of(channel).0) > 0;
+        let after = if unread { marker } else { Position(u64::MAX) };
+        state.divider.set(Some((channel, after)));
     }
     let newest = state.timeline.with(|t| t.cursor());
     if !state.visible.get() || !state.stick.get() || newest <= marker {

@@ -138,7 +138,15 @@ pub fn AttachmentList(files: Vec<Attachment>) -> impl IntoView {
             } else {
                 view! {
                     <a class="file" href=href download=file.name.clone() data-testid="attachment-file">
-                        <span aria-hidden="true">"📄 "</span>
+                        <svg viewBox="0 0 24 24" width="16" height="16" aria-hidden="true">
+                            <path
+                                d="M14 2H6a2 2 0 0 0-2 2v16a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2V8zM14 2v6h6"
+                                fill="none"
+                                stroke="currentColor"
+                                stroke-width="2"
+                                stroke-linejoin="round"
+                            ></path>
+                        </svg>
                         {file.name.clone()}
                         <span class="file-size">{attachment::human_size(file.size)}</span>
                     </a>
