@@ -203,6 +203,7 @@ pub async fn upload(
     let me = signed_in(&state.engine, &headers).await?;
     let stored = state.files.put(body, &query.name).await?;
     state.engine.record_upload(&me, &stored).await?;
+    metrics::counter!(crate::metrics::UPLOADS).increment(1);
     Ok(axum::Json(stored))
 }
 

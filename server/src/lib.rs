@@ -14,6 +14,7 @@
 //!   checked like the channel; local disk or an S3-compatible bucket.
 //! - [`folded`]: the engine's cache of aggregate states (single-flight loads, in-order folds).
 //! - [`engine`]: commands (decide + append) and queries behind every door.
+//! - [`metrics`]: Prometheus metrics, liveness and readiness.
 //! - [`startup`]: wires it all into an axum app, used by `main` and by the tests alike.
 // The page's view is one deeply nested type in release builds (no `erase_components`).
 #![recursion_limit = "512"]
@@ -26,6 +27,7 @@ pub mod dispatcher;
 pub mod engine;
 pub mod files;
 pub mod folded;
+pub mod metrics;
 pub mod presence;
 pub mod projector;
 pub mod startup;

@@ -175,6 +175,7 @@ impl Projector {
                 "projected"
             );
         }
+        metrics::counter!(crate::metrics::PROJECTED).increment(batch.len() as u64);
         self.hub.publish(batch);
         Ok(())
     }

@@ -105,6 +105,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
+        crate::metrics::install();
         let services = Services::start(&config.database_url).await?;
         let listener = TcpListener::bind(config.addr())
             .await
@@ -231,7 +232,9 @@ fn router(
         )
         .route("/files/{file_id}", get(crate::files::download))
         .route("/files/{file_id}/thumb", get(crate::files::thumbnail_of))
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(crate::metrics::healthz))
+        .route("/readyz", get(crate::metrics::readyz))
+        .route("/metrics", get(crate::metrics::metrics))
         .leptos_routes_with_context(&state, routes, move || provide_context(backend.clone()), {
             let options = leptos_options.clone();
             move || shell(options.clone())

@@ -266,6 +266,9 @@ async fn write_loop(
                     write_us = started.elapsed().as_micros() as u64,
                     "appended"
                 );
+                metrics::histogram!(crate::metrics::APPEND_SECONDS).record(started.elapsed().as_secs_f64());
+                let appended: usize = outcomes.iter().map(|(_, events)| events.len()).sum();
+                metrics::counter!(crate::metrics::APPENDED).increment(appended as u64);
                 finish(batch.drain(..), outcomes, &bus)
             }
             Err(e) => {

@@ -60,6 +60,7 @@ fn frame_message(frame: &ServerFrame) -> Message {
 }
 
 async fn serve(socket: WebSocket, engine: Arc<Engine>, session: Session) {
+    metrics::gauge!(crate::metrics::SOCKETS).increment(1.0);
     let (mut sink, mut stream) = socket.split();
     let (out, mut outbox) = mpsc::channel::<Message>(OUTBOX);
     let writer = tokio::spawn(async move {
@@ -186,6 +187,7 @@ async fn serve(socket: WebSocket, engine: Arc<Engine>, session: Session) {
     engine.presence().disconnect(&presence.connection);
     drop(out);
     let _ = writer.await;
+    metrics::gauge!(crate::metrics::SOCKETS).decrement(1.0);
 }
 
 /// This socket's presence: its place in the book, and the changes it follows (once asked).
@@ -420,11 +422,15 @@ async fn follow(engine: Arc<Engine>, channel: ChannelId, after: Position, out: m
                     out.send(Message::Text(dispatch.frame.clone()))
                         .await
                         .map_err(|_| "socket closed".to_string())?;
+                    metrics::counter!(crate::metrics::DELIVERIES).increment(1);
                     last = dispatch.position;
                 }
                 Ok(_) => {}
                 // Too slow for the live feed: fetch what was missed from the store.
-                Err(RecvError::Lagged(_)) => last = catch_up(&engine, channel, last, &out).await?,
+                Err(RecvError::Lagged(_)) => {
+                    metrics::counter!(crate::metrics::RESYNCS).increment(1);
+                    last = catch_up(&engine, channel, last, &out).await?;
+                }
                 Err(RecvError::Closed) => return Ok(()),
             }
         }

@@ -9,6 +9,7 @@ mod doors;
 mod files;
 mod helpers;
 mod messages;
+mod ops;
 mod presence;
 mod projection;
 mod restart;

@@ -1,0 +1,99 @@
+//! Operations: Prometheus metrics (`/metrics`), liveness (`/healthz`) and readiness (`/readyz`).
+//!
+//! The `metrics` crate's macros record from anywhere in the server; one Prometheus
+//! recorder per process renders them. Gauges that are cheap to read at scrape time
+//! (projection lag) are read then rather than kept up to date on every event.
+
+use crate::startup::AppState;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use std::sync::OnceLock;
+
+/// Events appended to the log.
+pub const APPENDED: &str = "parley_events_appended_total";
+/// Seconds one batch of appends took to commit.
+pub const APPEND_SECONDS: &str = "parley_append_batch_seconds";
+/// Events projected into the read models.
+pub const PROJECTED: &str = "parley_events_projected_total";
+/// Events the read models are behind the log (read at scrape time).
+pub const PROJECTION_LAG: &str = "parley_projection_lag_events";
+/// Open WebSocket connections.
+pub const SOCKETS: &str = "parley_sockets_connected";
+/// Events sent to sockets (each copy counts).
+pub const DELIVERIES: &str = "parley_deliveries_total";
+/// Sockets too slow for the live feed, caught up from the store instead.
+pub const RESYNCS: &str = "parley_slow_client_resyncs_total";
+/// Files uploaded.
+pub const UPLOADS: &str = "parley_uploads_total";
+
+/// The projection lag past which the server says it is not ready.
+pub const READY_MAX_LAG: u64 = 10_000;
+
+static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+
+/// Installs the process's recorder (once; later calls find it).
+pub fn install() -> Option<&'static PrometheusHandle> {
+    HANDLE
+        .get_or_init(|| {
+            let buckets = [0.000_5, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0];
+            let recorder = PrometheusBuilder::new().set_buckets(&buckets).ok()?.build_recorder();
+            let handle = recorder.handle();
+            metrics::set_global_recorder(recorder).ok()?;
+            describe();
+            Some(handle)
+        })
+        .as_ref()
+}
+
+fn describe() {
+    metrics::describe_counter!(APPENDED, "Events appended to the log");
+    metrics::describe_histogram!(
+        APPEND_SECONDS,
+        metrics::Unit::Seconds,
+        "Time to commit one batch of appends"
+    );
+    metrics::describe_counter!(PROJECTED, "Events folded into the read models");
+    metrics::describe_gauge!(PROJECTION_LAG, "Events the read models are behind the log");
+    metrics::describe_gauge!(SOCKETS, "Open WebSocket connections");
+    metrics::describe_counter!(DELIVERIES, "Events sent to sockets, each copy counted");
+    metrics::describe_counter!(RESYNCS, "Sockets too slow for the live feed, caught up from the store");
+    metrics::describe_counter!(UPLOADS, "Files uploaded");
+}
+
+/// `GET /metrics`: every metric in Prometheus's text format.
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    if let Ok(head) = state.engine.store().head().await {
+        let lag = head.0.saturating_sub(state.engine.hub().projected().0);
+        metrics::gauge!(PROJECTION_LAG).set(lag as f64);
+    }
+    let body = install().map(PrometheusHandle::render).unwrap_or_default();
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
+}
+
+/// `GET /healthz`: the process is up.
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// `GET /readyz`: the database answers and the read models are close to the log's head.
+pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    let head = match state.engine.store().head().await {
+        Ok(head) => head,
+        Err(e) => {
+            tracing::warn!(error = %e, "not ready: the database does not answer");
+            let body = serde_json::json!({ "ready": false, "reason": "the database does not answer" });
+            return (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body));
+        }
+    };
+    let lag = head.0.saturating_sub(state.engine.hub().projected().0);
+    if lag > READY_MAX_LAG {
+        let body = serde_json::json!({ "ready": false, "reason": "the read models are catching up", "lag": lag });
+        return (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body));
+    }
+    (
+        StatusCode::OK,
+        axum::Json(serde_json::json!({ "ready": true, "lag": lag })),
+    )
+}
