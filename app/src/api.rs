@@ -442,6 +442,46 @@ pub async fn mute_channel(channel: ChannelId, muted: bool) -> Result<(), AppErro
     backend.mute_channel(&me, channel, muted).await.map_err(ssr::respond)
 }
 
+/// A personal API token, as its owner sees it (never its secret).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenView {
+    pub token_id: String,
+    pub name: String,
+    pub created_at_ms: i64,
+    pub last_used_at_ms: Option<i64>,
+}
+
+/// A token just made: the only time its secret is shown.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreatedToken {
+    pub token: TokenView,
+    pub secret: String,
+}
+
+/// Makes a personal API token for the REST API (`Authorization: Bearer <secret>`).
+#[server(client = ApiClient, endpoint = "create_token", input = server_fn::codec::Json)]
+pub async fn create_token(name: String) -> Result<CreatedToken, AppError> {
+    let backend = ssr::backend()?;
+    let me = backend.authenticate(&ssr::headers()).await.map_err(ssr::respond)?;
+    backend.create_token(&me, name).await.map_err(ssr::respond)
+}
+
+/// The signed-in user's API tokens.
+#[server(client = ApiClient, endpoint = "my_tokens", input = server_fn::codec::Json)]
+pub async fn my_tokens() -> Result<Vec<TokenView>, AppError> {
+    let backend = ssr::backend()?;
+    let me = backend.authenticate(&ssr::headers()).await.map_err(ssr::respond)?;
+    backend.tokens(&me).await.map_err(ssr::respond)
+}
+
+/// Revokes one of the signed-in user's API tokens: it stops working at once.
+#[server(client = ApiClient, endpoint = "revoke_token", input = server_fn::codec::Json)]
+pub async fn revoke_token(token_id: String) -> Result<(), AppError> {
+    let backend = ssr::backend()?;
+    let me = backend.authenticate(&ssr::headers()).await.map_err(ssr::respond)?;
+    backend.revoke_token(&me, token_id).await.map_err(ssr::respond)
+}
+
 /// One page of a channel's history: up to `limit` messages before `before`
 /// (or the newest when `before` is absent), oldest first.
 #[server(client = ApiClient, endpoint = "history", input = server_fn::codec::Json)]
@@ -460,8 +500,8 @@ pub mod ssr {
     //! What the server provides to the server functions, through Leptos context.
 
     use super::{
-        AppError, ChangeRequest, DirectView, EditView, InviteView, Me, MemberView, SearchHit, SpaceAction,
-        SpaceOutcome, SpaceView,
+        AppError, ChangeRequest, CreatedToken, DirectView, EditView, InviteView, Me, MemberView, SearchHit,
+        SpaceAction, SpaceOutcome, SpaceView, TokenView,
     };
     use http::HeaderMap;
     use leptos::prelude::use_context;
@@ -533,6 +573,9 @@ pub mod ssr {
         async fn unreads(&self, me: &Me) -> Result<Vec<ChannelUnread>, AppError>;
         async fn mark_read(&self, me: &Me, channel: ChannelId, up_to: Position) -> Result<Position, AppError>;
         async fn mute_channel(&self, me: &Me, channel: ChannelId, muted: bool) -> Result<(), AppError>;
+        async fn create_token(&self, me: &Me, name: String) -> Result<CreatedToken, AppError>;
+        async fn tokens(&self, me: &Me) -> Result<Vec<TokenView>, AppError>;
+        async fn revoke_token(&self, me: &Me, token_id: String) -> Result<(), AppError>;
     }
 
     /// The request's headers (empty outside a request).

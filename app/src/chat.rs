@@ -180,6 +180,7 @@ pub fn ChatPage() -> impl IntoView {
                         >
                             "Sign out"
                         </button>
+                        <crate::tokens::TokensButton />
                     </Show>
                     <button
                         class="reset"

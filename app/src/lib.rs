@@ -24,6 +24,7 @@ pub mod search;
 pub mod spaces;
 #[cfg(feature = "browser")]
 mod sync;
+pub mod tokens;
 pub mod unread;
 pub mod upload;
 

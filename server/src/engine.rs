@@ -18,8 +18,8 @@ use parley::{
 };
 use parley_app::api::ssr::{ChatBackend, PostRequest};
 use parley_app::api::{
-    AppError, ChangeRequest, ChannelView, DirectView, EditView, InviteView, Me, MemberView, SearchHit, SpaceAction,
-    SpaceOutcome, SpaceView,
+    AppError, ChangeRequest, ChannelView, CreatedToken, DirectView, EditView, InviteView, Me, MemberView, SearchHit,
+    SpaceAction, SpaceOutcome, SpaceView, TokenView,
 };
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -27,6 +27,7 @@ use tokio::sync::{broadcast, watch};
 
 mod files;
 mod reads;
+pub mod tokens;
 
 /// Why a command or query failed.
 #[derive(Debug, thiserror::Error)]
@@ -1212,5 +1213,18 @@ impl ChatBackend for Engine {
 
     async fn mute_channel(&self, me: &Me, channel: ChannelId, muted: bool) -> Result<(), AppError> {
         Ok(Engine::mute_channel(self, me, channel, muted).await?)
+    }
+
+    async fn create_token(&self, me: &Me, name: String) -> Result<CreatedToken, AppError> {
+        let (token, secret) = Engine::create_token(self, me, &name).await?;
+        Ok(CreatedToken { token, secret })
+    }
+
+    async fn tokens(&self, me: &Me) -> Result<Vec<TokenView>, AppError> {
+        Ok(Engine::tokens(self, me).await?)
+    }
+
+    async fn revoke_token(&self, me: &Me, token_id: String) -> Result<(), AppError> {
+        Ok(Engine::revoke_token(self, me, &token_id).await?)
     }
 }

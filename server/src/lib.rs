@@ -14,6 +14,7 @@
 //!   checked like the channel; local disk or an S3-compatible bucket.
 //! - [`folded`]: the engine's cache of aggregate states (single-flight loads, in-order folds).
 //! - [`engine`]: commands (decide + append) and queries behind every door.
+//! - [`rest`]: the REST door (`/api/v1`) for bots, by API token, with its OpenAPI document.
 //! - [`metrics`]: Prometheus metrics, liveness and readiness.
 //! - [`startup`]: wires it all into an axum app, used by `main` and by the tests alike.
 // The page's view is one deeply nested type in release builds (no `erase_components`).
@@ -30,6 +31,7 @@ pub mod folded;
 pub mod metrics;
 pub mod presence;
 pub mod projector;
+pub mod rest;
 pub mod startup;
 pub mod store;
 pub mod ws;

@@ -232,6 +232,7 @@ fn router(
         )
         .route("/files/{file_id}", get(crate::files::download))
         .route("/files/{file_id}/thumb", get(crate::files::thumbnail_of))
+        .merge(crate::rest::routes())
         .route("/healthz", get(crate::metrics::healthz))
         .route("/readyz", get(crate::metrics::readyz))
         .route("/metrics", get(crate::metrics::metrics))

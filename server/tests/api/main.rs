@@ -12,6 +12,7 @@ mod messages;
 mod ops;
 mod presence;
 mod projection;
+mod rest;
 mod restart;
 mod search;
 mod spaces;

@@ -1,0 +1,157 @@
+//! The API tokens dialog: make a token for a bot (its secret shown once), see when each was last used, revoke.
+
+use crate::api::{TokenView, create_token, my_tokens, revoke_token};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+/// A button in the header that opens the dialog.
+#[component]
+pub fn TokensButton() -> impl IntoView {
+    let open = RwSignal::new(false);
+    view! {
+        <button
+            class="reset"
+            data-testid="tokens"
+            title="Personal API tokens for bots and integrations"
+            on:click=move |_| open.set(true)
+        >
+            "API tokens"
+        </button>
+        <Show when=move || open.get()>
+            <TokensDialog open />
+        </Show>
+    }
+}
+
+#[component]
+fn TokensDialog(open: RwSignal<bool>) -> impl IntoView {
+    let tokens = RwSignal::new(Vec::<TokenView>::new());
+    let name = RwSignal::new(String::new());
+    let secret = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<String>);
+    let reload = move || {
+        spawn_local(async move {
+            match my_tokens().await {
+                Ok(list) => tokens.set(list),
+                Err(e) => error.set(Some(e.to_string())),
+            }
+        })
+    };
+    reload();
+    // Escape closes it wherever the focus is (a revoked row takes its button with it).
+    let escape = window_event_listener(leptos::ev::keydown, move |ev| {
+        if ev.key() == "Escape" {
+            open.set(false);
+        }
+    });
+    on_cleanup(move || escape.remove());
+    let create = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let wanted = name.get_untracked();
+        spawn_local(async move {
+            match create_token(wanted).await {
+                Ok(created) => {
+                    error.set(None);
+                    name.set(String::new());
+                    secret.set(Some(created.secret));
+                    reload();
+                }
+                Err(e) => error.set(Some(e.to_string())),
+            }
+        });
+    };
+    let revoke = move |id: String| {
+        spawn_local(async move {
+            if let Err(e) = revoke_token(id).await {
+                error.set(Some(e.to_string()));
+            }
+            secret.set(None);
+            reload();
+        });
+    };
+    view! {
+        <div class="overlay">
+            <div class="dialog tokens-dialog" data-testid="tokens-dialog" role="dialog" aria-label="API tokens">
+                <h2>"API tokens"</h2>
+                <p class="hint">
+                    "A bot with a token posts and reads as you: "
+                    <code>"Authorization: Bearer pt_…"</code>
+                    ". See the "
+                    <a href="/api/v1/docs" target="_blank" rel="noopener">
+                        "REST API"
+                    </a>
+                    "."
+                </p>
+                {move || {
+                    secret
+                        .get()
+                        .map(|s| {
+                            view! {
+                                <div class="secret">
+                                    <span>"Copy it now: it will not be shown again."</span>
+                                    <input readonly data-testid="token-secret" prop:value=s on:focus=|ev| select(&ev) />
+                                </div>
+                            }
+                        })
+                }}
+                <form class="token-form" on:submit=create>
+                    <input
+                        data-testid="token-name"
+                        placeholder="What is it for? (e.g. deploy bot)"
+                        aria-label="Token name"
+                        maxlength="64"
+                        prop:value=move || name.get()
+                        on:input=move |ev| name.set(event_target_value(&ev))
+                    />
+                    <button type="submit" data-testid="token-create">
+                        "Create"
+                    </button>
+                </form>
+                {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+                <ul class="tokens" data-testid="token-list">
+                    <For each=move || tokens.get() key=|t: &TokenView| (t.token_id.clone(), t.last_used_at_ms) let:token>
+                        {
+                            let id = token.token_id.clone();
+                            view! {
+                                <li data-testid="token">
+                                    <span class="token-name">{token.name.clone()}</span>
+                                    <span class="hint">
+                                        {match token.last_used_at_ms {
+                                            Some(_) => "used".to_owned(),
+                                            None => "never used".to_owned(),
+                                        }}
+                                    </span>
+                                    <button
+                                        class="link"
+                                        data-testid="token-revoke"
+                                        on:click=move |_| revoke(id.clone())
+                                    >
+                                        "Revoke"
+                                    </button>
+                                </li>
+                            }
+                        }
+                    </For>
+                </ul>
+                <button class="secondary" on:click=move |_| open.set(false)>
+                    "Close"
+                </button>
+            </div>
+        </div>
+    }
+}
+
+fn select(ev: &leptos::ev::FocusEvent) {
+    #[cfg(feature = "browser")]
+    {
+        use leptos::wasm_bindgen::JsCast;
+        if let Some(input) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<leptos::web_sys::HtmlInputElement>().ok())
+        {
+            input.select();
+        }
+    }
+    #[cfg(not(feature = "browser"))]
+    let _ = ev;
+}

@@ -1,0 +1,111 @@
+//! Personal API tokens: created (shown once), listed, revoked, and checked on each REST request.
+
+use super::{Engine, EngineError, now_ms};
+use crate::auth::SessionToken;
+use parley_app::api::{Me, TokenView};
+
+/// What every token starts with, so a leaked one is easy to recognise (and to scan for).
+pub const TOKEN_PREFIX: &str = "pt_";
+/// The most tokens one user may hold.
+pub const MAX_TOKENS: i64 = 20;
+
+type TokenRow = (String, String, i64, Option<i64>);
+
+impl Engine {
+    /// Makes a token for `me`; returns it and its secret, which is never shown again.
+    pub async fn create_token(&self, me: &Me, name: &str) -> Result<(TokenView, String), EngineError> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+            return Err(EngineError::BadRequest(
+                "a token's name must be 1 to 64 characters".into(),
+            ));
+        }
+        let held: i64 = sqlx::query_scalar("SELECT count(*) FROM api_tokens WHERE user_id = ?")
+            .bind(me.user_id.to_string())
+            .fetch_one(self.store.pool())
+            .await?;
+        if held >= MAX_TOKENS {
+            return Err(EngineError::BadRequest(format!(
+                "at most {MAX_TOKENS} tokens; revoke one first"
+            )));
+        }
+        let secret = SessionToken::generate().map_err(|e| EngineError::Internal(e.to_string()))?;
+        let token_id = uuid::Uuid::now_v7().to_string();
+        let created_at_ms = now_ms();
+        sqlx::query(
+            "INSERT INTO api_tokens (token_id, token_hash, user_id, username, name, created_at_ms)
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&token_id)
+        .bind(secret.hash())
+        .bind(me.user_id.to_string())
+        .bind(&me.username)
+        .bind(name)
+        .bind(created_at_ms)
+        .execute(self.store.pool())
+        .await?;
+        let view = TokenView {
+            token_id,
+            name: name.to_owned(),
+            created_at_ms,
+            last_used_at_ms: None,
+        };
+        Ok((view, format!("{TOKEN_PREFIX}{}", secret.expose())))
+    }
+
+    pub async fn tokens(&self, me: &Me) -> Result<Vec<TokenView>, EngineError> {
+        let rows: Vec<TokenRow> = sqlx::query_as(
+            "SELECT token_id, name, created_at_ms, last_used_at_ms FROM api_tokens
+             WHERE user_id = ? ORDER BY created_at_ms",
+        )
+        .bind(me.user_id.to_string())
+        .fetch_all(self.store.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(token_id, name, created_at_ms, last_used_at_ms)| TokenView {
+                token_id,
+                name,
+                created_at_ms,
+                last_used_at_ms,
+            })
+            .collect())
+    }
+
+    /// Revokes one of `me`'s tokens (someone else's is not found).
+    pub async fn revoke_token(&self, me: &Me, token_id: &str) -> Result<(), EngineError> {
+        let done = sqlx::query("DELETE FROM api_tokens WHERE token_id = ? AND user_id = ?")
+            .bind(token_id)
+            .bind(me.user_id.to_string())
+            .execute(self.store.pool())
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(EngineError::BadRequest("no such token".into()));
+        }
+        Ok(())
+    }
+
+    /// The user a bearer token acts for; `Unauthorized` for anything else.
+    pub async fn authenticate_token(&self, raw: &str) -> Result<Me, EngineError> {
+        let secret = raw
+            .strip_prefix(TOKEN_PREFIX)
+            .and_then(SessionToken::from_client)
+            .ok_or(EngineError::Unauthorized)?;
+        let hash = secret.hash();
+        let row: Option<(String, String)> =
+            sqlx::query_as("SELECT user_id, username FROM api_tokens WHERE token_hash = ?")
+                .bind(&hash)
+                .fetch_optional(self.store.pool())
+                .await?;
+        let (user_id, username) = row.ok_or(EngineError::Unauthorized)?;
+        sqlx::query("UPDATE api_tokens SET last_used_at_ms = ? WHERE token_hash = ?")
+            .bind(now_ms())
+            .bind(&hash)
+            .execute(self.store.pool())
+            .await?;
+        Ok(Me {
+            user_id: super::parse_id(&user_id)?,
+            username,
+        })
+    }
+}

@@ -1,0 +1,389 @@
+//! The REST door for bots and integrations (`/api/v1`), authenticated by personal API
+//! tokens, with its OpenAPI document generated from this code (utoipa) and a Swagger UI page.
+//! Every error is JSON of one shape: `{"error": {"code": "...", "message": "..."}}`.
+
+use crate::engine::{Engine, EngineError};
+use crate::startup::AppState;
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use parley::{ChannelId, DomainError, MessageId, MessageView, Position};
+use parley_app::api::Me;
+use parley_app::api::ssr::PostRequest;
+use serde::{Deserialize, Serialize};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+/// The most messages one page returns, and the default.
+const MAX_LIMIT: u32 = 200;
+const DEFAULT_LIMIT: u32 = 50;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Parley REST API",
+        version = "1",
+        description = "Post and read messages as a user, with a personal API token (create one in the app: \
+                       your name in the header, then API tokens). Send it as `Authorization: Bearer pt_…`."
+    ),
+    paths(list_channels, list_messages, post_message),
+    components(schemas(ApiChannel, ApiMessage, ApiReaction, ApiAttachment, NewMessage, Posted, ApiError, ErrorBody)),
+    modifiers(&BearerToken),
+    security(("token" = []))
+)]
+pub struct ApiDoc;
+
+struct BearerToken;
+
+impl Modify for BearerToken {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "token",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The routes of `/api/v1`.
+pub fn routes() -> axum::Router<AppState> {
+    axum::Router::new()
+        .route("/api/v1/channels", get(list_channels))
+        .route(
+            "/api/v1/channels/{channel_id}/messages",
+            get(list_messages).post(post_message),
+        )
+        .route("/api/v1/openapi.json", get(openapi))
+        .route("/api/v1/docs", get(docs))
+}
+
+/// A channel the token's user can read.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ApiChannel {
+    #[schema(format = Uuid)]
+    pub channel_id: String,
+    /// `general` for the lobby; the other people's usernames for a direct conversation.
+    pub name: String,
+    /// `lobby`, `space` or `direct`.
+    pub kind: String,
+    #[schema(format = Uuid)]
+    pub space_id: Option<String>,
+    pub space_name: Option<String>,
+}
+
+/// A message, oldest first in pages.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ApiMessage {
+    /// Its place in the log: pages go back with `before=<position>`.
+    pub position: u64,
+    #[schema(format = Uuid)]
+    pub message_id: String,
+    #[schema(format = Uuid)]
+    pub channel_id: String,
+    pub author: String,
+    /// Markdown; empty once deleted.
+    pub body: String,
+    pub sent_at_ms: i64,
+    pub edited: bool,
+    pub deleted: bool,
+    /// The thread's root, for a reply.
+    #[schema(format = Uuid)]
+    pub reply_to: Option<String>,
+    pub replies: u32,
+    pub reactions: Vec<ApiReaction>,
+    pub attachments: Vec<ApiAttachment>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ApiReaction {
+    pub emoji: String,
+    pub users: Vec<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ApiAttachment {
+    /// SHA-256 of the bytes; download from `/files/<file_id>` (with a session).
+    pub file_id: String,
+    pub name: String,
+    pub mime: String,
+    pub size: u64,
+}
+
+/// A message to post.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct NewMessage {
+    /// Your id for it (a UUID; v7 recommended): sending the same id again stores it once
+    /// and answers with the first position. Without one, each request posts anew.
+    #[schema(format = Uuid)]
+    pub message_id: Option<String>,
+    /// Markdown, 1 to 4,000 characters.
+    pub body: String,
+    /// Reply in the thread of this message.
+    #[schema(format = Uuid)]
+    pub reply_to: Option<String>,
+}
+
+/// A message stored.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct Posted {
+    #[schema(format = Uuid)]
+    pub message_id: String,
+    pub position: u64,
+}
+
+/// Every error.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ApiError {
+    pub error: ErrorBody,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ErrorBody {
+    /// `unauthorized`, `not_found`, `invalid` or `internal`.
+    pub code: String,
+    /// For people.
+    pub message: String,
+}
+
+/// An error on its way out.
+pub struct Refusal(StatusCode, &'static str, String);
+
+impl Refusal {
+    fn invalid(message: impl Into<String>) -> Self {
+        Self(StatusCode::BAD_REQUEST, "invalid", message.into())
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        let body = ApiError {
+            error: ErrorBody {
+                code: self.1.to_owned(),
+                message: self.2,
+            },
+        };
+        (self.0, Json(body)).into_response()
+    }
+}
+
+impl From<EngineError> for Refusal {
+    fn from(e: EngineError) -> Self {
+        match &e {
+            EngineError::Unauthorized => Self(StatusCode::UNAUTHORIZED, "unauthorized", e.user_message()),
+            EngineError::Domain(DomainError::NoSuchChannel) => {
+                Self(StatusCode::NOT_FOUND, "not_found", e.user_message())
+            }
+            e if e.is_user_error() => Self::invalid(e.user_message()),
+            other => {
+                tracing::error!(error = %other, "REST request failed");
+                Self(StatusCode::INTERNAL_SERVER_ERROR, "internal", other.user_message())
+            }
+        }
+    }
+}
+
+async fn bearer(engine: &Engine, headers: &HeaderMap) -> Result<Me, Refusal> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| {
+            Refusal(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "send a personal API token: Authorization: Bearer pt_…".into(),
+            )
+        })?;
+    Ok(engine.authenticate_token(token.trim()).await?)
+}
+
+fn channel_of(raw: &str) -> Result<ChannelId, Refusal> {
+    raw.parse()
+        .map_err(|_| Refusal(StatusCode::NOT_FOUND, "not_found", "no such channel".into()))
+}
+
+fn api_message(m: MessageView) -> ApiMessage {
+    ApiMessage {
+        position: m.position.0,
+        message_id: m.message_id.to_string(),
+        channel_id: m.channel_id.to_string(),
+        author: m.author,
+        body: m.body,
+        sent_at_ms: m.sent_at_ms,
+        edited: m.edited,
+        deleted: m.deleted,
+        reply_to: m.reply_to.map(|r| r.to_string()),
+        replies: m.replies,
+        reactions: m
+            .reactions
+            .into_iter()
+            .map(|r| ApiReaction {
+                emoji: r.emoji,
+                users: r.users,
+            })
+            .collect(),
+        attachments: m
+            .attachments
+            .into_iter()
+            .map(|a| ApiAttachment {
+                file_id: a.file_id,
+                name: a.name,
+                mime: a.mime,
+                size: a.size,
+            })
+            .collect(),
+    }
+}
+
+/// The channels the token's user can read.
+#[utoipa::path(
+    get,
+    path = "/api/v1/channels",
+    responses(
+        (status = 200, description = "Lobby, space channels and direct conversations", body = [ApiChannel]),
+        (status = 401, description = "No valid token", body = ApiError),
+    )
+)]
+async fn list_channels(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Vec<ApiChannel>>, Refusal> {
+    let me = bearer(&state.engine, &headers).await?;
+    let mut channels = vec![ApiChannel {
+        channel_id: ChannelId::GENERAL.to_string(),
+        name: "general".into(),
+        kind: "lobby".into(),
+        space_id: None,
+        space_name: None,
+    }];
+    for space in state.engine.my_spaces(&me).await? {
+        channels.extend(space.channels.into_iter().map(|c| ApiChannel {
+            channel_id: c.channel_id.to_string(),
+            name: c.name,
+            kind: "space".into(),
+            space_id: Some(space.space_id.to_string()),
+            space_name: Some(space.name.clone()),
+        }));
+    }
+    channels.extend(state.engine.my_directs(&me).await?.into_iter().map(|d| ApiChannel {
+        channel_id: d.channel_id.to_string(),
+        name: d.with.join(", "),
+        kind: "direct".into(),
+        space_id: None,
+        space_name: None,
+    }));
+    Ok(Json(channels))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+struct Page {
+    /// Messages before this position (default: the newest).
+    before: Option<u64>,
+    /// How many, 1 to 200 (default 50).
+    limit: Option<u32>,
+}
+
+/// A page of a channel's messages, oldest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/channels/{channel_id}/messages",
+    params(("channel_id" = String, Path, format = Uuid, description = "The channel"), Page),
+    responses(
+        (status = 200, description = "Up to `limit` messages before `before`, oldest first", body = [ApiMessage]),
+        (status = 400, description = "Bad paging", body = ApiError),
+        (status = 401, description = "No valid token", body = ApiError),
+        (status = 404, description = "No such channel (or not one you can read)", body = ApiError),
+    )
+)]
+async fn list_messages(
+    State(state): State<AppState>,
+    Path(channel): Path<String>,
+    page: Result<Query<Page>, QueryRejection>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<ApiMessage>>, Refusal> {
+    let me = bearer(&state.engine, &headers).await?;
+    let Query(page) = page.map_err(|e| Refusal::invalid(e.body_text()))?;
+    let channel = channel_of(&channel)?;
+    let limit = page.limit.unwrap_or(DEFAULT_LIMIT);
+    if limit == 0 || limit > MAX_LIMIT {
+        return Err(Refusal::invalid(format!("limit must be between 1 and {MAX_LIMIT}")));
+    }
+    let messages = state
+        .engine
+        .history(&me, channel, page.before.map(Position), limit)
+        .await?;
+    Ok(Json(messages.into_iter().map(api_message).collect()))
+}
+
+/// Posts a message as the token's user. Idempotent on `message_id`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/channels/{channel_id}/messages",
+    params(("channel_id" = String, Path, format = Uuid, description = "The channel")),
+    request_body = NewMessage,
+    responses(
+        (status = 201, description = "Stored (or already stored, for a resent id)", body = Posted),
+        (status = 400, description = "Empty, too long, malformed, or the channel is archived", body = ApiError),
+        (status = 401, description = "No valid token", body = ApiError),
+        (status = 404, description = "No such channel (or not one you can read)", body = ApiError),
+    )
+)]
+async fn post_message(
+    State(state): State<AppState>,
+    Path(channel): Path<String>,
+    headers: HeaderMap,
+    body: Result<Json<NewMessage>, JsonRejection>,
+) -> Result<(StatusCode, Json<Posted>), Refusal> {
+    let me = bearer(&state.engine, &headers).await?;
+    let Json(new) = body.map_err(|e| Refusal::invalid(e.body_text()))?;
+    let channel = channel_of(&channel)?;
+    let message_id = match new.message_id.as_deref() {
+        Some(raw) => raw
+            .parse::<MessageId>()
+            .map_err(|_| Refusal::invalid("message_id must be a UUID"))?,
+        None => MessageId::new(),
+    };
+    let reply_to = match new.reply_to.as_deref() {
+        Some(raw) => Some(
+            raw.parse::<MessageId>()
+                .map_err(|_| Refusal::invalid("reply_to must be a UUID"))?,
+        ),
+        None => None,
+    };
+    let request = PostRequest {
+        channel,
+        message_id,
+        body: new.body,
+        reply_to,
+        attachments: Vec::new(),
+    };
+    let position = state.engine.post(&me, request).await?;
+    let posted = Posted {
+        message_id: message_id.to_string(),
+        position: position.0,
+    };
+    Ok((StatusCode::CREATED, Json(posted)))
+}
+
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+/// Swagger UI over the OpenAPI document (its script comes from the unpkg CDN).
+async fn docs() -> Html<&'static str> {
+    Html(
+        r##"<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Parley REST API</title>
+<link rel="stylesheet" href="https://unpkg.com/swagger-ui-dist@5/swagger-ui.css">
+</head>
+<body>
+<div id="ui"><p style="font-family:sans-serif">The OpenAPI document is at <a href="/api/v1/openapi.json">/api/v1/openapi.json</a>.</p></div>
+<script src="https://unpkg.com/swagger-ui-dist@5/swagger-ui-bundle.js" crossorigin="anonymous"></script>
+<script>window.SwaggerUIBundle && SwaggerUIBundle({ url: "/api/v1/openapi.json", dom_id: "#ui" });</script>
+</body>
+</html>"##,
+    )
+}
