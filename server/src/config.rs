@@ -18,6 +18,12 @@ pub enum Command {
     Serve,
     /// Empty every read model and fold the whole log into it again, then exit.
     RebuildProjections,
+    /// Create or update the database's tables, then exit.
+    Migrate,
+    /// Write the whole event log as JSON lines (one event per line) to a file, or `-` for stdout.
+    Export { file: String },
+    /// Read an exported event log into a database with no events, then rebuild the read models.
+    Import { file: String },
 }
 
 #[derive(Clone, Debug, Args)]

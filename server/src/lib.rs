@@ -16,10 +16,12 @@
 //! - [`engine`]: commands (decide + append) and queries behind every door.
 //! - [`rest`]: the REST door (`/api/v1`) for bots, by API token, with its OpenAPI document.
 //! - [`metrics`]: Prometheus metrics, liveness and readiness.
+//! - [`archive`]: export and import of the event log as JSON lines.
 //! - [`startup`]: wires it all into an axum app, used by `main` and by the tests alike.
 // The page's view is one deeply nested type in release builds (no `erase_components`).
 #![recursion_limit = "512"]
 
+pub mod archive;
 pub mod auth;
 pub mod bus;
 pub mod config;

@@ -1,8 +1,9 @@
-//! Parley's server binary: parse the config, set up logging, serve (or rebuild projections).
+//! Parley's server binary: parse the config, set up logging, serve (or migrate, rebuild, export, import).
 
+use anyhow::Context;
 use clap::Parser;
 use parley_server::config::{Cli, Command};
-use parley_server::{Application, startup};
+use parley_server::{Application, archive, startup};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -24,6 +25,27 @@ async fn main() -> anyhow::Result<()> {
         Command::RebuildProjections => {
             let position = startup::rebuild_projections(&cli.config.database_url).await?;
             println!("read models rebuilt up to position {position}");
+            Ok(())
+        }
+        Command::Migrate => {
+            parley_server::db::open(&cli.config.database_url).await?;
+            println!("database is up to date");
+            Ok(())
+        }
+        Command::Export { file } => {
+            let count = if file == "-" {
+                archive::export(&cli.config.database_url, std::io::stdout().lock()).await?
+            } else {
+                let out = std::fs::File::create(&file).with_context(|| format!("Failed to create {file}"))?;
+                archive::export(&cli.config.database_url, std::io::BufWriter::new(out)).await?
+            };
+            eprintln!("exported {count} events");
+            Ok(())
+        }
+        Command::Import { file } => {
+            let input = std::fs::File::open(&file).with_context(|| format!("Failed to open {file}"))?;
+            let count = archive::import(&cli.config.database_url, std::io::BufReader::new(input)).await?;
+            println!("imported {count} events and rebuilt the read models");
             Ok(())
         }
     }

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod accounts;
+mod archive;
 mod bus;
 mod catch_up;
 mod crash;
