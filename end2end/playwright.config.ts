@@ -56,6 +56,8 @@ export default defineConfig({
         LEPTOS_ENV: 'PROD',
         RUST_LOG: 'warn',
         PARLEY_CORS_ORIGINS: csrURL,
+        // Webhook retries quick enough to watch one be parked within a test.
+        PARLEY_WEBHOOK_BACKOFF_MS: '100',
       },
     },
     {

@@ -135,6 +135,17 @@ pub enum Event {
         channel_id: ChannelId,
         muted: bool,
     },
+    /// A space's admin subscribed a URL to the space's events (all, or these types).
+    WebhookCreated {
+        space_id: SpaceId,
+        webhook_id: uuid::Uuid,
+        url: String,
+        event_types: Vec<String>,
+    },
+    WebhookDeleted {
+        space_id: SpaceId,
+        webhook_id: uuid::Uuid,
+    },
 }
 
 /// Why stored bytes could not be read back as an [`Event`].
@@ -176,6 +187,8 @@ impl Event {
             Self::RoleChanged { .. } => "RoleChanged",
             Self::ChannelRead { .. } => "ChannelRead",
             Self::ChannelMuted { .. } => "ChannelMuted",
+            Self::WebhookCreated { .. } => "WebhookCreated",
+            Self::WebhookDeleted { .. } => "WebhookDeleted",
         }
     }
 
@@ -213,6 +226,24 @@ impl Event {
             | Self::MessageDeleted { channel_id, .. }
             | Self::ReactionAdded { channel_id, .. }
             | Self::ReactionRemoved { channel_id, .. } => Some(*channel_id),
+            _ => None,
+        }
+    }
+
+    /// The space this event happens in, for events of the space itself (not of its channels).
+    pub fn space_id(&self) -> Option<SpaceId> {
+        match self {
+            Self::SpaceCreated { space_id, .. }
+            | Self::SpaceRenamed { space_id, .. }
+            | Self::SpaceDeleted { space_id }
+            | Self::InviteCreated { space_id, .. }
+            | Self::InviteRevoked { space_id, .. }
+            | Self::MemberJoined { space_id, .. }
+            | Self::MemberLeft { space_id, .. }
+            | Self::MemberRemoved { space_id, .. }
+            | Self::RoleChanged { space_id, .. }
+            | Self::WebhookCreated { space_id, .. }
+            | Self::WebhookDeleted { space_id, .. } => Some(*space_id),
             _ => None,
         }
     }

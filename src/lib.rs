@@ -20,6 +20,7 @@
 //! - [`timeline`]: the client's view of one channel: optimistic pending messages merged
 //!   with committed ones in log order, without duplicates.
 //! - [`typing`]: who is typing in a channel (ephemeral notes that expire).
+//! - [`webhook`]: which URLs and event types a space's webhooks may have; delivery backoff.
 //! - [`unread`]: read markers that only move forward, unread and mention counts, the page title.
 
 pub mod account;
@@ -38,6 +39,7 @@ pub mod tabs;
 pub mod timeline;
 pub mod typing;
 pub mod unread;
+pub mod webhook;
 
 pub use account::{AccountCommand, AccountState, CredentialError, Password, PasswordHash, Username};
 pub use aggregate::Aggregate;

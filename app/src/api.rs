@@ -482,6 +482,73 @@ pub async fn revoke_token(token_id: String) -> Result<(), AppError> {
     backend.revoke_token(&me, token_id).await.map_err(ssr::respond)
 }
 
+/// A space's webhook as its admins see it: where it goes, what it gets, how delivery stands.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct WebhookView {
+    pub webhook_id: String,
+    pub url: String,
+    /// Empty: every type.
+    pub event_types: Vec<String>,
+    /// Delivered up to this log position.
+    pub offset: Position,
+    /// Events of the log after the offset (not all of them its own).
+    pub behind: u64,
+    pub delivered: u64,
+    /// Failed attempts in a row at the current event.
+    pub failures: u32,
+    /// Parked after too many failures: nothing more goes until an admin retries or skips.
+    pub dead: bool,
+    pub last_error: Option<String>,
+}
+
+/// A webhook just made: the only time its signing secret is shown.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreatedWebhook {
+    pub webhook: WebhookView,
+    pub secret: String,
+}
+
+/// What an admin does to a webhook.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WebhookAction {
+    Delete,
+    /// Out of the dead letter: try the event it was stuck on again.
+    Retry,
+    /// Out of the dead letter: give up on that event and go on.
+    Skip,
+}
+
+/// Subscribes a URL to a space's events (all, or these types); for the space's admins.
+#[server(client = ApiClient, endpoint = "create_webhook", input = server_fn::codec::Json)]
+pub async fn create_webhook(space: SpaceId, url: String, event_types: Vec<String>) -> Result<CreatedWebhook, AppError> {
+    let backend = ssr::backend()?;
+    let me = backend.authenticate(&ssr::headers()).await.map_err(ssr::respond)?;
+    backend
+        .create_webhook(&me, space, url, event_types)
+        .await
+        .map_err(ssr::respond)
+}
+
+/// A space's webhooks and how their deliveries stand; for the space's admins.
+#[server(client = ApiClient, endpoint = "webhooks", input = server_fn::codec::Json)]
+pub async fn webhooks(space: SpaceId) -> Result<Vec<WebhookView>, AppError> {
+    let backend = ssr::backend()?;
+    let me = backend.authenticate(&ssr::headers()).await.map_err(ssr::respond)?;
+    backend.webhooks(&me, space).await.map_err(ssr::respond)
+}
+
+/// Deletes a webhook, or retries or skips the event a parked one is stuck on.
+#[server(client = ApiClient, endpoint = "act_on_webhook", input = server_fn::codec::Json)]
+pub async fn act_on_webhook(space: SpaceId, webhook_id: String, action: WebhookAction) -> Result<(), AppError> {
+    let backend = ssr::backend()?;
+    let me = backend.authenticate(&ssr::headers()).await.map_err(ssr::respond)?;
+    backend
+        .webhook_action(&me, space, webhook_id, action)
+        .await
+        .map_err(ssr::respond)
+}
+
 /// One page of a channel's history: up to `limit` messages before `before`
 /// (or the newest when `before` is absent), oldest first.
 #[server(client = ApiClient, endpoint = "history", input = server_fn::codec::Json)]
@@ -503,6 +570,7 @@ pub mod ssr {
         AppError, ChangeRequest, CreatedToken, DirectView, EditView, InviteView, Me, MemberView, SearchHit,
         SpaceAction, SpaceOutcome, SpaceView, TokenView,
     };
+    use super::{CreatedWebhook, WebhookAction, WebhookView};
     use http::HeaderMap;
     use leptos::prelude::use_context;
     use parley::unread::ChannelUnread;
@@ -576,6 +644,21 @@ pub mod ssr {
         async fn create_token(&self, me: &Me, name: String) -> Result<CreatedToken, AppError>;
         async fn tokens(&self, me: &Me) -> Result<Vec<TokenView>, AppError>;
         async fn revoke_token(&self, me: &Me, token_id: String) -> Result<(), AppError>;
+        async fn create_webhook(
+            &self,
+            me: &Me,
+            space: SpaceId,
+            url: String,
+            event_types: Vec<String>,
+        ) -> Result<CreatedWebhook, AppError>;
+        async fn webhooks(&self, me: &Me, space: SpaceId) -> Result<Vec<WebhookView>, AppError>;
+        async fn webhook_action(
+            &self,
+            me: &Me,
+            space: SpaceId,
+            webhook_id: String,
+            action: WebhookAction,
+        ) -> Result<(), AppError>;
     }
 
     /// The request's headers (empty outside a request).

@@ -27,6 +27,7 @@ mod sync;
 pub mod tokens;
 pub mod unread;
 pub mod upload;
+pub mod webhooks;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};

@@ -365,6 +365,7 @@ fn SpaceSection(space: SpaceView, state: ChatState, dialog: RwSignal<Option<Dial
                             <button data-testid="delete-space" on:click=delete>
                                 "Delete"
                             </button>
+                            <crate::webhooks::WebhooksButton space=id />
                         }
                     })}
             </div>

@@ -51,6 +51,12 @@ pub struct Config {
     /// region and keys from the `AWS_*` environment variables).
     #[arg(long, env = "PARLEY_S3_BUCKET")]
     pub s3_bucket: Option<String>,
+    /// The wait after a webhook's first failed delivery, in milliseconds (it doubles after each next one).
+    #[arg(long, env = "PARLEY_WEBHOOK_BACKOFF_MS", default_value_t = 1_000)]
+    pub webhook_backoff_ms: u64,
+    /// Failed deliveries of one event before a webhook is parked (dead letter).
+    #[arg(long, env = "PARLEY_WEBHOOK_MAX_ATTEMPTS", default_value_t = parley::webhook::MAX_ATTEMPTS)]
+    pub webhook_max_attempts: u32,
 }
 
 impl Config {
@@ -68,6 +74,8 @@ impl Config {
             log_json: false,
             files_dir: None,
             s3_bucket: None,
+            webhook_backoff_ms: 50,
+            webhook_max_attempts: 3,
         }
     }
 

@@ -33,6 +33,8 @@ pub struct Hub {
     /// The sockets of each user, for events about that user alone.
     users: Arc<Mutex<HashMap<UserId, broadcast::Sender<Utf8Bytes>>>>,
     projected: watch::Sender<Position>,
+    /// Wakes the webhook deliverer when a subscription changed (retried, skipped).
+    webhooks: Arc<tokio::sync::Notify>,
 }
 
 impl Hub {
@@ -40,6 +42,7 @@ impl Hub {
         Self {
             channels: Arc::default(),
             users: Arc::default(),
+            webhooks: Arc::default(),
             projected: watch::channel(projected).0,
         }
     }
@@ -60,6 +63,16 @@ impl Hub {
             .entry(channel)
             .or_insert_with(|| broadcast::channel(CHANNEL_BUFFER).0)
             .subscribe()
+    }
+
+    /// Tells the webhook deliverer to look again.
+    pub fn webhooks_changed(&self) {
+        self.webhooks.notify_one();
+    }
+
+    /// Resolves when [`Hub::webhooks_changed`] was called.
+    pub async fn webhook_change(&self) {
+        self.webhooks.notified().await;
     }
 
     /// The events about `user` alone (their read markers and mutes), as frames.

@@ -21,6 +21,7 @@ use parley_app::api::{
     AppError, ChangeRequest, ChannelView, CreatedToken, DirectView, EditView, InviteView, Me, MemberView, SearchHit,
     SpaceAction, SpaceOutcome, SpaceView, TokenView,
 };
+use parley_app::api::{CreatedWebhook, WebhookAction, WebhookView};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::{broadcast, watch};
@@ -28,6 +29,7 @@ use tokio::sync::{broadcast, watch};
 mod files;
 mod reads;
 pub mod tokens;
+mod webhooks;
 
 /// Why a command or query failed.
 #[derive(Debug, thiserror::Error)]
@@ -1226,5 +1228,30 @@ impl ChatBackend for Engine {
 
     async fn revoke_token(&self, me: &Me, token_id: String) -> Result<(), AppError> {
         Ok(Engine::revoke_token(self, me, &token_id).await?)
+    }
+
+    async fn create_webhook(
+        &self,
+        me: &Me,
+        space: SpaceId,
+        url: String,
+        event_types: Vec<String>,
+    ) -> Result<CreatedWebhook, AppError> {
+        let (webhook, secret) = Engine::create_webhook(self, me, space, &url, &event_types).await?;
+        Ok(CreatedWebhook { webhook, secret })
+    }
+
+    async fn webhooks(&self, me: &Me, space: SpaceId) -> Result<Vec<WebhookView>, AppError> {
+        Ok(Engine::webhooks(self, me, space).await?)
+    }
+
+    async fn webhook_action(
+        &self,
+        me: &Me,
+        space: SpaceId,
+        webhook_id: String,
+        action: WebhookAction,
+    ) -> Result<(), AppError> {
+        Ok(Engine::webhook_action(self, me, space, &webhook_id, action).await?)
     }
 }

@@ -14,6 +14,7 @@
 //!   checked like the channel; local disk or an S3-compatible bucket.
 //! - [`folded`]: the engine's cache of aggregate states (single-flight loads, in-order folds).
 //! - [`engine`]: commands (decide + append) and queries behind every door.
+//! - [`webhooks`]: delivers a space's events to its webhooks: signed, in order, with retries and a dead letter.
 //! - [`rest`]: the REST door (`/api/v1`) for bots, by API token, with its OpenAPI document.
 //! - [`metrics`]: Prometheus metrics, liveness and readiness.
 //! - [`archive`]: export and import of the event log as JSON lines.
@@ -36,6 +37,7 @@ pub mod projector;
 pub mod rest;
 pub mod startup;
 pub mod store;
+pub mod webhooks;
 pub mod ws;
 
 pub use startup::Application;

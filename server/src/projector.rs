@@ -143,6 +143,7 @@ impl Projector {
                 conn.execute("DELETE FROM direct_members").await?;
                 conn.execute("DELETE FROM read_markers").await?;
                 conn.execute("DELETE FROM attachments").await?;
+                conn.execute("DELETE FROM webhooks").await?;
                 conn.execute("DELETE FROM projection_checkpoints").await?;
                 conn.execute("COMMIT").await
             }
@@ -545,6 +546,30 @@ async fn apply(conn: &mut SqliteConnection, batch: &[Arc<RecordedEvent>]) -> Res
                 .bind(*muted)
                 .execute(&mut *conn)
                 .await?;
+            }
+            Event::WebhookCreated {
+                space_id,
+                webhook_id,
+                url,
+                event_types,
+            } => {
+                sqlx::query(
+                    "INSERT INTO webhooks (webhook_id, space_id, url, event_types, created_position)
+                     VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                )
+                .bind(webhook_id.to_string())
+                .bind(space_id.to_string())
+                .bind(url)
+                .bind(serde_json::to_string(event_types).unwrap_or_else(|_| "[]".into()))
+                .bind(position)
+                .execute(&mut *conn)
+                .await?;
+            }
+            Event::WebhookDeleted { webhook_id, .. } => {
+                sqlx::query("UPDATE webhooks SET deleted = 1 WHERE webhook_id = ?")
+                    .bind(webhook_id.to_string())
+                    .execute(&mut *conn)
+                    .await?;
             }
             Event::AccountRegistered { user_id, username, .. } => {
                 sqlx::query(

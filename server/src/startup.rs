@@ -123,6 +123,15 @@ impl Application {
             &config.cors_origins,
             files,
         );
+        let mut services = services;
+        let settings = crate::webhooks::Settings {
+            base_backoff_ms: config.webhook_backoff_ms.max(1),
+            max_attempts: config.webhook_max_attempts.max(1),
+            timeout: std::time::Duration::from_secs(10),
+        };
+        services
+            .tasks
+            .push(crate::webhooks::spawn(services.engine.clone(), settings));
         Ok(Self {
             listener,
             router,

@@ -20,3 +20,4 @@ mod spaces;
 mod store;
 mod typing;
 mod unread;
+mod webhooks;

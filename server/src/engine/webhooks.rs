@@ -1,0 +1,148 @@
+//! Webhooks in the engine: a space admin's commands (create, delete, retry, skip) and the list with each one's delivery state.
+
+use super::{Engine, EngineError, parse_id};
+use crate::store::ExpectedVersion;
+use parley::space::{Right, SpaceId};
+use parley::webhook::{self, WebhookError};
+use parley::{Event, Position};
+use parley_app::api::{Me, WebhookAction, WebhookView};
+
+type WebhookRow = (String, String, String, i64, i64, i64, bool, Option<String>);
+
+impl Engine {
+    /// Subscribes `url` to the space's events; returns it and the secret that signs its deliveries.
+    pub async fn create_webhook(
+        &self,
+        me: &Me,
+        space_id: SpaceId,
+        url: &str,
+        event_types: &[String],
+    ) -> Result<(WebhookView, String), EngineError> {
+        self.space(space_id).await?.authorize(me.user_id, Right::ManageSpace)?;
+        let bad = |e: WebhookError| EngineError::BadRequest(e.to_string());
+        let url = webhook::valid_url(url).map_err(bad)?;
+        let event_types = webhook::valid_types(event_types).map_err(bad)?;
+        if self.webhooks(me, space_id).await?.len() >= webhook::MAX_PER_SPACE {
+            return Err(bad(WebhookError::TooMany));
+        }
+        let webhook_id = uuid::Uuid::now_v7();
+        let secret = crate::auth::SessionToken::generate().map_err(|e| EngineError::Internal(e.to_string()))?;
+        let secret = format!("whsec_{}", secret.expose());
+        // New subscriptions start at the head: they get what happens from now on.
+        let head = self.store.head().await?;
+        sqlx::query("INSERT INTO webhook_state (webhook_id, secret, delivered_to) VALUES (?, ?, ?)")
+            .bind(webhook_id.to_string())
+            .bind(&secret)
+            .bind(head.0 as i64)
+            .execute(self.store.pool())
+            .await?;
+        let event = Event::WebhookCreated {
+            space_id,
+            webhook_id,
+            url,
+            event_types,
+        };
+        let appended = self
+            .append(
+                webhook::stream(space_id),
+                ExpectedVersion::Any,
+                &[event],
+                &self.metadata(me, None),
+            )
+            .await?;
+        self.wait_projected(appended.last).await;
+        let view = self
+            .webhooks(me, space_id)
+            .await?
+            .into_iter()
+            .find(|w| w.webhook_id == webhook_id.to_string())
+            .ok_or_else(|| EngineError::Internal("a new webhook is missing".into()))?;
+        Ok((view, secret))
+    }
+
+    /// The space's webhooks with their delivery state, for its admins.
+    pub async fn webhooks(&self, me: &Me, space_id: SpaceId) -> Result<Vec<WebhookView>, EngineError> {
+        self.space(space_id).await?.authorize(me.user_id, Right::ManageSpace)?;
+        let head = self.store.head().await?;
+        let rows: Vec<WebhookRow> = sqlx::query_as(
+            "SELECT w.webhook_id, w.url, w.event_types, s.delivered_to, s.delivered, s.failures, s.dead, s.last_error
+             FROM webhooks w JOIN webhook_state s ON s.webhook_id = w.webhook_id
+             WHERE w.space_id = ? AND w.deleted = 0 ORDER BY w.created_position",
+        )
+        .bind(space_id.to_string())
+        .fetch_all(self.store.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(webhook_id, url, types, offset, delivered, failures, dead, last_error)| WebhookView {
+                    webhook_id,
+                    url,
+                    event_types: serde_json::from_str(&types).unwrap_or_default(),
+                    offset: Position(offset.max(0) as u64),
+                    behind: head.0.saturating_sub(offset.max(0) as u64),
+                    delivered: delivered.max(0) as u64,
+                    failures: u32::try_from(failures).unwrap_or(u32::MAX),
+                    dead,
+                    last_error,
+                },
+            )
+            .collect())
+    }
+
+    /// Deletes a webhook, or takes a parked one out of the dead letter: `Retry` tries its
+    /// event again now, `Skip` moves past it.
+    pub async fn webhook_action(
+        &self,
+        me: &Me,
+        space_id: SpaceId,
+        webhook_id: &str,
+        action: WebhookAction,
+    ) -> Result<(), EngineError> {
+        let found = self
+            .webhooks(me, space_id)
+            .await?
+            .into_iter()
+            .find(|w| w.webhook_id == webhook_id)
+            .ok_or_else(|| EngineError::BadRequest(WebhookError::NoSuchWebhook.to_string()))?;
+        let id = found.webhook_id.clone();
+        match action {
+            WebhookAction::Delete => {
+                let event = Event::WebhookDeleted {
+                    space_id,
+                    webhook_id: parse_id::<uuid::Uuid>(&id)?,
+                };
+                let appended = self
+                    .append(
+                        webhook::stream(space_id),
+                        ExpectedVersion::Any,
+                        &[event],
+                        &self.metadata(me, None),
+                    )
+                    .await?;
+                self.wait_projected(appended.last).await;
+            }
+            WebhookAction::Retry => {
+                sqlx::query(
+                    "UPDATE webhook_state SET dead = 0, failures = 0, next_attempt_at_ms = 0 WHERE webhook_id = ?",
+                )
+                .bind(&id)
+                .execute(self.store.pool())
+                .await?;
+            }
+            WebhookAction::Skip => {
+                // Past the event it was stuck on.
+                sqlx::query(
+                    "UPDATE webhook_state SET dead = 0, failures = 0, next_attempt_at_ms = 0, last_error = NULL,
+                            delivered_to = max(delivered_to, coalesce(stuck_at, delivered_to)), stuck_at = NULL
+                     WHERE webhook_id = ?",
+                )
+                .bind(&id)
+                .execute(self.store.pool())
+                .await?;
+            }
+        }
+        self.hub.webhooks_changed();
+        Ok(())
+    }
+}

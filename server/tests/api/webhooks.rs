@@ -1,0 +1,243 @@
+//! Webhooks against a real HTTP receiver on loopback: the space's events of the asked
+//! types, in log order, signed; retries with backoff; the dead letter, retry and skip.
+
+use crate::helpers::{TestApp, User, spawn_app};
+use axum::http::{HeaderMap, StatusCode};
+use parley::{ChannelId, MessageId};
+use parley_app::api::{CreatedWebhook, SpaceView, WebhookView};
+use serde_json::{Value, json};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// A receiver: records every request; answers 500 while `fail` is above zero (counting down).
+#[derive(Clone, Default)]
+struct Receiver {
+    got: Arc<Mutex<Vec<(HeaderMap, Vec<u8>)>>>,
+    fail: Arc<AtomicU32>,
+}
+
+impl Receiver {
+    async fn start(&self) -> String {
+        let me = self.clone();
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |headers: HeaderMap, body: axum::body::Bytes| {
+                let me = me.clone();
+                async move {
+                    let failing = me
+                        .fail
+                        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                        .is_ok();
+                    me.got.lock().unwrap().push((headers, body.to_vec()));
+                    if failing {
+                        StatusCode::INTERNAL_SERVER_ERROR
+                    } else {
+                        StatusCode::NO_CONTENT
+                    }
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        format!("http://{addr}/hook")
+    }
+
+    /// The bodies of the answered-with-success requests, as JSON.
+    fn delivered(&self) -> Vec<Value> {
+        let got = self.got.lock().unwrap();
+        got.iter()
+            .map(|(_, body)| serde_json::from_slice(body).unwrap())
+            .collect()
+    }
+
+    async fn wait_for(&self, count: usize) {
+        for _ in 0..300 {
+            if self.got.lock().unwrap().len() >= count {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!(
+            "the receiver got {} requests, not {count}",
+            self.got.lock().unwrap().len()
+        );
+    }
+}
+
+async fn space(app: &TestApp, user: &User, name: &str) -> SpaceView {
+    let response = app.call_as(&user.http, "create_space", json!({ "name": name })).await;
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+async fn post(app: &TestApp, user: &User, channel: ChannelId, body: &str) -> MessageId {
+    let id = MessageId::new();
+    let args = json!({ "channel": channel, "message_id": id, "body": body });
+    assert_eq!(app.call_as(&user.http, "post_message", args).await.status(), 200);
+    id
+}
+
+async fn hooks(app: &TestApp, user: &User, space: &SpaceView) -> Vec<WebhookView> {
+    app.call_as(&user.http, "webhooks", json!({ "space": space.space_id }))
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
+fn bodies(values: &[Value]) -> Vec<String> {
+    values
+        .iter()
+        .filter_map(|v| v["event"]["event"]["data"]["body"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_webhook_gets_its_spaces_events_of_its_types_in_order_and_signed() {
+    let app = spawn_app().await;
+    let ada = app.sign_up("ada").await;
+    let ops = space(&app, &ada, "ops").await;
+    let channel = ops.channels[0].channel_id;
+    let receiver = Receiver::default();
+    let url = receiver.start().await;
+    let created: CreatedWebhook = app
+        .call_as(
+            &ada.http,
+            "create_webhook",
+            json!({ "space": ops.space_id, "url": url, "event_types": ["MessagePosted", "MessageEdited"] }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(created.secret.starts_with("whsec_"));
+
+    let first = post(&app, &ada, channel, "one").await;
+    post(&app, &ada, ChannelId::GENERAL, "the lobby is not the space").await;
+    post(&app, &ada, channel, "two").await;
+    let edit = json!({ "channel": channel, "message_id": first, "change": {"type": "edit", "body": "one!"} });
+    assert_eq!(app.call_as(&ada.http, "change_message", edit).await.status(), 200);
+    let react =
+        json!({ "channel": channel, "message_id": first, "change": {"type": "react", "emoji": "👍", "on": true} });
+    assert_eq!(app.call_as(&ada.http, "change_message", react).await.status(), 200);
+    post(&app, &ada, channel, "three").await;
+
+    receiver.wait_for(4).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let got = receiver.got.lock().unwrap().clone();
+    assert_eq!(got.len(), 4, "reactions and the lobby are not asked for");
+    let kinds: Vec<&str> = got.iter().map(|(h, _)| h["x-parley-event"].to_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        ["MessagePosted", "MessagePosted", "MessageEdited", "MessagePosted"]
+    );
+    let positions: Vec<u64> = receiver
+        .delivered()
+        .iter()
+        .map(|v| v["event"]["position"].as_u64().unwrap())
+        .collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "log order: {positions:?}");
+    for (headers, body) in &got {
+        let signed = headers["x-parley-signature"].to_str().unwrap();
+        assert_eq!(signed, parley_server::webhooks::signature(&created.secret, body));
+        assert_ne!(signed, parley_server::webhooks::signature("whsec_wrong", body));
+    }
+    let view = &hooks(&app, &ada, &ops).await[0];
+    assert_eq!((view.delivered, view.failures, view.dead), (4, 0, false));
+}
+
+#[tokio::test]
+async fn failures_back_off_then_park_the_webhook_until_retried_or_skipped() {
+    let app = spawn_app().await;
+    let ada = app.sign_up("ada").await;
+    let ops = space(&app, &ada, "ops").await;
+    let channel = ops.channels[0].channel_id;
+    let receiver = Receiver::default();
+    let url = receiver.start().await;
+    let created: CreatedWebhook = app
+        .call_as(
+            &ada.http,
+            "create_webhook",
+            json!({ "space": ops.space_id, "url": url, "event_types": ["MessagePosted"] }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let hook = created.webhook.webhook_id;
+
+    // Two failures, then it goes through: delivered once, in place.
+    receiver.fail.store(2, Ordering::SeqCst);
+    post(&app, &ada, channel, "a").await;
+    receiver.wait_for(3).await;
+    // Failing for good (3 attempts in the tests): parked, and what follows waits behind it.
+    receiver.fail.store(1_000, Ordering::SeqCst);
+    post(&app, &ada, channel, "b").await;
+    post(&app, &ada, channel, "c").await;
+    receiver.wait_for(6).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(receiver.got.lock().unwrap().len(), 6, "no more attempts once parked");
+    let parked = hooks(&app, &ada, &ops).await.remove(0);
+    assert!(parked.dead);
+    assert_eq!(parked.delivered, 1);
+    assert!(parked.last_error.unwrap_or_default().contains("500"));
+
+    // Retried: b and c arrive, in order.
+    receiver.fail.store(0, Ordering::SeqCst);
+    let retry = json!({ "space": ops.space_id, "webhook_id": hook, "action": "retry" });
+    assert_eq!(app.call_as(&ada.http, "act_on_webhook", retry).await.status(), 200);
+    receiver.wait_for(8).await;
+    let all = bodies(&receiver.delivered());
+    assert_eq!(all[all.len() - 2..], ["b", "c"]);
+
+    // Parked again on d; skipped: e comes, d never does.
+    receiver.fail.store(3, Ordering::SeqCst);
+    post(&app, &ada, channel, "d").await;
+    receiver.wait_for(11).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(hooks(&app, &ada, &ops).await[0].dead);
+    let skip = json!({ "space": ops.space_id, "webhook_id": hook, "action": "skip" });
+    assert_eq!(app.call_as(&ada.http, "act_on_webhook", skip).await.status(), 200);
+    post(&app, &ada, channel, "e").await;
+    receiver.wait_for(12).await;
+    assert_eq!(bodies(&receiver.delivered()).last().map(String::as_str), Some("e"));
+    let view = hooks(&app, &ada, &ops).await.remove(0);
+    assert_eq!((view.delivered, view.dead), (4, false));
+}
+
+#[tokio::test]
+async fn only_admins_make_webhooks_and_bad_ones_are_refused() {
+    let app = spawn_app().await;
+    let ada = app.sign_up("ada").await;
+    let bob = app.sign_up("bob").await;
+    let ops = space(&app, &ada, "ops").await;
+    let head = app.head().await;
+    let cases = [
+        (
+            &bob,
+            json!({ "space": ops.space_id, "url": "http://127.0.0.1:9/x", "event_types": [] }),
+            403,
+        ),
+        (
+            &ada,
+            json!({ "space": ops.space_id, "url": "ftp://example.com", "event_types": [] }),
+            400,
+        ),
+        (
+            &ada,
+            json!({ "space": ops.space_id, "url": "http://127.0.0.1:9/x", "event_types": ["AccountRegistered"] }),
+            400,
+        ),
+    ];
+    for (user, args, status) in cases {
+        let response = app.call_as(&user.http, "create_webhook", args.clone()).await;
+        assert_eq!(response.status(), status, "{args}");
+    }
+    assert_eq!(app.head().await, head, "nothing appended");
+    let listed = app
+        .call_as(&bob.http, "webhooks", json!({ "space": ops.space_id }))
+        .await;
+    assert_eq!(listed.status(), 403, "a stranger does not see the space's webhooks");
+}
