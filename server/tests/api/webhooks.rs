@@ -10,10 +10,13 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+/// One request as received: its headers and body.
+type Request = (HeaderMap, Vec<u8>);
+
 /// A receiver: records every request; answers 500 while `fail` is above zero (counting down).
 #[derive(Clone, Default)]
 struct Receiver {
-    got: Arc<Mutex<Vec<(HeaderMap, Vec<u8>)>>>,
+    got: Arc<Mutex<Vec<Request>>>,
     fail: Arc<AtomicU32>,
 }
 
