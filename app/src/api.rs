@@ -549,6 +549,79 @@ pub async fn act_on_webhook(space: SpaceId, webhook_id: String, action: WebhookA
         .map_err(ssr::respond)
 }
 
+/// Which events of the log to show in the inspector.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogFilter {
+    /// Events before this position (default: the newest).
+    pub before: Option<Position>,
+    /// Only this stream (e.g. `channel-<id>`).
+    pub stream: Option<String>,
+    /// Only this type (e.g. `MessagePosted`).
+    pub event_type: Option<String>,
+}
+
+/// One event as the inspector shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct LogRow {
+    pub position: Position,
+    pub stream_id: String,
+    pub stream_version: u64,
+    pub event_type: String,
+    pub schema_version: u32,
+    pub recorded_at_ms: i64,
+    /// Payload and metadata, pretty-printed JSON.
+    pub payload: String,
+    pub metadata: String,
+}
+
+/// A webhook's place in the log, for the inspector.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SubscriberView {
+    pub name: String,
+    pub position: Position,
+    pub lag: u64,
+    pub parked: bool,
+}
+
+/// A page of the log and where every reader of it stands.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogPage {
+    pub events: Vec<LogRow>,
+    pub head: Position,
+    /// The read models' checkpoint.
+    pub projected: Position,
+    pub subscribers: Vec<SubscriberView>,
+    /// Events appended in each of the last 60 seconds, oldest first.
+    pub per_second: Vec<u32>,
+}
+
+/// The most events one inspector page shows.
+pub const LOG_PAGE: u32 = 50;
+
+/// Whether the signed-in user may open the event inspector (an instance admin).
+#[server(client = ApiClient, endpoint = "am_admin", input = server_fn::codec::Json)]
+pub async fn am_admin() -> Result<bool, AppError> {
+    let backend = ssr::backend()?;
+    let me = backend.authenticate(&ssr::headers()).await.map_err(ssr::respond)?;
+    Ok(backend.is_admin(&me))
+}
+
+/// A page of the event log, newest first, with the projection's and subscribers' positions; admins only.
+#[server(client = ApiClient, endpoint = "inspect_log", input = server_fn::codec::Json)]
+pub async fn inspect_log(filter: LogFilter) -> Result<LogPage, AppError> {
+    let backend = ssr::backend()?;
+    let me = backend.authenticate(&ssr::headers()).await.map_err(ssr::respond)?;
+    backend.inspect_log(&me, filter).await.map_err(ssr::respond)
+}
+
+/// A channel's messages as they were at a past log position, folded from the log; admins only.
+#[server(client = ApiClient, endpoint = "channel_at", input = server_fn::codec::Json)]
+pub async fn channel_at(channel: ChannelId, position: Position) -> Result<Vec<MessageView>, AppError> {
+    let backend = ssr::backend()?;
+    let me = backend.authenticate(&ssr::headers()).await.map_err(ssr::respond)?;
+    backend.channel_at(&me, channel, position).await.map_err(ssr::respond)
+}
+
 /// One page of a channel's history: up to `limit` messages before `before`
 /// (or the newest when `before` is absent), oldest first.
 #[server(client = ApiClient, endpoint = "history", input = server_fn::codec::Json)]
@@ -570,7 +643,7 @@ pub mod ssr {
         AppError, ChangeRequest, CreatedToken, DirectView, EditView, InviteView, Me, MemberView, SearchHit,
         SpaceAction, SpaceOutcome, SpaceView, TokenView,
     };
-    use super::{CreatedWebhook, WebhookAction, WebhookView};
+    use super::{CreatedWebhook, LogFilter, LogPage, WebhookAction, WebhookView};
     use http::HeaderMap;
     use leptos::prelude::use_context;
     use parley::unread::ChannelUnread;
@@ -652,6 +725,14 @@ pub mod ssr {
             event_types: Vec<String>,
         ) -> Result<CreatedWebhook, AppError>;
         async fn webhooks(&self, me: &Me, space: SpaceId) -> Result<Vec<WebhookView>, AppError>;
+        fn is_admin(&self, me: &Me) -> bool;
+        async fn inspect_log(&self, me: &Me, filter: LogFilter) -> Result<LogPage, AppError>;
+        async fn channel_at(
+            &self,
+            me: &Me,
+            channel: ChannelId,
+            position: Position,
+        ) -> Result<Vec<MessageView>, AppError>;
         async fn webhook_action(
             &self,
             me: &Me,

@@ -181,6 +181,7 @@ pub fn ChatPage() -> impl IntoView {
                             "Sign out"
                         </button>
                         <crate::tokens::TokensButton />
+                        <crate::inspector::InspectorLink />
                     </Show>
                     <button
                         class="reset"

@@ -16,6 +16,7 @@ pub mod api;
 pub mod auth;
 pub mod body;
 pub mod chat;
+pub mod inspector;
 #[cfg(feature = "browser")]
 mod live;
 #[cfg(feature = "browser")]
@@ -72,6 +73,7 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
                 <Route path=path!("/") view=chat::ChatPage />
+                <Route path=path!("/admin") view=inspector::InspectorPage />
             </Routes>
         </Router>
     }

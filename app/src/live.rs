@@ -435,9 +435,36 @@ fn mark_read(state: ChatState) {
         return;
     }
     state.unreads.update(|u| u.read(channel, newest));
+    send_marker(channel, newest);
+}
+
+/// How long markers gather before they go to the server: one event per reader per channel
+/// per interval at most, rather than one per message read (the log would grow with every
+/// reader of every message). Badges here move at once; other tabs and devices follow.
+const MARK_EVERY_MS: u32 = 1_500;
+
+thread_local! {
+    static MARKERS: RefCell<std::collections::HashMap<ChannelId, Position>> = RefCell::default();
+}
+
+fn send_marker(channel: ChannelId, position: Position) {
+    let first = MARKERS.with(|m| {
+        let mut m = m.borrow_mut();
+        let was_empty = m.is_empty();
+        let at = m.entry(channel).or_insert(position);
+        *at = (*at).max(position);
+        was_empty
+    });
+    if !first {
+        return; // a send is already waiting: it takes this one too
+    }
     spawn_local(async move {
-        if let Err(e) = crate::api::mark_read(channel, newest).await {
-            leptos::logging::warn!("read marker: {e}");
+        TimeoutFuture::new(MARK_EVERY_MS).await;
+        let due: Vec<(ChannelId, Position)> = MARKERS.with(|m| m.borrow_mut().drain().collect());
+        for (channel, position) in due {
+            if let Err(e) = crate::api::mark_read(channel, position).await {
+                leptos::logging::warn!("read marker: {e}");
+            }
         }
     });
 }

@@ -51,6 +51,9 @@ pub struct Config {
     /// region and keys from the `AWS_*` environment variables).
     #[arg(long, env = "PARLEY_S3_BUCKET")]
     pub s3_bucket: Option<String>,
+    /// Usernames of the instance's admins (who may open the event inspector at `/admin`); comma separated.
+    #[arg(long, env = "PARLEY_ADMINS", value_delimiter = ',')]
+    pub admins: Vec<String>,
     /// The wait after a webhook's first failed delivery, in milliseconds (it doubles after each next one).
     #[arg(long, env = "PARLEY_WEBHOOK_BACKOFF_MS", default_value_t = 1_000)]
     pub webhook_backoff_ms: u64,
@@ -74,6 +77,7 @@ impl Config {
             log_json: false,
             files_dir: None,
             s3_bucket: None,
+            admins: vec!["tester".into()],
             webhook_backoff_ms: 50,
             webhook_max_attempts: 3,
         }

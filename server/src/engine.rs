@@ -21,12 +21,13 @@ use parley_app::api::{
     AppError, ChangeRequest, ChannelView, CreatedToken, DirectView, EditView, InviteView, Me, MemberView, SearchHit,
     SpaceAction, SpaceOutcome, SpaceView, TokenView,
 };
-use parley_app::api::{CreatedWebhook, WebhookAction, WebhookView};
+use parley_app::api::{CreatedWebhook, LogFilter, LogPage, WebhookAction, WebhookView};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::{broadcast, watch};
 
 mod files;
+mod inspect;
 mod reads;
 pub mod tokens;
 mod webhooks;
@@ -144,6 +145,8 @@ pub struct Engine {
     access_lost: broadcast::Sender<AccessLost>,
     closing: watch::Sender<bool>,
     presence: Arc<crate::presence::PresenceHub>,
+    /// Usernames of the instance's admins (who may open the event inspector), from the config.
+    admins: std::sync::RwLock<std::collections::HashSet<String>>,
 }
 
 fn now_ms() -> i64 {
@@ -167,6 +170,7 @@ impl Engine {
             access_lost: broadcast::channel(256).0,
             closing: watch::channel(false).0,
             presence: Arc::default(),
+            admins: std::sync::RwLock::default(),
         }
     }
 
@@ -1243,6 +1247,18 @@ impl ChatBackend for Engine {
 
     async fn webhooks(&self, me: &Me, space: SpaceId) -> Result<Vec<WebhookView>, AppError> {
         Ok(Engine::webhooks(self, me, space).await?)
+    }
+
+    fn is_admin(&self, me: &Me) -> bool {
+        Engine::is_admin(self, me)
+    }
+
+    async fn inspect_log(&self, me: &Me, filter: LogFilter) -> Result<LogPage, AppError> {
+        Ok(Engine::inspect_log(self, me, filter).await?)
+    }
+
+    async fn channel_at(&self, me: &Me, channel: ChannelId, position: Position) -> Result<Vec<MessageView>, AppError> {
+        Ok(Engine::channel_at(self, me, channel, position).await?)
     }
 
     async fn webhook_action(

@@ -124,6 +124,7 @@ impl Application {
             files,
         );
         let mut services = services;
+        services.engine.set_admins(config.admins.iter().cloned());
         let settings = crate::webhooks::Settings {
             base_backoff_ms: config.webhook_backoff_ms.max(1),
             max_attempts: config.webhook_max_attempts.max(1),

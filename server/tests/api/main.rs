@@ -9,6 +9,7 @@ mod crash;
 mod doors;
 mod files;
 mod helpers;
+mod inspect;
 mod messages;
 mod ops;
 mod presence;

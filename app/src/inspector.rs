@@ -1,0 +1,281 @@
+//! The event inspector at `/admin`, for instance admins: the log page by page (by stream,
+//! by type), each event's payload and metadata, where the projection and every webhook
+//! stand, events per second, and a channel as it was at any past position.
+
+use crate::api::{LogFilter, LogPage, LogRow, am_admin, channel_at, inspect_log};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use parley::{ChannelId, MessageView, Position};
+
+/// "Event log" in the header, for admins.
+#[component]
+pub fn InspectorLink() -> impl IntoView {
+    let admin = RwSignal::new(false);
+    Effect::new(move |_| {
+        spawn_local(async move {
+            admin.set(am_admin().await.unwrap_or(false));
+        });
+    });
+    view! {
+        <Show when=move || admin.get()>
+            <a class="reset" href="/admin" data-testid="inspector-link" rel="external">
+                "Event log"
+            </a>
+        </Show>
+    }
+}
+
+#[component]
+pub fn InspectorPage() -> impl IntoView {
+    let page = RwSignal::new(None::<Result<LogPage, String>>);
+    let stream = RwSignal::new(String::new());
+    let event_type = RwSignal::new(String::new());
+    let before = RwSignal::new(None::<Position>);
+    let chosen = RwSignal::new(None::<LogRow>);
+    let load = move || {
+        let filter = LogFilter {
+            before: before.get_untracked(),
+            stream: Some(stream.get_untracked().trim().to_owned()).filter(|s| !s.is_empty()),
+            event_type: Some(event_type.get_untracked().trim().to_owned()).filter(|s| !s.is_empty()),
+        };
+        spawn_local(async move {
+            page.set(Some(inspect_log(filter).await.map_err(|e| e.to_string())));
+        });
+    };
+    Effect::new(move |_| load());
+    // Positions and the chart move on their own: look again every two seconds.
+    #[cfg(feature = "browser")]
+    spawn_local(async move {
+        loop {
+            gloo_timers::future::TimeoutFuture::new(2_000).await;
+            if before.get_untracked().is_none() {
+                load();
+            }
+        }
+    });
+    let apply = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        before.set(None);
+        load();
+    };
+    let older = move |_| {
+        let last = page.with_untracked(|p| {
+            p.as_ref()
+                .and_then(|p| p.as_ref().ok())
+                .and_then(|p| p.events.last().map(|e| e.position))
+        });
+        if let Some(last) = last {
+            before.set(Some(last));
+            load();
+        }
+    };
+    let newest = move |_| {
+        before.set(None);
+        load();
+    };
+    view! {
+        <main class="inspector" data-testid="inspector">
+            <header class="inspector-head">
+                <h1>"Event log"</h1>
+                <a href="/" class="reset" rel="external">
+                    "Back to the chat"
+                </a>
+            </header>
+            {move || match page.get() {
+                None => view! { <p class="hint">"Loading…"</p> }.into_any(),
+                Some(Err(e)) => view! { <p class="error" role="alert" data-testid="inspector-error">{e}</p> }.into_any(),
+                Some(Ok(p)) => view! { <Overview page=p /> }.into_any(),
+            }}
+            <form class="inspector-filter" on:submit=apply>
+                <input
+                    placeholder="stream, e.g. channel-…"
+                    data-testid="filter-stream"
+                    prop:value=move || stream.get()
+                    on:input=move |ev| stream.set(event_target_value(&ev))
+                />
+                <input
+                    placeholder="type, e.g. MessagePosted"
+                    data-testid="filter-type"
+                    prop:value=move || event_type.get()
+                    on:input=move |ev| event_type.set(event_target_value(&ev))
+                />
+                <button type="submit" data-testid="filter-apply">
+                    "Show"
+                </button>
+                <button type="button" class="secondary" on:click=newest>
+                    "Newest"
+                </button>
+                <button type="button" class="secondary" data-testid="older" on:click=older>
+                    "Older"
+                </button>
+            </form>
+            <div class="inspector-body">
+                <table class="events" data-testid="events">
+                    <thead>
+                        <tr>
+                            <th>"#"</th>
+                            <th>"time"</th>
+                            <th>"stream"</th>
+                            <th>"type"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {move || {
+                            page.get()
+                                .and_then(Result::ok)
+                                .map(|p| p.events)
+                                .unwrap_or_default()
+                                .into_iter()
+                                .map(|row| {
+                                    let pick = row.clone();
+                                    view! {
+                                        <tr data-testid="event-row" on:click=move |_| chosen.set(Some(pick.clone()))>
+                                            <td>{row.position.0}</td>
+                                            <td>{crate::chat::format_time(row.recorded_at_ms)}</td>
+                                            <td class="mono">{row.stream_id.clone()} " v" {row.stream_version}</td>
+                                            <td>{row.event_type.clone()} " v" {row.schema_version}</td>
+                                        </tr>
+                                    }
+                                })
+                                .collect_view()
+                        }}
+                    </tbody>
+                </table>
+                <aside class="event-detail" data-testid="event-detail">
+                    {move || match chosen.get() {
+                        None => view! { <p class="hint">"Pick an event to see its payload and metadata."</p> }.into_any(),
+                        Some(row) => {
+                            view! {
+                                <h2>{row.event_type.clone()} " at " {row.position.0}</h2>
+                                <h3>"Payload"</h3>
+                                <pre data-testid="event-payload">{row.payload.clone()}</pre>
+                                <h3>"Metadata"</h3>
+                                <pre>{row.metadata.clone()}</pre>
+                            }
+                                .into_any()
+                        }
+                    }}
+                </aside>
+            </div>
+            <TimeTravel />
+        </main>
+    }
+}
+
+#[component]
+fn Overview(page: LogPage) -> impl IntoView {
+    let peak = page.per_second.iter().copied().max().unwrap_or(0).max(1);
+    let bars = page
+        .per_second
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let h = f64::from(*n) / f64::from(peak) * 40.0;
+            view! { <rect x=i * 5 y=40.0 - h width="4" height=h><title>{format!("{n} events")}</title></rect> }
+        })
+        .collect_view();
+    let total: u32 = page.per_second.iter().sum();
+    view! {
+        <section class="inspector-overview">
+            <div class="stat">
+                <span class="label">"Head"</span>
+                <span data-testid="head">{page.head.0}</span>
+            </div>
+            <div class="stat">
+                <span class="label">"Last minute"</span>
+                <span>{total} " events"</span>
+                <svg class="chart" viewBox="0 0 300 40" width="300" height="40" role="img" aria-label="Events per second">
+                    {bars}
+                </svg>
+            </div>
+            <table class="subscribers" data-testid="subscribers">
+                <tbody>
+                    {page
+                        .subscribers
+                        .into_iter()
+                        .map(|s| {
+                            view! {
+                                <tr data-testid="subscriber">
+                                    <td>{s.name}</td>
+                                    <td>"at " {s.position.0}</td>
+                                    <td data-testid="subscriber-lag">{s.lag} " behind"</td>
+                                    <td>{s.parked.then_some("parked")}</td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </section>
+    }
+}
+
+/// A channel as it was at a position: its stream folded up to there.
+#[component]
+fn TimeTravel() -> impl IntoView {
+    let channel = RwSignal::new(ChannelId::GENERAL.to_string());
+    let position = RwSignal::new(String::new());
+    let shown = RwSignal::new(None::<Result<Vec<MessageView>, String>>);
+    let go = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let parsed = (
+            channel.get_untracked().trim().parse::<ChannelId>(),
+            position.get_untracked().trim().parse::<u64>(),
+        );
+        let (Ok(channel), Ok(at)) = parsed else {
+            shown.set(Some(Err("a channel id and a position, please".into())));
+            return;
+        };
+        spawn_local(async move {
+            shown.set(Some(channel_at(channel, Position(at)).await.map_err(|e| e.to_string())));
+        });
+    };
+    view! {
+        <section class="time-travel">
+            <h2>"A channel as it was"</h2>
+            <form on:submit=go>
+                <input
+                    aria-label="Channel id"
+                    data-testid="travel-channel"
+                    prop:value=move || channel.get()
+                    on:input=move |ev| channel.set(event_target_value(&ev))
+                />
+                <input
+                    aria-label="Position"
+                    placeholder="position"
+                    data-testid="travel-position"
+                    prop:value=move || position.get()
+                    on:input=move |ev| position.set(event_target_value(&ev))
+                />
+                <button type="submit" data-testid="travel-go">
+                    "Show"
+                </button>
+            </form>
+            {move || match shown.get() {
+                None => ().into_any(),
+                Some(Err(e)) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
+                Some(Ok(messages)) => {
+                    view! {
+                        <ol class="travel-messages" data-testid="travel-messages">
+                            {messages
+                                .into_iter()
+                                .map(|m| {
+                                    let text = if m.deleted { "(deleted)".to_owned() } else { m.body.clone() };
+                                    view! {
+                                        <li data-testid="travel-message">
+                                            <b>{m.author.clone()}</b>
+                                            " "
+                                            {text}
+                                            {m.edited.then_some(" (edited)")}
+                                        </li>
+                                    }
+                                })
+                                .collect_view()}
+                        </ol>
+                    }
+                        .into_any()
+                }
+            }}
+        </section>
+    }
+}

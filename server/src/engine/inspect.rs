@@ -1,0 +1,147 @@
+//! The event inspector's queries, for instance admins: pages of the log with filters, where
+//! the projection and every webhook stand, events per second, and a channel at a past position.
+
+use super::{Engine, EngineError};
+use parley::{ChannelId, DomainError, MessageView, Position};
+use parley_app::api::{LOG_PAGE, LogFilter, LogPage, LogRow, Me, SubscriberView};
+
+type EventRow = (i64, String, i64, String, i64, String, String, i64);
+
+impl Engine {
+    /// Sets who the instance's admins are (usernames, from the configuration).
+    pub fn set_admins(&self, usernames: impl IntoIterator<Item = String>) {
+        let mut admins = self.admins.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        *admins = usernames.into_iter().map(|u| u.trim().to_ascii_lowercase()).collect();
+    }
+
+    pub fn is_admin(&self, me: &Me) -> bool {
+        let admins = self.admins.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        admins.contains(&me.username)
+    }
+
+    fn require_admin(&self, me: &Me) -> Result<(), EngineError> {
+        if self.is_admin(me) {
+            Ok(())
+        } else {
+            Err(DomainError::NotAllowed.into())
+        }
+    }
+
+    pub async fn inspect_log(&self, me: &Me, filter: LogFilter) -> Result<LogPage, EngineError> {
+        self.require_admin(me)?;
+        let before = filter.before.map_or(i64::MAX, |p| p.0.min(i64::MAX as u64) as i64);
+        let rows: Vec<EventRow> = sqlx::query_as(
+            "SELECT position, stream_id, stream_version, event_type, schema_version, payload, metadata, recorded_at_ms
+             FROM events
+             WHERE position < ? AND (? IS NULL OR stream_id = ?) AND (? IS NULL OR event_type = ?)
+             ORDER BY position DESC LIMIT ?",
+        )
+        .bind(before)
+        .bind(filter.stream.as_deref())
+        .bind(filter.stream.as_deref())
+        .bind(filter.event_type.as_deref())
+        .bind(filter.event_type.as_deref())
+        .bind(i64::from(LOG_PAGE))
+        .fetch_all(self.store.pool())
+        .await?;
+        let pretty = |raw: &str| {
+            serde_json::from_str::<serde_json::Value>(raw)
+                .and_then(|v| serde_json::to_string_pretty(&v))
+                .unwrap_or_else(|_| raw.to_owned())
+        };
+        let events = rows
+            .into_iter()
+            .map(
+                |(position, stream_id, version, event_type, schema, payload, metadata, at)| LogRow {
+                    position: Position(position as u64),
+                    stream_id,
+                    stream_version: version as u64,
+                    event_type,
+                    schema_version: u32::try_from(schema).unwrap_or(0),
+                    recorded_at_ms: at,
+                    payload: pretty(&payload),
+                    metadata: pretty(&metadata),
+                },
+            )
+            .collect();
+        let head = self.store.head().await?;
+        let projected = self.hub.projected();
+        let hooks: Vec<(String, i64, bool)> = sqlx::query_as(
+            "SELECT w.url, s.delivered_to, s.dead FROM webhooks w JOIN webhook_state s ON s.webhook_id = w.webhook_id
+             WHERE w.deleted = 0 ORDER BY w.created_position",
+        )
+        .fetch_all(self.store.pool())
+        .await?;
+        let mut subscribers = vec![SubscriberView {
+            name: "read models (projector)".into(),
+            position: projected,
+            lag: head.0.saturating_sub(projected.0),
+            parked: false,
+        }];
+        subscribers.extend(hooks.into_iter().map(|(url, at, dead)| SubscriberView {
+            name: format!("webhook {url}"),
+            position: Position(at.max(0) as u64),
+            lag: head.0.saturating_sub(at.max(0) as u64),
+            parked: dead,
+        }));
+        let now = super::now_ms();
+        let counts: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT (? - recorded_at_ms) / 1000 AS ago, count(*) FROM events
+             WHERE recorded_at_ms > ? - 60000 GROUP BY ago",
+        )
+        .bind(now)
+        .bind(now)
+        .fetch_all(self.store.pool())
+        .await?;
+        let mut per_second = vec![0u32; 60];
+        for (ago, count) in counts {
+            if let Ok(ago) = usize::try_from(ago)
+                && ago < 60
+            {
+                per_second[59 - ago] = u32::try_from(count).unwrap_or(u32::MAX);
+            }
+        }
+        Ok(LogPage {
+            events,
+            head,
+            projected,
+            subscribers,
+            per_second,
+        })
+    }
+
+    /// The channel's messages as they stood at `position`: its stream folded up to there.
+    pub async fn channel_at(
+        &self,
+        me: &Me,
+        channel: ChannelId,
+        position: Position,
+    ) -> Result<Vec<MessageView>, EngineError> {
+        self.require_admin(me)?;
+        let stream = channel.stream();
+        let mut messages: Vec<MessageView> = Vec::new();
+        let mut after = Position::ZERO;
+        loop {
+            let page = self.store.read_stream(&stream, after, position, 1_000).await?;
+            let Some(last) = page.last().map(|e| e.position) else {
+                break;
+            };
+            for recorded in page {
+                if let Some(view) = recorded.message_view() {
+                    if let Some(root) = view.reply_to
+                        && let Some(parent) = messages.iter_mut().find(|m| m.message_id == root)
+                    {
+                        parent.fold(recorded.position, &recorded.event);
+                    }
+                    messages.push(view);
+                } else if let Some(changed) = recorded.changed_message()
+                    && let Some(message) = messages.iter_mut().find(|m| m.message_id == changed)
+                {
+                    message.fold(recorded.position, &recorded.event);
+                }
+            }
+            after = last;
+        }
+        Ok(messages)
+    }
+}

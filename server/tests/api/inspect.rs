@@ -1,0 +1,119 @@
+//! The event inspector's queries: log pages with filters and paging, readers' positions,
+//! events per second, a channel at a past position (time travel); admins only.
+
+use crate::helpers::spawn_app;
+use parley::{ChannelId, MessageView, Position};
+use parley_app::api::LogPage;
+use serde_json::json;
+
+#[tokio::test]
+async fn admins_browse_the_log_and_see_a_channel_as_it_was() {
+    let app = spawn_app().await;
+    let (first, _) = app.post("first words").await;
+    let (second, second_at) = app.post("to be deleted").await;
+    let edit = json!({ "channel": ChannelId::GENERAL, "message_id": first, "change": {"type": "edit", "body": "better words"} });
+    assert_eq!(app.call("change_message", edit).await.status(), 200);
+    let delete = json!({ "channel": ChannelId::GENERAL, "message_id": second, "change": {"type": "delete"} });
+    assert_eq!(app.call("change_message", delete).await.status(), 200);
+    app.wait_projected().await;
+    let head = app.head().await;
+
+    let page: LogPage = app
+        .call("inspect_log", json!({ "filter": {} }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page.head, head);
+    assert_eq!(page.events[0].position, head, "newest first");
+    assert_eq!(page.events[0].event_type, "MessageDeleted");
+    assert!(page.events[0].payload.contains(&second.to_string()));
+    assert!(page.events[0].metadata.contains("correlation_id"));
+    assert_eq!(page.subscribers[0].lag, 0);
+    assert!(page.per_second.iter().sum::<u32>() as u64 >= head.0.min(6));
+
+    let posts: LogPage = app
+        .call("inspect_log", json!({ "filter": { "event_type": "MessagePosted" } }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(posts.events.len(), 2);
+    assert!(posts.events.iter().all(|e| e.event_type == "MessagePosted"));
+    let older: LogPage = app
+        .call(
+            "inspect_log",
+            json!({ "filter": { "event_type": "MessagePosted", "before": posts.events[0].position } }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(older.events.len(), 1);
+    assert_eq!(older.events[0].position, posts.events[1].position);
+    let stream = ChannelId::GENERAL.stream().as_str().to_owned();
+    let in_stream: LogPage = app
+        .call("inspect_log", json!({ "filter": { "stream": stream } }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(in_stream.events.iter().all(|e| e.stream_id == stream));
+
+    // Time travel: just after the second post, before the edit and the delete.
+    let then: Vec<MessageView> = app
+        .call(
+            "channel_at",
+            json!({ "channel": ChannelId::GENERAL, "position": second_at }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let bodies: Vec<&str> = then.iter().map(|m| m.body.as_str()).collect();
+    assert_eq!(bodies, ["first words", "to be deleted"]);
+    let now: Vec<MessageView> = app
+        .call("channel_at", json!({ "channel": ChannelId::GENERAL, "position": head }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(now[0].body, "better words");
+    assert!(now[0].edited && now[1].deleted);
+    assert_eq!(now, app.history(None, 10).await, "the fold equals the read model");
+    let before_anything: Vec<MessageView> = app
+        .call(
+            "channel_at",
+            json!({ "channel": ChannelId::GENERAL, "position": Position(1) }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(before_anything.is_empty());
+}
+
+#[tokio::test]
+async fn the_inspector_is_for_admins_only() {
+    let app = spawn_app().await;
+    let ada = app.sign_up("ada").await;
+    let refused = app.call_as(&ada.http, "inspect_log", json!({ "filter": {} })).await;
+    assert_eq!(refused.status(), 403);
+    let refused = app
+        .call_as(
+            &ada.http,
+            "channel_at",
+            json!({ "channel": ChannelId::GENERAL, "position": 1 }),
+        )
+        .await;
+    assert_eq!(refused.status(), 403);
+    let am: bool = app
+        .call_as(&ada.http, "am_admin", json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(!am);
+    let am: bool = app.call("am_admin", json!({})).await.json().await.unwrap();
+    assert!(am, "the tests' configuration makes `tester` an admin");
+}
