@@ -58,6 +58,8 @@ export default defineConfig({
         PARLEY_CORS_ORIGINS: csrURL,
         // Webhook retries quick enough to watch one be parked within a test.
         PARLEY_WEBHOOK_BACKOFF_MS: '100',
+        // Tests that fill a channel post a few hundred messages at once as one user.
+        PARLEY_POST_RATE: '100',
         // The instance admin the inspector's test signs up as.
         PARLEY_ADMINS: 'e2e-admin',
       },

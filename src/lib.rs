@@ -28,6 +28,7 @@ pub mod aggregate;
 pub mod attachment;
 pub mod channel;
 pub mod event;
+mod fuzz;
 pub mod ids;
 pub mod markdown;
 pub mod presence;

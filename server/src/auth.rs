@@ -208,6 +208,30 @@ impl LoginLimiter {
     }
 }
 
+/// Messages each user may post: a burst, then a steady rate (per second). Keyed by user, so
+/// many tabs and bots of one account share it.
+pub struct PostLimiter(Option<governor::DefaultKeyedRateLimiter<parley::UserId>>);
+
+impl PostLimiter {
+    /// `per_second` 0: no limit (the benchmark's load generators post as few users).
+    pub fn new(per_second: u32, burst: u32) -> Self {
+        let (Some(rate), Some(burst)) = (NonZeroU32::new(per_second), NonZeroU32::new(burst.max(per_second))) else {
+            return Self(None);
+        };
+        Self(Some(RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst))))
+    }
+
+    /// Counts one post; false when the user is over the limit.
+    pub fn check(&self, user: parley::UserId) -> bool {
+        let Some(limiter) = &self.0 else { return true };
+        let allowed = limiter.check_key(&user).is_ok();
+        if limiter.len() > 100_000 {
+            limiter.retain_recent();
+        }
+        allowed
+    }
+}
+
 impl Default for LoginLimiter {
     fn default() -> Self {
         Self::new()

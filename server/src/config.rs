@@ -51,6 +51,9 @@ pub struct Config {
     /// region and keys from the `AWS_*` environment variables).
     #[arg(long, env = "PARLEY_S3_BUCKET")]
     pub s3_bucket: Option<String>,
+    /// Messages each user may post per second, after a burst of five times as many (0: no limit).
+    #[arg(long, env = "PARLEY_POST_RATE", default_value_t = 10)]
+    pub post_rate: u32,
     /// Usernames of the instance's admins (who may open the event inspector at `/admin`); comma separated.
     #[arg(long, env = "PARLEY_ADMINS", value_delimiter = ',')]
     pub admins: Vec<String>,
@@ -78,6 +81,7 @@ impl Config {
             files_dir: None,
             s3_bucket: None,
             admins: vec!["tester".into()],
+            post_rate: 0,
             webhook_backoff_ms: 50,
             webhook_max_attempts: 3,
         }

@@ -49,6 +49,8 @@ pub enum EngineError {
     Unauthorized,
     #[error("too many sign-in attempts for this username; wait a minute and try again")]
     TooManyAttempts,
+    #[error("you are sending messages too fast; wait a moment and try again")]
+    TooFast,
     #[error("{0}")]
     Internal(String),
     #[error(transparent)]
@@ -71,6 +73,7 @@ impl EngineError {
                 | Self::BadCredentials
                 | Self::Unauthorized
                 | Self::TooManyAttempts
+                | Self::TooFast
                 | Self::Append(AppendError::Conflict { .. })
         )
     }
@@ -96,7 +99,7 @@ impl From<EngineError> for AppError {
             EngineError::Domain(DomainError::NotAMember | DomainError::NotAllowed)
         ) {
             AppError::Forbidden(e.to_string())
-        } else if matches!(e, EngineError::TooManyAttempts) {
+        } else if matches!(e, EngineError::TooManyAttempts | EngineError::TooFast) {
             AppError::RateLimited(e.to_string())
         } else if e.is_user_error() {
             AppError::Invalid(e.to_string())
@@ -136,6 +139,8 @@ pub struct Engine {
     /// Space states (members, roles, invites), folded from their streams.
     spaces: Folded<SpaceId, SpaceState>,
     logins: LoginLimiter,
+    /// Messages per user per second (a burst, then a rate).
+    posts: std::sync::RwLock<Arc<crate::auth::PostLimiter>>,
     /// Added to the wall clock for rules that depend on time (invite expiry); tests move it.
     clock_offset_ms: std::sync::atomic::AtomicI64,
     /// Token hashes of sessions that just ended: their sockets close.
@@ -166,6 +171,7 @@ impl Engine {
             spaces: Folded::default(),
             clock_offset_ms: std::sync::atomic::AtomicI64::new(0),
             logins: LoginLimiter::new(),
+            posts: std::sync::RwLock::new(Arc::new(crate::auth::PostLimiter::new(0, 0))),
             signed_out: broadcast::channel(256).0,
             access_lost: broadcast::channel(256).0,
             closing: watch::channel(false).0,
@@ -696,8 +702,22 @@ impl Engine {
         self.spaces.get(&space_id, || self.read_stream(&stream)).await
     }
 
+    /// Sets how fast each user may post: `per_second` after a `burst` (0: no limit).
+    pub fn limit_posts(&self, per_second: u32, burst: u32) {
+        let limiter = Arc::new(crate::auth::PostLimiter::new(per_second, burst));
+        *self.posts.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = limiter;
+    }
+
     /// Validates and posts a message as `me`; returns its log position (the first one, on a resend).
     pub async fn post(&self, me: &Me, request: PostRequest) -> Result<Position, EngineError> {
+        let limiter = self
+            .posts
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone();
+        if !limiter.check(me.user_id) {
+            return Err(EngineError::TooFast);
+        }
         self.authorize_channel(me, request.channel).await?;
         let author = DisplayName::parse(&me.username)?;
         let attachments = self.uploaded(me, &request.attachments).await?;

@@ -31,6 +31,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tower::util::option_layer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 /// What every request handler can reach.
@@ -125,6 +126,9 @@ impl Application {
         );
         let mut services = services;
         services.engine.set_admins(config.admins.iter().cloned());
+        services
+            .engine
+            .limit_posts(config.post_rate, config.post_rate.saturating_mul(5));
         let settings = crate::webhooks::Settings {
             base_backoff_ms: config.webhook_backoff_ms.max(1),
             max_attempts: config.webhook_max_attempts.max(1),
@@ -212,6 +216,27 @@ async fn same_origin_only(
     next.run(request).await
 }
 
+/// Server functions answer arguments they cannot read with 500 and an `Invalid` error;
+/// it is the caller's fault, so the status says 400 (the body, the error, stays).
+async fn bad_arguments_are_400(request: axum::extract::Request, next: middleware::Next) -> axum::response::Response {
+    let response = next.run(request).await;
+    if response.status() != StatusCode::INTERNAL_SERVER_ERROR || !response.headers().contains_key("serverfnerror") {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the server could not complete this request",
+        )
+            .into_response();
+    };
+    if bytes.starts_with(br#"{"Invalid""#) {
+        parts.status = StatusCode::BAD_REQUEST;
+    }
+    axum::response::Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
 fn router(
     leptos_options: LeptosOptions,
     engine: Arc<Engine>,
@@ -251,8 +276,34 @@ fn router(
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn(bad_arguments_are_400))
         .layer(middleware::from_fn_with_state(state.clone(), same_origin_only))
         .layer(option_layer(cors))
+        // Headers on every answer (unless a handler set its own, as downloads do): no
+        // sniffing, no framing by other sites, no plugins, no `<base>` or form posts
+        // elsewhere, no referrer to other sites. Scripts are not restricted by CSP yet:
+        // Leptos's hydration runs an inline script, which would need nonces (docs/security.md).
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::X_CONTENT_TYPE_OPTIONS,
+                    HeaderValue::from_static("nosniff"),
+                ))
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::X_FRAME_OPTIONS,
+                    HeaderValue::from_static("DENY"),
+                ))
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::REFERRER_POLICY,
+                    HeaderValue::from_static("same-origin"),
+                ))
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::CONTENT_SECURITY_POLICY,
+                    HeaderValue::from_static(
+                        "frame-ancestors 'none'; object-src 'none'; base-uri 'self'; form-action 'self'",
+                    ),
+                )),
+        )
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

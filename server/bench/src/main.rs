@@ -149,6 +149,8 @@ fn spawn(bin: &PathBuf, database_url: &str) -> anyhow::Result<(Child, String)> {
             std::env::var("PARLEY_BENCH_LOG").unwrap_or_else(|_| "warn,parley_server=info".into()),
         )
         .env("NO_COLOR", "1")
+        // The load generators post as few users, far above one person's rate limit.
+        .env("PARLEY_POST_RATE", "0")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

@@ -15,6 +15,8 @@ fn start(database_url: &str) -> Server {
         .args(["--port", "0", "--database-url", database_url])
         .env("RUST_LOG", "info")
         .env("NO_COLOR", "1")
+        // Several writers post as one user as fast as they can.
+        .env("PARLEY_POST_RATE", "0")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

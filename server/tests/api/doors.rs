@@ -32,7 +32,7 @@ async fn server_fn_refuses_malformed_arguments() {
     ];
     for args in bad {
         let response = app.call("post_message", args).await;
-        assert!(!response.status().is_success());
+        assert_eq!(response.status(), 400, "the caller's fault, said so");
     }
     let unknown = serde_json::json!({
         "channel": ChannelId::new(), "message_id": MessageId::new(), "body": "b",
@@ -119,4 +119,37 @@ async fn websocket_refuses_bad_frames_and_stays_open() {
         "still open and answering"
     );
     assert_eq!(app.head().await, head, "nothing was stored");
+}
+
+#[tokio::test]
+async fn posting_too_fast_is_refused_with_a_reason() {
+    let app = spawn_app().await;
+    app.engine.limit_posts(1, 3);
+    let head = app.head().await;
+    let mut statuses = Vec::new();
+    for i in 0..5 {
+        statuses.push(app.post_message(MessageId::new(), &format!("quick {i}")).await);
+    }
+    let codes: Vec<u16> = statuses.iter().map(|r| r.status().as_u16()).collect();
+    assert_eq!(codes, [200, 200, 200, 429, 429]);
+    let refused = statuses.pop().unwrap().text().await.unwrap();
+    assert!(refused.contains("too fast"), "{refused}");
+    assert_eq!(app.head().await.0, head.0 + 3, "only the allowed ones were stored");
+}
+
+#[tokio::test]
+async fn every_answer_carries_the_security_headers() {
+    let app = spawn_app().await;
+    for path in ["/", "/healthz", "/api/v1/channels"] {
+        let response = reqwest::get(format!("http://{}{path}", app.addr)).await.unwrap();
+        let headers = response.headers();
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(headers["x-frame-options"], "DENY", "{path}");
+        assert!(
+            headers["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .contains("frame-ancestors 'none'")
+        );
+    }
 }

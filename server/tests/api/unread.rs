@@ -169,7 +169,7 @@ async fn nobody_marks_or_mutes_a_channel_they_cannot_read() {
             serde_json::json!({ "channel": "x", "up_to": -1 }),
         )
         .await;
-    assert!(!malformed.status().is_success());
+    assert_eq!(malformed.status(), 400);
     assert_eq!(app.head().await, head, "nothing was appended");
     assert!(unreads(&app, &eve).await.iter().all(|u| u.channel_id != dm.channel_id));
     let anonymous = app
