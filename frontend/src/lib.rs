@@ -1,6 +1,6 @@
 //! Parley's WASM entry points: `hydrate` for the server-rendered page, `mount` for the CSR build.
 // The page's view is one deeply nested type in builds without `erase_components` (release).
-#![recursion_limit = "256"]
+#![recursion_limit = "512"]
 
 /// Called by the script cargo-leptos puts in the server-rendered page.
 #[cfg(feature = "hydrate")]
