@@ -54,6 +54,9 @@ pub struct Config {
     /// Messages each user may post per second, after a burst of five times as many (0: no limit).
     #[arg(long, env = "PARLEY_POST_RATE", default_value_t = 10)]
     pub post_rate: u32,
+    /// WebSocket connections one account may have open at once (0: no limit).
+    #[arg(long, env = "PARLEY_MAX_SOCKETS_PER_USER", default_value_t = 50)]
+    pub max_sockets_per_user: usize,
     /// Usernames of the instance's admins (who may open the event inspector at `/admin`); comma separated.
     #[arg(long, env = "PARLEY_ADMINS", value_delimiter = ',')]
     pub admins: Vec<String>,
@@ -82,6 +85,7 @@ impl Config {
             s3_bucket: None,
             admins: vec!["tester".into()],
             post_rate: 0,
+            max_sockets_per_user: 0,
             webhook_backoff_ms: 50,
             webhook_max_attempts: 3,
         }

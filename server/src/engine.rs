@@ -121,6 +121,24 @@ pub struct AccessLost {
     pub user: Option<UserId>,
 }
 
+/// One open socket of a user, counted while it lives.
+pub struct SocketGuard {
+    user: UserId,
+    sockets: Arc<std::sync::Mutex<std::collections::HashMap<UserId, usize>>>,
+}
+
+impl Drop for SocketGuard {
+    fn drop(&mut self) {
+        let mut open = self.sockets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(count) = open.get_mut(&self.user) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                open.remove(&self.user);
+            }
+        }
+    }
+}
+
 /// A signed-in user and the session they are signed in with.
 #[derive(Clone, Debug)]
 pub struct Session {
@@ -150,6 +168,9 @@ pub struct Engine {
     access_lost: broadcast::Sender<AccessLost>,
     closing: watch::Sender<bool>,
     presence: Arc<crate::presence::PresenceHub>,
+    /// Open sockets per user, and how many one user may have (0: no limit).
+    sockets: Arc<std::sync::Mutex<std::collections::HashMap<UserId, usize>>>,
+    max_sockets: std::sync::atomic::AtomicUsize,
     /// Usernames of the instance's admins (who may open the event inspector), from the config.
     admins: std::sync::RwLock<std::collections::HashSet<String>>,
 }
@@ -177,7 +198,30 @@ impl Engine {
             closing: watch::channel(false).0,
             presence: Arc::default(),
             admins: std::sync::RwLock::default(),
+            sockets: Arc::default(),
+            max_sockets: std::sync::atomic::AtomicUsize::new(0),
         }
+    }
+
+    /// Sets how many sockets one user may have open at once (0: no limit).
+    pub fn limit_sockets(&self, per_user: usize) {
+        self.max_sockets.store(per_user, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Counts a new socket of `user`; none when they already have as many as allowed.
+    /// The socket is uncounted when the guard drops.
+    pub fn open_socket(&self, user: UserId) -> Option<SocketGuard> {
+        let max = self.max_sockets.load(std::sync::atomic::Ordering::Relaxed);
+        let mut open = self.sockets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let count = open.entry(user).or_default();
+        if max > 0 && *count >= max {
+            return None;
+        }
+        *count += 1;
+        Some(SocketGuard {
+            user,
+            sockets: self.sockets.clone(),
+        })
     }
 
     /// The time the rules see: the wall clock, moved by [`Engine::advance_clock`] in tests.
@@ -365,10 +409,19 @@ impl Engine {
             | ChannelCommand::ArchiveChannel { .. }
             | ChannelCommand::PostMessage { .. } => ExpectedVersion::Any,
         };
-        let appended = self
-            .store
-            .append(stream, expected, new_events(&events, &metadata))
-            .await?;
+        // One span per command: its correlation id travels on in the events' metadata, to
+        // the projector, the dispatcher and webhook deliveries (which log it too).
+        let span = tracing::debug_span!(
+            "command",
+            correlation_id = %metadata.correlation_id,
+            stream = %stream,
+            actor = %metadata.actor,
+        );
+        let appended = tracing::Instrument::instrument(
+            self.store.append(stream, expected, new_events(&events, &metadata)),
+            span,
+        )
+        .await?;
         if !appended.duplicate {
             self.channels.appended(&channel, &events, appended.stream_version);
         }

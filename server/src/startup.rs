@@ -126,6 +126,7 @@ impl Application {
         );
         let mut services = services;
         services.engine.set_admins(config.admins.iter().cloned());
+        services.engine.limit_sockets(config.max_sockets_per_user);
         services
             .engine
             .limit_posts(config.post_rate, config.post_rate.saturating_mul(5));

@@ -169,6 +169,12 @@ async fn deliver(
             }
             match post(client, subscription, event).await {
                 Ok(()) => {
+                    tracing::debug!(
+                        webhook = %subscription.id,
+                        position = %event.position,
+                        correlation_id = %event.metadata.correlation_id,
+                        "webhook delivered"
+                    );
                     *offset = event.position;
                     failures = 0;
                     sqlx::query(
@@ -186,7 +192,15 @@ async fn deliver(
                     failures += 1;
                     let dead = failures >= settings.max_attempts;
                     let wait = parley::webhook::backoff_ms(failures, settings.base_backoff_ms);
-                    tracing::warn!(webhook = %subscription.id, position = %event.position, failures, dead, %error, "webhook delivery failed");
+                    tracing::warn!(
+                        webhook = %subscription.id,
+                        position = %event.position,
+                        correlation_id = %event.metadata.correlation_id,
+                        failures,
+                        dead,
+                        %error,
+                        "webhook delivery failed"
+                    );
                     sqlx::query(
                         "UPDATE webhook_state SET delivered_to = max(delivered_to, ?), failures = ?, next_attempt_at_ms = ?,
                                 dead = ?, last_error = ?, stuck_at = ?

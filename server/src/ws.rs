@@ -47,12 +47,22 @@ pub async fn handler(ws: WebSocketUpgrade, headers: HeaderMap, State(state): Sta
         }
         Err(_) => return (StatusCode::UNAUTHORIZED, "please sign in").into_response(),
     };
+    let Some(guard) = state.engine.open_socket(session.me.user_id) else {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many open connections for this account; close some tabs",
+        )
+            .into_response();
+    };
     // tungstenite's defaults (128 KiB read and write buffers) would cost each idle
     // socket over 100 KB; frames here are small and every send is flushed at once.
     ws.max_message_size(MAX_FRAME_BYTES)
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(0)
-        .on_upgrade(move |socket| serve(socket, state.engine, session))
+        .on_upgrade(move |socket| async move {
+            serve(socket, state.engine, session).await;
+            drop(guard);
+        })
 }
 
 fn frame_message(frame: &ServerFrame) -> Message {

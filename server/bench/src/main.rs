@@ -151,6 +151,7 @@ fn spawn(bin: &PathBuf, database_url: &str) -> anyhow::Result<(Child, String)> {
         .env("NO_COLOR", "1")
         // The load generators post as few users, far above one person's rate limit.
         .env("PARLEY_POST_RATE", "0")
+        .env("PARLEY_MAX_SOCKETS_PER_USER", "0")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

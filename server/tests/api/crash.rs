@@ -17,6 +17,7 @@ fn start(database_url: &str) -> Server {
         .env("NO_COLOR", "1")
         // Several writers post as one user as fast as they can.
         .env("PARLEY_POST_RATE", "0")
+        .env("PARLEY_MAX_SOCKETS_PER_USER", "0")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

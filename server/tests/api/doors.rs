@@ -153,3 +153,31 @@ async fn every_answer_carries_the_security_headers() {
         );
     }
 }
+
+#[tokio::test]
+async fn an_account_may_hold_only_so_many_sockets() {
+    let app = spawn_app().await;
+    app.engine.limit_sockets(2);
+    let first = app.socket().await;
+    let _second = app.socket().await;
+    let third = tokio_tungstenite::connect_async(app.socket_request(&[("cookie", &app.user.cookie())])).await;
+    match third {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status(), 429),
+        other => panic!("a third socket was let in: {:?}", other.map(|_| ())),
+    }
+    // Another account is not affected; a closed socket frees its place.
+    let bob = app.sign_up("bob").await;
+    let _bobs = app.socket_as(&bob).await;
+    drop(first);
+    let mut again = None;
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        if let Ok((socket, _)) =
+            tokio_tungstenite::connect_async(app.socket_request(&[("cookie", &app.user.cookie())])).await
+        {
+            again = Some(socket);
+            break;
+        }
+    }
+    assert!(again.is_some(), "the closed socket's place was not freed");
+}
