@@ -748,7 +748,7 @@ fn SidebarDialog(d: Dialog, dialog: RwSignal<Option<Dialog>>, state: ChatState) 
     }
 }
 
-fn select_all(ev: &leptos::ev::FocusEvent) {
+pub(crate) fn select_all(ev: &leptos::ev::FocusEvent) {
     #[cfg(feature = "browser")]
     {
         use wasm_bindgen::JsCast;
@@ -758,6 +758,17 @@ fn select_all(ev: &leptos::ev::FocusEvent) {
     }
     #[cfg(not(feature = "browser"))]
     let _ = ev;
+}
+
+/// Closes a dialog on Escape wherever the focus is (a row removed from the dialog takes its
+/// focused button with it), for as long as the calling component lives.
+pub(crate) fn close_on_escape(open: RwSignal<bool>) {
+    let escape = window_event_listener(leptos::ev::keydown, move |ev| {
+        if ev.key() == "Escape" {
+            open.set(false);
+        }
+    });
+    on_cleanup(move || escape.remove());
 }
 
 /// A one-field form (a name), checked in place, that shows the server's refusal in place.

@@ -38,13 +38,7 @@ fn TokensDialog(open: RwSignal<bool>) -> impl IntoView {
         })
     };
     reload();
-    // Escape closes it wherever the focus is (a revoked row takes its button with it).
-    let escape = window_event_listener(leptos::ev::keydown, move |ev| {
-        if ev.key() == "Escape" {
-            open.set(false);
-        }
-    });
-    on_cleanup(move || escape.remove());
+    crate::spaces::close_on_escape(open);
     let create = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let wanted = name.get_untracked();
@@ -89,7 +83,7 @@ fn TokensDialog(open: RwSignal<bool>) -> impl IntoView {
                             view! {
                                 <div class="secret">
                                     <span>"Copy it now: it will not be shown again."</span>
-                                    <input readonly data-testid="token-secret" prop:value=s on:focus=|ev| select(&ev) />
+                                    <input readonly data-testid="token-secret" prop:value=s on:focus=|ev| crate::spaces::select_all(&ev) />
                                 </div>
                             }
                         })
@@ -139,19 +133,4 @@ fn TokensDialog(open: RwSignal<bool>) -> impl IntoView {
             </div>
         </div>
     }
-}
-
-fn select(ev: &leptos::ev::FocusEvent) {
-    #[cfg(feature = "browser")]
-    {
-        use leptos::wasm_bindgen::JsCast;
-        if let Some(input) = ev
-            .target()
-            .and_then(|t| t.dyn_into::<leptos::web_sys::HtmlInputElement>().ok())
-        {
-            input.select();
-        }
-    }
-    #[cfg(not(feature = "browser"))]
-    let _ = ev;
 }

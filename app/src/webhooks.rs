@@ -45,12 +45,7 @@ fn WebhooksDialog(space: SpaceId, open: RwSignal<bool>) -> impl IntoView {
             }
         }
     });
-    let escape = window_event_listener(leptos::ev::keydown, move |ev| {
-        if ev.key() == "Escape" {
-            open.set(false);
-        }
-    });
-    on_cleanup(move || escape.remove());
+    crate::spaces::close_on_escape(open);
     let create = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let wanted: Vec<String> = types

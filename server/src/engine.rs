@@ -441,6 +441,16 @@ impl Engine {
             .await?)
     }
 
+    /// Appends one event of `me`'s to a stream whose order nothing depends on (read markers,
+    /// webhook subscriptions) and waits until the read models hold it.
+    async fn record(&self, me: &Me, stream: StreamId, event: Event) -> Result<(), EngineError> {
+        let appended = self
+            .append(stream, ExpectedVersion::Any, &[event], &self.metadata(me, None))
+            .await?;
+        self.wait_projected(appended.last).await;
+        Ok(())
+    }
+
     /// Creates a space with `me` as its admin, and its `#general` channel.
     pub async fn create_space(&self, me: &Me, name: &str) -> Result<(SpaceId, ChannelId), EngineError> {
         let space_id = SpaceId::new();

@@ -1,7 +1,6 @@
 //! Read markers, mutes and unread counts: the commands that move a user's markers and the query that counts.
 
 use super::{Engine, EngineError, parse_id};
-use crate::store::ExpectedVersion;
 use parley::unread::{self, ChannelUnread};
 use parley::{ChannelId, Event, Position};
 use parley_app::api::Me;
@@ -22,15 +21,7 @@ impl Engine {
             up_to: target,
         };
         // Two tabs marking at once both append; the read model keeps the higher marker.
-        let appended = self
-            .append(
-                unread::stream(me.user_id),
-                ExpectedVersion::Any,
-                &[event],
-                &self.metadata(me, None),
-            )
-            .await?;
-        self.wait_projected(appended.last).await;
+        self.record(me, unread::stream(me.user_id), event).await?;
         Ok(target)
     }
 
@@ -45,15 +36,7 @@ impl Engine {
             channel_id: channel,
             muted,
         };
-        let appended = self
-            .append(
-                unread::stream(me.user_id),
-                ExpectedVersion::Any,
-                &[event],
-                &self.metadata(me, None),
-            )
-            .await?;
-        self.wait_projected(appended.last).await;
+        self.record(me, unread::stream(me.user_id), event).await?;
         Ok(())
     }
 

@@ -1,7 +1,6 @@
 //! Webhooks in the engine: a space admin's commands (create, delete, retry, skip) and the list with each one's delivery state.
 
 use super::{Engine, EngineError, parse_id};
-use crate::store::ExpectedVersion;
 use parley::space::{Right, SpaceId};
 use parley::webhook::{self, WebhookError};
 use parley::{Event, Position};
@@ -42,15 +41,7 @@ impl Engine {
             url,
             event_types,
         };
-        let appended = self
-            .append(
-                webhook::stream(space_id),
-                ExpectedVersion::Any,
-                &[event],
-                &self.metadata(me, None),
-            )
-            .await?;
-        self.wait_projected(appended.last).await;
+        self.record(me, webhook::stream(space_id), event).await?;
         let view = self
             .webhooks(me, space_id)
             .await?
@@ -112,15 +103,7 @@ impl Engine {
                     space_id,
                     webhook_id: parse_id::<uuid::Uuid>(&id)?,
                 };
-                let appended = self
-                    .append(
-                        webhook::stream(space_id),
-                        ExpectedVersion::Any,
-                        &[event],
-                        &self.metadata(me, None),
-                    )
-                    .await?;
-                self.wait_projected(appended.last).await;
+                self.record(me, webhook::stream(space_id), event).await?;
             }
             WebhookAction::Retry => {
                 sqlx::query(

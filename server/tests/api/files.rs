@@ -39,16 +39,6 @@ async fn post_files(app: &TestApp, user: &User, channel: ChannelId, body: &str, 
     app.call_as(&user.http, "post_message", args).await
 }
 
-async fn open_direct(app: &TestApp, user: &User, with: &str) -> ChannelId {
-    let dm: parley_app::api::DirectView = app
-        .call_as(&user.http, "open_direct", serde_json::json!({ "usernames": [with] }))
-        .await
-        .json()
-        .await
-        .unwrap();
-    dm.channel_id
-}
-
 #[tokio::test]
 async fn images_are_typed_by_their_bytes_stored_once_and_get_a_thumbnail() {
     let app = spawn_app().await;
@@ -143,7 +133,7 @@ async fn files_are_read_like_their_channel() {
     let ada = app.sign_up("ada").await;
     let bob = app.sign_up("bob").await;
     let eve = app.sign_up("eve").await;
-    let dm = open_direct(&app, &ada, "bob").await;
+    let dm = app.open_direct(&ada, "bob").await;
     let file = uploaded(
         &app,
         &ada,

@@ -145,6 +145,18 @@ impl TestApp {
         try_sign(self.addr, "sign_in", username).await.unwrap()
     }
 
+    /// Opens (or finds) `user`'s direct conversation with `with`; returns its channel.
+    pub async fn open_direct(&self, user: &User, with: &str) -> ChannelId {
+        let args = serde_json::json!({ "usernames": [with] });
+        let dm: parley_app::api::DirectView = self
+            .call_as(&user.http, "open_direct", args)
+            .await
+            .json()
+            .await
+            .unwrap();
+        dm.channel_id
+    }
+
     pub async fn post_message(&self, message_id: MessageId, body: &str) -> reqwest::Response {
         let args = serde_json::json!({ "channel": ChannelId::GENERAL, "message_id": message_id, "body": body });
         self.call("post_message", args).await

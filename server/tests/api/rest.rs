@@ -206,12 +206,7 @@ async fn bad_requests_get_a_clear_json_error_and_change_nothing() {
     let ada = app.sign_up("ada").await;
     let bob = app.sign_up("bob").await;
     let eve = app.sign_up("eve").await;
-    let dm: parley_app::api::DirectView = app
-        .call_as(&ada.http, "open_direct", json!({ "usernames": ["bob"] }))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let dm = app.open_direct(&ada, "bob").await;
     let (_, eve_token) = create_token(&app, &eve, "eve's bot").await;
     let _ = bob;
     let http = reqwest::Client::new();
@@ -232,7 +227,7 @@ async fn bad_requests_get_a_clear_json_error_and_change_nothing() {
             "unauthorized",
         ),
         (
-            http.post(url(&format!("/api/v1/channels/{}/messages", dm.channel_id)))
+            http.post(url(&format!("/api/v1/channels/{}/messages", dm)))
                 .bearer_auth(&eve_token)
                 .json(&json!({ "body": "let me in" })),
             404,

@@ -106,27 +106,17 @@ async fn markers_and_mutes_are_events_and_survive_a_rebuild() {
     let app = spawn_app().await;
     let ada = app.sign_up("ada").await;
     let bob = app.sign_up("bob").await;
-    let dm: parley_app::api::DirectView = app
-        .call_as(&ada.http, "open_direct", serde_json::json!({ "usernames": ["bob"] }))
-        .await
-        .json()
-        .await
-        .unwrap();
-    post_as(&app, &bob, dm.channel_id, "one").await;
-    let second = post_as(&app, &bob, dm.channel_id, "two @ada").await;
+    let dm = app.open_direct(&ada, "bob").await;
+    post_as(&app, &bob, dm, "one").await;
+    let second = post_as(&app, &bob, dm, "two @ada").await;
     post_as(&app, &bob, ChannelId::GENERAL, "three").await;
     post_as(&app, &bob, ChannelId::GENERAL, "four").await;
-    assert_eq!(
-        mark_read(&app, &ada, dm.channel_id, Position(second.0 - 1))
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(mark_read(&app, &ada, dm, Position(second.0 - 1)).await.status(), 200);
     let mute = serde_json::json!({ "channel": ChannelId::GENERAL, "muted": true });
     assert_eq!(app.call_as(&ada.http, "mute_channel", mute).await.status(), 200);
 
     let before = unreads(&app, &ada).await;
-    let direct = before.iter().find(|u| u.channel_id == dm.channel_id).unwrap();
+    let direct = before.iter().find(|u| u.channel_id == dm).unwrap();
     assert_eq!((direct.unread, direct.mentions, direct.muted), (1, 1, false));
     assert!(
         before
@@ -147,18 +137,13 @@ async fn nobody_marks_or_mutes_a_channel_they_cannot_read() {
     let ada = app.sign_up("ada").await;
     let bob = app.sign_up("bob").await;
     let eve = app.sign_up("eve").await;
-    let dm: parley_app::api::DirectView = app
-        .call_as(&ada.http, "open_direct", serde_json::json!({ "usernames": ["bob"] }))
-        .await
-        .json()
-        .await
-        .unwrap();
-    post_as(&app, &bob, dm.channel_id, "private").await;
+    let dm = app.open_direct(&ada, "bob").await;
+    post_as(&app, &bob, dm, "private").await;
     let head = app.head().await;
-    let refused = mark_read(&app, &eve, dm.channel_id, head).await;
+    let refused = mark_read(&app, &eve, dm, head).await;
     assert_eq!(refused.status(), 400);
     assert!(refused.text().await.unwrap().contains("no such channel"));
-    let mute = serde_json::json!({ "channel": dm.channel_id, "muted": true });
+    let mute = serde_json::json!({ "channel": dm, "muted": true });
     assert_eq!(app.call_as(&eve.http, "mute_channel", mute).await.status(), 400);
     let unknown = mark_read(&app, &eve, ChannelId::new(), head).await;
     assert_eq!(unknown.status(), 400);
@@ -171,7 +156,7 @@ async fn nobody_marks_or_mutes_a_channel_they_cannot_read() {
         .await;
     assert_eq!(malformed.status(), 400);
     assert_eq!(app.head().await, head, "nothing was appended");
-    assert!(unreads(&app, &eve).await.iter().all(|u| u.channel_id != dm.channel_id));
+    assert!(unreads(&app, &eve).await.iter().all(|u| u.channel_id != dm));
     let anonymous = app
         .call_as(&reqwest::Client::new(), "unreads", serde_json::json!({}))
         .await;
@@ -184,17 +169,12 @@ async fn watching_sockets_hear_new_messages_and_a_users_sockets_hear_their_marke
     let ada = app.sign_up("ada").await;
     let bob = app.sign_up("bob").await;
     app.sign_up("eve").await;
-    let dm: parley_app::api::DirectView = app
-        .call_as(&bob.http, "open_direct", serde_json::json!({ "usernames": ["eve"] }))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let dm = app.open_direct(&bob, "eve").await;
     let mut tab = app.socket_as(&ada).await;
     let mut other_device = app.socket_as(&ada).await;
     // A channel ada cannot read is refused; the lobby is watched.
     tab.send(&ClientFrame::Watch {
-        channels: vec![ChannelId::GENERAL, dm.channel_id],
+        channels: vec![ChannelId::GENERAL, dm],
     })
     .await;
     assert!(matches!(tab.next().await, ServerFrame::Error { error } if error.contains("no such channel")));
