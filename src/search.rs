@@ -22,6 +22,17 @@ pub fn fts_query(typed: &str) -> Option<String> {
     Some(terms.join(" "))
 }
 
+/// The same search for PostgreSQL's `to_tsquery`: every word, as a prefix. Only letters
+/// and digits reach it, so nothing typed can change the query's syntax.
+pub fn tsquery(typed: &str) -> Option<String> {
+    let query = fts_query(typed)?;
+    let terms: Vec<String> = query
+        .split(' ')
+        .map(|term| format!("{}:*", term.trim_end_matches('*').trim_matches('"')))
+        .collect();
+    Some(terms.join(" & "))
+}
+
 /// Marks the database puts around matched words in a snippet. A body that holds these
 /// control characters itself only shifts its own highlighting.
 pub const MATCH_START: char = '\u{2}';
@@ -51,6 +62,13 @@ pub fn highlight(snippet: &str) -> Vec<(String, bool)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn typed_words_become_postgres_prefix_terms() {
+        assert_eq!(tsquery("deploy frid").as_deref(), Some("deploy:* & frid:*"));
+        assert_eq!(tsquery("a'b & !c | d:*").as_deref(), Some("a:* & b:* & c:* & d:*"));
+        assert_eq!(tsquery("  ,;!  "), None);
+    }
 
     #[test]
     fn typed_words_become_quoted_prefix_terms() {

@@ -17,7 +17,7 @@ const PAGE: i64 = 1_000;
 
 /// Writes the whole log to `out`; returns how many events.
 pub async fn export(database_url: &str, mut out: impl Write) -> anyhow::Result<u64> {
-    let (pool, _) = db::open(database_url).await?;
+    let pool = db::open(database_url).await?.pool;
     let mut after = 0i64;
     let mut count = 0u64;
     loop {
@@ -25,7 +25,7 @@ pub async fn export(database_url: &str, mut out: impl Write) -> anyhow::Result<u
         let rows: Vec<Row> = sqlx::query_as(
             "SELECT position, stream_id, stream_version, event_id, event_type, schema_version, payload, metadata,
                     recorded_at_ms
-             FROM events WHERE position > ? ORDER BY position LIMIT ?",
+             FROM events WHERE position > $1 ORDER BY position LIMIT $2",
         )
         .bind(after)
         .bind(PAGE)
@@ -91,7 +91,7 @@ pub async fn import(database_url: &str, input: impl BufRead) -> anyhow::Result<u
         *version += 1;
         events.push(recorded);
     }
-    let (pool, _) = db::open(database_url).await?;
+    let pool = db::open(database_url).await?.pool;
     let mut tx = pool.begin().await?;
     let existing: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
         .fetch_one(&mut *tx)
@@ -103,7 +103,7 @@ pub async fn import(database_url: &str, input: impl BufRead) -> anyhow::Result<u
         sqlx::query(
             "INSERT INTO events (position, stream_id, stream_version, event_id, event_type, schema_version, payload,
                                  metadata, client_message_id, recorded_at_ms)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(recorded.position.0 as i64)
         .bind(recorded.stream_id.as_str())

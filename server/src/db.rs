@@ -1,17 +1,69 @@
-//! Opens the SQLite database with durable settings and applies the migrations.
+//! Opens the database named by the URL, SQLite (embedded) or PostgreSQL (several nodes),
+//! with durable settings, and applies that backend's migrations.
+//!
+//! Reads and the read models go through one `Any` pool and portable SQL (`$1` parameters
+//! work on both); the event store's writer has a native connection per backend.
 
 use anyhow::Context;
-use sqlx::ConnectOptions;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous};
+use sqlx::{AnyConnection, AnyPool, ConnectOptions, Connection, Executor};
 use std::str::FromStr;
 use std::time::Duration;
 
-/// Connection settings every connection shares. WAL lets readers run beside the one
-/// writer; `synchronous = FULL` makes a commit durable before it returns, so an
-/// acknowledged message survives a crash or a power cut.
-pub fn options(database_url: &str) -> anyhow::Result<SqliteConnectOptions> {
+/// Which database the URL names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn of(database_url: &str) -> Self {
+        if database_url.starts_with("postgres:") || database_url.starts_with("postgresql:") {
+            Self::Postgres
+        } else {
+            Self::Sqlite
+        }
+    }
+
+    /// Starts a transaction that writes. SQLite takes its write lock at once, so two
+    /// writers never deadlock upgrading a read lock.
+    pub fn begin_write(self) -> &'static str {
+        match self {
+            Self::Sqlite => "BEGIN IMMEDIATE",
+            Self::Postgres => "BEGIN",
+        }
+    }
+}
+
+/// Picks the SQL text for the backend at hand, where the two dialects differ.
+#[macro_export]
+macro_rules! dialect {
+    ($backend:expr, sqlite: $sqlite:expr, postgres: $postgres:expr $(,)?) => {
+        match $backend {
+            $crate::db::Backend::Sqlite => $sqlite,
+            $crate::db::Backend::Postgres => $postgres,
+        }
+    };
+}
+
+/// The open database: a pool for reads and read-model writes, and how to open more.
+#[derive(Clone, Debug)]
+pub struct Database {
+    pub pool: AnyPool,
+    pub backend: Backend,
+    url: String,
+}
+
+/// SQLite settings every connection shares. WAL lets readers run beside the one writer;
+/// `synchronous = FULL` makes a commit durable before it returns, so an acknowledged
+/// message survives a crash or a power cut.
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                              PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;";
+
+fn sqlite_options(database_url: &str) -> anyhow::Result<SqliteConnectOptions> {
     let options = SqliteConnectOptions::from_str(database_url)
         .with_context(|| format!("Failed to parse database URL {database_url}"))?
         .create_if_missing(true)
@@ -22,36 +74,129 @@ pub fn options(database_url: &str) -> anyhow::Result<SqliteConnectOptions> {
     Ok(options)
 }
 
-/// Creates the database file's folder, opens a reader pool, and migrates.
-pub async fn open(database_url: &str) -> anyhow::Result<(SqlitePool, SqliteConnectOptions)> {
-    let options = options(database_url)?;
-    let path = options.get_filename();
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("Failed to create {}", dir.display()))?;
+fn postgres_options(database_url: &str) -> anyhow::Result<PgConnectOptions> {
+    PgConnectOptions::from_str(database_url).with_context(|| format!("Failed to parse database URL {database_url}"))
+}
+
+/// Opens the database (creating an SQLite file and its folder if needed) and migrates.
+pub async fn open(database_url: &str) -> anyhow::Result<Database> {
+    sqlx::any::install_default_drivers();
+    let backend = Backend::of(database_url);
+    match backend {
+        Backend::Sqlite => {
+            let options = sqlite_options(database_url)?;
+            let path = options.get_filename();
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).with_context(|| format!("Failed to create {}", dir.display()))?;
+            }
+            let mut conn = options
+                .connect()
+                .await
+                .with_context(|| format!("Failed to open database {database_url}"))?;
+            sqlx::migrate!("../migrations/sqlite")
+                .run(&mut conn)
+                .await
+                .context("Failed to migrate the database")?;
+            conn.close().await.ok();
+        }
+        Backend::Postgres => {
+            let mut conn = postgres_options(database_url)?
+                .connect()
+                .await
+                .with_context(|| format!("Failed to open database {database_url}"))?;
+            // sqlx takes an advisory lock while it migrates: nodes starting together wait.
+            sqlx::migrate!("../migrations/postgres")
+                .run(&mut conn)
+                .await
+                .context("Failed to migrate the database")?;
+            conn.close().await.ok();
+        }
     }
-    let pool = SqlitePoolOptions::new()
+    let options = AnyConnectOptions::from_str(database_url)
+        .with_context(|| format!("Failed to parse database URL {database_url}"))?;
+    let pool = AnyPoolOptions::new()
         .max_connections(8)
-        .connect_with(options.clone())
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                if backend == Backend::Sqlite {
+                    conn.execute(SQLITE_PRAGMAS).await?;
+                }
+                Ok(())
+            })
+        })
+        .connect_with(options)
         .await
         .with_context(|| format!("Failed to open database {database_url}"))?;
-    sqlx::migrate!("../migrations/sqlite")
-        .run(&pool)
-        .await
-        .context("Failed to migrate the database")?;
-    Ok((pool, options))
+    Ok(Database {
+        pool,
+        backend,
+        url: database_url.to_owned(),
+    })
 }
 
-/// A connection of its own for the projector: read models can be rebuilt from the log,
-/// so their commits need not wait for the disk (`synchronous = NORMAL`, still crash-safe in WAL).
-pub async fn projector_connection(options: &SqliteConnectOptions) -> anyhow::Result<SqliteConnection> {
-    let options = options.clone().synchronous(SqliteSynchronous::Normal);
-    options
-        .connect()
-        .await
-        .context("Failed to open the projector connection")
+impl Database {
+    /// A connection of its own, outside the pool: for the projector, and for a lease.
+    /// On SQLite the read models can be rebuilt from the log, and the checkpoint commits
+    /// with them, so their commits need not wait for the disk (`synchronous = NORMAL`,
+    /// still crash-safe in WAL).
+    pub async fn own_connection(&self) -> anyhow::Result<AnyConnection> {
+        let mut conn = AnyConnection::connect(&self.url)
+            .await
+            .context("Failed to open a connection")?;
+        if self.backend == Backend::Sqlite {
+            conn.execute(SQLITE_PRAGMAS).await?;
+            conn.execute("PRAGMA synchronous = NORMAL").await?;
+        }
+        Ok(conn)
+    }
+
+    /// A native connection for the one event-store writer of this node.
+    pub async fn writer_connection(&self) -> anyhow::Result<WriterConnection> {
+        Ok(match self.backend {
+            Backend::Sqlite => WriterConnection::Sqlite(
+                sqlite_options(&self.url)?
+                    .connect()
+                    .await
+                    .context("Failed to open the writer connection")?,
+            ),
+            Backend::Postgres => WriterConnection::Postgres(
+                postgres_options(&self.url)?
+                    .connect()
+                    .await
+                    .context("Failed to open the writer connection")?,
+            ),
+        })
+    }
+
+    /// The URL, for listeners that open their own connection.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
 }
 
-/// A connection of its own, for the one event-store writer.
-pub async fn writer_connection(options: &SqliteConnectOptions) -> anyhow::Result<SqliteConnection> {
-    options.connect().await.context("Failed to open the writer connection")
+/// The writer's connection, native to the backend.
+pub enum WriterConnection {
+    Sqlite(SqliteConnection),
+    Postgres(PgConnection),
+}
+
+/// A yes/no column. Both backends store flags as integers 0 and 1 (SQLite has no boolean
+/// type, and the `Any` driver does not turn its integers into `bool`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Flag(pub bool);
+
+impl sqlx::Type<sqlx::Any> for Flag {
+    fn type_info() -> sqlx::any::AnyTypeInfo {
+        <i64 as sqlx::Type<sqlx::Any>>::type_info()
+    }
+
+    fn compatible(ty: &sqlx::any::AnyTypeInfo) -> bool {
+        <i64 as sqlx::Type<sqlx::Any>>::compatible(ty)
+    }
+}
+
+impl<'r> sqlx::Decode<'r, sqlx::Any> for Flag {
+    fn decode(value: sqlx::any::AnyValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        Ok(Self(<i64 as sqlx::Decode<'r, sqlx::Any>>::decode(value)? != 0))
+    }
 }

@@ -2,6 +2,8 @@
 //! behind every door (server functions, WebSocket, and later REST), and the sessions
 //! that say who is asking.
 
+use crate::db::{Backend, Flag};
+use crate::dialect;
 use crate::auth::{self, LoginLimiter, SessionToken};
 use crate::bus::EagerNotice;
 use crate::dispatcher::Hub;
@@ -317,7 +319,7 @@ impl Engine {
         let token = SessionToken::generate().map_err(|e| EngineError::Internal(e.to_string()))?;
         let now = now_ms();
         sqlx::query(
-            "INSERT INTO sessions (token_hash, user_id, username, created_at_ms, expires_at_ms) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO sessions (token_hash, user_id, username, created_at_ms, expires_at_ms) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(token.hash())
         .bind(me.user_id.to_string())
@@ -336,7 +338,7 @@ impl Engine {
         };
         let token_hash = token.hash();
         let row: Option<(String, String)> =
-            sqlx::query_as("SELECT user_id, username FROM sessions WHERE token_hash = ? AND expires_at_ms > ?")
+            sqlx::query_as("SELECT user_id, username FROM sessions WHERE token_hash = $1 AND expires_at_ms > $2")
                 .bind(&token_hash)
                 .bind(now_ms())
                 .fetch_optional(self.store.pool())
@@ -357,7 +359,7 @@ impl Engine {
     pub async fn sign_out(&self, token: Option<&SessionToken>) -> Result<(), EngineError> {
         let Some(token) = token else { return Ok(()) };
         let token_hash = token.hash();
-        sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
             .bind(&token_hash)
             .execute(self.store.pool())
             .await?;
@@ -659,7 +661,7 @@ impl Engine {
              JOIN direct_members d ON d.channel_id = mine.channel_id AND d.user_id != mine.user_id
              JOIN accounts a ON a.user_id = d.user_id
              JOIN channels c ON c.channel_id = d.channel_id
-             WHERE mine.user_id = ? ORDER BY c.created_position, a.username",
+             WHERE mine.user_id = $1 ORDER BY c.created_position, a.username",
         )
         .bind(me.user_id.to_string())
         .fetch_all(self.store.pool())
@@ -683,7 +685,7 @@ impl Engine {
         let rows: Vec<(String, String, String)> = sqlx::query_as(
             "SELECT s.space_id, s.name, m.role FROM spaces s
              JOIN space_members m ON m.space_id = s.space_id
-             WHERE m.user_id = ? AND s.deleted = 0 ORDER BY s.created_position",
+             WHERE m.user_id = $1 AND s.deleted = 0 ORDER BY s.created_position",
         )
         .bind(me.user_id.to_string())
         .fetch_all(self.store.pool())
@@ -691,7 +693,7 @@ impl Engine {
         let mut spaces = Vec::with_capacity(rows.len());
         for (space_id, name, role) in rows {
             let channels: Vec<(String, String)> = sqlx::query_as(
-                "SELECT channel_id, name FROM channels WHERE space_id = ? AND archived = 0 ORDER BY created_position",
+                "SELECT channel_id, name FROM channels WHERE space_id = $1 AND archived = 0 ORDER BY created_position",
             )
             .bind(&space_id)
             .fetch_all(self.store.pool())
@@ -722,7 +724,7 @@ impl Engine {
         let rows: Vec<(String, String, String)> = sqlx::query_as(
             "SELECT m.user_id, a.username, m.role FROM space_members m
              JOIN accounts a ON a.user_id = m.user_id
-             WHERE m.space_id = ? ORDER BY a.username",
+             WHERE m.space_id = $1 ORDER BY a.username",
         )
         .bind(space_id.to_string())
         .fetch_all(self.store.pool())
@@ -852,7 +854,7 @@ impl Engine {
         let mut rows: Vec<MessageRow> = sqlx::query_as(
             "SELECT position, message_id, author, body, sent_at_ms, edited, deleted, revision, reply_to, replies,
                     attachments
-             FROM messages WHERE channel_id = ? AND position < ? ORDER BY position DESC LIMIT ?",
+             FROM messages WHERE channel_id = $1 AND position < $2 ORDER BY position DESC LIMIT $3",
         )
         .bind(channel.to_string())
         .bind(before)
@@ -884,8 +886,8 @@ impl Engine {
             };
             page.push(MessageView {
                 attachments,
-                edited: row.edited,
-                deleted: row.deleted,
+                edited: row.edited.0,
+                deleted: row.deleted.0,
                 revision: Position(row.revision.max(position) as u64),
                 reply_to,
                 replies: u32::try_from(row.replies).unwrap_or(0),
@@ -906,8 +908,12 @@ impl Engine {
         let ids: Vec<String> = page.iter().map(|v| v.message_id.to_string()).collect();
         let ids = serde_json::to_string(&ids).map_err(|e| EngineError::Internal(e.to_string()))?;
         let reactions: Vec<(String, String, String)> = sqlx::query_as(
-            "SELECT message_id, emoji, username FROM reactions
-             WHERE message_id IN (SELECT value FROM json_each(?)) ORDER BY position",
+            dialect!(self.store.backend(),
+                sqlite: "SELECT message_id, emoji, username FROM reactions
+                         WHERE message_id IN (SELECT value FROM json_each($1)) ORDER BY position",
+                postgres: "SELECT message_id, emoji, username FROM reactions
+                           WHERE message_id IN (SELECT jsonb_array_elements_text($1::jsonb)) ORDER BY position",
+            ),
         )
         .bind(ids)
         .fetch_all(self.store.pool())
@@ -962,10 +968,10 @@ impl Engine {
         };
         // The facts come from the read model: let it hold every committed event first, so a
         // message posted a moment ago (acked once durable, before it is projected) is found.
-        let head = *self.store.bus().head().borrow();
+        let head = self.store.committed_head().await?;
         self.wait_projected(head).await;
-        let facts: Option<(Option<String>, bool, String)> =
-            sqlx::query_as("SELECT author_id, deleted, channel_id FROM messages WHERE message_id = ?")
+        let facts: Option<(Option<String>, Flag, String)> =
+            sqlx::query_as("SELECT author_id, deleted, channel_id FROM messages WHERE message_id = $1")
                 .bind(message_id.to_string())
                 .fetch_optional(self.store.pool())
                 .await?;
@@ -974,12 +980,12 @@ impl Engine {
             .filter(|(_, _, c)| *c == channel.to_string())
             .map(|(author, deleted, _)| MessageFacts {
                 author_id: author.and_then(|a| a.parse().ok()),
-                deleted,
+                deleted: deleted.0,
             });
         let reacted = match &change {
             MessageChange::React { emoji, .. } => {
                 sqlx::query_scalar::<_, i64>(
-                    "SELECT COUNT(*) FROM reactions WHERE message_id = ? AND emoji = ? AND user_id = ?",
+                    "SELECT COUNT(*) FROM reactions WHERE message_id = $1 AND emoji = $2 AND user_id = $3",
                 )
                 .bind(message_id.to_string())
                 .bind(emoji.to_string())
@@ -1019,7 +1025,7 @@ impl Engine {
         let rows: Vec<(String, i64)> = sqlx::query_as(
             "SELECT e.body_before, e.edited_at_ms FROM message_edits e
              JOIN messages m ON m.message_id = e.message_id
-             WHERE e.message_id = ? AND m.channel_id = ? AND m.deleted = 0 ORDER BY e.position",
+             WHERE e.message_id = $1 AND m.channel_id = $2 AND m.deleted = 0 ORDER BY e.position",
         )
         .bind(message_id.to_string())
         .bind(channel.to_string())
@@ -1037,28 +1043,46 @@ impl Engine {
         if typed.chars().count() > 200 {
             return Err(EngineError::BadRequest("a search can be at most 200 characters".into()));
         }
-        let Some(query) = parley::search::fts_query(typed) else {
+        let backend = self.store.backend();
+        let query = match backend {
+            Backend::Sqlite => parley::search::fts_query(typed),
+            Backend::Postgres => parley::search::tsquery(typed),
+        };
+        let Some(query) = query else {
             return Ok(Vec::new());
         };
         let (start, end) = (
             parley::search::MATCH_START.to_string(),
             parley::search::MATCH_END.to_string(),
         );
-        let rows: Vec<(String, String, String, i64, String, i64, String)> = sqlx::query_as(
-            "SELECT m.channel_id, c.name, m.message_id, m.position, m.author, m.sent_at_ms,
-                    snippet(messages_fts, 0, ?, ?, '…', 16)
+        let rows: Vec<(String, String, String, i64, String, i64, String)> = sqlx::query_as(dialect!(backend,
+            sqlite: "SELECT m.channel_id, c.name, m.message_id, m.position, m.author, m.sent_at_ms,
+                    snippet(messages_fts, 0, $1, $2, '…', 16)
              FROM messages_fts
              JOIN messages m ON m.position = messages_fts.rowid
              JOIN channels c ON c.channel_id = m.channel_id
-             WHERE messages_fts MATCH ? AND m.deleted = 0
+             WHERE messages_fts MATCH $3 AND m.deleted = 0
                AND (
                     (c.space_id IS NULL AND NOT EXISTS (SELECT 1 FROM direct_members d WHERE d.channel_id = c.channel_id))
-                 OR EXISTS (SELECT 1 FROM direct_members d WHERE d.channel_id = c.channel_id AND d.user_id = ?)
+                 OR EXISTS (SELECT 1 FROM direct_members d WHERE d.channel_id = c.channel_id AND d.user_id = $4)
                  OR EXISTS (SELECT 1 FROM space_members s JOIN spaces sp ON sp.space_id = s.space_id
-                            WHERE s.space_id = c.space_id AND s.user_id = ? AND sp.deleted = 0)
+                            WHERE s.space_id = c.space_id AND s.user_id = $5 AND sp.deleted = 0)
                )
-             ORDER BY rank LIMIT ?",
-        )
+             ORDER BY rank LIMIT $6",
+            postgres: "SELECT m.channel_id, c.name, m.message_id, m.position, m.author, m.sent_at_ms,
+                    ts_headline('parley', m.body, q, 'MaxFragments=1, MaxWords=16, MinWords=4, StartSel=' || $1 || ', StopSel=' || $2)
+             FROM messages m
+             JOIN channels c ON c.channel_id = m.channel_id
+             CROSS JOIN to_tsquery('parley', $3) AS q
+             WHERE to_tsvector('parley', m.body) @@ q AND m.deleted = 0
+               AND (
+                    (c.space_id IS NULL AND NOT EXISTS (SELECT 1 FROM direct_members d WHERE d.channel_id = c.channel_id))
+                 OR EXISTS (SELECT 1 FROM direct_members d WHERE d.channel_id = c.channel_id AND d.user_id = $4)
+                 OR EXISTS (SELECT 1 FROM space_members s JOIN spaces sp ON sp.space_id = s.space_id
+                            WHERE s.space_id = c.space_id AND s.user_id = $5 AND sp.deleted = 0)
+               )
+             ORDER BY ts_rank(to_tsvector('parley', m.body), q) DESC, m.position DESC LIMIT $6",
+        ))
         .bind(start)
         .bind(end)
         .bind(query)
@@ -1086,10 +1110,10 @@ impl Engine {
 
     /// The thread a reply to `parent` (a message of `channel`) goes in.
     async fn thread_of(&self, channel: ChannelId, parent: MessageId) -> Result<MessageId, EngineError> {
-        let head = *self.store.bus().head().borrow();
+        let head = self.store.committed_head().await?;
         self.wait_projected(head).await;
-        let row: Option<(Option<String>, bool)> =
-            sqlx::query_as("SELECT reply_to, deleted FROM messages WHERE message_id = ? AND channel_id = ?")
+        let row: Option<(Option<String>, Flag)> =
+            sqlx::query_as("SELECT reply_to, deleted FROM messages WHERE message_id = $1 AND channel_id = $2")
                 .bind(parent.to_string())
                 .bind(channel.to_string())
                 .fetch_optional(self.store.pool())
@@ -1098,7 +1122,7 @@ impl Engine {
             .map(|(reply_to, deleted)| -> Result<ParentFacts, EngineError> {
                 Ok(ParentFacts {
                     reply_to: reply_to.as_deref().map(parse_id).transpose()?,
-                    deleted,
+                    deleted: deleted.0,
                 })
             })
             .transpose()?;
@@ -1111,8 +1135,8 @@ impl Engine {
         let rows: Vec<MessageRow> = sqlx::query_as(
             "SELECT position, message_id, author, body, sent_at_ms, edited, deleted, revision, reply_to, replies,
                     attachments
-             FROM messages WHERE channel_id = ? AND (message_id = ? OR reply_to = ?)
-             ORDER BY position LIMIT ?",
+             FROM messages WHERE channel_id = $1 AND (message_id = $2 OR reply_to = $3)
+             ORDER BY position LIMIT $4",
         )
         .bind(channel.to_string())
         .bind(root.to_string())
@@ -1161,8 +1185,8 @@ struct MessageRow {
     author: String,
     body: String,
     sent_at_ms: i64,
-    edited: bool,
-    deleted: bool,
+    edited: Flag,
+    deleted: Flag,
     revision: i64,
     reply_to: Option<String>,
     replies: i64,

@@ -25,6 +25,7 @@
 pub mod archive;
 pub mod auth;
 pub mod bus;
+pub mod cluster;
 pub mod config;
 pub mod db;
 pub mod dispatcher;

@@ -5,15 +5,18 @@
 //! so it never misses an event; it resumes from its checkpoint after a restart.
 //! Applying an event twice changes nothing.
 //!
-//! It writes on a connection of its own with `synchronous = NORMAL`: the read models can
-//! be rebuilt from the log, and the checkpoint commits with them, so a power cut can only
-//! lose a suffix that is folded again. The event store's commits stay fully durable.
+//! With several nodes on one PostgreSQL, one node holds the projector's lease and writes
+//! the read models; the others follow its checkpoint and hand the events it has folded to
+//! their own dispatchers. A node that dies hands the lease over.
 
+use crate::cluster::{Lease, POLL, PROJECTOR_LEASE};
+use crate::db::{Backend, Database};
+use crate::dialect;
 use crate::dispatcher::Hub;
 use crate::store::{EventStore, StoreReadError};
 use parley::{Event, Position, RecordedEvent};
-use sqlx::Executor;
-use sqlx::sqlite::{SqliteConnection, SqlitePool};
+use sqlx::postgres::PgListener;
+use sqlx::{AnyConnection, AnyPool, Executor};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Mutex;
@@ -22,28 +25,46 @@ use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 const NAME: &str = "read_models";
 const BATCH: usize = 1_000;
 
+/// Held by each PostgreSQL transaction that writes the read models: with the checkpoint
+/// check under it, a node that still believes it holds the lease cannot fold a batch twice.
+const FOLD_LOCK: i64 = 0x7061_726c_6579_0004;
+
+/// The channel on which a folded batch wakes the nodes that follow the checkpoint.
+const PROJECTED_CHANNEL: &str = "parley_projected";
+
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectionError {
     #[error(transparent)]
     Read(#[from] StoreReadError),
     #[error("failed to write the read model: {0}")]
     Write(#[from] sqlx::Error),
+    #[error("another node folded past {0}: reading the checkpoint again")]
+    Moved(Position),
 }
 
 #[derive(Clone)]
 pub struct Projector {
     store: EventStore,
     hub: Hub,
-    conn: Arc<Mutex<SqliteConnection>>,
+    db: Database,
+    conn: Arc<Mutex<AnyConnection>>,
+    lease: Arc<Mutex<Lease>>,
 }
 
 impl Projector {
-    pub fn new(store: EventStore, hub: Hub, conn: SqliteConnection) -> Self {
+    pub fn new(store: EventStore, hub: Hub, db: &Database, conn: AnyConnection) -> Self {
         Self {
             store,
             hub,
+            db: db.clone(),
             conn: Arc::new(Mutex::new(conn)),
+            lease: Arc::new(Mutex::new(Lease::new(db, PROJECTOR_LEASE))),
         }
+    }
+
+    /// Whether this node writes the read models (always, on SQLite).
+    pub async fn leads(&self) -> bool {
+        self.lease.lock().await.held().await
     }
 
     /// Applies every event after the checkpoint, up to the head of the log.
@@ -60,14 +81,55 @@ impl Projector {
             let Some(last) = batch.last().map(|e| e.position) else {
                 return Ok(checkpoint);
             };
-            self.apply(&batch).await?;
-            checkpoint = last;
+            match self.apply(checkpoint, &batch).await {
+                Ok(()) => checkpoint = last,
+                // Another node folded these (a rebuild, or a lease changing hands): go on
+                // from where it got to, handing out what it folded.
+                Err(ProjectionError::Moved(folded)) => {
+                    self.publish_folded(folded).await?;
+                    checkpoint = folded;
+                }
+                Err(e) => return Err(e),
+            }
         }
+    }
+
+    /// Hands this node's dispatcher, in log order, the events up to `folded` that are in
+    /// the read models but that it has not had yet (they were folded by another node).
+    async fn publish_folded(&self, folded: Position) -> Result<(), ProjectionError> {
+        let mut published = self.hub.projected();
+        while published < folded {
+            let mut batch = self.store.read_all(published, BATCH as u32).await?;
+            batch.retain(|e| e.position <= folded);
+            let Some(last) = batch.last().map(|e| e.position) else {
+                break;
+            };
+            let batch: Vec<Arc<RecordedEvent>> = batch.into_iter().map(Arc::new).collect();
+            self.hub.publish(&batch);
+            published = last;
+        }
+        Ok(())
+    }
+
+    /// Brings this node up to date at start: folds the log if it leads, or else waits
+    /// for nothing and hands out what the leader has folded.
+    pub async fn start(&self) -> Result<(), ProjectionError> {
+        if self.leads().await {
+            self.catch_up().await?;
+        }
+        Ok(())
     }
 
     /// Follows the log until the task is dropped. Errors are logged and retried.
     pub async fn run(self) {
         loop {
+            if !self.leads().await {
+                if let Err(e) = self.follow_leader().await {
+                    tracing::warn!(error = %e, "following the projection failed; retrying");
+                    tokio::time::sleep(POLL).await;
+                }
+                continue;
+            }
             // Listen first, then catch up: nothing committed in between is missed.
             let mut committed = self.store.bus().subscribe_committed();
             let checkpoint = match self.catch_up().await {
@@ -85,6 +147,24 @@ impl Projector {
                     tracing::error!(error = %e, "projection failed; retrying");
                     tokio::time::sleep(Duration::from_millis(500)).await;
                 }
+            }
+        }
+    }
+
+    /// On a node without the lease: hands out each batch the leader has folded, in log
+    /// order, woken by the leader's notification, until this node takes the lease.
+    async fn follow_leader(&self) -> Result<(), ProjectionError> {
+        let mut listener = PgListener::connect(self.db.url()).await?;
+        listener.listen(PROJECTED_CHANNEL).await?;
+        loop {
+            let folded = checkpoint(self.store.pool()).await?;
+            self.publish_folded(folded).await?;
+            if self.leads().await {
+                return Ok(());
+            }
+            tokio::select! {
+                woken = listener.recv() => { woken?; }
+                () = tokio::time::sleep(POLL) => {}
             }
         }
     }
@@ -120,8 +200,11 @@ impl Projector {
             if batch.is_empty() {
                 continue;
             }
-            self.apply(&batch).await?;
-            checkpoint = expected;
+            match self.apply(checkpoint, &batch).await {
+                Ok(()) => checkpoint = expected,
+                Err(ProjectionError::Moved(_)) => return Ok(Follow::Resync),
+                Err(e) => return Err(e),
+            }
         }
     }
 
@@ -130,8 +213,14 @@ impl Projector {
         {
             let mut conn = self.conn.lock().await;
             let _turn = self.store.write_turn().lock().await;
-            conn.execute("BEGIN IMMEDIATE").await?;
+            conn.execute(self.db.backend.begin_write()).await?;
             let cleared = async {
+                if self.db.backend == Backend::Postgres {
+                    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                        .bind(FOLD_LOCK)
+                        .execute(&mut *conn)
+                        .await?;
+                }
                 conn.execute("DELETE FROM messages").await?;
                 conn.execute("DELETE FROM message_edits").await?;
                 conn.execute("DELETE FROM reactions").await?;
@@ -156,17 +245,18 @@ impl Projector {
         self.catch_up().await
     }
 
-    /// Folds a batch into the read models with its checkpoint, then hands it to the dispatcher.
-    async fn apply(&self, batch: &[Arc<RecordedEvent>]) -> Result<(), ProjectionError> {
+    /// Folds a batch that follows `after` into the read models with its checkpoint, then
+    /// hands it to the dispatcher.
+    async fn apply(&self, after: Position, batch: &[Arc<RecordedEvent>]) -> Result<(), ProjectionError> {
         {
             let mut conn = self.conn.lock().await;
             let waited = std::time::Instant::now();
             let _turn = self.store.write_turn().lock().await;
             let started = std::time::Instant::now();
-            conn.execute("BEGIN IMMEDIATE").await?;
-            if let Err(e) = apply(&mut conn, batch).await {
+            conn.execute(self.db.backend.begin_write()).await?;
+            if let Err(e) = self.fold(&mut conn, after, batch).await {
                 let _ = conn.execute("ROLLBACK").await;
-                return Err(e.into());
+                return Err(e);
             }
             conn.execute("COMMIT").await?;
             tracing::debug!(
@@ -177,7 +267,47 @@ impl Projector {
             );
         }
         metrics::counter!(crate::metrics::PROJECTED).increment(batch.len() as u64);
-        self.hub.publish(batch);
+        self.publish_folded(after).await?;
+        // A rebuild folds events the dispatcher has had already: they are not sent again.
+        let projected = self.hub.projected();
+        let fresh = batch.iter().position(|e| e.position > projected).unwrap_or(batch.len());
+        self.hub.publish(&batch[fresh..]);
+        Ok(())
+    }
+
+    /// The body of [`Self::apply`]'s transaction. On PostgreSQL it first checks, under a
+    /// lock, that the checkpoint is still `after`, and wakes the following nodes on commit.
+    async fn fold(
+        &self,
+        conn: &mut AnyConnection,
+        after: Position,
+        batch: &[Arc<RecordedEvent>],
+    ) -> Result<(), ProjectionError> {
+        let backend = self.db.backend;
+        if backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(FOLD_LOCK)
+                .execute(&mut *conn)
+                .await?;
+            let stored: Option<i64> = sqlx::query_scalar("SELECT position FROM projection_checkpoints WHERE name = $1")
+                .bind(NAME)
+                .fetch_optional(&mut *conn)
+                .await?;
+            let stored = Position(stored.unwrap_or(0) as u64);
+            if stored != after {
+                return Err(ProjectionError::Moved(stored));
+            }
+        }
+        apply(conn, backend, batch).await?;
+        if backend == Backend::Postgres
+            && let Some(last) = batch.last()
+        {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(PROJECTED_CHANNEL)
+                .bind(last.position.0.to_string())
+                .execute(&mut *conn)
+                .await?;
+        }
         Ok(())
     }
 }
@@ -188,22 +318,22 @@ enum Follow {
 }
 
 /// Folds a space's events into `spaces`, `space_members` and `invites`.
-async fn apply_space(conn: &mut SqliteConnection, recorded: &RecordedEvent) -> Result<(), sqlx::Error> {
+async fn apply_space(conn: &mut AnyConnection, recorded: &RecordedEvent) -> Result<(), sqlx::Error> {
     let position = recorded.position.0 as i64;
     let query = match &recorded.event {
         Event::SpaceCreated { space_id, name, owner } => sqlx::query(
-            "INSERT INTO spaces (space_id, name, owner, deleted, created_position) VALUES (?, ?, ?, 0, ?)
+            "INSERT INTO spaces (space_id, name, owner, deleted, created_position) VALUES ($1, $2, $3, 0, $4)
              ON CONFLICT DO NOTHING",
         )
         .bind(space_id.to_string())
         .bind(name.clone())
         .bind(owner.to_string())
         .bind(position),
-        Event::SpaceRenamed { space_id, name } => sqlx::query("UPDATE spaces SET name = ? WHERE space_id = ?")
+        Event::SpaceRenamed { space_id, name } => sqlx::query("UPDATE spaces SET name = $1 WHERE space_id = $2")
             .bind(name.clone())
             .bind(space_id.to_string()),
         Event::SpaceDeleted { space_id } => {
-            sqlx::query("UPDATE spaces SET deleted = 1 WHERE space_id = ?").bind(space_id.to_string())
+            sqlx::query("UPDATE spaces SET deleted = 1 WHERE space_id = $1").bind(space_id.to_string())
         }
         Event::InviteCreated {
             space_id,
@@ -211,7 +341,7 @@ async fn apply_space(conn: &mut SqliteConnection, recorded: &RecordedEvent) -> R
             expires_at_ms,
             max_uses,
         } => sqlx::query(
-            "INSERT INTO invites (space_id, code, expires_at_ms, max_uses, uses, revoked) VALUES (?, ?, ?, ?, 0, 0)
+            "INSERT INTO invites (space_id, code, expires_at_ms, max_uses, uses, revoked) VALUES ($1, $2, $3, $4, 0, 0)
              ON CONFLICT DO NOTHING",
         )
         .bind(space_id.to_string())
@@ -219,7 +349,7 @@ async fn apply_space(conn: &mut SqliteConnection, recorded: &RecordedEvent) -> R
         .bind(*expires_at_ms)
         .bind(max_uses.map(i64::from)),
         Event::InviteRevoked { space_id, code } => {
-            sqlx::query("UPDATE invites SET revoked = 1 WHERE space_id = ? AND code = ?")
+            sqlx::query("UPDATE invites SET revoked = 1 WHERE space_id = $1 AND code = $2")
                 .bind(space_id.to_string())
                 .bind(code.clone())
         }
@@ -230,14 +360,14 @@ async fn apply_space(conn: &mut SqliteConnection, recorded: &RecordedEvent) -> R
             invite,
         } => {
             if let Some(code) = invite {
-                sqlx::query("UPDATE invites SET uses = uses + 1 WHERE space_id = ? AND code = ?")
+                sqlx::query("UPDATE invites SET uses = uses + 1 WHERE space_id = $1 AND code = $2")
                     .bind(space_id.to_string())
                     .bind(code.clone())
                     .execute(&mut *conn)
                     .await?;
             }
             sqlx::query(
-                "INSERT INTO space_members (space_id, user_id, role, joined_position) VALUES (?, ?, ?, ?)
+                "INSERT INTO space_members (space_id, user_id, role, joined_position) VALUES ($1, $2, $3, $4)
                  ON CONFLICT (space_id, user_id) DO UPDATE SET role = excluded.role",
             )
             .bind(space_id.to_string())
@@ -246,7 +376,7 @@ async fn apply_space(conn: &mut SqliteConnection, recorded: &RecordedEvent) -> R
             .bind(position)
         }
         Event::MemberLeft { space_id, user_id } | Event::MemberRemoved { space_id, user_id } => {
-            sqlx::query("DELETE FROM space_members WHERE space_id = ? AND user_id = ?")
+            sqlx::query("DELETE FROM space_members WHERE space_id = $1 AND user_id = $2")
                 .bind(space_id.to_string())
                 .bind(user_id.to_string())
         }
@@ -254,7 +384,7 @@ async fn apply_space(conn: &mut SqliteConnection, recorded: &RecordedEvent) -> R
             space_id,
             user_id,
             role,
-        } => sqlx::query("UPDATE space_members SET role = ? WHERE space_id = ? AND user_id = ?")
+        } => sqlx::query("UPDATE space_members SET role = $1 WHERE space_id = $2 AND user_id = $3")
             .bind(role.as_str())
             .bind(space_id.to_string())
             .bind(user_id.to_string()),
@@ -267,21 +397,29 @@ async fn apply_space(conn: &mut SqliteConnection, recorded: &RecordedEvent) -> R
 /// Inserts the gathered messages in one statement (they travel as one JSON array: a
 /// statement is a round trip to SQLite's worker thread), and empties `messages`.
 async fn insert_messages(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
+    backend: Backend,
     messages: &mut Vec<serde_json::Value>,
 ) -> Result<(), sqlx::Error> {
     if messages.is_empty() {
         return Ok(());
     }
     let rows = serde_json::Value::Array(std::mem::take(messages)).to_string();
-    sqlx::query(
-        "INSERT INTO messages (position, message_id, channel_id, author, body, sent_at_ms, author_id, revision, reply_to,
-                               mentions, attachments)
-         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 0,
-                value ->> 7, value ->> 8, value ->> 9
-         FROM json_each(?) WHERE true ORDER BY key
-         ON CONFLICT DO NOTHING",
-    )
+    sqlx::query(dialect!(backend,
+        sqlite: "INSERT INTO messages (position, message_id, channel_id, author, body, sent_at_ms, author_id, revision,
+                                       reply_to, mentions, attachments)
+                 SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6,
+                        value ->> 0, value ->> 7, value ->> 8, value ->> 9
+                 FROM json_each($1) WHERE true ORDER BY key
+                 ON CONFLICT DO NOTHING",
+        postgres: "INSERT INTO messages (position, message_id, channel_id, author, body, sent_at_ms, author_id, revision,
+                                         reply_to, mentions, attachments)
+                   SELECT (value ->> 0)::bigint, value ->> 1, value ->> 2, value ->> 3, value ->> 4,
+                          (value ->> 5)::bigint, value ->> 6, (value ->> 0)::bigint, value ->> 7, value ->> 8,
+                          value ->> 9
+                   FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS j(value, key) ORDER BY key
+                   ON CONFLICT DO NOTHING",
+    ))
     .bind(rows)
     .execute(&mut *conn)
     .await?;
@@ -301,11 +439,11 @@ fn mention_column(body: &str) -> String {
 
 /// Records that the message's row now includes the event at `position`.
 async fn bump_revision(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     message_id: parley::MessageId,
     position: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE messages SET revision = ? WHERE message_id = ? AND revision < ?")
+    sqlx::query("UPDATE messages SET revision = $1 WHERE message_id = $2 AND revision < $3")
         .bind(position)
         .bind(message_id.to_string())
         .bind(position)
@@ -315,22 +453,22 @@ async fn bump_revision(
 }
 
 /// The position of the last event folded into the read models.
-pub async fn checkpoint(pool: &SqlitePool) -> Result<Position, sqlx::Error> {
-    let position: Option<i64> = sqlx::query_scalar("SELECT position FROM projection_checkpoints WHERE name = ?")
+pub async fn checkpoint(pool: &AnyPool) -> Result<Position, sqlx::Error> {
+    let position: Option<i64> = sqlx::query_scalar("SELECT position FROM projection_checkpoints WHERE name = $1")
         .bind(NAME)
         .fetch_optional(pool)
         .await?;
     Ok(Position(position.unwrap_or(0) as u64))
 }
 
-async fn apply(conn: &mut SqliteConnection, batch: &[Arc<RecordedEvent>]) -> Result<(), sqlx::Error> {
+async fn apply(conn: &mut AnyConnection, backend: Backend, batch: &[Arc<RecordedEvent>]) -> Result<(), sqlx::Error> {
     // Messages, the bulk of the log, are gathered and inserted together; any other event
     // inserts them first, so the read models change in log order.
     let mut messages = Vec::new();
     for recorded in batch {
         let position = recorded.position.0 as i64;
         if !matches!(recorded.event, Event::MessagePosted { .. }) {
-            insert_messages(conn, &mut messages).await?;
+            insert_messages(conn, backend, &mut messages).await?;
         }
         match &recorded.event {
             Event::ChannelCreated {
@@ -341,7 +479,7 @@ async fn apply(conn: &mut SqliteConnection, batch: &[Arc<RecordedEvent>]) -> Res
             } => {
                 for user_id in members.iter().flatten() {
                     sqlx::query(
-                        "INSERT INTO direct_members (channel_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                        "INSERT INTO direct_members (channel_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
                     )
                     .bind(channel_id.to_string())
                     .bind(user_id.to_string())
@@ -349,7 +487,7 @@ async fn apply(conn: &mut SqliteConnection, batch: &[Arc<RecordedEvent>]) -> Res
                     .await?;
                 }
                 sqlx::query(
-                    "INSERT INTO channels (channel_id, name, created_position, space_id) VALUES (?, ?, ?, ?)
+                    "INSERT INTO channels (channel_id, name, created_position, space_id) VALUES ($1, $2, $3, $4)
                      ON CONFLICT (channel_id) DO NOTHING",
                 )
                 .bind(channel_id.to_string())
@@ -386,10 +524,10 @@ async fn apply(conn: &mut SqliteConnection, batch: &[Arc<RecordedEvent>]) -> Res
                     files,
                 ]));
                 if !attachments.is_empty() {
-                    insert_messages(conn, &mut messages).await?;
+                    insert_messages(conn, backend, &mut messages).await?;
                     for file in attachments {
                         sqlx::query(
-                            "INSERT INTO attachments (file_id, message_id, channel_id, name) VALUES (?, ?, ?, ?)
+                            "INSERT INTO attachments (file_id, message_id, channel_id, name) VALUES ($1, $2, $3, $4)
                              ON CONFLICT DO NOTHING",
                         )
                         .bind(&file.file_id)
@@ -403,9 +541,9 @@ async fn apply(conn: &mut SqliteConnection, batch: &[Arc<RecordedEvent>]) -> Res
                 if let Some(root) = reply_to {
                     // The root counts it, once: replaying the reply finds the root's
                     // revision already past it.
-                    insert_messages(conn, &mut messages).await?;
+                    insert_messages(conn, backend, &mut messages).await?;
                     sqlx::query(
-                        "UPDATE messages SET replies = replies + 1, revision = ? WHERE message_id = ? AND revision < ?",
+                        "UPDATE messages SET replies = replies + 1, revision = $1 WHERE message_id = $2 AND revision < $3",
                     )
                     .bind(position)
                     .bind(root.to_string())
@@ -419,7 +557,7 @@ async fn apply(conn: &mut SqliteConnection, batch: &[Arc<RecordedEvent>]) -> Res
                 // The earlier body goes to the history first; a deleted message stays deleted.
                 sqlx::query(
                     "INSERT INTO message_edits (position, message_id, body_before, edited_at_ms)
-                     SELECT ?, message_id, body, ? FROM messages WHERE message_id = ? AND deleted = 0
+                     SELECT $1, message_id, body, $2 FROM messages WHERE message_id = $3 AND deleted = 0
                      ON CONFLICT DO NOTHING",
                 )
                 .bind(position)
@@ -428,8 +566,8 @@ async fn apply(conn: &mut SqliteConnection, batch: &[Arc<RecordedEvent>]) -> Res
                 .execute(&mut *conn)
                 .await?;
                 sqlx::query(
-                    "UPDATE messages SET body = ?, edited = 1, revision = ?, mentions = ?
-                     WHERE message_id = ? AND deleted = 0 AND revision < ?",
+                    "UPDATE messages SET body = $1, edited = 1, revision = $2, mentions = $3
+                     WHERE message_id = $4 AND deleted = 0 AND revision < $5",
                 )
                 .bind(body.to_string())
                 .bind(position)
@@ -440,20 +578,20 @@ async fn apply(conn: &mut SqliteConnection, batch: &[Arc<RecordedEvent>]) -> Res
                 .await?;
             }
             Event::MessageDeleted { message_id, .. } => {
-                sqlx::query("DELETE FROM attachments WHERE message_id = ?")
+                sqlx::query("DELETE FROM attachments WHERE message_id = $1")
                     .bind(message_id.to_string())
                     .execute(&mut *conn)
                     .await?;
                 sqlx::query(
-                    "UPDATE messages SET body = '', attachments = '', deleted = 1, revision = ?
-                     WHERE message_id = ? AND revision < ?",
+                    "UPDATE messages SET body = '', attachments = '', deleted = 1, revision = $1
+                     WHERE message_id = $2 AND revision < $3",
                 )
                 .bind(position)
                 .bind(message_id.to_string())
                 .bind(position)
                 .execute(&mut *conn)
                 .await?;
-                sqlx::query("DELETE FROM reactions WHERE message_id = ?")
+                sqlx::query("DELETE FROM reactions WHERE message_id = $1")
                     .bind(message_id.to_string())
                     .execute(&mut *conn)
                     .await?;
@@ -467,7 +605,7 @@ async fn apply(conn: &mut SqliteConnection, batch: &[Arc<RecordedEvent>]) -> Res
             } => {
                 sqlx::query(
                     "INSERT INTO reactions (message_id, emoji, user_id, username, position)
-                     SELECT ?, ?, ?, ?, ? FROM messages WHERE message_id = ? AND deleted = 0
+                     SELECT $1, $2, $3, $4, $5 FROM messages WHERE message_id = $6 AND deleted = 0
                      ON CONFLICT DO NOTHING",
                 )
                 .bind(message_id.to_string())
@@ -486,7 +624,7 @@ async fn apply(conn: &mut SqliteConnection, batch: &[Arc<RecordedEvent>]) -> Res
                 emoji,
                 ..
             } => {
-                sqlx::query("DELETE FROM reactions WHERE message_id = ? AND emoji = ? AND user_id = ?")
+                sqlx::query("DELETE FROM reactions WHERE message_id = $1 AND emoji = $2 AND user_id = $3")
                     .bind(message_id.to_string())
                     .bind(emoji.to_string())
                     .bind(user_id.to_string())
@@ -495,14 +633,14 @@ async fn apply(conn: &mut SqliteConnection, batch: &[Arc<RecordedEvent>]) -> Res
                 bump_revision(conn, *message_id, position).await?;
             }
             Event::ChannelRenamed { channel_id, name } => {
-                sqlx::query("UPDATE channels SET name = ? WHERE channel_id = ?")
+                sqlx::query("UPDATE channels SET name = $1 WHERE channel_id = $2")
                     .bind(name.clone())
                     .bind(channel_id.to_string())
                     .execute(&mut *conn)
                     .await?;
             }
             Event::ChannelArchived { channel_id } => {
-                sqlx::query("UPDATE channels SET archived = 1 WHERE channel_id = ?")
+                sqlx::query("UPDATE channels SET archived = 1 WHERE channel_id = $1")
                     .bind(channel_id.to_string())
                     .execute(&mut *conn)
                     .await?;
@@ -523,8 +661,8 @@ async fn apply(conn: &mut SqliteConnection, batch: &[Arc<RecordedEvent>]) -> Res
             } => {
                 // Markers only move forward, whatever order two tabs' reads were stored in.
                 sqlx::query(
-                    "INSERT INTO read_markers (user_id, channel_id, up_to) VALUES (?, ?, ?)
-                     ON CONFLICT (user_id, channel_id) DO UPDATE SET up_to = max(up_to, excluded.up_to)",
+                    "INSERT INTO read_markers (user_id, channel_id, up_to) VALUES ($1, $2, $3)
+                     ON CONFLICT (user_id, channel_id) DO UPDATE SET up_to = CASE WHEN excluded.up_to > read_markers.up_to THEN excluded.up_to ELSE read_markers.up_to END",
                 )
                 .bind(user_id.to_string())
                 .bind(channel_id.to_string())
@@ -538,12 +676,12 @@ async fn apply(conn: &mut SqliteConnection, batch: &[Arc<RecordedEvent>]) -> Res
                 muted,
             } => {
                 sqlx::query(
-                    "INSERT INTO read_markers (user_id, channel_id, muted) VALUES (?, ?, ?)
+                    "INSERT INTO read_markers (user_id, channel_id, muted) VALUES ($1, $2, $3)
                      ON CONFLICT (user_id, channel_id) DO UPDATE SET muted = excluded.muted",
                 )
                 .bind(user_id.to_string())
                 .bind(channel_id.to_string())
-                .bind(*muted)
+                .bind(i64::from(*muted))
                 .execute(&mut *conn)
                 .await?;
             }
@@ -555,7 +693,7 @@ async fn apply(conn: &mut SqliteConnection, batch: &[Arc<RecordedEvent>]) -> Res
             } => {
                 sqlx::query(
                     "INSERT INTO webhooks (webhook_id, space_id, url, event_types, created_position)
-                     VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
                 )
                 .bind(webhook_id.to_string())
                 .bind(space_id.to_string())
@@ -566,14 +704,14 @@ async fn apply(conn: &mut SqliteConnection, batch: &[Arc<RecordedEvent>]) -> Res
                 .await?;
             }
             Event::WebhookDeleted { webhook_id, .. } => {
-                sqlx::query("UPDATE webhooks SET deleted = 1 WHERE webhook_id = ?")
+                sqlx::query("UPDATE webhooks SET deleted = 1 WHERE webhook_id = $1")
                     .bind(webhook_id.to_string())
                     .execute(&mut *conn)
                     .await?;
             }
             Event::AccountRegistered { user_id, username, .. } => {
                 sqlx::query(
-                    "INSERT INTO accounts (user_id, username, registered_position) VALUES (?, ?, ?)
+                    "INSERT INTO accounts (user_id, username, registered_position) VALUES ($1, $2, $3)
                      ON CONFLICT DO NOTHING",
                 )
                 .bind(user_id.to_string())
@@ -584,10 +722,10 @@ async fn apply(conn: &mut SqliteConnection, batch: &[Arc<RecordedEvent>]) -> Res
             }
         }
     }
-    insert_messages(conn, &mut messages).await?;
+    insert_messages(conn, backend, &mut messages).await?;
     if let Some(last) = batch.last() {
         sqlx::query(
-            "INSERT INTO projection_checkpoints (name, position) VALUES (?, ?)
+            "INSERT INTO projection_checkpoints (name, position) VALUES ($1, $2)
              ON CONFLICT (name) DO UPDATE SET position = excluded.position",
         )
         .bind(NAME)

@@ -55,6 +55,7 @@ impl FromRef<AppState> for LeptosOptions {
 pub struct Services {
     pub engine: Arc<Engine>,
     pub projector: Projector,
+    pub db: db::Database,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -62,31 +63,36 @@ impl Services {
     /// Opens the store, brings the read models up to the head of the log, and starts
     /// the writer and the projector.
     pub async fn start(database_url: &str) -> anyhow::Result<Self> {
-        let (pool, options) = db::open(database_url).await?;
+        let db = db::open(database_url).await?;
         let head: Option<i64> = sqlx::query_scalar("SELECT MAX(position) FROM events")
-            .fetch_one(&pool)
+            .fetch_one(&db.pool)
             .await
             .context("Failed to read the head of the log")?;
         let bus = Bus::new(Position(head.unwrap_or(0) as u64));
-        let writer = db::writer_connection(&options).await?;
-        let (store, writer_task) = EventStore::start(pool.clone(), writer, bus);
-        let checkpoint = projector::checkpoint(&pool)
+        let writer = db.writer_connection().await?;
+        let (store, writer_task) = EventStore::start(&db, writer, bus);
+        let mut tasks = vec![writer_task];
+        if db.backend == db::Backend::Postgres {
+            tasks.push(tokio::spawn(crate::cluster::tail(store.clone(), db.clone())));
+        }
+        let checkpoint = projector::checkpoint(&db.pool)
             .await
             .context("Failed to read the projection checkpoint")?;
         let hub = Hub::new(checkpoint);
-        let projector_conn = db::projector_connection(&options).await?;
-        let projector = Projector::new(store.clone(), hub.clone(), projector_conn);
+        let projector_conn = db.own_connection().await?;
+        let projector = Projector::new(store.clone(), hub.clone(), &db, projector_conn);
         projector
-            .catch_up()
+            .start()
             .await
             .context("Failed to bring the read models up to date")?;
-        let projector_task = tokio::spawn(projector.clone().run());
+        tasks.push(tokio::spawn(projector.clone().run()));
         let engine = Arc::new(Engine::new(store, hub));
         engine.ensure_general().await.context("Failed to create #general")?;
         Ok(Self {
             engine,
             projector,
-            tasks: vec![writer_task, projector_task],
+            tasks,
+            db,
         })
     }
 
@@ -137,7 +143,7 @@ impl Application {
         };
         services
             .tasks
-            .push(crate::webhooks::spawn(services.engine.clone(), settings));
+            .push(crate::webhooks::spawn(services.engine.clone(), &services.db, settings));
         Ok(Self {
             listener,
             router,

@@ -9,8 +9,8 @@
 
 use crate::bus::Bus;
 use parley::{Event, EventId, EventMetadata, MessageId, Position, RecordedEvent, StreamId};
-use sqlx::sqlite::{SqliteConnection, SqlitePool};
-use sqlx::{Executor, FromRow};
+use crate::db::{Backend, Database, WriterConnection};
+use sqlx::{AnyPool, Executor, FromRow};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -82,7 +82,8 @@ struct AppendRequest {
 /// Reading and appending events. Cheap to clone.
 #[derive(Clone)]
 pub struct EventStore {
-    pool: SqlitePool,
+    pool: AnyPool,
+    backend: Backend,
     writer: mpsc::Sender<AppendRequest>,
     bus: Bus,
     write_turn: WriteTurn,
@@ -95,13 +96,16 @@ pub type WriteTurn = Arc<tokio::sync::Mutex<()>>;
 
 impl EventStore {
     /// Starts the writer task on `connection` and returns the store.
-    pub fn start(pool: SqlitePool, connection: SqliteConnection, bus: Bus) -> (Self, tokio::task::JoinHandle<()>) {
+    /// On PostgreSQL other nodes append too, so the writer does not announce its own
+    /// commits: every node's tailer reads the log and announces all of them in order.
+    pub fn start(db: &Database, connection: WriterConnection, bus: Bus) -> (Self, tokio::task::JoinHandle<()>) {
         let (writer, requests) = mpsc::channel(4 * MAX_BATCH);
         let write_turn = WriteTurn::default();
         let task = tokio::spawn(write_loop(connection, requests, bus.clone(), write_turn.clone()));
         (
             Self {
-                pool,
+                pool: db.pool.clone(),
+                backend: db.backend,
                 writer,
                 bus,
                 write_turn,
@@ -119,8 +123,12 @@ impl EventStore {
         &self.bus
     }
 
-    pub fn pool(&self) -> &SqlitePool {
+    pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     /// Appends `events` to `stream` atomically, if the stream is at `expected`.
@@ -148,6 +156,16 @@ impl EventStore {
         answer.await.map_err(|_| AppendError::Unavailable)?
     }
 
+    /// The position of the last committed event, for reading one's own writes. On SQLite
+    /// the bus knows it (the one writer announces each commit); on PostgreSQL another
+    /// node may have committed since this node's tailer last read, so the log is asked.
+    pub async fn committed_head(&self) -> Result<Position, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => Ok(*self.bus.head().borrow()),
+            Backend::Postgres => self.head().await,
+        }
+    }
+
     /// The position of the last event in the log.
     pub async fn head(&self) -> Result<Position, sqlx::Error> {
         let head: Option<i64> = sqlx::query_scalar("SELECT MAX(position) FROM events")
@@ -161,7 +179,7 @@ impl EventStore {
         let rows: Vec<EventRow> = sqlx::query_as(
             "SELECT position, stream_id, stream_version, event_id, event_type, schema_version,
                     payload, metadata, recorded_at_ms
-             FROM events WHERE position > ? ORDER BY position LIMIT ?",
+             FROM events WHERE position > $1 ORDER BY position LIMIT $2",
         )
         .bind(after.0 as i64)
         .bind(i64::from(limit))
@@ -181,8 +199,8 @@ impl EventStore {
         let rows: Vec<EventRow> = sqlx::query_as(
             "SELECT position, stream_id, stream_version, event_id, event_type, schema_version,
                     payload, metadata, recorded_at_ms
-             FROM events WHERE stream_id = ? AND position > ? AND position <= ?
-             ORDER BY position LIMIT ?",
+             FROM events WHERE stream_id = $1 AND position > $2 AND position <= $3
+             ORDER BY position LIMIT $4",
         )
         .bind(stream.as_str().to_owned())
         .bind(after.0 as i64)
@@ -247,13 +265,19 @@ fn now_ms() -> i64 {
 }
 
 async fn write_loop(
-    mut conn: SqliteConnection,
+    mut conn: WriterConnection,
     mut requests: mpsc::Receiver<AppendRequest>,
     bus: Bus,
     write_turn: WriteTurn,
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut versions = Versions::default();
+    // The only writer of an SQLite log announces its commits itself; on PostgreSQL the
+    // tailer does, for every node's commits alike.
+    let announcer = match conn {
+        WriterConnection::Sqlite(_) => Some(&bus),
+        WriterConnection::Postgres(_) => None,
+    };
     while requests.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let waited = std::time::Instant::now();
         let _turn = write_turn.lock().await;
@@ -269,19 +293,19 @@ async fn write_loop(
                 metrics::histogram!(crate::metrics::APPEND_SECONDS).record(started.elapsed().as_secs_f64());
                 let appended: usize = outcomes.iter().map(|(_, events)| events.len()).sum();
                 metrics::counter!(crate::metrics::APPENDED).increment(appended as u64);
-                finish(batch.drain(..), outcomes, &bus)
+                finish(batch.drain(..), outcomes, announcer)
             }
             Err(e) => {
-                let _ = conn.execute("ROLLBACK").await;
+                conn.rollback().await;
                 versions.clear();
                 // Whatever failed may be one request's fault (conflicts are decided before
                 // any write, so this is rare): retry each on its own, so only it fails.
                 for request in batch.drain(..) {
                     let single = std::slice::from_ref(&request);
                     match write_batch(&mut conn, single, &mut versions).await {
-                        Ok(outcomes) => finish(std::iter::once(request), outcomes, &bus),
+                        Ok(outcomes) => finish(std::iter::once(request), outcomes, announcer),
                         Err(e2) => {
-                            let _ = conn.execute("ROLLBACK").await;
+                            conn.rollback().await;
                             versions.clear();
                             tracing::error!(error = %e2, first_error = %e, "append failed");
                             let _ = request.reply.send(Err(AppendError::Database(e2.to_string())));
@@ -294,14 +318,16 @@ async fn write_loop(
 }
 
 /// After commit: answer each request, then announce the committed events in log order.
-fn finish(requests: impl Iterator<Item = AppendRequest>, outcomes: Vec<Outcome>, bus: &Bus) {
+fn finish(requests: impl Iterator<Item = AppendRequest>, outcomes: Vec<Outcome>, bus: Option<&Bus>) {
     let mut committed = Vec::new();
     for (request, (outcome, events)) in requests.zip(outcomes) {
         committed.extend(events);
         // The requester may have gone away; the events are durable all the same.
         let _ = request.reply.send(outcome);
     }
-    bus.emit_committed(committed);
+    if let Some(bus) = bus {
+        bus.emit_committed(committed);
+    }
 }
 
 type Outcome = (Result<Appended, AppendError>, Vec<RecordedEvent>);
@@ -312,15 +338,11 @@ type Outcome = (Result<Appended, AppendError>, Vec<RecordedEvent>);
 struct Versions(HashMap<String, u64>);
 
 impl Versions {
-    async fn get(&mut self, conn: &mut SqliteConnection, stream: &str) -> Result<u64, sqlx::Error> {
+    async fn get(&mut self, conn: &mut WriterConnection, stream: &str) -> Result<u64, sqlx::Error> {
         if let Some(version) = self.0.get(stream) {
             return Ok(*version);
         }
-        let version: Option<i64> = sqlx::query_scalar("SELECT MAX(stream_version) FROM events WHERE stream_id = ?")
-            .bind(stream.to_owned())
-            .fetch_one(&mut *conn)
-            .await?;
-        let version = version.unwrap_or(0) as u64;
+        let version = conn.stream_version(stream).await?;
         self.0.insert(stream.to_owned(), version);
         Ok(version)
     }
@@ -340,11 +362,15 @@ impl Versions {
 /// its expected version changes nothing and does not stop the others; a database error
 /// fails the batch.
 async fn write_batch(
-    conn: &mut SqliteConnection,
+    conn: &mut WriterConnection,
     batch: &[AppendRequest],
     versions: &mut Versions,
 ) -> Result<Vec<Outcome>, sqlx::Error> {
-    conn.execute("BEGIN IMMEDIATE").await?;
+    let head = conn.begin().await?;
+    if !conn.sole_writer() {
+        // Other nodes may have appended since: versions are read again under the lock.
+        versions.clear();
+    }
     let stored = stored_client_messages(conn, batch).await?;
     let recorded_at_ms = now_ms();
     let mut plans = Vec::with_capacity(batch.len());
@@ -399,8 +425,8 @@ async fn write_batch(
             stream_version: current + request.events.len() as u64,
         });
     }
-    let positions = insert_rows(conn, &rows, recorded_at_ms).await?;
-    conn.execute("COMMIT").await?;
+    let positions = conn.insert(&rows, recorded_at_ms, head).await?;
+    conn.commit(positions.values().max().copied()).await?;
 
     let mut outcomes: Vec<Outcome> = Vec::with_capacity(batch.len());
     for (request, plan) in batch.iter().zip(plans) {
@@ -470,7 +496,7 @@ struct Row {
 
 /// The appends already stored for the client message ids of `batch`, in one query.
 async fn stored_client_messages(
-    conn: &mut SqliteConnection,
+    conn: &mut WriterConnection,
     batch: &[AppendRequest],
 ) -> Result<HashMap<MessageId, Appended>, sqlx::Error> {
     let ids: Vec<String> = batch
@@ -481,14 +507,7 @@ async fn stored_client_messages(
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let ids = serde_json::to_string(&ids).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-    let found: Vec<(String, i64, i64)> = sqlx::query_as(
-        "SELECT client_message_id, position, stream_version FROM events
-         WHERE client_message_id IN (SELECT value FROM json_each(?))",
-    )
-    .bind(ids)
-    .fetch_all(&mut *conn)
-    .await?;
+    let found = conn.stored(ids).await?;
     let mut stored = HashMap::with_capacity(found.len());
     for (id, position, version) in found {
         let Ok(id) = id.parse::<MessageId>() else { continue };
@@ -506,16 +525,160 @@ async fn stored_client_messages(
     Ok(stored)
 }
 
+
+/// The advisory lock every PostgreSQL append holds until it commits. Positions are given
+/// under it, one more than the head, so the log's positions follow commit order with no
+/// gap: a tailer that has read up to N can never later meet a commit below N.
+const LOG_LOCK: i64 = 0x7061_726c_6579_0001;
+
+/// The channel on which PostgreSQL commits wake every node's tailer.
+pub const EVENTS_CHANNEL: &str = "parley_events";
+
+/// What the writer needs of its connection, on each backend.
+impl WriterConnection {
+    /// True when this writer is the only one (SQLite): stream versions may be kept in memory.
+    fn sole_writer(&self) -> bool {
+        matches!(self, Self::Sqlite(_))
+    }
+
+    /// Opens the batch's transaction. On PostgreSQL it waits for the log lock and returns
+    /// the head, from which the batch's positions are counted.
+    async fn begin(&mut self) -> Result<Position, sqlx::Error> {
+        match self {
+            Self::Sqlite(conn) => {
+                conn.execute("BEGIN IMMEDIATE").await?;
+                Ok(Position::default())
+            }
+            Self::Postgres(conn) => {
+                conn.execute("BEGIN").await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(LOG_LOCK)
+                    .execute(&mut *conn)
+                    .await?;
+                let head: Option<i64> = sqlx::query_scalar("SELECT MAX(position) FROM events")
+                    .fetch_one(&mut *conn)
+                    .await?;
+                Ok(Position(head.unwrap_or(0) as u64))
+            }
+        }
+    }
+
+    /// Commits; on PostgreSQL the commit also wakes the tailers (a notification is sent
+    /// only if the transaction commits).
+    async fn commit(&mut self, last: Option<Position>) -> Result<(), sqlx::Error> {
+        match self {
+            Self::Sqlite(conn) => {
+                conn.execute("COMMIT").await?;
+            }
+            Self::Postgres(conn) => {
+                if let Some(last) = last {
+                    sqlx::query("SELECT pg_notify($1, $2)")
+                        .bind(EVENTS_CHANNEL)
+                        .bind(last.0.to_string())
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                conn.execute("COMMIT").await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn rollback(&mut self) {
+        let rolled_back = match self {
+            Self::Sqlite(conn) => conn.execute("ROLLBACK").await.map(|_| ()),
+            Self::Postgres(conn) => conn.execute("ROLLBACK").await.map(|_| ()),
+        };
+        if let Err(e) = rolled_back {
+            tracing::warn!(error = %e, "rollback failed");
+        }
+    }
+
+    async fn stream_version(&mut self, stream: &str) -> Result<u64, sqlx::Error> {
+        const SQL: &str = "SELECT MAX(stream_version) FROM events WHERE stream_id = $1";
+        let version: Option<i64> = match self {
+            Self::Sqlite(conn) => sqlx::query_scalar(SQL).bind(stream).fetch_one(&mut *conn).await?,
+            Self::Postgres(conn) => sqlx::query_scalar(SQL).bind(stream).fetch_one(&mut *conn).await?,
+        };
+        Ok(version.unwrap_or(0) as u64)
+    }
+
+    /// `(client message id, position, stream version)` of each stored append among `ids`.
+    async fn stored(&mut self, ids: Vec<String>) -> Result<Vec<(String, i64, i64)>, sqlx::Error> {
+        match self {
+            Self::Sqlite(conn) => {
+                let ids = serde_json::to_string(&ids).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+                sqlx::query_as(
+                    "SELECT client_message_id, position, stream_version FROM events
+                     WHERE client_message_id IN (SELECT value FROM json_each($1))",
+                )
+                .bind(ids)
+                .fetch_all(&mut *conn)
+                .await
+            }
+            Self::Postgres(conn) => {
+                sqlx::query_as(
+                    "SELECT client_message_id, position, stream_version FROM events
+                     WHERE client_message_id = ANY($1)",
+                )
+                .bind(ids)
+                .fetch_all(&mut *conn)
+                .await
+            }
+        }
+    }
+
+    /// Inserts every row in one statement and returns the position each event was given.
+    async fn insert(
+        &mut self,
+        rows: &[Row],
+        recorded_at_ms: i64,
+        head: Position,
+    ) -> Result<HashMap<EventId, Position>, sqlx::Error> {
+        if rows.is_empty() {
+            return Ok(HashMap::new());
+        }
+        match self {
+            Self::Sqlite(conn) => insert_rows_sqlite(conn, rows, recorded_at_ms).await,
+            Self::Postgres(conn) => {
+                // Positions counted from the head read under the log lock.
+                let positions: Vec<i64> = (1..=rows.len()).map(|i| (head.0 + i as u64) as i64).collect();
+                sqlx::query(
+                    "INSERT INTO events (position, stream_id, stream_version, event_id, event_type, schema_version,
+                                         payload, metadata, client_message_id, recorded_at_ms)
+                     SELECT p, s, v, e, t, $6, pl, m, c, $10
+                     FROM UNNEST($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[],
+                                 $7::text[], $8::text[], $9::text[]) AS r(p, s, v, e, t, pl, m, c)",
+                )
+                .bind(&positions)
+                .bind(rows.iter().map(|r| r.stream.clone()).collect::<Vec<_>>())
+                .bind(rows.iter().map(|r| r.version as i64).collect::<Vec<_>>())
+                .bind(rows.iter().map(|r| r.event_id.to_string()).collect::<Vec<_>>())
+                .bind(rows.iter().map(|r| r.event_type.to_owned()).collect::<Vec<_>>())
+                .bind(i64::from(Event::SCHEMA_VERSION))
+                .bind(rows.iter().map(|r| r.payload.clone()).collect::<Vec<_>>())
+                .bind(rows.iter().map(|r| r.metadata.clone()).collect::<Vec<_>>())
+                .bind(rows.iter().map(|r| r.client_message_id.clone()).collect::<Vec<_>>())
+                .bind(recorded_at_ms)
+                .execute(&mut *conn)
+                .await?;
+                Ok(rows
+                    .iter()
+                    .zip(positions)
+                    .map(|(row, position)| (row.event_id, Position(position as u64)))
+                    .collect())
+            }
+        }
+    }
+}
+
 /// Inserts every row in one statement (the rows travel as one JSON array) and returns
 /// the position each event was given.
-async fn insert_rows(
-    conn: &mut SqliteConnection,
+async fn insert_rows_sqlite(
+    conn: &mut sqlx::SqliteConnection,
     rows: &[Row],
     recorded_at_ms: i64,
 ) -> Result<HashMap<EventId, Position>, sqlx::Error> {
-    if rows.is_empty() {
-        return Ok(HashMap::new());
-    }
     let array: Vec<serde_json::Value> = rows
         .iter()
         .map(|row| {
@@ -537,7 +700,7 @@ async fn insert_rows(
                              payload, metadata, client_message_id, recorded_at_ms)
          SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4,
                 value ->> 5, value ->> 6, value ->> 7, value ->> 8
-         FROM json_each(?) ORDER BY key
+         FROM json_each($1) ORDER BY key
          RETURNING position, event_id",
     )
     .bind(serde_json::Value::Array(array).to_string())

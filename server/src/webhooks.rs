@@ -42,7 +42,9 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
     )
 }
 
-pub fn spawn(engine: Arc<Engine>, settings: Settings) -> JoinHandle<()> {
+/// Starts the deliverer. With several nodes, only the one holding the webhook lease delivers.
+pub fn spawn(engine: Arc<Engine>, db: &crate::db::Database, settings: Settings) -> JoinHandle<()> {
+    let mut lease = crate::cluster::Lease::new(db, crate::cluster::WEBHOOK_LEASE);
     tokio::spawn(async move {
         let client = match reqwest::Client::builder()
             .timeout(settings.timeout)
@@ -59,6 +61,12 @@ pub fn spawn(engine: Arc<Engine>, settings: Settings) -> JoinHandle<()> {
         let mut projected = engine.hub().watch_projected();
         let mut closing = engine.closing();
         loop {
+            if !lease.held().await {
+                tokio::select! {
+                    () = tokio::time::sleep(crate::cluster::POLL) => continue,
+                    _ = closing.wait_for(|c| *c) => return,
+                }
+            }
             let wait = match deliver_due(&engine, &client, settings).await {
                 Ok(wait) => wait.unwrap_or(IDLE).min(IDLE),
                 Err(e) => {
@@ -178,9 +186,9 @@ async fn deliver(
                     *offset = event.position;
                     failures = 0;
                     sqlx::query(
-                        "UPDATE webhook_state SET delivered_to = ?, delivered = delivered + 1, failures = 0,
+                        "UPDATE webhook_state SET delivered_to = $1, delivered = delivered + 1, failures = 0,
                                 next_attempt_at_ms = 0, last_error = NULL, stuck_at = NULL
-                         WHERE webhook_id = ? AND delivered_to < ?",
+                         WHERE webhook_id = $2 AND delivered_to < $3",
                     )
                     .bind(event.position.0 as i64)
                     .bind(&subscription.id)
@@ -202,14 +210,14 @@ async fn deliver(
                         "webhook delivery failed"
                     );
                     sqlx::query(
-                        "UPDATE webhook_state SET delivered_to = max(delivered_to, ?), failures = ?, next_attempt_at_ms = ?,
-                                dead = ?, last_error = ?, stuck_at = ?
-                         WHERE webhook_id = ?",
+                        "UPDATE webhook_state SET delivered_to = CASE WHEN delivered_to > $1 THEN delivered_to ELSE $1 END, failures = $2, next_attempt_at_ms = $3,
+                                dead = $4, last_error = $5, stuck_at = $6
+                         WHERE webhook_id = $7",
                     )
                     .bind(offset.0 as i64)
                     .bind(i64::from(failures))
                     .bind(now_ms() + wait as i64)
-                    .bind(dead)
+                    .bind(i64::from(dead))
                     .bind(&error)
                     .bind(event.position.0 as i64)
                     .bind(&subscription.id)
@@ -220,7 +228,7 @@ async fn deliver(
             }
         }
         // Events it does not want move the offset too, so the next pass starts past them.
-        sqlx::query("UPDATE webhook_state SET delivered_to = max(delivered_to, ?) WHERE webhook_id = ?")
+        sqlx::query("UPDATE webhook_state SET delivered_to = CASE WHEN delivered_to > $1 THEN delivered_to ELSE $1 END WHERE webhook_id = $2")
             .bind(offset.0 as i64)
             .bind(&subscription.id)
             .execute(pool)
@@ -251,7 +259,7 @@ async fn wanted(
         Some(space) => *space,
         None => {
             let found: Option<Option<String>> =
-                sqlx::query_scalar("SELECT space_id FROM channels WHERE channel_id = ?")
+                sqlx::query_scalar("SELECT space_id FROM channels WHERE channel_id = $1")
                     .bind(channel.to_string())
                     .fetch_optional(engine.store().pool())
                     .await?;

@@ -19,7 +19,7 @@ impl Engine {
     pub async fn record_upload(&self, me: &Me, file: &Attachment) -> Result<(), EngineError> {
         sqlx::query(
             "INSERT INTO uploads (file_id, user_id, name, mime, size, width, height, uploaded_at_ms)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
              ON CONFLICT (file_id, user_id) DO UPDATE SET name = excluded.name, uploaded_at_ms = excluded.uploaded_at_ms",
         )
         .bind(&file.file_id)
@@ -45,7 +45,7 @@ impl Engine {
                 continue;
             }
             let row: Option<UploadRow> =
-                sqlx::query_as("SELECT name, mime, size, width, height FROM uploads WHERE file_id = ? AND user_id = ?")
+                sqlx::query_as("SELECT name, mime, size, width, height FROM uploads WHERE file_id = $1 AND user_id = $2")
                     .bind(id)
                     .bind(me.user_id.to_string())
                     .fetch_optional(self.store.pool())
@@ -69,11 +69,11 @@ impl Engine {
     /// uploaded it themselves.
     pub async fn readable_file(&self, me: &Me, file_id: &str) -> Result<Option<FileInfo>, EngineError> {
         let sent: Vec<(String, String)> =
-            sqlx::query_as("SELECT DISTINCT channel_id, name FROM attachments WHERE file_id = ? LIMIT 50")
+            sqlx::query_as("SELECT DISTINCT channel_id, name FROM attachments WHERE file_id = $1 LIMIT 50")
                 .bind(file_id)
                 .fetch_all(self.store.pool())
                 .await?;
-        let mime: Option<String> = sqlx::query_scalar("SELECT mime FROM uploads WHERE file_id = ? LIMIT 1")
+        let mime: Option<String> = sqlx::query_scalar("SELECT mime FROM uploads WHERE file_id = $1 LIMIT 1")
             .bind(file_id)
             .fetch_optional(self.store.pool())
             .await?;
@@ -86,7 +86,7 @@ impl Engine {
                 return Ok(Some(FileInfo { mime, name }));
             }
         }
-        let own: Option<String> = sqlx::query_scalar("SELECT name FROM uploads WHERE file_id = ? AND user_id = ?")
+        let own: Option<String> = sqlx::query_scalar("SELECT name FROM uploads WHERE file_id = $1 AND user_id = $2")
             .bind(file_id)
             .bind(me.user_id.to_string())
             .fetch_optional(self.store.pool())

@@ -1,6 +1,7 @@
 //! The event inspector's queries, for instance admins: pages of the log with filters, where
 //! the projection and every webhook stand, events per second, and a channel at a past position.
 
+use crate::db::Flag;
 use super::{Engine, EngineError};
 use parley::{ChannelId, DomainError, MessageView, Position};
 use parley_app::api::{LOG_PAGE, LogFilter, LogPage, LogRow, Me, SubscriberView};
@@ -33,8 +34,8 @@ impl Engine {
         let rows: Vec<EventRow> = sqlx::query_as(
             "SELECT position, stream_id, stream_version, event_type, schema_version, payload, metadata, recorded_at_ms
              FROM events
-             WHERE position < ? AND (? IS NULL OR stream_id = ?) AND (? IS NULL OR event_type = ?)
-             ORDER BY position DESC LIMIT ?",
+             WHERE position < $1 AND ($2 IS NULL OR stream_id = $3) AND ($4 IS NULL OR event_type = $5)
+             ORDER BY position DESC LIMIT $6",
         )
         .bind(before)
         .bind(filter.stream.as_deref())
@@ -66,7 +67,7 @@ impl Engine {
             .collect();
         let head = self.store.head().await?;
         let projected = self.hub.projected();
-        let hooks: Vec<(String, i64, bool)> = sqlx::query_as(
+        let hooks: Vec<(String, i64, Flag)> = sqlx::query_as(
             "SELECT w.url, s.delivered_to, s.dead FROM webhooks w JOIN webhook_state s ON s.webhook_id = w.webhook_id
              WHERE w.deleted = 0 ORDER BY w.created_position",
         )
@@ -82,12 +83,12 @@ impl Engine {
             name: format!("webhook {url}"),
             position: Position(at.max(0) as u64),
             lag: head.0.saturating_sub(at.max(0) as u64),
-            parked: dead,
+            parked: dead.0,
         }));
         let now = super::now_ms();
         let counts: Vec<(i64, i64)> = sqlx::query_as(
-            "SELECT (? - recorded_at_ms) / 1000 AS ago, count(*) FROM events
-             WHERE recorded_at_ms > ? - 60000 GROUP BY ago",
+            "SELECT ($1 - recorded_at_ms) / 1000 AS ago, count(*) FROM events
+             WHERE recorded_at_ms > $2 - 60000 GROUP BY ago",
         )
         .bind(now)
         .bind(now)

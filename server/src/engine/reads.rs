@@ -1,5 +1,6 @@
 //! Read markers, mutes and unread counts: the commands that move a user's markers and the query that counts.
 
+use crate::db::Flag;
 use super::{Engine, EngineError, parse_id};
 use parley::unread::{self, ChannelUnread};
 use parley::{ChannelId, Event, Position};
@@ -41,14 +42,14 @@ impl Engine {
     }
 
     async fn marker(&self, me: &Me, channel: ChannelId) -> Result<(Option<Position>, bool), EngineError> {
-        let row: Option<(i64, bool)> =
-            sqlx::query_as("SELECT up_to, muted FROM read_markers WHERE user_id = ? AND channel_id = ?")
+        let row: Option<(i64, Flag)> =
+            sqlx::query_as("SELECT up_to, muted FROM read_markers WHERE user_id = $1 AND channel_id = $2")
                 .bind(me.user_id.to_string())
                 .bind(channel.to_string())
                 .fetch_optional(self.store.pool())
                 .await?;
         Ok(match row {
-            Some((up_to, muted)) => ((up_to > 0).then_some(Position(up_to as u64)), muted),
+            Some((up_to, muted)) => ((up_to > 0).then_some(Position(up_to as u64)), muted.0),
             None => (None, false),
         })
     }
@@ -61,14 +62,14 @@ impl Engine {
         let user = me.user_id.to_string();
         let mut tx = self.store.pool().begin().await?;
         let mut channels: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT ?, registered_position FROM accounts WHERE user_id = ?
+            "SELECT $1, registered_position FROM accounts WHERE user_id = $2
              UNION ALL
              SELECT c.channel_id, m.joined_position FROM channels c
                JOIN space_members m ON m.space_id = c.space_id
                JOIN spaces s ON s.space_id = c.space_id
-              WHERE m.user_id = ? AND s.deleted = 0 AND c.archived = 0
+              WHERE m.user_id = $3 AND s.deleted = 0 AND c.archived = 0
              UNION ALL
-             SELECT channel_id, 0 FROM direct_members WHERE user_id = ?",
+             SELECT channel_id, 0 FROM direct_members WHERE user_id = $4",
         )
         .bind(ChannelId::GENERAL.to_string())
         .bind(&user)
@@ -80,14 +81,14 @@ impl Engine {
             // An account the read model does not hold yet still sees the lobby.
             channels.push((ChannelId::GENERAL.to_string(), 0));
         }
-        let markers: HashMap<String, (i64, bool)> = sqlx::query_as::<_, (String, i64, bool)>(
-            "SELECT channel_id, up_to, muted FROM read_markers WHERE user_id = ?",
+        let markers: HashMap<String, (i64, bool)> = sqlx::query_as::<_, (String, i64, Flag)>(
+            "SELECT channel_id, up_to, muted FROM read_markers WHERE user_id = $1",
         )
         .bind(&user)
         .fetch_all(&mut *tx)
         .await?
         .into_iter()
-        .map(|(channel, up_to, muted)| (channel, (up_to, muted)))
+        .map(|(channel, up_to, muted)| (channel, (up_to, muted.0)))
         .collect();
         let mention = format!("% {} %", me.username.replace('_', "\\_"));
         let mut unreads = Vec::with_capacity(channels.len());
@@ -95,9 +96,9 @@ impl Engine {
             let (up_to, muted) = markers.get(&channel).copied().unwrap_or((0, false));
             let from = if up_to > 0 { up_to } else { arrived };
             let (unread, mentions): (i64, i64) = sqlx::query_as(
-                "SELECT count(*), coalesce(sum(mentions LIKE ? ESCAPE '\\'), 0) FROM messages
-                 WHERE channel_id = ? AND position > ? AND reply_to IS NULL AND deleted = 0
-                   AND (author_id IS NULL OR author_id != ?)",
+                "SELECT count(*), coalesce(sum(CASE WHEN mentions LIKE $1 ESCAPE '\\' THEN 1 ELSE 0 END), 0) FROM messages
+                 WHERE channel_id = $2 AND position > $3 AND reply_to IS NULL AND deleted = 0
+                   AND (author_id IS NULL OR author_id != $4)",
             )
             .bind(&mention)
             .bind(&channel)
@@ -108,7 +109,7 @@ impl Engine {
             // The channel's newest message: the count covers everything up to it, and a
             // marker at or past it means all read.
             let newest: i64 =
-                sqlx::query_scalar("SELECT coalesce(max(position), 0) FROM messages WHERE channel_id = ?")
+                sqlx::query_scalar("SELECT coalesce(max(position), 0) FROM messages WHERE channel_id = $1")
                     .bind(&channel)
                     .fetch_one(&mut *tx)
                     .await?;

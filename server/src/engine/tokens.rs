@@ -20,7 +20,7 @@ impl Engine {
                 "a token's name must be 1 to 64 characters".into(),
             ));
         }
-        let held: i64 = sqlx::query_scalar("SELECT count(*) FROM api_tokens WHERE user_id = ?")
+        let held: i64 = sqlx::query_scalar("SELECT count(*) FROM api_tokens WHERE user_id = $1")
             .bind(me.user_id.to_string())
             .fetch_one(self.store.pool())
             .await?;
@@ -34,7 +34,7 @@ impl Engine {
         let created_at_ms = now_ms();
         sqlx::query(
             "INSERT INTO api_tokens (token_id, token_hash, user_id, username, name, created_at_ms)
-             VALUES (?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&token_id)
         .bind(secret.hash())
@@ -56,7 +56,7 @@ impl Engine {
     pub async fn tokens(&self, me: &Me) -> Result<Vec<TokenView>, EngineError> {
         let rows: Vec<TokenRow> = sqlx::query_as(
             "SELECT token_id, name, created_at_ms, last_used_at_ms FROM api_tokens
-             WHERE user_id = ? ORDER BY created_at_ms",
+             WHERE user_id = $1 ORDER BY created_at_ms",
         )
         .bind(me.user_id.to_string())
         .fetch_all(self.store.pool())
@@ -74,7 +74,7 @@ impl Engine {
 
     /// Revokes one of `me`'s tokens (someone else's is not found).
     pub async fn revoke_token(&self, me: &Me, token_id: &str) -> Result<(), EngineError> {
-        let done = sqlx::query("DELETE FROM api_tokens WHERE token_id = ? AND user_id = ?")
+        let done = sqlx::query("DELETE FROM api_tokens WHERE token_id = $1 AND user_id = $2")
             .bind(token_id)
             .bind(me.user_id.to_string())
             .execute(self.store.pool())
@@ -93,12 +93,12 @@ impl Engine {
             .ok_or(EngineError::Unauthorized)?;
         let hash = secret.hash();
         let row: Option<(String, String)> =
-            sqlx::query_as("SELECT user_id, username FROM api_tokens WHERE token_hash = ?")
+            sqlx::query_as("SELECT user_id, username FROM api_tokens WHERE token_hash = $1")
                 .bind(&hash)
                 .fetch_optional(self.store.pool())
                 .await?;
         let (user_id, username) = row.ok_or(EngineError::Unauthorized)?;
-        sqlx::query("UPDATE api_tokens SET last_used_at_ms = ? WHERE token_hash = ?")
+        sqlx::query("UPDATE api_tokens SET last_used_at_ms = $1 WHERE token_hash = $2")
             .bind(now_ms())
             .bind(&hash)
             .execute(self.store.pool())

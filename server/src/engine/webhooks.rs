@@ -1,12 +1,13 @@
 //! Webhooks in the engine: a space admin's commands (create, delete, retry, skip) and the list with each one's delivery state.
 
+use crate::db::Flag;
 use super::{Engine, EngineError, parse_id};
 use parley::space::{Right, SpaceId};
 use parley::webhook::{self, WebhookError};
 use parley::{Event, Position};
 use parley_app::api::{Me, WebhookAction, WebhookView};
 
-type WebhookRow = (String, String, String, i64, i64, i64, bool, Option<String>);
+type WebhookRow = (String, String, String, i64, i64, i64, Flag, Option<String>);
 
 impl Engine {
     /// Subscribes `url` to the space's events; returns it and the secret that signs its deliveries.
@@ -29,7 +30,7 @@ impl Engine {
         let secret = format!("whsec_{}", secret.expose());
         // New subscriptions start at the head: they get what happens from now on.
         let head = self.store.head().await?;
-        sqlx::query("INSERT INTO webhook_state (webhook_id, secret, delivered_to) VALUES (?, ?, ?)")
+        sqlx::query("INSERT INTO webhook_state (webhook_id, secret, delivered_to) VALUES ($1, $2, $3)")
             .bind(webhook_id.to_string())
             .bind(&secret)
             .bind(head.0 as i64)
@@ -58,7 +59,7 @@ impl Engine {
         let rows: Vec<WebhookRow> = sqlx::query_as(
             "SELECT w.webhook_id, w.url, w.event_types, s.delivered_to, s.delivered, s.failures, s.dead, s.last_error
              FROM webhooks w JOIN webhook_state s ON s.webhook_id = w.webhook_id
-             WHERE w.space_id = ? AND w.deleted = 0 ORDER BY w.created_position",
+             WHERE w.space_id = $1 AND w.deleted = 0 ORDER BY w.created_position",
         )
         .bind(space_id.to_string())
         .fetch_all(self.store.pool())
@@ -74,7 +75,7 @@ impl Engine {
                     behind: head.0.saturating_sub(offset.max(0) as u64),
                     delivered: delivered.max(0) as u64,
                     failures: u32::try_from(failures).unwrap_or(u32::MAX),
-                    dead,
+                    dead: dead.0,
                     last_error,
                 },
             )
@@ -107,7 +108,7 @@ impl Engine {
             }
             WebhookAction::Retry => {
                 sqlx::query(
-                    "UPDATE webhook_state SET dead = 0, failures = 0, next_attempt_at_ms = 0 WHERE webhook_id = ?",
+                    "UPDATE webhook_state SET dead = 0, failures = 0, next_attempt_at_ms = 0 WHERE webhook_id = $1",
                 )
                 .bind(&id)
                 .execute(self.store.pool())
@@ -117,8 +118,9 @@ impl Engine {
                 // Past the event it was stuck on.
                 sqlx::query(
                     "UPDATE webhook_state SET dead = 0, failures = 0, next_attempt_at_ms = 0, last_error = NULL,
-                            delivered_to = max(delivered_to, coalesce(stuck_at, delivered_to)), stuck_at = NULL
-                     WHERE webhook_id = ?",
+                            delivered_to = CASE WHEN stuck_at > delivered_to THEN stuck_at ELSE delivered_to END,
+                            stuck_at = NULL
+                     WHERE webhook_id = $1",
                 )
                 .bind(&id)
                 .execute(self.store.pool())

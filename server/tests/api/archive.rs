@@ -1,7 +1,7 @@
 //! Export and import of the log: a round trip gives the same log and the same read models;
 //! a bad file or a database that already has events is refused and nothing changes.
 
-use crate::helpers::spawn_app;
+use crate::helpers::{database_in, spawn_app};
 use parley::ChannelId;
 
 #[tokio::test]
@@ -31,7 +31,7 @@ async fn an_exported_log_imports_into_an_empty_database_with_identical_read_mode
     assert_eq!(String::from_utf8(file.clone()).unwrap().lines().count() as u64, head.0);
 
     let target_dir = tempfile::tempdir().unwrap();
-    let target = format!("sqlite://{}", target_dir.path().join("parley.db").display());
+    let target = database_in(&target_dir).await;
     let imported = parley_server::archive::import(&target, file.as_slice()).await.unwrap();
     assert_eq!(imported, head.0);
     let mut again = Vec::new();
@@ -75,7 +75,7 @@ async fn a_damaged_file_is_refused_with_its_line_and_imports_nothing() {
     ];
     for (i, bad) in damaged.iter().enumerate() {
         let dir = tempfile::tempdir().unwrap();
-        let target = format!("sqlite://{}", dir.path().join("parley.db").display());
+        let target = database_in(&dir).await;
         let error = parley_server::archive::import(&target, bad.as_bytes())
             .await
             .unwrap_err();

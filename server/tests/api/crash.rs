@@ -1,6 +1,7 @@
 //! Guarantee 1, with the real binary: a message acknowledged to its sender survives a
 //! crash (SIGKILL) right after the ack. And the `rebuild-projections` subcommand works.
 
+use crate::helpers::database_in;
 use parley::{ChannelId, MessageId, MessageView, Position};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -65,7 +66,7 @@ async fn history(client: &reqwest::Client, base: &str) -> Vec<MessageView> {
 #[tokio::test]
 async fn acknowledged_messages_survive_a_kill_right_after_the_ack() {
     let dir = tempfile::tempdir().unwrap();
-    let database_url = format!("sqlite://{}", dir.path().join("parley.db").display());
+    let database_url = database_in(&dir).await;
     let (client, _jar) = crate::helpers::browser();
 
     let mut server = start(&database_url);

@@ -11,6 +11,7 @@ use reqwest::cookie::{CookieStore, Jar};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
+use sqlx::Connection;
 use tempfile::TempDir;
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
@@ -67,7 +68,7 @@ pub async fn spawn_app() -> TestApp {
 
 /// A server on a free port with the database that `dir` holds (or a new one).
 pub async fn spawn_app_in(dir: TempDir) -> TestApp {
-    let database_url = format!("sqlite://{}", dir.path().join("parley.db").display());
+    let database_url = database_in(&dir).await;
     let app = Application::build(&Config::for_tests(database_url.clone()))
         .await
         .unwrap();
@@ -92,6 +93,36 @@ pub async fn spawn_app_in(dir: TempDir) -> TestApp {
     };
     app.wait_projected().await;
     app
+}
+
+/// Whether the tests run on PostgreSQL (`PARLEY_TEST_POSTGRES`) rather than SQLite.
+pub fn on_postgres() -> bool {
+    std::env::var_os("PARLEY_TEST_POSTGRES").is_some()
+}
+
+/// The database the tests in `dir` use: an SQLite file in it, or, when
+/// `PARLEY_TEST_POSTGRES` names a PostgreSQL server, a database of its own there (its
+/// name kept in `dir`, so a restarted server finds the same one).
+pub async fn database_in(dir: &TempDir) -> String {
+    let Ok(server) = std::env::var("PARLEY_TEST_POSTGRES") else {
+        return format!("sqlite://{}", dir.path().join("parley.db").display());
+    };
+    let server = server.trim_end_matches('/').to_owned();
+    let marker = dir.path().join("postgres-database");
+    if let Ok(name) = std::fs::read_to_string(&marker) {
+        return format!("{server}/{name}");
+    }
+    let name = format!("parley_test_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = sqlx::postgres::PgConnection::connect(&format!("{server}/postgres"))
+        .await
+        .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    admin.close().await.unwrap();
+    std::fs::write(&marker, &name).unwrap();
+    format!("{server}/{name}")
 }
 
 async fn try_sign(addr: SocketAddr, function: &str, username: &str) -> Result<User, String> {
