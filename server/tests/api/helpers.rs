@@ -69,6 +69,12 @@ pub async fn spawn_app() -> TestApp {
 /// A server on a free port with the database that `dir` holds (or a new one).
 pub async fn spawn_app_in(dir: TempDir) -> TestApp {
     let database_url = database_in(&dir).await;
+    spawn_node(dir, database_url).await
+}
+
+/// A server on a free port with the given database, which other servers (nodes) may share;
+/// `dir` holds its files.
+pub async fn spawn_node(dir: TempDir, database_url: String) -> TestApp {
     let app = Application::build(&Config::for_tests(database_url.clone()))
         .await
         .unwrap();

@@ -1,10 +1,11 @@
-//! Integration tests: each spawns the real server on port 0 with a fresh SQLite database.
+//! Integration tests: each spawns the real server on port 0 with a fresh database (SQLite, or PostgreSQL with PARLEY_TEST_POSTGRES).
 #![allow(clippy::unwrap_used)]
 
 mod accounts;
 mod archive;
 mod bus;
 mod catch_up;
+mod cluster;
 mod crash;
 mod doors;
 mod files;
