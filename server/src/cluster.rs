@@ -126,3 +126,68 @@ async fn announce_new(store: &EventStore) -> Result<(), crate::store::StoreReadE
         store.bus().emit_committed(events);
     }
 }
+
+/// The channel on which nodes pass typing notes to each other.
+const TYPING_CHANNEL: &str = "parley_typing";
+
+/// A typing note between nodes; `node` tells a node its own notes apart.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct TypingNote {
+    node: String,
+    channel: parley::ChannelId,
+    user: String,
+}
+
+/// Carries typing notes between the nodes of a cluster: this node's go out as
+/// notifications, and the others' come in to this node's sockets. Best effort, like the
+/// notes: one lost with a connection is not sent again.
+pub fn relay_typing(hub: crate::dispatcher::Hub, db: Database) -> Vec<tokio::task::JoinHandle<()>> {
+    let node = uuid::Uuid::new_v4().to_string();
+    let (sender, mut outgoing) = tokio::sync::mpsc::channel::<(parley::ChannelId, String)>(256);
+    hub.relay_typing(sender);
+    let pool = db.pool.clone();
+    let me = node.clone();
+    let send = tokio::spawn(async move {
+        while let Some((channel, user)) = outgoing.recv().await {
+            let note = TypingNote {
+                node: me.clone(),
+                channel,
+                user,
+            };
+            let Ok(payload) = serde_json::to_string(&note) else { continue };
+            if let Err(e) = sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(TYPING_CHANNEL)
+                .bind(payload)
+                .execute(&pool)
+                .await
+            {
+                tracing::debug!(error = %e, "typing note not relayed");
+            }
+        }
+    });
+    let receive = tokio::spawn(async move {
+        loop {
+            let mut listener = match PgListener::connect(db.url()).await {
+                Ok(listener) => listener,
+                Err(e) => {
+                    tracing::warn!(error = %e, "typing relay: cannot listen; retrying");
+                    tokio::time::sleep(POLL).await;
+                    continue;
+                }
+            };
+            if listener.listen(TYPING_CHANNEL).await.is_err() {
+                tokio::time::sleep(POLL).await;
+                continue;
+            }
+            while let Ok(notification) = listener.recv().await {
+                // Another node's note; a malformed one is dropped.
+                if let Ok(note) = serde_json::from_str::<TypingNote>(notification.payload())
+                    && note.node != node
+                {
+                    hub.typing_here(note.channel, &note.user);
+                }
+            }
+        }
+    });
+    vec![send, receive]
+}

@@ -35,6 +35,8 @@ pub struct Hub {
     projected: watch::Sender<Position>,
     /// Wakes the webhook deliverer when a subscription changed (retried, skipped).
     webhooks: Arc<tokio::sync::Notify>,
+    /// Where typing notes go for the other nodes of a cluster (none on SQLite).
+    relay: Arc<std::sync::OnceLock<tokio::sync::mpsc::Sender<(ChannelId, String)>>>,
 }
 
 impl Hub {
@@ -43,6 +45,7 @@ impl Hub {
             channels: Arc::default(),
             users: Arc::default(),
             webhooks: Arc::default(),
+            relay: Arc::default(),
             projected: watch::channel(projected).0,
         }
     }
@@ -129,6 +132,20 @@ impl Hub {
     /// Tells the channel's subscribers that `user` is typing: the eager path, never stored,
     /// no projection. Nobody following the channel: nothing to do.
     pub fn typing(&self, channel: ChannelId, user: &str) {
+        if let Some(relay) = self.relay.get() {
+            // Best effort, like the note itself: a full relay drops it.
+            let _ = relay.try_send((channel, user.to_owned()));
+        }
+        self.typing_here(channel, user);
+    }
+
+    /// Sends typing notes on to the other nodes through `relay`.
+    pub fn relay_typing(&self, relay: tokio::sync::mpsc::Sender<(ChannelId, String)>) {
+        let _ = self.relay.set(relay);
+    }
+
+    /// A typing note for this node's sockets only (one that came from another node).
+    pub fn typing_here(&self, channel: ChannelId, user: &str) {
         let channels = self.channels.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(sender) = channels.get(&channel) {
             let frame = ServerFrame::Typing {

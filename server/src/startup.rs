@@ -79,6 +79,9 @@ impl Services {
             .await
             .context("Failed to read the projection checkpoint")?;
         let hub = Hub::new(checkpoint);
+        if db.backend == db::Backend::Postgres {
+            tasks.extend(crate::cluster::relay_typing(hub.clone(), db.clone()));
+        }
         let projector_conn = db.own_connection().await?;
         let projector = Projector::new(store.clone(), hub.clone(), &db, projector_conn);
         projector

@@ -164,3 +164,27 @@ async fn one_node_writes_the_read_models_and_another_takes_over_when_it_stops() 
     eprintln!("node 1 took over and folded within {:?}", stopped.elapsed());
     assert_eq!(holders(&nodes[0], PROJECTOR_LEASE).await, 1);
 }
+
+#[tokio::test]
+async fn typing_on_one_node_reaches_a_follower_on_another_once() {
+    let Some(nodes) = cluster(2).await else { return };
+    let bob = nodes[1].sign_in("tester").await;
+    let mut ada_socket = nodes[0].socket().await;
+    let mut bob_socket = nodes[1].socket_as(&bob).await;
+    ada_socket.subscribe(ChannelId::GENERAL, Position::ZERO).await;
+    bob_socket.subscribe(ChannelId::GENERAL, Position::ZERO).await;
+    ada_socket
+        .send(&parley::protocol::ClientFrame::Typing {
+            channel: ChannelId::GENERAL,
+        })
+        .await;
+    assert_eq!(
+        bob_socket.next().await,
+        parley::protocol::ServerFrame::Typing {
+            channel: ChannelId::GENERAL,
+            user: "tester".into()
+        }
+    );
+    // Once: the note does not come back to its own node's sockets a second time.
+    bob_socket.expect_silence(300).await;
+}
