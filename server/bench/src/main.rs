@@ -1,6 +1,7 @@
 //! parley-bench: starts a release Parley server on a fresh SQLite database (durable settings
-//! as shipped), drives it over real WebSockets as browsers do, and prints one JSON line per
-//! scenario. Figures, not pass/fail: see the README's "Benchmarks" section.
+//! as shipped), or 1 to 3 nodes on one PostgreSQL (the cluster scenario), drives it over
+//! real WebSockets as browsers do, and prints one JSON line per scenario. Figures, not
+//! pass/fail: see the README's "Benchmarks" section.
 
 use anyhow::{Context, bail};
 use clap::{Parser, ValueEnum};
@@ -40,6 +41,10 @@ struct Cli {
     /// Scales every load (clients, messages, durations) for a quick run, e.g. 0.1.
     #[arg(long, default_value_t = 1.0)]
     scale: f64,
+    /// A PostgreSQL server (`postgres://user@host:port`) for the cluster scenario; each
+    /// run makes a database of its own there. `.ci/postgres` starts one and prints this.
+    #[arg(long, env = "PARLEY_BENCH_POSTGRES")]
+    postgres: Option<String>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -52,6 +57,8 @@ enum Scenario {
     Steady,
     Idle,
     Rebuild,
+    /// 1, 2 and 3 nodes on one PostgreSQL: throughput and steady latency for each.
+    Cluster,
 }
 
 /// Channels made before the server starts: the steady-chat ones, and one per scenario.
@@ -65,8 +72,10 @@ struct Endpoint {
 }
 
 struct Server {
-    child: Child,
-    ws: Endpoint,
+    /// One process per node: one on SQLite, one or more on PostgreSQL.
+    children: Vec<Child>,
+    /// Each node's socket address; load spreads over them round-robin.
+    endpoints: Vec<Endpoint>,
     database_url: String,
     bin: PathBuf,
     channels: Vec<ChannelId>,
@@ -77,10 +86,14 @@ struct Server {
 
 impl Server {
     /// Creates a fresh database with the benchmark's channels (through the real engine),
-    /// then starts the server binary on it.
-    async fn start(bin: PathBuf) -> anyhow::Result<Self> {
+    /// then starts the server binary on it: on a fresh SQLite file, or, given a PostgreSQL
+    /// server, on a fresh database there with `nodes` nodes.
+    async fn start(bin: PathBuf, postgres: Option<&str>, nodes: usize) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
-        let database_url = format!("sqlite://{}", dir.path().join("bench.db").display());
+        let database_url = match postgres {
+            None => format!("sqlite://{}", dir.path().join("bench.db").display()),
+            Some(server) => fresh_postgres_database(server).await?,
+        };
         let channels: Vec<ChannelId> = (0..STEADY_CHANNELS).map(|_| ChannelId::new()).collect();
         let (fanout, catchup) = (ChannelId::new(), ChannelId::new());
         let cookie;
@@ -106,11 +119,19 @@ impl Server {
             }
             services.stop();
         }
-        let (child, url) = spawn(&bin, &database_url)?;
-        let ws = Endpoint { url, cookie };
+        let mut children = Vec::new();
+        let mut endpoints = Vec::new();
+        for _ in 0..nodes.max(1) {
+            let (child, url) = spawn(&bin, &database_url)?;
+            children.push(child);
+            endpoints.push(Endpoint {
+                url,
+                cookie: cookie.clone(),
+            });
+        }
         Ok(Self {
-            child,
-            ws,
+            children,
+            endpoints,
             database_url,
             bin,
             channels,
@@ -120,17 +141,31 @@ impl Server {
         })
     }
 
-    fn rss_kb(&self) -> u64 {
-        proc_field(self.child.id(), "status", "VmRSS:").unwrap_or(0)
+    /// The node the `i`-th socket connects to.
+    fn ws(&self, i: usize) -> &Endpoint {
+        &self.endpoints[i % self.endpoints.len()]
     }
 
+    fn rss_kb(&self) -> u64 {
+        self.children
+            .iter()
+            .map(|child| proc_field(child.id(), "status", "VmRSS:").unwrap_or(0))
+            .sum()
+    }
+
+    /// CPU seconds of every node together.
     fn cpu_seconds(&self) -> f64 {
-        cpu_seconds(&format!("/proc/{}/stat", self.child.id()))
+        self.children
+            .iter()
+            .map(|child| cpu_seconds(&format!("/proc/{}/stat", child.id())))
+            .sum()
     }
 
     fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 
@@ -138,6 +173,21 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Creates a database of its own on the PostgreSQL server at `server` and returns its URL.
+async fn fresh_postgres_database(server: &str) -> anyhow::Result<String> {
+    use sqlx::Connection;
+    let server = server.trim_end_matches('/');
+    let name = format!("parley_bench_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = sqlx::postgres::PgConnection::connect(&format!("{server}/postgres"))
+        .await
+        .with_context(|| format!("Failed to connect to {server} (start one: .ci/postgres)"))?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await?;
+    admin.close().await?;
+    Ok(format!("{server}/{name}"))
 }
 
 fn spawn(bin: &PathBuf, database_url: &str) -> anyhow::Result<(Child, String)> {
@@ -320,7 +370,7 @@ async fn throughput(server: &Server, scale: f64) -> anyhow::Result<serde_json::V
     // Every socket connects before the clock starts: the figure is posting, not handshakes.
     let mut sockets = Vec::with_capacity(connections);
     for _ in 0..connections {
-        sockets.push(connect(&server.ws).await?);
+        sockets.push(connect(server.ws(sockets.len())).await?);
     }
     let epoch = Instant::now();
     let deadline = epoch + duration;
@@ -371,7 +421,7 @@ async fn throughput(server: &Server, scale: f64) -> anyhow::Result<serde_json::V
 /// A client this many events behind: time from subscribe to caught up.
 async fn catchup(server: &Server, scale: f64) -> anyhow::Result<serde_json::Value> {
     let events = ((10_000.0 * scale) as usize).max(10);
-    let (mut sink, mut source) = connect(&server.ws).await?;
+    let (mut sink, mut source) = connect(server.ws(0)).await?;
     // Fill the channel, pipelined with a window (a client that never reads its acks
     // stalls its own socket), then wait for every ack.
     let channel = server.catchup;
@@ -403,7 +453,7 @@ async fn catchup(server: &Server, scale: f64) -> anyhow::Result<serde_json::Valu
     }
     let _ = sender.await;
     tokio::time::sleep(Duration::from_millis(500)).await; // let the projector catch up
-    let (mut sink, mut source) = connect(&server.ws).await?;
+    let (mut sink, mut source) = connect(server.ws(0)).await?;
     let started = Instant::now();
     let received = subscribe(&mut sink, &mut source, server.catchup, Position::ZERO).await?;
     let elapsed = started.elapsed();
@@ -423,7 +473,7 @@ async fn fanout(server: &Server, scale: f64) -> anyhow::Result<serde_json::Value
     let mut readers = Vec::new();
     for _ in 0..subscribers {
         let permit = connected.clone().acquire_owned().await?;
-        let (mut sink, mut source) = connect(&server.ws).await?;
+        let (mut sink, mut source) = connect(server.ws(0)).await?;
         subscribe(&mut sink, &mut source, server.fanout, Position::ZERO).await?;
         drop(permit);
         let done = done_tx.clone();
@@ -449,7 +499,7 @@ async fn fanout(server: &Server, scale: f64) -> anyhow::Result<serde_json::Value
     }
     drop(done_tx);
     let cpu = CpuMeter::start(server);
-    let (mut sink, _source) = connect(&server.ws).await?;
+    let (mut sink, _source) = connect(server.ws(0)).await?;
     let started = Instant::now();
     for i in 0..messages {
         let (_, frame) = post_frame(server.fanout, format!("t={};fan-out {i}", epoch.elapsed().as_micros()));
@@ -494,7 +544,7 @@ async fn steady(server: &Server, scale: f64) -> anyhow::Result<serde_json::Value
     for c in 0..clients {
         let channel_index = c % channels.len();
         per_channel[channel_index] += 1;
-        let (mut sink, mut source) = connect(&server.ws).await?;
+        let (mut sink, mut source) = connect(server.ws(c)).await?;
         subscribe(&mut sink, &mut source, channels[channel_index], Position::ZERO).await?;
         let (tx, mut rx) = mpsc::channel::<Message>(1_024);
         senders.push((channel_index, tx));
@@ -511,7 +561,10 @@ async fn steady(server: &Server, scale: f64) -> anyhow::Result<serde_json::Value
             loop {
                 tokio::select! {
                     message = source.next() => match message {
-                        Some(Ok(Message::Text(text))) if text.starts_with(r#"{"t":"event""#) => {
+                        // Only this scenario's messages (an earlier one's may still be arriving).
+                        Some(Ok(Message::Text(text)))
+                            if text.starts_with(r#"{"t":"event""#) && text.contains(";steady") =>
+                        {
                             if let Some(sent) = sent_at(&text) {
                                 let now = epoch.elapsed().as_micros() as u64;
                                 let _ = latencies.record(now.saturating_sub(sent).max(1));
@@ -579,7 +632,7 @@ async fn idle(server: &Server, scale: f64) -> anyhow::Result<serde_json::Value> 
     let mut sockets = Vec::with_capacity(target);
     let mut failed = None;
     for _ in 0..target {
-        match connect(&server.ws).await {
+        match connect(server.ws(0)).await {
             Ok((mut sink, mut source)) => {
                 if let Err(e) = subscribe(&mut sink, &mut source, ChannelId::GENERAL, Position::ZERO).await {
                     failed = Some(e.to_string());
@@ -633,6 +686,7 @@ fn merge(report: &mut serde_json::Value, extra: serde_json::Value) {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    // "All" is one node on SQLite; the cluster scenario needs a PostgreSQL server.
     let run = |s: Scenario| cli.scenario == Scenario::All || cli.scenario == s;
     if run(Scenario::Wasm) {
         match wasm(&cli.wasm) {
@@ -643,7 +697,28 @@ async fn main() -> anyhow::Result<()> {
     if cli.scenario == Scenario::Wasm {
         return Ok(());
     }
-    let mut server = Server::start(cli.server_bin.clone()).await?;
+    if cli.scenario == Scenario::Cluster {
+        let Some(postgres) = cli.postgres.as_deref() else {
+            bail!("the cluster scenario needs --postgres (start one with .ci/postgres)");
+        };
+        for nodes in 1..=3 {
+            let server = Server::start(cli.server_bin.clone(), Some(postgres), nodes).await?;
+            let burst = throughput(&server, cli.scale).await;
+            // Let every node hand out the burst before measuring latency.
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            for report in [burst, steady(&server, cli.scale).await] {
+                match report {
+                    Ok(mut report) => {
+                        merge(&mut report, json!({"nodes": nodes, "database": "postgres"}));
+                        println!("{report}");
+                    }
+                    Err(e) => println!("{}", json!({"scenario": "cluster", "nodes": nodes, "error": format!("{e:#}")})),
+                }
+            }
+        }
+        return Ok(());
+    }
+    let mut server = Server::start(cli.server_bin.clone(), None, 1).await?;
     let scale = cli.scale;
     let print = |report: anyhow::Result<serde_json::Value>, name: &str| match report {
         Ok(report) => println!("{report}"),
