@@ -20,6 +20,8 @@ pub struct Bus {
     eager: broadcast::Sender<Arc<EagerNotice>>,
     committed: broadcast::Sender<Arc<RecordedEvent>>,
     head: watch::Sender<Position>,
+    /// Writer and tailer announce one at a time, so each event goes out once, in order.
+    emitting: Arc<std::sync::Mutex<()>>,
 }
 
 impl Bus {
@@ -27,7 +29,12 @@ impl Bus {
         let (eager, _) = broadcast::channel(1024);
         let (committed, _) = broadcast::channel(4096);
         let (head, _) = watch::channel(head);
-        Self { eager, committed, head }
+        Self {
+            eager,
+            committed,
+            head,
+            emitting: Arc::default(),
+        }
     }
 
     /// Eager notices: before commit, lossy. For typing, presence, "sending…".
@@ -51,12 +58,21 @@ impl Bus {
         let _ = self.eager.send(Arc::new(notice));
     }
 
-    /// Called by the store's writer, after commit only.
+    /// Called after commit only, by the store's writer or a tailer: announces the events
+    /// that follow on from the last one announced. Those announced already are skipped; if
+    /// the first new one does not follow on (another node's commit in between is not read
+    /// yet), none is, and the tailer, reading the log, announces them all in order.
     pub(crate) fn emit_committed(&self, events: Vec<RecordedEvent>) {
-        let Some(last) = events.last().map(|e| e.position) else {
+        let _one_at_a_time = self.emitting.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let head = *self.head.borrow();
+        let fresh: Vec<RecordedEvent> = events.into_iter().filter(|e| e.position > head).collect();
+        let Some(last) = fresh.last().map(|e| e.position) else {
             return;
         };
-        for event in events {
+        if fresh.first().map(|e| e.position) != Some(head.next()) {
+            return;
+        }
+        for event in fresh {
             let _ = self.committed.send(Arc::new(event));
         }
         self.head.send_if_modified(|head| {

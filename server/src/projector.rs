@@ -17,8 +17,9 @@ use crate::store::{EventStore, StoreReadError};
 use parley::{Event, Position, RecordedEvent};
 use sqlx::postgres::PgListener;
 use sqlx::{AnyConnection, AnyPool, Executor};
+use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
@@ -156,17 +157,68 @@ impl Projector {
     async fn follow_leader(&self) -> Result<(), ProjectionError> {
         let mut listener = PgListener::connect(self.db.url()).await?;
         listener.listen(PROJECTED_CHANNEL).await?;
+        // This node's tailer has usually read the leader's events before they are folded:
+        // they wait here, so handing them out costs no read of the log.
+        let mut committed = self.store.bus().subscribe_committed();
+        let mut pending: VecDeque<Arc<RecordedEvent>> = VecDeque::new();
+        let mut folded = checkpoint(self.store.pool()).await?;
+        let mut lease_checked = Instant::now();
         loop {
-            let folded = checkpoint(self.store.pool()).await?;
-            self.publish_folded(folded).await?;
-            if self.leads().await {
-                return Ok(());
+            loop {
+                match committed.try_recv() {
+                    Ok(event) => pending.push_back(event),
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Lagged(_)) => pending.clear(),
+                    Err(TryRecvError::Closed) => return Ok(()),
+                }
+            }
+            self.publish_pending(&mut pending, folded).await?;
+            if lease_checked.elapsed() >= POLL {
+                if self.leads().await {
+                    return Ok(());
+                }
+                lease_checked = Instant::now();
             }
             tokio::select! {
-                woken = listener.recv() => { woken?; }
-                () = tokio::time::sleep(POLL) => {}
+                woken = listener.recv() => {
+                    // The leader's notification carries its new checkpoint.
+                    if let Ok(position) = woken?.payload().parse::<u64>() {
+                        folded = folded.max(Position(position));
+                    }
+                }
+                event = committed.recv() => match event {
+                    Ok(event) => pending.push_back(event),
+                    Err(RecvError::Lagged(_)) => pending.clear(),
+                    Err(RecvError::Closed) => return Ok(()),
+                },
+                () = tokio::time::sleep(POLL) => {
+                    folded = folded.max(checkpoint(self.store.pool()).await?);
+                }
             }
         }
+    }
+
+    /// Hands out the events up to `folded`: from `pending` while they follow on one by one
+    /// from what was handed out, and from the log for any it lacks.
+    async fn publish_pending(
+        &self,
+        pending: &mut VecDeque<Arc<RecordedEvent>>,
+        folded: Position,
+    ) -> Result<(), ProjectionError> {
+        let mut published = self.hub.projected();
+        while pending.front().is_some_and(|e| e.position <= published) {
+            pending.pop_front();
+        }
+        let mut batch = Vec::new();
+        while let Some(event) = pending.pop_front_if(|e| e.position <= folded && e.position == published.next()) {
+            published = event.position;
+            batch.push(event);
+        }
+        self.hub.publish(&batch);
+        if published < folded {
+            self.publish_folded(folded).await?;
+        }
+        Ok(())
     }
 
     /// Folds the bus's committed events while they come gap-free after `checkpoint`.

@@ -96,8 +96,8 @@ pub type WriteTurn = Arc<tokio::sync::Mutex<()>>;
 
 impl EventStore {
     /// Starts the writer task on `connection` and returns the store.
-    /// On PostgreSQL other nodes append too, so the writer does not announce its own
-    /// commits: every node's tailer reads the log and announces all of them in order.
+    /// On PostgreSQL other nodes append too: every node's tailer reads the log and
+    /// announces what its writer could not (see [`finish`]).
     pub fn start(db: &Database, connection: WriterConnection, bus: Bus) -> (Self, tokio::task::JoinHandle<()>) {
         let (writer, requests) = mpsc::channel(4 * MAX_BATCH);
         let write_turn = WriteTurn::default();
@@ -272,12 +272,6 @@ async fn write_loop(
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut versions = Versions::default();
-    // The only writer of an SQLite log announces its commits itself; on PostgreSQL the
-    // tailer does, for every node's commits alike.
-    let announcer = match conn {
-        WriterConnection::Sqlite(_) => Some(&bus),
-        WriterConnection::Postgres(_) => None,
-    };
     while requests.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let waited = std::time::Instant::now();
         let _turn = write_turn.lock().await;
@@ -293,7 +287,7 @@ async fn write_loop(
                 metrics::histogram!(crate::metrics::APPEND_SECONDS).record(started.elapsed().as_secs_f64());
                 let appended: usize = outcomes.iter().map(|(_, events)| events.len()).sum();
                 metrics::counter!(crate::metrics::APPENDED).increment(appended as u64);
-                finish(batch.drain(..), outcomes, announcer)
+                finish(batch.drain(..), outcomes, &bus)
             }
             Err(e) => {
                 conn.rollback().await;
@@ -303,7 +297,7 @@ async fn write_loop(
                 for request in batch.drain(..) {
                     let single = std::slice::from_ref(&request);
                     match write_batch(&mut conn, single, &mut versions).await {
-                        Ok(outcomes) => finish(std::iter::once(request), outcomes, announcer),
+                        Ok(outcomes) => finish(std::iter::once(request), outcomes, &bus),
                         Err(e2) => {
                             conn.rollback().await;
                             versions.clear();
@@ -318,16 +312,16 @@ async fn write_loop(
 }
 
 /// After commit: answer each request, then announce the committed events in log order.
-fn finish(requests: impl Iterator<Item = AppendRequest>, outcomes: Vec<Outcome>, bus: Option<&Bus>) {
+/// On PostgreSQL the bus takes them only if it has had every event before them (see
+/// [`Bus::emit_committed`]); else this node's tailer announces them, in order.
+fn finish(requests: impl Iterator<Item = AppendRequest>, outcomes: Vec<Outcome>, bus: &Bus) {
     let mut committed = Vec::new();
     for (request, (outcome, events)) in requests.zip(outcomes) {
         committed.extend(events);
         // The requester may have gone away; the events are durable all the same.
         let _ = request.reply.send(outcome);
     }
-    if let Some(bus) = bus {
-        bus.emit_committed(committed);
-    }
+    bus.emit_committed(committed);
 }
 
 type Outcome = (Result<Appended, AppendError>, Vec<RecordedEvent>);
@@ -368,8 +362,16 @@ async fn write_batch(
 ) -> Result<Vec<Outcome>, sqlx::Error> {
     let head = conn.begin().await?;
     if !conn.sole_writer() {
-        // Other nodes may have appended since: versions are read again under the lock.
+        // Other nodes may have appended since: versions are read again under the lock,
+        // every stream of the batch in one query (the lock is held meanwhile).
         versions.clear();
+        let mut streams: Vec<String> = batch.iter().map(|r| r.stream.as_str().to_owned()).collect();
+        streams.sort_unstable();
+        streams.dedup();
+        let found = conn.stream_versions(&streams).await?;
+        for stream in streams {
+            versions.set(&stream, found.get(&stream).copied().unwrap_or(0));
+        }
     }
     let stored = stored_client_messages(conn, batch).await?;
     let recorded_at_ms = now_ms();
@@ -601,6 +603,24 @@ impl WriterConnection {
             Self::Postgres(conn) => sqlx::query_scalar(SQL).bind(stream).fetch_one(&mut *conn).await?,
         };
         Ok(version.unwrap_or(0) as u64)
+    }
+
+    /// The versions of `streams` that have events (PostgreSQL only: SQLite keeps them).
+    async fn stream_versions(&mut self, streams: &[String]) -> Result<HashMap<String, u64>, sqlx::Error> {
+        let Self::Postgres(conn) = self else {
+            return Ok(HashMap::new());
+        };
+        // One index lookup per stream (a GROUP BY would read every event of each stream).
+        let rows: Vec<(String, Option<i64>)> = sqlx::query_as(
+            "SELECT s, (SELECT MAX(stream_version) FROM events WHERE stream_id = s) FROM UNNEST($1::text[]) AS s",
+        )
+        .bind(streams)
+        .fetch_all(&mut *conn)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(s, v)| (s, v.unwrap_or(0) as u64))
+            .collect())
     }
 
     /// `(client message id, position, stream version)` of each stored append among `ids`.
