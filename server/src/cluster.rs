@@ -154,7 +154,9 @@ pub fn relay_typing(hub: crate::dispatcher::Hub, db: Database) -> Vec<tokio::tas
                 channel,
                 user,
             };
-            let Ok(payload) = serde_json::to_string(&note) else { continue };
+            let Ok(payload) = serde_json::to_string(&note) else {
+                continue;
+            };
             if let Err(e) = sqlx::query("SELECT pg_notify($1, $2)")
                 .bind(TYPING_CHANNEL)
                 .bind(payload)

@@ -2,10 +2,10 @@
 //! behind every door (server functions, WebSocket, and later REST), and the sessions
 //! that say who is asking.
 
-use crate::db::{Backend, Flag};
-use crate::dialect;
 use crate::auth::{self, LoginLimiter, SessionToken};
 use crate::bus::EagerNotice;
+use crate::db::{Backend, Flag};
+use crate::dialect;
 use crate::dispatcher::Hub;
 use crate::folded::Folded;
 use crate::store::{AppendError, Appended, EventStore, ExpectedVersion, NewEvent, StoreReadError};
@@ -907,14 +907,12 @@ impl Engine {
         // Reactions, in the order each emoji was first used.
         let ids: Vec<String> = page.iter().map(|v| v.message_id.to_string()).collect();
         let ids = serde_json::to_string(&ids).map_err(|e| EngineError::Internal(e.to_string()))?;
-        let reactions: Vec<(String, String, String)> = sqlx::query_as(
-            dialect!(self.store.backend(),
-                sqlite: "SELECT message_id, emoji, username FROM reactions
-                         WHERE message_id IN (SELECT value FROM json_each($1)) ORDER BY position",
-                postgres: "SELECT message_id, emoji, username FROM reactions
-                           WHERE message_id IN (SELECT jsonb_array_elements_text($1::jsonb)) ORDER BY position",
-            ),
-        )
+        let reactions: Vec<(String, String, String)> = sqlx::query_as(dialect!(self.store.backend(),
+            sqlite: "SELECT message_id, emoji, username FROM reactions
+                     WHERE message_id IN (SELECT value FROM json_each($1)) ORDER BY position",
+            postgres: "SELECT message_id, emoji, username FROM reactions
+                       WHERE message_id IN (SELECT jsonb_array_elements_text($1::jsonb)) ORDER BY position",
+        ))
         .bind(ids)
         .fetch_all(self.store.pool())
         .await?;

@@ -8,8 +8,8 @@
 //! so an acknowledged event is durable and positions are announced in log order.
 
 use crate::bus::Bus;
-use parley::{Event, EventId, EventMetadata, MessageId, Position, RecordedEvent, StreamId};
 use crate::db::{Backend, Database, WriterConnection};
+use parley::{Event, EventId, EventMetadata, MessageId, Position, RecordedEvent, StreamId};
 use sqlx::{AnyPool, Executor, FromRow};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -527,7 +527,6 @@ async fn stored_client_messages(
     Ok(stored)
 }
 
-
 /// The advisory lock every PostgreSQL append holds until it commits. Positions are given
 /// under it, one more than the head, so the log's positions follow commit order with no
 /// gap: a tailer that has read up to N can never later meet a commit below N.
@@ -617,10 +616,7 @@ impl WriterConnection {
         .bind(streams)
         .fetch_all(&mut *conn)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(s, v)| (s, v.unwrap_or(0) as u64))
-            .collect())
+        Ok(rows.into_iter().map(|(s, v)| (s, v.unwrap_or(0) as u64)).collect())
     }
 
     /// `(client message id, position, stream version)` of each stored append among `ids`.

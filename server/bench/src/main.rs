@@ -712,7 +712,10 @@ async fn main() -> anyhow::Result<()> {
                         merge(&mut report, json!({"nodes": nodes, "database": "postgres"}));
                         println!("{report}");
                     }
-                    Err(e) => println!("{}", json!({"scenario": "cluster", "nodes": nodes, "error": format!("{e:#}")})),
+                    Err(e) => println!(
+                        "{}",
+                        json!({"scenario": "cluster", "nodes": nodes, "error": format!("{e:#}")})
+                    ),
                 }
             }
         }

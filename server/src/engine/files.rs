@@ -44,12 +44,13 @@ impl Engine {
             if files.iter().any(|f: &Attachment| f.file_id == *id) {
                 continue;
             }
-            let row: Option<UploadRow> =
-                sqlx::query_as("SELECT name, mime, size, width, height FROM uploads WHERE file_id = $1 AND user_id = $2")
-                    .bind(id)
-                    .bind(me.user_id.to_string())
-                    .fetch_optional(self.store.pool())
-                    .await?;
+            let row: Option<UploadRow> = sqlx::query_as(
+                "SELECT name, mime, size, width, height FROM uploads WHERE file_id = $1 AND user_id = $2",
+            )
+            .bind(id)
+            .bind(me.user_id.to_string())
+            .fetch_optional(self.store.pool())
+            .await?;
             let Some((name, mime, size, width, height)) = row else {
                 return Err(EngineError::BadRequest(attachment::FileError::NoSuchFile.to_string()));
             };

@@ -1,8 +1,8 @@
 //! The event inspector's queries, for instance admins: pages of the log with filters, where
 //! the projection and every webhook stand, events per second, and a channel at a past position.
 
-use crate::db::Flag;
 use super::{Engine, EngineError};
+use crate::db::Flag;
 use parley::{ChannelId, DomainError, MessageView, Position};
 use parley_app::api::{LOG_PAGE, LogFilter, LogPage, LogRow, Me, SubscriberView};
 

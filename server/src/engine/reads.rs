@@ -1,7 +1,7 @@
 //! Read markers, mutes and unread counts: the commands that move a user's markers and the query that counts.
 
-use crate::db::Flag;
 use super::{Engine, EngineError, parse_id};
+use crate::db::Flag;
 use parley::unread::{self, ChannelUnread};
 use parley::{ChannelId, Event, Position};
 use parley_app::api::Me;

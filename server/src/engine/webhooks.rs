@@ -1,7 +1,7 @@
 //! Webhooks in the engine: a space admin's commands (create, delete, retry, skip) and the list with each one's delivery state.
 
-use crate::db::Flag;
 use super::{Engine, EngineError, parse_id};
+use crate::db::Flag;
 use parley::space::{Right, SpaceId};
 use parley::webhook::{self, WebhookError};
 use parley::{Event, Position};

@@ -38,7 +38,7 @@ async fn post_via(addr: SocketAddr, http: &reqwest::Client, body: &str) -> (Mess
 
 /// The advisory lock a lease is: how many sessions hold it.
 async fn holders(node: &TestApp, key: i64) -> i64 {
-    let (class, object) = ((key >> 32) as i64, (key & 0xffff_ffff) as i64);
+    let (class, object) = (key >> 32, key & 0xffff_ffff);
     sqlx::query_scalar(
         "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted
          AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
@@ -90,7 +90,11 @@ async fn appends_racing_on_three_nodes_reach_every_node_once_in_one_order() {
                 .unwrap();
             order.push((event.position, event.event_id));
             if let Event::MessagePosted { message_id, .. } = &event.event {
-                assert_eq!(acked.get(message_id), Some(&event.position), "announced where it was acked");
+                assert_eq!(
+                    acked.get(message_id),
+                    Some(&event.position),
+                    "announced where it was acked"
+                );
             }
         }
         // No gap and no duplicate: positions follow each other one by one.
@@ -146,7 +150,11 @@ async fn a_client_sees_posts_from_another_node_and_resumes_on_a_third_without_ga
 async fn one_node_writes_the_read_models_and_another_takes_over_when_it_stops() {
     let Some(mut nodes) = cluster(2).await else { return };
     const PROJECTOR_LEASE: i64 = 0x7061_726c_6579_0002;
-    assert_eq!(holders(&nodes[1], PROJECTOR_LEASE).await, 1, "one projector in the cluster");
+    assert_eq!(
+        holders(&nodes[1], PROJECTOR_LEASE).await,
+        1,
+        "one projector in the cluster"
+    );
 
     // Node 0 started first and leads; node 1 serves reads it did not fold.
     let (id, _) = nodes[1].post("folded by node 0").await;
