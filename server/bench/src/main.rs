@@ -57,6 +57,8 @@ enum Scenario {
     Steady,
     Idle,
     Rebuild,
+    /// Steady chat with a stalled (never reading) socket in every channel.
+    Stalled,
     /// 1, 2 and 3 nodes on one PostgreSQL: throughput and steady latency for each.
     Cluster,
 }
@@ -529,6 +531,24 @@ async fn fanout(server: &Server, scale: f64) -> anyhow::Result<serde_json::Value
 
 /// 1,000 clients in 100 channels, 2,000 messages/s offered: send→receive latency, losses.
 async fn steady(server: &Server, scale: f64) -> anyhow::Result<serde_json::Value> {
+    steady_beside_stalled(server, scale, 0).await
+}
+
+/// Steady chat while `stalled` more sockets, one per channel in turn, subscribe and then
+/// never read again: the healthy clients' latency, and the server's memory, with them there.
+async fn stalled(server: &Server, scale: f64) -> anyhow::Result<serde_json::Value> {
+    steady_beside_stalled(server, scale, server.channels.len()).await
+}
+
+async fn steady_beside_stalled(server: &Server, scale: f64, stalled: usize) -> anyhow::Result<serde_json::Value> {
+    // Sockets that stop reading once caught up; kept open (and unread) until the end.
+    let mut stalled_sockets = Vec::with_capacity(stalled);
+    for s in 0..stalled {
+        let (mut sink, mut source) = connect(server.ws(s)).await?;
+        subscribe(&mut sink, &mut source, server.channels[s % server.channels.len()], Position::ZERO).await?;
+        stalled_sockets.push((sink, source));
+    }
+    let rss_before_kb = server.rss_kb();
     let clients = ((1_000.0 * scale) as usize).max(server.channels.len().min(10));
     let rate = (2_000.0 * scale).max(10.0);
     let duration = Duration::from_secs_f64((10.0 * scale).max(2.0));
@@ -610,8 +630,11 @@ async fn steady(server: &Server, scale: f64) -> anyhow::Result<serde_json::Value
         all.add(&latencies).ok();
     }
     let received = received.load(Ordering::Relaxed);
+    let rss_after_kb = server.rss_kb();
+    let scenario = if stalled > 0 { "stalled" } else { "steady" };
     let mut report = json!({
-        "scenario": "steady", "clients": clients, "channels": channels.len(), "offered_per_s": rate,
+        "scenario": scenario, "stalled_sockets": stalled, "rss_before_kb": rss_before_kb,
+        "rss_after_kb": rss_after_kb, "clients": clients, "channels": channels.len(), "offered_per_s": rate,
         "seconds": round(duration.as_secs_f64()), "sent": sent, "deliveries_expected": expected,
         "deliveries": received, "lost": expected.saturating_sub(received),
         "p50_ms": ms(&all, 0.5), "p99_ms": ms(&all, 0.99), "max_ms": round(all.max() as f64 / 1_000.0),
@@ -738,6 +761,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if run(Scenario::Steady) {
         print(steady(&server, scale).await, "steady");
+    }
+    if run(Scenario::Stalled) {
+        print(stalled(&server, scale).await, "stalled");
     }
     if run(Scenario::Idle) {
         print(idle(&server, scale).await, "idle");
