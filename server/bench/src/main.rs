@@ -308,6 +308,38 @@ async fn connect(endpoint: &Endpoint) -> anyhow::Result<(Sink, Source)> {
     Ok(ws.split())
 }
 
+/// One counter of the node's `/metrics` (a plain HTTP/1.1 GET), summed over its labels.
+async fn metric(endpoint: &Endpoint, name: &str) -> Option<f64> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = endpoint.url.strip_prefix("ws://")?.split('/').next()?.to_owned();
+    let mut stream = TcpStream::connect(&host).await.ok()?;
+    let request = format!("GET /metrics HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.ok()?;
+    let mut text = String::new();
+    stream.read_to_string(&mut text).await.ok()?;
+    let values: Vec<f64> = text
+        .lines()
+        .filter(|line| line.starts_with(name))
+        .filter_map(|line| line.rsplit(' ').next()?.parse().ok())
+        .collect();
+    Some(values.iter().fold(0.0, |sum, v| sum + v))
+}
+
+/// A socket whose receive buffer is as small as the kernel allows (a few KB), so that a
+/// client that stops reading stalls the server's sends within a few frames, not megabytes.
+async fn connect_small_window(endpoint: &Endpoint) -> anyhow::Result<(Sink, Source)> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = endpoint.url.as_str().into_client_request()?;
+    request.headers_mut().insert("cookie", endpoint.cookie.parse()?);
+    let host = request.uri().authority().context("no host in the socket URL")?.to_string();
+    let addr: std::net::SocketAddr = host.parse()?;
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.set_recv_buffer_size(4_096)?;
+    let stream = socket.connect(addr).await?;
+    let (ws, _) = tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(stream)).await?;
+    Ok(ws.split())
+}
+
 fn post_frame(channel: ChannelId, body: String) -> (MessageId, Message) {
     let message_id = MessageId::new();
     let frame = ClientFrame::Post {
@@ -544,7 +576,7 @@ async fn steady_beside_stalled(server: &Server, scale: f64, stalled: usize) -> a
     // Sockets that stop reading once caught up; kept open (and unread) until the end.
     let mut stalled_sockets = Vec::with_capacity(stalled);
     for s in 0..stalled {
-        let (mut sink, mut source) = connect(server.ws(s)).await?;
+        let (mut sink, mut source) = connect_small_window(server.ws(s)).await?;
         subscribe(&mut sink, &mut source, server.channels[s % server.channels.len()], Position::ZERO).await?;
         stalled_sockets.push((sink, source));
     }
@@ -631,10 +663,11 @@ async fn steady_beside_stalled(server: &Server, scale: f64, stalled: usize) -> a
     }
     let received = received.load(Ordering::Relaxed);
     let rss_after_kb = server.rss_kb();
+    let resyncs = metric(server.ws(0), "parley_slow_client_resyncs_total").await;
     let scenario = if stalled > 0 { "stalled" } else { "steady" };
     let mut report = json!({
         "scenario": scenario, "stalled_sockets": stalled, "rss_before_kb": rss_before_kb,
-        "rss_after_kb": rss_after_kb, "clients": clients, "channels": channels.len(), "offered_per_s": rate,
+        "rss_after_kb": rss_after_kb, "slow_client_resyncs": resyncs, "clients": clients, "channels": channels.len(), "offered_per_s": rate,
         "seconds": round(duration.as_secs_f64()), "sent": sent, "deliveries_expected": expected,
         "deliveries": received, "lost": expected.saturating_sub(received),
         "p50_ms": ms(&all, 0.5), "p99_ms": ms(&all, 0.99), "max_ms": round(all.max() as f64 / 1_000.0),
