@@ -123,6 +123,8 @@ pub enum AccountCommand {
         username: Username,
         password_hash: PasswordHash,
     },
+    /// Makes the account an instance admin; nothing changes if it is one already.
+    GrantAdmin,
 }
 
 /// What the rules and sign-in need to know about an account, folded from its stream.
@@ -131,6 +133,7 @@ pub struct AccountState {
     pub user_id: Option<UserId>,
     pub username: Option<Username>,
     pub password_hash: Option<PasswordHash>,
+    pub admin: bool,
     pub version: u64,
 }
 
@@ -156,19 +159,31 @@ pub fn decide(state: &AccountState, command: &AccountCommand) -> Result<Vec<Even
                 password_hash: password_hash.clone(),
             }])
         }
+        AccountCommand::GrantAdmin => {
+            let (Some(user_id), Some(username)) = (state.user_id, state.username.clone()) else {
+                return Err(DomainError::NoSuchUser(String::new()));
+            };
+            if state.admin {
+                return Ok(Vec::new());
+            }
+            Ok(vec![Event::AdminGranted { user_id, username }])
+        }
     }
 }
 
 pub fn evolve(mut state: AccountState, event: &Event) -> AccountState {
-    if let Event::AccountRegistered {
-        user_id,
-        username,
-        password_hash,
-    } = event
-    {
-        state.user_id = Some(*user_id);
-        state.username = Some(username.clone());
-        state.password_hash = Some(password_hash.clone());
+    match event {
+        Event::AccountRegistered {
+            user_id,
+            username,
+            password_hash,
+        } => {
+            state.user_id = Some(*user_id);
+            state.username = Some(username.clone());
+            state.password_hash = Some(password_hash.clone());
+        }
+        Event::AdminGranted { .. } => state.admin = true,
+        _ => {}
     }
     state.version += 1;
     state
@@ -224,5 +239,25 @@ mod tests {
         assert!(state.exists());
         assert_eq!(state.version, 1);
         assert_eq!(decide(&state, &register("ada")), Err(DomainError::UsernameTaken));
+    }
+
+    #[test]
+    fn an_account_is_made_admin_once_and_only_if_it_exists() {
+        assert!(matches!(
+            decide(&AccountState::default(), &AccountCommand::GrantAdmin),
+            Err(DomainError::NoSuchUser(_))
+        ));
+        let registered = decide(&AccountState::default(), &register("ada")).unwrap_or_default();
+        let state = registered.iter().fold(AccountState::default(), evolve);
+        assert!(!state.admin);
+        let granted = decide(&state, &AccountCommand::GrantAdmin).unwrap_or_default();
+        assert!(matches!(granted.as_slice(), [Event::AdminGranted { username, .. }] if username.0 == "ada"));
+        let state = granted.iter().fold(state, evolve);
+        assert!(state.admin);
+        assert_eq!(
+            decide(&state, &AccountCommand::GrantAdmin),
+            Ok(Vec::new()),
+            "granting again changes nothing"
+        );
     }
 }

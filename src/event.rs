@@ -81,6 +81,12 @@ pub enum Event {
         username: Username,
         password_hash: PasswordHash,
     },
+    /// An account was made an instance admin (who may open the event inspector), by the
+    /// server's `create-admin` command. On the account's stream.
+    AdminGranted {
+        user_id: UserId,
+        username: Username,
+    },
     SpaceCreated {
         space_id: SpaceId,
         name: String,
@@ -176,6 +182,7 @@ impl Event {
             Self::ReactionAdded { .. } => "ReactionAdded",
             Self::ReactionRemoved { .. } => "ReactionRemoved",
             Self::AccountRegistered { .. } => "AccountRegistered",
+            Self::AdminGranted { .. } => "AdminGranted",
             Self::SpaceCreated { .. } => "SpaceCreated",
             Self::SpaceRenamed { .. } => "SpaceRenamed",
             Self::SpaceDeleted { .. } => "SpaceDeleted",

@@ -24,6 +24,9 @@ pub enum Command {
     Export { file: String },
     /// Read an exported event log into a database with no events, then rebuild the read models.
     Import { file: String },
+    /// Make an account an instance admin (the event inspector at /admin), creating it if
+    /// needed with the password in PARLEY_ADMIN_PASSWORD or read from standard input.
+    CreateAdmin { username: String },
 }
 
 #[derive(Clone, Debug, Args)]

@@ -42,6 +42,29 @@ async fn main() -> anyhow::Result<()> {
             eprintln!("exported {count} events");
             Ok(())
         }
+        Command::CreateAdmin { username } => {
+            let password = match std::env::var("PARLEY_ADMIN_PASSWORD") {
+                Ok(password) => password,
+                Err(_) => {
+                    eprintln!("password for {username} (used only if the account is new):");
+                    let mut line = String::new();
+                    std::io::stdin()
+                        .read_line(&mut line)
+                        .context("Failed to read the password")?;
+                    line.trim_end_matches(['\r', '\n']).to_owned()
+                }
+            };
+            let services = startup::Services::start(&cli.config.database_url).await?;
+            let password = Some(password.as_str()).filter(|p| !p.is_empty());
+            let created = services.engine.create_admin(&username, password).await;
+            services.stop();
+            if created? {
+                println!("created {username}, an instance admin");
+            } else {
+                println!("{username} is an instance admin");
+            }
+            Ok(())
+        }
         Command::Import { file } => {
             let input = std::fs::File::open(&file).with_context(|| format!("Failed to open {file}"))?;
             let count = archive::import(&cli.config.database_url, std::io::BufReader::new(input)).await?;

@@ -772,6 +772,12 @@ async fn apply(conn: &mut AnyConnection, backend: Backend, batch: &[Arc<Recorded
                 .execute(&mut *conn)
                 .await?;
             }
+            Event::AdminGranted { user_id, .. } => {
+                sqlx::query("UPDATE accounts SET admin = 1 WHERE user_id = $1")
+                    .bind(user_id.to_string())
+                    .execute(&mut *conn)
+                    .await?;
+            }
         }
     }
     insert_messages(conn, backend, &mut messages).await?;

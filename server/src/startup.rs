@@ -88,6 +88,12 @@ impl Services {
             .start()
             .await
             .context("Failed to bring the read models up to date")?;
+        // Admins made by `create-admin`: those folded so far; later ones as they are handed out.
+        let granted: Vec<String> = sqlx::query_scalar("SELECT username FROM accounts WHERE admin = 1")
+            .fetch_all(&db.pool)
+            .await
+            .context("Failed to read the instance admins")?;
+        hub.grant_admins(granted);
         tasks.push(tokio::spawn(projector.clone().run()));
         let engine = Arc::new(Engine::new(store, hub));
         engine.ensure_general().await.context("Failed to create #general")?;

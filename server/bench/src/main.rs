@@ -331,7 +331,11 @@ async fn connect_small_window(endpoint: &Endpoint) -> anyhow::Result<(Sink, Sour
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
     let mut request = endpoint.url.as_str().into_client_request()?;
     request.headers_mut().insert("cookie", endpoint.cookie.parse()?);
-    let host = request.uri().authority().context("no host in the socket URL")?.to_string();
+    let host = request
+        .uri()
+        .authority()
+        .context("no host in the socket URL")?
+        .to_string();
     let addr: std::net::SocketAddr = host.parse()?;
     let socket = tokio::net::TcpSocket::new_v4()?;
     socket.set_recv_buffer_size(4_096)?;
@@ -577,7 +581,13 @@ async fn steady_beside_stalled(server: &Server, scale: f64, stalled: usize) -> a
     let mut stalled_sockets = Vec::with_capacity(stalled);
     for s in 0..stalled {
         let (mut sink, mut source) = connect_small_window(server.ws(s)).await?;
-        subscribe(&mut sink, &mut source, server.channels[s % server.channels.len()], Position::ZERO).await?;
+        subscribe(
+            &mut sink,
+            &mut source,
+            server.channels[s % server.channels.len()],
+            Position::ZERO,
+        )
+        .await?;
         stalled_sockets.push((sink, source));
     }
     let rss_before_kb = server.rss_kb();

@@ -15,9 +15,49 @@ impl Engine {
         *admins = usernames.into_iter().map(|u| u.trim().to_ascii_lowercase()).collect();
     }
 
+    /// An admin by the configuration, or made one by `parley-server create-admin`.
     pub fn is_admin(&self, me: &Me) -> bool {
         let admins = self.admins.read().unwrap_or_else(|poisoned| poisoned.into_inner());
-        admins.contains(&me.username)
+        admins.contains(&me.username) || self.hub.is_granted_admin(&me.username)
+    }
+
+    /// Makes `username` an instance admin, creating the account with `password` if it does
+    /// not exist (`create-admin`). Returns whether the account was created.
+    pub async fn create_admin(&self, username: &str, password: Option<&str>) -> Result<bool, EngineError> {
+        let name = parley::Username::parse(username)?;
+        let created = if self.account(&name).await?.exists() {
+            false
+        } else {
+            let Some(password) = password else {
+                return Err(EngineError::BadRequest(format!(
+                    "there is no account {name}: give a password to create it"
+                )));
+            };
+            self.sign_up(username, password).await?;
+            true
+        };
+        let state = self.account(&name).await?;
+        let events = parley::account::decide(&state, &parley::account::AccountCommand::GrantAdmin)?;
+        if events.is_empty() {
+            return Ok(created);
+        }
+        let metadata = parley::EventMetadata {
+            actor: "create-admin".into(),
+            correlation_id: parley::CorrelationId::new(),
+            causation_id: None,
+            client_message_id: None,
+        };
+        let appended = self
+            .append(
+                name.stream(),
+                crate::store::ExpectedVersion::Exact(state.version),
+                &events,
+                &metadata,
+            )
+            .await?;
+        self.accounts.appended(&name, &events, appended.stream_version);
+        self.wait_projected(appended.last).await;
+        Ok(created)
     }
 
     fn require_admin(&self, me: &Me) -> Result<(), EngineError> {

@@ -270,7 +270,13 @@ async fn killed_under_load_at_random_moments_loses_and_repeats_nothing() {
         let base = server.base.clone();
         let follower = tokio::spawn(async move { follow_until_killed(&base, &cookie, cursor).await });
         let posters: Vec<_> = (0..4)
-            .map(|p| tokio::spawn(post_until_killed(client.clone(), server.base.clone(), format!("c{cycle} p{p}"))))
+            .map(|p| {
+                tokio::spawn(post_until_killed(
+                    client.clone(),
+                    server.base.clone(),
+                    format!("c{cycle} p{p}"),
+                ))
+            })
             .collect();
         tokio::time::sleep(std::time::Duration::from_millis(20 + dice.below(300))).await;
         server.child.kill().unwrap(); // SIGKILL, mid-load
@@ -282,7 +288,11 @@ async fn killed_under_load_at_random_moments_loses_and_repeats_nothing() {
         }
         followed.extend(follower.await.unwrap());
         if started.elapsed() > std::time::Duration::from_secs(30) {
-            eprintln!("crash harness: {} cycles done, {} messages acknowledged", cycle + 1, acked.len());
+            eprintln!(
+                "crash harness: {} cycles done, {} messages acknowledged",
+                cycle + 1,
+                acked.len()
+            );
             started = std::time::Instant::now();
         }
     }

@@ -117,3 +117,48 @@ async fn the_inspector_is_for_admins_only() {
     let am: bool = app.call("am_admin", json!({})).await.json().await.unwrap();
     assert!(am, "the tests' configuration makes `tester` an admin");
 }
+
+#[tokio::test]
+async fn create_admin_makes_an_account_an_admin_for_good() {
+    let app = spawn_app().await;
+    let bob = app.sign_up("bob").await;
+    let inspect = json!({ "filter": {} });
+    assert_eq!(
+        app.call_as(&bob.http, "inspect_log", inspect.clone()).await.status(),
+        403
+    );
+
+    // An existing account: no password needed, and granting twice changes nothing.
+    assert!(!app.engine.create_admin("bob", None).await.unwrap());
+    let head = app.head().await;
+    assert!(!app.engine.create_admin("bob", None).await.unwrap());
+    assert_eq!(app.head().await, head, "nothing appended the second time");
+    assert_eq!(
+        app.call_as(&bob.http, "inspect_log", inspect.clone()).await.status(),
+        200
+    );
+    // A missing account needs a password to be made.
+    assert!(app.engine.create_admin("nobody", None).await.is_err());
+
+    // It is an event: it survives a rebuild and a restart.
+    let app = app.rebuilt().await;
+    let bob = app.sign_in("bob").await;
+    assert_eq!(
+        app.call_as(&bob.http, "inspect_log", inspect.clone()).await.status(),
+        200
+    );
+
+    // The command line, on the stopped server's database: a new account, then signed in.
+    let database_url = app.database_url.clone();
+    let dir = app.stop().await;
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_parley-server"))
+        .args(["--database-url", &database_url, "create-admin", "carol"])
+        .env("PARLEY_ADMIN_PASSWORD", crate::helpers::PASSWORD)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("created carol"));
+    let app = crate::helpers::spawn_app_in(dir).await;
+    let carol = app.sign_in("carol").await;
+    assert_eq!(app.call_as(&carol.http, "inspect_log", inspect).await.status(), 200);
+}

@@ -1,0 +1,2 @@
+-- Instance admins, granted by `parley-server create-admin` (AdminGranted events).
+ALTER TABLE accounts ADD COLUMN admin BIGINT NOT NULL DEFAULT 0;
