@@ -112,13 +112,24 @@ impl Projector {
         Ok(())
     }
 
-    /// Brings this node up to date at start: folds the log if it leads, or else waits
-    /// for nothing and hands out what the leader has folded.
+    /// Brings the read models up to the head of the log before this node serves: folds
+    /// the log itself if it leads; otherwise waits (up to 10 s) until the leader has
+    /// folded that far, or until the lease comes free. After a crash the dead node's
+    /// session can hold the lease for a moment; a node must not answer from stale read
+    /// models meanwhile.
     pub async fn start(&self) -> Result<(), ProjectionError> {
-        if self.leads().await {
-            self.catch_up().await?;
+        let head = self.store.head().await?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if self.leads().await {
+                self.catch_up().await?;
+                return Ok(());
+            }
+            if checkpoint(self.store.pool()).await? >= head || Instant::now() > deadline {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        Ok(())
     }
 
     /// Follows the log until the task is dropped. Errors are logged and retried.

@@ -15,7 +15,10 @@ struct Server {
 fn start(database_url: &str) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_parley-server"))
         .args(["--port", "0", "--database-url", database_url])
-        .env("RUST_LOG", "info")
+        .env(
+            "RUST_LOG",
+            std::env::var("PARLEY_CRASH_RUST_LOG").unwrap_or_else(|_| "info".into()),
+        )
         .env("NO_COLOR", "1")
         // Several writers post as one user as fast as they can.
         .env("PARLEY_POST_RATE", "0")
@@ -32,8 +35,19 @@ fn start(database_url: &str) -> Server {
             break line[at..].trim().to_string();
         }
     };
-    // Keep draining stdout so the server never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
+    // Keep draining stdout so the server never blocks on a full pipe; with
+    // PARLEY_CRASH_LOG=<file>, append the servers' logs to it.
+    std::thread::spawn(move || {
+        let mut log = std::env::var("PARLEY_CRASH_LOG")
+            .ok()
+            .and_then(|path| std::fs::OpenOptions::new().create(true).append(true).open(path).ok());
+        for line in lines.map_while(Result::ok) {
+            if let Some(file) = log.as_mut() {
+                use std::io::Write;
+                let _ = writeln!(file, "{line}");
+            }
+        }
+    });
     Server { child, base }
 }
 
@@ -308,7 +322,16 @@ async fn killed_under_load_at_random_moments_loses_and_repeats_nothing() {
     for id in unknown.drain(..) {
         acked.push((id, resend(&client, &server.base, id).await));
     }
-    let stored = whole_history(&client, &server.base).await;
+    // An ack means durable, not yet folded: give the read models a moment to hold them all.
+    let mut stored = whole_history(&client, &server.base).await;
+    for _ in 0..100 {
+        let folded: std::collections::HashSet<MessageId> = stored.iter().map(|m| m.message_id).collect();
+        if acked.iter().all(|(id, _)| folded.contains(id)) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        stored = whole_history(&client, &server.base).await;
+    }
 
     // Every acknowledged message once, where it was acknowledged; nothing twice.
     let mut ids = std::collections::HashSet::new();
@@ -318,7 +341,37 @@ async fn killed_under_load_at_random_moments_loses_and_repeats_nothing() {
     let at: std::collections::HashMap<MessageId, Position> =
         stored.iter().map(|m| (m.message_id, m.position)).collect();
     for (id, position) in &acked {
-        assert_eq!(at.get(id), Some(position), "acknowledged message {id} lost or moved");
+        if at.get(id) != Some(position) {
+            // Tell a lost event from a read model behind the log.
+            sqlx::any::install_default_drivers();
+            let pool = sqlx::AnyPool::connect(&database_url).await.unwrap();
+            let in_log: Option<i64> = sqlx::query_scalar("SELECT position FROM events WHERE client_message_id = $1")
+                .bind(id.to_string())
+                .fetch_optional(&pool)
+                .await
+                .unwrap();
+            let checkpoint: Option<i64> = sqlx::query_scalar("SELECT position FROM projection_checkpoints")
+                .fetch_optional(&pool)
+                .await
+                .unwrap();
+            let row: Option<(String, String)> =
+                sqlx::query_as("SELECT message_id, channel_id FROM messages WHERE position = $1")
+                    .bind(position.0 as i64)
+                    .fetch_optional(&pool)
+                    .await
+                    .unwrap();
+            let event: Option<(String, String, String)> =
+                sqlx::query_as("SELECT stream_id, event_type, payload FROM events WHERE position = $1")
+                    .bind(position.0 as i64)
+                    .fetch_optional(&pool)
+                    .await
+                    .unwrap();
+            panic!(
+                "acknowledged message {id} at {position}: read model has {:?}, the log has {in_log:?}; \
+                 checkpoint {checkpoint:?}, messages row {row:?}, event {event:?}",
+                at.get(id)
+            );
+        }
     }
 
     // The follower converges: what it got over all the restarts, plus a last catch-up,
