@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
-use parley::{ChannelId, MessageId, MessageView, Position, Role, SpaceId, UserId};
+use parley::{ChannelId, CorrelationId, MessageId, MessageView, Position, Role, SpaceId, UserId};
 use serde::{Deserialize, Serialize};
 
 /// The one error type of the server-function door: what the user sees.
@@ -326,6 +326,7 @@ pub async fn post_message(
     body: String,
     #[server(default)] reply_to: Option<MessageId>,
     #[server(default)] attachments: Vec<String>,
+    #[server(default)] correlation_id: Option<CorrelationId>,
 ) -> Result<Position, AppError> {
     let backend = ssr::backend()?;
     let me = backend.authenticate(&ssr::headers()).await.map_err(ssr::respond)?;
@@ -335,6 +336,7 @@ pub async fn post_message(
         body,
         reply_to,
         attachments,
+        correlation_id,
     };
     backend.post_message(&me, request).await.map_err(ssr::respond)
 }
@@ -660,6 +662,9 @@ pub mod ssr {
         pub reply_to: Option<MessageId>,
         /// Files uploaded before, by id, to send with it.
         pub attachments: Vec<String>,
+        /// The id the browser gave this attempt, carried into the event's metadata and
+        /// every log line about it; the server makes one when none is given.
+        pub correlation_id: Option<parley::CorrelationId>,
     }
 
     /// The commands and queries behind the server functions, implemented by the server.

@@ -678,7 +678,17 @@ async fn deliver(client: &Rc<Client>, item: &mut OutboxItem) -> Result<Position,
         client.state.timeline.update(|t| t.attach(item.message_id, attachments));
     }
     let ids = item.files.iter().map(|f| f.attachment.file_id.clone()).collect();
-    post_message(item.channel, item.message_id, item.body.clone(), item.reply_to, ids).await
+    // Each attempt gets an id of its own, which the server's logs and the event carry.
+    let correlation_id = Some(parley::CorrelationId::new());
+    post_message(
+        item.channel,
+        item.message_id,
+        item.body.clone(),
+        item.reply_to,
+        ids,
+        correlation_id,
+    )
+    .await
 }
 
 /// What a sibling tab said.

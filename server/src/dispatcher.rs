@@ -113,6 +113,11 @@ impl Hub {
         let mut channels = self.channels.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         channels.retain(|_, sender| sender.receiver_count() > 0);
         for event in events {
+            tracing::trace!(
+                position = %event.position,
+                correlation_id = %event.metadata.correlation_id,
+                "dispatched"
+            );
             if let parley::Event::AdminGranted { username, .. } = &event.event {
                 self.grant_admins([username.to_string()]);
             }

@@ -793,7 +793,7 @@ impl Engine {
         };
         let metadata = EventMetadata {
             actor: me.user_id.to_string(),
-            correlation_id: CorrelationId::new(),
+            correlation_id: request.correlation_id.unwrap_or_default(), // a new one
             causation_id: None,
             client_message_id: Some(request.message_id),
         };

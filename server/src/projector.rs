@@ -330,6 +330,14 @@ impl Projector {
             );
         }
         metrics::counter!(crate::metrics::PROJECTED).increment(batch.len() as u64);
+        for event in batch {
+            tracing::debug!(
+                position = %event.position,
+                event_type = event.event.event_type(),
+                correlation_id = %event.metadata.correlation_id,
+                "folded"
+            );
+        }
         self.publish_folded(after).await?;
         // A rebuild folds events the dispatcher has had already: they are not sent again.
         let projected = self.hub.projected();

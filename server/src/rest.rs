@@ -356,6 +356,7 @@ async fn post_message(
         body: new.body,
         reply_to,
         attachments: Vec::new(),
+        correlation_id: None,
     };
     let position = state.engine.post(&me, request).await?;
     let posted = Posted {

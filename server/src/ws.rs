@@ -328,6 +328,7 @@ async fn on_frame(
                             channel,
                             message_id,
                             body,
+                            correlation_id: None,
                         },
                     )
                     .await

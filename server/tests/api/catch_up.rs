@@ -46,6 +46,7 @@ async fn events_posted_during_catch_up_arrive_once() {
             .post(
                 &me,
                 parley_app::api::ssr::PostRequest {
+                    correlation_id: None,
                     attachments: Vec::new(),
                     reply_to: None,
                     channel: ChannelId::GENERAL,
@@ -166,6 +167,7 @@ async fn a_client_that_stops_reading_does_not_hold_up_the_others() {
                 .post(
                     &me,
                     parley_app::api::ssr::PostRequest {
+                        correlation_id: None,
                         attachments: Vec::new(),
                         reply_to: None,
                         channel: ChannelId::GENERAL,

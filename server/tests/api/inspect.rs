@@ -162,3 +162,33 @@ async fn create_admin_makes_an_account_an_admin_for_good() {
     let carol = app.sign_in("carol").await;
     assert_eq!(app.call_as(&carol.http, "inspect_log", inspect).await.status(), 200);
 }
+
+#[tokio::test]
+async fn the_browsers_correlation_id_is_carried_into_the_event() {
+    let app = spawn_app().await;
+    let correlation_id = parley::CorrelationId::new();
+    let args = json!({
+        "channel": ChannelId::GENERAL, "message_id": parley::MessageId::new(), "body": "traced",
+        "correlation_id": correlation_id,
+    });
+    assert_eq!(app.call("post_message", args).await.status(), 200);
+    app.wait_projected().await;
+    let page: LogPage = app
+        .call("inspect_log", json!({ "filter": { "event_type": "MessagePosted" } }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        page.events[0].metadata.contains(&correlation_id.to_string()),
+        "{}",
+        page.events[0].metadata
+    );
+    // Not a UUID: refused, nothing appended.
+    let head = app.head().await;
+    let bad = json!({
+        "channel": ChannelId::GENERAL, "message_id": parley::MessageId::new(), "body": "x", "correlation_id": "nope",
+    });
+    assert_eq!(app.call("post_message", bad).await.status(), 400);
+    assert_eq!(app.head().await, head);
+}
