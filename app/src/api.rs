@@ -616,6 +616,14 @@ pub async fn inspect_log(filter: LogFilter) -> Result<LogPage, AppError> {
     backend.inspect_log(&me, filter).await.map_err(ssr::respond)
 }
 
+/// Folds a parked event (one the read models could not fold) again, after a fix; admins only.
+#[server(client = ApiClient, endpoint = "retry_parked_event", input = server_fn::codec::Json)]
+pub async fn retry_parked_event(position: Position) -> Result<(), AppError> {
+    let backend = ssr::backend()?;
+    let me = backend.authenticate(&ssr::headers()).await.map_err(ssr::respond)?;
+    backend.retry_parked(&me, position).await.map_err(ssr::respond)
+}
+
 /// A channel's messages as they were at a past log position, folded from the log; admins only.
 #[server(client = ApiClient, endpoint = "channel_at", input = server_fn::codec::Json)]
 pub async fn channel_at(channel: ChannelId, position: Position) -> Result<Vec<MessageView>, AppError> {
@@ -732,6 +740,7 @@ pub mod ssr {
         async fn webhooks(&self, me: &Me, space: SpaceId) -> Result<Vec<WebhookView>, AppError>;
         fn is_admin(&self, me: &Me) -> bool;
         async fn inspect_log(&self, me: &Me, filter: LogFilter) -> Result<LogPage, AppError>;
+        async fn retry_parked(&self, me: &Me, position: Position) -> Result<(), AppError>;
         async fn channel_at(
             &self,
             me: &Me,

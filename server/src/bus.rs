@@ -48,6 +48,19 @@ impl Bus {
         self.committed.subscribe()
     }
 
+    /// Steps the head over `position`, a committed row nobody can read (it is parked by the
+    /// projector): only if it is the next one, so nothing readable is skipped.
+    pub(crate) fn skip_unreadable(&self, position: Position) {
+        let _one_at_a_time = self.emitting.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.head.send_if_modified(|head| {
+            let next = position == head.next();
+            if next {
+                *head = position;
+            }
+            next
+        });
+    }
+
     /// The position of the last committed event: wakes anyone tailing the log.
     pub fn head(&self) -> watch::Receiver<Position> {
         self.head.subscribe()
@@ -63,13 +76,23 @@ impl Bus {
     /// the first new one does not follow on (another node's commit in between is not read
     /// yet), none is, and the tailer, reading the log, announces them all in order.
     pub(crate) fn emit_committed(&self, events: Vec<RecordedEvent>) {
+        self.emit(events, true);
+    }
+
+    /// Called by the only writer of the log (SQLite): its commits are announced even after
+    /// a gap (a row written by something else), which readers then fill from the store.
+    pub(crate) fn emit_committed_by_sole_writer(&self, events: Vec<RecordedEvent>) {
+        self.emit(events, false);
+    }
+
+    fn emit(&self, events: Vec<RecordedEvent>, follow_on_only: bool) {
         let _one_at_a_time = self.emitting.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let head = *self.head.borrow();
         let fresh: Vec<RecordedEvent> = events.into_iter().filter(|e| e.position > head).collect();
         let Some(last) = fresh.last().map(|e| e.position) else {
             return;
         };
-        if fresh.first().map(|e| e.position) != Some(head.next()) {
+        if follow_on_only && fresh.first().map(|e| e.position) != Some(head.next()) {
             return;
         }
         for event in fresh {

@@ -116,12 +116,23 @@ pub async fn tail(store: EventStore, db: Database) {
 }
 
 /// Announces every event after the bus's head, page by page.
-async fn announce_new(store: &EventStore) -> Result<(), crate::store::StoreReadError> {
+/// A row nobody can read is stepped over (the projector parks it).
+async fn announce_new(store: &EventStore) -> Result<(), sqlx::Error> {
     loop {
         let head = *store.bus().head().borrow();
-        let events = store.read_all(head, 1_000).await?;
-        if events.is_empty() {
+        let page = store.read_all_lenient(head, 1_000).await?;
+        if page.is_empty() {
             return Ok(());
+        }
+        let mut events = Vec::with_capacity(page.len());
+        for item in page {
+            match item {
+                Ok(event) => events.push(event),
+                Err((position, _)) => {
+                    store.bus().emit_committed(std::mem::take(&mut events));
+                    store.bus().skip_unreadable(position);
+                }
+            }
         }
         store.bus().emit_committed(events);
     }

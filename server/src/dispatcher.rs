@@ -65,6 +65,17 @@ impl Hub {
         admins.contains(username)
     }
 
+    /// Moves the projected position over an event that cannot be sent (unreadable, parked).
+    pub fn advance(&self, position: Position) {
+        self.projected.send_if_modified(|projected| {
+            let later = position > *projected;
+            if later {
+                *projected = position;
+            }
+            later
+        });
+    }
+
     /// The last position the read models hold: catch-up reads never go past it.
     pub fn projected(&self) -> Position {
         *self.projected.borrow()

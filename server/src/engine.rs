@@ -173,6 +173,8 @@ pub struct Engine {
     /// Open sockets per user, and how many one user may have (0: no limit).
     sockets: Arc<std::sync::Mutex<std::collections::HashMap<UserId, usize>>>,
     max_sockets: std::sync::atomic::AtomicUsize,
+    /// The projector, for retrying parked events (set once at start).
+    projector: std::sync::OnceLock<crate::projector::Projector>,
     /// Usernames of the instance's admins (who may open the event inspector), from the config.
     admins: std::sync::RwLock<std::collections::HashSet<String>>,
 }
@@ -200,6 +202,7 @@ impl Engine {
             closing: watch::channel(false).0,
             presence: Arc::default(),
             admins: std::sync::RwLock::default(),
+            projector: std::sync::OnceLock::new(),
             sockets: Arc::default(),
             max_sockets: std::sync::atomic::AtomicUsize::new(0),
         }
@@ -1360,6 +1363,10 @@ impl ChatBackend for Engine {
 
     async fn inspect_log(&self, me: &Me, filter: LogFilter) -> Result<LogPage, AppError> {
         Ok(Engine::inspect_log(self, me, filter).await?)
+    }
+
+    async fn retry_parked(&self, me: &Me, position: Position) -> Result<(), AppError> {
+        Ok(Engine::retry_parked(self, me, position).await?)
     }
 
     async fn channel_at(&self, me: &Me, channel: ChannelId, position: Position) -> Result<Vec<MessageView>, AppError> {

@@ -27,6 +27,7 @@ pub const DELIVERIES: &str = "parley_deliveries_total";
 pub const RESYNCS: &str = "parley_slow_client_resyncs_total";
 /// Files uploaded.
 pub const UPLOADS: &str = "parley_uploads_total";
+pub const PARKED: &str = "parley_events_parked_total";
 
 /// The projection lag past which the server says it is not ready.
 pub const READY_MAX_LAG: u64 = 10_000;
@@ -60,6 +61,7 @@ fn describe() {
     metrics::describe_counter!(DELIVERIES, "Events sent to sockets, each copy counted");
     metrics::describe_counter!(RESYNCS, "Sockets too slow for the live feed, caught up from the store");
     metrics::describe_counter!(UPLOADS, "Files uploaded");
+    metrics::describe_counter!(PARKED, "Events the read models could not fold, parked (dead letter)");
 }
 
 /// `GET /metrics`: every metric in Prometheus's text format.

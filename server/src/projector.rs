@@ -24,6 +24,8 @@ use tokio::sync::Mutex;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
 const NAME: &str = "read_models";
+/// Failures folding at one checkpoint before the event at fault is parked (dead letter).
+const PARK_AFTER: u32 = 3;
 const BATCH: usize = 1_000;
 
 /// Held by each PostgreSQL transaction that writes the read models: with the checkpoint
@@ -41,6 +43,8 @@ pub enum ProjectionError {
     Write(#[from] sqlx::Error),
     #[error("another node folded past {0}: reading the checkpoint again")]
     Moved(Position),
+    #[error("no event is parked at {0}")]
+    NotParked(Position),
 }
 
 #[derive(Clone)]
@@ -97,17 +101,192 @@ impl Projector {
 
     /// Hands this node's dispatcher, in log order, the events up to `folded` that are in
     /// the read models but that it has not had yet (they were folded by another node).
+    /// A row nobody can read (parked) is stepped over.
     async fn publish_folded(&self, folded: Position) -> Result<(), ProjectionError> {
         let mut published = self.hub.projected();
         while published < folded {
-            let mut batch = self.store.read_all(published, BATCH as u32).await?;
-            batch.retain(|e| e.position <= folded);
-            let Some(last) = batch.last().map(|e| e.position) else {
+            let page = self.store.read_all_lenient(published, BATCH as u32).await?;
+            if page.is_empty() {
                 break;
-            };
-            let batch: Vec<Arc<RecordedEvent>> = batch.into_iter().map(Arc::new).collect();
+            }
+            let mut batch = Vec::new();
+            for item in page {
+                let position = match &item {
+                    Ok(event) => event.position,
+                    Err((position, _)) => *position,
+                };
+                if position > folded {
+                    break;
+                }
+                match item {
+                    Ok(event) => batch.push(Arc::new(event)),
+                    Err(_) => {
+                        self.hub.publish(&std::mem::take(&mut batch));
+                        self.hub.advance(position);
+                    }
+                }
+                published = position;
+            }
             self.hub.publish(&batch);
-            published = last;
+        }
+        Ok(())
+    }
+
+    /// Called after a fold keeps failing at the checkpoint `after`: folds the events after
+    /// it one at a time, and parks the first that fails (dead letter), so the rest go on.
+    /// Only a failure of the event itself parks it: if the database is not answering, the
+    /// error is returned and nothing is parked.
+    async fn park_next(&self, mut after: Position) -> Result<(), ProjectionError> {
+        for _ in 0..BATCH {
+            let Some(item) = self.store.read_all_lenient(after, 1).await?.into_iter().next() else {
+                return Ok(());
+            };
+            let (position, reason, event) = match item {
+                Err((position, reason)) => (position, reason, None),
+                Ok(event) => {
+                    let event = Arc::new(event);
+                    match self.apply(after, std::slice::from_ref(&event)).await {
+                        Ok(()) => {
+                            after = event.position;
+                            continue;
+                        }
+                        Err(ProjectionError::Moved(_)) => return Ok(()),
+                        Err(e) => (event.position, e.to_string(), Some(event)),
+                    }
+                }
+            };
+            sqlx::query("SELECT 1").execute(self.store.pool()).await?;
+            return self.park(after, position, &reason, event).await;
+        }
+        Ok(())
+    }
+
+    /// Records `position` as parked with its reason and moves the checkpoint past it.
+    async fn park(
+        &self,
+        after: Position,
+        position: Position,
+        reason: &str,
+        event: Option<Arc<RecordedEvent>>,
+    ) -> Result<(), ProjectionError> {
+        {
+            let mut conn = self.conn.lock().await;
+            let _turn = self.store.write_turn().lock().await;
+            conn.execute(self.db.backend.begin_write()).await?;
+            let parked = async {
+                self.fence(&mut conn, after).await?;
+                sqlx::query(
+                    "INSERT INTO parked_events (position, reason, parked_at_ms) VALUES ($1, $2, $3)
+                     ON CONFLICT (position) DO UPDATE SET reason = excluded.reason",
+                )
+                .bind(position.0 as i64)
+                .bind(reason)
+                .bind(now_ms())
+                .execute(&mut *conn)
+                .await?;
+                save_checkpoint(&mut conn, position).await?;
+                self.notify_folded(&mut conn, position).await?;
+                Ok::<(), ProjectionError>(())
+            }
+            .await;
+            if let Err(e) = parked {
+                let _ = conn.execute("ROLLBACK").await;
+                return Err(e);
+            }
+            conn.execute("COMMIT").await?;
+        }
+        tracing::error!(%position, %reason, "event parked: the read models go on without it until it is retried");
+        metrics::counter!(crate::metrics::PARKED).increment(1);
+        self.publish_folded(after).await?;
+        // Sockets still get a parked event that can be read: it is committed, only its fold failed.
+        match event {
+            Some(event) => self.hub.publish(&[event]),
+            None => self.hub.advance(position),
+        }
+        Ok(())
+    }
+
+    /// Folds a parked event again (after a fix), on its own, and takes it out of the dead
+    /// letter if it folds. The checkpoint does not move: it is past the event already.
+    pub async fn retry_parked(&self, position: Position) -> Result<(), ProjectionError> {
+        let item = self
+            .store
+            .read_all_lenient(Position(position.0.saturating_sub(1)), 1)
+            .await?
+            .into_iter()
+            .next();
+        let event = match item {
+            Some(Ok(event)) if event.position == position => Arc::new(event),
+            Some(Err((at, reason))) if at == position => {
+                return Err(ProjectionError::Read(StoreReadError::Corrupt {
+                    position: position.0 as i64,
+                    reason,
+                }));
+            }
+            _ => return Err(ProjectionError::NotParked(position)),
+        };
+        let mut conn = self.conn.lock().await;
+        let _turn = self.store.write_turn().lock().await;
+        conn.execute(self.db.backend.begin_write()).await?;
+        let retried = async {
+            if self.db.backend == Backend::Postgres {
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(FOLD_LOCK)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            let removed = sqlx::query("DELETE FROM parked_events WHERE position = $1")
+                .bind(position.0 as i64)
+                .execute(&mut *conn)
+                .await?;
+            if removed.rows_affected() == 0 {
+                return Err(ProjectionError::NotParked(position));
+            }
+            apply(&mut conn, self.db.backend, std::slice::from_ref(&event)).await?;
+            Ok(())
+        }
+        .await;
+        match retried {
+            Ok(()) => {
+                conn.execute("COMMIT").await?;
+                tracing::info!(%position, "parked event folded on retry");
+                Ok(())
+            }
+            Err(e) => {
+                let _ = conn.execute("ROLLBACK").await;
+                Err(e)
+            }
+        }
+    }
+
+    /// On PostgreSQL: under the fold lock, the stored checkpoint must still be `after`.
+    async fn fence(&self, conn: &mut AnyConnection, after: Position) -> Result<(), ProjectionError> {
+        if self.db.backend != Backend::Postgres {
+            return Ok(());
+        }
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(FOLD_LOCK)
+            .execute(&mut *conn)
+            .await?;
+        let stored: Option<i64> = sqlx::query_scalar("SELECT position FROM projection_checkpoints WHERE name = $1")
+            .bind(NAME)
+            .fetch_optional(&mut *conn)
+            .await?;
+        let stored = Position(stored.unwrap_or(0) as u64);
+        if stored != after {
+            return Err(ProjectionError::Moved(stored));
+        }
+        Ok(())
+    }
+
+    /// On PostgreSQL: wakes the nodes that follow the checkpoint, on commit.
+    async fn notify_folded(&self, conn: &mut AnyConnection, position: Position) -> Result<(), ProjectionError> {
+        if self.db.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(PROJECTED_CHANNEL)
+                .bind(position.0.to_string())
+                .execute(&mut *conn)
+                .await?;
         }
         Ok(())
     }
@@ -134,6 +313,7 @@ impl Projector {
 
     /// Follows the log until the task is dropped. Errors are logged and retried.
     pub async fn run(self) {
+        let mut failing = (Position::ZERO, 0);
         loop {
             if !self.leads().await {
                 if let Err(e) = self.follow_leader().await {
@@ -144,21 +324,32 @@ impl Projector {
             }
             // Listen first, then catch up: nothing committed in between is missed.
             let mut committed = self.store.bus().subscribe_committed();
-            let checkpoint = match self.catch_up().await {
-                Ok(checkpoint) => checkpoint,
-                Err(e) => {
-                    tracing::error!(error = %e, "projection failed; retrying");
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                    continue;
-                }
+            let failed = match self.catch_up().await {
+                Ok(checkpoint) => match self.follow(&mut committed, checkpoint).await {
+                    Ok(Follow::Closed) => return,
+                    Ok(Follow::Resync) => None,
+                    Err(e) => Some(e),
+                },
+                Err(e) => Some(e),
             };
-            match self.follow(&mut committed, checkpoint).await {
-                Ok(Follow::Closed) => return,
-                Ok(Follow::Resync) => {}
-                Err(e) => {
-                    tracing::error!(error = %e, "projection failed; retrying");
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                }
+            if let Some(e) = failed {
+                tracing::error!(error = %e, "projection failed; retrying");
+                self.count_failure(&mut failing).await;
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+    }
+
+    /// Counts failures at one checkpoint; the [`PARK_AFTER`]th parks the event at fault.
+    async fn count_failure(&self, failing: &mut (Position, u32)) {
+        let Ok(at) = checkpoint(self.store.pool()).await else {
+            return;
+        };
+        *failing = if failing.0 == at { (at, failing.1 + 1) } else { (at, 1) };
+        if failing.1 >= PARK_AFTER {
+            *failing = (at, 0);
+            if let Err(e) = self.park_next(at).await {
+                tracing::error!(error = %e, "could not park the failing event");
             }
         }
     }
@@ -296,6 +487,7 @@ impl Projector {
                 conn.execute("DELETE FROM read_markers").await?;
                 conn.execute("DELETE FROM attachments").await?;
                 conn.execute("DELETE FROM webhooks").await?;
+                conn.execute("DELETE FROM parked_events").await?;
                 conn.execute("DELETE FROM projection_checkpoints").await?;
                 conn.execute("COMMIT").await
             }
@@ -354,33 +546,21 @@ impl Projector {
         after: Position,
         batch: &[Arc<RecordedEvent>],
     ) -> Result<(), ProjectionError> {
-        let backend = self.db.backend;
-        if backend == Backend::Postgres {
-            sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(FOLD_LOCK)
-                .execute(&mut *conn)
-                .await?;
-            let stored: Option<i64> = sqlx::query_scalar("SELECT position FROM projection_checkpoints WHERE name = $1")
-                .bind(NAME)
-                .fetch_optional(&mut *conn)
-                .await?;
-            let stored = Position(stored.unwrap_or(0) as u64);
-            if stored != after {
-                return Err(ProjectionError::Moved(stored));
-            }
-        }
-        apply(conn, backend, batch).await?;
-        if backend == Backend::Postgres
-            && let Some(last) = batch.last()
-        {
-            sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(PROJECTED_CHANNEL)
-                .bind(last.position.0.to_string())
-                .execute(&mut *conn)
-                .await?;
+        self.fence(conn, after).await?;
+        apply(conn, self.db.backend, batch).await?;
+        if let Some(last) = batch.last() {
+            save_checkpoint(conn, last.position).await?;
+            self.notify_folded(conn, last.position).await?;
         }
         Ok(())
     }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 enum Follow {
@@ -800,15 +980,18 @@ async fn apply(conn: &mut AnyConnection, backend: Backend, batch: &[Arc<Recorded
         }
     }
     insert_messages(conn, backend, &mut messages).await?;
-    if let Some(last) = batch.last() {
-        sqlx::query(
-            "INSERT INTO projection_checkpoints (name, position) VALUES ($1, $2)
-             ON CONFLICT (name) DO UPDATE SET position = excluded.position",
-        )
-        .bind(NAME)
-        .bind(last.position.0 as i64)
-        .execute(&mut *conn)
-        .await?;
-    }
+    Ok(())
+}
+
+/// Saves the position of the last event in the read models, in their transaction.
+async fn save_checkpoint(conn: &mut AnyConnection, position: Position) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO projection_checkpoints (name, position) VALUES ($1, $2)
+         ON CONFLICT (name) DO UPDATE SET position = excluded.position",
+    )
+    .bind(NAME)
+    .bind(position.0 as i64)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }

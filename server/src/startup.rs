@@ -96,6 +96,7 @@ impl Services {
         hub.grant_admins(granted);
         tasks.push(tokio::spawn(projector.clone().run()));
         let engine = Arc::new(Engine::new(store, hub));
+        engine.set_projector(projector.clone());
         engine.ensure_general().await.context("Failed to create #general")?;
         Ok(Self {
             engine,

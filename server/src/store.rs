@@ -188,6 +188,31 @@ impl EventStore {
         rows.into_iter().map(EventRow::decode).collect()
     }
 
+    /// Like [`Self::read_all`], but a row that cannot be read does not fail the page: it
+    /// comes as `Err((position, reason))` in its place, for readers that step over it.
+    pub async fn read_all_lenient(
+        &self,
+        after: Position,
+        limit: u32,
+    ) -> Result<Vec<Result<RecordedEvent, (Position, String)>>, sqlx::Error> {
+        let rows: Vec<EventRow> = sqlx::query_as(
+            "SELECT position, stream_id, stream_version, event_id, event_type, schema_version,
+                    payload, metadata, recorded_at_ms
+             FROM events WHERE position > $1 ORDER BY position LIMIT $2",
+        )
+        .bind(after.0 as i64)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let position = Position(row.position.max(0) as u64);
+                row.decode().map_err(|e| (position, e.to_string()))
+            })
+            .collect())
+    }
+
     /// Up to `limit` events of one stream with a position in `(after, up_to]`, in log order.
     pub async fn read_stream(
         &self,
@@ -272,6 +297,7 @@ async fn write_loop(
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut versions = Versions::default();
+    let sole = conn.sole_writer();
     while requests.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let waited = std::time::Instant::now();
         let _turn = write_turn.lock().await;
@@ -287,7 +313,7 @@ async fn write_loop(
                 metrics::histogram!(crate::metrics::APPEND_SECONDS).record(started.elapsed().as_secs_f64());
                 let appended: usize = outcomes.iter().map(|(_, events)| events.len()).sum();
                 metrics::counter!(crate::metrics::APPENDED).increment(appended as u64);
-                finish(batch.drain(..), outcomes, &bus)
+                finish(batch.drain(..), outcomes, &bus, sole)
             }
             Err(e) => {
                 conn.rollback().await;
@@ -297,7 +323,7 @@ async fn write_loop(
                 for request in batch.drain(..) {
                     let single = std::slice::from_ref(&request);
                     match write_batch(&mut conn, single, &mut versions).await {
-                        Ok(outcomes) => finish(std::iter::once(request), outcomes, &bus),
+                        Ok(outcomes) => finish(std::iter::once(request), outcomes, &bus, sole),
                         Err(e2) => {
                             conn.rollback().await;
                             versions.clear();
@@ -314,14 +340,18 @@ async fn write_loop(
 /// After commit: answer each request, then announce the committed events in log order.
 /// On PostgreSQL the bus takes them only if it has had every event before them (see
 /// [`Bus::emit_committed`]); else this node's tailer announces them, in order.
-fn finish(requests: impl Iterator<Item = AppendRequest>, outcomes: Vec<Outcome>, bus: &Bus) {
+fn finish(requests: impl Iterator<Item = AppendRequest>, outcomes: Vec<Outcome>, bus: &Bus, sole: bool) {
     let mut committed = Vec::new();
     for (request, (outcome, events)) in requests.zip(outcomes) {
         committed.extend(events);
         // The requester may have gone away; the events are durable all the same.
         let _ = request.reply.send(outcome);
     }
-    bus.emit_committed(committed);
+    if sole {
+        bus.emit_committed_by_sole_writer(committed);
+    } else {
+        bus.emit_committed(committed);
+    }
 }
 
 type Outcome = (Result<Appended, AppendError>, Vec<RecordedEvent>);

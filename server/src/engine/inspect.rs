@@ -21,6 +21,23 @@ impl Engine {
         admins.contains(&me.username) || self.hub.is_granted_admin(&me.username)
     }
 
+    pub fn set_projector(&self, projector: crate::projector::Projector) {
+        let _ = self.projector.set(projector);
+    }
+
+    /// Folds a parked event again (see [`crate::projector::Projector::retry_parked`]).
+    pub async fn retry_parked(&self, me: &Me, position: Position) -> Result<(), EngineError> {
+        self.require_admin(me)?;
+        let projector = self
+            .projector
+            .get()
+            .ok_or_else(|| EngineError::Internal("no projector".into()))?;
+        projector.retry_parked(position).await.map_err(|e| match e {
+            crate::projector::ProjectionError::Write(e) => EngineError::Internal(e.to_string()),
+            other => EngineError::BadRequest(other.to_string()),
+        })
+    }
+
     /// Makes `username` an instance admin, creating the account with `password` if it does
     /// not exist (`create-admin`). Returns whether the account was created.
     pub async fn create_admin(&self, username: &str, password: Option<&str>) -> Result<bool, EngineError> {
@@ -119,6 +136,17 @@ impl Engine {
             lag: head.0.saturating_sub(projected.0),
             parked: false,
         }];
+        // Events the read models could not fold, parked until retried.
+        let parked: Vec<(i64, String)> =
+            sqlx::query_as("SELECT position, reason FROM parked_events ORDER BY position LIMIT 100")
+                .fetch_all(self.store.pool())
+                .await?;
+        subscribers.extend(parked.into_iter().map(|(at, reason)| SubscriberView {
+            name: format!("read models: event {at} parked: {reason}"),
+            position: Position(at.max(0) as u64),
+            lag: 0,
+            parked: true,
+        }));
         subscribers.extend(hooks.into_iter().map(|(url, at, dead)| SubscriberView {
             name: format!("webhook {url}"),
             position: Position(at.max(0) as u64),

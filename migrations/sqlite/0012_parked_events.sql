@@ -1,0 +1,6 @@
+-- Events the projector could not fold, parked (dead letter) until retried from the inspector.
+CREATE TABLE parked_events (
+    position     INTEGER PRIMARY KEY,
+    reason       TEXT    NOT NULL,
+    parked_at_ms INTEGER NOT NULL
+);
