@@ -8,7 +8,10 @@ import { join, resolve } from 'node:path';
 import { appPort, appURL, csrPort, csrURL } from './ports';
 
 const root = resolve(__dirname, '..');
-const dataDir = mkdtempSync(join(tmpdir(), 'parley-e2e-'));
+// Made once, by the runner; its workers (which load this file again) find it in the
+// environment, so a test can reach the server's database (to damage a row, say).
+const dataDir = process.env.PARLEY_E2E_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'parley-e2e-'));
+process.env.PARLEY_E2E_DATA_DIR = dataDir;
 const profile = process.env.PARLEY_E2E_PROFILE ?? 'debug';
 
 export default defineConfig({

@@ -2,7 +2,7 @@
 //! by type), each event's payload and metadata, where the projection and every webhook
 //! stand, events per second, and a channel as it was at any past position.
 
-use crate::api::{LogFilter, LogPage, LogRow, am_admin, channel_at, inspect_log};
+use crate::api::{LogFilter, LogPage, LogRow, am_admin, channel_at, inspect_log, retry_parked_event};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use parley::{ChannelId, MessageView, Position};
@@ -32,6 +32,8 @@ pub fn InspectorPage() -> impl IntoView {
     let event_type = RwSignal::new(String::new());
     let before = RwSignal::new(None::<Position>);
     let chosen = RwSignal::new(None::<LogRow>);
+    // What the last retry of a parked event said (kept across the page's reloads).
+    let retried = RwSignal::new(None::<Result<Position, String>>);
     let load = move || {
         let filter = LogFilter {
             before: before.get_untracked(),
@@ -84,7 +86,7 @@ pub fn InspectorPage() -> impl IntoView {
             {move || match page.get() {
                 None => view! { <p class="hint">"Loading…"</p> }.into_any(),
                 Some(Err(e)) => view! { <p class="error" role="alert" data-testid="inspector-error">{e}</p> }.into_any(),
-                Some(Ok(p)) => view! { <Overview page=p /> }.into_any(),
+                Some(Ok(p)) => view! { <Overview page=p retried=retried /> }.into_any(),
             }}
             <form class="inspector-filter" on:submit=apply>
                 <input
@@ -163,7 +165,13 @@ pub fn InspectorPage() -> impl IntoView {
 }
 
 #[component]
-fn Overview(page: LogPage) -> impl IntoView {
+fn Overview(page: LogPage, retried: RwSignal<Option<Result<Position, String>>>) -> impl IntoView {
+    let retry = move |position: Position| {
+        spawn_local(async move {
+            let outcome = retry_parked_event(position).await.map(|()| position);
+            retried.set(Some(outcome.map_err(|e| e.to_string())));
+        });
+    };
     let peak = page.per_second.iter().copied().max().unwrap_or(0).max(1);
     let bars = page
         .per_second
@@ -194,18 +202,51 @@ fn Overview(page: LogPage) -> impl IntoView {
                         .subscribers
                         .into_iter()
                         .map(|s| {
+                            // A parked event of the read models can be folded again after a fix.
+                            let event = s.parked && s.name.starts_with("read models");
+                            let position = s.position;
                             view! {
                                 <tr data-testid="subscriber">
                                     <td>{s.name}</td>
                                     <td>"at " {s.position.0}</td>
                                     <td data-testid="subscriber-lag">{s.lag} " behind"</td>
-                                    <td>{s.parked.then_some("parked")}</td>
+                                    <td>
+                                        {s.parked.then_some("parked")}
+                                        {event
+                                            .then(|| {
+                                                view! {
+                                                    <button
+                                                        type="button"
+                                                        class="secondary"
+                                                        data-testid="retry-parked"
+                                                        on:click=move |_| retry(position)
+                                                    >
+                                                        "Retry"
+                                                    </button>
+                                                }
+                                            })}
+                                    </td>
                                 </tr>
                             }
                         })
                         .collect_view()}
                 </tbody>
             </table>
+            {move || {
+                retried
+                    .get()
+                    .map(|outcome| match outcome {
+                        Ok(position) => {
+                            view! {
+                                <p class="hint" data-testid="retry-result">
+                                    "Event " {position.0} " folded; it is no longer parked."
+                                </p>
+                            }
+                                .into_any()
+                        }
+                        Err(e) => view! { <p class="error" role="alert" data-testid="retry-result">{e}</p> }.into_any(),
+                    })
+            }}
         </section>
     }
 }

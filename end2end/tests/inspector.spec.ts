@@ -1,6 +1,8 @@
 // The event inspector in the browser: an admin browses the log, opens an event, sees the
 // read models' position, and looks at the lobby as it was; others are refused.
 import { expect } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
+import { join as join_path } from 'node:path';
 import { GENERAL, PASSWORD, join, say, test, unique } from './helpers';
 
 test('an admin inspects the log and travels back in time; others cannot', async ({ page, newContext }) => {
@@ -42,4 +44,71 @@ test('an admin inspects the log and travels back in time; others cannot', async 
   await expect(other.getByTestId('inspector-link')).toHaveCount(0);
   await other.goto('/admin');
   await expect(other.getByTestId('inspector-error')).toBeVisible();
+});
+
+// A row damaged on disk: the read models park it and go on; the admin sees it in the
+// inspector, a retry says it is still damaged, and after a fix the retry folds it.
+test('a parked event is shown in the inspector and folded again after a fix', async ({ page }) => {
+  const db = join_path(process.env.PARLEY_E2E_DATA_DIR ?? '', 'parley.db');
+  const sqlite = (script: string) => execFileSync('python3', ['-c', script, db], { encoding: 'utf8' }).trim();
+  const damaged = sqlite(`
+import json, sqlite3, sys, uuid
+db = sqlite3.connect(sys.argv[1], timeout=10)
+meta = json.dumps({"actor": "e2e", "correlation_id": str(uuid.uuid4())})
+cur = db.execute("""INSERT INTO events (position, stream_id, stream_version, event_id, event_type, schema_version,
+                     payload, metadata, client_message_id, recorded_at_ms)
+                     SELECT MAX(position) + 1, ?, 1, ?, 'MessagePosted', 1, '{"oops": true}', ?, NULL, 0 FROM events""",
+                 ("damaged-" + str(uuid.uuid4()), str(uuid.uuid4()), meta))
+db.commit()
+print(db.execute("SELECT MAX(position) FROM events WHERE stream_id LIKE 'damaged-%'").fetchone()[0])
+`);
+
+  await page.goto('/');
+  await expect(page.locator('main[data-hydrated="true"]')).toBeVisible();
+  // The admin account: made here if this test runs alone, else signed in to.
+  await page.getByTestId('auth-switch').click();
+  await page.getByTestId('auth-username').fill('e2e-admin');
+  await page.getByTestId('auth-password').fill(PASSWORD);
+  await page.getByTestId('auth-submit').click();
+  const online = page.getByTestId('connection');
+  const taken = page.getByText('this username is taken');
+  await expect(online.or(taken)).toBeVisible();
+  if (await taken.isVisible()) {
+    await page.getByTestId('auth-switch').click();
+    await page.getByTestId('auth-password').fill(PASSWORD);
+    await page.getByTestId('auth-submit').click();
+  }
+  await expect(online).toHaveText('online');
+  // A message after the damage: its append makes the read models meet the damaged row.
+  const after = unique('after the damage');
+  await say(page, after);
+
+  await page.getByTestId('inspector-link').click();
+  const parkedRow = page.getByTestId('subscriber').filter({ hasText: `event ${damaged} parked` });
+  await expect(parkedRow).toBeVisible({ timeout: 15_000 });
+  await parkedRow.getByTestId('retry-parked').click();
+  await expect(page.getByTestId('retry-result')).toContainText('cannot be read');
+
+  sqlite(`
+import json, sqlite3, sys, uuid
+db = sqlite3.connect(sys.argv[1], timeout=10)
+payload = json.dumps({"channel_id": "${GENERAL}", "message_id": str(uuid.uuid4()), "author": "e2e-admin", "body": "repaired on disk"})
+db.execute("UPDATE events SET payload = ? WHERE position = ?", (payload, ${damaged}))
+db.commit()
+`);
+  await parkedRow.getByTestId('retry-parked').click();
+  await expect(page.getByTestId('retry-result')).toContainText(`Event ${damaged} folded`);
+  await expect(page.getByTestId('subscriber').filter({ hasText: 'parked' })).toHaveCount(0, { timeout: 5_000 });
+
+  // The repaired message is in the lobby's history now, beside the one after it.
+  const history = await page.evaluate(async (channel) => {
+    const response = await fetch('/api/history', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ channel, before: null, limit: 50 }),
+    });
+    return response.text();
+  }, GENERAL);
+  expect(history).toContain('repaired on disk');
+  expect(history).toContain(after);
 });
