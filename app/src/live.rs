@@ -499,15 +499,17 @@ async fn flush_outbox(client: &Rc<Client>) {
         return;
     };
     let channel = client.state.channel.get_untracked();
+    // One after the other, so they are stored in the order they were written.
     for item in items.into_iter().filter(|i| i.channel == channel) {
-        post(
+        post_now(
             client.state,
             item.message_id,
             item.author,
             item.body,
             item.reply_to,
             None,
-        );
+        )
+        .await;
     }
 }
 
@@ -562,12 +564,24 @@ fn post(
     reply_to: Option<MessageId>,
     files: Option<Vec<OutboxFile>>,
 ) {
+    spawn_local(post_now(state, message_id, author, body, reply_to, files));
+}
+
+/// [`post`], awaited: returns once the message is acknowledged, refused or kept for later.
+async fn post_now(
+    state: ChatState,
+    message_id: MessageId,
+    author: String,
+    body: String,
+    reply_to: Option<MessageId>,
+    files: Option<Vec<OutboxFile>>,
+) {
     let Some(client) = client() else { return };
     if !client.in_flight.borrow_mut().insert(message_id) {
         return;
     }
     let channel = state.channel.get_untracked();
-    spawn_local(async move {
+    {
         let files = match (files, &client.local) {
             (Some(files), _) => files,
             (None, Some(local)) => local
@@ -643,7 +657,7 @@ fn post(
                 }
             }
         }
-    });
+    }
 }
 
 /// Uploads the message's files that still need it (from the page, or from IndexedDB after
