@@ -8,6 +8,7 @@ use crate::db::{Backend, Flag};
 use crate::dialect;
 use crate::dispatcher::Hub;
 use crate::folded::Folded;
+use crate::store::now_ms;
 use crate::store::{AppendError, Appended, EventStore, ExpectedVersion, NewEvent, StoreReadError};
 use axum::http::HeaderMap;
 use parley::account::{self, AccountCommand, AccountState};
@@ -25,7 +26,6 @@ use parley_app::api::{
 };
 use parley_app::api::{CreatedWebhook, LogFilter, LogPage, WebhookAction, WebhookView};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::{broadcast, watch};
 
 mod files;
@@ -177,13 +177,6 @@ pub struct Engine {
     projector: std::sync::OnceLock<crate::projector::Projector>,
     /// Usernames of the instance's admins (who may open the event inspector), from the config.
     admins: std::sync::RwLock<std::collections::HashSet<String>>,
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 impl Engine {

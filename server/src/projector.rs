@@ -13,6 +13,7 @@ use crate::cluster::{Lease, POLL, PROJECTOR_LEASE};
 use crate::db::{Backend, Database};
 use crate::dialect;
 use crate::dispatcher::Hub;
+use crate::store::now_ms;
 use crate::store::{EventStore, StoreReadError};
 use parley::{Event, Position, RecordedEvent};
 use sqlx::postgres::PgListener;
@@ -554,13 +555,6 @@ impl Projector {
         }
         Ok(())
     }
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 enum Follow {

@@ -176,7 +176,15 @@ impl EventStore {
 
     /// Up to `limit` events after `after`, in log order.
     pub async fn read_all(&self, after: Position, limit: u32) -> Result<Vec<RecordedEvent>, StoreReadError> {
-        let rows: Vec<EventRow> = sqlx::query_as(
+        self.rows_after(after, limit)
+            .await?
+            .into_iter()
+            .map(EventRow::decode)
+            .collect()
+    }
+
+    async fn rows_after(&self, after: Position, limit: u32) -> Result<Vec<EventRow>, sqlx::Error> {
+        sqlx::query_as(
             "SELECT position, stream_id, stream_version, event_id, event_type, schema_version,
                     payload, metadata, recorded_at_ms
              FROM events WHERE position > $1 ORDER BY position LIMIT $2",
@@ -184,8 +192,7 @@ impl EventStore {
         .bind(after.0 as i64)
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
-        .await?;
-        rows.into_iter().map(EventRow::decode).collect()
+        .await
     }
 
     /// Like [`Self::read_all`], but a row that cannot be read does not fail the page: it
@@ -195,16 +202,9 @@ impl EventStore {
         after: Position,
         limit: u32,
     ) -> Result<Vec<Result<RecordedEvent, (Position, String)>>, sqlx::Error> {
-        let rows: Vec<EventRow> = sqlx::query_as(
-            "SELECT position, stream_id, stream_version, event_id, event_type, schema_version,
-                    payload, metadata, recorded_at_ms
-             FROM events WHERE position > $1 ORDER BY position LIMIT $2",
-        )
-        .bind(after.0 as i64)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
+        Ok(self
+            .rows_after(after, limit)
+            .await?
             .into_iter()
             .map(|row| {
                 let position = Position(row.position.max(0) as u64);
@@ -282,7 +282,8 @@ impl EventRow {
     }
 }
 
-fn now_ms() -> i64 {
+/// Milliseconds since the Unix epoch (0 if the clock is before it).
+pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)

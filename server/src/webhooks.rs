@@ -5,6 +5,7 @@
 //! the others, until an admin retries or skips that event.
 
 use crate::engine::Engine;
+use crate::store::now_ms;
 use hmac::{Hmac, Mac};
 use parley::{ChannelId, Event, Position, RecordedEvent, SpaceId};
 use sha2::Sha256;
@@ -85,13 +86,6 @@ pub fn spawn(engine: Arc<Engine>, db: &crate::db::Database, settings: Settings) 
 }
 
 type Due = (String, String, String, String, String, i64, i64, i64);
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
 
 /// One pass over every live subscription; returns how soon one is due again, if any waits.
 async fn deliver_due(

@@ -135,6 +135,24 @@ async fn acknowledged_messages_survive_a_kill_right_after_the_ack() {
     server.child.wait().unwrap();
 }
 
+/// Signs the harness's user up or in (`function`) on the server at `base`.
+async fn sign(client: &reqwest::Client, base: &str, function: &str) {
+    let signed = client
+        .post(format!("{base}/api/{function}"))
+        .json(&serde_json::json!({ "username": "crash", "password": crate::helpers::PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed.status(), 200);
+}
+
+/// The session cookie the jar holds for `base`, for a socket's handshake.
+fn cookie_of(jar: &reqwest::cookie::Jar, base: &str) -> String {
+    use reqwest::cookie::CookieStore;
+    let url = base.parse().unwrap();
+    jar.cookies(&url).unwrap().to_str().unwrap().to_owned()
+}
+
 /// The whole of `#general`, oldest first, page by page.
 async fn whole_history(client: &reqwest::Client, base: &str) -> Vec<MessageView> {
     let mut all = Vec::new();
@@ -264,22 +282,12 @@ async fn killed_under_load_at_random_moments_loses_and_repeats_nothing() {
     for cycle in 0..cycles {
         let mut server = start(&database_url);
         let function = if cycle == 0 { "sign_up" } else { "sign_in" };
-        let signed = client
-            .post(format!("{}/api/{function}", server.base))
-            .json(&serde_json::json!({ "username": "crash", "password": crate::helpers::PASSWORD }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(signed.status(), 200);
+        sign(&client, &server.base, function).await;
         // What was in flight at the last kill goes again, with its id: once, either way.
         for id in unknown.drain(..) {
             acked.push((id, resend(&client, &server.base, id).await));
         }
-        let cookie = {
-            use reqwest::cookie::CookieStore;
-            let url = server.base.parse().unwrap();
-            jar.cookies(&url).unwrap().to_str().unwrap().to_owned()
-        };
+        let cookie = cookie_of(&jar, &server.base);
         let cursor = followed.last().map_or(Position::ZERO, |(p, _)| *p);
         let base = server.base.clone();
         let follower = tokio::spawn(async move { follow_until_killed(&base, &cookie, cursor).await });
@@ -312,13 +320,7 @@ async fn killed_under_load_at_random_moments_loses_and_repeats_nothing() {
     }
 
     let mut server = start(&database_url);
-    let signed = client
-        .post(format!("{}/api/sign_in", server.base))
-        .json(&serde_json::json!({ "username": "crash", "password": crate::helpers::PASSWORD }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(signed.status(), 200);
+    sign(&client, &server.base, "sign_in").await;
     for id in unknown.drain(..) {
         acked.push((id, resend(&client, &server.base, id).await));
     }
@@ -376,11 +378,7 @@ async fn killed_under_load_at_random_moments_loses_and_repeats_nothing() {
 
     // The follower converges: what it got over all the restarts, plus a last catch-up,
     // is the channel's messages in log order, each once.
-    let cookie = {
-        use reqwest::cookie::CookieStore;
-        let url = server.base.parse().unwrap();
-        jar.cookies(&url).unwrap().to_str().unwrap().to_owned()
-    };
+    let cookie = cookie_of(&jar, &server.base);
     let cursor = followed.last().map_or(Position::ZERO, |(p, _)| *p);
     let base = server.base.clone();
     let follower = tokio::spawn(async move { follow_until_killed(&base, &cookie, cursor).await });
@@ -398,13 +396,7 @@ async fn killed_under_load_at_random_moments_loses_and_repeats_nothing() {
         .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let mut server = start(&database_url);
-    let signed = client
-        .post(format!("{}/api/sign_in", server.base))
-        .json(&serde_json::json!({ "username": "crash", "password": crate::helpers::PASSWORD }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(signed.status(), 200);
+    sign(&client, &server.base, "sign_in").await;
     assert_eq!(whole_history(&client, &server.base).await, stored);
     server.child.kill().unwrap();
     server.child.wait().unwrap();
