@@ -74,14 +74,13 @@ impl Aggregate for crate::AccountState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{ChannelId, ChannelState, DisplayName, MessageBody, MessageId};
+    use crate::{ChannelId, ChannelKind, ChannelState, DisplayName, MessageBody, MessageId};
 
     fn created(channel_id: ChannelId) -> Event {
         Event::ChannelCreated {
             channel_id,
             name: "general".into(),
-            space_id: None,
-            members: None,
+            kind: ChannelKind::Lobby,
         }
     }
 

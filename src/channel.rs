@@ -110,6 +110,39 @@ pub enum DomainError {
     Credential(#[from] CredentialError),
 }
 
+/// What a channel is, fixed when it is created.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ChannelKind {
+    /// The instance-wide lobby (`#general`): every account may read and post.
+    Lobby,
+    /// A channel of a space: the space's members may read and post.
+    Space { space_id: SpaceId },
+    /// A direct conversation: only these people may read and post.
+    Direct { members: Vec<UserId> },
+}
+
+impl ChannelKind {
+    /// A space's channel, or the lobby when there is no space.
+    pub fn of_space(space_id: Option<SpaceId>) -> Self {
+        space_id.map_or(Self::Lobby, |space_id| Self::Space { space_id })
+    }
+
+    pub fn space_id(&self) -> Option<SpaceId> {
+        match self {
+            Self::Space { space_id } => Some(*space_id),
+            _ => None,
+        }
+    }
+
+    pub fn members(&self) -> Option<&[UserId]> {
+        match self {
+            Self::Direct { members } => Some(members),
+            _ => None,
+        }
+    }
+}
+
 /// What `decide` needs to know about a channel: folded from its stream by `evolve`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ChannelState {
@@ -165,8 +198,7 @@ pub fn decide(state: &ChannelState, command: &ChannelCommand) -> Result<Vec<Even
             Ok(vec![Event::ChannelCreated {
                 channel_id: *channel_id,
                 name: name.clone(),
-                space_id: *space_id,
-                members: None,
+                kind: ChannelKind::of_space(*space_id),
             }])
         }
         ChannelCommand::RenameChannel { channel_id, name } => {
@@ -201,8 +233,9 @@ pub fn decide(state: &ChannelState, command: &ChannelCommand) -> Result<Vec<Even
             Ok(vec![Event::ChannelCreated {
                 channel_id: *channel_id,
                 name: "direct".into(),
-                space_id: None,
-                members: Some(members.iter().copied().collect()),
+                kind: ChannelKind::Direct {
+                    members: members.iter().copied().collect(),
+                },
             }])
         }
         ChannelCommand::PostMessage {
@@ -249,16 +282,10 @@ fn space_channel(state: &ChannelState) -> Result<(), DomainError> {
 
 /// Folds one event of the channel's stream into its state.
 pub fn evolve(mut state: ChannelState, event: &Event) -> ChannelState {
-    if let Event::ChannelCreated {
-        name,
-        space_id,
-        members,
-        ..
-    } = event
-    {
+    if let Event::ChannelCreated { name, kind, .. } = event {
         state.name = Some(name.clone());
-        state.space_id = *space_id;
-        state.members = members.as_ref().map(|m| m.iter().copied().collect());
+        state.space_id = kind.space_id();
+        state.members = kind.members().map(|m| m.iter().copied().collect());
     }
     match event {
         Event::ChannelRenamed { name, .. } => state.name = Some(name.clone()),
@@ -413,19 +440,18 @@ mod tests {
         Event::ChannelCreated {
             channel_id,
             name: "general".into(),
-            space_id: None,
-            members: None,
+            kind: ChannelKind::Lobby,
         }
     }
 
     #[test]
     fn creating_a_new_channel_emits_channel_created() {
         let id = ChannelId::new();
-        let space_id = Some(SpaceId::new());
+        let space_id = SpaceId::new();
         let cmd = ChannelCommand::CreateChannel {
             channel_id: id,
             name: "random".into(),
-            space_id,
+            space_id: Some(space_id),
         };
         let events = decide(&given(&[]), &cmd);
         assert_eq!(
@@ -433,12 +459,12 @@ mod tests {
             Ok(vec![Event::ChannelCreated {
                 channel_id: id,
                 name: "random".into(),
-                space_id,
-                members: None,
+                kind: ChannelKind::Space { space_id },
             }])
         );
         let state = given(&events.unwrap_or_default());
-        assert_eq!(state.space_id, space_id);
+        assert_eq!(state.space_id, Some(space_id));
+        assert_eq!(state.members, None);
     }
 
     #[test]
@@ -549,8 +575,9 @@ mod tests {
         let in_space = Event::ChannelCreated {
             channel_id: id,
             name: "design".into(),
-            space_id: Some(SpaceId::new()),
-            members: None,
+            kind: ChannelKind::Space {
+                space_id: SpaceId::new(),
+            },
         };
         let rename = |name: &str| ChannelCommand::RenameChannel {
             channel_id: id,

@@ -2,25 +2,25 @@
 
 use crate::account::{PasswordHash, Username};
 use crate::attachment::Attachment;
+use crate::channel::ChannelKind;
 use crate::ids::{ChannelId, CorrelationId, EventId, MessageId, Position, StreamId, UserId};
 use crate::rules::{DisplayName, Emoji, MessageBody};
+use crate::schema::{self, UpcastError};
 use crate::space::{Role, SpaceId};
 use serde::{Deserialize, Serialize};
 
 /// Every kind of event the log holds. Serialized as `{"type": ..., "data": {...}}`;
-/// the store keeps `type` and the schema version in columns of their own.
+/// the store keeps `type` and the schema version in columns of their own. Each type has
+/// its own schema version ([`crate::schema`]); this enum is today's shape of every type.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "data")]
 pub enum Event {
+    /// Schema version 2 (version 1 had an optional `space_id` and optional `members`).
     ChannelCreated {
         channel_id: ChannelId,
         name: String,
-        /// The space it belongs to; none for the instance-wide lobby (`#general` of old).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        space_id: Option<SpaceId>,
-        /// The people of a direct-message channel (no space): only they may read and post.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        members: Option<Vec<UserId>>,
+        /// The lobby, a space's channel or a direct conversation.
+        kind: ChannelKind,
     },
     ChannelRenamed {
         channel_id: ChannelId,
@@ -157,8 +157,8 @@ pub enum Event {
 /// Why stored bytes could not be read back as an [`Event`].
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
-    #[error("unknown schema version {version} for event type {event_type}")]
-    UnknownSchema { event_type: String, version: u32 },
+    #[error(transparent)]
+    Schema(#[from] UpcastError),
     #[error("malformed {event_type} payload: {source}")]
     Malformed {
         event_type: String,
@@ -167,9 +167,10 @@ pub enum DecodeError {
 }
 
 impl Event {
-    /// The schema version every event is written with today. Older versions are
-    /// upcast in [`Event::decode`] when a schema changes.
-    pub const SCHEMA_VERSION: u32 = 1;
+    /// The schema version this event is written with: today's version of its type.
+    pub fn schema_version(&self) -> u32 {
+        schema::current_version(self.event_type())
+    }
 
     pub fn event_type(&self) -> &'static str {
         match self {
@@ -207,14 +208,10 @@ impl Event {
         }
     }
 
-    /// Reads an event back from its type, schema version and payload columns.
+    /// Reads an event back from its type, schema version and payload columns, upcasting
+    /// an old version to today's shape.
     pub fn decode(event_type: &str, schema_version: u32, payload: serde_json::Value) -> Result<Self, DecodeError> {
-        if schema_version != Self::SCHEMA_VERSION {
-            return Err(DecodeError::UnknownSchema {
-                event_type: event_type.to_owned(),
-                version: schema_version,
-            });
-        }
+        let payload = schema::upcast(event_type, schema_version, payload)?;
         let tagged = serde_json::json!({ "type": event_type, "data": payload });
         serde_json::from_value(tagged).map_err(|source| DecodeError::Malformed {
             event_type: event_type.to_owned(),
@@ -292,6 +289,8 @@ pub struct RecordedEvent {
     pub stream_id: StreamId,
     pub stream_version: u64,
     pub event_id: EventId,
+    /// The schema version of `event` as carried here: today's version of its type, since
+    /// an event stored at an older version is upcast when it is read.
     pub schema_version: u32,
     pub event: Event,
     pub metadata: EventMetadata,
@@ -494,13 +493,55 @@ mod tests {
             Event::ChannelCreated {
                 channel_id: ChannelId::new(),
                 name: "x".into(),
-                space_id: Some(SpaceId::new()),
-                members: None,
+                kind: ChannelKind::Space {
+                    space_id: SpaceId::new(),
+                },
             },
         ] {
-            let back = Event::decode(event.event_type(), Event::SCHEMA_VERSION, event.payload());
+            let back = Event::decode(event.event_type(), event.schema_version(), event.payload());
             assert_eq!(back.ok(), Some(event));
         }
+    }
+
+    #[test]
+    fn channels_stored_at_schema_version_one_read_as_todays_events() {
+        let (channel_id, space_id, ada, bob) = (ChannelId::new(), SpaceId::new(), UserId::new(), UserId::new());
+        let created = |kind| Event::ChannelCreated {
+            channel_id,
+            name: "old".into(),
+            kind,
+        };
+        // Payloads as version 1 wrote them: absent fields were left out.
+        let lobby = serde_json::json!({ "channel_id": channel_id, "name": "old" });
+        let in_space = serde_json::json!({ "channel_id": channel_id, "name": "old", "space_id": space_id });
+        let direct = serde_json::json!({ "channel_id": channel_id, "name": "old", "members": [ada, bob] });
+        assert_eq!(
+            Event::decode("ChannelCreated", 1, lobby).ok(),
+            Some(created(ChannelKind::Lobby))
+        );
+        assert_eq!(
+            Event::decode("ChannelCreated", 1, in_space).ok(),
+            Some(created(ChannelKind::Space { space_id }))
+        );
+        assert_eq!(
+            Event::decode("ChannelCreated", 1, direct).ok(),
+            Some(created(ChannelKind::Direct {
+                members: vec![ada, bob]
+            }))
+        );
+        let both =
+            serde_json::json!({ "channel_id": channel_id, "name": "old", "space_id": space_id, "members": [ada] });
+        assert!(matches!(
+            Event::decode("ChannelCreated", 1, both),
+            Err(DecodeError::Schema(UpcastError::Invalid { .. }))
+        ));
+        // Today's shape is version 2, and a version 1 payload is not read as version 2.
+        assert_eq!(created(ChannelKind::Lobby).schema_version(), 2);
+        let v1 = serde_json::json!({ "channel_id": channel_id, "name": "old", "space_id": space_id });
+        assert!(matches!(
+            Event::decode("ChannelCreated", 2, v1),
+            Err(DecodeError::Malformed { .. })
+        ));
     }
 
     #[test]
@@ -524,7 +565,7 @@ mod tests {
         let event = posted();
         assert!(matches!(
             Event::decode("MessagePosted", 99, event.payload()),
-            Err(DecodeError::UnknownSchema { version: 99, .. })
+            Err(DecodeError::Schema(UpcastError::UnknownVersion { version: 99, .. }))
         ));
         assert!(matches!(
             Event::decode("MessagePosted", 1, serde_json::json!({"body": ""})),

@@ -11,6 +11,7 @@
 //! - [`space`]: spaces, their members, roles and invites: the authorization model.
 //! - [`aggregate`]: what every aggregate state shares (fold, version), for caches of states.
 //! - [`channel`]: the channel aggregate: its commands, events, `decide` and `evolve`.
+//! - [`schema`]: schema versions per event type; upcasters from stored old versions.
 //! - [`event`]: the envelope a committed event travels in (position, stream, version, metadata).
 //! - [`markdown`]: message bodies parsed into a tree that can only be displayed safely.
 //! - [`presence`]: online, away or offline per user, across tabs and devices, with a grace period.
@@ -34,6 +35,7 @@ pub mod markdown;
 pub mod presence;
 pub mod protocol;
 pub mod rules;
+pub mod schema;
 pub mod search;
 pub mod space;
 pub mod tabs;
@@ -45,8 +47,8 @@ pub mod webhook;
 pub use account::{AccountCommand, AccountState, CredentialError, Password, PasswordHash, Username};
 pub use aggregate::Aggregate;
 pub use channel::{
-    Actor, ChannelCommand, ChannelState, DomainError, MessageChange, MessageFacts, ParentFacts, decide, decide_change,
-    evolve,
+    Actor, ChannelCommand, ChannelKind, ChannelState, DomainError, MessageChange, MessageFacts, ParentFacts, decide,
+    decide_change, evolve,
 };
 pub use event::{Event, EventMetadata, MessageView, Reaction, RecordedEvent};
 pub use ids::{ChannelId, CorrelationId, EventId, MessageId, Position, StreamId, UserId};

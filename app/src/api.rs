@@ -571,9 +571,20 @@ pub struct LogRow {
     pub event_type: String,
     pub schema_version: u32,
     pub recorded_at_ms: i64,
-    /// Payload and metadata, pretty-printed JSON.
+    /// Payload and metadata, pretty-printed JSON, as stored.
     pub payload: String,
     pub metadata: String,
+    /// For an event stored at an older schema version than its type's today: the payload
+    /// upcast to today's version (or why it cannot be), as every reader sees it.
+    pub upcast: Option<UpcastView>,
+}
+
+/// An old event's payload as today's readers see it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct UpcastView {
+    pub version: u32,
+    /// Pretty-printed JSON, or why the stored payload cannot be upcast.
+    pub payload: Result<String, String>,
 }
 
 /// A webhook's place in the log, for the inspector.

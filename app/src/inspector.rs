@@ -149,8 +149,18 @@ pub fn InspectorPage() -> impl IntoView {
                         Some(row) => {
                             view! {
                                 <h2>{row.event_type.clone()} " at " {row.position.0}</h2>
-                                <h3>"Payload"</h3>
+                                <h3>"Payload, as stored at version " {row.schema_version}</h3>
                                 <pre data-testid="event-payload">{row.payload.clone()}</pre>
+                                {row.upcast.clone().map(|upcast| match upcast.payload {
+                                    Ok(payload) => view! {
+                                        <h3>"Read today as version " {upcast.version}</h3>
+                                        <pre data-testid="event-upcast">{payload}</pre>
+                                    }.into_any(),
+                                    Err(why) => view! {
+                                        <h3>"Cannot be read as version " {upcast.version}</h3>
+                                        <p class="error" data-testid="event-upcast">{why}</p>
+                                    }.into_any(),
+                                })}
                                 <h3>"Metadata"</h3>
                                 <pre>{row.metadata.clone()}</pre>
                             }

@@ -1,19 +1,44 @@
 //! Export and import of the event log as JSON lines: a backup, a move between machines.
 //!
-//! Export writes every event in log order, one `RecordedEvent` per line. Import reads such
-//! a file into a database with no events yet, keeping positions, ids, metadata and times,
-//! in one transaction: every line is decoded and checked first (a known type and schema,
-//! positions following each other, stream versions in order), so a bad file changes nothing.
-//! The read models are then rebuilt from the imported log.
+//! Export writes every event in log order, one line each, shaped like a `RecordedEvent`
+//! but with the type, schema version and payload exactly as stored: an event stored at an
+//! old schema version is exported at that version, not upcast, so a backup is the log itself.
+//! Import reads such a file into a database with no events yet, keeping positions, ids,
+//! versions, metadata and times, in one transaction: every line is decoded (upcast when
+//! old) and checked first (a known type and schema version, positions following each
+//! other, stream versions in order), so a bad file changes nothing. The read models are
+//! then rebuilt from the imported log.
 
 use crate::db;
 use anyhow::{Context, bail};
-use parley::{Event, RecordedEvent};
+use parley::{Event, EventId, EventMetadata, Position, StreamId};
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::io::{BufRead, Write};
 
 /// Events read per query while exporting.
 const PAGE: i64 = 1_000;
+
+/// One line of an export: a stored event as it is on disk.
+#[derive(Serialize, Deserialize)]
+struct Line {
+    position: Position,
+    stream_id: StreamId,
+    stream_version: u64,
+    event_id: EventId,
+    schema_version: u32,
+    event: Stored,
+    metadata: EventMetadata,
+    recorded_at_ms: i64,
+}
+
+/// An event's type and payload at its stored schema version.
+#[derive(Serialize, Deserialize)]
+struct Stored {
+    #[serde(rename = "type")]
+    event_type: String,
+    data: serde_json::Value,
+}
 
 /// Writes the whole log to `out`; returns how many events.
 pub async fn export(database_url: &str, mut out: impl Write) -> anyhow::Result<u64> {
@@ -36,19 +61,23 @@ pub async fn export(database_url: &str, mut out: impl Write) -> anyhow::Result<u
             let payload: serde_json::Value =
                 serde_json::from_str(&payload).with_context(|| format!("event {position}: bad payload"))?;
             let version = u32::try_from(schema_version).unwrap_or(0);
-            let event = Event::decode(&event_type, version, payload)
+            // Exported as stored, but only once it is known to read.
+            Event::decode(&event_type, version, payload.clone())
                 .with_context(|| format!("event {position} cannot be read"))?;
-            let recorded = RecordedEvent {
-                position: parley::Position(position as u64),
-                stream_id: parley::StreamId(stream_id),
+            let line = Line {
+                position: Position(position as u64),
+                stream_id: StreamId(stream_id),
                 stream_version: stream_version as u64,
                 event_id: event_id.parse().with_context(|| format!("event {position}: bad id"))?,
                 schema_version: version,
-                event,
+                event: Stored {
+                    event_type,
+                    data: payload,
+                },
                 metadata: serde_json::from_str(&metadata).with_context(|| format!("event {position}: bad metadata"))?,
                 recorded_at_ms: at,
             };
-            serde_json::to_writer(&mut out, &recorded)?;
+            serde_json::to_writer(&mut out, &line)?;
             out.write_all(b"\n")?;
             count += 1;
         }
@@ -68,8 +97,14 @@ pub async fn import(database_url: &str, input: impl BufRead) -> anyhow::Result<u
         if line.trim().is_empty() {
             continue;
         }
-        let recorded: RecordedEvent = serde_json::from_str(&line)
-            .with_context(|| format!("line {}: not an event of this version of Parley", i + 1))?;
+        let recorded: Line =
+            serde_json::from_str(&line).with_context(|| format!("line {}: not an exported event", i + 1))?;
+        Event::decode(
+            &recorded.event.event_type,
+            recorded.schema_version,
+            recorded.event.data.clone(),
+        )
+        .with_context(|| format!("line {}: not an event this version of Parley can read", i + 1))?;
         let expected = events.len() as u64 + 1;
         if recorded.position.0 != expected {
             bail!(
@@ -109,9 +144,9 @@ pub async fn import(database_url: &str, input: impl BufRead) -> anyhow::Result<u
         .bind(recorded.stream_id.as_str())
         .bind(recorded.stream_version as i64)
         .bind(recorded.event_id.to_string())
-        .bind(recorded.event.event_type())
-        .bind(i64::from(Event::SCHEMA_VERSION))
-        .bind(recorded.event.payload().to_string())
+        .bind(&recorded.event.event_type)
+        .bind(i64::from(recorded.schema_version))
+        .bind(recorded.event.data.to_string())
         .bind(serde_json::to_string(&recorded.metadata)?)
         .bind(recorded.metadata.client_message_id.map(|id| id.to_string()))
         .bind(recorded.recorded_at_ms)

@@ -109,7 +109,7 @@ impl<K: Hash + Eq + Clone, S: Aggregate> Folded<K, S> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use parley::{ChannelId, ChannelState, DisplayName, MessageBody, MessageId};
+    use parley::{ChannelId, ChannelKind, ChannelState, DisplayName, MessageBody, MessageId};
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -117,8 +117,7 @@ mod tests {
         Event::ChannelCreated {
             channel_id,
             name: "general".into(),
-            space_id: None,
-            members: None,
+            kind: ChannelKind::Lobby,
         }
     }
 

@@ -716,13 +716,8 @@ async fn apply(conn: &mut AnyConnection, backend: Backend, batch: &[Arc<Recorded
             insert_messages(conn, backend, &mut messages).await?;
         }
         match &recorded.event {
-            Event::ChannelCreated {
-                channel_id,
-                name,
-                space_id,
-                members,
-            } => {
-                for user_id in members.iter().flatten() {
+            Event::ChannelCreated { channel_id, name, kind } => {
+                for user_id in kind.members().unwrap_or_default() {
                     sqlx::query(
                         "INSERT INTO direct_members (channel_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
                     )
@@ -738,7 +733,7 @@ async fn apply(conn: &mut AnyConnection, backend: Backend, batch: &[Arc<Recorded
                 .bind(channel_id.to_string())
                 .bind(name.clone())
                 .bind(position)
-                .bind(space_id.map(|s| s.to_string()))
+                .bind(kind.space_id().map(|s| s.to_string()))
                 .execute(&mut *conn)
                 .await?;
             }

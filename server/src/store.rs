@@ -274,7 +274,8 @@ impl EventRow {
             stream_id: StreamId(self.stream_id),
             stream_version: self.stream_version as u64,
             event_id,
-            schema_version,
+            // Upcast: the event is in today's shape of its type, whatever version it was stored at.
+            schema_version: event.schema_version(),
             event,
             metadata,
             recorded_at_ms: self.recorded_at_ms,
@@ -446,6 +447,7 @@ async fn write_batch(
                 version: current + i as u64 + 1,
                 event_id: EventId::new(),
                 event_type: new.event.event_type(),
+                schema_version: new.event.schema_version(),
                 payload: new.event.payload().to_string(),
                 metadata,
                 // Only the first event carries the client message id (it is unique).
@@ -486,7 +488,7 @@ async fn write_batch(
                         stream_id: request.stream.clone(),
                         stream_version: row.version,
                         event_id: row.event_id,
-                        schema_version: Event::SCHEMA_VERSION,
+                        schema_version: row.schema_version,
                         event: new.event.clone(),
                         metadata: new.metadata.clone(),
                         recorded_at_ms,
@@ -522,6 +524,7 @@ struct Row {
     version: u64,
     event_id: EventId,
     event_type: &'static str,
+    schema_version: u32,
     payload: String,
     metadata: String,
     client_message_id: Option<String>,
@@ -693,16 +696,17 @@ impl WriterConnection {
                 sqlx::query(
                     "INSERT INTO events (position, stream_id, stream_version, event_id, event_type, schema_version,
                                          payload, metadata, client_message_id, recorded_at_ms)
-                     SELECT p, s, v, e, t, $6, pl, m, c, $10
+                     SELECT p, s, v, e, t, sv, pl, m, c, $10
                      FROM UNNEST($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[],
-                                 $7::text[], $8::text[], $9::text[]) AS r(p, s, v, e, t, pl, m, c)",
+                                 $6::bigint[], $7::text[], $8::text[], $9::text[])
+                          AS r(p, s, v, e, t, sv, pl, m, c)",
                 )
                 .bind(&positions)
                 .bind(rows.iter().map(|r| r.stream.clone()).collect::<Vec<_>>())
                 .bind(rows.iter().map(|r| r.version as i64).collect::<Vec<_>>())
                 .bind(rows.iter().map(|r| r.event_id.to_string()).collect::<Vec<_>>())
                 .bind(rows.iter().map(|r| r.event_type.to_owned()).collect::<Vec<_>>())
-                .bind(i64::from(Event::SCHEMA_VERSION))
+                .bind(rows.iter().map(|r| i64::from(r.schema_version)).collect::<Vec<_>>())
                 .bind(rows.iter().map(|r| r.payload.clone()).collect::<Vec<_>>())
                 .bind(rows.iter().map(|r| r.metadata.clone()).collect::<Vec<_>>())
                 .bind(rows.iter().map(|r| r.client_message_id.clone()).collect::<Vec<_>>())
@@ -734,7 +738,7 @@ async fn insert_rows_sqlite(
                 row.version,
                 row.event_id.to_string(),
                 row.event_type,
-                Event::SCHEMA_VERSION,
+                row.schema_version,
                 row.payload,
                 row.metadata,
                 row.client_message_id,

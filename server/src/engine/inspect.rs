@@ -4,7 +4,7 @@
 use super::{Engine, EngineError};
 use crate::db::Flag;
 use parley::{ChannelId, DomainError, MessageView, Position};
-use parley_app::api::{LOG_PAGE, LogFilter, LogPage, LogRow, Me, SubscriberView};
+use parley_app::api::{LOG_PAGE, LogFilter, LogPage, LogRow, Me, SubscriberView, UpcastView};
 
 type EventRow = (i64, String, i64, String, i64, String, String, i64);
 
@@ -107,18 +107,32 @@ impl Engine {
                 .and_then(|v| serde_json::to_string_pretty(&v))
                 .unwrap_or_else(|_| raw.to_owned())
         };
+        let upcast = |event_type: &str, version: u32, raw: &str| {
+            let current = parley::schema::current_version(event_type);
+            (version < current).then(|| UpcastView {
+                version: current,
+                payload: serde_json::from_str(raw)
+                    .map_err(|e| e.to_string())
+                    .and_then(|v| parley::schema::upcast(event_type, version, v).map_err(|e| e.to_string()))
+                    .and_then(|v| serde_json::to_string_pretty(&v).map_err(|e| e.to_string())),
+            })
+        };
         let events = rows
             .into_iter()
             .map(
-                |(position, stream_id, version, event_type, schema, payload, metadata, at)| LogRow {
-                    position: Position(position as u64),
-                    stream_id,
-                    stream_version: version as u64,
-                    event_type,
-                    schema_version: u32::try_from(schema).unwrap_or(0),
-                    recorded_at_ms: at,
-                    payload: pretty(&payload),
-                    metadata: pretty(&metadata),
+                |(position, stream_id, version, event_type, schema, payload, metadata, at)| {
+                    let schema_version = u32::try_from(schema).unwrap_or(0);
+                    LogRow {
+                        position: Position(position as u64),
+                        stream_id,
+                        stream_version: version as u64,
+                        upcast: upcast(&event_type, schema_version, &payload),
+                        event_type,
+                        schema_version,
+                        recorded_at_ms: at,
+                        payload: pretty(&payload),
+                        metadata: pretty(&metadata),
+                    }
                 },
             )
             .collect();

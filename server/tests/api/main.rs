@@ -17,6 +17,7 @@ mod presence;
 mod projection;
 mod rest;
 mod restart;
+mod schema;
 mod search;
 mod spaces;
 mod store;

@@ -1,7 +1,10 @@
 //! The event store: atomic appends, idempotency on client message ids, version conflicts.
 
 use crate::helpers::spawn_app;
-use parley::{ChannelId, CorrelationId, DisplayName, Event, EventMetadata, MessageBody, MessageId, Position, StreamId};
+use parley::{
+    ChannelId, ChannelKind, CorrelationId, DisplayName, Event, EventMetadata, MessageBody, MessageId, Position,
+    StreamId,
+};
 use parley_server::store::{AppendError, ExpectedVersion, NewEvent};
 
 fn posted(channel_id: ChannelId, message_id: MessageId, body: &str) -> NewEvent {
@@ -29,8 +32,7 @@ fn created(channel_id: ChannelId) -> NewEvent {
         event: Event::ChannelCreated {
             channel_id,
             name: "test".into(),
-            space_id: None,
-            members: None,
+            kind: ChannelKind::Lobby,
         },
         metadata: EventMetadata {
             actor: "system".into(),
