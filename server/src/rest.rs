@@ -8,7 +8,7 @@ use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use parley::{ChannelId, DomainError, MessageId, MessageView, Position};
 use parley_app::api::Me;
@@ -16,6 +16,7 @@ use parley_app::api::ssr::PostRequest;
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa_swagger_ui::SwaggerUi;
 
 /// The most messages one page returns, and the default.
 const MAX_LIMIT: u32 = 200;
@@ -56,8 +57,9 @@ pub fn routes() -> axum::Router<AppState> {
             "/api/v1/channels/{channel_id}/messages",
             get(list_messages).post(post_message),
         )
-        .route("/api/v1/openapi.json", get(openapi))
-        .route("/api/v1/docs", get(docs))
+        // Swagger UI at /api/v1/docs/ (its assets are in the binary), over the document
+        // it serves at /api/v1/openapi.json.
+        .merge(SwaggerUi::new("/api/v1/docs").url("/api/v1/openapi.json", ApiDoc::openapi()))
 }
 
 /// A channel the token's user can read.
@@ -364,27 +366,4 @@ async fn post_message(
         position: position.0,
     };
     Ok((StatusCode::CREATED, Json(posted)))
-}
-
-async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
-}
-
-/// Swagger UI over the OpenAPI document (its script comes from the unpkg CDN).
-async fn docs() -> Html<&'static str> {
-    Html(
-        r##"<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>Parley REST API</title>
-<link rel="stylesheet" href="https://unpkg.com/swagger-ui-dist@5/swagger-ui.css">
-</head>
-<body>
-<div id="ui"><p style="font-family:sans-serif">The OpenAPI document is at <a href="/api/v1/openapi.json">/api/v1/openapi.json</a>.</p></div>
-<script src="https://unpkg.com/swagger-ui-dist@5/swagger-ui-bundle.js" crossorigin="anonymous"></script>
-<script>window.SwaggerUIBundle && SwaggerUIBundle({ url: "/api/v1/openapi.json", dom_id: "#ui" });</script>
-</body>
-</html>"##,
-    )
 }
