@@ -4,6 +4,7 @@
 //! recorder per process renders them. Gauges that are cheap to read at scrape time
 //! (projection lag) are read then rather than kept up to date on every event.
 
+use crate::db::Flag;
 use crate::startup::AppState;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -27,7 +28,14 @@ pub const DELIVERIES: &str = "parley_deliveries_total";
 pub const RESYNCS: &str = "parley_slow_client_resyncs_total";
 /// Files uploaded.
 pub const UPLOADS: &str = "parley_uploads_total";
+/// Events the read models could not fold, parked.
 pub const PARKED: &str = "parley_events_parked_total";
+/// Webhook delivery attempts, by `outcome` (`ok` or `failed`).
+pub const WEBHOOK_DELIVERIES: &str = "parley_webhook_deliveries_total";
+/// Log positions each webhook is behind the head (read at scrape time, by `webhook`).
+pub const WEBHOOK_BACKLOG: &str = "parley_webhook_backlog_events";
+/// 1 for a webhook parked after too many failures, 0 for one delivering (by `webhook`).
+pub const WEBHOOK_PARKED: &str = "parley_webhook_parked";
 
 /// The projection lag past which the server says it is not ready.
 pub const READY_MAX_LAG: u64 = 10_000;
@@ -62,6 +70,7 @@ fn describe() {
     metrics::describe_counter!(RESYNCS, "Sockets too slow for the live feed, caught up from the store");
     metrics::describe_counter!(UPLOADS, "Files uploaded");
     metrics::describe_counter!(PARKED, "Events the read models could not fold, parked (dead letter)");
+    metrics::describe_counter!(WEBHOOK_DELIVERIES, "Webhook delivery attempts, by outcome");
 }
 
 /// `GET /metrics`: every metric in Prometheus's text format.
@@ -70,8 +79,44 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         let lag = head.0.saturating_sub(state.engine.hub().projected().0);
         metrics::gauge!(PROJECTION_LAG).set(lag as f64);
     }
-    let body = install().map(PrometheusHandle::render).unwrap_or_default();
+    let mut body = install().map(PrometheusHandle::render).unwrap_or_default();
+    match webhook_gauges(&state).await {
+        Ok(gauges) => body.push_str(&gauges),
+        Err(e) => tracing::warn!(error = %e, "webhook gauges could not be read"),
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
+}
+
+/// Each live webhook's backlog and parked state, read from the database at scrape time and
+/// written here rather than through the recorder, so a deleted webhook leaves no series behind.
+async fn webhook_gauges(state: &AppState) -> Result<String, sqlx::Error> {
+    use std::fmt::Write;
+    let head = state.engine.store().head().await?;
+    let hooks: Vec<(String, i64, Flag)> = sqlx::query_as(
+        "SELECT w.webhook_id, s.delivered_to, s.dead FROM webhooks w JOIN webhook_state s ON s.webhook_id = w.webhook_id
+         WHERE w.deleted = 0 ORDER BY w.created_position",
+    )
+    .fetch_all(state.engine.store().pool())
+    .await?;
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "# HELP {WEBHOOK_BACKLOG} Log positions a webhook is behind the head"
+    );
+    let _ = writeln!(text, "# TYPE {WEBHOOK_BACKLOG} gauge");
+    for (id, delivered_to, _) in &hooks {
+        let behind = head.0.saturating_sub(u64::try_from(*delivered_to).unwrap_or(0));
+        let _ = writeln!(text, "{WEBHOOK_BACKLOG}{{webhook=\"{id}\"}} {behind}");
+    }
+    let _ = writeln!(
+        text,
+        "# HELP {WEBHOOK_PARKED} Whether a webhook is parked after too many failures"
+    );
+    let _ = writeln!(text, "# TYPE {WEBHOOK_PARKED} gauge");
+    for (id, _, dead) in &hooks {
+        let _ = writeln!(text, "{WEBHOOK_PARKED}{{webhook=\"{id}\"}} {}", u8::from(dead.0));
+    }
+    Ok(text)
 }
 
 /// `GET /healthz`: the process is up.

@@ -171,6 +171,7 @@ async fn deliver(
             }
             match post(client, subscription, event).await {
                 Ok(()) => {
+                    metrics::counter!(crate::metrics::WEBHOOK_DELIVERIES, "outcome" => "ok").increment(1);
                     tracing::debug!(
                         webhook = %subscription.id,
                         position = %event.position,
@@ -191,6 +192,7 @@ async fn deliver(
                     .await?;
                 }
                 Err(error) => {
+                    metrics::counter!(crate::metrics::WEBHOOK_DELIVERIES, "outcome" => "failed").increment(1);
                     failures += 1;
                     let dead = failures >= settings.max_attempts;
                     let wait = parley::webhook::backoff_ms(failures, settings.base_backoff_ms);

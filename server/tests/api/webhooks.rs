@@ -186,6 +186,13 @@ async fn failures_back_off_then_park_the_webhook_until_retried_or_skipped() {
     assert!(parked.dead);
     assert_eq!(parked.delivered, 1);
     assert!(parked.last_error.unwrap_or_default().contains("500"));
+    // /metrics says so too: parked, and behind by at least b and c.
+    let page = metrics(&app).await;
+    assert_eq!(gauge(&page, "parley_webhook_parked", &hook), Some(1.0), "{page}");
+    assert!(
+        gauge(&page, "parley_webhook_backlog_events", &hook) >= Some(2.0),
+        "{page}"
+    );
 
     // Retried: b and c arrive, in order.
     receiver.fail.store(0, Ordering::SeqCst);
@@ -208,6 +215,27 @@ async fn failures_back_off_then_park_the_webhook_until_retried_or_skipped() {
     assert_eq!(bodies(&receiver.delivered()).last().map(String::as_str), Some("e"));
     let view = hooks(&app, &ada, &ops).await.remove(0);
     assert_eq!((view.delivered, view.dead), (4, false));
+    let page = metrics(&app).await;
+    assert_eq!(gauge(&page, "parley_webhook_parked", &hook), Some(0.0), "{page}");
+    assert_eq!(
+        gauge(&page, "parley_webhook_backlog_events", &hook),
+        Some(0.0),
+        "caught up: {page}"
+    );
+    assert!(page.contains("parley_webhook_deliveries_total{outcome=\"failed\"}"));
+}
+
+async fn metrics(app: &TestApp) -> String {
+    let url = format!("http://{}/metrics", app.addr);
+    reqwest::get(url).await.unwrap().text().await.unwrap()
+}
+
+/// One webhook's value of a gauge in a Prometheus text page.
+fn gauge(page: &str, name: &str, webhook: &str) -> Option<f64> {
+    let series = format!("{name}{{webhook=\"{webhook}\"}} ");
+    page.lines()
+        .find_map(|line| line.strip_prefix(&series))
+        .and_then(|v| v.parse().ok())
 }
 
 #[tokio::test]
