@@ -449,17 +449,34 @@ impl Engine {
         Ok(())
     }
 
-    /// Creates a space with `me` as its admin, and its `#general` channel.
+    /// Creates a space with `me` as its admin, and its `#general` channel: one command, so
+    /// one correlation id; the channel's creation names the space's as its cause.
     pub async fn create_space(&self, me: &Me, name: &str) -> Result<(SpaceId, ChannelId), EngineError> {
         let space_id = SpaceId::new();
-        self.execute_space(me, space_id, SpaceCommand::Create { name: name.to_owned() })
-            .await?;
-        let channel_id = self.create_channel(me, space_id, "general").await?;
+        let metadata = self.metadata(me, None);
+        let command = SpaceCommand::Create { name: name.to_owned() };
+        let created = self.execute_space_as(me, space_id, command, &metadata).await?;
+        let caused = EventMetadata {
+            causation_id: created.first_event_id,
+            ..metadata
+        };
+        let channel_id = self.create_channel_as(me, space_id, "general", caused).await?;
         Ok((space_id, channel_id))
     }
 
     /// Creates a channel in a space, if `me` may manage its channels.
     pub async fn create_channel(&self, me: &Me, space_id: SpaceId, name: &str) -> Result<ChannelId, EngineError> {
+        self.create_channel_as(me, space_id, name, self.metadata(me, None))
+            .await
+    }
+
+    async fn create_channel_as(
+        &self,
+        me: &Me,
+        space_id: SpaceId,
+        name: &str,
+        metadata: EventMetadata,
+    ) -> Result<ChannelId, EngineError> {
         self.space(space_id)
             .await?
             .authorize(me.user_id, space::Right::ManageChannels)?;
@@ -469,7 +486,7 @@ impl Engine {
             name: name.to_owned(),
             space_id: Some(space_id),
         };
-        let appended = self.execute(command, self.metadata(me, None)).await?;
+        let appended = self.execute(command, metadata).await?;
         self.wait_projected(appended.last).await;
         Ok(channel_id)
     }
@@ -542,6 +559,18 @@ impl Engine {
     /// Decides a space command against the space's state and appends it at that version;
     /// if another command got there first, decides again on the new state.
     async fn execute_space(&self, me: &Me, space_id: SpaceId, command: SpaceCommand) -> Result<(), EngineError> {
+        self.execute_space_as(me, space_id, command, &self.metadata(me, None))
+            .await
+            .map(drop)
+    }
+
+    async fn execute_space_as(
+        &self,
+        me: &Me,
+        space_id: SpaceId,
+        command: SpaceCommand,
+        metadata: &EventMetadata,
+    ) -> Result<Appended, EngineError> {
         for _ in 0..5 {
             let state = self.space(space_id).await?;
             let events = space::decide(&state, space_id, me.user_id, &command)?;
@@ -550,10 +579,7 @@ impl Engine {
             } else {
                 ExpectedVersion::Exact(state.version)
             };
-            match self
-                .append(space_id.stream(), expected, &events, &self.metadata(me, None))
-                .await
-            {
+            match self.append(space_id.stream(), expected, &events, metadata).await {
                 Ok(appended) => {
                     for event in &events {
                         let user = match event {
@@ -566,7 +592,7 @@ impl Engine {
                     self.spaces.appended(&space_id, &events, appended.stream_version);
                     // Read your writes: the sidebar's next query sees this change.
                     self.wait_projected(appended.last).await;
-                    return Ok(());
+                    return Ok(appended);
                 }
                 Err(EngineError::Append(AppendError::Conflict { .. })) => {
                     self.spaces.forget(&space_id);

@@ -48,6 +48,9 @@ pub struct Appended {
     /// True when the client message id had been stored before: nothing was appended,
     /// and the positions are those of the first append.
     pub duplicate: bool,
+    /// The id of the first appended event, for the causation id of what it leads to
+    /// (unknown for a duplicate found in the store).
+    pub first_event_id: Option<EventId>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -499,6 +502,7 @@ async fn write_batch(
                     last: recorded.last().map(|e| e.position).unwrap_or_default(),
                     stream_version,
                     duplicate: false,
+                    first_event_id: recorded.first().map(|e| e.event_id),
                 };
                 (Ok(appended), recorded)
             }
@@ -555,6 +559,7 @@ async fn stored_client_messages(
                 last: position,
                 stream_version: version as u64,
                 duplicate: true,
+                first_event_id: None,
             },
         );
     }

@@ -192,3 +192,33 @@ async fn the_browsers_correlation_id_is_carried_into_the_event() {
     assert_eq!(app.call("post_message", bad).await.status(), 400);
     assert_eq!(app.head().await, head);
 }
+
+/// Creating a space is one command written to two streams: the space's events and its
+/// `#general` share one correlation id, and the channel's creation names the space's as its cause.
+#[tokio::test]
+async fn one_command_over_two_streams_shares_its_correlation_and_names_its_cause() {
+    let app = spawn_app().await;
+    let ada = app.sign_up("ada").await;
+    let from = app.head().await;
+    let response = app
+        .call_as(&ada.http, "create_space", json!({ "name": "caused" }))
+        .await;
+    assert_eq!(response.status(), 200);
+    let events = app.engine.store().read_all(from, 10).await.unwrap();
+    let types: Vec<&str> = events.iter().map(|e| e.event.event_type()).collect();
+    assert_eq!(types, ["SpaceCreated", "MemberJoined", "ChannelCreated"]);
+    let (space, channel) = (&events[0], &events[2]);
+    assert_eq!(channel.metadata.correlation_id, space.metadata.correlation_id);
+    assert_eq!(events[1].metadata.correlation_id, space.metadata.correlation_id);
+    assert_eq!(channel.metadata.causation_id, Some(space.event_id));
+    assert_eq!(
+        space.metadata.causation_id, None,
+        "a person's command has no event as its cause"
+    );
+
+    // Another command: another correlation id.
+    let again = app.call_as(&ada.http, "create_space", json!({ "name": "other" })).await;
+    assert_eq!(again.status(), 200);
+    let next = app.engine.store().read_all(channel.position, 10).await.unwrap();
+    assert_ne!(next[0].metadata.correlation_id, space.metadata.correlation_id);
+}
