@@ -594,6 +594,9 @@ pub struct SubscriberView {
     pub position: Position,
     pub lag: u64,
     pub parked: bool,
+    /// For a webhook: its space and id, for the inspector's Retry and Skip.
+    #[serde(default)]
+    pub webhook: Option<(SpaceId, String)>,
 }
 
 /// A page of the log and where every reader of it stands.

@@ -2,10 +2,12 @@
 //! by type), each event's payload and metadata, where the projection and every webhook
 //! stand, events per second, and a channel as it was at any past position.
 
-use crate::api::{LogFilter, LogPage, LogRow, am_admin, channel_at, inspect_log, retry_parked_event};
+use crate::api::{
+    LogFilter, LogPage, LogRow, WebhookAction, act_on_webhook, am_admin, channel_at, inspect_log, retry_parked_event,
+};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use parley::{ChannelId, MessageView, Position};
+use parley::{ChannelId, MessageView, Position, SpaceId};
 
 /// "Event log" in the header, for admins.
 #[component]
@@ -34,6 +36,8 @@ pub fn InspectorPage() -> impl IntoView {
     let chosen = RwSignal::new(None::<LogRow>);
     // What the last retry of a parked event said (kept across the page's reloads).
     let retried = RwSignal::new(None::<Result<Position, String>>);
+    // What the last Retry or Skip of a parked webhook did (kept across the page's refreshes).
+    let unparked = RwSignal::new(None::<Result<WebhookAction, String>>);
     let load = move || {
         let filter = LogFilter {
             before: before.get_untracked(),
@@ -86,7 +90,7 @@ pub fn InspectorPage() -> impl IntoView {
             {move || match page.get() {
                 None => view! { <p class="hint">"Loading…"</p> }.into_any(),
                 Some(Err(e)) => view! { <p class="error" role="alert" data-testid="inspector-error">{e}</p> }.into_any(),
-                Some(Ok(p)) => view! { <Overview page=p retried=retried /> }.into_any(),
+                Some(Ok(p)) => view! { <Overview page=p retried=retried unparked=unparked /> }.into_any(),
             }}
             <form class="inspector-filter" on:submit=apply>
                 <input
@@ -175,11 +179,21 @@ pub fn InspectorPage() -> impl IntoView {
 }
 
 #[component]
-fn Overview(page: LogPage, retried: RwSignal<Option<Result<Position, String>>>) -> impl IntoView {
+fn Overview(
+    page: LogPage,
+    retried: RwSignal<Option<Result<Position, String>>>,
+    unparked: RwSignal<Option<Result<WebhookAction, String>>>,
+) -> impl IntoView {
     let retry = move |position: Position| {
         spawn_local(async move {
             let outcome = retry_parked_event(position).await.map(|()| position);
             retried.set(Some(outcome.map_err(|e| e.to_string())));
+        });
+    };
+    let unpark = move |space: SpaceId, webhook_id: String, action: WebhookAction| {
+        spawn_local(async move {
+            let outcome = act_on_webhook(space, webhook_id, action).await;
+            unparked.set(Some(outcome.map(|()| action).map_err(|e| e.to_string())));
         });
     };
     let peak = page.per_second.iter().copied().max().unwrap_or(0).max(1);
@@ -212,9 +226,11 @@ fn Overview(page: LogPage, retried: RwSignal<Option<Result<Position, String>>>) 
                         .subscribers
                         .into_iter()
                         .map(|s| {
-                            // A parked event of the read models can be folded again after a fix.
+                            // A parked event of the read models can be folded again after a fix;
+                            // a parked webhook can try its event again or skip it.
                             let event = s.parked && s.name.starts_with("read models");
                             let position = s.position;
+                            let webhook = s.webhook.clone().filter(|_| s.parked);
                             view! {
                                 <tr data-testid="subscriber">
                                     <td>{s.name}</td>
@@ -232,6 +248,28 @@ fn Overview(page: LogPage, retried: RwSignal<Option<Result<Position, String>>>) 
                                                         on:click=move |_| retry(position)
                                                     >
                                                         "Retry"
+                                                    </button>
+                                                }
+                                            })}
+                                        {webhook
+                                            .map(|(space, id)| {
+                                                let skip_id = id.clone();
+                                                view! {
+                                                    <button
+                                                        type="button"
+                                                        class="secondary"
+                                                        data-testid="webhook-retry"
+                                                        on:click=move |_| unpark(space, id.clone(), WebhookAction::Retry)
+                                                    >
+                                                        "Retry"
+                                                    </button>
+                                                    <button
+                                                        type="button"
+                                                        class="secondary"
+                                                        data-testid="webhook-skip"
+                                                        on:click=move |_| unpark(space, skip_id.clone(), WebhookAction::Skip)
+                                                    >
+                                                        "Skip"
                                                     </button>
                                                 }
                                             })}
@@ -255,6 +293,20 @@ fn Overview(page: LogPage, retried: RwSignal<Option<Result<Position, String>>>) 
                                 .into_any()
                         }
                         Err(e) => view! { <p class="error" role="alert" data-testid="retry-result">{e}</p> }.into_any(),
+                    })
+            }}
+            {move || {
+                unparked
+                    .get()
+                    .map(|outcome| match outcome {
+                        Ok(action) => {
+                            let done = match action {
+                                WebhookAction::Skip => "Webhook skipped its stuck event; it delivers again.",
+                                _ => "Webhook out of the dead letter; it tries its event again.",
+                            };
+                            view! { <p class="hint" data-testid="webhook-result">{done}</p> }.into_any()
+                        }
+                        Err(e) => view! { <p class="error" role="alert" data-testid="webhook-result">{e}</p> }.into_any(),
                     })
             }}
         </section>

@@ -81,3 +81,23 @@ export async function shellCached(page: Page): Promise<void> {
 export async function texts(page: Page): Promise<string[]> {
   return page.getByTestId('message').locator('.body').allTextContents();
 }
+
+/** Signs in as the instance admin the server is configured with (`PARLEY_ADMINS` in
+ * playwright.config.ts): the account is made here if no test has made it yet. */
+export async function asAdmin(page: Page) {
+  await page.goto('/');
+  await expect(page.locator('main[data-hydrated="true"]')).toBeVisible();
+  await page.getByTestId('auth-switch').click();
+  await page.getByTestId('auth-username').fill('e2e-admin');
+  await page.getByTestId('auth-password').fill(PASSWORD);
+  await page.getByTestId('auth-submit').click();
+  const online = page.getByTestId('connection');
+  const taken = page.getByText('this username is taken');
+  await expect(online.or(taken)).toBeVisible();
+  if (await taken.isVisible()) {
+    await page.getByTestId('auth-switch').click();
+    await page.getByTestId('auth-password').fill(PASSWORD);
+    await page.getByTestId('auth-submit').click();
+  }
+  await expect(online).toHaveText('online');
+}

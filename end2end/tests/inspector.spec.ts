@@ -1,28 +1,9 @@
 // The event inspector in the browser: an admin browses the log, opens an event, sees the
 // read models' position, and looks at the lobby as it was; others are refused.
-import { type Page, expect } from '@playwright/test';
+import { expect } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
 import { join as join_path } from 'node:path';
-import { GENERAL, PASSWORD, join, say, test, unique } from './helpers';
-
-/** Signs in as the configured admin: the account is made here if this test runs alone. */
-async function asAdmin(page: Page) {
-  await page.goto('/');
-  await expect(page.locator('main[data-hydrated="true"]')).toBeVisible();
-  await page.getByTestId('auth-switch').click();
-  await page.getByTestId('auth-username').fill('e2e-admin');
-  await page.getByTestId('auth-password').fill(PASSWORD);
-  await page.getByTestId('auth-submit').click();
-  const online = page.getByTestId('connection');
-  const taken = page.getByText('this username is taken');
-  await expect(online.or(taken)).toBeVisible();
-  if (await taken.isVisible()) {
-    await page.getByTestId('auth-switch').click();
-    await page.getByTestId('auth-password').fill(PASSWORD);
-    await page.getByTestId('auth-submit').click();
-  }
-  await expect(online).toHaveText('online');
-}
+import { GENERAL, asAdmin, join, say, test, unique } from './helpers';
 
 test('an admin inspects the log and travels back in time; others cannot', async ({ page, newContext }) => {
   // The server's configuration names `e2e-admin` (playwright.config.ts).

@@ -1,48 +1,62 @@
 // Webhooks from the app's side: an admin adds one in the space's dialog, a real HTTP
 // receiver gets the space's messages signed with the secret shown once, and a failing
 // receiver parks the webhook until the admin retries it.
-import { expect } from '@playwright/test';
+import { type Page, expect } from '@playwright/test';
 import { createHmac } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join, say, test, unique } from './helpers';
+import { asAdmin, join, say, test, unique } from './helpers';
+
+/** A local HTTP receiver that answers 500 while `fail` is above zero (counting down). */
+async function receiver() {
+  const got: { body: string; signature: string; status: number }[] = [];
+  const state = { fail: 0 };
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk) => (body += chunk));
+    req.on('end', () => {
+      res.statusCode = state.fail > 0 ? 500 : 204;
+      got.push({ body, signature: String(req.headers['x-parley-signature']), status: res.statusCode });
+      state.fail = Math.max(0, state.fail - 1);
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/parley`;
+  return { got, state, server, url };
+}
+
+/** Makes a space and subscribes `url` to its messages from the space's dialog; returns
+ * the space's sidebar entry and the webhook's secret. */
+async function spaceWithWebhook(page: Page, url: string) {
+  await join(page, 'Admin');
+  const name = unique('hooked');
+  await page.getByTestId('new-space').click();
+  await page.getByTestId('name-field').fill(name);
+  await page.getByTestId('name-submit').click();
+  const space = page.getByTestId('space').filter({ hasText: name });
+  await expect(page.getByTestId('channel-title')).toContainText(name);
+
+  await space.getByTestId('webhooks').click();
+  const dialog = page.getByTestId('webhooks-dialog');
+  await dialog.getByTestId('webhook-url').fill(url);
+  await dialog.getByTestId('webhook-types').fill('MessagePosted');
+  await dialog.getByTestId('webhook-create').click();
+  const secret = await dialog.getByTestId('webhook-secret').inputValue();
+  expect(secret).toMatch(/^whsec_/);
+  await expect(dialog.getByTestId('webhook')).toContainText(url);
+  await dialog.getByRole('button', { name: 'Close' }).click();
+  return { space, secret };
+}
 
 test('a space admin adds a webhook; deliveries are signed; a parked one is retried from the dialog', async ({
   page,
 }) => {
   test.setTimeout(60_000);
-  const got: { body: string; signature: string }[] = [];
-  let fail = 0;
-  const receiver = createServer((req, res) => {
-    let body = '';
-    req.on('data', (chunk) => (body += chunk));
-    req.on('end', () => {
-      got.push({ body, signature: String(req.headers['x-parley-signature']) });
-      res.statusCode = fail > 0 ? 500 : 204;
-      fail = Math.max(0, fail - 1);
-      res.end();
-    });
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/parley`;
+  const { got, state, server, url } = await receiver();
   try {
-    await join(page, 'Admin');
-    const name = unique('hooked');
-    await page.getByTestId('new-space').click();
-    await page.getByTestId('name-field').fill(name);
-    await page.getByTestId('name-submit').click();
-    const space = page.getByTestId('space').filter({ hasText: name });
-    await expect(page.getByTestId('channel-title')).toContainText(name);
-
-    await space.getByTestId('webhooks').click();
+    const { space, secret } = await spaceWithWebhook(page, url);
     const dialog = page.getByTestId('webhooks-dialog');
-    await dialog.getByTestId('webhook-url').fill(url);
-    await dialog.getByTestId('webhook-types').fill('MessagePosted');
-    await dialog.getByTestId('webhook-create').click();
-    const secret = await dialog.getByTestId('webhook-secret').inputValue();
-    expect(secret).toMatch(/^whsec_/);
-    await expect(dialog.getByTestId('webhook')).toContainText(url);
-    await dialog.getByRole('button', { name: 'Close' }).click();
 
     const first = unique('shipped');
     await say(page, first);
@@ -53,7 +67,7 @@ test('a space admin adds a webhook; deliveries are signed; a parked one is retri
     expect(got[0].signature).toBe(expected);
 
     // The receiver fails for good: the webhook is parked, and the dialog says why.
-    fail = 1_000;
+    state.fail = 1_000;
     const second = unique('during the outage');
     await say(page, second);
     await space.getByTestId('webhooks').click();
@@ -62,12 +76,47 @@ test('a space admin adds a webhook; deliveries are signed; a parked one is retri
     await expect(hook.getByTestId('webhook-error')).toContainText('500');
     await expect(hook.getByTestId('webhook-delivered')).toHaveText('1');
 
-    fail = 0;
+    state.fail = 0;
     await hook.getByTestId('webhook-retry').click();
     await expect(hook).toHaveAttribute('data-state', 'delivering');
     await expect(hook.getByTestId('webhook-delivered')).toHaveText('2');
     expect(JSON.parse(got[got.length - 1].body).event.event.data.body).toBe(second);
   } finally {
-    receiver.close();
+    server.close();
+  }
+});
+
+test('the instance admin sees a parked webhook in the inspector and skips its stuck event', async ({
+  page,
+  newContext,
+}) => {
+  test.setTimeout(60_000);
+  const { got, state, server, url } = await receiver();
+  try {
+    await spaceWithWebhook(page, url);
+    state.fail = 1_000;
+    const stuck = unique('never delivered');
+    await say(page, stuck);
+
+    const admin = await (await newContext()).newPage();
+    await asAdmin(admin);
+    await admin.getByTestId('inspector-link').click();
+    const row = admin.getByTestId('subscriber').filter({ hasText: `webhook ${url}` });
+    await expect(row).toContainText('parked', { timeout: 15_000 });
+    await expect(row).toContainText('500');
+    state.fail = 0;
+    await row.getByTestId('webhook-skip').click();
+    await expect(admin.getByTestId('webhook-result')).toContainText('skipped');
+    await expect(row).not.toContainText('parked', { timeout: 5_000 });
+
+    // The next message goes through; the stuck one never did.
+    const after = unique('after the skip');
+    await say(page, after);
+    await expect.poll(() => got.map((g) => JSON.parse(g.body).event.event.data.body)).toContain(after);
+    const attempts = got.filter((g) => JSON.parse(g.body).event.event.data.body === stuck);
+    expect(attempts.length).toBeGreaterThan(0);
+    expect(attempts.every((g) => g.status === 500)).toBe(true); // tried, failed, skipped
+  } finally {
+    server.close();
   }
 });

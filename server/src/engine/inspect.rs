@@ -138,8 +138,9 @@ impl Engine {
             .collect();
         let head = self.store.head().await?;
         let projected = self.hub.projected();
-        let hooks: Vec<(String, i64, Flag)> = sqlx::query_as(
-            "SELECT w.url, s.delivered_to, s.dead FROM webhooks w JOIN webhook_state s ON s.webhook_id = w.webhook_id
+        let hooks: Vec<(String, String, String, i64, Flag, Option<String>)> = sqlx::query_as(
+            "SELECT w.webhook_id, w.space_id, w.url, s.delivered_to, s.dead, s.last_error
+             FROM webhooks w JOIN webhook_state s ON s.webhook_id = w.webhook_id
              WHERE w.deleted = 0 ORDER BY w.created_position",
         )
         .fetch_all(self.store.pool())
@@ -149,6 +150,7 @@ impl Engine {
             position: projected,
             lag: head.0.saturating_sub(projected.0),
             parked: false,
+            webhook: None,
         }];
         // Events the read models could not fold, parked until retried.
         let parked: Vec<(i64, String)> =
@@ -160,13 +162,22 @@ impl Engine {
             position: Position(at.max(0) as u64),
             lag: 0,
             parked: true,
+            webhook: None,
         }));
-        subscribers.extend(hooks.into_iter().map(|(url, at, dead)| SubscriberView {
-            name: format!("webhook {url}"),
-            position: Position(at.max(0) as u64),
-            lag: head.0.saturating_sub(at.max(0) as u64),
-            parked: dead.0,
-        }));
+        subscribers.extend(
+            hooks
+                .into_iter()
+                .map(|(id, space, url, at, dead, error)| SubscriberView {
+                    name: match error.filter(|_| dead.0) {
+                        Some(error) => format!("webhook {url}: {error}"),
+                        None => format!("webhook {url}"),
+                    },
+                    position: Position(at.max(0) as u64),
+                    lag: head.0.saturating_sub(at.max(0) as u64),
+                    parked: dead.0,
+                    webhook: space.parse().ok().map(|space| (space, id)),
+                }),
+        );
         let now = super::now_ms();
         let counts: Vec<(i64, i64)> = sqlx::query_as(
             "SELECT ($1 - recorded_at_ms) / 1000 AS ago, count(*) FROM events

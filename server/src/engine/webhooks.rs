@@ -55,6 +55,10 @@ impl Engine {
     /// The space's webhooks with their delivery state, for its admins.
     pub async fn webhooks(&self, me: &Me, space_id: SpaceId) -> Result<Vec<WebhookView>, EngineError> {
         self.space(space_id).await?.authorize(me.user_id, Right::ManageSpace)?;
+        self.webhook_views(space_id).await
+    }
+
+    async fn webhook_views(&self, space_id: SpaceId) -> Result<Vec<WebhookView>, EngineError> {
         let head = self.store.head().await?;
         let rows: Vec<WebhookRow> = sqlx::query_as(
             "SELECT w.webhook_id, w.url, w.event_types, s.delivered_to, s.delivered, s.failures, s.dead, s.last_error
@@ -91,8 +95,14 @@ impl Engine {
         webhook_id: &str,
         action: WebhookAction,
     ) -> Result<(), EngineError> {
+        // The instance's admins may take any webhook out of the dead letter (from the
+        // inspector); everything else is for the space's admins.
+        let unparking = matches!(action, WebhookAction::Retry | WebhookAction::Skip);
+        if !(unparking && self.is_admin(me)) {
+            self.space(space_id).await?.authorize(me.user_id, Right::ManageSpace)?;
+        }
         let found = self
-            .webhooks(me, space_id)
+            .webhook_views(space_id)
             .await?
             .into_iter()
             .find(|w| w.webhook_id == webhook_id)
