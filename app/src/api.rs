@@ -519,6 +519,11 @@ pub enum WebhookAction {
     Retry,
     /// Out of the dead letter: give up on that event and go on.
     Skip,
+    /// Deliver again every event of the subscription from this log position on (a
+    /// receiver that lost data); deliveries keep their ids, so a receiver can deduplicate.
+    Replay {
+        from: Position,
+    },
 }
 
 /// Subscribes a URL to a space's events (all, or these types); for the space's admins.

@@ -1,10 +1,10 @@
 //! The webhooks dialog of a space, for its admins: subscribe a URL (its signing secret shown
-//! once), see how each one's deliveries stand, and retry or skip the event a parked one is stuck on.
+//! once), see how each one's deliveries stand, retry or skip the event a parked one is stuck on, and replay from a position.
 
 use crate::api::{WebhookAction, WebhookView, act_on_webhook, create_webhook, webhooks};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use parley::SpaceId;
+use parley::{Position, SpaceId};
 
 #[component]
 pub fn WebhooksButton(space: SpaceId) -> impl IntoView {
@@ -122,11 +122,13 @@ fn WebhooksDialog(space: SpaceId, open: RwSignal<bool>) -> impl IntoView {
                 <ul class="webhook-list">
                     <For each=move || list.get() key=|w: &WebhookView| w.clone() let:hook>
                         {
-                            let (retry, skip, delete) = (
+                            let (retry, skip, delete, replay) = (
+                                hook.webhook_id.clone(),
                                 hook.webhook_id.clone(),
                                 hook.webhook_id.clone(),
                                 hook.webhook_id.clone(),
                             );
+                            let from = RwSignal::new(String::new());
                             let state = if hook.dead {
                                 "parked"
                             } else if hook.failures > 0 {
@@ -144,7 +146,9 @@ fn WebhooksDialog(space: SpaceId, open: RwSignal<bool>) -> impl IntoView {
                                             hook.event_types.join(", ")
                                         }} " · "
                                         <span data-testid="webhook-delivered">{hook.delivered}</span>
-                                        " delivered · "
+                                        " delivered, up to position "
+                                        <span data-testid="webhook-offset">{hook.offset.0}</span>
+                                        " · "
                                         {state}
                                     </div>
                                     {hook
@@ -174,6 +178,33 @@ fn WebhooksDialog(space: SpaceId, open: RwSignal<bool>) -> impl IntoView {
                                                 "Skip the event"
                                             </button>
                                         </Show>
+                                        <form
+                                            class="webhook-replay"
+                                            on:submit={
+                                                let id = replay.clone();
+                                                move |ev: leptos::ev::SubmitEvent| {
+                                                    ev.prevent_default();
+                                                    match from.get_untracked().trim().parse::<u64>() {
+                                                        Ok(p) if p > 0 => {
+                                                            act(id.clone(), WebhookAction::Replay { from: Position(p) })
+                                                        }
+                                                        _ => error.set(Some("replay from a log position: 1 or more".into())),
+                                                    }
+                                                }
+                                            }
+                                        >
+                                            <input
+                                                data-testid="webhook-replay-from"
+                                                aria-label="Replay from position"
+                                                placeholder="from position"
+                                                inputmode="numeric"
+                                                prop:value=move || from.get()
+                                                on:input=move |ev| from.set(event_target_value(&ev))
+                                            />
+                                            <button class="link" type="submit" data-testid="webhook-replay">
+                                                "Replay"
+                                            </button>
+                                        </form>
                                         <button
                                             class="link"
                                             data-testid="webhook-delete"

@@ -51,7 +51,7 @@ async function spaceWithWebhook(page: Page, url: string) {
 
 test('a space admin adds a webhook; deliveries are signed; a parked one is retried from the dialog', async ({
   page,
-}) => {
+}, testInfo) => {
   test.setTimeout(60_000);
   const { got, state, server, url } = await receiver();
   try {
@@ -81,6 +81,16 @@ test('a space admin adds a webhook; deliveries are signed; a parked one is retri
     await expect(hook).toHaveAttribute('data-state', 'delivering');
     await expect(hook.getByTestId('webhook-delivered')).toHaveText('2');
     expect(JSON.parse(got[got.length - 1].body).event.event.data.body).toBe(second);
+
+    // Replayed from the first message's position: both come again, in order.
+    const before = got.length;
+    const from = JSON.parse(got[0].body).event.position;
+    await hook.getByTestId('webhook-replay-from').fill(String(from));
+    await hook.getByTestId('webhook-replay').click();
+    await expect.poll(() => got.length).toBe(before + 2);
+    expect(got.slice(before).map((g) => JSON.parse(g.body).event.event.data.body)).toEqual([first, second]);
+    await expect(hook.getByTestId('webhook-delivered')).toHaveText('4');
+    await page.screenshot({ path: testInfo.outputPath('webhooks.png') });
   } finally {
     server.close();
   }

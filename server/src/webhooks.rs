@@ -85,7 +85,7 @@ pub fn spawn(engine: Arc<Engine>, db: &crate::db::Database, settings: Settings) 
     })
 }
 
-type Due = (String, String, String, String, String, i64, i64, i64);
+type Due = (String, String, String, String, String, i64, i64, i64, i64);
 
 /// One pass over every live subscription; returns how soon one is due again, if any waits.
 async fn deliver_due(
@@ -94,7 +94,8 @@ async fn deliver_due(
     settings: Settings,
 ) -> anyhow::Result<Option<Duration>> {
     let rows: Vec<Due> = sqlx::query_as(
-        "SELECT w.webhook_id, w.space_id, w.url, w.event_types, s.secret, s.delivered_to, s.failures, s.next_attempt_at_ms
+        "SELECT w.webhook_id, w.space_id, w.url, w.event_types, s.secret, s.delivered_to, s.failures, s.next_attempt_at_ms,
+                s.replays
          FROM webhooks w JOIN webhook_state s ON s.webhook_id = w.webhook_id
          WHERE w.deleted = 0 AND s.dead = 0",
     )
@@ -102,7 +103,7 @@ async fn deliver_due(
     .await?;
     let mut soonest: Option<Duration> = None;
     let mut spaces: HashMap<ChannelId, Option<SpaceId>> = HashMap::new();
-    for (id, space, url, types, secret, offset, failures, next_at) in rows {
+    for (id, space, url, types, secret, offset, failures, next_at, replays) in rows {
         let now = now_ms();
         if next_at > now {
             let wait = Duration::from_millis((next_at - now) as u64);
@@ -117,6 +118,7 @@ async fn deliver_due(
             url,
             types,
             secret,
+            replays,
         };
         let failures = u32::try_from(failures).unwrap_or(0);
         let mut offset = Position(offset.max(0) as u64);
@@ -143,6 +145,8 @@ struct Subscription {
     url: String,
     types: Vec<String>,
     secret: String,
+    /// Replays when this pass read it: every write of the pass checks it is still so.
+    replays: i64,
 }
 
 /// Sends one subscription what it has not had yet, up to what the read models hold.
@@ -180,16 +184,20 @@ async fn deliver(
                     );
                     *offset = event.position;
                     failures = 0;
-                    sqlx::query(
+                    let written = sqlx::query(
                         "UPDATE webhook_state SET delivered_to = $1, delivered = delivered + 1, failures = 0,
                                 next_attempt_at_ms = 0, last_error = NULL, stuck_at = NULL
-                         WHERE webhook_id = $2 AND delivered_to < $3",
+                         WHERE webhook_id = $2 AND delivered_to < $3 AND replays = $4",
                     )
                     .bind(event.position.0 as i64)
                     .bind(&subscription.id)
                     .bind(event.position.0 as i64)
+                    .bind(subscription.replays)
                     .execute(pool)
                     .await?;
+                    if written.rows_affected() == 0 && replayed(pool, subscription).await? {
+                        return Ok(Some(Duration::ZERO));
+                    }
                 }
                 Err(error) => {
                     metrics::counter!(crate::metrics::WEBHOOK_DELIVERIES, "outcome" => "failed").increment(1);
@@ -208,7 +216,7 @@ async fn deliver(
                     sqlx::query(
                         "UPDATE webhook_state SET delivered_to = CASE WHEN delivered_to > $1 THEN delivered_to ELSE $1 END, failures = $2, next_attempt_at_ms = $3,
                                 dead = $4, last_error = $5, stuck_at = $6
-                         WHERE webhook_id = $7",
+                         WHERE webhook_id = $7 AND replays = $8",
                     )
                     .bind(offset.0 as i64)
                     .bind(i64::from(failures))
@@ -217,6 +225,7 @@ async fn deliver(
                     .bind(&error)
                     .bind(event.position.0 as i64)
                     .bind(&subscription.id)
+                    .bind(subscription.replays)
                     .execute(pool)
                     .await?;
                     return Ok((!dead).then(|| Duration::from_millis(wait)));
@@ -224,15 +233,31 @@ async fn deliver(
             }
         }
         // Events it does not want move the offset too, so the next pass starts past them.
-        sqlx::query("UPDATE webhook_state SET delivered_to = CASE WHEN delivered_to > $1 THEN delivered_to ELSE $1 END WHERE webhook_id = $2")
-            .bind(offset.0 as i64)
-            .bind(&subscription.id)
-            .execute(pool)
-            .await?;
+        let written = sqlx::query(
+            "UPDATE webhook_state SET delivered_to = CASE WHEN delivered_to > $1 THEN delivered_to ELSE $1 END
+             WHERE webhook_id = $2 AND replays = $3",
+        )
+        .bind(offset.0 as i64)
+        .bind(&subscription.id)
+        .bind(subscription.replays)
+        .execute(pool)
+        .await?;
+        if written.rows_affected() == 0 {
+            return Ok(Some(Duration::ZERO)); // replayed meanwhile: start again from its offset
+        }
         if last >= head {
             return Ok(None);
         }
     }
+}
+
+/// Whether an admin replayed the subscription since this pass read it.
+async fn replayed(pool: &sqlx::AnyPool, subscription: &Subscription) -> Result<bool, sqlx::Error> {
+    let replays: Option<i64> = sqlx::query_scalar("SELECT replays FROM webhook_state WHERE webhook_id = $1")
+        .bind(&subscription.id)
+        .fetch_optional(pool)
+        .await?;
+    Ok(replays != Some(subscription.replays))
 }
 
 /// Whether the event is one of the subscription's types and happened in its space.

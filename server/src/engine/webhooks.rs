@@ -124,6 +124,24 @@ impl Engine {
                 .execute(self.store.pool())
                 .await?;
             }
+            WebhookAction::Replay { from } => {
+                if from.0 == 0 || from.0 > found.offset.0 + 1 {
+                    return Err(EngineError::BadRequest(format!(
+                        "a replay starts at a position it has delivered past: 1 to {}",
+                        found.offset.0 + 1
+                    )));
+                }
+                // Rewound; out of the dead letter too. `replays` stops a pass already under way.
+                sqlx::query(
+                    "UPDATE webhook_state SET delivered_to = $1, failures = 0, next_attempt_at_ms = 0, dead = 0,
+                            last_error = NULL, stuck_at = NULL, replays = replays + 1
+                     WHERE webhook_id = $2",
+                )
+                .bind((from.0 - 1) as i64)
+                .bind(&id)
+                .execute(self.store.pool())
+                .await?;
+            }
             WebhookAction::Skip => {
                 // Past the event it was stuck on.
                 sqlx::query(

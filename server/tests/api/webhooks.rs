@@ -1,5 +1,5 @@
 //! Webhooks against a real HTTP receiver on loopback: the space's events of the asked
-//! types, in log order, signed; retries with backoff; the dead letter, retry and skip.
+//! types, in log order, signed; retries with backoff; the dead letter, retry and skip; replay.
 
 use crate::helpers::{TestApp, User, spawn_app};
 use axum::http::{HeaderMap, StatusCode};
@@ -295,4 +295,75 @@ async fn only_admins_make_webhooks_and_bad_ones_are_refused() {
         .call_as(&bob.http, "webhooks", json!({ "space": ops.space_id }))
         .await;
     assert_eq!(listed.status(), 403, "a stranger does not see the space's webhooks");
+}
+
+#[tokio::test]
+async fn a_replay_delivers_again_from_a_position_with_the_same_delivery_ids() {
+    let app = spawn_app().await;
+    let ada = app.sign_up("ada").await;
+    let ops = space(&app, &ada, "replayed").await;
+    let channel = ops.channels[0].channel_id;
+    let receiver = Receiver::default();
+    let url = receiver.start().await;
+    let created: CreatedWebhook = app
+        .call_as(
+            &ada.http,
+            "create_webhook",
+            json!({ "space": ops.space_id, "url": url, "event_types": ["MessagePosted"] }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let hook = created.webhook.webhook_id;
+    for body in ["a", "b", "c"] {
+        post(&app, &ada, channel, body).await;
+    }
+    receiver.wait_for(3).await;
+    let first = receiver.delivered();
+    let b_at = first[1]["event"]["position"].as_u64().unwrap();
+    let ids = |from: usize| -> Vec<String> {
+        let got = receiver.got.lock().unwrap();
+        got[from..]
+            .iter()
+            .map(|(headers, _)| headers["x-parley-delivery"].to_str().unwrap().to_owned())
+            .collect()
+    };
+    let original = ids(0);
+    let offset = hooks(&app, &ada, &ops).await[0].offset.0;
+
+    let replay =
+        |from: u64| json!({ "space": ops.space_id, "webhook_id": hook, "action": { "replay": { "from": from } } });
+    // Refused: from nowhere, from past what it has delivered, by someone not the space's admin
+    // (the instance's admin included: a replay is the space's decision).
+    assert_eq!(app.call_as(&ada.http, "act_on_webhook", replay(0)).await.status(), 400);
+    assert_eq!(
+        app.call_as(&ada.http, "act_on_webhook", replay(offset + 2))
+            .await
+            .status(),
+        400
+    );
+    let eve = app.sign_up("eve").await;
+    assert_eq!(
+        app.call_as(&eve.http, "act_on_webhook", replay(b_at)).await.status(),
+        403
+    );
+    assert_eq!(app.call("act_on_webhook", replay(b_at)).await.status(), 403);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(receiver.got.lock().unwrap().len(), 3, "nothing was replayed");
+
+    // From b: b and c again, in order, with the ids they had; then it goes on as before.
+    assert_eq!(
+        app.call_as(&ada.http, "act_on_webhook", replay(b_at)).await.status(),
+        200
+    );
+    receiver.wait_for(5).await;
+    assert_eq!(bodies(&receiver.delivered()[3..]), ["b", "c"]);
+    assert_eq!(ids(3), original[1..]);
+    post(&app, &ada, channel, "d").await;
+    receiver.wait_for(6).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(bodies(&receiver.delivered()[5..]), ["d"], "each once after the replay");
+    let view = hooks(&app, &ada, &ops).await.remove(0);
+    assert_eq!((view.delivered, view.dead), (6, false));
 }
