@@ -18,6 +18,7 @@ mod projection;
 mod rest;
 mod restart;
 mod schema;
+mod schemas;
 mod search;
 mod spaces;
 mod store;
