@@ -2,10 +2,12 @@
 //! cluster, and the tailer that announces every node's commits on this node's bus.
 
 use crate::db::{Backend, Database};
+use crate::presence::PresenceHub;
 use crate::store::{EVENTS_CHANNEL, EventStore};
 use sqlx::postgres::PgListener;
 use sqlx::{AnyConnection, Connection};
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// How often a node without a lease asks for it again, and a tailer reads the log
 /// without having been woken (a notification can be lost with its connection).
@@ -198,6 +200,128 @@ pub fn relay_typing(hub: crate::dispatcher::Hub, db: Database) -> Vec<tokio::tas
                     && note.node != node
                 {
                     hub.typing_here(note.channel, &note.user);
+                }
+            }
+        }
+    });
+    vec![send, receive]
+}
+
+const PRESENCE_CHANNEL: &str = "parley_presence";
+/// How often a node says it is alive.
+const HEARTBEAT: Duration = Duration::from_secs(1);
+/// A node not heard from for this long is taken for gone: its users fade out (grace period).
+const NODE_SILENCE: Duration = Duration::from_secs(4);
+
+/// A presence note between nodes; `node` tells a node its own notes apart.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct PresenceNote {
+    node: String,
+    #[serde(flatten)]
+    what: PresenceWhat,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum PresenceWhat {
+    /// How a user of the sending node's sockets stands there now.
+    Status {
+        user: String,
+        status: parley::presence::Status,
+    },
+    /// Still here.
+    Heartbeat,
+    /// Just started listening (or listening again): everyone, say how your users stand.
+    Hello,
+}
+
+async fn notify_presence(pool: &sqlx::AnyPool, node: &str, what: PresenceWhat) {
+    let note = PresenceNote {
+        node: node.to_owned(),
+        what,
+    };
+    let Ok(payload) = serde_json::to_string(&note) else {
+        return;
+    };
+    if let Err(e) = sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(PRESENCE_CHANNEL)
+        .bind(payload)
+        .execute(pool)
+        .await
+    {
+        tracing::debug!(error = %e, "presence note not relayed");
+    }
+}
+
+/// Carries presence between the nodes of a cluster: each node tells the others how its own
+/// sockets' users stand, says it is alive every second, and merges what the others say
+/// (see [`crate::presence::PresenceHub`]). A node silent for a few seconds is taken for
+/// gone and its users go offline after the grace period, unless they came back elsewhere.
+pub fn relay_presence(presence: Arc<PresenceHub>, db: Database) -> Vec<tokio::task::JoinHandle<()>> {
+    let node = uuid::Uuid::new_v4().to_string();
+    let (sender, mut outgoing) = tokio::sync::mpsc::channel::<crate::presence::Change>(1024);
+    presence.relay_to(sender);
+    let pool = db.pool.clone();
+    let me = node.clone();
+    let hub = presence.clone();
+    let send = tokio::spawn(async move {
+        let mut beat = tokio::time::interval(HEARTBEAT);
+        loop {
+            tokio::select! {
+                change = outgoing.recv() => {
+                    let Some((user, status)) = change else { return };
+                    notify_presence(&pool, &me, PresenceWhat::Status { user, status }).await;
+                }
+                _ = beat.tick() => {
+                    notify_presence(&pool, &me, PresenceWhat::Heartbeat).await;
+                    if let Some(limit) = Instant::now().checked_sub(NODE_SILENCE) {
+                        hub.forget_nodes(Some(limit));
+                    }
+                }
+            }
+        }
+    });
+    let pool = db.pool.clone();
+    let receive = tokio::spawn(async move {
+        loop {
+            let mut listener = match PgListener::connect(db.url()).await {
+                Ok(listener) => listener,
+                Err(e) => {
+                    tracing::warn!(error = %e, "presence relay: cannot listen; retrying");
+                    tokio::time::sleep(POLL).await;
+                    continue;
+                }
+            };
+            if listener.listen(PRESENCE_CHANNEL).await.is_err() {
+                tokio::time::sleep(POLL).await;
+                continue;
+            }
+            // Notes may have been missed while not listening: start again from what the
+            // others say now (within the grace period, so nobody flickers offline).
+            presence.forget_nodes(None);
+            notify_presence(&pool, &node, PresenceWhat::Hello).await;
+            while let Ok(notification) = listener.recv().await {
+                // Another node's note; a malformed one is dropped.
+                let Ok(note) = serde_json::from_str::<PresenceNote>(notification.payload()) else {
+                    continue;
+                };
+                if note.node == node {
+                    continue;
+                }
+                match note.what {
+                    PresenceWhat::Status { user, status } => presence.remote(&note.node, &user, status),
+                    PresenceWhat::Heartbeat => {
+                        if presence.heard_from(&note.node) {
+                            // Back after being taken for gone: ask again.
+                            notify_presence(&pool, &node, PresenceWhat::Hello).await;
+                        }
+                    }
+                    PresenceWhat::Hello => {
+                        presence.heard_from(&note.node);
+                        for (user, status) in presence.local_snapshot() {
+                            notify_presence(&pool, &node, PresenceWhat::Status { user, status }).await;
+                        }
+                    }
                 }
             }
         }

@@ -1,20 +1,40 @@
-//! Presence across the sockets of this server: who is online, away or offline. The rules
-//! are the core's `PresenceBook`; this adds the clock (the grace period) and the broadcast.
+//! Presence across the sockets of this server and, with several nodes, of the cluster: who
+//! is online, away or offline. The rules are the core's `PresenceBook`; this adds the clock
+//! (the grace period), the broadcast, and the merge with what the other nodes say.
+//!
+//! Two books: `local` holds this node's sockets; what it announces is what this node tells
+//! the others (see `cluster::relay_presence`). `merged` holds the same sockets plus one
+//! stand-in connection per other node and user, set from their notes; what it announces
+//! goes to this node's sockets. A node that stops sending heartbeats has its stand-ins
+//! dropped, with the same grace period as a closed socket.
 
 use parley::presence::{GRACE_MS, PresenceBook, Status};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
-use tokio::sync::broadcast;
+use std::time::{Duration, Instant};
+use tokio::sync::{broadcast, mpsc};
 
 /// A user's presence as it changed (or as it is, in a snapshot).
 pub type Change = (String, Status);
 
 pub struct PresenceHub {
-    book: Mutex<PresenceBook>,
+    books: Mutex<Books>,
     changes: broadcast::Sender<Change>,
+    /// Changes of this node's own sockets, for the other nodes (set when there are some).
+    outgoing: Mutex<Option<mpsc::Sender<Change>>>,
     next_connection: AtomicU64,
     grace: Duration,
+}
+
+#[derive(Default)]
+struct Books {
+    local: PresenceBook,
+    merged: PresenceBook,
+    /// (node, user) → the stand-in connection in `merged`.
+    remote: HashMap<(String, String), u64>,
+    /// When each other node was last heard from.
+    seen: HashMap<String, Instant>,
 }
 
 /// One socket's place in the presence book.
@@ -32,28 +52,49 @@ impl Default for PresenceHub {
 impl PresenceHub {
     pub fn with_grace(grace: Duration) -> Self {
         Self {
-            book: Mutex::default(),
+            books: Mutex::default(),
             changes: broadcast::channel(1024).0,
+            outgoing: Mutex::default(),
             next_connection: AtomicU64::new(1),
             grace,
         }
     }
 
-    fn book(&self) -> std::sync::MutexGuard<'_, PresenceBook> {
-        self.book.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    fn books(&self) -> std::sync::MutexGuard<'_, Books> {
+        self.books.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn announce(&self, user: &str, status: Option<Status>) {
-        if let Some(status) = status {
+    /// Sends what the merged book announced to this node's sockets, and what the local
+    /// book announced to the other nodes.
+    fn announce(&self, user: &str, local: Option<Status>, merged: Option<Status>) {
+        if let Some(status) = merged {
             let _ = self.changes.send((user.to_owned(), status));
         }
+        if let Some(status) = local
+            && let Some(out) = self
+                .outgoing
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .as_ref()
+        {
+            // Best effort, like the notes themselves; the heartbeat's resync repairs a loss.
+            let _ = out.try_send((user.to_owned(), status));
+        }
+    }
+
+    /// Hands this node's own changes to the cluster relay from now on.
+    pub fn relay_to(&self, out: mpsc::Sender<Change>) {
+        *self.outgoing.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(out);
     }
 
     /// A socket of `user` opened: they count as here.
     pub fn connect(&self, user: &str) -> Connection {
         let id = self.next_connection.fetch_add(1, Ordering::Relaxed);
-        let change = self.book().connect(user, id);
-        self.announce(user, change);
+        let (local, merged) = {
+            let mut books = self.books();
+            (books.local.connect(user, id), books.merged.connect(user, id))
+        };
+        self.announce(user, local, merged);
         Connection {
             id,
             user: user.to_owned(),
@@ -63,28 +104,195 @@ impl PresenceHub {
     /// Starts following presence: the changes from now on, and everyone online or away now.
     pub fn watch(&self) -> (broadcast::Receiver<Change>, Vec<Change>) {
         let changes = self.changes.subscribe();
-        (changes, self.book().snapshot())
+        (changes, self.books().merged.snapshot())
+    }
+
+    /// This node's own users and their status, for a node that asks.
+    pub fn local_snapshot(&self) -> Vec<Change> {
+        self.books().local.snapshot()
     }
 
     pub fn set_away(&self, connection: &Connection, away: bool) {
-        let change = self.book().set_away(&connection.user, connection.id, away);
-        self.announce(&connection.user, change);
+        let user = &connection.user;
+        let (local, merged) = {
+            let mut books = self.books();
+            (
+                books.local.set_away(user, connection.id, away),
+                books.merged.set_away(user, connection.id, away),
+            )
+        };
+        self.announce(user, local, merged);
     }
 
     /// The socket closed: the user goes offline after the grace period, unless back by then.
     pub fn disconnect(self: &Arc<Self>, connection: &Connection) {
         let user = connection.user.clone();
-        let last = self.book().disconnect(&user, connection.id);
-        if !last {
-            let change = self.book().recheck(&user);
-            self.announce(&user, change);
-            return;
+        let (last_local, last_merged, local, merged) = {
+            let mut books = self.books();
+            let last_local = books.local.disconnect(&user, connection.id);
+            let last_merged = books.merged.disconnect(&user, connection.id);
+            let local = if last_local { None } else { books.local.recheck(&user) };
+            let merged = if last_merged { None } else { books.merged.recheck(&user) };
+            (last_local, last_merged, local, merged)
+        };
+        self.announce(&user, local, merged);
+        if last_local || last_merged {
+            self.expire_later(user, last_local, last_merged);
         }
+    }
+
+    /// After the grace period: offline in the books whose last connection went, unless back.
+    fn expire_later(self: &Arc<Self>, user: String, local: bool, merged: bool) {
         let hub = self.clone();
         tokio::spawn(async move {
             tokio::time::sleep(hub.grace).await;
-            let change = hub.book().expire(&user);
-            hub.announce(&user, change);
+            let (local, merged) = {
+                let mut books = hub.books();
+                (
+                    local.then(|| books.local.expire(&user)).flatten(),
+                    merged.then(|| books.merged.expire(&user)).flatten(),
+                )
+            };
+            hub.announce(&user, local, merged);
         });
+    }
+
+    /// Another node heard from: it is alive. Returns true the first time (or the first
+    /// time since it was dropped), when it should be asked for everything it knows.
+    pub fn heard_from(&self, node: &str) -> bool {
+        self.books().seen.insert(node.to_owned(), Instant::now()).is_none()
+    }
+
+    /// Another node says how `user` stands on it.
+    pub fn remote(self: &Arc<Self>, node: &str, user: &str, status: Status) {
+        self.heard_from(node);
+        let key = (node.to_owned(), user.to_owned());
+        let merged = {
+            let mut books = self.books();
+            match status {
+                Status::Online | Status::Away => {
+                    let away = status == Status::Away;
+                    let known = books.remote.get(&key).copied();
+                    let id = known.unwrap_or_else(|| self.next_connection.fetch_add(1, Ordering::Relaxed));
+                    books.remote.insert(key, id);
+                    let connected = if known.is_none() {
+                        books.merged.connect(user, id)
+                    } else {
+                        None
+                    };
+                    books.merged.set_away(user, id, away).or(connected)
+                }
+                Status::Offline => {
+                    // That node already waited its grace period: no second one here.
+                    let Some(id) = books.remote.remove(&key) else {
+                        return;
+                    };
+                    if books.merged.disconnect(user, id) {
+                        books.merged.expire(user)
+                    } else {
+                        books.merged.recheck(user)
+                    }
+                }
+            }
+        };
+        self.announce(user, None, merged);
+    }
+
+    /// Drops what nodes not heard from since `silent_since` said (they are gone, or this
+    /// node lost their notes), each user going offline after the grace period unless
+    /// some node says otherwise by then. All nodes when `silent_since` is `None`.
+    pub fn forget_nodes(self: &Arc<Self>, silent_since: Option<Instant>) {
+        let dropped: Vec<(String, bool, Option<Status>)> = {
+            let mut books = self.books();
+            let gone: Vec<String> = books
+                .seen
+                .iter()
+                .filter(|(_, at)| silent_since.is_none_or(|limit| **at < limit))
+                .map(|(node, _)| node.clone())
+                .collect();
+            for node in &gone {
+                books.seen.remove(node);
+            }
+            let keys: Vec<(String, String)> = books
+                .remote
+                .keys()
+                .filter(|(node, _)| gone.contains(node))
+                .cloned()
+                .collect();
+            keys.into_iter()
+                .filter_map(|key| {
+                    let id = books.remote.remove(&key)?;
+                    let user = key.1;
+                    let last = books.merged.disconnect(&user, id);
+                    let now = if last { None } else { books.merged.recheck(&user) };
+                    Some((user, last, now))
+                })
+                .collect()
+        };
+        for (user, last, now) in dropped {
+            self.announce(&user, None, now);
+            if last {
+                self.expire_later(user, false, true);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn drain(changes: &mut broadcast::Receiver<Change>) -> Vec<Change> {
+        let mut got = Vec::new();
+        while let Ok(change) = changes.try_recv() {
+            got.push(change);
+        }
+        got
+    }
+
+    const GRACE: Duration = Duration::from_millis(50);
+
+    #[tokio::test]
+    async fn other_nodes_users_merge_with_this_nodes_and_a_silent_node_fades_out() {
+        let hub = Arc::new(PresenceHub::with_grace(GRACE));
+        let (out, mut told) = mpsc::channel(16);
+        hub.relay_to(out);
+        let (mut changes, _) = hub.watch();
+
+        // Ada on another node: online here, and nothing of hers is told onward.
+        hub.remote("b", "ada", Status::Online);
+        assert_eq!(drain(&mut changes), [("ada".into(), Status::Online)]);
+        assert!(told.try_recv().is_err());
+        // Away there; then here too: online wins, and this node tells the others.
+        hub.remote("b", "ada", Status::Away);
+        let here = hub.connect("ada");
+        assert_eq!(
+            drain(&mut changes),
+            [("ada".into(), Status::Away), ("ada".into(), Status::Online)]
+        );
+        assert_eq!(told.try_recv().ok(), Some(("ada".into(), Status::Online)));
+        hub.disconnect(&here);
+        assert_eq!(
+            drain(&mut changes),
+            [("ada".into(), Status::Away)],
+            "the other node's tab is hidden"
+        );
+        tokio::time::sleep(GRACE * 3).await;
+        assert_eq!(told.try_recv().ok(), Some(("ada".into(), Status::Offline)));
+        assert!(drain(&mut changes).is_empty(), "still away on the other node");
+
+        // The other node says offline: at once (it waited its own grace period).
+        hub.remote("b", "ada", Status::Offline);
+        assert_eq!(drain(&mut changes), [("ada".into(), Status::Offline)]);
+
+        // A node that falls silent: its users go, after the grace period.
+        hub.remote("c", "bob", Status::Online);
+        drain(&mut changes);
+        hub.forget_nodes(Some(Instant::now() + Duration::from_secs(1)));
+        assert!(drain(&mut changes).is_empty(), "not at once");
+        assert!(hub.heard_from("c"), "asked again for everything once heard from");
+        tokio::time::sleep(GRACE * 3).await;
+        assert_eq!(drain(&mut changes), [("bob".into(), Status::Offline)]);
+        assert!(hub.watch().1.is_empty());
     }
 }

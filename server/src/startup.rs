@@ -96,6 +96,9 @@ impl Services {
         hub.grant_admins(granted);
         tasks.push(tokio::spawn(projector.clone().run()));
         let engine = Arc::new(Engine::new(store, hub));
+        if db.backend == db::Backend::Postgres {
+            tasks.extend(crate::cluster::relay_presence(engine.presence().clone(), db.clone()));
+        }
         engine.set_projector(projector.clone());
         engine.ensure_general().await.context("Failed to create #general")?;
         Ok(Self {

@@ -3,6 +3,8 @@
 //! These run when `PARLEY_TEST_POSTGRES` names a server (the test command starts one).
 
 use crate::helpers::{TestApp, database_in, on_postgres, spawn_node};
+use parley::presence::Status;
+use parley::protocol::{ClientFrame, ServerFrame};
 use parley::{ChannelId, Event, MessageId, Position};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -195,4 +197,66 @@ async fn typing_on_one_node_reaches_a_follower_on_another_once() {
     );
     // Once: the note does not come back to its own node's sockets a second time.
     bob_socket.expect_silence(300).await;
+}
+
+/// The next presence frame about `user`, skipping others, within `limit`.
+async fn presence_of(socket: &mut crate::helpers::Socket, user: &str, limit: Duration) -> Status {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if let ServerFrame::Presence { users, .. } = socket.next_within(left).await
+            && let Some((_, status)) = users.iter().find(|(u, _)| u == user)
+        {
+            return *status;
+        }
+    }
+}
+
+#[tokio::test]
+async fn presence_on_one_node_is_seen_on_the_others_and_a_stopped_nodes_users_go_offline() {
+    let Some(mut nodes) = cluster(3).await else { return };
+    let ada = nodes[0].sign_up("ada").await;
+    let mut watcher = nodes[1].socket().await;
+    watcher.send(&ClientFrame::WatchPresence).await;
+    assert!(matches!(watcher.next().await, ServerFrame::Presence { full: true, .. }));
+
+    let mut ada_socket = nodes[0].socket_as(&ada).await;
+    assert_eq!(
+        presence_of(&mut watcher, "ada", Duration::from_secs(5)).await,
+        Status::Online
+    );
+    ada_socket.send(&ClientFrame::Away { away: true }).await;
+    assert_eq!(
+        presence_of(&mut watcher, "ada", Duration::from_secs(5)).await,
+        Status::Away
+    );
+
+    // A newcomer on the third node learns it from that node's merged view.
+    let mut late = nodes[2].socket().await;
+    late.send(&ClientFrame::WatchPresence).await;
+    match late.next().await {
+        ServerFrame::Presence { users, full: true } => {
+            assert!(users.contains(&("ada".into(), Status::Away)), "{users:?}")
+        }
+        other => panic!("expected presence, got {other:?}"),
+    }
+
+    // Her node stops (it never says goodbye): the others take it for gone after a few
+    // silent seconds, and she goes offline after the grace period.
+    let first = nodes.remove(0);
+    let stopped = std::time::Instant::now();
+    let _dir = first.stop().await;
+    drop(ada_socket);
+    assert_eq!(
+        presence_of(&mut watcher, "ada", Duration::from_secs(15)).await,
+        Status::Offline
+    );
+    assert!(
+        stopped.elapsed() >= Duration::from_secs(4),
+        "not at once: a reload elsewhere has the grace period to come back"
+    );
+    assert_eq!(
+        presence_of(&mut late, "ada", Duration::from_secs(5)).await,
+        Status::Offline
+    );
 }

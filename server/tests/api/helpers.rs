@@ -381,10 +381,15 @@ impl Socket {
 
     /// The next frame, within five seconds.
     pub async fn next(&mut self) -> ServerFrame {
+        self.next_within(Duration::from_secs(5)).await
+    }
+
+    /// The next frame, which must come within `limit`.
+    pub async fn next_within(&mut self, limit: Duration) -> ServerFrame {
         loop {
-            let message = tokio::time::timeout(Duration::from_secs(5), self.stream.next())
+            let message = tokio::time::timeout(limit, self.stream.next())
                 .await
-                .expect("no frame within 5 s")
+                .unwrap_or_else(|_| panic!("no frame within {limit:?}"))
                 .expect("socket closed")
                 .unwrap();
             if let Message::Text(text) = message {
