@@ -501,15 +501,14 @@ async fn flush_outbox(client: &Rc<Client>) {
     let channel = client.state.channel.get_untracked();
     // One after the other, so they are stored in the order they were written.
     for item in items.into_iter().filter(|i| i.channel == channel) {
-        post_now(
-            client.state,
-            item.message_id,
-            item.author,
-            item.body,
-            item.reply_to,
-            None,
-        )
-        .await;
+        let outgoing = Outgoing {
+            message_id: item.message_id,
+            author: item.author,
+            body: item.body,
+            reply_to: item.reply_to,
+            files: Some(item.files),
+        };
+        post_now(client.state, outgoing).await;
     }
 }
 
@@ -537,7 +536,16 @@ pub fn send(
         body: body.clone(),
         reply_to,
     });
-    post(state, message_id, author, body, reply_to, Some(files));
+    post(
+        state,
+        Outgoing {
+            message_id,
+            author,
+            body,
+            reply_to,
+            files: Some(files),
+        },
+    );
 }
 
 /// Sends a failed message again, with the same id: the server stores it at most once.
@@ -549,33 +557,43 @@ pub fn retry(state: ChatState, message_id: MessageId) {
             channel: state.channel.get_untracked(),
             message_id,
         });
-        post(state, entry.message_id, entry.author, entry.body, entry.reply_to, None);
+        let outgoing = Outgoing {
+            message_id: entry.message_id,
+            author: entry.author,
+            body: entry.body,
+            reply_to: entry.reply_to,
+            files: None,
+        };
+        post(state, outgoing);
     }
+}
+
+/// A message on its way to the server.
+struct Outgoing {
+    message_id: MessageId,
+    author: String,
+    body: String,
+    reply_to: Option<MessageId>,
+    /// `None`: the files the outbox already holds for this message.
+    files: Option<Vec<OutboxFile>>,
 }
 
 /// Stores the message in the outbox (with its files' bytes), uploads the files not yet
 /// uploaded, then posts it; the ack or the failure updates the timeline, the outbox and the
-/// other tabs. `files: None` takes the files the outbox already holds for this message.
-fn post(
-    state: ChatState,
-    message_id: MessageId,
-    author: String,
-    body: String,
-    reply_to: Option<MessageId>,
-    files: Option<Vec<OutboxFile>>,
-) {
-    spawn_local(post_now(state, message_id, author, body, reply_to, files));
+/// other tabs.
+fn post(state: ChatState, outgoing: Outgoing) {
+    spawn_local(post_now(state, outgoing));
 }
 
 /// [`post`], awaited: returns once the message is acknowledged, refused or kept for later.
-async fn post_now(
-    state: ChatState,
-    message_id: MessageId,
-    author: String,
-    body: String,
-    reply_to: Option<MessageId>,
-    files: Option<Vec<OutboxFile>>,
-) {
+async fn post_now(state: ChatState, outgoing: Outgoing) {
+    let Outgoing {
+        message_id,
+        author,
+        body,
+        reply_to,
+        files,
+    } = outgoing;
     let Some(client) = client() else { return };
     if !client.in_flight.borrow_mut().insert(message_id) {
         return;
@@ -596,8 +614,8 @@ async fn post_now(
         let mut item = OutboxItem {
             channel,
             message_id,
-            author: author.clone(),
-            body: body.clone(),
+            author,
+            body,
             error: None,
             reply_to,
             files,
@@ -615,7 +633,6 @@ async fn post_now(
                 leptos::logging::warn!("{e}");
             }
         }
-        let _ = author;
         let result = deliver(&client, &mut item).await;
         client.in_flight.borrow_mut().remove(&message_id);
         match result {

@@ -170,32 +170,21 @@ impl Projector {
         reason: &str,
         event: Option<Arc<RecordedEvent>>,
     ) -> Result<(), ProjectionError> {
-        {
-            let mut conn = self.conn.lock().await;
-            let _turn = self.store.write_turn().lock().await;
-            conn.execute(self.db.backend.begin_write()).await?;
-            let parked = async {
-                self.fence(&mut conn, after).await?;
-                sqlx::query(
-                    "INSERT INTO parked_events (position, reason, parked_at_ms) VALUES ($1, $2, $3)
-                     ON CONFLICT (position) DO UPDATE SET reason = excluded.reason",
-                )
-                .bind(position.0 as i64)
-                .bind(reason)
-                .bind(now_ms())
-                .execute(&mut *conn)
-                .await?;
-                save_checkpoint(&mut conn, position).await?;
-                self.notify_folded(&mut conn, position).await?;
-                Ok::<(), ProjectionError>(())
-            }
-            .await;
-            if let Err(e) = parked {
-                let _ = conn.execute("ROLLBACK").await;
-                return Err(e);
-            }
-            conn.execute("COMMIT").await?;
-        }
+        self.in_transaction(async |conn| {
+            self.fence(conn, after).await?;
+            sqlx::query(
+                "INSERT INTO parked_events (position, reason, parked_at_ms) VALUES ($1, $2, $3)
+                 ON CONFLICT (position) DO UPDATE SET reason = excluded.reason",
+            )
+            .bind(position.0 as i64)
+            .bind(reason)
+            .bind(now_ms())
+            .execute(&mut *conn)
+            .await?;
+            save_checkpoint(conn, position).await?;
+            self.notify_folded(conn, position).await
+        })
+        .await?;
         tracing::error!(%position, %reason, "event parked: the read models go on without it until it is retried");
         metrics::counter!(crate::metrics::PARKED).increment(1);
         self.publish_folded(after).await?;
@@ -226,16 +215,8 @@ impl Projector {
             }
             _ => return Err(ProjectionError::NotParked(position)),
         };
-        let mut conn = self.conn.lock().await;
-        let _turn = self.store.write_turn().lock().await;
-        conn.execute(self.db.backend.begin_write()).await?;
-        let retried = async {
-            if self.db.backend == Backend::Postgres {
-                sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                    .bind(FOLD_LOCK)
-                    .execute(&mut *conn)
-                    .await?;
-            }
+        self.in_transaction(async |conn| {
+            self.lock_folds(conn).await?;
             let removed = sqlx::query("DELETE FROM parked_events WHERE position = $1")
                 .bind(position.0 as i64)
                 .execute(&mut *conn)
@@ -243,21 +224,11 @@ impl Projector {
             if removed.rows_affected() == 0 {
                 return Err(ProjectionError::NotParked(position));
             }
-            apply(&mut conn, self.db.backend, std::slice::from_ref(&event)).await?;
-            Ok(())
-        }
-        .await;
-        match retried {
-            Ok(()) => {
-                conn.execute("COMMIT").await?;
-                tracing::info!(%position, "parked event folded on retry");
-                Ok(())
-            }
-            Err(e) => {
-                let _ = conn.execute("ROLLBACK").await;
-                Err(e)
-            }
-        }
+            Ok(apply(conn, self.db.backend, std::slice::from_ref(&event)).await?)
+        })
+        .await?;
+        tracing::info!(%position, "parked event folded on retry");
+        Ok(())
     }
 
     /// On PostgreSQL: under the fold lock, the stored checkpoint must still be `after`.
@@ -265,10 +236,7 @@ impl Projector {
         if self.db.backend != Backend::Postgres {
             return Ok(());
         }
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(FOLD_LOCK)
-            .execute(&mut *conn)
-            .await?;
+        self.lock_folds(conn).await?;
         let stored: Option<i64> = sqlx::query_scalar("SELECT position FROM projection_checkpoints WHERE name = $1")
             .bind(NAME)
             .fetch_optional(&mut *conn)
@@ -465,63 +433,44 @@ impl Projector {
 
     /// Empties the read models and folds the whole log into them again.
     pub async fn rebuild(&self) -> Result<Position, ProjectionError> {
-        {
-            let mut conn = self.conn.lock().await;
-            let _turn = self.store.write_turn().lock().await;
-            conn.execute(self.db.backend.begin_write()).await?;
-            let cleared = async {
-                if self.db.backend == Backend::Postgres {
-                    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                        .bind(FOLD_LOCK)
-                        .execute(&mut *conn)
-                        .await?;
-                }
-                conn.execute("DELETE FROM messages").await?;
-                conn.execute("DELETE FROM message_edits").await?;
-                conn.execute("DELETE FROM reactions").await?;
-                conn.execute("DELETE FROM channels").await?;
-                conn.execute("DELETE FROM accounts").await?;
-                conn.execute("DELETE FROM spaces").await?;
-                conn.execute("DELETE FROM space_members").await?;
-                conn.execute("DELETE FROM invites").await?;
-                conn.execute("DELETE FROM direct_members").await?;
-                conn.execute("DELETE FROM read_markers").await?;
-                conn.execute("DELETE FROM attachments").await?;
-                conn.execute("DELETE FROM webhooks").await?;
-                conn.execute("DELETE FROM parked_events").await?;
-                conn.execute("DELETE FROM projection_checkpoints").await?;
-                conn.execute("COMMIT").await
+        self.in_transaction(async |conn| {
+            self.lock_folds(conn).await?;
+            for table in [
+                "messages",
+                "message_edits",
+                "reactions",
+                "channels",
+                "accounts",
+                "spaces",
+                "space_members",
+                "invites",
+                "direct_members",
+                "read_markers",
+                "attachments",
+                "webhooks",
+                "parked_events",
+                "projection_checkpoints",
+            ] {
+                conn.execute(sqlx::AssertSqlSafe(format!("DELETE FROM {table}")))
+                    .await?;
             }
-            .await;
-            if let Err(e) = cleared {
-                let _ = conn.execute("ROLLBACK").await;
-                return Err(e.into());
-            }
-        }
+            Ok(())
+        })
+        .await?;
         self.catch_up().await
     }
 
     /// Folds a batch that follows `after` into the read models with its checkpoint, then
     /// hands it to the dispatcher.
     async fn apply(&self, after: Position, batch: &[Arc<RecordedEvent>]) -> Result<(), ProjectionError> {
-        {
-            let mut conn = self.conn.lock().await;
-            let waited = std::time::Instant::now();
-            let _turn = self.store.write_turn().lock().await;
-            let started = std::time::Instant::now();
-            conn.execute(self.db.backend.begin_write()).await?;
-            if let Err(e) = self.fold(&mut conn, after, batch).await {
-                let _ = conn.execute("ROLLBACK").await;
-                return Err(e);
-            }
-            conn.execute("COMMIT").await?;
-            tracing::debug!(
-                events = batch.len(),
-                turn_wait_us = (started - waited).as_micros() as u64,
-                write_us = started.elapsed().as_micros() as u64,
-                "projected"
-            );
-        }
+        let started = std::time::Instant::now();
+        self.in_transaction(async |conn| self.fold(conn, after, batch).await)
+            .await?;
+        tracing::debug!(
+            events = batch.len(),
+            us = started.elapsed().as_micros() as u64,
+            "projected"
+        );
         metrics::counter!(crate::metrics::PROJECTED).increment(batch.len() as u64);
         for event in batch {
             tracing::debug!(
@@ -552,6 +501,39 @@ impl Projector {
         if let Some(last) = batch.last() {
             save_checkpoint(conn, last.position).await?;
             self.notify_folded(conn, last.position).await?;
+        }
+        Ok(())
+    }
+
+    /// Runs `work` in one write transaction of the projector's connection, in the store's
+    /// write turn (SQLite has one writer at a time): committed if it succeeds, rolled back if
+    /// not.
+    async fn in_transaction<T>(
+        &self,
+        work: impl AsyncFnOnce(&mut AnyConnection) -> Result<T, ProjectionError>,
+    ) -> Result<T, ProjectionError> {
+        let mut conn = self.conn.lock().await;
+        let _turn = self.store.write_turn().lock().await;
+        conn.execute(self.db.backend.begin_write()).await?;
+        match work(&mut conn).await {
+            Ok(done) => {
+                conn.execute("COMMIT").await?;
+                Ok(done)
+            }
+            Err(e) => {
+                let _ = conn.execute("ROLLBACK").await;
+                Err(e)
+            }
+        }
+    }
+
+    /// On PostgreSQL: takes the fold lock for this transaction, so no other node folds meanwhile.
+    async fn lock_folds(&self, conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+        if self.db.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(FOLD_LOCK)
+                .execute(&mut *conn)
+                .await?;
         }
         Ok(())
     }
