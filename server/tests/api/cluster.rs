@@ -2,7 +2,7 @@
 //! clients moving between nodes, and the read models written by one node at a time.
 //! These run when `PARLEY_TEST_POSTGRES` names a server (the test command starts one).
 
-use crate::helpers::{TestApp, database_in, on_postgres, spawn_node};
+use crate::helpers::{TestApp, database_in, on_postgres, post_to, spawn_node};
 use parley::presence::Status;
 use parley::protocol::{ClientFrame, ServerFrame};
 use parley::{ChannelId, Event, MessageId, Position};
@@ -27,15 +27,7 @@ async fn cluster(n: usize) -> Option<Vec<TestApp>> {
 
 async fn post_via(addr: SocketAddr, http: &reqwest::Client, body: &str) -> (MessageId, Position) {
     let id = MessageId::new();
-    let args = serde_json::json!({ "channel": ChannelId::GENERAL, "message_id": id, "body": body });
-    let response = http
-        .post(format!("http://{addr}/api/post_message"))
-        .json(&args)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    (id, response.json().await.unwrap())
+    (id, post_to(http, &format!("http://{addr}"), id, body).await)
 }
 
 /// The advisory lock a lease is: how many sessions hold it.

@@ -2,7 +2,7 @@
 //! crash (SIGKILL) right after the ack, and under load at random moments, cycle after
 //! cycle. And the `rebuild-projections` subcommand works.
 
-use crate::helpers::database_in;
+use crate::helpers::{database_in, post_to};
 use parley::{ChannelId, MessageId, MessageView, Position};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -53,17 +53,7 @@ fn start(database_url: &str) -> Server {
 
 async fn post(client: &reqwest::Client, base: &str, body: &str) -> (MessageId, Position) {
     let id = MessageId::new();
-    let args = serde_json::json!({
-        "channel": ChannelId::GENERAL, "message_id": id, "body": body,
-    });
-    let response = client
-        .post(format!("{base}/api/post_message"))
-        .json(&args)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    (id, response.json().await.unwrap())
+    (id, post_to(client, base, id, body).await)
 }
 
 async fn history(client: &reqwest::Client, base: &str) -> Vec<MessageView> {
@@ -236,15 +226,7 @@ async fn follow_until_killed(base: &str, cookie: &str, cursor: Position) -> Vec<
 /// Posts a message again with the id it had: the answer says where it is, whether the
 /// first try was stored before the kill or not.
 async fn resend(client: &reqwest::Client, base: &str, id: MessageId) -> Position {
-    let args = serde_json::json!({ "channel": ChannelId::GENERAL, "message_id": id, "body": "resent after a kill" });
-    let response = client
-        .post(format!("{base}/api/post_message"))
-        .json(&args)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    response.json().await.unwrap()
+    post_to(client, base, id, "resent after a kill").await
 }
 
 /// The harness: the server under load from posting clients and a following socket, killed

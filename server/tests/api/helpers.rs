@@ -440,3 +440,18 @@ impl Socket {
         }
     }
 }
+
+/// Posts `body` to the lobby as `id` through the server function of the server at `base`
+/// (`http://host:port`), as a browser with `http`'s cookies would; it must be accepted.
+/// Returns where it was stored (where it was first stored, for an id sent before).
+pub async fn post_to(http: &reqwest::Client, base: &str, id: MessageId, body: &str) -> Position {
+    let args = serde_json::json!({ "channel": ChannelId::GENERAL, "message_id": id, "body": body });
+    let response = http
+        .post(format!("{base}/api/post_message"))
+        .json(&args)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    response.json().await.unwrap()
+}
