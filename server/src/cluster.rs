@@ -86,19 +86,7 @@ pub const WEBHOOK_LEASE: i64 = 0x7061_726c_6579_0003;
 /// "after N" never skips a commit that lands late.
 pub async fn tail(store: EventStore, db: Database) {
     loop {
-        let mut listener = match PgListener::connect(db.url()).await {
-            Ok(listener) => listener,
-            Err(e) => {
-                tracing::warn!(error = %e, "tailer: cannot listen; retrying");
-                tokio::time::sleep(POLL).await;
-                continue;
-            }
-        };
-        if let Err(e) = listener.listen(EVENTS_CHANNEL).await {
-            tracing::warn!(error = %e, "tailer: cannot listen; retrying");
-            tokio::time::sleep(POLL).await;
-            continue;
-        }
+        let mut listener = listen(&db, EVENTS_CHANNEL).await;
         // Listening first, then reading: nothing committed in between is missed.
         loop {
             if let Err(e) = announce_new(&store).await {
@@ -151,6 +139,20 @@ struct TypingNote {
     user: String,
 }
 
+/// A listener on `channel`, once the database takes one (tried again every [`POLL`]).
+async fn listen(db: &Database, channel: &str) -> PgListener {
+    loop {
+        match PgListener::connect(db.url()).await {
+            Ok(mut listener) => match listener.listen(channel).await {
+                Ok(()) => return listener,
+                Err(e) => tracing::warn!(error = %e, channel, "cannot listen; retrying"),
+            },
+            Err(e) => tracing::warn!(error = %e, channel, "cannot listen; retrying"),
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
 /// Carries typing notes between the nodes of a cluster: this node's go out as
 /// notifications, and the others' come in to this node's sockets. Best effort, like the
 /// notes: one lost with a connection is not sent again.
@@ -182,18 +184,7 @@ pub fn relay_typing(hub: crate::dispatcher::Hub, db: Database) -> Vec<tokio::tas
     });
     let receive = tokio::spawn(async move {
         loop {
-            let mut listener = match PgListener::connect(db.url()).await {
-                Ok(listener) => listener,
-                Err(e) => {
-                    tracing::warn!(error = %e, "typing relay: cannot listen; retrying");
-                    tokio::time::sleep(POLL).await;
-                    continue;
-                }
-            };
-            if listener.listen(TYPING_CHANNEL).await.is_err() {
-                tokio::time::sleep(POLL).await;
-                continue;
-            }
+            let mut listener = listen(&db, TYPING_CHANNEL).await;
             while let Ok(notification) = listener.recv().await {
                 // Another node's note; a malformed one is dropped.
                 if let Ok(note) = serde_json::from_str::<TypingNote>(notification.payload())
@@ -284,18 +275,7 @@ pub fn relay_presence(presence: Arc<PresenceHub>, db: Database) -> Vec<tokio::ta
     let pool = db.pool.clone();
     let receive = tokio::spawn(async move {
         loop {
-            let mut listener = match PgListener::connect(db.url()).await {
-                Ok(listener) => listener,
-                Err(e) => {
-                    tracing::warn!(error = %e, "presence relay: cannot listen; retrying");
-                    tokio::time::sleep(POLL).await;
-                    continue;
-                }
-            };
-            if listener.listen(PRESENCE_CHANNEL).await.is_err() {
-                tokio::time::sleep(POLL).await;
-                continue;
-            }
+            let mut listener = listen(&db, PRESENCE_CHANNEL).await;
             // Notes may have been missed while not listening: start again from what the
             // others say now (within the grace period, so nobody flickers offline).
             presence.forget_nodes(None);

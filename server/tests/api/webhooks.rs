@@ -90,6 +90,14 @@ async fn hooks(app: &TestApp, user: &User, space: &SpaceView) -> Vec<WebhookView
         .unwrap()
 }
 
+/// Subscribes `url` to the space's events of `types`, as `user`; it must be accepted.
+async fn subscribe(app: &TestApp, user: &User, space: &SpaceView, url: &str, types: &[&str]) -> CreatedWebhook {
+    let args = json!({ "space": space.space_id, "url": url, "event_types": types });
+    let response = app.call_as(&user.http, "create_webhook", args).await;
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
 fn bodies(values: &[Value]) -> Vec<String> {
     values
         .iter()
@@ -105,16 +113,7 @@ async fn a_webhook_gets_its_spaces_events_of_its_types_in_order_and_signed() {
     let channel = ops.channels[0].channel_id;
     let receiver = Receiver::default();
     let url = receiver.start().await;
-    let created: CreatedWebhook = app
-        .call_as(
-            &ada.http,
-            "create_webhook",
-            json!({ "space": ops.space_id, "url": url, "event_types": ["MessagePosted", "MessageEdited"] }),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let created = subscribe(&app, &ada, &ops, &url, &["MessagePosted", "MessageEdited"]).await;
     assert!(created.secret.starts_with("whsec_"));
 
     let first = post(&app, &ada, channel, "one").await;
@@ -159,16 +158,7 @@ async fn failures_back_off_then_park_the_webhook_until_retried_or_skipped() {
     let channel = ops.channels[0].channel_id;
     let receiver = Receiver::default();
     let url = receiver.start().await;
-    let created: CreatedWebhook = app
-        .call_as(
-            &ada.http,
-            "create_webhook",
-            json!({ "space": ops.space_id, "url": url, "event_types": ["MessagePosted"] }),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let created = subscribe(&app, &ada, &ops, &url, &["MessagePosted"]).await;
     let hook = created.webhook.webhook_id;
 
     // Two failures, then it goes through: delivered once, in place.
@@ -305,16 +295,7 @@ async fn a_replay_delivers_again_from_a_position_with_the_same_delivery_ids() {
     let channel = ops.channels[0].channel_id;
     let receiver = Receiver::default();
     let url = receiver.start().await;
-    let created: CreatedWebhook = app
-        .call_as(
-            &ada.http,
-            "create_webhook",
-            json!({ "space": ops.space_id, "url": url, "event_types": ["MessagePosted"] }),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let created = subscribe(&app, &ada, &ops, &url, &["MessagePosted"]).await;
     let hook = created.webhook.webhook_id;
     for body in ["a", "b", "c"] {
         post(&app, &ada, channel, body).await;
