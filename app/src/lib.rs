@@ -43,6 +43,8 @@ pub fn server_url() -> Option<&'static str> {
 
 /// The HTML document the server renders around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    send_content_security_policy(&options);
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -59,6 +61,33 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <App />
             </body>
         </html>
+    }
+}
+
+/// The page's Content-Security-Policy: scripts only from this response's nonce (Leptos
+/// puts it on its hydration and streaming scripts) and what those load, WebAssembly
+/// compiled, everything else from this origin. Set as a header, so the server's default
+/// (which has no `script-src`) does not apply to the app's pages.
+#[cfg(feature = "ssr")]
+fn send_content_security_policy(options: &LeptosOptions) {
+    let (Some(nonce), Some(response)) = (
+        leptos::nonce::use_nonce(),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) else {
+        return;
+    };
+    // `cargo leptos watch` reloads the page over a socket of its own port.
+    let reload = std::env::var_os("LEPTOS_WATCH")
+        .map(|_| format!(" ws://*:{}", options.reload_port))
+        .unwrap_or_default();
+    let policy = format!(
+        "default-src 'self'; script-src 'nonce-{nonce}' 'strict-dynamic' 'wasm-unsafe-eval'; \
+         style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; media-src 'self' blob:; \
+         connect-src 'self'{reload}; frame-ancestors 'none'; object-src 'none'; base-uri 'self'; \
+         form-action 'self'"
+    );
+    if let Ok(value) = http::HeaderValue::from_str(&policy) {
+        response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
     }
 }
 

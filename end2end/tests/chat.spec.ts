@@ -195,3 +195,26 @@ test('presence: online while any tab is open, away when all are hidden, offline 
   await bob.close();
   await expect(dot).toHaveAttribute('data-status', 'offline', { timeout: 10_000 });
 });
+
+// The page's Content-Security-Policy: the app hydrates and talks to its server under it,
+// and script that got into the page some other way (an injected handler) does not run.
+test('the app runs under its Content-Security-Policy, and injected script does not', async ({
+  page,
+  policyViolations,
+}) => {
+  const response = await page.goto('/');
+  const policy = response?.headers()['content-security-policy'] ?? '';
+  expect(policy).toMatch(/script-src 'nonce-[A-Za-z0-9+/=_-]{16,}' 'strict-dynamic' 'wasm-unsafe-eval'/);
+  await join(page, 'Guarded');
+  const words = unique('under the policy');
+  await say(page, words);
+  await expect(message(page, words)).toHaveAttribute('data-state', 'sent');
+
+  await page.evaluate(() => {
+    document.body.insertAdjacentHTML('beforeend', '<img src="/nowhere.png" onerror="window.injected = 1">');
+  });
+  await expect.poll(() => policyViolations.length).toBeGreaterThan(0);
+  expect(await page.evaluate(() => (window as unknown as { injected?: number }).injected)).toBeUndefined();
+  expect(policyViolations[0]).toContain('script-src');
+  policyViolations.length = 0; // seen: this test's own injection
+});

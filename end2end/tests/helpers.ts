@@ -1,16 +1,37 @@
 // Shared steps of Parley's browser tests.
 import { test as base, expect, type BrowserContext, type BrowserContextOptions, type Page } from '@playwright/test';
 
+/** Collects what the browser refuses under the page's Content-Security-Policy. */
+function watchPolicy(context: BrowserContext, violations: string[]) {
+  context.on('console', (message) => {
+    if (message.text().includes('violates the following Content Security Policy')) violations.push(message.text());
+  });
+}
+
 /**
  * Playwright's `test`, with `newContext`: a browser context (one more user, or one more
  * browser) that is closed when the test ends, so no test leaves live pages and sockets
- * behind to slow the next ones down.
+ * behind to slow the next ones down. Every test also fails if the browser refused
+ * anything under the Content-Security-Policy, in any of its contexts.
  */
-export const test = base.extend<{ newContext: (options?: BrowserContextOptions) => Promise<BrowserContext> }>({
-  newContext: async ({ browser }, use) => {
+export const test = base.extend<{
+  newContext: (options?: BrowserContextOptions) => Promise<BrowserContext>;
+  policyViolations: string[];
+}>({
+  policyViolations: [
+    async ({ context }, use) => {
+      const violations: string[] = [];
+      watchPolicy(context, violations);
+      await use(violations);
+      expect(violations, 'Content-Security-Policy violations').toEqual([]);
+    },
+    { auto: true },
+  ],
+  newContext: async ({ browser, policyViolations }, use) => {
     const opened: BrowserContext[] = [];
     await use(async (options) => {
       const context = await browser.newContext(options);
+      watchPolicy(context, policyViolations);
       opened.push(context);
       return context;
     });

@@ -301,8 +301,8 @@ fn router(
         .layer(option_layer(cors))
         // Headers on every answer (unless a handler set its own, as downloads do): no
         // sniffing, no framing by other sites, no plugins, no `<base>` or form posts
-        // elsewhere, no referrer to other sites. Scripts are not restricted by CSP yet:
-        // Leptos's hydration runs an inline script, which would need nonces (docs/security.md).
+        // elsewhere, no referrer to other sites. The app's pages set a stricter policy of
+        // their own, with a script nonce (`parley_app::shell`).
         .layer(
             tower::ServiceBuilder::new()
                 .layer(SetResponseHeaderLayer::if_not_present(

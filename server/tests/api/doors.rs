@@ -152,6 +152,37 @@ async fn every_answer_carries_the_security_headers() {
                 .contains("frame-ancestors 'none'")
         );
     }
+    // The app's pages: scripts only with this response's nonce, which its own scripts carry.
+    let page = || async {
+        let response = reqwest::get(format!("http://{}/", app.addr)).await.unwrap();
+        let policy = response.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        (policy, response.text().await.unwrap())
+    };
+    let (policy, html) = page().await;
+    let nonce = policy
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .unwrap_or_else(|| panic!("no nonce in {policy}"));
+    assert!(nonce.len() >= 16, "{policy}");
+    let scripts = policy
+        .split(';')
+        .find(|d| d.trim().starts_with("script-src"))
+        .unwrap_or_default();
+    assert!(scripts.contains("'strict-dynamic'"), "{policy}");
+    assert!(
+        !scripts.contains("'unsafe-inline'") && !scripts.contains("'unsafe-eval'"),
+        "{policy}"
+    );
+    assert!(
+        html.contains(&format!("nonce=\"{nonce}\"")),
+        "the page's scripts carry it"
+    );
+    let (again, _) = page().await;
+    assert_ne!(again, policy, "a new nonce for every page");
 }
 
 #[tokio::test]
