@@ -62,6 +62,8 @@ pub struct ChatState {
     pub divider: RwSignal<Option<(ChannelId, parley::Position)>>,
     /// Whether the page is in view (not a hidden tab).
     pub visible: RwSignal<bool>,
+    /// A message whose edit box should open (↑ in an empty composer asks for your last one).
+    pub edit_request: RwSignal<Option<MessageId>>,
 }
 
 #[component]
@@ -90,6 +92,7 @@ pub fn ChatPage() -> impl IntoView {
         unreads: RwSignal::new(Default::default()),
         divider: RwSignal::new(None),
         visible: RwSignal::new(true),
+        edit_request: RwSignal::new(None),
     };
     let hydrated = RwSignal::new(false);
 
@@ -338,6 +341,14 @@ fn MessageItem(entry: Entry, state: ChatState) -> impl IntoView {
     let may_edit = committed && own;
     let may_delete = committed && (own || moderates(state));
     let editing = RwSignal::new(false);
+    if may_edit {
+        Effect::new(move |_| {
+            if state.edit_request.get() == Some(id) {
+                state.edit_request.set(None);
+                editing.set(true);
+            }
+        });
+    }
     let picking = RwSignal::new(false);
     let confirming = RwSignal::new(false);
     let history = RwSignal::new(None::<Vec<crate::api::EditView>>);
@@ -595,18 +606,29 @@ fn EditBox(state: ChatState, id: MessageId, body: String, editing: RwSignal<bool
     let draft = RwSignal::new(body.clone());
     let error = RwSignal::new(None::<String>);
     let input = NodeRef::<html::Textarea>::new();
+    // Where the keyboard was (the composer, after ↑): it goes back there when the box closes.
+    let before = StoredValue::new_local(None::<leptos::web_sys::HtmlElement>);
     Effect::new(move |_| {
         if let Some(el) = input.get() {
+            use leptos::wasm_bindgen::JsCast;
+            let active = document().active_element().and_then(|a| a.dyn_into().ok());
+            before.set_value(active);
             let _ = el.focus();
         }
     });
+    let close = move || {
+        editing.set(false);
+        if let Some(el) = before.get_value() {
+            let _ = el.focus();
+        }
+    };
     let save = move || {
         let text = draft.get_untracked();
         match MessageBody::parse(&text) {
-            Ok(parsed) if parsed.as_str() == body.trim() => editing.set(false),
+            Ok(parsed) if parsed.as_str() == body.trim() => close(),
             Ok(parsed) => {
                 let new_body = parsed.to_string();
-                editing.set(false);
+                close();
                 change(
                     state,
                     id,
@@ -630,7 +652,7 @@ fn EditBox(state: ChatState, id: MessageId, body: String, editing: RwSignal<bool
                 on:input=move |ev| draft.set(event_target_value(&ev))
                 on:keydown=move |ev| {
                     if ev.key() == "Escape" {
-                        editing.set(false);
+                        close();
                     } else if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
                         ev.prevent_default();
                         save();
@@ -701,6 +723,27 @@ fn show_history(state: ChatState, id: MessageId, history: RwSignal<Option<Vec<cr
             Err(e) => state.notice.set(Some(e.to_string())),
         }
     });
+}
+
+fn has_modifier(ev: &leptos::ev::KeyboardEvent) -> bool {
+    ev.shift_key() || ev.alt_key() || ev.ctrl_key() || ev.meta_key()
+}
+
+/// Your newest message that can still be edited: in the channel, or in the thread `reply_to`.
+fn last_own_message(state: ChatState, thread: Option<MessageId>) -> Option<MessageId> {
+    let me = state
+        .me
+        .with_untracked(|me| me.as_ref().map(|me| me.username.clone()))?;
+    state.timeline.with_untracked(|t| {
+        t.entries()
+            .filter(|e| e.author == me && e.delivery == Delivery::Sent && !e.deleted)
+            .filter(|e| match thread {
+                Some(root) => e.reply_to == Some(root),
+                None => e.reply_to.is_none(),
+            })
+            .max_by_key(|e| e.position)
+            .map(|e| e.message_id)
+    })
 }
 
 #[component]
@@ -874,6 +917,12 @@ fn Composer(state: ChatState, hydrated: RwSignal<bool>, reply_to: Option<Message
                     } else if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
                         ev.prevent_default();
                         submit();
+                    } else if ev.key() == "ArrowUp" && !has_modifier(&ev) && draft.with_untracked(String::is_empty)
+                        && let Some(last) = last_own_message(state, reply_to)
+                    {
+                        // As in most chat apps: ↑ in an empty composer edits your last message.
+                        ev.prevent_default();
+                        state.edit_request.set(Some(last));
                     }
                 }
                 aria-autocomplete="list"

@@ -61,6 +61,42 @@ test('edit and delete your own message: every tab and every user sees it live', 
   await expect(message(bob, better)).toHaveCount(0);
 });
 
+test('from the keyboard: ↑ in an empty composer edits your last message, then back to the composer', async ({
+  page,
+}) => {
+  await join(page, 'Keys');
+  const older = unique('older words');
+  const newer = unique('newer words');
+  await say(page, older);
+  await say(page, newer);
+  await expect(message(page, newer)).toHaveAttribute('data-state', 'sent');
+  const composer = page.getByTestId('composer');
+
+  // With text in the composer, ↑ is only a cursor key.
+  await composer.fill('half a thought');
+  await composer.press('ArrowUp');
+  await expect(page.getByTestId('edit-input')).toHaveCount(0);
+  await composer.fill('');
+
+  await composer.press('ArrowUp');
+  const box = page.getByTestId('edit-input');
+  await expect(box).toBeFocused();
+  await expect(box).toHaveValue(newer); // the newest of mine, not the older one
+  const fixed = unique('fixed from the keyboard');
+  await box.fill(fixed);
+  await box.press('Enter');
+  await expect(message(page, fixed).getByTestId('edited')).toBeVisible();
+  await expect(composer).toBeFocused();
+
+  // Escape closes it without a change, and the keyboard is back in the composer too.
+  await composer.press('ArrowUp');
+  await expect(box).toHaveValue(fixed);
+  await box.press('Escape');
+  await expect(box).toHaveCount(0);
+  await expect(composer).toBeFocused();
+  await expect(message(page, older)).toBeVisible();
+});
+
 test('reactions: counts and who reacted, toggled from several tabs and users, converge', async ({ newContext }) => {
   const adaContext = await newContext();
   const ada = await adaContext.newPage();
