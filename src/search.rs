@@ -1,5 +1,6 @@
-//! Search: what a user types turned into a full-text query that cannot be malformed, and
-//! highlighted snippets split into plain and matched pieces.
+//! Search: what a user types turned into a full-text query that cannot be malformed,
+//! highlighted snippets split into plain and matched pieces, and the quick switcher's
+//! ranking of channel names.
 
 /// The most words one search may hold.
 pub const MAX_TERMS: usize = 8;
@@ -59,6 +60,40 @@ pub fn highlight(snippet: &str) -> Vec<(String, bool)> {
     pieces
 }
 
+/// How well `name` answers what was typed in the quick switcher, higher first; `None`
+/// when it does not: every typed character must appear in the name, in order, ignoring
+/// case (`gnrl` finds `general`). A name that starts with the query ranks first, then one
+/// containing it, then the other matches, tighter ones first; shorter names break ties.
+pub fn switcher_rank(typed: &str, name: &str) -> Option<i64> {
+    let typed = typed.trim().to_lowercase();
+    let name = name.to_lowercase();
+    if typed.is_empty() {
+        return Some(-(name.chars().count() as i64));
+    }
+    let length = name.chars().count() as i64;
+    if name.starts_with(&typed) {
+        return Some(3_000_000 - length);
+    }
+    if name.contains(&typed) {
+        return Some(2_000_000 - length);
+    }
+    // In order, not together: the fewer characters skipped, the better.
+    let mut wanted = typed.chars().peekable();
+    let (mut first, mut last) = (None, 0i64);
+    for (i, c) in name.chars().enumerate() {
+        if wanted.peek() == Some(&c) {
+            wanted.next();
+            first.get_or_insert(i as i64);
+            last = i as i64;
+        }
+    }
+    if wanted.peek().is_some() {
+        return None;
+    }
+    let spread = last - first.unwrap_or(0);
+    Some(1_000_000 - spread * 100 - length)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,5 +132,31 @@ mod tests {
             ]
         );
         assert_eq!(highlight("plain"), vec![("plain".into(), false)]);
+    }
+
+    #[test]
+    fn the_switcher_ranks_prefixes_then_substrings_then_letters_in_order() {
+        let names = ["general", "design-review", "random", "gardening", "@ada, @bob"];
+        let ranked = |typed: &str| -> Vec<&str> {
+            let mut found: Vec<(i64, &str)> = names
+                .iter()
+                .filter_map(|n| switcher_rank(typed, n).map(|r| (r, *n)))
+                .collect();
+            found.sort_by_key(|(rank, _)| std::cmp::Reverse(*rank));
+            found.into_iter().map(|(_, n)| n).collect()
+        };
+        assert_eq!(ranked("gen"), ["general", "gardening"], "the prefix first, then g…e…n");
+        assert_eq!(ranked("GEN")[0], "general", "case does not matter");
+        assert_eq!(ranked("d"), ["design-review", "random", "gardening", "@ada, @bob"]);
+        assert_eq!(ranked("gnrl"), ["general"]);
+        assert_eq!(ranked("rev"), ["design-review"]);
+        assert_eq!(ranked("bob"), ["@ada, @bob"]);
+        assert!(ranked("xyz").is_empty());
+        assert_eq!(
+            ranked("").len(),
+            names.len(),
+            "nothing typed: everything, shortest first"
+        );
+        assert_eq!(ranked("")[0], "random");
     }
 }

@@ -64,6 +64,8 @@ pub struct ChatState {
     pub visible: RwSignal<bool>,
     /// A message whose edit box should open (↑ in an empty composer asks for your last one).
     pub edit_request: RwSignal<Option<MessageId>>,
+    /// Whether the quick switcher (Ctrl+K) is open.
+    pub switcher: RwSignal<bool>,
 }
 
 #[component]
@@ -93,6 +95,7 @@ pub fn ChatPage() -> impl IntoView {
         divider: RwSignal::new(None),
         visible: RwSignal::new(true),
         edit_request: RwSignal::new(None),
+        switcher: RwSignal::new(false),
     };
     let hydrated = RwSignal::new(false);
 
@@ -151,6 +154,7 @@ pub fn ChatPage() -> impl IntoView {
             data-hydrated=move || hydrated.get().to_string()
         >
             <Sidebar state />
+            <crate::switcher::QuickSwitcher state />
             <section class="chat">
                 <header class="topbar">
                     <h1 class="channel-name" data-testid="channel-title">

@@ -5,6 +5,7 @@
 //! - [`body`]: a message body: the core's Markdown tree as elements (no HTML strings anywhere).
 //! - [`chat`]: the chat page: message list, composer, who is signed in, connection indicator.
 //! - [`search`]: the search box, results with matches marked, and the jump to a message.
+//! - [`switcher`]: the quick switcher (Ctrl+K): a channel or conversation by a few letters.
 //! - [`spaces`]: the sidebar: spaces and their channels, new spaces and channels, invites, members.
 //! - `live` (browser only): the client: cache first, then the WebSocket from the cursor; the outbox.
 //! - `local` (browser only): IndexedDB: cached history, cursors, outbox.
@@ -23,6 +24,7 @@ mod live;
 mod local;
 pub mod search;
 pub mod spaces;
+pub mod switcher;
 #[cfg(feature = "browser")]
 mod sync;
 pub mod tokens;

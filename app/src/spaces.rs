@@ -215,6 +215,17 @@ pub fn Sidebar(state: ChatState) -> impl IntoView {
     view! {
         <nav class="sidebar" aria-label="Spaces and channels">
             <div class="brand">"Parley"</div>
+            <Show when=signed_in>
+                <button
+                    class="jump"
+                    data-testid="jump"
+                    title="Go to a channel or conversation (Ctrl+K)"
+                    on:click=move |_| state.switcher.set(true)
+                >
+                    <span>"Jump to…"</span>
+                    <kbd>"Ctrl K"</kbd>
+                </button>
+            </Show>
             <section class="space">
                 <h2>"Lobby"</h2>
                 <a href="/" class=link_class(state, ChannelId::GENERAL) data-testid="channel-link">

@@ -197,3 +197,48 @@ test('admins and moderators manage a space from the sidebar', async ({ newContex
   await bob.reload();
   await expect(bob.getByTestId('space')).toHaveCount(0);
 });
+
+test('the quick switcher: Ctrl+K finds a channel by a few letters and opens it from the keyboard', async ({
+  page,
+}, testInfo) => {
+  await join(page, 'Jumper');
+  const spaceName = unique('Orbit');
+  const space = await createSpace(page, spaceName);
+  const channel = `launch-${Date.now() % 100000}`;
+  await space.getByTestId('new-channel').click();
+  await page.getByTestId('name-field').fill(channel);
+  await page.getByTestId('name-submit').click();
+  await expect(page.getByTestId('channel-title')).toContainText(channel);
+  // Back in the lobby, then jump from the keyboard.
+  await page.goto('/');
+  await expect(page.getByTestId('channel-title')).toContainText('general');
+  await page.getByTestId('composer').click();
+  await page.keyboard.press('Control+k');
+  const input = page.getByTestId('switcher-input');
+  await expect(input).toBeFocused();
+  const results = page.getByTestId('switcher-result');
+  await expect(results).toHaveCount(3); // the lobby, the space's #general, the new channel
+  await input.fill('lnch'); // letters in order are enough
+  await expect(results).toHaveCount(1);
+  await expect(results.first()).toContainText(channel);
+  await expect(results.first()).toContainText(spaceName);
+  await page.screenshot({ path: testInfo.outputPath('switcher.png') });
+  await input.press('Enter');
+  await expect(page.getByTestId('switcher')).toHaveCount(0);
+  await expect(page.getByTestId('channel-title')).toContainText(channel);
+  await expect(page).toHaveURL(/\?c=/);
+
+  // Arrows choose among several; Escape closes without moving; nothing found says so.
+  await page.getByTestId('jump').click();
+  await input.fill('general');
+  await expect(results).toHaveCount(2);
+  await input.press('ArrowDown');
+  await expect(results.nth(1)).toHaveAttribute('aria-selected', 'true');
+  await input.press('ArrowDown');
+  await expect(results.nth(0)).toHaveAttribute('aria-selected', 'true'); // round again
+  await input.fill('no such place');
+  await expect(page.getByTestId('switcher')).toContainText('No channel by that name.');
+  await input.press('Escape');
+  await expect(page.getByTestId('switcher')).toHaveCount(0);
+  await expect(page.getByTestId('channel-title')).toContainText(channel);
+});
