@@ -289,10 +289,14 @@ pub fn relay_presence(presence: Arc<PresenceHub>, db: Database) -> Vec<tokio::ta
                     continue;
                 }
                 match note.what {
-                    PresenceWhat::Status { user, status } => presence.remote(&note.node, &user, status),
+                    PresenceWhat::Status { user, status } => {
+                        if presence.remote(&note.node, &user, status) {
+                            // Back after being taken for gone: ask for the rest again.
+                            notify_presence(&pool, &node, PresenceWhat::Hello).await;
+                        }
+                    }
                     PresenceWhat::Heartbeat => {
                         if presence.heard_from(&note.node) {
-                            // Back after being taken for gone: ask again.
                             notify_presence(&pool, &node, PresenceWhat::Hello).await;
                         }
                     }

@@ -163,9 +163,10 @@ impl PresenceHub {
         self.books().seen.insert(node.to_owned(), Instant::now()).is_none()
     }
 
-    /// Another node says how `user` stands on it.
-    pub fn remote(self: &Arc<Self>, node: &str, user: &str, status: Status) {
-        self.heard_from(node);
+    /// Another node says how `user` stands on it. Returns true when that node was not
+    /// known (see [`Self::heard_from`]).
+    pub fn remote(self: &Arc<Self>, node: &str, user: &str, status: Status) -> bool {
+        let new_node = self.heard_from(node);
         let key = (node.to_owned(), user.to_owned());
         let merged = {
             let mut books = self.books();
@@ -185,7 +186,7 @@ impl PresenceHub {
                 Status::Offline => {
                     // That node already waited its grace period: no second one here.
                     let Some(id) = books.remote.remove(&key) else {
-                        return;
+                        return new_node;
                     };
                     if books.merged.disconnect(user, id) {
                         books.merged.expire(user)
@@ -196,6 +197,7 @@ impl PresenceHub {
             }
         };
         self.announce(user, None, merged);
+        new_node
     }
 
     /// Drops what nodes not heard from since `silent_since` said (they are gone, or this
@@ -260,7 +262,8 @@ mod tests {
         let (mut changes, _) = hub.watch();
 
         // Ada on another node: online here, and nothing of hers is told onward.
-        hub.remote("b", "ada", Status::Online);
+        assert!(hub.remote("b", "ada", Status::Online), "a node not known before");
+        assert!(!hub.remote("b", "ada", Status::Online));
         assert_eq!(drain(&mut changes), [("ada".into(), Status::Online)]);
         assert!(told.try_recv().is_err());
         // Away there; then here too: online wins, and this node tells the others.
