@@ -169,17 +169,7 @@ pub fn relay_typing(hub: crate::dispatcher::Hub, db: Database) -> Vec<tokio::tas
                 channel,
                 user,
             };
-            let Ok(payload) = serde_json::to_string(&note) else {
-                continue;
-            };
-            if let Err(e) = sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(TYPING_CHANNEL)
-                .bind(payload)
-                .execute(&pool)
-                .await
-            {
-                tracing::debug!(error = %e, "typing note not relayed");
-            }
+            notify(&pool, TYPING_CHANNEL, &note).await;
         }
     });
     let receive = tokio::spawn(async move {
@@ -231,16 +221,22 @@ async fn notify_presence(pool: &sqlx::AnyPool, node: &str, what: PresenceWhat) {
         node: node.to_owned(),
         what,
     };
-    let Ok(payload) = serde_json::to_string(&note) else {
+    notify(pool, PRESENCE_CHANNEL, &note).await;
+}
+
+/// Sends a note to the other nodes on `channel` (`NOTIFY`). Best effort: a note lost with a
+/// connection is not sent again (the relays repair what matters on their own).
+async fn notify(pool: &sqlx::AnyPool, channel: &str, note: &impl serde::Serialize) {
+    let Ok(payload) = serde_json::to_string(note) else {
         return;
     };
     if let Err(e) = sqlx::query("SELECT pg_notify($1, $2)")
-        .bind(PRESENCE_CHANNEL)
+        .bind(channel)
         .bind(payload)
         .execute(pool)
         .await
     {
-        tracing::debug!(error = %e, "presence note not relayed");
+        tracing::debug!(error = %e, channel, "note not relayed");
     }
 }
 

@@ -348,6 +348,14 @@ impl TestApp {
         spawn_app_in(dir).await
     }
 
+    /// A page of the event inspector as the app's admin (`tester`) sees it, for `filter`
+    /// (e.g. `{}` or `{"event_type": "MessagePosted"}`).
+    pub async fn log_page(&self, filter: serde_json::Value) -> parley_app::api::LogPage {
+        let response = self.call("inspect_log", serde_json::json!({ "filter": filter })).await;
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
+    }
+
     /// Waits until the read models have folded the whole log.
     pub async fn wait_projected(&self) {
         let head = self.head().await;

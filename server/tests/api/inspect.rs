@@ -18,12 +18,7 @@ async fn admins_browse_the_log_and_see_a_channel_as_it_was() {
     app.wait_projected().await;
     let head = app.head().await;
 
-    let page: LogPage = app
-        .call("inspect_log", json!({ "filter": {} }))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let page: LogPage = app.log_page(json!({})).await;
     assert_eq!(page.head, head);
     assert_eq!(page.events[0].position, head, "newest first");
     assert_eq!(page.events[0].event_type, "MessageDeleted");
@@ -32,32 +27,16 @@ async fn admins_browse_the_log_and_see_a_channel_as_it_was() {
     assert_eq!(page.subscribers[0].lag, 0);
     assert!(page.per_second.iter().sum::<u32>() as u64 >= head.0.min(6));
 
-    let posts: LogPage = app
-        .call("inspect_log", json!({ "filter": { "event_type": "MessagePosted" } }))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let posts: LogPage = app.log_page(json!({ "event_type": "MessagePosted" })).await;
     assert_eq!(posts.events.len(), 2);
     assert!(posts.events.iter().all(|e| e.event_type == "MessagePosted"));
     let older: LogPage = app
-        .call(
-            "inspect_log",
-            json!({ "filter": { "event_type": "MessagePosted", "before": posts.events[0].position } }),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .log_page(json!({ "event_type": "MessagePosted", "before": posts.events[0].position }))
+        .await;
     assert_eq!(older.events.len(), 1);
     assert_eq!(older.events[0].position, posts.events[1].position);
     let stream = ChannelId::GENERAL.stream().as_str().to_owned();
-    let in_stream: LogPage = app
-        .call("inspect_log", json!({ "filter": { "stream": stream } }))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let in_stream: LogPage = app.log_page(json!({ "stream": stream })).await;
     assert!(in_stream.events.iter().all(|e| e.stream_id == stream));
 
     // Time travel: just after the second post, before the edit and the delete.
@@ -173,12 +152,7 @@ async fn the_browsers_correlation_id_is_carried_into_the_event() {
     });
     assert_eq!(app.call("post_message", args).await.status(), 200);
     app.wait_projected().await;
-    let page: LogPage = app
-        .call("inspect_log", json!({ "filter": { "event_type": "MessagePosted" } }))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let page: LogPage = app.log_page(json!({ "event_type": "MessagePosted" })).await;
     assert!(
         page.events[0].metadata.contains(&correlation_id.to_string()),
         "{}",

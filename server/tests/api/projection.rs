@@ -63,12 +63,7 @@ async fn an_event_that_cannot_be_folded_is_parked_and_the_rest_go_on() {
             .map(|s| s.position)
             .collect()
     };
-    let page: LogPage = app
-        .call("inspect_log", json!({ "filter": {} }))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let page: LogPage = app.log_page(json!({})).await;
     assert_eq!(parked(page), vec![damaged]);
 
     // Still damaged: a retry is refused and changes nothing.
@@ -88,12 +83,7 @@ async fn an_event_that_cannot_be_folded_is_parked_and_the_rest_go_on() {
         .unwrap();
     assert_eq!(app.call("retry_parked_event", retry.clone()).await.status(), 200);
     assert!(app.history(None, 10).await.iter().any(|m| m.message_id == repaired));
-    let page: LogPage = app
-        .call("inspect_log", json!({ "filter": {} }))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let page: LogPage = app.log_page(json!({})).await;
     assert!(parked(page).is_empty());
     assert_eq!(
         app.call("retry_parked_event", retry).await.status(),

@@ -208,12 +208,7 @@ async fn failures_back_off_then_park_the_webhook_until_retried_or_skipped() {
     );
     assert_eq!(app.call("act_on_webhook", act("delete")).await.status(), 403);
     assert!(hooks(&app, &ada, &ops).await[0].dead, "nothing changed");
-    let page: parley_app::api::LogPage = app
-        .call("inspect_log", json!({ "filter": {} }))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let page: parley_app::api::LogPage = app.log_page(json!({})).await;
     let listed = page
         .subscribers
         .iter()
