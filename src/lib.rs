@@ -14,8 +14,10 @@
 //! - [`schema`]: schema versions per event type; upcasters from stored old versions.
 //! - [`event`]: the envelope a committed event travels in (position, stream, version, metadata).
 //! - [`markdown`]: message bodies parsed into a tree that can only be displayed safely.
+//! - [`outbound`]: which addresses the server may send requests to (the SSRF filter).
 //! - [`presence`]: online, away or offline per user, across tabs and devices, with a grace period.
 //! - [`protocol`]: the WebSocket wire protocol between browser and server.
+//! - [`redact`]: what the past may show: deleted messages' words and secrets, taken out on read.
 //! - [`search`]: typed searches as safe full-text queries; highlighted snippets.
 //! - [`tabs`]: what the tabs of one browser tell each other to stay in step.
 //! - [`timeline`]: the client's view of one channel: optimistic pending messages merged
@@ -32,8 +34,10 @@ pub mod event;
 mod fuzz;
 pub mod ids;
 pub mod markdown;
+pub mod outbound;
 pub mod presence;
 pub mod protocol;
+pub mod redact;
 pub mod rules;
 pub mod schema;
 pub mod search;

@@ -6,9 +6,15 @@
 //! A link keeps its target only when it is `http`, `https` or `mailto`; any other
 //! (`javascript:`, `data:`, …) becomes plain text. Headings show as bold lines (a chat
 //! message is not a document), images as links to the image, and a single new line
-//! breaks the line.
+//! breaks the line. Nesting (quotes, lists, emphasis, links) is capped at [`MAX_DEPTH`]:
+//! deeper structure is flattened into its parent's text, so no body, however hostile, makes
+//! a reader of the tree (the renderer, [`mentions`], even dropping it) recurse deeply.
 
 use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
+
+/// How deep blocks and inlines may nest in a parsed body. Real messages rarely go past
+/// three (a quote holding a list holding emphasis); `">" * 4000` must not go past this.
+pub const MAX_DEPTH: usize = 8;
 
 /// A block of a message.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -198,12 +204,20 @@ enum Open {
 
 struct Builder {
     stack: Vec<Open>,
+    /// Containers opened beyond [`MAX_DEPTH`] and not yet closed: their content goes to
+    /// the deepest open container instead, and their ends are skipped.
+    flattened: usize,
+    /// Whether flattening opened a paragraph to hold text in a block container (closed
+    /// when the flattened part ends).
+    flat_paragraph: bool,
 }
 
 impl Default for Builder {
     fn default() -> Self {
         Self {
             stack: vec![Open::Blocks(Vec::new())],
+            flattened: 0,
+            flat_paragraph: false,
         }
     }
 }
@@ -228,6 +242,15 @@ impl Builder {
     }
 
     fn start(&mut self, tag: Tag<'_>) {
+        // The root is not a level: the stack holds it and at most MAX_DEPTH containers.
+        if self.flattened > 0 || self.stack.len() > MAX_DEPTH {
+            if self.flattened == 0 && !self.takes_inlines() {
+                self.stack.push(Open::Paragraph(Vec::new()));
+                self.flat_paragraph = true;
+            }
+            self.flattened += 1;
+            return;
+        }
         let open = match tag {
             Tag::Paragraph | Tag::Heading { .. } => Open::Paragraph(Vec::new()),
             Tag::BlockQuote(_) => Open::Quote(Vec::new()),
@@ -257,6 +280,20 @@ impl Builder {
     }
 
     fn end(&mut self, tag: TagEnd) {
+        if self.flattened > 0 {
+            self.flattened -= 1;
+            // A flattened block still ends its line; a flattened inline just ends.
+            if matches!(
+                tag,
+                TagEnd::Paragraph | TagEnd::Heading(_) | TagEnd::Item | TagEnd::CodeBlock | TagEnd::BlockQuote(_)
+            ) {
+                self.inline(Inline::LineBreak);
+            }
+            if self.flattened == 0 && std::mem::take(&mut self.flat_paragraph) {
+                self.end(TagEnd::Paragraph);
+            }
+            return;
+        }
         if self.stack.len() <= 1 {
             return; // never close the root
         }
@@ -317,6 +354,23 @@ impl Builder {
         self.inline(Inline::Text(text.to_owned()));
     }
 
+    /// Whether the deepest open container holds inline content.
+    fn takes_inlines(&self) -> bool {
+        matches!(
+            self.stack.last(),
+            Some(
+                Open::Paragraph(_)
+                    | Open::Strong(_)
+                    | Open::Emphasis(_)
+                    | Open::Strike(_)
+                    | Open::Link(..)
+                    | Open::Plain(_)
+                    | Open::Item(..)
+                    | Open::Code { .. }
+            )
+        )
+    }
+
     fn inline(&mut self, inline: Inline) {
         let target = match self.stack.last_mut() {
             Some(
@@ -370,6 +424,9 @@ impl Builder {
     }
 
     fn finish(mut self) -> Vec<Block> {
+        while self.flattened > 0 {
+            self.end(TagEnd::Paragraph);
+        }
         while self.stack.len() > 1 {
             self.end(TagEnd::Paragraph);
         }
@@ -535,7 +592,106 @@ mod tests {
         out
     }
 
+    /// How deep a tree nests (a paragraph of text is 2: the block and its inline). At most
+    /// MAX_DEPTH + 4: the open containers, the paragraph they end in, a link found in its
+    /// text, and that link's text.
+    fn depth(blocks: &[Block]) -> usize {
+        fn inl(list: &[Inline]) -> usize {
+            list.iter()
+                .map(|i| match i {
+                    Inline::Strong(c) | Inline::Emphasis(c) | Inline::Strike(c) => 1 + inl(c),
+                    Inline::Link { children, .. } => 1 + inl(children),
+                    _ => 1,
+                })
+                .max()
+                .unwrap_or(0)
+        }
+        blocks
+            .iter()
+            .map(|b| match b {
+                Block::Paragraph(i) => 1 + inl(i),
+                Block::Quote(inner) => 1 + depth(inner),
+                Block::List { items, .. } => 1 + items.iter().map(|item| 1 + depth(item)).max().unwrap_or(0),
+                Block::Code { .. } | Block::Rule => 1,
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Everything of the tree as text, in order (what a reader sees, without the markup).
+    fn words(blocks: &[Block]) -> String {
+        format!("{blocks:?}")
+    }
+
+    #[test]
+    fn nesting_bombs_are_flattened_below_the_cap() {
+        for bomb in [
+            format!("{}deep @ada", ">".repeat(3990)),
+            format!("{}deep @ada", "- ".repeat(1990)),
+            format!("{}deep @ada", "> - ".repeat(1000)),
+            format!("{}deep @ada{}", "*".repeat(2000), "*".repeat(2000)),
+            format!("{}deep @ada{}", "**_~~".repeat(500), "~~_**".repeat(500)),
+            format!("{}deep @ada{}", "[".repeat(1500), "](https://x.y)".repeat(1500)),
+            format!("{}deep @ada", "1. ".repeat(1300)),
+        ] {
+            let blocks = parse(&bomb);
+            // The cap on open containers, plus the paragraph they end in (in an item of
+            // its own when the last was a list), a link found in its text, and its text.
+            assert!(
+                depth(&blocks) <= MAX_DEPTH + 4,
+                "depth {} for {:.20}",
+                depth(&blocks),
+                bomb
+            );
+            assert!(words(&blocks).contains("deep"), "the text survives: {:.20}", bomb);
+            // A mention in a link's text is the link's (as without the cap).
+            if !bomb.starts_with('[') {
+                assert_eq!(mentions(&bomb), vec!["ada"], "mentions are still found: {:.20}", bomb);
+            }
+        }
+    }
+
+    #[test]
+    fn nesting_within_the_cap_keeps_its_structure() {
+        let blocks = parse("> > - **_quoted_ list**");
+        assert_eq!(
+            blocks,
+            vec![Block::Quote(vec![Block::Quote(vec![Block::List {
+                start: None,
+                items: vec![vec![Block::Paragraph(vec![Inline::Strong(vec![
+                    Inline::Emphasis(vec![text("quoted")]),
+                    text(" list")
+                ])])]]
+            }])])]
+        );
+        // Past the cap, a deeper quote's lines stay readable as text of the last level.
+        let blocks = parse(&format!("{}a\nb", ">".repeat(MAX_DEPTH + 4)));
+        assert!(depth(&blocks) <= MAX_DEPTH + 4, "{blocks:?}");
+        assert!(
+            words(&blocks).contains('a') && words(&blocks).contains('b'),
+            "{blocks:?}"
+        );
+    }
+
     proptest::proptest! {
+        #[test]
+        fn no_input_nests_deeper_than_the_cap(
+            body in "(>|> |- |\\* |1\\. |\\*|_|~~|\\[|\\]\\(https://a\\.b\\)|`|  |\\n|a|@ada ){0,600}"
+        ) {
+            let blocks = parse(&body);
+            proptest::prop_assert!(depth(&blocks) <= MAX_DEPTH + 4, "depth {} for {:?}", depth(&blocks), body);
+        }
+
+        #[test]
+        fn long_repeats_of_any_opener_stay_under_the_cap(
+            unit in "(>|> |- |\\* |1\\. |\\*|_|~~|\\[|  )",
+            times in 1usize..3000,
+        ) {
+            let body = format!("{}x", unit.repeat(times));
+            let blocks = parse(&body);
+            proptest::prop_assert!(depth(&blocks) <= MAX_DEPTH + 4, "depth {} for {:?} x {}", depth(&blocks), unit, times);
+        }
+
         #[test]
         fn every_link_of_any_input_is_safe(body in "(\\[|\\]|\\(|\\)|<|>|\\*|_|`|@|:|/|javascript|https|data|h|t|p|s|a|\\s|\\n|-|>|#|!|\\\\){0,40}") {
             for href in links(&parse(&body)) {

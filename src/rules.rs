@@ -53,6 +53,11 @@ impl MessageBody {
         }
     }
 
+    /// The body a deleted message's events are served with: empty (see [`crate::redact`]).
+    pub fn redacted() -> Self {
+        Self(String::new())
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

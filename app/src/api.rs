@@ -792,6 +792,17 @@ pub mod ssr {
         }
     }
 
+    /// Adds `Retry-After` to the response: the seconds after which a refused request may
+    /// succeed (with a 429).
+    pub fn retry_after(secs: u64) {
+        if let (Some(response), Ok(value)) = (
+            use_context::<leptos_axum::ResponseOptions>(),
+            http::HeaderValue::from_str(&secs.to_string()),
+        ) {
+            response.insert_header(http::header::RETRY_AFTER, value);
+        }
+    }
+
     pub type Backend = Arc<dyn ChatBackend>;
 
     pub fn backend() -> Result<Backend, AppError> {

@@ -44,6 +44,11 @@ struct Client {
     outgoing: RefCell<Option<futures::channel::mpsc::UnboundedSender<String>>>,
     /// When this tab last said its user is typing.
     typed_at: Cell<f64>,
+    /// Messages waiting their turn to be sent: one at a time, in the order written, so
+    /// the server stores them in that order.
+    queue: RefCell<std::collections::VecDeque<(ChatState, Outgoing)>>,
+    /// Whether a task is sending the queue now.
+    draining: Cell<bool>,
 }
 
 thread_local! {
@@ -147,6 +152,8 @@ pub fn start(state: ChatState) {
             switched,
             outgoing: RefCell::default(),
             typed_at: Cell::new(f64::MIN),
+            queue: RefCell::default(),
+            draining: Cell::new(false),
         });
         CLIENT.with(|c| *c.borrow_mut() = Some(client.clone()));
 
@@ -499,7 +506,7 @@ async fn flush_outbox(client: &Rc<Client>) {
         return;
     };
     let channel = client.state.channel.get_untracked();
-    // One after the other, so they are stored in the order they were written.
+    // Into the tab's queue, so they are stored in the order they were written.
     for item in items.into_iter().filter(|i| i.channel == channel) {
         let outgoing = Outgoing {
             message_id: item.message_id,
@@ -508,7 +515,7 @@ async fn flush_outbox(client: &Rc<Client>) {
             reply_to: item.reply_to,
             files: Some(item.files),
         };
-        post_now(client.state, outgoing).await;
+        post(client.state, outgoing);
     }
 }
 
@@ -581,8 +588,22 @@ struct Outgoing {
 /// Stores the message in the outbox (with its files' bytes), uploads the files not yet
 /// uploaded, then posts it; the ack or the failure updates the timeline, the outbox and the
 /// other tabs.
+/// Messages go in the tab's queue and out one at a time, so two typed quickly are stored
+/// in the order they were written (each is already on screen, pending).
 fn post(state: ChatState, outgoing: Outgoing) {
-    spawn_local(post_now(state, outgoing));
+    let Some(client) = client() else { return };
+    client.queue.borrow_mut().push_back((state, outgoing));
+    if client.draining.replace(true) {
+        return;
+    }
+    spawn_local(async move {
+        loop {
+            let next = client.queue.borrow_mut().pop_front();
+            let Some((state, outgoing)) = next else { break };
+            post_now(state, outgoing).await;
+        }
+        client.draining.set(false);
+    });
 }
 
 /// [`post`], awaited: returns once the message is acknowledged, refused or kept for later.

@@ -1,8 +1,8 @@
 //! Authentication at the edges: password hashing (argon2id), session tokens and their
 //! cookie, the sign-in rate limit, and the Origin check every browser door makes.
 
+use argon2::password_hash::SaltString;
 use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Argon2, PasswordHash as PhcHash};
 use axum::http::{HeaderMap, header};
 use base64::Engine as _;
@@ -11,6 +11,7 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use parley::{Password, PasswordHash};
 use sha2::{Digest, Sha256};
 use std::fmt;
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -24,46 +25,194 @@ pub const SESSION_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
 #[error("password hashing failed: {0}")]
 pub struct HashError(String);
 
-/// Hashes a new password with argon2id (the crate's defaults: 19 MiB, 2 passes), off the
-/// async threads: it takes tens of milliseconds on purpose.
+/// Too many password checks are running or waiting: the caller should try again shortly.
+#[derive(Debug, thiserror::Error)]
+#[error("the server is busy checking passwords; try again in a moment")]
+pub struct Busy;
+
+/// Argon2 costs 19 MiB and tens of milliseconds of one core per check, so unbounded
+/// concurrent sign-ins are a memory bomb. Checks run on a few threads of their own, one per
+/// core (not tokio's blocking pool, which grows to hundreds of threads, each keeping its
+/// own allocator arena with 19 MiB in it); a few more per core wait their turn, and the
+/// rest are refused at once (429).
+struct HashPool {
+    jobs: std::sync::Mutex<std::sync::mpsc::Sender<Box<dyn FnOnce() + Send>>>,
+    waiting: tokio::sync::Semaphore,
+}
+
+/// Checks that may wait for a turn, per core.
+const WAITING_PER_CORE: usize = 8;
+
+fn pool() -> &'static HashPool {
+    static POOL: OnceLock<HashPool> = OnceLock::new();
+    POOL.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let (jobs, queue) = std::sync::mpsc::channel::<Box<dyn FnOnce() + Send>>();
+        let queue = std::sync::Arc::new(std::sync::Mutex::new(queue));
+        for i in 0..cores {
+            let queue = queue.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("password-hash-{i}"))
+                .spawn(move || {
+                    loop {
+                        let job = match queue.lock() {
+                            Ok(queue) => queue.recv(),
+                            Err(poisoned) => poisoned.into_inner().recv(),
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "could not start a password hashing thread");
+            }
+        }
+        HashPool {
+            jobs: std::sync::Mutex::new(jobs),
+            // Those running count as waiting: a check holds its place until it is done.
+            waiting: tokio::sync::Semaphore::new(cores * (WAITING_PER_CORE + 1)),
+        }
+    })
+}
+
+/// Runs one password hash or check when its turn comes, or refuses when the queue is full.
+async fn hashing<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, Busy> {
+    let pool = pool();
+    let _place = pool.waiting.try_acquire().map_err(|_| Busy)?;
+    let (answer, answered) = tokio::sync::oneshot::channel();
+    let job: Box<dyn FnOnce() + Send> = Box::new(move || {
+        let _ = answer.send(work());
+    });
+    pool.jobs
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .send(job)
+        .map_err(|_| Busy)?;
+    answered.await.map_err(|_| Busy)
+}
+
+/// Hashes a new password with argon2id (the crate's defaults: 19 MiB, 2 passes) on the
+/// hashing threads: it takes tens of milliseconds on purpose.
 pub async fn hash_password(password: Password) -> Result<PasswordHash, HashError> {
-    tokio::task::spawn_blocking(move || {
+    hashing(move || {
         let salt = SaltString::generate(&mut OsRng);
-        Argon2::default()
-            .hash_password(password.expose().as_bytes(), &salt)
-            .map(|hash| PasswordHash(hash.to_string()))
+        argon2id_phc(password.expose().as_bytes(), &salt)
+            .map(PasswordHash)
             .map_err(|e| HashError(e.to_string()))
     })
     .await
     .map_err(|e| HashError(e.to_string()))?
 }
 
+/// Whether a hashing failure was the gate's refusal (too busy) rather than a fault.
+pub fn is_busy(e: &HashError) -> bool {
+    e.0 == Busy.to_string()
+}
+
 /// Checks a password against a stored hash. With no hash (no such user) it checks against a
 /// dummy one, so a sign-in takes as long whether the username exists or not.
-pub async fn verify_password(stored: Option<PasswordHash>, attempt: String) -> bool {
+pub async fn verify_password(stored: Option<PasswordHash>, attempt: String) -> Result<bool, Busy> {
     let known = stored.is_some();
-    let hash = stored.map_or_else(|| dummy_hash().to_owned(), |h| h.0);
-    tokio::task::spawn_blocking(move || {
-        let Ok(parsed) = PhcHash::new(&hash) else {
-            return false;
-        };
-        Argon2::default().verify_password(attempt.as_bytes(), &parsed).is_ok() && known
+    hashing(move || {
+        // Made (once) on a hashing thread, in its kept memory.
+        let hash = stored.map_or_else(|| dummy_hash().to_owned(), |h| h.0);
+        matches!(verify_phc(&hash, attempt.as_bytes()), Ok(true)) && known
     })
     .await
-    .unwrap_or(false)
+}
+
+/// The most memory a stored hash may ask for (64 MiB): a hash is ours, but a damaged row
+/// must not make a check allocate without bound.
+const MAX_BLOCKS: usize = 64 * 1024;
+
+thread_local! {
+    /// Each hashing thread's Argon2 memory, kept between checks: allocating 19 MiB for
+    /// every check and freeing it leaves the allocator holding many such blocks.
+    static BLOCKS: std::cell::RefCell<Vec<argon2::Block>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with `count` blocks of this thread's Argon2 memory.
+fn with_blocks<T>(count: usize, f: impl FnOnce(&mut [argon2::Block]) -> T) -> Option<T> {
+    if count > MAX_BLOCKS {
+        return None;
+    }
+    BLOCKS.with(|blocks| {
+        let mut blocks = blocks.borrow_mut();
+        if blocks.len() < count {
+            blocks.resize(count, argon2::Block::default());
+        }
+        blocks.get_mut(..count).map(f)
+    })
+}
+
+/// An argon2id hash of `password` in PHC string form, as `Argon2::hash_password` makes it,
+/// but in this thread's kept memory.
+fn argon2id_phc(password: &[u8], salt: &SaltString) -> argon2::password_hash::Result<String> {
+    use argon2::password_hash::{Output, ParamsString};
+    let argon = Argon2::default();
+    let params = argon.params().clone();
+    let mut salt_bytes = [0u8; 64];
+    let salt_bytes = salt.as_salt().decode_b64(&mut salt_bytes)?;
+    let length = params.output_len().unwrap_or(argon2::Params::DEFAULT_OUTPUT_LEN);
+    let output = Output::init_with(length, |out| {
+        with_blocks(params.block_count(), |blocks| {
+            argon.hash_password_into_with_memory(password, salt_bytes, out, blocks)
+        })
+        .ok_or(argon2::password_hash::Error::ParamValueInvalid(
+            argon2::password_hash::errors::InvalidValue::TooLong,
+        ))?
+        .map_err(Into::into)
+    })?;
+    let hash = PhcHash {
+        algorithm: argon2::Algorithm::Argon2id.ident(),
+        version: Some(argon2::Version::V0x13.into()),
+        params: ParamsString::try_from(&params)?,
+        salt: Some(salt.as_salt()),
+        hash: Some(output),
+    };
+    Ok(hash.to_string())
+}
+
+/// Whether `attempt` matches a stored PHC string, in this thread's kept memory. The
+/// comparison of outputs takes the same time wherever they differ.
+fn verify_phc(stored: &str, attempt: &[u8]) -> argon2::password_hash::Result<bool> {
+    use argon2::password_hash::{Error, Output};
+    let parsed = PhcHash::new(stored)?;
+    let algorithm = argon2::Algorithm::try_from(parsed.algorithm)?;
+    let version = match parsed.version {
+        Some(v) => argon2::Version::try_from(v)?,
+        None => argon2::Version::default(),
+    };
+    let params = argon2::Params::try_from(&parsed)?;
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return Ok(false);
+    };
+    let mut salt_bytes = [0u8; 64];
+    let salt_bytes = salt.decode_b64(&mut salt_bytes)?;
+    let argon = Argon2::new(algorithm, version, params.clone());
+    let computed = Output::init_with(expected.len(), |out| {
+        with_blocks(params.block_count(), |blocks| {
+            argon.hash_password_into_with_memory(attempt, salt_bytes, out, blocks)
+        })
+        .ok_or(Error::ParamValueInvalid(
+            argon2::password_hash::errors::InvalidValue::TooLong,
+        ))?
+        .map_err(Into::into)
+    })?;
+    Ok(computed == expected)
 }
 
 fn dummy_hash() -> &'static str {
     static DUMMY: OnceLock<String> = OnceLock::new();
     DUMMY.get_or_init(|| {
         let salt = SaltString::generate(&mut OsRng);
-        Argon2::default()
-            .hash_password(
-                b"no such user: this hash only spends the time a real check would",
-                &salt,
-            )
-            .map(|h| h.to_string())
-            .unwrap_or_default()
+        argon2id_phc(
+            b"no such user: this hash only spends the time a real check would",
+            &salt,
+        )
+        .unwrap_or_default()
     })
 }
 
@@ -181,30 +330,111 @@ pub fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
     }
 }
 
-/// Sign-in attempts allowed per username: a burst of 5, then one every 12 seconds.
-/// Counting by the name tried (not the address) stops guessing one account's password
-/// from many machines; a user locked out waits a minute at most.
-pub struct LoginLimiter(DefaultKeyedRateLimiter<String>);
+/// Whether a secret given by a client equals the expected one, in a time that does not
+/// depend on where they differ (both are hashed first, so lengths tell nothing either).
+pub fn same_secret(given: &str, expected: &str) -> bool {
+    let (a, b) = (Sha256::digest(given.as_bytes()), Sha256::digest(expected.as_bytes()));
+    a.iter().zip(b.iter()).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0
+}
+
+/// The header through which the edge tells the engine the client's address. Whatever a
+/// client sends under this name is replaced (see `startup::client_address`).
+pub const CLIENT_IP_HEADER: &str = "x-parley-client-ip";
+
+/// The client's address, as the edge recorded it.
+pub fn client_ip(headers: &HeaderMap) -> Option<IpAddr> {
+    headers.get(CLIENT_IP_HEADER)?.to_str().ok()?.parse().ok()
+}
+
+/// The part of an address one client controls: the address for IPv4, the /64 for IPv6
+/// (one host usually holds a whole /64, so counting single IPv6 addresses counts nothing).
+fn client_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+    }
+}
+
+/// Seconds until a limiter lets one more through.
+fn wait_secs(not_until: &governor::NotUntil<governor::clock::QuantaInstant>) -> u64 {
+    let clock = governor::clock::DefaultClock::default();
+    not_until.wait_time_from(governor::clock::Clock::now(&clock)).as_secs() + 1
+}
+
+/// A burst of `burst`, then one every `every` (a rate of 0: no limit).
+fn quota(burst: u32, every: Duration) -> Option<Quota> {
+    let burst = NonZeroU32::new(burst)?;
+    Some(Quota::with_period(every)?.allow_burst(burst))
+}
+
+/// Sign-in and sign-up attempts, by who tries and what they try.
+///
+/// - Per username **and** client address: 5 attempts, then one every 12 s. Guessing one
+///   account's password from one machine is slow, yet an attacker elsewhere cannot lock
+///   the owner out: the owner's own address has its own count.
+/// - Per client address, whatever the names: 30 sign-ins then one every 2 s; 5 sign-ups
+///   then one a minute. This slows guessing many accounts, and finding which usernames
+///   exist ("taken") by signing up, from one machine.
+///
+/// Many machines together get the sum of their rates: Argon2's cost and the global cap
+/// on concurrent checks bound what they can take from the server.
+pub struct LoginLimiter {
+    per_name: Option<DefaultKeyedRateLimiter<(String, Option<IpAddr>)>>,
+    sign_ins: Option<DefaultKeyedRateLimiter<Option<IpAddr>>>,
+    sign_ups: Option<DefaultKeyedRateLimiter<Option<IpAddr>>>,
+}
 
 impl LoginLimiter {
     pub const BURST: u32 = 5;
 
-    pub fn new() -> Self {
-        let burst = NonZeroU32::new(Self::BURST).unwrap_or(NonZeroU32::MIN);
-        let quota = Quota::with_period(Duration::from_secs(12))
-            .unwrap_or_else(|| Quota::per_minute(NonZeroU32::MIN))
-            .allow_burst(burst);
-        Self(RateLimiter::keyed(quota))
+    /// The limits above; `per_address` false leaves out the per-address ones (tests sign
+    /// up hundreds of users from one address).
+    pub fn new(per_address: bool) -> Self {
+        Self {
+            per_name: quota(Self::BURST, Duration::from_secs(12)).map(RateLimiter::keyed),
+            sign_ins: quota(30, Duration::from_secs(2))
+                .filter(|_| per_address)
+                .map(RateLimiter::keyed),
+            sign_ups: quota(5, Duration::from_secs(60))
+                .filter(|_| per_address)
+                .map(RateLimiter::keyed),
+        }
     }
 
-    /// Counts one attempt for `username`; false when it is over the limit.
-    pub fn check(&self, username: &str) -> bool {
-        let key: String = username.trim().to_ascii_lowercase().chars().take(64).collect();
-        let allowed = self.0.check_key(&key).is_ok();
-        if self.0.len() > 100_000 {
-            self.0.retain_recent();
+    /// Counts one sign-in attempt at `username` from `client`; `Err(seconds to wait)`
+    /// when over a limit.
+    pub fn sign_in(&self, username: &str, client: Option<IpAddr>) -> Result<(), u64> {
+        let client = client.map(client_key);
+        if let Some(limiter) = &self.sign_ins {
+            limiter.check_key(&client).map_err(|e| wait_secs(&e))?;
+            tidy(limiter);
         }
+        let Some(limiter) = &self.per_name else { return Ok(()) };
+        let name: String = username.trim().to_ascii_lowercase().chars().take(64).collect();
+        let allowed = limiter.check_key(&(name, client)).map_err(|e| wait_secs(&e));
+        tidy(limiter);
         allowed
+    }
+
+    /// Counts one sign-up (or another question that tells whether a name exists) from `client`.
+    pub fn sign_up(&self, client: Option<IpAddr>) -> Result<(), u64> {
+        let Some(limiter) = &self.sign_ups else { return Ok(()) };
+        let allowed = limiter.check_key(&client.map(client_key)).map_err(|e| wait_secs(&e));
+        tidy(limiter);
+        allowed
+    }
+}
+
+/// Forgets keys whose limits are back to full, once there are many.
+fn tidy<K: std::hash::Hash + Eq + Clone>(limiter: &DefaultKeyedRateLimiter<K>) {
+    if limiter.len() > 100_000 {
+        limiter.retain_recent();
     }
 }
 
@@ -234,7 +464,7 @@ impl PostLimiter {
 
 impl Default for LoginLimiter {
     fn default() -> Self {
-        Self::new()
+        Self::new(true)
     }
 }
 
@@ -321,13 +551,37 @@ mod tests {
     }
 
     #[test]
-    fn sign_in_attempts_are_limited_per_username() {
-        let limiter = LoginLimiter::new();
+    fn sign_in_attempts_are_limited_per_username_and_address() {
+        let limiter = LoginLimiter::new(true);
+        let (here, there) = (Some("203.0.113.1".parse().unwrap_or(IpAddr::from([0; 4]))), None);
         for _ in 0..LoginLimiter::BURST {
-            assert!(limiter.check("Ada"));
+            assert!(limiter.sign_in("Ada", here).is_ok());
         }
-        assert!(!limiter.check("ada "), "the same name, however typed");
-        assert!(limiter.check("bob"), "others are not affected");
+        let wait = limiter.sign_in("ada ", here);
+        assert!(
+            matches!(wait, Err(secs) if (1..=13).contains(&secs)),
+            "the same name, however typed: {wait:?}"
+        );
+        assert!(
+            limiter.sign_in("ada", there).is_ok(),
+            "the owner elsewhere is not locked out"
+        );
+        assert!(limiter.sign_in("bob", here).is_ok(), "others are not affected");
+    }
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_64() {
+        let key = |s: &str| client_key(s.parse().unwrap_or(IpAddr::from([0; 4])));
+        assert_eq!(key("2001:db8:1:2::1"), key("2001:db8:1:2:ffff::9"));
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        assert_eq!(key("::ffff:203.0.113.5"), key("203.0.113.5"));
+    }
+
+    #[test]
+    fn secrets_compare_equal_only_when_equal() {
+        assert!(same_secret("token", "token"));
+        assert!(!same_secret("token", "tokem"));
+        assert!(!same_secret("", "token"));
     }
 
     #[tokio::test]
@@ -335,8 +589,14 @@ mod tests {
         let password = Password::parse("correct horse").unwrap_or_else(|e| panic!("{e}"));
         let hash = hash_password(password).await.unwrap_or_else(|e| panic!("{e}"));
         assert!(hash.0.starts_with("$argon2id$"));
-        assert!(verify_password(Some(hash.clone()), "correct horse".into()).await);
-        assert!(!verify_password(Some(hash), "battery staple".into()).await);
-        assert!(!verify_password(None, "correct horse".into()).await);
+        assert!(matches!(
+            verify_password(Some(hash.clone()), "correct horse".into()).await,
+            Ok(true)
+        ));
+        assert!(matches!(
+            verify_password(Some(hash), "battery staple".into()).await,
+            Ok(false)
+        ));
+        assert!(matches!(verify_password(None, "correct horse".into()).await, Ok(false)));
     }
 }

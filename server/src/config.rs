@@ -60,7 +60,9 @@ pub struct Config {
     /// WebSocket connections one account may have open at once (0: no limit).
     #[arg(long, env = "PARLEY_MAX_SOCKETS_PER_USER", default_value_t = 50)]
     pub max_sockets_per_user: usize,
-    /// Usernames of the instance's admins (who may open the event inspector at `/admin`); comma separated.
+    /// The instance's admins (who may open the event inspector at `/admin`), comma separated:
+    /// user ids, or usernames of accounts that exist when the server starts (a name signed
+    /// up later is not made an admin). `create-admin` is the safer way.
     #[arg(long, env = "PARLEY_ADMINS", value_delimiter = ',')]
     pub admins: Vec<String>,
     /// The wait after a webhook's first failed delivery, in milliseconds (it doubles after each next one).
@@ -69,6 +71,22 @@ pub struct Config {
     /// Failed deliveries of one event before a webhook is parked (dead letter).
     #[arg(long, env = "PARLEY_WEBHOOK_MAX_ATTEMPTS", default_value_t = parley::webhook::MAX_ATTEMPTS)]
     pub webhook_max_attempts: u32,
+    /// Internal hosts and networks webhooks may be delivered to (`hooks.internal`,
+    /// `10.1.0.0/16`, `127.0.0.1`); comma separated. Empty: public addresses only.
+    #[arg(long, env = "PARLEY_WEBHOOK_ALLOW", value_delimiter = ',')]
+    pub webhook_allow: Vec<String>,
+    /// A token that `GET /metrics` must carry (`Authorization: Bearer …`). Unset: metrics
+    /// answer only requests from the loopback interface.
+    #[arg(long, env = "PARLEY_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+    /// Limit sign-in and sign-up attempts per client address too (besides per username
+    /// and address). Off only for tests, which sign up many users from one address.
+    #[arg(long, env = "PARLEY_LIMIT_PER_ADDRESS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub limit_per_address: bool,
+    /// Take the client's address from the last entry of `X-Forwarded-For` (set this only
+    /// behind a reverse proxy that sets it; otherwise clients could choose their address).
+    #[arg(long, env = "PARLEY_TRUST_FORWARDED_FOR", default_value_t = false)]
+    pub trust_forwarded_for: bool,
 }
 
 impl Config {
@@ -86,16 +104,24 @@ impl Config {
             log_json: false,
             files_dir: None,
             s3_bucket: None,
-            admins: vec!["tester".into()],
+            // `tester` is made an admin by `create-admin` once signed up (helpers).
+            admins: Vec::new(),
             post_rate: 0,
             max_sockets_per_user: 0,
             webhook_backoff_ms: 50,
             webhook_max_attempts: 3,
+            // The tests' receivers listen on loopback.
+            webhook_allow: vec!["127.0.0.1".into(), "::1".into()],
+            metrics_token: Some("test-metrics-token".into()),
+            limit_per_address: false,
+            trust_forwarded_for: false,
         }
     }
 
     /// Where uploaded files go on disk: the configured folder, or `files/` beside the
-    /// SQLite database (or under `data/` for other databases).
+    /// SQLite database. With another database there is nothing to put them beside, so the
+    /// fallback is `data/files` under the working directory, said in the log at start
+    /// (set `PARLEY_FILES_DIR`, or a bucket, for several nodes).
     pub fn files_dir(&self) -> std::path::PathBuf {
         if let Some(dir) = &self.files_dir {
             return dir.clone();
@@ -107,7 +133,14 @@ impl Config {
             .map(|rest| rest.split('?').next().unwrap_or_default());
         match path.map(std::path::Path::new).and_then(std::path::Path::parent) {
             Some(parent) if !parent.as_os_str().is_empty() => parent.join("files"),
-            _ => std::path::PathBuf::from("data/files"),
+            _ => {
+                let fallback = std::path::PathBuf::from("data/files");
+                tracing::warn!(
+                    dir = %fallback.display(),
+                    "no PARLEY_FILES_DIR and no SQLite file to keep files beside: using the working directory's data/files"
+                );
+                fallback
+            }
         }
     }
 }

@@ -49,8 +49,10 @@ pub enum EngineError {
     BadCredentials,
     #[error("please sign in")]
     Unauthorized,
-    #[error("too many sign-in attempts for this username; wait a minute and try again")]
-    TooManyAttempts,
+    #[error("too many attempts; wait {0} seconds and try again")]
+    TooManyAttempts(u64),
+    #[error("{0}")]
+    Busy(#[from] auth::Busy),
     #[error("you are sending messages too fast; wait a moment and try again")]
     TooFast,
     #[error("{0}")]
@@ -74,10 +76,20 @@ impl EngineError {
                 | Self::BadRequest(_)
                 | Self::BadCredentials
                 | Self::Unauthorized
-                | Self::TooManyAttempts
+                | Self::TooManyAttempts(_)
+                | Self::Busy(_)
                 | Self::TooFast
-                | Self::Append(AppendError::Conflict { .. })
+                | Self::Append(AppendError::Conflict { .. } | AppendError::IdInUse)
         )
+    }
+
+    /// How long to wait before trying again, for a refusal that passes with time.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::TooManyAttempts(secs) => Some(*secs),
+            Self::Busy(_) | Self::TooFast => Some(1),
+            _ => None,
+        }
     }
 
     /// What a user may read: the rule that was broken, or a generic line for server faults,
@@ -101,7 +113,10 @@ impl From<EngineError> for AppError {
             EngineError::Domain(DomainError::NotAMember | DomainError::NotAllowed)
         ) {
             AppError::Forbidden(e.to_string())
-        } else if matches!(e, EngineError::TooManyAttempts | EngineError::TooFast) {
+        } else if matches!(
+            e,
+            EngineError::TooManyAttempts(_) | EngineError::TooFast | EngineError::Busy(_)
+        ) {
             AppError::RateLimited(e.to_string())
         } else if e.is_user_error() {
             AppError::Invalid(e.to_string())
@@ -110,6 +125,14 @@ impl From<EngineError> for AppError {
             AppError::Internal
         }
     }
+}
+
+/// Tells the client when to try again (`Retry-After`) for a refusal that passes with time.
+fn retry_later(e: EngineError) -> EngineError {
+    if let Some(secs) = e.retry_after() {
+        parley_app::api::ssr::retry_after(secs);
+    }
+    e
 }
 
 /// The most messages one history query may return.
@@ -158,7 +181,7 @@ pub struct Engine {
     accounts: Folded<Username, AccountState>,
     /// Space states (members, roles, invites), folded from their streams.
     spaces: Folded<SpaceId, SpaceState>,
-    logins: LoginLimiter,
+    logins: std::sync::RwLock<Arc<LoginLimiter>>,
     /// Messages per user per second (a burst, then a rate).
     posts: std::sync::RwLock<Arc<crate::auth::PostLimiter>>,
     /// Added to the wall clock for rules that depend on time (invite expiry); tests move it.
@@ -175,8 +198,11 @@ pub struct Engine {
     max_sockets: std::sync::atomic::AtomicUsize,
     /// The projector, for retrying parked events (set once at start).
     projector: std::sync::OnceLock<crate::projector::Projector>,
-    /// Usernames of the instance's admins (who may open the event inspector), from the config.
-    admins: std::sync::RwLock<std::collections::HashSet<String>>,
+    /// The instance's admins by the configuration (who may open the event inspector):
+    /// accounts that existed when it was read.
+    admins: std::sync::RwLock<std::collections::HashSet<UserId>>,
+    /// Where webhooks may be delivered besides public addresses (the operator's list).
+    outbound: std::sync::RwLock<Arc<parley::outbound::OutboundPolicy>>,
 }
 
 impl Engine {
@@ -188,17 +214,44 @@ impl Engine {
             accounts: Folded::default(),
             spaces: Folded::default(),
             clock_offset_ms: std::sync::atomic::AtomicI64::new(0),
-            logins: LoginLimiter::new(),
+            logins: std::sync::RwLock::new(Arc::new(LoginLimiter::new(false))),
             posts: std::sync::RwLock::new(Arc::new(crate::auth::PostLimiter::new(0, 0))),
             signed_out: broadcast::channel(256).0,
             access_lost: broadcast::channel(256).0,
             closing: watch::channel(false).0,
             presence: Arc::default(),
             admins: std::sync::RwLock::default(),
+            outbound: std::sync::RwLock::default(),
             projector: std::sync::OnceLock::new(),
             sockets: Arc::default(),
             max_sockets: std::sync::atomic::AtomicUsize::new(0),
         }
+    }
+
+    /// Sets where webhooks may be delivered besides public addresses.
+    pub fn set_outbound_policy(&self, policy: Arc<parley::outbound::OutboundPolicy>) {
+        *self.outbound.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = policy;
+    }
+
+    /// Where webhooks may be delivered besides public addresses.
+    pub fn outbound_policy(&self) -> Arc<parley::outbound::OutboundPolicy> {
+        self.outbound
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// Turns the per-client-address limits on sign-in and sign-up on or off (the
+    /// per-username-and-address one is always on).
+    pub fn limit_logins_per_address(&self, on: bool) {
+        *self.logins.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(LoginLimiter::new(on));
+    }
+
+    fn logins(&self) -> Arc<LoginLimiter> {
+        self.logins
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
     }
 
     /// Sets how many sockets one user may have open at once (0: no limit).
@@ -243,16 +296,29 @@ impl Engine {
         self.signed_out.subscribe()
     }
 
-    /// Creates an account and a session for it.
-    pub async fn sign_up(&self, username: &str, password: &str) -> Result<(Me, SessionToken), EngineError> {
+    /// Creates an account and a session for it. `client` is the address it came from
+    /// (none from the command line), for the sign-up limit.
+    pub async fn sign_up(
+        &self,
+        username: &str,
+        password: &str,
+        client: Option<std::net::IpAddr>,
+    ) -> Result<(Me, SessionToken), EngineError> {
         let username = Username::parse(username)?;
         let password = Password::parse(password)?;
+        if client.is_some() {
+            self.logins().sign_up(client).map_err(EngineError::TooManyAttempts)?;
+        }
         if self.account(&username).await?.exists() {
             return Err(DomainError::UsernameTaken.into());
         }
-        let password_hash = auth::hash_password(password)
-            .await
-            .map_err(|e| EngineError::Internal(e.to_string()))?;
+        let password_hash = auth::hash_password(password).await.map_err(|e| {
+            if auth::is_busy(&e) {
+                EngineError::Busy(auth::Busy)
+            } else {
+                EngineError::Internal(e.to_string())
+            }
+        })?;
         let user_id = UserId::new();
         let command = AccountCommand::Register {
             user_id,
@@ -288,16 +354,21 @@ impl Engine {
 
     /// Checks a username and password and opens a session. Whether the name exists or
     /// the password is wrong, the answer (and the time it takes) is the same.
-    pub async fn sign_in(&self, username: &str, password: &str) -> Result<(Me, SessionToken), EngineError> {
-        if !self.logins.check(username) {
-            return Err(EngineError::TooManyAttempts);
-        }
+    pub async fn sign_in(
+        &self,
+        username: &str,
+        password: &str,
+        client: Option<std::net::IpAddr>,
+    ) -> Result<(Me, SessionToken), EngineError> {
+        self.logins()
+            .sign_in(username, client)
+            .map_err(EngineError::TooManyAttempts)?;
         let state = match Username::parse(username) {
             Ok(name) => self.account(&name).await?,
             Err(_) => AccountState::default(),
         };
         let attempt = password.chars().take(Password::MAX_CHARS + 1).collect::<String>();
-        if !auth::verify_password(state.password_hash.clone(), attempt).await {
+        if !auth::verify_password(state.password_hash.clone(), attempt).await? {
             return Err(EngineError::BadCredentials);
         }
         let (Some(user_id), Some(username)) = (state.user_id, state.username) else {
@@ -387,6 +458,17 @@ impl Engine {
 
     /// Decides a command against the channel's state and appends what it produced.
     pub async fn execute(&self, command: ChannelCommand, metadata: EventMetadata) -> Result<Appended, EngineError> {
+        self.submit(command, metadata).await?.await
+    }
+
+    /// Decides a command and hands what it produced to the store's writer, returning what
+    /// will answer once it is committed: commands submitted one after the other are
+    /// stored in that order, whenever their answers are awaited.
+    pub async fn submit(
+        &self,
+        command: ChannelCommand,
+        metadata: EventMetadata,
+    ) -> Result<impl Future<Output = Result<Appended, EngineError>> + '_, EngineError> {
         let channel = command.channel_id();
         let state = self.state(channel).await?;
         let events = decide(&state, &command)?;
@@ -415,15 +497,18 @@ impl Engine {
             stream = %stream,
             actor = %metadata.actor,
         );
-        let appended = tracing::Instrument::instrument(
-            self.store.append(stream, expected, new_events(&events, &metadata)),
+        let committed = tracing::Instrument::instrument(
+            self.store.submit(stream, expected, new_events(&events, &metadata)),
             span,
         )
         .await?;
-        if !appended.duplicate {
-            self.channels.appended(&channel, &events, appended.stream_version);
-        }
-        Ok(appended)
+        Ok(async move {
+            let appended = committed.await?;
+            if !appended.duplicate {
+                self.channels.appended(&channel, &events, appended.stream_version);
+            }
+            Ok(appended)
+        })
     }
 
     async fn append(
@@ -797,6 +882,16 @@ impl Engine {
 
     /// Validates and posts a message as `me`; returns its log position (the first one, on a resend).
     pub async fn post(&self, me: &Me, request: PostRequest) -> Result<Position, EngineError> {
+        self.submit_post(me, request).await?.await
+    }
+
+    /// Validates a message of `me`'s and hands it to the writer in turn (see
+    /// [`Engine::submit`]); what it returns answers with the position once committed.
+    pub async fn submit_post(
+        &self,
+        me: &Me,
+        request: PostRequest,
+    ) -> Result<impl Future<Output = Result<Position, EngineError>> + '_, EngineError> {
         let limiter = self
             .posts
             .read()
@@ -828,7 +923,8 @@ impl Engine {
             reply_to,
             attachments,
         };
-        Ok(self.execute(command, metadata).await?.first)
+        let committed = self.submit(command, metadata).await?;
+        Ok(async move { Ok(committed.await?.first) })
     }
 
     /// Creates `#general` on first start.
@@ -1236,12 +1332,16 @@ fn new_events(events: &[Event], metadata: &EventMetadata) -> Vec<NewEvent> {
 #[async_trait::async_trait]
 impl ChatBackend for Engine {
     async fn sign_up(&self, headers: &HeaderMap, username: String, password: String) -> Result<(Me, String), AppError> {
-        let (me, token) = Engine::sign_up(self, &username, &password).await?;
+        let (me, token) = Engine::sign_up(self, &username, &password, auth::client_ip(headers))
+            .await
+            .map_err(retry_later)?;
         Ok((me, auth::session_cookie(&token, auth::is_https(headers))))
     }
 
     async fn sign_in(&self, headers: &HeaderMap, username: String, password: String) -> Result<(Me, String), AppError> {
-        let (me, token) = Engine::sign_in(self, &username, &password).await?;
+        let (me, token) = Engine::sign_in(self, &username, &password, auth::client_ip(headers))
+            .await
+            .map_err(retry_later)?;
         Ok((me, auth::session_cookie(&token, auth::is_https(headers))))
     }
 

@@ -7,6 +7,7 @@
 //!   group-committing writer; reads by position and by stream.
 //! - [`bus`]: the double emit: an eager notice before commit, a guaranteed one after.
 //! - [`projector`]: folds committed events into the read models, with a checkpoint.
+//! - [`redaction`]: the past as doors serve it: deleted messages' words taken out on read.
 //! - [`dispatcher`]: pushes projected events to the sockets subscribed to each channel.
 //! - [`presence`]: who is online, away or offline (the core's rules, a clock, a broadcast).
 //! - [`ws`]: the WebSocket door: subscribe from a cursor, catch up, follow live; post.
@@ -35,6 +36,7 @@ pub mod folded;
 pub mod metrics;
 pub mod presence;
 pub mod projector;
+pub mod redaction;
 pub mod rest;
 pub mod startup;
 pub mod store;

@@ -73,8 +73,30 @@ fn describe() {
     metrics::describe_counter!(WEBHOOK_DELIVERIES, "Webhook delivery attempts, by outcome");
 }
 
-/// `GET /metrics`: every metric in Prometheus's text format.
-pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+/// `GET /metrics`: every metric in Prometheus's text format, for whoever carries the
+/// operator's token (`Authorization: Bearer …`): the figures tell an outsider how busy the
+/// instance is and which webhooks exist. Without a configured token, metrics are off.
+pub async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderMap) -> axum::response::Response {
+    let Some(expected) = state.metrics_token.as_deref() else {
+        return (
+            StatusCode::NOT_FOUND,
+            "metrics are off: set PARLEY_METRICS_TOKEN to read them",
+        )
+            .into_response();
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    if !crate::auth::same_secret(given, expected) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            "metrics need the operator's token",
+        )
+            .into_response();
+    }
     if let Ok(head) = state.engine.store().head().await {
         let lag = head.0.saturating_sub(state.engine.hub().projected().0);
         metrics::gauge!(PROJECTION_LAG).set(lag as f64);
@@ -84,7 +106,7 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         Ok(gauges) => body.push_str(&gauges),
         Err(e) => tracing::warn!(error = %e, "webhook gauges could not be read"),
     }
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 
 /// Each live webhook's backlog and parked state, read from the database at scrape time and

@@ -150,12 +150,12 @@ pub struct ErrorBody {
     pub message: String,
 }
 
-/// An error on its way out.
-pub struct Refusal(StatusCode, &'static str, String);
+/// An error on its way out, and for a refusal that passes with time, when to try again.
+pub struct Refusal(StatusCode, &'static str, String, Option<u64>);
 
 impl Refusal {
     fn invalid(message: impl Into<String>) -> Self {
-        Self(StatusCode::BAD_REQUEST, "invalid", message.into())
+        Self(StatusCode::BAD_REQUEST, "invalid", message.into(), None)
     }
 }
 
@@ -167,21 +167,39 @@ impl IntoResponse for Refusal {
                 message: self.2,
             },
         };
-        (self.0, Json(body)).into_response()
+        let mut response = (self.0, Json(body)).into_response();
+        if let Some(secs) = self.3 {
+            response.headers_mut().insert(header::RETRY_AFTER, secs.into());
+        }
+        response
     }
 }
 
 impl From<EngineError> for Refusal {
     fn from(e: EngineError) -> Self {
         match &e {
-            EngineError::Unauthorized => Self(StatusCode::UNAUTHORIZED, "unauthorized", e.user_message()),
+            EngineError::Unauthorized => Self(StatusCode::UNAUTHORIZED, "unauthorized", e.user_message(), None),
             EngineError::Domain(DomainError::NoSuchChannel) => {
-                Self(StatusCode::NOT_FOUND, "not_found", e.user_message())
+                Self(StatusCode::NOT_FOUND, "not_found", e.user_message(), None)
+            }
+            e if e.retry_after().is_some() => Self(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_requests",
+                e.user_message(),
+                e.retry_after(),
+            ),
+            EngineError::Append(crate::store::AppendError::IdInUse) => {
+                Self(StatusCode::CONFLICT, "conflict", e.user_message(), None)
             }
             e if e.is_user_error() => Self::invalid(e.user_message()),
             other => {
                 tracing::error!(error = %other, "REST request failed");
-                Self(StatusCode::INTERNAL_SERVER_ERROR, "internal", other.user_message())
+                Self(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    other.user_message(),
+                    None,
+                )
             }
         }
     }
@@ -197,6 +215,7 @@ async fn bearer(engine: &Engine, headers: &HeaderMap) -> Result<Me, Refusal> {
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
                 "send a personal API token: Authorization: Bearer pt_…".into(),
+                None,
             )
         })?;
     Ok(engine.authenticate_token(token.trim()).await?)
@@ -204,7 +223,7 @@ async fn bearer(engine: &Engine, headers: &HeaderMap) -> Result<Me, Refusal> {
 
 fn channel_of(raw: &str) -> Result<ChannelId, Refusal> {
     raw.parse()
-        .map_err(|_| Refusal(StatusCode::NOT_FOUND, "not_found", "no such channel".into()))
+        .map_err(|_| Refusal(StatusCode::NOT_FOUND, "not_found", "no such channel".into(), None))
 }
 
 fn api_message(m: MessageView) -> ApiMessage {

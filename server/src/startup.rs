@@ -43,6 +43,8 @@ pub struct AppState {
     pub allowed_origins: Arc<Vec<String>>,
     /// Where uploaded files are kept.
     pub files: crate::files::Files,
+    /// What `GET /metrics` must carry; none: metrics are off.
+    pub metrics_token: Option<Arc<str>>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -136,23 +138,34 @@ impl Application {
             Some(bucket) => crate::files::Files::s3(bucket).context("Failed to open the S3 bucket")?,
             None => crate::files::Files::local(&config.files_dir()).context("Failed to open the files folder")?,
         };
-        let router = router(
-            leptos_options,
-            services.engine.clone(),
-            cors,
-            &config.cors_origins,
-            files,
-        );
+        let router = router(leptos_options, services.engine.clone(), cors, config, files);
         let mut services = services;
-        services.engine.set_admins(config.admins.iter().cloned());
+        let unknown = services
+            .engine
+            .set_admins(config.admins.iter().cloned())
+            .await
+            .context("Failed to read the configured admins")?;
+        for name in unknown {
+            tracing::warn!(
+                %name,
+                "PARLEY_ADMINS names no existing account: ignored (make admins with `parley-server create-admin`)"
+            );
+        }
         services.engine.limit_sockets(config.max_sockets_per_user);
+        services.engine.limit_logins_per_address(config.limit_per_address);
         services
             .engine
             .limit_posts(config.post_rate, config.post_rate.saturating_mul(5));
+        let policy = Arc::new(
+            parley::outbound::OutboundPolicy::parse(&config.webhook_allow)
+                .map_err(|e| anyhow::anyhow!("PARLEY_WEBHOOK_ALLOW: {e}"))?,
+        );
+        services.engine.set_outbound_policy(policy.clone());
         let settings = crate::webhooks::Settings {
             base_backoff_ms: config.webhook_backoff_ms.max(1),
             max_attempts: config.webhook_max_attempts.max(1),
             timeout: std::time::Duration::from_secs(10),
+            policy,
         };
         services
             .tasks
@@ -188,6 +201,7 @@ impl Application {
                 tracing::debug!(error = %e, "could not set TCP_NODELAY");
             }
         });
+        let router = router.into_make_service_with_connect_info::<SocketAddr>();
         let result = axum::serve(listener, router)
             .with_graceful_shutdown(async move {
                 shutdown.await;
@@ -236,6 +250,38 @@ async fn same_origin_only(
     next.run(request).await
 }
 
+/// Records the client's address for the engine's limits (see [`auth::CLIENT_IP_HEADER`]):
+/// the peer's, or behind a trusted proxy the last `X-Forwarded-For` entry. Whatever the
+/// client sent under that header is dropped first.
+async fn client_address(
+    State(trust_forwarded_for): State<bool>,
+    mut request: axum::extract::Request,
+    next: middleware::Next,
+) -> axum::response::Response {
+    let peer = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+        .copied();
+    let headers = request.headers_mut();
+    let forwarded = trust_forwarded_for
+        .then(|| headers.get_all("x-forwarded-for").iter().last().cloned())
+        .flatten()
+        .and_then(|v| {
+            v.to_str()
+                .ok()
+                .and_then(|v| v.rsplit(',').next())
+                .map(|v| v.trim().to_owned())
+        })
+        .and_then(|v| v.parse::<std::net::IpAddr>().ok());
+    headers.remove(auth::CLIENT_IP_HEADER);
+    if let Some(ip) = forwarded.or(peer.map(|p| p.0.ip()))
+        && let Ok(value) = HeaderValue::from_str(&ip.to_string())
+    {
+        headers.insert(auth::CLIENT_IP_HEADER, value);
+    }
+    next.run(request).await
+}
+
 /// Server functions answer arguments they cannot read with 500 and an `Invalid` error;
 /// it is the caller's fault, so the status says 400 (the body, the error, stays).
 async fn bad_arguments_are_400(request: axum::extract::Request, next: middleware::Next) -> axum::response::Response {
@@ -261,12 +307,13 @@ fn router(
     leptos_options: LeptosOptions,
     engine: Arc<Engine>,
     cors: Option<CorsLayer>,
-    allowed_origins: &[String],
+    config: &Config,
     files: crate::files::Files,
 ) -> Router {
     let routes = generate_route_list(App);
     let backend: Backend = engine.clone();
-    let allowed_origins = allowed_origins
+    let allowed_origins = config
+        .cors_origins
         .iter()
         .map(|o| o.trim().to_owned())
         .filter(|o| !o.is_empty())
@@ -276,6 +323,7 @@ fn router(
         engine,
         allowed_origins: Arc::new(allowed_origins),
         files,
+        metrics_token: config.metrics_token.as_deref().filter(|t| !t.is_empty()).map(Arc::from),
     };
     // Room for the largest file and nothing more; the rest of the API keeps axum's 2 MB.
     let upload_limit = axum::extract::DefaultBodyLimit::max(parley::attachment::MAX_FILE_BYTES as usize + 1);
@@ -298,6 +346,10 @@ fn router(
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn(bad_arguments_are_400))
         .layer(middleware::from_fn_with_state(state.clone(), same_origin_only))
+        .layer(middleware::from_fn_with_state(
+            config.trust_forwarded_for,
+            client_address,
+        ))
         .layer(option_layer(cors))
         // Headers on every answer (unless a handler set its own, as downloads do): no
         // sniffing, no framing by other sites, no plugins, no `<base>` or form posts
@@ -336,10 +388,13 @@ fn leptos_options(addr: SocketAddr) -> anyhow::Result<LeptosOptions> {
             .context("Failed to read the LEPTOS_* settings")?
             .leptos_options
     } else {
+        // Run by hand: the defaults, with the folders the README documents taken from the
+        // environment (LEPTOS_SITE_ROOT alone must be enough to serve from elsewhere).
+        let env = |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_owned());
         LeptosOptions::builder()
             .output_name("parley")
-            .site_root("target/site")
-            .site_pkg_dir("pkg")
+            .site_root(env("LEPTOS_SITE_ROOT", "target/site"))
+            .site_pkg_dir(env("LEPTOS_SITE_PKG_DIR", "pkg"))
             .build()
     };
     options.site_addr = addr;

@@ -61,6 +61,11 @@ pub enum AppendError {
         expected: ExpectedVersion,
         actual: u64,
     },
+    /// The client message id is taken by an append of another stream or author. Says
+    /// nothing of that append: an id must not tell anyone where a message they cannot
+    /// read is.
+    #[error("this message id is already in use; send it with a new id")]
+    IdInUse,
     #[error("nothing to append")]
     Empty,
     #[error("the event store is shutting down")]
@@ -143,6 +148,19 @@ impl EventStore {
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
     ) -> Result<Appended, AppendError> {
+        self.submit(stream, expected, events).await?.await
+    }
+
+    /// Hands `events` to the writer and returns at once with what will answer, once they
+    /// are committed. Appends are written in the order they were submitted, so a caller
+    /// that submits in turn (one socket's posts) fixes its order here, and may wait for
+    /// the answers later (pipelining).
+    pub async fn submit(
+        &self,
+        stream: StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<impl Future<Output = Result<Appended, AppendError>> + use<>, AppendError> {
         if events.is_empty() {
             return Err(AppendError::Empty);
         }
@@ -156,7 +174,7 @@ impl EventStore {
             })
             .await
             .map_err(|_| AppendError::Unavailable)?;
-        answer.await.map_err(|_| AppendError::Unavailable)?
+        Ok(async move { answer.await.map_err(|_| AppendError::Unavailable)? })
     }
 
     /// The position of the last committed event, for reading one's own writes. On SQLite
@@ -416,13 +434,27 @@ async fn write_batch(
     for (index, request) in batch.iter().enumerate() {
         let client_message_id = request.events.first().and_then(|e| e.metadata.client_message_id);
         if let Some(id) = client_message_id {
-            // A resend of an append that did happen, before or earlier in this batch.
-            if let Some(appended) = stored.get(&id) {
-                plans.push(Plan::Done(Ok(appended.clone())));
+            // A resend of an append that did happen, before or earlier in this batch: the
+            // first answer, but only to the same author on the same stream.
+            let actor = request.events.first().map(|e| e.metadata.actor.as_str());
+            if let Some((owner, appended)) = stored.get(&id) {
+                let same = owner.stream == request.stream.as_str() && Some(owner.actor.as_str()) == actor;
+                plans.push(Plan::Done(if same {
+                    Ok(appended.clone())
+                } else {
+                    Err(AppendError::IdInUse)
+                }));
                 continue;
             }
             if let Some(first) = seen.get(&id) {
-                plans.push(Plan::SameAs(*first));
+                let owner = &batch[*first];
+                let same =
+                    owner.stream == request.stream && owner.events.first().map(|e| e.metadata.actor.as_str()) == actor;
+                plans.push(if same {
+                    Plan::SameAs(*first)
+                } else {
+                    Plan::Done(Err(AppendError::IdInUse))
+                });
                 continue;
             }
             seen.insert(id, index);
@@ -534,11 +566,17 @@ struct Row {
     client_message_id: Option<String>,
 }
 
+/// Whose a stored client message id is: its stream and the actor who appended it.
+struct IdOwner {
+    stream: String,
+    actor: String,
+}
+
 /// The appends already stored for the client message ids of `batch`, in one query.
 async fn stored_client_messages(
     conn: &mut WriterConnection,
     batch: &[AppendRequest],
-) -> Result<HashMap<MessageId, Appended>, sqlx::Error> {
+) -> Result<HashMap<MessageId, (IdOwner, Appended)>, sqlx::Error> {
     let ids: Vec<String> = batch
         .iter()
         .filter_map(|r| r.events.first().and_then(|e| e.metadata.client_message_id))
@@ -549,18 +587,25 @@ async fn stored_client_messages(
     }
     let found = conn.stored(ids).await?;
     let mut stored = HashMap::with_capacity(found.len());
-    for (id, position, version) in found {
+    for (id, position, version, stream, metadata) in found {
         let Ok(id) = id.parse::<MessageId>() else { continue };
         let position = Position(position as u64);
+        let actor = serde_json::from_str::<serde_json::Value>(&metadata)
+            .ok()
+            .and_then(|m| m.get("actor").and_then(|a| a.as_str()).map(str::to_owned))
+            .unwrap_or_default();
         stored.insert(
             id,
-            Appended {
-                first: position,
-                last: position,
-                stream_version: version as u64,
-                duplicate: true,
-                first_event_id: None,
-            },
+            (
+                IdOwner { stream, actor },
+                Appended {
+                    first: position,
+                    last: position,
+                    stream_version: version as u64,
+                    duplicate: true,
+                    first_event_id: None,
+                },
+            ),
         );
     }
     Ok(stored)
@@ -659,12 +704,12 @@ impl WriterConnection {
     }
 
     /// `(client message id, position, stream version)` of each stored append among `ids`.
-    async fn stored(&mut self, ids: Vec<String>) -> Result<Vec<(String, i64, i64)>, sqlx::Error> {
+    async fn stored(&mut self, ids: Vec<String>) -> Result<Vec<(String, i64, i64, String, String)>, sqlx::Error> {
         match self {
             Self::Sqlite(conn) => {
                 let ids = serde_json::to_string(&ids).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
                 sqlx::query_as(
-                    "SELECT client_message_id, position, stream_version FROM events
+                    "SELECT client_message_id, position, stream_version, stream_id, metadata FROM events
                      WHERE client_message_id IN (SELECT value FROM json_each($1))",
                 )
                 .bind(ids)
@@ -673,7 +718,7 @@ impl WriterConnection {
             }
             Self::Postgres(conn) => {
                 sqlx::query_as(
-                    "SELECT client_message_id, position, stream_version FROM events
+                    "SELECT client_message_id, position, stream_version, stream_id, metadata FROM events
                      WHERE client_message_id = ANY($1)",
                 )
                 .bind(ids)

@@ -3,7 +3,9 @@
 //! from the store (catch-up), then live from the dispatcher. It may also post messages.
 //! Each socket has a bounded outbox: a client that stops reading only delays itself.
 //! The handshake must come from an allowed Origin and carry a session; the socket closes
-//! when that session signs out.
+//! when that session signs out. A socket's posts are stored in the order it sent them, and
+//! only a few may be in flight: past that the socket stops reading (TCP back-pressure), so
+//! a client that floods without reading the answers holds a fixed amount of memory.
 
 use crate::auth;
 use crate::dispatcher::event_frame;
@@ -33,6 +35,9 @@ const CATCH_UP_PAGE: u32 = 500;
 const READ_BUFFER: usize = 4 * 1024;
 /// Channels one socket may follow at once.
 const MAX_SUBSCRIPTIONS: usize = 256;
+/// Posts one socket may have sent and not yet had answered: being decided, written, or
+/// waiting for room in the outbox. Beyond these the socket is not read.
+pub const POSTS_IN_FLIGHT: usize = 32;
 
 pub async fn handler(ws: WebSocketUpgrade, headers: HeaderMap, State(state): State<AppState>) -> Response {
     // A page on another site must not open a socket with this browser's cookie.
@@ -82,6 +87,12 @@ async fn serve(socket: WebSocket, engine: Arc<Engine>, session: Session) {
         let _ = sink.close().await;
     });
 
+    // Posts go, in the order read, to one task that decides and submits each in turn and
+    // answers them in that order; a permit is taken before reading the next frame.
+    let (posts, queued) = mpsc::channel::<PostRequest>(POSTS_IN_FLIGHT);
+    let poster = tokio::spawn(answer_posts(engine.clone(), session.me.clone(), queued, out.clone()));
+    let mut permit: Option<mpsc::OwnedPermit<PostRequest>> = None;
+
     let mut closing = engine.closing();
     let mut signed_out = engine.signed_out();
     let ended = async {
@@ -106,6 +117,7 @@ async fn serve(socket: WebSocket, engine: Arc<Engine>, session: Session) {
     };
     loop {
         enum Next {
+            Room(Result<mpsc::OwnedPermit<PostRequest>, mpsc::error::SendError<()>>),
             Frame(Option<Result<Message, axum::Error>>),
             Lost(Result<AccessLost, broadcast::error::RecvError>),
             Presence(Result<crate::presence::Change, broadcast::error::RecvError>),
@@ -113,7 +125,8 @@ async fn serve(socket: WebSocket, engine: Arc<Engine>, session: Session) {
             End,
         }
         let next = tokio::select! {
-            message = stream.next() => Next::Frame(message),
+            room = posts.clone().reserve_owned(), if permit.is_none() => Next::Room(room),
+            message = stream.next(), if permit.is_some() => Next::Frame(message),
             _ = closing.wait_for(|closing| *closing) => Next::End,
             () = &mut ended => Next::End,
             lost = access_lost.recv() => Next::Lost(lost),
@@ -126,6 +139,11 @@ async fn serve(socket: WebSocket, engine: Arc<Engine>, session: Session) {
             } => Next::Presence(change),
         };
         let message = match next {
+            Next::Room(Ok(room)) => {
+                permit = Some(room);
+                continue;
+            }
+            Next::Room(Err(_)) => break,
             Next::Personal(frame) => {
                 match frame {
                     // Best effort like presence: the client counts again on its next refresh.
@@ -177,7 +195,16 @@ async fn serve(socket: WebSocket, engine: Arc<Engine>, session: Session) {
                     follows: &mut follows,
                     watches: &mut watches,
                 };
-                on_frame(&text, &engine, &session, &out, &mut channels, &mut presence).await
+                on_frame(
+                    &text,
+                    &engine,
+                    &session,
+                    &out,
+                    &mut channels,
+                    &mut presence,
+                    &mut permit,
+                )
+                .await
             }
             Message::Binary(_) => Some(ServerFrame::Error {
                 error: "binary frames are not supported; send JSON text".into(),
@@ -194,6 +221,7 @@ async fn serve(socket: WebSocket, engine: Arc<Engine>, session: Session) {
     for follow in follows.values().chain(watches.values()) {
         follow.task.abort();
     }
+    poster.abort();
     engine.presence().disconnect(&presence.connection);
     drop(out);
     let _ = writer.await;
@@ -263,6 +291,7 @@ async fn on_frame(
     out: &mpsc::Sender<Message>,
     channels: &mut Channels<'_>,
     presence: &mut Presence,
+    permit: &mut Option<mpsc::OwnedPermit<PostRequest>>,
 ) -> Option<ServerFrame> {
     let follows = &mut *channels.follows;
     let frame = match ClientFrame::parse(text) {
@@ -316,32 +345,25 @@ async fn on_frame(
             reply_to,
             attachments,
         } => {
-            let (engine, out, me) = (engine.clone(), out.clone(), session.me.clone());
-            // Posts run beside the socket's reading, so a client may pipeline them.
-            tokio::spawn(async move {
-                let reply = match engine
-                    .post(
-                        &me,
-                        PostRequest {
-                            reply_to,
-                            attachments,
-                            channel,
-                            message_id,
-                            body,
-                            correlation_id: None,
-                        },
-                    )
-                    .await
-                {
-                    Ok(position) => ServerFrame::Ack { message_id, position },
-                    Err(e) => ServerFrame::Rejected {
-                        message_id,
-                        error: e.user_message(),
-                    },
-                };
-                let _ = out.send(frame_message(&reply)).await;
-            });
-            None
+            let request = PostRequest {
+                reply_to,
+                attachments,
+                channel,
+                message_id,
+                body,
+                correlation_id: None,
+            };
+            // The frame was read only with a permit in hand (see `serve`).
+            match permit.take() {
+                Some(room) => {
+                    room.send(request);
+                    None
+                }
+                None => Some(ServerFrame::Rejected {
+                    message_id,
+                    error: "too many posts in flight; wait for their answers".into(),
+                }),
+            }
         }
         ClientFrame::Ping { nonce } => Some(ServerFrame::Pong { nonce }),
         ClientFrame::Away { away } => {
@@ -405,6 +427,57 @@ async fn on_frame(
                 engine.hub().typing(channel, &session.me.username);
             }
             None
+        }
+    }
+}
+
+/// Decides and submits one socket's posts in the order they were read, and answers each
+/// in that order once committed. Submitting fixes a post's place in the log, so a post
+/// need not wait for the one before it to commit (pipelining), yet none overtakes another.
+async fn answer_posts(
+    engine: Arc<Engine>,
+    me: parley_app::api::Me,
+    mut queued: mpsc::Receiver<PostRequest>,
+    out: mpsc::Sender<Message>,
+) {
+    type Answer<'a> = std::pin::Pin<Box<dyn Future<Output = ServerFrame> + Send + 'a>>;
+    let engine = &*engine;
+    let mut answers: futures::stream::FuturesOrdered<Answer<'_>> = futures::stream::FuturesOrdered::new();
+    loop {
+        tokio::select! {
+            // Answers first: they free room for more.
+            biased;
+            Some(answer) = answers.next(), if !answers.is_empty() => {
+                if out.send(frame_message(&answer)).await.is_err() {
+                    return;
+                }
+            }
+            request = queued.recv(), if answers.len() < POSTS_IN_FLIGHT => {
+                let Some(request) = request else { break };
+                let message_id = request.message_id;
+                let rejected = move |e: EngineError| ServerFrame::Rejected {
+                    message_id,
+                    error: e.user_message(),
+                };
+                let answer: Answer<'_> = match engine.submit_post(&me, request).await {
+                    Ok(committed) => Box::pin(async move {
+                        match committed.await {
+                            Ok(position) => ServerFrame::Ack { message_id, position },
+                            Err(e) => rejected(e),
+                        }
+                    }),
+                    Err(e) => {
+                        let frame = rejected(e);
+                        Box::pin(async move { frame })
+                    }
+                };
+                answers.push_back(answer);
+            }
+        }
+    }
+    while let Some(answer) = answers.next().await {
+        if out.send(frame_message(&answer)).await.is_err() {
+            return;
         }
     }
 }
@@ -480,9 +553,13 @@ async fn catch_up(
     let stream = channel.stream();
     loop {
         let up_to = engine.hub().projected();
-        let page = engine
+        let mut page = engine
             .store()
             .read_stream(&stream, last, up_to, CATCH_UP_PAGE)
+            .await
+            .map_err(|e| e.to_string())?;
+        // The past without the words of messages deleted since.
+        crate::redaction::redact_deleted(engine.store().pool(), &mut page)
             .await
             .map_err(|e| e.to_string())?;
         for event in &page {

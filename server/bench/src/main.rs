@@ -103,7 +103,7 @@ impl Server {
             let services = parley_server::startup::Services::start(&database_url).await?;
             // Every socket signs in as one bench user: the server checks the session once,
             // at the handshake, so how many users there are does not change the figures.
-            let (_, token) = services.engine.sign_up("bench", "bench password").await?;
+            let (_, token) = services.engine.sign_up("bench", "bench password", None).await?;
             cookie = format!("{}={}", parley_server::auth::SESSION_COOKIE, token.expose());
             for (i, channel) in channels.iter().chain([&fanout, &catchup]).enumerate() {
                 let command = ChannelCommand::CreateChannel {
@@ -203,6 +203,7 @@ fn spawn(bin: &PathBuf, database_url: &str) -> anyhow::Result<(Child, String)> {
         .env("NO_COLOR", "1")
         // The load generators post as few users, far above one person's rate limit.
         .env("PARLEY_POST_RATE", "0")
+        .env("PARLEY_METRICS_TOKEN", BENCH_METRICS_TOKEN)
         .env("PARLEY_MAX_SOCKETS_PER_USER", "0")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -308,12 +309,17 @@ async fn connect(endpoint: &Endpoint) -> anyhow::Result<(Sink, Source)> {
     Ok(ws.split())
 }
 
+/// The token the bench's servers want for `/metrics`.
+const BENCH_METRICS_TOKEN: &str = "bench-metrics-token";
+
 /// One counter of the node's `/metrics` (a plain HTTP/1.1 GET), summed over its labels.
 async fn metric(endpoint: &Endpoint, name: &str) -> Option<f64> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let host = endpoint.url.strip_prefix("ws://")?.split('/').next()?.to_owned();
     let mut stream = TcpStream::connect(&host).await.ok()?;
-    let request = format!("GET /metrics HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    let request = format!(
+        "GET /metrics HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {BENCH_METRICS_TOKEN}\r\nConnection: close\r\n\r\n"
+    );
     stream.write_all(request.as_bytes()).await.ok()?;
     let mut text = String::new();
     stream.read_to_string(&mut text).await.ok()?;

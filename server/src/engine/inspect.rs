@@ -9,16 +9,41 @@ use parley_app::api::{LOG_PAGE, LogFilter, LogPage, LogRow, Me, SubscriberView, 
 type EventRow = (i64, String, i64, String, i64, String, String, i64);
 
 impl Engine {
-    /// Sets who the instance's admins are (usernames, from the configuration).
-    pub fn set_admins(&self, usernames: impl IntoIterator<Item = String>) {
-        let mut admins = self.admins.write().unwrap_or_else(|poisoned| poisoned.into_inner());
-        *admins = usernames.into_iter().map(|u| u.trim().to_ascii_lowercase()).collect();
+    /// Sets who the instance's admins are, from the configuration: user ids, or usernames
+    /// of accounts that exist now. A name no account has yet grants nothing, now or later:
+    /// whoever signed it up first would otherwise become an admin (squatting). Returns the
+    /// entries that named no account.
+    pub async fn set_admins(&self, entries: impl IntoIterator<Item = String>) -> Result<Vec<String>, EngineError> {
+        let mut ids = std::collections::HashSet::new();
+        let mut unknown = Vec::new();
+        for entry in entries {
+            let entry = entry.trim().to_ascii_lowercase();
+            if entry.is_empty() {
+                continue;
+            }
+            if let Ok(id) = entry.parse::<parley::UserId>() {
+                ids.insert(id);
+                continue;
+            }
+            let account = match parley::Username::parse(&entry) {
+                Ok(name) => self.account(&name).await?,
+                Err(_) => parley::account::AccountState::default(),
+            };
+            match account.user_id {
+                Some(id) => {
+                    ids.insert(id);
+                }
+                None => unknown.push(entry),
+            }
+        }
+        *self.admins.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = ids;
+        Ok(unknown)
     }
 
     /// An admin by the configuration, or made one by `parley-server create-admin`.
     pub fn is_admin(&self, me: &Me) -> bool {
         let admins = self.admins.read().unwrap_or_else(|poisoned| poisoned.into_inner());
-        admins.contains(&me.username) || self.hub.is_granted_admin(&me.username)
+        admins.contains(&me.user_id) || self.hub.is_granted_admin(&me.username)
     }
 
     pub fn set_projector(&self, projector: crate::projector::Projector) {
@@ -50,7 +75,7 @@ impl Engine {
                     "there is no account {name}: give a password to create it"
                 )));
             };
-            self.sign_up(username, password).await?;
+            self.sign_up(username, password, None).await?;
             true
         };
         let state = self.account(&name).await?;
@@ -102,6 +127,27 @@ impl Engine {
         .bind(i64::from(LOG_PAGE))
         .fetch_all(self.store.pool())
         .await?;
+        // Admins see the log as it is, but not secrets (password hashes) nor the words of
+        // deleted messages: the inspector is a door like any other.
+        let message_of = |event_type: &str, payload: &str| -> Option<parley::MessageId> {
+            if !matches!(event_type, "MessagePosted" | "MessageEdited") {
+                return None;
+            }
+            let payload: serde_json::Value = serde_json::from_str(payload).ok()?;
+            payload.get("message_id")?.as_str()?.parse().ok()
+        };
+        let ids: Vec<parley::MessageId> = rows.iter().filter_map(|row| message_of(&row.3, &row.5)).collect();
+        let deleted = crate::redaction::deleted_among(self.store.pool(), &ids).await?;
+        let rows: Vec<EventRow> = rows
+            .into_iter()
+            .map(|mut row| {
+                if let Ok(mut payload) = serde_json::from_str::<serde_json::Value>(&row.5) {
+                    parley::redact::redact_payload(&row.3, &mut payload, |id| deleted.contains(&id));
+                    row.5 = payload.to_string();
+                }
+                row
+            })
+            .collect();
         let pretty = |raw: &str| {
             serde_json::from_str::<serde_json::Value>(raw)
                 .and_then(|v| serde_json::to_string_pretty(&v))
@@ -216,7 +262,9 @@ impl Engine {
         let mut messages: Vec<MessageView> = Vec::new();
         let mut after = Position::ZERO;
         loop {
-            let page = self.store.read_stream(&stream, after, position, 1_000).await?;
+            let mut page = self.store.read_stream(&stream, after, position, 1_000).await?;
+            // Time travel shows what was said then, except what has been deleted since.
+            crate::redaction::redact_deleted(self.store.pool(), &mut page).await?;
             let Some(last) = page.last().map(|e| e.position) else {
                 break;
             };

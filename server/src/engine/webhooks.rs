@@ -21,6 +21,9 @@ impl Engine {
         self.space(space_id).await?.authorize(me.user_id, Right::ManageSpace)?;
         let bad = |e: WebhookError| EngineError::BadRequest(e.to_string());
         let url = webhook::valid_url(url).map_err(bad)?;
+        // An internal address typed as such is refused now; a name is checked on each
+        // delivery, on the address it resolves to.
+        crate::webhooks::check_url(&self.outbound_policy(), &url).map_err(EngineError::BadRequest)?;
         let event_types = webhook::valid_types(event_types).map_err(bad)?;
         if self.webhooks(me, space_id).await?.len() >= webhook::MAX_PER_SPACE {
             return Err(bad(WebhookError::TooMany));

@@ -130,7 +130,8 @@ async fn sign_in_is_rate_limited_per_username() {
     }
     let limited = app.call_as(&http, "sign_in", credentials("target", PASSWORD)).await;
     assert_eq!(limited.status(), 429, "even the right password waits");
-    assert!(limited.text().await.unwrap().contains("too many sign-in attempts"));
+    assert!(limited.headers().contains_key("retry-after"), "says when to try again");
+    assert!(limited.text().await.unwrap().contains("too many attempts"));
     let other = app.call_as(&http, "sign_in", credentials("tester", PASSWORD)).await;
     assert_eq!(other.status(), 200, "other accounts are not locked out");
 }

@@ -7,22 +7,38 @@ use parley::{ChannelId, MessageId, MessageView, Position};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
-struct Server {
-    child: Child,
-    base: String,
+/// The real binary, running on a port of its own.
+pub struct Server {
+    pub child: Child,
+    pub base: String,
 }
 
 fn start(database_url: &str) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_parley-server"))
+    // Several writers post as one user as fast as they can.
+    start_with(
+        database_url,
+        &[("PARLEY_POST_RATE", "0"), ("PARLEY_MAX_SOCKETS_PER_USER", "0")],
+    )
+}
+
+/// Starts the binary on `database_url` with settings of the test's own (`env`; an empty
+/// value removes the variable), and returns once it listens.
+pub fn start_with(database_url: &str, env: &[(&str, &str)]) -> Server {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_parley-server"));
+    for (name, value) in env {
+        if value.is_empty() {
+            command.env_remove(name);
+        } else {
+            command.env(name, value);
+        }
+    }
+    let mut child = command
         .args(["--port", "0", "--database-url", database_url])
         .env(
             "RUST_LOG",
             std::env::var("PARLEY_CRASH_RUST_LOG").unwrap_or_else(|_| "info".into()),
         )
         .env("NO_COLOR", "1")
-        // Several writers post as one user as fast as they can.
-        .env("PARLEY_POST_RATE", "0")
-        .env("PARLEY_MAX_SOCKETS_PER_USER", "0")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

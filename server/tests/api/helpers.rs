@@ -51,6 +51,9 @@ impl User {
     }
 }
 
+/// The token `/metrics` wants in the tests (`Config::for_tests`).
+pub const METRICS_TOKEN: &str = "test-metrics-token";
+
 /// The password every test user gets.
 pub const PASSWORD: &str = "correct horse battery";
 
@@ -75,9 +78,16 @@ pub async fn spawn_app_in(dir: TempDir) -> TestApp {
 /// A server on a free port with the given database, which other servers (nodes) may share;
 /// `dir` holds its files.
 pub async fn spawn_node(dir: TempDir, database_url: String) -> TestApp {
-    let app = Application::build(&Config::for_tests(database_url.clone()))
-        .await
-        .unwrap();
+    let mut config = Config::for_tests(database_url.clone());
+    // Uploaded files stay in the test's folder, whatever the database.
+    config.files_dir = Some(dir.path().join("files"));
+    spawn_with(dir, config).await
+}
+
+/// A server with a config of the test's own (a limit on, a filter's default), files in `dir`.
+pub async fn spawn_with(dir: TempDir, config: Config) -> TestApp {
+    let database_url = config.database_url.clone();
+    let app = Application::build(&config).await.unwrap();
     let addr = app.local_addr();
     let engine = app.engine();
     let (shutdown, stop) = oneshot::channel::<()>();
@@ -88,6 +98,8 @@ pub async fn spawn_node(dir: TempDir, database_url: String) -> TestApp {
         Ok(user) => user,
         Err(_) => try_sign(addr, "sign_in", "tester").await.unwrap(),
     };
+    // The plain helpers' user is the instance admin, as an operator makes one.
+    engine.create_admin("tester", None).await.unwrap();
     let app = TestApp {
         addr,
         database_url,

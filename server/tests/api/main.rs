@@ -3,6 +3,7 @@
 
 mod accounts;
 mod archive;
+mod attacks;
 mod bus;
 mod catch_up;
 mod cluster;

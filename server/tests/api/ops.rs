@@ -1,6 +1,6 @@
 //! Operations doors: liveness, readiness, and Prometheus metrics that move with the work done.
 
-use crate::helpers::spawn_app;
+use crate::helpers::{METRICS_TOKEN, spawn_app};
 use parley::{ChannelId, Position};
 
 /// The value of a metric (summed over its labels) in a Prometheus text page.
@@ -24,7 +24,22 @@ async fn health_readiness_and_metrics() {
     let ready: serde_json::Value = ready.json().await.unwrap();
     assert_eq!(ready["ready"], true);
 
-    let scrape = || async { http.get(url("/metrics")).send().await.unwrap().text().await.unwrap() };
+    let scrape = || async {
+        let metrics = http
+            .get(url("/metrics"))
+            .bearer_auth(METRICS_TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(metrics.status(), 200);
+        metrics.text().await.unwrap()
+    };
+    // Without the operator's token, or with a wrong one, nothing is told.
+    let open = http.get(url("/metrics")).send().await.unwrap();
+    assert_eq!(open.status(), 401);
+    let wrong = http.get(url("/metrics")).bearer_auth("guess").send().await.unwrap();
+    assert_eq!(wrong.status(), 401);
+    assert!(!wrong.text().await.unwrap().contains("parley_"));
     let before = scrape().await;
     let mut socket = app.socket().await;
     socket.subscribe(ChannelId::GENERAL, Position::ZERO).await;

@@ -1,7 +1,7 @@
 //! Webhooks against a real HTTP receiver on loopback: the space's events of the asked
 //! types, in log order, signed; retries with backoff; the dead letter, retry and skip; replay.
 
-use crate::helpers::{TestApp, User, spawn_app};
+use crate::helpers::{METRICS_TOKEN, TestApp, User, spawn_app};
 use axum::http::{HeaderMap, StatusCode};
 use parley::{ChannelId, MessageId};
 use parley_app::api::{CreatedWebhook, SpaceView, WebhookView};
@@ -143,8 +143,25 @@ async fn a_webhook_gets_its_spaces_events_of_its_types_in_order_and_signed() {
     assert!(positions.windows(2).all(|w| w[0] < w[1]), "log order: {positions:?}");
     for (headers, body) in &got {
         let signed = headers["x-parley-signature"].to_str().unwrap();
-        assert_eq!(signed, parley_server::webhooks::signature(&created.secret, body));
-        assert_ne!(signed, parley_server::webhooks::signature("whsec_wrong", body));
+        let timestamp: u64 = headers["x-parley-timestamp"].to_str().unwrap().parse().unwrap();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        assert!(now.abs_diff(timestamp) < 60, "signed now: {timestamp} against {now}");
+        assert_eq!(
+            signed,
+            parley_server::webhooks::signature(&created.secret, timestamp, body)
+        );
+        assert_ne!(
+            signed,
+            parley_server::webhooks::signature("whsec_wrong", timestamp, body)
+        );
+        // A captured delivery sent again later does not verify with a new timestamp.
+        assert_ne!(
+            signed,
+            parley_server::webhooks::signature(&created.secret, timestamp + 1, body)
+        );
     }
     let view = &hooks(&app, &ada, &ops).await[0];
     assert_eq!((view.delivered, view.failures, view.dead), (4, 0, false));
@@ -236,7 +253,9 @@ async fn failures_back_off_then_park_the_webhook_until_retried_or_skipped() {
 
 async fn metrics(app: &TestApp) -> String {
     let url = format!("http://{}/metrics", app.addr);
-    reqwest::get(url).await.unwrap().text().await.unwrap()
+    let http = reqwest::Client::new();
+    let page = http.get(url).bearer_auth(METRICS_TOKEN).send().await.unwrap();
+    page.text().await.unwrap()
 }
 
 /// One webhook's value of a gauge in a Prometheus text page.
@@ -342,4 +361,168 @@ async fn a_replay_delivers_again_from_a_position_with_the_same_delivery_ids() {
     assert_eq!(bodies(&receiver.delivered()[5..]), ["d"], "each once after the replay");
     let view = hooks(&app, &ada, &ops).await.remove(0);
     assert_eq!((view.delivered, view.dead), (6, false));
+}
+
+/// A server whose webhooks may go to public addresses only: the default, without the
+/// tests' loopback allowance.
+async fn spawn_public_only() -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = parley_server::config::Config::for_tests(crate::helpers::database_in(&dir).await);
+    config.files_dir = Some(dir.path().join("files"));
+    config.webhook_allow = Vec::new();
+    crate::helpers::spawn_with(dir, config).await
+}
+
+#[tokio::test]
+async fn webhooks_to_internal_addresses_are_refused_on_the_address_connected_to() {
+    // Only loopback is ever connected to in tests; private and link-local ranges are
+    // checked as values by the core's unit tests (`parley::outbound`).
+    let app = spawn_public_only().await;
+    let eve = app.sign_up("eve").await;
+    let scan = space(&app, &eve, "scanner").await;
+    let receiver = Receiver::default();
+    let url = receiver.start().await;
+    let port = url.trim_start_matches("http://127.0.0.1:").trim_end_matches("/hook");
+
+    // An internal address typed as such is refused at once, with the reason.
+    for typed in [
+        url.clone(),
+        format!("http://[::1]:{port}/hook"),
+        format!("http://0.0.0.0:{port}/hook"),
+    ] {
+        let args = json!({ "space": scan.space_id, "url": typed, "event_types": ["MessagePosted"] });
+        let refused = app.call_as(&eve.http, "create_webhook", args).await;
+        assert_eq!(refused.status(), 400, "{typed}");
+        assert!(refused.text().await.unwrap().contains("internal address"), "{typed}");
+    }
+    assert!(hooks(&app, &eve, &scan).await.is_empty(), "nothing was made");
+
+    // A name is checked on what it resolves to when connecting: `localhost` is loopback.
+    let by_name = format!("http://localhost:{port}/hook");
+    subscribe(&app, &eve, &scan, &by_name, &["MessagePosted"]).await;
+    post(&app, &eve, scan.channels[0].channel_id, "knock knock").await;
+    let mut view = None;
+    for _ in 0..200 {
+        let found = hooks(&app, &eve, &scan).await.remove(0);
+        if found.failures > 0 {
+            view = Some(found);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let view = view.expect("the delivery was tried and failed");
+    let error = view.last_error.unwrap_or_default();
+    assert!(error.contains("internal address"), "the reason is said: {error}");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(receiver.got.lock().unwrap().len(), 0, "no request reached the receiver");
+}
+
+#[tokio::test]
+async fn a_receiver_that_never_answers_delays_only_its_own_webhooks() {
+    let app = spawn_app().await;
+    // A receiver that accepts connections and never answers (the deliverer waits for its timeout).
+    let stuck = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let stuck_url = format!("http://{}/hook", stuck.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = stuck.accept().await {
+            held.push(socket);
+        }
+    });
+    let eve = app.sign_up("eve").await;
+    let slow = space(&app, &eve, "slow").await;
+    for _ in 0..3 {
+        subscribe(&app, &eve, &slow, &stuck_url, &["MessagePosted"]).await;
+    }
+    let ada = app.sign_up("ada").await;
+    let ops = space(&app, &ada, "ops").await;
+    let receiver = Receiver::default();
+    let url = receiver.start().await;
+    subscribe(&app, &ada, &ops, &url, &["MessagePosted"]).await;
+
+    post(&app, &eve, slow.channels[0].channel_id, "to the void").await;
+    tokio::time::sleep(Duration::from_millis(100)).await; // the stuck deliveries are under way
+    let posted = std::time::Instant::now();
+    post(&app, &ada, ops.channels[0].channel_id, "to ops").await;
+    receiver.wait_for(1).await;
+    let took = posted.elapsed();
+    // One stuck delivery alone would hold a shared deliverer for its 10 s timeout.
+    assert!(took < Duration::from_secs(3), "delivered after {took:?}");
+    assert_eq!(bodies(&receiver.delivered()), ["to ops"]);
+}
+
+#[tokio::test]
+async fn a_deleted_message_is_served_by_no_door_that_serves_the_past() {
+    let app = spawn_app().await;
+    let ada = app.sign_up("ada").await;
+    let ops = space(&app, &ada, "ops").await;
+    let channel = ops.channels[0].channel_id;
+    let receiver = Receiver::default();
+    let url = receiver.start().await;
+    let created = subscribe(&app, &ada, &ops, &url, &["MessagePosted", "MessageDeleted"]).await;
+    let secret = post(&app, &ada, channel, "the launch codes are 0000").await;
+    post(&app, &ada, channel, "kept").await;
+    receiver.wait_for(2).await;
+    let from = receiver.delivered()[0]["event"]["position"].as_u64().unwrap();
+    let delete = json!({ "channel": channel, "message_id": secret, "change": {"type": "delete"} });
+    assert_eq!(app.call_as(&ada.http, "change_message", delete).await.status(), 200);
+    receiver.wait_for(3).await;
+    app.wait_projected().await;
+    let said = |text: &str| text.contains("launch codes");
+
+    // The log keeps its history.
+    let log = app
+        .engine
+        .store()
+        .read_all(parley::Position::ZERO, 1_000)
+        .await
+        .unwrap();
+    assert!(said(&format!("{log:?}")), "the log still holds the event");
+
+    // 1. A socket catching up from the start.
+    let mut socket = app.socket_as(&ada).await;
+    socket
+        .send(&parley::protocol::ClientFrame::Subscribe {
+            channel,
+            after: parley::Position::ZERO,
+        })
+        .await;
+    let mut frames = Vec::new();
+    loop {
+        let frame = socket.next().await;
+        let done = matches!(frame, parley::protocol::ServerFrame::CaughtUp { .. });
+        frames.push(format!("{frame:?}"));
+        if done {
+            break;
+        }
+    }
+    assert!(
+        frames.iter().any(|f| f.contains("kept")),
+        "the rest is served: {frames:?}"
+    );
+    assert!(!frames.iter().any(|f| said(f)), "catch-up from 0: {frames:?}");
+
+    // 2. A webhook replay from before the message.
+    let before = receiver.got.lock().unwrap().len();
+    let replay = json!({ "space": ops.space_id, "webhook_id": created.webhook.webhook_id, "action": { "replay": { "from": from } } });
+    assert_eq!(app.call_as(&ada.http, "act_on_webhook", replay).await.status(), 200);
+    receiver.wait_for(before + 3).await;
+    let replayed: Vec<String> = receiver.got.lock().unwrap()[before..]
+        .iter()
+        .map(|(_, body)| String::from_utf8_lossy(body).into_owned())
+        .collect();
+    assert!(replayed.iter().any(|b| b.contains("kept")), "{replayed:?}");
+    assert!(!replayed.iter().any(|b| said(b)), "replayed: {replayed:?}");
+
+    // 3. The inspector's log and its time travel to just after the post (admins).
+    let page = app.log_page(json!({})).await;
+    assert!(!said(&format!("{page:?}")), "inspector log page");
+    let then: Vec<parley::MessageView> = app
+        .call("channel_at", json!({ "channel": channel, "position": from }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(then.len(), 1, "the message existed then");
+    assert!(!said(&format!("{then:?}")), "time travel: {then:?}");
 }
