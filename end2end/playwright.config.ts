@@ -43,7 +43,9 @@ export default defineConfig({
   },
   webServer: [
     {
-      command: `${join(root, 'target', profile, 'parley-server')} --port ${appPort}`,
+      // The instance admin is made as an operator makes one (`create-admin`), then the
+      // server starts on the same database.
+      command: `${join(root, 'target', profile, 'parley-server')} create-admin e2e-admin && exec ${join(root, 'target', profile, 'parley-server')} --port ${appPort}`,
       cwd: root,
       url: `${appURL}/healthz`,
       reuseExistingServer: false,
@@ -63,8 +65,13 @@ export default defineConfig({
         PARLEY_WEBHOOK_BACKOFF_MS: '100',
         // Tests that fill a channel post a few hundred messages at once as one user.
         PARLEY_POST_RATE: '100',
-        // The instance admin the inspector's test signs up as.
-        PARLEY_ADMINS: 'e2e-admin',
+        // The password of the instance admin `create-admin` makes (the tests' PASSWORD).
+        PARLEY_ADMIN_PASSWORD: 'correct horse battery',
+        // Every browser test signs up from 127.0.0.1: no per-address limit on sign-ups here
+        // (the Rust tests attack it).
+        PARLEY_LIMIT_PER_ADDRESS: 'false',
+        // The webhook test's receiver listens on loopback.
+        PARLEY_WEBHOOK_ALLOW: '127.0.0.1,::1',
       },
     },
     {

@@ -74,6 +74,8 @@ pub enum DomainError {
     NotYourMessage,
     #[error("this message was deleted")]
     MessageWasDeleted,
+    #[error("this message has {MAX_DISTINCT_REACTIONS} different reactions already; add one of those")]
+    TooManyReactions,
     #[error("no such user: {0}")]
     NoSuchUser(String),
     #[error("this username is taken")]
@@ -320,7 +322,13 @@ pub struct MessageFacts {
     /// Its author's account; none for messages from before accounts.
     pub author_id: Option<UserId>,
     pub deleted: bool,
+    /// The different emojis it has reactions with.
+    pub reactions: Vec<Emoji>,
 }
+
+/// The most different emojis one message may carry: each is drawn on every page that shows
+/// the message, so the number is bounded whoever reacts.
+pub const MAX_DISTINCT_REACTIONS: usize = 20;
 
 /// A change someone asks for on a message.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -400,6 +408,9 @@ pub fn decide_change(
             }
             if *on == reacted {
                 return Ok(Vec::new());
+            }
+            if *on && !facts.reactions.contains(emoji) && facts.reactions.len() >= MAX_DISTINCT_REACTIONS {
+                return Err(DomainError::TooManyReactions);
             }
             let (user_id, user, emoji) = (actor.user_id, actor.name.clone(), emoji.clone());
             Ok(vec![if *on {
@@ -639,6 +650,7 @@ mod tests {
         let facts = MessageFacts {
             author_id: Some(ada),
             deleted: false,
+            reactions: Vec::new(),
         };
         let actor = |user_id, moderates| Actor {
             user_id,
@@ -673,6 +685,7 @@ mod tests {
         let gone = MessageFacts {
             author_id: Some(ada),
             deleted: true,
+            reactions: Vec::new(),
         };
         assert_eq!(
             decide(Some(&gone), &actor(ada, false), &edit, false),
@@ -688,6 +701,7 @@ mod tests {
         let facts = MessageFacts {
             author_id: Some(UserId::new()),
             deleted: false,
+            reactions: Vec::new(),
         };
         let actor = Actor {
             user_id,
@@ -712,5 +726,25 @@ mod tests {
             Ok([Event::ReactionRemoved { .. }])
         ));
         assert_eq!(decide(&thumbs(false), false), Ok(Vec::new()));
+
+        // A message full of different reactions takes more of those, but no new one.
+        let many = [
+            "😀", "😃", "😄", "😁", "😆", "😅", "🤣", "😂", "🙂", "🙃", "😉", "😊", "😇", "🥰", "😍", "🤩", "😘", "😗",
+            "😚", "😙",
+        ];
+        let full = MessageFacts {
+            reactions: many.iter().map(|e| Emoji::parse(e).expect("an emoji")).collect(),
+            ..facts.clone()
+        };
+        assert_eq!(full.reactions.len(), MAX_DISTINCT_REACTIONS);
+        let on_full = |emoji: &str| {
+            let change = MessageChange::React {
+                emoji: Emoji::parse(emoji).expect("an emoji"),
+                on: true,
+            };
+            decide_change(&state, channel_id, message_id, Some(&full), &actor, &change, false)
+        };
+        assert_eq!(on_full("👍"), Err(DomainError::TooManyReactions));
+        assert!(matches!(on_full("😀").as_deref(), Ok([Event::ReactionAdded { .. }])));
     }
 }

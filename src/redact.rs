@@ -82,8 +82,8 @@ mod tests {
         Event::MessagePosted {
             channel_id: ChannelId::GENERAL,
             message_id,
-            author: DisplayName::parse("ada").unwrap(),
-            body: MessageBody::parse(body).unwrap(),
+            author: DisplayName::parse("ada").expect("valid in the test"),
+            body: MessageBody::parse(body).expect("valid in the test"),
             author_id: None,
             reply_to: None,
             attachments: Vec::new(),
@@ -99,7 +99,7 @@ mod tests {
             Event::MessageEdited {
                 channel_id: ChannelId::GENERAL,
                 message_id: gone,
-                body: MessageBody::parse("more secret plans").unwrap(),
+                body: MessageBody::parse("more secret plans").expect("valid in the test"),
                 editor_id: crate::ids::UserId::new(),
             },
         ];

@@ -188,8 +188,10 @@ mod tests {
     }
 }
 
-/// A reaction: one emoji (up to [`Emoji::MAX_CHARS`] code points, for flags, skin tones
-/// and joined sequences), with no letters, digits, spaces, punctuation or control characters.
+/// A reaction: one emoji of Unicode's list (the `emojis` crate's table: skin tones, flags,
+/// keycaps and joined sequences included), up to [`Emoji::MAX_CHARS`] code points. Not
+/// "any symbol": each distinct reaction costs every page that shows its message, so what
+/// a client may invent is bounded by the list.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Emoji(String);
@@ -197,8 +199,19 @@ pub struct Emoji(String);
 impl Emoji {
     pub const MAX_CHARS: usize = 10;
 
+    /// An emoji as a user sends it: one of the list.
     pub fn parse(raw: &str) -> Result<Self, RuleError> {
         let raw = raw.trim();
+        if raw.chars().count() > Self::MAX_CHARS || emojis::get(raw).is_none() {
+            return Err(RuleError::BadEmoji);
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    /// An emoji read back from the log, which holds what earlier rules accepted (symbols
+    /// that are not on the list among them): no letters, digits, spaces or control
+    /// characters, at most [`Emoji::MAX_CHARS`].
+    fn stored(raw: &str) -> Result<Self, RuleError> {
         let count = raw.chars().count();
         let plain = |c: char| c.is_ascii() && c != '#' && c != '*' && !c.is_ascii_digit();
         let digit_keycap = raw.contains('\u{20E3}');
@@ -222,7 +235,7 @@ impl Emoji {
 impl TryFrom<String> for Emoji {
     type Error = RuleError;
     fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
+        Self::stored(&value)
     }
 }
 
@@ -258,6 +271,11 @@ mod emoji_tests {
             "é",
             "\u{0}",
             "👍👍👍👍👍👍👍👍👍👍👍",
+            // Symbols that are not emoji, and made-up pairs: each would be a new reaction.
+            "★",
+            "→",
+            "👍👍",
+            "🇫🇷🇫🇷",
         ] {
             assert_eq!(Emoji::parse(bad), Err(RuleError::BadEmoji), "{bad:?}");
         }

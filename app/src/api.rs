@@ -306,6 +306,14 @@ pub async fn sign_out() -> Result<(), AppError> {
     Ok(())
 }
 
+/// Ends every other session of this account (other browsers, devices, forgotten tabs) and
+/// closes their sockets; this one stays. Returns how many ended.
+#[server(client = ApiClient, endpoint = "sign_out_others", input = server_fn::codec::Json)]
+pub async fn sign_out_others() -> Result<u64, AppError> {
+    let backend = ssr::backend()?;
+    backend.sign_out_others(&ssr::headers()).await.map_err(ssr::respond)
+}
+
 /// Who this browser is signed in as, if anyone.
 #[server(client = ApiClient, endpoint = "whoami", input = server_fn::codec::Json)]
 pub async fn whoami() -> Result<Option<Me>, AppError> {
@@ -711,6 +719,7 @@ pub mod ssr {
             password: String,
         ) -> Result<(Me, String), AppError>;
         async fn sign_out(&self, headers: &HeaderMap) -> Result<String, AppError>;
+        async fn sign_out_others(&self, headers: &HeaderMap) -> Result<u64, AppError>;
         /// The user whose session the request's cookie carries; `Unauthorized` when none.
         async fn authenticate(&self, headers: &HeaderMap) -> Result<Me, AppError>;
         async fn post_message(&self, me: &Me, request: PostRequest) -> Result<Position, AppError>;

@@ -826,6 +826,25 @@ async fn forget_everything() {
     if !cleared && let Ok(local) = LocalStore::open().await {
         let _ = local.clear().await;
     }
+    clear_offline_copies().await;
+}
+
+/// Deletes the service worker's copies of pages (a page rendered for the account that
+/// signed out holds its messages); the worker takes new ones as pages are loaded again.
+async fn clear_offline_copies() {
+    let Some(caches) = web_sys::window().and_then(|w| w.caches().ok()) else {
+        return;
+    };
+    let Ok(keys) = wasm_bindgen_futures::JsFuture::from(caches.keys()).await else {
+        return;
+    };
+    for key in js_sys::Array::from(&keys).iter() {
+        if let Some(name) = key.as_string()
+            && name.starts_with("parley-")
+        {
+            let _ = wasm_bindgen_futures::JsFuture::from(caches.delete(&name)).await;
+        }
+    }
 }
 
 /// Edits, deletes or reacts to a message: shown at once (`preview`), then sent. The

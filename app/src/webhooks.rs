@@ -81,9 +81,11 @@ fn WebhooksDialog(space: SpaceId, open: RwSignal<bool>) -> impl IntoView {
             <div class="dialog webhooks-dialog" data-testid="webhooks-dialog" role="dialog" aria-label="Webhooks">
                 <h2>"Webhooks"</h2>
                 <p class="hint">
-                    "Each event of this space goes to the URL as JSON, in order, signed: "
-                    <code>"X-Parley-Signature: sha256=HMAC(secret, body)"</code>
-                    ". Types: "
+                    "Each event of this space goes to the URL (a public address) as JSON, in order, signed: "
+                    <code>"X-Parley-Signature: sha256=HMAC(secret, timestamp + \".\" + body)"</code>
+                    " with the time in "
+                    <code>"X-Parley-Timestamp"</code>
+                    " (refuse one older than 5 minutes). Types: "
                     {parley::webhook::EVENT_TYPES.join(", ")}
                     " (none: all)."
                 </p>

@@ -103,8 +103,8 @@ export async function texts(page: Page): Promise<string[]> {
   return page.getByTestId('message').locator('.body').allTextContents();
 }
 
-/** Signs in as the instance admin the server is configured with (`PARLEY_ADMINS` in
- * playwright.config.ts): the account is made here if no test has made it yet. */
+/** Signs in as the instance admin `create-admin` made before the server started
+ * (playwright.config.ts). */
 export async function asAdmin(page: Page) {
   await page.goto('/');
   await expect(page.locator('main[data-hydrated="true"]')).toBeVisible();

@@ -9,14 +9,19 @@ import { asAdmin, join, say, test, unique } from './helpers';
 
 /** A local HTTP receiver that answers 500 while `fail` is above zero (counting down). */
 async function receiver() {
-  const got: { body: string; signature: string; status: number }[] = [];
+  const got: { body: string; signature: string; timestamp: string; status: number }[] = [];
   const state = { fail: 0 };
   const server = createServer((req, res) => {
     let body = '';
     req.on('data', (chunk) => (body += chunk));
     req.on('end', () => {
       res.statusCode = state.fail > 0 ? 500 : 204;
-      got.push({ body, signature: String(req.headers['x-parley-signature']), status: res.statusCode });
+      got.push({
+        body,
+        signature: String(req.headers['x-parley-signature']),
+        timestamp: String(req.headers['x-parley-timestamp']),
+        status: res.statusCode,
+      });
       state.fail = Math.max(0, state.fail - 1);
       res.end();
     });
@@ -63,7 +68,10 @@ test('a space admin adds a webhook; deliveries are signed; a parked one is retri
     await expect.poll(() => got.length).toBe(1);
     const delivery = JSON.parse(got[0].body);
     expect(delivery.event.event.data.body).toBe(first);
-    const expected = 'sha256=' + createHmac('sha256', secret).update(got[0].body).digest('hex');
+    // As a receiver checks it: HMAC over "<timestamp>.<body>", the timestamp recent.
+    expect(Math.abs(Date.now() / 1000 - Number(got[0].timestamp))).toBeLessThan(300);
+    const expected =
+      'sha256=' + createHmac('sha256', secret).update(`${got[0].timestamp}.${got[0].body}`).digest('hex');
     expect(got[0].signature).toBe(expected);
 
     // The receiver fails for good: the webhook is parked, and the dialog says why.

@@ -1,7 +1,8 @@
 // Parley's service worker: keeps the app's shell (page, WASM, script, styles) so the page
 // opens without the server. Network first: a fresh copy whenever the server answers,
-// the cached one when it does not. Server functions and the socket are never cached.
-const CACHE = 'parley-shell-v2';
+// the cached one when it does not. Server functions, the socket and files (which are
+// private to their channel's members) are never kept; signing out deletes the copies.
+const CACHE = 'parley-shell-v3';
 const SHELL = ['/', '/pkg/parley.js', '/pkg/parley.wasm', '/pkg/parley.css', '/favicon.svg'];
 
 self.addEventListener('install', (event) => {
@@ -25,7 +26,7 @@ self.addEventListener('fetch', (event) => {
   const request = event.request;
   const url = new URL(request.url);
   if (request.method !== 'GET' || url.origin !== self.location.origin) return;
-  if (url.pathname.startsWith('/api/') || url.pathname === '/ws') return;
+  if (url.pathname.startsWith('/api/') || url.pathname.startsWith('/files/') || url.pathname === '/ws') return;
   event.respondWith(
     fetch(request)
       .then((response) => {

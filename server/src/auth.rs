@@ -269,9 +269,14 @@ pub fn token_from_headers(headers: &HeaderMap) -> Option<SessionToken> {
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
+        .find(|(name, _)| *name == SECURE_SESSION_COOKIE || *name == SESSION_COOKIE)
         .and_then(|(_, value)| SessionToken::from_client(value))
 }
+
+/// The session cookie's name behind HTTPS: `__Host-` makes the browser refuse it unless it
+/// is `Secure`, for this host only (no `Domain`) and for every path, so a sibling
+/// subdomain or a plain-http page cannot plant or shadow it (session fixation).
+pub const SECURE_SESSION_COOKIE: &str = "__Host-parley_session";
 
 /// Whether the client reached us over https (directly, or through a proxy that says so):
 /// then the cookie is marked `Secure`.
@@ -290,20 +295,29 @@ pub fn is_https(headers: &HeaderMap) -> bool {
 /// The `Set-Cookie` value that stores a session: HttpOnly (no script reads it),
 /// SameSite=Lax (other sites' forms and fetches do not carry it), Secure over https.
 pub fn session_cookie(token: &SessionToken, secure: bool) -> String {
-    format!(
-        "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
-        token.expose(),
-        SESSION_TTL.as_secs(),
-        if secure { "; Secure" } else { "" }
-    )
+    if secure {
+        format!(
+            "{SECURE_SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}; Secure",
+            token.expose(),
+            SESSION_TTL.as_secs(),
+        )
+    } else {
+        // Plain http (a machine of one's own, or tests): browsers refuse `__Host-` there.
+        format!(
+            "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
+            token.expose(),
+            SESSION_TTL.as_secs(),
+        )
+    }
 }
 
 /// The `Set-Cookie` value that removes the session cookie.
 pub fn clear_cookie(secure: bool) -> String {
-    format!(
-        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
-        if secure { "; Secure" } else { "" }
-    )
+    if secure {
+        format!("{SECURE_SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0; Secure")
+    } else {
+        format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0")
+    }
 }
 
 /// Whether a browser request comes from a page we trust: our own origin (the `Host` it
@@ -517,8 +531,21 @@ mod tests {
         let token = SessionToken::generate().unwrap_or_else(|e| panic!("{e}"));
         let plain = session_cookie(&token, false);
         assert!(plain.contains("HttpOnly") && plain.contains("SameSite=Lax") && !plain.contains("Secure"));
-        assert!(session_cookie(&token, true).ends_with("; Secure"));
+        let secure = session_cookie(&token, true);
+        assert!(secure.ends_with("; Secure"));
+        // Behind HTTPS the `__Host-` prefix: Secure, Path=/ and no Domain, as it requires.
+        assert!(secure.starts_with("__Host-parley_session="), "{secure}");
+        assert!(secure.contains("Path=/") && !secure.contains("Domain"));
+        assert!(clear_cookie(true).starts_with("__Host-parley_session=;"));
         assert!(clear_cookie(false).contains("Max-Age=0"));
+        // And it is read back.
+        let mut sent = HeaderMap::new();
+        let cookie = format!("__Host-parley_session={}", token.expose());
+        sent.insert(
+            header::COOKIE,
+            HeaderValue::from_str(&cookie).unwrap_or_else(|e| panic!("{e}")),
+        );
+        assert_eq!(token_from_headers(&sent), Some(token));
     }
 
     #[test]

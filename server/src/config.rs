@@ -87,6 +87,14 @@ pub struct Config {
     /// behind a reverse proxy that sets it; otherwise clients could choose their address).
     #[arg(long, env = "PARLEY_TRUST_FORWARDED_FOR", default_value_t = false)]
     pub trust_forwarded_for: bool,
+    /// Count the lobby as shared for presence: everyone signed in sees who else is online.
+    /// Off: you see the presence of people you share a space or a conversation with.
+    #[arg(long, env = "PARLEY_LOBBY_PRESENCE", default_value_t = false, action = clap::ArgAction::Set)]
+    pub lobby_presence: bool,
+    /// Per-user budgets for every write but posts (edits and reactions, spaces, invites,
+    /// webhooks, uploads, conversations, tokens). Off only for tests that write a lot.
+    #[arg(long, env = "PARLEY_WRITE_LIMITS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub write_limits: bool,
 }
 
 impl Config {
@@ -115,6 +123,8 @@ impl Config {
             metrics_token: Some("test-metrics-token".into()),
             limit_per_address: false,
             trust_forwarded_for: false,
+            lobby_presence: false,
+            write_limits: false,
         }
     }
 

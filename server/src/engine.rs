@@ -28,6 +28,7 @@ use parley_app::api::{CreatedWebhook, LogFilter, LogPage, WebhookAction, Webhook
 use std::sync::Arc;
 use tokio::sync::{broadcast, watch};
 
+mod contacts;
 mod files;
 mod inspect;
 mod reads;
@@ -53,6 +54,8 @@ pub enum EngineError {
     TooManyAttempts(u64),
     #[error("{0}")]
     Busy(#[from] auth::Busy),
+    #[error("too many {} at once; wait {wait} seconds and try again", what.name())]
+    OverBudget { what: crate::budget::Write, wait: u64 },
     #[error("you are sending messages too fast; wait a moment and try again")]
     TooFast,
     #[error("{0}")]
@@ -78,6 +81,7 @@ impl EngineError {
                 | Self::Unauthorized
                 | Self::TooManyAttempts(_)
                 | Self::Busy(_)
+                | Self::OverBudget { .. }
                 | Self::TooFast
                 | Self::Append(AppendError::Conflict { .. } | AppendError::IdInUse)
         )
@@ -86,7 +90,7 @@ impl EngineError {
     /// How long to wait before trying again, for a refusal that passes with time.
     pub fn retry_after(&self) -> Option<u64> {
         match self {
-            Self::TooManyAttempts(secs) => Some(*secs),
+            Self::TooManyAttempts(secs) | Self::OverBudget { wait: secs, .. } => Some(*secs),
             Self::Busy(_) | Self::TooFast => Some(1),
             _ => None,
         }
@@ -105,7 +109,12 @@ impl EngineError {
 }
 
 impl From<EngineError> for AppError {
+    /// Within a server function (the only place this runs), a refusal that passes with
+    /// time also tells the client when to try again (`Retry-After`).
     fn from(e: EngineError) -> Self {
+        if let Some(secs) = e.retry_after() {
+            parley_app::api::ssr::retry_after(secs);
+        }
         if matches!(e, EngineError::Unauthorized) {
             AppError::Unauthorized
         } else if matches!(
@@ -115,7 +124,10 @@ impl From<EngineError> for AppError {
             AppError::Forbidden(e.to_string())
         } else if matches!(
             e,
-            EngineError::TooManyAttempts(_) | EngineError::TooFast | EngineError::Busy(_)
+            EngineError::TooManyAttempts(_)
+                | EngineError::TooFast
+                | EngineError::Busy(_)
+                | EngineError::OverBudget { .. }
         ) {
             AppError::RateLimited(e.to_string())
         } else if e.is_user_error() {
@@ -125,14 +137,6 @@ impl From<EngineError> for AppError {
             AppError::Internal
         }
     }
-}
-
-/// Tells the client when to try again (`Retry-After`) for a refusal that passes with time.
-fn retry_later(e: EngineError) -> EngineError {
-    if let Some(secs) = e.retry_after() {
-        parley_app::api::ssr::retry_after(secs);
-    }
-    e
 }
 
 /// The most messages one history query may return.
@@ -170,6 +174,8 @@ pub struct Session {
     pub me: Me,
     /// The hash of the session's token: what a sign-out announces to close its sockets.
     pub token_hash: String,
+    /// When it expires (ms since the epoch): its sockets close then.
+    pub expires_at_ms: i64,
 }
 
 pub struct Engine {
@@ -203,6 +209,10 @@ pub struct Engine {
     admins: std::sync::RwLock<std::collections::HashSet<UserId>>,
     /// Where webhooks may be delivered besides public addresses (the operator's list).
     outbound: std::sync::RwLock<Arc<parley::outbound::OutboundPolicy>>,
+    /// Whether the lobby counts as shared for presence (the operator's choice).
+    lobby_presence: std::sync::atomic::AtomicBool,
+    /// What each user may write, besides posts.
+    budget: std::sync::RwLock<Arc<crate::budget::WriteBudget>>,
 }
 
 impl Engine {
@@ -222,6 +232,8 @@ impl Engine {
             presence: Arc::default(),
             admins: std::sync::RwLock::default(),
             outbound: std::sync::RwLock::default(),
+            lobby_presence: std::sync::atomic::AtomicBool::new(false),
+            budget: std::sync::RwLock::new(Arc::new(crate::budget::WriteBudget::new(false))),
             projector: std::sync::OnceLock::new(),
             sockets: Arc::default(),
             max_sockets: std::sync::atomic::AtomicUsize::new(0),
@@ -252,6 +264,24 @@ impl Engine {
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .clone()
+    }
+
+    /// Turns the per-user write budgets on or off (see [`crate::budget`]).
+    pub fn limit_writes(&self, on: bool) {
+        *self.budget.write().unwrap_or_else(|poisoned| poisoned.into_inner()) =
+            Arc::new(crate::budget::WriteBudget::new(on));
+    }
+
+    /// Counts one write of `me`'s against its budget; refused with when to try again.
+    pub fn spend(&self, me: &Me, write: crate::budget::Write) -> Result<(), EngineError> {
+        let budget = self
+            .budget
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone();
+        budget
+            .spend(me.user_id, write)
+            .map_err(|wait| EngineError::OverBudget { what: write, wait })
     }
 
     /// Sets how many sockets one user may have open at once (0: no limit).
@@ -404,13 +434,14 @@ impl Engine {
             return Err(EngineError::Unauthorized);
         };
         let token_hash = token.hash();
-        let row: Option<(String, String)> =
-            sqlx::query_as("SELECT user_id, username FROM sessions WHERE token_hash = $1 AND expires_at_ms > $2")
-                .bind(&token_hash)
-                .bind(now_ms())
-                .fetch_optional(self.store.pool())
-                .await?;
-        let Some((user_id, username)) = row else {
+        let row: Option<(String, String, i64)> = sqlx::query_as(
+            "SELECT user_id, username, expires_at_ms FROM sessions WHERE token_hash = $1 AND expires_at_ms > $2",
+        )
+        .bind(&token_hash)
+        .bind(now_ms())
+        .fetch_optional(self.store.pool())
+        .await?;
+        let Some((user_id, username, expires_at_ms)) = row else {
             return Err(EngineError::Unauthorized);
         };
         let user_id = user_id
@@ -419,7 +450,38 @@ impl Engine {
         Ok(Session {
             me: Me { user_id, username },
             token_hash,
+            expires_at_ms,
         })
+    }
+
+    /// Ends every session of `session`'s user but that one ("sign out everywhere else"),
+    /// closing their sockets; returns how many ended.
+    pub async fn sign_out_others(&self, session: &Session) -> Result<u64, EngineError> {
+        let others: Vec<String> =
+            sqlx::query_scalar("SELECT token_hash FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+                .bind(session.me.user_id.to_string())
+                .bind(&session.token_hash)
+                .fetch_all(self.store.pool())
+                .await?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+            .bind(session.me.user_id.to_string())
+            .bind(&session.token_hash)
+            .execute(self.store.pool())
+            .await?;
+        for hash in &others {
+            let _ = self.signed_out.send(hash.clone());
+        }
+        Ok(others.len() as u64)
+    }
+
+    /// Deletes sessions that have expired (they let no one in already; this keeps the
+    /// table from growing for ever). Returns how many went.
+    pub async fn purge_expired_sessions(&self) -> Result<u64, EngineError> {
+        let done = sqlx::query("DELETE FROM sessions WHERE expires_at_ms <= $1")
+            .bind(now_ms())
+            .execute(self.store.pool())
+            .await?;
+        Ok(done.rows_affected())
     }
 
     /// Ends a session, and tells its sockets to close.
@@ -537,6 +599,7 @@ impl Engine {
     /// Creates a space with `me` as its admin, and its `#general` channel: one command, so
     /// one correlation id; the channel's creation names the space's as its cause.
     pub async fn create_space(&self, me: &Me, name: &str) -> Result<(SpaceId, ChannelId), EngineError> {
+        self.spend(me, crate::budget::Write::Space)?;
         let space_id = SpaceId::new();
         let metadata = self.metadata(me, None);
         let command = SpaceCommand::Create { name: name.to_owned() };
@@ -583,6 +646,7 @@ impl Engine {
         space_id: SpaceId,
         action: SpaceAction,
     ) -> Result<SpaceOutcome, EngineError> {
+        self.spend(me, crate::budget::Write::SpaceAction)?;
         let now_ms = self.rules_now_ms();
         let command = match action {
             SpaceAction::CreateChannel { name } => {
@@ -727,6 +791,8 @@ impl Engine {
 
     /// Opens (or finds) the direct conversation of `me` and the named users.
     pub async fn open_direct(&self, me: &Me, usernames: &[String]) -> Result<ChannelId, EngineError> {
+        // Each try also tells whether a name exists: counted, so names cannot be listed.
+        self.spend(me, crate::budget::Write::Direct)?;
         if usernames.len() >= parley::channel::MAX_DIRECT_MEMBERS {
             return Err(DomainError::BadDirectMembers {
                 max: parley::channel::MAX_DIRECT_MEMBERS,
@@ -1059,6 +1125,7 @@ impl Engine {
         request: ChangeRequest,
     ) -> Result<Position, EngineError> {
         let state = self.authorize_channel(me, channel).await?;
+        self.spend(me, crate::budget::Write::Change)?;
         let change = match request {
             ChangeRequest::Edit { body } => MessageChange::Edit {
                 body: MessageBody::parse(&body)?,
@@ -1092,11 +1159,21 @@ impl Engine {
                 .fetch_optional(self.store.pool())
                 .await?;
         // A message of another channel does not exist here.
+        let emojis: Vec<String> = match &change {
+            MessageChange::React { .. } => {
+                sqlx::query_scalar("SELECT DISTINCT emoji FROM reactions WHERE message_id = $1")
+                    .bind(message_id.to_string())
+                    .fetch_all(self.store.pool())
+                    .await?
+            }
+            _ => Vec::new(),
+        };
         let facts = facts
             .filter(|(_, _, c)| *c == channel.to_string())
             .map(|(author, deleted, _)| MessageFacts {
                 author_id: author.and_then(|a| a.parse().ok()),
                 deleted: deleted.0,
+                reactions: emojis.into_iter().filter_map(|e| Emoji::try_from(e).ok()).collect(),
             });
         let reacted = match &change {
             MessageChange::React { emoji, .. } => {
@@ -1332,22 +1409,24 @@ fn new_events(events: &[Event], metadata: &EventMetadata) -> Vec<NewEvent> {
 #[async_trait::async_trait]
 impl ChatBackend for Engine {
     async fn sign_up(&self, headers: &HeaderMap, username: String, password: String) -> Result<(Me, String), AppError> {
-        let (me, token) = Engine::sign_up(self, &username, &password, auth::client_ip(headers))
-            .await
-            .map_err(retry_later)?;
+        let (me, token) = Engine::sign_up(self, &username, &password, auth::client_ip(headers)).await?;
         Ok((me, auth::session_cookie(&token, auth::is_https(headers))))
     }
 
     async fn sign_in(&self, headers: &HeaderMap, username: String, password: String) -> Result<(Me, String), AppError> {
-        let (me, token) = Engine::sign_in(self, &username, &password, auth::client_ip(headers))
-            .await
-            .map_err(retry_later)?;
+        let (me, token) = Engine::sign_in(self, &username, &password, auth::client_ip(headers)).await?;
         Ok((me, auth::session_cookie(&token, auth::is_https(headers))))
     }
 
     async fn sign_out(&self, headers: &HeaderMap) -> Result<String, AppError> {
         Engine::sign_out(self, auth::token_from_headers(headers).as_ref()).await?;
         Ok(auth::clear_cookie(auth::is_https(headers)))
+    }
+
+    async fn sign_out_others(&self, headers: &HeaderMap) -> Result<u64, AppError> {
+        let token = auth::token_from_headers(headers);
+        let session = Engine::authenticate(self, token.as_ref()).await?;
+        Ok(Engine::sign_out_others(self, &session).await?)
     }
 
     async fn authenticate(&self, headers: &HeaderMap) -> Result<Me, AppError> {

@@ -166,6 +166,7 @@ impl IntoResponse for UploadError {
             Self::File(FileError::TypeNotAllowed) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::File(_) => StatusCode::BAD_REQUEST,
             Self::Engine(EngineError::Unauthorized) => StatusCode::UNAUTHORIZED,
+            Self::Engine(e) if e.retry_after().is_some() => StatusCode::TOO_MANY_REQUESTS,
             Self::Engine(e) if e.is_user_error() => StatusCode::BAD_REQUEST,
             Self::Engine(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
@@ -201,6 +202,8 @@ pub async fn upload(
     body: Bytes,
 ) -> Result<axum::Json<Attachment>, UploadError> {
     let me = signed_in(&state.engine, &headers).await?;
+    // Counted before the bytes are read into storage: a refused upload costs nothing more.
+    state.engine.spend(&me, crate::budget::Write::Upload)?;
     let stored = state.files.put(body, &query.name).await?;
     state.engine.record_upload(&me, &stored).await?;
     metrics::counter!(crate::metrics::UPLOADS).increment(1);

@@ -5,6 +5,7 @@
 //! - [`db`]: opening the SQLite database (WAL, durable commits) and migrating it.
 //! - [`store`]: the event store: atomic, idempotent, version-checked appends through one
 //!   group-committing writer; reads by position and by stream.
+//! - [`budget`]: one budget per user for every write but posts (which have their own rate).
 //! - [`bus`]: the double emit: an eager notice before commit, a guaranteed one after.
 //! - [`projector`]: folds committed events into the read models, with a checkpoint.
 //! - [`redaction`]: the past as doors serve it: deleted messages' words taken out on read.
@@ -25,6 +26,7 @@
 
 pub mod archive;
 pub mod auth;
+pub mod budget;
 pub mod bus;
 pub mod cluster;
 pub mod config;

@@ -21,6 +21,10 @@ pub type Change = (String, Status);
 pub struct PresenceHub {
     books: Mutex<Books>,
     changes: broadcast::Sender<Change>,
+    /// What was last told of each user to this node's sockets, and when: one user's
+    /// changes go out at most once per `every` (the last of them), however fast they come.
+    told: Mutex<HashMap<String, Told>>,
+    every: Duration,
     /// Changes of this node's own sockets, for the other nodes (set when there are some).
     outgoing: Mutex<Option<mpsc::Sender<Change>>>,
     next_connection: AtomicU64,
@@ -37,6 +41,16 @@ struct Books {
     seen: HashMap<String, Instant>,
 }
 
+/// The last status told of a user, when, and one waiting for its turn (coalesced).
+struct Told {
+    status: Status,
+    at: Instant,
+    waiting: Option<Status>,
+}
+
+/// How often at most one user's presence changes go out to sockets.
+pub const COALESCE: Duration = Duration::from_millis(1_000);
+
 /// One socket's place in the presence book.
 pub struct Connection {
     pub id: u64,
@@ -45,15 +59,19 @@ pub struct Connection {
 
 impl Default for PresenceHub {
     fn default() -> Self {
-        Self::with_grace(Duration::from_millis(GRACE_MS))
+        Self::with_timing(Duration::from_millis(GRACE_MS), COALESCE)
     }
 }
 
 impl PresenceHub {
-    pub fn with_grace(grace: Duration) -> Self {
+    /// A hub whose users go offline `grace` after their last socket, and whose changes go
+    /// out at most once per `every` per user (zero: each at once).
+    pub fn with_timing(grace: Duration, every: Duration) -> Self {
         Self {
             books: Mutex::default(),
             changes: broadcast::channel(1024).0,
+            told: Mutex::default(),
+            every,
             outgoing: Mutex::default(),
             next_connection: AtomicU64::new(1),
             grace,
@@ -66,9 +84,9 @@ impl PresenceHub {
 
     /// Sends what the merged book announced to this node's sockets, and what the local
     /// book announced to the other nodes.
-    fn announce(&self, user: &str, local: Option<Status>, merged: Option<Status>) {
+    fn announce(self: &Arc<Self>, user: &str, local: Option<Status>, merged: Option<Status>) {
         if let Some(status) = merged {
-            let _ = self.changes.send((user.to_owned(), status));
+            self.tell(user, status);
         }
         if let Some(status) = local
             && let Some(out) = self
@@ -82,13 +100,73 @@ impl PresenceHub {
         }
     }
 
+    /// Tells this node's sockets that `user` is now `status`: at once when nothing was told
+    /// of them within `every`, else once that interval is over (only the last status, and
+    /// only if it differs from what was told). A client flipping away and back a thousand
+    /// times costs each watcher a frame a second.
+    fn tell(self: &Arc<Self>, user: &str, status: Status) {
+        let now = Instant::now();
+        let send_now = {
+            let mut told = self.told.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if told.len() > 100_000 {
+                let every = self.every;
+                told.retain(|_, t| t.waiting.is_some() || now.duration_since(t.at) < every);
+            }
+            match told.get_mut(user) {
+                Some(last) if now.duration_since(last.at) < self.every => {
+                    let first_waiting = last.waiting.is_none();
+                    last.waiting = Some(status);
+                    if first_waiting {
+                        let wait = self.every.saturating_sub(now.duration_since(last.at));
+                        let (hub, user) = (self.clone(), user.to_owned());
+                        tokio::spawn(async move {
+                            tokio::time::sleep(wait).await;
+                            hub.tell_waiting(&user);
+                        });
+                    }
+                    false
+                }
+                _ => {
+                    told.insert(
+                        user.to_owned(),
+                        Told {
+                            status,
+                            at: now,
+                            waiting: None,
+                        },
+                    );
+                    true
+                }
+            }
+        };
+        if send_now {
+            let _ = self.changes.send((user.to_owned(), status));
+        }
+    }
+
+    /// The interval is over: tells the status that waited, if it is news.
+    fn tell_waiting(&self, user: &str) {
+        let news = {
+            let mut told = self.told.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let Some(last) = told.get_mut(user) else { return };
+            let Some(status) = last.waiting.take() else { return };
+            let news = status != last.status;
+            last.status = status;
+            last.at = Instant::now();
+            news.then_some(status)
+        };
+        if let Some(status) = news {
+            let _ = self.changes.send((user.to_owned(), status));
+        }
+    }
+
     /// Hands this node's own changes to the cluster relay from now on.
     pub fn relay_to(&self, out: mpsc::Sender<Change>) {
         *self.outgoing.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(out);
     }
 
     /// A socket of `user` opened: they count as here.
-    pub fn connect(&self, user: &str) -> Connection {
+    pub fn connect(self: &Arc<Self>, user: &str) -> Connection {
         let id = self.next_connection.fetch_add(1, Ordering::Relaxed);
         let (local, merged) = {
             let mut books = self.books();
@@ -112,7 +190,7 @@ impl PresenceHub {
         self.books().local.snapshot()
     }
 
-    pub fn set_away(&self, connection: &Connection, away: bool) {
+    pub fn set_away(self: &Arc<Self>, connection: &Connection, away: bool) {
         let user = &connection.user;
         let (local, merged) = {
             let mut books = self.books();
@@ -244,6 +322,38 @@ impl PresenceHub {
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn a_users_flips_are_told_at_most_once_per_interval_and_the_last_one_wins() {
+        let every = Duration::from_millis(100);
+        let hub = Arc::new(PresenceHub::with_timing(GRACE, every));
+        let (mut changes, _) = hub.watch();
+        let tab = hub.connect("eve");
+        assert_eq!(
+            drain(&mut changes),
+            [("eve".into(), Status::Online)],
+            "the first at once"
+        );
+        for i in 0..1_000 {
+            hub.set_away(&tab, i % 2 == 0);
+        }
+        hub.set_away(&tab, true);
+        assert!(drain(&mut changes).is_empty(), "nothing more within the interval");
+        tokio::time::sleep(every * 2).await;
+        assert_eq!(
+            drain(&mut changes),
+            [("eve".into(), Status::Away)],
+            "then the last, once"
+        );
+        // Long after the last: at once. Then away and back within the interval, ending
+        // where it was told: nothing more to tell.
+        hub.set_away(&tab, false);
+        hub.set_away(&tab, true);
+        assert_eq!(drain(&mut changes), [("eve".into(), Status::Online)]);
+        hub.set_away(&tab, false);
+        tokio::time::sleep(every * 2).await;
+        assert!(drain(&mut changes).is_empty());
+    }
+
     fn drain(changes: &mut broadcast::Receiver<Change>) -> Vec<Change> {
         let mut got = Vec::new();
         while let Ok(change) = changes.try_recv() {
@@ -256,7 +366,7 @@ mod tests {
 
     #[tokio::test]
     async fn other_nodes_users_merge_with_this_nodes_and_a_silent_node_fades_out() {
-        let hub = Arc::new(PresenceHub::with_grace(GRACE));
+        let hub = Arc::new(PresenceHub::with_timing(GRACE, Duration::ZERO));
         let (out, mut told) = mpsc::channel(16);
         hub.relay_to(out);
         let (mut changes, _) = hub.watch();

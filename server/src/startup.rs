@@ -153,6 +153,8 @@ impl Application {
         }
         services.engine.limit_sockets(config.max_sockets_per_user);
         services.engine.limit_logins_per_address(config.limit_per_address);
+        services.engine.share_lobby_presence(config.lobby_presence);
+        services.engine.limit_writes(config.write_limits);
         services
             .engine
             .limit_posts(config.post_rate, config.post_rate.saturating_mul(5));
@@ -170,6 +172,7 @@ impl Application {
         services
             .tasks
             .push(crate::webhooks::spawn(services.engine.clone(), &services.db, settings));
+        services.tasks.push(purge_sessions(services.engine.clone()));
         Ok(Self {
             listener,
             router,
@@ -211,6 +214,24 @@ impl Application {
         services.stop();
         result.context("The server failed")
     }
+}
+
+/// Deletes expired sessions now and then (every node may: the delete is idempotent).
+fn purge_sessions(engine: Arc<Engine>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut closing = engine.closing();
+        loop {
+            match engine.purge_expired_sessions().await {
+                Ok(0) => {}
+                Ok(purged) => tracing::info!(purged, "expired sessions deleted"),
+                Err(e) => tracing::warn!(error = %e, "could not delete expired sessions"),
+            }
+            tokio::select! {
+                () = tokio::time::sleep(std::time::Duration::from_secs(3600)) => {}
+                _ = closing.wait_for(|c| *c) => return,
+            }
+        }
+    })
 }
 
 /// Lets the configured origins (client-only builds hosted elsewhere) call the server.
@@ -264,7 +285,7 @@ async fn client_address(
         .copied();
     let headers = request.headers_mut();
     let forwarded = trust_forwarded_for
-        .then(|| headers.get_all("x-forwarded-for").iter().last().cloned())
+        .then(|| headers.get_all("x-forwarded-for").iter().next_back().cloned())
         .flatten()
         .and_then(|v| {
             v.to_str()

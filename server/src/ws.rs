@@ -105,6 +105,10 @@ async fn serve(socket: WebSocket, engine: Arc<Engine>, session: Session) {
         }
     };
     tokio::pin!(ended);
+    // The session's end closes the socket too: it was checked at the handshake only.
+    let left_ms = (session.expires_at_ms - crate::store::now_ms()).max(0) as u64;
+    let expiry = tokio::time::sleep(std::time::Duration::from_millis(left_ms));
+    tokio::pin!(expiry);
     let mut access_lost = engine.access_lost();
     let mut follows: HashMap<ChannelId, Follow> = HashMap::new();
     // Channels watched for new messages (unread badges), and this user's own events.
@@ -114,6 +118,7 @@ async fn serve(socket: WebSocket, engine: Arc<Engine>, session: Session) {
     let mut presence = Presence {
         connection: engine.presence().connect(&session.me.username),
         changes: None,
+        contacts: Contacts::default(),
     };
     loop {
         enum Next {
@@ -129,6 +134,7 @@ async fn serve(socket: WebSocket, engine: Arc<Engine>, session: Session) {
             message = stream.next(), if permit.is_some() => Next::Frame(message),
             _ = closing.wait_for(|closing| *closing) => Next::End,
             () = &mut ended => Next::End,
+            () = &mut expiry => Next::End,
             lost = access_lost.recv() => Next::Lost(lost),
             frame = personal.recv() => Next::Personal(frame),
             change = async {
@@ -157,14 +163,20 @@ async fn serve(socket: WebSocket, engine: Arc<Engine>, session: Session) {
             }
             Next::Presence(change) => {
                 let frame = match change {
-                    Ok(change) => ServerFrame::Presence {
-                        users: vec![change],
-                        full: false,
-                    },
+                    Ok(change) => {
+                        if !presence.contacts.may_see(&engine, &session.me, &change.0).await {
+                            continue;
+                        }
+                        ServerFrame::Presence {
+                            users: vec![change],
+                            full: false,
+                        }
+                    }
                     // Missed some: start again from everyone now.
                     Err(broadcast::error::RecvError::Lagged(_)) => {
                         let (changes, users) = engine.presence().watch();
                         presence.changes = Some(changes);
+                        let users = presence.contacts.visible(&engine, &session.me, users).await;
                         ServerFrame::Presence { users, full: true }
                     }
                     Err(broadcast::error::RecvError::Closed) => continue,
@@ -232,6 +244,64 @@ async fn serve(socket: WebSocket, engine: Arc<Engine>, session: Session) {
 struct Presence {
     connection: crate::presence::Connection,
     changes: Option<broadcast::Receiver<crate::presence::Change>>,
+    /// Whose changes it may be told.
+    contacts: Contacts,
+}
+
+/// The people a socket's user may see the presence of, read from the read models and read
+/// again (at most every few seconds) when someone not among them changes: a new space
+/// member or conversation shows up without a reconnect.
+#[derive(Default)]
+struct Contacts {
+    /// `None` inside: everyone (the lobby counts). `None` outside: not read yet.
+    names: Option<Option<std::collections::HashSet<String>>>,
+    read_at: Option<std::time::Instant>,
+}
+
+/// How long the contacts read stand before a stranger's change makes them read again.
+const CONTACTS_FRESH: std::time::Duration = std::time::Duration::from_secs(5);
+
+impl Contacts {
+    fn knows(&self, user: &str) -> Option<bool> {
+        match &self.names {
+            Some(None) => Some(true),
+            Some(Some(names)) => Some(names.contains(user)),
+            None => None,
+        }
+    }
+
+    async fn read(&mut self, engine: &Engine, me: &parley_app::api::Me) {
+        match engine.presence_contacts(me).await {
+            Ok(names) => self.names = Some(names),
+            Err(e) => tracing::warn!(error = %e, "could not read whose presence a socket may see"),
+        }
+        self.read_at = Some(std::time::Instant::now());
+    }
+
+    /// Whether `me` may see `user`'s presence.
+    async fn may_see(&mut self, engine: &Engine, me: &parley_app::api::Me, user: &str) -> bool {
+        if self.knows(user) == Some(true) {
+            return true;
+        }
+        if self.read_at.is_none_or(|at| at.elapsed() >= CONTACTS_FRESH) {
+            self.read(engine, me).await;
+        }
+        self.knows(user) == Some(true)
+    }
+
+    /// Of `users`, those `me` may see (the contacts read afresh).
+    async fn visible(
+        &mut self,
+        engine: &Engine,
+        me: &parley_app::api::Me,
+        users: Vec<crate::presence::Change>,
+    ) -> Vec<crate::presence::Change> {
+        self.read(engine, me).await;
+        users
+            .into_iter()
+            .filter(|(user, _)| self.knows(user) == Some(true))
+            .collect()
+    }
 }
 
 /// A channel this socket follows, and the space it belongs to.
@@ -373,6 +443,8 @@ async fn on_frame(
         ClientFrame::WatchPresence => {
             let (changes, users) = engine.presence().watch();
             presence.changes = Some(changes);
+            // Only people `me` shares a space or a conversation with.
+            let users = presence.contacts.visible(engine, &session.me, users).await;
             Some(ServerFrame::Presence { users, full: true })
         }
         ClientFrame::Watch { channels: wanted } => {

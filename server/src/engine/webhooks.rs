@@ -19,6 +19,7 @@ impl Engine {
         event_types: &[String],
     ) -> Result<(WebhookView, String), EngineError> {
         self.space(space_id).await?.authorize(me.user_id, Right::ManageSpace)?;
+        self.spend(me, crate::budget::Write::Webhook)?;
         let bad = |e: WebhookError| EngineError::BadRequest(e.to_string());
         let url = webhook::valid_url(url).map_err(bad)?;
         // An internal address typed as such is refused now; a name is checked on each
@@ -104,6 +105,8 @@ impl Engine {
         if !(unparking && self.is_admin(me)) {
             self.space(space_id).await?.authorize(me.user_id, Right::ManageSpace)?;
         }
+        // A replay costs a delivery of everything since: counted like a new webhook.
+        self.spend(me, crate::budget::Write::Webhook)?;
         let found = self
             .webhook_views(space_id)
             .await?

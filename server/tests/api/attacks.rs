@@ -446,3 +446,131 @@ async fn the_site_is_served_from_leptos_site_root_alone() {
     server.child.kill().unwrap();
     server.child.wait().unwrap();
 }
+
+#[tokio::test]
+async fn every_write_has_a_budget_and_a_message_only_so_many_reactions() {
+    let app = spawn_configured(|c| c.write_limits = true).await;
+    let eve = app.sign_up("eve").await;
+    // Spaces: a few, then 429 with when to come back.
+    let mut made = 0;
+    let mut refused = None;
+    for i in 0..30 {
+        let answer = app
+            .call_as(&eve.http, "create_space", json!({ "name": format!("squat {i}") }))
+            .await;
+        if answer.status() == 200 {
+            made += 1;
+        } else {
+            refused = Some(answer);
+            break;
+        }
+    }
+    assert_eq!(made, 5);
+    let refused = refused.expect("refused past the budget");
+    assert_eq!(refused.status(), 429);
+    assert!(refused.headers().contains_key("retry-after"));
+    assert!(refused.text().await.unwrap().contains("new spaces"));
+
+    // Reactions as fast as a script can send them: the budget stops most.
+    let (id, _) = app.post("react to me").await;
+    let react = |emoji: &str, on: bool| json!({ "channel": ChannelId::GENERAL, "message_id": id, "change": {"type": "react", "emoji": emoji, "on": on} });
+    let mut statuses = Vec::new();
+    for i in 0..300 {
+        let answer = app.call_as(&eve.http, "change_message", react("👍", i % 2 == 0)).await;
+        statuses.push(answer.status().as_u16());
+    }
+    let accepted = statuses.iter().filter(|s| **s == 200).count();
+    assert!((60..=100).contains(&accepted), "{accepted} accepted");
+    assert!(statuses.iter().all(|s| *s == 200 || *s == 429), "{statuses:?}");
+
+    // Symbols that are not emoji are refused; a message takes 20 different reactions.
+    let star = app.call("change_message", react("★", true)).await;
+    assert_eq!(star.status(), 400);
+    let faces = [
+        "😀", "😃", "😄", "😁", "😆", "😅", "🤣", "😂", "🙂", "🙃", "😉", "😊", "😇", "🥰", "😍", "🤩", "😘", "😗",
+        "😚", "😙", "😋", "😛",
+    ];
+    let mut kept = 0;
+    for face in faces {
+        let answer = app.call("change_message", react(face, true)).await;
+        if answer.status() == 200 {
+            kept += 1;
+        } else {
+            assert!(answer.text().await.unwrap().contains("different reactions"));
+        }
+    }
+    // Eve's 👍 may still be on it: 20 different in all.
+    let on_it = app
+        .history(None, 10)
+        .await
+        .into_iter()
+        .find(|m| m.message_id == id)
+        .unwrap();
+    assert_eq!(
+        on_it.reactions.len(),
+        parley::channel::MAX_DISTINCT_REACTIONS,
+        "{kept} kept"
+    );
+}
+
+#[tokio::test]
+async fn other_sessions_end_on_request_and_a_socket_closes_when_its_session_expires() {
+    let app = spawn_app().await;
+    // The same account on a phone: signing out everywhere else ends it and its socket.
+    let phone = app.sign_in("tester").await;
+    let mut phone_socket = app.socket_as(&phone).await;
+    let ended: u64 = app.call("sign_out_others", json!({})).await.json().await.unwrap();
+    assert_eq!(ended, 1);
+    phone_socket.expect_closed().await;
+    let gone: Option<parley_app::api::Me> = app
+        .call_as(&phone.http, "whoami", json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(gone.is_none(), "the phone is signed out");
+    let here: Option<parley_app::api::Me> = app.call("whoami", json!({})).await.json().await.unwrap();
+    assert!(here.is_some(), "this session stays");
+
+    // A session that ends while its socket is open: the socket closes then, not never.
+    let laptop = app.sign_in("tester").await;
+    let cookie = laptop.cookie();
+    let token = cookie.split_once('=').map(|(_, t)| t.to_owned()).unwrap();
+    let hash = parley_server::auth::SessionToken::from_client(&token).unwrap().hash();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let soon = now + 1_000;
+    sqlx::query("UPDATE sessions SET expires_at_ms = $1 WHERE token_hash = $2")
+        .bind(soon)
+        .bind(&hash)
+        .execute(app.engine.store().pool())
+        .await
+        .unwrap();
+    let mut laptop_socket = app.socket_as(&laptop).await;
+    laptop_socket.expect_closed().await;
+    // Expired sessions are deleted, not kept for ever.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(app.engine.purge_expired_sessions().await.unwrap() >= 1);
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE token_hash = $1")
+        .bind(&hash)
+        .fetch_one(app.engine.store().pool())
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+}
+
+#[tokio::test]
+async fn the_api_docs_page_runs_no_inline_script() {
+    let app = spawn_app().await;
+    let page = reqwest::get(format!("http://{}/api/v1/docs/", app.addr)).await.unwrap();
+    assert_eq!(page.status(), 200);
+    let policy = page.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    let script = policy
+        .split(';')
+        .map(str::trim)
+        .find(|d| d.starts_with("script-src"))
+        .unwrap_or_default();
+    assert_eq!(script, "script-src 'self'", "{policy}");
+}

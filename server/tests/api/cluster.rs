@@ -208,6 +208,8 @@ async fn presence_of(socket: &mut crate::helpers::Socket, user: &str, limit: Dur
 async fn presence_on_one_node_is_seen_on_the_others_and_a_stopped_nodes_users_go_offline() {
     let Some(mut nodes) = cluster(3).await else { return };
     let ada = nodes[0].sign_up("ada").await;
+    // The watchers (`tester`) see Ada's presence because they share a conversation.
+    nodes[0].open_direct(&ada, "tester").await;
     let mut watcher = nodes[1].socket().await;
     watcher.send(&ClientFrame::WatchPresence).await;
     assert!(matches!(watcher.next().await, ServerFrame::Presence { full: true, .. }));

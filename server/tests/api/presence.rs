@@ -1,4 +1,5 @@
-//! Presence: online if any socket is, away if all are hidden, offline after a grace period.
+//! Presence: online if any socket is, away if all are hidden, offline after a grace period;
+//! seen only by people who share a space or a conversation; coalesced per user.
 
 use crate::helpers::spawn_app;
 use parley::presence::Status;
@@ -19,6 +20,8 @@ async fn next_about(socket: &mut crate::helpers::Socket, user: &str) -> Status {
 async fn presence_follows_every_tab_with_a_grace_period() {
     let app = spawn_app().await;
     let bob = app.sign_up("bob").await;
+    // The watcher (`tester`) sees Bob's presence because they share a conversation.
+    app.open_direct(&bob, "tester").await;
     let mut watcher = app.socket().await;
     watcher.send(&ClientFrame::WatchPresence).await;
     assert!(matches!(watcher.next().await, ServerFrame::Presence { full: true, .. }));
@@ -52,4 +55,45 @@ async fn presence_follows_every_tab_with_a_grace_period() {
     // Not offline at once (a reload comes back within the grace period), but then.
     watcher.expect_silence(4_000).await;
     assert_eq!(next_about(&mut watcher, "bob").await, Status::Offline);
+}
+
+#[tokio::test]
+async fn strangers_see_no_presence_and_a_flood_of_flips_reaches_watchers_coalesced() {
+    let app = spawn_app().await;
+    let eve = app.sign_up("eve").await;
+    let stranger = app.sign_up("stranger").await;
+    app.open_direct(&eve, "tester").await;
+    let mut watcher = app.socket().await;
+    watcher.send(&ClientFrame::WatchPresence).await;
+    assert!(matches!(watcher.next().await, ServerFrame::Presence { full: true, .. }));
+
+    // Someone `tester` shares nothing with (the lobby does not count): never told.
+    let _stranger_socket = app.socket_as(&stranger).await;
+    let mut eve_socket = app.socket_as(&eve).await;
+    assert_eq!(next_about(&mut watcher, "eve").await, Status::Online);
+    let mut late = app.socket().await;
+    late.send(&ClientFrame::WatchPresence).await;
+    match late.next().await {
+        ServerFrame::Presence { users, full: true } => {
+            assert!(users.iter().any(|(u, _)| u == "eve"), "{users:?}");
+            assert!(!users.iter().any(|(u, _)| u == "stranger"), "{users:?}");
+        }
+        other => panic!("expected presence, got {other:?}"),
+    }
+
+    // A thousand away flips: a frame or two, and the last word is right.
+    for i in 0..1_000 {
+        eve_socket.send(&ClientFrame::Away { away: i % 2 == 0 }).await;
+    }
+    eve_socket.send(&ClientFrame::Away { away: true }).await;
+    let mut frames = Vec::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_millis(3_000);
+    while let Ok(frame) = tokio::time::timeout_at(deadline, watcher.next()).await {
+        if let ServerFrame::Presence { users, .. } = frame {
+            assert!(!users.iter().any(|(u, _)| u == "stranger"), "{users:?}");
+            frames.extend(users.into_iter().filter(|(u, _)| u == "eve"));
+        }
+    }
+    assert!(frames.len() <= 4, "{} frames about eve: {frames:?}", frames.len());
+    assert_eq!(frames.last(), Some(&("eve".to_string(), Status::Away)), "{frames:?}");
 }
