@@ -70,6 +70,9 @@ export default defineConfig({
         // Every browser test signs up from 127.0.0.1: no per-address limit on sign-ups here
         // (the Rust tests attack it).
         PARLEY_LIMIT_PER_ADDRESS: 'false',
+        // The browser tests' people meet in the lobby: there, they see each other's
+        // presence (off by default; the Rust tests check who may see whom).
+        PARLEY_LOBBY_PRESENCE: 'true',
         // The webhook test's receiver listens on loopback.
         PARLEY_WEBHOOK_ALLOW: '127.0.0.1,::1',
       },

@@ -187,6 +187,7 @@ pub fn ChatPage() -> impl IntoView {
                         >
                             "Sign out"
                         </button>
+                        <SignOutOthers />
                         <crate::tokens::TokensButton />
                         <crate::inspector::InspectorLink />
                     </Show>
@@ -1098,6 +1099,34 @@ fn signed_in_here(state: ChatState, me: Me) {
 fn sign_out() {
     #[cfg(feature = "browser")]
     crate::live::sign_out();
+}
+
+/// Ends the account's other sessions (a lost phone, a shared computer) and says how many.
+#[component]
+fn SignOutOthers() -> impl IntoView {
+    let said = RwSignal::new(None::<String>);
+    let click = move |_| {
+        leptos::task::spawn_local(async move {
+            let note = match crate::api::sign_out_others().await {
+                Ok(0) => "No other sessions".to_owned(),
+                Ok(1) => "Signed out 1 other session".to_owned(),
+                Ok(n) => format!("Signed out {n} other sessions"),
+                Err(e) => e.to_string(),
+            };
+            said.set(Some(note));
+        });
+    };
+    view! {
+        <button
+            class="reset"
+            data-testid="sign-out-others"
+            title="Sign out of this account everywhere else: other browsers and devices"
+            on:click=click
+        >
+            "Sign out elsewhere"
+        </button>
+        {move || said.get().map(|note| view! { <span class="note" data-testid="sign-out-others-note" role="status">{note}</span> })}
+    }
 }
 
 /// "14:05" in the browser's time zone.

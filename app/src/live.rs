@@ -171,6 +171,14 @@ pub fn start(state: ChatState) {
             if state.channel.get_untracked() != channel {
                 continue; // another channel was opened: follow it at once
             }
+            // The socket closed or was refused: if the session is gone (signed out
+            // elsewhere, expired), say so now rather than reconnecting for ever.
+            if web_sys::window().is_none_or(|w| w.navigator().on_line())
+                && let Ok(None) = whoami().await
+            {
+                signed_out_here();
+                return;
+            }
             let online = web_sys::window().is_none_or(|w| w.navigator().on_line());
             state.connection.set(if online {
                 Connection::Reconnecting

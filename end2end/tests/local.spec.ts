@@ -201,3 +201,70 @@ test('reset local data clears this browser and refetches cleanly', async ({ page
   await expect(message(page, text)).toHaveCount(1);
   await expect(message(page, text)).toHaveAttribute('data-state', 'sent');
 });
+
+test('private files are never kept by the service worker, and signing out deletes its copies', async ({ page }) => {
+  await join(page, 'Private');
+  await shellCached(page);
+  // A file of this user's, fetched through the page (and so through the worker).
+  const fileId = await page.evaluate(async () => {
+    const uploaded = await fetch('/api/files?name=secret.txt', { method: 'POST', body: 'private words' });
+    const { file_id } = (await uploaded.json()) as { file_id: string };
+    const got = await fetch(`/files/${file_id}`);
+    if (!got.ok) throw new Error(`download: ${got.status}`);
+    return file_id;
+  });
+  const kept = () =>
+    page.evaluate(async (id) => {
+      const names = await caches.keys();
+      const found: string[] = [];
+      for (const name of names) {
+        const cache = await caches.open(name);
+        for (const request of await cache.keys()) if (request.url.includes(id)) found.push(request.url);
+      }
+      return found;
+    }, fileId);
+  expect(await kept()).toEqual([]);
+
+  // A copy of a page as this user saw it: gone once they sign out.
+  await page.evaluate(async () => {
+    const names = (await caches.keys()).filter((n) => n.startsWith('parley-'));
+    const cache = await caches.open(names[0] ?? 'parley-shell-v3');
+    await cache.put('/as-signed-in', new Response('private page'));
+  });
+  await page.getByTestId('sign-out').click();
+  await expect(page.getByTestId('auth-form')).toBeVisible();
+  const left = await page.evaluate(async () => (await caches.match('/as-signed-in')) !== undefined);
+  expect(left).toBe(false);
+});
+
+test("signing out elsewhere ends the other browser's session and closes its socket", async ({ newContext }) => {
+  const name = username('Roaming');
+  const laptop = await (await newContext()).newPage();
+  await laptop.goto('/');
+  await expect(laptop.locator('main[data-hydrated="true"]')).toBeVisible();
+  await laptop.getByTestId('auth-switch').click();
+  await laptop.getByTestId('auth-username').fill(name);
+  await laptop.getByTestId('auth-password').fill(PASSWORD);
+  await laptop.getByTestId('auth-submit').click();
+  await expect(laptop.getByTestId('connection')).toHaveText('online');
+  // The same account in another browser.
+  const phone = await (await newContext()).newPage();
+  await phone.goto('/');
+  await expect(phone.locator('main[data-hydrated="true"]')).toBeVisible();
+  await phone.getByTestId('auth-username').fill(name);
+  await phone.getByTestId('auth-password').fill(PASSWORD);
+  await phone.getByTestId('auth-submit').click();
+  await expect(phone.getByTestId('connection')).toHaveText('online');
+
+  await laptop.bringToFront();
+  await laptop.getByTestId('sign-out-others').click();
+  await expect(laptop.getByTestId('sign-out-others-note')).toHaveText('Signed out 1 other session');
+  // The phone finds out: its socket is closed and its next request is refused.
+  await phone.bringToFront();
+  await expect(phone.getByTestId('auth-form')).toBeVisible({ timeout: 15_000 });
+  // The laptop is still in.
+  await laptop.bringToFront();
+  const words = unique('still here');
+  await say(laptop, words);
+  await expect(message(laptop, words)).toHaveAttribute('data-state', 'sent');
+});

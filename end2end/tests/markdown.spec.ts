@@ -149,3 +149,47 @@ test('@name completes from the people in the channel, and the mentioned user see
   await expect(message(bob, tag).locator('.mention.me')).toHaveText(`@${bobName}`);
   await expect(message(ada, tag).locator('.mention.me')).toHaveCount(0);
 });
+
+// A body nested thousands deep once overflowed the WASM stack of every browser that opened
+// the channel, on every reload. The core's parser flattens nesting past a small depth.
+test('a Markdown nesting bomb in #general hurts no one who opens it', async ({ newContext }) => {
+  const mallory = await (await newContext()).newPage();
+  await join(mallory, 'Mallory');
+  const errors: string[] = [];
+  const tag = unique('bomb');
+  const bombs = [
+    `${'>'.repeat(3990)} ${tag} quotes`,
+    `${'- '.repeat(1990)}${tag} list`,
+    `${'*'.repeat(1990)}${tag} emphasis${'*'.repeat(1990)}`,
+  ];
+  mallory.on('pageerror', (e) => errors.push(`mallory: ${e.message}`));
+  for (const bomb of bombs) await say(mallory, bomb);
+  const after = unique('after the bombs');
+  await say(mallory, after);
+  await expect(message(mallory, after)).toHaveAttribute('data-state', 'sent');
+
+  // Someone else opens the lobby, which holds the bombs: it renders, and goes on.
+  const victim = await (await newContext()).newPage();
+  victim.on('pageerror', (e) => errors.push(`victim: ${e.message}`));
+  await join(victim, 'Victim');
+  await expect(message(victim, after)).toBeVisible();
+  await expect(message(victim, `${tag} quotes`)).toBeVisible();
+  const later = unique('still alive');
+  await say(mallory, later);
+  await expect(message(victim, later)).toBeVisible();
+  // Deep structure is flattened: a handful of levels, not thousands.
+  const depth = await message(victim, `${tag} quotes`).evaluate((el) => {
+    let deepest = 0;
+    for (const node of Array.from(el.querySelectorAll('*'))) {
+      let d = 0;
+      for (let n: Element | null = node; n && n !== el; n = n.parentElement) d++;
+      deepest = Math.max(deepest, d);
+    }
+    return deepest;
+  });
+  expect(depth).toBeLessThan(20);
+  // And again after a reload, from the cache first.
+  await victim.reload();
+  await expect(message(victim, later)).toBeVisible();
+  expect(errors).toEqual([]);
+});

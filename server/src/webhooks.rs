@@ -89,13 +89,16 @@ impl reqwest::dns::Resolve for FilteringResolver {
     }
 }
 
-/// The HTTP client deliveries use: no redirects (each hop would need checking), a timeout,
-/// and the filtering resolver.
+/// The HTTP client deliveries use: no redirects (each hop would need checking), no proxy,
+/// a timeout, and the filtering resolver.
 fn http_client(settings: &Settings) -> reqwest::Result<reqwest::Client> {
     reqwest::Client::builder()
         .timeout(settings.timeout)
         .connect_timeout(settings.timeout)
         .redirect(reqwest::redirect::Policy::none())
+        // A proxy from the environment would connect on our behalf to whatever the URL
+        // names, past the filter (which would then check only the proxy's address).
+        .no_proxy()
         .dns_resolver(Arc::new(FilteringResolver {
             policy: settings.policy.clone(),
         }))

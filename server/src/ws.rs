@@ -260,6 +260,8 @@ struct Contacts {
 
 /// How long the contacts read stand before a stranger's change makes them read again.
 const CONTACTS_FRESH: std::time::Duration = std::time::Duration::from_secs(5);
+/// How long they stand at most: someone who left the last space shared stops being seen.
+const CONTACTS_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl Contacts {
     fn knows(&self, user: &str) -> Option<bool> {
@@ -280,7 +282,8 @@ impl Contacts {
 
     /// Whether `me` may see `user`'s presence.
     async fn may_see(&mut self, engine: &Engine, me: &parley_app::api::Me, user: &str) -> bool {
-        if self.knows(user) == Some(true) {
+        let fresh = self.read_at.is_some_and(|at| at.elapsed() < CONTACTS_MAX_AGE);
+        if fresh && self.knows(user) == Some(true) {
             return true;
         }
         if self.read_at.is_none_or(|at| at.elapsed() >= CONTACTS_FRESH) {
