@@ -268,3 +268,26 @@ test("signing out elsewhere ends the other browser's session and closes its sock
   await say(laptop, words);
   await expect(message(laptop, words)).toHaveAttribute('data-state', 'sent');
 });
+
+test('messages typed quickly are stored in the order they were written', async ({ page }) => {
+  await join(page, 'Quick');
+  // Each request is held a little less than the one before: sent side by side, the later
+  // ones would be stored first.
+  let delay = 800;
+  await page.route('**/api/post_message', async (route) => {
+    const wait = delay;
+    delay = Math.max(0, delay - 200);
+    await new Promise((r) => setTimeout(r, wait));
+    await route.continue();
+  });
+  const tag = unique('in order');
+  const bodies = [1, 2, 3, 4, 5].map((i) => `${tag} #${i}`);
+  for (const body of bodies) await say(page, body);
+  for (const body of bodies) await expect(message(page, body)).toHaveAttribute('data-state', 'sent', { timeout: 15_000 });
+  await page.unroute('**/api/post_message');
+  // The server's order (history after a reload) is the order written.
+  await page.reload();
+  await expect(message(page, bodies[4])).toBeVisible();
+  const shown = (await texts(page)).filter((t) => t.startsWith(tag));
+  expect(shown).toEqual(bodies);
+});

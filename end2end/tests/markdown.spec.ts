@@ -157,13 +157,18 @@ test('a Markdown nesting bomb in #general hurts no one who opens it', async ({ n
   await join(mallory, 'Mallory');
   const errors: string[] = [];
   const tag = unique('bomb');
+  // Each within the 4,000 characters a message may have.
   const bombs = [
-    `${'>'.repeat(3990)} ${tag} quotes`,
-    `${'- '.repeat(1990)}${tag} list`,
-    `${'*'.repeat(1990)}${tag} emphasis${'*'.repeat(1990)}`,
+    `${'>'.repeat(3950)} ${tag} quotes`,
+    `${'- '.repeat(1970)}${tag} list`,
+    `${'*'.repeat(1960)}${tag} emphasis${'*'.repeat(1960)}`,
   ];
+  for (const bomb of bombs) expect(bomb.length).toBeLessThanOrEqual(4000);
   mallory.on('pageerror', (e) => errors.push(`mallory: ${e.message}`));
   for (const bomb of bombs) await say(mallory, bomb);
+  for (const part of ['quotes', 'list', 'emphasis']) {
+    await expect(message(mallory, `${tag} ${part}`)).toHaveAttribute('data-state', 'sent');
+  }
   const after = unique('after the bombs');
   await say(mallory, after);
   await expect(message(mallory, after)).toHaveAttribute('data-state', 'sent');
