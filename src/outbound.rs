@@ -14,7 +14,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 /// Why an outbound request was refused. The message is meant for the user.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
-    #[error("{host} is an internal address ({ip}); webhooks go to public addresses only")]
+    /// The address is not said: a user must not learn what an internal name resolves to.
+    #[error("{host} is an internal address; webhooks go to public addresses only")]
     Internal { host: String, ip: IpAddr },
 }
 
@@ -224,6 +225,11 @@ mod tests {
                 host: "x".into(),
                 ip: ip("169.254.169.254")
             })
+        );
+        let refused = policy.check("db.internal", ip("10.9.8.7")).expect_err("internal");
+        assert!(
+            !refused.to_string().contains("10.9.8.7"),
+            "what a name resolves to is not told: {refused}"
         );
         assert!(OutboundPolicy::parse(&["10.0.0.0/99"]).is_err());
         assert!(OutboundPolicy::parse(&["not a host!"]).is_err());

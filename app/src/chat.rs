@@ -1101,7 +1101,8 @@ fn sign_out() {
     crate::live::sign_out();
 }
 
-/// Ends the account's other sessions (a lost phone, a shared computer) and says how many.
+/// Ends the account's other sessions (a lost phone, a shared computer) and says how many,
+/// in the button itself for a few seconds (the header has no room for more).
 #[component]
 fn SignOutOthers() -> impl IntoView {
     let said = RwSignal::new(None::<String>);
@@ -1114,6 +1115,11 @@ fn SignOutOthers() -> impl IntoView {
                 Err(e) => e.to_string(),
             };
             said.set(Some(note));
+            #[cfg(feature = "browser")]
+            {
+                gloo_timers::future::TimeoutFuture::new(4_000).await;
+                said.set(None);
+            }
         });
     };
     view! {
@@ -1123,9 +1129,8 @@ fn SignOutOthers() -> impl IntoView {
             title="Sign out of this account everywhere else: other browsers and devices"
             on:click=click
         >
-            "Sign out elsewhere"
+            <span role="status">{move || said.get().unwrap_or_else(|| "Sign out elsewhere".to_owned())}</span>
         </button>
-        {move || said.get().map(|note| view! { <span class="note" data-testid="sign-out-others-note" role="status">{note}</span> })}
     }
 }
 
