@@ -44,7 +44,7 @@ struct Books {
 /// The last status told of a user, when, and one waiting for its turn (coalesced).
 struct Told {
     status: Status,
-    at: Instant,
+    at: tokio::time::Instant,
     waiting: Option<Status>,
 }
 
@@ -105,7 +105,7 @@ impl PresenceHub {
     /// only if it differs from what was told). A client flipping away and back a thousand
     /// times costs each watcher a frame a second.
     fn tell(self: &Arc<Self>, user: &str, status: Status) {
-        let now = Instant::now();
+        let now = tokio::time::Instant::now();
         let send_now = {
             let mut told = self.told.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             if told.len() > 100_000 {
@@ -152,7 +152,7 @@ impl PresenceHub {
             let Some(status) = last.waiting.take() else { return };
             let news = status != last.status;
             last.status = status;
-            last.at = Instant::now();
+            last.at = tokio::time::Instant::now();
             news.then_some(status)
         };
         if let Some(status) = news {
@@ -324,7 +324,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_users_flips_are_told_at_most_once_per_interval_and_the_last_one_wins() {
-        let every = Duration::from_millis(100);
+        // Wide margins: the test machine may be busy.
+        let every = Duration::from_millis(250);
         let hub = Arc::new(PresenceHub::with_timing(GRACE, every));
         let (mut changes, _) = hub.watch();
         let tab = hub.connect("eve");
@@ -338,7 +339,7 @@ mod tests {
         }
         hub.set_away(&tab, true);
         assert!(drain(&mut changes).is_empty(), "nothing more within the interval");
-        tokio::time::sleep(every * 2).await;
+        tokio::time::sleep(every * 3).await;
         assert_eq!(
             drain(&mut changes),
             [("eve".into(), Status::Away)],
@@ -350,7 +351,7 @@ mod tests {
         hub.set_away(&tab, true);
         assert_eq!(drain(&mut changes), [("eve".into(), Status::Online)]);
         hub.set_away(&tab, false);
-        tokio::time::sleep(every * 2).await;
+        tokio::time::sleep(every * 3).await;
         assert!(drain(&mut changes).is_empty());
     }
 

@@ -93,6 +93,10 @@ async fn a_socket_flooding_posts_without_reading_holds_bounded_memory() {
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let grown = rss_of(pid).saturating_sub(before);
+    println!(
+        "flood: {sent} of {FRAMES} frames sent before the server stopped reading; server RSS +{} KB",
+        grown / 1024
+    );
     assert!(
         sent < FRAMES,
         "the server read all {FRAMES} frames of a client that never reads its answers"
@@ -372,6 +376,10 @@ async fn a_sign_in_flood_cannot_run_more_password_checks_than_there_are_cores() 
     };
     tokio::join!(watcher, gathered);
     let busy = answers.iter().filter(|(status, _)| *status == 429).count();
+    println!(
+        "sign-in flood: 200 at once, {busy} told to come back (429); server RSS peak +{} KB",
+        peak.saturating_sub(before) / 1024
+    );
     assert!(busy > 0, "some were told to come back: {answers:?}");
     assert!(
         answers.iter().filter(|(s, _)| *s == 429).all(|(_, retry)| *retry),
@@ -480,7 +488,8 @@ async fn every_write_has_a_budget_and_a_message_only_so_many_reactions() {
         statuses.push(answer.status().as_u16());
     }
     let accepted = statuses.iter().filter(|s| **s == 200).count();
-    assert!((60..=100).contains(&accepted), "{accepted} accepted");
+    // 60 at once, then 5 a second for as long as the 300 calls take.
+    assert!((60..=150).contains(&accepted), "{accepted} accepted");
     assert!(statuses.iter().all(|s| *s == 200 || *s == 429), "{statuses:?}");
 
     // Symbols that are not emoji are refused; a message takes 20 different reactions.
