@@ -38,6 +38,30 @@ const MAX_SUBSCRIPTIONS: usize = 256;
 /// Posts one socket may have sent and not yet had answered: being decided, written, or
 /// waiting for room in the outbox. Beyond these the socket is not read.
 pub const POSTS_IN_FLIGHT: usize = 32;
+/// Channels new to a socket it may ask for (subscribe, watch) per second, after a burst
+/// of two full lists: each costs an access check and maybe a read of the store. Past
+/// that the socket's frames wait (it slows itself, not the server).
+const LOOKUPS_PER_SECOND: u32 = 64;
+const LOOKUP_BURST: u32 = 2 * MAX_SUBSCRIPTIONS as u32;
+
+/// A socket's pace of channel lookups.
+type Lookups = governor::DefaultDirectRateLimiter;
+
+fn lookups() -> Lookups {
+    let quota =
+        governor::Quota::per_second(std::num::NonZeroU32::new(LOOKUPS_PER_SECOND).unwrap_or(std::num::NonZeroU32::MIN))
+            .allow_burst(std::num::NonZeroU32::new(LOOKUP_BURST).unwrap_or(std::num::NonZeroU32::MIN));
+    governor::RateLimiter::direct(quota)
+}
+
+/// Waits until this socket may look up `n` more channels.
+async fn pace(lookups: &Lookups, n: usize) {
+    let Some(n) = u32::try_from(n).ok().and_then(std::num::NonZeroU32::new) else {
+        return;
+    };
+    // More than the burst at once cannot happen (lists are capped below it).
+    let _ = lookups.until_n_ready(n).await;
+}
 
 pub async fn handler(ws: WebSocketUpgrade, headers: HeaderMap, State(state): State<AppState>) -> Response {
     // A page on another site must not open a socket with this browser's cookie.
@@ -110,6 +134,7 @@ async fn serve(socket: WebSocket, engine: Arc<Engine>, session: Session) {
     let expiry = tokio::time::sleep(std::time::Duration::from_millis(left_ms));
     tokio::pin!(expiry);
     let mut access_lost = engine.access_lost();
+    let lookups = lookups();
     let mut follows: HashMap<ChannelId, Follow> = HashMap::new();
     // Channels watched for new messages (unread badges), and this user's own events.
     let mut watches: HashMap<ChannelId, Follow> = HashMap::new();
@@ -206,6 +231,7 @@ async fn serve(socket: WebSocket, engine: Arc<Engine>, session: Session) {
                 let mut channels = Channels {
                     follows: &mut follows,
                     watches: &mut watches,
+                    lookups: &lookups,
                 };
                 on_frame(
                     &text,
@@ -324,6 +350,7 @@ const TYPING_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 struct Channels<'a> {
     follows: &'a mut HashMap<ChannelId, Follow>,
     watches: &'a mut HashMap<ChannelId, Follow>,
+    lookups: &'a Lookups,
 }
 
 /// Stops following the channels this user may no longer read, and says so (when `out` is
@@ -379,6 +406,9 @@ async fn on_frame(
                 return Some(ServerFrame::Error {
                     error: format!("at most {MAX_SUBSCRIPTIONS} subscriptions per connection"),
                 });
+            }
+            if !follows.contains_key(&channel) {
+                pace(channels.lookups, 1).await;
             }
             // Only a member may follow a channel; to anyone else it does not exist.
             let state = match engine.authorize_channel(&session.me, channel).await {
@@ -464,6 +494,8 @@ async fn on_frame(
                 }
                 keep
             });
+            let new = wanted.iter().filter(|c| !watches.contains_key(c)).count();
+            pace(channels.lookups, new).await;
             let mut refused = Vec::new();
             for channel in wanted {
                 if watches.contains_key(&channel) {

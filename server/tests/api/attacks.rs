@@ -583,3 +583,35 @@ async fn the_api_docs_page_runs_no_inline_script() {
         .unwrap_or_default();
     assert_eq!(script, "script-src 'self'", "{policy}");
 }
+
+#[tokio::test]
+async fn a_socket_asking_for_channels_without_end_slows_only_itself() {
+    let app = spawn_app().await;
+    let mut prober = app.socket().await;
+    // Four lists of 256 channels nobody has: 1,024 access checks asked for at once.
+    let started = Instant::now();
+    for _ in 0..4 {
+        let channels: Vec<ChannelId> = (0..256).map(|_| ChannelId::new()).collect();
+        prober.send(&ClientFrame::Watch { channels }).await;
+    }
+    // Meanwhile someone else is served at once.
+    let other_started = Instant::now();
+    let mut other = app.socket().await;
+    other.subscribe(ChannelId::GENERAL, Position::ZERO).await;
+    other.send(&ClientFrame::Ping { nonce: 7 }).await;
+    assert!(matches!(other.next().await, ServerFrame::Pong { nonce: 7 }));
+    assert!(
+        other_started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        other_started.elapsed()
+    );
+    // The prober's answers come at the socket's pace: a burst of 512, then 64 a second.
+    for _ in 0..4 {
+        match prober.next_within(Duration::from_secs(20)).await {
+            ServerFrame::Error { error } => assert!(error.starts_with("no such channel")),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+    let took = started.elapsed();
+    assert!(took >= Duration::from_secs(7), "1,024 lookups answered in {took:?}");
+}
