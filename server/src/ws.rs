@@ -112,10 +112,8 @@ async fn serve(socket: WebSocket, engine: Arc<Engine>, session: Session) {
     });
 
     // Posts go, in the order read, to one task that decides and submits each in turn and
-    // answers them in that order; a permit is taken before reading the next frame.
-    let (posts, queued) = mpsc::channel::<PostRequest>(POSTS_IN_FLIGHT);
-    let poster = tokio::spawn(answer_posts(engine.clone(), session.me.clone(), queued, out.clone()));
-    let mut permit: Option<mpsc::OwnedPermit<PostRequest>> = None;
+    // answers them in that order (started at the first post: most sockets only read).
+    let mut posting = Posting::default();
 
     let mut closing = engine.closing();
     let mut signed_out = engine.signed_out();
@@ -155,8 +153,8 @@ async fn serve(socket: WebSocket, engine: Arc<Engine>, session: Session) {
             End,
         }
         let next = tokio::select! {
-            room = posts.clone().reserve_owned(), if permit.is_none() => Next::Room(room),
-            message = stream.next(), if permit.is_some() => Next::Frame(message),
+            room = posting.room(), if posting.needs_room() => Next::Room(room),
+            message = stream.next(), if !posting.needs_room() => Next::Frame(message),
             _ = closing.wait_for(|closing| *closing) => Next::End,
             () = &mut ended => Next::End,
             () = &mut expiry => Next::End,
@@ -171,7 +169,7 @@ async fn serve(socket: WebSocket, engine: Arc<Engine>, session: Session) {
         };
         let message = match next {
             Next::Room(Ok(room)) => {
-                permit = Some(room);
+                posting.permit = Some(room);
                 continue;
             }
             Next::Room(Err(_)) => break,
@@ -240,7 +238,7 @@ async fn serve(socket: WebSocket, engine: Arc<Engine>, session: Session) {
                     &out,
                     &mut channels,
                     &mut presence,
-                    &mut permit,
+                    &mut posting,
                 )
                 .await
             }
@@ -259,7 +257,9 @@ async fn serve(socket: WebSocket, engine: Arc<Engine>, session: Session) {
     for follow in follows.values().chain(watches.values()) {
         follow.task.abort();
     }
-    poster.abort();
+    if let Some(poster) = &posting.poster {
+        poster.abort();
+    }
     engine.presence().disconnect(&presence.connection);
     drop(out);
     let _ = writer.await;
@@ -391,7 +391,7 @@ async fn on_frame(
     out: &mpsc::Sender<Message>,
     channels: &mut Channels<'_>,
     presence: &mut Presence,
-    permit: &mut Option<mpsc::OwnedPermit<PostRequest>>,
+    posting: &mut Posting,
 ) -> Option<ServerFrame> {
     let follows = &mut *channels.follows;
     let frame = match ClientFrame::parse(text) {
@@ -456,17 +456,7 @@ async fn on_frame(
                 body,
                 correlation_id: None,
             };
-            // The frame was read only with a permit in hand (see `serve`).
-            match permit.take() {
-                Some(room) => {
-                    room.send(request);
-                    None
-                }
-                None => Some(ServerFrame::Rejected {
-                    message_id,
-                    error: "too many posts in flight; wait for their answers".into(),
-                }),
-            }
+            posting.send(engine, session, out, request)
         }
         ClientFrame::Ping { nonce } => Some(ServerFrame::Pong { nonce }),
         ClientFrame::Away { away } => {
@@ -535,6 +525,64 @@ async fn on_frame(
             }
             None
         }
+    }
+}
+
+/// A socket's way to its post task: the queue, the task, and room taken in the queue
+/// before the next frame is read (so a full queue stops the reading: back-pressure).
+#[derive(Default)]
+struct Posting {
+    posts: Option<mpsc::Sender<PostRequest>>,
+    poster: Option<tokio::task::JoinHandle<()>>,
+    permit: Option<mpsc::OwnedPermit<PostRequest>>,
+}
+
+impl Posting {
+    /// Whether room must be taken before the next frame is read: once posting started.
+    fn needs_room(&self) -> bool {
+        self.posts.is_some() && self.permit.is_none()
+    }
+
+    /// Waits for room in the queue (never resolves before posting started).
+    fn room(&self) -> impl Future<Output = Result<mpsc::OwnedPermit<PostRequest>, mpsc::error::SendError<()>>> + use<> {
+        let posts = self.posts.clone();
+        async move {
+            match posts {
+                Some(posts) => posts.reserve_owned().await,
+                None => std::future::pending().await,
+            }
+        }
+    }
+
+    /// Queues a post read from the socket, starting the post task at the first.
+    fn send(
+        &mut self,
+        engine: &Arc<Engine>,
+        session: &Session,
+        out: &mpsc::Sender<Message>,
+        request: PostRequest,
+    ) -> Option<ServerFrame> {
+        let message_id = request.message_id;
+        if self.posts.is_none() {
+            let (posts, queued) = mpsc::channel::<PostRequest>(POSTS_IN_FLIGHT);
+            let task = answer_posts(engine.clone(), session.me.clone(), queued, out.clone());
+            self.poster = Some(tokio::spawn(task));
+            self.posts = Some(posts);
+        }
+        let sent = match (self.permit.take(), &self.posts) {
+            // The frame was read only with room in hand (see `serve`).
+            (Some(room), _) => {
+                room.send(request);
+                true
+            }
+            // The first post: the queue is new and empty.
+            (None, Some(posts)) => posts.try_send(request).is_ok(),
+            (None, None) => false,
+        };
+        (!sent).then(|| ServerFrame::Rejected {
+            message_id,
+            error: "too many posts in flight; wait for their answers".into(),
+        })
     }
 }
 
