@@ -202,6 +202,22 @@ enum Open {
     Plain(Vec<Inline>),
 }
 
+impl Open {
+    /// The inline content of a container that holds some (an item's loose text).
+    fn inlines(&mut self) -> Option<&mut Vec<Inline>> {
+        match self {
+            Open::Paragraph(c)
+            | Open::Strong(c)
+            | Open::Emphasis(c)
+            | Open::Strike(c)
+            | Open::Link(_, c)
+            | Open::Plain(c)
+            | Open::Item(_, c) => Some(c),
+            Open::Blocks(_) | Open::Quote(_) | Open::List { .. } | Open::Code { .. } => None,
+        }
+    }
+}
+
 struct Builder {
     stack: Vec<Open>,
     /// Containers opened beyond [`MAX_DEPTH`] and not yet closed: their content goes to
@@ -358,19 +374,8 @@ impl Builder {
     }
 
     /// Whether the deepest open container's inline content ends with a line break.
-    fn ends_with_break(&self) -> bool {
-        let last = match self.stack.last() {
-            Some(
-                Open::Paragraph(c)
-                | Open::Strong(c)
-                | Open::Emphasis(c)
-                | Open::Strike(c)
-                | Open::Link(_, c)
-                | Open::Plain(c)
-                | Open::Item(_, c),
-            ) => c.last(),
-            _ => None,
-        };
+    fn ends_with_break(&mut self) -> bool {
+        let last = self.stack.last_mut().and_then(Open::inlines).and_then(|c| c.last());
         matches!(last, Some(Inline::LineBreak))
     }
 
@@ -392,31 +397,20 @@ impl Builder {
     }
 
     fn inline(&mut self, inline: Inline) {
-        let target = match self.stack.last_mut() {
-            Some(
-                Open::Paragraph(c)
-                | Open::Strong(c)
-                | Open::Emphasis(c)
-                | Open::Strike(c)
-                | Open::Link(_, c)
-                | Open::Plain(c)
-                | Open::Item(_, c),
-            ) => c,
-            Some(Open::Code { text, .. }) => {
-                if let Inline::Text(t) | Inline::Code(t) = &inline {
-                    text.push_str(t);
-                }
-                return;
+        if let Some(Open::Code { text, .. }) = self.stack.last_mut() {
+            if let Inline::Text(t) | Inline::Code(t) = &inline {
+                text.push_str(t);
             }
+            return;
+        }
+        let Some(target) = self.stack.last_mut().and_then(Open::inlines) else {
             // Inline content straight in a block container (HTML blocks): a paragraph.
-            _ => {
-                self.stack.push(Open::Paragraph(Vec::new()));
-                self.inline(inline);
-                if let Some(Open::Paragraph(c)) = self.stack.pop() {
-                    self.block(Block::Paragraph(c));
-                }
-                return;
+            self.stack.push(Open::Paragraph(Vec::new()));
+            self.inline(inline);
+            if let Some(Open::Paragraph(c)) = self.stack.pop() {
+                self.block(Block::Paragraph(c));
             }
+            return;
         };
         match (target.last_mut(), inline) {
             (Some(Inline::Text(previous)), Inline::Text(text)) => previous.push_str(&text),

@@ -43,6 +43,17 @@ async fn sign_up_at(base: &str, name: &str) -> (reqwest::Client, String) {
     (client, cookie)
 }
 
+/// A new personal API token of the user `http` is signed in as.
+async fn api_token(app: &TestApp, http: &reqwest::Client) -> String {
+    let created: serde_json::Value = app
+        .call_as(http, "create_token", json!({ "name": "bot" }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    created["secret"].as_str().unwrap().to_owned()
+}
+
 /// A server with a config of the test's own.
 async fn spawn_configured(change: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
@@ -174,15 +185,7 @@ async fn a_message_id_tells_nothing_of_a_message_in_another_channel() {
         .await;
     assert_eq!(elsewhere.status(), 400);
     // Over REST too: a conflict.
-    let token: String = app
-        .call_as(&eve.http, "create_token", json!({ "name": "probe" }))
-        .await
-        .json::<serde_json::Value>()
-        .await
-        .unwrap()["secret"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = api_token(&app, &eve.http).await;
     let rest = reqwest::Client::new()
         .post(format!(
             "http://{}/api/v1/channels/{}/messages",
@@ -401,15 +404,7 @@ async fn a_sign_in_flood_cannot_run_more_password_checks_than_there_are_cores() 
 #[tokio::test]
 async fn rest_answers_too_fast_with_429_and_retry_after() {
     let app = spawn_configured(|c| c.post_rate = 1).await;
-    let token: String = app
-        .call("create_token", json!({ "name": "bot" }))
-        .await
-        .json::<serde_json::Value>()
-        .await
-        .unwrap()["secret"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = api_token(&app, &app.user.http).await;
     let http = reqwest::Client::new();
     let mut last = None;
     for _ in 0..10 {
