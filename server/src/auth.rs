@@ -22,8 +22,13 @@ pub const SESSION_COOKIE: &str = "parley_session";
 pub const SESSION_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
 
 #[derive(Debug, thiserror::Error)]
-#[error("password hashing failed: {0}")]
-pub struct HashError(String);
+pub enum HashError {
+    /// The gate refused: too many checks running or waiting.
+    #[error(transparent)]
+    Busy(#[from] Busy),
+    #[error("password hashing failed: {0}")]
+    Failed(String),
+}
 
 /// Too many password checks are running or waiting: the caller should try again shortly.
 #[derive(Debug, thiserror::Error)]
@@ -100,15 +105,9 @@ pub async fn hash_password(password: Password) -> Result<PasswordHash, HashError
         let salt = SaltString::generate(&mut OsRng);
         argon2id_phc(password.expose().as_bytes(), &salt)
             .map(PasswordHash)
-            .map_err(|e| HashError(e.to_string()))
+            .map_err(|e| HashError::Failed(e.to_string()))
     })
-    .await
-    .map_err(|e| HashError(e.to_string()))?
-}
-
-/// Whether a hashing failure was the gate's refusal (too busy) rather than a fault.
-pub fn is_busy(e: &HashError) -> bool {
-    e.0 == Busy.to_string()
+    .await?
 }
 
 /// Checks a password against a stored hash. With no hash (no such user) it checks against a

@@ -342,12 +342,9 @@ impl Engine {
         if self.account(&username).await?.exists() {
             return Err(DomainError::UsernameTaken.into());
         }
-        let password_hash = auth::hash_password(password).await.map_err(|e| {
-            if auth::is_busy(&e) {
-                EngineError::Busy(auth::Busy)
-            } else {
-                EngineError::Internal(e.to_string())
-            }
+        let password_hash = auth::hash_password(password).await.map_err(|e| match e {
+            auth::HashError::Busy(busy) => EngineError::Busy(busy),
+            auth::HashError::Failed(e) => EngineError::Internal(e),
         })?;
         let user_id = UserId::new();
         let command = AccountCommand::Register {
