@@ -53,6 +53,11 @@ impl Username {
     }
 }
 
+/// The stream of a user's ended sessions (see [`Event::SessionsEnded`]).
+pub fn sessions_stream(user: UserId) -> StreamId {
+    StreamId(format!("sessions-{user}"))
+}
+
 impl TryFrom<String> for Username {
     type Error = CredentialError;
     fn try_from(value: String) -> Result<Self, Self::Error> {

@@ -87,6 +87,14 @@ pub enum Event {
         user_id: UserId,
         username: Username,
     },
+    /// Sessions of an account ended (signed out, or "sign out everywhere else"): every
+    /// node closes the sockets opened with them. `sessions` are the sessions' public ids
+    /// (derived from the stored hash of the token), never their tokens. On the user's sessions stream
+    /// (`sessions-<user id>`).
+    SessionsEnded {
+        user_id: UserId,
+        sessions: Vec<String>,
+    },
     SpaceCreated {
         space_id: SpaceId,
         name: String,
@@ -184,6 +192,7 @@ impl Event {
             Self::ReactionRemoved { .. } => "ReactionRemoved",
             Self::AccountRegistered { .. } => "AccountRegistered",
             Self::AdminGranted { .. } => "AdminGranted",
+            Self::SessionsEnded { .. } => "SessionsEnded",
             Self::SpaceCreated { .. } => "SpaceCreated",
             Self::SpaceRenamed { .. } => "SpaceRenamed",
             Self::SpaceDeleted { .. } => "SpaceDeleted",

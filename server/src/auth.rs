@@ -243,6 +243,13 @@ impl SessionToken {
     }
 }
 
+/// A session's public id, from the hash of its token as the sessions table stores it:
+/// what a `SessionsEnded` event names. The log never holds what a session opens with.
+pub fn session_id(token_hash: &str) -> String {
+    let digest = Sha256::digest(format!("parley-session-id:{token_hash}").as_bytes());
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
 impl fmt::Debug for SessionToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("SessionToken(<redacted>)")

@@ -2,6 +2,10 @@
 //! (it may be lost, or never become durable: fine for "someone is sending"); a guaranteed
 //! notice goes out after commit and carries the log position. A subscriber picks one.
 //! Nothing that changes state may act on an eager notice.
+//!
+//! Followers see each committed event first, in log order, before it is announced: what a
+//! node decides from (its caches, who is admin, which sessions ended) is brought up to date
+//! here, from the log, whichever node wrote the event.
 
 use parley::{CorrelationId, Event, Position, RecordedEvent, StreamId};
 use std::sync::Arc;
@@ -15,6 +19,12 @@ pub struct EagerNotice {
     pub correlation_id: CorrelationId,
 }
 
+/// Something a node decides from, kept up to date from the log. Called for every committed
+/// event once, in log order, under the bus's lock: it must be quick and must not block.
+pub trait Follower: Send + Sync {
+    fn follow(&self, event: &RecordedEvent);
+}
+
 #[derive(Clone)]
 pub struct Bus {
     eager: broadcast::Sender<Arc<EagerNotice>>,
@@ -22,6 +32,7 @@ pub struct Bus {
     head: watch::Sender<Position>,
     /// Writer and tailer announce one at a time, so each event goes out once, in order.
     emitting: Arc<std::sync::Mutex<()>>,
+    followers: Arc<std::sync::RwLock<Vec<Arc<dyn Follower>>>>,
 }
 
 impl Bus {
@@ -34,7 +45,17 @@ impl Bus {
             committed,
             head,
             emitting: Arc::default(),
+            followers: Arc::default(),
         }
+    }
+
+    /// Registers a follower: from now on it sees every committed event before anyone else.
+    pub fn follow(&self, follower: Arc<dyn Follower>) {
+        let _one_at_a_time = self.emitting.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.followers
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(follower);
     }
 
     /// Eager notices: before commit, lossy. For typing, presence, "sending…".
@@ -94,6 +115,14 @@ impl Bus {
         };
         if follow_on_only && fresh.first().map(|e| e.position) != Some(head.next()) {
             return;
+        }
+        {
+            let followers = self.followers.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+            for event in &fresh {
+                for follower in followers.iter() {
+                    follower.follow(event);
+                }
+            }
         }
         for event in fresh {
             let _ = self.committed.send(Arc::new(event));

@@ -35,8 +35,6 @@ pub struct Hub {
     projected: watch::Sender<Position>,
     /// Wakes the webhook deliverer when a subscription changed (retried, skipped).
     webhooks: Arc<tokio::sync::Notify>,
-    /// Usernames made instance admins by `AdminGranted` events (besides the configured ones).
-    admins: Arc<std::sync::RwLock<std::collections::HashSet<String>>>,
     /// Where typing notes go for the other nodes of a cluster (none on SQLite).
     relay: Arc<std::sync::OnceLock<tokio::sync::mpsc::Sender<(ChannelId, String)>>>,
 }
@@ -48,21 +46,8 @@ impl Hub {
             users: Arc::default(),
             webhooks: Arc::default(),
             relay: Arc::default(),
-            admins: Arc::default(),
             projected: watch::channel(projected).0,
         }
-    }
-
-    /// Records instance admins: at start from the read model, then from each `AdminGranted`.
-    pub fn grant_admins(&self, usernames: impl IntoIterator<Item = String>) {
-        let mut admins = self.admins.write().unwrap_or_else(|poisoned| poisoned.into_inner());
-        admins.extend(usernames);
-    }
-
-    /// Whether `username` was made an instance admin (by an event, not the configuration).
-    pub fn is_granted_admin(&self, username: &str) -> bool {
-        let admins = self.admins.read().unwrap_or_else(|poisoned| poisoned.into_inner());
-        admins.contains(username)
     }
 
     /// Moves the projected position over an event that cannot be sent (unreadable, parked).
@@ -129,9 +114,6 @@ impl Hub {
                 correlation_id = %event.metadata.correlation_id,
                 "dispatched"
             );
-            if let parley::Event::AdminGranted { username, .. } = &event.event {
-                self.grant_admins([username.to_string()]);
-            }
             if let Some(user) = event.event.personal() {
                 self.send_personal(user, event);
             }

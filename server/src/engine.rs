@@ -7,7 +7,6 @@ use crate::bus::EagerNotice;
 use crate::db::{Backend, Flag};
 use crate::dialect;
 use crate::dispatcher::Hub;
-use crate::folded::Folded;
 use crate::store::now_ms;
 use crate::store::{AppendError, Appended, EventStore, ExpectedVersion, NewEvent, StoreReadError};
 use axum::http::HeaderMap;
@@ -32,8 +31,11 @@ mod contacts;
 mod files;
 mod inspect;
 mod reads;
+mod state;
 pub mod tokens;
 mod webhooks;
+
+pub use state::{AccessLost, LogState};
 
 /// Why a command or query failed.
 #[derive(Debug, thiserror::Error)]
@@ -142,14 +144,6 @@ impl From<EngineError> for AppError {
 /// The most messages one history query may return.
 pub const MAX_PAGE: u32 = parley_app::api::MAX_HISTORY_PAGE;
 
-/// Someone can no longer read a space's channels: one member (`user`), or everyone when
-/// the space was deleted (`None`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct AccessLost {
-    pub space: SpaceId,
-    pub user: Option<UserId>,
-}
-
 /// One open socket of a user, counted while it lives.
 pub struct SocketGuard {
     user: UserId,
@@ -178,25 +172,50 @@ pub struct Session {
     pub expires_at_ms: i64,
 }
 
+/// Proof that this node's state has followed the log (see [`Engine::synced`]): what every
+/// read of the state a command is decided on asks for.
+pub(crate) struct Synced(());
+
+/// How long a node may take to follow the log to a position before a request fails.
+const FOLLOW_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Reads of the log's head, shared: a request waits for a read that starts after it
+/// arrived (so it sees every commit answered before), and one read serves every request
+/// that was waiting when it started.
+#[derive(Default)]
+struct Heads {
+    /// How many requests have arrived.
+    arrived: std::sync::atomic::AtomicU64,
+    /// One read at a time; holds how many arrivals the last read covers, and what it read.
+    turn: tokio::sync::Mutex<(u64, Position)>,
+}
+
+impl Heads {
+    async fn read(&self, store: &EventStore) -> Result<Position, EngineError> {
+        let me = self.arrived.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        let mut last = self.turn.lock().await;
+        if last.0 >= me {
+            return Ok(last.1);
+        }
+        let covers = self.arrived.load(std::sync::atomic::Ordering::SeqCst);
+        let head = store.head().await?;
+        *last = (covers, head);
+        Ok(head)
+    }
+}
+
 pub struct Engine {
     store: EventStore,
     hub: Hub,
-    /// Channel states folded from their streams, so `decide` need not replay them.
-    channels: Folded<ChannelId, ChannelState>,
-    /// Account states (with their password hashes), folded from their streams.
-    accounts: Folded<Username, AccountState>,
-    /// Space states (members, roles, invites), folded from their streams.
-    spaces: Folded<SpaceId, SpaceState>,
+    /// What this node decides from, following the log (see [`LogState`]).
+    log_state: Arc<LogState>,
+    /// The log's head as last read, shared by the requests that arrived before the read.
+    heads: Heads,
     logins: std::sync::RwLock<Arc<LoginLimiter>>,
     /// Messages per user per second (a burst, then a rate).
     posts: std::sync::RwLock<Arc<crate::auth::PostLimiter>>,
     /// Added to the wall clock for rules that depend on time (invite expiry); tests move it.
     clock_offset_ms: std::sync::atomic::AtomicI64,
-    /// Token hashes of sessions that just ended: their sockets close.
-    signed_out: broadcast::Sender<String>,
-    /// Members who lost a space (left, removed, or the space deleted): their sockets stop
-    /// following its channels at once.
-    access_lost: broadcast::Sender<AccessLost>,
     closing: watch::Sender<bool>,
     presence: Arc<crate::presence::PresenceHub>,
     /// Open sockets per user, and how many one user may have (0: no limit).
@@ -216,18 +235,18 @@ pub struct Engine {
 }
 
 impl Engine {
+    /// An engine over `store`: from now on, what it decides from follows the log.
     pub fn new(store: EventStore, hub: Hub) -> Self {
+        let log_state = Arc::new(LogState::default());
+        store.bus().follow(log_state.clone());
         Self {
             store,
             hub,
-            channels: Folded::default(),
-            accounts: Folded::default(),
-            spaces: Folded::default(),
+            log_state,
+            heads: Heads::default(),
             clock_offset_ms: std::sync::atomic::AtomicI64::new(0),
             logins: std::sync::RwLock::new(Arc::new(LoginLimiter::new(false))),
             posts: std::sync::RwLock::new(Arc::new(crate::auth::PostLimiter::new(0, 0))),
-            signed_out: broadcast::channel(256).0,
-            access_lost: broadcast::channel(256).0,
             closing: watch::channel(false).0,
             presence: Arc::default(),
             admins: std::sync::RwLock::default(),
@@ -316,14 +335,44 @@ impl Engine {
         self.clock_offset_ms.fetch_add(ms, std::sync::atomic::Ordering::Relaxed);
     }
 
-    /// Announces members who lost a space: sockets stop following its channels.
+    /// Announces members who lost a space (from the log): sockets stop following its channels.
     pub fn access_lost(&self) -> broadcast::Receiver<AccessLost> {
-        self.access_lost.subscribe()
+        self.log_state.access_lost()
     }
 
-    /// Announces ended sessions (by token hash): sockets opened with them close.
+    /// Announces ended sessions by their public id (from the log): sockets opened with them close.
     pub fn signed_out(&self) -> broadcast::Receiver<String> {
-        self.signed_out.subscribe()
+        self.log_state.signed_out()
+    }
+
+    /// What this node decides from.
+    pub fn log_state(&self) -> &LogState {
+        &self.log_state
+    }
+
+    /// Waits until this node's state has followed the log up to where it stood when this
+    /// was called, so what is decided next sees every command answered before, on any
+    /// node. On SQLite this node is the log's only writer and announces each commit before
+    /// answering it: nothing to wait for.
+    pub(crate) async fn synced(&self) -> Result<Synced, EngineError> {
+        if self.store.backend() == Backend::Sqlite {
+            return Ok(Synced(()));
+        }
+        let head = self.heads.read(&self.store).await?;
+        self.wait_followed(head).await?;
+        Ok(Synced(()))
+    }
+
+    /// Waits until this node's bus (and so everything that follows it) has passed `position`.
+    async fn wait_followed(&self, position: Position) -> Result<(), EngineError> {
+        let mut followed = self.store.bus().head();
+        let reached = followed.wait_for(|head| *head >= position);
+        match tokio::time::timeout(FOLLOW_TIMEOUT, reached).await {
+            Ok(Ok(_)) => Ok(()),
+            _ => Err(EngineError::Internal(format!(
+                "this node has not followed the log to {position} within {FOLLOW_TIMEOUT:?}"
+            ))),
+        }
     }
 
     /// Creates an account and a session for it. `client` is the address it came from
@@ -339,7 +388,8 @@ impl Engine {
         if client.is_some() {
             self.logins().sign_up(client).map_err(EngineError::TooManyAttempts)?;
         }
-        if self.account(&username).await?.exists() {
+        let synced = self.synced().await?;
+        if self.account(&synced, &username).await?.exists() {
             return Err(DomainError::UsernameTaken.into());
         }
         let password_hash = auth::hash_password(password).await.map_err(|e| match e {
@@ -352,7 +402,7 @@ impl Engine {
             username: username.clone(),
             password_hash,
         };
-        let state = self.account(&username).await?;
+        let state = self.account(&synced, &username).await?;
         let events = account::decide(&state, &command)?;
         let metadata = EventMetadata {
             actor: username.to_string(),
@@ -365,7 +415,7 @@ impl Engine {
             .append(username.stream(), ExpectedVersion::NoStream, &events, &metadata)
             .await
         {
-            Ok(appended) => self.accounts.appended(&username, &events, appended.stream_version),
+            Ok(_) => {}
             Err(EngineError::Append(AppendError::Conflict { .. })) => {
                 return Err(DomainError::UsernameTaken.into());
             }
@@ -390,8 +440,9 @@ impl Engine {
         self.logins()
             .sign_in(username, client)
             .map_err(EngineError::TooManyAttempts)?;
+        let synced = self.synced().await?;
         let state = match Username::parse(username) {
-            Ok(name) => self.account(&name).await?,
+            Ok(name) => self.account(&synced, &name).await?,
             Err(_) => AccountState::default(),
         };
         let attempt = password.chars().take(Password::MAX_CHARS + 1).collect::<String>();
@@ -451,6 +502,17 @@ impl Engine {
         })
     }
 
+    /// Whether the session with this token hash is still open (an error counts as yes: a
+    /// database hiccup does not close sockets).
+    pub async fn session_stands(&self, token_hash: &str) -> bool {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM sessions WHERE token_hash = $1 AND expires_at_ms > $2")
+            .bind(token_hash)
+            .bind(now_ms())
+            .fetch_one(self.store.pool())
+            .await
+            .map_or(true, |count| count > 0)
+    }
+
     /// Ends every session of `session`'s user but that one ("sign out everywhere else"),
     /// closing their sockets; returns how many ended.
     pub async fn sign_out_others(&self, session: &Session) -> Result<u64, EngineError> {
@@ -465,9 +527,7 @@ impl Engine {
             .bind(&session.token_hash)
             .execute(self.store.pool())
             .await?;
-        for hash in &others {
-            let _ = self.signed_out.send(hash.clone());
-        }
+        self.sessions_ended(&session.me, &others).await?;
         Ok(others.len() as u64)
     }
 
@@ -481,16 +541,34 @@ impl Engine {
         Ok(done.rows_affected())
     }
 
-    /// Ends a session, and tells its sockets to close.
+    /// Ends a session, and tells its sockets to close (on every node).
     pub async fn sign_out(&self, token: Option<&SessionToken>) -> Result<(), EngineError> {
-        let Some(token) = token else { return Ok(()) };
-        let token_hash = token.hash();
+        let Ok(session) = self.authenticate(token).await else {
+            return Ok(()); // not signed in, or already out
+        };
         sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
-            .bind(&token_hash)
+            .bind(&session.token_hash)
             .execute(self.store.pool())
             .await?;
-        let _ = self.signed_out.send(token_hash);
-        Ok(())
+        self.sessions_ended(&session.me, std::slice::from_ref(&session.token_hash))
+            .await
+    }
+
+    /// Records in the log that `me`'s sessions with these token hashes ended: every node's
+    /// sockets opened with them close once their node follows the event.
+    async fn sessions_ended(&self, me: &Me, token_hashes: &[String]) -> Result<(), EngineError> {
+        if token_hashes.is_empty() {
+            return Ok(());
+        }
+        let event = Event::SessionsEnded {
+            user_id: me.user_id,
+            sessions: token_hashes.iter().map(|hash| auth::session_id(hash)).collect(),
+        };
+        let stream = account::sessions_stream(me.user_id);
+        let appended = self
+            .append(stream, ExpectedVersion::Any, &[event], &self.metadata(me, None))
+            .await?;
+        self.wait_followed(appended.last).await
     }
 
     /// Who is online, away or offline on this server.
@@ -517,19 +595,29 @@ impl Engine {
 
     /// Decides a command against the channel's state and appends what it produced.
     pub async fn execute(&self, command: ChannelCommand, metadata: EventMetadata) -> Result<Appended, EngineError> {
-        self.submit(command, metadata).await?.await
+        self.execute_in(&self.synced().await?, command, metadata).await
+    }
+
+    async fn execute_in(
+        &self,
+        synced: &Synced,
+        command: ChannelCommand,
+        metadata: EventMetadata,
+    ) -> Result<Appended, EngineError> {
+        self.submit(synced, command, metadata).await?.await
     }
 
     /// Decides a command and hands what it produced to the store's writer, returning what
     /// will answer once it is committed: commands submitted one after the other are
     /// stored in that order, whenever their answers are awaited.
-    pub async fn submit(
-        &self,
+    async fn submit<'a>(
+        &'a self,
+        synced: &Synced,
         command: ChannelCommand,
         metadata: EventMetadata,
-    ) -> Result<impl Future<Output = Result<Appended, EngineError>> + '_, EngineError> {
+    ) -> Result<impl Future<Output = Result<Appended, EngineError>> + use<'a>, EngineError> {
         let channel = command.channel_id();
-        let state = self.state(channel).await?;
+        let state = self.state(synced, channel).await?;
         let events = decide(&state, &command)?;
         let stream = channel.stream();
         for event in &events {
@@ -561,13 +649,7 @@ impl Engine {
             span,
         )
         .await?;
-        Ok(async move {
-            let appended = committed.await?;
-            if !appended.duplicate {
-                self.channels.appended(&channel, &events, appended.stream_version);
-            }
-            Ok(appended)
-        })
+        Ok(async move { Ok(committed.await?) })
     }
 
     async fn append(
@@ -605,24 +687,27 @@ impl Engine {
             causation_id: created.first_event_id,
             ..metadata
         };
-        let channel_id = self.create_channel_as(me, space_id, "general", caused).await?;
+        let synced = self.synced().await?;
+        let channel_id = self.create_channel_as(&synced, me, space_id, "general", caused).await?;
         Ok((space_id, channel_id))
     }
 
     /// Creates a channel in a space, if `me` may manage its channels.
     pub async fn create_channel(&self, me: &Me, space_id: SpaceId, name: &str) -> Result<ChannelId, EngineError> {
-        self.create_channel_as(me, space_id, name, self.metadata(me, None))
+        let synced = self.synced().await?;
+        self.create_channel_as(&synced, me, space_id, name, self.metadata(me, None))
             .await
     }
 
     async fn create_channel_as(
         &self,
+        synced: &Synced,
         me: &Me,
         space_id: SpaceId,
         name: &str,
         metadata: EventMetadata,
     ) -> Result<ChannelId, EngineError> {
-        self.space(space_id)
+        self.space(synced, space_id)
             .await?
             .authorize(me.user_id, space::Right::ManageChannels)?;
         let channel_id = ChannelId::new();
@@ -631,7 +716,7 @@ impl Engine {
             name: name.to_owned(),
             space_id: Some(space_id),
         };
-        let appended = self.execute(command, metadata).await?;
+        let appended = self.execute_in(synced, command, metadata).await?;
         self.wait_projected(appended.last).await;
         Ok(channel_id)
     }
@@ -691,13 +776,14 @@ impl Engine {
 
     /// Renames or archives a channel of `space_id`, if `me` may manage its channels.
     async fn manage_channel(&self, me: &Me, space_id: SpaceId, command: ChannelCommand) -> Result<(), EngineError> {
-        self.space(space_id)
+        let synced = self.synced().await?;
+        self.space(&synced, space_id)
             .await?
             .authorize(me.user_id, space::Right::ManageChannels)?;
-        if self.state(command.channel_id()).await?.space_id != Some(space_id) {
+        if self.state(&synced, command.channel_id()).await?.space_id != Some(space_id) {
             return Err(DomainError::NoSuchChannel.into());
         }
-        let appended = self.execute(command, self.metadata(me, None)).await?;
+        let appended = self.execute_in(&synced, command, self.metadata(me, None)).await?;
         self.wait_projected(appended.last).await;
         Ok(())
     }
@@ -718,7 +804,8 @@ impl Engine {
         metadata: &EventMetadata,
     ) -> Result<Appended, EngineError> {
         for _ in 0..5 {
-            let state = self.space(space_id).await?;
+            let synced = self.synced().await?;
+            let state = self.space(&synced, space_id).await?;
             let events = space::decide(&state, space_id, me.user_id, &command)?;
             let expected = if state.version == 0 {
                 ExpectedVersion::NoStream
@@ -727,22 +814,15 @@ impl Engine {
             };
             match self.append(space_id.stream(), expected, &events, metadata).await {
                 Ok(appended) => {
-                    for event in &events {
-                        let user = match event {
-                            Event::MemberLeft { user_id, .. } | Event::MemberRemoved { user_id, .. } => Some(*user_id),
-                            Event::SpaceDeleted { .. } => None,
-                            _ => continue,
-                        };
-                        let _ = self.access_lost.send(AccessLost { space: space_id, user });
-                    }
-                    self.spaces.appended(&space_id, &events, appended.stream_version);
+                    // This node's sockets lose access (if this took it) before the answer.
+                    self.wait_followed(appended.last).await?;
                     // Read your writes: the sidebar's next query sees this change.
                     self.wait_projected(appended.last).await;
                     return Ok(appended);
                 }
-                Err(EngineError::Append(AppendError::Conflict { .. })) => {
-                    self.spaces.forget(&space_id);
-                }
+                // Decided on a state another command has since changed: follow the log
+                // (the next turn's `synced`) and decide again.
+                Err(EngineError::Append(AppendError::Conflict { .. })) => {}
                 Err(e) => return Err(e),
             }
         }
@@ -771,7 +851,17 @@ impl Engine {
     /// signed in, for the instance-wide lobby). To a non-member, a channel does not exist:
     /// guessing ids tells nothing.
     pub async fn authorize_channel(&self, me: &Me, channel: ChannelId) -> Result<ChannelState, EngineError> {
-        let state = self.state(channel).await?;
+        let synced = self.synced().await?;
+        self.authorize_channel_in(&synced, me, channel).await
+    }
+
+    async fn authorize_channel_in(
+        &self,
+        synced: &Synced,
+        me: &Me,
+        channel: ChannelId,
+    ) -> Result<ChannelState, EngineError> {
+        let state = self.state(synced, channel).await?;
         if !state.exists() {
             return Err(DomainError::NoSuchChannel.into());
         }
@@ -779,7 +869,7 @@ impl Engine {
             return Err(DomainError::NoSuchChannel.into());
         }
         if let Some(space_id) = state.space_id
-            && !self.space(space_id).await?.is_member(me.user_id)
+            && !self.space(synced, space_id).await?.is_member(me.user_id)
         {
             return Err(DomainError::NoSuchChannel.into());
         }
@@ -796,11 +886,12 @@ impl Engine {
             }
             .into());
         }
+        let synced = self.synced().await?;
         let mut members = std::collections::BTreeSet::from([me.user_id]);
         for raw in usernames {
             let unknown = || EngineError::Domain(DomainError::NoSuchUser(raw.trim().chars().take(32).collect()));
             let username = Username::parse(raw).map_err(|_| unknown())?;
-            let user_id = self.account(&username).await?.user_id.ok_or_else(unknown)?;
+            let user_id = self.account(&synced, &username).await?.user_id.ok_or_else(unknown)?;
             members.insert(user_id);
         }
         let channel_id = ChannelId::direct(&members);
@@ -809,16 +900,14 @@ impl Engine {
             opener: me.user_id,
             members,
         };
-        let state = self.state(channel_id).await?;
+        let state = self.state(&synced, channel_id).await?;
         if decide(&state, &command)?.is_empty() {
             return Ok(channel_id);
         }
-        match self.execute(command, self.metadata(me, None)).await {
+        match self.execute_in(&synced, command, self.metadata(me, None)).await {
             Ok(appended) => self.wait_projected(appended.last).await,
             // Opened by someone else at the same moment: it is there all the same.
-            Err(EngineError::Append(AppendError::Conflict { .. })) => {
-                self.channels.forget(&channel_id);
-            }
+            Err(EngineError::Append(AppendError::Conflict { .. })) => {}
             Err(e) => return Err(e),
         }
         Ok(channel_id)
@@ -888,7 +977,7 @@ impl Engine {
 
     /// The members of a space, for its members only.
     pub async fn members(&self, me: &Me, space_id: SpaceId) -> Result<Vec<MemberView>, EngineError> {
-        if !self.space(space_id).await?.is_member(me.user_id) {
+        if !self.space(&self.synced().await?, space_id).await?.is_member(me.user_id) {
             return Err(DomainError::NotAMember.into());
         }
         let rows: Vec<(String, String, String)> = sqlx::query_as(
@@ -913,7 +1002,7 @@ impl Engine {
     /// The live invites of a space, for those who may invite (from the space's own state,
     /// so one just made is listed at once).
     pub async fn invites(&self, me: &Me, space_id: SpaceId) -> Result<Vec<InviteView>, EngineError> {
-        let state = self.space(space_id).await?;
+        let state = self.space(&self.synced().await?, space_id).await?;
         state.authorize(me.user_id, space::Right::Invite)?;
         let now = self.rules_now_ms();
         Ok(state
@@ -932,9 +1021,9 @@ impl Engine {
     }
 
     /// The space's state: from the cache, or folded from its stream.
-    async fn space(&self, space_id: SpaceId) -> Result<SpaceState, EngineError> {
+    async fn space(&self, _: &Synced, space_id: SpaceId) -> Result<SpaceState, EngineError> {
         let stream = space_id.stream();
-        self.spaces.get(&space_id, || self.read_stream(&stream)).await
+        self.log_state.spaces.get(&space_id, || self.read_stream(&stream)).await
     }
 
     /// Sets how fast each user may post: `per_second` after a `burst` (0: no limit).
@@ -950,11 +1039,11 @@ impl Engine {
 
     /// Validates a message of `me`'s and hands it to the writer in turn (see
     /// [`Engine::submit`]); what it returns answers with the position once committed.
-    pub async fn submit_post(
-        &self,
+    pub async fn submit_post<'a>(
+        &'a self,
         me: &Me,
         request: PostRequest,
-    ) -> Result<impl Future<Output = Result<Position, EngineError>> + '_, EngineError> {
+    ) -> Result<impl Future<Output = Result<Position, EngineError>> + use<'a>, EngineError> {
         let limiter = self
             .posts
             .read()
@@ -963,7 +1052,8 @@ impl Engine {
         if !limiter.check(me.user_id) {
             return Err(EngineError::TooFast);
         }
-        self.authorize_channel(me, request.channel).await?;
+        let synced = self.synced().await?;
+        self.authorize_channel_in(&synced, me, request.channel).await?;
         let author = DisplayName::parse(&me.username)?;
         let attachments = self.uploaded(me, &request.attachments).await?;
         let body = MessageBody::parse_with_files(&request.body, attachments.len())?;
@@ -986,13 +1076,14 @@ impl Engine {
             reply_to,
             attachments,
         };
-        let committed = self.submit(command, metadata).await?;
+        let committed = self.submit(&synced, command, metadata).await?;
         Ok(async move { Ok(committed.await?.first) })
     }
 
     /// Creates `#general` on first start.
     pub async fn ensure_general(&self) -> Result<(), EngineError> {
-        if self.state(ChannelId::GENERAL).await?.exists() {
+        let synced = self.synced().await?;
+        if self.state(&synced, ChannelId::GENERAL).await?.exists() {
             return Ok(());
         }
         let command = ChannelCommand::CreateChannel {
@@ -1006,7 +1097,7 @@ impl Engine {
             causation_id: None,
             client_message_id: None,
         };
-        match self.execute(command, metadata).await {
+        match self.execute_in(&synced, command, metadata).await {
             Ok(_) | Err(EngineError::Domain(DomainError::ChannelExists)) => Ok(()),
             Err(EngineError::Append(AppendError::Conflict { .. })) => Ok(()),
             Err(e) => Err(e),
@@ -1014,7 +1105,7 @@ impl Engine {
     }
 
     pub async fn channel_exists(&self, channel: ChannelId) -> Result<bool, EngineError> {
-        Ok(self.state(channel).await?.exists())
+        Ok(self.state(&self.synced().await?, channel).await?.exists())
     }
 
     /// Up to `limit` messages of `channel` before `before` (newest when absent), oldest first.
@@ -1121,7 +1212,8 @@ impl Engine {
         message_id: MessageId,
         request: ChangeRequest,
     ) -> Result<Position, EngineError> {
-        let state = self.authorize_channel(me, channel).await?;
+        let synced = self.synced().await?;
+        let state = self.authorize_channel_in(&synced, me, channel).await?;
         self.spend(me, crate::budget::Write::Change)?;
         let change = match request {
             ChangeRequest::Edit { body } => MessageChange::Edit {
@@ -1135,7 +1227,7 @@ impl Engine {
         };
         let moderates = match state.space_id {
             Some(space_id) => self
-                .space(space_id)
+                .space(&synced, space_id)
                 .await?
                 .role(me.user_id)
                 .is_some_and(|role| role >= parley::Role::Moderator),
@@ -1198,7 +1290,6 @@ impl Engine {
                 &self.metadata(me, None),
             )
             .await?;
-        self.channels.appended(&channel, &events, appended.stream_version);
         // Read your writes: the next history page, or the next reaction, sees this one.
         self.wait_projected(appended.last).await;
         Ok(appended.last)
@@ -1338,9 +1429,12 @@ impl Engine {
     }
 
     /// The account's state: from the cache, or folded from its stream.
-    async fn account(&self, username: &Username) -> Result<AccountState, EngineError> {
+    async fn account(&self, _: &Synced, username: &Username) -> Result<AccountState, EngineError> {
         let stream = username.stream();
-        self.accounts.get(username, || self.read_stream(&stream)).await
+        self.log_state
+            .accounts
+            .get(username, || self.read_stream(&stream))
+            .await
     }
 
     /// Every event of one stream, in order.
@@ -1361,9 +1455,12 @@ impl Engine {
     }
 
     /// The channel's state: from the cache, or folded from its stream.
-    async fn state(&self, channel: ChannelId) -> Result<ChannelState, EngineError> {
+    async fn state(&self, _: &Synced, channel: ChannelId) -> Result<ChannelState, EngineError> {
         let stream = channel.stream();
-        self.channels.get(&channel, || self.read_stream(&stream)).await
+        self.log_state
+            .channels
+            .get(&channel, || self.read_stream(&stream))
+            .await
     }
 }
 

@@ -3,10 +3,9 @@
 //!
 //! Loading is single-flight: when many requests miss at once (a server just started under
 //! load), one reads the stream and the others wait for it, instead of each replaying the
-//! same, growing stream. After an append the engine reports what it appended; the cache
-//! folds it in if it directly follows what is cached, and forgets the entry otherwise, so
-//! a cached state never skips an event. Events that change nothing but the version (posts)
-//! may be reported in any order.
+//! same, growing stream. Once cached, a state follows the log: the bus hands every
+//! committed event to [`Folded::follow`], in log order, whichever node wrote it, so a
+//! cached state never skips an event and every node's cache says the same.
 
 use parley::{Aggregate, Event};
 use std::collections::HashMap;
@@ -22,9 +21,9 @@ pub struct Folded<K, S> {
 
 struct Inner<K, S> {
     states: HashMap<K, S>,
-    /// For streams not cached: the highest version an append reported. A load that read
-    /// less than this raced an append, and reads again.
-    reported: HashMap<K, u64>,
+    /// The stream being read, and the highest version followed while it is: a load that
+    /// read less than this raced a commit, and reads again.
+    in_load: Option<(K, u64)>,
 }
 
 impl<K: Hash + Eq + Clone, S: Aggregate> Default for Folded<K, S> {
@@ -32,7 +31,7 @@ impl<K: Hash + Eq + Clone, S: Aggregate> Default for Folded<K, S> {
         Self {
             inner: Mutex::new(Inner {
                 states: HashMap::new(),
-                reported: HashMap::new(),
+                in_load: None,
             }),
             loading: tokio::sync::Mutex::new(()),
         }
@@ -59,45 +58,52 @@ impl<K: Hash + Eq + Clone, S: Aggregate> Folded<K, S> {
         }
         let _loading = self.loading.lock().await;
         loop {
-            if let Some(state) = self.cached(key) {
-                return Ok(state);
+            {
+                let mut inner = self.lock();
+                if let Some(state) = inner.states.get(key) {
+                    return Ok(state.clone());
+                }
+                inner.in_load = Some((key.clone(), 0));
             }
-            let events = read().await?;
-            let state = events.iter().fold(S::default(), |state, event| state.evolve(event));
+            let events = read().await;
             let mut inner = self.lock();
-            if inner.reported.get(key).is_some_and(|v| *v > state.version()) {
-                continue; // an append landed after the read: read again
+            let followed = inner.in_load.take().map_or(0, |(_, version)| version);
+            let state = events?.iter().fold(S::default(), |state, event| state.evolve(event));
+            if followed > state.version() {
+                continue; // a commit landed after the read: read again
             }
             if state.exists() {
-                inner.reported.remove(key);
                 inner.states.insert(key.clone(), state.clone());
             }
             return Ok(state);
         }
     }
 
-    /// Reports that `events` were appended to `key`'s stream, which is now at `version`.
-    pub fn appended(&self, key: &K, events: &[Event], version: u64) {
+    /// Follows one committed event of `key`'s stream, which it brought to `version`.
+    /// Events come in log order, so a cached state takes the next one; one that does not
+    /// follow on (never expected: the bus hands out every event once, in order) makes the
+    /// cache forget the stream, to read it again.
+    pub fn follow(&self, key: &K, event: &Event, version: u64) {
         let mut inner = self.lock();
-        let Some(cached) = inner.states.get(key) else {
-            let reported = inner.reported.entry(key.clone()).or_default();
-            *reported = (*reported).max(version);
+        if let Some((loading, followed)) = inner.in_load.as_mut()
+            && loading == key
+        {
+            *followed = (*followed).max(version);
+        }
+        let Some(cached) = inner.states.remove(key) else {
             return;
         };
-        let before = version.saturating_sub(events.len() as u64);
-        let next = if cached.version() == before {
-            events.iter().fold(cached.clone(), |state, event| state.evolve(event))
+        if cached.version() + 1 == version {
+            inner.states.insert(key.clone(), cached.evolve(event));
         } else if cached.version() >= version {
-            return; // already folded in (a load read it)
-        } else if cached.only_counts(events) {
-            cached.clone().with_version(version)
+            inner.states.insert(key.clone(), cached); // already folded in (a load read it)
         } else {
-            // An event the cache has not seen came first: read the stream again.
-            inner.states.remove(key);
-            inner.reported.insert(key.clone(), version);
-            return;
-        };
-        inner.states.insert(key.clone(), next);
+            tracing::warn!(
+                version,
+                cached = cached.version(),
+                "a cached state missed an event: read again"
+            );
+        }
     }
 
     /// Forgets `key`: the next `get` reads its stream again.
@@ -168,15 +174,15 @@ mod tests {
         let reads = AtomicUsize::new(0);
         let state = cache
             .get(&channel, || {
-                // The first read misses the rename that is reported while it runs.
+                // The first read misses the rename that is committed while it runs.
                 let n = reads.fetch_add(1, Ordering::SeqCst);
                 if n == 0 {
-                    cache.appended(
+                    cache.follow(
                         &channel,
-                        &[Event::ChannelRenamed {
+                        &Event::ChannelRenamed {
                             channel_id: channel,
                             name: "random".into(),
-                        }],
+                        },
                         2,
                     );
                 }
@@ -197,24 +203,26 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn appends_fold_in_order_posts_in_any_order_and_a_gap_forgets() {
+    async fn committed_events_fold_in_order_and_a_gap_forgets() {
         let cache: Folded<ChannelId, ChannelState> = Folded::default();
         let channel = ChannelId::new();
         let read = || async { Ok::<_, ()>(vec![created(channel)]) };
         cache.get(&channel, read).await.expect("read");
-        // Two posts reported out of order: the version is the higher one.
-        cache.appended(&channel, &[post(channel)], 3);
-        cache.appended(&channel, &[post(channel)], 2);
-        assert_eq!(cache.cached(&channel).map(|s| s.version), Some(3));
-        // A rename that follows directly is folded in.
+        cache.follow(&channel, &post(channel), 2);
+        // One the cache has folded already (a load read it) changes nothing.
+        cache.follow(&channel, &post(channel), 2);
+        assert_eq!(cache.cached(&channel).map(|s| s.version), Some(2));
         let rename = Event::ChannelRenamed {
             channel_id: channel,
             name: "random".into(),
         };
-        cache.appended(&channel, std::slice::from_ref(&rename), 4);
+        cache.follow(&channel, &rename, 3);
         assert_eq!(cache.cached(&channel).and_then(|s| s.name), Some("random".into()));
         // An archive after an event the cache never saw: forgotten, to be read again.
-        cache.appended(&channel, &[Event::ChannelArchived { channel_id: channel }], 6);
+        cache.follow(&channel, &Event::ChannelArchived { channel_id: channel }, 5);
         assert_eq!(cache.cached(&channel), None);
+        // Streams not cached are not kept track of.
+        cache.follow(&ChannelId::new(), &post(channel), 7);
+        assert!(cache.lock().states.is_empty());
     }
 }

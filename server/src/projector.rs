@@ -948,6 +948,8 @@ async fn apply(conn: &mut AnyConnection, backend: Backend, batch: &[Arc<Recorded
                     .execute(&mut *conn)
                     .await?;
             }
+            // Sessions live in their own table; their end only closes sockets (see `LogState`).
+            Event::SessionsEnded { .. } => {}
         }
     }
     insert_messages(conn, backend, &mut messages).await?;

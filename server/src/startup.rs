@@ -90,14 +90,18 @@ impl Services {
             .start()
             .await
             .context("Failed to bring the read models up to date")?;
-        // Admins made by `create-admin`: those folded so far; later ones as they are handed out.
-        let granted: Vec<String> = sqlx::query_scalar("SELECT username FROM accounts WHERE admin = 1")
+        tasks.push(tokio::spawn(projector.clone().run()));
+        // From here on, what the engine decides from follows the log.
+        let engine = Arc::new(Engine::new(store, hub));
+        // Admins made by `create-admin` before that: those the read models hold (they are
+        // at the head, see `start` above); any later `AdminGranted` is followed.
+        let granted: Vec<String> = sqlx::query_scalar("SELECT user_id FROM accounts WHERE admin = 1")
             .fetch_all(&db.pool)
             .await
             .context("Failed to read the instance admins")?;
-        hub.grant_admins(granted);
-        tasks.push(tokio::spawn(projector.clone().run()));
-        let engine = Arc::new(Engine::new(store, hub));
+        engine
+            .log_state()
+            .grant_admins(granted.iter().filter_map(|id| id.parse().ok()));
         if db.backend == db::Backend::Postgres {
             tasks.extend(crate::cluster::relay_presence(engine.presence().clone(), db.clone()));
         }

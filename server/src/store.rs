@@ -360,20 +360,25 @@ async fn write_loop(
     }
 }
 
-/// After commit: answer each request, then announce the committed events in log order.
+/// After commit: announce the committed events in log order, then answer each request, so
+/// that what follows the log (the engine's state) holds a write before its answer returns.
 /// On PostgreSQL the bus takes them only if it has had every event before them (see
 /// [`Bus::emit_committed`]); else this node's tailer announces them, in order.
 fn finish(requests: impl Iterator<Item = AppendRequest>, outcomes: Vec<Outcome>, bus: &Bus, sole: bool) {
+    let mut answers = Vec::new();
     let mut committed = Vec::new();
     for (request, (outcome, events)) in requests.zip(outcomes) {
         committed.extend(events);
-        // The requester may have gone away; the events are durable all the same.
-        let _ = request.reply.send(outcome);
+        answers.push((request, outcome));
     }
     if sole {
         bus.emit_committed_by_sole_writer(committed);
     } else {
         bus.emit_committed(committed);
+    }
+    for (request, outcome) in answers {
+        // The requester may have gone away; the events are durable all the same.
+        let _ = request.reply.send(outcome);
     }
 }
 

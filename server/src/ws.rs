@@ -116,12 +116,20 @@ async fn serve(socket: WebSocket, engine: Arc<Engine>, session: Session) {
     let mut posting = Posting::default();
 
     let mut closing = engine.closing();
+    // Sessions end in the log: whichever node signed this one out, this node follows it.
     let mut signed_out = engine.signed_out();
+    let session_id = crate::auth::session_id(&session.token_hash);
     let ended = async {
         loop {
             match signed_out.recv().await {
-                Ok(hash) if hash == session.token_hash => return,
-                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Ok(id) if id == session_id => return,
+                Ok(_) => {}
+                // Missed some: ask whether this one still stands.
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    if !engine.session_stands(&session.token_hash).await {
+                        return;
+                    }
+                }
                 Err(broadcast::error::RecvError::Closed) => std::future::pending::<()>().await,
             }
         }

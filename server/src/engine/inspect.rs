@@ -26,7 +26,7 @@ impl Engine {
                 continue;
             }
             let account = match parley::Username::parse(&entry) {
-                Ok(name) => self.account(&name).await?,
+                Ok(name) => self.account(&self.synced().await?, &name).await?,
                 Err(_) => parley::account::AccountState::default(),
             };
             match account.user_id {
@@ -43,7 +43,7 @@ impl Engine {
     /// An admin by the configuration, or made one by `parley-server create-admin`.
     pub fn is_admin(&self, me: &Me) -> bool {
         let admins = self.admins.read().unwrap_or_else(|poisoned| poisoned.into_inner());
-        admins.contains(&me.user_id) || self.hub.is_granted_admin(&me.username)
+        admins.contains(&me.user_id) || self.log_state.is_granted_admin(me.user_id)
     }
 
     pub fn set_projector(&self, projector: crate::projector::Projector) {
@@ -67,7 +67,7 @@ impl Engine {
     /// not exist (`create-admin`). Returns whether the account was created.
     pub async fn create_admin(&self, username: &str, password: Option<&str>) -> Result<bool, EngineError> {
         let name = parley::Username::parse(username)?;
-        let created = if self.account(&name).await?.exists() {
+        let created = if self.account(&self.synced().await?, &name).await?.exists() {
             false
         } else {
             let Some(password) = password else {
@@ -78,7 +78,7 @@ impl Engine {
             self.sign_up(username, password, None).await?;
             true
         };
-        let state = self.account(&name).await?;
+        let state = self.account(&self.synced().await?, &name).await?;
         let events = parley::account::decide(&state, &parley::account::AccountCommand::GrantAdmin)?;
         if events.is_empty() {
             return Ok(created);
@@ -97,7 +97,7 @@ impl Engine {
                 &metadata,
             )
             .await?;
-        self.accounts.appended(&name, &events, appended.stream_version);
+        self.wait_followed(appended.last).await?;
         self.wait_projected(appended.last).await;
         Ok(created)
     }

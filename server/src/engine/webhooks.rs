@@ -18,7 +18,9 @@ impl Engine {
         url: &str,
         event_types: &[String],
     ) -> Result<(WebhookView, String), EngineError> {
-        self.space(space_id).await?.authorize(me.user_id, Right::ManageSpace)?;
+        self.space(&self.synced().await?, space_id)
+            .await?
+            .authorize(me.user_id, Right::ManageSpace)?;
         self.spend(me, crate::budget::Write::Webhook)?;
         let bad = |e: WebhookError| EngineError::BadRequest(e.to_string());
         let url = webhook::valid_url(url).map_err(bad)?;
@@ -58,7 +60,9 @@ impl Engine {
 
     /// The space's webhooks with their delivery state, for its admins.
     pub async fn webhooks(&self, me: &Me, space_id: SpaceId) -> Result<Vec<WebhookView>, EngineError> {
-        self.space(space_id).await?.authorize(me.user_id, Right::ManageSpace)?;
+        self.space(&self.synced().await?, space_id)
+            .await?
+            .authorize(me.user_id, Right::ManageSpace)?;
         self.webhook_views(space_id).await
     }
 
@@ -103,7 +107,9 @@ impl Engine {
         // inspector); everything else is for the space's admins.
         let unparking = matches!(action, WebhookAction::Retry | WebhookAction::Skip);
         if !(unparking && self.is_admin(me)) {
-            self.space(space_id).await?.authorize(me.user_id, Right::ManageSpace)?;
+            self.space(&self.synced().await?, space_id)
+                .await?
+                .authorize(me.user_id, Right::ManageSpace)?;
         }
         // A replay costs a delivery of everything since: counted like a new webhook.
         self.spend(me, crate::budget::Write::Webhook)?;

@@ -254,3 +254,145 @@ async fn presence_on_one_node_is_seen_on_the_others_and_a_stopped_nodes_users_go
         Status::Offline
     );
 }
+
+// Every node decides from the log: what one node changed holds on every other before the
+// change's answer returns (a node reads the log's head and follows it before deciding).
+// Each test first makes node B read (and cache) the state it will then have to follow.
+
+use crate::spaces::{act, create_space, invite, join, post_args};
+use parley_app::api::{SpaceAction, SpaceOutcome};
+
+#[tokio::test]
+async fn a_member_removed_through_one_node_can_neither_read_nor_post_nor_follow_through_another() {
+    let Some(nodes) = cluster(2).await else { return };
+    let (a, b) = (&nodes[0], &nodes[1]);
+    let (ada, bob) = (a.sign_up("ada").await, a.sign_up("bob").await);
+    let space = create_space(a, &ada, "kick").await;
+    let channel = space.channels[0].channel_id;
+    let code = invite(a, &ada, space.space_id, None, None).await;
+    join(a, &bob, space.space_id, &code).await.unwrap();
+    // Bob reads, posts and follows through B: B knows him as a member.
+    let mut socket = b.socket_as(&bob).await;
+    socket.subscribe(channel, Position::ZERO).await;
+    let posted = b
+        .call_as(&bob.http, "post_message", post_args(channel, "hi from b"))
+        .await;
+    assert_eq!(posted.status(), 200);
+    assert!(matches!(socket.next().await, ServerFrame::Event { .. }));
+
+    act(a, &ada, space.space_id, SpaceAction::Remove { member: bob.me.user_id })
+        .await
+        .unwrap();
+    let history = serde_json::json!({ "channel": channel, "before": null, "limit": 50 });
+    let read = b.call_as(&bob.http, "history", history).await;
+    assert_eq!(read.status(), 400, "read through B after removal through A");
+    let post = b
+        .call_as(&bob.http, "post_message", post_args(channel, "still here?"))
+        .await;
+    assert_eq!(post.status(), 400, "posted through B after removal through A");
+    assert!(
+        matches!(socket.next_within(Duration::from_secs(2)).await, ServerFrame::Error { error } if error.contains("no longer read"))
+    );
+    a.call_as(&ada.http, "post_message", post_args(channel, "after bob left"))
+        .await;
+    socket.expect_silence(500).await;
+}
+
+#[tokio::test]
+async fn a_channel_archived_through_one_node_takes_no_post_through_another() {
+    let Some(nodes) = cluster(2).await else { return };
+    let (a, b) = (&nodes[0], &nodes[1]);
+    let ada = a.sign_up("ada").await;
+    let space = create_space(a, &ada, "archive").await;
+    let random = match act(
+        a,
+        &ada,
+        space.space_id,
+        SpaceAction::CreateChannel { name: "random".into() },
+    )
+    .await
+    {
+        Ok(SpaceOutcome::Channel { channel_id }) => channel_id,
+        other => panic!("expected a channel, got {other:?}"),
+    };
+    let before = b.call_as(&ada.http, "post_message", post_args(random, "before")).await;
+    assert_eq!(before.status(), 200);
+
+    act(a, &ada, space.space_id, SpaceAction::ArchiveChannel { channel: random })
+        .await
+        .unwrap();
+    let after = b.call_as(&ada.http, "post_message", post_args(random, "after")).await;
+    assert_eq!(
+        after.status(),
+        400,
+        "posted through B into a channel archived through A"
+    );
+    assert!(after.text().await.unwrap().contains("archived"));
+}
+
+#[tokio::test]
+async fn a_session_signed_out_through_one_node_closes_its_sockets_on_another() {
+    let Some(nodes) = cluster(2).await else { return };
+    let (a, b) = (&nodes[0], &nodes[1]);
+    let ada = a.sign_up("ada").await;
+    let mut socket = b.socket_as(&ada).await;
+    socket.subscribe(ChannelId::GENERAL, Position::ZERO).await;
+    let out = a.call_as(&ada.http, "sign_out", serde_json::json!({})).await;
+    assert_eq!(out.status(), 200);
+    tokio::time::timeout(Duration::from_secs(2), socket.expect_closed())
+        .await
+        .expect("the socket on B closed within 2 s of the sign-out through A");
+
+    // "Sign out everywhere else" through A closes the other session's socket on B too.
+    let (one, two) = (a.sign_in("ada").await, a.sign_in("ada").await);
+    let mut other = b.socket_as(&two).await;
+    other.subscribe(ChannelId::GENERAL, Position::ZERO).await;
+    let ended: u64 = a
+        .call_as(&one.http, "sign_out_others", serde_json::json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ended, 1);
+    tokio::time::timeout(Duration::from_secs(2), other.expect_closed())
+        .await
+        .expect("the other session's socket on B closed");
+}
+
+#[tokio::test]
+async fn a_role_taken_through_one_node_is_refused_by_another() {
+    let Some(nodes) = cluster(2).await else { return };
+    let (a, b) = (&nodes[0], &nodes[1]);
+    let (ada, moddy, memo) = (
+        a.sign_up("ada").await,
+        a.sign_up("moddy").await,
+        a.sign_up("memo").await,
+    );
+    let space = create_space(a, &ada, "roles").await;
+    let id = space.space_id;
+    let code = invite(a, &ada, id, None, None).await;
+    join(a, &moddy, id, &code).await.unwrap();
+    join(a, &memo, id, &code).await.unwrap();
+    let promote = SpaceAction::SetRole {
+        member: moddy.me.user_id,
+        role: parley::Role::Moderator,
+    };
+    act(a, &ada, id, promote).await.unwrap();
+    // Through B, moddy moderates.
+    invite(b, &moddy, id, None, None).await;
+
+    let demote = SpaceAction::SetRole {
+        member: moddy.me.user_id,
+        role: parley::Role::Member,
+    };
+    act(a, &ada, id, demote).await.unwrap();
+    let no_invite = SpaceAction::CreateInvite {
+        expires_in_minutes: None,
+        max_uses: None,
+    };
+    assert_eq!(act(b, &moddy, id, no_invite).await.unwrap_err().0, 403);
+    let remove = SpaceAction::Remove {
+        member: memo.me.user_id,
+    };
+    assert_eq!(act(b, &moddy, id, remove).await.unwrap_err().0, 403);
+}

@@ -5,7 +5,7 @@ use parley::protocol::{ClientFrame, ServerFrame};
 use parley::{ChannelId, MessageId, Position, Role, SpaceId};
 use parley_app::api::{AppError, MemberView, SpaceAction, SpaceOutcome, SpaceView};
 
-async fn create_space(app: &TestApp, user: &User, name: &str) -> SpaceView {
+pub(crate) async fn create_space(app: &TestApp, user: &User, name: &str) -> SpaceView {
     let response = app
         .call_as(&user.http, "create_space", serde_json::json!({ "name": name }))
         .await;
@@ -14,7 +14,12 @@ async fn create_space(app: &TestApp, user: &User, name: &str) -> SpaceView {
 }
 
 /// Acts on a space; returns the HTTP status and the outcome or error.
-async fn act(app: &TestApp, user: &User, space: SpaceId, action: SpaceAction) -> Result<SpaceOutcome, (u16, AppError)> {
+pub(crate) async fn act(
+    app: &TestApp,
+    user: &User,
+    space: SpaceId,
+    action: SpaceAction,
+) -> Result<SpaceOutcome, (u16, AppError)> {
     let args = serde_json::json!({ "space": space, "action": action });
     let response = app.call_as(&user.http, "act_on_space", args).await;
     let status = response.status().as_u16();
@@ -25,7 +30,13 @@ async fn act(app: &TestApp, user: &User, space: SpaceId, action: SpaceAction) ->
     }
 }
 
-async fn invite(app: &TestApp, user: &User, space: SpaceId, minutes: Option<u32>, uses: Option<u32>) -> String {
+pub(crate) async fn invite(
+    app: &TestApp,
+    user: &User,
+    space: SpaceId,
+    minutes: Option<u32>,
+    uses: Option<u32>,
+) -> String {
     let action = SpaceAction::CreateInvite {
         expires_in_minutes: minutes,
         max_uses: uses,
@@ -36,7 +47,12 @@ async fn invite(app: &TestApp, user: &User, space: SpaceId, minutes: Option<u32>
     }
 }
 
-async fn join(app: &TestApp, user: &User, space: SpaceId, code: &str) -> Result<SpaceOutcome, (u16, AppError)> {
+pub(crate) async fn join(
+    app: &TestApp,
+    user: &User,
+    space: SpaceId,
+    code: &str,
+) -> Result<SpaceOutcome, (u16, AppError)> {
     act(app, user, space, SpaceAction::Join { code: code.into() }).await
 }
 
@@ -48,7 +64,7 @@ async fn spaces_of(app: &TestApp, user: &User) -> Vec<SpaceView> {
         .unwrap()
 }
 
-fn post_args(channel: ChannelId, body: &str) -> serde_json::Value {
+pub(crate) fn post_args(channel: ChannelId, body: &str) -> serde_json::Value {
     serde_json::json!({ "channel": channel, "message_id": MessageId::new(), "body": body })
 }
 

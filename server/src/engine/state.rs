@@ -1,0 +1,148 @@
+//! What a node decides from (aggregate caches, granted admins, ended sessions, lost access), brought up to date from the log it tails, the same way on every node.
+//!
+//! The bus hands every committed event to [`LogState::follow`] in log order, whether this
+//! node or another wrote it; nothing here is changed any other way. A node that must decide
+//! on the log as it stands (PostgreSQL, several writers) first waits until its bus has
+//! passed the log's head: see [`super::Engine::synced`].
+
+use crate::bus::Follower;
+use crate::folded::Folded;
+use parley::account::AccountState;
+use parley::space::{SpaceId, SpaceState};
+use parley::{ChannelId, ChannelState, Event, RecordedEvent, UserId, Username};
+use std::collections::HashSet;
+use std::sync::RwLock;
+use tokio::sync::broadcast;
+
+/// Someone can no longer read a space's channels: one member (`user`), or everyone when
+/// the space was deleted (`None`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AccessLost {
+    pub space: SpaceId,
+    pub user: Option<UserId>,
+}
+
+pub struct LogState {
+    /// Channel states folded from their streams, so `decide` need not replay them.
+    pub channels: Folded<ChannelId, ChannelState>,
+    /// Account states (with their password hashes), folded from their streams.
+    pub accounts: Folded<Username, AccountState>,
+    /// Space states (members, roles, invites), folded from their streams.
+    pub spaces: Folded<SpaceId, SpaceState>,
+    /// Accounts made instance admins by `AdminGranted` events.
+    granted_admins: RwLock<HashSet<UserId>>,
+    /// Public ids of sessions that ended: their sockets close.
+    signed_out: broadcast::Sender<String>,
+    /// Members who lost a space (left, removed, or the space deleted): their sockets stop
+    /// following its channels at once.
+    access_lost: broadcast::Sender<AccessLost>,
+}
+
+impl Default for LogState {
+    fn default() -> Self {
+        Self {
+            channels: Folded::default(),
+            accounts: Folded::default(),
+            spaces: Folded::default(),
+            granted_admins: RwLock::default(),
+            signed_out: broadcast::channel(1024).0,
+            access_lost: broadcast::channel(1024).0,
+        }
+    }
+}
+
+impl LogState {
+    /// Records admins granted before this node followed the log (read from the read model).
+    pub fn grant_admins(&self, users: impl IntoIterator<Item = UserId>) {
+        self.granted_admins
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .extend(users);
+    }
+
+    pub fn is_granted_admin(&self, user: UserId) -> bool {
+        self.granted_admins
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .contains(&user)
+    }
+
+    pub fn access_lost(&self) -> broadcast::Receiver<AccessLost> {
+        self.access_lost.subscribe()
+    }
+
+    pub fn signed_out(&self) -> broadcast::Receiver<String> {
+        self.signed_out.subscribe()
+    }
+}
+
+/// The aggregate a stream belongs to, from its name.
+enum Aggregate {
+    Channel(ChannelId),
+    Space(SpaceId),
+    Account(Username),
+    Other,
+}
+
+fn aggregate_of(stream: &str) -> Aggregate {
+    let (kind, key) = stream.split_once('-').unwrap_or((stream, ""));
+    match kind {
+        "channel" => key.parse().map_or(Aggregate::Other, Aggregate::Channel),
+        "space" => key.parse().map_or(Aggregate::Other, Aggregate::Space),
+        "account" => Username::parse(key).map_or(Aggregate::Other, Aggregate::Account),
+        _ => Aggregate::Other,
+    }
+}
+
+impl Follower for LogState {
+    fn follow(&self, recorded: &RecordedEvent) {
+        let (event, version) = (&recorded.event, recorded.stream_version);
+        match aggregate_of(&recorded.stream_id.0) {
+            Aggregate::Channel(channel) => self.channels.follow(&channel, event, version),
+            Aggregate::Space(space) => self.spaces.follow(&space, event, version),
+            Aggregate::Account(name) => self.accounts.follow(&name, event, version),
+            Aggregate::Other => {}
+        }
+        match event {
+            Event::MemberLeft { space_id, user_id } | Event::MemberRemoved { space_id, user_id } => {
+                let _ = self.access_lost.send(AccessLost {
+                    space: *space_id,
+                    user: Some(*user_id),
+                });
+            }
+            Event::SpaceDeleted { space_id } => {
+                let _ = self.access_lost.send(AccessLost {
+                    space: *space_id,
+                    user: None,
+                });
+            }
+            Event::AdminGranted { user_id, .. } => self.grant_admins([*user_id]),
+            Event::SessionsEnded { sessions, .. } => {
+                for session in sessions {
+                    let _ = self.signed_out.send(session.clone());
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn streams_name_their_aggregates() {
+        let channel = ChannelId::new();
+        assert!(matches!(aggregate_of(&channel.stream().0), Aggregate::Channel(c) if c == channel));
+        let space = SpaceId::new();
+        assert!(matches!(aggregate_of(&space.stream().0), Aggregate::Space(s) if s == space));
+        let name = Username::parse("ada-l").expect("a valid name");
+        assert!(matches!(aggregate_of(&name.stream().0), Aggregate::Account(n) if n == name));
+        assert!(matches!(
+            aggregate_of(&parley::webhook::stream(space).0),
+            Aggregate::Other
+        ));
+        assert!(matches!(aggregate_of("channel-not-an-id"), Aggregate::Other));
+    }
+}
