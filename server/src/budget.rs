@@ -4,11 +4,20 @@
 //! everything else a user can make the server store or do is counted here, with limits
 //! that follow what it costs: a reaction is cheap and frequent, a space or a webhook is
 //! neither. Keyed by account, so many tabs, sockets and tokens of one user share it.
+//!
+//! With several nodes the budgets hold cluster-wide: each node spends a user's budget for
+//! what it is asked to write, and, following the log, for what other nodes wrote for that
+//! user ([`Limits::follow`]); what this node wrote itself is not counted twice. A user who
+//! writes through several nodes at once can overshoot by what is in flight during the
+//! tail's lag (milliseconds), no more.
 
+use crate::auth::PostLimiter;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use parley::UserId;
+use parley::{CorrelationId, Event, MessageId, UserId};
+use std::collections::HashMap;
 use std::num::NonZeroU32;
-use std::time::Duration;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 /// The kinds of write, each with its own budget.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -100,6 +109,157 @@ impl WriteBudget {
             limiter.retain_recent();
         }
         spent
+    }
+}
+
+impl WriteBudget {
+    /// Spends one write that another node already made (it was within that node's budget).
+    fn charge(&self, user: UserId, write: Write) {
+        let _ = self.spend(user, write);
+    }
+}
+
+/// Which budget a stored event spent, counted once per command (its first event).
+pub fn write_of(event: &Event) -> Option<Write> {
+    Some(match event {
+        Event::MessageEdited { .. }
+        | Event::MessageDeleted { .. }
+        | Event::ReactionAdded { .. }
+        | Event::ReactionRemoved { .. } => Write::Change,
+        Event::SpaceCreated { .. } => Write::Space,
+        Event::SpaceRenamed { .. }
+        | Event::SpaceDeleted { .. }
+        | Event::InviteCreated { .. }
+        | Event::InviteRevoked { .. }
+        | Event::MemberJoined { .. }
+        | Event::MemberLeft { .. }
+        | Event::MemberRemoved { .. }
+        | Event::RoleChanged { .. }
+        | Event::ChannelRenamed { .. }
+        | Event::ChannelArchived { .. } => Write::SpaceAction,
+        Event::WebhookCreated { .. } | Event::WebhookDeleted { .. } => Write::Webhook,
+        Event::ChannelCreated {
+            kind: parley::ChannelKind::Direct { .. },
+            ..
+        } => Write::Direct,
+        _ => return None,
+    })
+}
+
+/// Keys this node used for its own writes lately, so that following them in the log does
+/// not count them a second time. Entries go after a minute (a write is followed long before).
+#[derive(Default)]
+struct Recent<K>(Mutex<HashMap<K, Instant>>);
+
+impl<K: std::hash::Hash + Eq> Recent<K> {
+    fn insert(&self, key: K) {
+        let mut keys = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if keys.len() >= 10_000 {
+            let old = Instant::now().checked_sub(Duration::from_secs(60));
+            keys.retain(|_, at| old.is_none_or(|old| *at > old));
+        }
+        keys.insert(key, Instant::now());
+    }
+
+    fn take(&self, key: &K) -> bool {
+        let mut keys = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        keys.remove(key).is_some()
+    }
+}
+
+/// The post limit and the write budgets of every user, kept cluster-wide by following the log.
+pub struct Limits {
+    posts: RwLock<Arc<PostLimiter>>,
+    writes: RwLock<Arc<WriteBudget>>,
+    /// Posts this node stored (by message id) and commands it ran (by correlation id).
+    my_posts: Recent<MessageId>,
+    my_commands: Recent<CorrelationId>,
+    /// The command whose first event was counted (its other events are not).
+    counted: Mutex<Option<CorrelationId>>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            posts: RwLock::new(Arc::new(PostLimiter::new(0, 0))),
+            writes: RwLock::new(Arc::new(WriteBudget::new(false))),
+            my_posts: Recent::default(),
+            my_commands: Recent::default(),
+            counted: Mutex::new(None),
+        }
+    }
+}
+
+impl Limits {
+    pub fn limit_posts(&self, limiter: PostLimiter) {
+        *self.posts.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(limiter);
+    }
+
+    pub fn limit_writes(&self, budget: WriteBudget) {
+        *self.writes.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(budget);
+    }
+
+    fn posts(&self) -> Arc<PostLimiter> {
+        self.posts
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    fn writes(&self) -> Arc<WriteBudget> {
+        self.writes
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// Counts a post this node is about to store; false when the user is over the limit.
+    pub fn post(&self, user: UserId, message: MessageId) -> bool {
+        let allowed = self.posts().check(user);
+        if allowed {
+            self.my_posts.insert(message);
+        }
+        allowed
+    }
+
+    /// Spends one write this node is about to make; refused with the seconds to wait.
+    pub fn spend(&self, user: UserId, write: Write) -> Result<(), u64> {
+        self.writes().spend(user, write)
+    }
+
+    /// Notes a command this node runs (by its correlation id): its events, when followed,
+    /// were counted by [`Limits::spend`] already.
+    pub fn mine(&self, command: CorrelationId) {
+        self.my_commands.insert(command);
+    }
+
+    /// Counts a committed event against its author's limits, unless this node wrote it.
+    pub fn follow(&self, event: &Event, metadata: &parley::EventMetadata) {
+        if let Event::MessagePosted {
+            message_id,
+            author_id: Some(author),
+            ..
+        } = event
+        {
+            if !self.my_posts.take(message_id) {
+                let _ = self.posts().check(*author);
+            }
+            return;
+        }
+        let Some(write) = write_of(event) else { return };
+        {
+            let mut counted = self.counted.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if *counted == Some(metadata.correlation_id) {
+                return;
+            }
+            *counted = Some(metadata.correlation_id);
+        }
+        if self.my_commands.take(&metadata.correlation_id) {
+            return;
+        }
+        if let Ok(user) = metadata.actor.parse::<UserId>() {
+            self.writes().charge(user, write);
+        }
     }
 }
 

@@ -214,6 +214,21 @@ enum PresenceWhat {
     Heartbeat,
     /// Just started listening (or listening again): everyone, say how your users stand.
     Hello,
+    /// Stopping: my users are gone from here (without waiting for my silence to tell).
+    Goodbye,
+}
+
+/// What a stopping node says to the others before it goes (see [`PresenceWhat::Goodbye`]).
+pub struct Goodbye {
+    pool: sqlx::AnyPool,
+    node: String,
+}
+
+impl Goodbye {
+    pub async fn say(&self) {
+        let said = notify_presence(&self.pool, &self.node, PresenceWhat::Goodbye);
+        let _ = tokio::time::timeout(Duration::from_secs(1), said).await;
+    }
 }
 
 async fn notify_presence(pool: &sqlx::AnyPool, node: &str, what: PresenceWhat) {
@@ -244,8 +259,12 @@ async fn notify(pool: &sqlx::AnyPool, channel: &str, note: &impl serde::Serializ
 /// sockets' users stand, says it is alive every second, and merges what the others say
 /// (see [`crate::presence::PresenceHub`]). A node silent for a few seconds is taken for
 /// gone and its users go offline after the grace period, unless they came back elsewhere.
-pub fn relay_presence(presence: Arc<PresenceHub>, db: Database) -> Vec<tokio::task::JoinHandle<()>> {
+pub fn relay_presence(presence: Arc<PresenceHub>, db: Database) -> (Vec<tokio::task::JoinHandle<()>>, Goodbye) {
     let node = uuid::Uuid::new_v4().to_string();
+    let goodbye = Goodbye {
+        pool: db.pool.clone(),
+        node: node.clone(),
+    };
     let (sender, mut outgoing) = tokio::sync::mpsc::channel::<crate::presence::Change>(1024);
     presence.relay_to(sender);
     let pool = db.pool.clone();
@@ -296,6 +315,7 @@ pub fn relay_presence(presence: Arc<PresenceHub>, db: Database) -> Vec<tokio::ta
                             notify_presence(&pool, &node, PresenceWhat::Hello).await;
                         }
                     }
+                    PresenceWhat::Goodbye => presence.forget_node(&note.node),
                     PresenceWhat::Hello => {
                         presence.heard_from(&note.node);
                         for (user, status) in presence.local_snapshot() {
@@ -306,5 +326,5 @@ pub fn relay_presence(presence: Arc<PresenceHub>, db: Database) -> Vec<tokio::ta
             }
         }
     });
-    vec![send, receive]
+    (vec![send, receive], goodbye)
 }

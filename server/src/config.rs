@@ -54,6 +54,10 @@ pub struct Config {
     /// region and keys from the `AWS_*` environment variables).
     #[arg(long, env = "PARLEY_S3_BUCKET")]
     pub s3_bucket: Option<String>,
+    /// Settings of the bucket's client on top of the `AWS_*` environment, by object_store's
+    /// names (`aws_endpoint`, `aws_access_key_id`…): how the tests point it at a local server.
+    #[arg(skip)]
+    pub s3_settings: Vec<(String, String)>,
     /// Messages each user may post per second, after a burst of five times as many (0: no limit).
     #[arg(long, env = "PARLEY_POST_RATE", default_value_t = 10)]
     pub post_rate: u32,
@@ -112,6 +116,7 @@ impl Config {
             log_json: false,
             files_dir: None,
             s3_bucket: None,
+            s3_settings: Vec::new(),
             // `tester` is made an admin by `create-admin` once signed up (helpers).
             admins: Vec::new(),
             post_rate: 0,

@@ -212,8 +212,6 @@ pub struct Engine {
     /// The log's head as last read, shared by the requests that arrived before the read.
     heads: Heads,
     logins: std::sync::RwLock<Arc<LoginLimiter>>,
-    /// Messages per user per second (a burst, then a rate).
-    posts: std::sync::RwLock<Arc<crate::auth::PostLimiter>>,
     /// Added to the wall clock for rules that depend on time (invite expiry); tests move it.
     clock_offset_ms: std::sync::atomic::AtomicI64,
     closing: watch::Sender<bool>,
@@ -230,14 +228,15 @@ pub struct Engine {
     outbound: std::sync::RwLock<Arc<parley::outbound::OutboundPolicy>>,
     /// Whether the lobby counts as shared for presence (the operator's choice).
     lobby_presence: std::sync::atomic::AtomicBool,
-    /// What each user may write, besides posts.
-    budget: std::sync::RwLock<Arc<crate::budget::WriteBudget>>,
+    /// How fast each user may post, and what else they may write (cluster-wide).
+    limits: Arc<crate::budget::Limits>,
 }
 
 impl Engine {
     /// An engine over `store`: from now on, what it decides from follows the log.
     pub fn new(store: EventStore, hub: Hub) -> Self {
-        let log_state = Arc::new(LogState::default());
+        let limits = Arc::new(crate::budget::Limits::default());
+        let log_state = Arc::new(LogState::new(limits.clone()));
         store.bus().follow(log_state.clone());
         Self {
             store,
@@ -246,13 +245,12 @@ impl Engine {
             heads: Heads::default(),
             clock_offset_ms: std::sync::atomic::AtomicI64::new(0),
             logins: std::sync::RwLock::new(Arc::new(LoginLimiter::new(false))),
-            posts: std::sync::RwLock::new(Arc::new(crate::auth::PostLimiter::new(0, 0))),
             closing: watch::channel(false).0,
             presence: Arc::default(),
             admins: std::sync::RwLock::default(),
             outbound: std::sync::RwLock::default(),
             lobby_presence: std::sync::atomic::AtomicBool::new(false),
-            budget: std::sync::RwLock::new(Arc::new(crate::budget::WriteBudget::new(false))),
+            limits,
             projector: std::sync::OnceLock::new(),
             sockets: Arc::default(),
             max_sockets: std::sync::atomic::AtomicUsize::new(0),
@@ -287,18 +285,14 @@ impl Engine {
 
     /// Turns the per-user write budgets on or off (see [`crate::budget`]).
     pub fn limit_writes(&self, on: bool) {
-        *self.budget.write().unwrap_or_else(|poisoned| poisoned.into_inner()) =
-            Arc::new(crate::budget::WriteBudget::new(on));
+        self.limits.limit_writes(crate::budget::WriteBudget::new(on));
     }
 
     /// Counts one write of `me`'s against its budget; refused with when to try again.
-    pub fn spend(&self, me: &Me, write: crate::budget::Write) -> Result<(), EngineError> {
-        let budget = self
-            .budget
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone();
-        budget
+    /// Follows the log first, so what other nodes stored for `me` counts too.
+    pub async fn spend(&self, me: &Me, write: crate::budget::Write) -> Result<(), EngineError> {
+        self.synced().await?;
+        self.limits
             .spend(me.user_id, write)
             .map_err(|wait| EngineError::OverBudget { what: write, wait })
     }
@@ -310,8 +304,13 @@ impl Engine {
 
     /// Counts a new socket of `user`; none when they already have as many as allowed.
     /// The socket is uncounted when the guard drops.
+    /// With several nodes the limit is shared out: each of the N nodes alive allows
+    /// `ceil(limit / N)`, so one account holds at most `limit + N - 1` sockets in the cluster.
     pub fn open_socket(&self, user: UserId) -> Option<SocketGuard> {
-        let max = self.max_sockets.load(std::sync::atomic::Ordering::Relaxed);
+        let max = self
+            .max_sockets
+            .load(std::sync::atomic::Ordering::Relaxed)
+            .div_ceil(self.presence.nodes());
         let mut open = self.sockets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let count = open.entry(user).or_default();
         if max > 0 && *count >= max {
@@ -678,7 +677,7 @@ impl Engine {
     /// Creates a space with `me` as its admin, and its `#general` channel: one command, so
     /// one correlation id; the channel's creation names the space's as its cause.
     pub async fn create_space(&self, me: &Me, name: &str) -> Result<(SpaceId, ChannelId), EngineError> {
-        self.spend(me, crate::budget::Write::Space)?;
+        self.spend(me, crate::budget::Write::Space).await?;
         let space_id = SpaceId::new();
         let metadata = self.metadata(me, None);
         let command = SpaceCommand::Create { name: name.to_owned() };
@@ -728,7 +727,7 @@ impl Engine {
         space_id: SpaceId,
         action: SpaceAction,
     ) -> Result<SpaceOutcome, EngineError> {
-        self.spend(me, crate::budget::Write::SpaceAction)?;
+        self.spend(me, crate::budget::Write::SpaceAction).await?;
         let now_ms = self.rules_now_ms();
         let command = match action {
             SpaceAction::CreateChannel { name } => {
@@ -838,10 +837,14 @@ impl Engine {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(2), reached).await;
     }
 
+    /// The metadata of a command of `me`'s run by this node (whose limits it was counted
+    /// against: see [`crate::budget::Limits::mine`]).
     fn metadata(&self, me: &Me, client_message_id: Option<MessageId>) -> EventMetadata {
+        let correlation_id = CorrelationId::new();
+        self.limits.mine(correlation_id);
         EventMetadata {
             actor: me.user_id.to_string(),
-            correlation_id: CorrelationId::new(),
+            correlation_id,
             causation_id: None,
             client_message_id,
         }
@@ -879,7 +882,7 @@ impl Engine {
     /// Opens (or finds) the direct conversation of `me` and the named users.
     pub async fn open_direct(&self, me: &Me, usernames: &[String]) -> Result<ChannelId, EngineError> {
         // Each try also tells whether a name exists: counted, so names cannot be listed.
-        self.spend(me, crate::budget::Write::Direct)?;
+        self.spend(me, crate::budget::Write::Direct).await?;
         if usernames.len() >= parley::channel::MAX_DIRECT_MEMBERS {
             return Err(DomainError::BadDirectMembers {
                 max: parley::channel::MAX_DIRECT_MEMBERS,
@@ -1028,8 +1031,8 @@ impl Engine {
 
     /// Sets how fast each user may post: `per_second` after a `burst` (0: no limit).
     pub fn limit_posts(&self, per_second: u32, burst: u32) {
-        let limiter = Arc::new(crate::auth::PostLimiter::new(per_second, burst));
-        *self.posts.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = limiter;
+        self.limits
+            .limit_posts(crate::auth::PostLimiter::new(per_second, burst));
     }
 
     /// Validates and posts a message as `me`; returns its log position (the first one, on a resend).
@@ -1044,15 +1047,11 @@ impl Engine {
         me: &Me,
         request: PostRequest,
     ) -> Result<impl Future<Output = Result<Position, EngineError>> + use<'a>, EngineError> {
-        let limiter = self
-            .posts
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone();
-        if !limiter.check(me.user_id) {
+        // After following the log: posts other nodes stored for this user count too.
+        let synced = self.synced().await?;
+        if !self.limits.post(me.user_id, request.message_id) {
             return Err(EngineError::TooFast);
         }
-        let synced = self.synced().await?;
         self.authorize_channel_in(&synced, me, request.channel).await?;
         let author = DisplayName::parse(&me.username)?;
         let attachments = self.uploaded(me, &request.attachments).await?;
@@ -1214,7 +1213,7 @@ impl Engine {
     ) -> Result<Position, EngineError> {
         let synced = self.synced().await?;
         let state = self.authorize_channel_in(&synced, me, channel).await?;
-        self.spend(me, crate::budget::Write::Change)?;
+        self.spend(me, crate::budget::Write::Change).await?;
         let change = match request {
             ChangeRequest::Edit { body } => MessageChange::Edit {
                 body: MessageBody::parse(&body)?,

@@ -39,10 +39,16 @@ impl Files {
 
     /// Files in an S3-compatible bucket; endpoint, region and keys come from the usual
     /// `AWS_*` environment variables (`AWS_ENDPOINT` for MinIO, R2, Garage…).
-    pub fn s3(bucket: &str) -> anyhow::Result<Self> {
-        let store = object_store::aws::AmazonS3Builder::from_env()
-            .with_bucket_name(bucket)
-            .build()?;
+    /// `settings` are set on top, by object_store's names (`aws_endpoint`…).
+    pub fn s3(bucket: &str, settings: &[(String, String)]) -> anyhow::Result<Self> {
+        let mut builder = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
+        for (name, value) in settings {
+            let key: object_store::aws::AmazonS3ConfigKey = name
+                .parse()
+                .map_err(|e| anyhow::anyhow!("unknown S3 setting {name:?}: {e}"))?;
+            builder = builder.with_config(key, value);
+        }
+        let store = builder.build()?;
         Ok(Self { store: Arc::new(store) })
     }
 
@@ -203,7 +209,7 @@ pub async fn upload(
 ) -> Result<axum::Json<Attachment>, UploadError> {
     let me = signed_in(&state.engine, &headers).await?;
     // Counted before the bytes are read into storage: a refused upload costs nothing more.
-    state.engine.spend(&me, crate::budget::Write::Upload)?;
+    state.engine.spend(&me, crate::budget::Write::Upload).await?;
     let stored = state.files.put(body, &query.name).await?;
     state.engine.record_upload(&me, &stored).await?;
     metrics::counter!(crate::metrics::UPLOADS).increment(1);

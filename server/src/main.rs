@@ -57,7 +57,7 @@ async fn main() -> anyhow::Result<()> {
             let services = startup::Services::start(&cli.config.database_url).await?;
             let password = Some(password.as_str()).filter(|p| !p.is_empty());
             let created = services.engine.create_admin(&username, password).await;
-            services.stop();
+            services.stop().await;
             if created? {
                 println!("created {username}, an instance admin");
             } else {

@@ -78,6 +78,11 @@ impl PresenceHub {
         }
     }
 
+    /// How many nodes the cluster has as this node knows it: itself and those heard from lately.
+    pub fn nodes(&self) -> usize {
+        1 + self.books().seen.len()
+    }
+
     fn books(&self) -> std::sync::MutexGuard<'_, Books> {
         self.books.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -282,12 +287,22 @@ impl PresenceHub {
     /// node lost their notes), each user going offline after the grace period unless
     /// some node says otherwise by then. All nodes when `silent_since` is `None`.
     pub fn forget_nodes(self: &Arc<Self>, silent_since: Option<Instant>) {
+        self.forget_where(|_, at| silent_since.is_none_or(|limit| at < limit));
+    }
+
+    /// Drops what `node` said: it said goodbye (it is stopping). Its users go offline after
+    /// the grace period unless they come back elsewhere by then.
+    pub fn forget_node(self: &Arc<Self>, node: &str) {
+        self.forget_where(|other, _| other == node);
+    }
+
+    fn forget_where(self: &Arc<Self>, gone: impl Fn(&str, Instant) -> bool) {
         let dropped: Vec<(String, bool, Option<Status>)> = {
             let mut books = self.books();
             let gone: Vec<String> = books
                 .seen
                 .iter()
-                .filter(|(_, at)| silent_since.is_none_or(|limit| **at < limit))
+                .filter(|(node, at)| gone(node, **at))
                 .map(|(node, _)| node.clone())
                 .collect();
             for node in &gone {

@@ -59,6 +59,8 @@ pub struct Services {
     pub projector: Projector,
     pub db: db::Database,
     tasks: Vec<JoinHandle<()>>,
+    /// What this node says to the others of its cluster when it stops (PostgreSQL).
+    goodbye: Option<crate::cluster::Goodbye>,
 }
 
 impl Services {
@@ -102,8 +104,11 @@ impl Services {
         engine
             .log_state()
             .grant_admins(granted.iter().filter_map(|id| id.parse().ok()));
+        let mut goodbye = None;
         if db.backend == db::Backend::Postgres {
-            tasks.extend(crate::cluster::relay_presence(engine.presence().clone(), db.clone()));
+            let (relays, bye) = crate::cluster::relay_presence(engine.presence().clone(), db.clone());
+            tasks.extend(relays);
+            goodbye = Some(bye);
         }
         engine.set_projector(projector.clone());
         engine.ensure_general().await.context("Failed to create #general")?;
@@ -112,11 +117,17 @@ impl Services {
             projector,
             tasks,
             db,
+            goodbye,
         })
     }
 
-    pub fn stop(&self) {
+    /// Closes the sockets, tells the other nodes this one is going (their users' presence
+    /// then fades after the grace period, not after a silence), and stops the tasks.
+    pub async fn stop(&self) {
         self.engine.close();
+        if let Some(goodbye) = &self.goodbye {
+            goodbye.say().await;
+        }
         for task in &self.tasks {
             task.abort();
         }
@@ -139,7 +150,9 @@ impl Application {
         let leptos_options = leptos_options(listener.local_addr()?)?;
         let cors = cors(&config.cors_origins)?;
         let files = match &config.s3_bucket {
-            Some(bucket) => crate::files::Files::s3(bucket).context("Failed to open the S3 bucket")?,
+            Some(bucket) => {
+                crate::files::Files::s3(bucket, &config.s3_settings).context("Failed to open the S3 bucket")?
+            }
             None => crate::files::Files::local(&config.files_dir()).context("Failed to open the files folder")?,
         };
         let router = router(leptos_options, services.engine.clone(), cors, config, files);
@@ -215,7 +228,7 @@ impl Application {
                 engine.close();
             })
             .await;
-        services.stop();
+        services.stop().await;
         result.context("The server failed")
     }
 }
@@ -434,6 +447,6 @@ pub async fn rebuild_projections(database_url: &str) -> anyhow::Result<Position>
         .rebuild()
         .await
         .context("Failed to rebuild the read models")?;
-    services.stop();
+    services.stop().await;
     Ok(position)
 }

@@ -1,16 +1,18 @@
-//! What a node decides from (aggregate caches, granted admins, ended sessions, lost access), brought up to date from the log it tails, the same way on every node.
+//! What a node decides from (aggregate caches, granted admins, ended sessions, lost access, limits), brought up to date from the log it tails, the same way on every node.
 //!
 //! The bus hands every committed event to [`LogState::follow`] in log order, whether this
 //! node or another wrote it; nothing here is changed any other way. A node that must decide
 //! on the log as it stands (PostgreSQL, several writers) first waits until its bus has
 //! passed the log's head: see [`super::Engine::synced`].
 
+use crate::budget::Limits;
 use crate::bus::Follower;
 use crate::folded::Folded;
 use parley::account::AccountState;
 use parley::space::{SpaceId, SpaceState};
 use parley::{ChannelId, ChannelState, Event, RecordedEvent, UserId, Username};
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::sync::RwLock;
 use tokio::sync::broadcast;
 
@@ -23,6 +25,8 @@ pub struct AccessLost {
 }
 
 pub struct LogState {
+    /// The post limit and write budgets, which count what other nodes wrote too.
+    limits: Arc<Limits>,
     /// Channel states folded from their streams, so `decide` need not replay them.
     pub channels: Folded<ChannelId, ChannelState>,
     /// Account states (with their password hashes), folded from their streams.
@@ -38,9 +42,11 @@ pub struct LogState {
     access_lost: broadcast::Sender<AccessLost>,
 }
 
-impl Default for LogState {
-    fn default() -> Self {
+impl LogState {
+    /// A state to follow the log with, counting what other nodes wrote against `limits`.
+    pub fn new(limits: Arc<Limits>) -> Self {
         Self {
+            limits,
             channels: Folded::default(),
             accounts: Folded::default(),
             spaces: Folded::default(),
@@ -97,6 +103,7 @@ fn aggregate_of(stream: &str) -> Aggregate {
 impl Follower for LogState {
     fn follow(&self, recorded: &RecordedEvent) {
         let (event, version) = (&recorded.event, recorded.stream_version);
+        self.limits.follow(event, &recorded.metadata);
         match aggregate_of(&recorded.stream_id.0) {
             Aggregate::Channel(channel) => self.channels.follow(&channel, event, version),
             Aggregate::Space(space) => self.spaces.follow(&space, event, version),

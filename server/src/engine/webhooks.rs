@@ -21,7 +21,7 @@ impl Engine {
         self.space(&self.synced().await?, space_id)
             .await?
             .authorize(me.user_id, Right::ManageSpace)?;
-        self.spend(me, crate::budget::Write::Webhook)?;
+        self.spend(me, crate::budget::Write::Webhook).await?;
         let bad = |e: WebhookError| EngineError::BadRequest(e.to_string());
         let url = webhook::valid_url(url).map_err(bad)?;
         // An internal address typed as such is refused now; a name is checked on each
@@ -112,7 +112,7 @@ impl Engine {
                 .authorize(me.user_id, Right::ManageSpace)?;
         }
         // A replay costs a delivery of everything since: counted like a new webhook.
-        self.spend(me, crate::budget::Write::Webhook)?;
+        self.spend(me, crate::budget::Write::Webhook).await?;
         let found = self
             .webhook_views(space_id)
             .await?

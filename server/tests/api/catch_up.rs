@@ -192,3 +192,30 @@ async fn a_client_that_stops_reading_does_not_hold_up_the_others() {
     }
     assert_eq!(received.len(), 3_000);
 }
+
+#[tokio::test]
+async fn a_client_resumes_from_its_cursor_across_a_rebuild_of_the_read_models() {
+    let app = spawn_app().await;
+    for i in 0..3 {
+        app.post(&format!("before {i}")).await;
+    }
+    app.wait_projected().await;
+    let mut socket = app.socket().await;
+    let (seen, cursor) = socket.subscribe(ChannelId::GENERAL, Position::ZERO).await;
+    assert_eq!(seen.last(), Some(&cursor));
+    drop(socket);
+
+    // Away: more is posted; then the read models are emptied and folded again from the log.
+    let mut missed = Vec::new();
+    for i in 0..3 {
+        missed.push(app.post(&format!("while away {i}")).await.1);
+    }
+    let app = app.rebuilt().await;
+    let mut socket = app.socket().await;
+    let (replayed, caught_up) = socket.subscribe(ChannelId::GENERAL, cursor).await;
+    assert_eq!(replayed, missed, "exactly what was missed, once, in order");
+    assert_eq!(caught_up, *missed.last().unwrap());
+    let (_, live) = app.post("after the rebuild").await;
+    assert_eq!(socket.next_event().await.position, live);
+    socket.expect_silence(200).await;
+}

@@ -205,7 +205,7 @@ async fn presence_of(socket: &mut crate::helpers::Socket, user: &str, limit: Dur
 }
 
 #[tokio::test]
-async fn presence_on_one_node_is_seen_on_the_others_and_a_stopped_nodes_users_go_offline() {
+async fn presence_on_one_node_is_seen_on_the_others_and_a_stopping_nodes_users_go_offline_after_the_grace_period() {
     let Some(mut nodes) = cluster(3).await else { return };
     let ada = nodes[0].sign_up("ada").await;
     // The watchers (`tester`) see Ada's presence because they share a conversation.
@@ -235,8 +235,8 @@ async fn presence_on_one_node_is_seen_on_the_others_and_a_stopped_nodes_users_go
         other => panic!("expected presence, got {other:?}"),
     }
 
-    // Her node stops (it never says goodbye): the others take it for gone after a few
-    // silent seconds, and she goes offline after the grace period.
+    // Her node stops and says goodbye: she goes offline after the grace period (5 s), not
+    // after the few silent seconds that make a node taken for gone plus the grace period.
     let first = nodes.remove(0);
     let stopped = std::time::Instant::now();
     let _dir = first.stop().await;
@@ -248,6 +248,11 @@ async fn presence_on_one_node_is_seen_on_the_others_and_a_stopped_nodes_users_go
     assert!(
         stopped.elapsed() >= Duration::from_secs(4),
         "not at once: a reload elsewhere has the grace period to come back"
+    );
+    assert!(
+        stopped.elapsed() < Duration::from_secs(8),
+        "about the grace period after the goodbye, not grace plus silence: {:?}",
+        stopped.elapsed()
     );
     assert_eq!(
         presence_of(&mut late, "ada", Duration::from_secs(5)).await,
@@ -369,7 +374,7 @@ async fn a_role_taken_through_one_node_is_refused_by_another() {
         a.sign_up("memo").await,
     );
     let space = create_space(a, &ada, "roles").await;
-    let id = space.space_id;
+    let (id, general) = (space.space_id, space.channels[0].channel_id);
     let code = invite(a, &ada, id, None, None).await;
     join(a, &moddy, id, &code).await.unwrap();
     join(a, &memo, id, &code).await.unwrap();
@@ -378,21 +383,185 @@ async fn a_role_taken_through_one_node_is_refused_by_another() {
         role: parley::Role::Moderator,
     };
     act(a, &ada, id, promote).await.unwrap();
-    // Through B, moddy moderates.
-    invite(b, &moddy, id, None, None).await;
+    // Through B, moddy moderates: renames a channel (B now knows moddy's role).
+    let rename = |name: &str| SpaceAction::RenameChannel {
+        channel: general,
+        name: name.into(),
+    };
+    act(b, &moddy, id, rename("lounge")).await.unwrap();
+    let args = post_args(general, "memo's words");
+    let message_id: parley::MessageId = serde_json::from_value(args["message_id"].clone()).unwrap();
+    assert_eq!(a.call_as(&memo.http, "post_message", args).await.status(), 200);
 
     let demote = SpaceAction::SetRole {
         member: moddy.me.user_id,
         role: parley::Role::Member,
     };
     act(a, &ada, id, demote).await.unwrap();
-    let no_invite = SpaceAction::CreateInvite {
-        expires_in_minutes: None,
-        max_uses: None,
-    };
-    assert_eq!(act(b, &moddy, id, no_invite).await.unwrap_err().0, 403);
-    let remove = SpaceAction::Remove {
-        member: memo.me.user_id,
-    };
-    assert_eq!(act(b, &moddy, id, remove).await.unwrap_err().0, 403);
+    assert_eq!(act(b, &moddy, id, rename("mine")).await.unwrap_err().0, 403);
+    let delete = serde_json::json!({ "channel": general, "message_id": message_id, "change": { "type": "delete" } });
+    let deleted = b.call_as(&moddy.http, "change_message", delete).await;
+    assert_ne!(deleted.status(), 200, "a demoted moderator deleted a message through B");
+    let history = serde_json::json!({ "channel": general, "before": null, "limit": 50 });
+    let page: Vec<parley::MessageView> = b.call_as(&ada.http, "history", history).await.json().await.unwrap();
+    assert!(page.iter().any(|m| m.message_id == message_id && !m.deleted));
+}
+
+#[tokio::test]
+async fn the_post_limit_and_the_write_budget_count_what_every_node_stored() {
+    let Some(nodes) = cluster(2).await else { return };
+    let (a, b) = (&nodes[0], &nodes[1]);
+    for node in &nodes {
+        node.engine.limit_posts(1, 3);
+        node.engine.limit_writes(true);
+    }
+    let ada = a.sign_up("ada").await;
+    let post = |node: &'static str| post_args(ChannelId::GENERAL, node);
+    // Three through A use up the burst; the fourth, through B, is refused all the same.
+    for _ in 0..3 {
+        assert_eq!(a.call_as(&ada.http, "post_message", post("a")).await.status(), 200);
+    }
+    assert_eq!(b.call_as(&ada.http, "post_message", post("b")).await.status(), 429);
+    // New spaces: five a minute, wherever they are made.
+    for i in 0..5 {
+        create_space(&nodes[i % 2], &ada, &format!("space {i}")).await;
+    }
+    let sixth = b
+        .call_as(&ada.http, "create_space", serde_json::json!({ "name": "six" }))
+        .await;
+    assert_eq!(sixth.status(), 429);
+    let sixth = a
+        .call_as(&ada.http, "create_space", serde_json::json!({ "name": "six" }))
+        .await;
+    assert_eq!(sixth.status(), 429);
+}
+
+#[tokio::test]
+async fn the_sockets_per_account_limit_is_shared_out_between_the_nodes() {
+    let Some(nodes) = cluster(2).await else { return };
+    for node in &nodes {
+        node.engine.limit_sockets(2);
+        // The nodes know of each other once they have heard a heartbeat.
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while node.engine.presence().nodes() < 2 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the nodes never heard of each other"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let (a, b) = (&nodes[0], &nodes[1]);
+    let _on_a = a.socket().await;
+    let _on_b = b.socket().await;
+    // Two in the cluster: a third is refused on either node.
+    for node in [a, b] {
+        let third = tokio_tungstenite::connect_async(node.socket_request(&[("cookie", &node.user.cookie())])).await;
+        match third {
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status(), 429),
+            other => panic!("a third socket was let in: {:?}", other.map(|_| ())),
+        }
+    }
+}
+
+/// A local S3-compatible server (moto's) on loopback, for the files several nodes share.
+struct LocalS3 {
+    server: std::process::Child,
+    endpoint: String,
+}
+
+impl LocalS3 {
+    async fn start() -> Self {
+        let program = std::env::var("PARLEY_MOTO_SERVER").unwrap_or_else(|_| "moto_server".into());
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let server = std::process::Command::new(&program)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start {program} ({e}): install it with PARLEY_SETUP_POSTGRES=1 .ci/setup")
+            });
+        let endpoint = format!("http://127.0.0.1:{port}");
+        for _ in 0..100 {
+            if reqwest::get(&endpoint).await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Self { server, endpoint }
+    }
+
+    async fn bucket(&self, name: &str) -> Vec<(String, String)> {
+        let made = reqwest::Client::new()
+            .put(format!("{}/{name}", self.endpoint))
+            .send()
+            .await
+            .unwrap();
+        assert!(made.status().is_success(), "bucket not made: {}", made.status());
+        [
+            ("aws_endpoint", self.endpoint.as_str()),
+            ("aws_allow_http", "true"),
+            ("aws_access_key_id", "parley-test"),
+            ("aws_secret_access_key", "parley-test"),
+            ("aws_region", "us-east-1"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+    }
+}
+
+impl Drop for LocalS3 {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+}
+
+#[tokio::test]
+async fn a_file_uploaded_through_one_node_is_served_by_another_from_the_shared_bucket() {
+    if !on_postgres() {
+        eprintln!("skipped: several nodes need PostgreSQL (PARLEY_TEST_POSTGRES)");
+        return;
+    }
+    let s3 = LocalS3::start().await;
+    let settings = s3.bucket("parley-files").await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = database_in(&dir).await;
+    let mut nodes = Vec::new();
+    for _ in 0..2 {
+        let mut config = parley_server::config::Config::for_tests(url.clone());
+        config.s3_bucket = Some("parley-files".into());
+        config.s3_settings = settings.clone();
+        nodes.push(crate::helpers::spawn_with(tempfile::tempdir().unwrap(), config).await);
+    }
+    let (a, b) = (&nodes[0], &nodes[1]);
+    let ada = a.sign_up("ada").await;
+    let picture = crate::files::png(640, 320);
+    let file = crate::files::uploaded(a, &ada, "shared.png", picture.clone()).await;
+    let args = serde_json::json!({
+        "channel": ChannelId::GENERAL, "message_id": MessageId::new(), "body": "look", "attachments": [file.file_id],
+    });
+    assert_eq!(a.call_as(&ada.http, "post_message", args).await.status(), 200);
+
+    // Node B has nothing on its disk: it serves the file and its thumbnail from the bucket.
+    let full = crate::files::get(b, &ada.http, &format!("/files/{}", file.file_id)).await;
+    assert_eq!(full.status(), 200);
+    assert_eq!(full.bytes().await.unwrap().to_vec(), picture);
+    let thumb = crate::files::get(b, &ada.http, &format!("/files/{}/thumb", file.file_id)).await;
+    assert_eq!(thumb.status(), 200);
+    // And the bucket holds it, where the store put it.
+    let mut bucket = object_store::aws::AmazonS3Builder::new().with_bucket_name("parley-files");
+    for (name, value) in &settings {
+        bucket = bucket.with_config(name.parse().unwrap(), value);
+    }
+    let bucket = bucket.build().unwrap();
+    let path = object_store::path::Path::from(format!("files/{}", file.file_id));
+    let stored = object_store::ObjectStore::get(&bucket, &path).await.unwrap();
+    assert_eq!(stored.bytes().await.unwrap().to_vec(), picture);
 }

@@ -5,14 +5,14 @@ use crate::helpers::{TestApp, User, spawn_app};
 use parley::attachment::Attachment;
 use parley::{ChannelId, MessageId, MessageView};
 
-fn png(width: u32, height: u32) -> Vec<u8> {
+pub(crate) fn png(width: u32, height: u32) -> Vec<u8> {
     let picture = image::RgbImage::from_fn(width, height, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 99]));
     let mut out = std::io::Cursor::new(Vec::new());
     picture.write_to(&mut out, image::ImageFormat::Png).unwrap();
     out.into_inner()
 }
 
-async fn upload(app: &TestApp, user: &User, name: &str, bytes: Vec<u8>) -> reqwest::Response {
+pub(crate) async fn upload(app: &TestApp, user: &User, name: &str, bytes: Vec<u8>) -> reqwest::Response {
     user.http
         .post(format!("http://{}/api/files", app.addr))
         .query(&[("name", name)])
@@ -22,13 +22,13 @@ async fn upload(app: &TestApp, user: &User, name: &str, bytes: Vec<u8>) -> reqwe
         .unwrap()
 }
 
-async fn uploaded(app: &TestApp, user: &User, name: &str, bytes: Vec<u8>) -> Attachment {
+pub(crate) async fn uploaded(app: &TestApp, user: &User, name: &str, bytes: Vec<u8>) -> Attachment {
     let response = upload(app, user, name, bytes).await;
     assert_eq!(response.status(), 200);
     response.json().await.unwrap()
 }
 
-async fn get(app: &TestApp, http: &reqwest::Client, path: &str) -> reqwest::Response {
+pub(crate) async fn get(app: &TestApp, http: &reqwest::Client, path: &str) -> reqwest::Response {
     http.get(format!("http://{}{path}", app.addr)).send().await.unwrap()
 }
 
