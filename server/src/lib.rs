@@ -1,48 +1,45 @@
-//! Parley's server, read top-down:
+//! Parley's server, laid out the way an event flows (a newcomer can point at each stage):
 //!
-//! - [`config`]: command line and environment settings.
-//! - [`auth`]: password hashing, session tokens and cookies, the sign-in rate limit, Origin checks.
-//! - [`db`]: opening the SQLite database (WAL, durable commits) and migrating it.
-//! - [`store`]: the event store: atomic, idempotent, version-checked appends through one
-//!   group-committing writer; reads by position and by stream.
-//! - [`budget`]: one budget per user for every write but posts (which have their own rate).
-//! - [`bus`]: the double emit: an eager notice before commit, a guaranteed one after.
-//! - [`projector`]: folds committed events into the read models, with a checkpoint.
-//! - [`redaction`]: the past as doors serve it: deleted messages' words taken out on read.
-//! - [`dispatcher`]: pushes projected events to the sockets subscribed to each channel.
-//! - [`presence`]: who is online, away or offline (the core's rules, a clock, a broadcast).
-//! - [`ws`]: the WebSocket door: subscribe from a cursor, catch up, follow live; post.
-//! - [`files`]: the file door: checked, content-addressed uploads with thumbnails; downloads
-//!   checked like the channel; local disk or an S3-compatible bucket.
-//! - [`folded`]: the engine's cache of aggregate states (single-flight loads, in-order folds).
-//! - [`engine`]: commands (decide + append) and queries behind every door.
-//! - [`webhooks`]: delivers a space's events to its webhooks: signed, in order, with retries and a dead letter.
-//! - [`rest`]: the REST door (`/api/v1`) for bots, by API token, with its OpenAPI document.
-//! - [`metrics`]: Prometheus metrics, liveness and readiness.
-//! - [`archive`]: export and import of the event log as JSON lines.
+//! ```text
+//!  doors ──► engine ──► log ──► projection ──► live ──► sockets
+//!  http/     engine/    log/    projection/    live/    http/ws.rs
+//!            decide     append  fold into      fan out
+//!            (core)     + bus   read models    per channel
+//!               ▲         │
+//!               └─────────┘ every committed event, in log order, on every node:
+//!                           engine/state.rs follows it (caches, access, sessions, limits)
+//! ```
+//!
+//! - [`http`]: the doors: router and middleware, the socket ([`http::ws`]), REST
+//!   ([`http::rest`]), files ([`http::files`]), health/readiness/metrics ([`http::ops`]).
+//!   Server functions come from the app crate and reach the engine as its `ChatBackend`.
+//! - [`engine`]: commands (load state, the core's `decide`, append) and queries, one file
+//!   per area; what it decides from follows the log ([`engine::LogState`]).
+//! - [`log`]: the event store (atomic, idempotent, group-committed appends), the bus that
+//!   announces each commit, and on PostgreSQL the tailer that reads other nodes' commits.
+//! - [`projection`]: folds the log into the read models, with a checkpoint, a lease, parking.
+//! - [`live`]: the hub that hands folded events to sockets, presence, and the relays
+//!   between nodes for what is never stored (typing, presence).
+//! - [`workers`]: background deliveries (webhooks).
+//! - Below them: [`config`], [`db`] (SQLite or PostgreSQL, migrations), [`cluster`]
+//!   (leases and notes between nodes), [`auth`] (passwords, tokens, cookies, limiters),
+//!   [`metrics`] (names), [`archive`] (export and import of the log as JSON lines).
 //! - [`startup`]: wires it all into an axum app, used by `main` and by the tests alike.
 // The page's view is one deeply nested type in release builds (no `erase_components`).
 #![recursion_limit = "512"]
 
 pub mod archive;
 pub mod auth;
-pub mod budget;
-pub mod bus;
 pub mod cluster;
 pub mod config;
 pub mod db;
-pub mod dispatcher;
 pub mod engine;
-pub mod files;
-pub mod folded;
+pub mod http;
+pub mod live;
+pub mod log;
 pub mod metrics;
-pub mod presence;
-pub mod projector;
-pub mod redaction;
-pub mod rest;
+pub mod projection;
 pub mod startup;
-pub mod store;
-pub mod webhooks;
-pub mod ws;
+pub mod workers;
 
 pub use startup::Application;

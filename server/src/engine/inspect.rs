@@ -46,11 +46,11 @@ impl Engine {
         admins.contains(&me.user_id) || self.log_state.is_granted_admin(me.user_id)
     }
 
-    pub fn set_projector(&self, projector: crate::projector::Projector) {
+    pub fn set_projector(&self, projector: crate::projection::Projector) {
         let _ = self.projector.set(projector);
     }
 
-    /// Folds a parked event again (see [`crate::projector::Projector::retry_parked`]).
+    /// Folds a parked event again (see [`crate::projection::Projector::retry_parked`]).
     pub async fn retry_parked(&self, me: &Me, position: Position) -> Result<(), EngineError> {
         self.require_admin(me)?;
         let projector = self
@@ -58,7 +58,7 @@ impl Engine {
             .get()
             .ok_or_else(|| EngineError::Internal("no projector".into()))?;
         projector.retry_parked(position).await.map_err(|e| match e {
-            crate::projector::ProjectionError::Write(e) => EngineError::Internal(e.to_string()),
+            crate::projection::ProjectionError::Write(e) => EngineError::Internal(e.to_string()),
             other => EngineError::BadRequest(other.to_string()),
         })
     }
@@ -92,7 +92,7 @@ impl Engine {
         let appended = self
             .append(
                 name.stream(),
-                crate::store::ExpectedVersion::Exact(state.version),
+                crate::log::store::ExpectedVersion::Exact(state.version),
                 &events,
                 &metadata,
             )
@@ -137,7 +137,7 @@ impl Engine {
             payload.get("message_id")?.as_str()?.parse().ok()
         };
         let ids: Vec<parley::MessageId> = rows.iter().filter_map(|row| message_of(&row.3, &row.5)).collect();
-        let deleted = crate::redaction::deleted_among(self.store.pool(), &ids).await?;
+        let deleted = crate::engine::redaction::deleted_among(self.store.pool(), &ids).await?;
         let rows: Vec<EventRow> = rows
             .into_iter()
             .map(|mut row| {
@@ -264,7 +264,7 @@ impl Engine {
         loop {
             let mut page = self.store.read_stream(&stream, after, position, 1_000).await?;
             // Time travel shows what was said then, except what has been deleted since.
-            crate::redaction::redact_deleted(self.store.pool(), &mut page).await?;
+            crate::engine::redaction::redact_deleted(self.store.pool(), &mut page).await?;
             let Some(last) = page.last().map(|e| e.position) else {
                 break;
             };

@@ -5,9 +5,9 @@
 //! on the log as it stands (PostgreSQL, several writers) first waits until its bus has
 //! passed the log's head: see [`super::Engine::synced`].
 
-use crate::budget::Limits;
-use crate::bus::Follower;
-use crate::folded::Folded;
+use crate::engine::budget::Limits;
+use crate::log::bus::Follower;
+use crate::engine::folded::Folded;
 use parley::account::AccountState;
 use parley::space::{SpaceId, SpaceState};
 use parley::{ChannelId, ChannelState, Event, RecordedEvent, UserId, Username};

@@ -14,7 +14,7 @@ type TokenRow = (String, String, i64, Option<i64>);
 impl Engine {
     /// Makes a token for `me`; returns it and its secret, which is never shown again.
     pub async fn create_token(&self, me: &Me, name: &str) -> Result<(TokenView, String), EngineError> {
-        self.spend(me, crate::budget::Write::Token).await?;
+        self.spend(me, crate::engine::budget::Write::Token).await?;
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
             return Err(EngineError::BadRequest(

@@ -21,12 +21,12 @@ impl Engine {
         self.space(&self.synced().await?, space_id)
             .await?
             .authorize(me.user_id, Right::ManageSpace)?;
-        self.spend(me, crate::budget::Write::Webhook).await?;
+        self.spend(me, crate::engine::budget::Write::Webhook).await?;
         let bad = |e: WebhookError| EngineError::BadRequest(e.to_string());
         let url = webhook::valid_url(url).map_err(bad)?;
         // An internal address typed as such is refused now; a name is checked on each
         // delivery, on the address it resolves to.
-        crate::webhooks::check_url(&self.outbound_policy(), &url).map_err(EngineError::BadRequest)?;
+        crate::workers::webhooks::check_url(&self.outbound_policy(), &url).map_err(EngineError::BadRequest)?;
         let event_types = webhook::valid_types(event_types).map_err(bad)?;
         if self.webhooks(me, space_id).await?.len() >= webhook::MAX_PER_SPACE {
             return Err(bad(WebhookError::TooMany));
@@ -112,7 +112,7 @@ impl Engine {
                 .authorize(me.user_id, Right::ManageSpace)?;
         }
         // A replay costs a delivery of everything since: counted like a new webhook.
-        self.spend(me, crate::budget::Write::Webhook).await?;
+        self.spend(me, crate::engine::budget::Write::Webhook).await?;
         let found = self
             .webhook_views(space_id)
             .await?

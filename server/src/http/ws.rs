@@ -8,9 +8,9 @@
 //! a client that floods without reading the answers holds a fixed amount of memory.
 
 use crate::auth;
-use crate::dispatcher::event_frame;
+use crate::live::hub::event_frame;
 use crate::engine::{AccessLost, Engine, EngineError, Session};
-use crate::startup::AppState;
+use crate::http::AppState;
 use axum::extract::State;
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode};
@@ -136,7 +136,7 @@ async fn serve(socket: WebSocket, engine: Arc<Engine>, session: Session) {
     };
     tokio::pin!(ended);
     // The session's end closes the socket too: it was checked at the handshake only.
-    let left_ms = (session.expires_at_ms - crate::store::now_ms()).max(0) as u64;
+    let left_ms = (session.expires_at_ms - crate::log::store::now_ms()).max(0) as u64;
     let expiry = tokio::time::sleep(std::time::Duration::from_millis(left_ms));
     tokio::pin!(expiry);
     let mut access_lost = engine.access_lost();
@@ -156,7 +156,7 @@ async fn serve(socket: WebSocket, engine: Arc<Engine>, session: Session) {
             Room(Result<mpsc::OwnedPermit<PostRequest>, mpsc::error::SendError<()>>),
             Frame(Option<Result<Message, axum::Error>>),
             Lost(Result<AccessLost, broadcast::error::RecvError>),
-            Presence(Result<crate::presence::Change, broadcast::error::RecvError>),
+            Presence(Result<crate::live::presence::Change, broadcast::error::RecvError>),
             Personal(Result<Utf8Bytes, broadcast::error::RecvError>),
             End,
         }
@@ -276,8 +276,8 @@ async fn serve(socket: WebSocket, engine: Arc<Engine>, session: Session) {
 
 /// This socket's presence: its place in the book, and the changes it follows (once asked).
 struct Presence {
-    connection: crate::presence::Connection,
-    changes: Option<broadcast::Receiver<crate::presence::Change>>,
+    connection: crate::live::presence::Connection,
+    changes: Option<broadcast::Receiver<crate::live::presence::Change>>,
     /// Whose changes it may be told.
     contacts: Contacts,
 }
@@ -331,8 +331,8 @@ impl Contacts {
         &mut self,
         engine: &Engine,
         me: &parley_app::api::Me,
-        users: Vec<crate::presence::Change>,
-    ) -> Vec<crate::presence::Change> {
+        users: Vec<crate::live::presence::Change>,
+    ) -> Vec<crate::live::presence::Change> {
         self.read(engine, me).await;
         users
             .into_iter()
@@ -722,7 +722,7 @@ async fn catch_up(
             .await
             .map_err(|e| e.to_string())?;
         // The past without the words of messages deleted since.
-        crate::redaction::redact_deleted(engine.store().pool(), &mut page)
+        crate::engine::redaction::redact_deleted(engine.store().pool(), &mut page)
             .await
             .map_err(|e| e.to_string())?;
         for event in &page {

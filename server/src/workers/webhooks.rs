@@ -7,7 +7,7 @@
 //! public addresses, unless the operator allows more (checked on the address connected to).
 
 use crate::engine::Engine;
-use crate::store::now_ms;
+use crate::log::store::now_ms;
 use hmac::{Hmac, Mac};
 use parley::outbound::OutboundPolicy;
 use parley::{ChannelId, Event, Position, RecordedEvent, SpaceId};
@@ -275,7 +275,7 @@ impl Delivery<'_> {
             let page = engine.store().read_all(*offset, PAGE).await?;
             let mut page: Vec<RecordedEvent> = page.into_iter().filter(|e| e.position <= head).collect();
             // A replay, or a delivery that comes late, carries no words of a deleted message.
-            crate::redaction::redact_deleted(pool, &mut page).await?;
+            crate::engine::redaction::redact_deleted(pool, &mut page).await?;
             let Some(last) = page.last().map(|e| e.position) else {
                 return Ok(None);
             };

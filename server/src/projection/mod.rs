@@ -12,9 +12,9 @@
 use crate::cluster::{Lease, POLL, PROJECTOR_LEASE};
 use crate::db::{Backend, Database};
 use crate::dialect;
-use crate::dispatcher::Hub;
-use crate::store::now_ms;
-use crate::store::{EventStore, StoreReadError};
+use crate::live::hub::Hub;
+use crate::log::store::now_ms;
+use crate::log::store::{EventStore, StoreReadError};
 use parley::{Event, Position, RecordedEvent};
 use sqlx::postgres::PgListener;
 use sqlx::{AnyConnection, AnyPool, Executor};

@@ -7,7 +7,7 @@
 //! Only after the commit are the requests answered and the events announced on the bus,
 //! so an acknowledged event is durable and positions are announced in log order.
 
-use crate::bus::Bus;
+use crate::log::bus::Bus;
 use crate::db::{Backend, Database, WriterConnection};
 use parley::{Event, EventId, EventMetadata, MessageId, Position, RecordedEvent, StreamId};
 use sqlx::{AnyPool, Executor, FromRow};

@@ -3,12 +3,12 @@
 //! that say who is asking.
 
 use crate::auth::{self, LoginLimiter, SessionToken};
-use crate::bus::EagerNotice;
+use crate::log::bus::EagerNotice;
 use crate::db::{Backend, Flag};
 use crate::dialect;
-use crate::dispatcher::Hub;
-use crate::store::now_ms;
-use crate::store::{AppendError, Appended, EventStore, ExpectedVersion, NewEvent, StoreReadError};
+use crate::live::hub::Hub;
+use crate::log::store::now_ms;
+use crate::log::store::{AppendError, Appended, EventStore, ExpectedVersion, NewEvent, StoreReadError};
 use axum::http::HeaderMap;
 use parley::account::{self, AccountCommand, AccountState};
 use parley::space::{self, SpaceCommand, SpaceId, SpaceState};
@@ -27,10 +27,13 @@ use parley_app::api::{CreatedWebhook, LogFilter, LogPage, WebhookAction, Webhook
 use std::sync::Arc;
 use tokio::sync::{broadcast, watch};
 
+pub mod budget;
 mod contacts;
 mod files;
+pub mod folded;
 mod inspect;
 mod reads;
+pub mod redaction;
 mod state;
 pub mod tokens;
 mod webhooks;
@@ -57,7 +60,7 @@ pub enum EngineError {
     #[error("{0}")]
     Busy(#[from] auth::Busy),
     #[error("too many {} at once; wait {wait} seconds and try again", what.name())]
-    OverBudget { what: crate::budget::Write, wait: u64 },
+    OverBudget { what: crate::engine::budget::Write, wait: u64 },
     #[error("you are sending messages too fast; wait a moment and try again")]
     TooFast,
     #[error("{0}")]
@@ -215,12 +218,12 @@ pub struct Engine {
     /// Added to the wall clock for rules that depend on time (invite expiry); tests move it.
     clock_offset_ms: std::sync::atomic::AtomicI64,
     closing: watch::Sender<bool>,
-    presence: Arc<crate::presence::PresenceHub>,
+    presence: Arc<crate::live::presence::PresenceHub>,
     /// Open sockets per user, and how many one user may have (0: no limit).
     sockets: Arc<std::sync::Mutex<std::collections::HashMap<UserId, usize>>>,
     max_sockets: std::sync::atomic::AtomicUsize,
     /// The projector, for retrying parked events (set once at start).
-    projector: std::sync::OnceLock<crate::projector::Projector>,
+    projector: std::sync::OnceLock<crate::projection::Projector>,
     /// The instance's admins by the configuration (who may open the event inspector):
     /// accounts that existed when it was read.
     admins: std::sync::RwLock<std::collections::HashSet<UserId>>,
@@ -229,13 +232,13 @@ pub struct Engine {
     /// Whether the lobby counts as shared for presence (the operator's choice).
     lobby_presence: std::sync::atomic::AtomicBool,
     /// How fast each user may post, and what else they may write (cluster-wide).
-    limits: Arc<crate::budget::Limits>,
+    limits: Arc<crate::engine::budget::Limits>,
 }
 
 impl Engine {
     /// An engine over `store`: from now on, what it decides from follows the log.
     pub fn new(store: EventStore, hub: Hub) -> Self {
-        let limits = Arc::new(crate::budget::Limits::default());
+        let limits = Arc::new(crate::engine::budget::Limits::default());
         let log_state = Arc::new(LogState::new(limits.clone()));
         store.bus().follow(log_state.clone());
         Self {
@@ -283,14 +286,14 @@ impl Engine {
             .clone()
     }
 
-    /// Turns the per-user write budgets on or off (see [`crate::budget`]).
+    /// Turns the per-user write budgets on or off (see [`crate::engine::budget`]).
     pub fn limit_writes(&self, on: bool) {
-        self.limits.limit_writes(crate::budget::WriteBudget::new(on));
+        self.limits.limit_writes(crate::engine::budget::WriteBudget::new(on));
     }
 
     /// Counts one write of `me`'s against its budget; refused with when to try again.
     /// Follows the log first, so what other nodes stored for `me` counts too.
-    pub async fn spend(&self, me: &Me, write: crate::budget::Write) -> Result<(), EngineError> {
+    pub async fn spend(&self, me: &Me, write: crate::engine::budget::Write) -> Result<(), EngineError> {
         self.synced().await?;
         self.limits
             .spend(me.user_id, write)
@@ -571,7 +574,7 @@ impl Engine {
     }
 
     /// Who is online, away or offline on this server.
-    pub fn presence(&self) -> &Arc<crate::presence::PresenceHub> {
+    pub fn presence(&self) -> &Arc<crate::live::presence::PresenceHub> {
         &self.presence
     }
 
@@ -677,7 +680,7 @@ impl Engine {
     /// Creates a space with `me` as its admin, and its `#general` channel: one command, so
     /// one correlation id; the channel's creation names the space's as its cause.
     pub async fn create_space(&self, me: &Me, name: &str) -> Result<(SpaceId, ChannelId), EngineError> {
-        self.spend(me, crate::budget::Write::Space).await?;
+        self.spend(me, crate::engine::budget::Write::Space).await?;
         let space_id = SpaceId::new();
         let metadata = self.metadata(me, None);
         let command = SpaceCommand::Create { name: name.to_owned() };
@@ -727,7 +730,7 @@ impl Engine {
         space_id: SpaceId,
         action: SpaceAction,
     ) -> Result<SpaceOutcome, EngineError> {
-        self.spend(me, crate::budget::Write::SpaceAction).await?;
+        self.spend(me, crate::engine::budget::Write::SpaceAction).await?;
         let now_ms = self.rules_now_ms();
         let command = match action {
             SpaceAction::CreateChannel { name } => {
@@ -838,7 +841,7 @@ impl Engine {
     }
 
     /// The metadata of a command of `me`'s run by this node (whose limits it was counted
-    /// against: see [`crate::budget::Limits::mine`]).
+    /// against: see [`crate::engine::budget::Limits::mine`]).
     fn metadata(&self, me: &Me, client_message_id: Option<MessageId>) -> EventMetadata {
         let correlation_id = CorrelationId::new();
         self.limits.mine(correlation_id);
@@ -882,7 +885,7 @@ impl Engine {
     /// Opens (or finds) the direct conversation of `me` and the named users.
     pub async fn open_direct(&self, me: &Me, usernames: &[String]) -> Result<ChannelId, EngineError> {
         // Each try also tells whether a name exists: counted, so names cannot be listed.
-        self.spend(me, crate::budget::Write::Direct).await?;
+        self.spend(me, crate::engine::budget::Write::Direct).await?;
         if usernames.len() >= parley::channel::MAX_DIRECT_MEMBERS {
             return Err(DomainError::BadDirectMembers {
                 max: parley::channel::MAX_DIRECT_MEMBERS,
@@ -1213,7 +1216,7 @@ impl Engine {
     ) -> Result<Position, EngineError> {
         let synced = self.synced().await?;
         let state = self.authorize_channel_in(&synced, me, channel).await?;
-        self.spend(me, crate::budget::Write::Change).await?;
+        self.spend(me, crate::engine::budget::Write::Change).await?;
         let change = match request {
             ChangeRequest::Edit { body } => MessageChange::Edit {
                 body: MessageBody::parse(&body)?,

@@ -3,7 +3,7 @@
 //! Every error is JSON of one shape: `{"error": {"code": "...", "message": "..."}}`.
 
 use crate::engine::{Engine, EngineError};
-use crate::startup::AppState;
+use crate::http::AppState;
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -204,7 +204,7 @@ impl From<EngineError> for Refusal {
                 e.user_message(),
                 e.retry_after(),
             ),
-            EngineError::Append(crate::store::AppendError::IdInUse) => {
+            EngineError::Append(crate::log::store::AppendError::IdInUse) => {
                 Self(StatusCode::CONFLICT, "conflict", e.user_message(), None)
             }
             e if e.is_user_error() => Self::invalid(e.user_message()),

@@ -6,7 +6,7 @@
 
 use crate::auth;
 use crate::engine::{Engine, EngineError};
-use crate::startup::AppState;
+use crate::http::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -209,7 +209,7 @@ pub async fn upload(
 ) -> Result<axum::Json<Attachment>, UploadError> {
     let me = signed_in(&state.engine, &headers).await?;
     // Counted before the bytes are read into storage: a refused upload costs nothing more.
-    state.engine.spend(&me, crate::budget::Write::Upload).await?;
+    state.engine.spend(&me, crate::engine::budget::Write::Upload).await?;
     let stored = state.files.put(body, &query.name).await?;
     state.engine.record_upload(&me, &stored).await?;
     metrics::counter!(crate::metrics::UPLOADS).increment(1);
