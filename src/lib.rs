@@ -7,6 +7,7 @@
 //! - [`ids`]: typed identifiers (UUIDv7 message ids minted by the client) and log positions.
 //! - [`rules`]: parse-don't-validate newtypes for what users type (message bodies, display names).
 //! - [`account`]: usernames, passwords, and the account aggregate (registration).
+//! - [`api`]: the shapes every door speaks: requests, and the views the server answers with.
 //! - [`attachment`]: files sent with messages: content-addressed ids, accepted types and sizes.
 //! - [`space`]: spaces, their members, roles and invites: the authorization model.
 //! - [`aggregate`]: what every aggregate state shares (fold, version), for caches of states.
@@ -28,6 +29,7 @@
 
 pub mod account;
 pub mod aggregate;
+pub mod api;
 pub mod attachment;
 pub mod channel;
 pub mod event;

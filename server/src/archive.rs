@@ -9,9 +9,9 @@
 //! other, stream versions in order), so a bad file changes nothing. The read models are
 //! then rebuilt from the imported log.
 
-use crate::db;
 use anyhow::{Context, bail};
 use parley::{Event, EventId, EventMetadata, Position, StreamId};
+use parley_engine::db;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::io::{BufRead, Write};

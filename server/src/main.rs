@@ -28,7 +28,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Migrate => {
-            parley_server::db::open(&cli.config.database_url).await?;
+            parley_engine::db::open(&cli.config.database_url).await?;
             println!("database is up to date");
             Ok(())
         }

@@ -1,18 +1,18 @@
 //! Builds the whole server from a config: database, event log, projection, live hub, engine, workers and the HTTP doors. `main` and the integration tests use the same `build`.
 
 use crate::config::Config;
-use crate::db;
-use crate::engine::Engine;
 use crate::http::{cors, router};
-use crate::live::hub::Hub;
-use crate::log::bus::Bus;
-use crate::log::store::EventStore;
-use crate::projection::{self, Projector};
 use anyhow::Context;
 use axum::Router;
 use axum::serve::ListenerExt;
 use leptos::config::LeptosOptions;
 use parley::Position;
+use parley_engine::db;
+use parley_engine::engine::Engine;
+use parley_engine::live::hub::Hub;
+use parley_engine::log::bus::Bus;
+use parley_engine::log::store::EventStore;
+use parley_engine::projection::{self, Projector};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -26,7 +26,7 @@ pub struct Services {
     pub db: db::Database,
     tasks: Vec<JoinHandle<()>>,
     /// What this node says to the others of its cluster when it stops (PostgreSQL).
-    goodbye: Option<crate::live::relay::Goodbye>,
+    goodbye: Option<parley_engine::live::relay::Goodbye>,
 }
 
 impl Services {
@@ -43,14 +43,14 @@ impl Services {
         let (store, writer_task) = EventStore::start(&db, writer, bus);
         let mut tasks = vec![writer_task];
         if db.backend == db::Backend::Postgres {
-            tasks.push(tokio::spawn(crate::log::tail::tail(store.clone(), db.clone())));
+            tasks.push(tokio::spawn(parley_engine::log::tail::tail(store.clone(), db.clone())));
         }
         let checkpoint = projection::checkpoint(&db.pool)
             .await
             .context("Failed to read the projection checkpoint")?;
         let hub = Hub::new(checkpoint);
         if db.backend == db::Backend::Postgres {
-            tasks.extend(crate::live::relay::relay_typing(hub.clone(), db.clone()));
+            tasks.extend(parley_engine::live::relay::relay_typing(hub.clone(), db.clone()));
         }
         let projector_conn = db.own_connection().await?;
         let projector = Projector::new(store.clone(), hub.clone(), &db, projector_conn);
@@ -72,7 +72,7 @@ impl Services {
             .grant_admins(granted.iter().filter_map(|id| id.parse().ok()));
         let mut goodbye = None;
         if db.backend == db::Backend::Postgres {
-            let (relays, bye) = crate::live::relay::relay_presence(engine.presence().clone(), db.clone());
+            let (relays, bye) = parley_engine::live::relay::relay_presence(engine.presence().clone(), db.clone());
             tasks.extend(relays);
             goodbye = Some(bye);
         }
@@ -108,7 +108,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
-        crate::metrics::install();
+        parley_engine::metrics::install();
         let services = Services::start(&config.database_url).await?;
         let listener = TcpListener::bind(config.addr())
             .await
@@ -146,15 +146,17 @@ impl Application {
                 .map_err(|e| anyhow::anyhow!("PARLEY_WEBHOOK_ALLOW: {e}"))?,
         );
         services.engine.set_outbound_policy(policy.clone());
-        let settings = crate::workers::webhooks::Settings {
+        let settings = parley_engine::workers::webhooks::Settings {
             base_backoff_ms: config.webhook_backoff_ms.max(1),
             max_attempts: config.webhook_max_attempts.max(1),
             timeout: std::time::Duration::from_secs(10),
             policy,
         };
-        services
-            .tasks
-            .push(crate::workers::webhooks::spawn(services.engine.clone(), &services.db, settings));
+        services.tasks.push(parley_engine::workers::webhooks::spawn(
+            services.engine.clone(),
+            &services.db,
+            settings,
+        ));
         services.tasks.push(purge_sessions(services.engine.clone()));
         Ok(Self {
             listener,

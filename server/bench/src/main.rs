@@ -104,7 +104,7 @@ impl Server {
             // Every socket signs in as one bench user: the server checks the session once,
             // at the handshake, so how many users there are does not change the figures.
             let (_, token) = services.engine.sign_up("bench", "bench password", None).await?;
-            cookie = format!("{}={}", parley_server::auth::SESSION_COOKIE, token.expose());
+            cookie = format!("{}={}", parley_engine::auth::SESSION_COOKIE, token.expose());
             for (i, channel) in channels.iter().chain([&fanout, &catchup]).enumerate() {
                 let command = ChannelCommand::CreateChannel {
                     channel_id: *channel,
@@ -198,7 +198,7 @@ fn spawn(bin: &PathBuf, database_url: &str) -> anyhow::Result<(Child, String)> {
         // PARLEY_BENCH_LOG (a RUST_LOG filter) shows the server's log on stderr.
         .env(
             "RUST_LOG",
-            std::env::var("PARLEY_BENCH_LOG").unwrap_or_else(|_| "warn,parley_server=info".into()),
+            std::env::var("PARLEY_BENCH_LOG").unwrap_or_else(|_| "warn,parley_server=info,parley_engine=info".into()),
         )
         .env("NO_COLOR", "1")
         // The load generators post as few users, far above one person's rate limit.

@@ -4,8 +4,6 @@
 //! Blobs live behind `object_store`'s `ObjectStore` trait: a folder on local disk by
 //! default, any S3-compatible bucket when configured. Both are the crate's own backends.
 
-use crate::auth;
-use crate::engine::{Engine, EngineError};
 use crate::http::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -15,6 +13,8 @@ use object_store::ObjectStore;
 use object_store::path::Path as StorePath;
 use parley::attachment::{self, Attachment, FileError};
 use parley_app::api::Me;
+use parley_engine::auth;
+use parley_engine::engine::{Engine, EngineError};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -209,10 +209,13 @@ pub async fn upload(
 ) -> Result<axum::Json<Attachment>, UploadError> {
     let me = signed_in(&state.engine, &headers).await?;
     // Counted before the bytes are read into storage: a refused upload costs nothing more.
-    state.engine.spend(&me, crate::engine::budget::Write::Upload).await?;
+    state
+        .engine
+        .spend(&me, parley_engine::engine::budget::Write::Upload)
+        .await?;
     let stored = state.files.put(body, &query.name).await?;
     state.engine.record_upload(&me, &stored).await?;
-    metrics::counter!(crate::metrics::UPLOADS).increment(1);
+    metrics::counter!(parley_engine::metrics::UPLOADS).increment(1);
     Ok(axum::Json(stored))
 }
 

@@ -2,17 +2,15 @@
 //!
 //! Each door is its own module: [`ws`] (the socket), [`rest`] (`/api/v1`), [`files`]
 //! (uploads and downloads), [`ops`] (health, readiness, metrics); the server functions
-//! come from the app (`parley_app::api`) and reach the engine through the `ChatBackend` context.
+//! come from the app (`parley_app::api`) and reach the engine, provided as their context.
 
 pub mod files;
 pub mod ops;
 pub mod rest;
 pub mod ws;
 
-use crate::auth;
-use anyhow::Context;
 use crate::config::Config;
-use crate::engine::Engine;
+use anyhow::Context;
 use axum::Router;
 use axum::extract::{FromRef, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
@@ -22,8 +20,9 @@ use axum::routing::get;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
-use parley_app::api::ssr::Backend;
 use parley_app::{App, shell};
+use parley_engine::auth;
+use parley_engine::engine::Engine;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tower::util::option_layer;
@@ -148,7 +147,7 @@ pub fn router(
     files: files::Files,
 ) -> Router {
     let routes = generate_route_list(App);
-    let backend: Backend = engine.clone();
+    let for_server_functions = engine.clone();
     let allowed_origins = config
         .cors_origins
         .iter()
@@ -166,17 +165,14 @@ pub fn router(
     let upload_limit = axum::extract::DefaultBodyLimit::max(parley::attachment::MAX_FILE_BYTES as usize + 1);
     Router::new()
         .route("/ws", get(ws::handler))
-        .route(
-            "/api/files",
-            axum::routing::post(files::upload).layer(upload_limit),
-        )
+        .route("/api/files", axum::routing::post(files::upload).layer(upload_limit))
         .route("/files/{file_id}", get(files::download))
         .route("/files/{file_id}/thumb", get(files::thumbnail_of))
         .merge(rest::routes())
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
-        .leptos_routes_with_context(&state, routes, move || provide_context(backend.clone()), {
+        .leptos_routes_with_context(&state, routes, move || provide_context(for_server_functions.clone()), {
             let options = leptos_options.clone();
             move || shell(options.clone())
         })
@@ -216,4 +212,3 @@ pub fn router(
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
-

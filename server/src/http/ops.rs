@@ -1,12 +1,12 @@
 //! The operator's doors: liveness (`/healthz`), readiness (`/readyz`) and Prometheus metrics (`/metrics`, with the operator's token).
 
 use super::AppState;
-use crate::db::Flag;
-use crate::metrics::{PROJECTION_LAG, READY_MAX_LAG, WEBHOOK_BACKLOG, WEBHOOK_PARKED, install};
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use metrics_exporter_prometheus::PrometheusHandle;
+use parley_engine::db::Flag;
+use parley_engine::metrics::{PROJECTION_LAG, READY_MAX_LAG, WEBHOOK_BACKLOG, WEBHOOK_PARKED, install};
 
 /// `GET /metrics`: every metric in Prometheus's text format, for whoever carries the
 /// operator's token (`Authorization: Bearer …`): the figures tell an outsider how busy the
@@ -24,7 +24,7 @@ pub async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderM
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or_default();
-    if !crate::auth::same_secret(given, expected) {
+    if !parley_engine::auth::same_secret(given, expected) {
         return (
             StatusCode::UNAUTHORIZED,
             [(header::WWW_AUTHENTICATE, "Bearer")],

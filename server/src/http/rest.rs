@@ -2,7 +2,6 @@
 //! tokens, with its OpenAPI document generated from this code (utoipa) and a Swagger UI page.
 //! Every error is JSON of one shape: `{"error": {"code": "...", "message": "..."}}`.
 
-use crate::engine::{Engine, EngineError};
 use crate::http::AppState;
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
@@ -10,9 +9,10 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use parley::api::PostRequest;
 use parley::{ChannelId, DomainError, MessageId, MessageView, Position};
 use parley_app::api::Me;
-use parley_app::api::ssr::PostRequest;
+use parley_engine::engine::{Engine, EngineError};
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
@@ -204,7 +204,7 @@ impl From<EngineError> for Refusal {
                 e.user_message(),
                 e.retry_after(),
             ),
-            EngineError::Append(crate::log::store::AppendError::IdInUse) => {
+            EngineError::Append(parley_engine::log::store::AppendError::IdInUse) => {
                 Self(StatusCode::CONFLICT, "conflict", e.user_message(), None)
             }
             e if e.is_user_error() => Self::invalid(e.user_message()),

@@ -7,9 +7,6 @@
 //! only a few may be in flight: past that the socket stops reading (TCP back-pressure), so
 //! a client that floods without reading the answers holds a fixed amount of memory.
 
-use crate::auth;
-use crate::live::hub::event_frame;
-use crate::engine::{AccessLost, Engine, EngineError, Session};
 use crate::http::AppState;
 use axum::extract::State;
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
@@ -17,9 +14,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures::{SinkExt, StreamExt};
 use parley::DomainError;
+use parley::api::PostRequest;
 use parley::protocol::{ClientFrame, MAX_FRAME_BYTES, ServerFrame};
 use parley::{ChannelId, Position, SpaceId};
-use parley_app::api::ssr::PostRequest;
+use parley_engine::auth;
+use parley_engine::engine::{AccessLost, Engine, EngineError, Session};
+use parley_engine::live::hub::event_frame;
 use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::broadcast;
@@ -99,7 +99,7 @@ fn frame_message(frame: &ServerFrame) -> Message {
 }
 
 async fn serve(socket: WebSocket, engine: Arc<Engine>, session: Session) {
-    metrics::gauge!(crate::metrics::SOCKETS).increment(1.0);
+    metrics::gauge!(parley_engine::metrics::SOCKETS).increment(1.0);
     let (mut sink, mut stream) = socket.split();
     let (out, mut outbox) = mpsc::channel::<Message>(OUTBOX);
     let writer = tokio::spawn(async move {
@@ -118,7 +118,7 @@ async fn serve(socket: WebSocket, engine: Arc<Engine>, session: Session) {
     let mut closing = engine.closing();
     // Sessions end in the log: whichever node signed this one out, this node follows it.
     let mut signed_out = engine.signed_out();
-    let session_id = crate::auth::session_id(&session.token_hash);
+    let session_id = parley_engine::auth::session_id(&session.token_hash);
     let ended = async {
         loop {
             match signed_out.recv().await {
@@ -136,7 +136,7 @@ async fn serve(socket: WebSocket, engine: Arc<Engine>, session: Session) {
     };
     tokio::pin!(ended);
     // The session's end closes the socket too: it was checked at the handshake only.
-    let left_ms = (session.expires_at_ms - crate::log::store::now_ms()).max(0) as u64;
+    let left_ms = (session.expires_at_ms - parley_engine::log::store::now_ms()).max(0) as u64;
     let expiry = tokio::time::sleep(std::time::Duration::from_millis(left_ms));
     tokio::pin!(expiry);
     let mut access_lost = engine.access_lost();
@@ -156,7 +156,7 @@ async fn serve(socket: WebSocket, engine: Arc<Engine>, session: Session) {
             Room(Result<mpsc::OwnedPermit<PostRequest>, mpsc::error::SendError<()>>),
             Frame(Option<Result<Message, axum::Error>>),
             Lost(Result<AccessLost, broadcast::error::RecvError>),
-            Presence(Result<crate::live::presence::Change, broadcast::error::RecvError>),
+            Presence(Result<parley_engine::live::presence::Change, broadcast::error::RecvError>),
             Personal(Result<Utf8Bytes, broadcast::error::RecvError>),
             End,
         }
@@ -271,13 +271,13 @@ async fn serve(socket: WebSocket, engine: Arc<Engine>, session: Session) {
     engine.presence().disconnect(&presence.connection);
     drop(out);
     let _ = writer.await;
-    metrics::gauge!(crate::metrics::SOCKETS).decrement(1.0);
+    metrics::gauge!(parley_engine::metrics::SOCKETS).decrement(1.0);
 }
 
 /// This socket's presence: its place in the book, and the changes it follows (once asked).
 struct Presence {
-    connection: crate::live::presence::Connection,
-    changes: Option<broadcast::Receiver<crate::live::presence::Change>>,
+    connection: parley_engine::live::presence::Connection,
+    changes: Option<broadcast::Receiver<parley_engine::live::presence::Change>>,
     /// Whose changes it may be told.
     contacts: Contacts,
 }
@@ -331,8 +331,8 @@ impl Contacts {
         &mut self,
         engine: &Engine,
         me: &parley_app::api::Me,
-        users: Vec<crate::live::presence::Change>,
-    ) -> Vec<crate::live::presence::Change> {
+        users: Vec<parley_engine::live::presence::Change>,
+    ) -> Vec<parley_engine::live::presence::Change> {
         self.read(engine, me).await;
         users
             .into_iter()
@@ -669,13 +669,13 @@ async fn follow(engine: Arc<Engine>, channel: ChannelId, after: Position, out: m
                     out.send(Message::Text(dispatch.frame.clone()))
                         .await
                         .map_err(|_| "socket closed".to_string())?;
-                    metrics::counter!(crate::metrics::DELIVERIES).increment(1);
+                    metrics::counter!(parley_engine::metrics::DELIVERIES).increment(1);
                     last = dispatch.position;
                 }
                 Ok(_) => {}
                 // Too slow for the live feed: fetch what was missed from the store.
                 Err(RecvError::Lagged(_)) => {
-                    metrics::counter!(crate::metrics::RESYNCS).increment(1);
+                    metrics::counter!(parley_engine::metrics::RESYNCS).increment(1);
                     last = catch_up(&engine, channel, last, &out).await?;
                 }
                 Err(RecvError::Closed) => return Ok(()),
@@ -722,7 +722,7 @@ async fn catch_up(
             .await
             .map_err(|e| e.to_string())?;
         // The past without the words of messages deleted since.
-        crate::engine::redaction::redact_deleted(engine.store().pool(), &mut page)
+        parley_engine::engine::redaction::redact_deleted(engine.store().pool(), &mut page)
             .await
             .map_err(|e| e.to_string())?;
         for event in &page {

@@ -290,7 +290,7 @@ async fn wrong_passwords_from_elsewhere_do_not_lock_the_owner_out() {
     let spoofed = reqwest::Client::new()
         .post(format!("http://{}/api/sign_in", app.addr))
         .header("x-forwarded-for", "203.0.113.7")
-        .header(parley_server::auth::CLIENT_IP_HEADER, "198.51.100.20")
+        .header(parley_engine::auth::CLIENT_IP_HEADER, "198.51.100.20")
         .json(&json!({ "username": "victim", "password": PASSWORD }))
         .send()
         .await
@@ -540,7 +540,7 @@ async fn other_sessions_end_on_request_and_a_socket_closes_when_its_session_expi
     let laptop = app.sign_in("tester").await;
     let cookie = laptop.cookie();
     let token = cookie.split_once('=').map(|(_, t)| t.to_owned()).unwrap();
-    let hash = parley_server::auth::SessionToken::from_client(&token).unwrap().hash();
+    let hash = parley_engine::auth::SessionToken::from_client(&token).unwrap().hash();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

@@ -45,7 +45,7 @@ async fn events_posted_during_catch_up_arrive_once() {
         app.engine
             .post(
                 &me,
-                parley_app::api::ssr::PostRequest {
+                parley::api::PostRequest {
                     correlation_id: None,
                     attachments: Vec::new(),
                     reply_to: None,
@@ -166,7 +166,7 @@ async fn a_client_that_stops_reading_does_not_hold_up_the_others() {
             engine
                 .post(
                     &me,
-                    parley_app::api::ssr::PostRequest {
+                    parley::api::PostRequest {
                         correlation_id: None,
                         attachments: Vec::new(),
                         reply_to: None,

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 /// Writes every `ChannelCreated` of the log back the way version 1 stored it: an optional
 /// `space_id` and optional `members`, absent when empty. Returns how many of each kind.
 async fn store_channels_at_version_one(database_url: &str) -> (usize, usize, usize) {
-    let pool = parley_server::db::open(database_url).await.unwrap().pool;
+    let pool = parley_engine::db::open(database_url).await.unwrap().pool;
     let rows: Vec<(i64, i64, String)> = sqlx::query_as(
         "SELECT position, schema_version, payload FROM events WHERE event_type = 'ChannelCreated' ORDER BY position",
     )
@@ -197,7 +197,7 @@ async fn an_old_version_that_cannot_be_upcast_is_refused_on_import_with_its_line
         let message = format!("{error:#}");
         assert!(message.starts_with("line 1:"), "{message}");
         assert!(message.contains(says), "{message}");
-        let pool = parley_server::db::open(&target).await.unwrap().pool;
+        let pool = parley_engine::db::open(&target).await.unwrap().pool;
         let count: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
             .fetch_one(&pool)
             .await

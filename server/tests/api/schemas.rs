@@ -30,7 +30,7 @@ async fn postgres_has_the_same_tables_and_columns_as_sqlite() {
     }
     let dir = tempfile::tempdir().unwrap();
     let sqlite_url = format!("sqlite://{}", dir.path().join("schema.db").display());
-    let sqlite = parley_server::db::open(&sqlite_url).await.unwrap().pool;
+    let sqlite = parley_engine::db::open(&sqlite_url).await.unwrap().pool;
     let sqlite = schema(
         sqlx::query_as(
             "SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p WHERE m.type = 'table'",
@@ -39,7 +39,7 @@ async fn postgres_has_the_same_tables_and_columns_as_sqlite() {
         .await
         .unwrap(),
     );
-    let postgres = parley_server::db::open(&database_in(&dir).await).await.unwrap().pool;
+    let postgres = parley_engine::db::open(&database_in(&dir).await).await.unwrap().pool;
     let postgres = schema(
         sqlx::query_as(
             "SELECT table_name::text, column_name::text FROM information_schema.columns WHERE table_schema = 'public'",

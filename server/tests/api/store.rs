@@ -5,7 +5,7 @@ use parley::{
     ChannelId, ChannelKind, CorrelationId, DisplayName, Event, EventMetadata, MessageBody, MessageId, Position,
     StreamId,
 };
-use parley_server::log::store::{AppendError, ExpectedVersion, NewEvent};
+use parley_engine::log::store::{AppendError, ExpectedVersion, NewEvent};
 
 fn posted(channel_id: ChannelId, message_id: MessageId, body: &str) -> NewEvent {
     NewEvent {

@@ -151,16 +151,16 @@ async fn a_webhook_gets_its_spaces_events_of_its_types_in_order_and_signed() {
         assert!(now.abs_diff(timestamp) < 60, "signed now: {timestamp} against {now}");
         assert_eq!(
             signed,
-            parley_server::workers::webhooks::signature(&created.secret, timestamp, body)
+            parley_engine::workers::webhooks::signature(&created.secret, timestamp, body)
         );
         assert_ne!(
             signed,
-            parley_server::workers::webhooks::signature("whsec_wrong", timestamp, body)
+            parley_engine::workers::webhooks::signature("whsec_wrong", timestamp, body)
         );
         // A captured delivery sent again later does not verify with a new timestamp.
         assert_ne!(
             signed,
-            parley_server::workers::webhooks::signature(&created.secret, timestamp + 1, body)
+            parley_engine::workers::webhooks::signature(&created.secret, timestamp + 1, body)
         );
     }
     let view = &hooks(&app, &ada, &ops).await[0];

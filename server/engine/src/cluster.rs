@@ -105,4 +105,3 @@ pub async fn notify(pool: &sqlx::AnyPool, channel: &str, note: &impl serde::Seri
         tracing::debug!(error = %e, channel, "note not relayed");
     }
 }
-

@@ -3,8 +3,8 @@
 
 use super::{Engine, EngineError};
 use crate::db::Flag;
+use parley::api::{LOG_PAGE, LogFilter, LogPage, LogRow, Me, SubscriberView, UpcastView};
 use parley::{ChannelId, DomainError, MessageView, Position};
-use parley_app::api::{LOG_PAGE, LogFilter, LogPage, LogRow, Me, SubscriberView, UpcastView};
 
 type EventRow = (i64, String, i64, String, i64, String, String, i64);
 

@@ -2,7 +2,7 @@
 
 use super::{Engine, EngineError, now_ms};
 use crate::auth::SessionToken;
-use parley_app::api::{Me, TokenView};
+use parley::api::{Me, TokenView};
 
 /// What every token starts with, so a leaked one is easy to recognise (and to scan for).
 pub const TOKEN_PREFIX: &str = "pt_";

@@ -2,8 +2,8 @@
 
 use super::{Engine, EngineError};
 use parley::ChannelId;
+use parley::api::Me;
 use parley::attachment::{self, Attachment};
-use parley_app::api::Me;
 
 /// A row of `uploads`: name, type, size, width, height.
 type UploadRow = (String, String, i64, Option<i64>, Option<i64>);

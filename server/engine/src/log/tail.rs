@@ -51,4 +51,3 @@ async fn announce_new(store: &EventStore) -> Result<(), sqlx::Error> {
         store.bus().emit_committed(events);
     }
 }
-

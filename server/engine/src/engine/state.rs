@@ -6,8 +6,8 @@
 //! passed the log's head: see [`super::Engine::synced`].
 
 use crate::engine::budget::Limits;
-use crate::log::bus::Follower;
 use crate::engine::folded::Folded;
+use crate::log::bus::Follower;
 use parley::account::AccountState;
 use parley::space::{SpaceId, SpaceState};
 use parley::{ChannelId, ChannelState, Event, RecordedEvent, UserId, Username};

@@ -1,7 +1,7 @@
 //! Whose presence a user may see: the people they share a space or a conversation with (everyone, if the operator counts the lobby).
 
 use super::{Engine, EngineError};
-use parley_app::api::Me;
+use parley::api::Me;
 use std::collections::HashSet;
 
 impl Engine {

@@ -93,7 +93,7 @@ pub async fn open(database_url: &str) -> anyhow::Result<Database> {
                 .connect()
                 .await
                 .with_context(|| format!("Failed to open database {database_url}"))?;
-            sqlx::migrate!("../migrations/sqlite")
+            sqlx::migrate!("../../migrations/sqlite")
                 .run(&mut conn)
                 .await
                 .context("Failed to migrate the database")?;
@@ -105,7 +105,7 @@ pub async fn open(database_url: &str) -> anyhow::Result<Database> {
                 .await
                 .with_context(|| format!("Failed to open database {database_url}"))?;
             // sqlx takes an advisory lock while it migrates: nodes starting together wait.
-            sqlx::migrate!("../migrations/postgres")
+            sqlx::migrate!("../../migrations/postgres")
                 .run(&mut conn)
                 .await
                 .context("Failed to migrate the database")?;

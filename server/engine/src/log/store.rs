@@ -7,8 +7,8 @@
 //! Only after the commit are the requests answered and the events announced on the bus,
 //! so an acknowledged event is durable and positions are announced in log order.
 
-use crate::log::bus::Bus;
 use crate::db::{Backend, Database, WriterConnection};
+use crate::log::bus::Bus;
 use parley::{Event, EventId, EventMetadata, MessageId, Position, RecordedEvent, StreamId};
 use sqlx::{AnyPool, Executor, FromRow};
 use std::collections::HashMap;
@@ -305,7 +305,7 @@ impl EventRow {
 }
 
 /// Milliseconds since the Unix epoch (0 if the clock is before it).
-pub(crate) fn now_ms() -> i64 {
+pub fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)

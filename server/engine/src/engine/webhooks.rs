@@ -2,10 +2,10 @@
 
 use super::{Engine, EngineError, parse_id};
 use crate::db::Flag;
+use parley::api::{Me, WebhookAction, WebhookView};
 use parley::space::{Right, SpaceId};
 use parley::webhook::{self, WebhookError};
 use parley::{Event, Position};
-use parley_app::api::{Me, WebhookAction, WebhookView};
 
 type WebhookRow = (String, String, String, i64, i64, i64, Flag, Option<String>);
 

@@ -2,9 +2,9 @@
 
 use super::{Engine, EngineError, parse_id};
 use crate::db::Flag;
+use parley::api::Me;
 use parley::unread::{self, ChannelUnread};
 use parley::{ChannelId, Event, Position};
-use parley_app::api::Me;
 use std::collections::HashMap;
 
 impl Engine {

@@ -1,0 +1,262 @@
+//! Who is asking: sign-up, sign-in, sessions and their end (an event every node follows), and how many sockets an account holds.
+
+use super::{Engine, EngineError};
+use crate::auth::{self, SessionToken};
+use crate::log::store::now_ms;
+use crate::log::store::{AppendError, ExpectedVersion};
+use parley::account::{self, AccountCommand, AccountState};
+use parley::api::Me;
+use parley::{CorrelationId, DomainError, Event, EventMetadata, Password, UserId, Username};
+use std::sync::Arc;
+
+impl Engine {
+    /// Sets how many sockets one user may have open at once (0: no limit).
+    pub fn limit_sockets(&self, per_user: usize) {
+        self.max_sockets.store(per_user, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Counts a new socket of `user`; none when they already have as many as allowed.
+    /// The socket is uncounted when the guard drops.
+    /// With several nodes the limit is shared out: each of the N nodes alive allows
+    /// `ceil(limit / N)`, so one account holds at most `limit + N - 1` sockets in the cluster.
+    pub fn open_socket(&self, user: UserId) -> Option<SocketGuard> {
+        let max = self
+            .max_sockets
+            .load(std::sync::atomic::Ordering::Relaxed)
+            .div_ceil(self.presence.nodes());
+        let mut open = self.sockets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let count = open.entry(user).or_default();
+        if max > 0 && *count >= max {
+            return None;
+        }
+        *count += 1;
+        Some(SocketGuard {
+            user,
+            sockets: self.sockets.clone(),
+        })
+    }
+
+    /// Creates an account and a session for it. `client` is the address it came from
+    /// (none from the command line), for the sign-up limit.
+    pub async fn sign_up(
+        &self,
+        username: &str,
+        password: &str,
+        client: Option<std::net::IpAddr>,
+    ) -> Result<(Me, SessionToken), EngineError> {
+        let username = Username::parse(username)?;
+        let password = Password::parse(password)?;
+        if client.is_some() {
+            self.logins().sign_up(client).map_err(EngineError::TooManyAttempts)?;
+        }
+        let synced = self.synced().await?;
+        if self.account(&synced, &username).await?.exists() {
+            return Err(DomainError::UsernameTaken.into());
+        }
+        let password_hash = auth::hash_password(password).await.map_err(|e| match e {
+            auth::HashError::Busy(busy) => EngineError::Busy(busy),
+            auth::HashError::Failed(e) => EngineError::Internal(e),
+        })?;
+        let user_id = UserId::new();
+        let command = AccountCommand::Register {
+            user_id,
+            username: username.clone(),
+            password_hash,
+        };
+        let state = self.account(&synced, &username).await?;
+        let events = account::decide(&state, &command)?;
+        let metadata = EventMetadata {
+            actor: username.to_string(),
+            correlation_id: CorrelationId::new(),
+            causation_id: None,
+            client_message_id: None,
+        };
+        // Two sign-ups racing for one name: the store lets only the first create the stream.
+        match self
+            .append(username.stream(), ExpectedVersion::NoStream, &events, &metadata)
+            .await
+        {
+            Ok(_) => {}
+            Err(EngineError::Append(AppendError::Conflict { .. })) => {
+                return Err(DomainError::UsernameTaken.into());
+            }
+            Err(e) => return Err(e),
+        }
+        let me = Me {
+            user_id,
+            username: username.to_string(),
+        };
+        let token = self.open_session(&me).await?;
+        Ok((me, token))
+    }
+
+    /// Checks a username and password and opens a session. Whether the name exists or
+    /// the password is wrong, the answer (and the time it takes) is the same.
+    pub async fn sign_in(
+        &self,
+        username: &str,
+        password: &str,
+        client: Option<std::net::IpAddr>,
+    ) -> Result<(Me, SessionToken), EngineError> {
+        self.logins()
+            .sign_in(username, client)
+            .map_err(EngineError::TooManyAttempts)?;
+        let synced = self.synced().await?;
+        let state = match Username::parse(username) {
+            Ok(name) => self.account(&synced, &name).await?,
+            Err(_) => AccountState::default(),
+        };
+        let attempt = password.chars().take(Password::MAX_CHARS + 1).collect::<String>();
+        if !auth::verify_password(state.password_hash.clone(), attempt).await? {
+            return Err(EngineError::BadCredentials);
+        }
+        let (Some(user_id), Some(username)) = (state.user_id, state.username) else {
+            return Err(EngineError::BadCredentials);
+        };
+        let me = Me {
+            user_id,
+            username: username.to_string(),
+        };
+        let token = self.open_session(&me).await?;
+        Ok((me, token))
+    }
+
+    pub(crate) async fn open_session(&self, me: &Me) -> Result<SessionToken, EngineError> {
+        let token = SessionToken::generate().map_err(|e| EngineError::Internal(e.to_string()))?;
+        let now = now_ms();
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, username, created_at_ms, expires_at_ms) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(token.hash())
+        .bind(me.user_id.to_string())
+        .bind(me.username.clone())
+        .bind(now)
+        .bind(now + auth::SESSION_TTL.as_millis() as i64)
+        .execute(self.store.pool())
+        .await?;
+        Ok(token)
+    }
+
+    /// The session a token opens, if it is known and not expired.
+    pub async fn authenticate(&self, token: Option<&SessionToken>) -> Result<Session, EngineError> {
+        let Some(token) = token else {
+            return Err(EngineError::Unauthorized);
+        };
+        let token_hash = token.hash();
+        let row: Option<(String, String, i64)> = sqlx::query_as(
+            "SELECT user_id, username, expires_at_ms FROM sessions WHERE token_hash = $1 AND expires_at_ms > $2",
+        )
+        .bind(&token_hash)
+        .bind(now_ms())
+        .fetch_optional(self.store.pool())
+        .await?;
+        let Some((user_id, username, expires_at_ms)) = row else {
+            return Err(EngineError::Unauthorized);
+        };
+        let user_id = user_id
+            .parse()
+            .map_err(|e: uuid::Error| EngineError::Internal(format!("bad user id in sessions: {e}")))?;
+        Ok(Session {
+            me: Me { user_id, username },
+            token_hash,
+            expires_at_ms,
+        })
+    }
+
+    /// Whether the session with this token hash is still open (an error counts as yes: a
+    /// database hiccup does not close sockets).
+    pub async fn session_stands(&self, token_hash: &str) -> bool {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM sessions WHERE token_hash = $1 AND expires_at_ms > $2")
+            .bind(token_hash)
+            .bind(now_ms())
+            .fetch_one(self.store.pool())
+            .await
+            .map_or(true, |count| count > 0)
+    }
+
+    /// Ends every session of `session`'s user but that one ("sign out everywhere else"),
+    /// closing their sockets; returns how many ended.
+    pub async fn sign_out_others(&self, session: &Session) -> Result<u64, EngineError> {
+        let others: Vec<String> =
+            sqlx::query_scalar("SELECT token_hash FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+                .bind(session.me.user_id.to_string())
+                .bind(&session.token_hash)
+                .fetch_all(self.store.pool())
+                .await?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+            .bind(session.me.user_id.to_string())
+            .bind(&session.token_hash)
+            .execute(self.store.pool())
+            .await?;
+        self.sessions_ended(&session.me, &others).await?;
+        Ok(others.len() as u64)
+    }
+
+    /// Deletes sessions that have expired (they let no one in already; this keeps the
+    /// table from growing for ever). Returns how many went.
+    pub async fn purge_expired_sessions(&self) -> Result<u64, EngineError> {
+        let done = sqlx::query("DELETE FROM sessions WHERE expires_at_ms <= $1")
+            .bind(now_ms())
+            .execute(self.store.pool())
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Ends a session, and tells its sockets to close (on every node).
+    pub async fn sign_out(&self, token: Option<&SessionToken>) -> Result<(), EngineError> {
+        let Ok(session) = self.authenticate(token).await else {
+            return Ok(()); // not signed in, or already out
+        };
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(&session.token_hash)
+            .execute(self.store.pool())
+            .await?;
+        self.sessions_ended(&session.me, std::slice::from_ref(&session.token_hash))
+            .await
+    }
+
+    /// Records in the log that `me`'s sessions with these token hashes ended: every node's
+    /// sockets opened with them close once their node follows the event.
+    pub(crate) async fn sessions_ended(&self, me: &Me, token_hashes: &[String]) -> Result<(), EngineError> {
+        if token_hashes.is_empty() {
+            return Ok(());
+        }
+        let event = Event::SessionsEnded {
+            user_id: me.user_id,
+            sessions: token_hashes.iter().map(|hash| auth::session_id(hash)).collect(),
+        };
+        let stream = account::sessions_stream(me.user_id);
+        let appended = self
+            .append(stream, ExpectedVersion::Any, &[event], &self.metadata(me, None))
+            .await?;
+        self.wait_followed(appended.last).await
+    }
+}
+
+/// One open socket of a user, counted while it lives.
+pub struct SocketGuard {
+    user: UserId,
+    sockets: Arc<std::sync::Mutex<std::collections::HashMap<UserId, usize>>>,
+}
+
+impl Drop for SocketGuard {
+    fn drop(&mut self) {
+        let mut open = self.sockets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(count) = open.get_mut(&self.user) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                open.remove(&self.user);
+            }
+        }
+    }
+}
+
+/// A signed-in user and the session they are signed in with.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub me: Me,
+    /// The hash of the session's token: what a sign-out announces to close its sockets.
+    pub token_hash: String,
+    /// When it expires (ms since the epoch): its sockets close then.
+    pub expires_at_ms: i64,
+}

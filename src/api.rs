@@ -1,0 +1,277 @@
+//! The shapes every door speaks: who is signed in, what a member asks of a space or a message, and the views the server answers with.
+//!
+//! Shared by the browser (server functions' arguments and answers), the engine (which takes
+//! and returns them), the socket and REST. No IO, no framework: plain serde types.
+
+use crate::{ChannelId, CorrelationId, MessageId, Position, Role, SpaceId, UserId};
+use serde::{Deserialize, Serialize};
+
+/// The most messages one history page may hold.
+pub const MAX_HISTORY_PAGE: u32 = 200;
+
+/// The signed-in user, as the page knows them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Me {
+    pub user_id: UserId,
+    pub username: String,
+}
+
+/// What a member asks of a space, as it arrives at a door. The server adds what only it
+/// may choose (invite codes, the clock) and checks the member's role.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum SpaceAction {
+    Rename {
+        name: String,
+    },
+    Delete,
+    CreateInvite {
+        expires_in_minutes: Option<u32>,
+        max_uses: Option<u32>,
+    },
+    RevokeInvite {
+        code: String,
+    },
+    Join {
+        code: String,
+    },
+    Leave,
+    Remove {
+        member: UserId,
+    },
+    SetRole {
+        member: UserId,
+        role: Role,
+    },
+    CreateChannel {
+        name: String,
+    },
+    RenameChannel {
+        channel: ChannelId,
+        name: String,
+    },
+    ArchiveChannel {
+        channel: ChannelId,
+    },
+}
+
+/// What a space action produced.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum SpaceOutcome {
+    Done,
+    Invite { code: String },
+    Channel { channel_id: ChannelId },
+}
+
+/// A space as one member sees it in the sidebar.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpaceView {
+    pub space_id: SpaceId,
+    pub name: String,
+    pub role: Role,
+    pub channels: Vec<ChannelView>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelView {
+    pub channel_id: ChannelId,
+    pub name: String,
+}
+
+/// A direct conversation, as one of its people sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectView {
+    pub channel_id: ChannelId,
+    /// The other people's usernames.
+    pub with: Vec<String>,
+}
+
+/// An invite of a space, as those who may invite see it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InviteView {
+    pub code: String,
+    pub expires_at_ms: Option<i64>,
+    pub max_uses: Option<u32>,
+    pub uses: u32,
+}
+
+/// One member of a space.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberView {
+    pub user_id: UserId,
+    pub username: String,
+    pub role: Role,
+}
+
+/// A change to a message as the browser asks for it, before validation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ChangeRequest {
+    /// Replace the body (its author only).
+    Edit { body: String },
+    /// Delete (its author, or a moderator of the space).
+    Delete,
+    /// Set whether the signed-in user reacts with `emoji`.
+    React { emoji: String, on: bool },
+}
+
+/// An earlier body of an edited message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EditView {
+    pub body: String,
+    /// When it was replaced.
+    pub replaced_at_ms: i64,
+}
+
+/// A message found by a search, in a channel the searcher can read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchHit {
+    pub channel_id: ChannelId,
+    pub channel_name: String,
+    pub message_id: MessageId,
+    pub position: Position,
+    pub author: String,
+    pub sent_at_ms: i64,
+    /// The matching part of the body: pieces of text, each matched or not.
+    pub snippet: Vec<(String, bool)>,
+}
+
+/// The most results one search returns.
+pub const MAX_SEARCH_HITS: u32 = 30;
+
+/// A personal API token, as its owner sees it (never its secret).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenView {
+    pub token_id: String,
+    pub name: String,
+    pub created_at_ms: i64,
+    pub last_used_at_ms: Option<i64>,
+}
+
+/// A token just made: the only time its secret is shown.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreatedToken {
+    pub token: TokenView,
+    pub secret: String,
+}
+
+/// A space's webhook as its admins see it: where it goes, what it gets, how delivery stands.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct WebhookView {
+    pub webhook_id: String,
+    pub url: String,
+    /// Empty: every type.
+    pub event_types: Vec<String>,
+    /// Delivered up to this log position.
+    pub offset: Position,
+    /// Events of the log after the offset (not all of them its own).
+    pub behind: u64,
+    pub delivered: u64,
+    /// Failed attempts in a row at the current event.
+    pub failures: u32,
+    /// Parked after too many failures: nothing more goes until an admin retries or skips.
+    pub dead: bool,
+    pub last_error: Option<String>,
+}
+
+/// A webhook just made: the only time its signing secret is shown.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreatedWebhook {
+    pub webhook: WebhookView,
+    pub secret: String,
+}
+
+/// What an admin does to a webhook.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WebhookAction {
+    Delete,
+    /// Out of the dead letter: try the event it was stuck on again.
+    Retry,
+    /// Out of the dead letter: give up on that event and go on.
+    Skip,
+    /// Deliver again every event of the subscription from this log position on (a
+    /// receiver that lost data); deliveries keep their ids, so a receiver can deduplicate.
+    Replay {
+        from: Position,
+    },
+}
+
+/// Which events of the log to show in the inspector.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogFilter {
+    /// Events before this position (default: the newest).
+    pub before: Option<Position>,
+    /// Only this stream (e.g. `channel-<id>`).
+    pub stream: Option<String>,
+    /// Only this type (e.g. `MessagePosted`).
+    pub event_type: Option<String>,
+}
+
+/// One event as the inspector shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct LogRow {
+    pub position: Position,
+    pub stream_id: String,
+    pub stream_version: u64,
+    pub event_type: String,
+    pub schema_version: u32,
+    pub recorded_at_ms: i64,
+    /// Payload and metadata, pretty-printed JSON, as stored.
+    pub payload: String,
+    pub metadata: String,
+    /// For an event stored at an older schema version than its type's today: the payload
+    /// upcast to today's version (or why it cannot be), as every reader sees it.
+    pub upcast: Option<UpcastView>,
+}
+
+/// An old event's payload as today's readers see it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct UpcastView {
+    pub version: u32,
+    /// Pretty-printed JSON, or why the stored payload cannot be upcast.
+    pub payload: Result<String, String>,
+}
+
+/// A webhook's place in the log, for the inspector.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SubscriberView {
+    pub name: String,
+    pub position: Position,
+    pub lag: u64,
+    pub parked: bool,
+    /// For a webhook: its space and id, for the inspector's Retry and Skip.
+    #[serde(default)]
+    pub webhook: Option<(SpaceId, String)>,
+}
+
+/// A page of the log and where every reader of it stands.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogPage {
+    pub events: Vec<LogRow>,
+    pub head: Position,
+    /// The read models' checkpoint.
+    pub projected: Position,
+    pub subscribers: Vec<SubscriberView>,
+    /// Events appended in each of the last 60 seconds, oldest first.
+    pub per_second: Vec<u32>,
+}
+
+/// The most events one inspector page shows.
+pub const LOG_PAGE: u32 = 50;
+
+/// A post as it arrives at any door, before validation. The author is whoever is signed in.
+#[derive(Clone, Debug)]
+pub struct PostRequest {
+    pub channel: ChannelId,
+    pub message_id: MessageId,
+    pub body: String,
+    /// For a reply: the message it answers (the reply goes in that message's thread).
+    pub reply_to: Option<MessageId>,
+    /// Files uploaded before, by id, to send with it.
+    pub attachments: Vec<String>,
+    /// The id the browser gave this attempt, carried into the event's metadata and
+    /// every log line about it; the server makes one when none is given.
+    pub correlation_id: Option<CorrelationId>,
+}
