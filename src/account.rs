@@ -5,119 +5,15 @@
 //! name cannot both be appended. Hashing the password is IO-free but slow and random, so the
 //! server does it and hands the core an opaque [`PasswordHash`].
 
-use crate::channel::DomainError;
+pub use crate::error::CredentialError;
+use crate::error::DomainError;
 use crate::event::Event;
 use crate::ids::{StreamId, UserId};
-use serde::{Deserialize, Serialize};
-use std::fmt;
-
-/// Why a username or password was refused. The message is meant for the user.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
-pub enum CredentialError {
-    #[error("a username must be {min} to {max} characters: lowercase letters, digits, '.', '-' or '_'")]
-    BadUsername { min: usize, max: usize },
-    #[error("a password must be at least {min} characters")]
-    PasswordTooShort { min: usize },
-    #[error("a password can be at most {max} characters")]
-    PasswordTooLong { max: usize },
-}
-
-/// A username: 3 to 32 characters of `a-z 0-9 . - _`, case-folded, so `Ada` and `ada` are one account.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct Username(String);
-
-impl Username {
-    pub const MIN_CHARS: usize = 3;
-    pub const MAX_CHARS: usize = 32;
-
-    pub fn parse(raw: &str) -> Result<Self, CredentialError> {
-        let name = raw.trim().to_ascii_lowercase();
-        let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-' | '_');
-        if !(Self::MIN_CHARS..=Self::MAX_CHARS).contains(&name.len()) || !name.chars().all(allowed) {
-            return Err(CredentialError::BadUsername {
-                min: Self::MIN_CHARS,
-                max: Self::MAX_CHARS,
-            });
-        }
-        Ok(Self(name))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// The stream that holds this account's events.
-    pub fn stream(&self) -> StreamId {
-        StreamId(format!("account-{}", self.0))
-    }
-}
+pub use crate::values::{Password, PasswordHash, Username};
 
 /// The stream of a user's ended sessions (see [`Event::SessionsEnded`]).
 pub fn sessions_stream(user: UserId) -> StreamId {
     StreamId(format!("sessions-{user}"))
-}
-
-impl TryFrom<String> for Username {
-    type Error = CredentialError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl From<Username> for String {
-    fn from(value: Username) -> Self {
-        value.0
-    }
-}
-
-impl fmt::Display for Username {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// A password as typed: long enough to resist guessing, short enough that hashing it
-/// cannot be used to tie up the server. Never printed, not even by `Debug`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Password(String);
-
-impl Password {
-    pub const MIN_CHARS: usize = 8;
-    pub const MAX_CHARS: usize = 256;
-
-    /// Checks a new password. Passwords are taken as typed: spaces count.
-    pub fn parse(raw: &str) -> Result<Self, CredentialError> {
-        let len = raw.chars().count();
-        if len < Self::MIN_CHARS {
-            return Err(CredentialError::PasswordTooShort { min: Self::MIN_CHARS });
-        }
-        if len > Self::MAX_CHARS {
-            return Err(CredentialError::PasswordTooLong { max: Self::MAX_CHARS });
-        }
-        Ok(Self(raw.to_owned()))
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Password {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Password(<redacted>)")
-    }
-}
-
-/// A password hash in PHC string form (argon2id), made by the server. Never printed by `Debug`.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct PasswordHash(pub String);
-
-impl fmt::Debug for PasswordHash {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("PasswordHash(<redacted>)")
-    }
 }
 
 /// What someone asks of an account.
@@ -208,7 +104,10 @@ mod tests {
 
     #[test]
     fn usernames_are_case_folded_and_checked() {
-        assert_eq!(Username::parse(" Ada.L ").map(|u| u.0), Ok("ada.l".into()));
+        assert_eq!(
+            Username::parse(" Ada.L ").map(|u| u.as_str().to_owned()),
+            Ok("ada.l".into())
+        );
         for bad in ["ab", "with space", "émile", "a/b", "", &"x".repeat(33)] {
             assert!(Username::parse(bad).is_err(), "{bad:?}");
         }
@@ -256,7 +155,7 @@ mod tests {
         let state = registered.iter().fold(AccountState::default(), evolve);
         assert!(!state.admin);
         let granted = decide(&state, &AccountCommand::GrantAdmin).unwrap_or_default();
-        assert!(matches!(granted.as_slice(), [Event::AdminGranted { username, .. }] if username.0 == "ada"));
+        assert!(matches!(granted.as_slice(), [Event::AdminGranted { username, .. }] if username.as_str() == "ada"));
         let state = granted.iter().fold(state, evolve);
         assert!(state.admin);
         assert_eq!(

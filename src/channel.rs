@@ -1,10 +1,11 @@
 //! The channel aggregate: its commands, `decide` (command → events) and `evolve` (event → state).
 
-use crate::account::CredentialError;
+pub use crate::error::DomainError;
 use crate::event::Event;
 use crate::ids::{ChannelId, MessageId, UserId};
-use crate::rules::{DisplayName, Emoji, MessageBody, RuleError};
-use crate::space::SpaceId;
+use crate::rules::{DisplayName, Emoji, MessageBody};
+pub use crate::values::ChannelKind;
+use crate::values::SpaceId;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -49,98 +50,6 @@ impl ChannelCommand {
             | Self::OpenDirect { channel_id, .. }
             | Self::RenameChannel { channel_id, .. }
             | Self::ArchiveChannel { channel_id } => *channel_id,
-        }
-    }
-}
-
-/// Why a command was refused. Every variant is a message a user may read.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
-pub enum DomainError {
-    #[error("no such channel")]
-    NoSuchChannel,
-    #[error("this channel already exists")]
-    ChannelExists,
-    #[error("a channel name must be 1 to 32 lowercase letters, digits, '-' or '_'")]
-    BadChannelName,
-    #[error("this channel is archived: it can be read, not written")]
-    ChannelArchived,
-    #[error("only a space's channels can be renamed or archived")]
-    NotASpaceChannel,
-    #[error("a direct conversation is between 2 and {max} people, you among them")]
-    BadDirectMembers { max: usize },
-    #[error("no such message")]
-    NoSuchMessage,
-    #[error("only its author can edit a message, and only its author or a moderator can delete it")]
-    NotYourMessage,
-    #[error("this message was deleted")]
-    MessageWasDeleted,
-    #[error("this message has {MAX_DISTINCT_REACTIONS} different reactions already; add one of those")]
-    TooManyReactions,
-    #[error("no such user: {0}")]
-    NoSuchUser(String),
-    #[error("this username is taken")]
-    UsernameTaken,
-    #[error("no such space")]
-    NoSuchSpace,
-    #[error("this space already exists")]
-    SpaceExists,
-    #[error("a space name must be 1 to 64 characters")]
-    BadSpaceName,
-    #[error("you are not a member of this space")]
-    NotAMember,
-    #[error("you are already a member of this space")]
-    AlreadyAMember,
-    #[error("your role does not allow this")]
-    NotAllowed,
-    #[error("an invite code must be 8 to 32 letters or digits, not used before in this space")]
-    BadInvite,
-    #[error("an invite must allow at least one use and expire in the future")]
-    BadInviteLimits,
-    #[error("no such invite")]
-    NoSuchInvite,
-    #[error("this invite was revoked")]
-    InviteRevoked,
-    #[error("this invite has expired")]
-    InviteExpired,
-    #[error("this invite has been used up")]
-    InviteUsedUp,
-    #[error("the last admin cannot leave or step down while others remain; make someone else admin first")]
-    LastAdmin,
-    #[error(transparent)]
-    Rule(#[from] RuleError),
-    #[error(transparent)]
-    Credential(#[from] CredentialError),
-}
-
-/// What a channel is, fixed when it is created.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum ChannelKind {
-    /// The instance-wide lobby (`#general`): every account may read and post.
-    Lobby,
-    /// A channel of a space: the space's members may read and post.
-    Space { space_id: SpaceId },
-    /// A direct conversation: only these people may read and post.
-    Direct { members: Vec<UserId> },
-}
-
-impl ChannelKind {
-    /// A space's channel, or the lobby when there is no space.
-    pub fn of_space(space_id: Option<SpaceId>) -> Self {
-        space_id.map_or(Self::Lobby, |space_id| Self::Space { space_id })
-    }
-
-    pub fn space_id(&self) -> Option<SpaceId> {
-        match self {
-            Self::Space { space_id } => Some(*space_id),
-            _ => None,
-        }
-    }
-
-    pub fn members(&self) -> Option<&[UserId]> {
-        match self {
-            Self::Direct { members } => Some(members),
-            _ => None,
         }
     }
 }
@@ -326,9 +235,7 @@ pub struct MessageFacts {
     pub reactions: Vec<Emoji>,
 }
 
-/// The most different emojis one message may carry: each is drawn on every page that shows
-/// the message, so the number is bounded whoever reacts.
-pub const MAX_DISTINCT_REACTIONS: usize = 20;
+pub use crate::rules::MAX_DISTINCT_REACTIONS;
 
 /// A change someone asks for on a message.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,12 +1,10 @@
 //! Events of the log, the envelope a committed event travels in, and the message read view.
 
-use crate::account::{PasswordHash, Username};
 use crate::attachment::Attachment;
-use crate::channel::ChannelKind;
 use crate::ids::{ChannelId, CorrelationId, EventId, MessageId, Position, StreamId, UserId};
 use crate::rules::{DisplayName, Emoji, MessageBody};
 use crate::schema::{self, UpcastError};
-use crate::space::{Role, SpaceId};
+use crate::values::{ChannelKind, PasswordHash, Role, SpaceId, Username};
 use serde::{Deserialize, Serialize};
 
 /// Every kind of event the log holds. Serialized as `{"type": ..., "data": {...}}`;

@@ -4,6 +4,8 @@
 //! compile to native and to `wasm32-unknown-unknown` and are tested without IO.
 //!
 //! Layout, top-down:
+//! - [`error`]: why a command was refused (each error a message a user may read).
+//! - [`values`]: value types events and aggregates share (usernames, roles, channel kinds).
 //! - [`ids`]: typed identifiers (UUIDv7 message ids minted by the client) and log positions.
 //! - [`rules`]: parse-don't-validate newtypes for what users type (message bodies, display names).
 //! - [`account`]: usernames, passwords, and the account aggregate (registration).
@@ -32,6 +34,7 @@ pub mod aggregate;
 pub mod api;
 pub mod attachment;
 pub mod channel;
+pub mod error;
 pub mod event;
 mod fuzz;
 pub mod ids;
@@ -48,6 +51,7 @@ pub mod tabs;
 pub mod timeline;
 pub mod typing;
 pub mod unread;
+pub mod values;
 pub mod webhook;
 
 pub use account::{AccountCommand, AccountState, CredentialError, Password, PasswordHash, Username};

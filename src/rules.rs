@@ -129,6 +129,10 @@ impl fmt::Display for DisplayName {
     }
 }
 
+/// The most different emojis one message may carry: each is drawn on every page that shows
+/// the message, so the number is bounded whoever reacts.
+pub const MAX_DISTINCT_REACTIONS: usize = 20;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,75 +13,11 @@
 //! | delete others' messages | yes | yes | |
 //! | read and post in the space's channels, leave | yes | yes | yes |
 
-use crate::channel::DomainError;
+use crate::error::DomainError;
 use crate::event::Event;
-use crate::ids::{StreamId, UserId};
-use serde::{Deserialize, Serialize};
+use crate::ids::UserId;
+pub use crate::values::{Role, SpaceId};
 use std::collections::BTreeMap;
-use std::fmt;
-use std::str::FromStr;
-use uuid::Uuid;
-
-/// A space. Each space is one stream of the event store.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct SpaceId(pub Uuid);
-
-impl SpaceId {
-    pub fn new() -> Self {
-        Self(Uuid::now_v7())
-    }
-
-    pub fn stream(self) -> StreamId {
-        StreamId(format!("space-{}", self.0))
-    }
-}
-
-impl Default for SpaceId {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl fmt::Display for SpaceId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl FromStr for SpaceId {
-    type Err = uuid::Error;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Uuid::parse_str(s).map(Self)
-    }
-}
-
-/// What a member may do, by rank: an admin can do all a moderator can, and more.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Member,
-    Moderator,
-    Admin,
-}
-
-impl Role {
-    /// The role's name, as read models store it and the UI shows it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Member => "member",
-            Role::Moderator => "moderator",
-            Role::Admin => "admin",
-        }
-    }
-
-    /// Reads a role back from [`Role::as_str`].
-    pub fn parse(name: &str) -> Option<Role> {
-        [Role::Member, Role::Moderator, Role::Admin]
-            .into_iter()
-            .find(|r| r.as_str() == name)
-    }
-}
 
 /// Something a command needs the right to do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
