@@ -1,36 +1,22 @@
-//! Parley's Leptos app: the HTML shell, the routes, and the chat page.
+//! Parley's Leptos app: the HTML shell, the routes, and the chat page, in three layers
+//! whose dependencies point one way (ui → client → state → api):
 //!
-//! - [`api`]: server functions (the commands and queries the browser calls) and their error type.
-//! - [`auth`]: the sign-in / sign-up form, and who this browser remembers being signed in as.
-//! - [`body`]: a message body: the core's Markdown tree as elements (no HTML strings anywhere).
-//! - [`chat`]: the chat page: message list, composer, who is signed in, connection indicator.
-//! - [`search`]: the search box, results with matches marked, and the jump to a message.
-//! - [`switcher`]: the quick switcher (Ctrl+K): a channel or conversation by a few letters.
-//! - [`spaces`]: the sidebar: spaces and their channels, new spaces and channels, invites, members.
-//! - `live` (browser only): the client: cache first, then the WebSocket from the cursor; the outbox.
-//! - `local` (browser only): IndexedDB: cached history, cursors, outbox.
-//! - `sync` (browser only): BroadcastChannel notes between the tabs of one browser.
+//! - [`api`]: server functions (the commands and queries the browser calls) and their
+//!   error type; on the server each is the whole door, calling the engine.
+//! - [`state`]: what the page's parts share (the chat state, the connection, fetching the
+//!   sidebar's data, moving between channels).
+//! - `client` (mostly browser only): the socket with its cache-first catch-up and the
+//!   outbox ([`client::live`]), IndexedDB ([`client::local`]), notes between tabs
+//!   ([`client::sync`]), desktop notifications ([`client::notify`]).
+//! - [`ui`]: the components: the chat page, sidebar, search, switcher, unread badges,
+//!   dialogs, the event inspector, tokens and webhooks.
 // The page's view is one deeply nested type in builds without `erase_components` (release).
 #![recursion_limit = "512"]
 
 pub mod api;
-pub mod auth;
-pub mod body;
-pub mod chat;
-pub mod inspector;
-#[cfg(feature = "browser")]
-mod live;
-#[cfg(feature = "browser")]
-mod local;
-pub mod search;
-pub mod spaces;
-pub mod switcher;
-#[cfg(feature = "browser")]
-mod sync;
-pub mod tokens;
-pub mod unread;
-pub mod upload;
-pub mod webhooks;
+pub mod client;
+pub mod state;
+pub mod ui;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -103,8 +89,8 @@ pub fn App() -> impl IntoView {
         <Title text="Parley" />
         <Router>
             <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
-                <Route path=path!("/") view=chat::ChatPage />
-                <Route path=path!("/admin") view=inspector::InspectorPage />
+                <Route path=path!("/") view=ui::chat::ChatPage />
+                <Route path=path!("/admin") view=ui::inspector::InspectorPage />
             </Routes>
         </Router>
     }

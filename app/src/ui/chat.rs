@@ -1,72 +1,14 @@
 //! The chat page: a channel's messages, the composer, who is signed in and the connection state.
 
-use crate::api::{DirectView, Me, SpaceView};
-use crate::auth::AuthForm;
-use crate::spaces::{ChannelActions, Sidebar};
+use crate::api::Me;
+use crate::state::{ChatState, Connection, format_time};
+use crate::ui::auth::AuthForm;
+use crate::ui::spaces::{ChannelActions, Sidebar};
 use leptos::html;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use parley::timeline::{Delivery, Entry, Timeline};
 use parley::{ChannelId, MessageBody, MessageId, SpaceId};
-
-/// How the page's live connection stands, shown in the header.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Connection {
-    Connecting,
-    Online,
-    Reconnecting,
-    /// The browser says there is no network: messages wait in the outbox.
-    Offline,
-}
-
-impl Connection {
-    fn label(self) -> &'static str {
-        match self {
-            Self::Connecting => "connecting",
-            Self::Online => "online",
-            Self::Reconnecting => "reconnecting",
-            Self::Offline => "offline",
-        }
-    }
-}
-
-/// Everything the page's parts share.
-#[derive(Clone, Copy)]
-pub struct ChatState {
-    /// The channel on screen (from the address: `/c/<id>`, or the lobby's `#general`).
-    pub channel: RwSignal<ChannelId>,
-    pub timeline: RwSignal<Timeline>,
-    pub connection: RwSignal<Connection>,
-    /// Who this browser is signed in as (remembered locally, so the page opens offline).
-    pub me: RwSignal<Option<Me>>,
-    /// Whether the list follows new messages (the reader is at the bottom).
-    pub stick: RwSignal<bool>,
-    /// The spaces this user belongs to, with their channels.
-    pub spaces: RwSignal<Vec<SpaceView>>,
-    /// This user's direct conversations.
-    pub directs: RwSignal<Vec<DirectView>>,
-    /// Why the last change to a message (edit, delete, reaction) was refused.
-    pub notice: RwSignal<Option<String>>,
-    /// A message to bring into view and mark (a search result that was opened), in its channel.
-    pub reveal: RwSignal<Option<(ChannelId, MessageId)>>,
-    /// The thread open beside the channel: its root message.
-    pub thread: RwSignal<Option<MessageId>>,
-    /// Who is typing in the open channel.
-    pub typing: RwSignal<parley::typing::Typists>,
-    /// Who is online or away (absent: offline).
-    pub presence: RwSignal<std::collections::HashMap<String, parley::presence::Status>>,
-    /// Unread messages and mentions per channel, and this user's read markers and mutes.
-    pub unreads: RwSignal<parley::unread::Unreads>,
-    /// Where the "new messages" line goes in the open channel: after this position (the
-    /// marker as it stood when the channel was opened).
-    pub divider: RwSignal<Option<(ChannelId, parley::Position)>>,
-    /// Whether the page is in view (not a hidden tab).
-    pub visible: RwSignal<bool>,
-    /// A message whose edit box should open (↑ in an empty composer asks for your last one).
-    pub edit_request: RwSignal<Option<MessageId>>,
-    /// Whether the quick switcher (Ctrl+K) is open.
-    pub switcher: RwSignal<bool>,
-}
 
 #[component]
 pub fn ChatPage() -> impl IntoView {
@@ -103,15 +45,15 @@ pub fn ChatPage() -> impl IntoView {
     // (as this browser remembers): start the client at once, from the local cache, and let
     // the server confirm the session meanwhile. Not signed in: show the sign-in form.
     Effect::new(move |_| {
-        let me = crate::auth::remembered();
+        let me = crate::ui::auth::remembered();
         state.me.set(me.clone());
         hydrated.set(true);
         #[cfg(feature = "browser")]
         {
-            crate::live::listen_to_tabs(state);
+            crate::client::live::listen_to_tabs(state);
             if me.is_some() {
-                crate::live::start(state);
-                crate::spaces::refresh(state);
+                crate::client::live::start(state);
+                crate::state::refresh(state);
             }
         }
     });
@@ -120,7 +62,7 @@ pub fn ChatPage() -> impl IntoView {
         let channel = routed_channel();
         state.thread.set(None);
         #[cfg(feature = "browser")]
-        crate::live::switch(state, channel);
+        crate::client::live::switch(state, channel);
         #[cfg(not(feature = "browser"))]
         let _ = channel;
     });
@@ -130,11 +72,11 @@ pub fn ChatPage() -> impl IntoView {
         if let Some((space, code)) = invite
             && state.me.with(Option::is_some)
         {
-            crate::spaces::join_by_invite(state, space, code);
+            crate::ui::spaces::join_by_invite(state, space, code);
         }
     });
     let signed_in = move || state.me.with(Option::is_some);
-    let title = move || crate::spaces::channel_title(state);
+    let title = move || crate::ui::spaces::channel_title(state);
     let page_title = move || {
         let (unread, mentions) = state.unreads.with(parley::unread::Unreads::total);
         let (name, space) = title();
@@ -154,7 +96,7 @@ pub fn ChatPage() -> impl IntoView {
             data-hydrated=move || hydrated.get().to_string()
         >
             <Sidebar state />
-            <crate::switcher::QuickSwitcher state />
+            <crate::ui::switcher::QuickSwitcher state />
             <section class="chat">
                 <header class="topbar">
                     <h1 class="channel-name" data-testid="channel-title">
@@ -164,7 +106,7 @@ pub fn ChatPage() -> impl IntoView {
                     </h1>
                     <ChannelActions state />
                     <Show when=signed_in>
-                        <crate::search::SearchBox state />
+                        <crate::ui::search::SearchBox state />
                     </Show>
                     <Show when=signed_in>
                         <span
@@ -188,8 +130,8 @@ pub fn ChatPage() -> impl IntoView {
                             "Sign out"
                         </button>
                         <SignOutOthers />
-                        <crate::tokens::TokensButton />
-                        <crate::inspector::InspectorLink />
+                        <crate::ui::tokens::TokensButton />
+                        <crate::ui::inspector::InspectorLink />
                     </Show>
                     <button
                         class="reset"
@@ -496,7 +438,7 @@ fn MessageItem(entry: Entry, state: ChatState) -> impl IntoView {
                         when=move || editing.get()
                         fallback={
                             let body = body.clone();
-                            move || view! { <crate::body::MessageBody body=body.clone() me=me_signal /> }
+                            move || view! { <crate::ui::body::MessageBody body=body.clone() me=me_signal /> }
                         }
                     >
                         <EditBox state id body=body.clone() editing />
@@ -508,7 +450,7 @@ fn MessageItem(entry: Entry, state: ChatState) -> impl IntoView {
                 .then(|| {
                     view! {
                         <div class="attachments">
-                            <crate::upload::AttachmentList files=entry.attachments.clone() />
+                            <crate::ui::upload::AttachmentList files=entry.attachments.clone() />
                         </div>
                     }
                 })}
@@ -707,7 +649,7 @@ fn change(
     state.notice.set(None);
     #[cfg(feature = "browser")]
     leptos::task::spawn_local(async move {
-        if let Err(e) = crate::live::change(state, id, request, preview).await {
+        if let Err(e) = crate::client::live::change(state, id, request, preview).await {
             state.notice.set(Some(e));
         }
     });
@@ -755,7 +697,7 @@ fn last_own_message(state: ChatState, thread: Option<MessageId>) -> Option<Messa
 fn Composer(state: ChatState, hydrated: RwSignal<bool>, reply_to: Option<MessageId>) -> impl IntoView {
     let draft = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
-    let drafts = RwSignal::new(Vec::<crate::upload::Draft>::new());
+    let drafts = RwSignal::new(Vec::<crate::ui::upload::Draft>::new());
     let picker = NodeRef::<html::Input>::new();
     let submit = move || {
         let Some(author) = state.me.get_untracked().map(|me| me.username) else {
@@ -765,8 +707,8 @@ fn Composer(state: ChatState, hydrated: RwSignal<bool>, reply_to: Option<Message
             error.set(Some("Remove the files that cannot be sent first.".into()));
             return;
         }
-        let files: Vec<crate::upload::OutboxFile> =
-            drafts.with_untracked(|d| d.iter().map(crate::upload::Draft::outbox_file).collect());
+        let files: Vec<crate::ui::upload::OutboxFile> =
+            drafts.with_untracked(|d| d.iter().map(crate::ui::upload::Draft::outbox_file).collect());
         match MessageBody::parse_with_files(&draft.get_untracked(), files.len()) {
             Ok(body) => {
                 error.set(None);
@@ -780,7 +722,7 @@ fn Composer(state: ChatState, hydrated: RwSignal<bool>, reply_to: Option<Message
     #[cfg(feature = "browser")]
     let take_files = move |files: Option<leptos::web_sys::FileList>| {
         if let Some(files) = files.filter(|f| f.length() > 0) {
-            crate::upload::add_files(drafts, files);
+            crate::ui::upload::add_files(drafts, files);
         }
     };
     let over = move || {
@@ -844,7 +786,7 @@ fn Composer(state: ChatState, hydrated: RwSignal<bool>, reply_to: Option<Message
                 let _ = ev;
             }
         >
-            <crate::upload::DraftChips drafts />
+            <crate::ui::upload::DraftChips drafts />
             <input
                 type="file"
                 multiple
@@ -890,7 +832,7 @@ fn Composer(state: ChatState, hydrated: RwSignal<bool>, reply_to: Option<Message
                     if reply_to.is_some() {
                         "Reply in thread".to_string()
                     } else {
-                        format!("Message #{}", crate::spaces::channel_title(state).0)
+                        format!("Message #{}", crate::ui::spaces::channel_title(state).0)
                     }
                 }
                 aria-label=if reply_to.is_some() { "Reply" } else { "Message" }
@@ -990,13 +932,13 @@ fn send(
     author: String,
     body: String,
     reply_to: Option<MessageId>,
-    files: Vec<crate::upload::OutboxFile>,
+    files: Vec<crate::ui::upload::OutboxFile>,
 ) {
     if reply_to.is_none() {
         state.stick.set(true);
     }
     #[cfg(feature = "browser")]
-    crate::live::send(state, message_id, author, body, reply_to, files);
+    crate::client::live::send(state, message_id, author, body, reply_to, files);
     #[cfg(not(feature = "browser"))]
     let _ = (message_id, author, body, reply_to, files);
 }
@@ -1004,7 +946,7 @@ fn send(
 /// Tells the others in the channel that this user is typing (throttled by the client).
 fn say_typing(state: ChatState) {
     #[cfg(feature = "browser")]
-    crate::live::typing(state);
+    crate::client::live::typing(state);
     #[cfg(not(feature = "browser"))]
     let _ = state;
 }
@@ -1021,7 +963,7 @@ fn now_ms() -> f64 {
 fn open_thread(state: ChatState, root: MessageId) {
     state.thread.set(Some(root));
     #[cfg(feature = "browser")]
-    crate::live::load_thread(state, root);
+    crate::client::live::load_thread(state, root);
 }
 
 /// A thread beside the channel: its root, quoted, then its replies and a composer for more.
@@ -1061,7 +1003,7 @@ fn ThreadPanel(state: ChatState, root: MessageId, hydrated: RwSignal<bool>) -> i
 
 fn retry(state: ChatState, message_id: MessageId) {
     #[cfg(feature = "browser")]
-    crate::live::retry(state, message_id);
+    crate::client::live::retry(state, message_id);
     #[cfg(not(feature = "browser"))]
     let _ = (state, message_id);
 }
@@ -1071,7 +1013,7 @@ fn load_older(state: ChatState, list: leptos::web_sys::HtmlOListElement) {
     #[cfg(feature = "browser")]
     {
         let (height, top) = (list.scroll_height(), list.scroll_top());
-        crate::live::load_older(state, move || {
+        crate::client::live::load_older(state, move || {
             request_animation_frame(move || list.set_scroll_top(list.scroll_height() - height + top));
         });
     }
@@ -1081,24 +1023,24 @@ fn load_older(state: ChatState, list: leptos::web_sys::HtmlOListElement) {
 
 fn reset_local_data() {
     #[cfg(feature = "browser")]
-    crate::live::reset();
+    crate::client::live::reset();
 }
 
 /// Someone signed in on this page: remember it, tell the other tabs, start the client.
 fn signed_in_here(state: ChatState, me: Me) {
-    crate::auth::remember(Some(&me));
+    crate::ui::auth::remember(Some(&me));
     state.me.set(Some(me.clone()));
     #[cfg(feature = "browser")]
     {
-        crate::live::tell_signed_in(me.username);
-        crate::live::start(state);
-        crate::spaces::refresh(state);
+        crate::client::live::tell_signed_in(me.username);
+        crate::client::live::start(state);
+        crate::state::refresh(state);
     }
 }
 
 fn sign_out() {
     #[cfg(feature = "browser")]
-    crate::live::sign_out();
+    crate::client::live::sign_out();
 }
 
 /// Ends the account's other sessions (a lost phone, a shared computer) and says how many,
@@ -1131,19 +1073,5 @@ fn SignOutOthers() -> impl IntoView {
         >
             <span role="status">{move || said.get().unwrap_or_else(|| "Sign out elsewhere".to_owned())}</span>
         </button>
-    }
-}
-
-/// "14:05" in the browser's time zone.
-pub(crate) fn format_time(ms: i64) -> String {
-    #[cfg(feature = "browser")]
-    {
-        let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
-        format!("{:02}:{:02}", date.get_hours(), date.get_minutes())
-    }
-    #[cfg(not(feature = "browser"))]
-    {
-        let _ = ms;
-        String::new()
     }
 }

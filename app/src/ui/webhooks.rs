@@ -45,7 +45,7 @@ fn WebhooksDialog(space: SpaceId, open: RwSignal<bool>) -> impl IntoView {
             }
         }
     });
-    crate::spaces::close_on_escape(open);
+    crate::ui::dialog::close_on_escape(open);
     let create = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let wanted: Vec<String> = types

@@ -2,7 +2,7 @@
 //! jump to the message in its channel.
 
 use crate::api::SearchHit;
-use crate::chat::ChatState;
+use crate::state::ChatState;
 use leptos::prelude::*;
 
 #[component]
@@ -24,7 +24,7 @@ pub fn SearchBox(state: ChatState) -> impl IntoView {
         hits.set(None);
         state.reveal.set(Some((hit.channel_id, hit.message_id)));
         if state.channel.get_untracked() != hit.channel_id {
-            crate::spaces::go(&format!("/?c={}", hit.channel_id));
+            crate::state::go(&format!("/?c={}", hit.channel_id));
         }
     };
     view! {
@@ -66,7 +66,7 @@ pub fn SearchBox(state: ChatState) -> impl IntoView {
                                                 >
                                                     <span class="where">
                                                         "#" {hit.channel_name.clone()} " · " {hit.author.clone()}
-                                                        " · " {crate::chat::format_time(hit.sent_at_ms)}
+                                                        " · " {crate::state::format_time(hit.sent_at_ms)}
                                                     </span>
                                                     <span class="snippet">
                                                         {hit

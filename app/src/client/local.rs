@@ -45,7 +45,7 @@ pub struct OutboxItem {
     pub reply_to: Option<MessageId>,
     /// Files sent with it (their blobs wait in the `files` store until uploaded).
     #[serde(default)]
-    pub files: Vec<crate::upload::OutboxFile>,
+    pub files: Vec<crate::ui::upload::OutboxFile>,
 }
 
 #[derive(Serialize, Deserialize)]

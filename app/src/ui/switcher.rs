@@ -1,8 +1,8 @@
 //! The quick switcher: Ctrl+K (⌘K) anywhere opens a box that finds a channel or a direct
 //! conversation by a few letters of its name; ↑ ↓ choose, Enter opens, Esc closes.
 
-use crate::chat::ChatState;
-use crate::spaces::{channel_href, go};
+use crate::state::ChatState;
+use crate::state::{channel_href, go};
 use leptos::prelude::*;
 use parley::ChannelId;
 
@@ -79,7 +79,7 @@ fn SwitcherBox(state: ChatState, open: RwSignal<bool>) -> impl IntoView {
             let _ = el.focus();
         }
     });
-    crate::spaces::close_on_escape(open);
+    crate::ui::dialog::close_on_escape(open);
     let go_to = move |target: &Target| {
         open.set(false);
         go(&channel_href(target.channel));

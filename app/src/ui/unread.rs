@@ -1,6 +1,7 @@
 //! Unread badges, the mute switch, and browser notifications for mentions and direct messages.
 
-use crate::chat::ChatState;
+use crate::client::notify::{Permission, permission, request_permission};
+use crate::state::ChatState;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use parley::ChannelId;
@@ -102,66 +103,4 @@ pub fn NotifyOffer() -> impl IntoView {
             </div>
         </Show>
     }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Permission {
-    Undecided,
-    Granted,
-    Denied,
-}
-
-fn permission() -> Permission {
-    #[cfg(feature = "browser")]
-    {
-        use web_sys::{Notification, NotificationPermission};
-        if !js_sys::Reflect::has(&js_sys::global(), &"Notification".into()).unwrap_or(false) {
-            return Permission::Denied;
-        }
-        match Notification::permission() {
-            NotificationPermission::Granted => Permission::Granted,
-            NotificationPermission::Default => Permission::Undecided,
-            _ => Permission::Denied,
-        }
-    }
-    #[cfg(not(feature = "browser"))]
-    Permission::Denied
-}
-
-fn request_permission() {
-    #[cfg(feature = "browser")]
-    if let Ok(promise) = web_sys::Notification::request_permission() {
-        spawn_local(async move {
-            let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
-        });
-    }
-}
-
-/// Shows a browser notification for a message (the caller decides whether it deserves one);
-/// clicking it brings the page forward on that channel. One per channel at a time: a newer
-/// one replaces it.
-pub fn notify(channel: ChannelId, title: &str, body: &str) {
-    if permission() != Permission::Granted {
-        return;
-    }
-    #[cfg(feature = "browser")]
-    {
-        use wasm_bindgen::JsCast;
-        let options = web_sys::NotificationOptions::new();
-        let body: String = body.chars().take(200).collect();
-        options.set_body(&body);
-        options.set_tag(&channel.to_string());
-        let Ok(shown) = web_sys::Notification::new_with_options(title, &options) else {
-            return;
-        };
-        let onclick = wasm_bindgen::closure::Closure::once_into_js(move || {
-            if let Some(window) = web_sys::window() {
-                let _ = window.focus();
-            }
-            crate::spaces::open(channel);
-        });
-        shown.set_onclick(Some(onclick.unchecked_ref()));
-    }
-    #[cfg(not(feature = "browser"))]
-    let _ = (channel, title, body);
 }

@@ -38,7 +38,7 @@ fn TokensDialog(open: RwSignal<bool>) -> impl IntoView {
         })
     };
     reload();
-    crate::spaces::close_on_escape(open);
+    crate::ui::dialog::close_on_escape(open);
     let create = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let wanted = name.get_untracked();
@@ -83,7 +83,7 @@ fn TokensDialog(open: RwSignal<bool>) -> impl IntoView {
                             view! {
                                 <div class="secret">
                                     <span>"Copy it now: it will not be shown again."</span>
-                                    <input readonly data-testid="token-secret" prop:value=s on:focus=|ev| crate::spaces::select_all(&ev) />
+                                    <input readonly data-testid="token-secret" prop:value=s on:focus=|ev| crate::ui::dialog::select_all(&ev) />
                                 </div>
                             }
                         })

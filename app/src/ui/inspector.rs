@@ -137,7 +137,7 @@ pub fn InspectorPage() -> impl IntoView {
                                     view! {
                                         <tr data-testid="event-row" on:click=move |_| chosen.set(Some(pick.clone()))>
                                             <td>{row.position.0}</td>
-                                            <td>{crate::chat::format_time(row.recorded_at_ms)}</td>
+                                            <td>{crate::state::format_time(row.recorded_at_ms)}</td>
                                             <td class="mono">{row.stream_id.clone()} " v" {row.stream_version}</td>
                                             <td>{row.event_type.clone()} " v" {row.schema_version}</td>
                                         </tr>

@@ -2,46 +2,16 @@
 
 use crate::api::{
     AppError, DirectView, InviteView, MemberView, SpaceAction, SpaceOutcome, SpaceView, act_on_space, create_space,
-    invites, members, my_directs, my_spaces, open_direct,
+    invites, members, my_spaces, open_direct,
 };
-use crate::chat::ChatState;
-use crate::unread::{Badge, NotifyOffer, SpaceBadge};
+use crate::state::ChatState;
+use crate::state::{channel_href, go, refresh};
+use crate::ui::dialog::{NameForm, select_all};
+use crate::ui::unread::{Badge, NotifyOffer, SpaceBadge};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use parley::space::{Right, valid_space_name};
 use parley::{ChannelId, Role, SpaceId};
-
-/// Fetches the spaces and direct conversations of this user into the sidebar.
-pub fn refresh(state: ChatState) {
-    spawn_local(async move {
-        match my_spaces().await {
-            Ok(spaces) => state.spaces.set(spaces),
-            Err(e) => leptos::logging::warn!("spaces: {e}"),
-        }
-        match my_directs().await {
-            Ok(directs) => state.directs.set(directs),
-            Err(e) => leptos::logging::warn!("direct messages: {e}"),
-        }
-        fetch_unreads(state).await;
-    });
-}
-
-/// Counts the unread messages of every channel again.
-pub fn refresh_unreads(state: ChatState) {
-    spawn_local(fetch_unreads(state));
-}
-
-async fn fetch_unreads(state: ChatState) {
-    match crate::api::unreads().await {
-        Ok(counts) => state.unreads.update(|u| u.replace(counts)),
-        Err(e) => leptos::logging::warn!("unread counts: {e}"),
-    }
-}
-
-/// Moves the page to `href` without reloading it.
-pub(crate) fn go(href: &str) {
-    leptos_router::hooks::use_navigate()(href, Default::default());
-}
 
 /// Refreshes the sidebar, then opens the first channel of `space` (or the lobby).
 async fn open_space(state: ChatState, space: SpaceId) -> Result<(), AppError> {
@@ -61,31 +31,6 @@ fn check_space_name(name: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err("a space name must be 1 to 64 characters".into())
-    }
-}
-
-/// Opens a channel from outside the page's components (a notification's click): the
-/// address changes as a link would change it, and the router follows.
-pub fn open(channel: ChannelId) {
-    #[cfg(feature = "browser")]
-    if let Some(window) = web_sys::window()
-        && let Ok(history) = window.history()
-    {
-        let _ = history.push_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&channel_href(channel)));
-        if let Ok(event) = web_sys::PopStateEvent::new("popstate") {
-            let _ = window.dispatch_event(&event);
-        }
-    }
-    #[cfg(not(feature = "browser"))]
-    let _ = channel;
-}
-
-/// The address that opens a channel.
-pub fn channel_href(channel: ChannelId) -> String {
-    if channel == ChannelId::GENERAL {
-        "/".to_owned()
-    } else {
-        format!("/?c={channel}")
     }
 }
 
@@ -376,7 +321,7 @@ fn SpaceSection(space: SpaceView, state: ChatState, dialog: RwSignal<Option<Dial
                             <button data-testid="delete-space" on:click=delete>
                                 "Delete"
                             </button>
-                            <crate::webhooks::WebhooksButton space=id />
+                            <crate::ui::webhooks::WebhooksButton space=id />
                         }
                     })}
             </div>
@@ -432,7 +377,7 @@ pub fn ChannelActions(state: ChatState) -> impl IntoView {
             </button>
         </Show>
         <Show when=move || state.me.with(Option::is_some)>
-            <crate::unread::MuteButton state />
+            <crate::ui::unread::MuteButton state />
         </Show>
         {move || dialog.get().map(|d| view! { <SidebarDialog d dialog state /> })}
     }
@@ -756,91 +701,5 @@ fn SidebarDialog(d: Dialog, dialog: RwSignal<Option<Dialog>>, state: ChatState) 
         >
             {body}
         </div>
-    }
-}
-
-pub(crate) fn select_all(ev: &leptos::ev::FocusEvent) {
-    #[cfg(feature = "browser")]
-    {
-        use wasm_bindgen::JsCast;
-        if let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) {
-            input.select();
-        }
-    }
-    #[cfg(not(feature = "browser"))]
-    let _ = ev;
-}
-
-/// Closes a dialog on Escape wherever the focus is (a row removed from the dialog takes its
-/// focused button with it), for as long as the calling component lives.
-pub(crate) fn close_on_escape(open: RwSignal<bool>) {
-    let escape = window_event_listener(leptos::ev::keydown, move |ev| {
-        if ev.key() == "Escape" {
-            open.set(false);
-        }
-    });
-    on_cleanup(move || escape.remove());
-}
-
-/// A one-field form (a name), checked in place, that shows the server's refusal in place.
-#[component]
-fn NameForm<F, Fut>(
-    title: &'static str,
-    label: &'static str,
-    submit: &'static str,
-    check: fn(&str) -> Result<(), String>,
-    on_submit: F,
-    /// The longest input accepted (names are short; invite links and lists of names are not).
-    #[prop(default = 64)]
-    max_len: u32,
-    close: impl Fn() + Copy + Send + Sync + 'static,
-) -> impl IntoView
-where
-    F: Fn(String) -> Fut + Copy + Send + Sync + 'static,
-    Fut: std::future::Future<Output = Result<(), AppError>> + 'static,
-{
-    let value = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
-    let busy = RwSignal::new(false);
-    view! {
-        <form
-            class="dialog"
-            data-testid="name-form"
-            on:submit=move |ev| {
-                ev.prevent_default();
-                let name = value.get_untracked();
-                if let Err(e) = check(&name) {
-                    error.set(Some(e));
-                    return;
-                }
-                busy.set(true);
-                spawn_local(async move {
-                    let result = on_submit(name).await;
-                    busy.set(false);
-                    match result {
-                        Ok(()) => close(),
-                        Err(e) => error.set(Some(e.to_string())),
-                    }
-                });
-            }
-        >
-            <h2>{title}</h2>
-            <label for="name-field">{label}</label>
-            <input
-                id="name-field"
-                data-testid="name-field"
-                autofocus
-                maxlength=max_len
-                prop:value=move || value.get()
-                on:input=move |ev| value.set(event_target_value(&ev))
-            />
-            {move || error.get().map(|e| view! { <p class="error" role="alert" data-testid="name-error">{e}</p> })}
-            <button type="submit" data-testid="name-submit" disabled=move || busy.get()>
-                {submit}
-            </button>
-            <button type="button" class="secondary" on:click=move |_| close()>
-                "Cancel"
-            </button>
-        </form>
     }
 }

@@ -3,10 +3,10 @@
 //! and keeps sibling tabs in step.
 
 use crate::api::{AppError, ChangeRequest, change_message, history, post_message, sign_out as end_session, whoami};
-use crate::chat::{ChatState, Connection};
-use crate::local::{LocalStore, OutboxItem};
-use crate::sync::Tabs;
-use crate::upload::OutboxFile;
+use crate::client::local::{LocalStore, OutboxItem};
+use crate::client::sync::Tabs;
+use crate::state::{ChatState, Connection};
+use crate::ui::upload::OutboxFile;
 use futures::{FutureExt, SinkExt, StreamExt};
 use gloo_net::websocket::{Message, futures::WebSocket};
 use gloo_timers::future::TimeoutFuture;
@@ -99,7 +99,7 @@ pub fn start(state: ChatState) {
                 () = TimeoutFuture::new(SIDEBAR_REFRESH_MS).fuse() => {},
                 () = browser_event("focus").fuse() => {},
             }
-            crate::spaces::refresh(state);
+            crate::state::refresh(state);
         }
     });
     // Presence: this page going out of view (or back) is told to the server.
@@ -122,7 +122,7 @@ pub fn start(state: ChatState) {
             });
             // A channel new to the sidebar (a conversation just opened) gets its count.
             if watched.is_some() {
-                crate::spaces::refresh_unreads(state);
+                crate::state::refresh_unreads(state);
             }
         }
         channels
@@ -357,7 +357,7 @@ async fn follow(
             Ok(ServerFrame::CaughtUp { .. }) => {
                 caught_up = true;
                 // New messages elsewhere while this socket was not watching are in the count.
-                crate::spaces::refresh_unreads(state);
+                crate::state::refresh_unreads(state);
                 state.connection.set(Connection::Online);
                 flush_outbox(client).await;
             }
@@ -427,7 +427,7 @@ fn heard(state: ChatState, channel: ChannelId, position: Position, author: &str,
         } else {
             format!("{author} mentioned you")
         };
-        crate::unread::notify(channel, &title, body);
+        crate::client::notify::notify(channel, &title, body);
     }
 }
 
@@ -652,7 +652,7 @@ async fn post_now(state: ChatState, outgoing: Outgoing) {
         if let Some(local) = &client.local {
             // The bytes of files still to upload go with the outbox item, to outlive a reload.
             for file in item.files.iter().filter(|f| !f.attachment.uploaded()) {
-                if let Some(blob) = crate::upload::blob(&file.local_id)
+                if let Some(blob) = crate::ui::upload::blob(&file.local_id)
                     && let Err(e) = local.file_put(&file.local_id, &blob).await
                 {
                     leptos::logging::warn!("{e}");
@@ -715,7 +715,7 @@ async fn deliver(client: &Rc<Client>, item: &mut OutboxItem) -> Result<Position,
         }
         let local_id = item.files[i].local_id.clone();
         let name = item.files[i].attachment.name.clone();
-        let mut blob = crate::upload::blob(&local_id);
+        let mut blob = crate::ui::upload::blob(&local_id);
         if blob.is_none()
             && let Some(local) = &client.local
         {
@@ -726,10 +726,12 @@ async fn deliver(client: &Rc<Client>, item: &mut OutboxItem) -> Result<Position,
                 "the file {name} is no longer here; attach it again"
             )));
         };
-        let uploaded = crate::upload::upload(&blob, &name, |_| {}).await.map_err(|e| match e {
-            crate::upload::UploadFailure::Refused(e) => AppError::Invalid(format!("{name}: {e}")),
-            crate::upload::UploadFailure::Unreachable(e) => AppError::Transport(e),
-        })?;
+        let uploaded = crate::ui::upload::upload(&blob, &name, |_| {})
+            .await
+            .map_err(|e| match e {
+                crate::ui::upload::UploadFailure::Refused(e) => AppError::Invalid(format!("{name}: {e}")),
+                crate::ui::upload::UploadFailure::Unreachable(e) => AppError::Transport(e),
+            })?;
         item.files[i].attachment = uploaded;
         if let Some(local) = &client.local {
             let _ = local.outbox_put(item).await;
@@ -822,7 +824,7 @@ fn signed_out_here() {
 
 /// Clears who is signed in and every cached message, cursor and unsent message.
 async fn forget_everything() {
-    crate::auth::remember(None);
+    crate::ui::auth::remember(None);
     let cleared = match client() {
         Some(client) => match &client.local {
             Some(local) => local.clear().await.is_ok(),

@@ -1,0 +1,9 @@
+//! The client: what talks to the server and to the browser's storage, below the components.
+
+#[cfg(feature = "browser")]
+pub(crate) mod live;
+#[cfg(feature = "browser")]
+pub(crate) mod local;
+pub mod notify;
+#[cfg(feature = "browser")]
+pub(crate) mod sync;

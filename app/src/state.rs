@@ -1,0 +1,137 @@
+//! What the page's parts share: the chat state and connection, fetching the sidebar's data, moving between channels, times as shown.
+
+use crate::api::{DirectView, Me, SpaceView, my_directs, my_spaces};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use parley::timeline::Timeline;
+use parley::{ChannelId, MessageId};
+
+/// How the page's live connection stands, shown in the header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Connection {
+    Connecting,
+    Online,
+    Reconnecting,
+    /// The browser says there is no network: messages wait in the outbox.
+    Offline,
+}
+
+impl Connection {
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Self::Connecting => "connecting",
+            Self::Online => "online",
+            Self::Reconnecting => "reconnecting",
+            Self::Offline => "offline",
+        }
+    }
+}
+
+/// Everything the page's parts share.
+#[derive(Clone, Copy)]
+pub struct ChatState {
+    /// The channel on screen (from the address: `/c/<id>`, or the lobby's `#general`).
+    pub channel: RwSignal<ChannelId>,
+    pub timeline: RwSignal<Timeline>,
+    pub connection: RwSignal<Connection>,
+    /// Who this browser is signed in as (remembered locally, so the page opens offline).
+    pub me: RwSignal<Option<Me>>,
+    /// Whether the list follows new messages (the reader is at the bottom).
+    pub stick: RwSignal<bool>,
+    /// The spaces this user belongs to, with their channels.
+    pub spaces: RwSignal<Vec<SpaceView>>,
+    /// This user's direct conversations.
+    pub directs: RwSignal<Vec<DirectView>>,
+    /// Why the last change to a message (edit, delete, reaction) was refused.
+    pub notice: RwSignal<Option<String>>,
+    /// A message to bring into view and mark (a search result that was opened), in its channel.
+    pub reveal: RwSignal<Option<(ChannelId, MessageId)>>,
+    /// The thread open beside the channel: its root message.
+    pub thread: RwSignal<Option<MessageId>>,
+    /// Who is typing in the open channel.
+    pub typing: RwSignal<parley::typing::Typists>,
+    /// Who is online or away (absent: offline).
+    pub presence: RwSignal<std::collections::HashMap<String, parley::presence::Status>>,
+    /// Unread messages and mentions per channel, and this user's read markers and mutes.
+    pub unreads: RwSignal<parley::unread::Unreads>,
+    /// Where the "new messages" line goes in the open channel: after this position (the
+    /// marker as it stood when the channel was opened).
+    pub divider: RwSignal<Option<(ChannelId, parley::Position)>>,
+    /// Whether the page is in view (not a hidden tab).
+    pub visible: RwSignal<bool>,
+    /// A message whose edit box should open (↑ in an empty composer asks for your last one).
+    pub edit_request: RwSignal<Option<MessageId>>,
+    /// Whether the quick switcher (Ctrl+K) is open.
+    pub switcher: RwSignal<bool>,
+}
+
+/// Fetches the spaces and direct conversations of this user into the sidebar.
+pub fn refresh(state: ChatState) {
+    spawn_local(async move {
+        match my_spaces().await {
+            Ok(spaces) => state.spaces.set(spaces),
+            Err(e) => leptos::logging::warn!("spaces: {e}"),
+        }
+        match my_directs().await {
+            Ok(directs) => state.directs.set(directs),
+            Err(e) => leptos::logging::warn!("direct messages: {e}"),
+        }
+        fetch_unreads(state).await;
+    });
+}
+
+/// Counts the unread messages of every channel again.
+pub fn refresh_unreads(state: ChatState) {
+    spawn_local(fetch_unreads(state));
+}
+
+async fn fetch_unreads(state: ChatState) {
+    match crate::api::unreads().await {
+        Ok(counts) => state.unreads.update(|u| u.replace(counts)),
+        Err(e) => leptos::logging::warn!("unread counts: {e}"),
+    }
+}
+
+/// Moves the page to `href` without reloading it.
+pub(crate) fn go(href: &str) {
+    leptos_router::hooks::use_navigate()(href, Default::default());
+}
+
+/// Opens a channel from outside the page's components (a notification's click): the
+/// address changes as a link would change it, and the router follows.
+pub fn open(channel: ChannelId) {
+    #[cfg(feature = "browser")]
+    if let Some(window) = web_sys::window()
+        && let Ok(history) = window.history()
+    {
+        let _ = history.push_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&channel_href(channel)));
+        if let Ok(event) = web_sys::PopStateEvent::new("popstate") {
+            let _ = window.dispatch_event(&event);
+        }
+    }
+    #[cfg(not(feature = "browser"))]
+    let _ = channel;
+}
+
+/// The address that opens a channel.
+pub fn channel_href(channel: ChannelId) -> String {
+    if channel == ChannelId::GENERAL {
+        "/".to_owned()
+    } else {
+        format!("/?c={channel}")
+    }
+}
+
+/// "14:05" in the browser's time zone.
+pub(crate) fn format_time(ms: i64) -> String {
+    #[cfg(feature = "browser")]
+    {
+        let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
+        format!("{:02}:{:02}", date.get_hours(), date.get_minutes())
+    }
+    #[cfg(not(feature = "browser"))]
+    {
+        let _ = ms;
+        String::new()
+    }
+}

@@ -1,0 +1,92 @@
+//! What the dialogs share: a one-field form that shows the server's refusal in place, closing on Escape, and selecting a field's text (a secret to copy) on focus.
+
+use crate::api::AppError;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+/// Selects the whole text of the focused field (a secret or a link to copy).
+pub(crate) fn select_all(ev: &leptos::ev::FocusEvent) {
+    #[cfg(feature = "browser")]
+    {
+        use wasm_bindgen::JsCast;
+        if let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) {
+            input.select();
+        }
+    }
+    #[cfg(not(feature = "browser"))]
+    let _ = ev;
+}
+
+/// Closes a dialog on Escape wherever the focus is (a row removed from the dialog takes its
+/// focused button with it), for as long as the calling component lives.
+pub(crate) fn close_on_escape(open: RwSignal<bool>) {
+    let escape = window_event_listener(leptos::ev::keydown, move |ev| {
+        if ev.key() == "Escape" {
+            open.set(false);
+        }
+    });
+    on_cleanup(move || escape.remove());
+}
+
+/// A one-field form (a name), checked in place, that shows the server's refusal in place.
+#[component]
+pub(crate) fn NameForm<F, Fut>(
+    title: &'static str,
+    label: &'static str,
+    submit: &'static str,
+    check: fn(&str) -> Result<(), String>,
+    on_submit: F,
+    /// The longest input accepted (names are short; invite links and lists of names are not).
+    #[prop(default = 64)]
+    max_len: u32,
+    close: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView
+where
+    F: Fn(String) -> Fut + Copy + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<(), AppError>> + 'static,
+{
+    let value = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    view! {
+        <form
+            class="dialog"
+            data-testid="name-form"
+            on:submit=move |ev| {
+                ev.prevent_default();
+                let name = value.get_untracked();
+                if let Err(e) = check(&name) {
+                    error.set(Some(e));
+                    return;
+                }
+                busy.set(true);
+                spawn_local(async move {
+                    let result = on_submit(name).await;
+                    busy.set(false);
+                    match result {
+                        Ok(()) => close(),
+                        Err(e) => error.set(Some(e.to_string())),
+                    }
+                });
+            }
+        >
+            <h2>{title}</h2>
+            <label for="name-field">{label}</label>
+            <input
+                id="name-field"
+                data-testid="name-field"
+                autofocus
+                maxlength=max_len
+                prop:value=move || value.get()
+                on:input=move |ev| value.set(event_target_value(&ev))
+            />
+            {move || error.get().map(|e| view! { <p class="error" role="alert" data-testid="name-error">{e}</p> })}
+            <button type="submit" data-testid="name-submit" disabled=move || busy.get()>
+                {submit}
+            </button>
+            <button type="button" class="secondary" on:click=move |_| close()>
+                "Cancel"
+            </button>
+        </form>
+    }
+}

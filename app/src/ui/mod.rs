@@ -1,0 +1,14 @@
+//! The components, one file per part of the page.
+
+pub mod auth;
+pub mod body;
+pub mod chat;
+pub mod dialog;
+pub mod inspector;
+pub mod search;
+pub mod spaces;
+pub mod switcher;
+pub mod tokens;
+pub mod unread;
+pub mod upload;
+pub mod webhooks;
