@@ -52,6 +52,8 @@ impl Services {
         if db.backend == db::Backend::Postgres {
             tasks.extend(parley_engine::live::relay::relay_typing(hub.clone(), db.clone()));
         }
+        // Eager notices (typing) go from the bus to the sockets, here and on other nodes.
+        tasks.push(hub.follow_eager(store.bus()));
         let projector_conn = db.own_connection().await?;
         let projector = Projector::new(store.clone(), hub.clone(), &db, projector_conn);
         projector

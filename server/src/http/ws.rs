@@ -529,7 +529,7 @@ async fn on_frame(
             let now = std::time::Instant::now();
             if follow.typed.is_none_or(|at| now.duration_since(at) >= TYPING_EVERY) {
                 follow.typed = Some(now);
-                engine.hub().typing(channel, &session.me.username);
+                engine.typing(channel, &session.me.username);
             }
             None
         }

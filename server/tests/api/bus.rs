@@ -1,10 +1,9 @@
-//! The double emit: an eager notice before the append, a guaranteed one after commit.
+//! The double emit: eager notices for what is never stored (typing), guaranteed ones after each commit.
 
 use crate::helpers::{on_postgres, spawn_app};
-use parley::Event;
 
 #[tokio::test]
-async fn eager_comes_before_commit_and_guaranteed_after_with_a_position() {
+async fn a_post_is_announced_once_committed_with_its_position_and_never_eagerly() {
     let app = spawn_app().await;
     let bus = app.engine.store().bus().clone();
     let mut eager = bus.subscribe_eager();
@@ -12,8 +11,6 @@ async fn eager_comes_before_commit_and_guaranteed_after_with_a_position() {
 
     let (id, position) = app.post("double emit").await;
 
-    let notice = eager.try_recv().expect("the eager notice went out before the ack");
-    assert!(matches!(&notice.event, Event::MessagePosted { message_id, .. } if *message_id == id));
     let committed = if on_postgres() {
         // Several nodes: every node's tailer announces each commit, a moment after it.
         tokio::time::timeout(std::time::Duration::from_secs(5), guaranteed.recv())
@@ -28,6 +25,39 @@ async fn eager_comes_before_commit_and_guaranteed_after_with_a_position() {
     };
     assert_eq!(committed.position, position);
     assert_eq!(committed.metadata.client_message_id, Some(id));
+    assert!(
+        eager.try_recv().is_err(),
+        "a command is not announced before it is durable"
+    );
+}
+
+#[tokio::test]
+async fn typing_goes_out_eagerly_and_is_never_stored() {
+    let app = spawn_app().await;
+    let bus = app.engine.store().bus().clone();
+    let mut eager = bus.subscribe_eager();
+    let head = app.head().await;
+    let mut socket = app.socket().await;
+    socket
+        .subscribe(parley::ChannelId::GENERAL, parley::Position::ZERO)
+        .await;
+    socket
+        .send(&parley::protocol::ClientFrame::Typing {
+            channel: parley::ChannelId::GENERAL,
+        })
+        .await;
+    let notice = tokio::time::timeout(std::time::Duration::from_secs(2), eager.recv())
+        .await
+        .expect("the eager notice came")
+        .expect("the bus is open");
+    assert_eq!(
+        *notice,
+        parley_engine::log::bus::EagerNotice::Typing {
+            channel: parley::ChannelId::GENERAL,
+            user: "tester".into()
+        }
+    );
+    assert_eq!(app.head().await, head, "nothing was stored");
 }
 
 #[tokio::test]

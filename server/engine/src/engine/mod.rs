@@ -5,7 +5,6 @@
 use crate::auth::LoginLimiter;
 use crate::db::Backend;
 use crate::live::hub::Hub;
-use crate::log::bus::EagerNotice;
 use crate::log::store::now_ms;
 use crate::log::store::{AppendError, Appended, EventStore, ExpectedVersion, NewEvent};
 use parley::account::AccountState;
@@ -232,6 +231,15 @@ impl Engine {
         &self.hub
     }
 
+    /// Says that `user` is typing in `channel`: an eager notice, never stored (the hub
+    /// hands it to the channel's sockets here and to the other nodes).
+    pub fn typing(&self, channel: ChannelId, user: &str) {
+        self.store.bus().emit_eager(crate::log::bus::EagerNotice::Typing {
+            channel,
+            user: user.to_owned(),
+        });
+    }
+
     /// Tells long-lived connections to close: the server is stopping.
     pub fn close(&self) {
         self.closing.send_replace(true);
@@ -268,13 +276,6 @@ impl Engine {
         let state = self.state(synced, channel).await?;
         let events = decide(&state, &command)?;
         let stream = channel.stream();
-        for event in &events {
-            self.store.bus().emit_eager(EagerNotice {
-                stream: stream.clone(),
-                event: event.clone(),
-                correlation_id: metadata.correlation_id,
-            });
-        }
         // Only creating a channel depends on the stream's version (it must find none).
         // Posts never conflict with each other; a rename or an archive depends on the
         // channel existing, which nothing undoes, so posts in flight do not make it fail.

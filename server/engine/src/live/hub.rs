@@ -145,9 +145,27 @@ impl Hub {
 }
 
 impl Hub {
-    /// Tells the channel's subscribers that `user` is typing: the eager path, never stored,
-    /// no projection. Nobody following the channel: nothing to do.
-    pub fn typing(&self, channel: ChannelId, user: &str) {
+    /// Hands the bus's eager notices (typing) to the sockets here and to the other nodes,
+    /// for as long as the bus lives. Lossy like the notices: one missed is not sent again.
+    pub fn follow_eager(&self, bus: &crate::log::bus::Bus) -> tokio::task::JoinHandle<()> {
+        let mut eager = bus.subscribe_eager();
+        let hub = self.clone();
+        tokio::spawn(async move {
+            loop {
+                match eager.recv().await {
+                    Ok(notice) => match notice.as_ref() {
+                        crate::log::bus::EagerNotice::Typing { channel, user } => hub.typing(*channel, user),
+                    },
+                    Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        })
+    }
+
+    /// Tells the channel's subscribers that `user` is typing, here and (relayed) on the
+    /// other nodes: never stored, no projection. Nobody following the channel: nothing to do.
+    fn typing(&self, channel: ChannelId, user: &str) {
         if let Some(relay) = self.relay.get() {
             // Best effort, like the note itself: a full relay drops it.
             let _ = relay.try_send((channel, user.to_owned()));

@@ -1,22 +1,23 @@
-//! The bus: every event is announced twice. An eager notice goes out before the append
-//! (it may be lost, or never become durable: fine for "someone is sending"); a guaranteed
-//! notice goes out after commit and carries the log position. A subscriber picks one.
-//! Nothing that changes state may act on an eager notice.
+//! The bus: the double emit. Eager notices are for what may be lost and is never stored
+//! (someone typing): they go out at once, to whoever listens, best effort. Guaranteed
+//! notices go out after commit, once per event, in log order, and carry its position.
+//! Nothing that changes state acts on an eager notice. Commands are not announced eagerly:
+//! nothing would act on "about to be appended" (a post is on screen at once in its own tab,
+//! optimistically, and reaches the others once durable, within milliseconds).
 //!
 //! Followers see each committed event first, in log order, before it is announced: what a
 //! node decides from (its caches, who is admin, which sessions ended) is brought up to date
 //! here, from the log, whichever node wrote the event.
 
-use parley::{CorrelationId, Event, Position, RecordedEvent, StreamId};
+use parley::{ChannelId, Position, RecordedEvent};
 use std::sync::Arc;
 use tokio::sync::{broadcast, watch};
 
-/// An event about to be appended: not durable, may never be.
-#[derive(Clone, Debug)]
-pub struct EagerNotice {
-    pub stream: StreamId,
-    pub event: Event,
-    pub correlation_id: CorrelationId,
+/// Something that happens now and is never stored: may be lost, never acted on for state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EagerNotice {
+    /// `user` is typing in `channel` (said by one of their sockets that follows it).
+    Typing { channel: ChannelId, user: String },
 }
 
 /// Something a node decides from, kept up to date from the log. Called for every committed
@@ -58,7 +59,7 @@ impl Bus {
             .push(follower);
     }
 
-    /// Eager notices: before commit, lossy. For typing, presence, "sending…".
+    /// Eager notices: now, lossy, never stored (typing).
     pub fn subscribe_eager(&self) -> broadcast::Receiver<Arc<EagerNotice>> {
         self.eager.subscribe()
     }
