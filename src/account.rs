@@ -1,4 +1,4 @@
-//! The account aggregate: usernames and passwords as users type them, registration's `decide` and `evolve`.
+//! The account aggregate: registration and admin grants (`decide` and `evolve`), and the stream of a user's ended sessions.
 //!
 //! Each account is one stream, named after its username (`account-<username>`), so the event
 //! store's "no stream yet" check is what makes usernames unique: two sign-ups racing for one

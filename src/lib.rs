@@ -8,7 +8,7 @@
 //! - [`values`]: value types events and aggregates share (usernames, roles, channel kinds).
 //! - [`ids`]: typed identifiers (UUIDv7 message ids minted by the client) and log positions.
 //! - [`rules`]: parse-don't-validate newtypes for what users type (message bodies, display names).
-//! - [`account`]: usernames, passwords, and the account aggregate (registration).
+//! - [`account`]: the account aggregate (registration, admin grants).
 //! - [`api`]: the shapes every door speaks: requests, and the views the server answers with.
 //! - [`attachment`]: files sent with messages: content-addressed ids, accepted types and sizes.
 //! - [`space`]: spaces, their members, roles and invites: the authorization model.

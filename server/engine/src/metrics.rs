@@ -1,4 +1,4 @@
-//! Operations: Prometheus metrics (`/metrics`), liveness (`/healthz`) and readiness (`/readyz`).
+//! Operations' metrics: their names, and the process's Prometheus recorder (the server's `/metrics` renders it).
 //!
 //! The `metrics` crate's macros record from anywhere in the server; one Prometheus
 //! recorder per process renders them. Gauges that are cheap to read at scrape time

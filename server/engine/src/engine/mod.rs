@@ -1,6 +1,10 @@
-//! The engine: commands (load state, `decide`, eager notice, append) and queries,
-//! behind every door (server functions, WebSocket, and later REST), and the sessions
-//! that say who is asking.
+//! The engine: commands (follow the log, load state, the core's `decide`, append) and queries, behind every door.
+//!
+//! This file holds the engine itself (what it is made of, the settings, the path every
+//! command takes: `synced` → state → `decide` → `submit`); each area of commands and
+//! queries has a file of its own (sessions, spaces, directs, messages, search, reads,
+//! tokens, webhooks, files, inspect). The server functions (`parley-app`), the socket, REST
+//! and the file door call it directly.
 
 use crate::auth::LoginLimiter;
 use crate::db::Backend;

@@ -1,4 +1,4 @@
-//! The dispatcher: one broadcast hub per channel, fed by the projector after each batch
+//! The hub: one broadcast channel per chat channel, fed by the projection after each batch
 //! is in the read model, so a query made on receipt already sees the event. Each event
 //! is serialized once and the same frame goes to every subscribed socket. A slow socket
 //! never blocks the hub: its receiver lags, and it catches up from the store instead.

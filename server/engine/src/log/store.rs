@@ -1,4 +1,4 @@
-//! The event store on SQLite: the single source of truth.
+//! The event store (SQLite, or PostgreSQL for several nodes): the single source of truth.
 //!
 //! Appends go through one writer task that owns one connection. It takes every append
 //! request waiting at the time and commits them in one transaction (group commit). Being

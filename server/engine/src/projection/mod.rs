@@ -1,5 +1,5 @@
-//! The projector: folds committed events into the read models (`channels`, `messages`, `accounts`),
-//! saving its checkpoint in the same transaction, then hands each batch to the dispatcher.
+//! The projection: folds committed events into the read models (messages, channels, spaces and members, accounts, reactions, edits, read markers, search, webhooks),
+//! saving its checkpoint in the same transaction, then hands each batch to the hub.
 //! It takes committed events from the bus's guaranteed notices as they come, and reads
 //! the log itself whenever it cannot trust that feed (at start, after lagging, on a gap),
 //! so it never misses an event; it resumes from its checkpoint after a restart.
