@@ -30,4 +30,5 @@ pub mod live;
 pub mod log;
 pub mod metrics;
 pub mod projection;
+pub mod read_model;
 pub mod workers;

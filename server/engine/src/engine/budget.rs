@@ -266,6 +266,69 @@ impl Limits {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use parley::{ChannelId, DisplayName, EventMetadata, MessageBody, SpaceId};
+
+    fn posted(author: UserId, message_id: MessageId) -> Event {
+        Event::MessagePosted {
+            channel_id: ChannelId::GENERAL,
+            message_id,
+            author: DisplayName::parse("ada").expect("a valid name"),
+            body: MessageBody::parse("hi").expect("a valid body"),
+            author_id: Some(author),
+            reply_to: None,
+            attachments: Vec::new(),
+        }
+    }
+
+    fn by(user: UserId, correlation_id: CorrelationId) -> EventMetadata {
+        EventMetadata {
+            actor: user.to_string(),
+            correlation_id,
+            causation_id: None,
+            client_message_id: None,
+        }
+    }
+
+    #[test]
+    fn what_other_nodes_stored_counts_and_what_this_node_stored_counts_once() {
+        let limits = Limits::default();
+        limits.limit_posts(PostLimiter::new(1, 2));
+        limits.limit_writes(WriteBudget::new(true));
+        let ada = UserId::new();
+        // A post of this node's is counted when checked, not again when followed.
+        let mine = MessageId::new();
+        assert!(limits.post(ada, mine));
+        limits.follow(&posted(ada, mine), &by(ada, CorrelationId::new()));
+        // One another node stored is counted when followed: the burst of 2 is spent.
+        limits.follow(&posted(ada, MessageId::new()), &by(ada, CorrelationId::new()));
+        assert!(!limits.post(ada, MessageId::new()));
+
+        // Spaces: 5 a minute. This node's command, followed, is not counted a second time.
+        let created = |space_id| Event::SpaceCreated {
+            space_id,
+            name: "s".into(),
+            owner: ada,
+        };
+        let command = CorrelationId::new();
+        limits.mine(command);
+        assert_eq!(limits.spend(ada, Write::Space), Ok(()));
+        limits.follow(&created(SpaceId::new()), &by(ada, command));
+        // Three made through other nodes count: one is left, then none.
+        for _ in 0..3 {
+            limits.follow(&created(SpaceId::new()), &by(ada, CorrelationId::new()));
+        }
+        assert_eq!(
+            limits.spend(ada, Write::Space),
+            Ok(()),
+            "this node's own was counted twice"
+        );
+        assert!(
+            limits.spend(ada, Write::Space).is_err(),
+            "other nodes' were not counted"
+        );
+        // Another user is not affected.
+        assert_eq!(limits.spend(UserId::new(), Write::Space), Ok(()));
+    }
 
     #[test]
     fn each_kind_has_its_own_budget_per_user() {

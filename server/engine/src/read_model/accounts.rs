@@ -1,0 +1,30 @@
+//! The `accounts` read model: user ids, usernames, and who was made an instance admin.
+
+use parley::{Event, RecordedEvent};
+use sqlx::AnyConnection;
+
+/// Folds sign-ups and admin grants.
+pub(super) async fn fold(conn: &mut AnyConnection, recorded: &RecordedEvent) -> Result<(), sqlx::Error> {
+    let position = recorded.position.0 as i64;
+    match &recorded.event {
+        Event::AccountRegistered { user_id, username, .. } => {
+            sqlx::query(
+                "INSERT INTO accounts (user_id, username, registered_position) VALUES ($1, $2, $3)
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(user_id.to_string())
+            .bind(username.to_string())
+            .bind(position)
+            .execute(&mut *conn)
+            .await?;
+        }
+        Event::AdminGranted { user_id, .. } => {
+            sqlx::query("UPDATE accounts SET admin = 1 WHERE user_id = $1")
+                .bind(user_id.to_string())
+                .execute(&mut *conn)
+                .await?;
+        }
+        _ => {}
+    }
+    Ok(())
+}

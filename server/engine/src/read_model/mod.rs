@@ -1,0 +1,56 @@
+//! The read models: one file per read model, each with the fold that keeps it (the projection runs them, in one transaction with its checkpoint).
+//!
+//! Queries of the read models are the engine's, by area (`engine/messages.rs`,
+//! `engine/spaces.rs`…).
+
+mod accounts;
+mod channels;
+mod messages;
+mod reads;
+mod spaces;
+mod webhooks;
+
+use crate::db::Backend;
+use parley::{Event, RecordedEvent};
+use sqlx::AnyConnection;
+use std::sync::Arc;
+
+/// Folds a batch of committed events into every read model, in log order. Applying an
+/// event twice changes nothing.
+pub async fn fold(conn: &mut AnyConnection, backend: Backend, batch: &[Arc<RecordedEvent>]) -> Result<(), sqlx::Error> {
+    // Posts, the bulk of the log, are gathered and inserted together; any other event
+    // inserts them first, so the read models change in log order.
+    let mut posts = messages::Posts::default();
+    for recorded in batch {
+        if matches!(recorded.event, Event::MessagePosted { .. }) {
+            posts.add(conn, backend, recorded).await?;
+            continue;
+        }
+        posts.flush(conn, backend).await?;
+        match &recorded.event {
+            Event::MessageEdited { .. }
+            | Event::MessageDeleted { .. }
+            | Event::ReactionAdded { .. }
+            | Event::ReactionRemoved { .. } => messages::fold(conn, recorded).await?,
+            Event::ChannelCreated { .. } | Event::ChannelRenamed { .. } | Event::ChannelArchived { .. } => {
+                channels::fold(conn, recorded).await?
+            }
+            Event::SpaceCreated { .. }
+            | Event::SpaceRenamed { .. }
+            | Event::SpaceDeleted { .. }
+            | Event::InviteCreated { .. }
+            | Event::InviteRevoked { .. }
+            | Event::MemberJoined { .. }
+            | Event::MemberLeft { .. }
+            | Event::MemberRemoved { .. }
+            | Event::RoleChanged { .. } => spaces::fold(conn, recorded).await?,
+            Event::ChannelRead { .. } | Event::ChannelMuted { .. } => reads::fold(conn, recorded).await?,
+            Event::WebhookCreated { .. } | Event::WebhookDeleted { .. } => webhooks::fold(conn, recorded).await?,
+            Event::AccountRegistered { .. } | Event::AdminGranted { .. } => accounts::fold(conn, recorded).await?,
+            // Sessions live in their own table; their end only closes sockets (see `LogState`).
+            Event::SessionsEnded { .. } => {}
+            Event::MessagePosted { .. } => {}
+        }
+    }
+    posts.flush(conn, backend).await
+}
