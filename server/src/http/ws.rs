@@ -9,7 +9,7 @@
 
 use crate::http::AppState;
 use axum::extract::State;
-use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{Message, Utf8Bytes, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures::{SinkExt, StreamExt};
@@ -89,7 +89,8 @@ pub async fn handler(ws: WebSocketUpgrade, headers: HeaderMap, State(state): Sta
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(0)
         .on_upgrade(move |socket| async move {
-            serve(socket, state.engine, session).await;
+            let (sink, stream) = socket.split();
+            serve(sink, stream, state.engine, session).await;
             drop(guard);
         })
 }
@@ -98,9 +99,15 @@ fn frame_message(frame: &ServerFrame) -> Message {
     Message::Text(frame.to_json().into())
 }
 
-async fn serve(socket: WebSocket, engine: Arc<Engine>, session: Session) {
+/// Serves one socket of `session`'s until it closes: `sink` takes the frames sent to the
+/// client, `stream` gives the client's. Generic, so the socket's logic runs without a
+/// server (a pair of channels in a test).
+pub async fn serve<W, R>(mut sink: W, mut stream: R, engine: Arc<Engine>, session: Session)
+where
+    W: futures::Sink<Message> + Unpin + Send + 'static,
+    R: futures::Stream<Item = Result<Message, axum::Error>> + Unpin + Send,
+{
     metrics::gauge!(parley_engine::metrics::SOCKETS).increment(1.0);
-    let (mut sink, mut stream) = socket.split();
     let (out, mut outbox) = mpsc::channel::<Message>(OUTBOX);
     let writer = tokio::spawn(async move {
         while let Some(message) = outbox.recv().await {

@@ -219,3 +219,78 @@ async fn a_client_resumes_from_its_cursor_across_a_rebuild_of_the_read_models() 
     assert_eq!(socket.next_event().await.position, live);
     socket.expect_silence(200).await;
 }
+
+/// The socket's logic without a server: `serve` over a pair of channels.
+#[tokio::test]
+async fn the_socket_logic_runs_over_any_pair_of_sink_and_stream() {
+    use axum::extract::ws::Message;
+    use futures::{SinkExt, StreamExt};
+    let app = spawn_app().await;
+    let (_, token) = app.engine.sign_up("ada", crate::helpers::PASSWORD, None).await.unwrap();
+    let session = app.engine.authenticate(Some(&token)).await.unwrap();
+    let (mut client, from_client) = futures::channel::mpsc::channel::<Result<Message, axum::Error>>(16);
+    let (to_client, mut server) = futures::channel::mpsc::channel::<Message>(16);
+    let serving = tokio::spawn(parley_server::http::ws::serve(
+        to_client,
+        from_client,
+        app.engine.clone(),
+        session,
+    ));
+    let mut next = async move || -> ServerFrame {
+        let message = tokio::time::timeout(std::time::Duration::from_secs(5), server.next())
+            .await
+            .expect("a frame came")
+            .expect("the socket is open");
+        match message {
+            Message::Text(text) => ServerFrame::parse(&text).expect("a server frame"),
+            other => panic!("expected text, got {other:?}"),
+        }
+    };
+    let send = |frame: ClientFrame| Ok(Message::Text(frame.to_json().into()));
+
+    client
+        .send(send(ClientFrame::Subscribe {
+            channel: ChannelId::GENERAL,
+            after: Position::ZERO,
+        }))
+        .await
+        .unwrap();
+    loop {
+        if let ServerFrame::CaughtUp { channel, .. } = next().await {
+            assert_eq!(channel, ChannelId::GENERAL);
+            break;
+        }
+    }
+    let message_id = MessageId::new();
+    client
+        .send(send(ClientFrame::Post {
+            attachments: Vec::new(),
+            reply_to: None,
+            channel: ChannelId::GENERAL,
+            message_id,
+            body: "no server in between".into(),
+        }))
+        .await
+        .unwrap();
+    let mut acked = None;
+    let mut seen = None;
+    while acked.is_none() || seen.is_none() {
+        match next().await {
+            ServerFrame::Ack {
+                message_id: id,
+                position,
+            } if id == message_id => acked = Some(position),
+            ServerFrame::Event { event, .. } if event.event.client_message_id() == Some(message_id) => {
+                seen = Some(event.position)
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(acked, seen, "acked where it was stored, and followed live");
+    // The client goes away: the socket's work ends.
+    client.close().await.unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(5), serving)
+        .await
+        .expect("serve returned")
+        .unwrap();
+}
