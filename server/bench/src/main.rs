@@ -119,7 +119,7 @@ impl Server {
                 };
                 services.engine.execute(command, metadata).await?;
             }
-            services.stop();
+            services.stop().await;
         }
         let mut children = Vec::new();
         let mut endpoints = Vec::new();

@@ -147,23 +147,41 @@ pub fn write_of(event: &Event) -> Option<Write> {
 }
 
 /// Keys this node used for its own writes lately, so that following them in the log does
-/// not count them a second time. Entries go after a minute (a write is followed long before).
-#[derive(Default)]
-struct Recent<K>(Mutex<HashMap<K, Instant>>);
+/// not count them a second time. A key is taken when its write is followed; one whose write
+/// never came (refused after the count, or a resend stored once) goes after a minute.
+struct Recent<K>(Mutex<RecentKeys<K>>);
+
+struct RecentKeys<K> {
+    keys: HashMap<K, Instant>,
+    /// The size at which the old keys are swept out next (doubling, so sweeps stay rare).
+    sweep_at: usize,
+}
+
+const SWEEP_AT_LEAST: usize = 10_000;
+
+impl<K> Default for Recent<K> {
+    fn default() -> Self {
+        Self(Mutex::new(RecentKeys {
+            keys: HashMap::new(),
+            sweep_at: SWEEP_AT_LEAST,
+        }))
+    }
+}
 
 impl<K: std::hash::Hash + Eq> Recent<K> {
     fn insert(&self, key: K) {
-        let mut keys = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if keys.len() >= 10_000 {
+        let mut recent = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if recent.keys.len() >= recent.sweep_at {
             let old = Instant::now().checked_sub(Duration::from_secs(60));
-            keys.retain(|_, at| old.is_none_or(|old| *at > old));
+            recent.keys.retain(|_, at| old.is_none_or(|old| *at > old));
+            recent.sweep_at = (recent.keys.len() * 2).max(SWEEP_AT_LEAST);
         }
-        keys.insert(key, Instant::now());
+        recent.keys.insert(key, Instant::now());
     }
 
     fn take(&self, key: &K) -> bool {
-        let mut keys = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        keys.remove(key).is_some()
+        let mut recent = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        recent.keys.remove(key).is_some()
     }
 }
 
