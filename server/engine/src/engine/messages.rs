@@ -1,14 +1,13 @@
-//! Messages: posting (validated, rate-limited, pipelined in order), history and threads from the read model, edits, deletions and reactions.
+//! Messages: posting (validated, rate-limited, pipelined in order), history and threads (from the `messages` read model), edits, deletions and reactions.
 
-use super::{Engine, EngineError, MAX_PAGE, parse_id};
-use crate::db::Flag;
-use crate::dialect;
-use crate::log::store::{ExpectedVersion, StoreReadError};
+use super::{Engine, EngineError, MAX_PAGE};
+use crate::log::store::ExpectedVersion;
+use crate::read_model::messages;
 use parley::api::PostRequest;
 use parley::api::{ChangeRequest, EditView, Me};
 use parley::{
-    Actor, ChannelCommand, ChannelId, DisplayName, Emoji, EventMetadata, MessageBody, MessageChange, MessageFacts,
-    MessageId, MessageView, ParentFacts, Position, decide_change,
+    Actor, ChannelCommand, ChannelId, DisplayName, Emoji, EventMetadata, MessageBody, MessageChange, MessageId,
+    MessageView, Position, decide_change,
 };
 
 impl Engine {
@@ -76,89 +75,7 @@ impl Engine {
             )));
         }
         self.authorize_channel(me, channel).await?;
-        let before = before.map_or(i64::MAX, |p| p.0.min(i64::MAX as u64) as i64);
-        let mut rows: Vec<MessageRow> = sqlx::query_as(
-            "SELECT position, message_id, author, body, sent_at_ms, edited, deleted, revision, reply_to, replies,
-                    attachments
-             FROM messages WHERE channel_id = $1 AND position < $2 ORDER BY position DESC LIMIT $3",
-        )
-        .bind(channel.to_string())
-        .bind(before)
-        .bind(i64::from(limit))
-        .fetch_all(self.store.pool())
-        .await?;
-        rows.reverse();
-        self.views(channel, rows).await
-    }
-
-    /// Rows of the `messages` read model as views, with their reactions (one more query).
-    pub(crate) async fn views(
-        &self,
-        channel: ChannelId,
-        rows: Vec<MessageRow>,
-    ) -> Result<Vec<MessageView>, EngineError> {
-        let mut page = Vec::with_capacity(rows.len());
-        for row in rows {
-            let position = row.position;
-            let corrupt = |e: uuid::Error| StoreReadError::Corrupt {
-                position,
-                reason: e.to_string(),
-            };
-            let message_id: MessageId = row.message_id.parse().map_err(corrupt)?;
-            let reply_to = row.reply_to.as_deref().map(str::parse).transpose().map_err(corrupt)?;
-            let attachments = if row.attachments.is_empty() {
-                Vec::new()
-            } else {
-                serde_json::from_str(&row.attachments).map_err(|e| StoreReadError::Corrupt {
-                    position,
-                    reason: e.to_string(),
-                })?
-            };
-            page.push(MessageView {
-                attachments,
-                edited: row.edited.0,
-                deleted: row.deleted.0,
-                revision: Position(row.revision.max(position) as u64),
-                reply_to,
-                replies: u32::try_from(row.replies).unwrap_or(0),
-                ..MessageView::posted(
-                    Position(position as u64),
-                    message_id,
-                    channel,
-                    row.author,
-                    row.body,
-                    row.sent_at_ms,
-                )
-            });
-        }
-        if page.is_empty() {
-            return Ok(page);
-        }
-        // Reactions, in the order each emoji was first used.
-        let ids: Vec<String> = page.iter().map(|v| v.message_id.to_string()).collect();
-        let ids = serde_json::to_string(&ids).map_err(|e| EngineError::Internal(e.to_string()))?;
-        let reactions: Vec<(String, String, String)> = sqlx::query_as(dialect!(self.store.backend(),
-            sqlite: "SELECT message_id, emoji, username FROM reactions
-                     WHERE message_id IN (SELECT value FROM json_each($1)) ORDER BY position",
-            postgres: "SELECT message_id, emoji, username FROM reactions
-                       WHERE message_id IN (SELECT jsonb_array_elements_text($1::jsonb)) ORDER BY position",
-        ))
-        .bind(ids)
-        .fetch_all(self.store.pool())
-        .await?;
-        for (message_id, emoji, user) in reactions {
-            let Some(view) = page.iter_mut().find(|v| v.message_id.to_string() == message_id) else {
-                continue;
-            };
-            match view.reactions.iter_mut().find(|r| r.emoji == emoji) {
-                Some(reaction) => reaction.users.push(user),
-                None => view.reactions.push(parley::Reaction {
-                    emoji,
-                    users: vec![user],
-                }),
-            }
-        }
-        Ok(page)
+        Ok(messages::page(self.store.pool(), self.store.backend(), channel, before, limit).await?)
     }
 
     /// Edits, deletes or reacts to a message of `channel` as `me`. Returns the change's
@@ -200,40 +117,11 @@ impl Engine {
         // message posted a moment ago (acked once durable, before it is projected) is found.
         let head = self.store.committed_head().await?;
         self.wait_projected(head).await;
-        let facts: Option<(Option<String>, Flag, String)> =
-            sqlx::query_as("SELECT author_id, deleted, channel_id FROM messages WHERE message_id = $1")
-                .bind(message_id.to_string())
-                .fetch_optional(self.store.pool())
-                .await?;
-        // A message of another channel does not exist here.
-        let emojis: Vec<String> = match &change {
-            MessageChange::React { .. } => {
-                sqlx::query_scalar("SELECT DISTINCT emoji FROM reactions WHERE message_id = $1")
-                    .bind(message_id.to_string())
-                    .fetch_all(self.store.pool())
-                    .await?
-            }
-            _ => Vec::new(),
-        };
-        let facts = facts
-            .filter(|(_, _, c)| *c == channel.to_string())
-            .map(|(author, deleted, _)| MessageFacts {
-                author_id: author.and_then(|a| a.parse().ok()),
-                deleted: deleted.0,
-                reactions: emojis.into_iter().filter_map(|e| Emoji::try_from(e).ok()).collect(),
-            });
+        let pool = self.store.pool();
+        let reacting = matches!(change, MessageChange::React { .. });
+        let facts = messages::facts(pool, channel, message_id, reacting).await?;
         let reacted = match &change {
-            MessageChange::React { emoji, .. } => {
-                sqlx::query_scalar::<_, i64>(
-                    "SELECT COUNT(*) FROM reactions WHERE message_id = $1 AND emoji = $2 AND user_id = $3",
-                )
-                .bind(message_id.to_string())
-                .bind(emoji.to_string())
-                .bind(me.user_id.to_string())
-                .fetch_one(self.store.pool())
-                .await?
-                    > 0
-            }
+            MessageChange::React { emoji, .. } => messages::reacted(pool, message_id, emoji, me.user_id).await?,
             _ => false,
         };
         let events = decide_change(&state, channel, message_id, facts.as_ref(), &actor, &change, reacted)?;
@@ -261,74 +149,20 @@ impl Engine {
         message_id: MessageId,
     ) -> Result<Vec<EditView>, EngineError> {
         self.authorize_channel(me, channel).await?;
-        let rows: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT e.body_before, e.edited_at_ms FROM message_edits e
-             JOIN messages m ON m.message_id = e.message_id
-             WHERE e.message_id = $1 AND m.channel_id = $2 AND m.deleted = 0 ORDER BY e.position",
-        )
-        .bind(message_id.to_string())
-        .bind(channel.to_string())
-        .fetch_all(self.store.pool())
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(body, replaced_at_ms)| EditView { body, replaced_at_ms })
-            .collect())
+        Ok(messages::edits(self.store.pool(), channel, message_id).await?)
     }
 
     /// The thread a reply to `parent` (a message of `channel`) goes in.
     pub(crate) async fn thread_of(&self, channel: ChannelId, parent: MessageId) -> Result<MessageId, EngineError> {
         let head = self.store.committed_head().await?;
         self.wait_projected(head).await;
-        let row: Option<(Option<String>, Flag)> =
-            sqlx::query_as("SELECT reply_to, deleted FROM messages WHERE message_id = $1 AND channel_id = $2")
-                .bind(parent.to_string())
-                .bind(channel.to_string())
-                .fetch_optional(self.store.pool())
-                .await?;
-        let facts = row
-            .map(|(reply_to, deleted)| -> Result<ParentFacts, EngineError> {
-                Ok(ParentFacts {
-                    reply_to: reply_to.as_deref().map(parse_id).transpose()?,
-                    deleted: deleted.0,
-                })
-            })
-            .transpose()?;
+        let facts = messages::parent(self.store.pool(), channel, parent).await?;
         Ok(parley::channel::thread_root(parent, facts.as_ref())?)
     }
 
     /// A thread of `channel`: its root and every reply, oldest first (at most a page).
     pub async fn thread(&self, me: &Me, channel: ChannelId, root: MessageId) -> Result<Vec<MessageView>, EngineError> {
         self.authorize_channel(me, channel).await?;
-        let rows: Vec<MessageRow> = sqlx::query_as(
-            "SELECT position, message_id, author, body, sent_at_ms, edited, deleted, revision, reply_to, replies,
-                    attachments
-             FROM messages WHERE channel_id = $1 AND (message_id = $2 OR reply_to = $3)
-             ORDER BY position LIMIT $4",
-        )
-        .bind(channel.to_string())
-        .bind(root.to_string())
-        .bind(root.to_string())
-        .bind(i64::from(MAX_PAGE) + 1)
-        .fetch_all(self.store.pool())
-        .await?;
-        self.views(channel, rows).await
+        Ok(messages::thread(self.store.pool(), self.store.backend(), channel, root, MAX_PAGE + 1).await?)
     }
-}
-
-/// One row of the `messages` read model.
-#[derive(sqlx::FromRow)]
-pub(crate) struct MessageRow {
-    position: i64,
-    message_id: String,
-    author: String,
-    body: String,
-    sent_at_ms: i64,
-    edited: Flag,
-    deleted: Flag,
-    revision: i64,
-    reply_to: Option<String>,
-    replies: i64,
-    /// JSON, or empty for none.
-    attachments: String,
 }

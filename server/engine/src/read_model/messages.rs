@@ -1,9 +1,13 @@
-//! The `messages` read model (with `reactions`, `message_edits` and `attachments`): each message as it stands, its reactions, its earlier bodies, the files it carries. Posts, the bulk of the log, are gathered and inserted together.
+//! The `messages` read model (with `reactions`, `message_edits` and `attachments`): each message as it stands, its reactions, its earlier bodies, the files it carries; its fold and its queries. Posts, the bulk of the log, are gathered and inserted together.
 
-use crate::db::Backend;
+use crate::db::{Backend, Flag};
 use crate::dialect;
-use parley::{Event, RecordedEvent};
-use sqlx::AnyConnection;
+use crate::log::store::StoreReadError;
+use parley::api::EditView;
+use parley::{
+    ChannelId, Emoji, Event, MessageFacts, MessageId, MessageView, ParentFacts, Position, RecordedEvent, UserId,
+};
+use sqlx::{AnyConnection, AnyPool};
 
 /// Posts gathered from a batch, inserted together (one statement) before any other event.
 #[derive(Default)]
@@ -228,4 +232,234 @@ async fn bump_revision(
         .execute(&mut *conn)
         .await?;
     Ok(())
+}
+
+/// One row of the `messages` read model.
+#[derive(sqlx::FromRow)]
+struct MessageRow {
+    position: i64,
+    message_id: String,
+    author: String,
+    body: String,
+    sent_at_ms: i64,
+    edited: Flag,
+    deleted: Flag,
+    revision: i64,
+    reply_to: Option<String>,
+    replies: i64,
+    /// JSON, or empty for none.
+    attachments: String,
+}
+
+/// The columns a [`MessageRow`] reads, in one place (a literal, so queries stay static).
+macro_rules! message_columns {
+    () => {
+        "position, message_id, author, body, sent_at_ms, edited, deleted, revision, reply_to, replies, attachments"
+    };
+}
+
+/// Up to `limit` messages of `channel` before `before` (the newest when absent), oldest first.
+pub async fn page(
+    pool: &AnyPool,
+    backend: Backend,
+    channel: ChannelId,
+    before: Option<Position>,
+    limit: u32,
+) -> Result<Vec<MessageView>, StoreReadError> {
+    let before = before.map_or(i64::MAX, |p| p.0.min(i64::MAX as u64) as i64);
+    let mut rows: Vec<MessageRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        message_columns!(),
+        " FROM messages WHERE channel_id = $1 AND position < $2 ORDER BY position DESC LIMIT $3"
+    ))
+    .bind(channel.to_string())
+    .bind(before)
+    .bind(i64::from(limit))
+    .fetch_all(pool)
+    .await?;
+    rows.reverse();
+    views(pool, backend, channel, rows).await
+}
+
+/// A thread of `channel`: its root and its replies, oldest first (at most `limit`).
+pub async fn thread(
+    pool: &AnyPool,
+    backend: Backend,
+    channel: ChannelId,
+    root: MessageId,
+    limit: u32,
+) -> Result<Vec<MessageView>, StoreReadError> {
+    let rows: Vec<MessageRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        message_columns!(),
+        " FROM messages WHERE channel_id = $1 AND (message_id = $2 OR reply_to = $3) ORDER BY position LIMIT $4"
+    ))
+    .bind(channel.to_string())
+    .bind(root.to_string())
+    .bind(root.to_string())
+    .bind(i64::from(limit))
+    .fetch_all(pool)
+    .await?;
+    views(pool, backend, channel, rows).await
+}
+
+/// Rows as views, with their reactions (one more query), in the order each emoji was first used.
+async fn views(
+    pool: &AnyPool,
+    backend: Backend,
+    channel: ChannelId,
+    rows: Vec<MessageRow>,
+) -> Result<Vec<MessageView>, StoreReadError> {
+    let mut page = Vec::with_capacity(rows.len());
+    for row in rows {
+        let position = row.position;
+        let corrupt = |reason: String| StoreReadError::Corrupt { position, reason };
+        let message_id: MessageId = row
+            .message_id
+            .parse()
+            .map_err(|e: uuid::Error| corrupt(e.to_string()))?;
+        let reply_to = row
+            .reply_to
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(|e: uuid::Error| corrupt(e.to_string()))?;
+        let attachments = if row.attachments.is_empty() {
+            Vec::new()
+        } else {
+            serde_json::from_str(&row.attachments).map_err(|e| corrupt(e.to_string()))?
+        };
+        page.push(MessageView {
+            attachments,
+            edited: row.edited.0,
+            deleted: row.deleted.0,
+            revision: Position(row.revision.max(position) as u64),
+            reply_to,
+            replies: u32::try_from(row.replies).unwrap_or(0),
+            ..MessageView::posted(
+                Position(position as u64),
+                message_id,
+                channel,
+                row.author,
+                row.body,
+                row.sent_at_ms,
+            )
+        });
+    }
+    if page.is_empty() {
+        return Ok(page);
+    }
+    let ids = serde_json::Value::from(page.iter().map(|v| v.message_id.to_string()).collect::<Vec<_>>()).to_string();
+    let reactions: Vec<(String, String, String)> = sqlx::query_as(dialect!(backend,
+        sqlite: "SELECT message_id, emoji, username FROM reactions
+                 WHERE message_id IN (SELECT value FROM json_each($1)) ORDER BY position",
+        postgres: "SELECT message_id, emoji, username FROM reactions
+                   WHERE message_id IN (SELECT jsonb_array_elements_text($1::jsonb)) ORDER BY position",
+    ))
+    .bind(ids)
+    .fetch_all(pool)
+    .await?;
+    for (message_id, emoji, user) in reactions {
+        let Some(view) = page.iter_mut().find(|v| v.message_id.to_string() == message_id) else {
+            continue;
+        };
+        match view.reactions.iter_mut().find(|r| r.emoji == emoji) {
+            Some(reaction) => reaction.users.push(user),
+            None => view.reactions.push(parley::Reaction {
+                emoji,
+                users: vec![user],
+            }),
+        }
+    }
+    Ok(page)
+}
+
+/// What a change to a message is decided on: its author, whether it was deleted, and (for
+/// a reaction) the emojis it carries. None when `channel` has no such message.
+pub async fn facts(
+    pool: &AnyPool,
+    channel: ChannelId,
+    message_id: MessageId,
+    with_reactions: bool,
+) -> Result<Option<MessageFacts>, sqlx::Error> {
+    let row: Option<(Option<String>, Flag, String)> =
+        sqlx::query_as("SELECT author_id, deleted, channel_id FROM messages WHERE message_id = $1")
+            .bind(message_id.to_string())
+            .fetch_optional(pool)
+            .await?;
+    // A message of another channel does not exist here.
+    let Some((author, deleted, _)) = row.filter(|(_, _, c)| *c == channel.to_string()) else {
+        return Ok(None);
+    };
+    let emojis: Vec<String> = if with_reactions {
+        sqlx::query_scalar("SELECT DISTINCT emoji FROM reactions WHERE message_id = $1")
+            .bind(message_id.to_string())
+            .fetch_all(pool)
+            .await?
+    } else {
+        Vec::new()
+    };
+    Ok(Some(MessageFacts {
+        author_id: author.and_then(|a| a.parse().ok()),
+        deleted: deleted.0,
+        reactions: emojis.into_iter().filter_map(|e| Emoji::try_from(e).ok()).collect(),
+    }))
+}
+
+/// Whether `user` reacted to the message with `emoji`.
+pub async fn reacted(pool: &AnyPool, message_id: MessageId, emoji: &Emoji, user: UserId) -> Result<bool, sqlx::Error> {
+    let count: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM reactions WHERE message_id = $1 AND emoji = $2 AND user_id = $3")
+            .bind(message_id.to_string())
+            .bind(emoji.to_string())
+            .bind(user.to_string())
+            .fetch_one(pool)
+            .await?;
+    Ok(count > 0)
+}
+
+/// What a reply to `parent` is decided on: the thread `parent` is in, and whether it was
+/// deleted. None when `channel` has no such message.
+pub async fn parent(
+    pool: &AnyPool,
+    channel: ChannelId,
+    parent: MessageId,
+) -> Result<Option<ParentFacts>, StoreReadError> {
+    let row: Option<(i64, Option<String>, Flag)> =
+        sqlx::query_as("SELECT position, reply_to, deleted FROM messages WHERE message_id = $1 AND channel_id = $2")
+            .bind(parent.to_string())
+            .bind(channel.to_string())
+            .fetch_optional(pool)
+            .await?;
+    row.map(|(position, reply_to, deleted)| {
+        Ok(ParentFacts {
+            reply_to: reply_to
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(|e: uuid::Error| StoreReadError::Corrupt {
+                    position,
+                    reason: e.to_string(),
+                })?,
+            deleted: deleted.0,
+        })
+    })
+    .transpose()
+}
+
+/// The earlier bodies of an edited message of `channel`, oldest first (none once deleted).
+pub async fn edits(pool: &AnyPool, channel: ChannelId, message_id: MessageId) -> Result<Vec<EditView>, sqlx::Error> {
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT e.body_before, e.edited_at_ms FROM message_edits e
+         JOIN messages m ON m.message_id = e.message_id
+         WHERE e.message_id = $1 AND m.channel_id = $2 AND m.deleted = 0 ORDER BY e.position",
+    )
+    .bind(message_id.to_string())
+    .bind(channel.to_string())
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(body, replaced_at_ms)| EditView { body, replaced_at_ms })
+        .collect())
 }

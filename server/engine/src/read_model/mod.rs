@@ -1,11 +1,11 @@
 //! The read models: one file per read model, each with the fold that keeps it (the projection runs them, in one transaction with its checkpoint).
 //!
-//! Queries of the read models are the engine's, by area (`engine/messages.rs`,
-//! `engine/spaces.rs`…).
+//! The `messages` read model holds its queries too (history, threads, the facts a change is
+//! decided on); the other read models' queries are still in the engine's area files.
 
 mod accounts;
 mod channels;
-mod messages;
+pub mod messages;
 mod reads;
 mod spaces;
 mod webhooks;
