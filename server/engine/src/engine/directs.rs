@@ -1,7 +1,8 @@
 //! Direct conversations: opening (or finding) one between people, and each person's list.
 
-use super::{Engine, EngineError, parse_id};
+use super::{Engine, EngineError};
 use crate::log::store::AppendError;
+use crate::read_model;
 use parley::api::{DirectView, Me};
 use parley::{ChannelCommand, ChannelId, DomainError, Username, decide};
 
@@ -45,27 +46,6 @@ impl Engine {
 
     /// `me`'s direct conversations, with the other people's usernames (from the read models).
     pub async fn my_directs(&self, me: &Me) -> Result<Vec<DirectView>, EngineError> {
-        let rows: Vec<(String, String)> = sqlx::query_as(
-            "SELECT d.channel_id, a.username FROM direct_members mine
-             JOIN direct_members d ON d.channel_id = mine.channel_id AND d.user_id != mine.user_id
-             JOIN accounts a ON a.user_id = d.user_id
-             JOIN channels c ON c.channel_id = d.channel_id
-             WHERE mine.user_id = $1 ORDER BY c.created_position, a.username",
-        )
-        .bind(me.user_id.to_string())
-        .fetch_all(self.store.pool())
-        .await?;
-        let mut directs: Vec<DirectView> = Vec::new();
-        for (channel_id, username) in rows {
-            let channel_id: ChannelId = parse_id(&channel_id)?;
-            match directs.last_mut() {
-                Some(last) if last.channel_id == channel_id => last.with.push(username),
-                _ => directs.push(DirectView {
-                    channel_id,
-                    with: vec![username],
-                }),
-            }
-        }
-        Ok(directs)
+        Ok(read_model::channels::directs_of(self.store.pool(), me.user_id).await?)
     }
 }

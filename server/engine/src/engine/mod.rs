@@ -452,10 +452,6 @@ pub(crate) fn parse_id<T: std::str::FromStr<Err = uuid::Error>>(raw: &str) -> Re
         .map_err(|e: uuid::Error| EngineError::Internal(format!("bad id {raw:?} in a read model: {e}")))
 }
 
-pub(crate) fn parse_role(raw: &str) -> Result<parley::Role, EngineError> {
-    parley::Role::parse(raw).ok_or_else(|| EngineError::Internal(format!("bad role {raw:?} in a read model")))
-}
-
 pub(crate) fn new_events(events: &[Event], metadata: &EventMetadata) -> Vec<NewEvent> {
     events
         .iter()

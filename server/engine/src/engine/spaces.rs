@@ -1,9 +1,10 @@
 //! Spaces: creating them and their channels, a member's actions (invites, roles, removal, channel changes), decided on the space's state at its version; the sidebar's and the members' lists.
 
-use super::{Engine, EngineError, Synced, parse_id, parse_role};
+use super::{Engine, EngineError, Synced};
 use crate::auth::{self};
 use crate::log::store::{AppendError, Appended, ExpectedVersion};
-use parley::api::{ChannelView, InviteView, Me, MemberView, SpaceAction, SpaceOutcome, SpaceView};
+use crate::read_model;
+use parley::api::{InviteView, Me, MemberView, SpaceAction, SpaceOutcome, SpaceView};
 use parley::space::{self, SpaceCommand, SpaceId};
 use parley::{ChannelCommand, ChannelId, DomainError, EventMetadata};
 
@@ -176,38 +177,7 @@ impl Engine {
 
     /// The spaces `me` belongs to, with their channels (from the read models).
     pub async fn my_spaces(&self, me: &Me) -> Result<Vec<SpaceView>, EngineError> {
-        let rows: Vec<(String, String, String)> = sqlx::query_as(
-            "SELECT s.space_id, s.name, m.role FROM spaces s
-             JOIN space_members m ON m.space_id = s.space_id
-             WHERE m.user_id = $1 AND s.deleted = 0 ORDER BY s.created_position",
-        )
-        .bind(me.user_id.to_string())
-        .fetch_all(self.store.pool())
-        .await?;
-        let mut spaces = Vec::with_capacity(rows.len());
-        for (space_id, name, role) in rows {
-            let channels: Vec<(String, String)> = sqlx::query_as(
-                "SELECT channel_id, name FROM channels WHERE space_id = $1 AND archived = 0 ORDER BY created_position",
-            )
-            .bind(&space_id)
-            .fetch_all(self.store.pool())
-            .await?;
-            spaces.push(SpaceView {
-                space_id: parse_id(&space_id)?,
-                name,
-                role: parse_role(&role)?,
-                channels: channels
-                    .into_iter()
-                    .map(|(id, name)| {
-                        Ok(ChannelView {
-                            channel_id: parse_id(&id)?,
-                            name,
-                        })
-                    })
-                    .collect::<Result<_, EngineError>>()?,
-            });
-        }
-        Ok(spaces)
+        Ok(read_model::spaces::of_member(self.store.pool(), me.user_id).await?)
     }
 
     /// The members of a space, for its members only.
@@ -215,23 +185,7 @@ impl Engine {
         if !self.space(&self.synced().await?, space_id).await?.is_member(me.user_id) {
             return Err(DomainError::NotAMember.into());
         }
-        let rows: Vec<(String, String, String)> = sqlx::query_as(
-            "SELECT m.user_id, a.username, m.role FROM space_members m
-             JOIN accounts a ON a.user_id = m.user_id
-             WHERE m.space_id = $1 ORDER BY a.username",
-        )
-        .bind(space_id.to_string())
-        .fetch_all(self.store.pool())
-        .await?;
-        rows.into_iter()
-            .map(|(user_id, username, role)| {
-                Ok(MemberView {
-                    user_id: parse_id(&user_id)?,
-                    username,
-                    role: parse_role(&role)?,
-                })
-            })
-            .collect()
+        Ok(read_model::spaces::members(self.store.pool(), space_id).await?)
     }
 
     /// The live invites of a space, for those who may invite (from the space's own state,

@@ -1,7 +1,9 @@
-//! The `channels` read model (and `direct_members`): each channel's name, space, archive flag and the people of a direct conversation.
+//! The `channels` read model (and `direct_members`): each channel's name, space, archive flag and the people of a direct conversation; their fold and queries.
 
-use parley::{Event, RecordedEvent};
-use sqlx::AnyConnection;
+use super::parse_value;
+use parley::api::DirectView;
+use parley::{ChannelId, Event, RecordedEvent, UserId};
+use sqlx::{AnyConnection, AnyPool};
 
 /// Folds channel events: created (with a direct conversation's people), renamed, archived.
 pub(super) async fn fold(conn: &mut AnyConnection, recorded: &RecordedEvent) -> Result<(), sqlx::Error> {
@@ -42,4 +44,30 @@ pub(super) async fn fold(conn: &mut AnyConnection, recorded: &RecordedEvent) -> 
         _ => {}
     }
     Ok(())
+}
+
+/// `user`'s direct conversations, oldest first, each with the other people's usernames.
+pub async fn directs_of(pool: &AnyPool, user: UserId) -> Result<Vec<DirectView>, sqlx::Error> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT d.channel_id, a.username FROM direct_members mine
+         JOIN direct_members d ON d.channel_id = mine.channel_id AND d.user_id != mine.user_id
+         JOIN accounts a ON a.user_id = d.user_id
+         JOIN channels c ON c.channel_id = d.channel_id
+         WHERE mine.user_id = $1 ORDER BY c.created_position, a.username",
+    )
+    .bind(user.to_string())
+    .fetch_all(pool)
+    .await?;
+    let mut directs: Vec<DirectView> = Vec::new();
+    for (channel_id, username) in rows {
+        let channel_id: ChannelId = parse_value("direct_members", &channel_id)?;
+        match directs.last_mut() {
+            Some(last) if last.channel_id == channel_id => last.with.push(username),
+            _ => directs.push(DirectView {
+                channel_id,
+                with: vec![username],
+            }),
+        }
+    }
+    Ok(directs)
 }

@@ -1,7 +1,10 @@
-//! The `spaces`, `space_members` and `invites` read models: the sidebar's spaces, each space's members and roles, its invites.
+//! The `spaces`, `space_members` and `invites` read models: the sidebar's spaces, each space's members and roles, its invites; their fold and queries.
 
-use parley::{Event, RecordedEvent};
-use sqlx::AnyConnection;
+use super::{bad_value, parse_value};
+use parley::api::{ChannelView, MemberView, SpaceView};
+use parley::space::SpaceId;
+use parley::{Event, RecordedEvent, Role, UserId};
+use sqlx::{AnyConnection, AnyPool};
 
 /// Folds a space's events into `spaces`, `space_members` and `invites`.
 pub(super) async fn fold(conn: &mut AnyConnection, recorded: &RecordedEvent) -> Result<(), sqlx::Error> {
@@ -78,4 +81,65 @@ pub(super) async fn fold(conn: &mut AnyConnection, recorded: &RecordedEvent) -> 
     };
     query.execute(&mut *conn).await?;
     Ok(())
+}
+
+fn role(raw: &str) -> Result<Role, sqlx::Error> {
+    Role::parse(raw).ok_or_else(|| bad_value("space_members", raw, "not a role"))
+}
+
+/// The spaces `user` belongs to (not deleted), oldest first, with their open channels.
+pub async fn of_member(pool: &AnyPool, user: UserId) -> Result<Vec<SpaceView>, sqlx::Error> {
+    let rows: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT s.space_id, s.name, m.role FROM spaces s
+         JOIN space_members m ON m.space_id = s.space_id
+         WHERE m.user_id = $1 AND s.deleted = 0 ORDER BY s.created_position",
+    )
+    .bind(user.to_string())
+    .fetch_all(pool)
+    .await?;
+    let mut spaces = Vec::with_capacity(rows.len());
+    for (space_id, name, role_name) in rows {
+        let channels: Vec<(String, String)> = sqlx::query_as(
+            "SELECT channel_id, name FROM channels WHERE space_id = $1 AND archived = 0 ORDER BY created_position",
+        )
+        .bind(&space_id)
+        .fetch_all(pool)
+        .await?;
+        spaces.push(SpaceView {
+            space_id: parse_value("spaces", &space_id)?,
+            name,
+            role: role(&role_name)?,
+            channels: channels
+                .into_iter()
+                .map(|(id, name)| {
+                    Ok(ChannelView {
+                        channel_id: parse_value("channels", &id)?,
+                        name,
+                    })
+                })
+                .collect::<Result<_, sqlx::Error>>()?,
+        });
+    }
+    Ok(spaces)
+}
+
+/// The members of a space, by username, with their roles.
+pub async fn members(pool: &AnyPool, space: SpaceId) -> Result<Vec<MemberView>, sqlx::Error> {
+    let rows: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT m.user_id, a.username, m.role FROM space_members m
+         JOIN accounts a ON a.user_id = m.user_id
+         WHERE m.space_id = $1 ORDER BY a.username",
+    )
+    .bind(space.to_string())
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|(user_id, username, role_name)| {
+            Ok(MemberView {
+                user_id: parse_value("space_members", &user_id)?,
+                username,
+                role: role(&role_name)?,
+            })
+        })
+        .collect()
 }
