@@ -1,11 +1,10 @@
-//! Read markers, mutes and unread counts: the commands that move a user's markers and the query that counts.
+//! Read markers, mutes and unread counts: the commands that move a user's markers (counted by the `read_markers` read model).
 
-use super::{Engine, EngineError, parse_id};
-use crate::db::Flag;
+use super::{Engine, EngineError};
+use crate::read_model;
 use parley::api::Me;
 use parley::unread::{self, ChannelUnread};
 use parley::{ChannelId, Event, Position};
-use std::collections::HashMap;
 
 impl Engine {
     /// `me` has read `channel` up to `up_to`. The marker only moves forward and never past
@@ -42,88 +41,12 @@ impl Engine {
     }
 
     async fn marker(&self, me: &Me, channel: ChannelId) -> Result<(Option<Position>, bool), EngineError> {
-        let row: Option<(i64, Flag)> =
-            sqlx::query_as("SELECT up_to, muted FROM read_markers WHERE user_id = $1 AND channel_id = $2")
-                .bind(me.user_id.to_string())
-                .bind(channel.to_string())
-                .fetch_optional(self.store.pool())
-                .await?;
-        Ok(match row {
-            Some((up_to, muted)) => ((up_to > 0).then_some(Position(up_to as u64)), muted.0),
-            None => (None, false),
-        })
+        Ok(read_model::reads::marker(self.store.pool(), me.user_id, channel).await?)
     }
 
     /// Unread messages and mentions in every channel `me` can read: the lobby, the channels
-    /// of their spaces, their direct conversations. Without a marker, a channel counts from
-    /// when `me` arrived (signed up, joined the space); a conversation from its start.
-    /// One read transaction, so the counts and `counted_to` agree.
+    /// of their spaces, their direct conversations (see [`read_model::reads::unreads`]).
     pub async fn unreads(&self, me: &Me) -> Result<Vec<ChannelUnread>, EngineError> {
-        let user = me.user_id.to_string();
-        let mut tx = self.store.pool().begin().await?;
-        let mut channels: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT $1, registered_position FROM accounts WHERE user_id = $2
-             UNION ALL
-             SELECT c.channel_id, m.joined_position FROM channels c
-               JOIN space_members m ON m.space_id = c.space_id
-               JOIN spaces s ON s.space_id = c.space_id
-              WHERE m.user_id = $3 AND s.deleted = 0 AND c.archived = 0
-             UNION ALL
-             SELECT channel_id, 0 FROM direct_members WHERE user_id = $4",
-        )
-        .bind(ChannelId::GENERAL.to_string())
-        .bind(&user)
-        .bind(&user)
-        .bind(&user)
-        .fetch_all(&mut *tx)
-        .await?;
-        if channels.is_empty() {
-            // An account the read model does not hold yet still sees the lobby.
-            channels.push((ChannelId::GENERAL.to_string(), 0));
-        }
-        let markers: HashMap<String, (i64, bool)> = sqlx::query_as::<_, (String, i64, Flag)>(
-            "SELECT channel_id, up_to, muted FROM read_markers WHERE user_id = $1",
-        )
-        .bind(&user)
-        .fetch_all(&mut *tx)
-        .await?
-        .into_iter()
-        .map(|(channel, up_to, muted)| (channel, (up_to, muted.0)))
-        .collect();
-        let mention = format!("% {} %", me.username.replace('_', "\\_"));
-        let mut unreads = Vec::with_capacity(channels.len());
-        for (channel, arrived) in channels {
-            let (up_to, muted) = markers.get(&channel).copied().unwrap_or((0, false));
-            let from = if up_to > 0 { up_to } else { arrived };
-            let (unread, mentions): (i64, i64) = sqlx::query_as(
-                "SELECT count(*), coalesce(sum(CASE WHEN mentions LIKE $1 ESCAPE '\\' THEN 1 ELSE 0 END), 0) FROM messages
-                 WHERE channel_id = $2 AND position > $3 AND reply_to IS NULL AND deleted = 0
-                   AND (author_id IS NULL OR author_id != $4)",
-            )
-            .bind(&mention)
-            .bind(&channel)
-            .bind(from)
-            .bind(&user)
-            .fetch_one(&mut *tx)
-            .await?;
-            // The channel's newest message: the count covers everything up to it, and a
-            // marker at or past it means all read.
-            let newest: i64 =
-                sqlx::query_scalar("SELECT coalesce(max(position), 0) FROM messages WHERE channel_id = $1")
-                    .bind(&channel)
-                    .fetch_one(&mut *tx)
-                    .await?;
-            let counted_to = Position(newest.max(from).max(0) as u64);
-            unreads.push(ChannelUnread {
-                channel_id: parse_id(&channel)?,
-                read_up_to: Position(from.max(0) as u64),
-                unread: u32::try_from(unread).unwrap_or(u32::MAX),
-                mentions: u32::try_from(mentions).unwrap_or(u32::MAX),
-                counted_to,
-                muted,
-            });
-        }
-        tx.commit().await?;
-        Ok(unreads)
+        Ok(read_model::reads::unreads(self.store.pool(), me).await?)
     }
 }

@@ -1,13 +1,12 @@
 //! The read models: one file per read model, each with the fold that keeps it (the projection runs them, in one transaction with its checkpoint).
 //!
-//! The `messages`, `channels` and `spaces` read models hold their queries too; the queries
-//! of read markers (unread counts), webhooks and the inspector are still in the engine's
-//! area files.
+//! The `messages`, `channels`, `spaces` and `read_markers` read models hold their queries
+//! too; those of search, webhooks and the inspector are still in the engine's area files.
 
 mod accounts;
 pub mod channels;
 pub mod messages;
-mod reads;
+pub mod reads;
 pub mod spaces;
 mod webhooks;
 
