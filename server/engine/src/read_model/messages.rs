@@ -1,9 +1,10 @@
 //! The `messages` read model (with `reactions`, `message_edits` and `attachments`): each message as it stands, its reactions, its earlier bodies, the files it carries; its fold and its queries. Posts, the bulk of the log, are gathered and inserted together.
 
+use super::parse_value;
 use crate::db::{Backend, Flag};
 use crate::dialect;
 use crate::log::store::StoreReadError;
-use parley::api::EditView;
+use parley::api::{EditView, SearchHit};
 use parley::{
     ChannelId, Emoji, Event, MessageFacts, MessageId, MessageView, ParentFacts, Position, RecordedEvent, UserId,
 };
@@ -462,4 +463,70 @@ pub async fn edits(pool: &AnyPool, channel: ChannelId, message_id: MessageId) ->
         .into_iter()
         .map(|(body, replaced_at_ms)| EditView { body, replaced_at_ms })
         .collect())
+}
+
+/// Full-text search (`query`, already made safe for `backend`) over the messages `user` can
+/// read: the lobby's, those of the spaces they belong to (not deleted), their direct
+/// conversations. Best match first, at most a page, with the matched words marked.
+pub async fn search(
+    pool: &AnyPool,
+    backend: Backend,
+    user: UserId,
+    query: &str,
+) -> Result<Vec<SearchHit>, sqlx::Error> {
+    let (start, end) = (
+        parley::search::MATCH_START.to_string(),
+        parley::search::MATCH_END.to_string(),
+    );
+    let rows: Vec<(String, String, String, i64, String, i64, String)> = sqlx::query_as(dialect!(backend,
+        sqlite: "SELECT m.channel_id, c.name, m.message_id, m.position, m.author, m.sent_at_ms,
+                snippet(messages_fts, 0, $1, $2, '…', 16)
+         FROM messages_fts
+         JOIN messages m ON m.position = messages_fts.rowid
+         JOIN channels c ON c.channel_id = m.channel_id
+         WHERE messages_fts MATCH $3 AND m.deleted = 0
+           AND (
+                (c.space_id IS NULL AND NOT EXISTS (SELECT 1 FROM direct_members d WHERE d.channel_id = c.channel_id))
+             OR EXISTS (SELECT 1 FROM direct_members d WHERE d.channel_id = c.channel_id AND d.user_id = $4)
+             OR EXISTS (SELECT 1 FROM space_members s JOIN spaces sp ON sp.space_id = s.space_id
+                        WHERE s.space_id = c.space_id AND s.user_id = $5 AND sp.deleted = 0)
+           )
+         ORDER BY rank LIMIT $6",
+        postgres: "SELECT m.channel_id, c.name, m.message_id, m.position, m.author, m.sent_at_ms,
+                ts_headline('parley', m.body, q, 'MaxFragments=1, MaxWords=16, MinWords=4, StartSel=' || $1 || ', StopSel=' || $2)
+         FROM messages m
+         JOIN channels c ON c.channel_id = m.channel_id
+         CROSS JOIN to_tsquery('parley', $3) AS q
+         WHERE to_tsvector('parley', m.body) @@ q AND m.deleted = 0
+           AND (
+                (c.space_id IS NULL AND NOT EXISTS (SELECT 1 FROM direct_members d WHERE d.channel_id = c.channel_id))
+             OR EXISTS (SELECT 1 FROM direct_members d WHERE d.channel_id = c.channel_id AND d.user_id = $4)
+             OR EXISTS (SELECT 1 FROM space_members s JOIN spaces sp ON sp.space_id = s.space_id
+                        WHERE s.space_id = c.space_id AND s.user_id = $5 AND sp.deleted = 0)
+           )
+         ORDER BY ts_rank(to_tsvector('parley', m.body), q) DESC, m.position DESC LIMIT $6",
+    ))
+    .bind(start)
+    .bind(end)
+    .bind(query)
+    .bind(user.to_string())
+    .bind(user.to_string())
+    .bind(i64::from(parley::api::MAX_SEARCH_HITS))
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(
+            |(channel_id, channel_name, message_id, position, author, sent_at_ms, snippet)| {
+                Ok(SearchHit {
+                    channel_id: parse_value("messages", &channel_id)?,
+                    channel_name,
+                    message_id: parse_value("messages", &message_id)?,
+                    position: Position(position as u64),
+                    author,
+                    sent_at_ms,
+                    snippet: parley::search::highlight(&snippet),
+                })
+            },
+        )
+        .collect()
 }

@@ -1,7 +1,8 @@
 //! The read models: one file per read model, each with the fold that keeps it (the projection runs them, in one transaction with its checkpoint).
 //!
 //! The `messages`, `channels`, `spaces` and `read_markers` read models hold their queries
-//! too; those of search, webhooks and the inspector are still in the engine's area files.
+//! too (search is the `messages` read model's); those of webhooks and the inspector are still in
+//! the engine's area files.
 
 mod accounts;
 pub mod channels;
