@@ -1,25 +1,15 @@
 //! What every aggregate state has in common: folded from its stream, one event at a time.
 
-use crate::Event;
+use crate::{ChannelId, Event, SpaceId, StreamId, Username};
 
 /// A state folded from the events of one stream by its `evolve`.
-pub trait Aggregate: Clone + Default + PartialEq {
+pub trait Aggregate: Clone + Default {
     /// The state after one more event of its stream.
     fn evolve(self, event: &Event) -> Self;
     /// How many events of the stream are folded in.
     fn version(&self) -> u64;
     /// Whether the stream exists at all (a state worth keeping).
     fn exists(&self) -> bool;
-
-    /// Whether `events` change nothing but the version: such events may be folded in any
-    /// order (a message posted to a channel changes nothing `decide` looks at).
-    fn only_counts(&self, events: &[Event]) -> bool {
-        let folded = events.iter().fold(self.clone(), |state, event| state.evolve(event));
-        folded.with_version(0) == self.clone().with_version(0)
-    }
-
-    /// The same state claiming `version` events.
-    fn with_version(self, version: u64) -> Self;
 }
 
 impl Aggregate for crate::ChannelState {
@@ -31,10 +21,6 @@ impl Aggregate for crate::ChannelState {
     }
     fn exists(&self) -> bool {
         crate::ChannelState::exists(self)
-    }
-    fn with_version(mut self, version: u64) -> Self {
-        self.version = version;
-        self
     }
 }
 
@@ -49,10 +35,6 @@ impl Aggregate for crate::SpaceState {
         // A deleted space is still worth keeping: it answers "no such space" without a read.
         self.version > 0
     }
-    fn with_version(mut self, version: u64) -> Self {
-        self.version = version;
-        self
-    }
 }
 
 impl Aggregate for crate::AccountState {
@@ -65,46 +47,48 @@ impl Aggregate for crate::AccountState {
     fn exists(&self) -> bool {
         crate::AccountState::exists(self)
     }
-    fn with_version(mut self, version: u64) -> Self {
-        self.version = version;
-        self
+}
+
+/// The aggregate a stream holds the events of, read back from the stream's name (the names
+/// `ChannelId::stream`, `SpaceId::stream` and `Username::stream` give).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StreamOf {
+    Channel(ChannelId),
+    Space(SpaceId),
+    Account(Username),
+    /// A stream of no aggregate (read markers, webhooks, sessions), or a name not ours.
+    Other,
+}
+
+impl StreamOf {
+    pub fn of(stream: &StreamId) -> Self {
+        let (kind, key) = stream.0.split_once('-').unwrap_or((stream.0.as_str(), ""));
+        match kind {
+            "channel" => key.parse().map_or(Self::Other, Self::Channel),
+            "space" => key.parse().map_or(Self::Other, Self::Space),
+            "account" => Username::parse(key).map_or(Self::Other, Self::Account),
+            _ => Self::Other,
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{ChannelId, ChannelKind, ChannelState, DisplayName, MessageBody, MessageId};
-
-    fn created(channel_id: ChannelId) -> Event {
-        Event::ChannelCreated {
-            channel_id,
-            name: "general".into(),
-            kind: ChannelKind::Lobby,
-        }
-    }
 
     #[test]
-    fn a_post_only_counts_but_a_rename_or_an_archive_does_not() {
-        let channel_id = ChannelId::new();
-        let state = ChannelState::default().evolve(&created(channel_id));
-        assert_eq!(state.version(), 1);
-        let post = Event::MessagePosted {
-            attachments: Vec::new(),
-            reply_to: None,
-            channel_id,
-            message_id: MessageId::new(),
-            author: DisplayName::parse("ada").expect("a valid name"),
-            body: MessageBody::parse("hi").expect("a valid body"),
-            author_id: None,
-        };
-        assert!(state.only_counts(std::slice::from_ref(&post)));
-        let rename = Event::ChannelRenamed {
-            channel_id,
-            name: "random".into(),
-        };
-        assert!(!state.only_counts(&[post.clone(), rename]));
-        assert!(!state.only_counts(&[Event::ChannelArchived { channel_id }]));
-        assert!(!ChannelState::default().only_counts(&[created(channel_id)]));
+    fn a_stream_name_gives_back_its_aggregate() {
+        let channel = ChannelId::new();
+        assert_eq!(StreamOf::of(&channel.stream()), StreamOf::Channel(channel));
+        let space = SpaceId::new();
+        assert_eq!(StreamOf::of(&space.stream()), StreamOf::Space(space));
+        let name = Username::parse("ada-l").expect("a valid name");
+        assert_eq!(StreamOf::of(&name.stream()), StreamOf::Account(name));
+        assert_eq!(StreamOf::of(&crate::webhook::stream(space)), StreamOf::Other);
+        assert_eq!(
+            StreamOf::of(&crate::unread::stream(crate::UserId::new())),
+            StreamOf::Other
+        );
+        assert_eq!(StreamOf::of(&StreamId("channel-not-an-id".into())), StreamOf::Other);
     }
 }

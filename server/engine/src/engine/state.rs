@@ -9,6 +9,7 @@ use crate::engine::budget::Limits;
 use crate::engine::folded::Folded;
 use crate::log::bus::Follower;
 use parley::account::AccountState;
+use parley::aggregate::StreamOf;
 use parley::space::{SpaceId, SpaceState};
 use parley::{ChannelId, ChannelState, Event, RecordedEvent, UserId, Username};
 use std::collections::HashSet;
@@ -82,33 +83,15 @@ impl LogState {
     }
 }
 
-/// The aggregate a stream belongs to, from its name.
-enum Aggregate {
-    Channel(ChannelId),
-    Space(SpaceId),
-    Account(Username),
-    Other,
-}
-
-fn aggregate_of(stream: &str) -> Aggregate {
-    let (kind, key) = stream.split_once('-').unwrap_or((stream, ""));
-    match kind {
-        "channel" => key.parse().map_or(Aggregate::Other, Aggregate::Channel),
-        "space" => key.parse().map_or(Aggregate::Other, Aggregate::Space),
-        "account" => Username::parse(key).map_or(Aggregate::Other, Aggregate::Account),
-        _ => Aggregate::Other,
-    }
-}
-
 impl Follower for LogState {
     fn follow(&self, recorded: &RecordedEvent) {
         let (event, version) = (&recorded.event, recorded.stream_version);
         self.limits.follow(event, &recorded.metadata);
-        match aggregate_of(&recorded.stream_id.0) {
-            Aggregate::Channel(channel) => self.channels.follow(&channel, event, version),
-            Aggregate::Space(space) => self.spaces.follow(&space, event, version),
-            Aggregate::Account(name) => self.accounts.follow(&name, event, version),
-            Aggregate::Other => {}
+        match StreamOf::of(&recorded.stream_id) {
+            StreamOf::Channel(channel) => self.channels.follow(&channel, event, version),
+            StreamOf::Space(space) => self.spaces.follow(&space, event, version),
+            StreamOf::Account(name) => self.accounts.follow(&name, event, version),
+            StreamOf::Other => {}
         }
         match event {
             Event::MemberLeft { space_id, user_id } | Event::MemberRemoved { space_id, user_id } => {
@@ -131,25 +114,5 @@ impl Follower for LogState {
             }
             _ => {}
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn streams_name_their_aggregates() {
-        let channel = ChannelId::new();
-        assert!(matches!(aggregate_of(&channel.stream().0), Aggregate::Channel(c) if c == channel));
-        let space = SpaceId::new();
-        assert!(matches!(aggregate_of(&space.stream().0), Aggregate::Space(s) if s == space));
-        let name = Username::parse("ada-l").expect("a valid name");
-        assert!(matches!(aggregate_of(&name.stream().0), Aggregate::Account(n) if n == name));
-        assert!(matches!(
-            aggregate_of(&parley::webhook::stream(space).0),
-            Aggregate::Other
-        ));
-        assert!(matches!(aggregate_of("channel-not-an-id"), Aggregate::Other));
     }
 }
