@@ -5,7 +5,7 @@ import { defineConfig } from '@playwright/test';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { appPort, appURL, csrPort, csrURL } from './ports';
+import { appPort, appURL, csrOtherSiteURL, csrPort, csrURL } from './ports';
 
 const root = resolve(__dirname, '..');
 // Made once, by the runner; its workers (which load this file again) find it in the
@@ -60,7 +60,9 @@ export default defineConfig({
         LEPTOS_SITE_ADDR: `127.0.0.1:${appPort}`,
         LEPTOS_ENV: 'PROD',
         RUST_LOG: 'warn',
-        PARLEY_CORS_ORIGINS: csrURL,
+        // The bundle's origin, and the same bundle on another site (which CORS lets call,
+        // but where the browser keeps no cookie of ours: csr.spec.ts).
+        PARLEY_CORS_ORIGINS: `${csrURL},${csrOtherSiteURL}`,
         // Webhook retries quick enough to watch one be parked within a test.
         PARLEY_WEBHOOK_BACKOFF_MS: '100',
         // Tests that fill a channel post a few hundred messages at once as one user.

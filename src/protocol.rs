@@ -56,6 +56,11 @@ pub enum ClientFrame {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "t", rename_all = "snake_case")]
 pub enum ServerFrame {
+    /// The first frame of every connection: which build of the site the server serves
+    /// (empty when it serves none), so a page of an older build can offer to reload.
+    Hello {
+        version: String,
+    },
     /// A committed event of a subscribed channel, in log order, each exactly once.
     Event {
         channel: ChannelId,
@@ -223,6 +228,9 @@ mod tests {
             },
             ServerFrame::Error { error: "bad".into() },
             ServerFrame::Pong { nonce: 1 },
+            ServerFrame::Hello {
+                version: "0123456789abcdef".into(),
+            },
         ];
         for frame in frames {
             assert_eq!(ServerFrame::parse(&frame.to_json()), Ok(frame));

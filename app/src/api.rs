@@ -196,6 +196,20 @@ pub async fn sign_in(username: String, password: String) -> Result<Me, AppError>
     Ok(me)
 }
 
+/// Whether this browser sends the server's cookies with this page's requests: the first
+/// call sets a probe cookie (with the session cookie's attributes), the next one answers
+/// whether it came back. A page on another site than the server never gets it back, so
+/// it says so instead of offering a sign-in that cannot last (docs/security.md).
+#[server(client = ApiClient, endpoint = "cookie_check", input = server_fn::codec::Json)]
+pub async fn cookie_check() -> Result<bool, AppError> {
+    let headers = ssr::headers();
+    let kept = auth::has_probe_cookie(&headers);
+    if !kept {
+        ssr::set_cookie(&auth::probe_cookie(auth::is_https(&headers)));
+    }
+    Ok(kept)
+}
+
 /// Ends this browser's session (and closes its sockets); clears the cookie.
 #[server(client = ApiClient, endpoint = "sign_out", input = server_fn::codec::Json)]
 pub async fn sign_out() -> Result<(), AppError> {

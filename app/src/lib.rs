@@ -19,7 +19,7 @@ pub mod state;
 pub mod ui;
 
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
@@ -29,10 +29,20 @@ pub fn server_url() -> Option<&'static str> {
     option_env!("PARLEY_SERVER_URL").filter(|url| !url.is_empty())
 }
 
+/// Which build of the site the server serves (a short hash of its files), provided to the
+/// pages it renders: a page knows its own build from it, and a socket's greeting tells
+/// it when the server has moved on to another one. Empty: unknown (a client-only build).
+#[derive(Clone, Debug, Default)]
+pub struct SiteVersion(pub std::sync::Arc<str>);
+
+/// The `<meta>` that carries the page's [`SiteVersion`].
+pub const SITE_VERSION_META: &str = "parley-version";
+
 /// The HTML document the server renders around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
     send_content_security_policy(&options);
+    let version = use_context::<SiteVersion>().unwrap_or_default().0.to_string();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -40,7 +50,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light dark" />
+                <meta name=SITE_VERSION_META content=version />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <HashedStylesheet id="leptos" options=options.clone() />
                 <AutoReload options=options.clone() />
                 <HydrationScripts options />
                 <MetaTags />
@@ -82,10 +94,8 @@ fn send_content_security_policy(options: &LeptosOptions) {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    // cargo-leptos serves the stylesheet; Trunk's CSR build links its own.
-    let stylesheet = (!cfg!(feature = "csr")).then(|| view! { <Stylesheet id="leptos" href="/pkg/parley.css" /> });
+    // The server's shell links the (hashed) stylesheet; Trunk's CSR build links its own.
     view! {
-        {stylesheet}
         <Title text="Parley" />
         <Router>
             <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>

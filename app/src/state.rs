@@ -63,6 +63,8 @@ pub struct ChatState {
     pub edit_request: RwSignal<Option<MessageId>>,
     /// Whether the quick switcher (Ctrl+K) is open.
     pub switcher: RwSignal<bool>,
+    /// The server now serves a newer build of the site than this page's: offer to reload.
+    pub update: RwSignal<bool>,
 }
 
 /// Fetches the spaces and direct conversations of this user into the sidebar.

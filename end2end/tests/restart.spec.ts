@@ -2,49 +2,16 @@
 // no duplicate, unsent messages go out once it is back, and with it stopped the page
 // still opens from the service worker with its cached history.
 import { expect, type Page } from '@playwright/test';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join as joinPath, resolve } from 'node:path';
+import { join as joinPath } from 'node:path';
 import { join, message, say, shellCached, texts, unique, test } from './helpers';
+import { startServer as start, stopServer } from './server';
 
-const root = resolve(__dirname, '..', '..');
 const port = Number(process.env.PARLEY_E2E_RESTART_PORT ?? 3230);
 const base = `http://127.0.0.1:${port}`;
 const database = joinPath(mkdtempSync(joinPath(tmpdir(), 'parley-restart-')), 'parley.db');
-
-async function startServer(): Promise<ChildProcess> {
-  const binary = joinPath(root, 'target', process.env.PARLEY_E2E_PROFILE ?? 'debug', 'parley-server');
-  const child = spawn(binary, ['--port', String(port)], {
-    cwd: root,
-    stdio: 'ignore',
-    env: {
-      ...process.env,
-      DATABASE_URL: `sqlite://${database}`,
-      LEPTOS_OUTPUT_NAME: 'parley',
-      LEPTOS_SITE_ROOT: joinPath(root, 'target', 'site'),
-      LEPTOS_SITE_PKG_DIR: 'pkg',
-      LEPTOS_ENV: 'PROD',
-      RUST_LOG: 'warn',
-    },
-  });
-  for (let i = 0; i < 200; i++) {
-    try {
-      if ((await fetch(`${base}/healthz`)).ok) return child;
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  child.kill('SIGKILL');
-  throw new Error('the server did not start');
-}
-
-async function stopServer(child: ChildProcess): Promise<void> {
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await exited;
-}
+const startServer = () => start({ port, database });
 
 test.use({ baseURL: base });
 

@@ -1,16 +1,31 @@
 // Parley's service worker: keeps the app's shell (page, WASM, script, styles) so the page
-// opens without the server. Network first: a fresh copy whenever the server answers,
-// the cached one when it does not. Server functions, the socket and files (which are
-// private to their channel's members) are never kept; signing out deletes the copies.
-const CACHE = 'parley-shell-v3';
-const SHELL = ['/', '/pkg/parley.js', '/pkg/parley.wasm', '/pkg/parley.css', '/favicon.svg'];
+// opens without the server. One cache per build of the site: the page registers
+// `/sw.js?v=<build>`, so a new deploy installs a new worker, which keeps the new build's
+// files and deletes the old build's. Files with a hash in their name never change: served
+// from the cache first. Everything else: network first, the cached copy when the server
+// does not answer. Server functions, the socket and files (which are private to their
+// channel's members) are never kept; signing out deletes the copies.
+const VERSION = new URL(self.location.href).searchParams.get('v') || 'unversioned';
+const PREFIX = 'parley-shell-';
+const CACHE = PREFIX + VERSION;
+const HASHED = /\.[A-Za-z0-9_-]{22}\.[a-z0-9]+$/;
+
+// The page, and every file of the package it names (the hashed script, WASM and styles).
+async function keepShell() {
+  const cache = await caches.open(CACHE);
+  const page = await fetch('/', { cache: 'no-store' });
+  if (!page.ok) return;
+  const html = await page.clone().text();
+  await cache.put('/', page);
+  const assets = new Set(['/favicon.svg']);
+  for (const match of html.matchAll(/["'(](\/pkg\/[^"'()\s]+)/g)) assets.add(match[1]);
+  // Each file on its own: one that is missing (the Trunk bundle has no /pkg) is skipped.
+  await Promise.all([...assets].map((url) => cache.add(url).catch(() => undefined)));
+}
 
 self.addEventListener('install', (event) => {
   self.skipWaiting();
-  // Each file on its own: a build that lacks one (the Trunk bundle) still installs.
-  event.waitUntil(
-    caches.open(CACHE).then((cache) => Promise.all(SHELL.map((url) => cache.add(url).catch(() => undefined)))),
-  );
+  event.waitUntil(keepShell().catch(() => undefined));
 });
 
 self.addEventListener('activate', (event) => {
@@ -22,30 +37,36 @@ self.addEventListener('activate', (event) => {
   );
 });
 
+async function fromNetwork(request) {
+  const response = await fetch(request);
+  if (response.ok) {
+    const copy = response.clone();
+    caches.open(CACHE).then((cache) => cache.put(request, copy));
+  }
+  return response;
+}
+
 self.addEventListener('fetch', (event) => {
   const request = event.request;
   const url = new URL(request.url);
   if (request.method !== 'GET' || url.origin !== self.location.origin) return;
   if (url.pathname.startsWith('/api/') || url.pathname.startsWith('/files/') || url.pathname === '/ws') return;
+  // Ignore Vary: module scripts and the WASM are fetched with an Origin header, the
+  // cached copies were not, and the CORS layer varies on it.
+  const cached = () => caches.match(request, { ignoreSearch: true, ignoreVary: true });
+  if (HASHED.test(url.pathname)) {
+    event.respondWith(cached().then((hit) => hit || fromNetwork(request)));
+    return;
+  }
   event.respondWith(
-    fetch(request)
-      .then((response) => {
-        if (response.ok) {
-          const copy = response.clone();
-          caches.open(CACHE).then((cache) => cache.put(request, copy));
-        }
-        return response;
-      })
-      .catch(async () => {
-        // Ignore Vary: module scripts and the WASM are fetched with an Origin header, the
-        // cached copies were not, and the CORS layer varies on it.
-        const cached = await caches.match(request, { ignoreSearch: true, ignoreVary: true });
-        if (cached) return cached;
-        if (request.mode === 'navigate') {
-          const shell = await caches.match("/", { ignoreVary: true });
-          if (shell) return shell;
-        }
-        return Response.error();
-      }),
+    fromNetwork(request).catch(async () => {
+      const hit = await cached();
+      if (hit) return hit;
+      if (request.mode === 'navigate') {
+        const shell = await caches.match('/', { ignoreVary: true });
+        if (shell) return shell;
+      }
+      return Response.error();
+    }),
   );
 });

@@ -47,6 +47,10 @@ pub struct Config {
     /// Log as JSON lines instead of human-readable text.
     #[arg(long, env = "PARLEY_LOG_JSON", default_value_t = false)]
     pub log_json: bool,
+    /// The site folder cargo-leptos built (the page's script, WASM and styles in `pkg/`).
+    /// Default: `target/site`, or what cargo-leptos says when it runs the server.
+    #[arg(long, env = "LEPTOS_SITE_ROOT")]
+    pub site_root: Option<String>,
     /// Folder for uploaded files. Default: `files/` beside the SQLite database.
     #[arg(long, env = "PARLEY_FILES_DIR")]
     pub files_dir: Option<std::path::PathBuf>,
@@ -114,6 +118,7 @@ impl Config {
             database_url,
             cors_origins: Vec::new(),
             log_json: false,
+            site_root: None,
             files_dir: None,
             s3_bucket: None,
             s3_settings: Vec::new(),

@@ -115,7 +115,10 @@ impl Application {
         let listener = TcpListener::bind(config.addr())
             .await
             .with_context(|| format!("Failed to listen on {}", config.addr()))?;
-        let leptos_options = leptos_options(listener.local_addr()?)?;
+        let mut leptos_options = leptos_options(listener.local_addr()?)?;
+        if let Some(root) = &config.site_root {
+            leptos_options.site_root = root.as_str().into();
+        }
         let cors = cors(&config.cors_origins)?;
         let files = match &config.s3_bucket {
             Some(bucket) => {
@@ -239,6 +242,14 @@ fn leptos_options(addr: SocketAddr) -> anyhow::Result<LeptosOptions> {
             .build()
     };
     options.site_addr = addr;
+    // cargo-leptos (`hash-files`) writes the hashed names beside the binary it built; with
+    // that list there, the pages name those files whoever started us and however.
+    if !options.hash_files {
+        options.hash_files = std::env::current_exe()
+            .ok()
+            .and_then(|exe| exe.parent().map(|dir| dir.join(&*options.hash_file)))
+            .is_some_and(|list| list.is_file());
+    }
     Ok(options)
 }
 

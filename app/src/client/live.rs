@@ -362,6 +362,12 @@ async fn follow(
                 flush_outbox(client).await;
             }
             Ok(ServerFrame::Error { error }) => leptos::logging::warn!("server: {error}"),
+            Ok(ServerFrame::Hello { version }) => {
+                let mine = page_version();
+                if !version.is_empty() && !mine.is_empty() && version != mine {
+                    state.update.set(true);
+                }
+            }
             Ok(_) => {}
             Err(e) => leptos::logging::warn!("unreadable frame: {e}"),
         }
@@ -966,14 +972,37 @@ async fn browser_event(event: &'static str) {
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
-/// Lets the service worker cache the app's shell, so the page opens offline.
+/// Lets the service worker cache the app's shell, so the page opens offline. Registered
+/// with this page's build: a new build is a new worker, which keeps that build's files and
+/// drops the old ones.
 fn register_service_worker() {
     if let Some(window) = web_sys::window() {
         let navigator = window.navigator();
         if js_sys::Reflect::has(&navigator, &"serviceWorker".into()).unwrap_or(false) {
-            let _ = navigator.service_worker().register("/sw.js");
+            let version = page_version();
+            let script = if version.is_empty() {
+                "/sw.js".to_owned()
+            } else {
+                format!("/sw.js?v={version}")
+            };
+            let _ = navigator.service_worker().register(&script);
         }
     }
+}
+
+/// The build of the site this page came from (the server puts it in a `<meta>`; empty for
+/// a client-only build).
+fn page_version() -> String {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| {
+            d.query_selector(&format!("meta[name=\"{}\"]", crate::SITE_VERSION_META))
+                .ok()
+                .flatten()
+        })
+        .and_then(|meta| meta.get_attribute("content"))
+        .filter(|v| v.bytes().all(|b| b.is_ascii_alphanumeric()))
+        .unwrap_or_default()
 }
 
 /// The socket of the server this page talks to: its own origin, or the server a

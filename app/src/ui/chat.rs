@@ -38,8 +38,11 @@ pub fn ChatPage() -> impl IntoView {
         visible: RwSignal::new(true),
         edit_request: RwSignal::new(None),
         switcher: RwSignal::new(false),
+        update: RwSignal::new(false),
     };
     let hydrated = RwSignal::new(false);
+    // A client-only build on another site than its server: its sign-in could never last.
+    let cross_site = RwSignal::new(false);
 
     // Effects run only in the browser: this is where the page comes alive. Signed in
     // (as this browser remembers): start the client at once, from the local cache, and let
@@ -50,6 +53,15 @@ pub fn ChatPage() -> impl IntoView {
         hydrated.set(true);
         #[cfg(feature = "browser")]
         {
+            if crate::server_url().is_some() {
+                leptos::task::spawn_local(async move {
+                    // The first call sets the probe cookie; the second says whether it came back.
+                    let _ = crate::api::cookie_check().await;
+                    if let Ok(false) = crate::api::cookie_check().await {
+                        cross_site.set(true);
+                    }
+                });
+            }
             crate::client::live::listen_to_tabs(state);
             if me.is_some() {
                 crate::client::live::start(state);
@@ -143,12 +155,33 @@ pub fn ChatPage() -> impl IntoView {
                         "Reset local data"
                     </button>
                 </header>
+                <Show when=move || state.update.get()>
+                    <div class="update" role="status" data-testid="update">
+                        <span>"A new version of Parley is available."</span>
+                        <button class="primary" on:click=move |_| reload_page()>
+                            "Reload"
+                        </button>
+                    </div>
+                </Show>
                 <MessageList state />
                 <Composer state hydrated reply_to=None />
             </section>
             {move || state.thread.get().map(|root| view! { <ThreadPanel state root hydrated /> })}
-            <Show when=move || hydrated.get() && !signed_in()>
+            <Show when=move || hydrated.get() && !signed_in() && !cross_site.get()>
                 <AuthForm on_signed_in=move |me| signed_in_here(state, me) />
+            </Show>
+            <Show when=move || cross_site.get()>
+                <div class="overlay">
+                    <div class="dialog" role="alert" data-testid="cross-site">
+                        <h2>"This copy of Parley cannot sign you in here"</h2>
+                        <p>
+                            "It is hosted on another site than its server ("
+                            {crate::server_url().unwrap_or_default()}
+                            "), and your browser keeps a site's sign-in for that site's own pages. "
+                            "Open Parley on its server, or host this copy on the server's site."
+                        </p>
+                    </div>
+                </div>
             </Show>
         </main>
     }
@@ -1019,6 +1052,14 @@ fn load_older(state: ChatState, list: leptos::web_sys::HtmlOListElement) {
     }
     #[cfg(not(feature = "browser"))]
     let _ = (state, list);
+}
+
+/// Loads the page again (the newer build the server serves).
+fn reload_page() {
+    #[cfg(feature = "browser")]
+    if let Some(window) = web_sys::window() {
+        let _ = window.location().reload();
+    }
 }
 
 fn reset_local_data() {

@@ -317,6 +317,28 @@ pub fn session_cookie(token: &SessionToken, secure: bool) -> String {
     }
 }
 
+/// A cookie with the session cookie's attributes and no secret in it: a page asks for it,
+/// then asks whether it came back. It does not when the page is on another site than the
+/// server (a client-only build hosted elsewhere), where no sign-in could last either.
+pub const PROBE_COOKIE: &str = "parley_probe";
+
+/// The `Set-Cookie` value of the [`PROBE_COOKIE`] (an hour, then gone).
+pub fn probe_cookie(secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{PROBE_COOKIE}=1; Path=/; HttpOnly; SameSite=Lax; Max-Age=3600{secure}")
+}
+
+/// Whether the request carried the [`PROBE_COOKIE`].
+pub fn has_probe_cookie(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .any(|(name, value)| name == PROBE_COOKIE && value == "1")
+}
+
 /// The `Set-Cookie` value that removes the session cookie.
 pub fn clear_cookie(secure: bool) -> String {
     if secure {

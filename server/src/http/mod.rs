@@ -4,6 +4,7 @@
 //! (uploads and downloads), [`ops`] (health, readiness, metrics); the server functions
 //! come from the app (`parley_app::api`) and reach the engine, provided as their context.
 
+pub mod assets;
 pub mod files;
 pub mod ops;
 pub mod rest;
@@ -20,7 +21,7 @@ use axum::routing::get;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
-use parley_app::{App, shell};
+use parley_app::{App, SiteVersion, shell};
 use parley_engine::auth;
 use parley_engine::engine::Engine;
 use std::net::SocketAddr;
@@ -41,6 +42,8 @@ pub struct AppState {
     pub files: files::Files,
     /// What `GET /metrics` must carry; none: metrics are off.
     pub metrics_token: Option<Arc<str>>,
+    /// Which build of the site this server serves (pages compare it with their own).
+    pub site_version: SiteVersion,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -154,7 +157,12 @@ pub fn router(
         .map(|o| o.trim().to_owned())
         .filter(|o| !o.is_empty())
         .collect();
+    let site_version = SiteVersion(Arc::from(assets::site_version(
+        &leptos_options.site_root,
+        &leptos_options.site_pkg_dir,
+    )));
     let state = AppState {
+        site_version: site_version.clone(),
         leptos_options: leptos_options.clone(),
         engine,
         allowed_origins: Arc::new(allowed_origins),
@@ -163,6 +171,16 @@ pub fn router(
     };
     // Room for the largest file and nothing more; the rest of the API keeps axum's 2 MB.
     let upload_limit = axum::extract::DefaultBodyLimit::max(parley::attachment::MAX_FILE_BYTES as usize + 1);
+    let pkg_path = format!("/{}", leptos_options.site_pkg_dir.trim_matches('/'));
+    let pkg_prefix: Arc<str> = Arc::from(format!("{pkg_path}/"));
+    let page_context = {
+        let engine = for_server_functions.clone();
+        let version = site_version.clone();
+        move || {
+            provide_context(engine.clone());
+            provide_context(version.clone());
+        }
+    };
     Router::new()
         .route("/ws", get(ws::handler))
         .route("/api/files", axum::routing::post(files::upload).layer(upload_limit))
@@ -172,7 +190,11 @@ pub fn router(
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
-        .leptos_routes_with_context(&state, routes, move || provide_context(for_server_functions.clone()), {
+        .nest_service(
+            &pkg_path,
+            assets::package_files(&leptos_options.site_root, &leptos_options.site_pkg_dir),
+        )
+        .leptos_routes_with_context(&state, routes, page_context, {
             let options = leptos_options.clone();
             move || shell(options.clone())
         })
@@ -209,6 +231,9 @@ pub fn router(
                     ),
                 )),
         )
+        .layer(middleware::from_fn(move |request, next| {
+            assets::cache_headers(pkg_prefix.clone(), request, next)
+        }))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

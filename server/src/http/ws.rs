@@ -89,7 +89,16 @@ pub async fn handler(ws: WebSocketUpgrade, headers: HeaderMap, State(state): Sta
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(0)
         .on_upgrade(move |socket| async move {
-            let (sink, stream) = socket.split();
+            let (mut sink, stream) = socket.split();
+            // First, which build of the site this server serves: a page of another one
+            // offers to reload.
+            let hello = ServerFrame::Hello {
+                version: state.site_version.0.to_string(),
+            };
+            if sink.send(frame_message(&hello)).await.is_err() {
+                drop(guard);
+                return;
+            }
             serve(sink, stream, state.engine, session).await;
             drop(guard);
         })

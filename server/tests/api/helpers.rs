@@ -238,7 +238,13 @@ impl TestApp {
     pub async fn socket_as(&self, user: &User) -> Socket {
         let request = self.socket_request(&[("cookie", &user.cookie())]);
         let (stream, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-        Socket { stream }
+        let mut socket = Socket { stream };
+        // Every connection starts by naming the site's build (none here: no site folder).
+        match socket.next().await {
+            ServerFrame::Hello { .. } => {}
+            other => panic!("a socket began with {other:?}, not its greeting"),
+        }
+        socket
     }
 
     /// A handshake request to `/ws` with the given headers.

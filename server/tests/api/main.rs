@@ -21,6 +21,7 @@ mod restart;
 mod schema;
 mod schemas;
 mod search;
+mod site;
 mod spaces;
 mod store;
 mod typing;

@@ -1,0 +1,146 @@
+//! The site's static files: brotli or gzip copies chosen by `Accept-Encoding`, hashed names cached for good, everything else revalidated.
+//!
+//! cargo-leptos writes the site (`hash-files`: `parley.<hash>.wasm`; a release build with
+//! `--precompress` adds `.br` and `.gz` beside each file). A hashed name never changes
+//! content, so browsers keep it a year without asking; the page, the service worker and
+//! every other answer are revalidated each time, so a new deploy is seen at once.
+
+use axum::extract::Request;
+use axum::http::{HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use sha2::{Digest, Sha256};
+use std::path::Path;
+use tower_http::services::ServeDir;
+
+/// For a file whose name carries its content's hash.
+pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+/// For everything else: the browser may keep a copy but must ask before using it.
+pub const REVALIDATE: &str = "no-cache";
+
+/// The site's package folder (`/pkg`): precompressed copies when the build made them,
+/// the file itself otherwise.
+pub fn package_files(site_root: &str, pkg_dir: &str) -> ServeDir {
+    ServeDir::new(Path::new(site_root).join(pkg_dir))
+        .precompressed_br()
+        .precompressed_gzip()
+}
+
+/// Whether a path's file name carries a content hash as cargo-leptos writes it: the name,
+/// a dot, 22 characters of unpadded base64url (an MD5), a dot and the extension.
+pub fn is_hashed(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let mut parts = name.rsplit('.');
+    let (Some(_extension), Some(hash), Some(stem)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    !stem.is_empty()
+        && hash.len() == 22
+        && hash
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// How long a browser may keep the answer to `path` without asking again.
+pub fn cache_control(path: &str, pkg_prefix: &str) -> &'static str {
+    if path.starts_with(pkg_prefix) && is_hashed(path) {
+        IMMUTABLE
+    } else {
+        REVALIDATE
+    }
+}
+
+/// Sets `Cache-Control` on every answer that has none, and `Vary: Accept-Encoding` on the
+/// package's files (whose body depends on it).
+pub async fn cache_headers(pkg_prefix: std::sync::Arc<str>, request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
+    let mut response = next.run(request).await;
+    let success = response.status().is_success();
+    let headers = response.headers_mut();
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        let policy = if success {
+            cache_control(&path, &pkg_prefix)
+        } else {
+            REVALIDATE
+        };
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
+    }
+    if path.starts_with(&*pkg_prefix) {
+        headers.append(header::VARY, HeaderValue::from_static("accept-encoding"));
+    }
+    response
+}
+
+/// A short name for what the site folder holds (its files' names, sizes and times): it
+/// changes with every build, so a page can tell that the server now serves another one.
+pub fn site_version(site_root: &str, pkg_dir: &str) -> String {
+    let mut entries: Vec<(String, u64, u128)> = std::fs::read_dir(Path::new(site_root).join(pkg_dir))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let meta = entry.metadata().ok()?;
+            let modified = meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos());
+            Some((entry.file_name().to_string_lossy().into_owned(), meta.len(), modified))
+        })
+        .collect();
+    if entries.is_empty() {
+        return String::new();
+    }
+    entries.sort();
+    let mut hash = Sha256::new();
+    for (name, len, modified) in entries {
+        hash.update(format!("{name}:{len}:{modified}\n"));
+    }
+    hash.finalize()[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashed_names_are_recognised() {
+        assert!(is_hashed("/pkg/parley.DkQ9v3sVh4m1-Xw0_abcdE.wasm"));
+        assert!(is_hashed("parley.DkQ9v3sVh4m1-Xw0_abcdE.css"));
+        assert!(!is_hashed("/pkg/parley.wasm"));
+        assert!(!is_hashed("/pkg/parley.short.js"));
+        assert!(!is_hashed("/pkg/.DkQ9v3sVh4m1-Xw0_abcdE.js"));
+        assert!(!is_hashed("/pkg/parley.DkQ9v3sVh4m1-Xw0_abc/E.js"));
+        assert!(!is_hashed("/pkg/parley.DkQ9v3sVh4m1+Xw0_abcdE.js"));
+    }
+
+    #[test]
+    fn only_hashed_package_files_are_kept_for_good() {
+        assert_eq!(
+            cache_control("/pkg/parley.DkQ9v3sVh4m1-Xw0_abcdE.wasm", "/pkg/"),
+            IMMUTABLE
+        );
+        assert_eq!(cache_control("/pkg/parley.wasm", "/pkg/"), REVALIDATE);
+        assert_eq!(cache_control("/sw.js", "/pkg/"), REVALIDATE);
+        assert_eq!(cache_control("/", "/pkg/"), REVALIDATE);
+        assert_eq!(
+            cache_control("/other/parley.DkQ9v3sVh4m1-Xw0_abcdE.wasm", "/pkg/"),
+            REVALIDATE
+        );
+    }
+
+    #[test]
+    fn the_version_follows_the_files() {
+        let dir = std::env::temp_dir().join(format!("parley-site-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(dir.join("pkg")).expect("make a site");
+        let root = dir.to_string_lossy().into_owned();
+        assert_eq!(site_version(&root, "pkg"), "", "no files, no version");
+        std::fs::write(dir.join("pkg/parley.css"), "body {}").expect("write");
+        let first = site_version(&root, "pkg");
+        assert_eq!(first.len(), 16);
+        assert_eq!(site_version(&root, "pkg"), first, "the same files, the same version");
+        std::fs::write(dir.join("pkg/parley.css"), "body { color: red }").expect("write");
+        assert_ne!(site_version(&root, "pkg"), first, "another build, another version");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

@@ -1,0 +1,101 @@
+//! The site's static files as a browser gets them: precompressed by `Accept-Encoding`, hashed names kept for good, the page and the rest revalidated; sockets greet with the build.
+
+use crate::helpers::{database_in, spawn_with};
+use parley::protocol::ServerFrame;
+use parley_server::config::Config;
+
+const WASM: &str = "parley.DkQ9v3sVh4m1-Xw0_abcdE.wasm";
+
+/// A server whose site folder holds one hashed file with its brotli and gzip copies, and
+/// one file whose name has no hash.
+async fn spawn_site() -> (crate::helpers::TestApp, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("site");
+    std::fs::create_dir_all(site.join("pkg")).unwrap();
+    std::fs::write(site.join("pkg").join(WASM), b"\0asm the module itself").unwrap();
+    std::fs::write(site.join("pkg").join(format!("{WASM}.br")), b"brotli copy").unwrap();
+    std::fs::write(site.join("pkg").join(format!("{WASM}.gz")), b"gzip copy").unwrap();
+    std::fs::write(site.join("pkg").join("plain.js"), b"export {}").unwrap();
+    let mut config = Config::for_tests(database_in(&dir).await);
+    config.site_root = Some(site.to_string_lossy().into_owned());
+    config.files_dir = Some(dir.path().join("files"));
+    (spawn_with(dir, config).await, site)
+}
+
+async fn get(app: &crate::helpers::TestApp, path: &str, encodings: &str) -> reqwest::Response {
+    let mut request = reqwest::Client::new().get(format!("http://{}{path}", app.addr));
+    if !encodings.is_empty() {
+        request = request.header("accept-encoding", encodings);
+    }
+    request.send().await.unwrap()
+}
+
+fn header<'a>(response: &'a reqwest::Response, name: &str) -> &'a str {
+    response.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+}
+
+#[tokio::test]
+async fn package_files_come_precompressed_and_hashed_ones_are_kept_for_good() {
+    let (app, _site) = spawn_site().await;
+    let path = format!("/pkg/{WASM}");
+    for (accepts, encoding, body) in [
+        ("br, gzip", "br", &b"brotli copy"[..]),
+        ("gzip, deflate", "gzip", b"gzip copy"),
+        ("", "", b"\0asm the module itself"),
+        ("zstd", "", b"\0asm the module itself"),
+    ] {
+        let response = get(&app, &path, accepts).await;
+        assert_eq!(response.status(), 200, "{accepts:?}");
+        assert_eq!(header(&response, "content-encoding"), encoding, "{accepts:?}");
+        assert_eq!(header(&response, "content-type"), "application/wasm", "{accepts:?}");
+        assert_eq!(
+            header(&response, "cache-control"),
+            "public, max-age=31536000, immutable"
+        );
+        assert!(
+            header(&response, "vary")
+                .to_ascii_lowercase()
+                .contains("accept-encoding"),
+            "a cache must keep one copy per encoding: {:?}",
+            response.headers()
+        );
+        assert_eq!(&response.bytes().await.unwrap()[..], body, "{accepts:?}");
+    }
+    // A name without a hash may change under the same name: asked again each time.
+    let plain = get(&app, "/pkg/plain.js", "br, gzip").await;
+    assert_eq!(plain.status(), 200);
+    assert_eq!(header(&plain, "content-encoding"), "");
+    assert_eq!(header(&plain, "cache-control"), "no-cache");
+    // What is not there is not cached either.
+    let missing = get(&app, "/pkg/parley.AAAAAAAAAAAAAAAAAAAAAA.wasm", "br").await;
+    assert_eq!(missing.status(), 404);
+    assert_eq!(header(&missing, "cache-control"), "no-cache");
+}
+
+#[tokio::test]
+async fn the_page_is_never_kept_stale_and_names_its_build() {
+    let (app, _site) = spawn_site().await;
+    let page = get(&app, "/", "br, gzip").await;
+    assert_eq!(page.status(), 200);
+    assert_eq!(header(&page, "cache-control"), "no-cache");
+    let html = page.text().await.unwrap();
+    let version = html
+        .split(r#"name="parley-version" content=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no build named in the page: {html}"));
+    assert_eq!(version.len(), 16, "{version:?}");
+
+    // Its socket greets with the same build.
+    let request = app.socket_request(&[("cookie", &app.user.cookie())]);
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    use futures::StreamExt;
+    let first = socket.next().await.unwrap().unwrap();
+    let frame = ServerFrame::parse(first.to_text().unwrap()).unwrap();
+    assert_eq!(
+        frame,
+        ServerFrame::Hello {
+            version: version.to_owned()
+        }
+    );
+}
