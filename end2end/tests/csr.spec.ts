@@ -26,7 +26,7 @@ test('the Trunk bundle chats with the server it was built for', async ({ page, n
 test('the Trunk bundle on another site than its server says it cannot sign in there', async ({ newContext }) => {
   // Same bundle, same server, allowed by CORS: only the site differs (localhost, not 127.0.0.1).
   const page = await (await newContext()).newPage();
-  await page.goto(`${csrOtherSiteURL}/index.html`);
+  await page.goto(`${csrOtherSiteURL}/`);
   await expect(page.locator('main[data-hydrated="true"]')).toBeVisible();
   const notice = page.getByTestId('cross-site');
   await expect(notice).toBeVisible();
@@ -48,7 +48,7 @@ test('the Trunk bundle on another site than its server says it cannot sign in th
 
   // On the server's own site the same bundle offers to sign in.
   const same = await (await newContext()).newPage();
-  await same.goto(`${csrURL}/index.html`);
+  await same.goto(`${csrURL}/`);
   await expect(same.getByTestId('auth-form')).toBeVisible();
   await expect(same.getByTestId('cross-site')).toHaveCount(0);
 });
