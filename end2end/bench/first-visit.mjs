@@ -1,0 +1,144 @@
+// Parley's browser benchmark: what a first visit downloads and how long it takes to be
+// interactive on a slow link, and how soon a reload paints cached history. Figures, not
+// pass/fail. Starts the release server (target/release/parley-server, `cargo leptos build
+// --release --precompress` first) on a free loopback port with a fresh database, drives
+// Debian's Chromium, prints one JSON line per figure.
+//   node end2end/bench/first-visit.mjs [--runs 5] [--kbps 1600] [--rtt 150]
+import { chromium } from 'playwright-core';
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createServer } from 'node:net';
+
+const root = resolve(import.meta.dirname, '..', '..');
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const runs = arg('runs', 5);
+const kbps = arg('kbps', 1600);
+const rtt = arg('rtt', 150);
+
+const freePort = () =>
+  new Promise((ok) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => ok(port));
+    });
+  });
+
+const port = await freePort();
+const base = `http://127.0.0.1:${port}`;
+const dir = mkdtempSync(join(tmpdir(), 'parley-browser-bench-'));
+const server = spawn(join(root, 'target', 'release', 'parley-server'), ['--port', String(port)], {
+  cwd: root,
+  stdio: 'ignore',
+  env: {
+    ...process.env,
+    DATABASE_URL: `sqlite://${join(dir, 'parley.db')}`,
+    LEPTOS_OUTPUT_NAME: 'parley',
+    LEPTOS_SITE_ROOT: join(root, 'target', 'site'),
+    LEPTOS_SITE_PKG_DIR: 'pkg',
+    LEPTOS_ENV: 'PROD',
+    RUST_LOG: 'warn',
+    PARLEY_LIMIT_PER_ADDRESS: 'false',
+  },
+});
+for (let i = 0; ; i++) {
+  try {
+    if ((await fetch(`${base}/healthz`)).ok) break;
+  } catch {}
+  if (i > 300) throw new Error('the server did not start');
+  await new Promise((r) => setTimeout(r, 100));
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking'],
+});
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const print = (figure) => console.log(JSON.stringify(figure));
+
+try {
+  // First visit: a fresh browser profile each run, on an emulated slow link.
+  const interactive = [];
+  let bytes = {};
+  for (let run = 0; run < runs; run++) {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Network.enable');
+    await cdp.send('Network.emulateNetworkConditions', {
+      offline: false,
+      latency: rtt,
+      downloadThroughput: (kbps * 1000) / 8,
+      uploadThroughput: (kbps * 1000) / 8,
+    });
+    const sizes = new Map();
+    cdp.on('Network.responseReceived', (e) => sizes.set(e.requestId, { url: e.response.url, bytes: 0 }));
+    cdp.on('Network.loadingFinished', (e) => {
+      const s = sizes.get(e.requestId);
+      if (s) s.bytes = e.encodedDataLength;
+    });
+    await page.goto(base);
+    await page.locator('main[data-hydrated="true"]').waitFor({ timeout: 120_000 });
+    const ms = await page.evaluate(() => performance.now());
+    interactive.push(ms);
+    bytes = {};
+    for (const { url, bytes: n } of sizes.values()) {
+      const path = new URL(url).pathname;
+      const kind = path === '/' ? 'html' : path.endsWith('.wasm') ? 'wasm' : path.endsWith('.js') ? 'js' : path.endsWith('.css') ? 'css' : 'other';
+      bytes[kind] = (bytes[kind] ?? 0) + n;
+    }
+    await context.close();
+  }
+  const total = Object.values(bytes).reduce((a, b) => a + b, 0);
+  print({
+    scenario: 'first_visit',
+    link: `${kbps} kbit/s, ${rtt} ms RTT`,
+    interactive_ms_median: Math.round(median(interactive)),
+    interactive_ms: interactive.map(Math.round),
+    bytes_over_the_wire: total,
+    bytes_by_kind: bytes,
+  });
+
+  // Reload: a signed-in user with history in IndexedDB; the server's answers are held back
+  // so what is painted can only come from the cache (as in the browser test).
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(base);
+  await page.locator('main[data-hydrated="true"]').waitFor();
+  await page.getByTestId('auth-switch').click();
+  await page.getByTestId('auth-username').fill(`bench-${Date.now().toString(36)}`);
+  await page.getByTestId('auth-password').fill('correct horse battery');
+  await page.getByTestId('auth-submit').click();
+  await page.getByTestId('connection').filter({ hasText: 'online' }).waitFor();
+  for (let i = 0; i < 30; i++) {
+    await page.getByTestId('composer').fill(`history line ${i}`);
+    await page.getByTestId('composer').press('Enter');
+  }
+  await page.locator('[data-testid="message"][data-state="sent"]').nth(29).waitFor();
+  await page.evaluate(async () => {
+    await navigator.serviceWorker.ready;
+  });
+  await page.reload();
+  await page.locator('main[data-hydrated="true"]').waitFor();
+  const painted = [];
+  await context.route('**/api/history', () => {});
+  await context.routeWebSocket('**/ws', () => {});
+  for (let run = 0; run < runs; run++) {
+    await page.reload();
+    await page.locator('[data-testid="message"]').nth(29).waitFor();
+    painted.push(await page.evaluate(() => performance.getEntriesByName('parley:cached-history')[0]?.startTime ?? -1));
+  }
+  print({
+    scenario: 'reload_paint',
+    messages: 30,
+    painted_ms_median: Math.round(median(painted)),
+    painted_ms: painted.map(Math.round),
+  });
+} finally {
+  await browser.close();
+  server.kill('SIGTERM');
+}

@@ -1,0 +1,72 @@
+// The development loop the README promises: `cargo leptos watch` serves the app, and a
+// change to the stylesheet shows in the open page without anyone reloading it. Runs on
+// ports, a site folder, a stylesheet copy and a database of its own, so the other tests'
+// server and files are untouched.
+import { expect } from '@playwright/test';
+import { spawn } from 'node:child_process';
+import { appendFileSync, copyFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join as joinPath } from 'node:path';
+import { test } from './helpers';
+import { root } from './server';
+
+const port = Number(process.env.PARLEY_E2E_WATCH_PORT ?? 3240);
+const base = `http://127.0.0.1:${port}`;
+
+test.use({ baseURL: base });
+
+test('cargo leptos watch serves the app and a stylesheet change reaches the open page', async ({ newContext }) => {
+  test.setTimeout(600_000);
+  const dir = mkdtempSync(joinPath(tmpdir(), 'parley-watch-'));
+  const style = joinPath(dir, 'main.css');
+  copyFileSync(joinPath(root, 'style', 'main.css'), style);
+  const watch = spawn('cargo', ['leptos', 'watch'], {
+    cwd: root,
+    detached: true,
+    stdio: 'ignore',
+    env: {
+      ...process.env,
+      LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
+      LEPTOS_RELOAD_PORT: String(port + 1),
+      LEPTOS_SITE_ROOT: joinPath(dir, 'site'),
+      LEPTOS_STYLE_FILE: style,
+      LEPTOS_HASH_FILE_NAME: joinPath(dir, 'hash.txt'),
+      DATABASE_URL: `sqlite://${joinPath(dir, 'parley.db')}`,
+      RUST_LOG: 'warn',
+    },
+  });
+  const stop = () => {
+    try {
+      process.kill(-watch.pid!, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+  };
+  try {
+    await expect
+      .poll(
+        async () => {
+          try {
+            return (await fetch(`${base}/healthz`)).status;
+          } catch {
+            return 0;
+          }
+        },
+        { timeout: 480_000, intervals: [1000] },
+      )
+      .toBe(200);
+    const page = await (await newContext({ baseURL: base })).newPage();
+    await page.goto('/');
+    await expect(page.locator('main[data-hydrated="true"]')).toBeVisible();
+    const probe = () =>
+      page
+        .evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--parley-watch-probe').trim())
+        .catch(() => 'navigating');
+    expect(await probe()).toBe('');
+
+    appendFileSync(style, '\n:root { --parley-watch-probe: 42; }\n');
+    await expect.poll(probe, { timeout: 120_000, intervals: [500] }).toBe('42');
+  } finally {
+    stop();
+  }
+});
