@@ -67,7 +67,7 @@ test('a new build: the open page offers to reload, and the service worker keeps 
     await expect(page.getByTestId('update')).toHaveCount(0);
     // The new worker takes over and drops the old build's copies.
     await expect
-      .poll(async () => (await builds(page)).worker, { timeout: 15_000 })
+      .poll(async () => (await builds(page)).worker, { timeout: 30_000 })
       .toContain(`/sw.js?v=${second.page}`);
     await expect.poll(async () => (await builds(page)).caches).toEqual([`parley-shell-${second.page}`]);
   } finally {

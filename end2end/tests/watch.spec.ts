@@ -1,10 +1,11 @@
 // The development loop the README promises: `cargo leptos watch` serves the app, and a
 // change to the stylesheet shows in the open page without anyone reloading it. Runs on
-// ports, a site folder, a stylesheet copy and a database of its own, so the other tests'
-// server and files are untouched.
+// ports, a site folder and a database of its own, and changes a copy of the stylesheet
+// (in style/, where cargo-leptos watches; deleted at the end), so the other tests' server
+// and files, and the tracked sources, are untouched.
 import { expect } from '@playwright/test';
 import { spawn } from 'node:child_process';
-import { appendFileSync, copyFileSync, mkdtempSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
 import { test } from './helpers';
@@ -18,19 +19,23 @@ test.use({ baseURL: base });
 test('cargo leptos watch serves the app and a stylesheet change reaches the open page', async ({ newContext }) => {
   test.setTimeout(600_000);
   const dir = mkdtempSync(joinPath(tmpdir(), 'parley-watch-'));
-  const style = joinPath(dir, 'main.css');
+  // Relative to the repository, as cargo-leptos matches the files it watches.
+  const styleFile = `style/watch-test-${process.pid}.css`;
+  const style = joinPath(root, styleFile);
   copyFileSync(joinPath(root, 'style', 'main.css'), style);
   const watch = spawn('cargo', ['leptos', 'watch'], {
     cwd: root,
     detached: true,
-    stdio: 'ignore',
+    // Its output, for when the test fails.
+    stdio: ['ignore', openSync(joinPath(dir, 'watch.log'), 'w'), openSync(joinPath(dir, 'watch.log'), 'a')],
     env: {
       ...process.env,
       LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
+      // The server takes its address from its own settings, not from cargo-leptos's.
+      PARLEY_PORT: String(port),
       LEPTOS_RELOAD_PORT: String(port + 1),
       LEPTOS_SITE_ROOT: joinPath(dir, 'site'),
-      LEPTOS_STYLE_FILE: style,
-      LEPTOS_HASH_FILE_NAME: joinPath(dir, 'hash.txt'),
+      LEPTOS_STYLE_FILE: styleFile,
       DATABASE_URL: `sqlite://${joinPath(dir, 'parley.db')}`,
       RUST_LOG: 'warn',
     },
@@ -42,6 +47,7 @@ test('cargo leptos watch serves the app and a stylesheet change reaches the open
       // already gone
     }
   };
+  console.log(`cargo leptos watch: its output is in ${dir}/watch.log`);
   try {
     await expect
       .poll(
@@ -68,5 +74,6 @@ test('cargo leptos watch serves the app and a stylesheet change reaches the open
     await expect.poll(probe, { timeout: 120_000, intervals: [500] }).toBe('42');
   } finally {
     stop();
+    rmSync(style, { force: true });
   }
 });

@@ -19,8 +19,14 @@ async function keepShell() {
   await cache.put('/', page);
   const assets = new Set(['/favicon.svg']);
   for (const match of html.matchAll(/["'(](\/pkg\/[^"'()\s]+)/g)) assets.add(match[1]);
-  // Each file on its own: one that is missing (the Trunk bundle has no /pkg) is skipped.
-  await Promise.all([...assets].map((url) => cache.add(url).catch(() => undefined)));
+  // Each file on its own: one that is missing (the Trunk bundle has no /pkg) is skipped. A
+  // hashed file the previous build shares with this one is copied, not downloaded again.
+  await Promise.all(
+    [...assets].map(async (url) => {
+      const kept = HASHED.test(url) ? await caches.match(url, { ignoreVary: true }) : undefined;
+      return (kept ? cache.put(url, kept) : cache.add(url)).catch(() => undefined);
+    }),
+  );
 }
 
 self.addEventListener('install', (event) => {

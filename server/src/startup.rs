@@ -242,15 +242,35 @@ fn leptos_options(addr: SocketAddr) -> anyhow::Result<LeptosOptions> {
             .build()
     };
     options.site_addr = addr;
-    // cargo-leptos (`hash-files`) writes the hashed names beside the binary it built; with
-    // that list there, the pages name those files whoever started us and however.
-    if !options.hash_files {
-        options.hash_files = std::env::current_exe()
-            .ok()
-            .and_then(|exe| exe.parent().map(|dir| dir.join(&*options.hash_file)))
-            .is_some_and(|list| list.is_file());
+    // A build with hashed names (`LEPTOS_HASH_FILES=true cargo leptos build`) leaves their
+    // list beside the binary. Run by cargo-leptos, its setting rules; run by hand or by a
+    // test, the list does, if the files it names are the ones in the site folder.
+    if std::env::var_os("LEPTOS_HASH_FILES").is_none() {
+        options.hash_files = hashed_site(&options);
     }
     Ok(options)
+}
+
+/// Whether the site folder holds the hashed files the list beside the binary names.
+fn hashed_site(options: &LeptosOptions) -> bool {
+    let Some(list) = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join(&*options.hash_file)))
+        .and_then(|path| std::fs::read_to_string(path).ok())
+    else {
+        return false;
+    };
+    let wasm_hash = list
+        .lines()
+        .filter_map(|line| line.split_once(':'))
+        .find(|(kind, _)| kind.trim() == "wasm")
+        .map(|(_, hash)| hash.trim().to_owned());
+    wasm_hash.is_some_and(|hash| {
+        std::path::Path::new(&*options.site_root)
+            .join(&*options.site_pkg_dir)
+            .join(format!("{}.{hash}.wasm", options.output_name))
+            .is_file()
+    })
 }
 
 /// Empties the read models and folds the whole log into them again.
