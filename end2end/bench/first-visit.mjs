@@ -3,7 +3,8 @@
 // pass/fail. Starts the release server (target/release/parley-server, `cargo leptos build
 // --release --precompress` first) on a free loopback port with a fresh database, drives
 // Debian's Chromium, prints one JSON line per figure.
-//   node end2end/bench/first-visit.mjs [--runs 5] [--kbps 1600] [--rtt 150]
+//   node end2end/bench/first-visit.mjs [--runs 5] [--kbps 1600] [--rtt 150] [--site DIR]
+// (--site: serve another site folder, e.g. a copy without the .br/.gz files, to compare)
 import { chromium } from 'playwright-core';
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -19,6 +20,8 @@ const arg = (name, fallback) => {
 const runs = arg('runs', 5);
 const kbps = arg('kbps', 1600);
 const rtt = arg('rtt', 150);
+const siteArg = process.argv.indexOf('--site');
+const site = siteArg > 0 ? resolve(process.argv[siteArg + 1]) : join(root, 'target', 'site');
 
 const freePort = () =>
   new Promise((ok) => {
@@ -38,7 +41,7 @@ const server = spawn(join(root, 'target', 'release', 'parley-server'), ['--port'
     ...process.env,
     DATABASE_URL: `sqlite://${join(dir, 'parley.db')}`,
     LEPTOS_OUTPUT_NAME: 'parley',
-    LEPTOS_SITE_ROOT: join(root, 'target', 'site'),
+    LEPTOS_SITE_ROOT: site,
     LEPTOS_SITE_PKG_DIR: 'pkg',
     LEPTOS_ENV: 'PROD',
     RUST_LOG: 'warn',
@@ -130,13 +133,27 @@ try {
   for (let run = 0; run < runs; run++) {
     await page.reload();
     await page.locator('[data-testid="message"]').nth(29).waitFor();
-    painted.push(await page.evaluate(() => performance.getEntriesByName('parley:cached-history')[0]?.startTime ?? -1));
+    painted.push(
+      await page.evaluate(() => {
+        const at = (e) => Math.round(e?.responseEnd ?? -1);
+        const nav = performance.getEntriesByType('navigation')[0];
+        const resources = performance.getEntriesByType('resource');
+        return {
+          html: at(nav),
+          script: at(resources.find((r) => r.name.endsWith('.js'))),
+          wasm: at(resources.find((r) => r.name.endsWith('.wasm'))),
+          painted: Math.round(performance.getEntriesByName('parley:cached-history')[0]?.startTime ?? -1),
+        };
+      }),
+    );
   }
   print({
     scenario: 'reload_paint',
     messages: 30,
-    painted_ms_median: Math.round(median(painted)),
-    painted_ms: painted.map(Math.round),
+    painted_ms_median: median(painted.map((p) => p.painted)),
+    // When each arrived (ms after navigation start): the page, its script, its WASM (from
+    // the service worker's cache), then the cached history painted.
+    runs: painted,
   });
 } finally {
   await browser.close();
