@@ -27,8 +27,9 @@ pub enum AppError {
     /// The server failed; nothing the user did wrong.
     #[error("the server could not complete this request, please try again")]
     Internal,
-    /// The request did not reach the server, or its answer did not come back.
-    #[error("could not reach the server ({0})")]
+    /// The request did not reach the server, or its answer did not come back (the browser's
+    /// own words in the field, for the console; never shown to the user).
+    #[error("could not reach the server; check your connection and try again")]
     Transport(String),
 }
 

@@ -102,17 +102,21 @@ test('your own message shows at once as pending, then turns to sent', async ({ p
   await expect(message(page, text)).toHaveCount(1);
 });
 
-test('a failed send is marked, and a retry sends it once', async ({ page }) => {
+test('a failed send is marked with a reason, and a retry sends it once', async ({ page }) => {
   await join(page, 'Flaky');
   let failures = 1;
   await page.route('**/api/post_message', async (route) => {
-    if (failures-- > 0) await route.abort('connectionrefused');
+    // The server answers, with an error of its own (not a lost connection: see local.spec).
+    if (failures-- > 0) await route.fulfill({ status: 500, contentType: 'application/json', body: '"Internal"' });
     else await route.continue();
   });
 
   const text = unique('retry me');
   await say(page, text);
   await expect(message(page, text)).toHaveAttribute('data-state', 'failed');
+  await expect(message(page, text).getByRole('alert')).toHaveText(
+    /Not sent: the server could not complete this request, please try again/,
+  );
   await message(page, text).getByRole('button', { name: 'Retry' }).click();
   await expect(message(page, text)).toHaveAttribute('data-state', 'sent');
   await expect(message(page, text)).toHaveCount(1);

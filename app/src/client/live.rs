@@ -620,6 +620,10 @@ fn post(state: ChatState, outgoing: Outgoing) {
     });
 }
 
+/// How long a message that did not reach the server waits before it goes again while the
+/// socket is up (when it is down, it goes as soon as the socket is back).
+const RESEND_AFTER_MS: u32 = 5_000;
+
 /// [`post`], awaited: returns once the message is acknowledged, refused or kept for later.
 async fn post_now(state: ChatState, outgoing: Outgoing) {
     let Outgoing {
@@ -688,6 +692,24 @@ async fn post_now(state: ChatState, outgoing: Outgoing) {
             Err(AppError::Unauthorized) => {
                 client.in_flight.borrow_mut().remove(&message_id);
                 signed_out_here();
+            }
+            Err(AppError::Transport(detail)) => {
+                // Not delivered (offline, or the answer was lost on the way): not a failure.
+                // It stays pending in the outbox and goes again when the connection is back,
+                // or in a few seconds if the socket stayed up meanwhile (a resend stores once).
+                leptos::logging::warn!("not sent yet: {detail}");
+                if let Some(local) = &client.local {
+                    item.error = None;
+                    let _ = local.outbox_put(&item).await;
+                }
+                spawn_local(async move {
+                    TimeoutFuture::new(RESEND_AFTER_MS).await;
+                    if state.connection.get_untracked() == Connection::Online
+                        && let Some(client) = self::client()
+                    {
+                        flush_outbox(&client).await;
+                    }
+                });
             }
             Err(error) => {
                 let text = error.to_string();

@@ -564,6 +564,16 @@ fn MessageItem(entry: Entry, state: ChatState) -> impl IntoView {
                         </button>
                     }
                 })}
+            {(entry.delivery == Delivery::Pending && own)
+                .then(|| {
+                    view! {
+                        <Show when=move || state.connection.get() != Connection::Online>
+                            <p class="waiting" data-testid="waiting">
+                                "Waiting: will send when you are back online"
+                            </p>
+                        </Show>
+                    }
+                })}
             {error
                 .map(|e| {
                     view! {

@@ -36,7 +36,7 @@ struct Cli {
     #[arg(long, default_value = "target/release/parley-server")]
     server_bin: PathBuf,
     /// The WASM bundle to measure.
-    #[arg(long, default_value = "target/site/pkg/parley.wasm")]
+    #[arg(long, default_value = "target/site/pkg")]
     wasm: PathBuf,
     /// Scales every load (clients, messages, durations) for a quick run, e.g. 0.1.
     #[arg(long, default_value_t = 1.0)]
@@ -389,7 +389,17 @@ fn sent_at(text: &str) -> Option<u64> {
 // ---------------------------------------------------------------- scenarios
 
 fn wasm(path: &PathBuf) -> anyhow::Result<serde_json::Value> {
-    let raw = std::fs::read(path)
+    // The package folder: its one module, whatever its (hashed) name.
+    let path = if path.is_dir() {
+        std::fs::read_dir(path)?
+            .flatten()
+            .map(|entry| entry.path())
+            .find(|p| p.extension().is_some_and(|e| e == "wasm"))
+            .with_context(|| format!("No .wasm in {} (cargo leptos build --release)", path.display()))?
+    } else {
+        path.clone()
+    };
+    let raw = std::fs::read(&path)
         .with_context(|| format!("Failed to read {} (cargo leptos build --release)", path.display()))?;
     let mut compressed = Vec::new();
     let params = brotli::enc::BrotliEncoderParams {
@@ -397,9 +407,14 @@ fn wasm(path: &PathBuf) -> anyhow::Result<serde_json::Value> {
         ..Default::default()
     };
     brotli::BrotliCompress(&mut raw.as_slice(), &mut compressed, &params)?;
+    // What the server sends to a browser that accepts brotli (the build's own copy).
+    let served = std::fs::metadata(format!("{}.br", path.display()))
+        .ok()
+        .map(|m| round(m.len() as f64 / 1024.0));
     Ok(json!({
         "scenario": "wasm", "file": path.display().to_string(),
         "raw_kb": round(raw.len() as f64 / 1024.0), "brotli_kb": round(compressed.len() as f64 / 1024.0),
+        "served_brotli_kb": served,
         "goal_brotli_kb": 300,
     }))
 }
