@@ -8,8 +8,13 @@ test('sign up, sign out, and sign in again; mistakes are explained in place', as
   await expect(page.getByTestId('auth-form')).toBeVisible();
   await expect(page.getByTestId('composer')).toBeDisabled();
 
-  // Sign-up rules are checked before asking the server.
+  // Sign-up rules are checked before asking the server, all of them at once.
   await page.getByTestId('auth-switch').click();
+  await page.getByTestId('auth-username').fill('x');
+  await page.getByTestId('auth-password').fill('short');
+  await page.getByTestId('auth-submit').click();
+  await expect(page.getByTestId('auth-error')).toContainText('a username must be 3 to 32 characters');
+  await expect(page.getByTestId('auth-error')).toContainText('at least 8 characters');
   await page.getByTestId('auth-username').fill('x');
   await page.getByTestId('auth-password').fill(PASSWORD);
   await page.getByTestId('auth-submit').click();

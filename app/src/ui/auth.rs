@@ -56,11 +56,16 @@ pub fn AuthForm(on_signed_in: impl Fn(Me) + Clone + Send + Sync + 'static) -> im
         }
         let (name, secret, mode) = (username.get_untracked(), password.get_untracked(), mode.get_untracked());
         if mode == Mode::SignUp {
-            if let Err(e) = Username::parse(&name) {
-                return error.set(Some(e.to_string()));
-            }
-            if let Err(e) = Password::parse(&secret) {
-                return error.set(Some(e.to_string()));
+            // Every rule broken at once, one per line: not one, then the next on resubmit.
+            let broken: Vec<String> = [
+                Username::parse(&name).err().map(|e| e.to_string()),
+                Password::parse(&secret).err().map(|e| e.to_string()),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            if !broken.is_empty() {
+                return error.set(Some(broken.join("\n")));
             }
         }
         error.set(None);
@@ -126,7 +131,7 @@ pub fn AuthForm(on_signed_in: impl Fn(Me) + Clone + Send + Sync + 'static) -> im
                     <p class="hint">"3–32 letters, digits, '.', '-' or '_'; a password of 8 characters or more."</p>
                 </Show>
                 {move || {
-                    error.get().map(|e| view! { <p class="error" role="alert" data-testid="auth-error">{e}</p> })
+                    error.get().map(|e| view! { <p class="error lines" role="alert" data-testid="auth-error">{e}</p> })
                 }}
                 <button type="submit" data-testid="auth-submit" disabled=move || busy.get()>
                     {move || if signing_up() { "Sign up" } else { "Sign in" }}
