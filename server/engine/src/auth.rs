@@ -267,14 +267,19 @@ pub fn invite_code() -> Result<String, getrandom::Error> {
         .collect())
 }
 
-/// The session token in a request's `Cookie` header, if it holds a well-formed one.
-pub fn token_from_headers(headers: &HeaderMap) -> Option<SessionToken> {
+/// The `name=value` pairs of a request's `Cookie` headers.
+fn cookies(headers: &HeaderMap) -> impl Iterator<Item = (&str, &str)> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
+}
+
+/// The session token in a request's `Cookie` header, if it holds a well-formed one.
+pub fn token_from_headers(headers: &HeaderMap) -> Option<SessionToken> {
+    cookies(headers)
         .find(|(name, _)| *name == SECURE_SESSION_COOKIE || *name == SESSION_COOKIE)
         .and_then(|(_, value)| SessionToken::from_client(value))
 }
@@ -330,13 +335,7 @@ pub fn probe_cookie(secure: bool) -> String {
 
 /// Whether the request carried the [`PROBE_COOKIE`].
 pub fn has_probe_cookie(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .any(|(name, value)| name == PROBE_COOKIE && value == "1")
+    cookies(headers).any(|(name, value)| name == PROBE_COOKIE && value == "1")
 }
 
 /// The `Set-Cookie` value that removes the session cookie.
