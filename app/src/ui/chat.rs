@@ -1057,7 +1057,16 @@ fn load_older(state: ChatState, list: leptos::web_sys::HtmlOListElement) {
     {
         let (height, top) = (list.scroll_height(), list.scroll_top());
         crate::client::live::load_older(state, move || {
-            request_animation_frame(move || list.set_scroll_top(list.scroll_height() - height + top));
+            // The reader may have jumped to the newest message while the page was on its
+            // way: then they stay there rather than being thrown back to where they were.
+            request_animation_frame(move || {
+                let top = if state.stick.get_untracked() {
+                    list.scroll_height()
+                } else {
+                    list.scroll_height() - height + top
+                };
+                list.set_scroll_top(top);
+            });
         });
     }
     #[cfg(not(feature = "browser"))]
