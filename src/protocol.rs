@@ -107,6 +107,12 @@ pub enum ServerFrame {
         message_id: MessageId,
         error: String,
     },
+    /// A subscription was refused: the channel does not exist, or this user may not see it
+    /// (one answer for both, so it tells nothing about channels one cannot see).
+    Refused {
+        channel: ChannelId,
+        error: String,
+    },
     /// A frame could not be understood, or a request was refused; the connection stays open.
     Error {
         error: String,
@@ -225,6 +231,10 @@ mod tests {
             ServerFrame::Rejected {
                 message_id,
                 error: "no".into(),
+            },
+            ServerFrame::Refused {
+                channel: ChannelId::GENERAL,
+                error: "no such channel".into(),
             },
             ServerFrame::Error { error: "bad".into() },
             ServerFrame::Pong { nonce: 1 },

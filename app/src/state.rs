@@ -65,6 +65,12 @@ pub struct ChatState {
     pub switcher: RwSignal<bool>,
     /// The server now serves a newer build of the site than this page's: offer to reload.
     pub update: RwSignal<bool>,
+    /// The open channel cannot be opened (it does not exist, or this user may not see it),
+    /// and the server's reason.
+    pub unavailable: RwSignal<Option<(ChannelId, String)>>,
+    /// What went wrong with a link the page was opened with (an invite that does not
+    /// work), shown until dismissed.
+    pub problem: RwSignal<Option<String>>,
 }
 
 /// Fetches the spaces and direct conversations of this user into the sidebar.

@@ -1,7 +1,7 @@
 // Parley's browser benchmark: what a first visit downloads and how long it takes to be
 // interactive on a slow link, and how soon a reload paints cached history. Figures, not
-// pass/fail. Starts the release server (target/release/parley-server, `cargo leptos build
-// --release --precompress` first) on a free loopback port with a fresh database, drives
+// pass/fail. Starts the release server (target/release/parley-server, `.ci/build --release`
+// first) on a free loopback port with a fresh database, drives
 // Debian's Chromium, prints one JSON line per figure.
 //   node end2end/bench/first-visit.mjs [--runs 5] [--kbps 1600] [--rtt 150] [--site DIR]
 // (--site: serve another site folder, e.g. a copy without the .br/.gz files, to compare)

@@ -1,11 +1,11 @@
 // The REST API from the app's side: a token made in the UI lets a bot post into the chat,
 // live, and stops working once revoked there.
 import { expect } from '@playwright/test';
-import { GENERAL, join, message, test, unique } from './helpers';
+import { GENERAL, join, message, test, unique, accountItem } from './helpers';
 
 test('an API token made in the app posts as its user; revoked, it is refused', async ({ page }, testInfo) => {
   const name = await join(page, 'Botmaker');
-  await page.getByTestId('tokens').click();
+  await (await accountItem(page, 'tokens')).click();
   const dialog = page.getByTestId('tokens-dialog');
   await expect(dialog).toBeVisible();
   await dialog.getByTestId('token-name').fill('ci bot');

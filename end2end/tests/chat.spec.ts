@@ -1,6 +1,6 @@
 // The walking skeleton in a real browser: hydration, accounts, sending, two users.
 import { expect } from '@playwright/test';
-import { PASSWORD, join, message, say, signIn, unique, username, test } from './helpers';
+import { PASSWORD, join, message, say, signIn, unique, username, test, accountItem } from './helpers';
 
 test('sign up, sign out, and sign in again; mistakes are explained in place', async ({ page }) => {
   await page.goto('/');
@@ -42,7 +42,7 @@ test('sign up, sign out, and sign in again; mistakes are explained in place', as
   await expect(page.getByTestId('me')).toHaveText(name);
   await expect(page.getByTestId('auth-form')).toBeHidden();
 
-  await page.getByTestId('sign-out').click();
+  await (await accountItem(page, 'sign-out')).click();
   await expect(page.getByTestId('auth-form')).toBeVisible();
   expect((await page.context().cookies()).some((c) => c.name === 'parley_session')).toBe(false);
 

@@ -1,5 +1,5 @@
 // Shared steps of Parley's browser tests.
-import { test as base, expect, type BrowserContext, type BrowserContextOptions, type Page } from '@playwright/test';
+import { test as base, expect, type BrowserContext, type BrowserContextOptions, type Locator, type Page } from '@playwright/test';
 
 /** Collects what the browser refuses under the page's Content-Security-Policy. */
 function watchPolicy(context: BrowserContext, violations: string[]) {
@@ -62,6 +62,14 @@ export async function join(page: Page, label: string, url = '/'): Promise<string
   await expect(page.getByTestId('me')).toHaveText(name);
   await expect(page.getByTestId('connection')).toHaveText('online');
   return name;
+}
+
+/** Opens the account menu in the header (if closed) and returns one of its items. */
+export async function accountItem(page: Page, testId: string): Promise<Locator> {
+  const menu = page.getByTestId('account-menu');
+  if (!(await menu.isVisible())) await page.getByTestId('account').click();
+  await expect(menu).toBeVisible();
+  return menu.getByTestId(testId);
 }
 
 /** Signs in to an existing account on the sign-in form. */

@@ -1,7 +1,7 @@
 // The local-first client: optimistic in the same frame, cached history before the network,
 // an outbox that survives reload and offline, tabs in step, paging back, reset.
 import { expect, type Page, type WebSocket } from '@playwright/test';
-import { GENERAL, PASSWORD, join, message, say, shellCached, texts, unique, username, test } from './helpers';
+import { GENERAL, PASSWORD, join, message, say, shellCached, texts, unique, username, test, accountItem } from './helpers';
 
 
 test('your own message is on screen in the frame you press Enter', async ({ page }) => {
@@ -151,7 +151,7 @@ test('all tabs show the same messages and states, whichever tab sent', async ({ 
 
   // Signing out in one tab signs out every tab, and forgets this browser's local data.
   await a.bringToFront();
-  await a.getByTestId('sign-out').click();
+  await (await accountItem(a, 'sign-out')).click();
   await expect(a.getByTestId('auth-form')).toBeVisible();
   await b.bringToFront();
   await expect(b.getByTestId('auth-form')).toBeVisible();
@@ -206,7 +206,7 @@ test('reset local data clears this browser and refetches cleanly', async ({ page
   await say(page, text);
   await expect(message(page, text)).toHaveAttribute('data-state', 'sent');
   // Listen before clicking: the reload can be quicker than the next line.
-  await Promise.all([page.waitForEvent('load'), page.getByTestId('reset').click()]);
+  await Promise.all([page.waitForEvent('load'), (await accountItem(page, 'reset')).click()]);
   await expect(page.locator('main[data-hydrated="true"]')).toBeVisible();
   await expect(message(page, text)).toHaveCount(1);
   await expect(message(page, text)).toHaveAttribute('data-state', 'sent');
@@ -241,7 +241,7 @@ test('private files are never kept by the service worker, and signing out delete
     const cache = await caches.open(names[0] ?? 'parley-shell-v3');
     await cache.put('/as-signed-in', new Response('private page'));
   });
-  await page.getByTestId('sign-out').click();
+  await (await accountItem(page, 'sign-out')).click();
   await expect(page.getByTestId('auth-form')).toBeVisible();
   const left = await page.evaluate(async () => (await caches.match('/as-signed-in')) !== undefined);
   expect(left).toBe(false);
@@ -267,8 +267,8 @@ test("signing out elsewhere ends the other browser's session and closes its sock
   await expect(phone.getByTestId('connection')).toHaveText('online');
 
   await laptop.bringToFront();
-  await laptop.getByTestId('sign-out-others').click();
-  await expect(laptop.getByTestId('sign-out-others')).toHaveText('Signed out 1 other session');
+  await (await accountItem(laptop, 'sign-out-others')).click();
+  await expect(await accountItem(laptop, 'sign-out-others')).toContainText('Signed out 1 other session');
   // The phone finds out: its socket is closed and its next request is refused.
   await phone.bringToFront();
   await expect(phone.getByTestId('auth-form')).toBeVisible({ timeout: 15_000 });

@@ -175,6 +175,7 @@ test('admins and moderators manage a space from the sidebar', async ({ newContex
   await bob.reload();
   await expect(bobSpace.getByTestId('my-role')).toHaveText('moderator');
   await bobSpace.getByTestId('channel-link').filter({ hasText: 'general' }).click();
+  await bob.getByTestId('channel-menu').locator('summary').click();
   await bob.getByTestId('rename-channel').click();
   await bob.getByTestId('name-field').fill('lounge');
   await bob.getByTestId('name-submit').click();
@@ -189,6 +190,7 @@ test('admins and moderators manage a space from the sidebar', async ({ newContex
   await expect(renamed).toBeVisible();
   await renamed.getByTestId('channel-link').filter({ hasText: 'lounge' }).click();
   ada.once('dialog', (d) => d.accept());
+  await ada.getByTestId('channel-menu').locator('summary').click();
   await ada.getByTestId('archive-channel').click();
   await expect(renamed.getByTestId('channel-link')).toHaveCount(0);
   ada.once('dialog', (d) => d.accept());

@@ -5,7 +5,7 @@ import { type Page, expect } from '@playwright/test';
 import { createHmac } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { asAdmin, join, say, test, unique } from './helpers';
+import { asAdmin, join, say, test, unique, accountItem } from './helpers';
 
 /** A local HTTP receiver that answers 500 while `fail` is above zero (counting down). */
 async function receiver() {
@@ -118,7 +118,7 @@ test('the instance admin sees a parked webhook in the inspector and skips its st
 
     const admin = await (await newContext()).newPage();
     await asAdmin(admin);
-    await admin.getByTestId('inspector-link').click();
+    await (await accountItem(admin, 'inspector-link')).click();
     const row = admin.getByTestId('subscriber').filter({ hasText: `webhook ${url}` });
     await expect(row).toContainText('parked', { timeout: 15_000 });
     await expect(row).toContainText('500');

@@ -242,7 +242,7 @@ fn leptos_options(addr: SocketAddr) -> anyhow::Result<LeptosOptions> {
             .build()
     };
     options.site_addr = addr;
-    // A build with hashed names (`LEPTOS_HASH_FILES=true cargo leptos build`) leaves their
+    // A build with hashed names (`.ci/build`, `LEPTOS_HASH_FILES=true cargo leptos build`) leaves their
     // list beside the binary. Run by cargo-leptos, its setting rules; run by hand or by a
     // test, the list does, if the files it names are the ones in the site folder.
     if std::env::var_os("LEPTOS_HASH_FILES").is_none() {

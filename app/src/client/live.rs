@@ -203,6 +203,7 @@ pub fn switch(state: ChatState, channel: ChannelId) {
         return;
     }
     state.channel.set(channel);
+    state.unavailable.set(None);
     state.typing.set(Typists::default());
     if let Some(client) = client() {
         client.no_older.set(false);
@@ -239,13 +240,20 @@ async fn paint(client: &Rc<Client>, channel: ChannelId) {
         }
     }
     // Nothing cached: start from the newest page; older ones come on scroll.
-    if cursor == Position::ZERO
-        && let Ok(page) = history(channel, None, FIRST_PAGE).await
-        && state.channel.get_untracked() == channel
-    {
-        let newest = page.last().map(|m| m.position);
-        state.timeline.update(|t| page.iter().cloned().for_each(|m| t.apply(m)));
-        client.persist(channel, &page, newest).await;
+    if cursor == Position::ZERO {
+        match history(channel, None, FIRST_PAGE).await {
+            Ok(page) if state.channel.get_untracked() == channel => {
+                let newest = page.last().map(|m| m.position);
+                state.timeline.update(|t| page.iter().cloned().for_each(|m| t.apply(m)));
+                client.persist(channel, &page, newest).await;
+            }
+            // The server's answer about this channel (it does not exist, or is not this
+            // user's to see), not a failure to reach it.
+            Err(e @ (AppError::Invalid(_) | AppError::Forbidden(_))) if state.channel.get_untracked() == channel => {
+                state.unavailable.set(Some((channel, e.to_string())));
+            }
+            _ => {}
+        }
     }
 }
 
@@ -360,6 +368,12 @@ async fn follow(
                 crate::state::refresh_unreads(state);
                 state.connection.set(Connection::Online);
                 flush_outbox(client).await;
+            }
+            Ok(ServerFrame::Refused { channel: c, error }) if c == channel => {
+                // Connected, but this channel is not there for this user: say so, and stop
+                // waiting for a catch-up that will not come.
+                state.unavailable.set(Some((channel, error)));
+                state.connection.set(Connection::Online);
             }
             Ok(ServerFrame::Error { error }) => leptos::logging::warn!("server: {error}"),
             Ok(ServerFrame::Hello { version }) => {

@@ -39,6 +39,8 @@ pub fn ChatPage() -> impl IntoView {
         edit_request: RwSignal::new(None),
         switcher: RwSignal::new(false),
         update: RwSignal::new(false),
+        unavailable: RwSignal::new(None),
+        problem: RwSignal::new(None),
     };
     let hydrated = RwSignal::new(false);
     // A client-only build on another site than its server: its sign-in could never last.
@@ -80,15 +82,29 @@ pub fn ChatPage() -> impl IntoView {
     });
     // An invite link: join once signed in, then open the space.
     Effect::new(move |_| {
-        let invite = params.with(|p| Some((p.get("space")?.parse::<SpaceId>().ok()?, p.get("invite")?)));
-        if let Some((space, code)) = invite
-            && state.me.with(Option::is_some)
-        {
-            crate::ui::spaces::join_by_invite(state, space, code);
+        let (space, code) = params.with(|p| (p.get("space"), p.get("invite")));
+        if code.is_none() || !state.me.with(Option::is_some) {
+            return;
+        }
+        match (space.and_then(|s| s.parse::<SpaceId>().ok()), code) {
+            (Some(space), Some(code)) => crate::ui::spaces::join_by_invite(state, space, code),
+            _ => state.problem.set(Some(
+                "This invite link is incomplete: ask for a new one, and copy all of it.".to_owned(),
+            )),
         }
     });
     let signed_in = move || state.me.with(Option::is_some);
-    let title = move || crate::ui::spaces::channel_title(state);
+    // The open channel is not there for this user: why (the server's words).
+    let unavailable = move || {
+        let channel = state.channel.get();
+        state
+            .unavailable
+            .with(|u| u.as_ref().filter(|(c, _)| *c == channel).map(|(_, why)| why.clone()))
+    };
+    let title = move || match unavailable() {
+        Some(_) => ("unavailable".to_owned(), None),
+        None => crate::ui::spaces::channel_title(state),
+    };
     let page_title = move || {
         let (unread, mentions) = state.unreads.with(parley::unread::Unreads::total);
         let (name, space) = title();
@@ -111,7 +127,14 @@ pub fn ChatPage() -> impl IntoView {
             <crate::ui::switcher::QuickSwitcher state />
             <section class="chat">
                 <header class="topbar">
-                    <h1 class="channel-name" data-testid="channel-title">
+                    <h1
+                        class="channel-name"
+                        data-testid="channel-title"
+                        title=move || {
+                            let (name, space) = title();
+                            space.map(|space| format!("#{name} in {space}")).unwrap_or(format!("#{name}"))
+                        }
+                    >
                         <span class="hash">"#"</span>
                         {move || title().0}
                         {move || title().1.map(|space| view! { <span class="space-of">{space}</span> })}
@@ -130,30 +153,8 @@ pub fn ChatPage() -> impl IntoView {
                         </span>
                     </Show>
                     <Show when=signed_in>
-                        <span class="me" data-testid="me" title="Signed in as">
-                            {move || state.me.get().map(|me| me.username).unwrap_or_default()}
-                        </span>
-                        <button
-                            class="reset"
-                            data-testid="sign-out"
-                            title="Sign out in every tab of this browser, and forget its local data"
-                            on:click=move |_| sign_out()
-                        >
-                            "Sign out"
-                        </button>
-                        <SignOutOthers />
-                        <crate::ui::tokens::TokensButton />
-                        <crate::ui::inspector::InspectorLink />
+                        <crate::ui::account::AccountMenu state />
                     </Show>
-                    <button
-                        class="reset"
-                        data-testid="reset"
-                        title="Forget this browser's cached history and unsent messages, and reload"
-                        on:click=move |_| reset_local_data()
-                        disabled=move || !hydrated.get()
-                    >
-                        "Reset local data"
-                    </button>
                 </header>
                 <Show when=move || state.update.get()>
                     <div class="update" role="status" data-testid="update">
@@ -163,8 +164,18 @@ pub fn ChatPage() -> impl IntoView {
                         </button>
                     </div>
                 </Show>
-                <MessageList state />
-                <Composer state hydrated reply_to=None />
+                <Show when=move || state.problem.with(Option::is_some)>
+                    <div class="update problem" role="alert" data-testid="problem">
+                        <span>{move || state.problem.get().unwrap_or_default()}</span>
+                        <button class="secondary" on:click=move |_| state.problem.set(None)>
+                            "Dismiss"
+                        </button>
+                    </div>
+                </Show>
+                <Show when=move || unavailable().is_none() fallback=move || view! { <Unavailable why=unavailable /> }>
+                    <MessageList state />
+                    <Composer state hydrated reply_to=None />
+                </Show>
             </section>
             {move || state.thread.get().map(|root| view! { <ThreadPanel state root hydrated /> })}
             <Show when=move || hydrated.get() && !signed_in() && !cross_site.get()>
@@ -184,6 +195,25 @@ pub fn ChatPage() -> impl IntoView {
                 </div>
             </Show>
         </main>
+    }
+}
+
+/// In place of a channel that does not exist or is not the reader's to see: what happened,
+/// and the way back.
+#[component]
+fn Unavailable(why: impl Fn() -> Option<String> + Send + Sync + 'static) -> impl IntoView {
+    view! {
+        <div class="dead-end" role="alert" data-testid="unavailable">
+            <h2>"This channel cannot be opened"</h2>
+            <p>
+                "It does not exist, or you are not a member of it. The server said: "
+                <q>{move || why().unwrap_or_default()}</q>
+            </p>
+            <p>"If someone sent you this link, ask them for an invite to its space."</p>
+            <a class="button" href="/" data-testid="back-to-general">
+                "Go to #general"
+            </a>
+        </div>
     }
 }
 
@@ -1081,11 +1111,6 @@ fn reload_page() {
     }
 }
 
-fn reset_local_data() {
-    #[cfg(feature = "browser")]
-    crate::client::live::reset();
-}
-
 /// Someone signed in on this page: remember it, tell the other tabs, start the client.
 fn signed_in_here(state: ChatState, me: Me) {
     crate::ui::auth::remember(Some(&me));
@@ -1095,43 +1120,5 @@ fn signed_in_here(state: ChatState, me: Me) {
         crate::client::live::tell_signed_in(me.username);
         crate::client::live::start(state);
         crate::state::refresh(state);
-    }
-}
-
-fn sign_out() {
-    #[cfg(feature = "browser")]
-    crate::client::live::sign_out();
-}
-
-/// Ends the account's other sessions (a lost phone, a shared computer) and says how many,
-/// in the button itself for a few seconds (the header has no room for more).
-#[component]
-fn SignOutOthers() -> impl IntoView {
-    let said = RwSignal::new(None::<String>);
-    let click = move |_| {
-        leptos::task::spawn_local(async move {
-            let note = match crate::api::sign_out_others().await {
-                Ok(0) => "No other sessions".to_owned(),
-                Ok(1) => "Signed out 1 other session".to_owned(),
-                Ok(n) => format!("Signed out {n} other sessions"),
-                Err(e) => e.to_string(),
-            };
-            said.set(Some(note));
-            #[cfg(feature = "browser")]
-            {
-                gloo_timers::future::TimeoutFuture::new(4_000).await;
-                said.set(None);
-            }
-        });
-    };
-    view! {
-        <button
-            class="reset"
-            data-testid="sign-out-others"
-            title="Sign out of this account everywhere else: other browsers and devices"
-            on:click=click
-        >
-            <span role="status">{move || said.get().unwrap_or_else(|| "Sign out elsewhere".to_owned())}</span>
-        </button>
     }
 }

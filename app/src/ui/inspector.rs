@@ -3,29 +3,11 @@
 //! stand, events per second, and a channel as it was at any past position.
 
 use crate::api::{
-    LogFilter, LogPage, LogRow, WebhookAction, act_on_webhook, am_admin, channel_at, inspect_log, retry_parked_event,
+    AppError, LogFilter, LogPage, LogRow, WebhookAction, act_on_webhook, channel_at, inspect_log, retry_parked_event,
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use parley::{ChannelId, MessageView, Position, SpaceId};
-
-/// "Event log" in the header, for admins.
-#[component]
-pub fn InspectorLink() -> impl IntoView {
-    let admin = RwSignal::new(false);
-    Effect::new(move |_| {
-        spawn_local(async move {
-            admin.set(am_admin().await.unwrap_or(false));
-        });
-    });
-    view! {
-        <Show when=move || admin.get()>
-            <a class="reset" href="/admin" data-testid="inspector-link" rel="external">
-                "Event log"
-            </a>
-        </Show>
-    }
-}
 
 #[component]
 pub fn InspectorPage() -> impl IntoView {
@@ -38,6 +20,7 @@ pub fn InspectorPage() -> impl IntoView {
     let retried = RwSignal::new(None::<Result<Position, String>>);
     // What the last Retry or Skip of a parked webhook did (kept across the page's refreshes).
     let unparked = RwSignal::new(None::<Result<WebhookAction, String>>);
+    let denied = RwSignal::new(None::<String>);
     let load = move || {
         let filter = LogFilter {
             before: before.get_untracked(),
@@ -45,7 +28,11 @@ pub fn InspectorPage() -> impl IntoView {
             event_type: Some(event_type.get_untracked().trim().to_owned()).filter(|s| !s.is_empty()),
         };
         spawn_local(async move {
-            page.set(Some(inspect_log(filter).await.map_err(|e| e.to_string())));
+            match inspect_log(filter).await {
+                // Not an admin (or not signed in): the page is not for them; say so once.
+                Err(e @ (AppError::Forbidden(_) | AppError::Unauthorized)) => denied.set(Some(e.to_string())),
+                answer => page.set(Some(answer.map_err(|e| e.to_string()))),
+            }
         });
     };
     Effect::new(move |_| load());
@@ -54,6 +41,9 @@ pub fn InspectorPage() -> impl IntoView {
     spawn_local(async move {
         loop {
             gloo_timers::future::TimeoutFuture::new(2_000).await;
+            if denied.get_untracked().is_some() {
+                break;
+            }
             if before.get_untracked().is_none() {
                 load();
             }
@@ -79,7 +69,24 @@ pub fn InspectorPage() -> impl IntoView {
         before.set(None);
         load();
     };
+    let not_for_you = move || {
+        view! {
+            <main class="inspector">
+                <div class="dead-end" role="alert" data-testid="inspector-denied">
+                    <h1>"The event log is for instance admins"</h1>
+                    <p>
+                        "It shows everything that happened on this Parley, so only the people who run it can open it. The server said: "
+                        <q>{move || denied.get().unwrap_or_default()}</q>
+                    </p>
+                    <a class="button" href="/" rel="external">
+                        "Back to the chat"
+                    </a>
+                </div>
+            </main>
+        }
+    };
     view! {
+        <Show when=move || denied.with(Option::is_none) fallback=not_for_you>
         <main class="inspector" data-testid="inspector">
             <header class="inspector-head">
                 <h1>"Event log"</h1>
@@ -175,6 +182,7 @@ pub fn InspectorPage() -> impl IntoView {
             </div>
             <TimeTravel />
         </main>
+        </Show>
     }
 }
 

@@ -1,5 +1,6 @@
 //! The components, one file per part of the page.
 
+pub mod account;
 pub mod auth;
 pub mod body;
 pub mod chat;

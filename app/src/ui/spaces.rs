@@ -67,7 +67,10 @@ pub fn join_by_invite(state: ChatState, space: SpaceId, code: String) {
         if let Err(e) = &joined
             && !e.to_string().contains("already a member")
         {
-            alert(&format!("Could not join: {e}"));
+            state.problem.set(Some(format!(
+                "This invite link did not let you in: {e}. Ask for a new one."
+            )));
+            return;
         }
         if let Err(e) = open_space(state, space).await {
             leptos::logging::warn!("spaces: {e}");
@@ -361,26 +364,62 @@ pub fn ChannelActions(state: ChatState) -> impl IntoView {
     };
     view! {
         <Show when=move || managed().is_some()>
-            <button
-                class="reset"
-                data-testid="rename-channel"
-                on:click=move |_| {
-                    if let Some((space, channel)) = managed() {
-                        dialog.set(Some(Dialog::RenameChannel(space, channel)));
-                    }
-                }
-            >
-                "Rename"
-            </button>
-            <button class="reset" data-testid="archive-channel" on:click=archive>
-                "Archive"
-            </button>
+            // Managing the channel is rare: one small button in the header opens it.
+            <details class="more" data-testid="channel-menu">
+                <summary class="reset" title="Channel settings" aria-label="Channel settings">
+                    "⋯"
+                </summary>
+                <div class="more-menu">
+                    <button
+                        class="reset"
+                        data-testid="rename-channel"
+                        on:click=move |ev| {
+                            close_details(&ev);
+                            if let Some((space, channel)) = managed() {
+                                dialog.set(Some(Dialog::RenameChannel(space, channel)));
+                            }
+                        }
+                    >
+                        "Rename channel"
+                    </button>
+                    <button
+                        class="reset danger"
+                        data-testid="archive-channel"
+                        on:click=move |ev| {
+                            close_details(&ev);
+                            archive(ev);
+                        }
+                    >
+                        "Archive channel…"
+                    </button>
+                </div>
+            </details>
         </Show>
-        <Show when=move || state.me.with(Option::is_some)>
+        <Show when=move || {
+            let open = state.channel.get();
+            state.me.with(Option::is_some) && state.unavailable.with(|u| u.as_ref().is_none_or(|(c, _)| *c != open))
+        }>
             <crate::ui::unread::MuteButton state />
         </Show>
         {move || dialog.get().map(|d| view! { <SidebarDialog d dialog state /> })}
     }
+}
+
+/// Closes the `<details>` menu a clicked item sits in.
+fn close_details(ev: &leptos::ev::MouseEvent) {
+    #[cfg(feature = "browser")]
+    {
+        use wasm_bindgen::JsCast;
+        if let Some(details) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            .and_then(|el| el.closest("details").ok().flatten())
+        {
+            let _ = details.remove_attribute("open");
+        }
+    }
+    #[cfg(not(feature = "browser"))]
+    let _ = ev;
 }
 
 /// The class of a channel's link: marked when it is the one on screen.

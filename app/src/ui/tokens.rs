@@ -4,27 +4,9 @@ use crate::api::{TokenView, create_token, my_tokens, revoke_token};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-/// A button in the header that opens the dialog.
+/// The dialog, opened from the account menu.
 #[component]
-pub fn TokensButton() -> impl IntoView {
-    let open = RwSignal::new(false);
-    view! {
-        <button
-            class="reset"
-            data-testid="tokens"
-            title="Personal API tokens for bots and integrations"
-            on:click=move |_| open.set(true)
-        >
-            "API tokens"
-        </button>
-        <Show when=move || open.get()>
-            <TokensDialog open />
-        </Show>
-    }
-}
-
-#[component]
-fn TokensDialog(open: RwSignal<bool>) -> impl IntoView {
+pub fn TokensDialog(open: RwSignal<bool>) -> impl IntoView {
     let tokens = RwSignal::new(Vec::<TokenView>::new());
     let name = RwSignal::new(String::new());
     let secret = RwSignal::new(None::<String>);

@@ -208,12 +208,7 @@ fn spawn(bin: &PathBuf, database_url: &str) -> anyhow::Result<(Child, String)> {
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .with_context(|| {
-            format!(
-                "Failed to start {} (build it: cargo leptos build --release)",
-                bin.display()
-            )
-        })?;
+        .with_context(|| format!("Failed to start {} (build it: .ci/build --release)", bin.display()))?;
     let stdout = child.stdout.take().context("no stdout")?;
     let mut lines = BufReader::new(stdout).lines();
     let addr = loop {
@@ -395,12 +390,12 @@ fn wasm(path: &PathBuf) -> anyhow::Result<serde_json::Value> {
             .flatten()
             .map(|entry| entry.path())
             .find(|p| p.extension().is_some_and(|e| e == "wasm"))
-            .with_context(|| format!("No .wasm in {} (cargo leptos build --release)", path.display()))?
+            .with_context(|| format!("No .wasm in {} (.ci/build --release)", path.display()))?
     } else {
         path.clone()
     };
-    let raw = std::fs::read(&path)
-        .with_context(|| format!("Failed to read {} (cargo leptos build --release)", path.display()))?;
+    let raw =
+        std::fs::read(&path).with_context(|| format!("Failed to read {} (.ci/build --release)", path.display()))?;
     let mut compressed = Vec::new();
     let params = brotli::enc::BrotliEncoderParams {
         quality: 11,

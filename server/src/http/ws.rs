@@ -427,7 +427,8 @@ async fn on_frame(
     match frame {
         ClientFrame::Subscribe { channel, after } => {
             if !follows.contains_key(&channel) && follows.len() >= MAX_SUBSCRIPTIONS {
-                return Some(ServerFrame::Error {
+                return Some(ServerFrame::Refused {
+                    channel,
                     error: format!("at most {MAX_SUBSCRIPTIONS} subscriptions per connection"),
                 });
             }
@@ -439,10 +440,10 @@ async fn on_frame(
                 Ok(state) => state,
                 Err(e) => {
                     let error = match e {
-                        EngineError::Domain(DomainError::NoSuchChannel) => format!("no such channel: {channel}"),
+                        EngineError::Domain(DomainError::NoSuchChannel) => "no such channel".to_owned(),
                         other => other.user_message(),
                     };
-                    return Some(ServerFrame::Error { error });
+                    return Some(ServerFrame::Refused { channel, error });
                 }
             };
             if let Some(previous) = follows.remove(&channel) {

@@ -94,7 +94,7 @@ async fn websocket_refuses_bad_frames_and_stays_open() {
             after: Position::ZERO,
         })
         .await;
-    assert!(matches!(socket.next().await, ServerFrame::Error { error } if error.contains("no such channel")));
+    assert!(matches!(socket.next().await, ServerFrame::Refused { error, .. } if error == "no such channel"));
 
     let message_id = MessageId::new();
     let empty = ClientFrame::Post {

@@ -1,0 +1,232 @@
+//! The account menu in the header: who is signed in, and what they do with their account and this browser (sessions, tokens, the event log, local data, signing out).
+
+use crate::state::ChatState;
+use leptos::html;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+/// A button with the signed-in name that opens the menu. Keyboard: Enter or ↓ opens it on
+/// its first item, ↑/↓ move, Escape closes it and gives the focus back to the button.
+#[component]
+pub fn AccountMenu(state: ChatState) -> impl IntoView {
+    let open = RwSignal::new(false);
+    let tokens = RwSignal::new(false);
+    let admin = RwSignal::new(false);
+    let button = NodeRef::<html::Button>::new();
+    let menu = NodeRef::<html::Div>::new();
+    Effect::new(move |_| {
+        if state.me.with(Option::is_some) {
+            spawn_local(async move {
+                admin.set(crate::api::am_admin().await.unwrap_or(false));
+            });
+        }
+    });
+    let name = move || {
+        state
+            .me
+            .with(|me| me.as_ref().map(|me| me.username.clone()).unwrap_or_default())
+    };
+    let initial = move || {
+        name()
+            .chars()
+            .next()
+            .map(|c| c.to_uppercase().to_string())
+            .unwrap_or_default()
+    };
+    let close = move |refocus: bool| {
+        open.set(false);
+        if refocus && let Some(button) = button.get_untracked() {
+            let _ = button.focus();
+        }
+    };
+    // Opened: the focus goes to the first item. A click anywhere else closes it.
+    Effect::new(move |_| {
+        if open.get() {
+            request_animation_frame(move || focus_item(menu, 0));
+        }
+    });
+    let outside = window_event_listener(leptos::ev::pointerdown, move |ev| {
+        if !open.get_untracked() {
+            return;
+        }
+        #[cfg(feature = "browser")]
+        {
+            use wasm_bindgen::JsCast;
+            let target = ev.target().and_then(|t| t.dyn_into::<web_sys::Node>().ok());
+            let inside =
+                |node: Option<web_sys::Element>| node.zip(target.as_ref()).is_some_and(|(el, t)| el.contains(Some(t)));
+            if !inside(menu.get_untracked().map(Into::into)) && !inside(button.get_untracked().map(Into::into)) {
+                open.set(false);
+            }
+        }
+        #[cfg(not(feature = "browser"))]
+        let _ = ev;
+    });
+    on_cleanup(move || outside.remove());
+    let on_key = move |ev: leptos::ev::KeyboardEvent| match ev.key().as_str() {
+        "Escape" => {
+            ev.prevent_default();
+            close(true);
+        }
+        "ArrowDown" | "ArrowUp" | "Home" | "End" => {
+            ev.prevent_default();
+            let (count, current) = items(menu);
+            let Some(last) = count.checked_sub(1) else { return };
+            let next = match (ev.key().as_str(), current) {
+                ("Home", _) => 0,
+                ("End", _) => last,
+                ("ArrowDown", Some(i)) if i < last => i + 1,
+                ("ArrowDown", _) => 0,
+                ("ArrowUp", Some(i)) if i > 0 => i - 1,
+                _ => last,
+            };
+            focus_item(menu, next);
+        }
+        "Tab" => open.set(false),
+        _ => {}
+    };
+    view! {
+        <div class="account">
+            <button
+                class="account-button"
+                node_ref=button
+                data-testid="account"
+                aria-haspopup="menu"
+                aria-expanded=move || open.get().to_string()
+                title="Your account"
+                on:click=move |_| open.update(|o| *o = !*o)
+                on:keydown=move |ev| {
+                    if ev.key() == "ArrowDown" {
+                        ev.prevent_default();
+                        open.set(true);
+                    }
+                }
+            >
+                <span class="avatar" aria-hidden="true">{initial}</span>
+                <span class="me" data-testid="me">{name}</span>
+            </button>
+            <Show when=move || open.get()>
+                <div class="menu" node_ref=menu data-testid="account-menu" on:keydown=on_key>
+                    <p class="menu-note">"Signed in as " <strong>{name}</strong></p>
+                    <div role="menu" aria-label="Account">
+                    <SignOutOthers />
+                    <button role="menuitem" data-testid="tokens" on:click=move |_| {
+                        close(false);
+                        tokens.set(true);
+                    }>
+                        "API tokens"
+                        <small>"for bots and integrations"</small>
+                    </button>
+                    <Show when=move || admin.get()>
+                        <a role="menuitem" href="/admin" data-testid="inspector-link" rel="external">
+                            "Event log"
+                            <small>"the instance's history, for admins"</small>
+                        </a>
+                    </Show>
+                    <hr />
+                    <button role="menuitem" data-testid="reset" on:click=move |_| {
+                        close(false);
+                        reset_local_data();
+                    }>
+                        "Reset local data"
+                        <small>"forget this browser's cache and unsent messages"</small>
+                    </button>
+                    <button role="menuitem" class="danger" data-testid="sign-out" on:click=move |_| {
+                        close(false);
+                        sign_out();
+                    }>
+                        "Sign out"
+                        <small>"in every tab of this browser"</small>
+                    </button>
+                    </div>
+                </div>
+            </Show>
+            <Show when=move || tokens.get()>
+                <crate::ui::tokens::TokensDialog open=tokens />
+            </Show>
+        </div>
+    }
+}
+
+/// How many items the menu has, and which one has the focus.
+fn items(menu: NodeRef<html::Div>) -> (usize, Option<usize>) {
+    #[cfg(feature = "browser")]
+    {
+        let Some(list) = menu
+            .get_untracked()
+            .and_then(|m| m.query_selector_all("[role=menuitem]").ok())
+        else {
+            return (0, None);
+        };
+        let active = document().active_element();
+        let count = list.length() as usize;
+        let current = (0..list.length())
+            .find(|&i| {
+                list.item(i)
+                    .is_some_and(|item| active.as_ref().is_some_and(|a| a.is_same_node(Some(&item))))
+            })
+            .map(|i| i as usize);
+        (count, current)
+    }
+    #[cfg(not(feature = "browser"))]
+    {
+        let _ = menu;
+        (0, None)
+    }
+}
+
+fn focus_item(menu: NodeRef<html::Div>, index: usize) {
+    #[cfg(feature = "browser")]
+    {
+        use wasm_bindgen::JsCast;
+        if let Some(item) = menu
+            .get_untracked()
+            .and_then(|m| m.query_selector_all("[role=menuitem]").ok())
+            .and_then(|list| list.item(index as u32))
+            .and_then(|node| node.dyn_into::<web_sys::HtmlElement>().ok())
+        {
+            let _ = item.focus();
+        }
+    }
+    #[cfg(not(feature = "browser"))]
+    let _ = (menu, index);
+}
+
+fn reset_local_data() {
+    #[cfg(feature = "browser")]
+    crate::client::live::reset();
+}
+
+fn sign_out() {
+    #[cfg(feature = "browser")]
+    crate::client::live::sign_out();
+}
+
+/// Ends the account's other sessions (a lost phone, a shared computer) and says how many,
+/// in the item itself for a few seconds.
+#[component]
+fn SignOutOthers() -> impl IntoView {
+    let said = RwSignal::new(None::<String>);
+    let click = move |_| {
+        spawn_local(async move {
+            let note = match crate::api::sign_out_others().await {
+                Ok(0) => "No other sessions".to_owned(),
+                Ok(1) => "Signed out 1 other session".to_owned(),
+                Ok(n) => format!("Signed out {n} other sessions"),
+                Err(e) => e.to_string(),
+            };
+            said.set(Some(note));
+            #[cfg(feature = "browser")]
+            {
+                gloo_timers::future::TimeoutFuture::new(4_000).await;
+                said.set(None);
+            }
+        });
+    };
+    view! {
+        <button role="menuitem" data-testid="sign-out-others" on:click=click>
+            <span role="status">{move || said.get().unwrap_or_else(|| "Sign out elsewhere".to_owned())}</span>
+            <small>"end this account's sessions in other browsers and devices"</small>
+        </button>
+    }
+}
