@@ -123,6 +123,16 @@ pub fn ChatPage() -> impl IntoView {
             class:with-thread=move || state.thread.with(Option::is_some)
             data-hydrated=move || hydrated.get().to_string()
         >
+            <a
+                class="skip"
+                href="#composer"
+                on:click=move |ev| {
+                    ev.prevent_default();
+                    crate::ui::keys::focus_composer();
+                }
+            >
+                "Skip to the message box"
+            </a>
             <Sidebar state />
             <crate::ui::switcher::QuickSwitcher state />
             <section class="chat">
@@ -303,8 +313,10 @@ fn MessageList(state: ChatState) -> impl IntoView {
                 node_ref=list
                 data-testid="messages"
                 aria-live="polite"
+                aria-label="Messages"
                 tabindex="0"
                 on:scroll=on_scroll
+                on:keydown=|ev| crate::ui::keys::list_keydown(&ev)
             >
                 <Show when=move || state.timeline.with(Timeline::is_empty)>
                     <li class="empty">"No messages yet. Say hello!"</li>
@@ -383,6 +395,7 @@ fn MessageItem(entry: Entry, state: ChatState) -> impl IntoView {
     view! {
         <li
             class=class
+            tabindex="-1"
             class:deleted=entry.deleted
             class:revealed=move || state.reveal.get().is_some_and(|(_, m)| m == id)
             data-testid="message"
@@ -1063,7 +1076,11 @@ fn ThreadPanel(state: ChatState, root: MessageId, hydrated: RwSignal<bool>) -> i
                             }
                         })
                 }}
-                <ol class="messages thread-replies" data-testid="thread-replies">
+                <ol
+                    class="messages thread-replies"
+                    data-testid="thread-replies"
+                    on:keydown=|ev| crate::ui::keys::list_keydown(&ev)
+                >
                     <For each=replies key=|e: &Entry| e.clone() let:entry>
                         <MessageItem entry state />
                     </For>

@@ -6,6 +6,7 @@ pub mod body;
 pub mod chat;
 pub mod dialog;
 pub mod inspector;
+pub mod keys;
 pub mod search;
 pub mod spaces;
 pub mod switcher;

@@ -1,0 +1,66 @@
+// The keyboard alone: a skip link to the composer, the message list as one Tab stop
+// whatever its length, arrows between messages and within one.
+import { expect, type Page } from '@playwright/test';
+import { join, message, say, unique, test } from './helpers';
+
+/** How many presses of Tab from the top of a fresh page reach the channel's composer. */
+async function tabsToComposer(page: Page): Promise<number> {
+  await page.reload();
+  await expect(page.getByTestId('connection')).toHaveText('online');
+  const composer = page.locator('section.chat').getByTestId('composer');
+  for (let presses = 1; presses <= 80; presses++) {
+    await page.keyboard.press('Tab');
+    if (await composer.evaluate((el) => el === document.activeElement)) return presses;
+  }
+  return Infinity;
+}
+
+test('the keyboard alone: a skip link, one Tab stop for the list, arrows inside it', async ({ page }) => {
+  await join(page, 'Keys');
+  const lines = Array.from({ length: 6 }, (_, i) => unique(`line ${i}`));
+  for (const line of lines) await say(page, line);
+
+  // The first Tab lands on the skip link, which puts the focus in the composer.
+  await page.reload();
+  await expect(page.getByTestId('connection')).toHaveText('online');
+  await page.keyboard.press('Tab');
+  const skip = page.getByRole('link', { name: 'Skip to the message box' });
+  await expect(skip).toBeFocused();
+  await expect(skip).toBeInViewport();
+  await page.keyboard.press('Enter');
+  await expect(page.locator('section.chat').getByTestId('composer')).toBeFocused();
+
+  // In the list: ↑ goes to the newest message, then older; → walks its buttons; Tab leaves
+  // the list for the composer at once; Shift+Tab from a message goes back to the list.
+  await page.getByTestId('messages').focus();
+  await page.keyboard.press('ArrowUp');
+  await expect(message(page, lines[5])).toBeFocused();
+  await page.keyboard.press('ArrowUp');
+  await expect(message(page, lines[4])).toBeFocused();
+  await page.keyboard.press('ArrowDown');
+  await expect(message(page, lines[5])).toBeFocused();
+  await page.keyboard.press('ArrowRight');
+  await expect(message(page, lines[5]).getByTestId('react')).toBeFocused();
+  await page.keyboard.press('ArrowRight');
+  await expect(message(page, lines[5]).getByTestId('reply')).toBeFocused();
+  await page.keyboard.press('Enter');
+  await expect(page.getByTestId('thread')).toBeVisible();
+  await page.getByTestId('close-thread').click();
+  await page.getByTestId('messages').focus();
+  await page.keyboard.press('ArrowUp');
+  await page.keyboard.press('ArrowLeft');
+  await expect(message(page, lines[5]).getByTestId('delete')).toBeFocused();
+  await page.keyboard.press('Shift+Tab');
+  await expect(page.getByTestId('messages')).toBeFocused();
+  await page.keyboard.press('ArrowUp');
+  await page.keyboard.press('Tab');
+  await expect(page.locator('section.chat').getByTestId('composer')).toBeFocused();
+
+  // However many messages, the composer is as many Tabs away.
+  const before = await tabsToComposer(page);
+  for (let i = 0; i < 6; i++) await say(page, unique(`more ${i}`));
+  const after = await tabsToComposer(page);
+  console.log(`Tabs from the top of the page to the channel's composer: ${before} (${after} with 6 more messages)`);
+  expect(after).toBe(before);
+  expect(before).toBeLessThanOrEqual(30);
+});
