@@ -64,3 +64,33 @@ test('the keyboard alone: a skip link, one Tab stop for the list, arrows inside 
   expect(after).toBe(before);
   expect(before).toBeLessThanOrEqual(30);
 });
+
+/** Whether the focus is inside the dialog on top (the last overlay). */
+async function focusInDialog(page: Page): Promise<boolean> {
+  return page.evaluate(() => {
+    const overlay = [...document.querySelectorAll('.overlay')].at(-1);
+    return overlay !== undefined && overlay.contains(document.activeElement);
+  });
+}
+
+test('Tab and Shift+Tab stay inside an open dialog', async ({ page }) => {
+  // Signed out: the sign-in dialog over the greyed app.
+  await page.goto('/');
+  await expect(page.locator('main[data-hydrated="true"]')).toBeVisible();
+  await expect(page.getByTestId('auth-form')).toBeVisible();
+  for (const key of [...Array(12).fill('Tab'), ...Array(12).fill('Shift+Tab')]) {
+    await page.keyboard.press(key);
+    expect(await focusInDialog(page), `after ${key}`).toBe(true);
+  }
+  // Signed in: the API tokens dialog, from the account menu.
+  await join(page, 'Trapped');
+  await page.getByTestId('account').click();
+  await page.getByTestId('tokens').click();
+  await expect(page.getByTestId('tokens-dialog')).toBeVisible();
+  for (const key of [...Array(10).fill('Tab'), ...Array(10).fill('Shift+Tab')]) {
+    await page.keyboard.press(key);
+    expect(await focusInDialog(page), `after ${key}`).toBe(true);
+  }
+  await page.keyboard.press('Escape');
+  await expect(page.getByTestId('tokens-dialog')).toBeHidden();
+});

@@ -71,6 +71,8 @@ pub fn ChatPage() -> impl IntoView {
             }
         }
     });
+    // Tab stays inside whichever dialog is open.
+    Effect::new(move |_| crate::ui::dialog::trap_focus());
     // Following a link to another channel: switch to it without reloading.
     Effect::new(move |_| {
         let channel = routed_channel();

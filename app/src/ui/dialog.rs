@@ -1,4 +1,4 @@
-//! What the dialogs share: a one-field form that shows the server's refusal in place, closing on Escape, and selecting a field's text (a secret to copy) on focus.
+//! What the dialogs share: a one-field form that shows the server's refusal in place, closing on Escape, keeping Tab inside the open dialog, and selecting a field's text (a secret to copy) on focus.
 
 use crate::api::AppError;
 use leptos::prelude::*;
@@ -26,6 +26,62 @@ pub(crate) fn close_on_escape(open: RwSignal<bool>) {
         }
     });
     on_cleanup(move || escape.remove());
+}
+
+/// Keeps Tab and Shift+Tab inside the open dialog (the last `.overlay` on the page) for as
+/// long as the calling component lives: the focus never wanders to the page behind it.
+/// Every dialog is drawn in an `.overlay`, so one listener serves them all.
+pub(crate) fn trap_focus() {
+    let listener = window_event_listener(leptos::ev::keydown, move |ev| {
+        #[cfg(feature = "browser")]
+        keep_tab_inside(&ev);
+        #[cfg(not(feature = "browser"))]
+        let _ = ev;
+    });
+    on_cleanup(move || listener.remove());
+}
+
+#[cfg(feature = "browser")]
+fn keep_tab_inside(ev: &leptos::ev::KeyboardEvent) {
+    use wasm_bindgen::JsCast;
+    if ev.key() != "Tab" {
+        return;
+    }
+    let Some(overlay) = document()
+        .query_selector_all(".overlay")
+        .ok()
+        .and_then(|all| all.length().checked_sub(1).and_then(|last| all.item(last)))
+        .and_then(|node| node.dyn_into::<web_sys::Element>().ok())
+    else {
+        return;
+    };
+    const FOCUSABLE: &str = "a[href], button:not([disabled]), input:not([disabled]), \
+        textarea:not([disabled]), select:not([disabled]), [tabindex]:not([tabindex='-1'])";
+    let Ok(list) = overlay.query_selector_all(FOCUSABLE) else {
+        return;
+    };
+    let focusable: Vec<web_sys::HtmlElement> = (0..list.length())
+        .filter_map(|i| list.item(i)?.dyn_into::<web_sys::HtmlElement>().ok())
+        .filter(|el| el.offset_parent().is_some())
+        .collect();
+    let (Some(first), Some(last)) = (focusable.first(), focusable.last()) else {
+        ev.prevent_default();
+        return;
+    };
+    let active = document().active_element();
+    let inside = active.as_ref().is_some_and(|a| overlay.contains(Some(a)));
+    let at = |el: &web_sys::HtmlElement| active.as_ref().is_some_and(|a| a.is_same_node(Some(el)));
+    let target = match (inside, ev.shift_key()) {
+        (false, false) => Some(first),
+        (false, true) => Some(last),
+        (true, true) if at(first) => Some(last),
+        (true, false) if at(last) => Some(first),
+        _ => None,
+    };
+    if let Some(target) = target {
+        ev.prevent_default();
+        let _ = target.focus();
+    }
 }
 
 /// A one-field form (a name), checked in place, that shows the server's refusal in place.
