@@ -80,6 +80,7 @@ test('a space: create, add a channel, invite by link, chat inside, and strangers
   await expect(message(bob, secret)).toHaveCount(1);
 
   // The members list shows the roles.
+  await space.getByTestId('space-menu').locator('summary').click();
   await space.getByTestId('members').click();
   const members = ada.getByTestId('member');
   await expect(members).toHaveCount(2);
@@ -165,6 +166,7 @@ test('admins and moderators manage a space from the sidebar', async ({ newContex
   await expect(bob.getByTestId('rename-channel')).toHaveCount(0);
 
   // Ada makes Bob a moderator from the members list.
+  await space.getByTestId('space-menu').locator('summary').click();
   await space.getByTestId('members').click();
   const bobRow = ada.getByTestId('member').filter({ hasText: bobName });
   await bobRow.getByTestId('member-role').selectOption('moderator');
@@ -183,6 +185,7 @@ test('admins and moderators manage a space from the sidebar', async ({ newContex
 
   // Ada renames the space, archives the channel, then deletes the space.
   await ada.reload();
+  await space.getByTestId('space-menu').locator('summary').click();
   await space.getByTestId('rename-space').click();
   await ada.getByTestId('name-field').fill(`${spaceName} II`);
   await ada.getByTestId('name-submit').click();
@@ -194,6 +197,7 @@ test('admins and moderators manage a space from the sidebar', async ({ newContex
   await ada.getByTestId('archive-channel').click();
   await expect(renamed.getByTestId('channel-link')).toHaveCount(0);
   ada.once('dialog', (d) => d.accept());
+  await renamed.getByTestId('space-menu').locator('summary').click();
   await renamed.getByTestId('delete-space').click();
   await expect(ada.getByTestId('space')).toHaveCount(0);
   await bob.reload();

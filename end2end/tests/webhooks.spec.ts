@@ -42,6 +42,7 @@ async function spaceWithWebhook(page: Page, url: string) {
   const space = page.getByTestId('space').filter({ hasText: name });
   await expect(page.getByTestId('channel-title')).toContainText(name);
 
+  await space.getByTestId('space-menu').locator('summary').click();
   await space.getByTestId('webhooks').click();
   const dialog = page.getByTestId('webhooks-dialog');
   await dialog.getByTestId('webhook-url').fill(url);
@@ -78,6 +79,7 @@ test('a space admin adds a webhook; deliveries are signed; a parked one is retri
     state.fail = 1_000;
     const second = unique('during the outage');
     await say(page, second);
+    await space.getByTestId('space-menu').locator('summary').click();
     await space.getByTestId('webhooks').click();
     const hook = dialog.getByTestId('webhook');
     await expect(hook).toHaveAttribute('data-state', 'parked', { timeout: 15_000 });

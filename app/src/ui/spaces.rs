@@ -261,7 +261,11 @@ fn SpaceSection(space: SpaceView, state: ChatState, dialog: RwSignal<Option<Dial
             });
         }
     };
-    let leave = move |_| {
+    let webhooks_open = RwSignal::new(false);
+    let leave = move |_: leptos::ev::MouseEvent| {
+        if !confirm("Leave this space? You will need a new invite to come back.") {
+            return;
+        }
         spawn_local(async move {
             match act_on_space(id, SpaceAction::Leave).await {
                 Ok(_) => {
@@ -309,25 +313,76 @@ fn SpaceSection(space: SpaceView, state: ChatState, dialog: RwSignal<Option<Dial
                         }
                     })}
                 {can_invite.then(|| view! { <button data-testid="invite" on:click=invite>"Invite"</button> })}
-                <button data-testid="members" on:click=show_members>
-                    "Members"
-                </button>
-                <button data-testid="leave" on:click=leave>
-                    "Leave"
-                </button>
-                {is_admin
-                    .then(|| {
-                        view! {
-                            <button data-testid="rename-space" on:click=move |_| dialog.set(Some(Dialog::RenameSpace(id)))>
-                                "Rename"
-                            </button>
-                            <button data-testid="delete-space" on:click=delete>
-                                "Delete"
-                            </button>
-                            <crate::ui::webhooks::WebhooksButton space=id />
-                        }
-                    })}
+                // The rest, rarer (and one destructive), behind one button.
+                <details class="more" data-testid="space-menu">
+                    <summary title="More for this space" aria-label="More for this space">
+                        "⋯"
+                    </summary>
+                    <div class="more-menu">
+                        <button
+                            data-testid="members"
+                            on:click=move |ev| {
+                                close_details(&ev);
+                                show_members(ev);
+                            }
+                        >
+                            "Members"
+                        </button>
+                        {is_admin
+                            .then(|| {
+                                view! {
+                                    <button
+                                        data-testid="rename-space"
+                                        on:click=move |ev| {
+                                            close_details(&ev);
+                                            dialog.set(Some(Dialog::RenameSpace(id)));
+                                        }
+                                    >
+                                        "Rename space"
+                                    </button>
+                                    <button
+                                        data-testid="webhooks"
+                                        on:click=move |ev| {
+                                            close_details(&ev);
+                                            webhooks_open.set(true);
+                                        }
+                                    >
+                                        "Webhooks"
+                                    </button>
+                                }
+                            })}
+                        <hr />
+                        <button
+                            class="danger"
+                            data-testid="leave"
+                            on:click=move |ev| {
+                                close_details(&ev);
+                                leave(ev);
+                            }
+                        >
+                            "Leave space…"
+                        </button>
+                        {is_admin
+                            .then(|| {
+                                view! {
+                                    <button
+                                        class="danger"
+                                        data-testid="delete-space"
+                                        on:click=move |ev| {
+                                            close_details(&ev);
+                                            delete(ev);
+                                        }
+                                    >
+                                        "Delete space…"
+                                    </button>
+                                }
+                            })}
+                    </div>
+                </details>
             </div>
+            <Show when=move || webhooks_open.get()>
+                <crate::ui::webhooks::WebhooksDialog space=id open=webhooks_open />
+            </Show>
         </section>
     }
 }

@@ -6,21 +6,9 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use parley::{Position, SpaceId};
 
+/// The dialog, opened from a space's menu in the sidebar.
 #[component]
-pub fn WebhooksButton(space: SpaceId) -> impl IntoView {
-    let open = RwSignal::new(false);
-    view! {
-        <button data-testid="webhooks" on:click=move |_| open.set(true)>
-            "Webhooks"
-        </button>
-        <Show when=move || open.get()>
-            <WebhooksDialog space open />
-        </Show>
-    }
-}
-
-#[component]
-fn WebhooksDialog(space: SpaceId, open: RwSignal<bool>) -> impl IntoView {
+pub fn WebhooksDialog(space: SpaceId, open: RwSignal<bool>) -> impl IntoView {
     let list = RwSignal::new(Vec::<WebhookView>::new());
     let url = RwSignal::new(String::new());
     let types = RwSignal::new(String::from("MessagePosted"));
