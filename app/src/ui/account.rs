@@ -1,9 +1,13 @@
 //! The account menu in the header: who is signed in, and what they do with their account and this browser (sessions, tokens, the event log, local data, signing out).
 
 use crate::state::ChatState;
+use crate::ui::keys::step_focus;
 use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+
+/// The menu's items, as the arrow keys walk them.
+const MENU_ITEM: &str = "[role=menuitem]";
 
 /// A button with the signed-in name that opens the menu. Keyboard: Enter or ↓ opens it on
 /// its first item, ↑/↓ move, Escape closes it and gives the focus back to the button.
@@ -42,7 +46,9 @@ pub fn AccountMenu(state: ChatState) -> impl IntoView {
     // Opened: the focus goes to the first item. A click anywhere else closes it.
     Effect::new(move |_| {
         if open.get() {
-            request_animation_frame(move || focus_item(menu, 0));
+            request_animation_frame(move || {
+                step_focus(menu.get_untracked().map(Into::into), MENU_ITEM, "Home");
+            });
         }
     });
     let outside = window_event_listener(leptos::ev::pointerdown, move |ev| {
@@ -68,19 +74,9 @@ pub fn AccountMenu(state: ChatState) -> impl IntoView {
             ev.prevent_default();
             close(true);
         }
-        "ArrowDown" | "ArrowUp" | "Home" | "End" => {
+        key @ ("ArrowDown" | "ArrowUp" | "Home" | "End") => {
             ev.prevent_default();
-            let (count, current) = items(menu);
-            let Some(last) = count.checked_sub(1) else { return };
-            let next = match (ev.key().as_str(), current) {
-                ("Home", _) => 0,
-                ("End", _) => last,
-                ("ArrowDown", Some(i)) if i < last => i + 1,
-                ("ArrowDown", _) => 0,
-                ("ArrowUp", Some(i)) if i > 0 => i - 1,
-                _ => last,
-            };
-            focus_item(menu, next);
+            step_focus(menu.get_untracked().map(Into::into), MENU_ITEM, key);
         }
         "Tab" => open.set(false),
         _ => {}
@@ -146,50 +142,6 @@ pub fn AccountMenu(state: ChatState) -> impl IntoView {
             </Show>
         </div>
     }
-}
-
-/// How many items the menu has, and which one has the focus.
-fn items(menu: NodeRef<html::Div>) -> (usize, Option<usize>) {
-    #[cfg(feature = "browser")]
-    {
-        let Some(list) = menu
-            .get_untracked()
-            .and_then(|m| m.query_selector_all("[role=menuitem]").ok())
-        else {
-            return (0, None);
-        };
-        let active = document().active_element();
-        let count = list.length() as usize;
-        let current = (0..list.length())
-            .find(|&i| {
-                list.item(i)
-                    .is_some_and(|item| active.as_ref().is_some_and(|a| a.is_same_node(Some(&item))))
-            })
-            .map(|i| i as usize);
-        (count, current)
-    }
-    #[cfg(not(feature = "browser"))]
-    {
-        let _ = menu;
-        (0, None)
-    }
-}
-
-fn focus_item(menu: NodeRef<html::Div>, index: usize) {
-    #[cfg(feature = "browser")]
-    {
-        use wasm_bindgen::JsCast;
-        if let Some(item) = menu
-            .get_untracked()
-            .and_then(|m| m.query_selector_all("[role=menuitem]").ok())
-            .and_then(|list| list.item(index as u32))
-            .and_then(|node| node.dyn_into::<web_sys::HtmlElement>().ok())
-        {
-            let _ = item.focus();
-        }
-    }
-    #[cfg(not(feature = "browser"))]
-    let _ = (menu, index);
 }
 
 fn reset_local_data() {

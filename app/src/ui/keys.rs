@@ -1,4 +1,4 @@
-//! Keyboard reach in a message list: the list is one Tab stop whatever its length; ↑/↓ move between messages, ←/→ between one message's buttons, Tab goes on to the composer.
+//! Keyboard reach: in a message list (one Tab stop whatever its length; ↑/↓ between messages, ←/→ between one message's buttons, Tab on to the composer), and moving the focus along a row or a menu.
 
 /// Handles a key pressed anywhere inside a message list (`ol.messages`).
 pub(crate) fn list_keydown(ev: &leptos::ev::KeyboardEvent) {
@@ -6,6 +6,19 @@ pub(crate) fn list_keydown(ev: &leptos::ev::KeyboardEvent) {
     browser::keydown(ev);
     #[cfg(not(feature = "browser"))]
     let _ = ev;
+}
+
+/// Moves the focus along the elements of `container` that match `selector`, as `key` says:
+/// ↓ or → the next, ↑ or ← the previous (both wrapping round), Home the first, End the
+/// last. Whether the key was one of those and there was somewhere to go.
+pub(crate) fn step_focus(container: Option<leptos::web_sys::Element>, selector: &str, key: &str) -> bool {
+    #[cfg(feature = "browser")]
+    return browser::step_focus(container, selector, key);
+    #[cfg(not(feature = "browser"))]
+    {
+        let _ = (container, selector, key);
+        false
+    }
 }
 
 /// Puts the focus in the channel's composer (the skip link's target).
@@ -62,24 +75,10 @@ mod browser {
                 };
                 focus(messages.item(next));
             }
-            key @ ("ArrowLeft" | "ArrowRight") => {
-                let Some(message) = message else { return };
-                let Ok(controls) = message.query_selector_all("button, a[href]") else {
-                    return;
-                };
-                let count = controls.length();
-                if count == 0 {
-                    return;
-                }
+            key @ ("ArrowLeft" | "ArrowRight")
+                if message.is_some() && super::step_focus(message.clone(), "button, a[href]", key) =>
+            {
                 ev.prevent_default();
-                let current = index_of(&controls, &active);
-                let next = match (key, current) {
-                    ("ArrowRight", None) => 0,
-                    ("ArrowRight", Some(i)) => (i + 1) % count,
-                    (_, None) => count - 1,
-                    (_, Some(i)) => (i + count - 1) % count,
-                };
-                focus(controls.item(next));
             }
             "Escape" if message.is_some() => {
                 ev.prevent_default();
@@ -97,6 +96,27 @@ mod browser {
             }
             _ => {}
         }
+    }
+
+    pub(super) fn step_focus(container: Option<Element>, selector: &str, key: &str) -> bool {
+        let Some(items) = container.and_then(|c| c.query_selector_all(selector).ok()) else {
+            return false;
+        };
+        let Some(last) = items.length().checked_sub(1) else {
+            return false;
+        };
+        let current = document().active_element().and_then(|a| index_of(&items, &a));
+        let next = match (key, current) {
+            ("Home", _) => 0,
+            ("End", _) => last,
+            ("ArrowDown" | "ArrowRight", Some(i)) if i < last => i + 1,
+            ("ArrowDown" | "ArrowRight", _) => 0,
+            ("ArrowUp" | "ArrowLeft", Some(i)) if i > 0 => i - 1,
+            ("ArrowUp" | "ArrowLeft", _) => last,
+            _ => return false,
+        };
+        focus(items.item(next));
+        true
     }
 
     /// Focuses the composer inside `area`; whether there was one.

@@ -318,13 +318,10 @@ fn SpaceSection(space: SpaceView, state: ChatState, dialog: RwSignal<Option<Dial
                     <summary title="More for this space" aria-label="More for this space">
                         "⋯"
                     </summary>
-                    <div class="more-menu">
+                    <div class="more-menu" on:click=|ev| close_details(&ev)>
                         <button
                             data-testid="members"
-                            on:click=move |ev| {
-                                close_details(&ev);
-                                show_members(ev);
-                            }
+                            on:click=show_members
                         >
                             "Members"
                         </button>
@@ -333,19 +330,13 @@ fn SpaceSection(space: SpaceView, state: ChatState, dialog: RwSignal<Option<Dial
                                 view! {
                                     <button
                                         data-testid="rename-space"
-                                        on:click=move |ev| {
-                                            close_details(&ev);
-                                            dialog.set(Some(Dialog::RenameSpace(id)));
-                                        }
+                                        on:click=move |_| dialog.set(Some(Dialog::RenameSpace(id)))
                                     >
                                         "Rename space"
                                     </button>
                                     <button
                                         data-testid="webhooks"
-                                        on:click=move |ev| {
-                                            close_details(&ev);
-                                            webhooks_open.set(true);
-                                        }
+                                        on:click=move |_| webhooks_open.set(true)
                                     >
                                         "Webhooks"
                                     </button>
@@ -355,10 +346,7 @@ fn SpaceSection(space: SpaceView, state: ChatState, dialog: RwSignal<Option<Dial
                         <button
                             class="danger"
                             data-testid="leave"
-                            on:click=move |ev| {
-                                close_details(&ev);
-                                leave(ev);
-                            }
+                            on:click=leave
                         >
                             "Leave space…"
                         </button>
@@ -368,10 +356,7 @@ fn SpaceSection(space: SpaceView, state: ChatState, dialog: RwSignal<Option<Dial
                                     <button
                                         class="danger"
                                         data-testid="delete-space"
-                                        on:click=move |ev| {
-                                            close_details(&ev);
-                                            delete(ev);
-                                        }
+                                        on:click=delete
                                     >
                                         "Delete space…"
                                     </button>
@@ -424,12 +409,11 @@ pub fn ChannelActions(state: ChatState) -> impl IntoView {
                 <summary class="reset" title="Channel settings" aria-label="Channel settings">
                     "⋯"
                 </summary>
-                <div class="more-menu">
+                <div class="more-menu" on:click=|ev| close_details(&ev)>
                     <button
                         class="reset"
                         data-testid="rename-channel"
-                        on:click=move |ev| {
-                            close_details(&ev);
+                        on:click=move |_| {
                             if let Some((space, channel)) = managed() {
                                 dialog.set(Some(Dialog::RenameChannel(space, channel)));
                             }
@@ -440,10 +424,7 @@ pub fn ChannelActions(state: ChatState) -> impl IntoView {
                     <button
                         class="reset danger"
                         data-testid="archive-channel"
-                        on:click=move |ev| {
-                            close_details(&ev);
-                            archive(ev);
-                        }
+                        on:click=archive
                     >
                         "Archive channel…"
                     </button>
@@ -460,7 +441,7 @@ pub fn ChannelActions(state: ChatState) -> impl IntoView {
     }
 }
 
-/// Closes the `<details>` menu a clicked item sits in.
+/// Closes the `<details>` menu a click landed in (each menu's items bubble their clicks to it).
 fn close_details(ev: &leptos::ev::MouseEvent) {
     #[cfg(feature = "browser")]
     {
