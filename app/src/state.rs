@@ -73,6 +73,15 @@ pub struct ChatState {
     pub problem: RwSignal<Option<String>>,
 }
 
+impl ChatState {
+    /// Why the channel on screen cannot be opened, when it cannot (the server's words).
+    pub fn unavailable_reason(&self) -> Option<String> {
+        let open = self.channel.get();
+        self.unavailable
+            .with(|u| u.as_ref().filter(|(c, _)| *c == open).map(|(_, why)| why.clone()))
+    }
+}
+
 /// Fetches the spaces and direct conversations of this user into the sidebar.
 pub fn refresh(state: ChatState) {
     spawn_local(async move {

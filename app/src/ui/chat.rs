@@ -97,12 +97,7 @@ pub fn ChatPage() -> impl IntoView {
     });
     let signed_in = move || state.me.with(Option::is_some);
     // The open channel is not there for this user: why (the server's words).
-    let unavailable = move || {
-        let channel = state.channel.get();
-        state
-            .unavailable
-            .with(|u| u.as_ref().filter(|(c, _)| *c == channel).map(|(_, why)| why.clone()))
-    };
+    let unavailable = move || state.unavailable_reason();
     let title = move || match unavailable() {
         Some(_) => ("unavailable".to_owned(), None),
         None => crate::ui::spaces::channel_title(state),

@@ -431,10 +431,7 @@ pub fn ChannelActions(state: ChatState) -> impl IntoView {
                 </div>
             </details>
         </Show>
-        <Show when=move || {
-            let open = state.channel.get();
-            state.me.with(Option::is_some) && state.unavailable.with(|u| u.as_ref().is_none_or(|(c, _)| *c != open))
-        }>
+        <Show when=move || state.me.with(Option::is_some) && state.unavailable_reason().is_none()>
             <crate::ui::unread::MuteButton state />
         </Show>
         {move || dialog.get().map(|d| view! { <SidebarDialog d dialog state /> })}
