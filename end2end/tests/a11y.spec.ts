@@ -1,0 +1,83 @@
+// The main views pass axe-core (run inside the page, under its Content-Security-Policy)
+// with no serious or critical violation, on a laptop and a phone, in light and dark: the
+// sign-in dialog, a channel with messages and reactions, a thread, the account and space
+// menus, search results, and the event log.
+import { readFileSync } from 'node:fs';
+import { expect, type Page } from '@playwright/test';
+import { asAdmin, join, message, say, unique, test } from './helpers';
+
+const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+/** What axe-core finds serious or critical on the page as it is now, one line each. */
+async function violations(page: Page): Promise<string[]> {
+  // Evaluated by the test driver (not a <script> the page's policy would refuse).
+  await page.evaluate(AXE);
+  const found = await page.evaluate(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const axe = (window as any).axe;
+    const result = await axe.run(document, { resultTypes: ['violations'] });
+    return result.violations
+      .filter((v: { impact: string }) => v.impact === 'serious' || v.impact === 'critical')
+      .map(
+        (v: { id: string; impact: string; help: string; nodes: { target: string[] }[] }) =>
+          `${v.impact} ${v.id}: ${v.help} — ${v.nodes
+            .slice(0, 4)
+            .map((n) => n.target.join(' '))
+            .join(', ')}`,
+      );
+  });
+  return found;
+}
+
+for (const [label, viewport] of [
+  ['laptop', { width: 1280, height: 800 }],
+  ['phone', { width: 390, height: 844 }],
+] as const) {
+  for (const colorScheme of ['light', 'dark'] as const) {
+    test(`axe finds nothing serious on the main views (${label}, ${colorScheme})`, async ({ newContext }) => {
+      const page = await (await newContext({ viewport, colorScheme })).newPage();
+      await page.goto('/');
+      await expect(page.locator('main[data-hydrated="true"]')).toBeVisible();
+      await expect(page.getByTestId('auth-form')).toBeVisible();
+      expect(await violations(page), 'sign-in').toEqual([]);
+
+      await join(page, 'Axe');
+      const text = unique('a message to check');
+      await say(page, text);
+      await expect(message(page, text)).toHaveAttribute('data-state', 'sent');
+      await message(page, text).click();
+      await message(page, text).getByTestId('react').click();
+      await page.getByTestId('picker').getByRole('menuitem').first().click();
+      await expect(message(page, text).getByTestId('reaction')).toBeVisible();
+      expect(await violations(page), 'channel').toEqual([]);
+
+      await page.getByTestId('account').click();
+      await expect(page.getByTestId('account-menu')).toBeVisible();
+      expect(await violations(page), 'account menu').toEqual([]);
+      await page.keyboard.press('Escape');
+
+      await message(page, text).getByTestId('reply').click();
+      await expect(page.getByTestId('thread')).toBeVisible();
+      expect(await violations(page), 'thread').toEqual([]);
+      await page.getByTestId('close-thread').click();
+
+      await page.getByTestId('search').fill('check');
+      await page.getByTestId('search').press('Enter');
+      await expect(page.getByTestId('search-hit').first()).toBeVisible();
+      expect(await violations(page), 'search').toEqual([]);
+    });
+  }
+}
+
+test('axe finds nothing serious in a space and in the event log', async ({ newContext }) => {
+  const page = await (await newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+  await asAdmin(page);
+  await page.getByTestId('new-space').click();
+  await page.getByTestId('name-field').fill(unique('Axe space'));
+  await page.getByTestId('name-submit').click();
+  await page.getByTestId('space-menu').first().locator('summary').click();
+  expect(await violations(page), 'space menu').toEqual([]);
+  await page.goto('/admin');
+  await expect(page.getByTestId('inspector')).toBeVisible();
+  expect(await violations(page), 'event log').toEqual([]);
+});
