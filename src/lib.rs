@@ -16,6 +16,7 @@
 //! - [`channel`]: the channel aggregate: its commands, events, `decide` and `evolve`.
 //! - [`schema`]: schema versions per event type; upcasters from stored old versions.
 //! - [`event`]: the envelope a committed event travels in (position, stream, version, metadata).
+//! - [`listing`]: how messages are laid out to be scanned: runs, day dividers, avatars.
 //! - [`markdown`]: message bodies parsed into a tree that can only be displayed safely.
 //! - [`outbound`]: which addresses the server may send requests to (the SSRF filter).
 //! - [`presence`]: online, away or offline per user, across tabs and devices, with a grace period.
@@ -38,6 +39,7 @@ pub mod error;
 pub mod event;
 mod fuzz;
 pub mod ids;
+pub mod listing;
 pub mod markdown;
 pub mod outbound;
 pub mod presence;

@@ -139,6 +139,91 @@ pub fn channel_href(channel: ChannelId) -> String {
     }
 }
 
+/// The local day (see [`parley::listing::local_day`]) of an instant in the browser's time
+/// zone; `None` on the server, which does not know the reader's zone.
+pub(crate) fn local_day(ms: i64) -> Option<i64> {
+    #[cfg(feature = "browser")]
+    {
+        let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
+        Some(parley::listing::local_day(ms, -(date.get_timezone_offset() as i32)))
+    }
+    #[cfg(not(feature = "browser"))]
+    {
+        let _ = ms;
+        None
+    }
+}
+
+/// A day divider's words: "Today", "Yesterday", or "Monday, 30 November 2026" in the
+/// browser's language.
+pub(crate) fn format_day(day: i64) -> String {
+    use parley::listing::DayName;
+    let today = local_day(js_now_ms()).unwrap_or(day);
+    match parley::listing::day_name(day, today) {
+        DayName::Today => "Today".to_owned(),
+        DayName::Yesterday => "Yesterday".to_owned(),
+        DayName::Date => date_words(day),
+    }
+}
+
+#[cfg(feature = "browser")]
+fn date_words(day: i64) -> String {
+    // The day's midnight read in UTC is that local day's date.
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64((day * 86_400_000) as f64));
+    let options = js_sys::Object::new();
+    for (key, value) in [
+        ("weekday", "long"),
+        ("day", "numeric"),
+        ("month", "long"),
+        ("year", "numeric"),
+        ("timeZone", "UTC"),
+    ] {
+        let _ = js_sys::Reflect::set(&options, &key.into(), &value.into());
+    }
+    String::from(date.to_locale_date_string(&browser_language(), &options))
+}
+
+#[cfg(not(feature = "browser"))]
+fn date_words(_day: i64) -> String {
+    String::new()
+}
+
+/// "30 Nov 2026, 14:05:09": a message time's full date, shown on hover.
+pub(crate) fn format_full(ms: i64) -> String {
+    #[cfg(feature = "browser")]
+    {
+        let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
+        let options = js_sys::Object::new();
+        for (key, value) in [("dateStyle", "full"), ("timeStyle", "short")] {
+            let _ = js_sys::Reflect::set(&options, &key.into(), &value.into());
+        }
+        String::from(date.to_locale_string(&browser_language(), &options))
+    }
+    #[cfg(not(feature = "browser"))]
+    {
+        let _ = ms;
+        String::new()
+    }
+}
+
+#[cfg(feature = "browser")]
+fn browser_language() -> String {
+    web_sys::window()
+        .and_then(|w| w.navigator().language())
+        .unwrap_or_else(|| "en".to_owned())
+}
+
+fn js_now_ms() -> i64 {
+    #[cfg(feature = "browser")]
+    {
+        js_sys::Date::now() as i64
+    }
+    #[cfg(not(feature = "browser"))]
+    {
+        0
+    }
+}
+
 /// "14:05" in the browser's time zone.
 pub(crate) fn format_time(ms: i64) -> String {
     #[cfg(feature = "browser")]

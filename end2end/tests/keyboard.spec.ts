@@ -94,3 +94,39 @@ test('Tab and Shift+Tab stay inside an open dialog', async ({ page }) => {
   await page.keyboard.press('Escape');
   await expect(page.getByTestId('tokens-dialog')).toBeHidden();
 });
+
+test('closing a dialog gives the focus back to what opened it', async ({ page }) => {
+  await join(page, 'Returned');
+  // From a menu item (the menu has closed meanwhile): back to the menu's button.
+  await page.getByTestId('account').focus();
+  await page.keyboard.press('Enter');
+  await page.getByTestId('tokens').focus();
+  await page.keyboard.press('Enter');
+  await expect(page.getByTestId('tokens-dialog')).toBeVisible();
+  await page.keyboard.press('Escape');
+  await expect(page.getByTestId('tokens-dialog')).toBeHidden();
+  await expect(page.getByTestId('account')).toBeFocused();
+
+  // From a button: back to that button (the switcher, opened from the composer, back there).
+  const composer = page.locator('section.chat').getByTestId('composer');
+  await composer.focus();
+  await page.keyboard.press('Control+k');
+  await expect(page.getByTestId('switcher')).toBeVisible();
+  await page.keyboard.press('Escape');
+  await expect(page.getByTestId('switcher')).toBeHidden();
+  await expect(composer).toBeFocused();
+
+  // From a space's menu: back to its ⋯ button.
+  await page.getByTestId('new-space').click();
+  await page.getByTestId('name-field').fill(unique('Focus space'));
+  await page.getByTestId('name-submit').click();
+  await expect(page.getByTestId('channel-title')).toContainText('Focus space');
+  const menu = page.getByTestId('space-menu').first();
+  await menu.locator('summary').click();
+  await menu.getByTestId('members').focus();
+  await page.keyboard.press('Enter');
+  await expect(page.getByTestId('members-dialog')).toBeVisible();
+  await page.keyboard.press('Escape');
+  await expect(page.getByTestId('members-dialog')).toBeHidden();
+  await expect(menu.locator('summary')).toBeFocused();
+});

@@ -7,6 +7,7 @@ use crate::ui::spaces::{ChannelActions, Sidebar};
 use leptos::html;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
+use parley::listing::Place;
 use parley::timeline::{Delivery, Entry, Timeline};
 use parley::{ChannelId, MessageBody, MessageId, SpaceId};
 
@@ -271,15 +272,6 @@ fn MessageList(state: ChatState) -> impl IntoView {
             load_older(state, el);
         }
     };
-    // The channel's own messages; replies show in their thread.
-    let entries = move || {
-        state.timeline.with(|t| {
-            t.entries()
-                .filter(|e| e.reply_to.is_none())
-                .cloned()
-                .collect::<Vec<_>>()
-        })
-    };
     // The first message of others after the read marker as it stood on opening: the
     // "new messages" line goes above it.
     let first_unread = Memo::new(move |_| {
@@ -296,6 +288,21 @@ fn MessageList(state: ChatState) -> impl IntoView {
                 .map(|e| e.message_id)
         })
     });
+    // The channel's own messages (replies show in their thread), each with its place:
+    // whether it starts a run of its author's messages, whether a new day starts there.
+    let entries = move || {
+        let divider = first_unread.get();
+        state.timeline.with(|t| {
+            let own: Vec<&Entry> = t.entries().filter(|e| e.reply_to.is_none()).collect();
+            let items = own.iter().map(|e| parley::listing::Item {
+                author: &e.author,
+                sent_at_ms: e.sent_at_ms,
+                after_divider: divider == Some(e.message_id),
+            });
+            let places = parley::listing::places(items, crate::state::local_day);
+            own.into_iter().cloned().zip(places).collect::<Vec<_>>()
+        })
+    };
     let jump_to_latest = move |_| {
         state.reveal.set(None);
         state.stick.set(true);
@@ -318,16 +325,25 @@ fn MessageList(state: ChatState) -> impl IntoView {
                 <Show when=move || state.timeline.with(Timeline::is_empty)>
                     <li class="empty">"No messages yet. Say hello!"</li>
                 </Show>
-                <For each=entries key=|e: &Entry| e.clone() let:entry>
+                <For each=entries key=|(e, place): &(Entry, Place)| (e.clone(), *place) let:((entry, place))>
+                    {place
+                        .new_day
+                        .map(|day| {
+                            view! {
+                                <li class="day-divider" data-testid="day-divider">
+                                    <span>{crate::state::format_day(day)}</span>
+                                </li>
+                            }
+                        })}
                     <Show when={
                         let id = entry.message_id;
                         move || first_unread.get() == Some(id)
                     }>
-                        <li class="new-divider" data-testid="new-divider" role="separator">
+                        <li class="new-divider" data-testid="new-divider">
                             <span>"New messages"</span>
                         </li>
                     </Show>
-                    <MessageItem entry state />
+                    <MessageItem entry heads=place.heads state />
                 </For>
             </ol>
             <Show when=move || !state.stick.get()>
@@ -343,7 +359,14 @@ fn MessageList(state: ChatState) -> impl IntoView {
 const QUICK_REACTIONS: [&str; 6] = ["👍", "❤️", "😂", "🎉", "😮", "👀"];
 
 #[component]
-fn MessageItem(entry: Entry, state: ChatState) -> impl IntoView {
+fn MessageItem(
+    entry: Entry,
+    /// It starts a run of its author's messages: avatar and name show (see
+    /// [`parley::listing::places`]). A thread's messages always do.
+    #[prop(default = true)]
+    heads: bool,
+    state: ChatState,
+) -> impl IntoView {
     let (label, class) = match &entry.delivery {
         Delivery::Pending => ("pending", "msg pending"),
         Delivery::Sent => ("sent", "msg"),
@@ -394,14 +417,24 @@ fn MessageItem(entry: Entry, state: ChatState) -> impl IntoView {
             class=class
             tabindex="-1"
             class:deleted=entry.deleted
+            class:cont=!heads
             class:revealed=move || state.reveal.get().is_some_and(|(_, m)| m == id)
             data-testid="message"
             data-state=label
             data-message-id=id.to_string()
             data-author=entry.author.clone()
         >
+            {heads
+                .then(|| {
+                    let avatar = parley::listing::avatar(&entry.author);
+                    view! {
+                        <span class="avatar" aria-hidden="true" style=format!("--hue: {}", avatar.hue)>
+                            {avatar.initials}
+                        </span>
+                    }
+                })}
             <div class="meta">
-                {
+                {heads.then(|| {
                     let author = entry.author.clone();
                     let status = Signal::derive(move || {
                         state
@@ -417,10 +450,12 @@ fn MessageItem(entry: Entry, state: ChatState) -> impl IntoView {
                             data-status=status
                             title=status
                         ></span>
+                        <span class="author">{entry.author.clone()}</span>
                     }
-                }
-                <span class="author">{entry.author.clone()}</span>
-                <time class="when">{entry.sent_at_ms.map(format_time).unwrap_or_default()}</time>
+                })}
+                <time class="when" title=entry.sent_at_ms.map(crate::state::format_full)>
+                    {entry.sent_at_ms.map(format_time).unwrap_or_default()}
+                </time>
                 {(label == "pending").then(|| view! { <span class="status">"sending…"</span> })}
                 {(entry.edited && !entry.deleted)
                     .then(|| {

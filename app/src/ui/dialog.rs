@@ -1,4 +1,4 @@
-//! What the dialogs share: a one-field form that shows the server's refusal in place, closing on Escape, keeping Tab inside the open dialog, and selecting a field's text (a secret to copy) on focus.
+//! What the dialogs share: a one-field form that shows the server's refusal in place, closing on Escape, keeping Tab inside the open dialog, giving the focus back to what opened it, and selecting a field's text (a secret to copy) on focus.
 
 use crate::api::AppError;
 use leptos::prelude::*;
@@ -30,7 +30,8 @@ pub(crate) fn close_on_escape(open: RwSignal<bool>) {
 
 /// Keeps Tab and Shift+Tab inside the open dialog (the last `.overlay` on the page) for as
 /// long as the calling component lives: the focus never wanders to the page behind it.
-/// Every dialog is drawn in an `.overlay`, so one listener serves them all.
+/// Every dialog is drawn in an `.overlay`, so one listener serves them all. It also keeps
+/// where the focus last was outside any dialog, for [`focus_in_and_back`].
 pub(crate) fn trap_focus() {
     let listener = window_event_listener(leptos::ev::keydown, move |ev| {
         #[cfg(feature = "browser")]
@@ -38,7 +39,117 @@ pub(crate) fn trap_focus() {
         #[cfg(not(feature = "browser"))]
         let _ = ev;
     });
-    on_cleanup(move || listener.remove());
+    let focus = window_event_listener(leptos::ev::focusin, move |ev| {
+        #[cfg(feature = "browser")]
+        opener::remember(&ev);
+        #[cfg(not(feature = "browser"))]
+        let _ = ev;
+    });
+    on_cleanup(move || {
+        listener.remove();
+        focus.remove();
+    });
+}
+
+/// The focus moves into the calling dialog when it opens (unless a field of it took it),
+/// and when it closes goes back to what opened it: the button, or, for an item of a menu
+/// that closed meanwhile, the menu's own button. Unless the person has put the focus
+/// somewhere else by then.
+pub(crate) fn focus_in_and_back() {
+    #[cfg(feature = "browser")]
+    {
+        let back = opener::current();
+        request_animation_frame(opener::enter_dialog);
+        on_cleanup(move || opener::restore(back));
+    }
+}
+
+#[cfg(feature = "browser")]
+mod opener {
+    use std::cell::RefCell;
+    use wasm_bindgen::JsCast;
+    use web_sys::HtmlElement;
+
+    /// What had the focus last outside a dialog, and the menu button it was reached from.
+    type Opener = (HtmlElement, Option<HtmlElement>);
+
+    thread_local! {
+        static LAST: RefCell<Option<Opener>> = const { RefCell::new(None) };
+    }
+
+    pub(super) fn remember(ev: &web_sys::FocusEvent) {
+        let Some(el) = ev.target().and_then(|t| t.dyn_into::<HtmlElement>().ok()) else {
+            return;
+        };
+        if el.closest(".overlay").ok().flatten().is_some() {
+            return;
+        }
+        let menu_button = el
+            .closest(".account, details")
+            .ok()
+            .flatten()
+            .and_then(|menu| menu.query_selector(".account-button, summary").ok().flatten())
+            .and_then(|b| b.dyn_into::<HtmlElement>().ok());
+        LAST.with(|last| *last.borrow_mut() = Some((el, menu_button)));
+    }
+
+    /// Focuses the open dialog's first control, if the focus is not in it already.
+    pub(super) fn enter_dialog() {
+        let document = leptos::prelude::document();
+        let Some(overlay) = super::open_overlay() else {
+            return;
+        };
+        if document.active_element().is_some_and(|a| overlay.contains(Some(&a))) {
+            return;
+        }
+        let first = overlay
+            .query_selector("input:not([disabled]), textarea:not([disabled]), select, button:not([disabled]), a[href]")
+            .ok()
+            .flatten()
+            .and_then(|el| el.dyn_into::<HtmlElement>().ok());
+        if let Some(first) = first {
+            let _ = first.focus();
+        }
+    }
+
+    pub(super) fn current() -> Option<Opener> {
+        LAST.with(|last| last.borrow().clone())
+    }
+
+    pub(super) fn restore(back: Option<Opener>) {
+        let Some((el, menu_button)) = back else {
+            return;
+        };
+        // After the dialog has left the page (the cleanup runs before).
+        leptos::prelude::request_animation_frame(move || {
+            let document = leptos::prelude::document();
+            let idle = document
+                .active_element()
+                .is_none_or(|a| document.body().is_some_and(|b| a.is_same_node(Some(&b))));
+            if !idle {
+                return;
+            }
+            // The first that takes the focus: an item of a menu that closed meanwhile is
+            // gone or hidden, and does not.
+            for target in [Some(el), menu_button].into_iter().flatten() {
+                let _ = target.focus();
+                if document.active_element().is_some_and(|a| a.is_same_node(Some(&target))) {
+                    break;
+                }
+            }
+        });
+    }
+}
+
+/// The dialog on top (every dialog is drawn in an `.overlay`; the last one is on top).
+#[cfg(feature = "browser")]
+fn open_overlay() -> Option<web_sys::Element> {
+    use wasm_bindgen::JsCast;
+    document()
+        .query_selector_all(".overlay")
+        .ok()
+        .and_then(|all| all.length().checked_sub(1).and_then(|last| all.item(last)))
+        .and_then(|node| node.dyn_into::<web_sys::Element>().ok())
 }
 
 #[cfg(feature = "browser")]
@@ -47,12 +158,7 @@ fn keep_tab_inside(ev: &leptos::ev::KeyboardEvent) {
     if ev.key() != "Tab" {
         return;
     }
-    let Some(overlay) = document()
-        .query_selector_all(".overlay")
-        .ok()
-        .and_then(|all| all.length().checked_sub(1).and_then(|last| all.item(last)))
-        .and_then(|node| node.dyn_into::<web_sys::Element>().ok())
-    else {
+    let Some(overlay) = open_overlay() else {
         return;
     };
     const FOCUSABLE: &str = "a[href], button:not([disabled]), input:not([disabled]), \

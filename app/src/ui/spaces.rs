@@ -479,6 +479,7 @@ fn web_origin() -> String {
 
 #[component]
 fn SidebarDialog(d: Dialog, dialog: RwSignal<Option<Dialog>>, state: ChatState) -> impl IntoView {
+    crate::ui::dialog::focus_in_and_back();
     let close = move || dialog.set(None);
     let body = match d {
         Dialog::NewSpace => view! {

@@ -80,6 +80,7 @@ fn SwitcherBox(state: ChatState, open: RwSignal<bool>) -> impl IntoView {
         }
     });
     crate::ui::dialog::close_on_escape(open);
+    crate::ui::dialog::focus_in_and_back();
     let go_to = move |target: &Target| {
         open.set(false);
         go(&channel_href(target.channel));

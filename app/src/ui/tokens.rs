@@ -21,6 +21,7 @@ pub fn TokensDialog(open: RwSignal<bool>) -> impl IntoView {
     };
     reload();
     crate::ui::dialog::close_on_escape(open);
+    crate::ui::dialog::focus_in_and_back();
     let create = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let wanted = name.get_untracked();

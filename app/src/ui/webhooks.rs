@@ -34,6 +34,7 @@ pub fn WebhooksDialog(space: SpaceId, open: RwSignal<bool>) -> impl IntoView {
         }
     });
     crate::ui::dialog::close_on_escape(open);
+    crate::ui::dialog::focus_in_and_back();
     let create = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let wanted: Vec<String> = types

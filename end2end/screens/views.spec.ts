@@ -1,0 +1,80 @@
+// Pictures of the main views, to be looked at: on a laptop (1280×800) and a phone
+// (390×844), light and dark. Run by `.ci/screenshots`; saved to end2end/artifacts/screens/.
+import { expect, type Page } from '@playwright/test';
+import { asAdmin, join, message, say, unique, test } from '../tests/helpers';
+
+const DIR = `${__dirname}/../artifacts/screens`;
+
+const devices = [
+  ['laptop', { width: 1280, height: 800 }],
+  ['phone', { width: 390, height: 844 }],
+] as const;
+
+async function shot(page: Page, name: string) {
+  await page.waitForTimeout(150); // transitions settle
+  await page.screenshot({ path: `${DIR}/${name}.png` });
+}
+
+for (const [device, viewport] of devices) {
+  for (const colorScheme of ['light', 'dark'] as const) {
+    test(`${device} ${colorScheme}`, async ({ newContext }) => {
+      const tag = `${device}-${colorScheme}`;
+      const context = await newContext({ viewport, colorScheme });
+      const page = await context.newPage();
+      await page.goto('/');
+      await expect(page.locator('main[data-hydrated="true"]')).toBeVisible();
+      await shot(page, `sign-in-${tag}`);
+
+      const other = await (await newContext()).newPage();
+      await join(other, 'Grace');
+      await join(page, 'Ada');
+      await say(other, 'Morning! Did the **release** go out?');
+      await say(other, 'The changelog is in `docs/CHANGES.md`');
+      await say(page, 'It did, at 9:40. Checks are green 🎉');
+      await say(page, 'I will post the numbers in a thread');
+      const root = 'Numbers for the release';
+      await say(page, root);
+      await expect(message(page, root).last()).toHaveAttribute('data-state', 'sent');
+      await message(page, root).last().click({ position: { x: 80, y: 20 } });
+      await message(page, root).last().getByTestId('react').click();
+      await page.getByTestId('picker').getByRole('menuitem').first().click();
+      await page.locator('body').click({ position: { x: 5, y: 5 } });
+      await shot(page, `channel-${tag}`);
+
+      await page.getByTestId('account').click();
+      await shot(page, `account-menu-${tag}`);
+      await page.keyboard.press('Escape');
+
+      await message(page, root).last().click({ position: { x: 80, y: 20 } });
+      await message(page, root).last().getByTestId('reply').click();
+      await page.getByTestId('thread-composer').fill('p50 4.1 ms, p99 17 ms');
+      await page.getByTestId('thread-composer').press('Enter');
+      await shot(page, `thread-${tag}`);
+      await page.getByTestId('close-thread').click();
+
+      await page.getByTestId('search').fill('release');
+      await page.getByTestId('search').press('Enter');
+      await expect(page.getByTestId('search-hit').first()).toBeVisible();
+      await shot(page, `search-${tag}`);
+      await page.getByTestId('search').press('Escape');
+
+      await page.getByTestId('new-space').click();
+      await page.getByTestId('name-field').fill(unique('Design team'));
+      await page.getByTestId('name-submit').click();
+      await page.getByTestId('space-menu').first().locator('summary').click();
+      await shot(page, `space-menu-${tag}`);
+
+      await page.goto('/?c=00000000-0000-7000-8000-00000000dead');
+      await expect(page.getByTestId('unavailable')).toBeVisible();
+      await shot(page, `unavailable-${tag}`);
+
+      if (device === 'laptop') {
+        const admin = await (await newContext({ viewport, colorScheme })).newPage();
+        await asAdmin(admin);
+        await admin.goto('/admin');
+        await expect(admin.getByTestId('inspector')).toBeVisible();
+        await shot(admin, `event-log-${tag}`);
+      }
+    });
+  }
+}
