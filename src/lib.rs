@@ -24,6 +24,7 @@
 //! - [`redact`]: what the past may show: deleted messages' words and secrets, taken out on read.
 //! - [`search`]: typed searches as safe full-text queries; highlighted snippets.
 //! - [`tabs`]: what the tabs of one browser tell each other to stay in step.
+//! - [`theme`]: the reader's colour theme (system, light, dark), kept in a cookie.
 //! - [`timeline`]: the client's view of one channel: optimistic pending messages merged
 //!   with committed ones in log order, without duplicates.
 //! - [`typing`]: who is typing in a channel (ephemeral notes that expire).
@@ -50,6 +51,7 @@ pub mod schema;
 pub mod search;
 pub mod space;
 pub mod tabs;
+pub mod theme;
 pub mod timeline;
 pub mod typing;
 pub mod unread;

@@ -45,7 +45,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     let version = use_context::<SiteVersion>().unwrap_or_default().0.to_string();
     view! {
         <!DOCTYPE html>
-        <html lang="en">
+        <html lang="en" data-theme=chosen_theme().attribute()>
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
@@ -62,6 +62,22 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </body>
         </html>
     }
+}
+
+/// The theme the reader chose (its cookie), so the first frame is painted in it.
+fn chosen_theme() -> parley::theme::Theme {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<http::request::Parts>()
+            .map(|parts| {
+                let cookies = parts.headers.get_all(http::header::COOKIE).iter();
+                let cookies: Vec<&str> = cookies.filter_map(|v| v.to_str().ok()).collect();
+                parley::theme::Theme::from_cookies(&cookies.join("; "))
+            })
+            .unwrap_or_default()
+    }
+    #[cfg(not(feature = "ssr"))]
+    parley::theme::Theme::default()
 }
 
 /// The page's Content-Security-Policy: scripts only from this response's nonce (Leptos

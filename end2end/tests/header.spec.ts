@@ -2,7 +2,7 @@
 // tablet, the channel's composer never under the thread; the account's actions in a menu
 // that works from the keyboard alone.
 import { expect, type Locator, type Page } from '@playwright/test';
-import { join, message, say, unique, test } from './helpers';
+import { accountItem, join, message, say, unique, test } from './helpers';
 
 /** Whether the element is the one the browser would click at its centre (nothing covers it). */
 async function uncovered(page: Page, element: Locator): Promise<boolean> {
@@ -87,4 +87,34 @@ test('the account menu: opened, walked and closed from the keyboard; its items w
   await expect(menu).toBeHidden();
   await page.keyboard.press('Escape');
   await expect(page.getByTestId('tokens-dialog')).toBeHidden();
+});
+
+test('a theme chosen in the account menu applies at once, stays after a reload, and can follow the system again', async ({
+  newContext,
+}) => {
+  const page = await (await newContext({ colorScheme: 'light' })).newPage();
+  await join(page, 'Theme');
+  const background = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  const light = await background();
+  await expect(await accountItem(page, 'theme-system')).toHaveAttribute('aria-checked', 'true');
+
+  await (await accountItem(page, 'theme-dark')).click();
+  await expect(page.locator('html')).toHaveAttribute('data-theme', 'dark');
+  await expect(await accountItem(page, 'theme-dark')).toHaveAttribute('aria-checked', 'true');
+  const dark = await background();
+  expect(dark).not.toBe(light);
+
+  // The server paints the next visit in it: the page's HTML carries the choice.
+  const response = await page.reload();
+  expect(await response?.text()).toContain('data-theme="dark"');
+  await expect(page.getByTestId('connection')).toHaveText('online');
+  expect(await background()).toBe(dark);
+
+  // Back to the system's (light here).
+  await (await accountItem(page, 'theme-system')).click();
+  await expect(page.locator('html')).not.toHaveAttribute('data-theme', /./);
+  expect(await background()).toBe(light);
+  await page.reload();
+  await expect(page.getByTestId('connection')).toHaveText('online');
+  expect(await background()).toBe(light);
 });

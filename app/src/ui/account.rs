@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 /// The menu's items, as the arrow keys walk them.
-const MENU_ITEM: &str = "[role=menuitem]";
+const MENU_ITEM: &str = "[role=menuitem], [role=menuitemradio]";
 
 /// A button with the signed-in name that opens the menu. Keyboard: Enter or ↓ opens it on
 /// its first item, ↑/↓ move, Escape closes it and gives the focus back to the button.
@@ -115,6 +115,7 @@ pub fn AccountMenu(state: ChatState) -> impl IntoView {
                             <small>"the instance's history, for admins"</small>
                         </a>
                     </Show>
+                    <crate::ui::theme::ThemeChoice />
                     <hr />
                     <button role="menuitem" data-testid="reset" on:click=move |_| {
                         close(false);

@@ -74,6 +74,7 @@ pub fn ChatPage() -> impl IntoView {
     });
     // Tab stays inside whichever dialog is open.
     Effect::new(move |_| crate::ui::dialog::trap_focus());
+    Effect::new(move |_| crate::ui::theme::restore());
     // Following a link to another channel: switch to it without reloading.
     Effect::new(move |_| {
         let channel = routed_channel();

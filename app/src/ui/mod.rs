@@ -10,6 +10,7 @@ pub mod keys;
 pub mod search;
 pub mod spaces;
 pub mod switcher;
+pub mod theme;
 pub mod tokens;
 pub mod unread;
 pub mod upload;
