@@ -49,6 +49,9 @@ pub enum Inline {
     },
     /// `@username`: the name without the `@`, case-folded.
     Mention(String),
+    /// `#channel`: a channel's name as written, without the `#` (the reader's client links
+    /// it to the channel of that name it knows, if any; otherwise it stays text).
+    ChannelRef(String),
     LineBreak,
 }
 
@@ -60,6 +63,46 @@ pub fn parse(body: &str) -> Vec<Block> {
         builder.event(event);
     }
     builder.finish()
+}
+
+/// A body's words without its Markdown: what a search snippet or a notification shows.
+/// Blocks are separated by a space; a link shows its text, a mention `@name`.
+pub fn plain_text(body: &str) -> String {
+    fn walk_blocks(blocks: &[Block], out: &mut String) {
+        for block in blocks {
+            if !out.is_empty() && !out.ends_with(' ') {
+                out.push(' ');
+            }
+            match block {
+                Block::Paragraph(inlines) => walk_inlines(inlines, out),
+                Block::Code { text, .. } => out.push_str(text.trim_end()),
+                Block::Quote(inner) => walk_blocks(inner, out),
+                Block::List { items, .. } => items.iter().for_each(|item| walk_blocks(item, out)),
+                Block::Rule => {}
+            }
+        }
+    }
+    fn walk_inlines(inlines: &[Inline], out: &mut String) {
+        for inline in inlines {
+            match inline {
+                Inline::Text(text) | Inline::Code(text) => out.push_str(text),
+                Inline::Strong(inner) | Inline::Emphasis(inner) | Inline::Strike(inner) => walk_inlines(inner, out),
+                Inline::Link { children, .. } => walk_inlines(children, out),
+                Inline::Mention(name) => {
+                    out.push('@');
+                    out.push_str(name);
+                }
+                Inline::ChannelRef(name) => {
+                    out.push('#');
+                    out.push_str(name);
+                }
+                Inline::LineBreak => out.push(' '),
+            }
+        }
+    }
+    let mut out = String::new();
+    walk_blocks(&parse(body), &mut out);
+    out.trim_end().to_owned()
 }
 
 /// The link target to use, if `url` is safe to follow: `http`, `https` or `mailto`, with
@@ -124,7 +167,8 @@ pub fn complete_mention(draft: &str, name: &str) -> String {
     }
 }
 
-/// Splits plain text into text, mentions (`@name`) and bare `http(s)://` links.
+/// Splits plain text into text, mentions (`@name`), channels (`#name`) and bare
+/// `http(s)://` links.
 fn enrich(text: &str, out: &mut Vec<Inline>) {
     let mut plain = String::new();
     let mut rest = text;
@@ -139,6 +183,22 @@ fn enrich(text: &str, out: &mut Vec<Inline>) {
             if (3..=32).contains(&name.len()) {
                 flush(&mut plain, out);
                 out.push(Inline::Mention(name.to_ascii_lowercase()));
+                rest = &rest[1 + name.len()..];
+                continue;
+            }
+        }
+        if c == '#' && at_word_start {
+            let name: String = rest[1..]
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_'))
+                .collect();
+            let name = name.trim_end_matches(['.', '-', '_']);
+            // A channel's name, not an issue number ("#12") or a lone "#".
+            if (1..=crate::rules::DisplayName::MAX_CHARS).contains(&name.chars().count())
+                && !name.chars().all(|c| c.is_ascii_digit())
+            {
+                flush(&mut plain, out);
+                out.push(Inline::ChannelRef(name.to_owned()));
                 rest = &rest[1 + name.len()..];
                 continue;
             }
@@ -454,6 +514,38 @@ impl Builder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_channel_named_with_a_hash_is_a_channel_reference() {
+        assert_eq!(
+            parse("see #design-review, and #12 or # alone"),
+            vec![Block::Paragraph(vec![
+                Inline::Text("see ".into()),
+                Inline::ChannelRef("design-review".into()),
+                Inline::Text(", and #12 or # alone".into()),
+            ])]
+        );
+        // Not inside a word or a code span; too long a name is text.
+        assert_eq!(parse("a#b `#c`").len(), 1);
+        assert!(!format!("{:?}", parse("a#b `#c`")).contains("ChannelRef"));
+        let long = format!("#{}", "x".repeat(40));
+        assert!(!format!("{:?}", parse(&long)).contains("ChannelRef"));
+        assert_eq!(plain_text("in #ops today"), "in #ops today");
+    }
+
+    #[test]
+    fn plain_text_drops_the_markdown_and_keeps_the_words() {
+        assert_eq!(plain_text("Did the **release** go _out_?"), "Did the release go out?");
+        assert_eq!(
+            plain_text("see [the docs](https://example.com) and `cargo test`"),
+            "see the docs and cargo test"
+        );
+        assert_eq!(plain_text("> quoted\n\n- one\n- two"), "quoted one two");
+        assert_eq!(plain_text("# Title\nline one  \nline two"), "Title line one line two");
+        assert_eq!(plain_text("hi @Ann ~~no~~"), "hi @ann no");
+        // HTML stays text, as everywhere.
+        assert_eq!(plain_text("<b>x</b>"), "<b>x</b>");
+    }
 
     fn text(s: &str) -> Inline {
         Inline::Text(s.into())

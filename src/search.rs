@@ -39,8 +39,10 @@ pub fn tsquery(typed: &str) -> Option<String> {
 pub const MATCH_START: char = '\u{2}';
 pub const MATCH_END: char = '\u{3}';
 
-/// Splits a marked snippet into pieces of text, each matched or not.
+/// Splits a marked snippet into pieces of text, each matched or not, with the body's
+/// Markdown taken out (a snippet shows words, not `**` and `[](…)`).
 pub fn highlight(snippet: &str) -> Vec<(String, bool)> {
+    let snippet = crate::markdown::plain_text(snippet);
     let mut pieces = Vec::new();
     let mut current = String::new();
     let mut matched = false;
@@ -132,6 +134,23 @@ mod tests {
             ]
         );
         assert_eq!(highlight("plain"), vec![("plain".into(), false)]);
+    }
+
+    #[test]
+    fn snippets_show_words_not_markdown() {
+        let snippet = format!("Did the **{MATCH_START}release{MATCH_END}** go out? See [notes](https://x.example)");
+        assert_eq!(
+            highlight(&snippet),
+            vec![
+                ("Did the ".into(), false),
+                ("release".into(), true),
+                (" go out? See notes".into(), false)
+            ]
+        );
+        // A snippet cut inside a marker keeps what it cannot read as Markdown.
+        let cut = format!("…**{MATCH_START}release{MATCH_END} notes");
+        let text: String = highlight(&cut).into_iter().map(|(t, _)| t).collect();
+        assert_eq!(text, "…**release notes");
     }
 
     #[test]

@@ -74,6 +74,21 @@ pub struct ChatState {
 }
 
 impl ChatState {
+    /// The channel a `#name` in a message means: one of that name in the open channel's
+    /// space, else in any of this user's spaces (the lobby's `#general` too).
+    pub fn channel_named(&self, name: &str) -> Option<ChannelId> {
+        let open = self.channel.get();
+        let named = |c: &&crate::api::ChannelView| c.name.eq_ignore_ascii_case(name);
+        self.spaces
+            .with(|spaces| {
+                let here = spaces.iter().find(|s| s.channels.iter().any(|c| c.channel_id == open));
+                here.and_then(|s| s.channels.iter().find(named))
+                    .or_else(|| spaces.iter().flat_map(|s| &s.channels).find(named))
+                    .map(|c| c.channel_id)
+            })
+            .or_else(|| name.eq_ignore_ascii_case("general").then_some(ChannelId::GENERAL))
+    }
+
     /// Why the channel on screen cannot be opened, when it cannot (the server's words).
     pub fn unavailable_reason(&self) -> Option<String> {
         let open = self.channel.get();
@@ -188,21 +203,58 @@ fn date_words(_day: i64) -> String {
     String::new()
 }
 
-/// "30 Nov 2026, 14:05:09": a message time's full date, shown on hover.
+/// "Monday, 30 November 2026 at 14:05": a message time's full date, shown on hover.
 pub(crate) fn format_full(ms: i64) -> String {
+    format_date_time(ms, "full")
+}
+
+/// "30 Nov 2026, 14:05": a date to read in a list (an invite's expiry).
+pub(crate) fn format_date(ms: i64) -> String {
+    format_date_time(ms, "medium")
+}
+
+fn format_date_time(ms: i64, date_style: &str) -> String {
     #[cfg(feature = "browser")]
     {
         let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
         let options = js_sys::Object::new();
-        for (key, value) in [("dateStyle", "full"), ("timeStyle", "short")] {
+        for (key, value) in [("dateStyle", date_style), ("timeStyle", "short")] {
             let _ = js_sys::Reflect::set(&options, &key.into(), &value.into());
         }
         String::from(date.to_locale_string(&browser_language(), &options))
     }
     #[cfg(not(feature = "browser"))]
     {
-        let _ = ms;
+        let _ = (ms, date_style);
         String::new()
+    }
+}
+
+/// Puts a text on the clipboard; whether the browser took it.
+pub(crate) async fn copy_text(text: &str) -> bool {
+    #[cfg(feature = "browser")]
+    {
+        // navigator.clipboard.writeText, reached by name (web-sys keeps it behind a flag).
+        use wasm_bindgen::{JsCast, JsValue};
+        let Some(window) = web_sys::window() else {
+            return false;
+        };
+        let clipboard = js_sys::Reflect::get(&window.navigator(), &"clipboard".into()).unwrap_or(JsValue::UNDEFINED);
+        let write = js_sys::Reflect::get(&clipboard, &"writeText".into())
+            .ok()
+            .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+        let Some(promise) = write
+            .and_then(|f| f.call1(&clipboard, &text.into()).ok())
+            .and_then(|p| p.dyn_into::<js_sys::Promise>().ok())
+        else {
+            return false;
+        };
+        wasm_bindgen_futures::JsFuture::from(promise).await.is_ok()
+    }
+    #[cfg(not(feature = "browser"))]
+    {
+        let _ = text;
+        false
     }
 }
 

@@ -48,16 +48,22 @@ async function inert(page: Page): Promise<void> {
     const problems: string[] = [];
     const banned = 'script, iframe, object, embed, svg, math, img, video, audio, source, style, link, meta, base, form, input, details, marquee, body';
     for (const el of Array.from(list.querySelectorAll(banned))) problems.push(`element ${el.tagName}`);
-    for (const el of Array.from(list.querySelectorAll('*'))) {
+    // What messages hold (the list's own parts, an avatar's colour say, are the app's).
+    for (const el of Array.from(list.querySelectorAll('.body, .body *'))) {
       for (const attr of Array.from(el.attributes)) {
         if (attr.name.startsWith('on')) problems.push(`handler ${attr.name} on ${el.tagName}`);
         if (attr.name === 'style' || attr.name === 'srcdoc') problems.push(`attribute ${attr.name}`);
       }
     }
-    for (const a of Array.from(list.querySelectorAll('a'))) {
+    for (const a of Array.from(list.querySelectorAll('a:not(.channel-ref)'))) {
       const href = a.getAttribute('href') ?? '';
       if (!/^(https?:\/\/|mailto:)/i.test(href)) problems.push(`link to ${href}`);
       if (!(a.getAttribute('rel') ?? '').includes('noopener')) problems.push(`link without noopener: ${href}`);
+    }
+    // A #channel links within the app, to a channel and nowhere else.
+    for (const a of Array.from(list.querySelectorAll('a.channel-ref'))) {
+      const href = a.getAttribute('href') ?? '';
+      if (!/^\/(\?c=[0-9a-f-]{36})?$/.test(href)) problems.push(`channel link to ${href}`);
     }
     return problems;
   });
@@ -197,4 +203,28 @@ test('a Markdown nesting bomb in #general hurts no one who opens it', async ({ n
   await victim.reload();
   await expect(message(victim, later)).toBeVisible();
   expect(errors).toEqual([]);
+});
+
+test('a #channel in a message links to the channel of that name; an unknown one stays text', async ({ page }) => {
+  await join(page, 'Linker');
+  await page.getByTestId('new-space').click();
+  await page.getByTestId('name-field').fill(unique('Linked space'));
+  await page.getByTestId('name-submit').click();
+  await expect(page.getByTestId('channel-title')).toContainText('general');
+  const general = page.url();
+  const channel = `deploys-${Date.now().toString(36)}`;
+  await page.getByTestId('new-channel').first().click();
+  await page.getByTestId('name-field').fill(channel);
+  await page.getByTestId('name-submit').click();
+  await expect(page.getByTestId('channel-title')).toContainText(channel);
+
+  await page.goto(general);
+  const text = unique(`see #${channel} and #nosuchchannel`);
+  await say(page, text);
+  const link = message(page, text).getByTestId('channel-ref');
+  await expect(link).toHaveCount(1);
+  await expect(link).toHaveText(`#${channel}`);
+  await expect(message(page, text)).toContainText('#nosuchchannel');
+  await link.click();
+  await expect(page.getByTestId('channel-title')).toContainText(channel);
 });

@@ -5,7 +5,9 @@ import { GENERAL, PASSWORD, join, message, unique, username, test } from './help
 
 test('search finds a message far back, marks the words, and opens it in context', async ({ page, request }) => {
   const word = `zebra${Date.now().toString(36)}`;
-  const target = unique(`the ${word} migration is done`);
+  // Written with Markdown: the snippet shows the words, not the markers.
+  const tail = unique('migration is done');
+  const target = `the **${word}** ${tail}`;
   const signedUp = await request.post('/api/sign_up', { data: { username: username('writer'), password: PASSWORD } });
   expect(signedUp.ok()).toBe(true);
   for (const body of [target, ...Array.from({ length: 120 }, (_, i) => `later filler ${i}`)]) {
@@ -16,19 +18,22 @@ test('search finds a message far back, marks the words, and opens it in context'
   }
   await join(page, 'Seeker');
   await expect(message(page, 'later filler 119')).toBeVisible();
-  await expect(message(page, target)).toHaveCount(0);
+  await expect(message(page, tail)).toHaveCount(0);
 
   const box = page.getByTestId('search');
   await box.fill(word.slice(0, -2)); // a prefix is enough
   await box.press('Enter');
   const hits = page.getByTestId('search-hit');
   await expect(hits).toHaveCount(1);
+  await expect(page.getByTestId('search-count')).toHaveText('1 message found');
+  await expect(hits.first()).toContainText(`the ${word} ${tail}`);
+  await expect(hits.first()).not.toContainText('**');
   await expect(hits.first().locator('mark')).toHaveText(word);
   await expect(hits.first()).toContainText('#general');
 
   await hits.first().click();
   await expect(page.getByTestId('search-results')).toHaveCount(0);
-  const found = message(page, target);
+  const found = message(page, tail);
   await expect(found).toBeVisible();
   await expect(found).toHaveClass(/revealed/);
   await expect(found).toBeInViewport();

@@ -17,7 +17,7 @@ async function createSpace(page: Page, name: string) {
 test('a space: create, add a channel, invite by link, chat inside, and strangers see nothing', async ({
   newContext,
 }, testInfo) => {
-  const ada = await (await newContext()).newPage();
+  const ada = await (await newContext({ permissions: ['clipboard-read', 'clipboard-write'] })).newPage();
   const bob = await (await newContext()).newPage();
   const eve = await (await newContext()).newPage();
   const adaName = await join(ada, 'Ada');
@@ -55,6 +55,14 @@ test('a space: create, add a channel, invite by link, chat inside, and strangers
   await ada.getByTestId('invite-create').click();
   const link = await ada.getByTestId('invite-link').inputValue();
   expect(link).toMatch(/\/\?space=[0-9a-f-]+&invite=[A-Za-z0-9]{12}$/);
+  // It says until when (7 days from now by default), and one click copies it.
+  const inAWeek = new Date(Date.now() + 7 * 86_400_000);
+  await expect(ada.getByTestId('invite-until')).toContainText(String(inAWeek.getDate()));
+  await expect(ada.getByTestId('invite-until')).toContainText(inAWeek.toLocaleDateString('en-US', { month: 'short' }));
+  await expect(ada.getByTestId('invite-row')).toContainText('expires');
+  await ada.getByTestId('invite-copy').click();
+  await expect(ada.getByTestId('invite-copy')).toHaveText('Copied');
+  expect(await ada.evaluate(() => navigator.clipboard.readText())).toBe(link);
   await ada.getByRole('button', { name: 'Done' }).click();
   await bob.goto(link);
   const bobSpace = bob.getByTestId('space').filter({ hasText: spaceName });

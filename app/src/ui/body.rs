@@ -72,6 +72,20 @@ fn inline(inline: Inline, me: Signal<Option<String>>) -> AnyView {
             }
             .into_any()
         }
+        Inline::ChannelRef(name) => {
+            let state = use_context::<crate::state::ChatState>();
+            let text = format!("#{name}");
+            move || match state.and_then(|state| state.channel_named(&name)) {
+                Some(channel) => view! {
+                    <a class="channel-ref" data-testid="channel-ref" href=crate::state::channel_href(channel)>
+                        {text.clone()}
+                    </a>
+                }
+                .into_any(),
+                None => text.clone().into_any(),
+            }
+        }
+        .into_any(),
         Inline::LineBreak => view! { <br /> }.into_any(),
     }
 }

@@ -46,6 +46,9 @@ pub fn ChatPage() -> impl IntoView {
     let hydrated = RwSignal::new(false);
     // A client-only build on another site than its server: its sign-in could never last.
     let cross_site = RwSignal::new(false);
+    // For what the page's parts below look up without being handed it (a `#channel` in a
+    // message links to the channel it names).
+    provide_context(state);
 
     // Effects run only in the browser: this is where the page comes alive. Signed in
     // (as this browser remembers): start the client at once, from the local cache, and let

@@ -54,7 +54,16 @@ pub fn SearchBox(state: ChatState) -> impl IntoView {
                                 view! { <p class="none">"No messages found."</p> }.into_any()
                             }
                             Ok(list) => {
-                                list.into_iter()
+                                let n = list.len();
+                                let count = if n >= parley::api::MAX_SEARCH_HITS as usize {
+                                    format!("The {n} best matches")
+                                } else if n == 1 {
+                                    "1 message found".to_owned()
+                                } else {
+                                    format!("{n} messages found")
+                                };
+                                let hits = list
+                                    .into_iter()
                                     .map(|hit| {
                                         let target = hit.clone();
                                         view! {
@@ -85,7 +94,11 @@ pub fn SearchBox(state: ChatState) -> impl IntoView {
                                             </li>
                                         }
                                     })
-                                    .collect_view()
+                                    .collect_view();
+                                view! {
+                                    <li class="count" data-testid="search-count" role="status">{count}</li>
+                                    {hits}
+                                }
                                     .into_any()
                             }
                         };

@@ -648,14 +648,49 @@ fn SidebarDialog(d: Dialog, dialog: RwSignal<Option<Dialog>>, state: ChatState) 
                     </button>
                     {link
                         .map(|link| {
+                            let until = invites
+                                .iter()
+                                .find(|i| link.ends_with(&format!("invite={}", i.code)))
+                                .and_then(|i| i.expires_at_ms)
+                                .map(|ms| format!(" until {}", crate::state::format_date(ms)))
+                                .unwrap_or_default();
+                            let copied = RwSignal::new(None::<bool>);
+                            let copy = {
+                                let link = link.clone();
+                                move |_| {
+                                    let link = link.clone();
+                                    spawn_local(async move {
+                                        copied.set(Some(crate::state::copy_text(&link).await));
+                                    });
+                                }
+                            };
                             view! {
-                                <p>"Anyone with this link can join:"</p>
-                                <input
-                                    readonly
-                                    data-testid="invite-link"
-                                    prop:value=link
-                                    on:focus=|ev| select_all(&ev)
-                                />
+                                <p data-testid="invite-until">"Anyone with this link can join" {until} ":"</p>
+                                <div class="copy-row">
+                                    <input
+                                        readonly
+                                        data-testid="invite-link"
+                                        aria-label="Invite link"
+                                        prop:value=link
+                                        on:focus=|ev| select_all(&ev)
+                                    />
+                                    <button type="button" data-testid="invite-copy" on:click=copy>
+                                        {move || match copied.get() {
+                                            Some(true) => "Copied",
+                                            _ => "Copy",
+                                        }}
+                                    </button>
+                                </div>
+                                {move || {
+                                    (copied.get() == Some(false))
+                                        .then(|| {
+                                            view! {
+                                                <p class="hint" role="status">
+                                                    "Your browser did not allow copying: select the link and copy it."
+                                                </p>
+                                            }
+                                        })
+                                }}
                             }
                         })}
                     <ul class="members" data-testid="invites">
@@ -672,11 +707,15 @@ fn SidebarDialog(d: Dialog, dialog: RwSignal<Option<Dialog>>, state: ChatState) 
                                         }
                                     });
                                 };
-                                let limits = match (invite.max_uses, invite.expires_at_ms) {
-                                    (Some(max), _) => format!("{} of {max} used", invite.uses),
-                                    (None, Some(_)) => format!("{} used, expires", invite.uses),
-                                    (None, None) => format!("{} used", invite.uses),
+                                let used = match invite.max_uses {
+                                    Some(max) => format!("{} of {max} used", invite.uses),
+                                    None => format!("{} used", invite.uses),
                                 };
+                                let expires = match invite.expires_at_ms {
+                                    Some(ms) => format!("expires {}", crate::state::format_date(ms)),
+                                    None => "never expires".to_owned(),
+                                };
+                                let limits = format!("{used} · {expires}");
                                 view! {
                                     <li data-testid="invite-row">
                                         <code class="member-name">{invite.code.clone()}</code>
