@@ -214,6 +214,13 @@ pub struct LogFilter {
 pub struct LogRow {
     pub position: Position,
     pub stream_id: String,
+    /// What the stream is about, by name (`#design`, the space `Engines`, `@ada`), where
+    /// the read models know it.
+    #[serde(default)]
+    pub stream_name: Option<String>,
+    /// Who acted (from the metadata).
+    #[serde(default)]
+    pub actor: String,
     pub stream_version: u64,
     pub event_type: String,
     pub schema_version: u32,

@@ -7,6 +7,10 @@ test('sign up, sign out, and sign in again; mistakes are explained in place', as
   await expect(page.locator('main[data-hydrated="true"]')).toBeVisible();
   await expect(page.getByTestId('auth-form')).toBeVisible();
   await expect(page.getByTestId('composer')).toBeDisabled();
+  // A visitor is welcomed on a page of its own: no app showing through, no notification offer.
+  await expect(page.getByTestId('enable-notifications')).toHaveCount(0);
+  const backdrop = await page.locator('.overlay.welcome').evaluate((el) => getComputedStyle(el).backgroundImage);
+  expect(backdrop).toContain('gradient');
 
   // Sign-up rules are checked before asking the server, all of them at once.
   await page.getByTestId('auth-switch').click();

@@ -20,6 +20,10 @@ test('an admin inspects the log and travels back in time; others cannot', async 
   await page.getByTestId('filter-type').fill('MessagePosted');
   await page.getByTestId('filter-apply').click();
   await expect(rows.first()).toContainText('MessagePosted');
+  // Streams and people by name, not by id (the id on hover).
+  await expect(rows.first().getByTestId('event-stream')).toContainText('#general');
+  await expect(rows.first().getByTestId('event-stream')).toHaveAttribute('title', /^channel-/);
+  await expect(rows.first().getByTestId('event-actor')).toHaveText('e2e-admin');
   await rows.nth(1).click();
   await expect(page.getByTestId('event-payload')).toContainText(words);
   const position = (await rows.nth(1).locator('td').first().textContent())?.trim() ?? '';

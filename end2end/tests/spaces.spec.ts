@@ -36,6 +36,9 @@ test('a space: create, add a channel, invite by link, chat inside, and strangers
   await ada.getByTestId('name-field').fill('design');
   await ada.getByTestId('name-submit').click();
   await expect(ada.getByTestId('channel-title')).toContainText('design');
+  // A new channel introduces itself: whose it is and who reads it.
+  await expect(ada.getByTestId('channel-intro')).toContainText('Welcome to #design');
+  await expect(ada.getByTestId('channel-intro')).toContainText(spaceName);
   await expect(ada).toHaveURL(/\?c=/);
   const designURL = ada.url();
 

@@ -95,7 +95,7 @@ pub fn AuthForm(on_signed_in: impl Fn(Me) + Clone + Send + Sync + 'static) -> im
     let signing_up = move || mode.get() == Mode::SignUp;
 
     view! {
-        <div class="overlay">
+        <div class="overlay welcome">
             <form
                 class="dialog"
                 data-testid="auth-form"
@@ -104,7 +104,11 @@ pub fn AuthForm(on_signed_in: impl Fn(Me) + Clone + Send + Sync + 'static) -> im
                     submit();
                 }
             >
+                <p class="welcome-brand" aria-hidden="true">"Parley"</p>
                 <h2>{move || if signing_up() { "Create your account" } else { "Welcome to Parley" }}</h2>
+                <p class="hint">
+                    "Chat that keeps up: what you send shows at once, waits safely while you are offline, and every tab stays in step."
+                </p>
                 <label for="auth-username">"Username"</label>
                 <input
                     id="auth-username"

@@ -327,7 +327,7 @@ fn MessageList(state: ChatState) -> impl IntoView {
                 on:keydown=|ev| crate::ui::keys::list_keydown(&ev)
             >
                 <Show when=move || state.timeline.with(Timeline::is_empty)>
-                    <li class="empty">"No messages yet. Say hello!"</li>
+                    <ChannelIntro state />
                 </Show>
                 <For each=entries key=|(e, place): &(Entry, Place)| (e.clone(), *place) let:((entry, place))>
                     {place
@@ -356,6 +356,39 @@ fn MessageList(state: ChatState) -> impl IntoView {
                 </button>
             </Show>
         </div>
+    }
+}
+
+/// What an empty channel shows: whose place this is, who reads it, and what to do first.
+#[component]
+fn ChannelIntro(state: ChatState) -> impl IntoView {
+    let words = move || {
+        let (name, space) = crate::ui::spaces::channel_title(state);
+        if name.starts_with('@') {
+            (
+                format!("You and {name}"),
+                "The beginning of your direct conversation: only the people in it can read it.".to_owned(),
+            )
+        } else if let Some(space) = space {
+            (
+                format!("Welcome to #{name}"),
+                format!(
+                    "The very beginning of #{name} in {space}. Everyone in the space can read it: say hello, or write what it is for."
+                ),
+            )
+        } else {
+            (
+                format!("Welcome to #{name}"),
+                "The lobby, open to everyone on this Parley. Say hello, or make a space of your own from the sidebar."
+                    .to_owned(),
+            )
+        }
+    };
+    view! {
+        <li class="intro" data-testid="channel-intro">
+            <h3>{move || words().0}</h3>
+            <p>{move || words().1}</p>
+        </li>
     }
 }
 

@@ -130,6 +130,7 @@ pub fn InspectorPage() -> impl IntoView {
                             <th>"time"</th>
                             <th>"stream"</th>
                             <th>"type"</th>
+                            <th>"by"</th>
                         </tr>
                     </thead>
                     <tbody>
@@ -145,8 +146,16 @@ pub fn InspectorPage() -> impl IntoView {
                                         <tr data-testid="event-row" on:click=move |_| chosen.set(Some(pick.clone()))>
                                             <td>{row.position.0}</td>
                                             <td>{crate::state::format_time(row.recorded_at_ms)}</td>
-                                            <td class="mono">{row.stream_id.clone()} " v" {row.stream_version}</td>
+                                            <td title=row.stream_id.clone() data-testid="event-stream">
+                                                {match row.stream_name.clone() {
+                                                    Some(name) => name.into_any(),
+                                                    None => view! { <span class="mono">{row.stream_id.clone()}</span> }.into_any(),
+                                                }}
+                                                " v"
+                                                {row.stream_version}
+                                            </td>
                                             <td>{row.event_type.clone()} " v" {row.schema_version}</td>
+                                            <td data-testid="event-actor">{row.actor.clone()}</td>
                                         </tr>
                                     }
                                 })

@@ -96,7 +96,7 @@ pub fn SearchBox(state: ChatState) -> impl IntoView {
                                     })
                                     .collect_view();
                                 view! {
-                                    <li class="count" data-testid="search-count" role="status">{count}</li>
+                                    <li class="count" data-testid="search-count">{count}</li>
                                     {hits}
                                 }
                                     .into_any()

@@ -222,7 +222,9 @@ pub fn Sidebar(state: ChatState) -> impl IntoView {
                     </div>
                 </Show>
             </section>
-            <NotifyOffer />
+            <Show when=move || state.me.with(Option::is_some)>
+                <NotifyOffer />
+            </Show>
         </nav>
         {move || dialog.get().map(|d| view! { <SidebarDialog d dialog state /> })}
     }

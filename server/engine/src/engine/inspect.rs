@@ -102,6 +102,41 @@ impl Engine {
         Ok(created)
     }
 
+    /// A stream's subject by name: `#channel` (with its space), `space Name`, `@user`;
+    /// `None` for a stream the read models do not name (a direct conversation, say).
+    async fn stream_name(&self, stream_id: &str) -> Result<Option<String>, EngineError> {
+        let pool = self.store.pool();
+        let name = if let Some(id) = stream_id.strip_prefix("channel-") {
+            let found: Option<(String, Option<String>)> = sqlx::query_as(
+                "SELECT c.name, s.name FROM channels c
+                 LEFT JOIN spaces s ON s.space_id = c.space_id
+                 WHERE c.channel_id = $1",
+            )
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
+            found.map(|(channel, space)| match space {
+                Some(space) => format!("#{channel} in {space}"),
+                None => format!("#{channel}"),
+            })
+        } else if let Some(id) = stream_id.strip_prefix("space-") {
+            let found: Option<(String,)> = sqlx::query_as("SELECT name FROM spaces WHERE space_id = $1")
+                .bind(id)
+                .fetch_optional(pool)
+                .await?;
+            found.map(|(space,)| format!("space {space}"))
+        } else if let Some(id) = stream_id.strip_prefix("account-") {
+            let found: Option<(String,)> = sqlx::query_as("SELECT username FROM accounts WHERE user_id = $1")
+                .bind(id)
+                .fetch_optional(pool)
+                .await?;
+            found.map(|(user,)| format!("@{user}"))
+        } else {
+            None
+        };
+        Ok(name)
+    }
+
     fn require_admin(&self, me: &Me) -> Result<(), EngineError> {
         if self.is_admin(me) {
             Ok(())
@@ -163,6 +198,33 @@ impl Engine {
                     .and_then(|v| serde_json::to_string_pretty(&v).map_err(|e| e.to_string())),
             })
         };
+        // Streams by name, for the people reading the page (one lookup per stream shown).
+        use std::collections::hash_map::Entry;
+        let mut names = std::collections::HashMap::new();
+        for row in &rows {
+            if let Entry::Vacant(slot) = names.entry(row.1.clone()) {
+                slot.insert(self.stream_name(&row.1).await?);
+            }
+        }
+        // Who acted: the metadata holds an account's id; its name where it has one.
+        let mut actors = std::collections::HashMap::new();
+        let actor_id = |metadata: &str| {
+            serde_json::from_str::<serde_json::Value>(metadata)
+                .ok()
+                .and_then(|m| m.get("actor")?.as_str().map(str::to_owned))
+                .unwrap_or_default()
+        };
+        for row in &rows {
+            let id = actor_id(&row.6);
+            if let Entry::Vacant(slot) = actors.entry(id.clone()) {
+                let name = self.stream_name(&format!("account-{id}")).await?;
+                slot.insert(name.map_or(id, |n| n.trim_start_matches('@').to_owned()));
+            }
+        }
+        let actor = |metadata: &str| {
+            let id = actor_id(metadata);
+            actors.get(&id).cloned().unwrap_or(id)
+        };
         let events = rows
             .into_iter()
             .map(
@@ -170,6 +232,8 @@ impl Engine {
                     let schema_version = u32::try_from(schema).unwrap_or(0);
                     LogRow {
                         position: Position(position as u64),
+                        stream_name: names.get(&stream_id).cloned().flatten(),
+                        actor: actor(&metadata),
                         stream_id,
                         stream_version: version as u64,
                         upcast: upcast(&event_type, schema_version, &payload),
