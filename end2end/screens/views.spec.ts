@@ -58,9 +58,21 @@ for (const [device, viewport] of devices) {
       await shot(page, `search-${tag}`);
       await page.getByTestId('search').press('Escape');
 
+      // On a phone the sidebar is a drawer, opened from the header.
+      const sidebar = async () => {
+        if (device === 'phone') {
+          await page.getByTestId('open-sidebar').click();
+          await page.waitForTimeout(250); // slid in
+        }
+      };
+      await sidebar();
+      if (device === 'phone') await shot(page, `drawer-${tag}`);
       await page.getByTestId('new-space').click();
       await page.getByTestId('name-field').fill(unique('Design team'));
       await page.getByTestId('name-submit').click();
+      await expect(page.getByTestId('channel-intro')).toBeVisible();
+      await shot(page, `new-channel-${tag}`);
+      await sidebar();
       await page.getByTestId('space-menu').first().locator('summary').click();
       await shot(page, `space-menu-${tag}`);
 

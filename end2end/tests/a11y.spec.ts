@@ -1,5 +1,6 @@
 // The main views pass axe-core (run inside the page, under its Content-Security-Policy)
-// with no serious or critical violation, on a laptop and a phone, in light and dark: the
+// with no serious or critical violation, every control at least 24 px and nothing wider
+// than the screen, on a laptop and a phone, in light and dark: the
 // sign-in dialog, a channel with messages and reactions, a thread, the account and space
 // menus, search results, and the event log.
 import { readFileSync } from 'node:fs';
@@ -46,9 +47,15 @@ async function smallTargets(page: Page): Promise<string[]> {
   );
 }
 
-/** axe's findings and the controls too small to hit, on the page as it is now. */
+/** How far the page lays out wider than the screen, if it does (it should not). */
+async function overflow(page: Page): Promise<string[]> {
+  const wider = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  return wider > 0 ? [`the page is ${wider} px wider than the screen`] : [];
+}
+
+/** axe's findings, the controls too small to hit, and sideways overflow, on the page as it is now. */
 async function problems(page: Page): Promise<string[]> {
-  return [...(await violations(page)), ...(await smallTargets(page))];
+  return [...(await violations(page)), ...(await smallTargets(page)), ...(await overflow(page))];
 }
 
 for (const [label, viewport] of [

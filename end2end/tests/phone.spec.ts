@@ -44,3 +44,34 @@ for (const colorScheme of ['light', 'dark'] as const) {
     expect(await overflow(page)).toBe(0);
   });
 }
+
+test('on a phone, the channels are in a drawer: ☰ opens it, choosing a channel or Escape closes it', async ({
+  newContext,
+}) => {
+  const page = await (await newContext({ viewport: { width: 390, height: 844 } })).newPage();
+  await join(page, 'Drawer');
+  const sidebar = page.locator('nav.sidebar');
+  // Closed: the chat has the whole screen.
+  await expect(sidebar).toBeHidden();
+  const list = await page.getByTestId('messages').boundingBox();
+  expect(list?.y ?? 999).toBeLessThan(150);
+
+  await page.getByTestId('open-sidebar').click();
+  await expect(sidebar).toBeVisible();
+  await expect.poll(() => onScreen(page, sidebar)).toBe(true); // once it has slid in
+  await page.keyboard.press('Escape');
+  await expect(sidebar).toBeHidden();
+
+  // A new space's channel, chosen from the drawer, closes it.
+  await page.getByTestId('open-sidebar').click();
+  await page.getByTestId('new-space').click();
+  await page.getByTestId('name-field').fill(unique('Pocket space'));
+  await page.getByTestId('name-submit').click();
+  await expect(page.getByTestId('channel-title')).toContainText('Pocket space');
+  await expect(sidebar).toBeHidden();
+  await page.getByTestId('open-sidebar').click();
+  await sidebar.getByTestId('channel-link').first().click();
+  await expect(page.getByTestId('channel-title')).toContainText('general');
+  await expect(sidebar).toBeHidden();
+  expect(await overflow(page)).toBe(0);
+});

@@ -103,6 +103,19 @@ pub fn ChatPage() -> impl IntoView {
     let signed_in = move || state.me.with(Option::is_some);
     // The open channel is not there for this user: why (the server's words).
     let unavailable = move || state.unavailable_reason();
+    // On a phone the sidebar is a drawer, opened from the header; opening a channel (or
+    // Escape) closes it.
+    let drawer = RwSignal::new(false);
+    Effect::new(move |_| {
+        state.channel.track();
+        drawer.set(false);
+    });
+    let escape = window_event_listener(leptos::ev::keydown, move |ev| {
+        if ev.key() == "Escape" && drawer.get_untracked() {
+            drawer.set(false);
+        }
+    });
+    on_cleanup(move || escape.remove());
     let title = move || match unavailable() {
         Some(_) => ("unavailable".to_owned(), None),
         None => crate::ui::spaces::channel_title(state),
@@ -123,6 +136,7 @@ pub fn ChatPage() -> impl IntoView {
         <main
             class="app"
             class:with-thread=move || state.thread.with(Option::is_some)
+            class:drawer-open=move || drawer.get()
             data-hydrated=move || hydrated.get().to_string()
         >
             <a
@@ -136,9 +150,27 @@ pub fn ChatPage() -> impl IntoView {
                 "Skip to the message box"
             </a>
             <Sidebar state />
+            <div class="scrim" aria-hidden="true" on:click=move |_| drawer.set(false)></div>
             <crate::ui::switcher::QuickSwitcher state />
             <section class="chat">
                 <header class="topbar">
+                    <Show when=signed_in>
+                        <button
+                            class="drawer-button"
+                            data-testid="open-sidebar"
+                            aria-label="Channels"
+                            title="Channels"
+                            aria-expanded=move || drawer.get().to_string()
+                            on:click=move |_| drawer.update(|open| *open = !*open)
+                        >
+                            "☰"
+                            {move || {
+                                let (unread, mentions) = state.unreads.with(parley::unread::Unreads::total);
+                                let class = if mentions > 0 { "drawer-dot mention" } else { "drawer-dot" };
+                                (unread > 0).then(|| view! { <span class=class aria-hidden="true"></span> })
+                            }}
+                        </button>
+                    </Show>
                     <h1
                         class="channel-name"
                         data-testid="channel-title"
