@@ -59,12 +59,18 @@ enum Scenario {
     Rebuild,
     /// Steady chat with a stalled (never reading) socket in every channel.
     Stalled,
+    /// 2,000 clients in 1,000 two-person channels (direct conversations), 8,000 messages/s
+    /// offered for 10 s: the rate issue #21 asks the tail to hold at.
+    Pairs,
     /// 1, 2 and 3 nodes on one PostgreSQL: throughput and steady latency for each.
     Cluster,
 }
 
 /// Channels made before the server starts: the steady-chat ones, and one per scenario.
 const STEADY_CHANNELS: usize = 100;
+
+/// Two-person channels for the `pairs` scenario (made only when it runs).
+const PAIR_CHANNELS: usize = 1_000;
 
 /// Where the sockets connect, and the session cookie they carry (as a signed-in browser's do).
 #[derive(Clone)]
@@ -81,6 +87,8 @@ struct Server {
     database_url: String,
     bin: PathBuf,
     channels: Vec<ChannelId>,
+    /// Two-person channels (the `pairs` scenario's), if it runs.
+    pair_channels: Vec<ChannelId>,
     fanout: ChannelId,
     catchup: ChannelId,
     _dir: tempfile::TempDir,
@@ -90,13 +98,14 @@ impl Server {
     /// Creates a fresh database with the benchmark's channels (through the real engine),
     /// then starts the server binary on it: on a fresh SQLite file, or, given a PostgreSQL
     /// server, on a fresh database there with `nodes` nodes.
-    async fn start(bin: PathBuf, postgres: Option<&str>, nodes: usize) -> anyhow::Result<Self> {
+    async fn start(bin: PathBuf, postgres: Option<&str>, nodes: usize, pairs: usize) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         let database_url = match postgres {
             None => format!("sqlite://{}", dir.path().join("bench.db").display()),
             Some(server) => fresh_postgres_database(server).await?,
         };
         let channels: Vec<ChannelId> = (0..STEADY_CHANNELS).map(|_| ChannelId::new()).collect();
+        let pair_channels: Vec<ChannelId> = (0..pairs).map(|_| ChannelId::new()).collect();
         let (fanout, catchup) = (ChannelId::new(), ChannelId::new());
         let cookie;
         {
@@ -105,7 +114,12 @@ impl Server {
             // at the handshake, so how many users there are does not change the figures.
             let (_, token) = services.engine.sign_up("bench", "bench password", None).await?;
             cookie = format!("{}={}", parley_engine::auth::SESSION_COOKIE, token.expose());
-            for (i, channel) in channels.iter().chain([&fanout, &catchup]).enumerate() {
+            for (i, channel) in channels
+                .iter()
+                .chain([&fanout, &catchup])
+                .chain(&pair_channels)
+                .enumerate()
+            {
                 let command = ChannelCommand::CreateChannel {
                     channel_id: *channel,
                     name: format!("bench-{i}"),
@@ -137,6 +151,7 @@ impl Server {
             database_url,
             bin,
             channels,
+            pair_channels,
             fanout,
             catchup,
             _dir: dir,
@@ -582,17 +597,53 @@ async fn fanout(server: &Server, scale: f64) -> anyhow::Result<serde_json::Value
 }
 
 /// 1,000 clients in 100 channels, 2,000 messages/s offered: send→receive latency, losses.
+/// The offered load of a steady-chat run (before `--scale`).
+struct Load<'a> {
+    name: &'static str,
+    clients: f64,
+    per_s: f64,
+    channels: &'a [ChannelId],
+}
+
 async fn steady(server: &Server, scale: f64) -> anyhow::Result<serde_json::Value> {
-    steady_beside_stalled(server, scale, 0).await
+    let load = Load {
+        name: "steady",
+        clients: 1_000.0,
+        per_s: 2_000.0,
+        channels: &server.channels,
+    };
+    steady_beside_stalled(server, scale, 0, load).await
+}
+
+/// Two clients per channel, as in direct conversations, at four times `steady`'s rate.
+async fn pairs(server: &Server, scale: f64) -> anyhow::Result<serde_json::Value> {
+    let load = Load {
+        name: "pairs",
+        clients: 2.0 * PAIR_CHANNELS as f64,
+        per_s: 8_000.0,
+        channels: &server.pair_channels,
+    };
+    steady_beside_stalled(server, scale, 0, load).await
 }
 
 /// Steady chat while `stalled` more sockets, one per channel in turn, subscribe and then
 /// never read again: the healthy clients' latency, and the server's memory, with them there.
 async fn stalled(server: &Server, scale: f64) -> anyhow::Result<serde_json::Value> {
-    steady_beside_stalled(server, scale, server.channels.len()).await
+    let load = Load {
+        name: "stalled",
+        clients: 1_000.0,
+        per_s: 2_000.0,
+        channels: &server.channels,
+    };
+    steady_beside_stalled(server, scale, server.channels.len(), load).await
 }
 
-async fn steady_beside_stalled(server: &Server, scale: f64, stalled: usize) -> anyhow::Result<serde_json::Value> {
+async fn steady_beside_stalled(
+    server: &Server,
+    scale: f64,
+    stalled: usize,
+    load: Load<'_>,
+) -> anyhow::Result<serde_json::Value> {
     // Sockets that stop reading once caught up; kept open (and unread) until the end.
     let mut stalled_sockets = Vec::with_capacity(stalled);
     for s in 0..stalled {
@@ -607,10 +658,10 @@ async fn steady_beside_stalled(server: &Server, scale: f64, stalled: usize) -> a
         stalled_sockets.push((sink, source));
     }
     let rss_before_kb = server.rss_kb();
-    let clients = ((1_000.0 * scale) as usize).max(server.channels.len().min(10));
-    let rate = (2_000.0 * scale).max(10.0);
+    let channels = load.channels;
+    let clients = ((load.clients * scale) as usize).max(channels.len().min(10));
+    let rate = (load.per_s * scale).max(10.0);
     let duration = Duration::from_secs_f64((10.0 * scale).max(2.0));
-    let channels = &server.channels;
     let epoch = Instant::now();
     let received = Arc::new(AtomicU64::new(0));
     // Readers stop together, a grace period after the last message is offered.
@@ -690,7 +741,7 @@ async fn steady_beside_stalled(server: &Server, scale: f64, stalled: usize) -> a
     let received = received.load(Ordering::Relaxed);
     let rss_after_kb = server.rss_kb();
     let resyncs = metric(server.ws(0), "parley_slow_client_resyncs_total").await;
-    let scenario = if stalled > 0 { "stalled" } else { "steady" };
+    let scenario = load.name;
     let mut report = json!({
         "scenario": scenario, "stalled_sockets": stalled, "rss_before_kb": rss_before_kb,
         "rss_after_kb": rss_after_kb, "slow_client_resyncs": resyncs, "clients": clients, "channels": channels.len(), "offered_per_s": rate,
@@ -784,7 +835,7 @@ async fn main() -> anyhow::Result<()> {
             bail!("the cluster scenario needs --postgres (start one with .ci/postgres)");
         };
         for nodes in 1..=3 {
-            let server = Server::start(cli.server_bin.clone(), Some(postgres), nodes).await?;
+            let server = Server::start(cli.server_bin.clone(), Some(postgres), nodes, 0).await?;
             let burst = throughput(&server, cli.scale).await;
             // Let every node hand out the burst before measuring latency.
             tokio::time::sleep(Duration::from_secs(3)).await;
@@ -803,7 +854,14 @@ async fn main() -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let mut server = Server::start(cli.server_bin.clone(), None, 1).await?;
+    let pairs_run = matches!(cli.scenario, Scenario::All | Scenario::Pairs);
+    let mut server = Server::start(
+        cli.server_bin.clone(),
+        None,
+        1,
+        if pairs_run { PAIR_CHANNELS } else { 0 },
+    )
+    .await?;
     let scale = cli.scale;
     let print = |report: anyhow::Result<serde_json::Value>, name: &str| match report {
         Ok(report) => println!("{report}"),
@@ -820,6 +878,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if run(Scenario::Steady) {
         print(steady(&server, scale).await, "steady");
+    }
+    if run(Scenario::Pairs) {
+        print(pairs(&server, scale).await, "pairs");
     }
     if run(Scenario::Stalled) {
         print(stalled(&server, scale).await, "stalled");
