@@ -605,14 +605,20 @@ struct Load<'a> {
     channels: &'a [ChannelId],
 }
 
+impl<'a> Load<'a> {
+    /// 1,000 clients in the 100 steady channels, 2,000 messages/s.
+    fn steady(name: &'static str, server: &'a Server) -> Self {
+        Self {
+            name,
+            clients: 1_000.0,
+            per_s: 2_000.0,
+            channels: &server.channels,
+        }
+    }
+}
+
 async fn steady(server: &Server, scale: f64) -> anyhow::Result<serde_json::Value> {
-    let load = Load {
-        name: "steady",
-        clients: 1_000.0,
-        per_s: 2_000.0,
-        channels: &server.channels,
-    };
-    steady_beside_stalled(server, scale, 0, load).await
+    steady_beside_stalled(server, scale, 0, Load::steady("steady", server)).await
 }
 
 /// Two clients per channel, as in direct conversations, at four times `steady`'s rate.
@@ -629,13 +635,7 @@ async fn pairs(server: &Server, scale: f64) -> anyhow::Result<serde_json::Value>
 /// Steady chat while `stalled` more sockets, one per channel in turn, subscribe and then
 /// never read again: the healthy clients' latency, and the server's memory, with them there.
 async fn stalled(server: &Server, scale: f64) -> anyhow::Result<serde_json::Value> {
-    let load = Load {
-        name: "stalled",
-        clients: 1_000.0,
-        per_s: 2_000.0,
-        channels: &server.channels,
-    };
-    steady_beside_stalled(server, scale, server.channels.len(), load).await
+    steady_beside_stalled(server, scale, server.channels.len(), Load::steady("stalled", server)).await
 }
 
 async fn steady_beside_stalled(
