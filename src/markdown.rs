@@ -175,11 +175,7 @@ fn enrich(text: &str, out: &mut Vec<Inline>) {
     while let Some(c) = rest.chars().next() {
         let at_word_start = plain.chars().last().is_none_or(|p| !p.is_alphanumeric());
         if c == '@' && at_word_start {
-            let name: String = rest[1..]
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
-                .collect();
-            let name = name.trim_end_matches(['.', '-', '_']);
+            let name = name_after_sigil(rest, |c| c.is_ascii_alphanumeric());
             if (3..=32).contains(&name.len()) {
                 flush(&mut plain, out);
                 out.push(Inline::Mention(name.to_ascii_lowercase()));
@@ -188,11 +184,7 @@ fn enrich(text: &str, out: &mut Vec<Inline>) {
             }
         }
         if c == '#' && at_word_start {
-            let name: String = rest[1..]
-                .chars()
-                .take_while(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_'))
-                .collect();
-            let name = name.trim_end_matches(['.', '-', '_']);
+            let name = name_after_sigil(rest, char::is_alphanumeric);
             // A channel's name, not an issue number ("#12") or a lone "#".
             if (1..=crate::rules::DisplayName::MAX_CHARS).contains(&name.chars().count())
                 && !name.chars().all(|c| c.is_ascii_digit())
@@ -226,6 +218,18 @@ fn enrich(text: &str, out: &mut Vec<Inline>) {
         rest = &rest[c.len_utf8()..];
     }
     flush(&mut plain, out);
+}
+
+/// The name right after the sigil (`@`, `#`) that `rest` starts with: letters (as `letter`
+/// says), digits and `.`, `-`, `_`, but not ending in one of those three (that ends the
+/// sentence). Empty when none follows.
+fn name_after_sigil(rest: &str, letter: impl Fn(char) -> bool) -> &str {
+    let after = &rest[1..];
+    let end = after
+        .char_indices()
+        .find(|&(_, c)| !(letter(c) || matches!(c, '.' | '-' | '_')))
+        .map_or(after.len(), |(i, _)| i);
+    after[..end].trim_end_matches(['.', '-', '_'])
 }
 
 fn flush(plain: &mut String, out: &mut Vec<Inline>) {

@@ -30,7 +30,6 @@ pub fn AccountMenu(state: ChatState) -> impl IntoView {
             .me
             .with(|me| me.as_ref().map(|me| me.username.clone()).unwrap_or_default())
     };
-    let avatar = move || parley::listing::avatar(&name());
     let close = move |refocus: bool| {
         open.set(false);
         if refocus && let Some(button) = button.get_untracked() {
@@ -92,9 +91,7 @@ pub fn AccountMenu(state: ChatState) -> impl IntoView {
                     }
                 }
             >
-                <span class="avatar" aria-hidden="true" style=move || format!("--hue: {}", avatar().hue)>
-                    {move || avatar().initials}
-                </span>
+                <crate::ui::avatar::Avatar name=Signal::derive(name) />
                 <span class="me" data-testid="me">{name}</span>
             </button>
             <Show when=move || open.get()>

@@ -493,15 +493,7 @@ fn MessageItem(
             data-message-id=id.to_string()
             data-author=entry.author.clone()
         >
-            {heads
-                .then(|| {
-                    let avatar = parley::listing::avatar(&entry.author);
-                    view! {
-                        <span class="avatar" aria-hidden="true" style=format!("--hue: {}", avatar.hue)>
-                            {avatar.initials}
-                        </span>
-                    }
-                })}
+            {heads.then(|| view! { <crate::ui::avatar::Avatar name=entry.author.clone() /> })}
             <div class="meta">
                 {heads.then(|| {
                     let author = entry.author.clone();

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod auth;
+pub mod avatar;
 pub mod body;
 pub mod chat;
 pub mod dialog;
