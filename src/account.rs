@@ -1,4 +1,4 @@
-//! The account aggregate: registration and admin grants (`decide` and `evolve`), and the stream of a user's ended sessions.
+//! The account aggregate: registration, admin grants and password changes (`decide` and `evolve`), and the stream of a user's ended sessions.
 //!
 //! Each account is one stream, named after its username (`account-<username>`), so the event
 //! store's "no stream yet" check is what makes usernames unique: two sign-ups racing for one
@@ -26,6 +26,9 @@ pub enum AccountCommand {
     },
     /// Makes the account an instance admin; nothing changes if it is one already.
     GrantAdmin,
+    /// Replaces the password. The server checks the current one first (hashing is IO-free
+    /// but slow, so it is not done here) and hashes the new one.
+    ChangePassword { password_hash: PasswordHash },
 }
 
 /// What the rules and sign-in need to know about an account, folded from its stream.
@@ -69,6 +72,16 @@ pub fn decide(state: &AccountState, command: &AccountCommand) -> Result<Vec<Even
             }
             Ok(vec![Event::AdminGranted { user_id, username }])
         }
+        AccountCommand::ChangePassword { password_hash } => {
+            let (Some(user_id), Some(username)) = (state.user_id, state.username.clone()) else {
+                return Err(DomainError::NoSuchUser(String::new()));
+            };
+            Ok(vec![Event::PasswordChanged {
+                user_id,
+                username,
+                password_hash: password_hash.clone(),
+            }])
+        }
     }
 }
 
@@ -84,6 +97,7 @@ pub fn evolve(mut state: AccountState, event: &Event) -> AccountState {
             state.password_hash = Some(password_hash.clone());
         }
         Event::AdminGranted { .. } => state.admin = true,
+        Event::PasswordChanged { password_hash, .. } => state.password_hash = Some(password_hash.clone()),
         _ => {}
     }
     state.version += 1;
@@ -163,5 +177,23 @@ mod tests {
             Ok(Vec::new()),
             "granting again changes nothing"
         );
+    }
+
+    #[test]
+    fn a_password_change_replaces_the_hash_of_an_existing_account_only() {
+        let change = AccountCommand::ChangePassword {
+            password_hash: PasswordHash("$argon2id$new".into()),
+        };
+        assert!(matches!(
+            decide(&AccountState::default(), &change),
+            Err(DomainError::NoSuchUser(_))
+        ));
+        let registered = decide(&AccountState::default(), &register("ada")).unwrap_or_default();
+        let state = registered.iter().fold(AccountState::default(), evolve);
+        let changed = decide(&state, &change).unwrap_or_default();
+        assert!(matches!(changed.as_slice(), [Event::PasswordChanged { username, .. }] if username.as_str() == "ada"));
+        let state = changed.iter().fold(state, evolve);
+        assert_eq!(state.password_hash, Some(PasswordHash("$argon2id$new".into())));
+        assert_eq!(state.version, 2);
     }
 }

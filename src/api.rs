@@ -140,6 +140,22 @@ pub struct SearchHit {
 /// The most results one search returns.
 pub const MAX_SEARCH_HITS: u32 = 30;
 
+/// One of your sessions (a browser or device signed in), as you see it in the list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionView {
+    /// A public id derived from the session's stored hash (never its token): what ending
+    /// it names.
+    pub session_id: String,
+    /// The browser and system it signed in from, read from its user agent ("Chrome on
+    /// Linux"), or "Unknown device".
+    pub device: String,
+    pub created_at_ms: i64,
+    /// When it last asked for anything (to the minute).
+    pub last_seen_ms: i64,
+    /// Whether it is the session asking.
+    pub current: bool,
+}
+
 /// A personal API token, as its owner sees it (never its secret).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenView {

@@ -85,6 +85,13 @@ pub enum Event {
         user_id: UserId,
         username: Username,
     },
+    /// An account's password was replaced (its owner gave the current one). On the
+    /// account's stream; the hash is a secret that no door shows.
+    PasswordChanged {
+        user_id: UserId,
+        username: Username,
+        password_hash: PasswordHash,
+    },
     /// Sessions of an account ended (signed out, or "sign out everywhere else"): every
     /// node closes the sockets opened with them. `sessions` are the sessions' public ids
     /// (derived from the stored hash of the token), never their tokens. On the user's sessions stream
@@ -190,6 +197,7 @@ impl Event {
             Self::ReactionRemoved { .. } => "ReactionRemoved",
             Self::AccountRegistered { .. } => "AccountRegistered",
             Self::AdminGranted { .. } => "AdminGranted",
+            Self::PasswordChanged { .. } => "PasswordChanged",
             Self::SessionsEnded { .. } => "SessionsEnded",
             Self::SpaceCreated { .. } => "SpaceCreated",
             Self::SpaceRenamed { .. } => "SpaceRenamed",

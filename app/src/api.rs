@@ -182,7 +182,9 @@ pub async fn members(space: SpaceId) -> Result<Vec<MemberView>, AppError> {
 pub async fn sign_up(username: String, password: String) -> Result<Me, AppError> {
     let engine = ssr::engine()?;
     let headers = ssr::headers();
-    let (me, token) = engine.sign_up(&username, &password, auth::client_ip(&headers)).await?;
+    let (me, token) = engine
+        .sign_up(&username, &password, &auth::Client::from_headers(&headers))
+        .await?;
     ssr::set_cookie(&auth::session_cookie(&token, auth::is_https(&headers)));
     Ok(me)
 }
@@ -192,7 +194,9 @@ pub async fn sign_up(username: String, password: String) -> Result<Me, AppError>
 pub async fn sign_in(username: String, password: String) -> Result<Me, AppError> {
     let engine = ssr::engine()?;
     let headers = ssr::headers();
-    let (me, token) = engine.sign_in(&username, &password, auth::client_ip(&headers)).await?;
+    let (me, token) = engine
+        .sign_in(&username, &password, &auth::Client::from_headers(&headers))
+        .await?;
     ssr::set_cookie(&auth::session_cookie(&token, auth::is_https(&headers)));
     Ok(me)
 }
@@ -225,11 +229,33 @@ pub async fn sign_out() -> Result<(), AppError> {
 /// closes their sockets; this one stays. Returns how many ended.
 #[server(client = ApiClient, endpoint = "sign_out_others", input = server_fn::codec::Json)]
 pub async fn sign_out_others() -> Result<u64, AppError> {
-    let engine = ssr::engine()?;
-    let session = engine
-        .authenticate(auth::token_from_headers(&ssr::headers()).as_ref())
-        .await?;
+    let (engine, session) = ssr::session().await?;
     Ok(engine.sign_out_others(&session).await?)
+}
+
+/// This account's open sessions (browsers and devices signed in), the current one marked.
+#[server(client = ApiClient, endpoint = "my_sessions", input = server_fn::codec::Json)]
+pub async fn my_sessions() -> Result<Vec<SessionView>, AppError> {
+    let (engine, session) = ssr::session().await?;
+    Ok(engine.sessions(&session).await?)
+}
+
+/// Ends one of this account's sessions (by the id the list gives) and closes its sockets.
+#[server(client = ApiClient, endpoint = "end_session", input = server_fn::codec::Json)]
+pub async fn end_session(session_id: String) -> Result<(), AppError> {
+    let (engine, session) = ssr::session().await?;
+    Ok(engine.end_session(&session, &session_id).await?)
+}
+
+/// Replaces the password, given the current one. The account's other sessions end unless
+/// `keep_others`; returns how many ended.
+#[server(client = ApiClient, endpoint = "change_password", input = server_fn::codec::Json)]
+pub async fn change_password(current: String, new: String, keep_others: bool) -> Result<u64, AppError> {
+    let (engine, session) = ssr::session().await?;
+    let client = auth::Client::from_headers(&ssr::headers());
+    Ok(engine
+        .change_password(&session, &current, &new, keep_others, &client)
+        .await?)
 }
 
 /// Who this browser is signed in as, if anyone.
@@ -418,7 +444,7 @@ pub mod ssr {
     use http::HeaderMap;
     use leptos::prelude::use_context;
     use parley::api::Me;
-    use parley_engine::engine::{Engine, EngineError};
+    use parley_engine::engine::{Engine, EngineError, Session};
     use std::sync::Arc;
 
     /// The engine the server provided.
@@ -428,10 +454,16 @@ pub mod ssr {
 
     /// The engine, and the user whose session the request's cookie carries (401 when none).
     pub async fn signed_in() -> Result<(Arc<Engine>, Me), AppError> {
+        let (engine, session) = session().await?;
+        Ok((engine, session.me))
+    }
+
+    /// The engine, and the session the request's cookie carries (401 when none).
+    pub async fn session() -> Result<(Arc<Engine>, Session), AppError> {
         let engine = engine()?;
         let token = super::auth::token_from_headers(&headers());
         let session = engine.authenticate(token.as_ref()).await?;
-        Ok((engine, session.me))
+        Ok((engine, session))
     }
 
     /// The request's headers (empty outside a request).

@@ -43,6 +43,9 @@ for (const [device, viewport] of devices) {
 
       await page.getByTestId('account').click();
       await shot(page, `account-menu-${tag}`);
+      await page.getByTestId('security').click();
+      await expect(page.getByTestId('session')).toHaveCount(1);
+      await shot(page, `sessions-${tag}`);
       await page.keyboard.press('Escape');
 
       await message(page, root).last().click({ position: { x: 80, y: 20 } });

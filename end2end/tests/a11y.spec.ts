@@ -83,6 +83,9 @@ for (const [label, viewport] of [
       await page.getByTestId('account').click();
       await expect(page.getByTestId('account-menu')).toBeVisible();
       expect(await problems(page), 'account menu').toEqual([]);
+      await page.getByTestId('security').click();
+      await expect(page.getByTestId('session')).toHaveCount(1);
+      expect(await problems(page), 'sessions and password').toEqual([]);
       await page.keyboard.press('Escape');
 
       await message(page, text).click();

@@ -267,8 +267,15 @@ test("signing out elsewhere ends the other browser's session and closes its sock
   await expect(phone.getByTestId('connection')).toHaveText('online');
 
   await laptop.bringToFront();
-  await (await accountItem(laptop, 'sign-out-others')).click();
-  await expect(await accountItem(laptop, 'sign-out-others')).toContainText('Signed out 1 other session');
+  await (await accountItem(laptop, 'security')).click();
+  const dialog = laptop.getByTestId('security-dialog');
+  await expect(dialog.getByTestId('session')).toHaveCount(2);
+  await dialog.getByTestId('sign-out-others').click();
+  await expect(dialog.getByTestId('security-note')).toHaveText('Signed out 1 other session');
+  await expect(dialog.getByTestId('session')).toHaveCount(1);
+  await expect(dialog.getByTestId('sign-out-others')).toBeDisabled();
+  await laptop.keyboard.press('Escape');
+  await expect(dialog).toBeHidden();
   // The phone finds out: its socket is closed and its next request is refused.
   await phone.bringToFront();
   await expect(phone.getByTestId('auth-form')).toBeVisible({ timeout: 15_000 });

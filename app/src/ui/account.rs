@@ -1,4 +1,4 @@
-//! The account menu in the header: who is signed in, and what they do with their account and this browser (sessions, tokens, the event log, local data, signing out).
+//! The account menu in the header: who is signed in, and what they do with their account and this browser (sessions and password, tokens, the event log, local data, signing out).
 
 use crate::state::ChatState;
 use crate::ui::keys::step_focus;
@@ -15,6 +15,7 @@ const MENU_ITEM: &str = "[role=menuitem], [role=menuitemradio]";
 pub fn AccountMenu(state: ChatState) -> impl IntoView {
     let open = RwSignal::new(false);
     let tokens = RwSignal::new(false);
+    let security = RwSignal::new(false);
     let admin = RwSignal::new(false);
     let button = NodeRef::<html::Button>::new();
     let menu = NodeRef::<html::Div>::new();
@@ -98,7 +99,13 @@ pub fn AccountMenu(state: ChatState) -> impl IntoView {
                 <div class="menu" node_ref=menu data-testid="account-menu" on:keydown=on_key>
                     <p class="menu-note">"Signed in as " <strong>{name}</strong></p>
                     <div role="menu" aria-label="Account">
-                    <SignOutOthers />
+                    <button role="menuitem" data-testid="security" on:click=move |_| {
+                        close(false);
+                        security.set(true);
+                    }>
+                        "Sessions and password"
+                        <small>"where you are signed in; a new password"</small>
+                    </button>
                     <button role="menuitem" data-testid="tokens" on:click=move |_| {
                         close(false);
                         tokens.set(true);
@@ -134,6 +141,9 @@ pub fn AccountMenu(state: ChatState) -> impl IntoView {
             <Show when=move || tokens.get()>
                 <crate::ui::tokens::TokensDialog open=tokens />
             </Show>
+            <Show when=move || security.get()>
+                <crate::ui::security::SecurityDialog open=security />
+            </Show>
         </div>
     }
 }
@@ -146,33 +156,4 @@ fn reset_local_data() {
 fn sign_out() {
     #[cfg(feature = "browser")]
     crate::client::live::sign_out();
-}
-
-/// Ends the account's other sessions (a lost phone, a shared computer) and says how many,
-/// in the item itself for a few seconds.
-#[component]
-fn SignOutOthers() -> impl IntoView {
-    let said = RwSignal::new(None::<String>);
-    let click = move |_| {
-        spawn_local(async move {
-            let note = match crate::api::sign_out_others().await {
-                Ok(0) => "No other sessions".to_owned(),
-                Ok(1) => "Signed out 1 other session".to_owned(),
-                Ok(n) => format!("Signed out {n} other sessions"),
-                Err(e) => e.to_string(),
-            };
-            said.set(Some(note));
-            #[cfg(feature = "browser")]
-            {
-                gloo_timers::future::TimeoutFuture::new(4_000).await;
-                said.set(None);
-            }
-        });
-    };
-    view! {
-        <button role="menuitem" data-testid="sign-out-others" on:click=click>
-            <span role="status">{move || said.get().unwrap_or_else(|| "Sign out elsewhere".to_owned())}</span>
-            <small>"end this account's sessions in other browsers and devices"</small>
-        </button>
-    }
 }

@@ -9,6 +9,7 @@ pub mod dialog;
 pub mod inspector;
 pub mod keys;
 pub mod search;
+pub mod security;
 pub mod spaces;
 pub mod switcher;
 pub mod theme;

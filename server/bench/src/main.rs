@@ -112,7 +112,10 @@ impl Server {
             let services = parley_server::startup::Services::start(&database_url).await?;
             // Every socket signs in as one bench user: the server checks the session once,
             // at the handshake, so how many users there are does not change the figures.
-            let (_, token) = services.engine.sign_up("bench", "bench password", None).await?;
+            let (_, token) = services
+                .engine
+                .sign_up("bench", "bench password", &parley_engine::auth::Client::default())
+                .await?;
             cookie = format!("{}={}", parley_engine::auth::SESSION_COOKIE, token.expose());
             for (i, channel) in channels
                 .iter()

@@ -387,6 +387,46 @@ pub fn client_ip(headers: &HeaderMap) -> Option<IpAddr> {
     headers.get(CLIENT_IP_HEADER)?.to_str().ok()?.parse().ok()
 }
 
+/// Who is knocking: the address the edge saw, and the browser's user agent (cut to
+/// [`Client::MAX_USER_AGENT`] characters), for the sign-in limits and the sessions list.
+#[derive(Clone, Debug, Default)]
+pub struct Client {
+    pub ip: Option<IpAddr>,
+    pub user_agent: String,
+}
+
+impl Client {
+    /// The longest user agent kept; a client may send kilobytes, a list needs a line.
+    pub const MAX_USER_AGENT: usize = 256;
+
+    pub fn from_headers(headers: &HeaderMap) -> Self {
+        let user_agent = headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        Self {
+            ip: client_ip(headers),
+            user_agent: user_agent.chars().take(Self::MAX_USER_AGENT).collect(),
+        }
+    }
+}
+
+/// A session's browser and system as a person names them ("Firefox on Windows 10"), read
+/// from its user agent by woothee's rules; "Unknown device" when they say nothing known.
+pub fn describe_device(user_agent: &str) -> String {
+    let known = |s: &str| !s.is_empty() && s != woothee::woothee::VALUE_UNKNOWN;
+    let Some(found) = woothee::parser::Parser::new().parse(user_agent) else {
+        return "Unknown device".to_owned();
+    };
+    let browser = known(found.name).then_some(found.name);
+    let os = known(found.os).then_some(found.os);
+    match (browser, os) {
+        (Some(browser), Some(os)) => format!("{browser} on {os}"),
+        (Some(one), None) | (None, Some(one)) => one.to_owned(),
+        (None, None) => "Unknown device".to_owned(),
+    }
+}
+
 /// The part of an address one client controls: the address for IPv4, the /64 for IPv6
 /// (one host usually holds a whole /64, so counting single IPv6 addresses counts nothing).
 fn client_key(ip: IpAddr) -> IpAddr {
@@ -520,6 +560,22 @@ mod tests {
             map.append(*k, HeaderValue::from_static(v));
         }
         map
+    }
+
+    #[test]
+    fn a_session_is_named_by_its_browser_and_system_and_its_user_agent_is_bounded() {
+        let chromium =
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+        assert_eq!(describe_device(chromium), "Chrome on Linux");
+        let iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1";
+        assert_eq!(describe_device(iphone), "Safari on iPhone");
+        assert_eq!(describe_device(""), "Unknown device");
+        assert_eq!(describe_device("curl/8.5.0"), "HTTP Library");
+        assert_eq!(describe_device("made up 1.0"), "Unknown device");
+        let long: &'static str = Box::leak("x".repeat(5_000).into_boxed_str());
+        let client = Client::from_headers(&headers(&[("user-agent", long)]));
+        assert_eq!(client.user_agent.len(), Client::MAX_USER_AGENT);
+        assert_eq!(Client::from_headers(&HeaderMap::new()).user_agent, "");
     }
 
     #[test]

@@ -225,3 +225,159 @@ async fn signing_out_ends_the_session_and_closes_its_sockets() {
     other.send(&ClientFrame::Ping { nonce: 3 }).await;
     assert_eq!(other.next().await, ServerFrame::Pong { nonce: 3 });
 }
+
+#[tokio::test]
+async fn a_password_change_needs_the_current_one_and_ends_the_other_sessions_unless_kept() {
+    let app = spawn_app().await;
+    let phone = app.sign_in("tester").await;
+    let mut phone_socket = app.socket_as(&phone).await;
+    let change = |current: &str, new: &str, keep: bool| serde_json::json!({ "current": current, "new": new, "keep_others": keep });
+
+    // A wrong current password, or a new one that breaks the rules: refused, nothing changes.
+    let wrong = app
+        .call("change_password", change("not my password", "new horse battery", false))
+        .await;
+    assert_eq!(wrong.status(), 400);
+    assert!(wrong.text().await.unwrap().contains("current password is not right"));
+    let short = app.call("change_password", change(PASSWORD, "short", false)).await;
+    assert_eq!(short.status(), 400);
+    let garbage = app.call("change_password", serde_json::json!({ "current": 12 })).await;
+    assert!(garbage.status().is_client_error(), "{}", garbage.status());
+    let anonymous = app
+        .call_as(
+            &browser().0,
+            "change_password",
+            change(PASSWORD, "new horse battery", false),
+        )
+        .await;
+    assert_eq!(anonymous.status(), 401);
+
+    // Kept: the phone stays signed in.
+    let kept = app
+        .call("change_password", change(PASSWORD, "new horse battery", true))
+        .await;
+    assert_eq!(kept.status(), 200);
+    assert_eq!(kept.json::<u64>().await.unwrap(), 0);
+    phone_socket.expect_silence(300).await;
+    let phone_me: Option<parley_app::api::Me> = app
+        .call_as(&phone.http, "whoami", serde_json::json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(phone_me.is_some(), "kept sessions stay");
+    // The old password no longer opens the account (each try here counts against the
+    // sign-in limit of 5: a stolen session cannot guess the password through this door).
+    let old = app
+        .call_as(&browser().0, "sign_in", credentials("tester", PASSWORD))
+        .await;
+    assert_eq!(old.status(), 400);
+    assert!(old.text().await.unwrap().contains("wrong username or password"));
+
+    // Not kept: every other session ends, its socket closes. (The new password is the
+    // current one now: this change takes it.)
+    let ended = app
+        .call("change_password", change("new horse battery", PASSWORD, false))
+        .await;
+    assert_eq!(ended.status(), 200);
+    assert_eq!(ended.json::<u64>().await.unwrap(), 1);
+    phone_socket.expect_closed().await;
+    let here: Option<parley_app::api::Me> = app.call("whoami", serde_json::json!({})).await.json().await.unwrap();
+    assert!(here.is_some(), "the session that changed it stays");
+
+    // A rebuild of everything from the log keeps the last password.
+    let app = app.rebuilt().await;
+    assert_eq!(
+        app.call_as(&browser().0, "sign_in", credentials("tester", PASSWORD))
+            .await
+            .status(),
+        200
+    );
+    // The inspector never shows the hash.
+    let page = app
+        .log_page(serde_json::json!({ "event_type": "PasswordChanged" }))
+        .await;
+    let text = serde_json::to_string(&page).unwrap();
+    assert!(text.contains("PasswordChanged") && !text.contains("argon2"), "{text}");
+}
+
+#[tokio::test]
+async fn sessions_are_listed_with_their_browser_and_one_can_be_ended_but_not_anothers() {
+    let app = spawn_app().await;
+    let phone_agent = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1";
+    let phone = reqwest::Client::builder()
+        .cookie_store(true)
+        .user_agent(phone_agent)
+        .build()
+        .unwrap();
+    assert_eq!(
+        app.call_as(&phone, "sign_in", credentials("tester", PASSWORD))
+            .await
+            .status(),
+        200
+    );
+    let listed: Vec<parley_app::api::SessionView> = app
+        .call("my_sessions", serde_json::json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    assert_eq!(listed.iter().filter(|s| s.current).count(), 1);
+    let on_phone = listed.iter().find(|s| !s.current).unwrap();
+    assert_eq!(on_phone.device, "Safari on iPhone");
+    assert!(on_phone.last_seen_ms >= on_phone.created_at_ms);
+    let text = serde_json::to_string(&listed).unwrap();
+    let hashes: Vec<String> = sqlx::query_scalar("SELECT token_hash FROM sessions")
+        .fetch_all(app.engine.store().pool())
+        .await
+        .unwrap();
+    assert!(
+        hashes.iter().all(|h| !text.contains(h.as_str())),
+        "no token hash is shown"
+    );
+
+    // Someone else cannot end it, nor learn whether it exists.
+    let eve = app.sign_up("eve").await;
+    let eves_try = app
+        .call_as(
+            &eve.http,
+            "end_session",
+            serde_json::json!({ "session_id": on_phone.session_id }),
+        )
+        .await;
+    assert_eq!(eves_try.status(), 400);
+    assert!(eves_try.text().await.unwrap().contains("no such session"));
+    let still: Option<parley_app::api::Me> = app
+        .call_as(&phone, "whoami", serde_json::json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(still.is_some());
+    let made_up = app
+        .call("end_session", serde_json::json!({ "session_id": "x".repeat(10_000) }))
+        .await;
+    assert_eq!(made_up.status(), 400);
+
+    // Its owner can.
+    let ended = app
+        .call("end_session", serde_json::json!({ "session_id": on_phone.session_id }))
+        .await;
+    assert_eq!(ended.status(), 200);
+    let gone: Option<parley_app::api::Me> = app
+        .call_as(&phone, "whoami", serde_json::json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(gone.is_none(), "the phone is signed out");
+    let listed: Vec<parley_app::api::SessionView> = app
+        .call("my_sessions", serde_json::json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    assert!(listed[0].current);
+}

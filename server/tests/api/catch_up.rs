@@ -226,7 +226,11 @@ async fn the_socket_logic_runs_over_any_pair_of_sink_and_stream() {
     use axum::extract::ws::Message;
     use futures::{SinkExt, StreamExt};
     let app = spawn_app().await;
-    let (_, token) = app.engine.sign_up("ada", crate::helpers::PASSWORD, None).await.unwrap();
+    let (_, token) = app
+        .engine
+        .sign_up("ada", crate::helpers::PASSWORD, &parley_engine::auth::Client::default())
+        .await
+        .unwrap();
     let session = app.engine.authenticate(Some(&token)).await.unwrap();
     let (mut client, from_client) = futures::channel::mpsc::channel::<Result<Message, axum::Error>>(16);
     let (to_client, mut server) = futures::channel::mpsc::channel::<Message>(16);

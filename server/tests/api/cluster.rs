@@ -365,6 +365,59 @@ async fn a_session_signed_out_through_one_node_closes_its_sockets_on_another() {
 }
 
 #[tokio::test]
+async fn a_password_changed_through_one_node_holds_on_another_and_a_session_ended_there_closes() {
+    let Some(nodes) = cluster(2).await else { return };
+    let (a, b) = (&nodes[0], &nodes[1]);
+    let ada = a.sign_up("ada").await;
+    // Node B has read ada's account (and cached it) before the change.
+    let phone = b.sign_in("ada").await;
+    let mut socket = b.socket_as(&phone).await;
+    socket.subscribe(ChannelId::GENERAL, Position::ZERO).await;
+    let change =
+        serde_json::json!({ "current": crate::helpers::PASSWORD, "new": "new horse battery", "keep_others": true });
+    assert_eq!(a.call_as(&ada.http, "change_password", change).await.status(), 200);
+    let sign_in = |password: &str| serde_json::json!({ "username": "ada", "password": password });
+    let old = b
+        .call_as(
+            &crate::helpers::browser().0,
+            "sign_in",
+            sign_in(crate::helpers::PASSWORD),
+        )
+        .await;
+    assert_eq!(old.status(), 400, "B still took the old password");
+    let new = b
+        .call_as(&crate::helpers::browser().0, "sign_in", sign_in("new horse battery"))
+        .await;
+    assert_eq!(new.status(), 200);
+
+    // The phone's session, listed and ended through A, closes its socket on B.
+    let listed: Vec<parley_app::api::SessionView> = a
+        .call_as(&ada.http, "my_sessions", serde_json::json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 3, "{listed:?}");
+    let phone_id = b
+        .call_as(&phone.http, "my_sessions", serde_json::json!({}))
+        .await
+        .json::<Vec<parley_app::api::SessionView>>()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.current)
+        .map(|s| s.session_id)
+        .unwrap();
+    let ended = a
+        .call_as(&ada.http, "end_session", serde_json::json!({ "session_id": phone_id }))
+        .await;
+    assert_eq!(ended.status(), 200);
+    tokio::time::timeout(Duration::from_secs(2), socket.expect_closed())
+        .await
+        .expect("the phone's socket on B closed within 2 s of its end through A");
+}
+
+#[tokio::test]
 async fn a_role_taken_through_one_node_is_refused_by_another() {
     let Some(nodes) = cluster(2).await else { return };
     let (a, b) = (&nodes[0], &nodes[1]);

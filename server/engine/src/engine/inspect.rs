@@ -75,7 +75,8 @@ impl Engine {
                     "there is no account {name}: give a password to create it"
                 )));
             };
-            self.sign_up(username, password, None).await?;
+            self.sign_up(username, password, &crate::auth::Client::default())
+                .await?;
             true
         };
         let state = self.account(&self.synced().await?, &name).await?;

@@ -1,11 +1,11 @@
-//! Who is asking: sign-up, sign-in, sessions and their end (an event every node follows), and how many sockets an account holds.
+//! Who is asking: sign-up, sign-in, password changes, the list of one's sessions and their end (an event every node follows), and how many sockets an account holds.
 
 use super::{Engine, EngineError};
-use crate::auth::{self, SessionToken};
+use crate::auth::{self, Client, SessionToken};
 use crate::log::store::now_ms;
 use crate::log::store::{AppendError, ExpectedVersion};
 use parley::account::{self, AccountCommand, AccountState};
-use parley::api::Me;
+use parley::api::{Me, SessionView};
 use parley::{CorrelationId, DomainError, Event, EventMetadata, Password, UserId, Username};
 use std::sync::Arc;
 
@@ -36,27 +36,24 @@ impl Engine {
         })
     }
 
-    /// Creates an account and a session for it. `client` is the address it came from
-    /// (none from the command line), for the sign-up limit.
+    /// Creates an account and a session for it. `client` is who asks (its address for
+    /// the sign-up limit, none from the command line; its browser for the sessions list).
     pub async fn sign_up(
         &self,
         username: &str,
         password: &str,
-        client: Option<std::net::IpAddr>,
+        client: &Client,
     ) -> Result<(Me, SessionToken), EngineError> {
         let username = Username::parse(username)?;
         let password = Password::parse(password)?;
-        if client.is_some() {
-            self.logins().sign_up(client).map_err(EngineError::TooManyAttempts)?;
+        if client.ip.is_some() {
+            self.logins().sign_up(client.ip).map_err(EngineError::TooManyAttempts)?;
         }
         let synced = self.synced().await?;
         if self.account(&synced, &username).await?.exists() {
             return Err(DomainError::UsernameTaken.into());
         }
-        let password_hash = auth::hash_password(password).await.map_err(|e| match e {
-            auth::HashError::Busy(busy) => EngineError::Busy(busy),
-            auth::HashError::Failed(e) => EngineError::Internal(e),
-        })?;
+        let password_hash = hash(password).await?;
         let user_id = UserId::new();
         let command = AccountCommand::Register {
             user_id,
@@ -86,7 +83,7 @@ impl Engine {
             user_id,
             username: username.to_string(),
         };
-        let token = self.open_session(&me).await?;
+        let token = self.open_session(&me, client).await?;
         Ok((me, token))
     }
 
@@ -96,10 +93,10 @@ impl Engine {
         &self,
         username: &str,
         password: &str,
-        client: Option<std::net::IpAddr>,
+        client: &Client,
     ) -> Result<(Me, SessionToken), EngineError> {
         self.logins()
-            .sign_in(username, client)
+            .sign_in(username, client.ip)
             .map_err(EngineError::TooManyAttempts)?;
         let synced = self.synced().await?;
         let state = match Username::parse(username) {
@@ -117,24 +114,110 @@ impl Engine {
             user_id,
             username: username.to_string(),
         };
-        let token = self.open_session(&me).await?;
+        let token = self.open_session(&me, client).await?;
         Ok((me, token))
     }
 
-    pub(crate) async fn open_session(&self, me: &Me) -> Result<SessionToken, EngineError> {
+    /// Replaces `session`'s account password, given the current one (tried against the
+    /// sign-in limit, so a stolen session cannot guess it). The account's other sessions
+    /// end unless `keep_others`; returns how many ended.
+    pub async fn change_password(
+        &self,
+        session: &Session,
+        current: &str,
+        new: &str,
+        keep_others: bool,
+        client: &Client,
+    ) -> Result<u64, EngineError> {
+        let new = Password::parse(new)?;
+        let me = &session.me;
+        self.logins()
+            .sign_in(&me.username, client.ip)
+            .map_err(EngineError::TooManyAttempts)?;
+        let synced = self.synced().await?;
+        let username = Username::parse(&me.username)?;
+        let state = self.account(&synced, &username).await?;
+        let attempt = current.chars().take(Password::MAX_CHARS + 1).collect::<String>();
+        if !auth::verify_password(state.password_hash.clone(), attempt).await? {
+            return Err(EngineError::BadRequest("the current password is not right".into()));
+        }
+        let command = AccountCommand::ChangePassword {
+            password_hash: hash(new).await?,
+        };
+        let events = account::decide(&state, &command)?;
+        // Two changes racing: the second is refused rather than silently undoing the first.
+        let appended = self
+            .append(
+                username.stream(),
+                ExpectedVersion::Exact(state.version),
+                &events,
+                &self.metadata(me, None),
+            )
+            .await?;
+        self.wait_followed(appended.last).await?;
+        if keep_others {
+            return Ok(0);
+        }
+        self.sign_out_others(session).await
+    }
+
+    pub(crate) async fn open_session(&self, me: &Me, client: &Client) -> Result<SessionToken, EngineError> {
         let token = SessionToken::generate().map_err(|e| EngineError::Internal(e.to_string()))?;
         let now = now_ms();
         sqlx::query(
-            "INSERT INTO sessions (token_hash, user_id, username, created_at_ms, expires_at_ms) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO sessions (token_hash, user_id, username, created_at_ms, expires_at_ms, user_agent, last_seen_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(token.hash())
         .bind(me.user_id.to_string())
         .bind(me.username.clone())
         .bind(now)
         .bind(now + auth::SESSION_TTL.as_millis() as i64)
+        .bind(&client.user_agent)
+        .bind(now)
         .execute(self.store.pool())
         .await?;
         Ok(token)
+    }
+
+    /// The account's open sessions, the most recently seen first.
+    pub async fn sessions(&self, session: &Session) -> Result<Vec<SessionView>, EngineError> {
+        let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(
+            "SELECT token_hash, user_agent, created_at_ms, last_seen_ms FROM sessions
+             WHERE user_id = $1 AND expires_at_ms > $2 ORDER BY last_seen_ms DESC, created_at_ms DESC",
+        )
+        .bind(session.me.user_id.to_string())
+        .bind(now_ms())
+        .fetch_all(self.store.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(hash, user_agent, created_at_ms, last_seen_ms)| SessionView {
+                session_id: auth::session_id(&hash),
+                device: auth::describe_device(&user_agent),
+                created_at_ms,
+                last_seen_ms: last_seen_ms.max(created_at_ms),
+                current: hash == session.token_hash,
+            })
+            .collect())
+    }
+
+    /// Ends one of the account's sessions, named by its public id (from [`Self::sessions`]),
+    /// and closes its sockets. Another account's session, or one already ended, is "no
+    /// such session" alike.
+    pub async fn end_session(&self, session: &Session, session_id: &str) -> Result<(), EngineError> {
+        let hashes: Vec<String> = sqlx::query_scalar("SELECT token_hash FROM sessions WHERE user_id = $1")
+            .bind(session.me.user_id.to_string())
+            .fetch_all(self.store.pool())
+            .await?;
+        let Some(hash) = hashes.into_iter().find(|hash| auth::session_id(hash) == session_id) else {
+            return Err(EngineError::BadRequest("no such session".into()));
+        };
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(&hash)
+            .execute(self.store.pool())
+            .await?;
+        self.sessions_ended(&session.me, std::slice::from_ref(&hash)).await
     }
 
     /// The session a token opens, if it is known and not expired.
@@ -143,16 +226,25 @@ impl Engine {
             return Err(EngineError::Unauthorized);
         };
         let token_hash = token.hash();
-        let row: Option<(String, String, i64)> = sqlx::query_as(
-            "SELECT user_id, username, expires_at_ms FROM sessions WHERE token_hash = $1 AND expires_at_ms > $2",
+        let now = now_ms();
+        let row: Option<(String, String, i64, i64)> = sqlx::query_as(
+            "SELECT user_id, username, expires_at_ms, last_seen_ms FROM sessions WHERE token_hash = $1 AND expires_at_ms > $2",
         )
         .bind(&token_hash)
-        .bind(now_ms())
+        .bind(now)
         .fetch_optional(self.store.pool())
         .await?;
-        let Some((user_id, username, expires_at_ms)) = row else {
+        let Some((user_id, username, expires_at_ms, last_seen_ms)) = row else {
             return Err(EngineError::Unauthorized);
         };
+        // When it was last seen, for the sessions list: written at most once a minute.
+        if now - last_seen_ms >= LAST_SEEN_STEP_MS {
+            sqlx::query("UPDATE sessions SET last_seen_ms = $1 WHERE token_hash = $2")
+                .bind(now)
+                .bind(&token_hash)
+                .execute(self.store.pool())
+                .await?;
+        }
         let user_id = user_id
             .parse()
             .map_err(|e: uuid::Error| EngineError::Internal(format!("bad user id in sessions: {e}")))?;
@@ -231,6 +323,17 @@ impl Engine {
             .await?;
         self.wait_followed(appended.last).await
     }
+}
+
+/// How stale a session's "last seen" may get before a request writes it again.
+const LAST_SEEN_STEP_MS: i64 = 60_000;
+
+/// Hashes a new password (on the hashing pool; refused when it is full).
+async fn hash(password: Password) -> Result<parley::PasswordHash, EngineError> {
+    auth::hash_password(password).await.map_err(|e| match e {
+        auth::HashError::Busy(busy) => EngineError::Busy(busy),
+        auth::HashError::Failed(e) => EngineError::Internal(e),
+    })
 }
 
 /// One open socket of a user, counted while it lives.

@@ -61,6 +61,8 @@ pub async fn fold(conn: &mut AnyConnection, backend: Backend, batch: &[Arc<Recor
             Event::AccountRegistered { .. } | Event::AdminGranted { .. } => accounts::fold(conn, recorded).await?,
             // Sessions live in their own table; their end only closes sockets (see `LogState`).
             Event::SessionsEnded { .. } => {}
+            // Sign-in reads the password from the account's folded stream, not a read model.
+            Event::PasswordChanged { .. } => {}
             Event::MessagePosted { .. } => {}
         }
     }

@@ -1,0 +1,80 @@
+// Your account's security, in the "Sessions and password" dialog: where you are signed in
+// (ending one session closes it in that browser) and a password change that asks for the
+// current password first.
+import { expect } from '@playwright/test';
+import { PASSWORD, accountItem, join, signIn, test } from './helpers';
+
+test('a password is changed from the keyboard alone: the current one is checked, then only the new one signs in', async ({
+  page,
+}) => {
+  const name = await join(page, 'Rekey');
+  // The menu's first item, from the keyboard.
+  await page.getByTestId('account').focus();
+  await page.keyboard.press('Enter');
+  await expect(page.getByTestId('security')).toBeFocused();
+  await page.keyboard.press('Enter');
+  const dialog = page.getByTestId('security-dialog');
+  await expect(dialog).toBeVisible();
+  const sessions = dialog.getByTestId('session');
+  await expect(sessions).toHaveCount(1);
+  await expect(sessions.first()).toHaveAttribute('data-current', 'true');
+  await expect(sessions.first()).toContainText('this browser');
+  await expect(dialog.getByTestId('sign-out-others')).toBeDisabled();
+
+  // A wrong current password, then a repetition that differs: refused, with the reason.
+  await dialog.getByTestId('current-password').fill('not the password');
+  await dialog.getByTestId('new-password').fill('a brand new password');
+  await dialog.getByTestId('repeat-password').fill('a brand new password');
+  await dialog.getByTestId('repeat-password').press('Enter');
+  await expect(dialog.getByRole('alert')).toContainText('current password is not right');
+  await dialog.getByTestId('current-password').fill(PASSWORD);
+  await dialog.getByTestId('repeat-password').fill('a brand new passwort');
+  await dialog.getByTestId('repeat-password').press('Enter');
+  await expect(dialog.getByRole('alert')).toContainText('differ');
+
+  await dialog.getByTestId('repeat-password').fill('a brand new password');
+  await dialog.getByTestId('repeat-password').press('Enter');
+  await expect(dialog.getByTestId('security-note')).toHaveText('Password changed');
+  await expect(dialog.getByRole('alert')).toHaveCount(0);
+  await expect(dialog.getByTestId('current-password')).toHaveValue('');
+  await page.keyboard.press('Escape');
+  await expect(dialog).toBeHidden();
+  await expect(page.getByTestId('account')).toBeFocused();
+
+  // Signed out, the old password is refused and the new one lets the account in.
+  await (await accountItem(page, 'sign-out')).click();
+  await signIn(page, name);
+  await expect(page.getByTestId('auth-form').getByRole('alert')).toContainText('wrong username or password');
+  await signIn(page, name, 'a brand new password');
+  await expect(page.getByTestId('me')).toHaveText(name);
+});
+
+test('one session is signed out from the list of sessions, and that browser finds itself signed out', async ({
+  newContext,
+}) => {
+  const laptop = await (await newContext()).newPage();
+  const name = await join(laptop, 'Listed');
+  const phone = await (await newContext({ viewport: { width: 390, height: 800 } })).newPage();
+  await phone.goto('/');
+  await expect(phone.locator('main[data-hydrated="true"]')).toBeVisible();
+  await signIn(phone, name);
+  await expect(phone.getByTestId('connection')).toHaveText('online');
+
+  await laptop.bringToFront();
+  await (await accountItem(laptop, 'security')).click();
+  const dialog = laptop.getByTestId('security-dialog');
+  const sessions = dialog.getByTestId('session');
+  await expect(sessions).toHaveCount(2);
+  const other = sessions.and(laptop.locator('[data-current="false"]'));
+  await expect(other).toContainText('Linux');
+  await other.getByTestId('end-session').click();
+  await expect(dialog.getByTestId('security-note')).toHaveText('Signed out that session');
+  await expect(sessions).toHaveCount(1);
+
+  // The phone's socket is closed and its next request refused: it asks to sign in.
+  await phone.bringToFront();
+  await expect(phone.getByTestId('auth-form')).toBeVisible({ timeout: 15_000 });
+  // The laptop is still in.
+  await laptop.bringToFront();
+  await expect(laptop.getByTestId('connection')).toHaveText('online');
+});
