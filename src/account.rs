@@ -1,4 +1,4 @@
-//! The account aggregate: registration, admin grants and password changes (`decide` and `evolve`), and the stream of a user's ended sessions.
+//! The account aggregate: registration, admin grants, password and profile changes (`decide` and `evolve`), and the stream of a user's ended sessions.
 //!
 //! Each account is one stream, named after its username (`account-<username>`), so the event
 //! store's "no stream yet" check is what makes usernames unique: two sign-ups racing for one
@@ -9,6 +9,7 @@ pub use crate::error::CredentialError;
 use crate::error::DomainError;
 use crate::event::Event;
 use crate::ids::{StreamId, UserId};
+use crate::profile::Profile;
 pub use crate::values::{Password, PasswordHash, Username};
 
 /// The stream of a user's ended sessions (see [`Event::SessionsEnded`]).
@@ -29,6 +30,8 @@ pub enum AccountCommand {
     /// Replaces the password. The server checks the current one first (hashing is IO-free
     /// but slow, so it is not done here) and hashes the new one.
     ChangePassword { password_hash: PasswordHash },
+    /// Replaces the profile; nothing changes if it is the same.
+    SetProfile(Profile),
 }
 
 /// What the rules and sign-in need to know about an account, folded from its stream.
@@ -38,6 +41,7 @@ pub struct AccountState {
     pub username: Option<Username>,
     pub password_hash: Option<PasswordHash>,
     pub admin: bool,
+    pub profile: Profile,
     pub version: u64,
 }
 
@@ -82,6 +86,19 @@ pub fn decide(state: &AccountState, command: &AccountCommand) -> Result<Vec<Even
                 password_hash: password_hash.clone(),
             }])
         }
+        AccountCommand::SetProfile(profile) => {
+            let (Some(user_id), Some(username)) = (state.user_id, state.username.clone()) else {
+                return Err(DomainError::NoSuchUser(String::new()));
+            };
+            if state.profile == *profile {
+                return Ok(Vec::new());
+            }
+            Ok(vec![Event::ProfileChanged {
+                user_id,
+                username,
+                profile: profile.clone(),
+            }])
+        }
     }
 }
 
@@ -98,6 +115,7 @@ pub fn evolve(mut state: AccountState, event: &Event) -> AccountState {
         }
         Event::AdminGranted { .. } => state.admin = true,
         Event::PasswordChanged { password_hash, .. } => state.password_hash = Some(password_hash.clone()),
+        Event::ProfileChanged { profile, .. } => state.profile = profile.clone(),
         _ => {}
     }
     state.version += 1;
@@ -195,5 +213,28 @@ mod tests {
         let state = changed.iter().fold(state, evolve);
         assert_eq!(state.password_hash, Some(PasswordHash("$argon2id$new".into())));
         assert_eq!(state.version, 2);
+    }
+
+    #[test]
+    fn a_profile_is_saved_once_and_the_same_profile_again_changes_nothing() {
+        let registered = decide(&AccountState::default(), &register("ada")).unwrap_or_default();
+        let state = registered.iter().fold(AccountState::default(), evolve);
+        let input = crate::profile::ProfileInput {
+            display_name: "Ada Lovelace".into(),
+            ..Default::default()
+        };
+        let Ok(profile) = Profile::parse(&input, 0) else {
+            panic!("valid")
+        };
+        let set = AccountCommand::SetProfile(profile.clone());
+        let changed = decide(&state, &set).unwrap_or_default();
+        assert!(matches!(changed.as_slice(), [Event::ProfileChanged { profile: p, .. }] if *p == profile));
+        let state = changed.iter().fold(state, evolve);
+        assert_eq!(state.profile, profile);
+        assert_eq!(decide(&state, &set), Ok(Vec::new()));
+        assert!(matches!(
+            decide(&AccountState::default(), &set),
+            Err(DomainError::NoSuchUser(_))
+        ));
     }
 }

@@ -140,6 +140,22 @@ pub struct SearchHit {
 /// The most results one search returns.
 pub const MAX_SEARCH_HITS: u32 = 30;
 
+/// A person as others see them: who they are and what they show of themselves.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileView {
+    pub user_id: UserId,
+    pub username: String,
+    #[serde(default)]
+    pub profile: crate::profile::Profile,
+}
+
+/// What the user card shows: the person, and the spaces you both belong to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserCard {
+    pub person: ProfileView,
+    pub spaces_in_common: Vec<String>,
+}
+
 /// One of your sessions (a browser or device signed in), as you see it in the list.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionView {

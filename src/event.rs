@@ -2,6 +2,7 @@
 
 use crate::attachment::Attachment;
 use crate::ids::{ChannelId, CorrelationId, EventId, MessageId, Position, StreamId, UserId};
+use crate::profile::Profile;
 use crate::rules::{DisplayName, Emoji, MessageBody};
 use crate::schema::{self, UpcastError};
 use crate::values::{ChannelKind, PasswordHash, Role, SpaceId, Username};
@@ -91,6 +92,13 @@ pub enum Event {
         user_id: UserId,
         username: Username,
         password_hash: PasswordHash,
+    },
+    /// Someone saved their profile (display name, status, time zone): it replaces the
+    /// last one whole. On the account's stream.
+    ProfileChanged {
+        user_id: UserId,
+        username: Username,
+        profile: Profile,
     },
     /// Sessions of an account ended (signed out, or "sign out everywhere else"): every
     /// node closes the sockets opened with them. `sessions` are the sessions' public ids
@@ -198,6 +206,7 @@ impl Event {
             Self::AccountRegistered { .. } => "AccountRegistered",
             Self::AdminGranted { .. } => "AdminGranted",
             Self::PasswordChanged { .. } => "PasswordChanged",
+            Self::ProfileChanged { .. } => "ProfileChanged",
             Self::SessionsEnded { .. } => "SessionsEnded",
             Self::SpaceCreated { .. } => "SpaceCreated",
             Self::SpaceRenamed { .. } => "SpaceRenamed",

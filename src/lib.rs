@@ -44,6 +44,7 @@ pub mod listing;
 pub mod markdown;
 pub mod outbound;
 pub mod presence;
+pub mod profile;
 pub mod protocol;
 pub mod redact;
 pub mod rules;

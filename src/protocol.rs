@@ -92,6 +92,10 @@ pub enum ServerFrame {
     Personal {
         event: Box<RecordedEvent>,
     },
+    /// Someone you share a space or a conversation with saved their profile.
+    Profile {
+        person: crate::api::ProfileView,
+    },
     /// Everything up to `position` has been sent; what follows is live.
     CaughtUp {
         channel: ChannelId,

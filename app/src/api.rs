@@ -233,6 +233,28 @@ pub async fn sign_out_others() -> Result<u64, AppError> {
     Ok(engine.sign_out_others(&session).await?)
 }
 
+/// Saves your profile (display name, status, time zone); empty fields clear. Returns it
+/// as others will see it.
+#[server(client = ApiClient, endpoint = "set_profile", input = server_fn::codec::Json)]
+pub async fn set_profile(profile: parley::profile::ProfileInput) -> Result<ProfileView, AppError> {
+    let (engine, me) = ssr::signed_in().await?;
+    Ok(engine.set_profile(&me, &profile).await?)
+}
+
+/// The profiles of these usernames as you may see them (at most 200; unknown names left out).
+#[server(client = ApiClient, endpoint = "profiles", input = server_fn::codec::Json)]
+pub async fn profiles(usernames: Vec<String>) -> Result<Vec<ProfileView>, AppError> {
+    let (engine, me) = ssr::signed_in().await?;
+    Ok(engine.profiles(&me, &usernames).await?)
+}
+
+/// A person's card: their profile as you may see it, and the spaces you both belong to.
+#[server(client = ApiClient, endpoint = "person_card", input = server_fn::codec::Json)]
+pub async fn person_card(username: String) -> Result<UserCard, AppError> {
+    let (engine, me) = ssr::signed_in().await?;
+    Ok(engine.user_card(&me, &username).await?)
+}
+
 /// This account's open sessions (browsers and devices signed in), the current one marked.
 #[server(client = ApiClient, endpoint = "my_sessions", input = server_fn::codec::Json)]
 pub async fn my_sessions() -> Result<Vec<SessionView>, AppError> {

@@ -30,8 +30,8 @@ const DEFAULT_LIMIT: u32 = 50;
         description = "Post and read messages as a user, with a personal API token (create one in the app: \
                        your name in the header, then API tokens). Send it as `Authorization: Bearer pt_…`."
     ),
-    paths(list_channels, list_messages, post_message),
-    components(schemas(ApiChannel, ApiMessage, ApiReaction, ApiAttachment, NewMessage, Posted, ApiError, ErrorBody)),
+    paths(list_channels, list_messages, post_message, get_user),
+    components(schemas(ApiChannel, ApiMessage, ApiReaction, ApiAttachment, NewMessage, Posted, ApiUser, ApiStatus, ApiError, ErrorBody)),
     modifiers(&BearerToken),
     security(("token" = []))
 )]
@@ -53,6 +53,7 @@ impl Modify for BearerToken {
 pub fn routes() -> axum::Router<AppState> {
     axum::Router::new()
         .route("/api/v1/channels", get(list_channels))
+        .route("/api/v1/users/{username}", get(get_user))
         .route(
             "/api/v1/channels/{channel_id}/messages",
             get(list_messages).post(post_message),
@@ -113,6 +114,30 @@ pub struct ApiMessage {
     pub replies: u32,
     pub reactions: Vec<ApiReaction>,
     pub attachments: Vec<ApiAttachment>,
+}
+
+/// A person, as the token's user may see them: the status and time zone only to those who
+/// share a space or a conversation with them.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ApiUser {
+    #[schema(format = Uuid)]
+    pub user_id: String,
+    pub username: String,
+    /// What the person is called in the app (none: the username).
+    pub display_name: Option<String>,
+    pub status: Option<ApiStatus>,
+    /// An IANA name such as `Europe/Paris`.
+    pub time_zone: Option<String>,
+    /// The spaces the token's user and this person both belong to.
+    pub spaces_in_common: Vec<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ApiStatus {
+    pub emoji: Option<String>,
+    pub text: String,
+    /// When it stops showing (ms since the epoch), if it does.
+    pub until_ms: Option<i64>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -195,7 +220,7 @@ impl From<EngineError> for Refusal {
     fn from(e: EngineError) -> Self {
         match &e {
             EngineError::Unauthorized => Self(StatusCode::UNAUTHORIZED, "unauthorized", e.user_message(), None),
-            EngineError::Domain(DomainError::NoSuchChannel) => {
+            EngineError::Domain(DomainError::NoSuchChannel | DomainError::NoSuchUser(_)) => {
                 Self(StatusCode::NOT_FOUND, "not_found", e.user_message(), None)
             }
             e if e.retry_after().is_some() => Self(
@@ -321,6 +346,39 @@ struct Page {
 }
 
 /// A page of a channel's messages, oldest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{username}",
+    params(("username" = String, Path, description = "The person's username")),
+    responses(
+        (status = 200, description = "Their profile, as you may see it", body = ApiUser),
+        (status = 401, description = "No valid token", body = ApiError),
+        (status = 404, description = "No such user", body = ApiError),
+    )
+)]
+async fn get_user(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(username): Path<String>,
+) -> Result<Json<ApiUser>, Refusal> {
+    let me = bearer(&state.engine, &headers).await?;
+    let card = state.engine.user_card(&me, &username).await?;
+    let person = card.person;
+    let now = parley_engine::log::store::now_ms();
+    Ok(Json(ApiUser {
+        user_id: person.user_id.to_string(),
+        display_name: person.profile.display_name.as_ref().map(|n| n.as_str().to_owned()),
+        status: person.profile.status_at(now).map(|s| ApiStatus {
+            emoji: s.emoji.as_ref().map(ToString::to_string),
+            text: s.text.clone(),
+            until_ms: s.until_ms,
+        }),
+        time_zone: person.profile.time_zone.as_ref().map(|z| z.as_str().to_owned()),
+        username: person.username,
+        spaces_in_common: card.spaces_in_common,
+    }))
+}
+
 #[utoipa::path(
     get,
     path = "/api/v1/channels/{channel_id}/messages",

@@ -161,6 +161,7 @@ where
     // Channels watched for new messages (unread badges), and this user's own events.
     let mut watches: HashMap<ChannelId, Follow> = HashMap::new();
     let mut personal = engine.hub().personal(session.me.user_id);
+    let mut profiles = engine.hub().profiles();
     // This socket makes its user present; it hears of others only once it asks to.
     let mut presence = Presence {
         connection: engine.presence().connect(&session.me.username),
@@ -174,6 +175,7 @@ where
             Lost(Result<AccessLost, broadcast::error::RecvError>),
             Presence(Result<parley_engine::live::presence::Change, broadcast::error::RecvError>),
             Personal(Result<Utf8Bytes, broadcast::error::RecvError>),
+            Profile(Result<Arc<parley_engine::live::hub::ProfileDispatch>, broadcast::error::RecvError>),
             End,
         }
         let next = tokio::select! {
@@ -184,6 +186,7 @@ where
             () = &mut expiry => Next::End,
             lost = access_lost.recv() => Next::Lost(lost),
             frame = personal.recv() => Next::Personal(frame),
+            profile = profiles.recv() => Next::Profile(profile),
             change = async {
                 match presence.changes.as_mut() {
                     Some(changes) => changes.recv().await,
@@ -205,6 +208,22 @@ where
                     }
                     Err(broadcast::error::RecvError::Lagged(_)) => {}
                     Err(broadcast::error::RecvError::Closed) => personal = engine.hub().personal(session.me.user_id),
+                }
+                continue;
+            }
+            Next::Profile(profile) => {
+                match profile {
+                    // Best effort like presence: the client reads profiles again when it opens.
+                    Ok(profile) => {
+                        let frame = if presence.contacts.may_see(&engine, &session.me, &profile.username).await {
+                            profile.full.clone()
+                        } else {
+                            profile.public.clone()
+                        };
+                        let _ = out.try_send(Message::Text(frame));
+                    }
+                    Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => profiles = engine.hub().profiles(),
                 }
                 continue;
             }

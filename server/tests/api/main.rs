@@ -15,6 +15,7 @@ mod inspect;
 mod messages;
 mod ops;
 mod presence;
+mod profiles;
 mod projection;
 mod rest;
 mod restart;

@@ -5,7 +5,7 @@ use crate::helpers::{TestApp, User, spawn_app};
 use parley::{ChannelId, MessageId};
 use serde_json::{Value, json};
 
-async fn create_token(app: &TestApp, user: &User, name: &str) -> (String, String) {
+pub(crate) async fn create_token(app: &TestApp, user: &User, name: &str) -> (String, String) {
     let response = app.call_as(&user.http, "create_token", json!({ "name": name })).await;
     assert_eq!(response.status(), 200);
     let created: Value = response.json().await.unwrap();
@@ -16,7 +16,7 @@ async fn create_token(app: &TestApp, user: &User, name: &str) -> (String, String
 
 /// Checks `value` against an OpenAPI 3.1 schema of the document: types, required and
 /// known properties, arrays, references. Enough to catch the code and the document drifting.
-fn conforms(value: &Value, schema: &Value, doc: &Value, at: &str) -> Result<(), String> {
+pub(crate) fn conforms(value: &Value, schema: &Value, doc: &Value, at: &str) -> Result<(), String> {
     if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
         let name = reference.rsplit('/').next().unwrap();
         return conforms(value, &doc["components"]["schemas"][name], doc, at);
@@ -75,7 +75,7 @@ fn conforms(value: &Value, schema: &Value, doc: &Value, at: &str) -> Result<(), 
 }
 
 /// The schema the document gives for a response of `method path` with `status`.
-fn response_schema<'a>(doc: &'a Value, path: &str, method: &str, status: u16) -> &'a Value {
+pub(crate) fn response_schema<'a>(doc: &'a Value, path: &str, method: &str, status: u16) -> &'a Value {
     let schema = &doc["paths"][path][method]["responses"][status.to_string()]["content"]["application/json"]["schema"];
     assert!(!schema.is_null(), "the document has no {status} for {method} {path}");
     schema

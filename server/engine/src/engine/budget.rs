@@ -36,10 +36,12 @@ pub enum Write {
     Direct,
     /// API tokens made.
     Token,
+    /// Profiles saved (each goes out to everyone who shares a space with the person).
+    Profile,
 }
 
 impl Write {
-    const ALL: [Write; 7] = [
+    const ALL: [Write; 8] = [
         Write::Change,
         Write::Space,
         Write::SpaceAction,
@@ -47,6 +49,7 @@ impl Write {
         Write::Upload,
         Write::Direct,
         Write::Token,
+        Write::Profile,
     ];
 
     /// A burst, then one more every so often.
@@ -59,6 +62,7 @@ impl Write {
             Write::Upload => (30, Duration::from_secs(2)),
             Write::Direct => (30, Duration::from_secs(2)),
             Write::Token => (10, Duration::from_secs(60)),
+            Write::Profile => (10, Duration::from_secs(10)),
         }
     }
 
@@ -72,6 +76,7 @@ impl Write {
             Write::Upload => "uploads",
             Write::Direct => "new conversations",
             Write::Token => "new API tokens",
+            Write::Profile => "profile changes",
         }
     }
 }
@@ -138,6 +143,7 @@ pub fn write_of(event: &Event) -> Option<Write> {
         | Event::ChannelRenamed { .. }
         | Event::ChannelArchived { .. } => Write::SpaceAction,
         Event::WebhookCreated { .. } | Event::WebhookDeleted { .. } => Write::Webhook,
+        Event::ProfileChanged { .. } => Write::Profile,
         Event::ChannelCreated {
             kind: parley::ChannelKind::Direct { .. },
             ..

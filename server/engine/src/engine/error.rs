@@ -13,6 +13,8 @@ pub enum EngineError {
     Domain(#[from] DomainError),
     #[error(transparent)]
     Credential(#[from] CredentialError),
+    #[error(transparent)]
+    Profile(#[from] parley::profile::ProfileError),
     #[error("{0}")]
     BadRequest(String),
     #[error("wrong username or password")]
@@ -75,6 +77,7 @@ impl EngineError {
             Self::Rule(_)
                 | Self::Domain(_)
                 | Self::Credential(_)
+                | Self::Profile(_)
                 | Self::BadRequest(_)
                 | Self::BadCredentials
                 | Self::Unauthorized

@@ -29,6 +29,7 @@ mod files;
 pub mod folded;
 mod inspect;
 mod messages;
+pub mod profiles;
 mod reads;
 pub mod redaction;
 mod search;

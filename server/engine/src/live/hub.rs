@@ -27,11 +27,25 @@ pub struct Dispatch {
 /// Events buffered per user (read markers, mutes): rare, so a small buffer.
 const USER_BUFFER: usize = 64;
 
+/// Profile changes buffered for sockets that fall behind (each user's are budgeted).
+const PROFILE_BUFFER: usize = 256;
+
+/// A profile someone saved, as two frames: the whole of it, for the people who share a
+/// space or a conversation with them, and the display name alone, for everyone else who
+/// may meet them in the lobby.
+#[derive(Debug)]
+pub struct ProfileDispatch {
+    pub username: String,
+    pub full: Utf8Bytes,
+    pub public: Utf8Bytes,
+}
+
 #[derive(Clone)]
 pub struct Hub {
     channels: Arc<Mutex<HashMap<ChannelId, broadcast::Sender<Arc<Dispatch>>>>>,
     /// The sockets of each user, for events about that user alone.
     users: Arc<Mutex<HashMap<UserId, broadcast::Sender<Utf8Bytes>>>>,
+    profiles: broadcast::Sender<Arc<ProfileDispatch>>,
     projected: watch::Sender<Position>,
     /// Wakes the webhook deliverer when a subscription changed (retried, skipped).
     webhooks: Arc<tokio::sync::Notify>,
@@ -44,6 +58,7 @@ impl Hub {
         Self {
             channels: Arc::default(),
             users: Arc::default(),
+            profiles: broadcast::channel(PROFILE_BUFFER).0,
             webhooks: Arc::default(),
             relay: Arc::default(),
             projected: watch::channel(projected).0,
@@ -98,6 +113,11 @@ impl Hub {
             .subscribe()
     }
 
+    /// Profiles as people save them (each socket picks the frame its user may see).
+    pub fn profiles(&self) -> broadcast::Receiver<Arc<ProfileDispatch>> {
+        self.profiles.subscribe()
+    }
+
     /// Called by the projector once `events` are in the read models.
     /// The projected position moves first: a socket that subscribes in between then
     /// finds these events in its catch-up, and skips the live copies by position.
@@ -116,6 +136,30 @@ impl Hub {
             );
             if let Some(user) = event.event.personal() {
                 self.send_personal(user, event);
+            }
+            if let parley::Event::ProfileChanged {
+                user_id,
+                username,
+                profile,
+            } = &event.event
+                && self.profiles.receiver_count() > 0
+            {
+                let frame = |profile: parley::profile::Profile| -> Utf8Bytes {
+                    ServerFrame::Profile {
+                        person: parley::api::ProfileView {
+                            user_id: *user_id,
+                            username: username.to_string(),
+                            profile,
+                        },
+                    }
+                    .to_json()
+                    .into()
+                };
+                let _ = self.profiles.send(Arc::new(ProfileDispatch {
+                    username: username.to_string(),
+                    full: frame(profile.clone()),
+                    public: frame(profile.public()),
+                }));
             }
             let Some(channel) = event.event.channel_id() else {
                 continue;

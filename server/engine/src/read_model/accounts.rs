@@ -1,9 +1,9 @@
-//! The `accounts` read model: user ids, usernames, and who was made an instance admin.
+//! The `accounts` read model: user ids, usernames, profiles, and who was made an instance admin.
 
 use parley::{Event, RecordedEvent};
 use sqlx::AnyConnection;
 
-/// Folds sign-ups and admin grants.
+/// Folds sign-ups, profiles and admin grants.
 pub(super) async fn fold(conn: &mut AnyConnection, recorded: &RecordedEvent) -> Result<(), sqlx::Error> {
     let position = recorded.position.0 as i64;
     match &recorded.event {
@@ -17,6 +17,14 @@ pub(super) async fn fold(conn: &mut AnyConnection, recorded: &RecordedEvent) -> 
             .bind(position)
             .execute(&mut *conn)
             .await?;
+        }
+        Event::ProfileChanged { user_id, profile, .. } => {
+            let profile = serde_json::to_string(profile).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+            sqlx::query("UPDATE accounts SET profile = $1 WHERE user_id = $2")
+                .bind(profile)
+                .bind(user_id.to_string())
+                .execute(&mut *conn)
+                .await?;
         }
         Event::AdminGranted { user_id, .. } => {
             sqlx::query("UPDATE accounts SET admin = 1 WHERE user_id = $1")

@@ -1,0 +1,116 @@
+//! Profiles: saving one's own (an event on the account's stream), and reading others' (whole for the people one shares a space or a conversation with, the display name alone for anyone else): a user card, names in bulk.
+
+use super::{Engine, EngineError};
+use crate::log::store::ExpectedVersion;
+use parley::account::{self, AccountCommand};
+use parley::api::{Me, ProfileView, UserCard};
+use parley::profile::{Profile, ProfileInput};
+use parley::{DomainError, Username};
+use std::collections::HashSet;
+
+/// The most profiles one request reads (a screenful of authors is far fewer).
+pub const MAX_PROFILES: usize = 200;
+
+impl Engine {
+    /// Saves `me`'s profile; returns it as others will see it. The same profile again
+    /// stores nothing.
+    pub async fn set_profile(&self, me: &Me, input: &ProfileInput) -> Result<ProfileView, EngineError> {
+        let profile = Profile::parse(input, self.rules_now_ms())?;
+        self.spend(me, crate::engine::budget::Write::Profile).await?;
+        let synced = self.synced().await?;
+        let username = Username::parse(&me.username)?;
+        let state = self.account(&synced, &username).await?;
+        let events = account::decide(&state, &AccountCommand::SetProfile(profile.clone()))?;
+        if !events.is_empty() {
+            let appended = self
+                .append(
+                    username.stream(),
+                    ExpectedVersion::Exact(state.version),
+                    &events,
+                    &self.metadata(me, None),
+                )
+                .await?;
+            self.wait_projected(appended.last).await;
+        }
+        Ok(ProfileView {
+            user_id: me.user_id,
+            username: me.username.clone(),
+            profile,
+        })
+    }
+
+    /// The profiles of `usernames` as `me` may see them: whole for themselves and the
+    /// people they share a space or a conversation with; the display name alone for the
+    /// others, whom they may meet in the lobby (open to every account). Unknown names are
+    /// left out. At most [`MAX_PROFILES`] names.
+    pub async fn profiles(&self, me: &Me, usernames: &[String]) -> Result<Vec<ProfileView>, EngineError> {
+        if usernames.len() > MAX_PROFILES {
+            return Err(EngineError::BadRequest(format!(
+                "at most {MAX_PROFILES} profiles at once"
+            )));
+        }
+        let contacts = self.presence_contacts(me).await?;
+        let wanted: HashSet<&str> = usernames.iter().map(String::as_str).collect();
+        let mut found = Vec::new();
+        let wanted: Vec<&str> = wanted.into_iter().collect();
+        for chunk in wanted.chunks(100) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT user_id, username, profile FROM accounts WHERE username IN ({})",
+                marks.join(", ")
+            );
+            // Only numbered placeholders are formatted in; the names are bound.
+            let mut query = sqlx::query_as::<_, (String, String, String)>(sqlx::AssertSqlSafe(sql));
+            for name in chunk {
+                query = query.bind(*name);
+            }
+            for row in query.fetch_all(self.store.pool()).await? {
+                let mut view = profile_view(row)?;
+                if contacts.as_ref().is_some_and(|c| !c.contains(&view.username)) {
+                    view.profile = view.profile.public();
+                }
+                found.push(view);
+            }
+        }
+        Ok(found)
+    }
+
+    /// The user card of `username` for `me` (as [`Engine::profiles`] shows them, with the
+    /// spaces both belong to); "no such user" for a name nobody has.
+    pub async fn user_card(&self, me: &Me, username: &str) -> Result<UserCard, EngineError> {
+        let no_such_user = || EngineError::Domain(DomainError::NoSuchUser(username.chars().take(32).collect()));
+        let person = self
+            .profiles(me, &[username.trim().to_ascii_lowercase()])
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(no_such_user)?;
+        let spaces_in_common: Vec<String> = sqlx::query_scalar(
+            "SELECT s.name FROM spaces s
+             JOIN space_members mine ON mine.space_id = s.space_id AND mine.user_id = $1
+             JOIN space_members theirs ON theirs.space_id = s.space_id AND theirs.user_id = $2
+             WHERE s.deleted = 0 ORDER BY s.name",
+        )
+        .bind(me.user_id.to_string())
+        .bind(person.user_id.to_string())
+        .fetch_all(self.store.pool())
+        .await?;
+        Ok(UserCard {
+            person,
+            spaces_in_common,
+        })
+    }
+}
+
+fn profile_view((user_id, username, profile): (String, String, String)) -> Result<ProfileView, EngineError> {
+    let user_id = user_id
+        .parse()
+        .map_err(|e: uuid::Error| EngineError::Internal(format!("bad user id in accounts: {e}")))?;
+    // A profile the read model cannot read shows as none rather than failing the page.
+    let profile = serde_json::from_str(&profile).unwrap_or_default();
+    Ok(ProfileView {
+        user_id,
+        username,
+        profile,
+    })
+}
