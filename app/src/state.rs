@@ -71,6 +71,12 @@ pub struct ChatState {
     /// What went wrong with a link the page was opened with (an invite that does not
     /// work), shown until dismissed.
     pub problem: RwSignal<Option<String>>,
+    /// The profiles of the people on screen, by username (see `client::people`).
+    pub profiles: RwSignal<std::collections::HashMap<String, parley::profile::Profile>>,
+    /// The usernames whose profiles were asked for already.
+    pub people_asked: StoredValue<std::collections::HashSet<String>>,
+    /// The person whose card is open, by username.
+    pub card: RwSignal<Option<String>>,
 }
 
 impl ChatState {
@@ -87,6 +93,20 @@ impl ChatState {
                     .map(|c| c.channel_id)
             })
             .or_else(|| name.eq_ignore_ascii_case("general").then_some(ChannelId::GENERAL))
+    }
+
+    /// The name to show for `username`: their display name, or the username (tracked).
+    pub fn name_of(&self, username: &str) -> String {
+        self.profiles
+            .with(|p| p.get(username).map(|p| p.name_or(username).to_owned()))
+            .unwrap_or_else(|| username.to_owned())
+    }
+
+    /// The status `username` shows now, if any: its emoji and words (tracked).
+    pub fn status_of(&self, username: &str) -> Option<parley::profile::Status> {
+        let now = js_now_ms();
+        self.profiles
+            .with(|p| p.get(username).and_then(|p| p.status_at(now).cloned()))
     }
 
     /// Why the channel on screen cannot be opened, when it cannot (the server's words).
@@ -230,6 +250,42 @@ fn format_date_time(ms: i64, date_style: &str) -> String {
     }
 }
 
+/// "14:05": the time now in `zone` (an IANA name), in the browser's language; none if the
+/// browser does not know the zone.
+pub(crate) fn time_in(zone: &str) -> Option<String> {
+    #[cfg(feature = "browser")]
+    {
+        let options = js_sys::Object::new();
+        for (key, value) in [("timeStyle", "short"), ("timeZone", zone)] {
+            let _ = js_sys::Reflect::set(&options, &key.into(), &value.into());
+        }
+        let locales = js_sys::Array::of1(&browser_language().into());
+        let format = js_sys::Intl::DateTimeFormat::new(&locales, &options);
+        let date = js_sys::Date::new_0();
+        let formatted = format.format().call1(&format, &date).ok()?;
+        formatted.as_string()
+    }
+    #[cfg(not(feature = "browser"))]
+    {
+        let _ = zone;
+        None
+    }
+}
+
+/// The browser's time zone (an IANA name), for a profile's default.
+pub(crate) fn browser_time_zone() -> String {
+    #[cfg(feature = "browser")]
+    {
+        let format = js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &js_sys::Object::new());
+        js_sys::Reflect::get(&format.resolved_options(), &"timeZone".into())
+            .ok()
+            .and_then(|z| z.as_string())
+            .unwrap_or_default()
+    }
+    #[cfg(not(feature = "browser"))]
+    String::new()
+}
+
 /// Puts a text on the clipboard; whether the browser took it.
 pub(crate) async fn copy_text(text: &str) -> bool {
     #[cfg(feature = "browser")]
@@ -265,7 +321,7 @@ fn browser_language() -> String {
         .unwrap_or_else(|| "en".to_owned())
 }
 
-fn js_now_ms() -> i64 {
+pub(crate) fn js_now_ms() -> i64 {
     #[cfg(feature = "browser")]
     {
         js_sys::Date::now() as i64

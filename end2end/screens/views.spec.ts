@@ -47,6 +47,19 @@ for (const [device, viewport] of devices) {
       await expect(page.getByTestId('session')).toHaveCount(1);
       await shot(page, `sessions-${tag}`);
       await page.keyboard.press('Escape');
+      await page.getByTestId('account').click();
+      await page.getByTestId('profile').click();
+      await page.getByTestId('display-name').fill('Ada Lovelace');
+      await page.getByTestId('status-emoji-field').fill('🧮');
+      await page.getByTestId('status-text').fill('computing Bernoulli numbers');
+      await page.getByTestId('profile-save').click();
+      await expect(page.getByTestId('profile-note')).toHaveText('Saved');
+      await shot(page, `profile-${tag}`);
+      await page.keyboard.press('Escape');
+      await page.getByTestId('author').last().click();
+      await expect(page.getByTestId('card-spaces')).toBeVisible();
+      await shot(page, `card-${tag}`);
+      await page.keyboard.press('Escape');
 
       await message(page, root).last().click({ position: { x: 80, y: 20 } });
       await message(page, root).last().getByTestId('reply').click();

@@ -87,6 +87,15 @@ for (const [label, viewport] of [
       await expect(page.getByTestId('session')).toHaveCount(1);
       expect(await problems(page), 'sessions and password').toEqual([]);
       await page.keyboard.press('Escape');
+      await page.getByTestId('account').click();
+      await page.getByTestId('profile').click();
+      await expect(page.getByTestId('profile-dialog')).toBeVisible();
+      expect(await problems(page), 'profile').toEqual([]);
+      await page.keyboard.press('Escape');
+      await message(page, text).getByTestId('author').click();
+      await expect(page.getByTestId('card-spaces')).toBeVisible();
+      expect(await problems(page), 'user card').toEqual([]);
+      await page.keyboard.press('Escape');
 
       await message(page, text).click();
       await message(page, text).getByTestId('reply').click();

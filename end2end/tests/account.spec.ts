@@ -8,9 +8,10 @@ test('a password is changed from the keyboard alone: the current one is checked,
   page,
 }) => {
   const name = await join(page, 'Rekey');
-  // The menu's first item, from the keyboard.
+  // The menu's second item, from the keyboard.
   await page.getByTestId('account').focus();
   await page.keyboard.press('Enter');
+  await page.keyboard.press('ArrowDown');
   await expect(page.getByTestId('security')).toBeFocused();
   await page.keyboard.press('Enter');
   const dialog = page.getByTestId('security-dialog');

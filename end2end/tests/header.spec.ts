@@ -60,13 +60,13 @@ test('the account menu: opened, walked and closed from the keyboard; its items w
   await page.keyboard.press('Enter');
   await expect(menu).toBeVisible();
   await expect(button).toHaveAttribute('aria-expanded', 'true');
-  await expect(menu.getByTestId('security')).toBeFocused();
+  await expect(menu.getByTestId('profile')).toBeFocused();
   await page.keyboard.press('ArrowDown');
-  await expect(menu.getByTestId('tokens')).toBeFocused();
+  await expect(menu.getByTestId('security')).toBeFocused();
   await page.keyboard.press('End');
   await expect(menu.getByTestId('sign-out')).toBeFocused();
   await page.keyboard.press('ArrowDown');
-  await expect(menu.getByTestId('security')).toBeFocused();
+  await expect(menu.getByTestId('profile')).toBeFocused();
   await page.keyboard.press('ArrowUp');
   await expect(menu.getByTestId('sign-out')).toBeFocused();
   await page.keyboard.press('Escape');

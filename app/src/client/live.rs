@@ -362,6 +362,7 @@ async fn follow(
                 }
                 _ => {}
             },
+            Ok(ServerFrame::Profile { person }) => crate::client::people::heard(state, person.username, person.profile),
             Ok(ServerFrame::CaughtUp { .. }) => {
                 caught_up = true;
                 // New messages elsewhere while this socket was not watching are in the count.

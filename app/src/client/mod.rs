@@ -5,5 +5,6 @@ pub(crate) mod live;
 #[cfg(feature = "browser")]
 pub(crate) mod local;
 pub mod notify;
+pub mod people;
 #[cfg(feature = "browser")]
 pub(crate) mod sync;

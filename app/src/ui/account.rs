@@ -1,4 +1,4 @@
-//! The account menu in the header: who is signed in, and what they do with their account and this browser (sessions and password, tokens, the event log, local data, signing out).
+//! The account menu in the header: who is signed in, and what they do with their account and this browser (profile, sessions and password, tokens, the event log, local data, signing out).
 
 use crate::state::ChatState;
 use crate::ui::keys::step_focus;
@@ -16,6 +16,7 @@ pub fn AccountMenu(state: ChatState) -> impl IntoView {
     let open = RwSignal::new(false);
     let tokens = RwSignal::new(false);
     let security = RwSignal::new(false);
+    let profile = RwSignal::new(false);
     let admin = RwSignal::new(false);
     let button = NodeRef::<html::Button>::new();
     let menu = NodeRef::<html::Div>::new();
@@ -26,11 +27,13 @@ pub fn AccountMenu(state: ChatState) -> impl IntoView {
             });
         }
     });
-    let name = move || {
+    let username = move || {
         state
             .me
             .with(|me| me.as_ref().map(|me| me.username.clone()).unwrap_or_default())
     };
+    // The display name once the profile is known (the username until then).
+    let name = move || state.name_of(&username());
     let close = move |refocus: bool| {
         open.set(false);
         if refocus && let Some(button) = button.get_untracked() {
@@ -97,8 +100,15 @@ pub fn AccountMenu(state: ChatState) -> impl IntoView {
             </button>
             <Show when=move || open.get()>
                 <div class="menu" node_ref=menu data-testid="account-menu" on:keydown=on_key>
-                    <p class="menu-note">"Signed in as " <strong>{name}</strong></p>
+                    <p class="menu-note">"Signed in as " <strong>{username}</strong></p>
                     <div role="menu" aria-label="Account">
+                    <button role="menuitem" data-testid="profile" on:click=move |_| {
+                        close(false);
+                        profile.set(true);
+                    }>
+                        "Profile"
+                        <small>"your display name, status and time zone"</small>
+                    </button>
                     <button role="menuitem" data-testid="security" on:click=move |_| {
                         close(false);
                         security.set(true);
@@ -140,6 +150,9 @@ pub fn AccountMenu(state: ChatState) -> impl IntoView {
             </Show>
             <Show when=move || tokens.get()>
                 <crate::ui::tokens::TokensDialog open=tokens />
+            </Show>
+            <Show when=move || profile.get()>
+                <crate::ui::people::ProfileDialog open=profile state />
             </Show>
             <Show when=move || security.get()>
                 <crate::ui::security::SecurityDialog open=security />

@@ -65,9 +65,23 @@ fn inline(inline: Inline, me: Signal<Option<String>>) -> AnyView {
                 let name = name.clone();
                 move || me.with(|me| me.as_deref().is_some_and(|me| me.eq_ignore_ascii_case(&name)))
             };
+            // Shown by display name (the username on hover), once the profile is known.
+            let state = use_context::<crate::state::ChatState>();
+            let username = name.to_ascii_lowercase();
+            if let Some(state) = state {
+                crate::client::people::want(state, [username.clone()]);
+            }
+            let title = format!("@{username}");
+            let mention = name.clone();
+            let shown = move || {
+                format!(
+                    "@{}",
+                    state.map_or_else(|| name.clone(), |state| state.name_of(&username))
+                )
+            };
             view! {
-                <span class="mention" class:me=mine data-mention=name.clone()>
-                    {format!("@{name}")}
+                <span class="mention" class:me=mine data-mention=mention title=title>
+                    {shown}
                 </span>
             }
             .into_any()

@@ -42,6 +42,9 @@ pub fn ChatPage() -> impl IntoView {
         update: RwSignal::new(false),
         unavailable: RwSignal::new(None),
         problem: RwSignal::new(None),
+        profiles: RwSignal::new(Default::default()),
+        people_asked: StoredValue::new(Default::default()),
+        card: RwSignal::new(None),
     };
     let hydrated = RwSignal::new(false);
     // A client-only build on another site than its server: its sign-in could never last.
@@ -74,6 +77,13 @@ pub fn ChatPage() -> impl IntoView {
                 crate::state::refresh(state);
             }
         }
+    });
+    // The profiles of the people on screen (and one's own), fetched once per name.
+    Effect::new(move |_| {
+        let me = state.me.with(|me| me.as_ref().map(|me| me.username.clone()));
+        let mut names: Vec<String> = state.timeline.with(|t| t.entries().map(|e| e.author.clone()).collect());
+        names.extend(me);
+        crate::client::people::want(state, names);
     });
     // Tab stays inside whichever dialog is open.
     Effect::new(move |_| crate::ui::dialog::trap_focus());
@@ -152,6 +162,7 @@ pub fn ChatPage() -> impl IntoView {
             <Sidebar state />
             <div class="scrim" aria-hidden="true" on:click=move |_| drawer.set(false)></div>
             <crate::ui::switcher::QuickSwitcher state />
+            {move || state.card.get().map(|username| view! { <crate::ui::people::PersonCard username state /> })}
             <section class="chat">
                 <header class="topbar">
                     <Show when=signed_in>
@@ -424,6 +435,34 @@ fn ChannelIntro(state: ChatState) -> impl IntoView {
     }
 }
 
+/// A person's name as the app shows it: their display name (the username on hover), and
+/// their status's emoji; a button that opens their card.
+#[component]
+pub fn PersonName(username: String, state: ChatState) -> impl IntoView {
+    let (shown, hover, open) = (username.clone(), username.clone(), username.clone());
+    let status = move || {
+        state.status_of(&username).map(|status| {
+            let words = status.text.clone();
+            view! {
+                <span class="status-emoji" data-testid="status-emoji" title=words.clone() aria-label=format!("status: {words}")>
+                    {status.emoji.map(|e| e.to_string()).unwrap_or_else(|| "💬".to_owned())}
+                </span>
+            }
+        })
+    };
+    view! {
+        <button
+            class="author"
+            data-testid="author"
+            title=format!("@{hover}")
+            on:click=move |_| state.card.set(Some(open.clone()))
+        >
+            {move || state.name_of(&shown)}
+        </button>
+        {status}
+    }
+}
+
 /// The reactions offered in one click (any emoji can be sent; these are the quick ones).
 const QUICK_REACTIONS: [&str; 6] = ["👍", "❤️", "😂", "🎉", "😮", "👀"];
 
@@ -493,7 +532,13 @@ fn MessageItem(
             data-message-id=id.to_string()
             data-author=entry.author.clone()
         >
-            {heads.then(|| view! { <crate::ui::avatar::Avatar name=entry.author.clone() /> })}
+            {heads
+                .then(|| {
+                    let author = entry.author.clone();
+                    let named = author.clone();
+                    let name = Signal::derive(move || state.name_of(&named));
+                    view! { <crate::ui::avatar::Avatar name on:click=move |_| state.card.set(Some(author.clone())) /> }
+                })}
             <div class="meta">
                 {heads.then(|| {
                     let author = entry.author.clone();
@@ -511,7 +556,7 @@ fn MessageItem(
                             data-status=status
                             title=status
                         ></span>
-                        <span class="author">{entry.author.clone()}</span>
+                        <PersonName username=entry.author.clone() state />
                     }
                 })}
                 <time class="when" title=entry.sent_at_ms.map(crate::state::format_full)>

@@ -8,6 +8,7 @@ pub mod chat;
 pub mod dialog;
 pub mod inspector;
 pub mod keys;
+pub mod people;
 pub mod search;
 pub mod security;
 pub mod spaces;

@@ -764,7 +764,13 @@ fn SidebarDialog(d: Dialog, dialog: RwSignal<Option<Dialog>>, state: ChatState) 
                             };
                             view! {
                                 <li data-testid="member">
-                                    <span class="member-name">{m.username}</span>
+                                    <span class="member-name" title=format!("@{}", m.username)>
+                                        {
+                                            crate::client::people::want(state, [m.username.clone()]);
+                                            let username = m.username.clone();
+                                            move || state.name_of(&username)
+                                        }
+                                    </span>
                                     {if can_set {
                                         view! {
                                             <select data-testid="member-role" on:change=on_role aria-label="Role">
