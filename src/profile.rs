@@ -15,6 +15,8 @@ pub enum ProfileError {
     StatusTooLong { max: usize },
     #[error("a status cannot contain control characters")]
     StatusHasControlChars,
+    #[error("a profile cannot contain characters that reorder or hide text")]
+    HiddenCharacters,
     #[error("a status cannot end before it starts")]
     StatusEnded,
     #[error("unknown time zone {0:?} (expected a name like Europe/Paris)")]
@@ -103,6 +105,10 @@ impl Profile {
     /// status of at most [`Status::MAX_CHARS`] with a real emoji and an end in the future,
     /// a time zone of the right shape. Empty fields clear.
     pub fn parse(input: &ProfileInput, now_ms: i64) -> Result<Self, ProfileError> {
+        let text_fields = [&input.display_name, &input.status_text];
+        if text_fields.iter().any(|field| field.chars().any(reorders_or_hides)) {
+            return Err(ProfileError::HiddenCharacters);
+        }
         let display_name = match input.display_name.trim() {
             "" => None,
             name => Some(DisplayName::parse(name)?),
@@ -159,6 +165,13 @@ impl Profile {
     pub fn status_at(&self, now_ms: i64) -> Option<&Status> {
         self.status.as_ref().filter(|s| s.shows_at(now_ms))
     }
+}
+
+/// Characters that would let a name pass for another: bidirectional overrides and
+/// isolates (which turn the text around) and invisible ones (zero-width spaces and joiners
+/// outside emoji, the word joiner, the byte-order mark).
+fn reorders_or_hides(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200B}' | '\u{200E}' | '\u{200F}' | '\u{2060}' | '\u{FEFF}')
 }
 
 #[cfg(test)]
@@ -238,6 +251,18 @@ mod tests {
             "America/Port-au-Prince",
         ] {
             assert_eq!(refused(input("", "", "", None, zone)), None, "{zone}");
+        }
+        for sneaky in ["ad\u{202E}nimda", "a\u{200B}da", "\u{2066}root\u{2069}"] {
+            assert_eq!(
+                refused(input(sneaky, "", "", None, "")),
+                Some(ProfileError::HiddenCharacters),
+                "{sneaky:?}"
+            );
+            assert_eq!(
+                refused(input("", "", sneaky, None, "")),
+                Some(ProfileError::HiddenCharacters),
+                "{sneaky:?}"
+            );
         }
         // An end with no status is ignored, not refused.
         assert_eq!(refused(input("", "", "", Some(1), "")), None);

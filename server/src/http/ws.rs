@@ -214,8 +214,17 @@ where
             Next::Profile(profile) => {
                 match profile {
                     // Best effort like presence: the client reads profiles again when it opens.
+                    // Whom it may tell all is read from the contacts as they stand (read at most
+                    // once a minute here): a stranger's change never makes every socket read
+                    // them again (the client asks for profiles afresh when it opens, and a
+                    // new contact's come then).
                     Ok(profile) => {
-                        let frame = if presence.contacts.may_see(&engine, &session.me, &profile.username).await {
+                        let frame = if profile.username == session.me.username
+                            || presence
+                                .contacts
+                                .knows_lately(&engine, &session.me, &profile.username)
+                                .await
+                        {
                             profile.full.clone()
                         } else {
                             profile.public.clone()
@@ -347,6 +356,15 @@ impl Contacts {
             Err(e) => tracing::warn!(error = %e, "could not read whose presence a socket may see"),
         }
         self.read_at = Some(std::time::Instant::now());
+    }
+
+    /// Whether `user` is among `me`'s contacts as last read, read again only when that was
+    /// over [`CONTACTS_MAX_AGE`] ago (or never).
+    async fn knows_lately(&mut self, engine: &Engine, me: &parley_app::api::Me, user: &str) -> bool {
+        if self.read_at.is_none_or(|at| at.elapsed() >= CONTACTS_MAX_AGE) {
+            self.read(engine, me).await;
+        }
+        self.knows(user) == Some(true)
     }
 
     /// Whether `me` may see `user`'s presence.
