@@ -32,6 +32,18 @@ pub enum AccountCommand {
     ChangePassword { password_hash: PasswordHash },
     /// Replaces the profile; nothing changes if it is the same.
     SetProfile(Profile),
+    /// An instance admin's act on someone's account (see [`decide_admin`]).
+    Admin { action: AdminAction, by: UserId },
+}
+
+/// What an instance admin does to an account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum AdminAction {
+    /// Its sessions end and it cannot sign in (nor use its API tokens) until enabled.
+    Disable,
+    Enable,
+    GrantAdmin,
+    RevokeAdmin,
 }
 
 /// What the rules and sign-in need to know about an account, folded from its stream.
@@ -41,6 +53,8 @@ pub struct AccountState {
     pub username: Option<Username>,
     pub password_hash: Option<PasswordHash>,
     pub admin: bool,
+    /// Disabled by an instance admin: no sign-in, no session, no token.
+    pub disabled: bool,
     pub profile: Profile,
     pub version: u64,
 }
@@ -86,6 +100,7 @@ pub fn decide(state: &AccountState, command: &AccountCommand) -> Result<Vec<Even
                 password_hash: password_hash.clone(),
             }])
         }
+        AccountCommand::Admin { action, by } => decide_admin(state, *action, *by),
         AccountCommand::SetProfile(profile) => {
             let (Some(user_id), Some(username)) = (state.user_id, state.username.clone()) else {
                 return Err(DomainError::NoSuchUser(String::new()));
@@ -102,6 +117,26 @@ pub fn decide(state: &AccountState, command: &AccountCommand) -> Result<Vec<Even
     }
 }
 
+/// An instance admin's act on an account. Nobody disables or un-admins themselves (the
+/// instance could be left with no admin, or its admin locked out); acting again as it
+/// stands changes nothing.
+pub fn decide_admin(state: &AccountState, action: AdminAction, by: UserId) -> Result<Vec<Event>, DomainError> {
+    let (Some(user_id), Some(username)) = (state.user_id, state.username.clone()) else {
+        return Err(DomainError::NoSuchUser(String::new()));
+    };
+    if by == user_id && matches!(action, AdminAction::Disable | AdminAction::RevokeAdmin) {
+        return Err(DomainError::NotOnYourself);
+    }
+    let event = match action {
+        AdminAction::Disable if !state.disabled => Event::AccountDisabled { user_id, username },
+        AdminAction::Enable if state.disabled => Event::AccountEnabled { user_id, username },
+        AdminAction::GrantAdmin if !state.admin => Event::AdminGranted { user_id, username },
+        AdminAction::RevokeAdmin if state.admin => Event::AdminRevoked { user_id, username },
+        _ => return Ok(Vec::new()),
+    };
+    Ok(vec![event])
+}
+
 pub fn evolve(mut state: AccountState, event: &Event) -> AccountState {
     match event {
         Event::AccountRegistered {
@@ -114,6 +149,9 @@ pub fn evolve(mut state: AccountState, event: &Event) -> AccountState {
             state.password_hash = Some(password_hash.clone());
         }
         Event::AdminGranted { .. } => state.admin = true,
+        Event::AdminRevoked { .. } => state.admin = false,
+        Event::AccountDisabled { .. } => state.disabled = true,
+        Event::AccountEnabled { .. } => state.disabled = false,
         Event::PasswordChanged { password_hash, .. } => state.password_hash = Some(password_hash.clone()),
         Event::ProfileChanged { profile, .. } => state.profile = profile.clone(),
         _ => {}
@@ -234,6 +272,41 @@ mod tests {
         assert_eq!(decide(&state, &set), Ok(Vec::new()));
         assert!(matches!(
             decide(&AccountState::default(), &set),
+            Err(DomainError::NoSuchUser(_))
+        ));
+    }
+
+    #[test]
+    fn an_admin_disables_enables_grants_and_revokes_but_never_on_themselves() {
+        let registered = decide(&AccountState::default(), &register("ada")).unwrap_or_default();
+        let ada = registered.iter().fold(AccountState::default(), evolve);
+        let (root, Some(ada_id)) = (UserId::new(), ada.user_id) else {
+            panic!("registered")
+        };
+        let act = |state: &AccountState, action| decide_admin(state, action, root);
+        let disabled = act(&ada, AdminAction::Disable).unwrap_or_default();
+        assert!(matches!(disabled.as_slice(), [Event::AccountDisabled { .. }]));
+        let state = disabled.iter().fold(ada.clone(), evolve);
+        assert!(state.disabled);
+        assert_eq!(act(&state, AdminAction::Disable), Ok(Vec::new()), "disabled already");
+        let state = act(&state, AdminAction::Enable)
+            .unwrap_or_default()
+            .iter()
+            .fold(state, evolve);
+        assert!(!state.disabled);
+        let state = act(&state, AdminAction::GrantAdmin)
+            .unwrap_or_default()
+            .iter()
+            .fold(state, evolve);
+        assert!(state.admin);
+        let revoked = act(&state, AdminAction::RevokeAdmin).unwrap_or_default();
+        assert!(matches!(revoked.as_slice(), [Event::AdminRevoked { .. }]));
+        assert!(!revoked.iter().fold(state.clone(), evolve).admin);
+        for action in [AdminAction::Disable, AdminAction::RevokeAdmin] {
+            assert_eq!(decide_admin(&state, action, ada_id), Err(DomainError::NotOnYourself));
+        }
+        assert!(matches!(
+            act(&AccountState::default(), AdminAction::Disable),
             Err(DomainError::NoSuchUser(_))
         ));
     }

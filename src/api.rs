@@ -156,6 +156,19 @@ pub struct UserCard {
     pub spaces_in_common: Vec<String>,
 }
 
+/// An account as an instance admin sees it in the list of accounts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountRow {
+    pub user_id: UserId,
+    pub username: String,
+    pub display_name: Option<String>,
+    pub admin: bool,
+    pub disabled: bool,
+    pub created_at_ms: i64,
+    /// When one of its sessions last asked for anything (none: no session open).
+    pub last_seen_ms: Option<i64>,
+}
+
 /// One of your sessions (a browser or device signed in), as you see it in the list.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionView {

@@ -39,6 +39,8 @@ pub enum DomainError {
     TooManyReactions,
     #[error("no such user: {0}")]
     NoSuchUser(String),
+    #[error("an admin cannot disable their own account nor revoke their own admin rights")]
+    NotOnYourself,
     #[error("this username is taken")]
     UsernameTaken,
     #[error("no such space")]

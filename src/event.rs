@@ -86,6 +86,21 @@ pub enum Event {
         user_id: UserId,
         username: Username,
     },
+    /// An instance admin took an account's admin rights away. On the account's stream.
+    AdminRevoked {
+        user_id: UserId,
+        username: Username,
+    },
+    /// An instance admin disabled an account: its sessions end, it cannot sign in or use its
+    /// API tokens until enabled again. On the account's stream.
+    AccountDisabled {
+        user_id: UserId,
+        username: Username,
+    },
+    AccountEnabled {
+        user_id: UserId,
+        username: Username,
+    },
     /// An account's password was replaced (its owner gave the current one). On the
     /// account's stream; the hash is a secret that no door shows.
     PasswordChanged {
@@ -206,6 +221,9 @@ impl Event {
             Self::AccountRegistered { .. } => "AccountRegistered",
             Self::AdminGranted { .. } => "AdminGranted",
             Self::PasswordChanged { .. } => "PasswordChanged",
+            Self::AdminRevoked { .. } => "AdminRevoked",
+            Self::AccountDisabled { .. } => "AccountDisabled",
+            Self::AccountEnabled { .. } => "AccountEnabled",
             Self::ProfileChanged { .. } => "ProfileChanged",
             Self::SessionsEnded { .. } => "SessionsEnded",
             Self::SpaceCreated { .. } => "SpaceCreated",

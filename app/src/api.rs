@@ -421,6 +421,20 @@ pub async fn am_admin() -> Result<bool, AppError> {
     Ok(engine.is_admin(&me))
 }
 
+/// The accounts whose username contains `search` (at most 100); instance admins only.
+#[server(client = ApiClient, endpoint = "list_accounts", input = server_fn::codec::Json)]
+pub async fn list_accounts(search: String) -> Result<Vec<AccountRow>, AppError> {
+    let (engine, me) = ssr::signed_in().await?;
+    Ok(engine.list_accounts(&me, &search).await?)
+}
+
+/// Disables, enables, grants or revokes admin on an account; instance admins only.
+#[server(client = ApiClient, endpoint = "act_on_account", input = server_fn::codec::Json)]
+pub async fn act_on_account(username: String, action: parley::account::AdminAction) -> Result<(), AppError> {
+    let (engine, me) = ssr::signed_in().await?;
+    Ok(engine.act_on_account(&me, &username, action).await?)
+}
+
 /// A page of the event log, newest first, with the projection's and subscribers' positions; admins only.
 #[server(client = ApiClient, endpoint = "inspect_log", input = server_fn::codec::Json)]
 pub async fn inspect_log(filter: LogFilter) -> Result<LogPage, AppError> {

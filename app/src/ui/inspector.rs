@@ -89,7 +89,7 @@ pub fn InspectorPage() -> impl IntoView {
         <Show when=move || denied.with(Option::is_none) fallback=not_for_you>
         <main class="inspector" data-testid="inspector">
             <header class="inspector-head">
-                <h1>"Event log"</h1>
+                <h1>"Admin: event log and accounts"</h1>
                 <a href="/" class="reset" rel="external">
                     "Back to the chat"
                 </a>
@@ -99,6 +99,8 @@ pub fn InspectorPage() -> impl IntoView {
                 Some(Err(e)) => view! { <p class="error" role="alert" data-testid="inspector-error">{e}</p> }.into_any(),
                 Some(Ok(p)) => view! { <Overview page=p retried=retried unparked=unparked /> }.into_any(),
             }}
+            <crate::ui::admin::AccountsPanel />
+            <h2>"Events"</h2>
             <form class="inspector-filter" on:submit=apply>
                 <input
                     placeholder="stream, e.g. channel-…"

@@ -1,6 +1,7 @@
 //! The components, one file per part of the page.
 
 pub mod account;
+pub mod admin;
 pub mod auth;
 pub mod avatar;
 pub mod body;

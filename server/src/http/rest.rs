@@ -219,7 +219,9 @@ impl IntoResponse for Refusal {
 impl From<EngineError> for Refusal {
     fn from(e: EngineError) -> Self {
         match &e {
-            EngineError::Unauthorized => Self(StatusCode::UNAUTHORIZED, "unauthorized", e.user_message(), None),
+            EngineError::Unauthorized | EngineError::Disabled => {
+                Self(StatusCode::UNAUTHORIZED, "unauthorized", e.user_message(), None)
+            }
             EngineError::Domain(DomainError::NoSuchChannel | DomainError::NoSuchUser(_)) => {
                 Self(StatusCode::NOT_FOUND, "not_found", e.user_message(), None)
             }

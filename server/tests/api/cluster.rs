@@ -418,6 +418,23 @@ async fn a_password_changed_through_one_node_holds_on_another_and_a_session_ende
 }
 
 #[tokio::test]
+async fn an_account_disabled_through_one_node_is_shut_out_of_another() {
+    let Some(nodes) = cluster(2).await else { return };
+    let (a, b) = (&nodes[0], &nodes[1]);
+    let ada = b.sign_up("ada").await;
+    let mut socket = b.socket_as(&ada).await;
+    socket.subscribe(ChannelId::GENERAL, Position::ZERO).await;
+    let disable = serde_json::json!({ "username": "ada", "action": "Disable" });
+    assert_eq!(a.call("act_on_account", disable).await.status(), 200);
+    tokio::time::timeout(Duration::from_secs(2), socket.expect_closed())
+        .await
+        .expect("her socket on B closed within 2 s of her account disabled through A");
+    let sign_in = serde_json::json!({ "username": "ada", "password": crate::helpers::PASSWORD });
+    let refused = b.call_as(&crate::helpers::browser().0, "sign_in", sign_in).await;
+    assert_eq!(refused.status(), 403, "B let a disabled account sign in");
+}
+
+#[tokio::test]
 async fn a_role_taken_through_one_node_is_refused_by_another() {
     let Some(nodes) = cluster(2).await else { return };
     let (a, b) = (&nodes[0], &nodes[1]);

@@ -21,6 +21,8 @@ pub enum EngineError {
     BadCredentials,
     #[error("please sign in")]
     Unauthorized,
+    #[error("this account is disabled; ask an instance admin")]
+    Disabled,
     #[error("too many attempts; wait {0} seconds and try again")]
     TooManyAttempts(u64),
     #[error("{0}")]
@@ -63,6 +65,7 @@ impl EngineError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Self::Unauthorized => ErrorKind::Unauthorized,
+            Self::Disabled => ErrorKind::Forbidden,
             Self::Domain(DomainError::NotAMember | DomainError::NotAllowed) => ErrorKind::Forbidden,
             e if e.retry_after().is_some() => ErrorKind::RateLimited,
             e if e.is_user_error() => ErrorKind::Invalid,
@@ -81,6 +84,7 @@ impl EngineError {
                 | Self::BadRequest(_)
                 | Self::BadCredentials
                 | Self::Unauthorized
+                | Self::Disabled
                 | Self::TooManyAttempts(_)
                 | Self::Busy(_)
                 | Self::OverBudget { .. }

@@ -40,6 +40,14 @@ impl Engine {
         Ok(unknown)
     }
 
+    /// An admin by the configuration (`PARLEY_ADMINS`), whom no event can un-admin.
+    pub fn is_configured_admin(&self, user: parley::UserId) -> bool {
+        self.admins
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .contains(&user)
+    }
+
     /// An admin by the configuration, or made one by `parley-server create-admin`.
     pub fn is_admin(&self, me: &Me) -> bool {
         let admins = self.admins.read().unwrap_or_else(|poisoned| poisoned.into_inner());

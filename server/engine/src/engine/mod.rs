@@ -21,6 +21,7 @@ use parley::{
 use std::sync::Arc;
 use tokio::sync::{broadcast, watch};
 
+pub mod admin;
 pub mod budget;
 mod contacts;
 mod directs;

@@ -110,6 +110,10 @@ impl Engine {
         let (Some(user_id), Some(username)) = (state.user_id, state.username) else {
             return Err(EngineError::BadCredentials);
         };
+        // Said only to whoever gave the right password.
+        if state.disabled {
+            return Err(EngineError::Disabled);
+        }
         let me = Me {
             user_id,
             username: username.to_string(),

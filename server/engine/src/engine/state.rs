@@ -34,7 +34,7 @@ pub struct LogState {
     pub accounts: Folded<Username, AccountState>,
     /// Space states (members, roles, invites), folded from their streams.
     pub spaces: Folded<SpaceId, SpaceState>,
-    /// Accounts made instance admins by `AdminGranted` events.
+    /// Accounts made instance admins by `AdminGranted` events (and not `AdminRevoked` since).
     granted_admins: RwLock<HashSet<UserId>>,
     /// Public ids of sessions that ended: their sockets close.
     signed_out: broadcast::Sender<String>,
@@ -107,6 +107,12 @@ impl Follower for LogState {
                 });
             }
             Event::AdminGranted { user_id, .. } => self.grant_admins([*user_id]),
+            Event::AdminRevoked { user_id, .. } => {
+                self.granted_admins
+                    .write()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .remove(user_id);
+            }
             Event::SessionsEnded { sessions, .. } => {
                 for session in sessions {
                     let _ = self.signed_out.send(session.clone());

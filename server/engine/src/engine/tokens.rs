@@ -99,6 +99,12 @@ impl Engine {
                 .fetch_optional(self.store.pool())
                 .await?;
         let (user_id, username) = row.ok_or(EngineError::Unauthorized)?;
+        // A disabled account's tokens stop working (and work again once it is enabled).
+        if let Ok(name) = parley::Username::parse(&username)
+            && self.account(&self.synced().await?, &name).await?.disabled
+        {
+            return Err(EngineError::Disabled);
+        }
         sqlx::query("UPDATE api_tokens SET last_used_at_ms = $1 WHERE token_hash = $2")
             .bind(now_ms())
             .bind(&hash)

@@ -1,4 +1,4 @@
-//! The `accounts` read model: user ids, usernames, profiles, and who was made an instance admin.
+//! The `accounts` read model: user ids, usernames, profiles, who is an instance admin (granted, revoked) and who is disabled.
 
 use parley::{Event, RecordedEvent};
 use sqlx::AnyConnection;
@@ -22,6 +22,20 @@ pub(super) async fn fold(conn: &mut AnyConnection, recorded: &RecordedEvent) -> 
             let profile = serde_json::to_string(profile).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
             sqlx::query("UPDATE accounts SET profile = $1 WHERE user_id = $2")
                 .bind(profile)
+                .bind(user_id.to_string())
+                .execute(&mut *conn)
+                .await?;
+        }
+        Event::AdminRevoked { user_id, .. } => {
+            sqlx::query("UPDATE accounts SET admin = 0 WHERE user_id = $1")
+                .bind(user_id.to_string())
+                .execute(&mut *conn)
+                .await?;
+        }
+        Event::AccountDisabled { user_id, .. } | Event::AccountEnabled { user_id, .. } => {
+            let disabled = matches!(recorded.event, Event::AccountDisabled { .. });
+            sqlx::query("UPDATE accounts SET disabled = $1 WHERE user_id = $2")
+                .bind(i64::from(disabled))
                 .bind(user_id.to_string())
                 .execute(&mut *conn)
                 .await?;

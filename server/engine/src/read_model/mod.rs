@@ -58,9 +58,12 @@ pub async fn fold(conn: &mut AnyConnection, backend: Backend, batch: &[Arc<Recor
             | Event::RoleChanged { .. } => spaces::fold(conn, recorded).await?,
             Event::ChannelRead { .. } | Event::ChannelMuted { .. } => reads::fold(conn, recorded).await?,
             Event::WebhookCreated { .. } | Event::WebhookDeleted { .. } => webhooks::fold(conn, recorded).await?,
-            Event::AccountRegistered { .. } | Event::AdminGranted { .. } | Event::ProfileChanged { .. } => {
-                accounts::fold(conn, recorded).await?
-            }
+            Event::AccountRegistered { .. }
+            | Event::AdminGranted { .. }
+            | Event::AdminRevoked { .. }
+            | Event::AccountDisabled { .. }
+            | Event::AccountEnabled { .. }
+            | Event::ProfileChanged { .. } => accounts::fold(conn, recorded).await?,
             // Sessions live in their own table; their end only closes sockets (see `LogState`).
             Event::SessionsEnded { .. } => {}
             // Sign-in reads the password from the account's folded stream, not a read model.
