@@ -201,6 +201,27 @@ pub async fn sign_in(username: String, password: String) -> Result<Me, AppError>
     Ok(me)
 }
 
+/// Sets a new password with a reset link's secret (the `reset` in its address) and signs
+/// in (sets the session cookie); every other session of the account ends.
+#[server(client = ApiClient, endpoint = "reset_password", input = server_fn::codec::Json)]
+pub async fn reset_password(token: String, new: String) -> Result<Me, AppError> {
+    let engine = ssr::engine()?;
+    let headers = ssr::headers();
+    let (me, session) = engine
+        .reset_password(&token, &new, &auth::Client::from_headers(&headers))
+        .await?;
+    ssr::set_cookie(&auth::session_cookie(&session, auth::is_https(&headers)));
+    Ok(me)
+}
+
+/// Makes a one-time password reset link for an account (its address path, good for a
+/// day); instance admins only.
+#[server(client = ApiClient, endpoint = "make_reset_link", input = server_fn::codec::Json)]
+pub async fn make_reset_link(username: String) -> Result<String, AppError> {
+    let (engine, me) = ssr::signed_in().await?;
+    Ok(engine.admin_reset_link(&me, &username).await?)
+}
+
 /// Whether this browser sends the server's cookies with this page's requests: the first
 /// call sets a probe cookie (with the session cookie's attributes), the next one answers
 /// whether it came back. A page on another site than the server never gets it back, so

@@ -272,6 +272,19 @@ pub(crate) fn time_in(zone: &str) -> Option<String> {
     }
 }
 
+/// This page's origin (`https://chat.example.com`), which links made here (invites, reset
+/// links) put before their path.
+pub(crate) fn web_origin() -> String {
+    #[cfg(feature = "browser")]
+    {
+        web_sys::window()
+            .and_then(|w| w.location().origin().ok())
+            .unwrap_or_default()
+    }
+    #[cfg(not(feature = "browser"))]
+    String::new()
+}
+
 /// The browser's time zone (an IANA name), for a profile's default.
 pub(crate) fn browser_time_zone() -> String {
     #[cfg(feature = "browser")]

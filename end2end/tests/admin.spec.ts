@@ -44,3 +44,47 @@ test('an admin disables an account from the admin page: its browser is signed ou
   await own.getByTestId('account-disable').click();
   await expect(panel.getByRole('alert')).toContainText('their own account');
 });
+
+test('someone who forgot their password gets a link from an admin, sets a new one on its page, and is signed in', async ({
+  newContext,
+}) => {
+  const laptop = await (await newContext()).newPage();
+  const name = await join(laptop, 'Forgetful');
+
+  const admin = await (await newContext()).newPage();
+  await asAdmin(admin);
+  await admin.goto('/admin');
+  const panel = admin.getByTestId('accounts');
+  await panel.getByTestId('account-search').fill(name);
+  await panel.getByTestId('account-find').click();
+  await panel.locator(`[data-testid="account-row"][data-username="${name}"]`).getByTestId('account-reset').click();
+  const link = await panel.getByTestId('reset-link').inputValue();
+  expect(link).toContain('/?reset=');
+
+  // On a new phone: the link's page asks for the new password twice, then signs in.
+  const phone = await (await newContext({ viewport: { width: 390, height: 844 } })).newPage();
+  await phone.goto(link);
+  const form = phone.getByTestId('reset-form');
+  await expect(form).toBeVisible();
+  await expect(phone.getByTestId('auth-form')).toHaveCount(0);
+  await form.getByTestId('reset-password').fill('a fresh start');
+  await form.getByTestId('reset-again').fill('a fresh stort');
+  await form.getByTestId('reset-again').press('Enter');
+  await expect(form.getByTestId('reset-error')).toContainText('differ');
+  await form.getByTestId('reset-again').fill('a fresh start');
+  await form.getByTestId('reset-again').press('Enter');
+  await expect(phone.getByTestId('me')).toHaveText(name);
+  await expect(phone.getByTestId('connection')).toHaveText('online');
+  await expect(form).toBeHidden();
+  expect(new URL(phone.url()).search).toBe('');
+
+  // The laptop's session ended with it; the link does not work twice.
+  await laptop.bringToFront();
+  await expect(laptop.getByTestId('auth-form')).toBeVisible({ timeout: 15_000 });
+  const again = await (await newContext()).newPage();
+  await again.goto(link);
+  await again.getByTestId('reset-password').fill('another start');
+  await again.getByTestId('reset-again').fill('another start');
+  await again.getByTestId('reset-submit').click();
+  await expect(again.getByTestId('reset-error')).toContainText('does not work');
+});

@@ -27,6 +27,9 @@ pub enum Command {
     /// Make an account an instance admin (the event inspector at /admin), creating it if
     /// needed with the password in PARLEY_ADMIN_PASSWORD or read from standard input.
     CreateAdmin { username: String },
+    /// Print a one-time link (good for 24 hours) with which the account sets a new
+    /// password; its sessions end when it is used.
+    ResetPassword { username: String },
 }
 
 #[derive(Clone, Debug, Args)]

@@ -65,6 +65,21 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::ResetPassword { username } => {
+            let services = startup::Services::start(&cli.config.database_url).await?;
+            let link = services.engine.reset_link(&username).await;
+            services.stop().await;
+            let link = link?;
+            let host = match cli.config.bind {
+                std::net::IpAddr::V4(ip) if ip.is_unspecified() => "127.0.0.1".to_owned(),
+                ip @ std::net::IpAddr::V4(_) => ip.to_string(),
+                ip => format!("[{ip}]"),
+            };
+            println!("a link for {username} to set a new password (once, within 24 hours):");
+            println!("http://{host}:{}{link}", cli.config.port);
+            eprintln!("(behind a proxy, give the path {link} on the public address)");
+            Ok(())
+        }
         Command::Import { file } => {
             let input = std::fs::File::open(&file).with_context(|| format!("Failed to open {file}"))?;
             let count = archive::import(&cli.config.database_url, std::io::BufReader::new(input)).await?;

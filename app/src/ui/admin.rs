@@ -1,6 +1,6 @@
-//! The accounts panel of the admin page: search accounts, see when each was created and last seen, disable or enable it, grant or revoke admin rights.
+//! The accounts panel of the admin page: search accounts, see when each was created and last seen, disable or enable it, grant or revoke admin rights, make a password reset link.
 
-use crate::api::{AccountRow, act_on_account, list_accounts};
+use crate::api::{AccountRow, act_on_account, list_accounts, make_reset_link};
 use crate::state::format_date;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -12,6 +12,8 @@ pub fn AccountsPanel() -> impl IntoView {
     let accounts = RwSignal::new(Vec::<AccountRow>::new());
     let error = RwSignal::new(None::<String>);
     let note = RwSignal::new(None::<String>);
+    // The last reset link made: shown (to copy) until the next.
+    let link = RwSignal::new(None::<(String, String)>);
     let load = move || {
         let wanted = search.get_untracked();
         spawn_local(async move {
@@ -33,6 +35,18 @@ pub fn AccountsPanel() -> impl IntoView {
                 Err(e) => error.set(Some(e.to_string())),
             }
             load();
+        });
+    };
+    let reset = move |username: String| {
+        spawn_local(async move {
+            match make_reset_link(username.clone()).await {
+                Ok(path) => {
+                    error.set(None);
+                    let origin = crate::state::web_origin();
+                    link.set(Some((username, format!("{origin}{path}"))));
+                }
+                Err(e) => error.set(Some(e.to_string())),
+            }
         });
     };
     let find = move |ev: leptos::ev::SubmitEvent| {
@@ -59,6 +73,19 @@ pub fn AccountsPanel() -> impl IntoView {
             </form>
             <p role="status" class="hint" data-testid="accounts-note">{move || note.get()}</p>
             {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            {move || {
+                link.get()
+                    .map(|(username, url)| {
+                        view! {
+                            <div class="secret" data-testid="reset-link-box">
+                                <span>
+                                    {format!("A link for {username} to set a new password: it works once, for 24 hours. Give it to them privately.")}
+                                </span>
+                                <input readonly data-testid="reset-link" aria-label="Reset link" prop:value=url on:focus=|ev| crate::ui::dialog::select_all(&ev) />
+                            </div>
+                        }
+                    })
+            }}
             <table class="events accounts">
                 <thead>
                     <tr>
@@ -71,7 +98,7 @@ pub fn AccountsPanel() -> impl IntoView {
                 </thead>
                 <tbody>
                     <For each=move || accounts.get() key=|a: &AccountRow| (a.user_id, a.admin, a.disabled, a.last_seen_ms) let:account>
-                        <AccountLine account act />
+                        <AccountLine account act reset />
                     </For>
                 </tbody>
             </table>
@@ -80,7 +107,12 @@ pub fn AccountsPanel() -> impl IntoView {
 }
 
 #[component]
-fn AccountLine(account: AccountRow, act: impl Fn(String, AdminAction) + Copy + Send + Sync + 'static) -> impl IntoView {
+fn AccountLine(
+    account: AccountRow,
+    act: impl Fn(String, AdminAction) + Copy + Send + Sync + 'static,
+    reset: impl Fn(String) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let for_reset = account.username.clone();
     let name = account.username.clone();
     let button = move |action: AdminAction, label: &'static str, testid: &'static str| {
         let name = name.clone();
@@ -116,6 +148,17 @@ fn AccountLine(account: AccountRow, act: impl Fn(String, AdminAction) + Copy + S
                 } else {
                     button(AdminAction::GrantAdmin, "Make admin", "account-grant")
                 }}
+                <button
+                    class="link"
+                    data-testid="account-reset"
+                    aria-label=format!("Password reset link for {for_reset}")
+                    on:click={
+                        let name = for_reset.clone();
+                        move |_| reset(name.clone())
+                    }
+                >
+                    "Reset link"
+                </button>
             </td>
         </tr>
     }

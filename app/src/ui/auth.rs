@@ -147,3 +147,70 @@ pub fn AuthForm(on_signed_in: impl Fn(Me) + Clone + Send + Sync + 'static) -> im
         </div>
     }
 }
+
+/// The page a reset link opens: a new password, twice. Used, the link signs this browser
+/// in as the account (its other sessions end).
+#[component]
+pub fn ResetForm(token: String, on_signed_in: impl Fn(Me) + Clone + Send + Sync + 'static) -> impl IntoView {
+    let password = RwSignal::new(String::new());
+    let again = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if busy.get_untracked() {
+            return;
+        }
+        let new = password.get_untracked();
+        if let Err(e) = Password::parse(&new) {
+            return error.set(Some(e.to_string()));
+        }
+        if new != again.get_untracked() {
+            return error.set(Some("the two passwords differ".into()));
+        }
+        busy.set(true);
+        let (token, on_signed_in) = (token.clone(), on_signed_in.clone());
+        leptos::task::spawn_local(async move {
+            match crate::api::reset_password(token, new).await {
+                Ok(me) => {
+                    error.set(None);
+                    on_signed_in(me);
+                }
+                Err(e) => error.set(Some(e.to_string())),
+            }
+            busy.set(false);
+        });
+    };
+    let field = |signal: RwSignal<String>, id: &'static str, label: &'static str| {
+        view! {
+            <label for=id>{label}</label>
+            <input
+                id=id
+                data-testid=id
+                type="password"
+                autocomplete="new-password"
+                maxlength="300"
+                prop:value=move || signal.get()
+                on:input=move |ev| signal.set(event_target_value(&ev))
+            />
+        }
+    };
+    view! {
+        <div class="overlay welcome">
+            <form class="dialog" data-testid="reset-form" on:submit=submit>
+                <p class="welcome-brand" aria-hidden="true">"Parley"</p>
+                <h2>"Choose a new password"</h2>
+                <p class="hint">"8 characters or more. Every browser signed in to your account will be signed out."</p>
+                {field(password, "reset-password", "New password")}
+                {field(again, "reset-again", "New password again")}
+                {move || error.get().map(|e| view! { <p class="error" role="alert" data-testid="reset-error">{e}</p> })}
+                <button type="submit" data-testid="reset-submit" disabled=move || busy.get()>
+                    "Set the password and sign in"
+                </button>
+                <a href="/" class="secondary" rel="external">
+                    "Back to sign in"
+                </a>
+            </form>
+        </div>
+    }
+}

@@ -111,6 +111,8 @@ pub fn ChatPage() -> impl IntoView {
         }
     });
     let signed_in = move || state.me.with(Option::is_some);
+    // A password reset link (`/?reset=<secret>`): its form, over whatever else.
+    let reset_token = move || params.with(|p| p.get("reset"));
     // The open channel is not there for this user: why (the server's words).
     let unavailable = move || state.unavailable_reason();
     // On a phone the sidebar is a drawer, opened from the header; opening a channel (or
@@ -233,9 +235,24 @@ pub fn ChatPage() -> impl IntoView {
                 </Show>
             </section>
             {move || state.thread.get().map(|root| view! { <ThreadPanel state root hydrated /> })}
-            <Show when=move || hydrated.get() && !signed_in() && !cross_site.get()>
+            <Show when=move || hydrated.get() && !signed_in() && !cross_site.get() && reset_token().is_none()>
                 <AuthForm on_signed_in=move |me| signed_in_here(state, me) />
             </Show>
+            {move || {
+                reset_token()
+                    .filter(|_| hydrated.get())
+                    .map(|token| {
+                        view! {
+                            <crate::ui::auth::ResetForm
+                                token
+                                on_signed_in=move |me| {
+                                    signed_in_here(state, me);
+                                    crate::state::go("/");
+                                }
+                            />
+                        }
+                    })
+            }}
             <Show when=move || cross_site.get()>
                 <div class="overlay">
                     <div class="dialog" role="alert" data-testid="cross-site">

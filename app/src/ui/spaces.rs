@@ -89,7 +89,7 @@ fn show_invites(dialog: RwSignal<Option<Dialog>>, space: SpaceId, link: Option<S
 }
 
 fn invite_link(space: SpaceId, code: &str) -> String {
-    format!("{}/?space={space}&invite={code}", web_origin())
+    format!("{}/?space={space}&invite={code}", crate::state::web_origin())
 }
 
 fn confirm(text: &str) -> bool {
@@ -466,17 +466,6 @@ fn link_class(state: ChatState, channel: ChannelId) -> impl Fn() -> &'static str
             "channel-link"
         }
     }
-}
-
-fn web_origin() -> String {
-    #[cfg(feature = "browser")]
-    {
-        web_sys::window()
-            .and_then(|w| w.location().origin().ok())
-            .unwrap_or_default()
-    }
-    #[cfg(not(feature = "browser"))]
-    String::new()
 }
 
 #[component]

@@ -91,19 +91,11 @@ impl Engine {
         self.wait_followed(appended.last).await?;
         self.wait_projected(appended.last).await;
         if let (AdminAction::Disable, Some(user_id)) = (action, state.user_id) {
-            let ended: Vec<String> = sqlx::query_scalar("SELECT token_hash FROM sessions WHERE user_id = $1")
-                .bind(user_id.to_string())
-                .fetch_all(self.store.pool())
-                .await?;
-            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-                .bind(user_id.to_string())
-                .execute(self.store.pool())
-                .await?;
             let owner = Me {
                 user_id,
                 username: username.to_string(),
             };
-            self.sessions_ended(&owner, &ended).await?;
+            self.end_all_sessions(&owner).await?;
         }
         Ok(())
     }

@@ -33,6 +33,7 @@ mod messages;
 pub mod profiles;
 mod reads;
 pub mod redaction;
+pub mod resets;
 mod search;
 mod sessions;
 mod spaces;

@@ -295,6 +295,11 @@ impl Engine {
             .bind(now_ms())
             .execute(self.store.pool())
             .await?;
+        // Reset links that ran out too.
+        sqlx::query("DELETE FROM password_resets WHERE expires_at_ms <= $1")
+            .bind(now_ms())
+            .execute(self.store.pool())
+            .await?;
         Ok(done.rows_affected())
     }
 
@@ -309,6 +314,20 @@ impl Engine {
             .await?;
         self.sessions_ended(&session.me, std::slice::from_ref(&session.token_hash))
             .await
+    }
+
+    /// Ends every session of `owner` (disabled, or its password reset) and closes their
+    /// sockets, on every node.
+    pub(crate) async fn end_all_sessions(&self, owner: &Me) -> Result<(), EngineError> {
+        let ended: Vec<String> = sqlx::query_scalar("SELECT token_hash FROM sessions WHERE user_id = $1")
+            .bind(owner.user_id.to_string())
+            .fetch_all(self.store.pool())
+            .await?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(owner.user_id.to_string())
+            .execute(self.store.pool())
+            .await?;
+        self.sessions_ended(owner, &ended).await
     }
 
     /// Records in the log that `me`'s sessions with these token hashes ended: every node's
