@@ -33,6 +33,10 @@ pub struct Profile {
     pub status: Option<Status>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_zone: Option<TimeZone>,
+    /// The picture: the id of the image it was cut from (a file id, see
+    /// [`crate::attachment::valid_file_id`]); set on its own, never by [`Profile::parse`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<String>,
 }
 
 /// A status: an emoji, a few words, or both, shown until `until_ms` (for ever if none).
@@ -144,6 +148,7 @@ impl Profile {
             display_name,
             status,
             time_zone,
+            avatar: None,
         })
     }
 
@@ -152,11 +157,12 @@ impl Profile {
         self.display_name.as_ref().map_or(username, DisplayName::as_str)
     }
 
-    /// What anyone who may meet the person (in the lobby) sees: the display name alone.
+    /// What anyone who may meet the person (in the lobby) sees: the display name and picture.
     /// The status and time zone are for the people they share a space or a conversation with.
     pub fn public(&self) -> Self {
         Self {
             display_name: self.display_name.clone(),
+            avatar: self.avatar.clone(),
             ..Self::default()
         }
     }

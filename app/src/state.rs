@@ -102,6 +102,11 @@ impl ChatState {
             .unwrap_or_else(|| username.to_owned())
     }
 
+    /// The id of `username`'s picture, if they set one (tracked).
+    pub fn picture_of(&self, username: &str) -> Option<String> {
+        self.profiles.with(|p| p.get(username).and_then(|p| p.avatar.clone()))
+    }
+
     /// The status `username` shows now, if any: its emoji and words (tracked).
     pub fn status_of(&self, username: &str) -> Option<parley::profile::Status> {
         let now = js_now_ms();

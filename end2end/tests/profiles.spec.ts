@@ -4,6 +4,10 @@
 import { expect } from '@playwright/test';
 import { accountItem, join, message, say, unique, test } from './helpers';
 
+/** A 40×30 PNG: the server cuts its middle 30×30 square. */
+const PICTURE =
+  'iVBORw0KGgoAAAANSUhEUgAAACgAAAAeCAIAAADRv8uKAAAAK0lEQVR4nO3NMQ0AAAgDsAlDBLKRhQw4mvRvputExGKxWCwWi8VisVj8N16lBjobMdsyEQAAAABJRU5ErkJggg==';
+
 test('a profile saved in one browser renames the messages in another at once, and the card tells what it may', async ({
   newContext,
 }) => {
@@ -60,6 +64,26 @@ test('a profile saved in one browser renames the messages in another at once, an
   const hello = unique('hello Ada');
   await say(bob, hello);
   await expect(message(bob, hello)).toHaveAttribute('data-state', 'sent');
+
+  // A picture: cut square by the server, on her messages on Bob's screen at once.
+  await ada.bringToFront();
+  await (await accountItem(ada, 'profile')).click();
+  await dialog.getByTestId('picture-file').setInputFiles({
+    name: 'me.png',
+    mimeType: 'image/png',
+    buffer: Buffer.from(PICTURE, 'base64'),
+  });
+  await expect(dialog.getByTestId('profile-note')).toHaveText('Picture saved');
+  await expect(dialog.getByTestId('avatar-picture')).toBeVisible();
+  await ada.keyboard.press('Escape');
+  await bob.bringToFront();
+  await bob.goBack();
+  await expect(message(bob, words).getByTestId('avatar-picture')).toBeVisible();
+  const size = await message(bob, words)
+    .getByTestId('avatar-picture')
+    .evaluate((img: HTMLImageElement) => [img.naturalWidth, img.naturalHeight]);
+  expect(size).toEqual([30, 30]);
+  await bob.goForward();
 
   // Her status cleared: gone from Bob's screen at once too.
   await ada.bringToFront();

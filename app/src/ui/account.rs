@@ -95,7 +95,10 @@ pub fn AccountMenu(state: ChatState) -> impl IntoView {
                     }
                 }
             >
-                <crate::ui::avatar::Avatar name=Signal::derive(name) />
+                <crate::ui::avatar::Avatar
+                    name=Signal::derive(name)
+                    picture=Signal::derive(move || state.picture_of(&username()))
+                />
                 <span class="me" data-testid="me">{name}</span>
             </button>
             <Show when=move || open.get()>

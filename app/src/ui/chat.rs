@@ -552,9 +552,12 @@ fn MessageItem(
             {heads
                 .then(|| {
                     let author = entry.author.clone();
-                    let named = author.clone();
+                    let (named, pictured) = (author.clone(), author.clone());
                     let name = Signal::derive(move || state.name_of(&named));
-                    view! { <crate::ui::avatar::Avatar name on:click=move |_| state.card.set(Some(author.clone())) /> }
+                    let picture = Signal::derive(move || state.picture_of(&pictured));
+                    view! {
+                        <crate::ui::avatar::Avatar name picture on:click=move |_| state.card.set(Some(author.clone())) />
+                    }
                 })}
             <div class="meta">
                 {heads.then(|| {

@@ -60,6 +60,10 @@ fn CardBody(found: UserCard, state: ChatState, mine: bool, open: RwSignal<bool>)
         let username = username.clone();
         move || state.status_of(&username)
     };
+    let picture = Signal::derive({
+        let username = username.clone();
+        move || state.picture_of(&username)
+    });
     let local_time = person
         .profile
         .time_zone
@@ -89,7 +93,7 @@ fn CardBody(found: UserCard, state: ChatState, mine: bool, open: RwSignal<bool>)
     };
     view! {
         <div class="card-head">
-            <crate::ui::avatar::Avatar name />
+            <crate::ui::avatar::Avatar name picture />
             <div>
                 <h2 data-testid="card-name">{move || name.get()}</h2>
                 <p class="hint" data-testid="card-username">{format!("@{username}")}</p>
@@ -129,6 +133,60 @@ fn CardBody(found: UserCard, state: ChatState, mine: bool, open: RwSignal<bool>)
             }
                 .into_any()
         }}
+    }
+}
+
+/// A picture chosen in the file picker: uploaded, cut square by the server, shown.
+fn pick_picture(
+    ev: leptos::ev::Event,
+    state: ChatState,
+    note: RwSignal<Option<String>>,
+    error: RwSignal<Option<String>>,
+) {
+    #[cfg(feature = "browser")]
+    {
+        use wasm_bindgen::JsCast;
+        let file = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+            .and_then(|input| input.files())
+            .and_then(|files| files.get(0));
+        let Some(file) = file else { return };
+        note.set(Some("Uploading the picture…".into()));
+        spawn_local(async move {
+            picture_saved(state, note, error, crate::ui::upload::upload_picture(file).await);
+        });
+    }
+    #[cfg(not(feature = "browser"))]
+    let _ = (ev, state, note, error);
+}
+
+fn remove_picture(state: ChatState, note: RwSignal<Option<String>>, error: RwSignal<Option<String>>) {
+    #[cfg(feature = "browser")]
+    spawn_local(async move {
+        picture_saved(state, note, error, crate::ui::upload::set_picture(None).await);
+    });
+    #[cfg(not(feature = "browser"))]
+    let _ = (state, note, error);
+}
+
+#[cfg(feature = "browser")]
+fn picture_saved(
+    state: ChatState,
+    note: RwSignal<Option<String>>,
+    error: RwSignal<Option<String>>,
+    saved: Result<crate::api::ProfileView, String>,
+) {
+    match saved {
+        Ok(saved) => {
+            error.set(None);
+            note.set(Some("Picture saved".into()));
+            crate::client::people::heard(state, saved.username, saved.profile);
+        }
+        Err(e) => {
+            note.set(None);
+            error.set(Some(e));
+        }
     }
 }
 
@@ -232,6 +290,39 @@ pub fn ProfileDialog(open: RwSignal<bool>, state: ChatState) -> impl IntoView {
         <div class="overlay">
             <div class="dialog profile-dialog" data-testid="profile-dialog" role="dialog" aria-labelledby="profile-title">
                 <h2 id="profile-title">"Your profile"</h2>
+                <div class="picture-row">
+                    <crate::ui::avatar::Avatar
+                        name=Signal::derive({
+                            let me = me.clone();
+                            move || state.name_of(&me)
+                        })
+                        picture=Signal::derive({
+                            let me = me.clone();
+                            move || state.picture_of(&me)
+                        })
+                    />
+                    <label class="picture-pick">
+                        "Choose a picture"
+                        <input
+                            type="file"
+                            accept="image/png,image/jpeg,image/gif,image/webp"
+                            data-testid="picture-file"
+                            on:change=move |ev| pick_picture(ev, state, note, error)
+                        />
+                    </label>
+                    <button
+                        type="button"
+                        class="link"
+                        data-testid="picture-remove"
+                        disabled={
+                            let me = me.clone();
+                            move || state.picture_of(&me).is_none()
+                        }
+                        on:click=move |_| remove_picture(state, note, error)
+                    >
+                        "Remove"
+                    </button>
+                </div>
                 <form class="profile-form" on:submit=save>
                     {text_field(display_name, "Display name (shown instead of your username)", "display-name", "32")}
                     <fieldset class="status-fields">

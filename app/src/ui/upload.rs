@@ -157,6 +157,59 @@ pub fn AttachmentList(files: Vec<Attachment>) -> impl IntoView {
         .collect_view()
 }
 
+/// Makes `file` (an image) the signed-in user's picture: uploads it, then asks the server
+/// to cut the picture from it; the profile as others now see it, or why not.
+#[cfg(feature = "browser")]
+pub async fn upload_picture(file: web_sys::File) -> Result<crate::api::ProfileView, String> {
+    if file.size() as u64 > attachment::MAX_FILE_BYTES {
+        return Err(attachment::FileError::TooLarge {
+            size: file.size() as u64,
+        }
+        .to_string());
+    }
+    let uploaded = browser::upload(&file, &file.name(), |_| {})
+        .await
+        .map_err(|e| e.to_string())?;
+    set_picture(Some(&uploaded.file_id)).await
+}
+
+/// Sets (or with `None` removes) the signed-in user's picture, cut from an uploaded image.
+#[cfg(feature = "browser")]
+pub async fn set_picture(file_id: Option<&str>) -> Result<crate::api::ProfileView, String> {
+    let base = crate::server_url().unwrap_or_default().trim_end_matches('/').to_owned();
+    let query = file_id.map(|id| format!("?file={id}")).unwrap_or_default();
+    // XMLHttpRequest as for uploads (the app's one way of calling the file door).
+    let unreachable = |_| "could not reach the server; check your connection and try again".to_owned();
+    let xhr = web_sys::XmlHttpRequest::new().map_err(unreachable)?;
+    xhr.open_with_async("POST", &format!("{base}/api/avatar{query}"), true)
+        .map_err(unreachable)?;
+    xhr.set_with_credentials(crate::server_url().is_some());
+    let (done, finished) = futures::channel::oneshot::channel::<()>();
+    let done = std::cell::RefCell::new(Some(done));
+    let on_end = wasm_bindgen::closure::Closure::<dyn Fn()>::new(move || {
+        if let Some(done) = done.borrow_mut().take() {
+            let _ = done.send(());
+        }
+    });
+    {
+        use wasm_bindgen::JsCast;
+        xhr.set_onloadend(Some(on_end.as_ref().unchecked_ref()));
+    }
+    xhr.send().map_err(unreachable)?;
+    let _ = finished.await;
+    drop(on_end);
+    let status = xhr.status().unwrap_or(0);
+    let text = xhr.response_text().ok().flatten().unwrap_or_default();
+    match status {
+        200 => serde_json::from_str(&text).map_err(|e| e.to_string()),
+        0 => Err("could not reach the server; check your connection and try again".to_owned()),
+        _ => Err(serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|v| v["error"].as_str().map(str::to_owned))
+            .unwrap_or_else(|| format!("the server refused the picture ({status})"))),
+    }
+}
+
 /// Takes files from the picker, a drop or a paste: each becomes a chip and starts uploading.
 #[cfg(feature = "browser")]
 pub fn add_files(drafts: RwSignal<Vec<Draft>>, files: web_sys::FileList) {

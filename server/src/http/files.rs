@@ -60,6 +60,29 @@ impl Files {
         StorePath::from(format!("thumbs/{file_id}"))
     }
 
+    fn avatar(file_id: &str) -> StorePath {
+        StorePath::from(format!("avatars/{file_id}"))
+    }
+
+    /// Cuts a square picture from an uploaded image (its middle), unless done already.
+    async fn make_avatar(&self, file_id: &str) -> Result<(), UploadError> {
+        if self.store.head(&Self::avatar(file_id)).await.is_ok() {
+            return Ok(());
+        }
+        let bytes = self
+            .get(&Self::blob(file_id))
+            .await
+            .ok_or(UploadError::File(FileError::NoSuchFile))?;
+        let square = tokio::task::spawn_blocking(move || avatar_picture(&bytes))
+            .await
+            .map_err(|e| UploadError::Internal(e.to_string()))??;
+        self.store
+            .put(&Self::avatar(file_id), square.into())
+            .await
+            .map_err(|e| UploadError::Internal(e.to_string()))?;
+        Ok(())
+    }
+
     /// Checks and stores a file; the same bytes are stored once, whoever sends them.
     pub async fn put(&self, bytes: Bytes, name: &str) -> Result<Attachment, UploadError> {
         let name = attachment::file_name(name);
@@ -103,8 +126,8 @@ impl Files {
     }
 }
 
-/// The image's size, and a thumbnail (PNG when it has transparency, JPEG otherwise).
-fn thumbnail(bytes: &[u8]) -> Result<(u32, u32, Vec<u8>), UploadError> {
+/// Decodes an image within the limits (a small file can claim a huge picture).
+fn decode(bytes: &[u8]) -> Result<image::DynamicImage, UploadError> {
     let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|_| FileError::BadImage)?;
@@ -113,18 +136,49 @@ fn thumbnail(bytes: &[u8]) -> Result<(u32, u32, Vec<u8>), UploadError> {
     limits.max_image_width = Some(MAX_SIDE_PX);
     limits.max_image_height = Some(MAX_SIDE_PX);
     reader.limits(limits);
-    let picture = reader.decode().map_err(|_| FileError::BadImage)?;
+    Ok(reader.decode().map_err(|_| FileError::BadImage)?)
+}
+
+/// PNG when the picture has transparency, JPEG otherwise.
+fn encode(picture: image::DynamicImage) -> Result<Vec<u8>, UploadError> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    let written = if picture.color().has_alpha() {
+        picture.write_to(&mut out, image::ImageFormat::Png)
+    } else {
+        picture.into_rgb8().write_to(&mut out, image::ImageFormat::Jpeg)
+    };
+    written.map_err(|e| UploadError::Internal(e.to_string()))?;
+    Ok(out.into_inner())
+}
+
+/// The side of a profile picture, in pixels (shown at up to 56 CSS px, so sharp at 4×).
+const AVATAR_PX: u32 = 256;
+
+/// The middle square of an image, at [`AVATAR_PX`] (smaller images keep their size).
+fn avatar_picture(bytes: &[u8]) -> Result<Vec<u8>, UploadError> {
+    let picture = decode(bytes)?;
+    let side = picture.width().min(picture.height());
+    let square = picture.crop_imm((picture.width() - side) / 2, (picture.height() - side) / 2, side, side);
+    let size = side.min(AVATAR_PX);
+    encode(square.resize_exact(size, size, image::imageops::FilterType::Triangle))
+}
+
+/// The image's size, and a thumbnail (PNG when it has transparency, JPEG otherwise).
+fn thumbnail(bytes: &[u8]) -> Result<(u32, u32, Vec<u8>), UploadError> {
+    let picture = decode(bytes)?;
     let (width, height) = (picture.width(), picture.height());
     let (w, h) = attachment::thumbnail_size(width, height);
     let small = picture.thumbnail(w, h);
-    let mut out = std::io::Cursor::new(Vec::new());
-    let written = if small.color().has_alpha() {
-        small.write_to(&mut out, image::ImageFormat::Png)
+    Ok((width, height, encode(small)?))
+}
+
+/// A thumbnail's bytes are ours: JPEG unless PNG.
+fn picture_type(bytes: &[u8]) -> &'static str {
+    if bytes.starts_with(b"\x89PNG") {
+        "image/png"
     } else {
-        small.into_rgb8().write_to(&mut out, image::ImageFormat::Jpeg)
-    };
-    written.map_err(|e| UploadError::Internal(e.to_string()))?;
-    Ok((width, height, out.into_inner()))
+        "image/jpeg"
+    }
 }
 
 /// `inline` or `attachment`, with the name both as plain ASCII and exactly (RFC 6266).
@@ -219,6 +273,68 @@ pub async fn upload(
     Ok(axum::Json(stored))
 }
 
+#[derive(Deserialize)]
+pub struct AvatarQuery {
+    /// The uploaded image to cut the picture from; none removes the picture.
+    file: Option<String>,
+}
+
+/// `POST /api/avatar?file=<id>`: makes a square picture of an image the signed-in user
+/// uploaded and sets it on their profile; without `file`, removes it. Answers with the
+/// profile as others see it.
+pub async fn set_avatar(
+    State(state): State<AppState>,
+    Query(query): Query<AvatarQuery>,
+    headers: HeaderMap,
+) -> Result<axum::Json<parley::api::ProfileView>, UploadError> {
+    let me = signed_in(&state.engine, &headers).await?;
+    // Counted before any image is decoded.
+    state
+        .engine
+        .spend(&me, parley_engine::engine::budget::Write::Profile)
+        .await?;
+    if let Some(file_id) = &query.file {
+        // Only an image of one's own upload (or one sent where one reads) becomes a picture.
+        let readable = attachment::valid_file_id(file_id)
+            .then_some(())
+            .and(state.engine.readable_file(&me, file_id).await?);
+        match readable {
+            Some(file) if attachment::is_image(&file.mime) => state.files.make_avatar(file_id).await?,
+            Some(_) => return Err(UploadError::File(FileError::BadImage)),
+            None => return Err(UploadError::File(FileError::NoSuchFile)),
+        }
+    }
+    Ok(axum::Json(state.engine.set_avatar(&me, query.file).await?))
+}
+
+/// `GET /avatars/<id>`: a profile picture, to anyone signed in (it shows wherever its
+/// owner's name does). Named by the image it was cut from: cached for good.
+pub async fn avatar(State(state): State<AppState>, Path(file_id): Path<String>, headers: HeaderMap) -> Response {
+    if signed_in(&state.engine, &headers).await.is_err() {
+        return (StatusCode::UNAUTHORIZED, "please sign in").into_response();
+    }
+    let found = match attachment::valid_file_id(&file_id) {
+        true => state.files.get(&Files::avatar(&file_id)).await,
+        false => None,
+    };
+    let Some(bytes) = found else {
+        return (StatusCode::NOT_FOUND, "no such picture").into_response();
+    };
+    let kind = picture_type(&bytes);
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(kind)),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, max-age=31536000, immutable"),
+            ),
+            (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
 /// `GET /files/<id>`: the file, to someone who may read a channel it was sent in (or who uploaded it).
 pub async fn download(State(state): State<AppState>, Path(file_id): Path<String>, headers: HeaderMap) -> Response {
     serve(&state, &file_id, &headers, false).await
@@ -251,12 +367,7 @@ async fn serve(state: &AppState, file_id: &str, headers: &HeaderMap, thumb: bool
         return not_found();
     };
     let mime = if thumb {
-        if bytes.starts_with(b"\x89PNG") {
-            "image/png"
-        } else {
-            "image/jpeg"
-        }
-        .to_owned()
+        picture_type(&bytes).to_owned()
     } else {
         file.mime.clone()
     };

@@ -186,6 +186,8 @@ pub fn router(
         .route("/api/files", axum::routing::post(files::upload).layer(upload_limit))
         .route("/files/{file_id}", get(files::download))
         .route("/files/{file_id}/thumb", get(files::thumbnail_of))
+        .route("/api/avatar", axum::routing::post(files::set_avatar))
+        .route("/avatars/{file_id}", get(files::avatar))
         .merge(rest::routes())
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))

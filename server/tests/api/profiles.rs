@@ -195,3 +195,63 @@ async fn a_bot_looks_a_person_up_through_rest_as_the_document_says() {
     let anonymous = http.get(url("/api/v1/users/bob")).send().await.unwrap();
     assert_eq!(anonymous.status(), 401);
 }
+
+#[tokio::test]
+async fn a_picture_is_cut_square_from_ones_own_image_and_shown_to_anyone_signed_in() {
+    use crate::files::{get, png, uploaded};
+    let app = spawn_app().await;
+    let (ada, bob) = (app.sign_up("ada").await, app.sign_up("bob").await);
+    let photo = uploaded(&app, &ada, "me.png", png(300, 200)).await;
+    let avatar = |user: &User, file: Option<&str>| {
+        let mut request = user.http.post(format!("http://{}/api/avatar", app.addr));
+        if let Some(file) = file {
+            request = request.query(&[("file", file)]);
+        }
+        request.send()
+    };
+
+    // Someone else's file that was never sent, a text file, a made-up id: refused.
+    assert_eq!(avatar(&bob, Some(&photo.file_id)).await.unwrap().status(), 400);
+    let text = uploaded(&app, &ada, "notes.txt", b"plain words".to_vec()).await;
+    assert_eq!(avatar(&ada, Some(&text.file_id)).await.unwrap().status(), 400);
+    assert_eq!(avatar(&ada, Some("../../etc/passwd")).await.unwrap().status(), 400);
+
+    let set = avatar(&ada, Some(&photo.file_id)).await.unwrap();
+    assert_eq!(set.status(), 200);
+    let view: ProfileView = set.json().await.unwrap();
+    assert_eq!(view.profile.avatar.as_deref(), Some(photo.file_id.as_str()));
+    // Bob, who shares only the lobby with her, sees it; so does the picture's address.
+    let seen = profiles_as(&app, &bob, &["ada"]).await;
+    assert_eq!(seen[0].profile.avatar, view.profile.avatar);
+    let picture = get(&app, &bob.http, &format!("/avatars/{}", photo.file_id)).await;
+    assert_eq!(picture.status(), 200);
+    assert_eq!(picture.headers()["content-type"], "image/jpeg", "no transparency: JPEG");
+    assert!(
+        picture.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("immutable")
+    );
+    let decoded = image::load_from_memory(&picture.bytes().await.unwrap()).unwrap();
+    assert_eq!((decoded.width(), decoded.height()), (200, 200), "the middle square");
+    let anonymous = get(&app, &reqwest::Client::new(), &format!("/avatars/{}", photo.file_id)).await;
+    assert_eq!(anonymous.status(), 401);
+    assert_eq!(
+        get(&app, &bob.http, &format!("/avatars/{}", text.file_id))
+            .await
+            .status(),
+        404
+    );
+
+    // Saving the rest of the profile keeps it; removing it removes it.
+    let kept: ProfileView = app
+        .call_as(&ada.http, "set_profile", profile("Ada", "", "", ""))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(kept.profile.avatar, view.profile.avatar);
+    let removed: ProfileView = avatar(&ada, None).await.unwrap().json().await.unwrap();
+    assert_eq!(removed.profile.avatar, None);
+    assert_eq!(removed.profile.name_or("ada"), "Ada");
+}

@@ -15,12 +15,44 @@ impl Engine {
     /// Saves `me`'s profile; returns it as others will see it. The same profile again
     /// stores nothing.
     pub async fn set_profile(&self, me: &Me, input: &ProfileInput) -> Result<ProfileView, EngineError> {
-        let profile = Profile::parse(input, self.rules_now_ms())?;
+        let mut profile = Profile::parse(input, self.rules_now_ms())?;
         self.spend(me, crate::engine::budget::Write::Profile).await?;
         let synced = self.synced().await?;
         let username = Username::parse(&me.username)?;
         let state = self.account(&synced, &username).await?;
-        let events = account::decide(&state, &AccountCommand::SetProfile(profile.clone()))?;
+        // The picture is set on its own (`set_avatar`): it stays.
+        profile.avatar = state.profile.avatar.clone();
+        self.save_profile(me, &username, &state, profile).await
+    }
+
+    /// Sets (or, with `None`, removes) `me`'s picture: `avatar` names the image it was
+    /// cut from, which the file door has checked `me` may read, after spending `me`'s
+    /// profile budget (before the image is decoded).
+    pub async fn set_avatar(&self, me: &Me, avatar: Option<String>) -> Result<ProfileView, EngineError> {
+        if avatar
+            .as_deref()
+            .is_some_and(|id| !parley::attachment::valid_file_id(id))
+        {
+            return Err(EngineError::BadRequest("no such file".into()));
+        }
+        let synced = self.synced().await?;
+        let username = Username::parse(&me.username)?;
+        let state = self.account(&synced, &username).await?;
+        let profile = Profile {
+            avatar,
+            ..state.profile.clone()
+        };
+        self.save_profile(me, &username, &state, profile).await
+    }
+
+    async fn save_profile(
+        &self,
+        me: &Me,
+        username: &Username,
+        state: &parley::account::AccountState,
+        profile: Profile,
+    ) -> Result<ProfileView, EngineError> {
+        let events = account::decide(state, &AccountCommand::SetProfile(profile.clone()))?;
         if !events.is_empty() {
             let appended = self
                 .append(
