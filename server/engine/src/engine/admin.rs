@@ -1,8 +1,7 @@
 //! What an instance admin does with accounts: find them (created, last seen, admin, disabled), disable and enable them (their sessions end at once, on every node), grant and revoke admin rights.
 
 use super::{Engine, EngineError};
-use crate::log::store::ExpectedVersion;
-use parley::account::{self, AccountCommand, AdminAction};
+use parley::account::{AccountCommand, AdminAction};
 use parley::api::{AccountRow, Me};
 use parley::{DomainError, Username};
 
@@ -76,20 +75,12 @@ impl Engine {
             ));
         }
         let command = AccountCommand::Admin { action, by: me.user_id };
-        let events = account::decide(&state, &command)?;
-        if events.is_empty() {
+        if !self
+            .account_command(&username, &state, &command, &self.metadata(me, None))
+            .await?
+        {
             return Ok(());
         }
-        let appended = self
-            .append(
-                username.stream(),
-                ExpectedVersion::Exact(state.version),
-                &events,
-                &self.metadata(me, None),
-            )
-            .await?;
-        self.wait_followed(appended.last).await?;
-        self.wait_projected(appended.last).await;
         if let (AdminAction::Disable, Some(user_id)) = (action, state.user_id) {
             let owner = Me {
                 user_id,

@@ -88,26 +88,14 @@ impl Engine {
             true
         };
         let state = self.account(&self.synced().await?, &name).await?;
-        let events = parley::account::decide(&state, &parley::account::AccountCommand::GrantAdmin)?;
-        if events.is_empty() {
-            return Ok(created);
-        }
         let metadata = parley::EventMetadata {
             actor: "create-admin".into(),
             correlation_id: parley::CorrelationId::new(),
             causation_id: None,
             client_message_id: None,
         };
-        let appended = self
-            .append(
-                name.stream(),
-                crate::log::store::ExpectedVersion::Exact(state.version),
-                &events,
-                &metadata,
-            )
+        self.account_command(&name, &state, &parley::account::AccountCommand::GrantAdmin, &metadata)
             .await?;
-        self.wait_followed(appended.last).await?;
-        self.wait_projected(appended.last).await;
         Ok(created)
     }
 

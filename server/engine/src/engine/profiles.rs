@@ -1,8 +1,7 @@
 //! Profiles: saving one's own (an event on the account's stream), and reading others' (whole for the people one shares a space or a conversation with, the display name alone for anyone else): a user card, names in bulk.
 
 use super::{Engine, EngineError};
-use crate::log::store::ExpectedVersion;
-use parley::account::{self, AccountCommand};
+use parley::account::AccountCommand;
 use parley::api::{Me, ProfileView, UserCard};
 use parley::profile::{Profile, ProfileInput};
 use parley::{DomainError, Username};
@@ -52,18 +51,9 @@ impl Engine {
         state: &parley::account::AccountState,
         profile: Profile,
     ) -> Result<ProfileView, EngineError> {
-        let events = account::decide(state, &AccountCommand::SetProfile(profile.clone()))?;
-        if !events.is_empty() {
-            let appended = self
-                .append(
-                    username.stream(),
-                    ExpectedVersion::Exact(state.version),
-                    &events,
-                    &self.metadata(me, None),
-                )
-                .await?;
-            self.wait_projected(appended.last).await;
-        }
+        let command = AccountCommand::SetProfile(profile.clone());
+        self.account_command(username, state, &command, &self.metadata(me, None))
+            .await?;
         Ok(ProfileView {
             user_id: me.user_id,
             username: me.username.clone(),

@@ -2,8 +2,8 @@
 
 use super::{Engine, EngineError};
 use crate::auth::{self, Client, SessionToken};
-use crate::log::store::{ExpectedVersion, now_ms};
-use parley::account::{self, AccountCommand};
+use crate::log::store::now_ms;
+use parley::account::AccountCommand;
 use parley::api::Me;
 use parley::{DomainError, Password, Username};
 use std::time::Duration;
@@ -87,17 +87,9 @@ impl Engine {
                 auth::HashError::Failed(e) => EngineError::Internal(e),
             })?,
         };
-        let events = account::decide(&state, &command)?;
         let me = Me { user_id, username };
-        let appended = self
-            .append(
-                name.stream(),
-                ExpectedVersion::Exact(state.version),
-                &events,
-                &self.metadata(&me, None),
-            )
+        self.account_command(&name, &state, &command, &self.metadata(&me, None))
             .await?;
-        self.wait_followed(appended.last).await?;
         self.end_all_sessions(&me).await?;
         let session = self.open_session(&me, client).await?;
         Ok((me, session))

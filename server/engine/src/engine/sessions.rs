@@ -148,17 +148,8 @@ impl Engine {
         let command = AccountCommand::ChangePassword {
             password_hash: hash(new).await?,
         };
-        let events = account::decide(&state, &command)?;
-        // Two changes racing: the second is refused rather than silently undoing the first.
-        let appended = self
-            .append(
-                username.stream(),
-                ExpectedVersion::Exact(state.version),
-                &events,
-                &self.metadata(me, None),
-            )
+        self.account_command(&username, &state, &command, &self.metadata(me, None))
             .await?;
-        self.wait_followed(appended.last).await?;
         if keep_others {
             return Ok(0);
         }
@@ -314,6 +305,34 @@ impl Engine {
             .await?;
         self.sessions_ended(&session.me, std::slice::from_ref(&session.token_hash))
             .await
+    }
+
+    /// Decides `command` on the account `username` as it stands (`state`) and appends what
+    /// it gives, if anything, as long as the stream has not moved meanwhile (two changes
+    /// racing: the second is refused rather than silently undoing the first); waits until
+    /// every cache and read model follows. Whether anything was appended.
+    pub(crate) async fn account_command(
+        &self,
+        username: &Username,
+        state: &AccountState,
+        command: &AccountCommand,
+        metadata: &EventMetadata,
+    ) -> Result<bool, EngineError> {
+        let events = account::decide(state, command)?;
+        if events.is_empty() {
+            return Ok(false);
+        }
+        let appended = self
+            .append(
+                username.stream(),
+                ExpectedVersion::Exact(state.version),
+                &events,
+                metadata,
+            )
+            .await?;
+        self.wait_followed(appended.last).await?;
+        self.wait_projected(appended.last).await;
+        Ok(true)
     }
 
     /// Ends every session of `owner` (disabled, or its password reset) and closes their

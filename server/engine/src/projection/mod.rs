@@ -230,12 +230,12 @@ impl Projector {
         Ok(())
     }
 
-    /// On PostgreSQL: under the fold lock, the stored checkpoint must still be `after`.
+    /// The stored checkpoint must still be `after` (on PostgreSQL, under the fold lock).
     async fn fence(&self, conn: &mut AnyConnection, after: Position) -> Result<(), ProjectionError> {
-        if self.db.backend != Backend::Postgres {
-            return Ok(());
+        // On SQLite the transaction itself holds the write lock (BEGIN IMMEDIATE).
+        if self.db.backend == Backend::Postgres {
+            self.lock_folds(conn).await?;
         }
-        self.lock_folds(conn).await?;
         let stored: Option<i64> = sqlx::query_scalar("SELECT position FROM projection_checkpoints WHERE name = $1")
             .bind(NAME)
             .fetch_optional(&mut *conn)
@@ -487,8 +487,10 @@ impl Projector {
         Ok(())
     }
 
-    /// The body of [`Self::apply`]'s transaction. On PostgreSQL it first checks, under a
-    /// lock, that the checkpoint is still `after`, and wakes the following nodes on commit.
+    /// The body of [`Self::apply`]'s transaction. It first checks (on PostgreSQL under a
+    /// lock) that the checkpoint is still `after`, so no batch is folded twice (a fold that
+    /// counts, such as an invite's uses, would count twice), and on PostgreSQL wakes the
+    /// following nodes on commit.
     async fn fold(
         &self,
         conn: &mut AnyConnection,
