@@ -24,6 +24,12 @@ for (const [device, viewport] of devices) {
       await page.goto('/');
       await expect(page.locator('main[data-hydrated="true"]')).toBeVisible();
       await shot(page, `sign-in-${tag}`);
+      // The page a password reset link opens (the secret is checked only when it is used).
+      await page.goto('/?reset=example');
+      await expect(page.getByTestId('reset-form')).toBeVisible();
+      await shot(page, `reset-${tag}`);
+      await page.goto('/');
+      await expect(page.locator('main[data-hydrated="true"]')).toBeVisible();
 
       const other = await (await newContext()).newPage();
       await join(other, 'Grace');

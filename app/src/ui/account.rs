@@ -66,6 +66,18 @@ pub fn AccountMenu(state: ChatState) -> impl IntoView {
         let _ = ev;
     });
     on_cleanup(move || outside.remove());
+    // An item that closes the menu and opens one of the account's dialogs.
+    let opens = move |dialog: RwSignal<bool>, testid: &'static str, label: &'static str, hint: &'static str| {
+        view! {
+            <button role="menuitem" data-testid=testid on:click=move |_| {
+                close(false);
+                dialog.set(true);
+            }>
+                {label}
+                <small>{hint}</small>
+            </button>
+        }
+    };
     let on_key = move |ev: leptos::ev::KeyboardEvent| match ev.key().as_str() {
         "Escape" => {
             ev.prevent_default();
@@ -105,31 +117,13 @@ pub fn AccountMenu(state: ChatState) -> impl IntoView {
                 <div class="menu" node_ref=menu data-testid="account-menu" on:keydown=on_key>
                     <p class="menu-note">"Signed in as " <strong>{username}</strong></p>
                     <div role="menu" aria-label="Account">
-                    <button role="menuitem" data-testid="profile" on:click=move |_| {
-                        close(false);
-                        profile.set(true);
-                    }>
-                        "Profile"
-                        <small>"your display name, status and time zone"</small>
-                    </button>
-                    <button role="menuitem" data-testid="security" on:click=move |_| {
-                        close(false);
-                        security.set(true);
-                    }>
-                        "Sessions and password"
-                        <small>"where you are signed in; a new password"</small>
-                    </button>
-                    <button role="menuitem" data-testid="tokens" on:click=move |_| {
-                        close(false);
-                        tokens.set(true);
-                    }>
-                        "API tokens"
-                        <small>"for bots and integrations"</small>
-                    </button>
+                    {opens(profile, "profile", "Profile", "your display name, status, picture and time zone")}
+                    {opens(security, "security", "Sessions and password", "where you are signed in; a new password")}
+                    {opens(tokens, "tokens", "API tokens", "for bots and integrations")}
                     <Show when=move || admin.get()>
                         <a role="menuitem" href="/admin" data-testid="inspector-link" rel="external">
-                            "Event log"
-                            <small>"the instance's history, for admins"</small>
+                            "Admin"
+                            <small>"the event log and the accounts"</small>
                         </a>
                     </Show>
                     <crate::ui::theme::ThemeChoice />

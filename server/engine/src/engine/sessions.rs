@@ -175,14 +175,16 @@ impl Engine {
         Ok(token)
     }
 
-    /// The account's open sessions, the most recently seen first.
+    /// The account's open sessions, the most recently seen first (at most
+    /// [`MAX_LISTED_SESSIONS`]; "sign out everywhere else" ends the rest too).
     pub async fn sessions(&self, session: &Session) -> Result<Vec<SessionView>, EngineError> {
         let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(
             "SELECT token_hash, user_agent, created_at_ms, last_seen_ms FROM sessions
-             WHERE user_id = $1 AND expires_at_ms > $2 ORDER BY last_seen_ms DESC, created_at_ms DESC",
+             WHERE user_id = $1 AND expires_at_ms > $2 ORDER BY last_seen_ms DESC, created_at_ms DESC LIMIT $3",
         )
         .bind(session.me.user_id.to_string())
         .bind(now_ms())
+        .bind(MAX_LISTED_SESSIONS)
         .fetch_all(self.store.pool())
         .await?;
         Ok(rows
@@ -366,6 +368,10 @@ impl Engine {
         self.wait_followed(appended.last).await
     }
 }
+
+/// The most sessions one list shows (an account signing in over and over for a month
+/// could have thousands).
+pub const MAX_LISTED_SESSIONS: i64 = 100;
 
 /// How stale a session's "last seen" may get before a request writes it again.
 const LAST_SEEN_STEP_MS: i64 = 60_000;
