@@ -34,6 +34,9 @@ pub enum AccountCommand {
     SetProfile(Profile),
     /// An instance admin's act on someone's account (see [`decide_admin`]).
     Admin { action: AdminAction, by: UserId },
+    /// Deletes the account for good: by its owner (the server checks the password first)
+    /// or an instance admin. `messages`: its messages are erased too, not only unattributed.
+    Erase { messages: bool, by: UserId },
 }
 
 /// What an instance admin does to an account.
@@ -56,23 +59,36 @@ pub struct AccountState {
     /// Disabled by an instance admin: no sign-in, no session, no token.
     pub disabled: bool,
     pub profile: Profile,
+    /// Deleted: nothing more happens to it, and its name stays taken.
+    pub erased: bool,
     pub version: u64,
 }
 
 impl AccountState {
+    /// Someone registered this name (even if the account was deleted since).
     pub fn exists(&self) -> bool {
         self.user_id.is_some()
+    }
+
+    /// An account that someone can sign in to and act on.
+    pub fn live(&self) -> bool {
+        self.exists() && !self.erased
     }
 }
 
 pub fn decide(state: &AccountState, command: &AccountCommand) -> Result<Vec<Event>, DomainError> {
+    if state.erased && !matches!(command, AccountCommand::Register { .. }) {
+        // A deleted account is as good as none, except that its name stays taken.
+        return Err(DomainError::NoSuchUser(String::new()));
+    }
     match command {
         AccountCommand::Register {
             user_id,
             username,
             password_hash,
         } => {
-            if state.exists() {
+            // The name every deleted account goes by is nobody's.
+            if state.exists() || username.as_str() == crate::redact::ERASED_NAME {
                 return Err(DomainError::UsernameTaken);
             }
             Ok(vec![Event::AccountRegistered {
@@ -101,6 +117,16 @@ pub fn decide(state: &AccountState, command: &AccountCommand) -> Result<Vec<Even
             }])
         }
         AccountCommand::Admin { action, by } => decide_admin(state, *action, *by),
+        AccountCommand::Erase { messages, by } => {
+            let Some(user_id) = state.user_id else {
+                return Err(DomainError::NoSuchUser(String::new()));
+            };
+            Ok(vec![Event::AccountErased {
+                user_id,
+                messages: *messages,
+                erased_by: *by,
+            }])
+        }
         AccountCommand::SetProfile(profile) => {
             let (Some(user_id), Some(username)) = (state.user_id, state.username.clone()) else {
                 return Err(DomainError::NoSuchUser(String::new()));
@@ -154,6 +180,12 @@ pub fn evolve(mut state: AccountState, event: &Event) -> AccountState {
         Event::AccountEnabled { .. } => state.disabled = false,
         Event::PasswordChanged { password_hash, .. } => state.password_hash = Some(password_hash.clone()),
         Event::ProfileChanged { profile, .. } => state.profile = profile.clone(),
+        Event::AccountErased { .. } => {
+            state.erased = true;
+            state.password_hash = None;
+            state.admin = false;
+            state.profile = Profile::default();
+        }
         _ => {}
     }
     state.version += 1;
@@ -274,6 +306,40 @@ mod tests {
             decide(&AccountState::default(), &set),
             Err(DomainError::NoSuchUser(_))
         ));
+    }
+
+    #[test]
+    fn an_erased_account_takes_no_command_and_keeps_its_name_taken() {
+        let registered = decide(&AccountState::default(), &register("ada")).unwrap_or_default();
+        let ada = registered.iter().fold(AccountState::default(), evolve);
+        let by = ada.user_id.unwrap_or_else(UserId::new);
+        let erased = decide(&ada, &AccountCommand::Erase { messages: true, by }).unwrap_or_default();
+        assert!(matches!(
+            erased.as_slice(),
+            [Event::AccountErased { messages: true, .. }]
+        ));
+        let gone = erased.iter().fold(ada, evolve);
+        assert!(gone.exists() && !gone.live());
+        assert_eq!(gone.password_hash, None, "nobody signs in to it");
+        assert_eq!(decide(&gone, &register("ada")), Err(DomainError::UsernameTaken));
+        assert_eq!(
+            decide(&AccountState::default(), &register(crate::redact::ERASED_NAME)),
+            Err(DomainError::UsernameTaken)
+        );
+        for command in [
+            AccountCommand::GrantAdmin,
+            AccountCommand::SetProfile(Profile::default()),
+            AccountCommand::Erase { messages: false, by },
+            AccountCommand::Admin {
+                action: AdminAction::Enable,
+                by: UserId::new(),
+            },
+        ] {
+            assert!(
+                matches!(decide(&gone, &command), Err(DomainError::NoSuchUser(_))),
+                "{command:?}"
+            );
+        }
     }
 
     #[test]

@@ -115,6 +115,17 @@ pub enum Event {
         username: Username,
         profile: Profile,
     },
+    /// An account was deleted, by its owner (who gave the password) or an instance admin.
+    /// From here on every door serves the account's personal data (username, profile,
+    /// picture) from every event as erased (see `crate::redact`), its messages attributed
+    /// to [`crate::redact::ERASED_NAME`], or taken out too when `messages` is set. Carries
+    /// no name itself. On the account's stream, which stays taken: nobody signs up as it.
+    AccountErased {
+        user_id: UserId,
+        /// Its messages are redacted like deleted ones, not only unattributed.
+        messages: bool,
+        erased_by: UserId,
+    },
     /// Sessions of an account ended (signed out, or "sign out everywhere else"): every
     /// node closes the sockets opened with them. `sessions` are the sessions' public ids
     /// (derived from the stored hash of the token), never their tokens. On the user's sessions stream
@@ -225,6 +236,7 @@ impl Event {
             Self::AccountDisabled { .. } => "AccountDisabled",
             Self::AccountEnabled { .. } => "AccountEnabled",
             Self::ProfileChanged { .. } => "ProfileChanged",
+            Self::AccountErased { .. } => "AccountErased",
             Self::SessionsEnded { .. } => "SessionsEnded",
             Self::SpaceCreated { .. } => "SpaceCreated",
             Self::SpaceRenamed { .. } => "SpaceRenamed",

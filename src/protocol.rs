@@ -96,6 +96,13 @@ pub enum ServerFrame {
     Profile {
         person: crate::api::ProfileView,
     },
+    /// Someone you share a space or a conversation with deleted their account: what this
+    /// browser keeps of them goes (their name becomes [`crate::redact::ERASED_NAME`]; their
+    /// messages are erased too when `messages`). Sent only to those who already knew the name.
+    Erased {
+        username: String,
+        messages: bool,
+    },
     /// Everything up to `position` has been sent; what follows is live.
     CaughtUp {
         channel: ChannelId,

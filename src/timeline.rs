@@ -224,7 +224,9 @@ impl Timeline {
             // The copy that has seen more of the log wins, whatever order copies come in.
             if view.revision > existing.revision {
                 let newer = Entry::from_view(view, Delivery::Sent);
+                existing.author = newer.author;
                 existing.body = newer.body;
+                existing.attachments = newer.attachments;
                 existing.edited = newer.edited;
                 existing.deleted = newer.deleted;
                 existing.reactions = newer.reactions;
@@ -250,6 +252,37 @@ impl Timeline {
         view.fold(recorded.position, &recorded.event);
         *entry = Entry::from_view(view.clone(), Delivery::Sent);
         Some(view)
+    }
+
+    /// Forgets a deleted account (`username`): its messages and reactions read as
+    /// [`crate::redact::ERASED_NAME`]'s, and its messages are erased too when `messages`.
+    /// Returns the committed messages that changed, to cache and share.
+    pub fn forget(&mut self, channel_id: ChannelId, username: &str, messages: bool) -> Vec<MessageView> {
+        let gone = crate::redact::ERASED_NAME;
+        let mut changed = Vec::new();
+        for entry in &mut self.confirmed {
+            let mut touched = false;
+            if entry.author == username {
+                entry.author = gone.to_owned();
+                if messages {
+                    entry.body.clear();
+                    entry.attachments.clear();
+                    entry.reactions.clear();
+                    entry.deleted = true;
+                }
+                touched = true;
+            }
+            for reaction in &mut entry.reactions {
+                for user in reaction.users.iter_mut().filter(|u| *u == username) {
+                    *user = gone.to_owned();
+                    touched = true;
+                }
+            }
+            if touched {
+                changed.extend(entry.view(channel_id));
+            }
+        }
+        changed
     }
 
     /// Shows a change of your own at once (an edit or a reaction), before the server
@@ -307,6 +340,40 @@ mod tests {
 
     fn bodies(t: &Timeline) -> Vec<&str> {
         t.entries().map(|e| e.body.as_str()).collect()
+    }
+
+    #[test]
+    fn a_deleted_account_is_forgotten_and_a_newer_copy_renames_its_author() {
+        let mut t = Timeline::new();
+        let (hers, his) = (MessageId::new(), MessageId::new());
+        t.apply(view(1, hers, "her words"));
+        let mut reacted = view(2, his, "his words");
+        reacted.author = "carl".into();
+        reacted.reactions = vec![Reaction {
+            emoji: "👍".into(),
+            users: vec!["bob".into(), "dan".into()],
+        }];
+        t.apply(reacted);
+        let changed = t.forget(ChannelId::GENERAL, "bob", true);
+        assert_eq!(changed.len(), 2, "her message and the one she reacted to");
+        let gone = crate::redact::ERASED_NAME;
+        let entry = t.get(hers).cloned().unwrap_or_else(|| panic!("kept"));
+        assert_eq!(
+            (entry.author.as_str(), entry.body.as_str(), entry.deleted),
+            (gone, "", true)
+        );
+        let other = t.get(his).cloned().unwrap_or_else(|| panic!("kept"));
+        assert_eq!((other.author.as_str(), other.body.as_str()), ("carl", "his words"));
+        assert_eq!(other.reactions[0].users, [gone, "dan"]);
+
+        // A browser that missed the frame: the server's copy at a newer revision wins.
+        let mut t = Timeline::new();
+        t.apply(view(1, hers, "her words"));
+        let mut newer = view(1, hers, "her words");
+        newer.author = gone.into();
+        newer.revision = Position(9);
+        t.merge(newer);
+        assert_eq!(t.get(hers).map(|e| e.author.as_str()), Some(gone));
     }
 
     #[test]

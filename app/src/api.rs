@@ -301,6 +301,20 @@ pub async fn change_password(current: String, new: String, keep_others: bool) ->
         .await?)
 }
 
+/// Deletes the signed-in account for good, given its password: every session ends, and
+/// no door shows its name or profile again. With `erase_messages`, its messages are erased
+/// too; otherwise they stay, attributed to a deleted user.
+#[server(client = ApiClient, endpoint = "delete_account", input = server_fn::codec::Json)]
+pub async fn delete_account(password: String, erase_messages: bool) -> Result<(), AppError> {
+    let (engine, session) = ssr::session().await?;
+    let client = auth::Client::from_headers(&ssr::headers());
+    engine
+        .delete_account(&session, &password, erase_messages, &client)
+        .await?;
+    ssr::set_cookie(&auth::clear_cookie(auth::is_https(&ssr::headers())));
+    Ok(())
+}
+
 /// Who this browser is signed in as, if anyone.
 #[server(client = ApiClient, endpoint = "whoami", input = server_fn::codec::Json)]
 pub async fn whoami() -> Result<Option<Me>, AppError> {
@@ -454,6 +468,13 @@ pub async fn list_accounts(search: String) -> Result<Vec<AccountRow>, AppError> 
 pub async fn act_on_account(username: String, action: parley::account::AdminAction) -> Result<(), AppError> {
     let (engine, me) = ssr::signed_in().await?;
     Ok(engine.act_on_account(&me, &username, action).await?)
+}
+
+/// Deletes someone's account for good (as [`delete_account`] does); instance admins only.
+#[server(client = ApiClient, endpoint = "admin_delete_account", input = server_fn::codec::Json)]
+pub async fn admin_delete_account(username: String, erase_messages: bool) -> Result<(), AppError> {
+    let (engine, me) = ssr::signed_in().await?;
+    Ok(engine.admin_delete_account(&me, &username, erase_messages).await?)
 }
 
 /// A page of the event log, newest first, with the projection's and subscribers' positions; admins only.

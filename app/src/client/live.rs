@@ -363,6 +363,22 @@ async fn follow(
                 _ => {}
             },
             Ok(ServerFrame::Profile { person }) => crate::client::people::heard(state, person.username, person.profile),
+            Ok(ServerFrame::Erased { username, messages }) => {
+                crate::client::people::forget(state, &username);
+                let mut changed = Vec::new();
+                state
+                    .timeline
+                    .update(|t| changed = t.forget(channel, &username, messages));
+                // Cached and shared like any change; other channels' caches take the
+                // server's newer copies when they are next opened.
+                client.persist(channel, &changed, None).await;
+                if !changed.is_empty() {
+                    tell(TabMessage::Applied {
+                        channel,
+                        messages: changed,
+                    });
+                }
+            }
             Ok(ServerFrame::CaughtUp { .. }) => {
                 caught_up = true;
                 // New messages elsewhere while this socket was not watching are in the count.
@@ -856,8 +872,9 @@ pub fn sign_out() {
     });
 }
 
-/// The server says this browser's session is gone (expired, or ended elsewhere).
-fn signed_out_here() {
+/// The server says this browser's session is gone (expired, ended elsewhere, or its
+/// account deleted here).
+pub fn signed_out_here() {
     spawn_local(async move {
         forget_everything().await;
         tell(TabMessage::SignedOut);

@@ -53,3 +53,13 @@ pub fn heard(state: ChatState, username: String, profile: Profile) {
         known.insert(username, profile);
     });
 }
+
+/// A deleted account: its profile and presence are forgotten.
+pub fn forget(state: ChatState, username: &str) {
+    state.profiles.update(|known| {
+        known.remove(username);
+    });
+    state.presence.update(|present| {
+        present.remove(username);
+    });
+}

@@ -1,6 +1,6 @@
 //! The accounts panel of the admin page: search accounts, see when each was created and last seen, disable or enable it, grant or revoke admin rights, make a password reset link.
 
-use crate::api::{AccountRow, act_on_account, list_accounts, make_reset_link};
+use crate::api::{AccountRow, act_on_account, admin_delete_account, list_accounts, make_reset_link};
 use crate::state::format_date;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -47,6 +47,24 @@ pub fn AccountsPanel() -> impl IntoView {
                 }
                 Err(e) => error.set(Some(e.to_string())),
             }
+        });
+    };
+    let delete = move |username: String| {
+        let asked = format!(
+            "Delete the account {username} for good? Its name and profile go everywhere; its messages stay as a deleted user's."
+        );
+        if !crate::ui::dialog::confirm(&asked) {
+            return;
+        }
+        spawn_local(async move {
+            match admin_delete_account(username.clone(), false).await {
+                Ok(()) => {
+                    error.set(None);
+                    note.set(Some(format!("{username}: deleted")));
+                }
+                Err(e) => error.set(Some(e.to_string())),
+            }
+            load();
         });
     };
     let find = move |ev: leptos::ev::SubmitEvent| {
@@ -98,7 +116,7 @@ pub fn AccountsPanel() -> impl IntoView {
                 </thead>
                 <tbody>
                     <For each=move || accounts.get() key=|a: &AccountRow| (a.user_id, a.admin, a.disabled, a.last_seen_ms) let:account>
-                        <AccountLine account act reset />
+                        <AccountLine account act reset delete />
                     </For>
                 </tbody>
             </table>
@@ -111,6 +129,7 @@ fn AccountLine(
     account: AccountRow,
     act: impl Fn(String, AdminAction) + Copy + Send + Sync + 'static,
     reset: impl Fn(String) + Copy + Send + Sync + 'static,
+    delete: impl Fn(String) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let for_reset = account.username.clone();
     let name = account.username.clone();
@@ -158,6 +177,17 @@ fn AccountLine(
                     }
                 >
                     "Reset link"
+                </button>
+                <button
+                    class="link danger"
+                    data-testid="account-delete"
+                    aria-label=format!("Delete the account {for_reset}")
+                    on:click={
+                        let name = for_reset.clone();
+                        move |_| delete(name.clone())
+                    }
+                >
+                    "Delete"
                 </button>
             </td>
         </tr>

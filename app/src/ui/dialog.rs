@@ -252,3 +252,18 @@ where
         </form>
     }
 }
+
+/// Asks the browser's own yes-or-no question (keyboard and screen-reader friendly); no on the server.
+pub fn confirm(text: &str) -> bool {
+    #[cfg(feature = "browser")]
+    {
+        web_sys::window()
+            .and_then(|w| w.confirm_with_message(text).ok())
+            .unwrap_or(false)
+    }
+    #[cfg(not(feature = "browser"))]
+    {
+        let _ = text;
+        false
+    }
+}

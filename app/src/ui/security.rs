@@ -1,6 +1,6 @@
-//! The sessions and password dialog: where the account is signed in (sign one out, or all the others) and a password change.
+//! The sessions and password dialog: where the account is signed in (sign one out, or all the others), a password change, and deleting the account.
 
-use crate::api::{SessionView, change_password, end_session, my_sessions, sign_out_others};
+use crate::api::{SessionView, change_password, delete_account, end_session, my_sessions, sign_out_others};
 use crate::state::{format_date, format_full};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -61,6 +61,7 @@ pub fn SecurityDialog(open: RwSignal<bool>) -> impl IntoView {
                     "Sign out all other sessions"
                 </button>
                 <PasswordForm note error reload />
+                <DeleteAccountForm />
                 <button class="secondary" on:click=move |_| open.set(false)>
                     "Close"
                 </button>
@@ -172,6 +173,90 @@ fn PasswordForm(
             </label>
             <button type="submit" data-testid="change-password" disabled=move || busy.get()>
                 "Change password"
+            </button>
+        </form>
+    }
+}
+
+/// Deleting the account: the password, whether the messages go too, and a second click
+/// to confirm (the first one says what will happen).
+#[component]
+fn DeleteAccountForm() -> impl IntoView {
+    let password = RwSignal::new(String::new());
+    let messages = RwSignal::new(false);
+    let armed = RwSignal::new(false);
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if !armed.get_untracked() {
+            armed.set(true);
+            return;
+        }
+        busy.set(true);
+        let (given, erase) = (password.get_untracked(), messages.get_untracked());
+        spawn_local(async move {
+            match delete_account(given, erase).await {
+                Ok(()) => {
+                    #[cfg(feature = "browser")]
+                    crate::client::live::signed_out_here();
+                }
+                Err(e) => {
+                    error.set(Some(e.to_string()));
+                    armed.set(false);
+                    busy.set(false);
+                }
+            }
+        });
+    };
+    view! {
+        <form class="delete-account" data-testid="delete-account-form" on:submit=submit>
+            <h3>"Delete account"</h3>
+            <p class="hint">
+                "Your name, profile and picture are removed everywhere, your sessions end, and nobody can sign up with your username again. "
+                "Your messages stay in their conversations as a deleted user's, unless you erase them too."
+            </p>
+            <label>
+                "Password"
+                <input
+                    type="password"
+                    required
+                    data-testid="delete-password"
+                    autocomplete="current-password"
+                    maxlength="256"
+                    prop:value=move || password.get()
+                    on:input=move |ev| {
+                        password.set(event_target_value(&ev));
+                        armed.set(false);
+                    }
+                />
+            </label>
+            <label class="check">
+                <input
+                    type="checkbox"
+                    data-testid="erase-messages"
+                    prop:checked=move || messages.get()
+                    on:change=move |ev| {
+                        messages.set(event_target_checked(&ev));
+                        armed.set(false);
+                    }
+                />
+                "Erase my messages too"
+            </label>
+            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            {move || {
+                armed
+                    .get()
+                    .then(|| {
+                        view! {
+                            <p class="error" role="alert" data-testid="delete-warning">
+                                "This cannot be undone. Press the button again to delete your account."
+                            </p>
+                        }
+                    })
+            }}
+            <button type="submit" class="danger" data-testid="delete-account" disabled=move || busy.get()>
+                {move || if armed.get() { "Delete my account for good" } else { "Delete account…" }}
             </button>
         </form>
     }

@@ -92,20 +92,6 @@ fn invite_link(space: SpaceId, code: &str) -> String {
     format!("{}/?space={space}&invite={code}", crate::state::web_origin())
 }
 
-fn confirm(text: &str) -> bool {
-    #[cfg(feature = "browser")]
-    {
-        web_sys::window()
-            .and_then(|w| w.confirm_with_message(text).ok())
-            .unwrap_or(false)
-    }
-    #[cfg(not(feature = "browser"))]
-    {
-        let _ = text;
-        false
-    }
-}
-
 /// Runs an action from the members list, then shows the list again as it now stands.
 fn members_action(state: ChatState, dialog: RwSignal<Option<Dialog>>, space: SpaceId, action: SpaceAction) {
     spawn_local(async move {
@@ -237,7 +223,7 @@ fn SpaceSection(space: SpaceView, state: ChatState, dialog: RwSignal<Option<Dial
     let can_invite = space.role.can(Right::Invite);
     let is_admin = space.role.can(Right::ManageSpace);
     let delete = move |_| {
-        if !confirm("Delete this space and all its channels for everyone?") {
+        if !crate::ui::dialog::confirm("Delete this space and all its channels for everyone?") {
             return;
         }
         spawn_local(async move {
@@ -265,7 +251,7 @@ fn SpaceSection(space: SpaceView, state: ChatState, dialog: RwSignal<Option<Dial
     };
     let webhooks_open = RwSignal::new(false);
     let leave = move |_: leptos::ev::MouseEvent| {
-        if !confirm("Leave this space? You will need a new invite to come back.") {
+        if !crate::ui::dialog::confirm("Leave this space? You will need a new invite to come back.") {
             return;
         }
         spawn_local(async move {
@@ -391,7 +377,7 @@ pub fn ChannelActions(state: ChatState) -> impl IntoView {
     };
     let archive = move |_| {
         let Some((space, channel)) = managed() else { return };
-        if !confirm("Archive this channel? Its history stays; nothing new can be posted.") {
+        if !crate::ui::dialog::confirm("Archive this channel? Its history stays; nothing new can be posted.") {
             return;
         }
         spawn_local(async move {
@@ -747,7 +733,7 @@ fn SidebarDialog(d: Dialog, dialog: RwSignal<Option<Dialog>>, state: ChatState) 
                                 members_action(state, dialog, space_id, SpaceAction::SetRole { member, role });
                             };
                             let remove = move |_| {
-                                if confirm("Remove this member from the space?") {
+                                if crate::ui::dialog::confirm("Remove this member from the space?") {
                                     members_action(state, dialog, space_id, SpaceAction::Remove { member });
                                 }
                             };

@@ -250,6 +250,13 @@ pub fn session_id(token_hash: &str) -> String {
     digest[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// What the `erased_accounts` table keeps of a deleted account's username: enough to know
+/// an actor's or a stream's name as erased, not to read it back from the table.
+pub fn erased_name_hash(username: &str) -> String {
+    let digest = Sha256::digest(format!("parley-erased:{username}").as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 impl fmt::Debug for SessionToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("SessionToken(<redacted>)")

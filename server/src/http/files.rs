@@ -313,9 +313,10 @@ pub async fn avatar(State(state): State<AppState>, Path(file_id): Path<String>, 
     if signed_in(&state.engine, &headers).await.is_err() {
         return (StatusCode::UNAUTHORIZED, "please sign in").into_response();
     }
-    let found = match attachment::valid_file_id(&file_id) {
-        true => state.files.get(&Files::avatar(&file_id)).await,
-        false => None,
+    let found = match state.engine.picture_in_use(&file_id).await {
+        Ok(true) => state.files.get(&Files::avatar(&file_id)).await,
+        Ok(false) => None,
+        Err(e) => return (StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response(),
     };
     let Some(bytes) = found else {
         return (StatusCode::NOT_FOUND, "no such picture").into_response();

@@ -218,6 +218,13 @@ where
                     // once a minute here): a stranger's change never makes every socket read
                     // them again (the client asks for profiles afresh when it opens, and a
                     // new contact's come then).
+                    Ok(profile) if profile.public.is_none() => {
+                        // Only for those who knew the name: as known before the change (a
+                        // deleted account is nobody's contact once it is folded).
+                        if presence.contacts.knows(&profile.username) == Some(true) {
+                            let _ = out.try_send(Message::Text(profile.full.clone()));
+                        }
+                    }
                     Ok(profile) => {
                         let frame = if profile.username == session.me.username
                             || presence
@@ -226,8 +233,10 @@ where
                                 .await
                         {
                             profile.full.clone()
+                        } else if let Some(public) = &profile.public {
+                            public.clone()
                         } else {
-                            profile.public.clone()
+                            continue;
                         };
                         let _ = out.try_send(Message::Text(frame));
                     }
@@ -776,7 +785,7 @@ async fn catch_up(
             .await
             .map_err(|e| e.to_string())?;
         // The past without the words of messages deleted since.
-        parley_engine::engine::redaction::redact_deleted(engine.store().pool(), &mut page)
+        parley_engine::engine::redaction::redact_page(engine.store().pool(), &mut page)
             .await
             .map_err(|e| e.to_string())?;
         for event in &page {

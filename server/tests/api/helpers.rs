@@ -341,7 +341,14 @@ impl TestApp {
                 .fetch_all(pool)
                 .await
                 .unwrap();
+        let erased: Vec<(String, String, i64, i64)> = sqlx::query_as(
+            "SELECT user_id, name_hash, messages, erased_position FROM erased_accounts ORDER BY user_id",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap();
         let mut dump: Vec<String> = messages.iter().map(|m| format!("{m:?}")).collect();
+        dump.extend(erased.iter().map(|e| format!("{e:?}")));
         dump.extend(markers.iter().map(|m| format!("{m:?}")));
         dump.extend(files.iter().map(|f| format!("{f:?}")));
         dump.extend(edits.iter().map(|e| format!("{e:?}")));

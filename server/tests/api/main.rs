@@ -10,6 +10,7 @@ mod catch_up;
 mod cluster;
 mod crash;
 mod doors;
+mod erasure;
 mod files;
 mod helpers;
 mod inspect;

@@ -22,7 +22,8 @@ impl Engine {
         for raw in usernames {
             let unknown = || EngineError::Domain(DomainError::NoSuchUser(raw.trim().chars().take(32).collect()));
             let username = Username::parse(raw).map_err(|_| unknown())?;
-            let user_id = self.account(&synced, &username).await?.user_id.ok_or_else(unknown)?;
+            let state = self.account(&synced, &username).await?;
+            let user_id = state.user_id.filter(|_| state.live()).ok_or_else(unknown)?;
             members.insert(user_id);
         }
         let channel_id = ChannelId::direct(&members);

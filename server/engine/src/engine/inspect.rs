@@ -170,12 +170,34 @@ impl Engine {
         };
         let ids: Vec<parley::MessageId> = rows.iter().filter_map(|row| message_of(&row.3, &row.5)).collect();
         let deleted = crate::engine::redaction::deleted_among(self.store.pool(), &ids).await?;
+        // And no trace of a deleted account: whoever a payload, an actor or a stream names.
+        let (mut people, mut names) = (Vec::new(), Vec::new());
+        for row in &rows {
+            let payload: serde_json::Value = serde_json::from_str(&row.5).unwrap_or_default();
+            for key in ["user_id", "author_id"] {
+                people.extend(
+                    payload
+                        .get(key)
+                        .and_then(|v| v.as_str()?.parse::<parley::UserId>().ok()),
+                );
+            }
+            names.extend(payload.get("author").and_then(|v| v.as_str()).map(str::to_owned));
+            let metadata: serde_json::Value = serde_json::from_str(&row.6).unwrap_or_default();
+            names.extend(metadata.get("actor").and_then(|v| v.as_str()).map(str::to_owned));
+            names.extend(row.1.strip_prefix("account-").map(str::to_owned));
+        }
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let erased = crate::engine::redaction::erased_among(self.store.pool(), &people, &names).await?;
         let rows: Vec<EventRow> = rows
             .into_iter()
             .map(|mut row| {
                 if let Ok(mut payload) = serde_json::from_str::<serde_json::Value>(&row.5) {
-                    parley::redact::redact_payload(&row.3, &mut payload, |id| deleted.contains(&id));
+                    parley::redact::redact_payload(&row.3, &mut payload, |id| deleted.contains(&id), &erased);
                     row.5 = payload.to_string();
+                }
+                if let Ok(mut metadata) = serde_json::from_str::<serde_json::Value>(&row.6) {
+                    parley::redact::redact_origin(&mut row.1, &mut metadata, &erased);
+                    row.6 = metadata.to_string();
                 }
                 row
             })
@@ -325,7 +347,7 @@ impl Engine {
         loop {
             let mut page = self.store.read_stream(&stream, after, position, 1_000).await?;
             // Time travel shows what was said then, except what has been deleted since.
-            crate::engine::redaction::redact_deleted(self.store.pool(), &mut page).await?;
+            crate::engine::redaction::redact_page(self.store.pool(), &mut page).await?;
             let Some(last) = page.last().map(|e| e.position) else {
                 break;
             };

@@ -25,6 +25,7 @@ pub mod admin;
 pub mod budget;
 mod contacts;
 mod directs;
+mod erasure;
 mod error;
 mod files;
 pub mod folded;

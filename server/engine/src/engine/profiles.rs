@@ -24,6 +24,20 @@ impl Engine {
         self.save_profile(me, &username, &state, profile).await
     }
 
+    /// Whether an account's profile shows this picture now: only then is it served (a
+    /// picture replaced, or of a deleted account, is not).
+    pub async fn picture_in_use(&self, file_id: &str) -> Result<bool, EngineError> {
+        if !parley::attachment::valid_file_id(file_id) {
+            return Ok(false);
+        }
+        // A file id is hex digits: nothing in one is a LIKE wildcard.
+        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM accounts WHERE profile LIKE $1 LIMIT 1")
+            .bind(format!("%\"avatar\":\"{file_id}\"%"))
+            .fetch_optional(self.store.pool())
+            .await?;
+        Ok(found.is_some())
+    }
+
     /// Sets (or, with `None`, removes) `me`'s picture: `avatar` names the image it was
     /// cut from, which the file door has checked `me` may read, after spending `me`'s
     /// profile budget (before the image is decoded).

@@ -22,7 +22,7 @@ impl Engine {
     pub async fn reset_link(&self, username: &str) -> Result<String, EngineError> {
         let name = Username::parse(username).map_err(|_| DomainError::NoSuchUser(String::new()))?;
         let state = self.account(&self.synced().await?, &name).await?;
-        let Some(user_id) = state.user_id else {
+        let Some(user_id) = state.user_id.filter(|_| state.live()) else {
             return Err(DomainError::NoSuchUser(name.to_string()).into());
         };
         let token = SessionToken::generate().map_err(|e| EngineError::Internal(e.to_string()))?;
@@ -80,6 +80,9 @@ impl Engine {
         let state = self.account(&self.synced().await?, &name).await?;
         if state.disabled {
             return Err(EngineError::Disabled);
+        }
+        if !state.live() {
+            return Err(invalid());
         }
         let command = AccountCommand::ChangePassword {
             password_hash: auth::hash_password(new).await.map_err(|e| match e {

@@ -99,11 +99,16 @@ impl Engine {
                 .fetch_optional(self.store.pool())
                 .await?;
         let (user_id, username) = row.ok_or(EngineError::Unauthorized)?;
-        // A disabled account's tokens stop working (and work again once it is enabled).
-        if let Ok(name) = parley::Username::parse(&username)
-            && self.account(&self.synced().await?, &name).await?.disabled
-        {
-            return Err(EngineError::Disabled);
+        // A disabled account's tokens stop working (and work again once it is enabled); a
+        // deleted account's are gone, and would not work if one were left.
+        if let Ok(name) = parley::Username::parse(&username) {
+            let state = self.account(&self.synced().await?, &name).await?;
+            if !state.live() {
+                return Err(EngineError::Unauthorized);
+            }
+            if state.disabled {
+                return Err(EngineError::Disabled);
+            }
         }
         sqlx::query("UPDATE api_tokens SET last_used_at_ms = $1 WHERE token_hash = $2")
             .bind(now_ms())

@@ -37,7 +37,8 @@ const PROFILE_BUFFER: usize = 256;
 pub struct ProfileDispatch {
     pub username: String,
     pub full: Utf8Bytes,
-    pub public: Utf8Bytes,
+    /// What everyone else gets, if anything.
+    pub public: Option<Utf8Bytes>,
 }
 
 #[derive(Clone)]
@@ -158,7 +159,24 @@ impl Hub {
                 let _ = self.profiles.send(Arc::new(ProfileDispatch {
                     username: username.to_string(),
                     full: frame(profile.clone()),
-                    public: frame(profile.public()),
+                    public: Some(frame(profile.public())),
+                }));
+            }
+            if let parley::Event::AccountErased { messages, .. } = &event.event
+                && let Some(username) = event.stream_id.0.strip_prefix("account-")
+                && self.profiles.receiver_count() > 0
+            {
+                let frame: Utf8Bytes = ServerFrame::Erased {
+                    username: username.to_owned(),
+                    messages: *messages,
+                }
+                .to_json()
+                .into();
+                let _ = self.profiles.send(Arc::new(ProfileDispatch {
+                    username: username.to_owned(),
+                    full: frame,
+                    // Strangers are not told a name they did not know.
+                    public: None,
                 }));
             }
             let Some(channel) = event.event.channel_id() else {

@@ -49,13 +49,15 @@ pub(super) async fn fold(conn: &mut AnyConnection, recorded: &RecordedEvent) -> 
 /// `user`'s direct conversations, oldest first, each with the other people's usernames.
 pub async fn directs_of(pool: &AnyPool, user: UserId) -> Result<Vec<DirectView>, sqlx::Error> {
     let rows: Vec<(String, String)> = sqlx::query_as(
-        "SELECT d.channel_id, a.username FROM direct_members mine
+        "SELECT d.channel_id, COALESCE(a.username, $2) FROM direct_members mine
          JOIN direct_members d ON d.channel_id = mine.channel_id AND d.user_id != mine.user_id
-         JOIN accounts a ON a.user_id = d.user_id
+         LEFT JOIN accounts a ON a.user_id = d.user_id
          JOIN channels c ON c.channel_id = d.channel_id
          WHERE mine.user_id = $1 ORDER BY c.created_position, a.username",
     )
     .bind(user.to_string())
+    // A deleted account's conversations stay, with the name every deleted account goes by.
+    .bind(parley::redact::ERASED_NAME)
     .fetch_all(pool)
     .await?;
     let mut directs: Vec<DirectView> = Vec::new();

@@ -64,6 +64,7 @@ pub async fn fold(conn: &mut AnyConnection, backend: Backend, batch: &[Arc<Recor
             | Event::AccountDisabled { .. }
             | Event::AccountEnabled { .. }
             | Event::ProfileChanged { .. } => accounts::fold(conn, recorded).await?,
+            Event::AccountErased { .. } => accounts::erase(conn, recorded).await?,
             // Sessions live in their own table; their end only closes sockets (see `LogState`).
             Event::SessionsEnded { .. } => {}
             // Sign-in reads the password from the account's folded stream, not a read model.

@@ -275,7 +275,7 @@ impl Delivery<'_> {
             let page = engine.store().read_all(*offset, PAGE).await?;
             let mut page: Vec<RecordedEvent> = page.into_iter().filter(|e| e.position <= head).collect();
             // A replay, or a delivery that comes late, carries no words of a deleted message.
-            crate::engine::redaction::redact_deleted(pool, &mut page).await?;
+            crate::engine::redaction::redact_page(pool, &mut page).await?;
             let Some(last) = page.last().map(|e| e.position) else {
                 return Ok(None);
             };
