@@ -2,7 +2,7 @@
 // (ending one session closes it in that browser) and a password change that asks for the
 // current password first.
 import { expect } from '@playwright/test';
-import { PASSWORD, accountItem, join, signIn, test } from './helpers';
+import { PASSWORD, accountItem, join, message, say, signIn, test, unique } from './helpers';
 
 test('a password is changed from the keyboard alone: the current one is checked, then only the new one signs in', async ({
   page,
@@ -78,4 +78,48 @@ test('one session is signed out from the list of sessions, and that browser find
   // The laptop is still in.
   await laptop.bringToFront();
   await expect(laptop.getByTestId('connection')).toHaveText('online');
+});
+
+test('an account deleted from its dialog is signed out, its name leaves every open tab at once, and it cannot sign in again', async ({
+  newContext,
+}) => {
+  const zelda = await (await newContext()).newPage();
+  const name = await join(zelda, 'Leaving');
+  const words = unique('my last words here');
+  await say(zelda, words);
+  await expect(message(zelda, words)).toHaveAttribute('data-state', 'sent');
+
+  const bob = await (await newContext({ viewport: { width: 390, height: 844 } })).newPage();
+  await join(bob, 'Staying');
+  await expect(message(bob, words).getByTestId('author')).toHaveText(name);
+
+  await zelda.bringToFront();
+  await (await accountItem(zelda, 'security')).click();
+  const dialog = zelda.getByTestId('security-dialog');
+  const form = dialog.getByTestId('delete-account-form');
+  // A wrong password is refused after the confirmation, and nothing changes.
+  await form.getByTestId('delete-password').fill('not my password');
+  await form.getByTestId('delete-account').click();
+  await expect(form.getByTestId('delete-warning')).toContainText('cannot be undone');
+  await form.getByTestId('delete-account').click();
+  await expect(form.getByRole('alert')).toContainText('password is not right');
+  await expect(zelda.getByTestId('me')).toHaveText(name);
+
+  // The keyboard alone: the password, Enter to be warned, Enter again to delete.
+  await form.getByTestId('delete-password').fill(PASSWORD);
+  await form.getByTestId('delete-password').press('Enter');
+  await expect(form.getByTestId('delete-warning')).toBeVisible();
+  await form.getByTestId('delete-password').press('Enter');
+  await expect(zelda.getByTestId('auth-form')).toBeVisible();
+
+  // Bob's tab forgets her name at once; her words stay, as a deleted user's.
+  const author = message(bob, words).getByTestId('author');
+  await expect(author).toHaveText('Deleted user');
+  await expect(bob.getByTestId('messages')).not.toContainText(name);
+  await bob.reload();
+  await expect(bob.locator('main[data-hydrated="true"]')).toBeVisible();
+  await expect(message(bob, words).getByTestId('author')).toHaveText('Deleted user');
+
+  await signIn(zelda, name);
+  await expect(zelda.getByTestId('auth-form').getByRole('alert')).toContainText('wrong username or password');
 });

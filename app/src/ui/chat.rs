@@ -456,6 +456,15 @@ fn ChannelIntro(state: ChatState) -> impl IntoView {
 /// their status's emoji; a button that opens their card.
 #[component]
 pub fn PersonName(username: String, state: ChatState) -> impl IntoView {
+    if username == parley::redact::ERASED_NAME {
+        // A deleted account: no card to open, nobody to message.
+        return view! {
+            <span class="author gone" data-testid="author">
+                "Deleted user"
+            </span>
+        }
+        .into_any();
+    }
     let (shown, hover, open) = (username.clone(), username.clone(), username.clone());
     let status = move || {
         state.status_of(&username).map(|status| {
@@ -478,6 +487,7 @@ pub fn PersonName(username: String, state: ChatState) -> impl IntoView {
         </button>
         {status}
     }
+    .into_any()
 }
 
 /// The reactions offered in one click (any emoji can be sent; these are the quick ones).

@@ -120,6 +120,11 @@ impl Files {
         })
     }
 
+    /// An uploaded file's bytes, as stored.
+    pub(crate) async fn original(&self, file_id: &str) -> Option<Bytes> {
+        self.get(&Self::blob(file_id)).await
+    }
+
     async fn get(&self, path: &StorePath) -> Option<Bytes> {
         let found = self.store.get(path).await.ok()?;
         found.bytes().await.ok()
@@ -238,7 +243,15 @@ impl IntoResponse for UploadError {
                 "the file could not be stored, please try again".to_owned()
             }
         };
-        (status, axum::Json(serde_json::json!({ "error": error }))).into_response()
+        let mut response = (status, axum::Json(serde_json::json!({ "error": error }))).into_response();
+        if let Self::Engine(e) = &self
+            && let Some(wait) = e.retry_after()
+        {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+        }
+        response
     }
 }
 
@@ -248,7 +261,7 @@ pub struct UploadQuery {
     name: String,
 }
 
-async fn signed_in(engine: &Engine, headers: &HeaderMap) -> Result<Me, EngineError> {
+pub(crate) async fn signed_in(engine: &Engine, headers: &HeaderMap) -> Result<Me, EngineError> {
     let token = auth::token_from_headers(headers);
     Ok(engine.authenticate(token.as_ref()).await?.me)
 }

@@ -5,6 +5,7 @@
 //! come from the app (`parley_app::api`) and reach the engine, provided as their context.
 
 pub mod assets;
+pub mod export;
 pub mod files;
 pub mod ops;
 pub mod rest;
@@ -187,6 +188,7 @@ pub fn router(
         .route("/files/{file_id}", get(files::download))
         .route("/files/{file_id}/thumb", get(files::thumbnail_of))
         .route("/api/avatar", axum::routing::post(files::set_avatar))
+        .route("/api/export", get(export::export))
         .route("/avatars/{file_id}", get(files::avatar))
         .merge(rest::routes())
         .route("/healthz", get(ops::healthz))

@@ -55,7 +55,7 @@ async fn api_token(app: &TestApp, http: &reqwest::Client) -> String {
 }
 
 /// A server with a config of the test's own.
-async fn spawn_configured(change: impl FnOnce(&mut Config)) -> TestApp {
+pub(crate) async fn spawn_configured(change: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config::for_tests(database_in(&dir).await);
     config.files_dir = Some(dir.path().join("files"));

@@ -11,6 +11,7 @@ mod cluster;
 mod crash;
 mod doors;
 mod erasure;
+mod export;
 mod files;
 mod helpers;
 mod inspect;

@@ -38,10 +38,12 @@ pub enum Write {
     Token,
     /// Profiles saved (each goes out to everyone who shares a space with the person).
     Profile,
+    /// Archives of one's own data made (each reads all of it).
+    Export,
 }
 
 impl Write {
-    const ALL: [Write; 8] = [
+    const ALL: [Write; 9] = [
         Write::Change,
         Write::Space,
         Write::SpaceAction,
@@ -50,6 +52,7 @@ impl Write {
         Write::Direct,
         Write::Token,
         Write::Profile,
+        Write::Export,
     ];
 
     /// A burst, then one more every so often.
@@ -63,6 +66,7 @@ impl Write {
             Write::Direct => (30, Duration::from_secs(2)),
             Write::Token => (10, Duration::from_secs(60)),
             Write::Profile => (10, Duration::from_secs(10)),
+            Write::Export => (3, Duration::from_secs(600)),
         }
     }
 
@@ -77,6 +81,7 @@ impl Write {
             Write::Direct => "new conversations",
             Write::Token => "new API tokens",
             Write::Profile => "profile changes",
+            Write::Export => "data exports",
         }
     }
 }

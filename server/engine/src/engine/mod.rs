@@ -27,6 +27,7 @@ mod contacts;
 mod directs;
 mod erasure;
 mod error;
+pub mod export;
 mod files;
 pub mod folded;
 mod inspect;
