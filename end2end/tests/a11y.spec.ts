@@ -92,6 +92,11 @@ for (const [label, viewport] of [
       await expect(page.getByTestId('profile-dialog')).toBeVisible();
       expect(await problems(page), 'profile').toEqual([]);
       await page.keyboard.press('Escape');
+      await page.getByTestId('account').click();
+      await page.getByTestId('export').click();
+      await expect(page.getByTestId('export-dialog')).toBeVisible();
+      expect(await problems(page), 'export').toEqual([]);
+      await page.keyboard.press('Escape');
       await message(page, text).getByTestId('author').click();
       await expect(page.getByTestId('card-spaces')).toBeVisible();
       expect(await problems(page), 'user card').toEqual([]);

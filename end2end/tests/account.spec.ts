@@ -1,7 +1,8 @@
 // Your account's security, in the "Sessions and password" dialog: where you are signed in
-// (ending one session closes it in that browser) and a password change that asks for the
-// current password first.
+// (ending one session closes it in that browser), a password change that asks for the
+// current password first, and deleting the account; and exporting your data.
 import { expect } from '@playwright/test';
+import { readFileSync } from 'node:fs';
 import { PASSWORD, accountItem, join, message, say, signIn, test, unique } from './helpers';
 
 test('a password is changed from the keyboard alone: the current one is checked, then only the new one signs in', async ({
@@ -122,4 +123,28 @@ test('an account deleted from its dialog is signed out, its name leaves every op
 
   await signIn(zelda, name);
   await expect(zelda.getByTestId('auth-form').getByRole('alert')).toContainText('wrong username or password');
+});
+
+test('my data is exported as a zip archive from the account menu, with what I wrote in it', async ({ page }) => {
+  const name = await join(page, 'Exporter');
+  const words = unique('words worth keeping');
+  await say(page, words);
+  await expect(message(page, words)).toHaveAttribute('data-state', 'sent');
+  await (await accountItem(page, 'export')).click();
+  const dialog = page.getByTestId('export-dialog');
+  await expect(dialog).toBeVisible();
+  await expect(dialog.getByTestId('export-start')).toBeFocused();
+  const download = page.waitForEvent('download');
+  await page.keyboard.press('Enter');
+  const file = await download;
+  expect(file.suggestedFilename()).toMatch(new RegExp(`^parley-${name}-\\d{4}-\\d{2}-\\d{2}\\.zip$`));
+  const path = await file.path();
+  const bytes = readFileSync(path);
+  expect(bytes.subarray(0, 2).toString()).toBe('PK');
+  // The messages file is stored deflated: its words are not readable in the raw bytes,
+  // but the entry names are.
+  expect(bytes.includes(Buffer.from('messages.jsonl'))).toBe(true);
+  await expect(dialog.getByTestId('export-note')).toContainText('Downloaded');
+  await page.keyboard.press('Escape');
+  await expect(dialog).toBeHidden();
 });

@@ -16,6 +16,7 @@ pub fn AccountMenu(state: ChatState) -> impl IntoView {
     let open = RwSignal::new(false);
     let tokens = RwSignal::new(false);
     let security = RwSignal::new(false);
+    let export = RwSignal::new(false);
     let profile = RwSignal::new(false);
     let admin = RwSignal::new(false);
     let button = NodeRef::<html::Button>::new();
@@ -118,8 +119,9 @@ pub fn AccountMenu(state: ChatState) -> impl IntoView {
                     <p class="menu-note">"Signed in as " <strong>{username}</strong></p>
                     <div role="menu" aria-label="Account">
                     {opens(profile, "profile", "Profile", "your display name, status, picture and time zone")}
-                    {opens(security, "security", "Sessions and password", "where you are signed in; a new password")}
+                    {opens(security, "security", "Sessions and password", "where you are signed in; a new password; deleting the account")}
                     {opens(tokens, "tokens", "API tokens", "for bots and integrations")}
+                    {opens(export, "export", "Export my data", "a zip archive of your messages, reactions and files")}
                     <Show when=move || admin.get()>
                         <a role="menuitem" href="/admin" data-testid="inspector-link" rel="external">
                             "Admin"
@@ -153,6 +155,9 @@ pub fn AccountMenu(state: ChatState) -> impl IntoView {
             </Show>
             <Show when=move || security.get()>
                 <crate::ui::security::SecurityDialog open=security />
+            </Show>
+            <Show when=move || export.get()>
+                <crate::ui::export::ExportDialog open=export />
             </Show>
         </div>
     }

@@ -11,6 +11,7 @@ pub mod inspector;
 pub mod keys;
 pub mod people;
 pub mod search;
+pub mod export;
 pub mod security;
 pub mod spaces;
 pub mod switcher;
