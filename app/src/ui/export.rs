@@ -109,7 +109,11 @@ async fn download(progress: impl Fn(f64) + 'static) -> Result<f64, String> {
         200 => {}
         0 => return Err("could not reach the server; check your connection and try again".into()),
         429 | 503 => {
-            let wait = xhr.get_response_header("retry-after").ok().flatten().unwrap_or_default();
+            let wait = xhr
+                .get_response_header("retry-after")
+                .ok()
+                .flatten()
+                .unwrap_or_default();
             return Err(format!("too many exports for now; try again in {wait} seconds"));
         }
         status => return Err(format!("the archive could not be made ({status}); please try again")),

@@ -27,25 +27,39 @@ files.json       every file you uploaded; the files themselves are in files/
 
 type Zip = ZipWriter<std::fs::File>;
 
-/// Adds one entry; the writing (to a local temporary file) runs off the async threads.
-async fn add(zip: Zip, name: String, bytes: Vec<u8>, compress: bool) -> Result<Zip, UploadError> {
+/// Runs `step` on the archive off the async threads (it writes to a local temporary file).
+async fn with_zip(
+    zip: Zip,
+    step: impl FnOnce(&mut Zip) -> Result<(), zip::result::ZipError> + Send + 'static,
+) -> Result<Zip, UploadError> {
     tokio::task::spawn_blocking(move || {
         let mut zip = zip;
-        let method = if compress {
-            zip::CompressionMethod::Deflated
-        } else {
-            zip::CompressionMethod::Stored
-        };
-        let options = SimpleFileOptions::default()
-            .compression_method(method)
-            .large_file(bytes.len() > u32::MAX as usize / 2);
-        zip.start_file(name, options)?;
-        zip.write_all(&bytes)?;
-        Ok::<_, zip::result::ZipError>(zip)
+        step(&mut zip).map(|()| zip)
     })
     .await
     .map_err(|e| UploadError::Internal(e.to_string()))?
     .map_err(|e| UploadError::Internal(e.to_string()))
+}
+
+/// Starts an entry: text is compressed, files (often compressed already) are stored.
+async fn start(zip: Zip, name: String, compress: bool) -> Result<Zip, UploadError> {
+    let method = if compress {
+        zip::CompressionMethod::Deflated
+    } else {
+        zip::CompressionMethod::Stored
+    };
+    let options = SimpleFileOptions::default().compression_method(method).large_file(true);
+    with_zip(zip, move |zip| zip.start_file(name, options)).await
+}
+
+/// Appends to the entry last started.
+async fn append(zip: Zip, bytes: Vec<u8>) -> Result<Zip, UploadError> {
+    with_zip(zip, move |zip| zip.write_all(&bytes).map_err(Into::into)).await
+}
+
+/// One whole entry.
+async fn add(zip: Zip, name: String, bytes: Vec<u8>, compress: bool) -> Result<Zip, UploadError> {
+    append(start(zip, name, compress).await?, bytes).await
 }
 
 fn lines<T: serde::Serialize>(items: &[T], into: &mut Vec<u8>) -> Result<(), UploadError> {
@@ -78,29 +92,32 @@ pub async fn export(State(state): State<AppState>, headers: HeaderMap) -> Result
     zip = add(zip, "account.json".into(), account, true).await?;
     let names = engine.export_channel_names(&me).await?;
 
-    // Messages and reactions, a page at a time: the archive holds them all, memory one page.
-    let mut all = Vec::new();
+    // Messages and reactions, a page at a time, each page appended as it is read: the
+    // archive holds them all, memory one page.
+    zip = start(zip, "messages.jsonl".into(), true).await?;
     let mut after = 0;
     loop {
         let page = engine.export_messages(&me, &names, after).await?;
-        lines(&page, &mut all)?;
+        let mut bytes = Vec::new();
+        lines(&page, &mut bytes)?;
+        zip = append(zip, bytes).await?;
         match page.last() {
             Some(last) if page.len() as i64 == EXPORT_PAGE => after = last.position,
             _ => break,
         }
     }
-    zip = add(zip, "messages.jsonl".into(), all, true).await?;
-    let mut all = Vec::new();
+    zip = start(zip, "reactions.jsonl".into(), true).await?;
     let mut after = 0;
     loop {
         let page = engine.export_reactions(&me, &names, after).await?;
-        lines(&page, &mut all)?;
+        let mut bytes = Vec::new();
+        lines(&page, &mut bytes)?;
+        zip = append(zip, bytes).await?;
         match page.last() {
             Some(last) if page.len() as i64 == EXPORT_PAGE => after = last.position,
             _ => break,
         }
     }
-    zip = add(zip, "reactions.jsonl".into(), all, true).await?;
 
     let files = engine.export_files(&me).await?;
     let index = serde_json::to_vec_pretty(&files).map_err(|e| UploadError::Internal(e.to_string()))?;
