@@ -50,6 +50,7 @@ pub mod redact;
 pub mod rules;
 pub mod schema;
 pub mod search;
+pub mod second_factor;
 pub mod space;
 pub mod tabs;
 pub mod theme;

@@ -191,11 +191,22 @@ pub async fn sign_up(username: String, password: String) -> Result<Me, AppError>
 
 /// Signs in (sets the session cookie). The error never says whether the username exists.
 #[server(client = ApiClient, endpoint = "sign_in", input = server_fn::codec::Json)]
-pub async fn sign_in(username: String, password: String) -> Result<Me, AppError> {
+pub async fn sign_in(
+    username: String,
+    password: String,
+    /// For an account with two-factor sign-in: a code from the app, or a recovery code.
+    #[server(default)]
+    code: Option<String>,
+) -> Result<Me, AppError> {
     let engine = ssr::engine()?;
     let headers = ssr::headers();
     let (me, token) = engine
-        .sign_in(&username, &password, &auth::Client::from_headers(&headers))
+        .sign_in(
+            &username,
+            &password,
+            code.as_deref(),
+            &auth::Client::from_headers(&headers),
+        )
         .await?;
     ssr::set_cookie(&auth::session_cookie(&token, auth::is_https(&headers)));
     Ok(me)
@@ -313,6 +324,36 @@ pub async fn delete_account(password: String, erase_messages: bool) -> Result<()
         .await?;
     ssr::set_cookie(&auth::clear_cookie(auth::is_https(&ssr::headers())));
     Ok(())
+}
+
+/// Whether this account signs in with a second factor, and how many recovery codes are left.
+#[server(client = ApiClient, endpoint = "second_factor", input = server_fn::codec::Json)]
+pub async fn second_factor() -> Result<parley::second_factor::SecondFactorView, AppError> {
+    let (engine, me) = ssr::signed_in().await?;
+    Ok(engine.second_factor(&me).await?)
+}
+
+/// Starts enrolling an authenticator app: its secret, link and QR code.
+#[server(client = ApiClient, endpoint = "begin_totp", input = server_fn::codec::Json)]
+pub async fn begin_totp() -> Result<parley::second_factor::TotpSetup, AppError> {
+    let (engine, session) = ssr::session().await?;
+    Ok(engine.begin_totp(&session).await?)
+}
+
+/// Confirms the enrollment with a first code; returns the recovery codes (shown once).
+#[server(client = ApiClient, endpoint = "confirm_totp", input = server_fn::codec::Json)]
+pub async fn confirm_totp(code: String) -> Result<Vec<String>, AppError> {
+    let (engine, session) = ssr::session().await?;
+    let client = auth::Client::from_headers(&ssr::headers());
+    Ok(engine.confirm_totp(&session, &code, &client).await?)
+}
+
+/// Turns two-factor sign-in off, given the password.
+#[server(client = ApiClient, endpoint = "disable_totp", input = server_fn::codec::Json)]
+pub async fn disable_totp(password: String) -> Result<(), AppError> {
+    let (engine, session) = ssr::session().await?;
+    let client = auth::Client::from_headers(&ssr::headers());
+    Ok(engine.disable_totp(&session, &password, &client).await?)
 }
 
 /// Who this browser is signed in as, if anyone.

@@ -2,6 +2,7 @@
 // (ending one session closes it in that browser), a password change that asks for the
 // current password first, and deleting the account; and exporting your data.
 import { expect } from '@playwright/test';
+import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { PASSWORD, accountItem, join, message, say, signIn, test, unique } from './helpers';
 
@@ -147,4 +148,51 @@ test('my data is exported as a zip archive from the account menu, with what I wr
   await expect(dialog.getByTestId('export-note')).toContainText('Downloaded');
   await page.keyboard.press('Escape');
   await expect(dialog).toBeHidden();
+});
+
+/** The code an authenticator app shows for a base32 `secret` at `at` (Unix seconds): RFC 6238. */
+function totp(secret: string, at = Date.now() / 1000): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of secret.replace(/=+$/, '')) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  const key: number[] = [];
+  for (let i = 0; i + 8 <= bits.length; i += 8) key.push(parseInt(bits.slice(i, i + 8), 2));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(at / 30)));
+  const mac = createHmac('sha1', Buffer.from(key)).update(counter).digest();
+  const offset = mac[mac.length - 1] & 15;
+  return ((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).toString().padStart(6, '0');
+}
+
+test('two-factor sign-in: an authenticator app is enrolled by its QR code and a first code, then signing in asks for a code', async ({
+  page,
+}) => {
+  const name = await join(page, 'Twofa');
+  await (await accountItem(page, 'security')).click();
+  const section = page.getByTestId('security-dialog').getByTestId('two-factor');
+  await expect(section.getByTestId('totp-state')).toContainText('Off');
+  await section.getByTestId('totp-begin').click();
+  await expect(section.getByTestId('totp-qr')).toBeVisible();
+  const secret = (await section.getByTestId('totp-secret').textContent()) ?? '';
+  expect(secret).toMatch(/^[A-Z2-7]{16,}$/);
+  const enrolledAt = Date.now() / 1000;
+  await section.getByTestId('totp-code').fill(totp(secret, enrolledAt));
+  await section.getByTestId('totp-code').press('Enter');
+  const codes = section.getByTestId('recovery-codes').locator('li');
+  await expect(codes).toHaveCount(10);
+  await expect(codes.first()).toHaveText(/^[a-z0-9]{5}-[a-z0-9]{5}$/);
+  await section.getByTestId('recovery-done').click();
+  await expect(section.getByTestId('totp-state')).toContainText('On');
+  await expect(section.getByTestId('totp-state')).toContainText('10 recovery codes left');
+  await page.keyboard.press('Escape');
+
+  await (await accountItem(page, 'sign-out')).click();
+  await signIn(page, name);
+  const code = page.getByTestId('auth-code');
+  await expect(code).toBeFocused();
+  await expect(page.getByTestId('auth-error')).toHaveCount(0);
+  // The next step's code: the one used to enroll works no more.
+  await code.fill(totp(secret, enrolledAt + 30));
+  await code.press('Enter');
+  await expect(page.getByTestId('me')).toHaveText(name);
 });

@@ -49,12 +49,16 @@ pub fn AuthForm(on_signed_in: impl Fn(Me) + Clone + Send + Sync + 'static) -> im
     let password = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
+    // The password was right and the account wants a code from its authenticator app.
+    let asking_code = RwSignal::new(false);
+    let code = RwSignal::new(String::new());
 
     let submit = move || {
         if busy.get_untracked() {
             return;
         }
         let (name, secret, mode) = (username.get_untracked(), password.get_untracked(), mode.get_untracked());
+        let typed = asking_code.get_untracked().then(|| code.get_untracked());
         if mode == Mode::SignUp {
             // Every rule broken at once, one per line: not one, then the next on resubmit.
             let broken: Vec<String> = [
@@ -73,14 +77,19 @@ pub fn AuthForm(on_signed_in: impl Fn(Me) + Clone + Send + Sync + 'static) -> im
         let on_signed_in = on_signed_in.clone();
         leptos::task::spawn_local(async move {
             let result: Result<Me, AppError> = match mode {
-                Mode::SignIn => sign_in(name, secret).await,
+                Mode::SignIn => sign_in(name, secret, typed).await,
                 Mode::SignUp => sign_up(name, secret).await,
             };
             busy.set(false);
             match result {
                 Ok(me) => {
                     password.set(String::new());
+                    code.set(String::new());
                     on_signed_in(me);
+                }
+                Err(AppError::Invalid(e)) if e == parley::second_factor::SECOND_FACTOR_NEEDED => {
+                    asking_code.set(true);
+                    focus_code();
                 }
                 Err(e) => error.set(Some(e.to_string())),
             }
@@ -91,6 +100,7 @@ pub fn AuthForm(on_signed_in: impl Fn(Me) + Clone + Send + Sync + 'static) -> im
             *m = if *m == Mode::SignIn { Mode::SignUp } else { Mode::SignIn };
         });
         error.set(None);
+        asking_code.set(false);
     };
     let signing_up = move || mode.get() == Mode::SignUp;
 
@@ -134,6 +144,21 @@ pub fn AuthForm(on_signed_in: impl Fn(Me) + Clone + Send + Sync + 'static) -> im
                 <Show when=signing_up>
                     <p class="hint">"3–32 letters, digits, '.', '-' or '_'; a password of 8 characters or more."</p>
                 </Show>
+                <Show when=move || asking_code.get() && !signing_up()>
+                    <label for="auth-code">"Code from your authenticator app"</label>
+                    <input
+                        id="auth-code"
+                        data-testid="auth-code"
+                        autocomplete="one-time-code"
+                        autocapitalize="none"
+                        spellcheck="false"
+                        maxlength="20"
+                        aria-describedby="auth-code-hint"
+                        prop:value=move || code.get()
+                        on:input=move |ev| code.set(event_target_value(&ev))
+                    />
+                    <p class="hint" id="auth-code-hint">"Or one of your recovery codes, if you do not have the app at hand."</p>
+                </Show>
                 {move || {
                     error.get().map(|e| view! { <p class="error lines" role="alert" data-testid="auth-error">{e}</p> })
                 }}
@@ -146,6 +171,20 @@ pub fn AuthForm(on_signed_in: impl Fn(Me) + Clone + Send + Sync + 'static) -> im
             </form>
         </div>
     }
+}
+
+/// Puts the focus in the code field once it shows.
+fn focus_code() {
+    #[cfg(feature = "browser")]
+    request_animation_frame(|| {
+        use wasm_bindgen::JsCast;
+        if let Some(field) = document()
+            .get_element_by_id("auth-code")
+            .and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok())
+        {
+            let _ = field.focus();
+        }
+    });
 }
 
 /// The page a reset link opens: a new password, twice. Used, the link signs this browser

@@ -17,6 +17,7 @@ pub mod spaces;
 pub mod switcher;
 pub mod theme;
 pub mod tokens;
+pub mod two_factor;
 pub mod unread;
 pub mod upload;
 pub mod webhooks;

@@ -28,6 +28,7 @@ mod search;
 mod site;
 mod spaces;
 mod store;
+mod two_factor;
 mod typing;
 mod unread;
 mod webhooks;

@@ -37,6 +37,7 @@ mod reads;
 pub mod redaction;
 pub mod resets;
 mod search;
+pub mod second_factor;
 mod sessions;
 mod spaces;
 mod state;

@@ -87,12 +87,15 @@ impl Engine {
         Ok((me, token))
     }
 
-    /// Checks a username and password and opens a session. Whether the name exists or
-    /// the password is wrong, the answer (and the time it takes) is the same.
+    /// Checks a username and password (and, for an account with two-factor sign-in, the
+    /// `code`) and opens a session. Whether the name exists or the password is wrong, the
+    /// answer (and the time it takes) is the same; only the right password learns that a
+    /// code is needed. Every try counts against the sign-in limit, codes included.
     pub async fn sign_in(
         &self,
         username: &str,
         password: &str,
+        code: Option<&str>,
         client: &Client,
     ) -> Result<(Me, SessionToken), EngineError> {
         self.logins()
@@ -118,6 +121,7 @@ impl Engine {
             user_id,
             username: username.to_string(),
         };
+        self.check_second_factor(&me, code).await?;
         let token = self.open_session(&me, client).await?;
         Ok((me, token))
     }
