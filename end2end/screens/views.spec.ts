@@ -52,6 +52,17 @@ for (const [device, viewport] of devices) {
       await page.getByTestId('security').click();
       await expect(page.getByTestId('session')).toHaveCount(1);
       await shot(page, `sessions-${tag}`);
+      await page.getByTestId('totp-begin').click();
+      await expect(page.getByTestId('totp-qr')).toBeVisible();
+      await page.getByTestId('totp-code').scrollIntoViewIfNeeded();
+      await shot(page, `two-factor-${tag}`);
+      await page.getByTestId('delete-account').scrollIntoViewIfNeeded();
+      await shot(page, `delete-account-${tag}`);
+      await page.keyboard.press('Escape');
+      await page.getByTestId('account').click();
+      await page.getByTestId('export').click();
+      await expect(page.getByTestId('export-dialog')).toBeVisible();
+      await shot(page, `export-${tag}`);
       await page.keyboard.press('Escape');
       await page.getByTestId('account').click();
       await page.getByTestId('profile').click();
