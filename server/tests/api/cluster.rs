@@ -435,6 +435,43 @@ async fn an_account_disabled_through_one_node_is_shut_out_of_another() {
 }
 
 #[tokio::test]
+async fn an_account_deleted_through_one_node_is_forgotten_by_another() {
+    let Some(nodes) = cluster(2).await else { return };
+    let (a, b) = (&nodes[0], &nodes[1]);
+    let zelda = b.sign_up("zelda9").await;
+    let bob = b.sign_up("bobby").await;
+    b.open_direct(&bob, "zelda9").await;
+    let args = post_args(ChannelId::GENERAL, "her words stay");
+    assert_eq!(b.call_as(&zelda.http, "post_message", args).await.status(), 200);
+    let mut hers = b.socket_as(&zelda).await;
+    hers.subscribe(ChannelId::GENERAL, Position::ZERO).await;
+    let erase = serde_json::json!({ "username": "zelda9", "erase_messages": false });
+    assert_eq!(a.call("admin_delete_account", erase).await.status(), 200);
+    tokio::time::timeout(Duration::from_secs(2), hers.expect_closed())
+        .await
+        .expect("her socket on B closed within 2 s of her account deleted through A");
+    // B serves the lobby's past without her name, from the start of the log.
+    let mut his = b.socket_as(&bob).await;
+    his.send(&parley::protocol::ClientFrame::Subscribe {
+        channel: ChannelId::GENERAL,
+        after: Position::ZERO,
+    })
+    .await;
+    let mut seen = String::new();
+    loop {
+        let frame = his.next().await;
+        seen.push_str(&format!("{frame:?}"));
+        if matches!(frame, parley::protocol::ServerFrame::CaughtUp { .. }) {
+            break;
+        }
+    }
+    assert!(seen.contains("her words stay") && !seen.contains("zelda9"), "{seen}");
+    let sign_in = serde_json::json!({ "username": "zelda9", "password": crate::helpers::PASSWORD });
+    let refused = b.call_as(&crate::helpers::browser().0, "sign_in", sign_in).await;
+    assert_eq!(refused.status(), 400, "B let a deleted account sign in");
+}
+
+#[tokio::test]
 async fn a_role_taken_through_one_node_is_refused_by_another() {
     let Some(nodes) = cluster(2).await else { return };
     let (a, b) = (&nodes[0], &nodes[1]);
