@@ -169,6 +169,16 @@ pub struct AccountRow {
     pub last_seen_ms: Option<i64>,
 }
 
+/// An account's email address, as its owner sees it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailView {
+    pub email: Option<String>,
+    /// Its owner opened the confirmation link sent to it: reset links may go there.
+    pub verified: bool,
+    /// Whether this instance sends mail at all (its operator set SMTP up).
+    pub mail: bool,
+}
+
 /// One of your sessions (a browser or device signed in), as you see it in the list.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionView {

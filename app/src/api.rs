@@ -326,6 +326,35 @@ pub async fn delete_account(password: String, erase_messages: bool) -> Result<()
     Ok(())
 }
 
+/// This account's email address, whether it is confirmed, and whether the instance sends mail.
+#[server(client = ApiClient, endpoint = "my_email", input = server_fn::codec::Json)]
+pub async fn my_email() -> Result<parley::api::EmailView, AppError> {
+    let (engine, me) = ssr::signed_in().await?;
+    Ok(engine.my_email(&me).await?)
+}
+
+/// Sets (or, empty, removes) this account's email address; a confirmation link is mailed to it.
+#[server(client = ApiClient, endpoint = "set_email", input = server_fn::codec::Json)]
+pub async fn set_email(email: String) -> Result<parley::api::EmailView, AppError> {
+    let (engine, me) = ssr::signed_in().await?;
+    Ok(engine.set_email(&me, &email).await?)
+}
+
+/// Confirms an email address with the secret of the link mailed to it; returns the address.
+#[server(client = ApiClient, endpoint = "verify_email", input = server_fn::codec::Json)]
+pub async fn verify_email(token: String) -> Result<String, AppError> {
+    Ok(ssr::engine()?.verify_email(&token).await?)
+}
+
+/// "Forgot your password?": mails a reset link to the account's confirmed address, if it
+/// has one (the answer is the same either way).
+#[server(client = ApiClient, endpoint = "request_reset", input = server_fn::codec::Json)]
+pub async fn request_reset(username: String) -> Result<(), AppError> {
+    let engine = ssr::engine()?;
+    let client = auth::Client::from_headers(&ssr::headers());
+    Ok(engine.request_reset(&username, &client).await?)
+}
+
 /// Whether this account signs in with a second factor, and how many recovery codes are left.
 #[server(client = ApiClient, endpoint = "second_factor", input = server_fn::codec::Json)]
 pub async fn second_factor() -> Result<parley::second_factor::SecondFactorView, AppError> {

@@ -102,6 +102,19 @@ pub struct Config {
     /// Off: you see the presence of people you share a space or a conversation with.
     #[arg(long, env = "PARLEY_LOBBY_PRESENCE", default_value_t = false, action = clap::ArgAction::Set)]
     pub lobby_presence: bool,
+    /// The SMTP server mail goes out through (email confirmations, password reset links):
+    /// `smtps://user:password@mail.example.org`, `smtp://user:password@host:587?tls=required`
+    /// (STARTTLS), or `smtp://127.0.0.1:25` (no TLS, a local relay). Unset: no mail; reset
+    /// links come from an admin only. Needs PARLEY_PUBLIC_URL.
+    #[arg(long, env = "PARLEY_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// Whom mail comes from: `Parley <parley@example.org>`.
+    #[arg(long, env = "PARLEY_MAIL_FROM", default_value = "Parley <parley@localhost>")]
+    pub mail_from: String,
+    /// The site's public address, for links in mail (`https://chat.example.org`). Never
+    /// taken from a request's Host header, which a sender of requests chooses.
+    #[arg(long, env = "PARLEY_PUBLIC_URL")]
+    pub public_url: Option<String>,
     /// Per-user budgets for every write but posts (edits and reactions, spaces, invites,
     /// webhooks, uploads, conversations, tokens). Off only for tests that write a lot.
     #[arg(long, env = "PARLEY_WRITE_LIMITS", default_value_t = true, action = clap::ArgAction::Set)]
@@ -138,6 +151,9 @@ impl Config {
             trust_forwarded_for: false,
             lobby_presence: false,
             write_limits: false,
+            smtp_url: None,
+            mail_from: "Parley <parley@localhost>".into(),
+            public_url: None,
         }
     }
 

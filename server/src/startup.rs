@@ -143,6 +143,16 @@ impl Application {
         services.engine.limit_logins_per_address(config.limit_per_address);
         services.engine.share_lobby_presence(config.lobby_presence);
         services.engine.limit_writes(config.write_limits);
+        match (&config.smtp_url, &config.public_url) {
+            (Some(smtp), Some(public)) => services.engine.set_mailer(
+                parley_engine::engine::mail::Mailer::new(smtp, &config.mail_from, public)
+                    .context("PARLEY_SMTP_URL, PARLEY_MAIL_FROM or PARLEY_PUBLIC_URL")?,
+            ),
+            (Some(_), None) => {
+                anyhow::bail!("PARLEY_SMTP_URL needs PARLEY_PUBLIC_URL (the site's address, for links in mail)")
+            }
+            _ => {}
+        }
         services
             .engine
             .limit_posts(config.post_rate, config.post_rate.saturating_mul(5));

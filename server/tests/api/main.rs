@@ -15,6 +15,7 @@ mod export;
 mod files;
 mod helpers;
 mod inspect;
+mod mail;
 mod messages;
 mod ops;
 mod presence;

@@ -25,12 +25,14 @@ pub mod admin;
 pub mod budget;
 mod contacts;
 mod directs;
+mod emails;
 mod erasure;
 mod error;
 pub mod export;
 mod files;
 pub mod folded;
 mod inspect;
+pub mod mail;
 mod messages;
 pub mod profiles;
 mod reads;
@@ -108,6 +110,8 @@ pub struct Engine {
     outbound: std::sync::RwLock<Arc<parley::outbound::OutboundPolicy>>,
     /// Whether the lobby counts as shared for presence (the operator's choice).
     lobby_presence: std::sync::atomic::AtomicBool,
+    /// How mail goes out (confirmations, reset links), when the operator set SMTP up.
+    mailer: std::sync::OnceLock<crate::engine::mail::Mailer>,
     /// How fast each user may post, and what else they may write (cluster-wide).
     limits: Arc<crate::engine::budget::Limits>,
 }
@@ -130,6 +134,7 @@ impl Engine {
             admins: std::sync::RwLock::default(),
             outbound: std::sync::RwLock::default(),
             lobby_presence: std::sync::atomic::AtomicBool::new(false),
+            mailer: std::sync::OnceLock::new(),
             limits,
             projector: std::sync::OnceLock::new(),
             sockets: Arc::default(),
