@@ -5,7 +5,7 @@ import { defineConfig } from '@playwright/test';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { appPort, appURL, csrOtherSiteURL, csrPort, csrURL } from './ports';
+import { appPort, appURL, csrOtherSiteURL, csrPort, csrURL, smtpPort } from './ports';
 
 const root = resolve(__dirname, '..');
 // Made once, by the runner; its workers (which load this file again) find it in the
@@ -77,6 +77,10 @@ export default defineConfig({
         PARLEY_LOBBY_PRESENCE: 'true',
         // The webhook test's receiver listens on loopback.
         PARLEY_WEBHOOK_ALLOW: '127.0.0.1,::1',
+        // Mail goes to the receiver the mail test starts on loopback (mail.spec.ts); links
+        // in it point at this server.
+        PARLEY_SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
+        PARLEY_PUBLIC_URL: appURL,
       },
     },
     {

@@ -38,6 +38,8 @@ pub fn remember(me: Option<&Me>) {
 enum Mode {
     SignIn,
     SignUp,
+    /// "Forgot your password?": a reset link by mail.
+    Forgot,
 }
 
 /// The sign-in / sign-up form. Checks what it can before asking the server (the same
@@ -52,6 +54,8 @@ pub fn AuthForm(on_signed_in: impl Fn(Me) + Clone + Send + Sync + 'static) -> im
     // The password was right and the account wants a code from its authenticator app.
     let asking_code = RwSignal::new(false);
     let code = RwSignal::new(String::new());
+    // What "forgot your password?" answered.
+    let sent = RwSignal::new(None::<String>);
 
     let submit = move || {
         if busy.get_untracked() {
@@ -79,6 +83,17 @@ pub fn AuthForm(on_signed_in: impl Fn(Me) + Clone + Send + Sync + 'static) -> im
             let result: Result<Me, AppError> = match mode {
                 Mode::SignIn => sign_in(name, secret, typed).await,
                 Mode::SignUp => sign_up(name, secret).await,
+                Mode::Forgot => {
+                    match crate::api::request_reset(name).await {
+                        Ok(()) => sent.set(Some(
+                            "If this account has a confirmed email address, a link to reset its password is on its way. It works for a day."
+                                .into(),
+                        )),
+                        Err(e) => error.set(Some(e.to_string())),
+                    }
+                    busy.set(false);
+                    return;
+                }
             };
             busy.set(false);
             match result {
@@ -101,8 +116,16 @@ pub fn AuthForm(on_signed_in: impl Fn(Me) + Clone + Send + Sync + 'static) -> im
         });
         error.set(None);
         asking_code.set(false);
+        sent.set(None);
+    };
+    let forgot = move |_| {
+        mode.set(Mode::Forgot);
+        error.set(None);
+        asking_code.set(false);
+        sent.set(None);
     };
     let signing_up = move || mode.get() == Mode::SignUp;
+    let forgetting = move || mode.get() == Mode::Forgot;
 
     view! {
         <div class="overlay welcome">
@@ -115,7 +138,13 @@ pub fn AuthForm(on_signed_in: impl Fn(Me) + Clone + Send + Sync + 'static) -> im
                 }
             >
                 <p class="welcome-brand" aria-hidden="true">"Parley"</p>
-                <h2>{move || if signing_up() { "Create your account" } else { "Welcome to Parley" }}</h2>
+                <h2>
+                    {move || match mode.get() {
+                        Mode::SignUp => "Create your account",
+                        Mode::SignIn => "Welcome to Parley",
+                        Mode::Forgot => "Reset your password",
+                    }}
+                </h2>
                 <p class="hint">
                     "Chat that keeps up: what you send shows at once, waits safely while you are offline, and every tab stays in step."
                 </p>
@@ -131,16 +160,22 @@ pub fn AuthForm(on_signed_in: impl Fn(Me) + Clone + Send + Sync + 'static) -> im
                     prop:value=move || username.get()
                     on:input=move |ev| username.set(event_target_value(&ev))
                 />
-                <label for="auth-password">"Password"</label>
-                <input
-                    id="auth-password"
-                    data-testid="auth-password"
-                    type="password"
-                    autocomplete=move || if signing_up() { "new-password" } else { "current-password" }
-                    maxlength="300"
-                    prop:value=move || password.get()
-                    on:input=move |ev| password.set(event_target_value(&ev))
-                />
+                <Show when=move || !forgetting()>
+                    <label for="auth-password">"Password"</label>
+                    <input
+                        id="auth-password"
+                        data-testid="auth-password"
+                        type="password"
+                        autocomplete=move || if signing_up() { "new-password" } else { "current-password" }
+                        maxlength="300"
+                        prop:value=move || password.get()
+                        on:input=move |ev| password.set(event_target_value(&ev))
+                    />
+                </Show>
+                <Show when=forgetting>
+                    <p class="hint">"We mail a reset link to the account's confirmed email address, if it has one."</p>
+                    {move || sent.get().map(|s| view! { <p class="hint" role="status" data-testid="forgot-note">{s}</p> })}
+                </Show>
                 <Show when=signing_up>
                     <p class="hint">"3–32 letters, digits, '.', '-' or '_'; a password of 8 characters or more."</p>
                 </Show>
@@ -163,11 +198,24 @@ pub fn AuthForm(on_signed_in: impl Fn(Me) + Clone + Send + Sync + 'static) -> im
                     error.get().map(|e| view! { <p class="error lines" role="alert" data-testid="auth-error">{e}</p> })
                 }}
                 <button type="submit" data-testid="auth-submit" disabled=move || busy.get()>
-                    {move || if signing_up() { "Sign up" } else { "Sign in" }}
+                    {move || match mode.get() {
+                        Mode::SignUp => "Sign up",
+                        Mode::SignIn => "Sign in",
+                        Mode::Forgot => "Send me a reset link",
+                    }}
                 </button>
                 <button type="button" class="secondary" data-testid="auth-switch" on:click=switch>
-                    {move || if signing_up() { "I have an account: sign in" } else { "New here? Create an account" }}
+                    {move || match mode.get() {
+                        Mode::SignUp => "I have an account: sign in",
+                        Mode::SignIn => "New here? Create an account",
+                        Mode::Forgot => "Back to sign in",
+                    }}
                 </button>
+                <Show when=move || mode.get() == Mode::SignIn>
+                    <button type="button" class="link" data-testid="auth-forgot" on:click=forgot>
+                        "Forgot your password?"
+                    </button>
+                </Show>
             </form>
         </div>
     }

@@ -111,6 +111,26 @@ pub fn ChatPage() -> impl IntoView {
         }
     });
     let signed_in = move || state.me.with(Option::is_some);
+    // An email confirmation link (`/?verify-email=<secret>`): confirmed once hydrated (in
+    // any browser, signed in or not), then said, and the address cleaned.
+    let confirmed = RwSignal::new(None::<String>);
+    Effect::new(move |_| {
+        let Some(token) = params.with(|p| p.get("verify-email")) else {
+            return;
+        };
+        if !hydrated.get() {
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            match crate::api::verify_email(token).await {
+                Ok(email) => confirmed.set(Some(format!(
+                    "Your email address {email} is confirmed: password reset links can go there."
+                ))),
+                Err(e) => state.problem.set(Some(e.to_string())),
+            }
+            crate::state::go("/");
+        });
+    });
     // A password reset link (`/?reset=<secret>`): its form, over whatever else.
     let reset_token = move || params.with(|p| p.get("reset"));
     // The open channel is not there for this user: why (the server's words).
@@ -218,6 +238,14 @@ pub fn ChatPage() -> impl IntoView {
                         <span>"A new version of Parley is available."</span>
                         <button class="primary" on:click=move |_| reload_page()>
                             "Reload"
+                        </button>
+                    </div>
+                </Show>
+                <Show when=move || confirmed.with(Option::is_some)>
+                    <div class="update" role="status" data-testid="email-confirmed">
+                        <span>{move || confirmed.get().unwrap_or_default()}</span>
+                        <button class="secondary" on:click=move |_| confirmed.set(None)>
+                            "Dismiss"
                         </button>
                     </div>
                 </Show>

@@ -7,6 +7,7 @@ pub mod avatar;
 pub mod body;
 pub mod chat;
 pub mod dialog;
+pub mod email;
 pub mod export;
 pub mod inspector;
 pub mod keys;
