@@ -1,5 +1,6 @@
 // The admin page's accounts: an instance admin finds an account, disables it (that
-// person's open page is signed out at once, and signing in says why), and enables it again.
+// person's open page is signed out at once, and signing in says why), enables it again,
+// and deletes one.
 import { expect } from '@playwright/test';
 import { asAdmin, join, signIn, test } from './helpers';
 
@@ -87,4 +88,39 @@ test('someone who forgot their password gets a link from an admin, sets a new on
   await again.getByTestId('reset-again').fill('another start');
   await again.getByTestId('reset-submit').click();
   await expect(again.getByTestId('reset-error')).toContainText('does not work');
+});
+
+test('an admin deletes an account after confirming: it leaves the list, its page is signed out, its name is taken for good', async ({
+  newContext,
+}) => {
+  const user = await (await newContext()).newPage();
+  const name = await join(user, 'Departed');
+  const admin = await (await newContext()).newPage();
+  await asAdmin(admin);
+  await admin.goto('/admin');
+  const panel = admin.getByTestId('accounts');
+  await panel.getByTestId('account-search').fill(name);
+  await panel.getByTestId('account-search').press('Enter');
+  const row = panel.locator(`[data-testid="account-row"][data-username="${name}"]`);
+  await expect(row).toHaveCount(1);
+
+  // Declined first: nothing happens.
+  admin.once('dialog', (dialog) => dialog.dismiss());
+  await row.getByTestId('account-delete').click();
+  await expect(row).toHaveCount(1);
+  admin.once('dialog', (dialog) => {
+    expect(dialog.message()).toContain(`Delete the account ${name} for good?`);
+    return dialog.accept();
+  });
+  await row.getByTestId('account-delete').click();
+  await expect(panel.getByTestId('accounts-note')).toHaveText(`${name}: deleted`);
+  await expect(row).toHaveCount(0);
+
+  await user.bringToFront();
+  await expect(user.getByTestId('auth-form')).toBeVisible({ timeout: 15_000 });
+  await user.getByTestId('auth-switch').click();
+  await user.getByTestId('auth-username').fill(name);
+  await user.getByTestId('auth-password').fill('another password');
+  await user.getByTestId('auth-submit').click();
+  await expect(user.getByTestId('auth-error')).toContainText('taken');
 });
