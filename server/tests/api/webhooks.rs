@@ -526,3 +526,40 @@ async fn a_deleted_message_is_served_by_no_door_that_serves_the_past() {
     assert_eq!(then.len(), 1, "the message existed then");
     assert!(!said(&format!("{then:?}")), "time travel: {then:?}");
 }
+
+#[tokio::test]
+async fn a_deleted_accounts_name_is_in_no_webhook_replay() {
+    let app = spawn_app().await;
+    let ada = app.sign_up("ada").await;
+    let ops = space(&app, &ada, "ops").await;
+    let channel = ops.channels[0].channel_id;
+    let zelda = app.sign_up("zelda9").await;
+    let code = crate::spaces::invite(&app, &ada, ops.space_id, None, None).await;
+    crate::spaces::join(&app, &zelda, ops.space_id, &code).await.unwrap();
+    let receiver = Receiver::default();
+    let url = receiver.start().await;
+    let created = subscribe(&app, &ada, &ops, &url, &["MessagePosted", "ReactionAdded"]).await;
+    let hers = post(&app, &zelda, channel, "her words stay").await;
+    let react =
+        json!({ "channel": channel, "message_id": hers, "change": {"type": "react", "emoji": "🎉", "on": true} });
+    assert_eq!(app.call_as(&zelda.http, "change_message", react).await.status(), 200);
+    receiver.wait_for(2).await;
+    let from = receiver.delivered()[0]["event"]["position"].as_u64().unwrap();
+    assert!(
+        format!("{:?}", receiver.delivered()).contains("zelda9"),
+        "delivered with her name at first"
+    );
+
+    let erase = json!({ "username": "zelda9", "erase_messages": false });
+    assert_eq!(app.call("admin_delete_account", erase).await.status(), 200);
+    let before = receiver.got.lock().unwrap().len();
+    let replay = json!({ "space": ops.space_id, "webhook_id": created.webhook.webhook_id, "action": { "replay": { "from": from } } });
+    assert_eq!(app.call_as(&ada.http, "act_on_webhook", replay).await.status(), 200);
+    receiver.wait_for(before + 2).await;
+    let replayed: Vec<String> = receiver.got.lock().unwrap()[before..]
+        .iter()
+        .map(|(_, body)| String::from_utf8_lossy(body).into_owned())
+        .collect();
+    assert!(replayed.iter().any(|b| b.contains("her words stay")), "{replayed:?}");
+    assert!(!replayed.iter().any(|b| b.contains("zelda9")), "replayed: {replayed:?}");
+}
