@@ -6,6 +6,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use parley_engine::engine::EngineError;
 use parley_engine::engine::budget::Write as Budget;
 use parley_engine::engine::export::{EXPORT_PAGE, archive_file_name};
 use std::io::{Seek, Write};
@@ -62,12 +63,27 @@ async fn add(zip: Zip, name: String, bytes: Vec<u8>, compress: bool) -> Result<Z
     append(start(zip, name, compress).await?, bytes).await
 }
 
-fn lines<T: serde::Serialize>(items: &[T], into: &mut Vec<u8>) -> Result<(), UploadError> {
-    for item in items {
-        serde_json::to_writer(&mut *into, item).map_err(|e| UploadError::Internal(e.to_string()))?;
-        into.push(b'\n');
+/// Appends every page `page(after)` reads, as JSON lines, to the entry last started; pages
+/// follow each other by the log position `position` gives of their last row.
+async fn append_pages<T: serde::Serialize, F: std::future::Future<Output = Result<Vec<T>, EngineError>>>(
+    mut zip: Zip,
+    mut page: impl FnMut(i64) -> F,
+    position: impl Fn(&T) -> i64,
+) -> Result<Zip, UploadError> {
+    let mut after = 0;
+    loop {
+        let rows = page(after).await?;
+        let mut bytes = Vec::new();
+        for row in &rows {
+            serde_json::to_writer(&mut bytes, row).map_err(|e| UploadError::Internal(e.to_string()))?;
+            bytes.push(b'\n');
+        }
+        zip = append(zip, bytes).await?;
+        match rows.last() {
+            Some(last) if rows.len() as i64 == EXPORT_PAGE => after = position(last),
+            _ => return Ok(zip),
+        }
     }
-    Ok(())
 }
 
 /// `GET /api/export`: the archive, for the signed-in user (at most 3, then one per 10
@@ -95,29 +111,9 @@ pub async fn export(State(state): State<AppState>, headers: HeaderMap) -> Result
     // Messages and reactions, a page at a time, each page appended as it is read: the
     // archive holds them all, memory one page.
     zip = start(zip, "messages.jsonl".into(), true).await?;
-    let mut after = 0;
-    loop {
-        let page = engine.export_messages(&me, &names, after).await?;
-        let mut bytes = Vec::new();
-        lines(&page, &mut bytes)?;
-        zip = append(zip, bytes).await?;
-        match page.last() {
-            Some(last) if page.len() as i64 == EXPORT_PAGE => after = last.position,
-            _ => break,
-        }
-    }
+    zip = append_pages(zip, |after| engine.export_messages(&me, &names, after), |m| m.position).await?;
     zip = start(zip, "reactions.jsonl".into(), true).await?;
-    let mut after = 0;
-    loop {
-        let page = engine.export_reactions(&me, &names, after).await?;
-        let mut bytes = Vec::new();
-        lines(&page, &mut bytes)?;
-        zip = append(zip, bytes).await?;
-        match page.last() {
-            Some(last) if page.len() as i64 == EXPORT_PAGE => after = last.position,
-            _ => break,
-        }
-    }
+    zip = append_pages(zip, |after| engine.export_reactions(&me, &names, after), |r| r.position).await?;
 
     let files = engine.export_files(&me).await?;
     let index = serde_json::to_vec_pretty(&files).map_err(|e| UploadError::Internal(e.to_string()))?;

@@ -144,3 +144,32 @@ async fn an_export_holds_ones_own_data_with_channel_names_and_files_and_nothing_
     assert_eq!(again.status(), 429);
     assert!(again.headers().contains_key("retry-after"));
 }
+
+#[tokio::test]
+async fn an_export_of_more_than_a_page_holds_every_message_once_in_order() {
+    let app = crate::helpers::spawn_app().await;
+    let ada = app.sign_up("ada").await;
+    let total = parley_engine::engine::export::EXPORT_PAGE as usize + 5;
+    let bodies: Vec<String> = (0..total).map(|i| format!("message number {i}")).collect();
+    for chunk in bodies.chunks(50) {
+        let posts = chunk.iter().map(|body| {
+            let args = json!({ "channel": ChannelId::GENERAL, "message_id": MessageId::new(), "body": body });
+            app.call_as(&ada.http, "post_message", args)
+        });
+        for response in futures::future::join_all(posts).await {
+            assert_eq!(response.status(), 200);
+        }
+    }
+    let bytes = export(&app, &ada).await.bytes().await.unwrap().to_vec();
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let messages = String::from_utf8(entry(&mut archive, "messages.jsonl")).unwrap();
+    let rows: Vec<Value> = messages.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(rows.len(), total, "every message once, across pages");
+    let positions: Vec<i64> = rows.iter().map(|r| r["position"].as_i64().unwrap()).collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "in log order");
+    let mut said: Vec<&str> = rows.iter().map(|r| r["body"].as_str().unwrap()).collect();
+    said.sort_unstable();
+    let mut wanted: Vec<&str> = bodies.iter().map(String::as_str).collect();
+    wanted.sort_unstable();
+    assert_eq!(said, wanted);
+}

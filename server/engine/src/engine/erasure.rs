@@ -1,10 +1,10 @@
 //! Deleting an account for good: by its owner (with the password) or an instance admin; what the log then serves of it is decided by `parley::redact`, what the read models keep by the `AccountErased` fold.
 
 use super::{Engine, EngineError, Session};
-use crate::auth::{self, Client};
+use crate::auth::Client;
 use parley::account::{AccountCommand, AccountState};
 use parley::api::Me;
-use parley::{DomainError, Password, Username};
+use parley::{DomainError, Username};
 
 impl Engine {
     /// Deletes `session`'s own account, given its password (tried against the sign-in
@@ -17,15 +17,7 @@ impl Engine {
         client: &Client,
     ) -> Result<(), EngineError> {
         let me = &session.me;
-        self.logins()
-            .sign_in(&me.username, client.ip)
-            .map_err(EngineError::TooManyAttempts)?;
-        let username = Username::parse(&me.username)?;
-        let state = self.account(&self.synced().await?, &username).await?;
-        let attempt = password.chars().take(Password::MAX_CHARS + 1).collect::<String>();
-        if !auth::verify_password(state.password_hash.clone(), attempt).await? {
-            return Err(EngineError::BadRequest("the password is not right".into()));
-        }
+        let (username, state) = self.check_own_password(me, password, "password", client).await?;
         self.erase(me, &username, &state, messages).await
     }
 

@@ -1,11 +1,10 @@
 //! Two-factor sign-in with an authenticator app (TOTP, RFC 6238, by `totp-rs`): enrolling (a secret and its QR code, confirmed by a first code), recovery codes shown once, turning it off, and the check at sign-in: each code works once, on every node.
 
 use super::{Engine, EngineError, Session};
-use crate::auth::{self, Client};
+use crate::auth::Client;
 use crate::log::store::now_ms;
 use parley::api::Me;
 use parley::second_factor::{self, Code, RECOVERY_CODES, SecondFactorView, TotpSetup};
-use parley::{Password, Username};
 use sha2::{Digest, Sha256};
 use totp_rs::{Algorithm, Secret, TOTP};
 
@@ -149,15 +148,7 @@ impl Engine {
     /// Turns two-factor sign-in off, given the password (counted like a sign-in).
     pub async fn disable_totp(&self, session: &Session, password: &str, client: &Client) -> Result<(), EngineError> {
         let me = &session.me;
-        self.logins()
-            .sign_in(&me.username, client.ip)
-            .map_err(EngineError::TooManyAttempts)?;
-        let username = Username::parse(&me.username)?;
-        let state = self.account(&self.synced().await?, &username).await?;
-        let attempt = password.chars().take(Password::MAX_CHARS + 1).collect::<String>();
-        if !auth::verify_password(state.password_hash.clone(), attempt).await? {
-            return Err(EngineError::BadRequest("the password is not right".into()));
-        }
+        self.check_own_password(me, password, "password", client).await?;
         self.forget_second_factor(me).await
     }
 

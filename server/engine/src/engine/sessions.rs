@@ -126,6 +126,28 @@ impl Engine {
         Ok((me, token))
     }
 
+    /// Checks that `password` is `me`'s (a step up before changing the password, turning
+    /// two-factor sign-in off, or deleting the account), counted against the sign-in limit
+    /// so that a stolen session cannot guess it. Refused as "the {what} is not right".
+    pub(crate) async fn check_own_password(
+        &self,
+        me: &Me,
+        password: &str,
+        what: &str,
+        client: &Client,
+    ) -> Result<(Username, AccountState), EngineError> {
+        self.logins()
+            .sign_in(&me.username, client.ip)
+            .map_err(EngineError::TooManyAttempts)?;
+        let username = Username::parse(&me.username)?;
+        let state = self.account(&self.synced().await?, &username).await?;
+        let attempt = password.chars().take(Password::MAX_CHARS + 1).collect::<String>();
+        if !auth::verify_password(state.password_hash.clone(), attempt).await? {
+            return Err(EngineError::BadRequest(format!("the {what} is not right")));
+        }
+        Ok((username, state))
+    }
+
     /// Replaces `session`'s account password, given the current one (tried against the
     /// sign-in limit, so a stolen session cannot guess it). The account's other sessions
     /// end unless `keep_others`; returns how many ended.
@@ -139,16 +161,7 @@ impl Engine {
     ) -> Result<u64, EngineError> {
         let new = Password::parse(new)?;
         let me = &session.me;
-        self.logins()
-            .sign_in(&me.username, client.ip)
-            .map_err(EngineError::TooManyAttempts)?;
-        let synced = self.synced().await?;
-        let username = Username::parse(&me.username)?;
-        let state = self.account(&synced, &username).await?;
-        let attempt = current.chars().take(Password::MAX_CHARS + 1).collect::<String>();
-        if !auth::verify_password(state.password_hash.clone(), attempt).await? {
-            return Err(EngineError::BadRequest("the current password is not right".into()));
-        }
+        let (username, state) = self.check_own_password(me, current, "current password", client).await?;
         let command = AccountCommand::ChangePassword {
             password_hash: hash(new).await?,
         };
