@@ -74,7 +74,7 @@ for (const [label, viewport] of [
       const text = unique('a message to check');
       await say(page, text);
       await expect(message(page, text)).toHaveAttribute('data-state', 'sent');
-      await message(page, text).click();
+      await message(page, text).locator('.body').click();
       await message(page, text).getByTestId('react').click();
       await page.getByTestId('picker').getByRole('menuitem').first().click();
       await expect(message(page, text).getByTestId('reaction')).toBeVisible();
@@ -97,12 +97,14 @@ for (const [label, viewport] of [
       await expect(page.getByTestId('export-dialog')).toBeVisible();
       expect(await problems(page), 'export').toEqual([]);
       await page.keyboard.press('Escape');
-      await message(page, text).getByTestId('author').click();
+      // From the keyboard: on a phone the focused message's actions sit over the name's end.
+      await message(page, text).getByTestId('author').focus();
+      await page.keyboard.press('Enter');
       await expect(page.getByTestId('card-spaces')).toBeVisible();
       expect(await problems(page), 'user card').toEqual([]);
       await page.keyboard.press('Escape');
 
-      await message(page, text).click();
+      await message(page, text).locator('.body').click();
       await message(page, text).getByTestId('reply').click();
       await expect(page.getByTestId('thread')).toBeVisible();
       expect(await problems(page), 'thread').toEqual([]);

@@ -27,7 +27,7 @@ for (const width of [1280, 800]) {
 
     const text = unique('a thread starts here');
     await say(page, text);
-    await message(page, text).click();
+    await message(page, text).locator('.body').click();
     await message(page, text).getByTestId('reply').click();
     await expect(page.getByTestId('thread')).toBeVisible();
 

@@ -32,7 +32,7 @@ for (const colorScheme of ['light', 'dark'] as const) {
     expect(await overflow(page)).toBe(0);
 
     // A thread opens over the channel, its Close on screen; closing it goes back.
-    await message(page, text).click();
+    await message(page, text).locator('.body').click();
     await message(page, text).getByTestId('reply').click();
     await expect(page.getByTestId('thread')).toBeVisible();
     expect(await overflow(page)).toBe(0);
