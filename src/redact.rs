@@ -188,12 +188,8 @@ pub fn redact_payload(
             *value = Value::String(REDACTED.into());
         }
     }
-    let person = ["user_id", "author_id"]
-        .iter()
-        .filter_map(|key| fields.get(*key)?.as_str()?.parse::<UserId>().ok())
-        .next();
     // Messages from before accounts carry only the author's name.
-    let gone = match person {
+    let gone = match payload_person(fields) {
         Some(id) => erased.id(id),
         None => fields
             .get("author")
@@ -223,6 +219,31 @@ pub fn redact_payload(
             *files = Value::Array(Vec::new());
         }
     }
+}
+
+/// The account a stored payload is of or by, if it names one by id.
+fn payload_person(fields: &serde_json::Map<String, Value>) -> Option<UserId> {
+    ["user_id", "author_id"]
+        .iter()
+        .find_map(|key| fields.get(*key)?.as_str()?.parse::<UserId>().ok())
+}
+
+/// Who a stored event names (payload and metadata as JSON, its stream), to ask which of
+/// them are erased before [`redact_payload`] and [`redact_origin`]: the ids, and the names
+/// that stand without an id (the author of a message from before accounts, the actor, the
+/// stream's owner). [`people_of`] is the same for a decoded event.
+pub fn people_in_stored(stream: &str, payload: &Value, metadata: &Value) -> (Vec<UserId>, Vec<String>) {
+    let ids = payload.as_object().and_then(payload_person).into_iter().collect();
+    let names = [
+        payload.get("author").and_then(Value::as_str),
+        metadata.get("actor").and_then(Value::as_str),
+        stream_owner(stream),
+    ]
+    .into_iter()
+    .flatten()
+    .map(str::to_owned)
+    .collect();
+    (ids, names)
 }
 
 /// An event's metadata (as stored, JSON) and stream as the inspector shows them: an erased
@@ -404,6 +425,12 @@ mod tests {
         let mut old = json!({ "author": "ada", "body": "hi" });
         redact_payload("MessagePosted", &mut old, |_| false, &erased);
         assert_eq!(old["author"], ERASED_NAME);
+        let (ids, names) = people_in_stored(
+            "account-ada",
+            &json!({ "user_id": ada.to_string() }),
+            &json!({ "actor": "x" }),
+        );
+        assert_eq!((ids, names), (vec![ada], vec!["x".to_owned(), "ada".to_owned()]));
         let (mut stream, mut metadata) = ("account-ada".to_owned(), json!({ "actor": "ada" }));
         redact_origin(&mut stream, &mut metadata, &erased);
         assert_eq!(

@@ -174,17 +174,10 @@ impl Engine {
         let (mut people, mut names) = (Vec::new(), Vec::new());
         for row in &rows {
             let payload: serde_json::Value = serde_json::from_str(&row.5).unwrap_or_default();
-            for key in ["user_id", "author_id"] {
-                people.extend(
-                    payload
-                        .get(key)
-                        .and_then(|v| v.as_str()?.parse::<parley::UserId>().ok()),
-                );
-            }
-            names.extend(payload.get("author").and_then(|v| v.as_str()).map(str::to_owned));
             let metadata: serde_json::Value = serde_json::from_str(&row.6).unwrap_or_default();
-            names.extend(metadata.get("actor").and_then(|v| v.as_str()).map(str::to_owned));
-            names.extend(row.1.strip_prefix("account-").map(str::to_owned));
+            let (ids, named) = parley::redact::people_in_stored(&row.1, &payload, &metadata);
+            people.extend(ids);
+            names.extend(named);
         }
         let names: Vec<&str> = names.iter().map(String::as_str).collect();
         let erased = crate::engine::redaction::erased_among(self.store.pool(), &people, &names).await?;
