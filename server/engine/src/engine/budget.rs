@@ -40,10 +40,12 @@ pub enum Write {
     Profile,
     /// Archives of one's own data made (each reads all of it).
     Export,
+    /// Authenticator apps enrolled (each makes a secret and draws a QR code).
+    SecondFactor,
 }
 
 impl Write {
-    const ALL: [Write; 9] = [
+    const ALL: [Write; 10] = [
         Write::Change,
         Write::Space,
         Write::SpaceAction,
@@ -53,6 +55,7 @@ impl Write {
         Write::Token,
         Write::Profile,
         Write::Export,
+        Write::SecondFactor,
     ];
 
     /// A burst, then one more every so often.
@@ -67,6 +70,7 @@ impl Write {
             Write::Token => (10, Duration::from_secs(60)),
             Write::Profile => (10, Duration::from_secs(10)),
             Write::Export => (3, Duration::from_secs(600)),
+            Write::SecondFactor => (5, Duration::from_secs(60)),
         }
     }
 
@@ -82,6 +86,7 @@ impl Write {
             Write::Token => "new API tokens",
             Write::Profile => "profile changes",
             Write::Export => "data exports",
+            Write::SecondFactor => "two-factor set-ups",
         }
     }
 }

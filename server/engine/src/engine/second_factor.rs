@@ -74,7 +74,7 @@ impl Engine {
     /// its `otpauth://` link and QR code. Refused while one is on (turn it off first).
     pub async fn begin_totp(&self, session: &Session) -> Result<TotpSetup, EngineError> {
         let me = &session.me;
-        self.spend(me, super::budget::Write::Token).await?;
+        self.spend(me, super::budget::Write::SecondFactor).await?;
         if self.second_factor(me).await?.enabled {
             return Err(EngineError::BadRequest(
                 "two-factor sign-in is on already; turn it off first to enroll another app".into(),
