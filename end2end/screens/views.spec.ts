@@ -24,6 +24,11 @@ for (const [device, viewport] of devices) {
       await page.goto('/');
       await expect(page.locator('main[data-hydrated="true"]')).toBeVisible();
       await shot(page, `sign-in-${tag}`);
+      await page.getByTestId('auth-forgot').click();
+      await page.getByTestId('auth-username').fill('ada');
+      await page.getByTestId('auth-submit').click();
+      await expect(page.getByTestId('forgot-note')).toBeVisible();
+      await shot(page, `forgot-${tag}`);
       // The page a password reset link opens (the secret is checked only when it is used).
       await page.goto('/?reset=example');
       await expect(page.getByTestId('reset-form')).toBeVisible();
@@ -51,6 +56,9 @@ for (const [device, viewport] of devices) {
       await shot(page, `account-menu-${tag}`);
       await page.getByTestId('security').click();
       await expect(page.getByTestId('session')).toHaveCount(1);
+      await page.getByTestId('email-field').fill('ada@example.org');
+      await page.getByTestId('email-save').click();
+      await expect(page.getByTestId('email-state')).toContainText('Not confirmed');
       await shot(page, `sessions-${tag}`);
       await page.getByTestId('totp-begin').click();
       await expect(page.getByTestId('totp-qr')).toBeVisible();
