@@ -43,6 +43,7 @@ pub mod ids;
 pub mod listing;
 pub mod markdown;
 pub mod outbound;
+pub mod passkey;
 pub mod presence;
 pub mod profile;
 pub mod protocol;

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// What sign-in answers when the password was right but the account wants a second
 /// factor: the form then asks for the code (the client compares the error with this).
-pub const SECOND_FACTOR_NEEDED: &str = "enter the 6-digit code from your authenticator app, or a recovery code";
+pub const SECOND_FACTOR_NEEDED: &str = "this account asks for a second factor: sign in with your passkey, or enter the code from your authenticator app or a recovery code";
 
 /// What sign-in answers for a wrong or already used code.
 pub const BAD_CODE: &str = "that code is not right, or was used already";
@@ -49,8 +49,13 @@ pub fn recovery_code(random: &[u8; RECOVERY_LEN]) -> String {
 /// Whether an account signs in with a second factor, and how many recovery codes are left.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SecondFactorView {
+    /// Whether an authenticator app is set up.
     pub enabled: bool,
     pub recovery_left: u32,
+    /// Passkeys registered: each signs in alone, and stands as the second factor of a
+    /// password sign-in.
+    #[serde(default)]
+    pub passkeys: u32,
 }
 
 /// What enrolling an authenticator app shows: the secret (to type in by hand), the

@@ -385,6 +385,60 @@ pub async fn disable_totp(password: String) -> Result<(), AppError> {
     Ok(engine.disable_totp(&session, &password, &client).await?)
 }
 
+/// The account's passkeys, the newest first.
+#[server(client = ApiClient, endpoint = "passkeys", input = server_fn::codec::Json)]
+pub async fn passkeys() -> Result<Vec<parley::passkey::PasskeyView>, AppError> {
+    let (engine, me) = ssr::signed_in().await?;
+    Ok(engine.passkeys(&me).await?)
+}
+
+/// Starts registering a passkey, given the password: the options for the browser.
+#[server(client = ApiClient, endpoint = "begin_passkey", input = server_fn::codec::Json)]
+pub async fn begin_passkey(password: String) -> Result<parley::passkey::PasskeyChallenge, AppError> {
+    let (engine, session) = ssr::session().await?;
+    let client = auth::Client::from_headers(&ssr::headers());
+    Ok(engine.begin_passkey(&session, &password, &client).await?)
+}
+
+/// Finishes registering a passkey with the browser's answer (`credential`, its JSON).
+#[server(client = ApiClient, endpoint = "finish_passkey", input = server_fn::codec::Json)]
+pub async fn finish_passkey(
+    ceremony: String,
+    name: String,
+    credential: String,
+) -> Result<parley::passkey::PasskeyView, AppError> {
+    let (engine, session) = ssr::session().await?;
+    Ok(engine.finish_passkey(&session, &ceremony, &name, &credential).await?)
+}
+
+/// Removes one of the account's passkeys, given the password.
+#[server(client = ApiClient, endpoint = "remove_passkey", input = server_fn::codec::Json)]
+pub async fn remove_passkey(id: String, password: String) -> Result<(), AppError> {
+    let (engine, session) = ssr::session().await?;
+    let client = auth::Client::from_headers(&ssr::headers());
+    Ok(engine.remove_passkey(&session, &id, &password, &client).await?)
+}
+
+/// Starts a sign-in with a passkey: the options for the browser.
+#[server(client = ApiClient, endpoint = "begin_passkey_sign_in", input = server_fn::codec::Json)]
+pub async fn begin_passkey_sign_in() -> Result<parley::passkey::PasskeyChallenge, AppError> {
+    let engine = ssr::engine()?;
+    let client = auth::Client::from_headers(&ssr::headers());
+    Ok(engine.begin_passkey_sign_in(&client).await?)
+}
+
+/// Finishes a passkey sign-in with the browser's answer and signs in (sets the session cookie).
+#[server(client = ApiClient, endpoint = "finish_passkey_sign_in", input = server_fn::codec::Json)]
+pub async fn finish_passkey_sign_in(ceremony: String, credential: String) -> Result<Me, AppError> {
+    let engine = ssr::engine()?;
+    let headers = ssr::headers();
+    let (me, token) = engine
+        .finish_passkey_sign_in(&ceremony, &credential, &auth::Client::from_headers(&headers))
+        .await?;
+    ssr::set_cookie(&auth::session_cookie(&token, auth::is_https(&headers)));
+    Ok(me)
+}
+
 /// Who this browser is signed in as, if anyone.
 #[server(client = ApiClient, endpoint = "whoami", input = server_fn::codec::Json)]
 pub async fn whoami() -> Result<Option<Me>, AppError> {

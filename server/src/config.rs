@@ -111,8 +111,10 @@ pub struct Config {
     /// Whom mail comes from: `Parley <parley@example.org>`.
     #[arg(long, env = "PARLEY_MAIL_FROM", default_value = "Parley <parley@localhost>")]
     pub mail_from: String,
-    /// The site's public address, for links in mail (`https://chat.example.org`). Never
-    /// taken from a request's Host header, which a sender of requests chooses.
+    /// The site's public address, for links in mail (`https://chat.example.org`), and
+    /// whom passkeys are made for (its host name; browsers refuse an IP address: without
+    /// a name, passkeys work on `localhost` only). Never taken from a request's Host
+    /// header, which a sender of requests chooses.
     #[arg(long, env = "PARLEY_PUBLIC_URL")]
     pub public_url: Option<String>,
     /// Per-user budgets for every write but posts (edits and reactions, spaces, invites,

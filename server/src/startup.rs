@@ -153,6 +153,11 @@ impl Application {
             }
             _ => {}
         }
+        let party = parley_engine::engine::passkeys::RelyingParty::for_site(config.public_url.as_deref());
+        services
+            .engine
+            .set_passkey_site(&party)
+            .context("passkeys for PARLEY_PUBLIC_URL")?;
         services
             .engine
             .limit_posts(config.post_rate, config.post_rate.saturating_mul(5));

@@ -5,6 +5,7 @@ pub(crate) mod live;
 #[cfg(feature = "browser")]
 pub(crate) mod local;
 pub mod notify;
+pub mod passkey;
 pub mod people;
 #[cfg(feature = "browser")]
 pub(crate) mod sync;

@@ -1,6 +1,6 @@
 //! Signing in and up: the form, and who this browser remembers being signed in as.
 
-use crate::api::{AppError, Me, sign_in, sign_up};
+use crate::api::{AppError, Me, begin_passkey_sign_in, finish_passkey_sign_in, sign_in, sign_up};
 use leptos::prelude::*;
 use parley::{Password, Username};
 
@@ -57,6 +57,7 @@ pub fn AuthForm(on_signed_in: impl Fn(Me) + Clone + Send + Sync + 'static) -> im
     // What "forgot your password?" answered.
     let sent = RwSignal::new(None::<String>);
 
+    let passkey_signed_in = on_signed_in.clone();
     let submit = move || {
         if busy.get_untracked() {
             return;
@@ -109,6 +110,36 @@ pub fn AuthForm(on_signed_in: impl Fn(Me) + Clone + Send + Sync + 'static) -> im
                 Err(e) => error.set(Some(e.to_string())),
             }
         });
+    };
+    let with_passkey = {
+        let on_signed_in = passkey_signed_in;
+        move |_| {
+            if busy.get_untracked() {
+                return;
+            }
+            error.set(None);
+            busy.set(true);
+            let on_signed_in = on_signed_in.clone();
+            leptos::task::spawn_local(async move {
+                let result = async {
+                    let challenge = begin_passkey_sign_in().await.map_err(|e| e.to_string())?;
+                    let answer = crate::client::passkey::get(&challenge.options).await?;
+                    finish_passkey_sign_in(challenge.ceremony, answer)
+                        .await
+                        .map_err(|e| e.to_string())
+                }
+                .await;
+                busy.set(false);
+                match result {
+                    Ok(me) => {
+                        password.set(String::new());
+                        code.set(String::new());
+                        on_signed_in(me);
+                    }
+                    Err(e) => error.set(Some(e)),
+                }
+            });
+        }
     };
     let switch = move |_| {
         mode.update(|m| {
@@ -180,6 +211,7 @@ pub fn AuthForm(on_signed_in: impl Fn(Me) + Clone + Send + Sync + 'static) -> im
                     <p class="hint">"3–32 letters, digits, '.', '-' or '_'; a password of 8 characters or more."</p>
                 </Show>
                 <Show when=move || asking_code.get() && !signing_up()>
+                    <p class="hint">"Use your passkey (the button below), or:"</p>
                     <label for="auth-code">"Code from your authenticator app"</label>
                     <input
                         id="auth-code"
@@ -204,6 +236,17 @@ pub fn AuthForm(on_signed_in: impl Fn(Me) + Clone + Send + Sync + 'static) -> im
                         Mode::Forgot => "Send me a reset link",
                     }}
                 </button>
+                <Show when=move || mode.get() == Mode::SignIn>
+                    <button
+                        type="button"
+                        class="secondary"
+                        data-testid="auth-passkey"
+                        disabled=move || busy.get()
+                        on:click=with_passkey.clone()
+                    >
+                        "Sign in with a passkey"
+                    </button>
+                </Show>
                 <button type="button" class="secondary" data-testid="auth-switch" on:click=switch>
                     {move || match mode.get() {
                         Mode::SignUp => "I have an account: sign in",

@@ -11,6 +11,7 @@ pub mod email;
 pub mod export;
 pub mod inspector;
 pub mod keys;
+pub mod passkeys;
 pub mod people;
 pub mod search;
 pub mod security;

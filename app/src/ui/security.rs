@@ -1,4 +1,4 @@
-//! The sessions and password dialog: where the account is signed in (sign one out, or all the others), a password change, the email address, two-factor sign-in, and deleting the account.
+//! The sessions and password dialog: where the account is signed in (sign one out, or all the others), a password change, the email address, two-factor sign-in, passkeys, and deleting the account.
 
 use crate::api::{SessionView, change_password, delete_account, end_session, my_sessions, sign_out_others};
 use crate::state::{format_date, format_full};
@@ -63,6 +63,7 @@ pub fn SecurityDialog(open: RwSignal<bool>) -> impl IntoView {
                 <PasswordForm note error reload />
                 <crate::ui::email::EmailSection />
                 <crate::ui::two_factor::TwoFactorSection />
+                <crate::ui::passkeys::PasskeysSection />
                 <DeleteAccountForm />
                 <button class="secondary" on:click=move |_| open.set(false)>
                     "Close"

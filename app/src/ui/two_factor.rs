@@ -77,8 +77,14 @@ pub fn TwoFactorSection() -> impl IntoView {
     let body = move || {
         match step.get() {
         Step::Loading => view! { <p class="hint">"…"</p> }.into_any(),
-        Step::Shown(SecondFactorView { enabled: false, .. }) => view! {
-            <p class="hint" data-testid="totp-state">"Off: signing in asks for your password only."</p>
+        Step::Shown(SecondFactorView { enabled: false, passkeys, .. }) => view! {
+            <p class="hint" data-testid="totp-state">
+                {if passkeys == 0 {
+                    "Off: signing in asks for your password only."
+                } else {
+                    "No authenticator app: signing in with your password asks for one of your passkeys."
+                }}
+            </p>
             <button class="secondary" data-testid="totp-begin" disabled=move || busy.get() on:click=begin>
                 "Set up an authenticator app"
             </button>

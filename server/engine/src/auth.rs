@@ -510,6 +510,15 @@ impl LoginLimiter {
         allowed
     }
 
+    /// Counts one sign-in attempt from `client` whose account is not known yet (a
+    /// passkey sign-in begins before the browser says whose passkey answers).
+    pub fn any_sign_in(&self, client: Option<IpAddr>) -> Result<(), u64> {
+        let Some(limiter) = &self.sign_ins else { return Ok(()) };
+        let allowed = limiter.check_key(&client.map(client_key)).map_err(|e| wait_secs(&e));
+        tidy(limiter);
+        allowed
+    }
+
     /// Counts one sign-up (or another question that tells whether a name exists) from `client`.
     pub fn sign_up(&self, client: Option<IpAddr>) -> Result<(), u64> {
         let Some(limiter) = &self.sign_ups else { return Ok(()) };

@@ -18,6 +18,7 @@ mod inspect;
 mod mail;
 mod messages;
 mod ops;
+mod passkeys;
 mod presence;
 mod profiles;
 mod projection;

@@ -113,7 +113,8 @@ async fn sign_in_asks_for_a_code_after_the_right_password_and_takes_each_code_on
         state,
         SecondFactorView {
             enabled: true,
-            recovery_left: 10
+            recovery_left: 10,
+            passkeys: 0
         }
     );
 

@@ -71,6 +71,10 @@ impl Engine {
         let mut forget = vec![
             "DELETE FROM api_tokens WHERE user_id = $1",
             "DELETE FROM password_resets WHERE user_id = $1",
+            "DELETE FROM second_factors WHERE user_id = $1",
+            "DELETE FROM passkeys WHERE user_id = $1",
+            "DELETE FROM passkey_ceremonies WHERE user_id = $1",
+            "DELETE FROM account_emails WHERE user_id = $1",
         ];
         if messages {
             // Their files are reachable only through their messages and their uploads.

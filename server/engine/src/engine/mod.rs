@@ -34,6 +34,7 @@ pub mod folded;
 mod inspect;
 pub mod mail;
 mod messages;
+pub mod passkeys;
 pub mod profiles;
 mod reads;
 pub mod redaction;
@@ -112,6 +113,8 @@ pub struct Engine {
     lobby_presence: std::sync::atomic::AtomicBool,
     /// How mail goes out (confirmations, reset links), when the operator set SMTP up.
     mailer: std::sync::OnceLock<crate::engine::mail::Mailer>,
+    /// Whom passkeys are made for (the site's name; `localhost` until set).
+    webauthn: std::sync::OnceLock<webauthn_rs::Webauthn>,
     /// How fast each user may post, and what else they may write (cluster-wide).
     limits: Arc<crate::engine::budget::Limits>,
 }
@@ -135,6 +138,7 @@ impl Engine {
             outbound: std::sync::RwLock::default(),
             lobby_presence: std::sync::atomic::AtomicBool::new(false),
             mailer: std::sync::OnceLock::new(),
+            webauthn: std::sync::OnceLock::new(),
             limits,
             projector: std::sync::OnceLock::new(),
             sockets: Arc::default(),

@@ -61,12 +61,17 @@ impl Engine {
 
     /// Whether `me` signs in with a second factor, and how many recovery codes are left.
     pub async fn second_factor(&self, me: &Me) -> Result<SecondFactorView, EngineError> {
+        let passkeys = self.passkeys(me).await?.len() as u32;
         Ok(match self.factor_row(me).await? {
             Some((_, enabled, _, recovery)) if enabled != 0 => SecondFactorView {
                 enabled: true,
                 recovery_left: recovery.split(',').filter(|h| !h.is_empty()).count() as u32,
+                passkeys,
             },
-            _ => SecondFactorView::default(),
+            _ => SecondFactorView {
+                passkeys,
+                ..SecondFactorView::default()
+            },
         })
     }
 
@@ -161,18 +166,20 @@ impl Engine {
     }
 
     /// At sign-in, once the password was right: nothing to do for an account without a
-    /// second factor; otherwise `code` must be a code of now (not one used before: the
-    /// step moves forward in one statement, so two nodes cannot both take it) or an
-    /// unused recovery code (taken out in one statement likewise).
+    /// second factor. An account with passkeys only signs in with one of them instead
+    /// (a passkey sign-in needs no password). Otherwise `code` must be a code of now (not
+    /// one used before: the step moves forward in one statement, so two nodes cannot both
+    /// take it) or an unused recovery code (taken out in one statement likewise).
     pub(crate) async fn check_second_factor(&self, me: &Me, code: Option<&str>) -> Result<(), EngineError> {
-        let Some((secret, enabled, _, recovery)) = self.factor_row(me).await? else {
-            return Ok(());
-        };
-        if enabled == 0 {
+        let row = self.factor_row(me).await?.filter(|(_, enabled, _, _)| *enabled != 0);
+        if row.is_none() && !self.has_passkeys(me).await? {
             return Ok(());
         }
         let Some(code) = code.filter(|c| !c.trim().is_empty()) else {
             return Err(EngineError::BadRequest(second_factor::SECOND_FACTOR_NEEDED.into()));
+        };
+        let Some((secret, _, _, recovery)) = row else {
+            return Err(bad_code());
         };
         match Code::parse(code).ok_or_else(bad_code)? {
             Code::Totp(code) => {
