@@ -36,6 +36,7 @@ pub mod aggregate;
 pub mod api;
 pub mod attachment;
 pub mod channel;
+pub mod crop;
 pub mod error;
 pub mod event;
 mod fuzz;

@@ -64,6 +64,8 @@ for (const [device, viewport] of devices) {
       await expect(page.getByTestId('totp-qr')).toBeVisible();
       await page.getByTestId('totp-code').scrollIntoViewIfNeeded();
       await shot(page, `two-factor-${tag}`);
+      await page.getByTestId('passkey-add').scrollIntoViewIfNeeded();
+      await shot(page, `passkeys-${tag}`);
       await page.getByTestId('delete-account').scrollIntoViewIfNeeded();
       await shot(page, `delete-account-${tag}`);
       await page.keyboard.press('Escape');
@@ -80,6 +82,34 @@ for (const [device, viewport] of devices) {
       await page.getByTestId('profile-save').click();
       await expect(page.getByTestId('profile-note')).toHaveText('Saved');
       await shot(page, `profile-${tag}`);
+      // Cutting a picture by hand (a landscape drawn by the browser).
+      const landscape = await page.evaluate(() => {
+        const canvas = document.createElement('canvas');
+        canvas.width = 480;
+        canvas.height = 320;
+        const context = canvas.getContext('2d')!;
+        const sky = context.createLinearGradient(0, 0, 0, 320);
+        sky.addColorStop(0, '#7ab8f5');
+        sky.addColorStop(1, '#f7d9a8');
+        context.fillStyle = sky;
+        context.fillRect(0, 0, 480, 320);
+        context.fillStyle = '#f2b233';
+        context.beginPath();
+        context.arc(330, 120, 48, 0, Math.PI * 2);
+        context.fill();
+        context.fillStyle = '#3d7a4f';
+        context.fillRect(0, 230, 480, 90);
+        return canvas.toDataURL('image/png').split(',')[1];
+      });
+      await page.getByTestId('picture-file').setInputFiles({
+        name: 'landscape.png',
+        mimeType: 'image/png',
+        buffer: Buffer.from(landscape, 'base64'),
+      });
+      await page.getByTestId('crop-stage').focus();
+      await page.keyboard.press('+');
+      await shot(page, `crop-${tag}`);
+      await page.getByTestId('crop-cancel').click();
       await page.keyboard.press('Escape');
       await page.getByTestId('author').last().click();
       await expect(page.getByTestId('card-spaces')).toBeVisible();

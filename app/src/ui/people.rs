@@ -136,29 +136,38 @@ fn CardBody(found: UserCard, state: ChatState, mine: bool, open: RwSignal<bool>)
     }
 }
 
-/// A picture chosen in the file picker: uploaded, cut square by the server, shown.
-fn pick_picture(
-    ev: leptos::ev::Event,
-    state: ChatState,
-    note: RwSignal<Option<String>>,
-    error: RwSignal<Option<String>>,
-) {
+/// A picture chosen in the file picker: opened in the cropper (`cropping` gets its
+/// object URL), where its owner chooses the square to keep.
+fn pick_picture(ev: leptos::ev::Event, cropping: RwSignal<Option<String>>, note: RwSignal<Option<String>>) {
     #[cfg(feature = "browser")]
     {
         use wasm_bindgen::JsCast;
-        let file = ev
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-            .and_then(|input| input.files())
-            .and_then(|files| files.get(0));
+        let input = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok());
+        let file = input.as_ref().and_then(|i| i.files()).and_then(|files| files.get(0));
         let Some(file) = file else { return };
-        note.set(Some("Uploading the picture…".into()));
-        spawn_local(async move {
-            picture_saved(state, note, error, crate::ui::upload::upload_picture(file).await);
-        });
+        if let Ok(url) = web_sys::Url::create_object_url_with_blob(&file) {
+            note.set(Some("Drag the picture, or use the arrow keys, then save it.".into()));
+            end_cropping(cropping);
+            cropping.set(Some(url));
+        }
+        // Choosing the same file again opens it again.
+        if let Some(input) = input {
+            input.set_value("");
+        }
     }
     #[cfg(not(feature = "browser"))]
-    let _ = (ev, state, note, error);
+    let _ = (ev, cropping, note);
+}
+
+/// Closes the cropper and lets its image go.
+fn end_cropping(cropping: RwSignal<Option<String>>) {
+    if let Some(url) = cropping.get_untracked() {
+        #[cfg(feature = "browser")]
+        let _ = web_sys::Url::revoke_object_url(&url);
+        #[cfg(not(feature = "browser"))]
+        let _ = url;
+        cropping.set(None);
+    }
 }
 
 fn remove_picture(state: ChatState, note: RwSignal<Option<String>>, error: RwSignal<Option<String>>) {
@@ -170,7 +179,6 @@ fn remove_picture(state: ChatState, note: RwSignal<Option<String>>, error: RwSig
     let _ = (state, note, error);
 }
 
-#[cfg(feature = "browser")]
 fn picture_saved(
     state: ChatState,
     note: RwSignal<Option<String>>,
@@ -238,6 +246,17 @@ pub fn ProfileDialog(open: RwSignal<bool>, state: ChatState) -> impl IntoView {
     );
     let note = RwSignal::new(None::<String>);
     let error = RwSignal::new(None::<String>);
+    // The object URL of an image being cut square, while the cropper is open.
+    let cropping = RwSignal::new(None::<String>);
+    on_cleanup(move || end_cropping(cropping));
+    let on_saved = Callback::new(move |saved| {
+        end_cropping(cropping);
+        picture_saved(state, note, error, saved);
+    });
+    let on_cancel = Callback::new(move |()| {
+        end_cropping(cropping);
+        note.set(None);
+    });
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let until = match lasts.get_untracked().as_str() {
@@ -307,7 +326,7 @@ pub fn ProfileDialog(open: RwSignal<bool>, state: ChatState) -> impl IntoView {
                             type="file"
                             accept="image/png,image/jpeg,image/gif,image/webp"
                             data-testid="picture-file"
-                            on:change=move |ev| pick_picture(ev, state, note, error)
+                            on:change=move |ev| pick_picture(ev, cropping, note)
                         />
                     </label>
                     <button
@@ -323,6 +342,9 @@ pub fn ProfileDialog(open: RwSignal<bool>, state: ChatState) -> impl IntoView {
                         "Remove"
                     </button>
                 </div>
+                {move || {
+                    cropping.get().map(|url| view! { <crate::ui::crop::PictureCrop url on_saved on_cancel /> })
+                }}
                 <form class="profile-form" on:submit=save>
                     {text_field(display_name, "Display name (shown instead of your username)", "display-name", "32")}
                     <fieldset class="status-fields">

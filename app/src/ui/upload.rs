@@ -157,17 +157,18 @@ pub fn AttachmentList(files: Vec<Attachment>) -> impl IntoView {
         .collect_view()
 }
 
-/// Makes `file` (an image) the signed-in user's picture: uploads it, then asks the server
-/// to cut the picture from it; the profile as others now see it, or why not.
+/// Makes `picture` (an image, cut square in the browser) the signed-in user's picture:
+/// uploads it, then asks the server to make the picture from it; the profile as others
+/// now see it, or why not.
 #[cfg(feature = "browser")]
-pub async fn upload_picture(file: web_sys::File) -> Result<crate::api::ProfileView, String> {
-    if file.size() as u64 > attachment::MAX_FILE_BYTES {
+pub async fn upload_picture(picture: &web_sys::Blob, name: &str) -> Result<crate::api::ProfileView, String> {
+    if picture.size() as u64 > attachment::MAX_FILE_BYTES {
         return Err(attachment::FileError::TooLarge {
-            size: file.size() as u64,
+            size: picture.size() as u64,
         }
         .to_string());
     }
-    let uploaded = browser::upload(&file, &file.name(), |_| {})
+    let uploaded = browser::upload(picture, name, |_| {})
         .await
         .map_err(|e| e.to_string())?;
     set_picture(Some(&uploaded.file_id)).await
