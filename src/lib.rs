@@ -37,6 +37,7 @@ pub mod api;
 pub mod attachment;
 pub mod channel;
 pub mod crop;
+pub mod draft;
 pub mod error;
 pub mod event;
 mod fuzz;

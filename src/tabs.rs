@@ -45,6 +45,8 @@ pub enum TabMessage {
     SignedOut,
     /// The local data was cleared: reload.
     Reset,
+    /// The composer's unsent text of a channel or thread changed (empty: sent or erased).
+    Draft { draft: crate::draft::Draft },
 }
 
 impl TabMessage {

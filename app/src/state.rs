@@ -77,6 +77,8 @@ pub struct ChatState {
     pub people_asked: StoredValue<std::collections::HashSet<String>>,
     /// The person whose card is open, by username.
     pub card: RwSignal<Option<String>>,
+    /// The composers' unsent texts, per channel and thread (see `client::drafts`).
+    pub drafts: RwSignal<parley::draft::Drafts>,
 }
 
 impl ChatState {

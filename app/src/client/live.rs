@@ -156,6 +156,17 @@ pub fn start(state: ChatState) {
             draining: Cell::new(false),
         });
         CLIENT.with(|c| *c.borrow_mut() = Some(client.clone()));
+        // The drafts this browser kept: each composer finds its own.
+        if let Some(local) = &client.local {
+            match local.drafts().await {
+                Ok(kept) => state.drafts.update(|drafts| {
+                    for draft in kept {
+                        drafts.apply(draft);
+                    }
+                }),
+                Err(e) => leptos::logging::warn!("{e}"),
+            }
+        }
 
         let mut painted = None;
         let mut backoff = MIN_BACKOFF_MS;
@@ -812,9 +823,26 @@ async fn deliver(client: &Rc<Client>, item: &mut OutboxItem) -> Result<Position,
     .await
 }
 
+/// A draft typed in this tab: stored (the last one written wins in the store too, since
+/// every tab applies the same rule before writing) and told to the other tabs.
+pub fn draft_written(draft: parley::draft::Draft) {
+    tell(TabMessage::Draft { draft: draft.clone() });
+    spawn_local(async move {
+        if let Some(client) = client()
+            && let Some(local) = &client.local
+            && let Err(e) = local.draft_put(&draft).await
+        {
+            leptos::logging::warn!("{e}");
+        }
+    });
+}
+
 /// What a sibling tab said.
 fn on_note(state: ChatState, note: TabMessage) {
     match note {
+        TabMessage::Draft { draft } => state.drafts.update(|drafts| {
+            drafts.apply(draft);
+        }),
         TabMessage::Pending {
             channel,
             message_id,

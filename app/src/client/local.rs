@@ -14,6 +14,8 @@ const CURSORS: &str = "cursors";
 const BY_CHANNEL: &str = "by_channel";
 /// Files of messages in the outbox, until uploaded: `{local_id, blob}`.
 const FILES: &str = "files";
+/// The composers' unsent texts (`parley::draft::Draft`), by key.
+const DRAFTS: &str = "drafts";
 
 /// Why the local data could not be read or written. The app then works without it.
 #[derive(Debug)]
@@ -79,7 +81,7 @@ fn channel_key(channel: ChannelId, position: f64) -> JsValue {
 impl LocalStore {
     pub async fn open() -> Result<Self, LocalError> {
         let db = Rexie::builder(DB)
-            .version(2)
+            .version(3)
             .add_object_store(
                 ObjectStore::new(MESSAGES)
                     .key_path("message_id")
@@ -88,6 +90,7 @@ impl LocalStore {
             .add_object_store(ObjectStore::new(OUTBOX).key_path("message_id"))
             .add_object_store(ObjectStore::new(CURSORS).key_path("channel"))
             .add_object_store(ObjectStore::new(FILES).key_path("local_id"))
+            .add_object_store(ObjectStore::new(DRAFTS).key_path("key"))
             .build()
             .await?;
         Ok(Self { db })
@@ -215,12 +218,33 @@ impl LocalStore {
         Ok(())
     }
 
-    /// Forgets everything: cached history, cursors, the outbox and its files.
+    /// Every draft kept.
+    pub async fn drafts(&self) -> Result<Vec<parley::draft::Draft>, LocalError> {
+        let tx = self.db.transaction(&[DRAFTS], TransactionMode::ReadOnly)?;
+        let rows = tx.store(DRAFTS)?.get_all(None, None).await?;
+        tx.done().await?;
+        Ok(rows.into_iter().filter_map(from_js).collect())
+    }
+
+    /// Keeps a draft (an empty one is deleted: nothing is left to restore).
+    pub async fn draft_put(&self, draft: &parley::draft::Draft) -> Result<(), LocalError> {
+        let tx = self.db.transaction(&[DRAFTS], TransactionMode::ReadWrite)?;
+        let store = tx.store(DRAFTS)?;
+        if draft.text.is_empty() {
+            store.delete(JsValue::from_str(&draft.key)).await?;
+        } else {
+            store.put(&to_js(draft)?, None).await?;
+        }
+        tx.done().await?;
+        Ok(())
+    }
+
+    /// Forgets everything: cached history, cursors, the outbox and its files, drafts.
     pub async fn clear(&self) -> Result<(), LocalError> {
         let tx = self
             .db
-            .transaction(&[MESSAGES, OUTBOX, CURSORS, FILES], TransactionMode::ReadWrite)?;
-        for store in [MESSAGES, OUTBOX, CURSORS, FILES] {
+            .transaction(&[MESSAGES, OUTBOX, CURSORS, FILES, DRAFTS], TransactionMode::ReadWrite)?;
+        for store in [MESSAGES, OUTBOX, CURSORS, FILES, DRAFTS] {
             tx.store(store)?.clear().await?;
         }
         tx.done().await?;

@@ -1,5 +1,6 @@
 //! The client: what talks to the server and to the browser's storage, below the components.
 
+pub mod drafts;
 #[cfg(feature = "browser")]
 pub(crate) mod live;
 #[cfg(feature = "browser")]

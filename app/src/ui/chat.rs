@@ -43,6 +43,7 @@ pub fn ChatPage() -> impl IntoView {
         unavailable: RwSignal::new(None),
         problem: RwSignal::new(None),
         profiles: RwSignal::new(Default::default()),
+        drafts: RwSignal::new(Default::default()),
         people_asked: StoredValue::new(Default::default()),
         card: RwSignal::new(None),
     };
@@ -981,6 +982,20 @@ fn Composer(state: ChatState, hydrated: RwSignal<bool>, reply_to: Option<Message
     let error = RwSignal::new(None::<String>);
     let drafts = RwSignal::new(Vec::<crate::ui::upload::Draft>::new());
     let picker = NodeRef::<html::Input>::new();
+    // Whose unsent text this composer shows: its channel's, or its thread's. It is restored
+    // on coming back (another channel, a reload, another day) and follows what another tab
+    // types in the same place.
+    let key = Memo::new(move |_| parley::draft::key(state.channel.get(), reply_to));
+    Effect::new(move |_| {
+        let kept = state.drafts.with(|d| d.text(&key.get()).to_owned());
+        if draft.with_untracked(|text| *text != kept) {
+            draft.set(kept);
+        }
+    });
+    let write = move |text: String| {
+        draft.set(text.clone());
+        crate::client::drafts::write(state, key.get_untracked(), text);
+    };
     let submit = move || {
         let Some(author) = state.me.get_untracked().map(|me| me.username) else {
             return;
@@ -994,7 +1009,7 @@ fn Composer(state: ChatState, hydrated: RwSignal<bool>, reply_to: Option<Message
         match MessageBody::parse_with_files(&draft.get_untracked(), files.len()) {
             Ok(body) => {
                 error.set(None);
-                draft.set(String::new());
+                write(String::new());
                 drafts.set(Vec::new());
                 send(state, MessageId::new(), author, body.to_string(), reply_to, files);
             }
@@ -1051,7 +1066,7 @@ fn Composer(state: ChatState, hydrated: RwSignal<bool>, reply_to: Option<Message
             });
         }
     };
-    let complete = move |name: String| draft.update(|d| *d = parley::markdown::complete_mention(d, &name));
+    let complete = move |name: String| write(parley::markdown::complete_mention(&draft.get_untracked(), &name));
     view! {
         <form
             class="composer"
@@ -1120,7 +1135,7 @@ fn Composer(state: ChatState, hydrated: RwSignal<bool>, reply_to: Option<Message
                 aria-label=if reply_to.is_some() { "Reply" } else { "Message" }
                 prop:value=move || draft.get()
                 on:input=move |ev| {
-                    draft.set(event_target_value(&ev));
+                    write(event_target_value(&ev));
                     say_typing(state);
                 }
                 on:focus=move |_| load_members()

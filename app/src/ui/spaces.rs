@@ -7,7 +7,7 @@ use crate::api::{
 use crate::state::ChatState;
 use crate::state::{channel_href, go, refresh};
 use crate::ui::dialog::{NameForm, select_all};
-use crate::ui::unread::{Badge, NotifyOffer, SpaceBadge};
+use crate::ui::unread::{Badge, DraftMark, NotifyOffer, SpaceBadge};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use parley::space::{Right, valid_space_name};
@@ -164,6 +164,7 @@ pub fn Sidebar(state: ChatState) -> impl IntoView {
                 <h2>"Lobby"</h2>
                 <a href="/" class=link_class(state, ChannelId::GENERAL) data-testid="channel-link">
                     <span class="link-name">"# general"</span>
+                    <DraftMark state channel=ChannelId::GENERAL />
                     <Badge state channel=ChannelId::GENERAL />
                 </a>
             </section>
@@ -197,6 +198,7 @@ pub fn Sidebar(state: ChatState) -> impl IntoView {
                         data-testid="direct-link"
                     >
                         <span class="link-name">"@ " {direct.with.join(", ")}</span>
+                        <DraftMark state channel=direct.channel_id />
                         <Badge state channel=direct.channel_id />
                     </a>
                 </For>
@@ -283,6 +285,7 @@ fn SpaceSection(space: SpaceView, state: ChatState, dialog: RwSignal<Option<Dial
                             data-testid="channel-link"
                         >
                             <span class="link-name">"# " {channel.name.clone()}</span>
+                            <DraftMark state channel=channel_id />
                             <Badge state channel=channel_id />
                         </a>
                     }

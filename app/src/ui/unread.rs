@@ -1,4 +1,4 @@
-//! Unread badges, the mute switch, and browser notifications for mentions and direct messages.
+//! Unread badges and draft marks, the mute switch, and browser notifications for mentions and direct messages.
 
 use crate::client::notify::{Permission, permission, request_permission};
 use crate::state::ChatState;
@@ -24,6 +24,21 @@ pub fn Badge(state: ChatState, channel: ChannelId) -> impl IntoView {
                     title=format!("{unread} unread, {mentions} mentioning you")
                 >
                     {unread}
+                </span>
+            }
+        })
+    }
+}
+
+/// A pencil beside a channel (not the one open) whose composer holds unsent text.
+#[component]
+pub fn DraftMark(state: ChatState, channel: ChannelId) -> impl IntoView {
+    let key = parley::draft::key(channel, None);
+    move || {
+        (state.channel.get() != channel && state.drafts.with(|d| d.has(&key))).then(|| {
+            view! {
+                <span class="draft-mark" data-testid="draft-mark" title="Unsent draft" aria-label="unsent draft">
+                    "✎"
                 </span>
             }
         })
