@@ -1,6 +1,6 @@
-//! Search: what a user types turned into a full-text query that cannot be malformed,
-//! highlighted snippets split into plain and matched pieces, and the quick switcher's
-//! ranking of channel names.
+//! Search: what a user types (words and filters such as `from:@ada has:link`) turned into a full-text query that cannot be malformed and filters the server applies, highlighted snippets split into plain and matched pieces, and the quick switcher's ranking of channel names.
+
+use serde::{Deserialize, Serialize};
 
 /// The most words one search may hold.
 pub const MAX_TERMS: usize = 8;
@@ -32,6 +32,147 @@ pub fn tsquery(typed: &str) -> Option<String> {
         .map(|term| format!("{}:*", term.trim_end_matches('*').trim_matches('"')))
         .collect();
     Some(terms.join(" & "))
+}
+
+/// What narrows a search besides its words, as typed: `from:@ada`, `in:#general`,
+/// `has:file`, `has:link`, `before:2026-11-30`, `after:…`, `on:…`, `mentions:me`, and
+/// `sort:new` (newest first instead of best match).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Filters {
+    /// Written by this username (lowercase).
+    pub from: Option<String>,
+    /// In channels of this name (lowercase, without `#`).
+    pub channel: Option<String>,
+    pub has_file: bool,
+    pub has_link: bool,
+    /// Sent at or after this instant (ms since the epoch).
+    pub after_ms: Option<i64>,
+    /// Sent before this instant.
+    pub before_ms: Option<i64>,
+    pub mentions_me: bool,
+    pub newest_first: bool,
+}
+
+impl Filters {
+    /// Whether anything narrows the search (a search of filters alone lists the newest).
+    pub fn any(&self) -> bool {
+        self.from.is_some()
+            || self.channel.is_some()
+            || self.has_file
+            || self.has_link
+            || self.after_ms.is_some()
+            || self.before_ms.is_some()
+            || self.mentions_me
+    }
+}
+
+/// A search as typed, read: its words (for [`fts_query`] or [`tsquery`]) and its filters.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Query {
+    pub words: String,
+    pub filters: Filters,
+}
+
+/// The filters a search understands, for the help under the search box.
+pub const FILTER_HELP: &str =
+    "from:@name  in:#channel  has:file  has:link  before:/after:/on:YYYY-MM-DD  mentions:me  sort:new";
+
+const DAY_MS: i64 = 86_400_000;
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let month_from_march = (month + 9) % 12;
+    let day_of_year = (153 * month_from_march + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+/// The first instant of a `YYYY-MM-DD` day where the reader is (`offset_minutes` east of UTC).
+fn day_start(value: &str, key: &str, offset_minutes: i32) -> Result<i64, String> {
+    let bad = || format!("{key}: wants a date like 2026-11-30");
+    let mut parts = value.split('-');
+    let (Some(y), Some(m), Some(d), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        return Err(bad());
+    };
+    let (year, month, day): (i64, i64, i64) = (
+        y.parse().map_err(|_| bad())?,
+        m.parse().map_err(|_| bad())?,
+        d.parse().map_err(|_| bad())?,
+    );
+    let days_in_month = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        _ => return Err(bad()),
+    };
+    if y.len() != 4 || !(1..=days_in_month).contains(&day) {
+        return Err(bad());
+    }
+    Ok(days_from_civil(year, month, day) * DAY_MS - i64::from(offset_minutes) * 60_000)
+}
+
+impl Query {
+    /// Reads what was typed: `key:value` tokens of the known keys are filters, anything
+    /// else is words. A filter with a value it cannot take is refused with the reason.
+    /// Dates are days where the reader is (`offset_minutes` east of UTC).
+    pub fn parse(typed: &str, offset_minutes: i32) -> Result<Self, String> {
+        let offset_minutes = offset_minutes.clamp(-14 * 60, 14 * 60);
+        let mut query = Query::default();
+        let mut words = Vec::new();
+        for token in typed.split_whitespace() {
+            let Some((key, value)) = token.split_once(':') else {
+                words.push(token);
+                continue;
+            };
+            let key = key.to_ascii_lowercase();
+            let value_lower = value.to_lowercase();
+            let filters = &mut query.filters;
+            match key.as_str() {
+                "from" => {
+                    let name = value_lower.trim_start_matches('@');
+                    if name.is_empty() {
+                        return Err("from: wants a username, like from:@ada".into());
+                    }
+                    filters.from = Some(name.chars().take(64).collect());
+                }
+                "in" => {
+                    let name = value_lower.trim_start_matches('#');
+                    if name.is_empty() {
+                        return Err("in: wants a channel, like in:#general".into());
+                    }
+                    filters.channel = Some(name.chars().take(64).collect());
+                }
+                "has" => match value_lower.as_str() {
+                    "file" | "files" | "attachment" => filters.has_file = true,
+                    "link" | "links" => filters.has_link = true,
+                    _ => return Err("has: takes file or link".into()),
+                },
+                "mentions" => match value_lower.as_str() {
+                    "me" => filters.mentions_me = true,
+                    _ => return Err("mentions: takes me".into()),
+                },
+                "sort" => match value_lower.as_str() {
+                    "new" | "newest" | "recent" => filters.newest_first = true,
+                    "best" | "relevance" => filters.newest_first = false,
+                    _ => return Err("sort: takes new or best".into()),
+                },
+                "before" => filters.before_ms = Some(day_start(value, "before", offset_minutes)?),
+                "after" => filters.after_ms = Some(day_start(value, "after", offset_minutes)? + DAY_MS),
+                "on" => {
+                    let start = day_start(value, "on", offset_minutes)?;
+                    filters.after_ms = Some(start);
+                    filters.before_ms = Some(start + DAY_MS);
+                }
+                _ => words.push(token),
+            }
+        }
+        query.words = words.join(" ");
+        Ok(query)
+    }
 }
 
 /// Marks the database puts around matched words in a snippet. A body that holds these
@@ -99,6 +240,72 @@ pub fn switcher_rank(typed: &str, name: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn filters_are_read_from_what_was_typed_and_the_rest_are_words() {
+        let query = Query::parse(
+            "deploy from:@Ada in:#General has:file has:link mentions:me sort:new friday",
+            0,
+        )
+        .expect("a valid search");
+        assert_eq!(query.words, "deploy friday");
+        assert_eq!(
+            query.filters,
+            Filters {
+                from: Some("ada".into()),
+                channel: Some("general".into()),
+                has_file: true,
+                has_link: true,
+                after_ms: None,
+                before_ms: None,
+                mentions_me: true,
+                newest_first: true,
+            }
+        );
+        assert!(query.filters.any());
+        // Unknown keys and colons inside words stay words.
+        let query = Query::parse("meet at 10:30 re:launch", 0).expect("words");
+        assert_eq!(query.words, "meet at 10:30 re:launch");
+        assert!(!query.filters.any());
+    }
+
+    #[test]
+    fn dates_are_whole_days_where_the_reader_is() {
+        let day = 1_764_460_800_000; // 2025-11-30T00:00:00Z
+        let on = Query::parse("on:2025-11-30", 0).expect("a date").filters;
+        assert_eq!((on.after_ms, on.before_ms), (Some(day), Some(day + DAY_MS)));
+        let after = Query::parse("after:2025-11-30 before:2025-12-02", 0)
+            .expect("dates")
+            .filters;
+        assert_eq!(
+            (after.after_ms, after.before_ms),
+            (Some(day + DAY_MS), Some(day + 2 * DAY_MS))
+        );
+        // In Tokyo (UTC+9) that day starts 9 hours earlier.
+        let tokyo = Query::parse("on:2025-11-30", 540).expect("a date").filters;
+        assert_eq!(tokyo.after_ms, Some(day - 9 * 3_600_000));
+        assert_eq!(Query::parse("on:2024-02-29", 0).map(|q| q.filters.any()), Ok(true));
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
+    }
+
+    #[test]
+    fn a_filter_it_cannot_take_is_refused_with_the_reason() {
+        for (typed, reason) in [
+            ("on:yesterday", "on: wants a date"),
+            ("before:2025-02-29", "before: wants a date"),
+            ("after:2025-13-01", "after: wants a date"),
+            ("on:25-11-30", "on: wants a date"),
+            ("has:cats", "has: takes file or link"),
+            ("from:@", "from: wants a username"),
+            ("in:#", "in: wants a channel"),
+            ("mentions:bob", "mentions: takes me"),
+            ("sort:oldest", "sort: takes new or best"),
+        ] {
+            let refused = Query::parse(typed, 0).expect_err(typed);
+            assert!(refused.starts_with(reason), "{typed}: {refused}");
+        }
+    }
 
     #[test]
     fn typed_words_become_postgres_prefix_terms() {

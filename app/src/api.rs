@@ -494,11 +494,13 @@ pub async fn edit_history(channel: ChannelId, message_id: MessageId) -> Result<V
     Ok(engine.edit_history(&me, channel, message_id).await?)
 }
 
-/// Full-text search over every channel the signed-in user can read, best match first.
+/// Search over every channel the signed-in user can read: words and filters
+/// (`parley::search::FILTER_HELP`), best match first or newest first (`sort:new`). Dates
+/// are days `offset_minutes` east of UTC (the reader's time zone; UTC when left out).
 #[server(client = ApiClient, endpoint = "search", input = server_fn::codec::Json)]
-pub async fn search(query: String) -> Result<Vec<SearchHit>, AppError> {
+pub async fn search(query: String, #[server(default)] offset_minutes: i32) -> Result<Vec<SearchHit>, AppError> {
     let (engine, me) = ssr::signed_in().await?;
-    Ok(engine.search(&me, &query).await?)
+    Ok(engine.search(&me, &query, offset_minutes).await?)
 }
 
 /// A thread: its root message and every reply, oldest first.

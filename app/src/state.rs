@@ -181,6 +181,14 @@ pub fn channel_href(channel: ChannelId) -> String {
     }
 }
 
+/// How many minutes the browser's time zone is east of UTC now (0 on the server).
+pub(crate) fn utc_offset_minutes() -> i32 {
+    #[cfg(feature = "browser")]
+    return -(js_sys::Date::new_0().get_timezone_offset() as i32);
+    #[cfg(not(feature = "browser"))]
+    0
+}
+
 /// The local day (see [`parley::listing::local_day`]) of an instant in the browser's time
 /// zone; `None` on the server, which does not know the reader's zone.
 pub(crate) fn local_day(ms: i64) -> Option<i64> {

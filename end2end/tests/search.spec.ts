@@ -44,3 +44,31 @@ test('search finds a message far back, marks the words, and opens it in context'
   await box.press('Escape');
   await expect(page.getByTestId('search-results')).toHaveCount(0);
 });
+
+test('filters narrow a search: from a person, with a link, newest first; a bad filter says why', async ({ page }) => {
+  const tag = `quokka${Date.now().toString(36)}`;
+  const me = await join(page, 'Filterer');
+  const composer = page.getByTestId('composer');
+  for (const body of [`${tag} plain words`, `${tag} read https://example.org/${tag}`, `${tag} the last one`]) {
+    await composer.fill(body);
+    await composer.press('Enter');
+    await expect(message(page, body)).toHaveAttribute('data-state', 'sent');
+  }
+
+  const box = page.getByTestId('search');
+  const hits = page.getByTestId('search-hit');
+  await box.fill(`${tag} has:link`);
+  await box.press('Enter');
+  await expect(hits).toHaveCount(1);
+  await expect(hits.first()).toContainText(`https://example.org/${tag}`);
+  await expect(page.getByTestId('search-help')).toContainText('from:@name');
+
+  await box.fill(`from:@${me} ${tag} sort:new`);
+  await box.press('Enter');
+  await expect(hits).toHaveCount(3);
+  await expect(hits.first()).toContainText('the last one');
+
+  await box.fill(`${tag} on:tuesday`);
+  await box.press('Enter');
+  await expect(page.getByTestId('search-results').getByRole('alert')).toContainText('on: wants a date like 2026-11-30');
+});

@@ -1,5 +1,4 @@
-//! Searching messages: a box in the header, results with the matched words marked, and a
-//! jump to the message in its channel.
+//! Searching messages: a box in the header (words, and filters such as `from:@ada has:link`), results with the matched words marked, and a jump to the message in its channel.
 
 use crate::api::SearchHit;
 use crate::state::ChatState;
@@ -16,7 +15,9 @@ pub fn SearchBox(state: ChatState) -> impl IntoView {
             return;
         }
         leptos::task::spawn_local(async move {
-            let found = crate::api::search(typed).await.map_err(|e| e.to_string());
+            let found = crate::api::search(typed, crate::state::utc_offset_minutes())
+                .await
+                .map_err(|e| e.to_string());
             hits.set(Some(found));
         });
     };
@@ -34,6 +35,7 @@ pub fn SearchBox(state: ChatState) -> impl IntoView {
                 data-testid="search"
                 placeholder="Search messages"
                 aria-label="Search messages"
+                title=format!("Words, and filters: {}", parley::search::FILTER_HELP)
                 prop:value=move || query.get()
                 on:input=move |ev| query.set(event_target_value(&ev))
                 on:keydown=move |ev| match ev.key().as_str() {
@@ -56,7 +58,7 @@ pub fn SearchBox(state: ChatState) -> impl IntoView {
                             Ok(list) => {
                                 let n = list.len();
                                 let count = if n >= parley::api::MAX_SEARCH_HITS as usize {
-                                    format!("The {n} best matches")
+                                    format!("The first {n} messages found")
                                 } else if n == 1 {
                                     "1 message found".to_owned()
                                 } else {
@@ -105,6 +107,9 @@ pub fn SearchBox(state: ChatState) -> impl IntoView {
                         view! {
                             <div class="search-results" data-testid="search-results">
                                 <ol>{body}</ol>
+                                <p class="search-help hint" data-testid="search-help">
+                                    "Filters: " <code>{parley::search::FILTER_HELP}</code>
+                                </p>
                                 <button class="close" on:click=move |_| hits.set(None)>
                                     "Close"
                                 </button>

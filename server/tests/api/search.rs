@@ -79,3 +79,169 @@ async fn search_finds_words_in_readable_channels_only_and_follows_edits_and_dele
     let app = app.rebuilt().await;
     assert_eq!(search(&app, &app.user, "deployment").await, before);
 }
+
+async fn search_with(app: &crate::helpers::TestApp, user: &crate::helpers::User, query: &str) -> (u16, String) {
+    let response = app
+        .call_as(&user.http, "search", json!({ "query": query, "offset_minutes": 0 }))
+        .await;
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+fn bodies(hits: &[SearchHit]) -> Vec<String> {
+    hits.iter()
+        .map(|h| h.snippet.iter().map(|(t, _)| t.as_str()).collect())
+        .collect()
+}
+
+#[tokio::test]
+async fn filters_narrow_a_search_by_author_channel_files_links_dates_and_mentions() {
+    let app = spawn_app().await;
+    let ada = app.sign_up("ada").await;
+    let bob = app.sign_up("bob").await;
+    let post = |user: crate::helpers::User, channel: ChannelId, body: &'static str, files: Vec<String>| {
+        let app = &app;
+        async move {
+            let args =
+                json!({ "channel": channel, "message_id": MessageId::new(), "body": body, "attachments": files });
+            let response = app.call_as(&user.http, "post_message", args).await;
+            assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+        }
+    };
+    let space: SpaceView = app
+        .call_as(&ada.http, "create_space", json!({ "name": "Works" }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let created = crate::spaces::act(
+        &app,
+        &ada,
+        space.space_id,
+        parley::api::SpaceAction::CreateChannel { name: "ops".into() },
+    )
+    .await
+    .unwrap();
+    let parley::api::SpaceOutcome::Channel { channel_id: works } = created else {
+        panic!("a channel: {created:?}");
+    };
+    let file = crate::files::uploaded(&app, &ada, "plan.txt", b"the plan".to_vec()).await;
+    post(
+        ada.clone(),
+        ChannelId::GENERAL,
+        "release plan, see https://example.org/plan",
+        vec![],
+    )
+    .await;
+    post(
+        bob.clone(),
+        ChannelId::GENERAL,
+        "release party with @ada tonight",
+        vec![],
+    )
+    .await;
+    post(
+        ada.clone(),
+        works,
+        "release checklist attached",
+        vec![file.file_id.clone()],
+    )
+    .await;
+    app.wait_projected().await;
+
+    let found = |query: &'static str, user: crate::helpers::User| {
+        let app = &app;
+        async move {
+            let (status, text) = search_with(app, &user, query).await;
+            assert_eq!(status, 200, "{query}: {text}");
+            let hits: Vec<SearchHit> = serde_json::from_str(&text).unwrap();
+            let mut found = bodies(&hits);
+            found.sort();
+            found
+        }
+    };
+    assert_eq!(found("release", ada.clone()).await.len(), 3);
+    assert_eq!(
+        found("release from:@bob", ada.clone()).await,
+        ["release party with @ada tonight"]
+    );
+    assert_eq!(found("release in:#general", ada.clone()).await.len(), 2);
+    assert_eq!(found("in:#ops", ada.clone()).await, ["release checklist attached"]);
+    assert_eq!(
+        found("in:#general release from:ada", ada.clone()).await,
+        ["release plan, see https://example.org/plan"]
+    );
+    assert_eq!(found("has:file", ada.clone()).await, ["release checklist attached"]);
+    assert_eq!(
+        found("release has:link", ada.clone()).await,
+        ["release plan, see https://example.org/plan"]
+    );
+    assert_eq!(
+        found("mentions:me", ada.clone()).await,
+        ["release party with @ada tonight"]
+    );
+    assert!(found("mentions:me", bob.clone()).await.is_empty());
+    // Filters never reach past what the user can read: bob is not in the space.
+    assert!(found("has:file", bob.clone()).await.is_empty());
+    assert!(found("release in:#general from:@nobody", ada.clone()).await.is_empty());
+
+    // Dates: today holds all three; before today, after today: none.
+    let today = {
+        let days = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            / 86_400;
+        let (mut y, mut d) = (1970i64, days as i64);
+        loop {
+            let len = if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 {
+                366
+            } else {
+                365
+            };
+            if d < len {
+                break;
+            }
+            d -= len;
+            y += 1;
+        }
+        let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+        let months = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+        let mut m = 0;
+        while d >= months[m] {
+            d -= months[m];
+            m += 1;
+        }
+        format!("{y:04}-{:02}-{:02}", m + 1, d + 1)
+    };
+    let on: &'static str = Box::leak(format!("release on:{today}").into_boxed_str());
+    let before: &'static str = Box::leak(format!("release before:{today}").into_boxed_str());
+    let after: &'static str = Box::leak(format!("release after:{today}").into_boxed_str());
+    assert_eq!(found(on, ada.clone()).await.len(), 3);
+    assert!(found(before, ada.clone()).await.is_empty());
+    assert!(found(after, ada.clone()).await.is_empty());
+
+    // Newest first: the last one posted leads; filters alone list the newest first too.
+    let (_, text) = search_with(&app, &ada, "release sort:new").await;
+    let newest: Vec<SearchHit> = serde_json::from_str(&text).unwrap();
+    assert_eq!(bodies(&newest)[0], "release checklist attached");
+    assert!(newest.windows(2).all(|w| w[0].position > w[1].position));
+    let (_, text) = search_with(&app, &ada, "from:@ada").await;
+    let mine: Vec<SearchHit> = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        bodies(&mine),
+        [
+            "release checklist attached",
+            "release plan, see https://example.org/plan"
+        ]
+    );
+
+    // A filter it cannot take: refused with the reason.
+    for (query, reason) in [
+        ("release on:someday", "on: wants a date"),
+        ("has:cats", "has: takes file or link"),
+    ] {
+        let (status, text) = search_with(&app, &ada, query).await;
+        assert_eq!(status, 400, "{query}");
+        assert!(text.contains(reason), "{query}: {text}");
+    }
+}

@@ -465,55 +465,111 @@ pub async fn edits(pool: &AnyPool, channel: ChannelId, message_id: MessageId) ->
         .collect())
 }
 
-/// Full-text search (`query`, already made safe for `backend`) over the messages `user` can
-/// read: the lobby's, those of the spaces they belong to (not deleted), their direct
-/// conversations. Best match first, at most a page, with the matched words marked.
+/// Who may read a channel `c`: the lobby's, those of the spaces `$user` belongs to (not
+/// deleted), `$user`'s direct conversations (two parameters, both the user).
+fn readable(first: usize) -> String {
+    let (a, b) = (first, first + 1);
+    format!(
+        "((c.space_id IS NULL AND NOT EXISTS (SELECT 1 FROM direct_members d WHERE d.channel_id = c.channel_id))
+          OR EXISTS (SELECT 1 FROM direct_members d WHERE d.channel_id = c.channel_id AND d.user_id = ${a})
+          OR EXISTS (SELECT 1 FROM space_members s JOIN spaces sp ON sp.space_id = s.space_id
+                     WHERE s.space_id = c.space_id AND s.user_id = ${b} AND sp.deleted = 0))"
+    )
+}
+
+/// The filters' conditions, seven parameters from `first`: author, channel name, has a
+/// file, has a link, sent from, sent before, the `mentions` pattern.
+fn filtered(first: usize) -> String {
+    let [from, channel, file, link, after, before, mentions] = std::array::from_fn(|i| first + i);
+    format!(
+        "m.author = COALESCE(NULLIF(${from}, ''), m.author)
+         AND c.name = COALESCE(NULLIF(${channel}, ''), c.name)
+         AND (${file} = 0 OR m.attachments <> '')
+         AND (${link} = 0 OR m.body LIKE '%http://%' OR m.body LIKE '%https://%')
+         AND m.sent_at_ms >= ${after} AND m.sent_at_ms < ${before}
+         AND m.mentions LIKE ${mentions}"
+    )
+}
+
+/// Search over the messages `me` can read: `words` (a full-text query already made safe
+/// for `backend`), narrowed by `filters`. Best match first (or newest first when asked,
+/// and always without words), at most a page, with the matched words marked; without
+/// words, the snippet is the body's start.
 pub async fn search(
     pool: &AnyPool,
     backend: Backend,
-    user: UserId,
-    query: &str,
+    me: &parley::api::Me,
+    words: Option<&str>,
+    filters: &parley::search::Filters,
 ) -> Result<Vec<SearchHit>, sqlx::Error> {
-    let (start, end) = (
-        parley::search::MATCH_START.to_string(),
-        parley::search::MATCH_END.to_string(),
-    );
-    let rows: Vec<(String, String, String, i64, String, i64, String)> = sqlx::query_as(dialect!(backend,
-        sqlite: "SELECT m.channel_id, c.name, m.message_id, m.position, m.author, m.sent_at_ms,
-                snippet(messages_fts, 0, $1, $2, '…', 16)
-         FROM messages_fts
-         JOIN messages m ON m.position = messages_fts.rowid
-         JOIN channels c ON c.channel_id = m.channel_id
-         WHERE messages_fts MATCH $3 AND m.deleted = 0
-           AND (
-                (c.space_id IS NULL AND NOT EXISTS (SELECT 1 FROM direct_members d WHERE d.channel_id = c.channel_id))
-             OR EXISTS (SELECT 1 FROM direct_members d WHERE d.channel_id = c.channel_id AND d.user_id = $4)
-             OR EXISTS (SELECT 1 FROM space_members s JOIN spaces sp ON sp.space_id = s.space_id
-                        WHERE s.space_id = c.space_id AND s.user_id = $5 AND sp.deleted = 0)
-           )
-         ORDER BY rank LIMIT $6",
-        postgres: "SELECT m.channel_id, c.name, m.message_id, m.position, m.author, m.sent_at_ms,
+    let columns = "m.channel_id, c.name, m.message_id, m.position, m.author, m.sent_at_ms";
+    let sql = match (words.is_some(), backend) {
+        (true, Backend::Sqlite) => format!(
+            "SELECT {columns}, snippet(messages_fts, 0, $1, $2, '…', 16)
+             FROM messages_fts
+             JOIN messages m ON m.position = messages_fts.rowid
+             JOIN channels c ON c.channel_id = m.channel_id
+             WHERE messages_fts MATCH $3 AND m.deleted = 0 AND {} AND {}
+             ORDER BY CASE WHEN $13 = 1 THEN -m.position ELSE rank END LIMIT $14",
+            readable(4),
+            filtered(6)
+        ),
+        (true, Backend::Postgres) => format!(
+            "SELECT {columns},
                 ts_headline('parley', m.body, q, 'MaxFragments=1, MaxWords=16, MinWords=4, StartSel=' || $1 || ', StopSel=' || $2)
-         FROM messages m
-         JOIN channels c ON c.channel_id = m.channel_id
-         CROSS JOIN to_tsquery('parley', $3) AS q
-         WHERE to_tsvector('parley', m.body) @@ q AND m.deleted = 0
-           AND (
-                (c.space_id IS NULL AND NOT EXISTS (SELECT 1 FROM direct_members d WHERE d.channel_id = c.channel_id))
-             OR EXISTS (SELECT 1 FROM direct_members d WHERE d.channel_id = c.channel_id AND d.user_id = $4)
-             OR EXISTS (SELECT 1 FROM space_members s JOIN spaces sp ON sp.space_id = s.space_id
-                        WHERE s.space_id = c.space_id AND s.user_id = $5 AND sp.deleted = 0)
-           )
-         ORDER BY ts_rank(to_tsvector('parley', m.body), q) DESC, m.position DESC LIMIT $6",
-    ))
-    .bind(start)
-    .bind(end)
-    .bind(query)
-    .bind(user.to_string())
-    .bind(user.to_string())
-    .bind(i64::from(parley::api::MAX_SEARCH_HITS))
-    .fetch_all(pool)
-    .await?;
+             FROM messages m
+             JOIN channels c ON c.channel_id = m.channel_id
+             CROSS JOIN to_tsquery('parley', $3) AS q
+             WHERE to_tsvector('parley', m.body) @@ q AND m.deleted = 0 AND {} AND {}
+             ORDER BY CASE WHEN $13 = 1 THEN m.position::float8 ELSE ts_rank(to_tsvector('parley', m.body), q)::float8 END DESC,
+                      m.position DESC
+             LIMIT $14",
+            readable(4),
+            filtered(6)
+        ),
+        (false, _) => format!(
+            "SELECT {columns}, {}
+             FROM messages m
+             JOIN channels c ON c.channel_id = m.channel_id
+             WHERE m.deleted = 0 AND {} AND {}
+             ORDER BY m.position DESC LIMIT $10",
+            match backend {
+                Backend::Sqlite => "substr(m.body, 1, 200)",
+                Backend::Postgres => "left(m.body, 200)",
+            },
+            readable(1),
+            filtered(3)
+        ),
+    };
+    let mut query = sqlx::query_as::<_, (String, String, String, i64, String, i64, String)>(sqlx::AssertSqlSafe(sql));
+    if let Some(words) = words {
+        query = query
+            .bind(parley::search::MATCH_START.to_string())
+            .bind(parley::search::MATCH_END.to_string())
+            .bind(words.to_owned());
+    }
+    let mentions = if filters.mentions_me {
+        format!("% {} %", me.username)
+    } else {
+        "%".to_owned()
+    };
+    query = query
+        .bind(me.user_id.to_string())
+        .bind(me.user_id.to_string())
+        .bind(filters.from.clone().unwrap_or_default())
+        .bind(filters.channel.clone().unwrap_or_default())
+        .bind(i64::from(filters.has_file))
+        .bind(i64::from(filters.has_link))
+        .bind(filters.after_ms.unwrap_or(i64::MIN))
+        .bind(filters.before_ms.unwrap_or(i64::MAX))
+        .bind(mentions);
+    if words.is_some() {
+        query = query.bind(i64::from(filters.newest_first));
+    }
+    let rows = query
+        .bind(i64::from(parley::api::MAX_SEARCH_HITS))
+        .fetch_all(pool)
+        .await?;
     rows.into_iter()
         .map(
             |(channel_id, channel_name, message_id, position, author, sent_at_ms, snippet)| {
