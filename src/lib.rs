@@ -38,6 +38,7 @@ pub mod attachment;
 pub mod channel;
 pub mod crop;
 pub mod draft;
+pub mod emoji;
 pub mod error;
 pub mod event;
 mod fuzz;

@@ -51,6 +51,13 @@ for (const [device, viewport] of devices) {
       await page.getByTestId('picker').getByRole('menuitem').first().click();
       await page.locator('body').click({ position: { x: 5, y: 5 } });
       await shot(page, `channel-${tag}`);
+      await message(page, root).last().click({ position: { x: 80, y: 20 } });
+      await message(page, root).last().getByTestId('react').click();
+      await message(page, root).last().getByTestId('picker-more').click();
+      await expect(page.getByTestId('emoji-option').first()).toBeVisible();
+      await shot(page, `emoji-${tag}`);
+      await page.getByTestId('emoji-search').press('Escape');
+      await page.locator('body').click({ position: { x: 5, y: 5 } });
 
       await page.getByTestId('account').click();
       await shot(page, `account-menu-${tag}`);

@@ -1,6 +1,7 @@
 //! The client: what talks to the server and to the browser's storage, below the components.
 
 pub mod drafts;
+pub mod emoji;
 #[cfg(feature = "browser")]
 pub(crate) mod live;
 #[cfg(feature = "browser")]

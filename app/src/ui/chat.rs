@@ -519,8 +519,19 @@ pub fn PersonName(username: String, state: ChatState) -> impl IntoView {
     .into_any()
 }
 
-/// The reactions offered in one click (any emoji can be sent; these are the quick ones).
+/// The reactions offered in one click (any emoji can be sent: "More" opens the picker);
+/// the ones used last come first.
 const QUICK_REACTIONS: [&str; 6] = ["👍", "❤️", "😂", "🎉", "😮", "👀"];
+
+/// The quick reactions: the recently used first, then the usual ones, six in all.
+fn quick_reactions() -> Vec<String> {
+    let mut quick: Vec<String> = crate::client::emoji::recent();
+    quick.extend(QUICK_REACTIONS.iter().map(|e| (*e).to_owned()));
+    let mut seen = std::collections::HashSet::new();
+    quick.retain(|e| seen.insert(e.clone()));
+    quick.truncate(QUICK_REACTIONS.len());
+    quick
+}
 
 #[component]
 fn MessageItem(
@@ -556,6 +567,8 @@ fn MessageItem(
         });
     }
     let picking = RwSignal::new(false);
+    // The whole emoji picker, opened from the quick reactions' "More".
+    let browsing = RwSignal::new(false);
     let confirming = RwSignal::new(false);
     let history = RwSignal::new(None::<Vec<crate::api::EditView>>);
     let body = entry.body.clone();
@@ -568,6 +581,10 @@ fn MessageItem(
             let Some(me) = me.clone() else { return };
             let on = !reactions.iter().any(|r| r.emoji == emoji && r.users.contains(&me));
             picking.set(false);
+            browsing.set(false);
+            if on {
+                crate::client::emoji::used(&emoji);
+            }
             let request = crate::api::ChangeRequest::React {
                 emoji: emoji.clone(),
                 on,
@@ -576,6 +593,7 @@ fn MessageItem(
         }
     };
     let react_in_picker = react.clone();
+    let react_in_browser = react.clone();
     view! {
         <li
             class=class
@@ -751,19 +769,46 @@ fn MessageItem(
             }}
             <Show when=move || picking.get()>
                 <div class="picker" role="menu" data-testid="picker">
-                    {QUICK_REACTIONS
-                        .iter()
+                    {quick_reactions()
+                        .into_iter()
                         .map(|emoji| {
                             let react = react_in_picker.clone();
+                            let chosen = emoji.clone();
                             view! {
-                                <button role="menuitem" on:click=move |_| react(emoji.to_string())>
-                                    {*emoji}
+                                <button role="menuitem" on:click=move |_| react(chosen.clone())>
+                                    {emoji}
                                 </button>
                             }
                         })
                         .collect_view()}
+                    <button
+                        role="menuitem"
+                        class="picker-more"
+                        data-testid="picker-more"
+                        aria-label="More emoji"
+                        title="More emoji"
+                        aria-expanded=move || browsing.get().to_string()
+                        on:click=move |_| browsing.update(|b| *b = !*b)
+                    >
+                        "⋯"
+                    </button>
                 </div>
             </Show>
+            {
+                let react = react_in_browser;
+                move || {
+                    (picking.get() && browsing.get())
+                        .then(|| {
+                            let react = react.clone();
+                            view! {
+                                <crate::ui::emoji::EmojiPicker
+                                    on_pick=Callback::new(move |emoji: String| react(emoji))
+                                    on_close=Callback::new(move |()| browsing.set(false))
+                                />
+                            }
+                        })
+                }
+            }
             {(!reactions.is_empty())
                 .then(|| {
                     view! {
@@ -1067,6 +1112,39 @@ fn Composer(state: ChatState, hydrated: RwSignal<bool>, reply_to: Option<Message
         }
     };
     let complete = move |name: String| write(parley::markdown::complete_mention(&draft.get_untracked(), &name));
+    // `:shortcode` completion: the catalogue is fetched the first time one is typed.
+    let emoji_ready = RwSignal::new(crate::client::emoji::loaded().is_some());
+    let emoji_found = Memo::new(move |_| {
+        let draft = draft.get();
+        let Some(prefix) = parley::emoji::shortcode_prefix(&draft) else {
+            return Vec::new();
+        };
+        if !emoji_ready.get() {
+            leptos::task::spawn_local(async move {
+                if crate::client::emoji::catalogue().await.is_ok() {
+                    emoji_ready.set(true);
+                }
+            });
+            return Vec::new();
+        }
+        let tone = crate::client::emoji::tone();
+        crate::client::emoji::loaded()
+            .map(|catalogue| {
+                catalogue
+                    .find(prefix, 6)
+                    .into_iter()
+                    .map(|e| {
+                        let code = e.shortcodes.first().cloned().unwrap_or_else(|| e.name.clone());
+                        (e.in_tone(tone).to_owned(), code)
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+    });
+    let complete_emoji = move |emoji: String| {
+        crate::client::emoji::used(&emoji);
+        write(parley::emoji::complete_shortcode(&draft.get_untracked(), &emoji));
+    };
     view! {
         <form
             class="composer"
@@ -1153,7 +1231,13 @@ fn Composer(state: ChatState, hydrated: RwSignal<bool>, reply_to: Option<Message
                 }
                 on:keydown=move |ev| {
                     let first = suggestions.with_untracked(|s| s.first().cloned());
-                    if let (Some(name), "Tab" | "Enter") = (first, ev.key().as_str())
+                    let first_emoji = emoji_found.with_untracked(|s| s.first().map(|(e, _)| e.clone()));
+                    if let (Some(emoji), "Tab" | "Enter") = (first_emoji, ev.key().as_str())
+                        && !ev.shift_key()
+                    {
+                        ev.prevent_default();
+                        complete_emoji(emoji);
+                    } else if let (Some(name), "Tab" | "Enter") = (first, ev.key().as_str())
                         && !ev.shift_key()
                     {
                         ev.prevent_default();
@@ -1192,6 +1276,35 @@ fn Composer(state: ChatState, hydrated: RwSignal<bool>, reply_to: Option<Message
                                     >
                                         "@"
                                         {name}
+                                    </li>
+                                }
+                            })
+                            .collect_view()
+                    }}
+                </ul>
+            </Show>
+            <Show when=move || emoji_found.with(|s| !s.is_empty())>
+                <ul class="mentions" role="listbox" data-testid="emoji-suggestions">
+                    {move || {
+                        emoji_found
+                            .get()
+                            .into_iter()
+                            .enumerate()
+                            .map(|(i, (emoji, code))| {
+                                let chosen = emoji.clone();
+                                view! {
+                                    <li
+                                        role="option"
+                                        aria-selected=(i == 0).to_string()
+                                        on:mousedown=move |ev| {
+                                            ev.prevent_default();
+                                            complete_emoji(chosen.clone());
+                                        }
+                                    >
+                                        {emoji}
+                                        " :"
+                                        {code}
+                                        ":"
                                     </li>
                                 }
                             })

@@ -9,6 +9,7 @@ pub mod chat;
 pub mod crop;
 pub mod dialog;
 pub mod email;
+pub mod emoji;
 pub mod export;
 pub mod inspector;
 pub mod keys;

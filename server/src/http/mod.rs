@@ -5,6 +5,7 @@
 //! come from the app (`parley_app::api`) and reach the engine, provided as their context.
 
 pub mod assets;
+pub mod emoji;
 pub mod export;
 pub mod files;
 pub mod ops;
@@ -189,6 +190,7 @@ pub fn router(
         .route("/files/{file_id}/thumb", get(files::thumbnail_of))
         .route("/api/avatar", axum::routing::post(files::set_avatar))
         .route("/api/export", get(export::export))
+        .route("/api/emoji", get(emoji::catalogue))
         .route("/avatars/{file_id}", get(files::avatar))
         .merge(rest::routes())
         .route("/healthz", get(ops::healthz))

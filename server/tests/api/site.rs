@@ -99,3 +99,30 @@ async fn the_page_is_never_kept_stale_and_names_its_build() {
         }
     );
 }
+
+#[tokio::test]
+async fn the_emoji_catalogue_is_served_gzipped_to_who_takes_it_and_revalidated() {
+    let app = crate::helpers::spawn_app().await;
+    let url = format!("http://{}/api/emoji", app.addr);
+    // reqwest here decodes nothing: the bytes are what went over the wire.
+    let http = reqwest::Client::new();
+    let plain = http.get(&url).send().await.unwrap();
+    assert_eq!(plain.status(), 200);
+    assert_eq!(plain.headers().get("content-encoding"), None);
+    let etag = plain.headers().get("etag").cloned().expect("an ETag");
+    let catalogue: parley::emoji::Catalogue = plain.json().await.unwrap();
+    assert_eq!(catalogue.groups.len(), 9);
+    assert!(catalogue.entries().any(|e| e.emoji == "🚀"));
+
+    let zipped = http.get(&url).header("accept-encoding", "gzip").send().await.unwrap();
+    assert_eq!(zipped.headers().get("content-encoding").map(|v| v.to_str().unwrap()), Some("gzip"));
+    assert_eq!(zipped.headers().get("vary").map(|v| v.to_str().unwrap()), Some("accept-encoding"));
+    let bytes = zipped.bytes().await.unwrap();
+    assert_eq!(&bytes[..2], &[0x1f, 0x8b], "a gzip stream");
+    let mut json = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut json).unwrap();
+    assert_eq!(serde_json::from_str::<parley::emoji::Catalogue>(&json).unwrap(), catalogue);
+
+    let again = http.get(&url).header("if-none-match", etag).send().await.unwrap();
+    assert_eq!(again.status(), 304);
+}

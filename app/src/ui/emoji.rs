@@ -1,0 +1,223 @@
+//! The emoji picker: every emoji by category (a bar jumps between them), a search by name or shortcode, the recently used first, and a skin tone that sticks; the catalogue comes from the server when the picker first opens.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use parley::emoji::{Catalogue, EmojiEntry, SKIN_TONES};
+use std::sync::Arc;
+
+/// The hands offered as skin tones (the default, then light to dark).
+const TONE_SAMPLES: [&str; SKIN_TONES + 1] = ["✋", "✋🏻", "✋🏼", "✋🏽", "✋🏾", "✋🏿"];
+
+/// The most results a search shows.
+const MAX_FOUND: usize = 64;
+
+#[component]
+pub fn EmojiPicker(on_pick: Callback<String>, on_close: Callback<()>) -> impl IntoView {
+    let catalogue = RwSignal::new(crate::client::emoji::loaded().map(Ok::<Arc<Catalogue>, String>));
+    if catalogue.get_untracked().is_none() {
+        spawn_local(async move {
+            catalogue.set(Some(crate::client::emoji::catalogue().await));
+        });
+    }
+    let search = RwSignal::new(String::new());
+    let tone = RwSignal::new(crate::client::emoji::tone());
+    let recent = crate::client::emoji::recent();
+    let field = NodeRef::<leptos::html::Input>::new();
+    Effect::new(move |_| {
+        if let Some(field) = field.get() {
+            let _ = field.focus();
+        }
+    });
+    let pick = move |emoji: String| {
+        crate::client::emoji::used(&emoji);
+        on_pick.run(emoji);
+    };
+    let button = move |entry: &EmojiEntry| {
+        let emoji = entry.in_tone(tone.get_untracked()).to_owned();
+        let chosen = emoji.clone();
+        let picked = emoji.clone();
+        view! {
+            <button
+                type="button"
+                class="emoji-option"
+                role="gridcell"
+                data-testid="emoji-option"
+                data-emoji=chosen.clone()
+                title=entry.name.clone()
+                aria-label=entry.name.clone()
+                on:click=move |_| pick(picked.clone())
+            >
+                {emoji}
+            </button>
+        }
+    };
+    let body = move || {
+        let _ = tone.get();
+        let Some(loaded) = catalogue.get() else {
+            return view! { <p class="hint">"Loading the emoji…"</p> }.into_any();
+        };
+        let catalogue = match loaded {
+            Ok(catalogue) => catalogue,
+            Err(e) => return view! { <p class="error" role="alert">{e}</p> }.into_any(),
+        };
+        let typed = search.get();
+        if !typed.trim().is_empty() {
+            let found: Vec<EmojiEntry> = catalogue.find(&typed, MAX_FOUND).into_iter().cloned().collect();
+            if found.is_empty() {
+                return view! { <p class="hint" data-testid="emoji-none">"No emoji found."</p> }.into_any();
+            }
+            return view! {
+                <div class="emoji-grid" role="grid" aria-label="Emoji found">
+                    {found.iter().map(button).collect_view()}
+                </div>
+            }
+            .into_any();
+        }
+        let recent_entries: Vec<EmojiEntry> = recent
+            .iter()
+            .filter_map(|e| {
+                catalogue
+                    .entries()
+                    .find(|entry| entry.emoji == *e || entry.tones.contains(e))
+            })
+            .cloned()
+            .collect();
+        view! {
+            {(!recent_entries.is_empty())
+                .then(|| {
+                    view! {
+                        <h4 class="emoji-group-name">"Recently used"</h4>
+                        <div class="emoji-grid" role="grid" aria-label="Recently used" data-testid="emoji-recent">
+                            {recent_entries.iter().map(button).collect_view()}
+                        </div>
+                    }
+                })}
+            {catalogue
+                .groups
+                .iter()
+                .enumerate()
+                .map(|(i, group)| {
+                    view! {
+                        <h4 class="emoji-group-name" id=format!("emoji-group-{i}")>{group.name.clone()}</h4>
+                        <div class="emoji-grid" role="grid" aria-label=group.name.clone()>
+                            {group.emoji.iter().map(button).collect_view()}
+                        </div>
+                    }
+                })
+                .collect_view()}
+        }
+        .into_any()
+    };
+    let groups = move || {
+        catalogue.get().and_then(Result::ok).map(|catalogue| {
+            catalogue
+                .groups
+                .iter()
+                .enumerate()
+                .map(|(i, group)| {
+                    let icon = group.emoji.first().map(|e| e.emoji.clone()).unwrap_or_default();
+                    view! {
+                        <button
+                            type="button"
+                            class="emoji-tab"
+                            title=group.name.clone()
+                            aria-label=group.name.clone()
+                            on:click=move |_| {
+                                search.set(String::new());
+                                jump_to(i);
+                            }
+                        >
+                            {icon}
+                        </button>
+                    }
+                })
+                .collect_view()
+        })
+    };
+    view! {
+        <div
+            class="emoji-picker"
+            role="dialog"
+            aria-label="Choose an emoji"
+            data-testid="emoji-picker"
+            on:keydown=move |ev| {
+                if ev.key() == "Escape" {
+                    ev.prevent_default();
+                    ev.stop_propagation();
+                    on_close.run(());
+                }
+            }
+        >
+            <div class="emoji-head">
+                <input
+                    type="search"
+                    node_ref=field
+                    data-testid="emoji-search"
+                    placeholder="Search emoji"
+                    aria-label="Search emoji"
+                    prop:value=move || search.get()
+                    on:input=move |ev| search.set(event_target_value(&ev))
+                    on:keydown=move |ev| {
+                        // Enter takes the first emoji found.
+                        if ev.key() == "Enter" {
+                            ev.prevent_default();
+                            let first = catalogue.with_untracked(|c| {
+                                c.as_ref()
+                                    .and_then(|c| c.as_ref().ok())
+                                    .and_then(|c| c.find(&search.get_untracked(), 1).first().map(|e| e.in_tone(tone.get_untracked()).to_owned()))
+                            });
+                            if let Some(emoji) = first {
+                                pick(emoji);
+                            }
+                        }
+                    }
+                />
+                <select
+                    class="emoji-tone"
+                    data-testid="emoji-tone"
+                    aria-label="Skin tone"
+                    on:change=move |ev| {
+                        let chosen = event_target_value(&ev).parse().unwrap_or(0);
+                        crate::client::emoji::set_tone(chosen);
+                        tone.set(chosen);
+                    }
+                >
+                    {TONE_SAMPLES
+                        .iter()
+                        .enumerate()
+                        .map(|(i, sample)| {
+                            view! {
+                                <option value=i.to_string() selected=move || tone.get() == i>
+                                    {*sample}
+                                </option>
+                            }
+                        })
+                        .collect_view()}
+                </select>
+            </div>
+            <nav class="emoji-tabs" aria-label="Emoji categories">
+                {groups}
+            </nav>
+            <div class="emoji-body">{body}</div>
+        </div>
+    }
+}
+
+/// Scrolls the picker to category `i`.
+fn jump_to(i: usize) {
+    #[cfg(feature = "browser")]
+    {
+        use wasm_bindgen::JsCast;
+        let heading = document()
+            .get_element_by_id(&format!("emoji-group-{i}"))
+            .and_then(|h| h.dyn_into::<web_sys::HtmlElement>().ok());
+        // Only the picker's list scrolls (it is the heading's offset parent), not the page.
+        if let Some(heading) = heading
+            && let Some(body) = heading.parent_element()
+        {
+            body.set_scroll_top(heading.offset_top());
+        }
+    }
+    #[cfg(not(feature = "browser"))]
+    let _ = i;
+}
