@@ -168,12 +168,17 @@ impl Authenticator {
     }
 }
 
-async fn register(app: &TestApp, user: &User, device: &mut Authenticator, name: &str) -> PasskeyView {
+/// Begins registering a passkey for `user` (the password given).
+async fn begin_registration(app: &TestApp, user: &User) -> PasskeyChallenge {
     let begun = app
         .call_as(&user.http, "begin_passkey", json!({ "password": PASSWORD }))
         .await;
     assert_eq!(begun.status(), 200);
-    let challenge: PasskeyChallenge = begun.json().await.unwrap();
+    begun.json().await.unwrap()
+}
+
+async fn register(app: &TestApp, user: &User, device: &mut Authenticator, name: &str) -> PasskeyView {
+    let challenge = begin_registration(app, user).await;
     let options: Value = serde_json::from_str(&challenge.options).unwrap();
     assert_eq!(
         options["publicKey"]["authenticatorSelection"]["residentKey"], "required",
@@ -279,12 +284,7 @@ async fn bad_answers_get_a_clear_refusal_and_change_nothing() {
     assert!(wrong.text().await.unwrap().contains("password is not right"));
 
     // A registration begun by bob cannot be finished by eve; garbage and a huge answer are refused.
-    let challenge: PasskeyChallenge = app
-        .call_as(&bob.http, "begin_passkey", json!({ "password": PASSWORD }))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let challenge = begin_registration(&app, &bob).await;
     let mut device = Authenticator::new(&app);
     let answer = device.register(&challenge.options);
     for (who, credential) in [
@@ -303,12 +303,7 @@ async fn bad_answers_get_a_clear_refusal_and_change_nothing() {
         assert!(refused.text().await.unwrap().contains("not registered"));
     }
     // Eve's try spent the ceremony: bob starts again (an answer for another origin is refused).
-    let challenge: PasskeyChallenge = app
-        .call_as(&bob.http, "begin_passkey", json!({ "password": PASSWORD }))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let challenge = begin_registration(&app, &bob).await;
     let mut phishing = device.clone();
     phishing.origin = "http://localhost.evil.example".into();
     let answer = phishing.register(&challenge.options);
@@ -423,12 +418,7 @@ async fn a_passkey_ceremony_begun_on_one_node_is_finished_on_another() {
     let dora = a.sign_up("dora").await;
     let mut device = Authenticator::new(&a);
     // Registration begun on a, finished on b (the same cookie works on both nodes).
-    let challenge: PasskeyChallenge = a
-        .call_as(&dora.http, "begin_passkey", json!({ "password": PASSWORD }))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let challenge = begin_registration(&a, &dora).await;
     let answer = device.register(&challenge.options);
     let cookie = dora.cookie();
     let finished = reqwest::Client::new()
