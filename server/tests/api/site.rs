@@ -115,13 +115,22 @@ async fn the_emoji_catalogue_is_served_gzipped_to_who_takes_it_and_revalidated()
     assert!(catalogue.entries().any(|e| e.emoji == "🚀"));
 
     let zipped = http.get(&url).header("accept-encoding", "gzip").send().await.unwrap();
-    assert_eq!(zipped.headers().get("content-encoding").map(|v| v.to_str().unwrap()), Some("gzip"));
-    assert_eq!(zipped.headers().get("vary").map(|v| v.to_str().unwrap()), Some("accept-encoding"));
+    assert_eq!(
+        zipped.headers().get("content-encoding").map(|v| v.to_str().unwrap()),
+        Some("gzip")
+    );
+    assert_eq!(
+        zipped.headers().get("vary").map(|v| v.to_str().unwrap()),
+        Some("accept-encoding")
+    );
     let bytes = zipped.bytes().await.unwrap();
     assert_eq!(&bytes[..2], &[0x1f, 0x8b], "a gzip stream");
     let mut json = String::new();
     std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut json).unwrap();
-    assert_eq!(serde_json::from_str::<parley::emoji::Catalogue>(&json).unwrap(), catalogue);
+    assert_eq!(
+        serde_json::from_str::<parley::emoji::Catalogue>(&json).unwrap(),
+        catalogue
+    );
 
     let again = http.get(&url).header("if-none-match", etag).send().await.unwrap();
     assert_eq!(again.status(), 304);
