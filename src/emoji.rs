@@ -5,6 +5,11 @@ use serde::{Deserialize, Serialize};
 /// The skin tones a picker offers, in order (`0`: the default yellow).
 pub const SKIN_TONES: usize = 5;
 
+/// The newest emoji the picker offers: those of Emoji 15.0 and before, which the fonts of
+/// systems a few years old draw (newer ones show as empty boxes there). The server still
+/// takes newer ones as reactions, typed or pasted.
+const NEWEST: emojis::UnicodeVersion = emojis::UnicodeVersion::new(15, 0);
+
 /// How many recently used emoji are remembered.
 pub const MAX_RECENT: usize = 24;
 
@@ -77,7 +82,7 @@ impl Catalogue {
                 name: group_name(group).to_owned(),
                 emoji: group
                     .emojis()
-                    .filter(|e| crate::rules::Emoji::parse(e.as_str()).is_ok())
+                    .filter(|e| e.unicode_version() <= NEWEST && crate::rules::Emoji::parse(e.as_str()).is_ok())
                     .map(|e| EmojiEntry {
                         emoji: e.as_str().to_owned(),
                         name: e.name().to_owned(),
@@ -195,6 +200,12 @@ mod tests {
         assert_eq!(wave.in_tone(3), "👋🏽");
         assert_eq!(wave.in_tone(0), "👋");
         assert_eq!(wave.in_tone(9), "👋");
+        // Newer than most fonts draw: not offered, still taken as a reaction.
+        assert!(
+            !all.iter().any(|e| e.emoji == "🐦\u{200d}🔥"),
+            "the phoenix is Emoji 15.1"
+        );
+        assert!(crate::rules::Emoji::parse("🐦\u{200d}🔥").is_ok());
         let rocket = all.iter().find(|e| e.emoji == "🚀").expect("a rocket");
         assert!(rocket.tones.is_empty());
         assert_eq!(rocket.in_tone(2), "🚀");

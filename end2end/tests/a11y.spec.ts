@@ -79,6 +79,15 @@ for (const [label, viewport] of [
       await page.getByTestId('picker').getByRole('menuitem').first().click();
       await expect(message(page, text).getByTestId('reaction')).toBeVisible();
       expect(await problems(page), 'channel').toEqual([]);
+      await message(page, text).locator('.body').click();
+      await message(page, text).getByTestId('react').click();
+      await message(page, text).getByTestId('picker-more').click();
+      await expect(page.getByTestId('emoji-option').first()).toBeVisible();
+      expect(await problems(page), 'emoji picker').toEqual([]);
+      await page.getByTestId('emoji-search').press('Escape');
+      await message(page, text).locator('.body').click();
+      await message(page, text).getByTestId('react').click();
+      await expect(page.getByTestId('picker')).toHaveCount(0);
 
       await page.getByTestId('account').click();
       await expect(page.getByTestId('account-menu')).toBeVisible();

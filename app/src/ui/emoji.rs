@@ -40,7 +40,6 @@ pub fn EmojiPicker(on_pick: Callback<String>, on_close: Callback<()>) -> impl In
             <button
                 type="button"
                 class="emoji-option"
-                role="gridcell"
                 data-testid="emoji-option"
                 data-emoji=chosen.clone()
                 title=entry.name.clone()
@@ -67,7 +66,7 @@ pub fn EmojiPicker(on_pick: Callback<String>, on_close: Callback<()>) -> impl In
                 return view! { <p class="hint" data-testid="emoji-none">"No emoji found."</p> }.into_any();
             }
             return view! {
-                <div class="emoji-grid" role="grid" aria-label="Emoji found">
+                <div class="emoji-grid" role="group" aria-label="Emoji found">
                     {found.iter().map(button).collect_view()}
                 </div>
             }
@@ -87,7 +86,7 @@ pub fn EmojiPicker(on_pick: Callback<String>, on_close: Callback<()>) -> impl In
                 .then(|| {
                     view! {
                         <h4 class="emoji-group-name">"Recently used"</h4>
-                        <div class="emoji-grid" role="grid" aria-label="Recently used" data-testid="emoji-recent">
+                        <div class="emoji-grid" role="group" aria-label="Recently used" data-testid="emoji-recent">
                             {recent_entries.iter().map(button).collect_view()}
                         </div>
                     }
@@ -99,7 +98,7 @@ pub fn EmojiPicker(on_pick: Callback<String>, on_close: Callback<()>) -> impl In
                 .map(|(i, group)| {
                     view! {
                         <h4 class="emoji-group-name" id=format!("emoji-group-{i}")>{group.name.clone()}</h4>
-                        <div class="emoji-grid" role="grid" aria-label=group.name.clone()>
+                        <div class="emoji-grid" role="group" aria-label=group.name.clone()>
                             {group.emoji.iter().map(button).collect_view()}
                         </div>
                     }
@@ -198,9 +197,70 @@ pub fn EmojiPicker(on_pick: Callback<String>, on_close: Callback<()>) -> impl In
             <nav class="emoji-tabs" aria-label="Emoji categories">
                 {groups}
             </nav>
-            <div class="emoji-body">{body}</div>
+            <div class="emoji-body" on:keydown=move_focus>
+                {body}
+            </div>
         </div>
     }
+}
+
+/// The arrow keys move between the emoji: left and right to the previous and next, up and
+/// down to the one above or below (the nearest in the row before or after).
+fn move_focus(ev: leptos::ev::KeyboardEvent) {
+    #[cfg(feature = "browser")]
+    {
+        use wasm_bindgen::JsCast;
+        let key = ev.key();
+        if !matches!(key.as_str(), "ArrowLeft" | "ArrowRight" | "ArrowUp" | "ArrowDown") {
+            return;
+        }
+        // Events reach the handler delegated (from the document): the list is the one of the
+        // focused emoji.
+        let focused = document().active_element();
+        let Some(body) = focused.as_ref().and_then(|f| f.closest(".emoji-body").ok().flatten()) else {
+            return;
+        };
+        let Ok(list) = body.query_selector_all(".emoji-option") else {
+            return;
+        };
+        let options: Vec<web_sys::HtmlElement> = (0..list.length())
+            .filter_map(|i| list.get(i)?.dyn_into::<web_sys::HtmlElement>().ok())
+            .collect();
+        let Some(at) = options
+            .iter()
+            .position(|o| focused.as_ref().is_some_and(|f| f.is_same_node(Some(o))))
+        else {
+            return;
+        };
+        let here = &options[at];
+        let (x, y) = (here.offset_left(), here.offset_top());
+        let next = match key.as_str() {
+            "ArrowLeft" => at.checked_sub(1),
+            "ArrowRight" => Some(at + 1).filter(|i| *i < options.len()),
+            "ArrowDown" => {
+                let row = options[at..].iter().map(|o| o.offset_top()).find(|t| *t > y);
+                row.and_then(|row| {
+                    (at..options.len())
+                        .filter(|i| options[*i].offset_top() == row)
+                        .min_by_key(|i| (options[*i].offset_left() - x).abs())
+                })
+            }
+            _ => {
+                let row = options[..at].iter().rev().map(|o| o.offset_top()).find(|t| *t < y);
+                row.and_then(|row| {
+                    (0..at)
+                        .filter(|i| options[*i].offset_top() == row)
+                        .min_by_key(|i| (options[*i].offset_left() - x).abs())
+                })
+            }
+        };
+        if let Some(next) = next {
+            ev.prevent_default();
+            let _ = options[next].focus();
+        }
+    }
+    #[cfg(not(feature = "browser"))]
+    let _ = ev;
 }
 
 /// Scrolls the picker to category `i`.

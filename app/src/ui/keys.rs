@@ -45,8 +45,10 @@ mod browser {
         let Some(active) = document().active_element() else {
             return;
         };
-        // Typing (an edit box, the reaction search) keeps its own keys.
+        // Typing (an edit box, the reaction search) keeps its own keys, and so does the
+        // emoji picker (its arrows move between the emoji).
         if matches!(active.tag_name().as_str(), "TEXTAREA" | "INPUT" | "SELECT")
+            || active.closest(".emoji-picker").ok().flatten().is_some()
             || ev.alt_key()
             || ev.ctrl_key()
             || ev.meta_key()
