@@ -30,8 +30,8 @@ const DEFAULT_LIMIT: u32 = 50;
         description = "Post and read messages as a user, with a personal API token (create one in the app: \
                        your name in the header, then API tokens). Send it as `Authorization: Bearer pt_…`."
     ),
-    paths(list_channels, list_messages, post_message, get_user),
-    components(schemas(ApiChannel, ApiMessage, ApiReaction, ApiAttachment, NewMessage, Posted, ApiUser, ApiStatus, ApiError, ErrorBody)),
+    paths(list_channels, list_messages, post_message, get_user, search),
+    components(schemas(ApiChannel, ApiMessage, ApiReaction, ApiAttachment, NewMessage, Posted, ApiUser, ApiStatus, ApiSearchHit, ApiError, ErrorBody)),
     modifiers(&BearerToken),
     security(("token" = []))
 )]
@@ -54,6 +54,7 @@ pub fn routes() -> axum::Router<AppState> {
     axum::Router::new()
         .route("/api/v1/channels", get(list_channels))
         .route("/api/v1/users/{username}", get(get_user))
+        .route("/api/v1/search", get(search))
         .route(
             "/api/v1/channels/{channel_id}/messages",
             get(list_messages).post(post_message),
@@ -337,6 +338,76 @@ async fn list_channels(State(state): State<AppState>, headers: HeaderMap) -> Res
         space_name: None,
     }));
     Ok(Json(channels))
+}
+
+/// A message a search found.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ApiSearchHit {
+    #[schema(format = Uuid)]
+    pub channel_id: String,
+    pub channel_name: String,
+    #[schema(format = Uuid)]
+    pub message_id: String,
+    pub position: u64,
+    pub author: String,
+    pub sent_at_ms: i64,
+    /// The matching part of the body, as plain text (no Markdown).
+    pub snippet: String,
+    /// The words of the snippet that matched, in order.
+    pub matched: Vec<String>,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+struct SearchParams {
+    /// Words and filters: `from:@name in:#channel has:file has:link before:/after:/on:YYYY-MM-DD
+    /// mentions:me sort:new` (at most 200 characters).
+    q: String,
+    /// Minutes east of UTC that dates are days in (default 0: UTC).
+    offset_minutes: Option<i32>,
+}
+
+/// Searches the channels the token's user can read: best match first, or newest first
+/// with `sort:new` (and for filters without words); at most 30.
+#[utoipa::path(
+    get,
+    path = "/api/v1/search",
+    params(SearchParams),
+    responses(
+        (status = 200, description = "The messages found", body = [ApiSearchHit]),
+        (status = 400, description = "A filter it cannot take, or too long", body = ApiError),
+        (status = 401, description = "No valid token", body = ApiError),
+    )
+)]
+async fn search(
+    State(state): State<AppState>,
+    params: Result<Query<SearchParams>, QueryRejection>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<ApiSearchHit>>, Refusal> {
+    let me = bearer(&state.engine, &headers).await?;
+    let Query(params) = params.map_err(|e| Refusal::invalid(e.body_text()))?;
+    let hits = state
+        .engine
+        .search(&me, &params.q, params.offset_minutes.unwrap_or(0))
+        .await?;
+    Ok(Json(
+        hits.into_iter()
+            .map(|hit| ApiSearchHit {
+                channel_id: hit.channel_id.to_string(),
+                channel_name: hit.channel_name,
+                message_id: hit.message_id.to_string(),
+                position: hit.position.0,
+                author: hit.author,
+                sent_at_ms: hit.sent_at_ms,
+                snippet: hit.snippet.iter().map(|(text, _)| text.as_str()).collect(),
+                matched: hit
+                    .snippet
+                    .into_iter()
+                    .filter(|(_, matched)| *matched)
+                    .map(|(text, _)| text)
+                    .collect(),
+            })
+            .collect(),
+    ))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

@@ -290,3 +290,80 @@ async fn bad_requests_get_a_clear_json_error_and_change_nothing() {
     }
     assert_eq!(app.head().await, head, "nothing was appended");
 }
+
+#[tokio::test]
+async fn a_script_searches_with_words_and_filters_and_every_answer_matches_the_document() {
+    let app = spawn_app().await;
+    let ada = app.sign_up("ada").await;
+    let http = reqwest::Client::new();
+    let doc: Value = http
+        .get(format!("http://{}/api/v1/openapi.json", app.addr))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (_, secret) = create_token(&app, &ada, "search bot").await;
+    for body in [
+        "the **deploy** is done",
+        "deploy notes at https://example.org",
+        "lunch?",
+    ] {
+        let args = json!({ "channel": ChannelId::GENERAL, "message_id": MessageId::new(), "body": body });
+        assert_eq!(app.call_as(&ada.http, "post_message", args).await.status(), 200);
+    }
+    app.wait_projected().await;
+    let search = |q: &str| {
+        http.get(format!("http://{}/api/v1/search", app.addr))
+            .query(&[("q", q)])
+            .bearer_auth(&secret)
+            .send()
+    };
+
+    let found = search("deploy").await.unwrap();
+    assert_eq!(found.status(), 200);
+    let found: Value = found.json().await.unwrap();
+    conforms(
+        &found,
+        response_schema(&doc, "/api/v1/search", "get", 200),
+        &doc,
+        "hits",
+    )
+    .unwrap();
+    assert_eq!(found.as_array().unwrap().len(), 2);
+    let done = found
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["snippet"] == "the deploy is done");
+    assert_eq!(done.expect("plain text, no Markdown")["matched"], json!(["deploy"]));
+
+    let linked: Value = search("deploy has:link from:@ada").await.unwrap().json().await.unwrap();
+    assert_eq!(linked.as_array().unwrap().len(), 1);
+    assert_eq!(linked[0]["author"], "ada");
+
+    let refused = search("on:someday").await.unwrap();
+    assert_eq!(refused.status(), 400);
+    let refused: Value = refused.json().await.unwrap();
+    conforms(
+        &refused,
+        response_schema(&doc, "/api/v1/search", "get", 400),
+        &doc,
+        "refused",
+    )
+    .unwrap();
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("on: wants a date")
+    );
+
+    let anonymous = http
+        .get(format!("http://{}/api/v1/search?q=deploy", app.addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+}
