@@ -52,6 +52,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="color-scheme" content="light dark" />
                 <meta name=SITE_VERSION_META content=version />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                // Installable: a name, icons, standalone (frontend/public/manifest.webmanifest).
+                <link rel="manifest" href="/manifest.webmanifest" />
+                <link rel="apple-touch-icon" href="/icon-192.png" />
+                <meta name="theme-color" content="#4f46e5" />
                 <HashedStylesheet id="leptos" options=options.clone() />
                 <AutoReload options=options.clone() />
                 <HydrationScripts options />

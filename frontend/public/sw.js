@@ -17,7 +17,8 @@ async function keepShell() {
   if (!page.ok) return;
   const html = await page.clone().text();
   await cache.put('/', page);
-  const assets = new Set(['/favicon.svg']);
+  // The icons and the manifest too: the installed app opens without the server.
+  const assets = new Set(['/favicon.svg', '/manifest.webmanifest', '/icon-192.png', '/icon-512.png']);
   for (const match of html.matchAll(/["'(](\/pkg\/[^"'()\s]+)/g)) assets.add(match[1]);
   // Each file on its own: one that is missing (the Trunk bundle has no /pkg) is skipped. A
   // hashed file the previous build shares with this one is copied, not downloaded again.
