@@ -35,6 +35,7 @@ pub mod account;
 pub mod aggregate;
 pub mod api;
 pub mod attachment;
+pub mod cache;
 pub mod channel;
 pub mod crop;
 pub mod draft;

@@ -85,12 +85,40 @@ impl Client {
     }
 }
 
+/// How much history this browser keeps (`parley::cache::Budget`); a `parley.cache.channels`
+/// entry in localStorage lowers the channel count (the browser test of eviction sets it).
+fn cache_budget() -> parley::cache::Budget {
+    let channels = web_sys::window()
+        .and_then(|w| w.local_storage().ok().flatten())
+        .and_then(|s| s.get_item("parley.cache.channels").ok().flatten())
+        .and_then(|raw| raw.parse::<usize>().ok());
+    let budget = parley::cache::Budget::default();
+    parley::cache::Budget {
+        channels: channels.unwrap_or(budget.channels).clamp(1, budget.channels),
+        ..budget
+    }
+}
+
+/// Asks the browser to keep this site's storage under pressure (the outbox holds messages
+/// not yet sent): granted or not, the app works the same.
+fn ask_persistent_storage() {
+    let storage = web_sys::window().map(|w| w.navigator().storage());
+    if let Some(storage) = storage
+        && let Ok(asked) = storage.persist()
+    {
+        spawn_local(async move {
+            let _ = wasm_bindgen_futures::JsFuture::from(asked).await;
+        });
+    }
+}
+
 /// Starts the client for the signed-in user. Runs until the page goes away.
 pub fn start(state: ChatState) {
     if client().is_some() {
         return;
     }
     register_service_worker();
+    ask_persistent_storage();
     // Spaces joined and conversations opened by others show up without a reload: the
     // sidebar asks again now and then, and whenever the tab comes back into view.
     spawn_local(async move {
@@ -230,6 +258,13 @@ async fn paint(client: &Rc<Client>, channel: ChannelId) {
     state.stick.set(true);
     let mut cursor = Position::ZERO;
     if let Some(local) = &client.local {
+        // The cache stays within its budget: the channels opened longest ago make room.
+        if let Err(e) = local
+            .opened_and_trim(channel, js_sys::Date::now(), cache_budget())
+            .await
+        {
+            leptos::logging::warn!("{e}");
+        }
         if let Ok((messages, cached)) = local.load(channel, CACHED_PAGE).await {
             cursor = cached;
             state.timeline.update(|t| {

@@ -54,6 +54,9 @@ pub struct OutboxItem {
 struct CursorRow {
     channel: ChannelId,
     position: Position,
+    /// When the channel was last opened in this browser (for the cache's budget).
+    #[serde(default)]
+    opened_ms: f64,
 }
 
 pub struct LocalStore {
@@ -144,15 +147,91 @@ impl LocalStore {
             let current = cursors
                 .get(JsValue::from_str(&channel.to_string()))
                 .await?
-                .and_then(from_js::<CursorRow>)
-                .map(|row| row.position)
-                .unwrap_or_default();
-            if position > current {
-                cursors.put(&to_js(&CursorRow { channel, position })?, None).await?;
+                .and_then(from_js::<CursorRow>);
+            if current.as_ref().is_none_or(|row| position > row.position) {
+                let opened_ms = current.map_or(0.0, |row| row.opened_ms);
+                let row = CursorRow {
+                    channel,
+                    position,
+                    opened_ms,
+                };
+                cursors.put(&to_js(&row)?, None).await?;
             }
         }
         tx.done().await?;
         Ok(())
+    }
+
+    /// Notes that `channel` was opened now, then brings the cache within `budget`: the
+    /// channels opened longest ago lose their history and cursor, the others their oldest
+    /// messages (`parley::cache::trims`). The outbox and drafts are other stores.
+    pub async fn opened_and_trim(
+        &self,
+        channel: ChannelId,
+        now_ms: f64,
+        budget: parley::cache::Budget,
+    ) -> Result<usize, LocalError> {
+        let tx = self.db.transaction(&[MESSAGES, CURSORS], TransactionMode::ReadWrite)?;
+        let cursors = tx.store(CURSORS)?;
+        let key = JsValue::from_str(&channel.to_string());
+        let mut row = cursors
+            .get(key)
+            .await?
+            .and_then(from_js::<CursorRow>)
+            .unwrap_or(CursorRow {
+                channel,
+                position: Position::ZERO,
+                opened_ms: 0.0,
+            });
+        row.opened_ms = now_ms;
+        cursors.put(&to_js(&row)?, None).await?;
+        let rows: Vec<CursorRow> = cursors
+            .get_all(None, None)
+            .await?
+            .into_iter()
+            .filter_map(from_js)
+            .collect();
+        let messages = tx.store(MESSAGES)?;
+        let index = messages.index(BY_CHANNEL)?;
+        let range = |channel: ChannelId| {
+            KeyRange::bound(
+                &channel_key(channel, 0.0),
+                &channel_key(channel, f64::from(u32::MAX) * f64::from(u32::MAX)),
+                None,
+                None,
+            )
+            .map_err(|e| LocalError(format!("{e:?}")))
+        };
+        let mut cached = Vec::with_capacity(rows.len());
+        for row in &rows {
+            cached.push(parley::cache::Cached {
+                channel: row.channel,
+                opened_ms: row.opened_ms,
+                messages: index.count(Some(range(row.channel)?)).await? as usize,
+            });
+        }
+        let mut removed = 0;
+        for trim in parley::cache::trims(&cached, budget, Some(channel)) {
+            let (target, keep) = match trim {
+                parley::cache::Trim::Drop(target) => (target, 0),
+                parley::cache::Trim::KeepNewest(target, keep) => (target, keep),
+            };
+            let count = cached.iter().find(|c| c.channel == target).map_or(0, |c| c.messages);
+            let excess = count.saturating_sub(keep) as u32;
+            // The index runs oldest first: its first keys are the ones to go (a limit of 0
+            // would mean "all" to IndexedDB).
+            if excess > 0 {
+                for key in index.get_all_keys(Some(range(target)?), Some(excess)).await? {
+                    messages.delete(key).await?;
+                    removed += 1;
+                }
+            }
+            if keep == 0 {
+                cursors.delete(JsValue::from_str(&target.to_string())).await?;
+            }
+        }
+        tx.done().await?;
+        Ok(removed)
     }
 
     pub async fn outbox(&self) -> Result<Vec<OutboxItem>, LocalError> {
