@@ -183,7 +183,12 @@ pub const MATCH_END: char = '\u{3}';
 /// Splits a marked snippet into pieces of text, each matched or not, with the body's
 /// Markdown taken out (a snippet shows words, not `**` and `[](…)`).
 pub fn highlight(snippet: &str) -> Vec<(String, bool)> {
-    let snippet = crate::markdown::plain_text(snippet);
+    // A snippet cut inside emphasis leaves a marker without its pair, which Markdown reads
+    // as text: what is left of `**`, `__` and `~~` goes too.
+    let snippet = crate::markdown::plain_text(snippet)
+        .replace("**", "")
+        .replace("__", "")
+        .replace("~~", "");
     let mut pieces = Vec::new();
     let mut current = String::new();
     let mut matched = false;
@@ -354,10 +359,16 @@ mod tests {
                 (" go out? See notes".into(), false)
             ]
         );
-        // A snippet cut inside a marker keeps what it cannot read as Markdown.
-        let cut = format!("…**{MATCH_START}release{MATCH_END} notes");
-        let text: String = highlight(&cut).into_iter().map(|(t, _)| t).collect();
-        assert_eq!(text, "…**release notes");
+        // A snippet cut inside emphasis (as PostgreSQL's `ts_headline` cuts) leaves no
+        // half marker either.
+        for cut in [
+            format!("…**{MATCH_START}release{MATCH_END} notes"),
+            format!("{MATCH_START}deploy{MATCH_END}** is done"),
+            format!("a ~~{MATCH_START}old{MATCH_END} plan"),
+        ] {
+            let text: String = highlight(&cut).into_iter().map(|(t, _)| t).collect();
+            assert!(!text.contains("**") && !text.contains("~~"), "{text}");
+        }
     }
 
     #[test]

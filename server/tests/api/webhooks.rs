@@ -239,7 +239,15 @@ async fn failures_back_off_then_park_the_webhook_until_retried_or_skipped() {
     post(&app, &ada, channel, "e").await;
     receiver.wait_for(12).await;
     assert_eq!(bodies(&receiver.delivered()).last().map(String::as_str), Some("e"));
-    let view = hooks(&app, &ada, &ops).await.remove(0);
+    // The receiver has the request before the worker records its answer: wait for that.
+    let mut view = hooks(&app, &ada, &ops).await.remove(0);
+    for _ in 0..100 {
+        if view.delivered == 4 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        view = hooks(&app, &ada, &ops).await.remove(0);
+    }
     assert_eq!((view.delivered, view.dead), (4, false));
     let page = metrics(&app).await;
     assert_eq!(gauge(&page, "parley_webhook_parked", &hook), Some(0.0), "{page}");
