@@ -57,6 +57,11 @@ pub fn AuthForm(on_signed_in: impl Fn(Me) + Clone + Send + Sync + 'static) -> im
     // What "forgot your password?" answered.
     let sent = RwSignal::new(None::<String>);
 
+    // Signed in: what was typed for it is not kept.
+    let forget_secrets = move || {
+        password.set(String::new());
+        code.set(String::new());
+    };
     let passkey_signed_in = on_signed_in.clone();
     let submit = move || {
         if busy.get_untracked() {
@@ -99,8 +104,7 @@ pub fn AuthForm(on_signed_in: impl Fn(Me) + Clone + Send + Sync + 'static) -> im
             busy.set(false);
             match result {
                 Ok(me) => {
-                    password.set(String::new());
-                    code.set(String::new());
+                    forget_secrets();
                     on_signed_in(me);
                 }
                 Err(AppError::Invalid(e)) if e == parley::second_factor::SECOND_FACTOR_NEEDED => {
@@ -132,8 +136,7 @@ pub fn AuthForm(on_signed_in: impl Fn(Me) + Clone + Send + Sync + 'static) -> im
                 busy.set(false);
                 match result {
                     Ok(me) => {
-                        password.set(String::new());
-                        code.set(String::new());
+                        forget_secrets();
                         on_signed_in(me);
                     }
                     Err(e) => error.set(Some(e)),

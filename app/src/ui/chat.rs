@@ -1114,17 +1114,22 @@ fn Composer(state: ChatState, hydrated: RwSignal<bool>, reply_to: Option<Message
     let complete = move |name: String| write(parley::markdown::complete_mention(&draft.get_untracked(), &name));
     // `:shortcode` completion: the catalogue is fetched the first time one is typed.
     let emoji_ready = RwSignal::new(crate::client::emoji::loaded().is_some());
+    Effect::new(move |_| {
+        let typing_one = draft.with(|d| parley::emoji::shortcode_prefix(d).is_some());
+        if typing_one && !emoji_ready.get_untracked() {
+            leptos::task::spawn_local(async move {
+                if crate::client::emoji::catalogue().await.is_ok() {
+                    emoji_ready.set(true);
+                }
+            });
+        }
+    });
     let emoji_found = Memo::new(move |_| {
         let draft = draft.get();
         let Some(prefix) = parley::emoji::shortcode_prefix(&draft) else {
             return Vec::new();
         };
         if !emoji_ready.get() {
-            leptos::task::spawn_local(async move {
-                if crate::client::emoji::catalogue().await.is_ok() {
-                    emoji_ready.set(true);
-                }
-            });
             return Vec::new();
         }
         let tone = crate::client::emoji::tone();

@@ -148,14 +148,7 @@ async fn a_bot_looks_a_person_up_through_rest_as_the_document_says() {
 
     let http = reqwest::Client::new();
     let url = |path: &str| format!("http://{}{path}", app.addr);
-    let doc: Value = http
-        .get(url("/api/v1/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = crate::rest::openapi(&app).await;
     let (_, secret) = create_token(&app, &ada, "lookup bot").await;
     let found = http
         .get(url("/api/v1/users/bob"))

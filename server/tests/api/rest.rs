@@ -74,6 +74,16 @@ pub(crate) fn conforms(value: &Value, schema: &Value, doc: &Value, at: &str) -> 
     Ok(())
 }
 
+/// The OpenAPI document the server serves.
+pub(crate) async fn openapi(app: &TestApp) -> Value {
+    reqwest::get(format!("http://{}/api/v1/openapi.json", app.addr))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 /// The schema the document gives for a response of `method path` with `status`.
 pub(crate) fn response_schema<'a>(doc: &'a Value, path: &str, method: &str, status: u16) -> &'a Value {
     let schema = &doc["paths"][path][method]["responses"][status.to_string()]["content"]["application/json"]["schema"];
@@ -86,14 +96,7 @@ async fn a_bot_posts_and_reads_with_a_token_and_every_answer_matches_the_documen
     let app = spawn_app().await;
     let ada = app.sign_up("ada").await;
     let http = reqwest::Client::new();
-    let doc: Value = http
-        .get(format!("http://{}/api/v1/openapi.json", app.addr))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = openapi(&app).await;
     assert_eq!(doc["info"]["title"], "Parley REST API");
     let messages_path = "/api/v1/channels/{channel_id}/messages";
     let (token_id, secret) = create_token(&app, &ada, "deploy bot").await;
@@ -296,14 +299,7 @@ async fn a_script_searches_with_words_and_filters_and_every_answer_matches_the_d
     let app = spawn_app().await;
     let ada = app.sign_up("ada").await;
     let http = reqwest::Client::new();
-    let doc: Value = http
-        .get(format!("http://{}/api/v1/openapi.json", app.addr))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = openapi(&app).await;
     let (_, secret) = create_token(&app, &ada, "search bot").await;
     for body in [
         "the **deploy** is done",
