@@ -258,13 +258,19 @@ async fn paint(client: &Rc<Client>, channel: ChannelId) {
     state.stick.set(true);
     let mut cursor = Position::ZERO;
     if let Some(local) = &client.local {
-        // The cache stays within its budget: the channels opened longest ago make room.
-        if let Err(e) = local
-            .opened_and_trim(channel, js_sys::Date::now(), cache_budget())
-            .await
-        {
-            leptos::logging::warn!("{e}");
-        }
+        // The cache stays within its budget: the channels opened longest ago make room. On
+        // its own task, so the cached history paints without waiting for it (the channel
+        // on screen is never trimmed).
+        let trimming = client.clone();
+        spawn_local(async move {
+            if let Some(local) = &trimming.local
+                && let Err(e) = local
+                    .opened_and_trim(channel, js_sys::Date::now(), cache_budget())
+                    .await
+            {
+                leptos::logging::warn!("{e}");
+            }
+        });
         if let Ok((messages, cached)) = local.load(channel, CACHED_PAGE).await {
             cursor = cached;
             state.timeline.update(|t| {
