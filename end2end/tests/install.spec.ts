@@ -43,20 +43,25 @@ test('Chromium finds Parley installable, and its manifest and icons open offline
 
   // Offline (the installed app started without the server): the shell and its icons come
   // from the service worker's cache.
-  await page.evaluate(async () => {
-    // The worker keeps the shell when it installs; wait until these are in it.
-    for (let i = 0; i < 50; i++) {
-      const keys = await caches.keys();
-      for (const key of keys) {
-        const cache = await caches.open(key);
-        if (await cache.match('/icon-192.png')) return;
-      }
-      await new Promise((r) => setTimeout(r, 100));
+  // The worker keeps the shell (the page, its /pkg/ files, the icons, the manifest) before
+  // it activates; wait until every one is in its cache, and say which is not.
+  const missing = await page.evaluate(async () => {
+    const html = document.documentElement.outerHTML;
+    const wanted = new Set(['/', '/manifest.webmanifest', '/icon-192.png', '/icon-512.png']);
+    for (const match of html.matchAll(/["'(](\/pkg\/[^"'()\s]+)/g)) wanted.add(match[1]);
+    let left = [...wanted];
+    for (let i = 0; i < 100 && left.length > 0; i++) {
+      const found = await Promise.all(left.map((url) => caches.match(url, { ignoreVary: true })));
+      left = left.filter((_, n) => !found[n]);
+      if (left.length > 0) await new Promise((r) => setTimeout(r, 100));
     }
+    return left;
   });
+  expect(missing).toEqual([]);
   await page.context().setOffline(true);
   await page.reload();
-  await expect(page.locator('main[data-hydrated="true"]')).toBeVisible();
+  // The debug build's WASM is compiled again from the worker's copy: give it time.
+  await expect(page.locator('main[data-hydrated="true"]')).toBeVisible({ timeout: 25_000 });
   const offline = await page.evaluate(async () => {
     const icon = await fetch('/icon-192.png');
     const manifest = await fetch('/manifest.webmanifest');
