@@ -3,6 +3,7 @@
 //! Shared by the browser (server functions' arguments and answers), the engine (which takes
 //! and returns them), the socket and REST. No IO, no framework: plain serde types.
 
+use crate::values::SpaceSettings;
 use crate::{ChannelId, CorrelationId, MessageId, Position, Role, SpaceId, UserId};
 use serde::{Deserialize, Serialize};
 
@@ -53,6 +54,16 @@ pub enum SpaceAction {
     ArchiveChannel {
         channel: ChannelId,
     },
+    /// Sets a channel's topic (one line, in its header) and description.
+    SetTopic {
+        channel: ChannelId,
+        topic: String,
+        description: String,
+    },
+    /// Sets who may pin messages and who may set topics (admins).
+    Configure {
+        settings: SpaceSettings,
+    },
 }
 
 /// What a space action produced.
@@ -71,12 +82,19 @@ pub struct SpaceView {
     pub name: String,
     pub role: Role,
     pub channels: Vec<ChannelView>,
+    /// Who may pin and who may set topics.
+    #[serde(default)]
+    pub settings: SpaceSettings,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChannelView {
     pub channel_id: ChannelId,
     pub name: String,
+    #[serde(default)]
+    pub topic: String,
+    #[serde(default)]
+    pub description: String,
 }
 
 /// A direct conversation, as one of its people sees it.
@@ -114,6 +132,8 @@ pub enum ChangeRequest {
     Delete,
     /// Set whether the signed-in user reacts with `emoji`.
     React { emoji: String, on: bool },
+    /// Pin the message to its channel, or unpin it (as the space's settings allow).
+    Pin { on: bool },
 }
 
 /// An earlier body of an edited message.
@@ -122,6 +142,13 @@ pub struct EditView {
     pub body: String,
     /// When it was replaced.
     pub replaced_at_ms: i64,
+}
+
+/// A message someone saved for later, in a channel they can still read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SavedItem {
+    pub channel_name: String,
+    pub message: crate::MessageView,
 }
 
 /// A message found by a search, in a channel the searcher can read.

@@ -23,6 +23,17 @@ pub enum ChannelCommand {
     RenameChannel { channel_id: ChannelId, name: String },
     /// Makes a space's channel read-only.
     ArchiveChannel { channel_id: ChannelId },
+    /// Sets the topic and description of a space's channel (the engine checks the space
+    /// lets the actor).
+    SetTopic {
+        channel_id: ChannelId,
+        /// The notice's place in the timeline (chosen by the server).
+        message_id: MessageId,
+        topic: String,
+        description: String,
+        by: UserId,
+        by_name: DisplayName,
+    },
     /// Opens the direct-message channel of these people (the opener among them).
     OpenDirect {
         channel_id: ChannelId,
@@ -49,6 +60,7 @@ impl ChannelCommand {
             | Self::PostMessage { channel_id, .. }
             | Self::OpenDirect { channel_id, .. }
             | Self::RenameChannel { channel_id, .. }
+            | Self::SetTopic { channel_id, .. }
             | Self::ArchiveChannel { channel_id } => *channel_id,
         }
     }
@@ -64,6 +76,8 @@ pub struct ChannelState {
     pub members: Option<BTreeSet<UserId>>,
     /// Read-only: no new messages.
     pub archived: bool,
+    pub topic: String,
+    pub description: String,
     /// Number of events in the channel's stream: the expected version of the next append.
     pub version: u64,
 }
@@ -83,6 +97,27 @@ impl ChannelState {
     pub fn admits_directly(&self, user: UserId) -> Option<bool> {
         self.members.as_ref().map(|m| m.contains(&user))
     }
+}
+
+/// The longest topic, in characters: one line of the channel's header.
+pub const MAX_TOPIC_CHARS: usize = 250;
+/// The longest description, in characters.
+pub const MAX_DESCRIPTION_CHARS: usize = 1_000;
+/// The most messages one channel may have pinned.
+pub const MAX_PINS: u32 = 100;
+
+/// A topic as typed: trimmed, one line of at most [`MAX_TOPIC_CHARS`], no control characters.
+pub fn valid_topic(topic: &str) -> Option<String> {
+    let topic = topic.trim();
+    (topic.chars().count() <= MAX_TOPIC_CHARS && !topic.chars().any(char::is_control)).then(|| topic.to_owned())
+}
+
+/// A description as typed: trimmed, at most [`MAX_DESCRIPTION_CHARS`], line breaks allowed
+/// but no other control characters.
+pub fn valid_description(text: &str) -> Option<String> {
+    let text = text.trim();
+    (text.chars().count() <= MAX_DESCRIPTION_CHARS && !text.chars().any(|c| c.is_control() && c != '\n'))
+        .then(|| text.to_owned())
 }
 
 fn valid_channel_name(name: &str) -> bool {
@@ -126,6 +161,30 @@ pub fn decide(state: &ChannelState, command: &ChannelCommand) -> Result<Vec<Even
             space_channel(state)?;
             Ok(vec![Event::ChannelArchived {
                 channel_id: *channel_id,
+            }])
+        }
+        ChannelCommand::SetTopic {
+            channel_id,
+            message_id,
+            topic,
+            description,
+            by,
+            by_name,
+        } => {
+            space_channel(state)?;
+            let (Some(topic), Some(description)) = (valid_topic(topic), valid_description(description)) else {
+                return Err(DomainError::BadTopic);
+            };
+            if topic == state.topic && description == state.description {
+                return Ok(Vec::new());
+            }
+            Ok(vec![Event::TopicChanged {
+                channel_id: *channel_id,
+                message_id: *message_id,
+                topic,
+                description,
+                by: *by,
+                by_name: by_name.clone(),
             }])
         }
         ChannelCommand::OpenDirect {
@@ -201,6 +260,10 @@ pub fn evolve(mut state: ChannelState, event: &Event) -> ChannelState {
     match event {
         Event::ChannelRenamed { name, .. } => state.name = Some(name.clone()),
         Event::ChannelArchived { .. } => state.archived = true,
+        Event::TopicChanged { topic, description, .. } => {
+            state.topic = topic.clone();
+            state.description = description.clone();
+        }
         _ => {}
     }
     state.version += 1;
@@ -233,6 +296,11 @@ pub struct MessageFacts {
     pub deleted: bool,
     /// The different emojis it has reactions with.
     pub reactions: Vec<Emoji>,
+    pub pinned: bool,
+    /// How many messages of its channel are pinned.
+    pub pins_in_channel: u32,
+    /// A message, or a notice (which takes no change).
+    pub kind: crate::event::MessageKind,
 }
 
 pub use crate::rules::MAX_DISTINCT_REACTIONS;
@@ -251,6 +319,10 @@ pub enum MessageChange {
         emoji: Emoji,
         on: bool,
     },
+    /// Sets whether the message is pinned to its channel (a state, like a reaction).
+    Pin {
+        on: bool,
+    },
 }
 
 /// Who asks for a change, and what the space lets them do.
@@ -260,6 +332,9 @@ pub struct Actor {
     pub name: DisplayName,
     /// A moderator or admin of the channel's space: may delete others' messages.
     pub moderates: bool,
+    /// May pin and unpin (the space's settings and the actor's role decide; the people of
+    /// a direct conversation may).
+    pub pins: bool,
 }
 
 /// Decides a change to message `message_id` (described by `facts`, `None` if it does not
@@ -282,6 +357,9 @@ pub fn decide_change(
     };
     if facts.deleted {
         return Err(DomainError::MessageWasDeleted);
+    }
+    if !facts.kind.is_message() {
+        return Err(DomainError::NotAMessage);
     }
     let own = facts.author_id == Some(actor.user_id);
     match change {
@@ -338,12 +416,34 @@ pub fn decide_change(
                 }
             }])
         }
+        MessageChange::Pin { on } => {
+            if state.archived {
+                return Err(DomainError::ChannelArchived);
+            }
+            if !actor.pins {
+                return Err(DomainError::NotAllowed);
+            }
+            if *on == facts.pinned {
+                return Ok(Vec::new());
+            }
+            if *on && facts.pins_in_channel >= MAX_PINS {
+                return Err(DomainError::TooManyPins);
+            }
+            Ok(vec![Event::MessagePinned {
+                channel_id,
+                message_id,
+                pinned: *on,
+                by: actor.user_id,
+            }])
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::MessageView;
+    use crate::ids::Position;
 
     fn name(s: &str) -> DisplayName {
         DisplayName::parse(s).unwrap_or_else(|e| panic!("{e}"))
@@ -558,11 +658,15 @@ mod tests {
             author_id: Some(ada),
             deleted: false,
             reactions: Vec::new(),
+            pinned: false,
+            pins_in_channel: 0,
+            kind: crate::event::MessageKind::Message,
         };
         let actor = |user_id, moderates| Actor {
             user_id,
             name: name("someone"),
             moderates,
+            pins: false,
         };
         let edit = MessageChange::Edit {
             body: MessageBody::parse("better").expect("a body"),
@@ -593,6 +697,9 @@ mod tests {
             author_id: Some(ada),
             deleted: true,
             reactions: Vec::new(),
+            pinned: false,
+            pins_in_channel: 0,
+            kind: crate::event::MessageKind::Message,
         };
         assert_eq!(
             decide(Some(&gone), &actor(ada, false), &edit, false),
@@ -609,11 +716,15 @@ mod tests {
             author_id: Some(UserId::new()),
             deleted: false,
             reactions: Vec::new(),
+            pinned: false,
+            pins_in_channel: 0,
+            kind: crate::event::MessageKind::Message,
         };
         let actor = Actor {
             user_id,
             name: name("bob"),
             moderates: false,
+            pins: true,
         };
         let thumbs = |on| MessageChange::React {
             emoji: Emoji::parse("👍").expect("an emoji"),
@@ -653,5 +764,152 @@ mod tests {
         };
         assert_eq!(on_full("👍"), Err(DomainError::TooManyReactions));
         assert!(matches!(on_full("😀").as_deref(), Ok([Event::ReactionAdded { .. }])));
+    }
+
+    fn facts(pinned: bool, pins_in_channel: u32) -> MessageFacts {
+        MessageFacts {
+            author_id: Some(UserId::new()),
+            deleted: false,
+            reactions: Vec::new(),
+            pinned,
+            pins_in_channel,
+            kind: crate::event::MessageKind::Message,
+        }
+    }
+
+    #[test]
+    fn a_pin_is_a_state_for_those_the_space_lets_pin_up_to_a_limit() {
+        let channel_id = ChannelId::new();
+        let state = evolve(ChannelState::default(), &created(channel_id));
+        let message_id = MessageId::new();
+        let actor = |pins| Actor {
+            user_id: UserId::new(),
+            name: name("ada"),
+            moderates: false,
+            pins,
+        };
+        let pin = |on| MessageChange::Pin { on };
+        let decide = |facts: &MessageFacts, actor: &Actor, change: &MessageChange| {
+            decide_change(&state, channel_id, message_id, Some(facts), actor, change, false)
+        };
+        assert!(matches!(
+            decide(&facts(false, 0), &actor(true), &pin(true)).as_deref(),
+            Ok([Event::MessagePinned { pinned: true, .. }])
+        ));
+        assert_eq!(decide(&facts(true, 1), &actor(true), &pin(true)), Ok(Vec::new()));
+        assert!(matches!(
+            decide(&facts(true, 1), &actor(true), &pin(false)).as_deref(),
+            Ok([Event::MessagePinned { pinned: false, .. }])
+        ));
+        assert_eq!(
+            decide(&facts(false, 0), &actor(false), &pin(true)),
+            Err(DomainError::NotAllowed)
+        );
+        assert_eq!(
+            decide(&facts(false, MAX_PINS), &actor(true), &pin(true)),
+            Err(DomainError::TooManyPins)
+        );
+        // Unpinning is always possible, even at the limit.
+        assert!(decide(&facts(true, MAX_PINS), &actor(true), &pin(false)).is_ok());
+        // A notice takes no change at all.
+        let notice = MessageFacts {
+            kind: crate::event::MessageKind::Topic,
+            ..facts(false, 0)
+        };
+        assert_eq!(decide(&notice, &actor(true), &pin(true)), Err(DomainError::NotAMessage));
+        assert_eq!(
+            decide(&notice, &actor(true), &MessageChange::Delete),
+            Err(DomainError::NotAMessage)
+        );
+    }
+
+    #[test]
+    fn a_pinned_view_unpins_when_deleted() {
+        let channel_id = ChannelId::new();
+        let message_id = MessageId::new();
+        let mut view = MessageView::posted(Position(1), message_id, channel_id, "ada".into(), "hi".into(), 0);
+        let by = UserId::new();
+        view.fold(
+            Position(2),
+            &Event::MessagePinned {
+                channel_id,
+                message_id,
+                pinned: true,
+                by,
+            },
+        );
+        assert!(view.pinned);
+        view.fold(
+            Position(3),
+            &Event::MessageDeleted {
+                channel_id,
+                message_id,
+                deleted_by: by,
+            },
+        );
+        assert!(!view.pinned);
+        // An old copy of the pin changes nothing.
+        view.fold(
+            Position(2),
+            &Event::MessagePinned {
+                channel_id,
+                message_id,
+                pinned: true,
+                by,
+            },
+        );
+        assert!(!view.pinned);
+    }
+
+    #[test]
+    fn a_topic_is_one_clean_line_set_in_a_space_channel() {
+        let id = ChannelId::new();
+        let in_space = Event::ChannelCreated {
+            channel_id: id,
+            name: "design".into(),
+            kind: ChannelKind::Space {
+                space_id: SpaceId::new(),
+            },
+        };
+        let set = |topic: &str, description: &str| ChannelCommand::SetTopic {
+            channel_id: id,
+            message_id: MessageId::new(),
+            topic: topic.into(),
+            description: description.into(),
+            by: UserId::new(),
+            by_name: name("ada"),
+        };
+        let state = given(std::slice::from_ref(&in_space));
+        let events = decide(&state, &set("  Ship 1.0 by Friday ", "What we build.\nAnd why."));
+        let Ok([Event::TopicChanged { topic, description, .. }]) = events.as_deref() else {
+            panic!("{events:?}");
+        };
+        assert_eq!(topic, "Ship 1.0 by Friday");
+        assert_eq!(description, "What we build.\nAnd why.");
+        let state = given(&[in_space.clone(), events.clone().unwrap_or_default()[0].clone()]);
+        assert_eq!(state.topic, "Ship 1.0 by Friday");
+        assert_eq!(
+            decide(&state, &set("Ship 1.0 by Friday", "What we build.\nAnd why.")),
+            Ok(Vec::new())
+        );
+        for (topic, description) in [
+            ("two\nlines", ""),
+            ("bell\u{7}", ""),
+            (&*"x".repeat(MAX_TOPIC_CHARS + 1), ""),
+            ("", &*"y".repeat(MAX_DESCRIPTION_CHARS + 1)),
+            ("", "tab\there"),
+        ] {
+            assert_eq!(
+                decide(&state, &set(topic, description)),
+                Err(DomainError::BadTopic),
+                "{topic:?}"
+            );
+        }
+        assert_eq!(
+            decide(&given(&[created(id)]), &set("lobby", "")),
+            Err(DomainError::NotASpaceChannel)
+        );
+        let archived = given(&[in_space, Event::ChannelArchived { channel_id: id }]);
+        assert_eq!(decide(&archived, &set("late", "")), Err(DomainError::ChannelArchived));
     }
 }

@@ -1,6 +1,8 @@
 //! Why a command was refused: the domain's errors, each a message a user may read.
 
+use crate::channel::{MAX_DESCRIPTION_CHARS, MAX_PINS, MAX_TOPIC_CHARS};
 use crate::rules::{MAX_DISTINCT_REACTIONS, RuleError};
+use crate::saved::MAX_SAVED;
 use serde::{Deserialize, Serialize};
 
 /// Why a username or password was refused. The message is meant for the user.
@@ -37,6 +39,16 @@ pub enum DomainError {
     MessageWasDeleted,
     #[error("this message has {MAX_DISTINCT_REACTIONS} different reactions already; add one of those")]
     TooManyReactions,
+    #[error("at most {MAX_PINS} messages can be pinned in a channel; unpin one first")]
+    TooManyPins,
+    #[error("you keep {MAX_SAVED} saved messages already; let go of one first")]
+    TooManySaved,
+    #[error("a notice of the channel cannot be changed")]
+    NotAMessage,
+    #[error(
+        "a topic is one line of at most {MAX_TOPIC_CHARS} characters, a description at most {MAX_DESCRIPTION_CHARS}"
+    )]
+    BadTopic,
     #[error("no such user: {0}")]
     NoSuchUser(String),
     #[error("an admin cannot disable their own account nor revoke their own admin rights")]

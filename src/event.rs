@@ -5,7 +5,7 @@ use crate::ids::{ChannelId, CorrelationId, EventId, MessageId, Position, StreamI
 use crate::profile::Profile;
 use crate::rules::{DisplayName, Emoji, MessageBody};
 use crate::schema::{self, UpcastError};
-use crate::values::{ChannelKind, PasswordHash, Role, SpaceId, Username};
+use crate::values::{ChannelKind, PasswordHash, Role, SpaceId, SpaceSettings, Username};
 use serde::{Deserialize, Serialize};
 
 /// Every kind of event the log holds. Serialized as `{"type": ..., "data": {...}}`;
@@ -73,6 +73,24 @@ pub enum Event {
         user_id: UserId,
         user: DisplayName,
         emoji: Emoji,
+    },
+    /// Someone pinned a message to its channel (or unpinned it: `pinned` false).
+    MessagePinned {
+        channel_id: ChannelId,
+        message_id: MessageId,
+        pinned: bool,
+        by: UserId,
+    },
+    /// A channel's topic (a line in its header) and description were set, by a member or
+    /// a moderator as the space's settings allow. Shown in the channel, like a message.
+    TopicChanged {
+        channel_id: ChannelId,
+        /// Its place in the channel's timeline, as a message's.
+        message_id: MessageId,
+        topic: String,
+        description: String,
+        by: UserId,
+        by_name: DisplayName,
     },
     /// Someone signed up. Its stream is the account's (`account-<username>`).
     AccountRegistered {
@@ -176,11 +194,24 @@ pub enum Event {
         user_id: UserId,
         role: Role,
     },
+    /// A space's admin changed who may pin and who may set topics.
+    SpaceConfigured {
+        space_id: SpaceId,
+        settings: SpaceSettings,
+    },
     /// A user has read a channel up to a log position (on the user's own `reads-` stream).
     ChannelRead {
         user_id: UserId,
         channel_id: ChannelId,
         up_to: Position,
+    },
+    /// A user saved a message for later, for themselves alone (or let go of it: `saved`
+    /// false). On the user's own `saved-` stream.
+    MessageSaved {
+        user_id: UserId,
+        channel_id: ChannelId,
+        message_id: MessageId,
+        saved: bool,
     },
     /// A user silenced a channel (no notifications, not in the unread total), or not.
     ChannelMuted {
@@ -229,6 +260,9 @@ impl Event {
             Self::MessageDeleted { .. } => "MessageDeleted",
             Self::ReactionAdded { .. } => "ReactionAdded",
             Self::ReactionRemoved { .. } => "ReactionRemoved",
+            Self::MessagePinned { .. } => "MessagePinned",
+            Self::TopicChanged { .. } => "TopicChanged",
+            Self::SpaceConfigured { .. } => "SpaceConfigured",
             Self::AccountRegistered { .. } => "AccountRegistered",
             Self::AdminGranted { .. } => "AdminGranted",
             Self::PasswordChanged { .. } => "PasswordChanged",
@@ -249,6 +283,7 @@ impl Event {
             Self::RoleChanged { .. } => "RoleChanged",
             Self::ChannelRead { .. } => "ChannelRead",
             Self::ChannelMuted { .. } => "ChannelMuted",
+            Self::MessageSaved { .. } => "MessageSaved",
             Self::WebhookCreated { .. } => "WebhookCreated",
             Self::WebhookDeleted { .. } => "WebhookDeleted",
         }
@@ -283,7 +318,9 @@ impl Event {
             | Self::MessageEdited { channel_id, .. }
             | Self::MessageDeleted { channel_id, .. }
             | Self::ReactionAdded { channel_id, .. }
-            | Self::ReactionRemoved { channel_id, .. } => Some(*channel_id),
+            | Self::ReactionRemoved { channel_id, .. }
+            | Self::MessagePinned { channel_id, .. }
+            | Self::TopicChanged { channel_id, .. } => Some(*channel_id),
             _ => None,
         }
     }
@@ -300,6 +337,7 @@ impl Event {
             | Self::MemberLeft { space_id, .. }
             | Self::MemberRemoved { space_id, .. }
             | Self::RoleChanged { space_id, .. }
+            | Self::SpaceConfigured { space_id, .. }
             | Self::WebhookCreated { space_id, .. }
             | Self::WebhookDeleted { space_id, .. } => Some(*space_id),
             _ => None,
@@ -310,7 +348,9 @@ impl Event {
     /// sockets, nobody else's.
     pub fn personal(&self) -> Option<UserId> {
         match self {
-            Self::ChannelRead { user_id, .. } | Self::ChannelMuted { user_id, .. } => Some(*user_id),
+            Self::ChannelRead { user_id, .. }
+            | Self::ChannelMuted { user_id, .. }
+            | Self::MessageSaved { user_id, .. } => Some(*user_id),
             _ => None,
         }
     }
@@ -353,7 +393,7 @@ pub struct RecordedEvent {
 }
 
 impl RecordedEvent {
-    /// The message this event shows, when it is a posted message.
+    /// The line of a channel's timeline this event shows: a posted message, or a notice.
     pub fn message_view(&self) -> Option<MessageView> {
         match &self.event {
             Event::MessagePosted {
@@ -376,6 +416,23 @@ impl RecordedEvent {
                     self.recorded_at_ms,
                 )
             }),
+            Event::TopicChanged {
+                channel_id,
+                message_id,
+                topic,
+                by_name,
+                ..
+            } => Some(MessageView {
+                kind: MessageKind::Topic,
+                ..MessageView::posted(
+                    self.position,
+                    *message_id,
+                    *channel_id,
+                    by_name.to_string(),
+                    topic.clone(),
+                    self.recorded_at_ms,
+                )
+            }),
             _ => None,
         }
     }
@@ -386,7 +443,8 @@ impl RecordedEvent {
             Event::MessageEdited { message_id, .. }
             | Event::MessageDeleted { message_id, .. }
             | Event::ReactionAdded { message_id, .. }
-            | Event::ReactionRemoved { message_id, .. } => Some(*message_id),
+            | Event::ReactionRemoved { message_id, .. }
+            | Event::MessagePinned { message_id, .. } => Some(*message_id),
             _ => None,
         }
     }
@@ -422,6 +480,42 @@ pub struct MessageView {
     /// Files sent with it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<Attachment>,
+    /// Pinned to its channel.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pinned: bool,
+    /// A message, or a notice of a change to the channel (its `body` the new topic).
+    #[serde(default, skip_serializing_if = "MessageKind::is_message")]
+    pub kind: MessageKind,
+}
+
+/// What a line of a channel's timeline is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageKind {
+    #[default]
+    Message,
+    /// Someone set the channel's topic (the body) and description.
+    Topic,
+}
+
+impl MessageKind {
+    pub fn is_message(&self) -> bool {
+        *self == MessageKind::Message
+    }
+
+    /// The read models' column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageKind::Message => "",
+            MessageKind::Topic => "topic",
+        }
+    }
+
+    pub fn parse(column: &str) -> Option<MessageKind> {
+        [MessageKind::Message, MessageKind::Topic]
+            .into_iter()
+            .find(|k| k.as_str() == column)
+    }
 }
 
 /// The people who reacted to a message with one emoji.
@@ -455,6 +549,8 @@ impl MessageView {
             reply_to: None,
             replies: 0,
             attachments: Vec::new(),
+            pinned: false,
+            kind: MessageKind::Message,
         }
     }
 
@@ -480,6 +576,10 @@ impl MessageView {
                 self.attachments.clear();
                 self.deleted = true;
                 self.reactions.clear();
+                self.pinned = false;
+            }
+            Event::MessagePinned { message_id, pinned, .. } if *message_id == self.message_id && !self.deleted => {
+                self.pinned = *pinned;
             }
             Event::ReactionAdded {
                 message_id,

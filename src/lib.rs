@@ -53,6 +53,7 @@ pub mod profile;
 pub mod protocol;
 pub mod redact;
 pub mod rules;
+pub mod saved;
 pub mod schema;
 pub mod search;
 pub mod second_factor;
@@ -71,7 +72,7 @@ pub use channel::{
     Actor, ChannelCommand, ChannelKind, ChannelState, DomainError, MessageChange, MessageFacts, ParentFacts, decide,
     decide_change, evolve,
 };
-pub use event::{Event, EventMetadata, MessageView, Reaction, RecordedEvent};
+pub use event::{Event, EventMetadata, MessageKind, MessageView, Reaction, RecordedEvent};
 pub use ids::{ChannelId, CorrelationId, EventId, MessageId, Position, StreamId, UserId};
 pub use rules::{DisplayName, Emoji, MessageBody, RuleError};
 pub use space::{Role, SpaceCommand, SpaceId, SpaceState};

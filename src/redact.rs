@@ -76,6 +76,7 @@ pub fn people_of(recorded: &RecordedEvent) -> (Vec<UserId>, Vec<&str>) {
         | Event::AccountEnabled { user_id, .. }
         | Event::PasswordChanged { user_id, .. }
         | Event::ProfileChanged { user_id, .. } => vec![*user_id],
+        Event::TopicChanged { by, .. } | Event::MessagePinned { by, .. } => vec![*by],
         _ => Vec::new(),
     };
     (ids, names)
@@ -112,6 +113,13 @@ pub fn forget(event: &mut Event, erased: &impl Erased) {
                 && let Ok(name) = DisplayName::parse(ERASED_NAME)
             {
                 *user = name;
+            }
+        }
+        Event::TopicChanged { by, by_name, .. } => {
+            if erased.id(*by)
+                && let Ok(name) = DisplayName::parse(ERASED_NAME)
+            {
+                *by_name = name;
             }
         }
         Event::AccountRegistered { user_id, username, .. }

@@ -35,7 +35,7 @@ pub fn tsquery(typed: &str) -> Option<String> {
 }
 
 /// What narrows a search besides its words, as typed: `from:@ada`, `in:#general`,
-/// `has:file`, `has:link`, `before:2026-11-30`, `after:…`, `on:…`, `mentions:me`, and
+/// `has:file`, `has:link`, `before:2026-11-30`, `after:…`, `on:…`, `mentions:me`, `is:pinned`, and
 /// `sort:new` (newest first instead of best match).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Filters {
@@ -50,6 +50,8 @@ pub struct Filters {
     /// Sent before this instant.
     pub before_ms: Option<i64>,
     pub mentions_me: bool,
+    /// Pinned to their channel.
+    pub pinned: bool,
     pub newest_first: bool,
 }
 
@@ -63,6 +65,7 @@ impl Filters {
             || self.after_ms.is_some()
             || self.before_ms.is_some()
             || self.mentions_me
+            || self.pinned
     }
 }
 
@@ -75,7 +78,7 @@ pub struct Query {
 
 /// The filters a search understands, for the help under the search box.
 pub const FILTER_HELP: &str =
-    "from:@name  in:#channel  has:file  has:link  before:/after:/on:YYYY-MM-DD  mentions:me  sort:new";
+    "from:@name  in:#channel  has:file  has:link  before:/after:/on:YYYY-MM-DD  mentions:me  is:pinned  sort:new";
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -150,6 +153,10 @@ impl Query {
                     "file" | "files" | "attachment" => filters.has_file = true,
                     "link" | "links" => filters.has_link = true,
                     _ => return Err("has: takes file or link".into()),
+                },
+                "is" => match value_lower.as_str() {
+                    "pinned" => filters.pinned = true,
+                    _ => return Err("is: takes pinned".into()),
                 },
                 "mentions" => match value_lower.as_str() {
                     "me" => filters.mentions_me = true,
@@ -249,7 +256,7 @@ mod tests {
     #[test]
     fn filters_are_read_from_what_was_typed_and_the_rest_are_words() {
         let query = Query::parse(
-            "deploy from:@Ada in:#General has:file has:link mentions:me sort:new friday",
+            "deploy from:@Ada in:#General has:file has:link mentions:me is:Pinned sort:new friday",
             0,
         )
         .expect("a valid search");
@@ -264,6 +271,7 @@ mod tests {
                 after_ms: None,
                 before_ms: None,
                 mentions_me: true,
+                pinned: true,
                 newest_first: true,
             }
         );
@@ -302,6 +310,7 @@ mod tests {
             ("after:2025-13-01", "after: wants a date"),
             ("on:25-11-30", "on: wants a date"),
             ("has:cats", "has: takes file or link"),
+            ("is:cute", "is: takes pinned"),
             ("from:@", "from: wants a username"),
             ("in:#", "in: wants a channel"),
             ("mentions:bob", "mentions: takes me"),

@@ -12,11 +12,12 @@
 //! | remove a member of a lower role | yes | yes | |
 //! | delete others' messages | yes | yes | |
 //! | read and post in the space's channels, leave | yes | yes | yes |
+//! | pin messages, set a channel's topic | yes | yes | as the admins set (members by default) |
 
 use crate::error::DomainError;
 use crate::event::Event;
 use crate::ids::UserId;
-pub use crate::values::{Role, SpaceId};
+pub use crate::values::{Role, SpaceId, SpaceSettings, Who};
 use std::collections::BTreeMap;
 
 /// Something a command needs the right to do.
@@ -28,15 +29,23 @@ pub enum Right {
     RemoveMembers,
     DeleteOthersMessages,
     ChangeRoles,
+    /// Pin and unpin messages: as the space's settings say.
+    Pin,
+    /// Change a channel's topic and description: as the space's settings say.
+    SetTopic,
 }
 
 impl Role {
     pub fn can(self, right: Right) -> bool {
         match right {
             Right::ManageSpace | Right::ChangeRoles => self == Role::Admin,
-            Right::ManageChannels | Right::Invite | Right::RemoveMembers | Right::DeleteOthersMessages => {
-                self >= Role::Moderator
-            }
+            // What the settings decide is at least a moderator's.
+            Right::ManageChannels
+            | Right::Invite
+            | Right::RemoveMembers
+            | Right::DeleteOthersMessages
+            | Right::Pin
+            | Right::SetTopic => self >= Role::Moderator,
         }
     }
 }
@@ -117,6 +126,10 @@ pub enum SpaceCommand {
         member: UserId,
         role: Role,
     },
+    /// Replaces who may pin and who may set topics.
+    Configure {
+        settings: SpaceSettings,
+    },
 }
 
 /// A space's state, folded from its stream by [`evolve`].
@@ -126,6 +139,7 @@ pub struct SpaceState {
     pub deleted: bool,
     pub members: BTreeMap<UserId, Role>,
     pub invites: BTreeMap<String, Invite>,
+    pub settings: SpaceSettings,
     pub version: u64,
 }
 
@@ -147,6 +161,15 @@ impl SpaceState {
         self.members.values().filter(|r| **r == Role::Admin).count()
     }
 
+    /// Whether `role` has `right` here: by rank, or as the space's settings say.
+    pub fn allows(&self, role: Role, right: Right) -> bool {
+        match right {
+            Right::Pin => self.settings.pins.admits(role),
+            Right::SetTopic => self.settings.topics.admits(role),
+            _ => role.can(right),
+        }
+    }
+
     /// Refuses unless `actor` is a member with `right`.
     pub fn authorize(&self, actor: UserId, right: Right) -> Result<Role, DomainError> {
         if !self.exists() {
@@ -154,7 +177,7 @@ impl SpaceState {
         }
         match self.role(actor) {
             None => Err(DomainError::NotAMember),
-            Some(role) if role.can(right) => Ok(role),
+            Some(role) if self.allows(role, right) => Ok(role),
             Some(_) => Err(DomainError::NotAllowed),
         }
     }
@@ -297,6 +320,16 @@ pub fn decide(
                 role: *role,
             }
         }
+        SpaceCommand::Configure { settings } => {
+            state.authorize(actor, Right::ManageSpace)?;
+            if *settings == state.settings {
+                return Ok(Vec::new());
+            }
+            Event::SpaceConfigured {
+                space_id,
+                settings: *settings,
+            }
+        }
     };
     Ok(vec![event])
 }
@@ -342,6 +375,7 @@ pub fn evolve(mut state: SpaceState, event: &Event) -> SpaceState {
                 *current = *role;
             }
         }
+        Event::SpaceConfigured { settings, .. } => state.settings = *settings,
         _ => {}
     }
     state.version += 1;
@@ -417,6 +451,37 @@ mod tests {
             );
             (given, owner, moderator, member)
         }
+    }
+
+    #[test]
+    fn who_pins_and_sets_topics_is_the_admins_setting() {
+        let (mut given, owner, moderator, member) = Given::with_roles();
+        let stranger = UserId::new();
+        // By default every member may.
+        for right in [Right::Pin, Right::SetTopic] {
+            assert!(given.state.authorize(member, right).is_ok());
+            assert_eq!(given.state.authorize(stranger, right), Err(DomainError::NotAMember));
+        }
+        let strict = SpaceSettings {
+            pins: Who::Moderators,
+            topics: Who::Members,
+        };
+        let configure = |settings| SpaceCommand::Configure { settings };
+        assert_eq!(given.when(moderator, configure(strict)), Err(DomainError::NotAllowed));
+        given.ok(owner, configure(strict));
+        assert_eq!(given.state.authorize(member, Right::Pin), Err(DomainError::NotAllowed));
+        assert!(given.state.authorize(moderator, Right::Pin).is_ok());
+        assert!(given.state.authorize(member, Right::SetTopic).is_ok());
+        assert_eq!(
+            given.when(owner, configure(strict)),
+            Ok(Vec::new()),
+            "the same settings again: nothing"
+        );
+        // Rights the settings do not cover stay by rank.
+        assert_eq!(
+            given.state.authorize(member, Right::ManageChannels),
+            Err(DomainError::NotAllowed)
+        );
     }
 
     #[test]

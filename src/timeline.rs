@@ -44,6 +44,11 @@ pub struct Entry {
     /// Files sent with it (for a pending message, some may still be uploading).
     #[serde(default)]
     pub attachments: Vec<crate::attachment::Attachment>,
+    #[serde(default)]
+    pub pinned: bool,
+    /// A message, or a notice of the channel (a new topic).
+    #[serde(default)]
+    pub kind: crate::event::MessageKind,
 }
 
 impl Entry {
@@ -63,6 +68,8 @@ impl Entry {
             reply_to: self.reply_to,
             replies: self.replies,
             attachments: self.attachments.clone(),
+            pinned: self.pinned,
+            kind: self.kind,
         })
     }
 
@@ -81,6 +88,8 @@ impl Entry {
             reply_to: view.reply_to,
             replies: view.replies,
             attachments: view.attachments,
+            pinned: view.pinned,
+            kind: view.kind,
         }
     }
 }
@@ -164,6 +173,8 @@ impl Timeline {
             reply_to,
             replies: 0,
             attachments: Vec::new(),
+            pinned: false,
+            kind: crate::event::MessageKind::Message,
         });
         true
     }
@@ -232,6 +243,7 @@ impl Timeline {
                 existing.reactions = newer.reactions;
                 existing.revision = newer.revision;
                 existing.replies = newer.replies;
+                existing.pinned = newer.pinned;
             }
             return;
         }

@@ -161,6 +161,49 @@ impl Role {
     }
 }
 
+/// Who may do something a space's admins decide on: every member, or moderators and admins.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Who {
+    #[default]
+    Members,
+    Moderators,
+}
+
+impl Who {
+    /// The read models' column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Who::Members => "members",
+            Who::Moderators => "moderators",
+        }
+    }
+
+    pub fn parse(column: &str) -> Option<Who> {
+        [Who::Members, Who::Moderators]
+            .into_iter()
+            .find(|w| w.as_str() == column)
+    }
+
+    pub fn admits(self, role: Role) -> bool {
+        match self {
+            Who::Members => true,
+            Who::Moderators => role >= Role::Moderator,
+        }
+    }
+}
+
+/// What a space's admins decided about who may do what in its channels.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SpaceSettings {
+    /// Who may pin and unpin messages.
+    #[serde(default)]
+    pub pins: Who,
+    /// Who may change a channel's topic and description.
+    #[serde(default)]
+    pub topics: Who,
+}
+
 /// What a channel is, fixed when it is created.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]

@@ -16,7 +16,7 @@ pub const MAX_BACKOFF_MS: u64 = 5 * 60 * 1000;
 pub const MAX_URL_CHARS: usize = 2_000;
 
 /// The event types a webhook may ask for: what happens in a space and its channels.
-pub const EVENT_TYPES: [&str; 13] = [
+pub const EVENT_TYPES: [&str; 16] = [
     "ChannelCreated",
     "ChannelRenamed",
     "ChannelArchived",
@@ -25,7 +25,10 @@ pub const EVENT_TYPES: [&str; 13] = [
     "MessageDeleted",
     "ReactionAdded",
     "ReactionRemoved",
+    "MessagePinned",
+    "TopicChanged",
     "SpaceRenamed",
+    "SpaceConfigured",
     "SpaceDeleted",
     "MemberJoined",
     "MemberLeft",

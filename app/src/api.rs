@@ -494,6 +494,34 @@ pub async fn edit_history(channel: ChannelId, message_id: MessageId) -> Result<V
     Ok(engine.edit_history(&me, channel, message_id).await?)
 }
 
+/// Saves a message for the signed-in user alone, or lets go of it.
+#[server(client = ApiClient, endpoint = "save_message", input = server_fn::codec::Json)]
+pub async fn save_message(channel: ChannelId, message_id: MessageId, on: bool) -> Result<(), AppError> {
+    let (engine, me) = ssr::signed_in().await?;
+    Ok(engine.save_message(&me, channel, message_id, on).await?)
+}
+
+/// What the signed-in user saved and can still read, the last saved first.
+#[server(client = ApiClient, endpoint = "saved_items", input = server_fn::codec::Json)]
+pub async fn saved_items() -> Result<Vec<parley::api::SavedItem>, AppError> {
+    let (engine, me) = ssr::signed_in().await?;
+    Ok(engine.saved_items(&me).await?)
+}
+
+/// The ids of the messages the signed-in user keeps saved.
+#[server(client = ApiClient, endpoint = "saved_ids", input = server_fn::codec::Json)]
+pub async fn saved_ids() -> Result<Vec<MessageId>, AppError> {
+    let (engine, me) = ssr::signed_in().await?;
+    Ok(engine.saved_ids(&me).await?)
+}
+
+/// The pinned messages of a channel, the last pinned first.
+#[server(client = ApiClient, endpoint = "pinned", input = server_fn::codec::Json)]
+pub async fn pinned(channel: ChannelId) -> Result<Vec<MessageView>, AppError> {
+    let (engine, me) = ssr::signed_in().await?;
+    Ok(engine.pinned(&me, channel).await?)
+}
+
 /// Search over every channel the signed-in user can read: words and filters
 /// (`parley::search::FILTER_HELP`), best match first or newest first (`sort:new`). Dates
 /// are days `offset_minutes` east of UTC (the reader's time zone; UTC when left out).

@@ -79,9 +79,23 @@ pub struct ChatState {
     pub card: RwSignal<Option<String>>,
     /// The composers' unsent texts, per channel and thread (see `client::drafts`).
     pub drafts: RwSignal<parley::draft::Drafts>,
+    /// The messages this user keeps saved (asked for at start, then followed live).
+    pub saved: RwSignal<std::collections::HashSet<MessageId>>,
 }
 
 impl ChatState {
+    /// Shows a channel's new topic in the sidebar's copy of its space (the header reads it).
+    pub fn set_topic(&self, channel: ChannelId, topic: &str, description: &str) {
+        self.spaces.update(|spaces| {
+            for c in spaces.iter_mut().flat_map(|s| s.channels.iter_mut()) {
+                if c.channel_id == channel {
+                    c.topic = topic.to_owned();
+                    c.description = description.to_owned();
+                }
+            }
+        });
+    }
+
     /// The channel a `#name` in a message means: one of that name in the open channel's
     /// space, else in any of this user's spaces (the lobby's `#general` too).
     pub fn channel_named(&self, name: &str) -> Option<ChannelId> {
@@ -136,6 +150,16 @@ pub fn refresh(state: ChatState) {
             Err(e) => leptos::logging::warn!("direct messages: {e}"),
         }
         fetch_unreads(state).await;
+    });
+}
+
+/// Asks which messages this user keeps saved.
+pub fn refresh_saved(state: ChatState) {
+    spawn_local(async move {
+        match crate::api::saved_ids().await {
+            Ok(ids) => state.saved.set(ids.into_iter().collect()),
+            Err(e) => leptos::logging::warn!("saved messages: {e}"),
+        }
     });
 }
 

@@ -119,6 +119,7 @@ pub fn start(state: ChatState) {
     }
     register_service_worker();
     ask_persistent_storage();
+    crate::state::refresh_saved(state);
     // Spaces joined and conversations opened by others show up without a reload: the
     // sidebar asks again now and then, and whenever the tab comes back into view.
     spawn_local(async move {
@@ -382,8 +383,15 @@ async fn follow(
                 }
             }
             Ok(ServerFrame::Event { event, .. }) => {
-                if let parley::Event::MessagePosted { author, .. } = &event.event {
-                    state.typing.update(|t| t.posted(author.as_str()));
+                match &event.event {
+                    parley::Event::MessagePosted { author, .. } => state.typing.update(|t| t.posted(author.as_str())),
+                    parley::Event::TopicChanged {
+                        channel_id,
+                        topic,
+                        description,
+                        ..
+                    } => state.set_topic(*channel_id, topic, description),
+                    _ => {}
                 }
                 let position = event.position;
                 let mut view = event.message_view();
@@ -412,6 +420,13 @@ async fn follow(
                 parley::Event::ChannelMuted { channel_id, muted, .. } => {
                     state.unreads.update(|u| u.set_muted(channel_id, muted))
                 }
+                parley::Event::MessageSaved { message_id, saved, .. } => state.saved.update(|s| {
+                    if saved {
+                        s.insert(message_id);
+                    } else {
+                        s.remove(&message_id);
+                    }
+                }),
                 _ => {}
             },
             Ok(ServerFrame::Profile { person }) => crate::client::people::heard(state, person.username, person.profile),
@@ -915,7 +930,12 @@ fn on_note(state: ChatState, note: TabMessage) {
             });
         }
         TabMessage::Applied { channel, messages } if channel == state.channel.get_untracked() => {
+            // A new topic: the header asks for it (the tab that heard it had the event).
+            let new_topic = messages.iter().any(|m| m.kind == parley::MessageKind::Topic);
             state.timeline.update(|t| messages.into_iter().for_each(|m| t.merge(m)));
+            if new_topic {
+                crate::state::refresh(state);
+            }
         }
         // Another tab signed in or out: start again as whoever this browser now is.
         TabMessage::SignedIn { .. } | TabMessage::SignedOut | TabMessage::Reset => reload(),

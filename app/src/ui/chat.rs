@@ -44,6 +44,7 @@ pub fn ChatPage() -> impl IntoView {
         problem: RwSignal::new(None),
         profiles: RwSignal::new(Default::default()),
         drafts: RwSignal::new(Default::default()),
+        saved: RwSignal::new(Default::default()),
         people_asked: StoredValue::new(Default::default()),
         card: RwSignal::new(None),
     };
@@ -205,6 +206,7 @@ pub fn ChatPage() -> impl IntoView {
                             }}
                         </button>
                     </Show>
+                    <div class="title-block">
                     <h1
                         class="channel-name"
                         data-testid="channel-title"
@@ -217,6 +219,13 @@ pub fn ChatPage() -> impl IntoView {
                         {move || title().0}
                         {move || title().1.map(|space| view! { <span class="space-of">{space}</span> })}
                     </h1>
+                    <Show when=move || unavailable().is_none()>
+                        <crate::ui::channel_info::TopicLine state />
+                    </Show>
+                    </div>
+                    <Show when=move || signed_in() && unavailable().is_none()>
+                        <crate::ui::channel_info::PinnedButton state />
+                    </Show>
                     <ChannelActions state />
                     <Show when=signed_in>
                         <crate::ui::search::SearchBox state />
@@ -388,7 +397,8 @@ fn MessageList(state: ChatState) -> impl IntoView {
         state.timeline.with(|t| {
             let own: Vec<&Entry> = t.entries().filter(|e| e.reply_to.is_none()).collect();
             let items = own.iter().map(|e| parley::listing::Item {
-                author: &e.author,
+                // A notice belongs to no run: the message after it shows its author again.
+                author: if e.kind.is_message() { &e.author } else { "" },
                 sent_at_ms: e.sent_at_ms,
                 after_divider: divider == Some(e.message_id),
             });
@@ -552,11 +562,16 @@ fn MessageItem(
         _ => None,
     };
     let id = entry.message_id;
+    if entry.kind == parley::MessageKind::Topic {
+        return view! { <TopicNotice entry state /> }.into_any();
+    }
     let me = state.me.with_untracked(|me| me.as_ref().map(|me| me.username.clone()));
     let own = me.as_deref() == Some(entry.author.as_str());
     let committed = entry.delivery == Delivery::Sent && !entry.deleted;
     let may_edit = committed && own;
     let may_delete = committed && (own || moderates(state));
+    let may_pin = committed && crate::ui::channel_info::may_pin(state);
+    let pinned = entry.pinned;
     let editing = RwSignal::new(false);
     if may_edit {
         Effect::new(move |_| {
@@ -640,6 +655,14 @@ fn MessageItem(
                     {entry.sent_at_ms.map(format_time).unwrap_or_default()}
                 </time>
                 {(label == "pending").then(|| view! { <span class="status">"sending…"</span> })}
+                {(pinned && !entry.deleted)
+                    .then(|| {
+                        view! {
+                            <span class="pinned-mark" data-testid="pinned-mark" title="Pinned to the channel">
+                                "📌 Pinned"
+                            </span>
+                        }
+                    })}
                 {(entry.edited && !entry.deleted)
                     .then(|| {
                         view! {
@@ -672,6 +695,35 @@ fn MessageItem(
                             view! {
                                 <button data-testid="reply" on:click=move |_| open_thread(state, id)>
                                     "Reply"
+                                </button>
+                            }
+                        })}
+                    {committed
+                        .then(|| {
+                            let channel = state.channel.get_untracked();
+                            let saved = move || state.saved.with(|s| s.contains(&id));
+                            view! {
+                                <button
+                                    data-testid="save"
+                                    aria-pressed=move || saved().to_string()
+                                    title=move || if saved() { "Remove from saved" } else { "Save for later" }
+                                    on:click=move |_| crate::ui::saved::toggle(state, channel, id)
+                                >
+                                    {move || if saved() { "Saved" } else { "Save" }}
+                                </button>
+                            }
+                        })}
+                    {may_pin
+                        .then(|| {
+                            view! {
+                                <button
+                                    data-testid="pin"
+                                    on:click=move |_| {
+                                        let on = !pinned;
+                                        change(state, id, crate::api::ChangeRequest::Pin { on }, move |e| e.pinned = on)
+                                    }
+                                >
+                                    {if pinned { "Unpin" } else { "Pin" }}
                                 </button>
                             }
                         })}
@@ -875,6 +927,30 @@ fn MessageItem(
     .into_any()
 }
 
+/// A line of the channel's own: someone set its topic.
+#[component]
+fn TopicNotice(entry: Entry, state: ChatState) -> impl IntoView {
+    let author = entry.author.clone();
+    let what = if entry.body.is_empty() {
+        "cleared the topic".to_owned()
+    } else {
+        format!("set the topic: {}", entry.body)
+    };
+    view! {
+        <li class="msg notice" tabindex="-1" data-testid="notice" data-message-id=entry.message_id.to_string()>
+            <p class="body">
+                <PersonName username=author state />
+                " "
+                {what}
+                " "
+                <time class="when" title=entry.sent_at_ms.map(crate::state::format_full)>
+                    {entry.sent_at_ms.map(format_time).unwrap_or_default()}
+                </time>
+            </p>
+        </li>
+    }
+}
+
 /// Editing one's own message in place: Enter saves, Escape (or an unchanged text) cancels.
 #[component]
 fn EditBox(state: ChatState, id: MessageId, body: String, editing: RwSignal<bool>) -> impl IntoView {
@@ -1011,7 +1087,7 @@ fn last_own_message(state: ChatState, thread: Option<MessageId>) -> Option<Messa
         .with_untracked(|me| me.as_ref().map(|me| me.username.clone()))?;
     state.timeline.with_untracked(|t| {
         t.entries()
-            .filter(|e| e.author == me && e.delivery == Delivery::Sent && !e.deleted)
+            .filter(|e| e.author == me && e.delivery == Delivery::Sent && !e.deleted && e.kind.is_message())
             .filter(|e| match thread {
                 Some(root) => e.reply_to == Some(root),
                 None => e.reply_to.is_none(),

@@ -128,6 +128,8 @@ enum Dialog {
     NewDirect,
     JoinSpace,
     RenameSpace(SpaceId),
+    /// Who may pin and who may set topics.
+    Settings(SpaceId, parley::space::SpaceSettings),
     RenameChannel(SpaceId, ChannelId),
     NewChannel(SpaceId),
     Invites {
@@ -159,6 +161,7 @@ pub fn Sidebar(state: ChatState) -> impl IntoView {
                     <span>"Jump to…"</span>
                     <kbd>"Ctrl K"</kbd>
                 </button>
+                <crate::ui::saved::SavedButton state />
             </Show>
             <section class="space">
                 <h2>"Lobby"</h2>
@@ -224,6 +227,7 @@ fn SpaceSection(space: SpaceView, state: ChatState, dialog: RwSignal<Option<Dial
     let can_manage = space.role.can(Right::ManageChannels);
     let can_invite = space.role.can(Right::Invite);
     let is_admin = space.role.can(Right::ManageSpace);
+    let settings = space.settings;
     let delete = move |_| {
         if !crate::ui::dialog::confirm("Delete this space and all its channels for everyone?") {
             return;
@@ -324,6 +328,12 @@ fn SpaceSection(space: SpaceView, state: ChatState, dialog: RwSignal<Option<Dial
                                         on:click=move |_| dialog.set(Some(Dialog::RenameSpace(id)))
                                     >
                                         "Rename space"
+                                    </button>
+                                    <button
+                                        data-testid="space-settings-open"
+                                        on:click=move |_| dialog.set(Some(Dialog::Settings(id, settings)))
+                                    >
+                                        "Space settings"
                                     </button>
                                     <button
                                         data-testid="webhooks"
@@ -499,6 +509,10 @@ fn SidebarDialog(d: Dialog, dialog: RwSignal<Option<Dialog>>, state: ChatState) 
                 }
                 close
             />
+        }
+        .into_any(),
+        Dialog::Settings(space, settings) => view! {
+            <crate::ui::channel_info::SettingsForm space settings state close=Callback::new(move |()| close()) />
         }
         .into_any(),
         Dialog::RenameSpace(space) => view! {

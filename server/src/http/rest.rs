@@ -30,7 +30,7 @@ const DEFAULT_LIMIT: u32 = 50;
         description = "Post and read messages as a user, with a personal API token (create one in the app: \
                        your name in the header, then API tokens). Send it as `Authorization: Bearer pt_…`."
     ),
-    paths(list_channels, list_messages, post_message, get_user, search),
+    paths(list_channels, list_messages, post_message, list_pins, pin_message, unpin_message, get_user, search),
     components(schemas(ApiChannel, ApiMessage, ApiReaction, ApiAttachment, NewMessage, Posted, ApiUser, ApiStatus, ApiSearchHit, ApiError, ErrorBody)),
     modifiers(&BearerToken),
     security(("token" = []))
@@ -58,6 +58,11 @@ pub fn routes() -> axum::Router<AppState> {
         .route(
             "/api/v1/channels/{channel_id}/messages",
             get(list_messages).post(post_message),
+        )
+        .route("/api/v1/channels/{channel_id}/pins", get(list_pins))
+        .route(
+            "/api/v1/channels/{channel_id}/pins/{message_id}",
+            axum::routing::put(pin_message).delete(unpin_message),
         )
         // Swagger UI at /api/v1/docs/ (its assets are in the binary), over the document
         // it serves at /api/v1/openapi.json; under a policy of its own (its scripts are
@@ -92,6 +97,10 @@ pub struct ApiChannel {
     #[schema(format = Uuid)]
     pub space_id: Option<String>,
     pub space_name: Option<String>,
+    /// One line about what goes on here now (space channels; empty when none).
+    pub topic: String,
+    /// What the channel is for (empty when none).
+    pub description: String,
 }
 
 /// A message, oldest first in pages.
@@ -115,6 +124,10 @@ pub struct ApiMessage {
     pub replies: u32,
     pub reactions: Vec<ApiReaction>,
     pub attachments: Vec<ApiAttachment>,
+    /// Pinned to its channel.
+    pub pinned: bool,
+    /// `message`, or `topic`: a notice that `author` set the channel's topic to `body`.
+    pub kind: String,
 }
 
 /// A person, as the token's user may see them: the status and time zone only to those who
@@ -282,6 +295,11 @@ fn api_message(m: MessageView) -> ApiMessage {
         deleted: m.deleted,
         reply_to: m.reply_to.map(|r| r.to_string()),
         replies: m.replies,
+        pinned: m.pinned,
+        kind: match m.kind {
+            parley::MessageKind::Message => "message".into(),
+            parley::MessageKind::Topic => "topic".into(),
+        },
         reactions: m
             .reactions
             .into_iter()
@@ -320,6 +338,8 @@ async fn list_channels(State(state): State<AppState>, headers: HeaderMap) -> Res
         kind: "lobby".into(),
         space_id: None,
         space_name: None,
+        topic: String::new(),
+        description: String::new(),
     }];
     for space in state.engine.my_spaces(&me).await? {
         channels.extend(space.channels.into_iter().map(|c| ApiChannel {
@@ -328,6 +348,8 @@ async fn list_channels(State(state): State<AppState>, headers: HeaderMap) -> Res
             kind: "space".into(),
             space_id: Some(space.space_id.to_string()),
             space_name: Some(space.name.clone()),
+            topic: c.topic,
+            description: c.description,
         }));
     }
     channels.extend(state.engine.my_directs(&me).await?.into_iter().map(|d| ApiChannel {
@@ -336,6 +358,8 @@ async fn list_channels(State(state): State<AppState>, headers: HeaderMap) -> Res
         kind: "direct".into(),
         space_id: None,
         space_name: None,
+        topic: String::new(),
+        description: String::new(),
     }));
     Ok(Json(channels))
 }
@@ -532,4 +556,92 @@ async fn post_message(
         position: position.0,
     };
     Ok((StatusCode::CREATED, Json(posted)))
+}
+
+/// The pinned messages of a channel, the last pinned first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/channels/{channel_id}/pins",
+    params(("channel_id" = String, Path, format = Uuid, description = "The channel")),
+    responses(
+        (status = 200, description = "Its pinned messages, the last pinned first", body = [ApiMessage]),
+        (status = 400, description = "A malformed id", body = ApiError),
+        (status = 401, description = "No valid token", body = ApiError),
+        (status = 404, description = "No such channel (or not one you can read)", body = ApiError),
+    )
+)]
+async fn list_pins(
+    State(state): State<AppState>,
+    Path(channel): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<ApiMessage>>, Refusal> {
+    let me = bearer(&state.engine, &headers).await?;
+    let channel = channel_of(&channel)?;
+    let pins = state.engine.pinned(&me, channel).await?;
+    Ok(Json(pins.into_iter().map(api_message).collect()))
+}
+
+/// Pins a message to its channel (as the space's settings allow). Pinning twice is once.
+#[utoipa::path(
+    put,
+    path = "/api/v1/channels/{channel_id}/pins/{message_id}",
+    params(
+        ("channel_id" = String, Path, format = Uuid, description = "The channel"),
+        ("message_id" = String, Path, format = Uuid, description = "The message"),
+    ),
+    responses(
+        (status = 204, description = "Pinned"),
+        (status = 400, description = "Not allowed, too many pins, deleted, or a malformed id", body = ApiError),
+        (status = 401, description = "No valid token", body = ApiError),
+        (status = 404, description = "No such channel (or not one you can read)", body = ApiError),
+    )
+)]
+async fn pin_message(
+    State(state): State<AppState>,
+    Path((channel, message)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<StatusCode, Refusal> {
+    set_pin(state, channel, message, headers, true).await
+}
+
+/// Unpins a message.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/channels/{channel_id}/pins/{message_id}",
+    params(
+        ("channel_id" = String, Path, format = Uuid, description = "The channel"),
+        ("message_id" = String, Path, format = Uuid, description = "The message"),
+    ),
+    responses(
+        (status = 204, description = "Not pinned (any more)"),
+        (status = 400, description = "Not allowed, deleted, or a malformed id", body = ApiError),
+        (status = 401, description = "No valid token", body = ApiError),
+        (status = 404, description = "No such channel (or not one you can read)", body = ApiError),
+    )
+)]
+async fn unpin_message(
+    State(state): State<AppState>,
+    Path((channel, message)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<StatusCode, Refusal> {
+    set_pin(state, channel, message, headers, false).await
+}
+
+async fn set_pin(
+    state: AppState,
+    channel: String,
+    message: String,
+    headers: HeaderMap,
+    on: bool,
+) -> Result<StatusCode, Refusal> {
+    let me = bearer(&state.engine, &headers).await?;
+    let channel = channel_of(&channel)?;
+    let message = message
+        .parse::<MessageId>()
+        .map_err(|_| Refusal::invalid("message_id must be a UUID"))?;
+    state
+        .engine
+        .change_message(&me, channel, message, parley::api::ChangeRequest::Pin { on })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -284,14 +284,16 @@ impl TestApp {
         .unwrap();
         let messages: Vec<MessageRow> = sqlx::query_as(
             "SELECT position, message_id, channel_id, author, body, sent_at_ms, author_id, edited, deleted, revision,
-                    reply_to, replies || '|' || mentions || '|' || attachments
+                    reply_to,
+                    replies || '|' || mentions || '|' || attachments || '|' || COALESCE(pinned_position, -1) || '|' || kind
              FROM messages ORDER BY position",
         )
         .fetch_all(pool)
         .await
         .unwrap();
         let channels: Vec<(String, String, i64, Option<String>, i64)> = sqlx::query_as(
-            "SELECT channel_id, name, created_position, space_id, archived FROM channels ORDER BY channel_id",
+            "SELECT channel_id, name || '|' || topic || '|' || description, created_position, space_id, archived
+             FROM channels ORDER BY channel_id",
         )
         .fetch_all(pool)
         .await
@@ -306,11 +308,13 @@ impl TestApp {
                 .fetch_all(pool)
                 .await
                 .unwrap();
-        let spaces: Vec<(String, String, String, i64, i64)> =
-            sqlx::query_as("SELECT space_id, name, owner, deleted, created_position FROM spaces ORDER BY space_id")
-                .fetch_all(pool)
-                .await
-                .unwrap();
+        let spaces: Vec<(String, String, String, i64, i64)> = sqlx::query_as(
+            "SELECT space_id, name || '|' || pins_by || '|' || topics_by, owner, deleted, created_position
+             FROM spaces ORDER BY space_id",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap();
         let members: Vec<(String, String, String, i64)> = sqlx::query_as(
             "SELECT space_id, user_id, role, joined_position FROM space_members ORDER BY space_id, user_id",
         )
@@ -341,6 +345,12 @@ impl TestApp {
                 .fetch_all(pool)
                 .await
                 .unwrap();
+        let saved: Vec<(String, String, String, i64)> = sqlx::query_as(
+            "SELECT user_id, message_id, channel_id, saved_position FROM saved_items ORDER BY user_id, message_id",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap();
         let erased: Vec<(String, String, i64, i64)> = sqlx::query_as(
             "SELECT user_id, name_hash, messages, erased_position FROM erased_accounts ORDER BY user_id",
         )
@@ -349,6 +359,7 @@ impl TestApp {
         .unwrap();
         let mut dump: Vec<String> = messages.iter().map(|m| format!("{m:?}")).collect();
         dump.extend(erased.iter().map(|e| format!("{e:?}")));
+        dump.extend(saved.iter().map(|s| format!("{s:?}")));
         dump.extend(markers.iter().map(|m| format!("{m:?}")));
         dump.extend(files.iter().map(|f| format!("{f:?}")));
         dump.extend(edits.iter().map(|e| format!("{e:?}")));

@@ -19,6 +19,7 @@ mod mail;
 mod messages;
 mod ops;
 mod passkeys;
+mod pins;
 mod presence;
 mod profiles;
 mod projection;

@@ -140,7 +140,9 @@ pub fn write_of(event: &Event) -> Option<Write> {
         Event::MessageEdited { .. }
         | Event::MessageDeleted { .. }
         | Event::ReactionAdded { .. }
-        | Event::ReactionRemoved { .. } => Write::Change,
+        | Event::ReactionRemoved { .. }
+        | Event::MessagePinned { .. }
+        | Event::MessageSaved { .. } => Write::Change,
         Event::SpaceCreated { .. } => Write::Space,
         Event::SpaceRenamed { .. }
         | Event::SpaceDeleted { .. }
@@ -151,6 +153,8 @@ pub fn write_of(event: &Event) -> Option<Write> {
         | Event::MemberRemoved { .. }
         | Event::RoleChanged { .. }
         | Event::ChannelRenamed { .. }
+        | Event::TopicChanged { .. }
+        | Event::SpaceConfigured { .. }
         | Event::ChannelArchived { .. } => Write::SpaceAction,
         Event::WebhookCreated { .. } | Event::WebhookDeleted { .. } => Write::Webhook,
         Event::ProfileChanged { .. } => Write::Profile,

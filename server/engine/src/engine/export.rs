@@ -139,7 +139,7 @@ impl Engine {
     ) -> Result<Vec<ExportedMessage>, EngineError> {
         let rows: Vec<MessageRow> = sqlx::query_as(
             "SELECT position, message_id, channel_id, body, sent_at_ms, edited, reply_to, attachments
-             FROM messages WHERE author_id = $1 AND deleted = 0 AND position > $2 ORDER BY position LIMIT $3",
+             FROM messages WHERE author_id = $1 AND deleted = 0 AND kind = '' AND position > $2 ORDER BY position LIMIT $3",
         )
         .bind(me.user_id.to_string())
         .bind(after)

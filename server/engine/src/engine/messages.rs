@@ -99,19 +99,26 @@ impl Engine {
                 emoji: Emoji::parse(&emoji)?,
                 on,
             },
+            ChangeRequest::Pin { on } => MessageChange::Pin { on },
         };
-        let moderates = match state.space_id {
-            Some(space_id) => self
-                .space(&synced, space_id)
-                .await?
-                .role(me.user_id)
-                .is_some_and(|role| role >= parley::Role::Moderator),
-            None => false,
+        // What the space lets `me` do here; the people of a conversation may pin in it,
+        // nobody in the instance-wide lobby.
+        let (moderates, pins) = match state.space_id {
+            Some(space_id) => {
+                let space = self.space(&synced, space_id).await?;
+                let role = space.role(me.user_id);
+                (
+                    role.is_some_and(|role| role >= parley::Role::Moderator),
+                    role.is_some_and(|role| space.allows(role, parley::space::Right::Pin)),
+                )
+            }
+            None => (false, state.members.is_some()),
         };
         let actor = Actor {
             user_id: me.user_id,
             name: DisplayName::parse(&me.username)?,
             moderates,
+            pins,
         };
         // The facts come from the read model: let it hold every committed event first, so a
         // message posted a moment ago (acked once durable, before it is projected) is found.
@@ -119,7 +126,8 @@ impl Engine {
         self.wait_projected(head).await;
         let pool = self.store.pool();
         let reacting = matches!(change, MessageChange::React { .. });
-        let facts = messages::facts(pool, channel, message_id, reacting).await?;
+        let pinning = matches!(change, MessageChange::Pin { on: true });
+        let facts = messages::facts(pool, channel, message_id, reacting, pinning).await?;
         let reacted = match &change {
             MessageChange::React { emoji, .. } => messages::reacted(pool, message_id, emoji, me.user_id).await?,
             _ => false,
@@ -139,6 +147,44 @@ impl Engine {
         // Read your writes: the next history page, or the next reaction, sees this one.
         self.wait_projected(appended.last).await;
         Ok(appended.last)
+    }
+
+    /// Saves a message of `channel` for `me` alone, or lets go of it (`on` false).
+    pub async fn save_message(
+        &self,
+        me: &Me,
+        channel: ChannelId,
+        message_id: MessageId,
+        on: bool,
+    ) -> Result<(), EngineError> {
+        self.authorize_channel(me, channel).await?;
+        self.spend(me, crate::engine::budget::Write::Change).await?;
+        let head = self.store.committed_head().await?;
+        self.wait_projected(head).await;
+        let pool = self.store.pool();
+        let facts = messages::facts(pool, channel, message_id, false, false).await?;
+        let (saved, count) = crate::read_model::saved::state(pool, me.user_id, message_id).await?;
+        let events = parley::saved::decide_save(me.user_id, channel, message_id, facts.as_ref(), saved, count, on)?;
+        for event in events {
+            self.record(me, parley::saved::stream(me.user_id), event).await?;
+        }
+        Ok(())
+    }
+
+    /// What `me` saved and can still read, the last saved first.
+    pub async fn saved_items(&self, me: &Me) -> Result<Vec<parley::api::SavedItem>, EngineError> {
+        Ok(crate::read_model::saved::list(self.store.pool(), self.store.backend(), me).await?)
+    }
+
+    /// The ids of the messages `me` keeps saved (the app marks them).
+    pub async fn saved_ids(&self, me: &Me) -> Result<Vec<MessageId>, EngineError> {
+        Ok(crate::read_model::saved::ids(self.store.pool(), me.user_id).await?)
+    }
+
+    /// The pinned messages of `channel`, the last pinned first, for those who may read it.
+    pub async fn pinned(&self, me: &Me, channel: ChannelId) -> Result<Vec<MessageView>, EngineError> {
+        self.authorize_channel(me, channel).await?;
+        Ok(messages::pinned(self.store.pool(), self.store.backend(), channel).await?)
     }
 
     /// The earlier bodies of an edited message of `channel`, oldest first.

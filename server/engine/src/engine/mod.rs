@@ -302,6 +302,7 @@ impl Engine {
             ChannelCommand::CreateChannel { .. } | ChannelCommand::OpenDirect { .. } => ExpectedVersion::NoStream,
             ChannelCommand::RenameChannel { .. }
             | ChannelCommand::ArchiveChannel { .. }
+            | ChannelCommand::SetTopic { .. }
             | ChannelCommand::PostMessage { .. } => ExpectedVersion::Any,
         };
         // One span per command: its correlation id travels on in the events' metadata, to

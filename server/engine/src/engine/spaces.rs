@@ -88,14 +88,34 @@ impl Engine {
                     channel_id: channel,
                     name,
                 };
-                self.manage_channel(me, space_id, command).await?;
+                self.manage_channel(me, space_id, command, space::Right::ManageChannels)
+                    .await?;
                 return Ok(SpaceOutcome::Done);
             }
             SpaceAction::ArchiveChannel { channel } => {
                 let command = ChannelCommand::ArchiveChannel { channel_id: channel };
-                self.manage_channel(me, space_id, command).await?;
+                self.manage_channel(me, space_id, command, space::Right::ManageChannels)
+                    .await?;
                 return Ok(SpaceOutcome::Done);
             }
+            SpaceAction::SetTopic {
+                channel,
+                topic,
+                description,
+            } => {
+                let command = ChannelCommand::SetTopic {
+                    channel_id: channel,
+                    message_id: parley::MessageId::new(),
+                    topic,
+                    description,
+                    by: me.user_id,
+                    by_name: parley::DisplayName::parse(&me.username)?,
+                };
+                self.manage_channel(me, space_id, command, space::Right::SetTopic)
+                    .await?;
+                return Ok(SpaceOutcome::Done);
+            }
+            SpaceAction::Configure { settings } => SpaceCommand::Configure { settings },
             SpaceAction::Rename { name } => SpaceCommand::Rename { name },
             SpaceAction::Delete => SpaceCommand::Delete,
             SpaceAction::RevokeInvite { code } => SpaceCommand::RevokeInvite { code },
@@ -108,17 +128,16 @@ impl Engine {
         Ok(SpaceOutcome::Done)
     }
 
-    /// Renames or archives a channel of `space_id`, if `me` may manage its channels.
+    /// Renames, archives or sets the topic of a channel of `space_id`, if `me` has `right` there.
     pub(crate) async fn manage_channel(
         &self,
         me: &Me,
         space_id: SpaceId,
         command: ChannelCommand,
+        right: space::Right,
     ) -> Result<(), EngineError> {
         let synced = self.synced().await?;
-        self.space(&synced, space_id)
-            .await?
-            .authorize(me.user_id, space::Right::ManageChannels)?;
+        self.space(&synced, space_id).await?.authorize(me.user_id, right)?;
         if self.state(&synced, command.channel_id()).await?.space_id != Some(space_id) {
             return Err(DomainError::NoSuchChannel.into());
         }

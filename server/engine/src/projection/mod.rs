@@ -445,6 +445,7 @@ impl Projector {
                 "invites",
                 "direct_members",
                 "read_markers",
+                "saved_items",
                 "attachments",
                 "webhooks",
                 "parked_events",

@@ -78,6 +78,7 @@ pub(super) async fn erase(conn: &mut AnyConnection, recorded: &RecordedEvent) ->
         "DELETE FROM accounts WHERE user_id = $1",
         "DELETE FROM space_members WHERE user_id = $1",
         "DELETE FROM read_markers WHERE user_id = $1",
+        "DELETE FROM saved_items WHERE user_id = $1",
     ] {
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(&user)
@@ -111,7 +112,8 @@ pub(super) async fn erase(conn: &mut AnyConnection, recorded: &RecordedEvent) ->
             .await?;
         }
         sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE messages SET body = '', attachments = '', mentions = '', deleted = 1 WHERE {hers}"
+            "UPDATE messages SET body = '', attachments = '', mentions = '', deleted = 1, pinned_position = NULL
+             WHERE {hers}"
         )))
         .bind(&user)
         .bind(name)

@@ -5,7 +5,7 @@ use parley::api::DirectView;
 use parley::{ChannelId, Event, RecordedEvent, UserId};
 use sqlx::{AnyConnection, AnyPool};
 
-/// Folds channel events: created (with a direct conversation's people), renamed, archived.
+/// Folds channel events: created (with a direct conversation's people), renamed, a new topic, archived.
 pub(super) async fn fold(conn: &mut AnyConnection, recorded: &RecordedEvent) -> Result<(), sqlx::Error> {
     let position = recorded.position.0 as i64;
     match &recorded.event {
@@ -31,6 +31,19 @@ pub(super) async fn fold(conn: &mut AnyConnection, recorded: &RecordedEvent) -> 
         Event::ChannelRenamed { channel_id, name } => {
             sqlx::query("UPDATE channels SET name = $1 WHERE channel_id = $2")
                 .bind(name.clone())
+                .bind(channel_id.to_string())
+                .execute(&mut *conn)
+                .await?;
+        }
+        Event::TopicChanged {
+            channel_id,
+            topic,
+            description,
+            ..
+        } => {
+            sqlx::query("UPDATE channels SET topic = $1, description = $2 WHERE channel_id = $3")
+                .bind(topic.clone())
+                .bind(description.clone())
                 .bind(channel_id.to_string())
                 .execute(&mut *conn)
                 .await?;

@@ -123,7 +123,7 @@ pub(super) async fn fold(conn: &mut AnyConnection, recorded: &RecordedEvent) -> 
                 .execute(&mut *conn)
                 .await?;
             sqlx::query(
-                "UPDATE messages SET body = '', attachments = '', deleted = 1, revision = $1
+                "UPDATE messages SET body = '', attachments = '', deleted = 1, pinned_position = NULL, revision = $1
                  WHERE message_id = $2 AND revision < $3",
             )
             .bind(position)
@@ -171,6 +171,44 @@ pub(super) async fn fold(conn: &mut AnyConnection, recorded: &RecordedEvent) -> 
                 .execute(&mut *conn)
                 .await?;
             bump_revision(conn, *message_id, position).await?;
+        }
+        Event::MessagePinned { message_id, pinned, .. } => {
+            sqlx::query(
+                "UPDATE messages SET pinned_position = $1, revision = $2
+                 WHERE message_id = $3 AND deleted = 0 AND revision < $4",
+            )
+            .bind(pinned.then_some(position))
+            .bind(position)
+            .bind(message_id.to_string())
+            .bind(position)
+            .execute(&mut *conn)
+            .await?;
+        }
+        // A new topic is a line of the channel's timeline, like a message.
+        Event::TopicChanged {
+            channel_id,
+            message_id,
+            topic,
+            by,
+            by_name,
+            ..
+        } => {
+            sqlx::query(
+                "INSERT INTO messages (position, message_id, channel_id, author, body, sent_at_ms, author_id, revision, kind)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(position)
+            .bind(message_id.to_string())
+            .bind(channel_id.to_string())
+            .bind(by_name.to_string())
+            .bind(topic.clone())
+            .bind(recorded.recorded_at_ms)
+            .bind(by.to_string())
+            .bind(position)
+            .bind(parley::MessageKind::Topic.as_str())
+            .execute(&mut *conn)
+            .await?;
         }
         _ => {}
     }
@@ -250,12 +288,17 @@ struct MessageRow {
     replies: i64,
     /// JSON, or empty for none.
     attachments: String,
+    /// Where it was pinned, when it is.
+    pinned_position: Option<i64>,
+    /// `MessageKind::as_str`.
+    kind: String,
 }
 
 /// The columns a [`MessageRow`] reads, in one place (a literal, so queries stay static).
 macro_rules! message_columns {
     () => {
-        "position, message_id, author, body, sent_at_ms, edited, deleted, revision, reply_to, replies, attachments"
+        "position, message_id, author, body, sent_at_ms, edited, deleted, revision, reply_to, replies, attachments, \
+         pinned_position, kind"
     };
 }
 
@@ -304,6 +347,41 @@ pub async fn thread(
     views(pool, backend, channel, rows).await
 }
 
+/// These messages of `channel` (those that exist), in no particular order.
+pub async fn by_ids(
+    pool: &AnyPool,
+    backend: Backend,
+    channel: ChannelId,
+    ids: &[MessageId],
+) -> Result<Vec<MessageView>, StoreReadError> {
+    let ids = serde_json::Value::from(ids.iter().map(ToString::to_string).collect::<Vec<_>>()).to_string();
+    let rows: Vec<MessageRow> = sqlx::query_as(dialect!(backend,
+        sqlite: concat!("SELECT ", message_columns!(),
+            " FROM messages WHERE channel_id = $1 AND message_id IN (SELECT value FROM json_each($2))"),
+        postgres: concat!("SELECT ", message_columns!(),
+            " FROM messages WHERE channel_id = $1 AND message_id IN (SELECT jsonb_array_elements_text($2::jsonb))"),
+    ))
+    .bind(channel.to_string())
+    .bind(ids)
+    .fetch_all(pool)
+    .await?;
+    views(pool, backend, channel, rows).await
+}
+
+/// The pinned messages of `channel`, the last pinned first.
+pub async fn pinned(pool: &AnyPool, backend: Backend, channel: ChannelId) -> Result<Vec<MessageView>, StoreReadError> {
+    let rows: Vec<MessageRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        message_columns!(),
+        " FROM messages WHERE channel_id = $1 AND pinned_position IS NOT NULL ORDER BY pinned_position DESC LIMIT $2"
+    ))
+    .bind(channel.to_string())
+    .bind(i64::from(parley::channel::MAX_PINS))
+    .fetch_all(pool)
+    .await?;
+    views(pool, backend, channel, rows).await
+}
+
 /// Rows as views, with their reactions (one more query), in the order each emoji was first used.
 async fn views(
     pool: &AnyPool,
@@ -330,8 +408,11 @@ async fn views(
         } else {
             serde_json::from_str(&row.attachments).map_err(|e| corrupt(e.to_string()))?
         };
+        let kind = parley::MessageKind::parse(&row.kind).ok_or_else(|| corrupt(format!("kind {:?}", row.kind)))?;
         page.push(MessageView {
             attachments,
+            pinned: row.pinned_position.is_some(),
+            kind,
             edited: row.edited.0,
             deleted: row.deleted.0,
             revision: Position(row.revision.max(position) as u64),
@@ -382,15 +463,27 @@ pub async fn facts(
     channel: ChannelId,
     message_id: MessageId,
     with_reactions: bool,
+    with_pins: bool,
 ) -> Result<Option<MessageFacts>, sqlx::Error> {
-    let row: Option<(Option<String>, Flag, String)> =
-        sqlx::query_as("SELECT author_id, deleted, channel_id FROM messages WHERE message_id = $1")
-            .bind(message_id.to_string())
-            .fetch_optional(pool)
-            .await?;
+    /// Its author, deleted, its channel, where it was pinned, its kind.
+    type FactsRow = (Option<String>, Flag, String, Option<i64>, String);
+    let row: Option<FactsRow> = sqlx::query_as(
+        "SELECT author_id, deleted, channel_id, pinned_position, kind FROM messages WHERE message_id = $1",
+    )
+    .bind(message_id.to_string())
+    .fetch_optional(pool)
+    .await?;
     // A message of another channel does not exist here.
-    let Some((author, deleted, _)) = row.filter(|(_, _, c)| *c == channel.to_string()) else {
+    let Some((author, deleted, _, pinned, kind)) = row.filter(|(_, _, c, _, _)| *c == channel.to_string()) else {
         return Ok(None);
+    };
+    let pins_in_channel: i64 = if with_pins {
+        sqlx::query_scalar("SELECT COUNT(*) FROM messages WHERE channel_id = $1 AND pinned_position IS NOT NULL")
+            .bind(channel.to_string())
+            .fetch_one(pool)
+            .await?
+    } else {
+        0
     };
     let emojis: Vec<String> = if with_reactions {
         sqlx::query_scalar("SELECT DISTINCT emoji FROM reactions WHERE message_id = $1")
@@ -404,6 +497,9 @@ pub async fn facts(
         author_id: author.and_then(|a| a.parse().ok()),
         deleted: deleted.0,
         reactions: emojis.into_iter().filter_map(|e| Emoji::try_from(e).ok()).collect(),
+        pinned: pinned.is_some(),
+        pins_in_channel: u32::try_from(pins_in_channel).unwrap_or(u32::MAX),
+        kind: parley::MessageKind::parse(&kind).unwrap_or(parley::MessageKind::Topic),
     }))
 }
 
@@ -467,7 +563,7 @@ pub async fn edits(pool: &AnyPool, channel: ChannelId, message_id: MessageId) ->
 
 /// Who may read a channel `c`: the lobby's, those of the spaces `$user` belongs to (not
 /// deleted), `$user`'s direct conversations (two parameters, both the user).
-fn readable(first: usize) -> String {
+pub(super) fn readable(first: usize) -> String {
     let (a, b) = (first, first + 1);
     format!(
         "((c.space_id IS NULL AND NOT EXISTS (SELECT 1 FROM direct_members d WHERE d.channel_id = c.channel_id))
@@ -477,17 +573,20 @@ fn readable(first: usize) -> String {
     )
 }
 
-/// The filters' conditions, seven parameters from `first`: author, channel name, has a
-/// file, has a link, sent from, sent before, the `mentions` pattern.
+/// The filters' conditions, eight parameters from `first`: author, channel name, has a
+/// file, has a link, sent from, sent before, the `mentions` pattern, pinned. Messages only,
+/// never the channel's notices.
 fn filtered(first: usize) -> String {
-    let [from, channel, file, link, after, before, mentions] = std::array::from_fn(|i| first + i);
+    let [from, channel, file, link, after, before, mentions, pinned] = std::array::from_fn(|i| first + i);
     format!(
         "m.author = COALESCE(NULLIF(${from}, ''), m.author)
          AND c.name = COALESCE(NULLIF(${channel}, ''), c.name)
          AND (${file} = 0 OR m.attachments <> '')
          AND (${link} = 0 OR m.body LIKE '%http://%' OR m.body LIKE '%https://%')
          AND m.sent_at_ms >= ${after} AND m.sent_at_ms < ${before}
-         AND m.mentions LIKE ${mentions}"
+         AND m.mentions LIKE ${mentions}
+         AND (${pinned} = 0 OR m.pinned_position IS NOT NULL)
+         AND m.kind = ''"
     )
 }
 
@@ -510,7 +609,7 @@ pub async fn search(
              JOIN messages m ON m.position = messages_fts.rowid
              JOIN channels c ON c.channel_id = m.channel_id
              WHERE messages_fts MATCH $3 AND m.deleted = 0 AND {} AND {}
-             ORDER BY CASE WHEN $13 = 1 THEN -m.position ELSE rank END LIMIT $14",
+             ORDER BY CASE WHEN $14 = 1 THEN -m.position ELSE rank END LIMIT $15",
             readable(4),
             filtered(6)
         ),
@@ -521,9 +620,9 @@ pub async fn search(
              JOIN channels c ON c.channel_id = m.channel_id
              CROSS JOIN to_tsquery('parley', $3) AS q
              WHERE to_tsvector('parley', m.body) @@ q AND m.deleted = 0 AND {} AND {}
-             ORDER BY CASE WHEN $13 = 1 THEN m.position::float8 ELSE ts_rank(to_tsvector('parley', m.body), q)::float8 END DESC,
+             ORDER BY CASE WHEN $14 = 1 THEN m.position::float8 ELSE ts_rank(to_tsvector('parley', m.body), q)::float8 END DESC,
                       m.position DESC
-             LIMIT $14",
+             LIMIT $15",
             readable(4),
             filtered(6)
         ),
@@ -532,7 +631,7 @@ pub async fn search(
              FROM messages m
              JOIN channels c ON c.channel_id = m.channel_id
              WHERE m.deleted = 0 AND {} AND {}
-             ORDER BY m.position DESC LIMIT $10",
+             ORDER BY m.position DESC LIMIT $11",
             match backend {
                 Backend::Sqlite => "substr(m.body, 1, 200)",
                 Backend::Postgres => "left(m.body, 200)",
@@ -562,7 +661,8 @@ pub async fn search(
         .bind(i64::from(filters.has_link))
         .bind(filters.after_ms.unwrap_or(i64::MIN))
         .bind(filters.before_ms.unwrap_or(i64::MAX))
-        .bind(mentions);
+        .bind(mentions)
+        .bind(i64::from(filters.pinned));
     if words.is_some() {
         query = query.bind(i64::from(filters.newest_first));
     }

@@ -8,6 +8,7 @@ mod accounts;
 pub mod channels;
 pub mod messages;
 pub mod reads;
+pub mod saved;
 pub mod spaces;
 mod webhooks;
 
@@ -43,7 +44,12 @@ pub async fn fold(conn: &mut AnyConnection, backend: Backend, batch: &[Arc<Recor
             Event::MessageEdited { .. }
             | Event::MessageDeleted { .. }
             | Event::ReactionAdded { .. }
-            | Event::ReactionRemoved { .. } => messages::fold(conn, recorded).await?,
+            | Event::ReactionRemoved { .. }
+            | Event::MessagePinned { .. } => messages::fold(conn, recorded).await?,
+            Event::TopicChanged { .. } => {
+                messages::fold(conn, recorded).await?;
+                channels::fold(conn, recorded).await?
+            }
             Event::ChannelCreated { .. } | Event::ChannelRenamed { .. } | Event::ChannelArchived { .. } => {
                 channels::fold(conn, recorded).await?
             }
@@ -55,8 +61,10 @@ pub async fn fold(conn: &mut AnyConnection, backend: Backend, batch: &[Arc<Recor
             | Event::MemberJoined { .. }
             | Event::MemberLeft { .. }
             | Event::MemberRemoved { .. }
-            | Event::RoleChanged { .. } => spaces::fold(conn, recorded).await?,
+            | Event::RoleChanged { .. }
+            | Event::SpaceConfigured { .. } => spaces::fold(conn, recorded).await?,
             Event::ChannelRead { .. } | Event::ChannelMuted { .. } => reads::fold(conn, recorded).await?,
+            Event::MessageSaved { .. } => saved::fold(conn, recorded).await?,
             Event::WebhookCreated { .. } | Event::WebhookDeleted { .. } => webhooks::fold(conn, recorded).await?,
             Event::AccountRegistered { .. }
             | Event::AdminGranted { .. }

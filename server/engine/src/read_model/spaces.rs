@@ -2,7 +2,7 @@
 
 use super::{bad_value, parse_value};
 use parley::api::{ChannelView, MemberView, SpaceView};
-use parley::space::SpaceId;
+use parley::space::{SpaceId, SpaceSettings, Who};
 use parley::{Event, RecordedEvent, Role, UserId};
 use sqlx::{AnyConnection, AnyPool};
 
@@ -77,10 +77,20 @@ pub(super) async fn fold(conn: &mut AnyConnection, recorded: &RecordedEvent) -> 
             .bind(role.as_str())
             .bind(space_id.to_string())
             .bind(user_id.to_string()),
+        Event::SpaceConfigured { space_id, settings } => {
+            sqlx::query("UPDATE spaces SET pins_by = $1, topics_by = $2 WHERE space_id = $3")
+                .bind(settings.pins.as_str())
+                .bind(settings.topics.as_str())
+                .bind(space_id.to_string())
+        }
         _ => return Ok(()),
     };
     query.execute(&mut *conn).await?;
     Ok(())
+}
+
+fn who(raw: &str) -> Result<Who, sqlx::Error> {
+    Who::parse(raw).ok_or_else(|| bad_value("spaces", raw, "not a setting"))
 }
 
 fn role(raw: &str) -> Result<Role, sqlx::Error> {
@@ -89,8 +99,8 @@ fn role(raw: &str) -> Result<Role, sqlx::Error> {
 
 /// The spaces `user` belongs to (not deleted), oldest first, with their open channels.
 pub async fn of_member(pool: &AnyPool, user: UserId) -> Result<Vec<SpaceView>, sqlx::Error> {
-    let rows: Vec<(String, String, String)> = sqlx::query_as(
-        "SELECT s.space_id, s.name, m.role FROM spaces s
+    let rows: Vec<(String, String, String, String, String)> = sqlx::query_as(
+        "SELECT s.space_id, s.name, m.role, s.pins_by, s.topics_by FROM spaces s
          JOIN space_members m ON m.space_id = s.space_id
          WHERE m.user_id = $1 AND s.deleted = 0 ORDER BY s.created_position",
     )
@@ -98,9 +108,10 @@ pub async fn of_member(pool: &AnyPool, user: UserId) -> Result<Vec<SpaceView>, s
     .fetch_all(pool)
     .await?;
     let mut spaces = Vec::with_capacity(rows.len());
-    for (space_id, name, role_name) in rows {
-        let channels: Vec<(String, String)> = sqlx::query_as(
-            "SELECT channel_id, name FROM channels WHERE space_id = $1 AND archived = 0 ORDER BY created_position",
+    for (space_id, name, role_name, pins_by, topics_by) in rows {
+        let channels: Vec<(String, String, String, String)> = sqlx::query_as(
+            "SELECT channel_id, name, topic, description FROM channels
+             WHERE space_id = $1 AND archived = 0 ORDER BY created_position",
         )
         .bind(&space_id)
         .fetch_all(pool)
@@ -111,13 +122,19 @@ pub async fn of_member(pool: &AnyPool, user: UserId) -> Result<Vec<SpaceView>, s
             role: role(&role_name)?,
             channels: channels
                 .into_iter()
-                .map(|(id, name)| {
+                .map(|(id, name, topic, description)| {
                     Ok(ChannelView {
                         channel_id: parse_value("channels", &id)?,
                         name,
+                        topic,
+                        description,
                     })
                 })
                 .collect::<Result<_, sqlx::Error>>()?,
+            settings: SpaceSettings {
+                pins: who(&pins_by)?,
+                topics: who(&topics_by)?,
+            },
         });
     }
     Ok(spaces)
