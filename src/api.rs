@@ -46,6 +46,31 @@ pub enum SpaceAction {
     },
     CreateChannel {
         name: String,
+        /// Only those added to it may read it (an additive field: public when absent).
+        #[serde(default)]
+        private: bool,
+    },
+    /// Puts oneself in a public channel of the space (from the channel browser).
+    JoinChannel {
+        channel: ChannelId,
+    },
+    /// Takes oneself out of a channel of the space.
+    LeaveChannel {
+        channel: ChannelId,
+    },
+    /// Adds a member of the space to a private channel (moderators who are in it).
+    AddToChannel {
+        channel: ChannelId,
+        member: UserId,
+    },
+    /// Takes someone out of a private channel (moderators who are in it).
+    RemoveFromChannel {
+        channel: ChannelId,
+        member: UserId,
+    },
+    /// Deletes a channel and its messages (admins).
+    DeleteChannel {
+        channel: ChannelId,
     },
     RenameChannel {
         channel: ChannelId,
@@ -95,6 +120,17 @@ pub struct ChannelView {
     pub topic: String,
     #[serde(default)]
     pub description: String,
+    /// Only those added to it may read it.
+    #[serde(default)]
+    pub private: bool,
+}
+
+/// A channel as the channel browser lists it: whether I am in it, and how many are.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelListing {
+    pub channel: ChannelView,
+    pub joined: bool,
+    pub members: u32,
 }
 
 /// A direct conversation, as one of its people sees it.

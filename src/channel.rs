@@ -18,11 +18,35 @@ pub enum ChannelCommand {
         name: String,
         /// The space it is created in (the engine checks the creator's role there first).
         space_id: Option<SpaceId>,
+        /// Only its invited members may read it (a space's channel only); its creator is
+        /// its first member.
+        private: bool,
+        /// Who creates it (none for the lobby, which the server makes).
+        creator: Option<UserId>,
     },
     /// Renames a space's channel (the engine checks the actor may manage channels there).
     RenameChannel { channel_id: ChannelId, name: String },
     /// Makes a space's channel read-only.
     ArchiveChannel { channel_id: ChannelId },
+    /// Puts `user` in a space's channel: joining a public one (oneself), or adding someone
+    /// to a private one (a moderator of its space). The engine checks `user` is in the space.
+    Join {
+        channel_id: ChannelId,
+        user: UserId,
+        by: UserId,
+        /// `by` moderates the channel's space.
+        moderates: bool,
+    },
+    /// Takes `user` out of a space's channel: leaving (oneself), or removing someone from a
+    /// private one (a moderator).
+    Leave {
+        channel_id: ChannelId,
+        user: UserId,
+        by: UserId,
+        moderates: bool,
+    },
+    /// Deletes a space's channel (the engine checks the actor is an admin of the space).
+    DeleteChannel { channel_id: ChannelId },
     /// Sets the topic and description of a space's channel (the engine checks the space
     /// lets the actor).
     SetTopic {
@@ -61,6 +85,9 @@ impl ChannelCommand {
             | Self::OpenDirect { channel_id, .. }
             | Self::RenameChannel { channel_id, .. }
             | Self::SetTopic { channel_id, .. }
+            | Self::Join { channel_id, .. }
+            | Self::Leave { channel_id, .. }
+            | Self::DeleteChannel { channel_id }
             | Self::ArchiveChannel { channel_id } => *channel_id,
         }
     }
@@ -78,13 +105,25 @@ pub struct ChannelState {
     pub archived: bool,
     pub topic: String,
     pub description: String,
+    /// Only those in it may read it.
+    pub private: bool,
+    /// Who joined or left (a public channel's members are in unless they left; a private
+    /// one's only once added).
+    pub inside: std::collections::BTreeMap<UserId, bool>,
+    /// Deleted: it exists no more, for any door.
+    pub deleted: bool,
     /// Number of events in the channel's stream: the expected version of the next append.
     pub version: u64,
 }
 
 impl ChannelState {
     pub fn exists(&self) -> bool {
-        self.name.is_some()
+        self.name.is_some() && !self.deleted
+    }
+
+    /// Whether `user` is in this channel (for a space's channel: see [`ChannelState::inside`]).
+    pub fn is_in(&self, user: UserId) -> bool {
+        self.inside.get(&user).copied().unwrap_or(!self.private)
     }
 }
 
@@ -93,9 +132,14 @@ pub const MAX_DIRECT_MEMBERS: usize = 8;
 
 impl ChannelState {
     /// Whether `user` may read and post here, as far as the channel itself says: a direct
-    /// channel names its people; a space's channel leaves it to the space.
+    /// channel names its people, a private channel those added to it; a public channel of a
+    /// space leaves it to the space (whose members it admits, in it or not).
     pub fn admits_directly(&self, user: UserId) -> Option<bool> {
-        self.members.as_ref().map(|m| m.contains(&user))
+        match &self.members {
+            Some(members) => Some(members.contains(&user)),
+            None if self.private => Some(self.is_in(user)),
+            None => None,
+        }
     }
 }
 
@@ -134,17 +178,92 @@ pub fn decide(state: &ChannelState, command: &ChannelCommand) -> Result<Vec<Even
             channel_id,
             name,
             space_id,
+            private,
+            creator,
         } => {
-            if state.exists() {
+            if state.name.is_some() {
                 return Err(DomainError::ChannelExists);
             }
             if !valid_channel_name(name) {
                 return Err(DomainError::BadChannelName);
             }
-            Ok(vec![Event::ChannelCreated {
+            let created = Event::ChannelCreated {
                 channel_id: *channel_id,
                 name: name.clone(),
                 kind: ChannelKind::of_space(*space_id),
+                private: *private,
+            };
+            if !*private {
+                return Ok(vec![created]);
+            }
+            // A private channel is a space's, and starts with its creator in it.
+            let (Some(_), Some(creator)) = (space_id, creator) else {
+                return Err(DomainError::NotASpaceChannel);
+            };
+            Ok(vec![
+                created,
+                Event::ChannelJoined {
+                    channel_id: *channel_id,
+                    user_id: *creator,
+                    by: *creator,
+                },
+            ])
+        }
+        ChannelCommand::Join {
+            channel_id,
+            user,
+            by,
+            moderates,
+        } => {
+            space_channel(state)?;
+            if state.is_in(*user) {
+                return Ok(Vec::new());
+            }
+            // Anyone joins a public channel, themselves; only a moderator adds to a private one.
+            let allowed = if state.private { *moderates } else { user == by };
+            if !allowed {
+                return Err(DomainError::NotAllowed);
+            }
+            Ok(vec![Event::ChannelJoined {
+                channel_id: *channel_id,
+                user_id: *user,
+                by: *by,
+            }])
+        }
+        ChannelCommand::Leave {
+            channel_id,
+            user,
+            by,
+            moderates,
+        } => {
+            if !state.exists() {
+                return Err(DomainError::NoSuchChannel);
+            }
+            if state.space_id.is_none() {
+                return Err(DomainError::NotASpaceChannel);
+            }
+            if !state.is_in(*user) {
+                return Ok(Vec::new());
+            }
+            // Anyone leaves; only a moderator takes someone else out, of a private channel.
+            if user != by && !(state.private && *moderates) {
+                return Err(DomainError::NotAllowed);
+            }
+            Ok(vec![Event::ChannelLeft {
+                channel_id: *channel_id,
+                user_id: *user,
+                by: *by,
+            }])
+        }
+        ChannelCommand::DeleteChannel { channel_id } => {
+            if !state.exists() {
+                return Err(DomainError::NoSuchChannel);
+            }
+            if state.space_id.is_none() {
+                return Err(DomainError::NotASpaceChannel);
+            }
+            Ok(vec![Event::ChannelDeleted {
+                channel_id: *channel_id,
             }])
         }
         ChannelCommand::RenameChannel { channel_id, name } => {
@@ -203,6 +322,7 @@ pub fn decide(state: &ChannelState, command: &ChannelCommand) -> Result<Vec<Even
             Ok(vec![Event::ChannelCreated {
                 channel_id: *channel_id,
                 name: "direct".into(),
+                private: false,
                 kind: ChannelKind::Direct {
                     members: members.iter().copied().collect(),
                 },
@@ -252,12 +372,23 @@ fn space_channel(state: &ChannelState) -> Result<(), DomainError> {
 
 /// Folds one event of the channel's stream into its state.
 pub fn evolve(mut state: ChannelState, event: &Event) -> ChannelState {
-    if let Event::ChannelCreated { name, kind, .. } = event {
+    if let Event::ChannelCreated {
+        name, kind, private, ..
+    } = event
+    {
         state.name = Some(name.clone());
         state.space_id = kind.space_id();
         state.members = kind.members().map(|m| m.iter().copied().collect());
+        state.private = *private;
     }
     match event {
+        Event::ChannelJoined { user_id, .. } => {
+            state.inside.insert(*user_id, true);
+        }
+        Event::ChannelLeft { user_id, .. } => {
+            state.inside.insert(*user_id, false);
+        }
+        Event::ChannelDeleted { .. } => state.deleted = true,
         Event::ChannelRenamed { name, .. } => state.name = Some(name.clone()),
         Event::ChannelArchived { .. } => state.archived = true,
         Event::TopicChanged { topic, description, .. } => {
@@ -459,6 +590,7 @@ mod tests {
             channel_id,
             name: "general".into(),
             kind: ChannelKind::Lobby,
+            private: false,
         }
     }
 
@@ -470,6 +602,8 @@ mod tests {
             channel_id: id,
             name: "random".into(),
             space_id: Some(space_id),
+            private: false,
+            creator: None,
         };
         let events = decide(&given(&[]), &cmd);
         assert_eq!(
@@ -478,6 +612,7 @@ mod tests {
                 channel_id: id,
                 name: "random".into(),
                 kind: ChannelKind::Space { space_id },
+                private: false,
             }])
         );
         let state = given(&events.unwrap_or_default());
@@ -492,6 +627,8 @@ mod tests {
             channel_id: id,
             name: "general".into(),
             space_id: None,
+            private: false,
+            creator: None,
         };
         assert_eq!(decide(&given(&[created(id)]), &cmd), Err(DomainError::ChannelExists));
     }
@@ -503,6 +640,8 @@ mod tests {
                 channel_id: ChannelId::new(),
                 name: bad.into(),
                 space_id: None,
+                private: false,
+                creator: None,
             };
             assert_eq!(decide(&given(&[]), &cmd), Err(DomainError::BadChannelName), "{bad:?}");
         }
@@ -593,6 +732,7 @@ mod tests {
         let in_space = Event::ChannelCreated {
             channel_id: id,
             name: "design".into(),
+            private: false,
             kind: ChannelKind::Space {
                 space_id: SpaceId::new(),
             },
@@ -867,6 +1007,7 @@ mod tests {
         let in_space = Event::ChannelCreated {
             channel_id: id,
             name: "design".into(),
+            private: false,
             kind: ChannelKind::Space {
                 space_id: SpaceId::new(),
             },
@@ -911,5 +1052,116 @@ mod tests {
         );
         let archived = given(&[in_space, Event::ChannelArchived { channel_id: id }]);
         assert_eq!(decide(&archived, &set("late", "")), Err(DomainError::ChannelArchived));
+    }
+
+    #[test]
+    fn a_private_channel_admits_those_added_and_moderators_add_and_remove() {
+        let id = ChannelId::new();
+        let (ada, bob, eve) = (UserId::new(), UserId::new(), UserId::new());
+        let create = ChannelCommand::CreateChannel {
+            channel_id: id,
+            name: "secret".into(),
+            space_id: Some(SpaceId::new()),
+            private: true,
+            creator: Some(ada),
+        };
+        let events = decide(&given(&[]), &create).unwrap_or_default();
+        assert!(matches!(
+            events.as_slice(),
+            [Event::ChannelCreated { private: true, .. }, Event::ChannelJoined { .. }]
+        ));
+        let state = given(&events);
+        assert_eq!(state.admits_directly(ada), Some(true), "its creator is in it");
+        assert_eq!(state.admits_directly(bob), Some(false));
+        let join = |user, by, moderates| ChannelCommand::Join {
+            channel_id: id,
+            user,
+            by,
+            moderates,
+        };
+        let leave = |user, by, moderates| ChannelCommand::Leave {
+            channel_id: id,
+            user,
+            by,
+            moderates,
+        };
+        assert_eq!(
+            decide(&state, &join(bob, bob, false)),
+            Err(DomainError::NotAllowed),
+            "no one joins alone"
+        );
+        assert_eq!(decide(&state, &join(bob, eve, false)), Err(DomainError::NotAllowed));
+        let added = decide(&state, &join(bob, ada, true)).unwrap_or_default();
+        let state = events.iter().chain(&added).fold(ChannelState::default(), evolve);
+        assert_eq!(state.admits_directly(bob), Some(true));
+        assert_eq!(decide(&state, &join(bob, ada, true)), Ok(Vec::new()), "twice is once");
+        assert_eq!(decide(&state, &leave(ada, bob, false)), Err(DomainError::NotAllowed));
+        let removed = decide(&state, &leave(bob, ada, true)).unwrap_or_default();
+        let state = events
+            .iter()
+            .chain(&added)
+            .chain(&removed)
+            .fold(ChannelState::default(), evolve);
+        assert_eq!(state.admits_directly(bob), Some(false));
+        // A private channel needs a space and a creator.
+        let nowhere = ChannelCommand::CreateChannel {
+            channel_id: ChannelId::new(),
+            name: "x".into(),
+            space_id: None,
+            private: true,
+            creator: Some(ada),
+        };
+        assert_eq!(decide(&given(&[]), &nowhere), Err(DomainError::NotASpaceChannel));
+    }
+
+    #[test]
+    fn a_public_channel_is_left_and_joined_by_oneself_and_a_deleted_one_is_gone() {
+        let id = ChannelId::new();
+        let in_space = Event::ChannelCreated {
+            channel_id: id,
+            name: "lounge".into(),
+            kind: ChannelKind::Space {
+                space_id: SpaceId::new(),
+            },
+            private: false,
+        };
+        let (ada, bob) = (UserId::new(), UserId::new());
+        let state = given(std::slice::from_ref(&in_space));
+        assert!(state.is_in(bob), "a public channel's space members are in it");
+        assert_eq!(state.admits_directly(bob), None, "the space decides who reads it");
+        let leave = ChannelCommand::Leave {
+            channel_id: id,
+            user: bob,
+            by: bob,
+            moderates: false,
+        };
+        let left = decide(&state, &leave).unwrap_or_default();
+        let state = given(&[in_space.clone(), left[0].clone()]);
+        assert!(!state.is_in(bob));
+        assert_eq!(state.admits_directly(bob), None, "leaving takes no access away");
+        let moderator_adds = ChannelCommand::Join {
+            channel_id: id,
+            user: bob,
+            by: ada,
+            moderates: true,
+        };
+        assert_eq!(
+            decide(&state, &moderator_adds),
+            Err(DomainError::NotAllowed),
+            "one joins a public channel oneself"
+        );
+        let deleted = decide(&state, &ChannelCommand::DeleteChannel { channel_id: id }).unwrap_or_default();
+        let state = given(&[in_space, left[0].clone(), deleted[0].clone()]);
+        assert!(!state.exists());
+        let post = ChannelCommand::PostMessage {
+            attachments: Vec::new(),
+            reply_to: None,
+            channel_id: id,
+            message_id: MessageId::new(),
+            author_id: ada,
+            author: name("ada"),
+            body: body("anyone?"),
+        };
+        assert_eq!(decide(&state, &post), Err(DomainError::NoSuchChannel));
     }
 }

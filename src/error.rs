@@ -63,6 +63,8 @@ pub enum DomainError {
     BadSpaceName,
     #[error("you are not a member of this space")]
     NotAMember,
+    #[error("they are not a member of this space")]
+    NotInSpace,
     #[error("you are already a member of this space")]
     AlreadyAMember,
     #[error("your role does not allow this")]

@@ -20,6 +20,28 @@ pub enum Event {
         name: String,
         /// The lobby, a space's channel or a direct conversation.
         kind: ChannelKind,
+        /// A space's channel only its invited members may read (an additive field: absent
+        /// in channels from before private ones, which are public).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        private: bool,
+    },
+    /// Someone is in a space's channel: joined a public one (from the channel browser), or
+    /// was added to a private one (by a moderator, or as its creator).
+    ChannelJoined {
+        channel_id: ChannelId,
+        user_id: UserId,
+        by: UserId,
+    },
+    /// Someone is no longer in a space's channel: left it, or was removed from a private one.
+    ChannelLeft {
+        channel_id: ChannelId,
+        user_id: UserId,
+        by: UserId,
+    },
+    /// An admin deleted a space's channel: its messages leave every read model and door; the
+    /// log keeps them, redacted as deleted messages are.
+    ChannelDeleted {
+        channel_id: ChannelId,
     },
     ChannelRenamed {
         channel_id: ChannelId,
@@ -256,6 +278,9 @@ impl Event {
             Self::MessagePosted { .. } => "MessagePosted",
             Self::ChannelRenamed { .. } => "ChannelRenamed",
             Self::ChannelArchived { .. } => "ChannelArchived",
+            Self::ChannelJoined { .. } => "ChannelJoined",
+            Self::ChannelLeft { .. } => "ChannelLeft",
+            Self::ChannelDeleted { .. } => "ChannelDeleted",
             Self::MessageEdited { .. } => "MessageEdited",
             Self::MessageDeleted { .. } => "MessageDeleted",
             Self::ReactionAdded { .. } => "ReactionAdded",
@@ -314,6 +339,9 @@ impl Event {
             Self::ChannelCreated { channel_id, .. }
             | Self::ChannelRenamed { channel_id, .. }
             | Self::ChannelArchived { channel_id }
+            | Self::ChannelJoined { channel_id, .. }
+            | Self::ChannelLeft { channel_id, .. }
+            | Self::ChannelDeleted { channel_id }
             | Self::MessagePosted { channel_id, .. }
             | Self::MessageEdited { channel_id, .. }
             | Self::MessageDeleted { channel_id, .. }
@@ -647,6 +675,7 @@ mod tests {
             Event::ChannelCreated {
                 channel_id: ChannelId::new(),
                 name: "x".into(),
+                private: false,
                 kind: ChannelKind::Space {
                     space_id: SpaceId::new(),
                 },
@@ -664,6 +693,7 @@ mod tests {
             channel_id,
             name: "old".into(),
             kind,
+            private: false,
         };
         // Payloads as version 1 wrote them: absent fields were left out.
         let lobby = serde_json::json!({ "channel_id": channel_id, "name": "old" });

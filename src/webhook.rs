@@ -16,10 +16,11 @@ pub const MAX_BACKOFF_MS: u64 = 5 * 60 * 1000;
 pub const MAX_URL_CHARS: usize = 2_000;
 
 /// The event types a webhook may ask for: what happens in a space and its channels.
-pub const EVENT_TYPES: [&str; 16] = [
+pub const EVENT_TYPES: [&str; 17] = [
     "ChannelCreated",
     "ChannelRenamed",
     "ChannelArchived",
+    "ChannelDeleted",
     "MessagePosted",
     "MessageEdited",
     "MessageDeleted",

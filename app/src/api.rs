@@ -177,6 +177,20 @@ pub async fn members(space: SpaceId) -> Result<Vec<MemberView>, AppError> {
     Ok(engine.members(&me, space).await?)
 }
 
+/// The channels of a space you may open, with whether you are in each: the channel browser.
+#[server(client = ApiClient, endpoint = "browse_channels", input = server_fn::codec::Json)]
+pub async fn browse_channels(space: SpaceId) -> Result<Vec<parley::api::ChannelListing>, AppError> {
+    let (engine, me) = ssr::signed_in().await?;
+    Ok(engine.browse_channels(&me, space).await?)
+}
+
+/// The people in a channel of a space.
+#[server(client = ApiClient, endpoint = "channel_members", input = server_fn::codec::Json)]
+pub async fn channel_members(space: SpaceId, channel: ChannelId) -> Result<Vec<MemberView>, AppError> {
+    let (engine, me) = ssr::signed_in().await?;
+    Ok(engine.channel_members(&me, space, channel).await?)
+}
+
 /// Creates an account and signs it in (sets the session cookie).
 #[server(client = ApiClient, endpoint = "sign_up", input = server_fn::codec::Json)]
 pub async fn sign_up(username: String, password: String) -> Result<Me, AppError> {

@@ -35,7 +35,8 @@ for (const width of [1280, 800]) {
     const header = page.locator('header.topbar');
     expect((await header.boundingBox())?.height ?? 0).toBeLessThan(64);
     expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBe(0);
-    for (const button of await header.getByRole('button').all()) {
+    // (The topic is cut short with an ellipsis by design: its whole text is on hover and a click away.)
+    for (const button of await header.getByRole('button').and(header.locator(':not([data-testid="channel-topic"])')).all()) {
       expect(await button.evaluate((el) => el.scrollWidth <= el.clientWidth + 1), await button.innerText()).toBe(true);
     }
     // The channel's Send and the thread's Close are both there to be clicked.

@@ -461,12 +461,30 @@ fn MessageList(state: ChatState) -> impl IntoView {
 /// What an empty channel shows: whose place this is, who reads it, and what to do first.
 #[component]
 fn ChannelIntro(state: ChatState) -> impl IntoView {
+    let private = move || {
+        let channel = state.channel.get();
+        state.spaces.with(|spaces| {
+            spaces
+                .iter()
+                .flat_map(|s| s.channels.iter())
+                .any(|c| c.channel_id == channel && c.private)
+        })
+    };
     let words = move || {
         let (name, space) = crate::ui::spaces::channel_title(state);
         if name.starts_with('@') {
             (
                 format!("You and {name}"),
                 "The beginning of your direct conversation: only the people in it can read it.".to_owned(),
+            )
+        } else if let Some(space) = space.as_deref()
+            && private()
+        {
+            (
+                format!("Welcome to 🔒 {name}"),
+                format!(
+                    "The very beginning of the private channel {name} in {space}. Only the people added to it can find and read it: add them from ⋯ → People."
+                ),
             )
         } else if let Some(space) = space {
             (

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod avatar;
 pub mod body;
 pub mod channel_info;
+pub mod channels;
 pub mod chat;
 pub mod crop;
 pub mod dialog;

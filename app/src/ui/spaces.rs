@@ -131,6 +131,15 @@ enum Dialog {
     /// Who may pin and who may set topics.
     Settings(SpaceId, parley::space::SpaceSettings),
     RenameChannel(SpaceId, ChannelId),
+    /// The space's channels, to join and leave.
+    Browse(SpaceId),
+    /// The people in a channel (added and removed by moderators, for a private one).
+    ChannelMembers {
+        space: SpaceId,
+        channel: ChannelId,
+        private: bool,
+        moderates: bool,
+    },
     NewChannel(SpaceId),
     Invites {
         space: SpaceId,
@@ -288,7 +297,10 @@ fn SpaceSection(space: SpaceView, state: ChatState, dialog: RwSignal<Option<Dial
                             class=link_class(state, channel_id)
                             data-testid="channel-link"
                         >
-                            <span class="link-name">"# " {channel.name.clone()}</span>
+                            <span class="link-name">
+                                {if channel.private { "🔒 " } else { "# " }}
+                                {channel.name.clone()}
+                            </span>
                             <DraftMark state channel=channel_id />
                             <Badge state channel=channel_id />
                         </a>
@@ -308,6 +320,9 @@ fn SpaceSection(space: SpaceView, state: ChatState, dialog: RwSignal<Option<Dial
                         }
                     })}
                 {can_invite.then(|| view! { <button data-testid="invite" on:click=invite>"Invite"</button> })}
+                <button data-testid="browse-channels" on:click=move |_| dialog.set(Some(Dialog::Browse(id)))>
+                    "Browse"
+                </button>
                 // The rest, rarer (and one destructive), behind one button.
                 <details class="more" data-testid="space-menu">
                     <summary title="More for this space" aria-label="More for this space">
@@ -373,23 +388,26 @@ fn SpaceSection(space: SpaceView, state: ChatState, dialog: RwSignal<Option<Dial
     }
 }
 
-/// Rename and archive buttons for the channel on screen, for those who may manage it.
+/// The channel on screen's menu, for the members of its space: its people, leaving it; for
+/// those who may manage channels, renaming and archiving; for admins, deleting it.
 #[component]
 pub fn ChannelActions(state: ChatState) -> impl IntoView {
     let dialog = RwSignal::new(None::<Dialog>);
-    // The space of the channel on screen, when my role there may manage its channels.
-    let managed = move || {
+    // The space of the channel on screen, my role there, and whether the channel is private.
+    let here = move || {
         let channel = state.channel.get();
         state.spaces.with(|spaces| {
-            spaces
-                .iter()
-                .find(|s| s.channels.iter().any(|c| c.channel_id == channel))
-                .filter(|s| s.role.can(Right::ManageChannels))
-                .map(|s| (s.space_id, channel))
+            spaces.iter().find_map(|s| {
+                let found = s.channels.iter().find(|c| c.channel_id == channel)?;
+                Some((s.space_id, channel, s.role, found.private))
+            })
         })
     };
+    let managed = move || here().filter(|(_, _, role, _)| role.can(Right::ManageChannels));
     let archive = move |_| {
-        let Some((space, channel)) = managed() else { return };
+        let Some((space, channel, _, _)) = managed() else {
+            return;
+        };
         if !crate::ui::dialog::confirm("Archive this channel? Its history stays; nothing new can be posted.") {
             return;
         }
@@ -403,9 +421,42 @@ pub fn ChannelActions(state: ChatState) -> impl IntoView {
             }
         });
     };
+    let delete = move |_| {
+        let Some((space, channel, _, _)) = here() else { return };
+        if !crate::ui::dialog::confirm("Delete this channel and all its messages, for everyone? This cannot be undone.")
+        {
+            return;
+        }
+        spawn_local(async move {
+            match act_on_space(space, SpaceAction::DeleteChannel { channel }).await {
+                Ok(_) => {
+                    refresh(state);
+                    go("/");
+                }
+                Err(e) => alert(&e.to_string()),
+            }
+        });
+    };
+    let leave = move |_| {
+        let Some((space, channel, _, private)) = here() else {
+            return;
+        };
+        if private && !crate::ui::dialog::confirm("Leave this private channel? Someone will have to add you again.") {
+            return;
+        }
+        spawn_local(async move {
+            match act_on_space(space, SpaceAction::LeaveChannel { channel }).await {
+                Ok(_) => {
+                    refresh(state);
+                    go("/");
+                }
+                Err(e) => alert(&e.to_string()),
+            }
+        });
+    };
     view! {
-        <Show when=move || managed().is_some()>
-            // Managing the channel is rare: one small button in the header opens it.
+        <Show when=move || here().is_some()>
+            // Rarely needed: one small button in the header opens it.
             <details class="more" data-testid="channel-menu">
                 <summary class="reset" title="Channel settings" aria-label="Channel settings">
                     "⋯"
@@ -413,22 +464,40 @@ pub fn ChannelActions(state: ChatState) -> impl IntoView {
                 <div class="more-menu" on:click=|ev| close_details(&ev)>
                     <button
                         class="reset"
-                        data-testid="rename-channel"
+                        data-testid="channel-people"
                         on:click=move |_| {
-                            if let Some((space, channel)) = managed() {
-                                dialog.set(Some(Dialog::RenameChannel(space, channel)));
+                            if let Some((space, channel, role, private)) = here() {
+                                let moderates = role.can(Right::ManageChannels);
+                                dialog.set(Some(Dialog::ChannelMembers { space, channel, private, moderates }));
                             }
                         }
                     >
-                        "Rename channel"
+                        "People"
                     </button>
-                    <button
-                        class="reset danger"
-                        data-testid="archive-channel"
-                        on:click=archive
-                    >
-                        "Archive channel…"
+                    <button class="reset" data-testid="leave-channel" on:click=leave>
+                        "Leave channel"
                     </button>
+                    <Show when=move || managed().is_some()>
+                        <button
+                            class="reset"
+                            data-testid="rename-channel"
+                            on:click=move |_| {
+                                if let Some((space, channel, _, _)) = managed() {
+                                    dialog.set(Some(Dialog::RenameChannel(space, channel)));
+                                }
+                            }
+                        >
+                            "Rename channel"
+                        </button>
+                        <button class="reset danger" data-testid="archive-channel" on:click=archive>
+                            "Archive channel…"
+                        </button>
+                    </Show>
+                    <Show when=move || here().is_some_and(|(_, _, role, _)| role.can(Right::ManageSpace))>
+                        <button class="reset danger" data-testid="delete-channel" on:click=delete>
+                            "Delete channel…"
+                        </button>
+                    </Show>
                 </div>
             </details>
         </Show>
@@ -577,20 +646,26 @@ fn SidebarDialog(d: Dialog, dialog: RwSignal<Option<Dialog>>, state: ChatState) 
         }
         .into_any(),
         Dialog::NewChannel(space) => view! {
-            <NameForm
-                title="Create a channel"
-                label="Its name: lowercase letters, digits, '-' or '_'"
-                submit="Create channel"
-                check=|_: &str| Ok(())
-                on_submit=move |name: String| async move {
-                    let outcome = act_on_space(space, SpaceAction::CreateChannel { name }).await?;
-                    refresh(state);
-                    if let SpaceOutcome::Channel { channel_id } = outcome {
-                        go(&channel_href(channel_id));
-                    }
-                    Ok(())
-                }
-                close
+            <crate::ui::channels::NewChannelForm space state close=Callback::new(move |()| close()) />
+        }
+        .into_any(),
+        Dialog::Browse(space) => view! {
+            <crate::ui::channels::ChannelBrowser space state close=Callback::new(move |()| close()) />
+        }
+        .into_any(),
+        Dialog::ChannelMembers {
+            space,
+            channel,
+            private,
+            moderates,
+        } => view! {
+            <crate::ui::channels::ChannelMembers
+                space
+                channel
+                private
+                moderates
+                state
+                close=Callback::new(move |()| close())
             />
         }
         .into_any(),

@@ -127,6 +127,8 @@ impl Server {
                     channel_id: *channel,
                     name: format!("bench-{i}"),
                     space_id: None,
+                    private: false,
+                    creator: None,
                 };
                 let metadata = EventMetadata {
                     actor: "bench".into(),

@@ -101,6 +101,8 @@ pub struct ApiChannel {
     pub topic: String,
     /// What the channel is for (empty when none).
     pub description: String,
+    /// Only the people added to it may read it.
+    pub private: bool,
 }
 
 /// A message, oldest first in pages.
@@ -340,6 +342,7 @@ async fn list_channels(State(state): State<AppState>, headers: HeaderMap) -> Res
         space_name: None,
         topic: String::new(),
         description: String::new(),
+        private: false,
     }];
     for space in state.engine.my_spaces(&me).await? {
         channels.extend(space.channels.into_iter().map(|c| ApiChannel {
@@ -350,6 +353,7 @@ async fn list_channels(State(state): State<AppState>, headers: HeaderMap) -> Res
             space_name: Some(space.name.clone()),
             topic: c.topic,
             description: c.description,
+            private: c.private,
         }));
     }
     channels.extend(state.engine.my_directs(&me).await?.into_iter().map(|d| ApiChannel {
@@ -360,6 +364,7 @@ async fn list_channels(State(state): State<AppState>, headers: HeaderMap) -> Res
         space_name: None,
         topic: String::new(),
         description: String::new(),
+        private: false,
     }));
     Ok(Json(channels))
 }

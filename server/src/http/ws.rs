@@ -434,9 +434,15 @@ async fn revoke(
 ) -> Result<(), mpsc::error::SendError<Message>> {
     let mut ended = Vec::new();
     for (channel, follow) in follows.iter() {
+        let me = session.me.user_id;
         let gone = match lost {
-            Some(lost) => follow.space == Some(lost.space) && lost.user.is_none_or(|user| user == session.me.user_id),
-            None => engine.authorize_channel(&session.me, *channel).await.is_err(),
+            Some(lost) if lost.user.is_some_and(|user| user != me) => false,
+            Some(AccessLost { space: Some(space), .. }) => follow.space == Some(space),
+            // A channel's notice: that channel only, if this user may no longer read it.
+            Some(AccessLost {
+                channel: Some(lost), ..
+            }) => lost == *channel && engine.authorize_channel(&session.me, *channel).await.is_err(),
+            _ => engine.authorize_channel(&session.me, *channel).await.is_err(),
         };
         if gone {
             ended.push(*channel);

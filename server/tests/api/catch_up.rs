@@ -102,6 +102,8 @@ async fn other_channels_events_are_not_sent() {
                 channel_id: other,
                 name: "other".into(),
                 space_id: None,
+                private: false,
+                creator: None,
             },
             metadata,
         )

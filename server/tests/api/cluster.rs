@@ -313,7 +313,10 @@ async fn a_channel_archived_through_one_node_takes_no_post_through_another() {
         a,
         &ada,
         space.space_id,
-        SpaceAction::CreateChannel { name: "random".into() },
+        SpaceAction::CreateChannel {
+            name: "random".into(),
+            private: false,
+        },
     )
     .await
     {
@@ -671,4 +674,48 @@ async fn a_file_uploaded_through_one_node_is_served_by_another_from_the_shared_b
     let path = object_store::path::Path::from(format!("files/{}", file.file_id));
     let stored = object_store::ObjectStore::get(&bucket, &path).await.unwrap();
     assert_eq!(stored.bytes().await.unwrap().to_vec(), picture);
+}
+
+#[tokio::test]
+async fn someone_taken_out_of_a_private_channel_through_one_node_is_shut_out_through_another() {
+    let Some(nodes) = cluster(2).await else { return };
+    let (a, b) = (&nodes[0], &nodes[1]);
+    let (ada, bob) = (a.sign_up("ada").await, a.sign_up("bob").await);
+    let space = create_space(a, &ada, "private").await;
+    let code = invite(a, &ada, space.space_id, None, None).await;
+    join(a, &bob, space.space_id, &code).await.unwrap();
+    let create = SpaceAction::CreateChannel {
+        name: "inner".into(),
+        private: true,
+    };
+    let Ok(parley_app::api::SpaceOutcome::Channel { channel_id: channel }) = act(a, &ada, space.space_id, create).await
+    else {
+        panic!("a private channel")
+    };
+    let history = serde_json::json!({ "channel": channel, "before": null, "limit": 50 });
+    assert_eq!(b.call_as(&bob.http, "history", history.clone()).await.status(), 400);
+    // Added through A: B lets him in, and he follows it there.
+    let add = SpaceAction::AddToChannel {
+        channel,
+        member: bob.me.user_id,
+    };
+    act(a, &ada, space.space_id, add).await.unwrap();
+    b.wait_projected().await;
+    assert_eq!(b.call_as(&bob.http, "history", history.clone()).await.status(), 200);
+    let mut socket = b.socket_as(&bob).await;
+    socket.subscribe(channel, Position::ZERO).await;
+    // Taken out through A: B shuts every door, the socket included.
+    let remove = SpaceAction::RemoveFromChannel {
+        channel,
+        member: bob.me.user_id,
+    };
+    act(a, &ada, space.space_id, remove).await.unwrap();
+    assert!(
+        matches!(socket.next_within(Duration::from_secs(2)).await, ServerFrame::Error { error } if error.contains("no longer read"))
+    );
+    assert_eq!(b.call_as(&bob.http, "history", history).await.status(), 400);
+    let post = b
+        .call_as(&bob.http, "post_message", post_args(channel, "still here?"))
+        .await;
+    assert_eq!(post.status(), 400);
 }

@@ -292,7 +292,8 @@ impl TestApp {
         .await
         .unwrap();
         let channels: Vec<(String, String, i64, Option<String>, i64)> = sqlx::query_as(
-            "SELECT channel_id, name || '|' || topic || '|' || description, created_position, space_id, archived
+            "SELECT channel_id, name || '|' || topic || '|' || description || '|' || private || '|' || deleted,
+                    created_position, space_id, archived
              FROM channels ORDER BY channel_id",
         )
         .fetch_all(pool)
@@ -345,6 +346,11 @@ impl TestApp {
                 .fetch_all(pool)
                 .await
                 .unwrap();
+        let channel_members: Vec<(String, String, i64)> =
+            sqlx::query_as("SELECT channel_id, user_id, inside FROM channel_members ORDER BY channel_id, user_id")
+                .fetch_all(pool)
+                .await
+                .unwrap();
         let saved: Vec<(String, String, String, i64)> = sqlx::query_as(
             "SELECT user_id, message_id, channel_id, saved_position FROM saved_items ORDER BY user_id, message_id",
         )
@@ -360,6 +366,7 @@ impl TestApp {
         let mut dump: Vec<String> = messages.iter().map(|m| format!("{m:?}")).collect();
         dump.extend(erased.iter().map(|e| format!("{e:?}")));
         dump.extend(saved.iter().map(|s| format!("{s:?}")));
+        dump.extend(channel_members.iter().map(|m| format!("{m:?}")));
         dump.extend(markers.iter().map(|m| format!("{m:?}")));
         dump.extend(files.iter().map(|f| format!("{f:?}")));
         dump.extend(edits.iter().map(|e| format!("{e:?}")));

@@ -21,6 +21,7 @@ mod ops;
 mod passkeys;
 mod pins;
 mod presence;
+mod private;
 mod profiles;
 mod projection;
 mod rest;

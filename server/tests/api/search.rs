@@ -117,7 +117,10 @@ async fn filters_narrow_a_search_by_author_channel_files_links_dates_and_mention
         &app,
         &ada,
         space.space_id,
-        parley::api::SpaceAction::CreateChannel { name: "ops".into() },
+        parley::api::SpaceAction::CreateChannel {
+            name: "ops".into(),
+            private: false,
+        },
     )
     .await
     .unwrap();

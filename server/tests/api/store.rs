@@ -33,6 +33,7 @@ fn created(channel_id: ChannelId) -> NewEvent {
             channel_id,
             name: "test".into(),
             kind: ChannelKind::Lobby,
+            private: false,
         },
         metadata: EventMetadata {
             actor: "system".into(),

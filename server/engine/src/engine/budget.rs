@@ -153,6 +153,9 @@ pub fn write_of(event: &Event) -> Option<Write> {
         | Event::MemberRemoved { .. }
         | Event::RoleChanged { .. }
         | Event::ChannelRenamed { .. }
+        | Event::ChannelJoined { .. }
+        | Event::ChannelLeft { .. }
+        | Event::ChannelDeleted { .. }
         | Event::TopicChanged { .. }
         | Event::SpaceConfigured { .. }
         | Event::ChannelArchived { .. } => Write::SpaceAction,

@@ -124,6 +124,7 @@ mod tests {
             channel_id,
             name: "general".into(),
             kind: ChannelKind::Lobby,
+            private: false,
         }
     }
 

@@ -303,6 +303,9 @@ impl Engine {
             ChannelCommand::RenameChannel { .. }
             | ChannelCommand::ArchiveChannel { .. }
             | ChannelCommand::SetTopic { .. }
+            | ChannelCommand::Join { .. }
+            | ChannelCommand::Leave { .. }
+            | ChannelCommand::DeleteChannel { .. }
             | ChannelCommand::PostMessage { .. } => ExpectedVersion::Any,
         };
         // One span per command: its correlation id travels on in the events' metadata, to
@@ -409,6 +412,8 @@ impl Engine {
             channel_id: ChannelId::GENERAL,
             name: "general".into(),
             space_id: None,
+            private: false,
+            creator: None,
         };
         let metadata = EventMetadata {
             actor: "system".into(),

@@ -22,14 +22,23 @@ impl Engine {
             ..metadata
         };
         let synced = self.synced().await?;
-        let channel_id = self.create_channel_as(&synced, me, space_id, "general", caused).await?;
+        let channel_id = self
+            .create_channel_as(&synced, me, space_id, "general", false, caused)
+            .await?;
         Ok((space_id, channel_id))
     }
 
-    /// Creates a channel in a space, if `me` may manage its channels.
-    pub async fn create_channel(&self, me: &Me, space_id: SpaceId, name: &str) -> Result<ChannelId, EngineError> {
+    /// Creates a channel in a space (private: only those added may read it), if `me` may
+    /// manage its channels.
+    pub async fn create_channel(
+        &self,
+        me: &Me,
+        space_id: SpaceId,
+        name: &str,
+        private: bool,
+    ) -> Result<ChannelId, EngineError> {
         let synced = self.synced().await?;
-        self.create_channel_as(&synced, me, space_id, name, self.metadata(me, None))
+        self.create_channel_as(&synced, me, space_id, name, private, self.metadata(me, None))
             .await
     }
 
@@ -39,6 +48,7 @@ impl Engine {
         me: &Me,
         space_id: SpaceId,
         name: &str,
+        private: bool,
         metadata: EventMetadata,
     ) -> Result<ChannelId, EngineError> {
         self.space(synced, space_id)
@@ -49,6 +59,8 @@ impl Engine {
             channel_id,
             name: name.to_owned(),
             space_id: Some(space_id),
+            private,
+            creator: Some(me.user_id),
         };
         let appended = self.execute_in(synced, command, metadata).await?;
         self.wait_projected(appended.last).await;
@@ -65,9 +77,31 @@ impl Engine {
         self.spend(me, crate::engine::budget::Write::SpaceAction).await?;
         let now_ms = self.rules_now_ms();
         let command = match action {
-            SpaceAction::CreateChannel { name } => {
-                let channel_id = self.create_channel(me, space_id, &name).await?;
+            SpaceAction::CreateChannel { name, private } => {
+                let channel_id = self.create_channel(me, space_id, &name, private).await?;
                 return Ok(SpaceOutcome::Channel { channel_id });
+            }
+            SpaceAction::JoinChannel { channel } => {
+                self.membership(me, space_id, channel, me.user_id, true).await?;
+                return Ok(SpaceOutcome::Done);
+            }
+            SpaceAction::LeaveChannel { channel } => {
+                self.membership(me, space_id, channel, me.user_id, false).await?;
+                return Ok(SpaceOutcome::Done);
+            }
+            SpaceAction::AddToChannel { channel, member } => {
+                self.membership(me, space_id, channel, member, true).await?;
+                return Ok(SpaceOutcome::Done);
+            }
+            SpaceAction::RemoveFromChannel { channel, member } => {
+                self.membership(me, space_id, channel, member, false).await?;
+                return Ok(SpaceOutcome::Done);
+            }
+            SpaceAction::DeleteChannel { channel } => {
+                let command = ChannelCommand::DeleteChannel { channel_id: channel };
+                self.manage_channel(me, space_id, command, space::Right::ManageSpace)
+                    .await?;
+                return Ok(SpaceOutcome::Done);
             }
             SpaceAction::CreateInvite {
                 expires_in_minutes,
@@ -128,7 +162,8 @@ impl Engine {
         Ok(SpaceOutcome::Done)
     }
 
-    /// Renames, archives or sets the topic of a channel of `space_id`, if `me` has `right` there.
+    /// Renames, archives, deletes or sets the topic of a channel of `space_id`, if `me` has
+    /// `right` there (and is in the channel, if it is private).
     pub(crate) async fn manage_channel(
         &self,
         me: &Me,
@@ -137,13 +172,105 @@ impl Engine {
         right: space::Right,
     ) -> Result<(), EngineError> {
         let synced = self.synced().await?;
+        self.channel_of_space(&synced, me, space_id, command.channel_id())
+            .await?;
         self.space(&synced, space_id).await?.authorize(me.user_id, right)?;
-        if self.state(&synced, command.channel_id()).await?.space_id != Some(space_id) {
-            return Err(DomainError::NoSuchChannel.into());
-        }
+        let deleting = matches!(command, ChannelCommand::DeleteChannel { .. });
         let appended = self.execute_in(&synced, command, self.metadata(me, None)).await?;
+        if deleting {
+            // This node's sockets stop following it before the answer.
+            self.wait_followed(appended.last).await?;
+        }
         self.wait_projected(appended.last).await;
         Ok(())
+    }
+
+    /// A channel of `space_id` that `me` can see: one of its public channels (`me` a member
+    /// of the space), or a private one `me` is in. Anything else does not exist, for `me`.
+    async fn channel_of_space(
+        &self,
+        synced: &Synced,
+        me: &Me,
+        space_id: SpaceId,
+        channel: ChannelId,
+    ) -> Result<parley::ChannelState, EngineError> {
+        let state = self.state(synced, channel).await?;
+        let space = self.space(synced, space_id).await?;
+        if state.space_id != Some(space_id)
+            || !state.exists()
+            || !space.is_member(me.user_id)
+            || state.admits_directly(me.user_id) == Some(false)
+        {
+            return Err(DomainError::NoSuchChannel.into());
+        }
+        Ok(state)
+    }
+
+    /// Puts `user` in a channel of `space_id` (`inside`) or takes them out: oneself, or, for a
+    /// private channel, by a moderator who is in it. Only a member of the space is put in.
+    async fn membership(
+        &self,
+        me: &Me,
+        space_id: SpaceId,
+        channel: ChannelId,
+        user: parley::UserId,
+        inside: bool,
+    ) -> Result<(), EngineError> {
+        let synced = self.synced().await?;
+        self.channel_of_space(&synced, me, space_id, channel).await?;
+        let space = self.space(&synced, space_id).await?;
+        if inside && !space.is_member(user) {
+            return Err(DomainError::NotInSpace.into());
+        }
+        let moderates = space
+            .role(me.user_id)
+            .is_some_and(|r| r.can(space::Right::ManageChannels));
+        let (by, channel_id) = (me.user_id, channel);
+        let command = if inside {
+            ChannelCommand::Join {
+                channel_id,
+                user,
+                by,
+                moderates,
+            }
+        } else {
+            ChannelCommand::Leave {
+                channel_id,
+                user,
+                by,
+                moderates,
+            }
+        };
+        let appended = self.execute_in(&synced, command, self.metadata(me, None)).await?;
+        // Whoever was taken out loses this node's sockets' subscription before the answer.
+        self.wait_followed(appended.last).await?;
+        self.wait_projected(appended.last).await;
+        Ok(())
+    }
+
+    /// The channels of a space `me` may open (its public channels, the private ones `me` is
+    /// in), with whether `me` is in each and how many are: the channel browser.
+    pub async fn browse_channels(
+        &self,
+        me: &Me,
+        space_id: SpaceId,
+    ) -> Result<Vec<parley::api::ChannelListing>, EngineError> {
+        if !self.space(&self.synced().await?, space_id).await?.is_member(me.user_id) {
+            return Err(DomainError::NotAMember.into());
+        }
+        Ok(read_model::spaces::browse(self.store.pool(), space_id, me.user_id).await?)
+    }
+
+    /// The people in a channel of a space (for its members; a private one's for those in it).
+    pub async fn channel_members(
+        &self,
+        me: &Me,
+        space_id: SpaceId,
+        channel: ChannelId,
+    ) -> Result<Vec<MemberView>, EngineError> {
+        let synced = self.synced().await?;
+        self.channel_of_space(&synced, me, space_id, channel).await?;
+        Ok(read_model::spaces::channel_members(self.store.pool(), space_id, channel).await?)
     }
 
     /// Decides a space command against the space's state and appends it at that version;

@@ -17,11 +17,14 @@ use std::sync::Arc;
 use std::sync::RwLock;
 use tokio::sync::broadcast;
 
-/// Someone can no longer read a space's channels: one member (`user`), or everyone when
-/// the space was deleted (`None`).
+/// Someone can no longer read a space's channels (`space`), or may no longer read one
+/// channel (`channel`: taken out of a private channel, or it was deleted): one person
+/// (`user`), or everyone (`None`). A channel's notice is checked again by who receives it
+/// (leaving a public channel takes nothing away).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AccessLost {
-    pub space: SpaceId,
+    pub space: Option<SpaceId>,
+    pub channel: Option<parley::ChannelId>,
     pub user: Option<UserId>,
 }
 
@@ -96,13 +99,31 @@ impl Follower for LogState {
         match event {
             Event::MemberLeft { space_id, user_id } | Event::MemberRemoved { space_id, user_id } => {
                 let _ = self.access_lost.send(AccessLost {
-                    space: *space_id,
+                    space: Some(*space_id),
+                    channel: None,
                     user: Some(*user_id),
                 });
             }
             Event::SpaceDeleted { space_id } => {
                 let _ = self.access_lost.send(AccessLost {
-                    space: *space_id,
+                    space: Some(*space_id),
+                    channel: None,
+                    user: None,
+                });
+            }
+            Event::ChannelLeft {
+                channel_id, user_id, ..
+            } => {
+                let _ = self.access_lost.send(AccessLost {
+                    space: None,
+                    channel: Some(*channel_id),
+                    user: Some(*user_id),
+                });
+            }
+            Event::ChannelDeleted { channel_id } => {
+                let _ = self.access_lost.send(AccessLost {
+                    space: None,
+                    channel: Some(*channel_id),
                     user: None,
                 });
             }

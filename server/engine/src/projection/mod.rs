@@ -444,6 +444,7 @@ impl Projector {
                 "space_members",
                 "invites",
                 "direct_members",
+                "channel_members",
                 "read_markers",
                 "saved_items",
                 "attachments",

@@ -79,6 +79,7 @@ pub(super) async fn erase(conn: &mut AnyConnection, recorded: &RecordedEvent) ->
         "DELETE FROM space_members WHERE user_id = $1",
         "DELETE FROM read_markers WHERE user_id = $1",
         "DELETE FROM saved_items WHERE user_id = $1",
+        "DELETE FROM channel_members WHERE user_id = $1",
     ] {
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(&user)

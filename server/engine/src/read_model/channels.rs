@@ -5,11 +5,17 @@ use parley::api::DirectView;
 use parley::{ChannelId, Event, RecordedEvent, UserId};
 use sqlx::{AnyConnection, AnyPool};
 
-/// Folds channel events: created (with a direct conversation's people), renamed, a new topic, archived.
+/// Folds channel events: created (with a direct conversation's people), renamed, a new topic,
+/// who is in it, archived, deleted.
 pub(super) async fn fold(conn: &mut AnyConnection, recorded: &RecordedEvent) -> Result<(), sqlx::Error> {
     let position = recorded.position.0 as i64;
     match &recorded.event {
-        Event::ChannelCreated { channel_id, name, kind } => {
+        Event::ChannelCreated {
+            channel_id,
+            name,
+            kind,
+            private,
+        } => {
             for user_id in kind.members().unwrap_or_default() {
                 sqlx::query("INSERT INTO direct_members (channel_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
                     .bind(channel_id.to_string())
@@ -18,13 +24,14 @@ pub(super) async fn fold(conn: &mut AnyConnection, recorded: &RecordedEvent) -> 
                     .await?;
             }
             sqlx::query(
-                "INSERT INTO channels (channel_id, name, created_position, space_id) VALUES ($1, $2, $3, $4)
+                "INSERT INTO channels (channel_id, name, created_position, space_id, private) VALUES ($1, $2, $3, $4, $5)
                  ON CONFLICT (channel_id) DO NOTHING",
             )
             .bind(channel_id.to_string())
             .bind(name.clone())
             .bind(position)
             .bind(kind.space_id().map(|s| s.to_string()))
+            .bind(i64::from(*private))
             .execute(&mut *conn)
             .await?;
         }
@@ -47,6 +54,43 @@ pub(super) async fn fold(conn: &mut AnyConnection, recorded: &RecordedEvent) -> 
                 .bind(channel_id.to_string())
                 .execute(&mut *conn)
                 .await?;
+        }
+        Event::ChannelJoined {
+            channel_id, user_id, ..
+        }
+        | Event::ChannelLeft {
+            channel_id, user_id, ..
+        } => {
+            let inside = matches!(recorded.event, Event::ChannelJoined { .. });
+            sqlx::query(
+                "INSERT INTO channel_members (channel_id, user_id, inside) VALUES ($1, $2, $3)
+                 ON CONFLICT (channel_id, user_id) DO UPDATE SET inside = excluded.inside",
+            )
+            .bind(channel_id.to_string())
+            .bind(user_id.to_string())
+            .bind(i64::from(inside))
+            .execute(&mut *conn)
+            .await?;
+        }
+        // Its messages leave every read model (marked deleted, as a deleted message is, so
+        // that doors serving the log redact them), with all that hangs on them.
+        Event::ChannelDeleted { channel_id } => {
+            let channel = channel_id.to_string();
+            for sql in [
+                "DELETE FROM reactions WHERE message_id IN (SELECT message_id FROM messages WHERE channel_id = $1)",
+                "DELETE FROM message_edits WHERE message_id IN (SELECT message_id FROM messages WHERE channel_id = $1)",
+                "DELETE FROM attachments WHERE channel_id = $1",
+                "DELETE FROM saved_items WHERE channel_id = $1",
+                "DELETE FROM channel_members WHERE channel_id = $1",
+                "UPDATE messages SET body = '', attachments = '', mentions = '', deleted = 1, pinned_position = NULL
+                 WHERE channel_id = $1",
+                "UPDATE channels SET deleted = 1 WHERE channel_id = $1",
+            ] {
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(&channel)
+                    .execute(&mut *conn)
+                    .await?;
+            }
         }
         Event::ChannelArchived { channel_id } => {
             sqlx::query("UPDATE channels SET archived = 1 WHERE channel_id = $1")

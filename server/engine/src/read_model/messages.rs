@@ -562,14 +562,18 @@ pub async fn edits(pool: &AnyPool, channel: ChannelId, message_id: MessageId) ->
 }
 
 /// Who may read a channel `c`: the lobby's, those of the spaces `$user` belongs to (not
-/// deleted), `$user`'s direct conversations (two parameters, both the user).
+/// deleted; a private channel's only if `$user` is in it; not a deleted channel), `$user`'s
+/// direct conversations (three parameters, each the user).
 pub(super) fn readable(first: usize) -> String {
-    let (a, b) = (first, first + 1);
+    let (a, b, c) = (first, first + 1, first + 2);
     format!(
         "((c.space_id IS NULL AND NOT EXISTS (SELECT 1 FROM direct_members d WHERE d.channel_id = c.channel_id))
           OR EXISTS (SELECT 1 FROM direct_members d WHERE d.channel_id = c.channel_id AND d.user_id = ${a})
-          OR EXISTS (SELECT 1 FROM space_members s JOIN spaces sp ON sp.space_id = s.space_id
-                     WHERE s.space_id = c.space_id AND s.user_id = ${b} AND sp.deleted = 0))"
+          OR (EXISTS (SELECT 1 FROM space_members s JOIN spaces sp ON sp.space_id = s.space_id
+                      WHERE s.space_id = c.space_id AND s.user_id = ${b} AND sp.deleted = 0)
+              AND c.deleted = 0
+              AND (c.private = 0 OR EXISTS (SELECT 1 FROM channel_members cm
+                                            WHERE cm.channel_id = c.channel_id AND cm.user_id = ${c} AND cm.inside = 1))))"
     )
 }
 
@@ -609,9 +613,9 @@ pub async fn search(
              JOIN messages m ON m.position = messages_fts.rowid
              JOIN channels c ON c.channel_id = m.channel_id
              WHERE messages_fts MATCH $3 AND m.deleted = 0 AND {} AND {}
-             ORDER BY CASE WHEN $14 = 1 THEN -m.position ELSE rank END LIMIT $15",
+             ORDER BY CASE WHEN $15 = 1 THEN -m.position ELSE rank END LIMIT $16",
             readable(4),
-            filtered(6)
+            filtered(7)
         ),
         (true, Backend::Postgres) => format!(
             "SELECT {columns},
@@ -620,24 +624,24 @@ pub async fn search(
              JOIN channels c ON c.channel_id = m.channel_id
              CROSS JOIN to_tsquery('parley', $3) AS q
              WHERE to_tsvector('parley', m.body) @@ q AND m.deleted = 0 AND {} AND {}
-             ORDER BY CASE WHEN $14 = 1 THEN m.position::float8 ELSE ts_rank(to_tsvector('parley', m.body), q)::float8 END DESC,
+             ORDER BY CASE WHEN $15 = 1 THEN m.position::float8 ELSE ts_rank(to_tsvector('parley', m.body), q)::float8 END DESC,
                       m.position DESC
-             LIMIT $15",
+             LIMIT $16",
             readable(4),
-            filtered(6)
+            filtered(7)
         ),
         (false, _) => format!(
             "SELECT {columns}, {}
              FROM messages m
              JOIN channels c ON c.channel_id = m.channel_id
              WHERE m.deleted = 0 AND {} AND {}
-             ORDER BY m.position DESC LIMIT $11",
+             ORDER BY m.position DESC LIMIT $12",
             match backend {
                 Backend::Sqlite => "substr(m.body, 1, 200)",
                 Backend::Postgres => "left(m.body, 200)",
             },
             readable(1),
-            filtered(3)
+            filtered(4)
         ),
     };
     let mut query = sqlx::query_as::<_, (String, String, String, i64, String, i64, String)>(sqlx::AssertSqlSafe(sql));
@@ -653,6 +657,7 @@ pub async fn search(
         "%".to_owned()
     };
     query = query
+        .bind(me.user_id.to_string())
         .bind(me.user_id.to_string())
         .bind(me.user_id.to_string())
         .bind(filters.from.clone().unwrap_or_default())

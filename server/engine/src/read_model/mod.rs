@@ -4,6 +4,18 @@
 //! too (search is the `messages` read model's); those of webhooks and the inspector are still in
 //! the engine's area files.
 
+/// Whether the user (the parameter named) is in channel `c`: a public channel's space
+/// members are unless they left it; a private channel's only those added to it.
+macro_rules! in_channel {
+    ($user:literal) => {
+        concat!(
+            "COALESCE((SELECT cm.inside FROM channel_members cm WHERE cm.channel_id = c.channel_id AND cm.user_id = ",
+            $user,
+            "), 1 - c.private) = 1"
+        )
+    };
+}
+
 mod accounts;
 pub mod channels;
 pub mod messages;
@@ -50,9 +62,12 @@ pub async fn fold(conn: &mut AnyConnection, backend: Backend, batch: &[Arc<Recor
                 messages::fold(conn, recorded).await?;
                 channels::fold(conn, recorded).await?
             }
-            Event::ChannelCreated { .. } | Event::ChannelRenamed { .. } | Event::ChannelArchived { .. } => {
-                channels::fold(conn, recorded).await?
-            }
+            Event::ChannelCreated { .. }
+            | Event::ChannelRenamed { .. }
+            | Event::ChannelArchived { .. }
+            | Event::ChannelJoined { .. }
+            | Event::ChannelLeft { .. }
+            | Event::ChannelDeleted { .. } => channels::fold(conn, recorded).await?,
             Event::SpaceCreated { .. }
             | Event::SpaceRenamed { .. }
             | Event::SpaceDeleted { .. }

@@ -68,17 +68,21 @@ pub async fn marker(pool: &AnyPool, user: UserId, channel: ChannelId) -> Result<
 pub async fn unreads(pool: &AnyPool, me: &Me) -> Result<Vec<ChannelUnread>, sqlx::Error> {
     let user = me.user_id.to_string();
     let mut tx = pool.begin().await?;
-    let mut channels: Vec<(String, i64)> = sqlx::query_as(
+    // The channels of the sidebar: the lobby, those of one's spaces one is in, conversations.
+    let mut channels: Vec<(String, i64)> = sqlx::query_as(concat!(
         "SELECT $1, registered_position FROM accounts WHERE user_id = $2
          UNION ALL
          SELECT c.channel_id, m.joined_position FROM channels c
            JOIN space_members m ON m.space_id = c.space_id
            JOIN spaces s ON s.space_id = c.space_id
-          WHERE m.user_id = $3 AND s.deleted = 0 AND c.archived = 0
+          WHERE m.user_id = $3 AND s.deleted = 0 AND c.archived = 0 AND c.deleted = 0 AND ",
+        in_channel!("$4"),
+        "
          UNION ALL
-         SELECT channel_id, 0 FROM direct_members WHERE user_id = $4",
-    )
+         SELECT channel_id, 0 FROM direct_members WHERE user_id = $5"
+    ))
     .bind(ChannelId::GENERAL.to_string())
+    .bind(&user)
     .bind(&user)
     .bind(&user)
     .bind(&user)

@@ -60,9 +60,10 @@ pub async fn list(pool: &AnyPool, backend: Backend, me: &Me) -> Result<Vec<Saved
         "SELECT s.message_id, s.channel_id, c.name FROM saved_items s
          JOIN channels c ON c.channel_id = s.channel_id
          WHERE s.user_id = $1 AND {}
-         ORDER BY s.saved_position DESC LIMIT $4",
+         ORDER BY s.saved_position DESC LIMIT $5",
         readable(2)
     )))
+    .bind(me.user_id.to_string())
     .bind(me.user_id.to_string())
     .bind(me.user_id.to_string())
     .bind(me.user_id.to_string())

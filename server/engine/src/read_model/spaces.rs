@@ -1,9 +1,10 @@
 //! The `spaces`, `space_members` and `invites` read models: the sidebar's spaces, each space's members and roles, its invites; their fold and queries.
 
 use super::{bad_value, parse_value};
-use parley::api::{ChannelView, MemberView, SpaceView};
+use crate::db::Flag;
+use parley::api::{ChannelListing, ChannelView, MemberView, SpaceView};
 use parley::space::{SpaceId, SpaceSettings, Who};
-use parley::{Event, RecordedEvent, Role, UserId};
+use parley::{ChannelId, Event, RecordedEvent, Role, UserId};
 use sqlx::{AnyConnection, AnyPool};
 
 /// Folds a space's events into `spaces`, `space_members` and `invites`.
@@ -109,11 +110,14 @@ pub async fn of_member(pool: &AnyPool, user: UserId) -> Result<Vec<SpaceView>, s
     .await?;
     let mut spaces = Vec::with_capacity(rows.len());
     for (space_id, name, role_name, pins_by, topics_by) in rows {
-        let channels: Vec<(String, String, String, String)> = sqlx::query_as(
-            "SELECT channel_id, name, topic, description FROM channels
-             WHERE space_id = $1 AND archived = 0 ORDER BY created_position",
-        )
+        let channels: Vec<(String, String, String, String, Flag)> = sqlx::query_as(concat!(
+            "SELECT channel_id, name, topic, description, private FROM channels c
+             WHERE space_id = $1 AND archived = 0 AND deleted = 0 AND ",
+            in_channel!("$2"),
+            " ORDER BY created_position"
+        ))
         .bind(&space_id)
+        .bind(user.to_string())
         .fetch_all(pool)
         .await?;
         spaces.push(SpaceView {
@@ -122,12 +126,13 @@ pub async fn of_member(pool: &AnyPool, user: UserId) -> Result<Vec<SpaceView>, s
             role: role(&role_name)?,
             channels: channels
                 .into_iter()
-                .map(|(id, name, topic, description)| {
+                .map(|(id, name, topic, description, private)| {
                     Ok(ChannelView {
                         channel_id: parse_value("channels", &id)?,
                         name,
                         topic,
                         description,
+                        private: private.0,
                     })
                 })
                 .collect::<Result<_, sqlx::Error>>()?,
@@ -147,6 +152,77 @@ pub async fn members(pool: &AnyPool, space: SpaceId) -> Result<Vec<MemberView>, 
          JOIN accounts a ON a.user_id = m.user_id
          WHERE m.space_id = $1 ORDER BY a.username",
     )
+    .bind(space.to_string())
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|(user_id, username, role_name)| {
+            Ok(MemberView {
+                user_id: parse_value("space_members", &user_id)?,
+                username,
+                role: role(&role_name)?,
+            })
+        })
+        .collect()
+}
+
+/// The channels of `space` that `user` may open (every public one, the private ones
+/// `user` is in; none archived or deleted), by name, with whether `user` is in each and how
+/// many people are.
+pub async fn browse(pool: &AnyPool, space: SpaceId, user: UserId) -> Result<Vec<ChannelListing>, sqlx::Error> {
+    type Row = (String, String, String, String, Flag, i64, i64);
+    let rows: Vec<Row> = sqlx::query_as(concat!(
+        "SELECT c.channel_id, c.name, c.topic, c.description, c.private,
+                CASE WHEN ",
+        in_channel!("$1"),
+        " THEN 1 ELSE 0 END,
+                (SELECT COUNT(*) FROM space_members sm WHERE sm.space_id = c.space_id
+                   AND COALESCE((SELECT cm.inside FROM channel_members cm
+                                 WHERE cm.channel_id = c.channel_id AND cm.user_id = sm.user_id), 1 - c.private) = 1)
+         FROM channels c
+         WHERE c.space_id = $2 AND c.archived = 0 AND c.deleted = 0
+           AND (c.private = 0 OR ",
+        in_channel!("$3"),
+        ") ORDER BY c.name"
+    ))
+    .bind(user.to_string())
+    .bind(space.to_string())
+    .bind(user.to_string())
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|(id, name, topic, description, private, joined, members)| {
+            Ok(ChannelListing {
+                channel: ChannelView {
+                    channel_id: parse_value("channels", &id)?,
+                    name,
+                    topic,
+                    description,
+                    private: private.0,
+                },
+                joined: joined == 1,
+                members: u32::try_from(members).unwrap_or(u32::MAX),
+            })
+        })
+        .collect()
+}
+
+/// The members of `space` who are in `channel`, by username, with their roles.
+pub async fn channel_members(
+    pool: &AnyPool,
+    space: SpaceId,
+    channel: ChannelId,
+) -> Result<Vec<MemberView>, sqlx::Error> {
+    let rows: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT m.user_id, a.username, m.role FROM space_members m
+         JOIN accounts a ON a.user_id = m.user_id
+         JOIN channels c ON c.channel_id = $1
+         WHERE m.space_id = $2
+           AND COALESCE((SELECT cm.inside FROM channel_members cm
+                         WHERE cm.channel_id = c.channel_id AND cm.user_id = m.user_id), 1 - c.private) = 1
+         ORDER BY a.username",
+    )
+    .bind(channel.to_string())
     .bind(space.to_string())
     .fetch_all(pool)
     .await?;

@@ -392,7 +392,8 @@ async fn wanted(
         Some(space) => *space,
         None => {
             let found: Option<Option<String>> =
-                sqlx::query_scalar("SELECT space_id FROM channels WHERE channel_id = $1")
+                // A private channel's events are for its members alone: no webhook gets them.
+                sqlx::query_scalar("SELECT space_id FROM channels WHERE channel_id = $1 AND private = 0")
                     .bind(channel.to_string())
                     .fetch_optional(engine.store().pool())
                     .await?;
