@@ -24,6 +24,9 @@ async function builds(page: Page): Promise<{ page: string; caches: string[]; wor
 test('a new build: the open page offers to reload, and the service worker keeps only the new build', async ({
   newContext,
 }) => {
+  // Two servers started one after the other and two whole debug shells fetched by two
+  // service workers: more than the default 30 s when the machine is busy.
+  test.setTimeout(90_000);
   const dir = mkdtempSync(joinPath(tmpdir(), 'parley-update-'));
   const site = joinPath(dir, 'site');
   cpSync(joinPath(root, 'target', 'site'), site, { recursive: true });
