@@ -43,6 +43,8 @@ pub enum DomainError {
     TooManyPins,
     #[error("you keep {MAX_SAVED} saved messages already; let go of one first")]
     TooManySaved,
+    #[error("that message does not start a thread")]
+    NotAThread,
     #[error("a notice of the channel cannot be changed")]
     NotAMessage,
     #[error(

@@ -235,6 +235,22 @@ pub enum Event {
         message_id: MessageId,
         saved: bool,
     },
+    /// A user follows a thread (or stops: `following` false) by hand. Posting in a thread,
+    /// being mentioned in it or having started it follows it without this. On the user's
+    /// own `reads-` stream.
+    ThreadFollowed {
+        user_id: UserId,
+        channel_id: ChannelId,
+        root: MessageId,
+        following: bool,
+    },
+    /// A user has read a thread up to a log position (on the user's own `reads-` stream).
+    ThreadRead {
+        user_id: UserId,
+        channel_id: ChannelId,
+        root: MessageId,
+        up_to: Position,
+    },
     /// A user silenced a channel (no notifications, not in the unread total), or not.
     ChannelMuted {
         user_id: UserId,
@@ -309,6 +325,8 @@ impl Event {
             Self::ChannelRead { .. } => "ChannelRead",
             Self::ChannelMuted { .. } => "ChannelMuted",
             Self::MessageSaved { .. } => "MessageSaved",
+            Self::ThreadFollowed { .. } => "ThreadFollowed",
+            Self::ThreadRead { .. } => "ThreadRead",
             Self::WebhookCreated { .. } => "WebhookCreated",
             Self::WebhookDeleted { .. } => "WebhookDeleted",
         }
@@ -378,7 +396,9 @@ impl Event {
         match self {
             Self::ChannelRead { user_id, .. }
             | Self::ChannelMuted { user_id, .. }
-            | Self::MessageSaved { user_id, .. } => Some(*user_id),
+            | Self::MessageSaved { user_id, .. }
+            | Self::ThreadFollowed { user_id, .. }
+            | Self::ThreadRead { user_id, .. } => Some(*user_id),
             _ => None,
         }
     }

@@ -60,6 +60,7 @@ pub mod second_factor;
 pub mod space;
 pub mod tabs;
 pub mod theme;
+pub mod threads;
 pub mod timeline;
 pub mod typing;
 pub mod unread;

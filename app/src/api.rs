@@ -529,6 +529,27 @@ pub async fn saved_ids() -> Result<Vec<MessageId>, AppError> {
     Ok(engine.saved_ids(&me).await?)
 }
 
+/// Follows a thread by hand, or stops following it.
+#[server(client = ApiClient, endpoint = "follow_thread", input = server_fn::codec::Json)]
+pub async fn follow_thread(channel: ChannelId, root: MessageId, on: bool) -> Result<(), AppError> {
+    let (engine, me) = ssr::signed_in().await?;
+    Ok(engine.follow_thread(&me, channel, root, on).await?)
+}
+
+/// The signed-in user has read a followed thread up to `up_to`.
+#[server(client = ApiClient, endpoint = "mark_thread_read", input = server_fn::codec::Json)]
+pub async fn mark_thread_read(channel: ChannelId, root: MessageId, up_to: Position) -> Result<Position, AppError> {
+    let (engine, me) = ssr::signed_in().await?;
+    Ok(engine.mark_thread_read(&me, channel, root, up_to).await?)
+}
+
+/// The threads the signed-in user follows, with their unread replies.
+#[server(client = ApiClient, endpoint = "followed_threads", input = server_fn::codec::Json)]
+pub async fn followed_threads() -> Result<Vec<parley::threads::ThreadView>, AppError> {
+    let (engine, me) = ssr::signed_in().await?;
+    Ok(engine.followed_threads(&me).await?)
+}
+
 /// The pinned messages of a channel, the last pinned first.
 #[server(client = ApiClient, endpoint = "pinned", input = server_fn::codec::Json)]
 pub async fn pinned(channel: ChannelId) -> Result<Vec<MessageView>, AppError> {

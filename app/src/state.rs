@@ -81,6 +81,11 @@ pub struct ChatState {
     pub drafts: RwSignal<parley::draft::Drafts>,
     /// The messages this user keeps saved (asked for at start, then followed live).
     pub saved: RwSignal<std::collections::HashSet<MessageId>>,
+    /// The threads this user follows, with their unread replies (asked for at start, then
+    /// followed live).
+    pub threads: RwSignal<parley::threads::Threads>,
+    /// A thread to open once its channel is on screen (chosen in the Threads view).
+    pub thread_after: RwSignal<Option<(ChannelId, MessageId)>>,
 }
 
 impl ChatState {
@@ -159,6 +164,16 @@ pub fn refresh_saved(state: ChatState) {
         match crate::api::saved_ids().await {
             Ok(ids) => state.saved.set(ids.into_iter().collect()),
             Err(e) => leptos::logging::warn!("saved messages: {e}"),
+        }
+    });
+}
+
+/// Asks which threads this user follows, and their unread replies.
+pub fn refresh_threads(state: ChatState) {
+    spawn_local(async move {
+        match crate::api::followed_threads().await {
+            Ok(views) => state.threads.update(|t| t.replace(&views)),
+            Err(e) => leptos::logging::warn!("followed threads: {e}"),
         }
     });
 }

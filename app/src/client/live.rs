@@ -120,6 +120,7 @@ pub fn start(state: ChatState) {
     register_service_worker();
     ask_persistent_storage();
     crate::state::refresh_saved(state);
+    crate::state::refresh_threads(state);
     // Spaces joined and conversations opened by others show up without a reload: the
     // sidebar asks again now and then, and whenever the tab comes back into view.
     spawn_local(async move {
@@ -412,7 +413,7 @@ async fn follow(
                 author,
                 body,
                 reply_to,
-            }) => heard(state, c, position, &author, &body, reply_to.is_some()),
+            }) => heard(state, c, position, &author, &body, reply_to),
             Ok(ServerFrame::Personal { event }) => match event.event {
                 parley::Event::ChannelRead { channel_id, up_to, .. } => {
                     state.unreads.update(|u| u.read(channel_id, up_to))
@@ -420,6 +421,19 @@ async fn follow(
                 parley::Event::ChannelMuted { channel_id, muted, .. } => {
                     state.unreads.update(|u| u.set_muted(channel_id, muted))
                 }
+                parley::Event::ThreadFollowed {
+                    channel_id,
+                    root,
+                    following,
+                    ..
+                } => state.threads.update(|t| {
+                    if following {
+                        t.follow(root, channel_id, Position::ZERO);
+                    } else {
+                        t.unfollow(root);
+                    }
+                }),
+                parley::Event::ThreadRead { root, up_to, .. } => state.threads.update(|t| t.read(root, up_to)),
                 parley::Event::MessageSaved { message_id, saved, .. } => state.saved.update(|s| {
                     if saved {
                         s.insert(message_id);
@@ -514,9 +528,40 @@ fn watch_list(state: ChatState) -> Vec<ChannelId> {
 /// A new message somewhere: count it (unless it is this user's own, or a thread reply,
 /// which the counts leave out), and notify of a mention or a direct message when the page
 /// is out of view and the channel is not muted.
-fn heard(state: ChatState, channel: ChannelId, position: Position, author: &str, body: &str, reply: bool) {
+fn heard(
+    state: ChatState,
+    channel: ChannelId,
+    position: Position,
+    author: &str,
+    body: &str,
+    reply_to: Option<MessageId>,
+) {
     let me = state.me.with_untracked(|me| me.as_ref().map(|me| me.username.clone()));
-    if me.as_deref() == Some(author) || reply {
+    if me.as_deref() == Some(author) {
+        return;
+    }
+    if let Some(root) = reply_to {
+        // A reply in a thread this user started or is mentioned in follows it (on the
+        // server, which has the last word: ask it).
+        let followed = state.threads.with_untracked(|t| t.follows(root));
+        let started = state
+            .timeline
+            .with_untracked(|t| t.get(root).is_some_and(|e| me.as_deref() == Some(e.author.as_str())));
+        let mentioned = me
+            .as_ref()
+            .is_some_and(|me| parley::markdown::mentions(body).contains(me));
+        if !followed && (started || mentioned) {
+            crate::state::refresh_threads(state);
+        }
+        // A reply counts in the thread, if followed, and notifies like a mention unless the
+        // thread is open in view (or the channel muted).
+        let mut counted = false;
+        state.threads.update(|t| counted = t.heard(root, position));
+        let open = state.thread.get_untracked() == Some(root) && !page_hidden();
+        let muted = state.unreads.with_untracked(|u| u.muted(channel));
+        if counted && !open && !muted && page_hidden() {
+            crate::client::notify::notify(channel, &format!("{author} replied in a thread you follow"), body);
+        }
         return;
     }
     let mentioned = me.is_some_and(|me| parley::markdown::mentions(body).contains(&me));

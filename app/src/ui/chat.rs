@@ -45,6 +45,8 @@ pub fn ChatPage() -> impl IntoView {
         profiles: RwSignal::new(Default::default()),
         drafts: RwSignal::new(Default::default()),
         saved: RwSignal::new(Default::default()),
+        threads: RwSignal::new(Default::default()),
+        thread_after: RwSignal::new(None),
         people_asked: StoredValue::new(Default::default()),
         card: RwSignal::new(None),
     };
@@ -96,6 +98,13 @@ pub fn ChatPage() -> impl IntoView {
         state.thread.set(None);
         #[cfg(feature = "browser")]
         crate::client::live::switch(state, channel);
+        // A thread chosen in the Threads view opens once its channel is on screen.
+        if let Some((after, root)) = state.thread_after.get_untracked()
+            && after == channel
+        {
+            state.thread_after.set(None);
+            open_thread(state, root);
+        }
         #[cfg(not(feature = "browser"))]
         let _ = channel;
     });
@@ -1443,8 +1452,15 @@ fn send(
     reply_to: Option<MessageId>,
     files: Vec<crate::ui::upload::OutboxFile>,
 ) {
-    if reply_to.is_none() {
-        state.stick.set(true);
+    match reply_to {
+        None => state.stick.set(true),
+        // Posting in a thread follows it (the server records the same when it stores it).
+        Some(root) => {
+            let channel = state.channel.get_untracked();
+            state
+                .threads
+                .update(|t| t.follow(root, channel, parley::Position::ZERO));
+        }
     }
     #[cfg(feature = "browser")]
     crate::client::live::send(state, message_id, author, body, reply_to, files);
@@ -1469,7 +1485,7 @@ fn now_ms() -> f64 {
 }
 
 /// Opens a message's thread beside the channel, fetching its replies.
-fn open_thread(state: ChatState, root: MessageId) {
+pub(crate) fn open_thread(state: ChatState, root: MessageId) {
     state.thread.set(Some(root));
     #[cfg(feature = "browser")]
     crate::client::live::load_thread(state, root);
@@ -1480,10 +1496,12 @@ fn open_thread(state: ChatState, root: MessageId) {
 fn ThreadPanel(state: ChatState, root: MessageId, hydrated: RwSignal<bool>) -> impl IntoView {
     let root_entry = move || state.timeline.with(|t| t.get(root).cloned());
     let replies = move || state.timeline.with(|t| t.thread(root).cloned().collect::<Vec<_>>());
+    crate::ui::threads::mark_read_while_open(state, root);
     view! {
         <aside class="thread" data-testid="thread" aria-label="Thread">
             <header class="thread-head">
                 <h2>"Thread"</h2>
+                <crate::ui::threads::FollowButton state root />
                 <button class="close" data-testid="close-thread" on:click=move |_| state.thread.set(None)>
                     "Close"
                 </button>

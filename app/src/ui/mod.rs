@@ -23,6 +23,7 @@ pub mod security;
 pub mod spaces;
 pub mod switcher;
 pub mod theme;
+pub mod threads;
 pub mod tokens;
 pub mod two_factor;
 pub mod unread;

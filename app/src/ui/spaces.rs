@@ -170,6 +170,7 @@ pub fn Sidebar(state: ChatState) -> impl IntoView {
                     <span>"Jump to…"</span>
                     <kbd>"Ctrl K"</kbd>
                 </button>
+                <crate::ui::threads::ThreadsButton state />
                 <crate::ui::saved::SavedButton state />
             </Show>
             <section class="space">

@@ -346,6 +346,12 @@ impl TestApp {
                 .fetch_all(pool)
                 .await
                 .unwrap();
+        let follows: Vec<(String, String, String, i64, i64)> = sqlx::query_as(
+            "SELECT user_id, root_id, channel_id, following, read_up_to FROM thread_follows ORDER BY user_id, root_id",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap();
         let channel_members: Vec<(String, String, i64)> =
             sqlx::query_as("SELECT channel_id, user_id, inside FROM channel_members ORDER BY channel_id, user_id")
                 .fetch_all(pool)
@@ -367,6 +373,7 @@ impl TestApp {
         dump.extend(erased.iter().map(|e| format!("{e:?}")));
         dump.extend(saved.iter().map(|s| format!("{s:?}")));
         dump.extend(channel_members.iter().map(|m| format!("{m:?}")));
+        dump.extend(follows.iter().map(|f| format!("{f:?}")));
         dump.extend(markers.iter().map(|m| format!("{m:?}")));
         dump.extend(files.iter().map(|f| format!("{f:?}")));
         dump.extend(edits.iter().map(|e| format!("{e:?}")));

@@ -32,6 +32,7 @@ mod search;
 mod site;
 mod spaces;
 mod store;
+mod threads;
 mod two_factor;
 mod typing;
 mod unread;

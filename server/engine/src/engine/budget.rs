@@ -142,7 +142,8 @@ pub fn write_of(event: &Event) -> Option<Write> {
         | Event::ReactionAdded { .. }
         | Event::ReactionRemoved { .. }
         | Event::MessagePinned { .. }
-        | Event::MessageSaved { .. } => Write::Change,
+        | Event::MessageSaved { .. }
+        | Event::ThreadFollowed { .. } => Write::Change,
         Event::SpaceCreated { .. } => Write::Space,
         Event::SpaceRenamed { .. }
         | Event::SpaceDeleted { .. }

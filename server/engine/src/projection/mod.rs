@@ -447,6 +447,7 @@ impl Projector {
                 "channel_members",
                 "read_markers",
                 "saved_items",
+                "thread_follows",
                 "attachments",
                 "webhooks",
                 "parked_events",

@@ -80,6 +80,7 @@ pub(super) async fn erase(conn: &mut AnyConnection, recorded: &RecordedEvent) ->
         "DELETE FROM read_markers WHERE user_id = $1",
         "DELETE FROM saved_items WHERE user_id = $1",
         "DELETE FROM channel_members WHERE user_id = $1",
+        "DELETE FROM thread_follows WHERE user_id = $1",
     ] {
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(&user)

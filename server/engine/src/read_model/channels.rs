@@ -81,6 +81,7 @@ pub(super) async fn fold(conn: &mut AnyConnection, recorded: &RecordedEvent) -> 
                 "DELETE FROM message_edits WHERE message_id IN (SELECT message_id FROM messages WHERE channel_id = $1)",
                 "DELETE FROM attachments WHERE channel_id = $1",
                 "DELETE FROM saved_items WHERE channel_id = $1",
+                "DELETE FROM thread_follows WHERE channel_id = $1",
                 "DELETE FROM channel_members WHERE channel_id = $1",
                 "UPDATE messages SET body = '', attachments = '', mentions = '', deleted = 1, pinned_position = NULL
                  WHERE channel_id = $1",

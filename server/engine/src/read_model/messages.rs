@@ -84,6 +84,8 @@ impl Posts {
             .bind(position)
             .execute(&mut *conn)
             .await?;
+            // Who follows the thread now.
+            super::threads::fold(conn, recorded).await?;
         }
         Ok(())
     }

@@ -22,6 +22,7 @@ pub mod messages;
 pub mod reads;
 pub mod saved;
 pub mod spaces;
+pub mod threads;
 mod webhooks;
 
 use crate::db::Backend;
@@ -80,6 +81,7 @@ pub async fn fold(conn: &mut AnyConnection, backend: Backend, batch: &[Arc<Recor
             | Event::SpaceConfigured { .. } => spaces::fold(conn, recorded).await?,
             Event::ChannelRead { .. } | Event::ChannelMuted { .. } => reads::fold(conn, recorded).await?,
             Event::MessageSaved { .. } => saved::fold(conn, recorded).await?,
+            Event::ThreadFollowed { .. } | Event::ThreadRead { .. } => threads::fold(conn, recorded).await?,
             Event::WebhookCreated { .. } | Event::WebhookDeleted { .. } => webhooks::fold(conn, recorded).await?,
             Event::AccountRegistered { .. }
             | Event::AdminGranted { .. }
