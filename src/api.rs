@@ -394,6 +394,8 @@ pub struct PostRequest {
     pub body: String,
     /// For a reply: the message it answers (the reply goes in that message's thread).
     pub reply_to: Option<MessageId>,
+    /// A reply shown in its channel too.
+    pub also_in_channel: bool,
     /// Files uploaded before, by id, to send with it.
     pub attachments: Vec<String>,
     /// The id the browser gave this attempt, carried into the event's metadata and

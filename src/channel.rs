@@ -72,6 +72,8 @@ pub enum ChannelCommand {
         body: MessageBody,
         /// The thread's root message, for a reply (the engine checks it with [`thread_root`]).
         reply_to: Option<MessageId>,
+        /// A reply shown in its channel too.
+        also_in_channel: bool,
         /// Files sent with it (uploaded before; the engine found them).
         attachments: Vec<crate::attachment::Attachment>,
     },
@@ -335,6 +337,7 @@ pub fn decide(state: &ChannelState, command: &ChannelCommand) -> Result<Vec<Even
             author,
             body,
             reply_to,
+            also_in_channel,
             attachments,
         } => {
             if !state.exists() {
@@ -350,6 +353,8 @@ pub fn decide(state: &ChannelState, command: &ChannelCommand) -> Result<Vec<Even
                 body: body.clone(),
                 author_id: Some(*author_id),
                 reply_to: *reply_to,
+                // Only a reply is also shown in its channel.
+                also_in_channel: *also_in_channel && reply_to.is_some(),
                 attachments: attachments.clone(),
             }])
         }
@@ -655,6 +660,7 @@ mod tests {
         let cmd = ChannelCommand::PostMessage {
             attachments: Vec::new(),
             reply_to: None,
+            also_in_channel: false,
             channel_id: id,
             message_id,
             author_id,
@@ -667,6 +673,7 @@ mod tests {
             Ok(vec![Event::MessagePosted {
                 attachments: Vec::new(),
                 reply_to: None,
+                also_in_channel: false,
                 channel_id: id,
                 message_id,
                 author: name("ada"),
@@ -681,6 +688,7 @@ mod tests {
         let cmd = ChannelCommand::PostMessage {
             attachments: Vec::new(),
             reply_to: None,
+            also_in_channel: false,
             channel_id: ChannelId::new(),
             message_id: MessageId::new(),
             author_id: UserId::new(),
@@ -753,6 +761,7 @@ mod tests {
         let post = ChannelCommand::PostMessage {
             attachments: Vec::new(),
             reply_to: None,
+            also_in_channel: false,
             channel_id: id,
             message_id: MessageId::new(),
             author_id: UserId::new(),
@@ -777,6 +786,7 @@ mod tests {
         let post = Event::MessagePosted {
             attachments: Vec::new(),
             reply_to: None,
+            also_in_channel: false,
             channel_id: id,
             message_id: MessageId::new(),
             author: name("ada"),
@@ -1156,6 +1166,7 @@ mod tests {
         let post = ChannelCommand::PostMessage {
             attachments: Vec::new(),
             reply_to: None,
+            also_in_channel: false,
             channel_id: id,
             message_id: MessageId::new(),
             author_id: ada,

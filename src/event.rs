@@ -63,6 +63,9 @@ pub enum Event {
         /// The thread it replies in: its root message. Absent for a message of the channel.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reply_to: Option<MessageId>,
+        /// A reply shown in its channel too ("also send to channel"; an additive field).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        also_in_channel: bool,
         /// Files sent with it (an additive change: older messages have none).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         attachments: Vec<Attachment>,
@@ -451,9 +454,11 @@ impl RecordedEvent {
                 body,
                 reply_to,
                 attachments,
+                also_in_channel,
                 ..
             } => Some(MessageView {
                 reply_to: *reply_to,
+                also_in_channel: *also_in_channel && reply_to.is_some(),
                 attachments: attachments.clone(),
                 ..MessageView::posted(
                     self.position,
@@ -522,6 +527,9 @@ pub struct MessageView {
     /// The thread this message replies in (its root), if it is a reply.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_to: Option<MessageId>,
+    /// A reply shown in its channel too.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub also_in_channel: bool,
     /// For a thread's root: how many replies it has.
     #[serde(default)]
     pub replies: u32,
@@ -595,6 +603,7 @@ impl MessageView {
             reactions: Vec::new(),
             revision: position,
             reply_to: None,
+            also_in_channel: false,
             replies: 0,
             attachments: Vec::new(),
             pinned: false,
@@ -680,6 +689,7 @@ mod tests {
         Event::MessagePosted {
             attachments: Vec::new(),
             reply_to: None,
+            also_in_channel: false,
             channel_id: ChannelId::GENERAL,
             message_id: MessageId::new(),
             author: DisplayName::parse("ada").unwrap_or_else(|e| panic!("{e}")),

@@ -28,6 +28,9 @@ pub enum ClientFrame {
         /// For a reply in a thread: the message it answers.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reply_to: Option<MessageId>,
+        /// A reply shown in its channel too.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        also_in_channel: bool,
         /// Files uploaded before (by id) to send with it.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         attachments: Vec<String>,
@@ -86,6 +89,9 @@ pub enum ServerFrame {
         /// The thread it replies in, if it is a reply.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reply_to: Option<MessageId>,
+        /// A reply shown in its channel too (it counts there as a message does).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        also_in_channel: bool,
     },
     /// A committed event about this user alone (a read marker moved, a channel muted),
     /// from any of their tabs or devices.
@@ -189,6 +195,7 @@ mod tests {
             ClientFrame::Post {
                 attachments: Vec::new(),
                 reply_to: None,
+                also_in_channel: false,
                 channel: ChannelId::GENERAL,
                 message_id: MessageId::new(),
                 body: "hi".into(),
@@ -212,6 +219,7 @@ mod tests {
             event: Event::MessagePosted {
                 attachments: Vec::new(),
                 reply_to: None,
+                also_in_channel: false,
                 channel_id: ChannelId::GENERAL,
                 message_id,
                 author: DisplayName::parse("ada").unwrap_or_else(|e| panic!("{e}")),

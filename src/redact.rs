@@ -282,6 +282,7 @@ mod tests {
             body: MessageBody::parse(body).expect("valid in the test"),
             author_id: None,
             reply_to: None,
+            also_in_channel: false,
             attachments: Vec::new(),
         }
     }

@@ -46,6 +46,9 @@ pub struct Entry {
     pub attachments: Vec<crate::attachment::Attachment>,
     #[serde(default)]
     pub pinned: bool,
+    /// A reply shown in its channel too.
+    #[serde(default)]
+    pub also_in_channel: bool,
     /// A message, or a notice of the channel (a new topic).
     #[serde(default)]
     pub kind: crate::event::MessageKind,
@@ -70,6 +73,7 @@ impl Entry {
             attachments: self.attachments.clone(),
             pinned: self.pinned,
             kind: self.kind,
+            also_in_channel: self.also_in_channel,
         })
     }
 
@@ -90,6 +94,7 @@ impl Entry {
             attachments: view.attachments,
             pinned: view.pinned,
             kind: view.kind,
+            also_in_channel: view.also_in_channel,
         }
     }
 }
@@ -175,8 +180,20 @@ impl Timeline {
             attachments: Vec::new(),
             pinned: false,
             kind: crate::event::MessageKind::Message,
+            also_in_channel: false,
         });
         true
+    }
+
+    /// Shows a pending reply in its channel too ("also send to channel").
+    pub fn also_in_channel(&mut self, message_id: MessageId) {
+        if let Some(entry) = self
+            .pending
+            .iter_mut()
+            .find(|e| e.message_id == message_id && e.reply_to.is_some())
+        {
+            entry.also_in_channel = true;
+        }
     }
 
     /// The files of a message still pending (as they upload, their ids fill in).

@@ -64,16 +64,37 @@ struct Heard {
 pub struct Unreads {
     counted: HashMap<ChannelId, ChannelUnread>,
     heard: HashMap<ChannelId, Vec<Heard>>,
+    /// Counts mutes set here (by the user, or heard from the server): a count asked for
+    /// before a mute was set does not undo it when it arrives.
+    mutes_set: u64,
+    muted_at: HashMap<ChannelId, u64>,
 }
 
 /// The most live messages remembered per channel between two counts from the server.
 const MAX_HEARD: usize = 1_000;
 
 impl Unreads {
-    /// Takes the server's counts; live messages it did not cover yet still count.
+    /// Takes the server's counts, asked for now.
     pub fn replace(&mut self, counts: Vec<ChannelUnread>) {
+        self.replace_asked_at(counts, self.mutes_set);
+    }
+
+    /// Where the mutes stood: give it to [`Unreads::replace_asked_at`] with the counts
+    /// asked for from here.
+    pub fn asked(&self) -> u64 {
+        self.mutes_set
+    }
+
+    /// Takes the server's counts, asked for when [`Unreads::asked`] said `asked`: live
+    /// messages it did not cover yet still count, and a mute set since stays as set.
+    pub fn replace_asked_at(&mut self, counts: Vec<ChannelUnread>, asked: u64) {
         let mut counted = HashMap::with_capacity(counts.len());
         for mut count in counts {
+            if self.muted_at.get(&count.channel_id).is_some_and(|at| *at > asked)
+                && let Some(known) = self.counted.get(&count.channel_id)
+            {
+                count.muted = known.muted;
+            }
             // A marker already moved here (by this tab or a sibling) is not undone by an older count.
             if let Some(known) = self.counted.get(&count.channel_id)
                 && known.read_up_to > count.read_up_to
@@ -138,6 +159,8 @@ impl Unreads {
     }
 
     pub fn set_muted(&mut self, channel: ChannelId, muted: bool) {
+        self.mutes_set += 1;
+        self.muted_at.insert(channel, self.mutes_set);
         self.counted
             .entry(channel)
             .or_insert_with(|| ChannelUnread::none(channel))
@@ -281,5 +304,21 @@ mod tests {
         assert_eq!(title(0, 0, "#general"), "#general · Parley");
         assert_eq!(title(3, 0, "#general"), "(3) #general · Parley");
         assert_eq!(title(3, 1, "#general"), "(3) @1 #general · Parley");
+    }
+
+    #[test]
+    fn a_count_asked_for_before_a_mute_does_not_undo_it() {
+        let c = ChannelId::new();
+        let mut u = Unreads::default();
+        u.replace(vec![count(c, 0, 1, 0, 3)]);
+        let asked = u.asked();
+        // Muted here while the count was on its way; the count says "not muted".
+        u.set_muted(c, true);
+        u.replace_asked_at(vec![count(c, 0, 1, 0, 3)], asked);
+        assert!(u.muted(c));
+        // A count asked for after the mute has the last word.
+        let asked = u.asked();
+        u.replace_asked_at(vec![count(c, 0, 1, 0, 3)], asked);
+        assert!(!u.muted(c));
     }
 }

@@ -476,6 +476,7 @@ pub async fn post_message(
     #[server(default)] reply_to: Option<MessageId>,
     #[server(default)] attachments: Vec<String>,
     #[server(default)] correlation_id: Option<CorrelationId>,
+    #[server(default)] also_in_channel: bool,
 ) -> Result<Position, AppError> {
     let (engine, me) = ssr::signed_in().await?;
     let request = PostRequest {
@@ -483,6 +484,7 @@ pub async fn post_message(
         message_id,
         body,
         reply_to,
+        also_in_channel,
         attachments,
         correlation_id,
     };

@@ -184,8 +184,10 @@ pub fn refresh_unreads(state: ChatState) {
 }
 
 async fn fetch_unreads(state: ChatState) {
+    // A mute set while the counts are on their way stays as set (the counts may predate it).
+    let asked = state.unreads.with_untracked(parley::unread::Unreads::asked);
     match crate::api::unreads().await {
-        Ok(counts) => state.unreads.update(|u| u.replace(counts)),
+        Ok(counts) => state.unreads.update(|u| u.replace_asked_at(counts, asked)),
         Err(e) => leptos::logging::warn!("unread counts: {e}"),
     }
 }

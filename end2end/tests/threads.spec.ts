@@ -38,6 +38,18 @@ test('a reply in a thread you started shows under Threads, opens from there and 
   await expect(ada.getByTestId('threads-open')).toBeVisible();
   await expect(ada.getByTestId('threads-unread')).toHaveText('');
 
+  // A reply also sent to the channel shows in it, and opens its thread.
+  const loud = unique('everyone should read this');
+  await bob.getByTestId('thread-composer').fill(loud);
+  await bob.getByTestId('also-in-channel').check();
+  await bob.getByTestId('thread-composer').press('Enter');
+  await expect(bob.getByTestId('also-in-channel')).not.toBeChecked();
+  const inChannel = ada.locator('ol.messages').first().getByTestId('message').filter({ hasText: loud });
+  await expect(inChannel).toBeVisible();
+  await inChannel.getByTestId('in-thread').click();
+  await expect(ada.getByTestId('thread').getByTestId('thread-replies')).toContainText(loud);
+  await ada.getByTestId('close-thread').click();
+
   // Ada stops following: Bob's next reply is not new for her.
   await message(ada, question).locator('.body').click();
   await message(ada, question).getByTestId('reply').click();
@@ -54,4 +66,46 @@ test('a reply in a thread you started shows under Threads, opens from there and 
   await expect(ada.getByTestId('threads-unread')).toHaveText('');
   await ada.getByTestId('threads-open').click();
   await expect(ada.getByTestId('threads-none')).toBeVisible();
+});
+
+test('a reply in a followed thread notifies when the page is out of view', async ({ newContext }) => {
+  const adaContext = await newContext({ permissions: ['notifications'] });
+  await adaContext.addInitScript(() => {
+    const Real = window.Notification;
+    const shown: { title: string; body?: string }[] = [];
+    (window as unknown as { __notes: typeof shown }).__notes = shown;
+    window.Notification = class extends Real {
+      constructor(title: string, options?: NotificationOptions) {
+        super(title, options);
+        shown.push({ title, body: options?.body });
+      }
+    } as typeof Notification;
+  });
+  const ada = await adaContext.newPage();
+  const bob = await (await newContext()).newPage();
+  await join(ada, 'Ada');
+  const bobName = await join(bob, 'Bob');
+  const notes = () => ada.evaluate(() => (window as unknown as { __notes: { title: string }[] }).__notes);
+  const question = unique('lunch plans');
+  await say(ada, question);
+  // Ada follows it by hand, then looks away.
+  await message(ada, question).locator('.body').click();
+  await message(ada, question).getByTestId('reply').click();
+  await ada.getByTestId('follow-thread').click();
+  await expect(ada.getByTestId('follow-thread')).toHaveText('Following');
+  await ada.getByTestId('close-thread').click();
+  await ada.evaluate(() => {
+    Object.defineProperty(document, 'hidden', { value: true, configurable: true });
+    document.dispatchEvent(new Event('visibilitychange', { bubbles: true }));
+  });
+
+  await message(bob, question).locator('.body').click();
+  await message(bob, question).getByTestId('reply').click();
+  const answer = unique('noodles');
+  await bob.getByTestId('thread-composer').fill(answer);
+  await bob.getByTestId('thread-composer').press('Enter');
+  await expect
+    .poll(notes)
+    .toEqual([{ title: `${bobName} replied in a thread you follow`, body: answer }]);
+  await expect(ada.getByTestId('threads-unread')).toHaveText('1 new');
 });

@@ -413,7 +413,8 @@ async fn follow(
                 author,
                 body,
                 reply_to,
-            }) => heard(state, c, position, &author, &body, reply_to),
+                also_in_channel,
+            }) => heard(state, c, position, &author, &body, reply_to, also_in_channel),
             Ok(ServerFrame::Personal { event }) => match event.event {
                 parley::Event::ChannelRead { channel_id, up_to, .. } => {
                     state.unreads.update(|u| u.read(channel_id, up_to))
@@ -535,6 +536,7 @@ fn heard(
     author: &str,
     body: &str,
     reply_to: Option<MessageId>,
+    also_in_channel: bool,
 ) {
     let me = state.me.with_untracked(|me| me.as_ref().map(|me| me.username.clone()));
     if me.as_deref() == Some(author) {
@@ -562,7 +564,10 @@ fn heard(
         if counted && !open && !muted && page_hidden() {
             crate::client::notify::notify(channel, &format!("{author} replied in a thread you follow"), body);
         }
-        return;
+        // Also sent to the channel: it counts there as a message does (one notice is enough).
+        if !also_in_channel || counted {
+            return;
+        }
     }
     let mentioned = me.is_some_and(|me| parley::markdown::mentions(body).contains(&me));
     state.unreads.update(|u| u.heard(channel, position, mentioned));
@@ -670,6 +675,7 @@ async fn flush_outbox(client: &Rc<Client>) {
             author: item.author,
             body: item.body,
             reply_to: item.reply_to,
+            also_in_channel: item.also_in_channel,
             files: Some(item.files),
         };
         post(client.state, outgoing);
@@ -683,6 +689,7 @@ pub fn send(
     author: String,
     body: String,
     reply_to: Option<MessageId>,
+    also_in_channel: bool,
     files: Vec<OutboxFile>,
 ) {
     // The next keystroke starts a new message: say so at once.
@@ -692,6 +699,9 @@ pub fn send(
     state.timeline.update(|t| {
         t.add_pending(message_id, author.clone(), body.clone(), reply_to);
         t.attach(message_id, files.iter().map(|f| f.attachment.clone()).collect());
+        if also_in_channel {
+            t.also_in_channel(message_id);
+        }
     });
     tell(TabMessage::Pending {
         channel: state.channel.get_untracked(),
@@ -707,6 +717,7 @@ pub fn send(
             author,
             body,
             reply_to,
+            also_in_channel,
             files: Some(files),
         },
     );
@@ -726,6 +737,7 @@ pub fn retry(state: ChatState, message_id: MessageId) {
             author: entry.author,
             body: entry.body,
             reply_to: entry.reply_to,
+            also_in_channel: entry.also_in_channel,
             files: None,
         };
         post(state, outgoing);
@@ -738,6 +750,8 @@ struct Outgoing {
     author: String,
     body: String,
     reply_to: Option<MessageId>,
+    /// A reply shown in its channel too.
+    also_in_channel: bool,
     /// `None`: the files the outbox already holds for this message.
     files: Option<Vec<OutboxFile>>,
 }
@@ -774,6 +788,7 @@ async fn post_now(state: ChatState, outgoing: Outgoing) {
         author,
         body,
         reply_to,
+        also_in_channel,
         files,
     } = outgoing;
     let Some(client) = client() else { return };
@@ -800,6 +815,7 @@ async fn post_now(state: ChatState, outgoing: Outgoing) {
             body,
             error: None,
             reply_to,
+            also_in_channel,
             files,
         };
         if let Some(local) = &client.local {
@@ -920,6 +936,7 @@ async fn deliver(client: &Rc<Client>, item: &mut OutboxItem) -> Result<Position,
         item.reply_to,
         ids,
         correlation_id,
+        item.also_in_channel,
     )
     .await
 }

@@ -45,6 +45,9 @@ pub struct OutboxItem {
     /// For a reply: the message it answers.
     #[serde(default)]
     pub reply_to: Option<MessageId>,
+    /// A reply shown in its channel too.
+    #[serde(default)]
+    pub also_in_channel: bool,
     /// Files sent with it (their blobs wait in the `files` store until uploaded).
     #[serde(default)]
     pub files: Vec<crate::ui::upload::OutboxFile>,

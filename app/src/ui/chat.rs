@@ -394,7 +394,9 @@ fn MessageList(state: ChatState) -> impl IntoView {
         state.timeline.with(|t| {
             t.entries()
                 .find(|e| {
-                    e.reply_to.is_none() && e.position.is_some_and(|p| p > marker) && Some(&e.author) != me.as_ref()
+                    (e.reply_to.is_none() || e.also_in_channel)
+                        && e.position.is_some_and(|p| p > marker)
+                        && Some(&e.author) != me.as_ref()
                 })
                 .map(|e| e.message_id)
         })
@@ -404,7 +406,10 @@ fn MessageList(state: ChatState) -> impl IntoView {
     let entries = move || {
         let divider = first_unread.get();
         state.timeline.with(|t| {
-            let own: Vec<&Entry> = t.entries().filter(|e| e.reply_to.is_none()).collect();
+            let own: Vec<&Entry> = t
+                .entries()
+                .filter(|e| e.reply_to.is_none() || e.also_in_channel)
+                .collect();
             let items = own.iter().map(|e| parley::listing::Item {
                 // A notice belongs to no run: the message after it shows its author again.
                 author: if e.kind.is_message() { &e.author } else { "" },
@@ -682,6 +687,21 @@ fn MessageItem(
                     {entry.sent_at_ms.map(format_time).unwrap_or_default()}
                 </time>
                 {(label == "pending").then(|| view! { <span class="status">"sending…"</span> })}
+                {entry
+                    .reply_to
+                    .filter(|_| entry.also_in_channel)
+                    .map(|root| {
+                        view! {
+                            <button
+                                class="in-thread"
+                                data-testid="in-thread"
+                                title="A reply in a thread, sent to the channel too: open the thread"
+                                on:click=move |_| open_thread(state, root)
+                            >
+                                "replied in a thread ↗"
+                            </button>
+                        }
+                    })}
                 {(pinned && !entry.deleted)
                     .then(|| {
                         view! {
@@ -1127,6 +1147,8 @@ fn last_own_message(state: ChatState, thread: Option<MessageId>) -> Option<Messa
 #[component]
 fn Composer(state: ChatState, hydrated: RwSignal<bool>, reply_to: Option<MessageId>) -> impl IntoView {
     let draft = RwSignal::new(String::new());
+    // A reply: "also send to the channel".
+    let also = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
     let drafts = RwSignal::new(Vec::<crate::ui::upload::Draft>::new());
     let picker = NodeRef::<html::Input>::new();
@@ -1159,7 +1181,16 @@ fn Composer(state: ChatState, hydrated: RwSignal<bool>, reply_to: Option<Message
                 error.set(None);
                 write(String::new());
                 drafts.set(Vec::new());
-                send(state, MessageId::new(), author, body.to_string(), reply_to, files);
+                send(
+                    state,
+                    MessageId::new(),
+                    author,
+                    body.to_string(),
+                    reply_to,
+                    also.get_untracked(),
+                    files,
+                );
+                also.set(false);
             }
             Err(e) => error.set(Some(e.to_string())),
         }
@@ -1429,6 +1460,21 @@ fn Composer(state: ChatState, hydrated: RwSignal<bool>, reply_to: Option<Message
                     state.typing.with(|t| t.label(now)).unwrap_or_default()
                 }}
             </div>
+            {reply_to
+                .is_some()
+                .then(|| {
+                    view! {
+                        <label class="also-in-channel">
+                            <input
+                                type="checkbox"
+                                data-testid="also-in-channel"
+                                prop:checked=move || also.get()
+                                on:change=move |ev| also.set(event_target_checked(&ev))
+                            />
+                            {move || format!(" Also send to #{}", crate::ui::spaces::channel_title(state).0)}
+                        </label>
+                    }
+                })}
             <div class="composer-note">
                 {move || error.get().map(|e| view! { <span class="error" role="alert">{e}</span> })}
                 {move || {
@@ -1450,6 +1496,7 @@ fn send(
     author: String,
     body: String,
     reply_to: Option<MessageId>,
+    also_in_channel: bool,
     files: Vec<crate::ui::upload::OutboxFile>,
 ) {
     match reply_to {
@@ -1463,9 +1510,9 @@ fn send(
         }
     }
     #[cfg(feature = "browser")]
-    crate::client::live::send(state, message_id, author, body, reply_to, files);
+    crate::client::live::send(state, message_id, author, body, reply_to, also_in_channel, files);
     #[cfg(not(feature = "browser"))]
-    let _ = (message_id, author, body, reply_to, files);
+    let _ = (message_id, author, body, reply_to, also_in_channel, files);
 }
 
 /// Tells the others in the channel that this user is typing (throttled by the client).

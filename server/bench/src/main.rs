@@ -370,6 +370,7 @@ fn post_frame(channel: ChannelId, body: String) -> (MessageId, Message) {
     let frame = ClientFrame::Post {
         attachments: Vec::new(),
         reply_to: None,
+        also_in_channel: false,
         channel,
         message_id,
         body,

@@ -552,6 +552,7 @@ async fn post_message(
         message_id,
         body: new.body,
         reply_to,
+        also_in_channel: false,
         attachments: Vec::new(),
         correlation_id: None,
     };

@@ -523,10 +523,12 @@ async fn on_frame(
             message_id,
             body,
             reply_to,
+            also_in_channel,
             attachments,
         } => {
             let request = PostRequest {
                 reply_to,
+                also_in_channel,
                 attachments,
                 channel,
                 message_id,

@@ -93,6 +93,7 @@ async fn a_socket_flooding_posts_without_reading_holds_bounded_memory() {
             message_id: MessageId::new(),
             body: body.clone(),
             reply_to: None,
+            also_in_channel: false,
             attachments: Vec::new(),
         };
         match tokio::time::timeout(Duration::from_secs(2), sink.send(Message::text(frame.to_json()))).await {
@@ -139,6 +140,7 @@ async fn one_sockets_posts_are_stored_in_the_order_sent() {
             message_id: *id,
             body: format!("in order {i}"),
             reply_to: (i % 2 == 0).then_some(root),
+            also_in_channel: false,
             attachments: Vec::new(),
         };
         socket.send(&frame).await;

@@ -49,6 +49,7 @@ async fn events_posted_during_catch_up_arrive_once() {
                     correlation_id: None,
                     attachments: Vec::new(),
                     reply_to: None,
+                    also_in_channel: false,
                     channel: ChannelId::GENERAL,
                     message_id: MessageId::new(),
                     body: format!("bulk {i}"),
@@ -125,6 +126,7 @@ async fn posts_over_the_socket_are_acked_and_idempotent() {
     let post = ClientFrame::Post {
         attachments: Vec::new(),
         reply_to: None,
+        also_in_channel: false,
         channel: ChannelId::GENERAL,
         message_id,
         body: "over the socket".into(),
@@ -172,6 +174,7 @@ async fn a_client_that_stops_reading_does_not_hold_up_the_others() {
                         correlation_id: None,
                         attachments: Vec::new(),
                         reply_to: None,
+                        also_in_channel: false,
                         channel: ChannelId::GENERAL,
                         message_id: MessageId::new(),
                         body,
@@ -272,6 +275,7 @@ async fn the_socket_logic_runs_over_any_pair_of_sink_and_stream() {
         .send(send(ClientFrame::Post {
             attachments: Vec::new(),
             reply_to: None,
+            also_in_channel: false,
             channel: ChannelId::GENERAL,
             message_id,
             body: "no server in between".into(),

@@ -100,6 +100,7 @@ async fn websocket_refuses_bad_frames_and_stays_open() {
     let empty = ClientFrame::Post {
         attachments: Vec::new(),
         reply_to: None,
+        also_in_channel: false,
         channel: ChannelId::GENERAL,
         message_id,
         body: " ".into(),

@@ -286,6 +286,7 @@ impl TestApp {
             "SELECT position, message_id, channel_id, author, body, sent_at_ms, author_id, edited, deleted, revision,
                     reply_to,
                     replies || '|' || mentions || '|' || attachments || '|' || COALESCE(pinned_position, -1) || '|' || kind
+                        || '|' || also_in_channel
              FROM messages ORDER BY position",
         )
         .fetch_all(pool)

@@ -134,6 +134,7 @@ async fn every_door_refuses_a_non_member_even_with_the_right_ids() {
         .send(&ClientFrame::Post {
             attachments: Vec::new(),
             reply_to: None,
+            also_in_channel: false,
             channel,
             message_id,
             body: "over the socket".into(),

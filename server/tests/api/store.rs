@@ -12,6 +12,7 @@ fn posted(channel_id: ChannelId, message_id: MessageId, body: &str) -> NewEvent 
         event: Event::MessagePosted {
             attachments: Vec::new(),
             reply_to: None,
+            also_in_channel: false,
             channel_id,
             message_id,
             author: DisplayName::parse("ada").unwrap(),

@@ -138,3 +138,56 @@ async fn a_thread_in_a_channel_one_cannot_read_is_not_listed() {
     assert_eq!(app.call_as(&eve.http, "follow_thread", args).await.status(), 400);
     assert_eq!(threads(&app, &ada).await.len(), 1);
 }
+
+#[tokio::test]
+async fn a_reply_also_sent_to_the_channel_shows_and_counts_there() {
+    let app = spawn_app().await;
+    let (ada, bob) = (app.sign_up("ada").await, app.sign_up("bob").await);
+    let (root, _) = app.post("the plan").await;
+    let unread_here = |user: &User| {
+        let http = user.http.clone();
+        let app = &app;
+        async move {
+            app.wait_projected().await;
+            let counts: serde_json::Value = app.call_as(&http, "unreads", json!({})).await.json().await.unwrap();
+            counts
+                .as_array()
+                .and_then(|all| all.iter().find(|c| c["channel_id"] == json!(ChannelId::GENERAL)))
+                .map(|c| c["unread"].as_u64().unwrap_or(0))
+                .unwrap_or(0)
+        }
+    };
+    let before = unread_here(&ada).await;
+    reply(&app, &bob, root, "a quiet reply").await;
+    assert_eq!(unread_here(&ada).await, before, "a reply counts in its thread only");
+    let loud = MessageId::new();
+    let args = json!({ "channel": ChannelId::GENERAL, "message_id": loud, "body": "everyone should see this",
+                       "reply_to": root, "also_in_channel": true });
+    assert_eq!(app.call_as(&bob.http, "post_message", args).await.status(), 200);
+    assert_eq!(
+        unread_here(&ada).await,
+        before + 1,
+        "also sent to the channel: it counts there"
+    );
+    let history = app.history(None, 100).await;
+    let shown = history.iter().find(|m| m.message_id == loud).expect("in the history");
+    assert!(shown.also_in_channel && shown.reply_to == Some(root));
+    // A message that is not a reply is simply a message.
+    let plain = MessageId::new();
+    let args =
+        json!({ "channel": ChannelId::GENERAL, "message_id": plain, "body": "not a reply", "also_in_channel": true });
+    assert_eq!(app.call_as(&bob.http, "post_message", args).await.status(), 200);
+    app.wait_projected().await;
+    let history = app.history(None, 100).await;
+    assert!(
+        !history
+            .iter()
+            .find(|m| m.message_id == plain)
+            .expect("stored")
+            .also_in_channel
+    );
+
+    let live = app.read_model_dump().await;
+    let app = app.rebuilt().await;
+    assert_eq!(app.read_model_dump().await, live);
+}

@@ -188,6 +188,7 @@ async fn watching_sockets_hear_new_messages_and_a_users_sockets_hear_their_marke
             author: "bob".into(),
             body: "news for @ada".into(),
             reply_to: None,
+            also_in_channel: false,
         }
     );
     // A socket that watches nothing hears of nothing.

@@ -318,6 +318,7 @@ mod tests {
             body: MessageBody::parse("hi").expect("a valid body"),
             author_id: Some(author),
             reply_to: None,
+            also_in_channel: false,
             attachments: Vec::new(),
         }
     }

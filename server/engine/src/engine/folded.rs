@@ -132,6 +132,7 @@ mod tests {
         Event::MessagePosted {
             attachments: Vec::new(),
             reply_to: None,
+            also_in_channel: false,
             channel_id,
             message_id: MessageId::new(),
             author: DisplayName::parse("ada").expect("a valid name"),

@@ -55,6 +55,7 @@ impl Engine {
             author,
             body,
             reply_to,
+            also_in_channel: request.also_in_channel,
             attachments,
         };
         let committed = self.submit(&synced, command, metadata).await?;

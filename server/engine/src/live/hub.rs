@@ -262,7 +262,11 @@ impl Hub {
 fn activity_frame(channel: ChannelId, event: &RecordedEvent) -> Option<Utf8Bytes> {
     match &event.event {
         parley::Event::MessagePosted {
-            author, body, reply_to, ..
+            author,
+            body,
+            reply_to,
+            also_in_channel,
+            ..
         } => Some(
             ServerFrame::Activity {
                 channel,
@@ -270,6 +274,7 @@ fn activity_frame(channel: ChannelId, event: &RecordedEvent) -> Option<Utf8Bytes
                 author: author.to_string(),
                 body: body.to_string(),
                 reply_to: *reply_to,
+                also_in_channel: *also_in_channel,
             }
             .to_json()
             .into(),

@@ -35,6 +35,7 @@ impl Posts {
             author_id,
             reply_to,
             attachments,
+            also_in_channel,
         } = &recorded.event
         else {
             return Ok(());
@@ -56,6 +57,7 @@ impl Posts {
             reply_to.map(|id| id.to_string()),
             mention_column(body.as_str()),
             files,
+            i64::from(*also_in_channel && reply_to.is_some()),
         ]));
         if !attachments.is_empty() {
             self.flush(conn, backend).await?;
@@ -230,16 +232,16 @@ async fn insert_messages(
     let rows = serde_json::Value::Array(std::mem::take(messages)).to_string();
     sqlx::query(dialect!(backend,
         sqlite: "INSERT INTO messages (position, message_id, channel_id, author, body, sent_at_ms, author_id, revision,
-                                       reply_to, mentions, attachments)
+                                       reply_to, mentions, attachments, also_in_channel)
                  SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6,
-                        value ->> 0, value ->> 7, value ->> 8, value ->> 9
+                        value ->> 0, value ->> 7, value ->> 8, value ->> 9, value ->> 10
                  FROM json_each($1) WHERE true ORDER BY key
                  ON CONFLICT DO NOTHING",
         postgres: "INSERT INTO messages (position, message_id, channel_id, author, body, sent_at_ms, author_id, revision,
-                                         reply_to, mentions, attachments)
+                                         reply_to, mentions, attachments, also_in_channel)
                    SELECT (value ->> 0)::bigint, value ->> 1, value ->> 2, value ->> 3, value ->> 4,
                           (value ->> 5)::bigint, value ->> 6, (value ->> 0)::bigint, value ->> 7, value ->> 8,
-                          value ->> 9
+                          value ->> 9, (value ->> 10)::bigint
                    FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS j(value, key) ORDER BY key
                    ON CONFLICT DO NOTHING",
     ))
@@ -294,13 +296,14 @@ struct MessageRow {
     pinned_position: Option<i64>,
     /// `MessageKind::as_str`.
     kind: String,
+    also_in_channel: Flag,
 }
 
 /// The columns a [`MessageRow`] reads, in one place (a literal, so queries stay static).
 macro_rules! message_columns {
     () => {
         "position, message_id, author, body, sent_at_ms, edited, deleted, revision, reply_to, replies, attachments, \
-         pinned_position, kind"
+         pinned_position, kind, also_in_channel"
     };
 }
 
@@ -415,6 +418,7 @@ async fn views(
             attachments,
             pinned: row.pinned_position.is_some(),
             kind,
+            also_in_channel: row.also_in_channel.0,
             edited: row.edited.0,
             deleted: row.deleted.0,
             revision: Position(row.revision.max(position) as u64),

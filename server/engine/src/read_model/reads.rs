@@ -108,7 +108,7 @@ pub async fn unreads(pool: &AnyPool, me: &Me) -> Result<Vec<ChannelUnread>, sqlx
         let from = if up_to > 0 { up_to } else { arrived };
         let (unread, mentions): (i64, i64) = sqlx::query_as(
             "SELECT count(*), coalesce(sum(CASE WHEN mentions LIKE $1 ESCAPE '\\' THEN 1 ELSE 0 END), 0) FROM messages
-             WHERE channel_id = $2 AND position > $3 AND reply_to IS NULL AND deleted = 0 AND kind = ''
+             WHERE channel_id = $2 AND position > $3 AND (reply_to IS NULL OR also_in_channel = 1) AND deleted = 0 AND kind = ''
                AND (author_id IS NULL OR author_id != $4)",
         )
         .bind(&mention)
