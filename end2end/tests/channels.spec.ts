@@ -1,25 +1,9 @@
 // A space's channels beyond the sidebar: a private channel only the people added to it find
 // (added and removed from its People by the admin), the channel browser to leave and join a
 // public channel, and deleting a channel.
-import { expect, type Page } from '@playwright/test';
-import { join, message, say, test, unique } from './helpers';
+import { expect } from '@playwright/test';
+import { join, message, say, spaceWithTwo, test, unique } from './helpers';
 
-async function spaceWithTwo(ada: Page, bob: Page, name: string) {
-  await ada.getByTestId('new-space').click();
-  await ada.getByTestId('name-field').fill(name);
-  await ada.getByTestId('name-submit').click();
-  const space = ada.getByTestId('space').filter({ hasText: name });
-  await expect(ada.getByTestId('channel-title')).toContainText(name);
-  await space.getByTestId('invite').click();
-  await ada.getByTestId('invite-create').click();
-  const link = await ada.getByTestId('invite-link').inputValue();
-  await ada.getByRole('button', { name: 'Done' }).click();
-  await bob.getByTestId('join-space').click();
-  await bob.getByTestId('name-field').fill(link);
-  await bob.getByTestId('name-submit').click();
-  await expect(bob.getByTestId('channel-title')).toContainText(name);
-  return space;
-}
 
 test('a private channel is found only by the people added to it', async ({ newContext }) => {
   const ada = await (await newContext()).newPage();

@@ -130,3 +130,41 @@ export async function asAdmin(page: Page) {
   }
   await expect(online).toHaveText('online');
 }
+
+/** A space made by `ada` (its admin) that `bob` joins by its invite link; its sidebar section. */
+export async function spaceWithTwo(ada: Page, bob: Page, name: string) {
+  await ada.getByTestId('new-space').click();
+  await ada.getByTestId('name-field').fill(name);
+  await ada.getByTestId('name-submit').click();
+  const space = ada.getByTestId('space').filter({ hasText: name });
+  await expect(ada.getByTestId('channel-title')).toContainText(name);
+  await space.getByTestId('invite').click();
+  await ada.getByTestId('invite-create').click();
+  const link = await ada.getByTestId('invite-link').inputValue();
+  await ada.getByRole('button', { name: 'Done' }).click();
+  await bob.getByTestId('join-space').click();
+  await bob.getByTestId('name-field').fill(link);
+  await bob.getByTestId('name-submit').click();
+  await expect(bob.getByTestId('channel-title')).toContainText(name);
+  return space;
+}
+
+/** Records each notification pages of `context` show (the browser's own, passed through);
+ * `notes(page)` reads them back. */
+export async function recordNotifications(context: BrowserContext): Promise<void> {
+  await context.addInitScript(() => {
+    const Real = window.Notification;
+    const shown: { title: string; body?: string }[] = [];
+    (window as unknown as { __notes: typeof shown }).__notes = shown;
+    window.Notification = class extends Real {
+      constructor(title: string, options?: NotificationOptions) {
+        super(title, options);
+        shown.push({ title, body: options?.body });
+      }
+    } as typeof Notification;
+  });
+}
+
+export function notes(page: Page): Promise<{ title: string; body?: string }[]> {
+  return page.evaluate(() => (window as unknown as { __notes: { title: string; body?: string }[] }).__notes);
+}

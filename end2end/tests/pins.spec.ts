@@ -2,25 +2,9 @@
 // channel's pinned list (which opens it in context); a topic set in one browser shows in the
 // other's header at once, with its notice in the timeline; the admin makes pins the
 // moderators' and the member's Pin button goes.
-import { expect, type Page } from '@playwright/test';
-import { join, message, say, test, unique } from './helpers';
+import { expect } from '@playwright/test';
+import { join, message, say, spaceWithTwo, test, unique } from './helpers';
 
-async function spaceWithTwo(ada: Page, bob: Page, name: string) {
-  await ada.getByTestId('new-space').click();
-  await ada.getByTestId('name-field').fill(name);
-  await ada.getByTestId('name-submit').click();
-  const space = ada.getByTestId('space').filter({ hasText: name });
-  await expect(ada.getByTestId('channel-title')).toContainText(name);
-  await space.getByTestId('invite').click();
-  await ada.getByTestId('invite-create').click();
-  const link = await ada.getByTestId('invite-link').inputValue();
-  await ada.getByRole('button', { name: 'Done' }).click();
-  await bob.getByTestId('join-space').click();
-  await bob.getByTestId('name-field').fill(link);
-  await bob.getByTestId('name-submit').click();
-  await expect(bob.getByTestId('channel-title')).toContainText(name);
-  return space;
-}
 
 test('a pinned message is marked for everyone, listed under 📌, and opened from the list', async ({
   newContext,

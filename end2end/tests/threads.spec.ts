@@ -2,7 +2,7 @@
 // sidebar's Threads; the Threads view opens it beside its channel, which reads it; Follow
 // in the thread stops (and starts) following.
 import { expect } from '@playwright/test';
-import { join, message, say, test, unique } from './helpers';
+import { join, message, notes, recordNotifications, say, test, unique } from './helpers';
 
 test('a reply in a thread you started shows under Threads, opens from there and is read', async ({ newContext }) => {
   const ada = await (await newContext()).newPage();
@@ -70,22 +70,11 @@ test('a reply in a thread you started shows under Threads, opens from there and 
 
 test('a reply in a followed thread notifies when the page is out of view', async ({ newContext }) => {
   const adaContext = await newContext({ permissions: ['notifications'] });
-  await adaContext.addInitScript(() => {
-    const Real = window.Notification;
-    const shown: { title: string; body?: string }[] = [];
-    (window as unknown as { __notes: typeof shown }).__notes = shown;
-    window.Notification = class extends Real {
-      constructor(title: string, options?: NotificationOptions) {
-        super(title, options);
-        shown.push({ title, body: options?.body });
-      }
-    } as typeof Notification;
-  });
+  await recordNotifications(adaContext);
   const ada = await adaContext.newPage();
   const bob = await (await newContext()).newPage();
   await join(ada, 'Ada');
   const bobName = await join(bob, 'Bob');
-  const notes = () => ada.evaluate(() => (window as unknown as { __notes: { title: string }[] }).__notes);
   const question = unique('lunch plans');
   await say(ada, question);
   // Ada follows it by hand, then looks away.
@@ -105,7 +94,7 @@ test('a reply in a followed thread notifies when the page is out of view', async
   await bob.getByTestId('thread-composer').fill(answer);
   await bob.getByTestId('thread-composer').press('Enter');
   await expect
-    .poll(notes)
+    .poll(() => notes(ada))
     .toEqual([{ title: `${bobName} replied in a thread you follow`, body: answer }]);
   await expect(ada.getByTestId('threads-unread')).toHaveText('1 new');
 });

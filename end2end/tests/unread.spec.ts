@@ -2,7 +2,7 @@
 // in step across tabs and reloads, muting, and notifications when the page is out of view.
 import type { Page } from '@playwright/test';
 import { expect } from '@playwright/test';
-import { join, message, say, test, unique } from './helpers';
+import { join, message, recordNotifications, say, test, unique } from './helpers';
 
 /** Opens (or finds) the direct conversation with `other` from the sidebar; returns its address. */
 async function openDirect(page: Page, other: string): Promise<string> {
@@ -83,18 +83,7 @@ test('a muted channel stays out of the total; notifications come for mentions an
 }) => {
   test.setTimeout(60_000);
   const adaContext = await newContext({ permissions: ['notifications'] });
-  // Record each notification the page shows (the browser's own, passed through).
-  await adaContext.addInitScript(() => {
-    const Real = window.Notification;
-    const shown: { title: string; body?: string }[] = [];
-    (window as unknown as { __notes: typeof shown }).__notes = shown;
-    window.Notification = class extends Real {
-      constructor(title: string, options?: NotificationOptions) {
-        super(title, options);
-        shown.push({ title, body: options?.body });
-      }
-    } as typeof Notification;
-  });
+  await recordNotifications(adaContext);
   const ada = await adaContext.newPage();
   const bob = await (await newContext()).newPage();
   const adaName = await join(ada, 'Ada');

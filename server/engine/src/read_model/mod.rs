@@ -4,7 +4,7 @@
 //! too (search is the `messages` read model's); those of webhooks and the inspector are still in
 //! the engine's area files.
 
-/// Whether the user (the parameter named) is in channel `c`: a public channel's space
+/// Whether the user (the parameter or column named) is in channel `c`: a public channel's space
 /// members are unless they left it; a private channel's only those added to it.
 macro_rules! in_channel {
     ($user:literal) => {

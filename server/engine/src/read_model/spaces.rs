@@ -155,15 +155,7 @@ pub async fn members(pool: &AnyPool, space: SpaceId) -> Result<Vec<MemberView>, 
     .bind(space.to_string())
     .fetch_all(pool)
     .await?;
-    rows.into_iter()
-        .map(|(user_id, username, role_name)| {
-            Ok(MemberView {
-                user_id: parse_value("space_members", &user_id)?,
-                username,
-                role: role(&role_name)?,
-            })
-        })
-        .collect()
+    member_views(rows)
 }
 
 /// The channels of `space` that `user` may open (every public one, the private ones
@@ -176,9 +168,9 @@ pub async fn browse(pool: &AnyPool, space: SpaceId, user: UserId) -> Result<Vec<
                 CASE WHEN ",
         in_channel!("$1"),
         " THEN 1 ELSE 0 END,
-                (SELECT COUNT(*) FROM space_members sm WHERE sm.space_id = c.space_id
-                   AND COALESCE((SELECT cm.inside FROM channel_members cm
-                                 WHERE cm.channel_id = c.channel_id AND cm.user_id = sm.user_id), 1 - c.private) = 1)
+                (SELECT COUNT(*) FROM space_members sm WHERE sm.space_id = c.space_id AND ",
+        in_channel!("sm.user_id"),
+        ")
          FROM channels c
          WHERE c.space_id = $2 AND c.archived = 0 AND c.deleted = 0
            AND (c.private = 0 OR ",
@@ -213,19 +205,23 @@ pub async fn channel_members(
     space: SpaceId,
     channel: ChannelId,
 ) -> Result<Vec<MemberView>, sqlx::Error> {
-    let rows: Vec<(String, String, String)> = sqlx::query_as(
+    let rows: Vec<(String, String, String)> = sqlx::query_as(concat!(
         "SELECT m.user_id, a.username, m.role FROM space_members m
          JOIN accounts a ON a.user_id = m.user_id
          JOIN channels c ON c.channel_id = $1
-         WHERE m.space_id = $2
-           AND COALESCE((SELECT cm.inside FROM channel_members cm
-                         WHERE cm.channel_id = c.channel_id AND cm.user_id = m.user_id), 1 - c.private) = 1
-         ORDER BY a.username",
-    )
+         WHERE m.space_id = $2 AND ",
+        in_channel!("m.user_id"),
+        " ORDER BY a.username"
+    ))
     .bind(channel.to_string())
     .bind(space.to_string())
     .fetch_all(pool)
     .await?;
+    member_views(rows)
+}
+
+/// Rows of (user id, username, role) as members.
+fn member_views(rows: Vec<(String, String, String)>) -> Result<Vec<MemberView>, sqlx::Error> {
     rows.into_iter()
         .map(|(user_id, username, role_name)| {
             Ok(MemberView {
