@@ -23,6 +23,8 @@ pub enum ChannelCommand {
         private: bool,
         /// Who creates it (none for the lobby, which the server makes).
         creator: Option<UserId>,
+        /// The creator's membership of the space ([`crate::space::SpaceState::membership`]).
+        membership: Option<u64>,
     },
     /// Renames a space's channel (the engine checks the actor may manage channels there).
     RenameChannel { channel_id: ChannelId, name: String },
@@ -36,6 +38,8 @@ pub enum ChannelCommand {
         by: UserId,
         /// `by` moderates the channel's space.
         moderates: bool,
+        /// `user`'s membership of the space ([`crate::space::SpaceState::membership`]).
+        membership: Option<u64>,
     },
     /// Takes `user` out of a space's channel: leaving (oneself), or removing someone from a
     /// private one (a moderator).
@@ -44,6 +48,7 @@ pub enum ChannelCommand {
         user: UserId,
         by: UserId,
         moderates: bool,
+        membership: Option<u64>,
     },
     /// Deletes a space's channel (the engine checks the actor is an admin of the space).
     DeleteChannel { channel_id: ChannelId },
@@ -110,8 +115,8 @@ pub struct ChannelState {
     /// Only those in it may read it.
     pub private: bool,
     /// Who joined or left (a public channel's members are in unless they left; a private
-    /// one's only once added).
-    pub inside: std::collections::BTreeMap<UserId, bool>,
+    /// one's only once added), in which membership of the space.
+    pub inside: std::collections::BTreeMap<UserId, Inside>,
     /// Deleted: it exists no more, for any door.
     pub deleted: bool,
     /// Number of events in the channel's stream: the expected version of the next append.
@@ -123,10 +128,24 @@ impl ChannelState {
         self.name.is_some() && !self.deleted
     }
 
-    /// Whether `user` is in this channel (for a space's channel: see [`ChannelState::inside`]).
-    pub fn is_in(&self, user: UserId) -> bool {
-        self.inside.get(&user).copied().unwrap_or(!self.private)
+    /// Whether `user`, in the space since `membership`, is in this channel (for a space's
+    /// channel: see [`ChannelState::inside`]). Joining or leaving during an earlier
+    /// membership of the space counts no more: someone removed and invited again is not back
+    /// in the private channels they were in.
+    pub fn is_in(&self, user: UserId, membership: Option<u64>) -> bool {
+        match self.inside.get(&user) {
+            Some(entry) if entry.membership.is_none() || entry.membership == membership => entry.inside,
+            _ => !self.private,
+        }
     }
+}
+
+/// Someone's place in a space's channel, as their last join or leave said.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Inside {
+    pub inside: bool,
+    /// The membership of the space it was said in (none in events from before memberships).
+    pub membership: Option<u64>,
 }
 
 /// The most people one direct conversation may hold.
@@ -136,10 +155,11 @@ impl ChannelState {
     /// Whether `user` may read and post here, as far as the channel itself says: a direct
     /// channel names its people, a private channel those added to it; a public channel of a
     /// space leaves it to the space (whose members it admits, in it or not).
-    pub fn admits_directly(&self, user: UserId) -> Option<bool> {
+    /// `membership` is `user`'s membership of the channel's space (none for other channels).
+    pub fn admits_directly(&self, user: UserId, membership: Option<u64>) -> Option<bool> {
         match &self.members {
             Some(members) => Some(members.contains(&user)),
-            None if self.private => Some(self.is_in(user)),
+            None if self.private => Some(self.is_in(user, membership)),
             None => None,
         }
     }
@@ -182,6 +202,7 @@ pub fn decide(state: &ChannelState, command: &ChannelCommand) -> Result<Vec<Even
             space_id,
             private,
             creator,
+            membership,
         } => {
             if state.name.is_some() {
                 return Err(DomainError::ChannelExists);
@@ -208,6 +229,7 @@ pub fn decide(state: &ChannelState, command: &ChannelCommand) -> Result<Vec<Even
                     channel_id: *channel_id,
                     user_id: *creator,
                     by: *creator,
+                    membership: *membership,
                 },
             ])
         }
@@ -216,9 +238,10 @@ pub fn decide(state: &ChannelState, command: &ChannelCommand) -> Result<Vec<Even
             user,
             by,
             moderates,
+            membership,
         } => {
             space_channel(state)?;
-            if state.is_in(*user) {
+            if state.is_in(*user, *membership) {
                 return Ok(Vec::new());
             }
             // Anyone joins a public channel, themselves; only a moderator adds to a private one.
@@ -230,6 +253,7 @@ pub fn decide(state: &ChannelState, command: &ChannelCommand) -> Result<Vec<Even
                 channel_id: *channel_id,
                 user_id: *user,
                 by: *by,
+                membership: *membership,
             }])
         }
         ChannelCommand::Leave {
@@ -237,6 +261,7 @@ pub fn decide(state: &ChannelState, command: &ChannelCommand) -> Result<Vec<Even
             user,
             by,
             moderates,
+            membership,
         } => {
             if !state.exists() {
                 return Err(DomainError::NoSuchChannel);
@@ -244,7 +269,7 @@ pub fn decide(state: &ChannelState, command: &ChannelCommand) -> Result<Vec<Even
             if state.space_id.is_none() {
                 return Err(DomainError::NotASpaceChannel);
             }
-            if !state.is_in(*user) {
+            if !state.is_in(*user, *membership) {
                 return Ok(Vec::new());
             }
             // Anyone leaves; only a moderator takes someone else out, of a private channel.
@@ -255,6 +280,7 @@ pub fn decide(state: &ChannelState, command: &ChannelCommand) -> Result<Vec<Even
                 channel_id: *channel_id,
                 user_id: *user,
                 by: *by,
+                membership: *membership,
             }])
         }
         ChannelCommand::DeleteChannel { channel_id } => {
@@ -387,11 +413,15 @@ pub fn evolve(mut state: ChannelState, event: &Event) -> ChannelState {
         state.private = *private;
     }
     match event {
-        Event::ChannelJoined { user_id, .. } => {
-            state.inside.insert(*user_id, true);
+        Event::ChannelJoined {
+            user_id, membership, ..
         }
-        Event::ChannelLeft { user_id, .. } => {
-            state.inside.insert(*user_id, false);
+        | Event::ChannelLeft {
+            user_id, membership, ..
+        } => {
+            let inside = matches!(event, Event::ChannelJoined { .. });
+            let membership = *membership;
+            state.inside.insert(*user_id, Inside { inside, membership });
         }
         Event::ChannelDeleted { .. } => state.deleted = true,
         Event::ChannelRenamed { name, .. } => state.name = Some(name.clone()),
@@ -609,6 +639,7 @@ mod tests {
             space_id: Some(space_id),
             private: false,
             creator: None,
+            membership: None,
         };
         let events = decide(&given(&[]), &cmd);
         assert_eq!(
@@ -634,6 +665,7 @@ mod tests {
             space_id: None,
             private: false,
             creator: None,
+            membership: None,
         };
         assert_eq!(decide(&given(&[created(id)]), &cmd), Err(DomainError::ChannelExists));
     }
@@ -647,6 +679,7 @@ mod tests {
                 space_id: None,
                 private: false,
                 creator: None,
+                membership: None,
             };
             assert_eq!(decide(&given(&[]), &cmd), Err(DomainError::BadChannelName), "{bad:?}");
         }
@@ -710,8 +743,8 @@ mod tests {
         };
         let events = decide(&given(&[]), &open).unwrap_or_default();
         let state = given(&events);
-        assert_eq!(state.admits_directly(bob), Some(true));
-        assert_eq!(state.admits_directly(eve), Some(false));
+        assert_eq!(state.admits_directly(bob, Some(3)), Some(true));
+        assert_eq!(state.admits_directly(eve, None), Some(false));
         assert_eq!(decide(&state, &open), Ok(Vec::new()), "opening again changes nothing");
         let alone = ChannelCommand::OpenDirect {
             channel_id,
@@ -731,7 +764,7 @@ mod tests {
             decide(&given(&[]), &not_in_it),
             Err(DomainError::BadDirectMembers { .. })
         ));
-        assert_eq!(given(&[created(channel_id)]).admits_directly(eve), None);
+        assert_eq!(given(&[created(channel_id)]).admits_directly(eve, None), None);
     }
 
     #[test]
@@ -1074,6 +1107,7 @@ mod tests {
             space_id: Some(SpaceId::new()),
             private: true,
             creator: Some(ada),
+            membership: Some(0),
         };
         let events = decide(&given(&[]), &create).unwrap_or_default();
         assert!(matches!(
@@ -1081,19 +1115,21 @@ mod tests {
             [Event::ChannelCreated { private: true, .. }, Event::ChannelJoined { .. }]
         ));
         let state = given(&events);
-        assert_eq!(state.admits_directly(ada), Some(true), "its creator is in it");
-        assert_eq!(state.admits_directly(bob), Some(false));
+        assert_eq!(state.admits_directly(ada, Some(0)), Some(true), "its creator is in it");
+        assert_eq!(state.admits_directly(bob, Some(3)), Some(false));
         let join = |user, by, moderates| ChannelCommand::Join {
             channel_id: id,
             user,
             by,
             moderates,
+            membership: Some(3),
         };
         let leave = |user, by, moderates| ChannelCommand::Leave {
             channel_id: id,
             user,
             by,
             moderates,
+            membership: Some(if user == ada { 0 } else { 3 }),
         };
         assert_eq!(
             decide(&state, &join(bob, bob, false)),
@@ -1103,7 +1139,12 @@ mod tests {
         assert_eq!(decide(&state, &join(bob, eve, false)), Err(DomainError::NotAllowed));
         let added = decide(&state, &join(bob, ada, true)).unwrap_or_default();
         let state = events.iter().chain(&added).fold(ChannelState::default(), evolve);
-        assert_eq!(state.admits_directly(bob), Some(true));
+        assert_eq!(state.admits_directly(bob, Some(3)), Some(true));
+        assert_eq!(
+            state.admits_directly(bob, Some(7)),
+            Some(false),
+            "once removed from the space and invited again, not back in"
+        );
         assert_eq!(decide(&state, &join(bob, ada, true)), Ok(Vec::new()), "twice is once");
         assert_eq!(decide(&state, &leave(ada, bob, false)), Err(DomainError::NotAllowed));
         let removed = decide(&state, &leave(bob, ada, true)).unwrap_or_default();
@@ -1112,7 +1153,7 @@ mod tests {
             .chain(&added)
             .chain(&removed)
             .fold(ChannelState::default(), evolve);
-        assert_eq!(state.admits_directly(bob), Some(false));
+        assert_eq!(state.admits_directly(bob, Some(3)), Some(false));
         // A private channel needs a space and a creator.
         let nowhere = ChannelCommand::CreateChannel {
             channel_id: ChannelId::new(),
@@ -1120,6 +1161,7 @@ mod tests {
             space_id: None,
             private: true,
             creator: Some(ada),
+            membership: Some(0),
         };
         assert_eq!(decide(&given(&[]), &nowhere), Err(DomainError::NotASpaceChannel));
     }
@@ -1137,23 +1179,37 @@ mod tests {
         };
         let (ada, bob) = (UserId::new(), UserId::new());
         let state = given(std::slice::from_ref(&in_space));
-        assert!(state.is_in(bob), "a public channel's space members are in it");
-        assert_eq!(state.admits_directly(bob), None, "the space decides who reads it");
+        assert!(state.is_in(bob, Some(1)), "a public channel's space members are in it");
+        assert_eq!(
+            state.admits_directly(bob, Some(3)),
+            None,
+            "the space decides who reads it"
+        );
         let leave = ChannelCommand::Leave {
             channel_id: id,
             user: bob,
             by: bob,
             moderates: false,
+            membership: Some(1),
         };
         let left = decide(&state, &leave).unwrap_or_default();
         let state = given(&[in_space.clone(), left[0].clone()]);
-        assert!(!state.is_in(bob));
-        assert_eq!(state.admits_directly(bob), None, "leaving takes no access away");
+        assert!(!state.is_in(bob, Some(1)));
+        assert!(
+            state.is_in(bob, Some(5)),
+            "back in the space, back in its public channels"
+        );
+        assert_eq!(
+            state.admits_directly(bob, Some(3)),
+            None,
+            "leaving takes no access away"
+        );
         let moderator_adds = ChannelCommand::Join {
             channel_id: id,
             user: bob,
             by: ada,
             moderates: true,
+            membership: Some(1),
         };
         assert_eq!(
             decide(&state, &moderator_adds),

@@ -31,12 +31,20 @@ pub enum Event {
         channel_id: ChannelId,
         user_id: UserId,
         by: UserId,
+        /// Which membership of the space this is part of (see
+        /// [`crate::space::SpaceState::membership`]): one left or removed since no longer
+        /// counts. Additive: absent in events from before it, which count for any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        membership: Option<u64>,
     },
     /// Someone is no longer in a space's channel: left it, or was removed from a private one.
     ChannelLeft {
         channel_id: ChannelId,
         user_id: UserId,
         by: UserId,
+        /// As for [`Event::ChannelJoined`].
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        membership: Option<u64>,
     },
     /// An admin deleted a space's channel: its messages leave every read model and door; the
     /// log keeps them, redacted as deleted messages are.

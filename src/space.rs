@@ -138,6 +138,9 @@ pub struct SpaceState {
     pub name: Option<String>,
     pub deleted: bool,
     pub members: BTreeMap<UserId, Role>,
+    /// When each member's current membership began: the index of their `MemberJoined` in
+    /// the space's stream. What they were in before they left counts no more.
+    pub memberships: BTreeMap<UserId, u64>,
     pub invites: BTreeMap<String, Invite>,
     pub settings: SpaceSettings,
     pub version: u64,
@@ -150,6 +153,15 @@ impl SpaceState {
 
     pub fn role(&self, user: UserId) -> Option<Role> {
         self.members.get(&user).copied()
+    }
+
+    /// Which membership of the space `user` is in, if a member: it tells what they did in
+    /// its channels now from what they did before they last left or were removed.
+    pub fn membership(&self, user: UserId) -> Option<u64> {
+        self.members
+            .contains_key(&user)
+            .then(|| self.memberships.get(&user).copied())
+            .flatten()
     }
 
     /// Whether `user` may read and post in this space's channels.
@@ -363,12 +375,14 @@ pub fn evolve(mut state: SpaceState, event: &Event) -> SpaceState {
             user_id, role, invite, ..
         } => {
             state.members.insert(*user_id, *role);
+            state.memberships.insert(*user_id, state.version);
             if let Some(invite) = invite.as_ref().and_then(|code| state.invites.get_mut(code)) {
                 invite.uses += 1;
             }
         }
         Event::MemberLeft { user_id, .. } | Event::MemberRemoved { user_id, .. } => {
             state.members.remove(user_id);
+            state.memberships.remove(user_id);
         }
         Event::RoleChanged { user_id, role, .. } => {
             if let Some(current) = state.members.get_mut(user_id) {
@@ -667,8 +681,18 @@ mod tests {
             role: Role::Member,
         };
         assert_eq!(given.when(owner, step_down), Err(DomainError::LastAdmin));
+        let first = given.state.membership(member);
         given.ok(member, SpaceCommand::Leave);
         assert!(!given.state.is_member(member));
+        assert_eq!(given.state.membership(member), None);
+        given.join(member, "WELCOME123");
+        let again = given.state.membership(member);
+        assert!(first.is_some() && again.is_some() && again != first, "a new membership");
+        assert!(
+            given.state.membership(owner).is_some(),
+            "the owner's began with the space"
+        );
+        given.ok(owner, SpaceCommand::Remove { member });
         given.ok(
             owner,
             SpaceCommand::SetRole {

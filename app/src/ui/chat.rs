@@ -1205,7 +1205,8 @@ fn Composer(state: ChatState, hydrated: RwSignal<bool>, reply_to: Option<Message
         let n = draft.with(|d| d.trim().chars().count());
         (n > MessageBody::MAX_CHARS - 200).then(|| format!("{n} / {}", MessageBody::MAX_CHARS))
     };
-    // `@name` completion: people of the space (fetched once), and everyone in the channel's history.
+    // `@name` completion: people of the space, or of a private channel (fetched once), and
+    // everyone in the channel's history.
     let members = RwSignal::new(Vec::<String>::new());
     let suggestions = Memo::new(move |_| {
         let draft = draft.get();
@@ -1232,14 +1233,19 @@ fn Composer(state: ChatState, hydrated: RwSignal<bool>, reply_to: Option<Message
         }
         let channel = state.channel.get_untracked();
         let space = state.spaces.with_untracked(|spaces| {
-            spaces
-                .iter()
-                .find(|s| s.channels.iter().any(|c| c.channel_id == channel))
-                .map(|s| s.space_id)
+            spaces.iter().find_map(|s| {
+                let view = s.channels.iter().find(|c| c.channel_id == channel)?;
+                Some((s.space_id, view.private))
+            })
         });
-        if let Some(space) = space {
+        if let Some((space, private)) = space {
             leptos::task::spawn_local(async move {
-                if let Ok(list) = crate::api::members(space).await {
+                let list = if private {
+                    crate::api::channel_members(space, channel).await
+                } else {
+                    crate::api::members(space).await
+                };
+                if let Ok(list) = list {
                     members.set(list.into_iter().map(|m| m.username).collect());
                 }
             });

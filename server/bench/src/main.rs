@@ -129,6 +129,7 @@ impl Server {
                     space_id: None,
                     private: false,
                     creator: None,
+                    membership: None,
                 };
                 let metadata = EventMetadata {
                     actor: "bench".into(),

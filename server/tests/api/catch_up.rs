@@ -105,6 +105,7 @@ async fn other_channels_events_are_not_sent() {
                 space_id: None,
                 private: false,
                 creator: None,
+                membership: None,
             },
             metadata,
         )

@@ -457,6 +457,28 @@ impl Socket {
         }
     }
 
+    /// Waits (five seconds at most) for the error frame saying this socket can no longer read
+    /// a channel. The channel's own event that took access away (a `ChannelLeft`, a
+    /// `MemberRemoved`) may come first, from the channel's feed racing the notice; nothing
+    /// else may.
+    pub async fn expect_access_lost(&mut self) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match self.next_within(left).await {
+                ServerFrame::Error { error } if error.contains("no longer read") => return,
+                ServerFrame::Event { event, .. }
+                    if matches!(
+                        event.event,
+                        parley::Event::ChannelLeft { .. }
+                            | parley::Event::MemberRemoved { .. }
+                            | parley::Event::MemberLeft { .. }
+                    ) => {}
+                other => panic!("expected to hear access was lost, got {other:?}"),
+            }
+        }
+    }
+
     /// Asserts nothing arrives for `ms` milliseconds.
     pub async fn expect_silence(&mut self, ms: u64) {
         if let Ok(Some(Ok(Message::Text(text)))) =

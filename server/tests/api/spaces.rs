@@ -418,7 +418,7 @@ async fn a_removed_member_stops_receiving_at_once() {
     )
     .await
     .unwrap();
-    assert!(matches!(socket.next().await, ServerFrame::Error { error } if error.contains("no longer read")));
+    socket.expect_access_lost().await;
     app.call_as(&ada.http, "post_message", post_args(channel, "after bob left"))
         .await;
     socket.expect_silence(300).await;

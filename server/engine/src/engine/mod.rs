@@ -385,12 +385,17 @@ impl Engine {
         if !state.exists() {
             return Err(DomainError::NoSuchChannel.into());
         }
-        if state.admits_directly(me.user_id) == Some(false) {
-            return Err(DomainError::NoSuchChannel.into());
-        }
-        if let Some(space_id) = state.space_id
-            && !self.space(synced, space_id).await?.is_member(me.user_id)
-        {
+        let membership = match state.space_id {
+            Some(space_id) => {
+                let space = self.space(synced, space_id).await?;
+                if !space.is_member(me.user_id) {
+                    return Err(DomainError::NoSuchChannel.into());
+                }
+                space.membership(me.user_id)
+            }
+            None => None,
+        };
+        if state.admits_directly(me.user_id, membership) == Some(false) {
             return Err(DomainError::NoSuchChannel.into());
         }
         Ok(state)
@@ -414,6 +419,7 @@ impl Engine {
             space_id: None,
             private: false,
             creator: None,
+            membership: None,
         };
         let metadata = EventMetadata {
             actor: "system".into(),

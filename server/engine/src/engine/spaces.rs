@@ -51,9 +51,8 @@ impl Engine {
         private: bool,
         metadata: EventMetadata,
     ) -> Result<ChannelId, EngineError> {
-        self.space(synced, space_id)
-            .await?
-            .authorize(me.user_id, space::Right::ManageChannels)?;
+        let space = self.space(synced, space_id).await?;
+        space.authorize(me.user_id, space::Right::ManageChannels)?;
         let channel_id = ChannelId::new();
         let command = ChannelCommand::CreateChannel {
             channel_id,
@@ -61,6 +60,7 @@ impl Engine {
             space_id: Some(space_id),
             private,
             creator: Some(me.user_id),
+            membership: space.membership(me.user_id),
         };
         let appended = self.execute_in(synced, command, metadata).await?;
         self.wait_projected(appended.last).await;
@@ -199,7 +199,7 @@ impl Engine {
         if state.space_id != Some(space_id)
             || !state.exists()
             || !space.is_member(me.user_id)
-            || state.admits_directly(me.user_id) == Some(false)
+            || state.admits_directly(me.user_id, space.membership(me.user_id)) == Some(false)
         {
             return Err(DomainError::NoSuchChannel.into());
         }
@@ -225,13 +225,14 @@ impl Engine {
         let moderates = space
             .role(me.user_id)
             .is_some_and(|r| r.can(space::Right::ManageChannels));
-        let (by, channel_id) = (me.user_id, channel);
+        let (by, channel_id, membership) = (me.user_id, channel, space.membership(user));
         let command = if inside {
             ChannelCommand::Join {
                 channel_id,
                 user,
                 by,
                 moderates,
+                membership,
             }
         } else {
             ChannelCommand::Leave {
@@ -239,6 +240,7 @@ impl Engine {
                 user,
                 by,
                 moderates,
+                membership,
             }
         };
         let appended = self.execute_in(&synced, command, self.metadata(me, None)).await?;

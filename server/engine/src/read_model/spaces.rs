@@ -66,6 +66,16 @@ pub(super) async fn fold(conn: &mut AnyConnection, recorded: &RecordedEvent) -> 
             .bind(position)
         }
         Event::MemberLeft { space_id, user_id } | Event::MemberRemoved { space_id, user_id } => {
+            // What they joined or left in its channels belonged to that membership (as the
+            // core's `ChannelState::is_in` says): invited again, they start afresh.
+            sqlx::query(
+                "DELETE FROM channel_members WHERE user_id = $1
+                 AND channel_id IN (SELECT channel_id FROM channels WHERE space_id = $2)",
+            )
+            .bind(user_id.to_string())
+            .bind(space_id.to_string())
+            .execute(&mut *conn)
+            .await?;
             sqlx::query("DELETE FROM space_members WHERE space_id = $1 AND user_id = $2")
                 .bind(space_id.to_string())
                 .bind(user_id.to_string())
