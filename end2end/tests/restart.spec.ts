@@ -2,7 +2,7 @@
 // no duplicate, unsent messages go out once it is back, and with it stopped the page
 // still opens from the service worker with its cached history.
 import { expect, type Page } from '@playwright/test';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
 import { join, message, say, shellCached, texts, unique, test } from './helpers';
@@ -10,7 +10,8 @@ import { startServer as start, stopServer } from './server';
 
 const port = Number(process.env.PARLEY_E2E_RESTART_PORT ?? 3230);
 const base = `http://127.0.0.1:${port}`;
-const database = joinPath(mkdtempSync(joinPath(tmpdir(), 'parley-restart-')), 'parley.db');
+const dir = mkdtempSync(joinPath(tmpdir(), 'parley-restart-'));
+const database = joinPath(dir, 'parley.db');
 const startServer = () => start({ port, database });
 
 test.use({ baseURL: base });
@@ -68,5 +69,6 @@ test('a server restart: reconnecting then online, no gap, no duplicate, the outb
     await expect(message(bob, queued)).toHaveCount(1);
   } finally {
     if (server.exitCode === null) await stopServer(server);
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -1,7 +1,7 @@
 // A new deploy while a page is open: the server's greeting names another build, the page
 // offers to reload, and after the reload a new service worker keeps only the new build.
 import { expect, type Page } from '@playwright/test';
-import { cpSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
 import { join, message, say, shellCached, unique, test } from './helpers';
@@ -75,5 +75,6 @@ test('a new build: the open page offers to reload, and the service worker keeps 
     await expect.poll(async () => (await builds(page)).caches).toEqual([`parley-shell-${second.page}`]);
   } finally {
     await stopServer(server);
+    rmSync(dir, { recursive: true, force: true });
   }
 });

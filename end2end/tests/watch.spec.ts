@@ -75,5 +75,7 @@ test('cargo leptos watch serves the app and a stylesheet change reaches the open
   } finally {
     stop();
     rmSync(style, { force: true });
+    // Its log stays, for when the test failed.
+    rmSync(joinPath(dir, 'site'), { recursive: true, force: true });
   }
 });
