@@ -24,6 +24,8 @@ pub enum AccountCommand {
         user_id: UserId,
         username: Username,
         password_hash: PasswordHash,
+        /// A bot's account (see [`Event::AccountRegistered`]); none for a person's.
+        bot: Option<crate::values::BotOf>,
     },
     /// Makes the account an instance admin; nothing changes if it is one already.
     GrantAdmin,
@@ -61,6 +63,8 @@ pub struct AccountState {
     pub profile: Profile,
     /// Deleted: nothing more happens to it, and its name stays taken.
     pub erased: bool,
+    /// A bot's: whose it is. It never signs in.
+    pub bot: Option<crate::values::BotOf>,
     pub version: u64,
 }
 
@@ -86,6 +90,7 @@ pub fn decide(state: &AccountState, command: &AccountCommand) -> Result<Vec<Even
             user_id,
             username,
             password_hash,
+            bot,
         } => {
             // The name every deleted account goes by is nobody's.
             if state.exists() || username.as_str() == crate::redact::ERASED_NAME {
@@ -95,6 +100,7 @@ pub fn decide(state: &AccountState, command: &AccountCommand) -> Result<Vec<Even
                 user_id: *user_id,
                 username: username.clone(),
                 password_hash: password_hash.clone(),
+                bot: *bot,
             }])
         }
         AccountCommand::GrantAdmin => {
@@ -169,10 +175,12 @@ pub fn evolve(mut state: AccountState, event: &Event) -> AccountState {
             user_id,
             username,
             password_hash,
+            bot,
         } => {
             state.user_id = Some(*user_id);
             state.username = Some(username.clone());
             state.password_hash = Some(password_hash.clone());
+            state.bot = *bot;
         }
         Event::AdminGranted { .. } => state.admin = true,
         Event::AdminRevoked { .. } => state.admin = false,
@@ -201,6 +209,7 @@ mod tests {
             user_id: UserId::new(),
             username: Username::parse(name).unwrap_or_else(|e| panic!("{e}")),
             password_hash: PasswordHash("$argon2id$v=19$...".into()),
+            bot: None,
         }
     }
 

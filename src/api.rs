@@ -210,6 +210,38 @@ pub struct ProfileView {
     pub username: String,
     #[serde(default)]
     pub profile: crate::profile::Profile,
+    /// A bot's account (shown as such wherever its name is).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub bot: bool,
+}
+
+/// A bot of a space, as its admins see it in the list of bots and integrations.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BotView {
+    pub user_id: UserId,
+    pub username: String,
+    /// The name it shows (its display name, or its username).
+    pub name: String,
+    /// For an incoming webhook's bot: the channel its address posts to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hook: Option<HookView>,
+}
+
+/// An incoming webhook: the channel it posts to (its address is shown once, when made or
+/// rotated).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HookView {
+    pub hook_id: String,
+    pub channel_id: ChannelId,
+    pub channel: String,
+}
+
+/// A bot or an incoming webhook made (or its secret rotated): the view, and the secret shown
+/// this once (the bot's API token, or the webhook's address path).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BotSecret {
+    pub bot: BotView,
+    pub secret: String,
 }
 
 /// What the user card shows: the person, and the spaces you both belong to.

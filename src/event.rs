@@ -130,6 +130,11 @@ pub enum Event {
         user_id: UserId,
         username: Username,
         password_hash: PasswordHash,
+        /// A bot's account: the space it belongs to and who made it (an additive field:
+        /// absent for a person's account). A bot has no password and never signs in; it acts
+        /// with its API token, and is a member of its space only.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bot: Option<crate::values::BotOf>,
     },
     /// An account was made an instance admin (who may open the event inspector), by the
     /// server's `create-admin` command. On the account's stream.

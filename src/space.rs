@@ -130,6 +130,11 @@ pub enum SpaceCommand {
     Configure {
         settings: SpaceSettings,
     },
+    /// Puts a bot made for this space in it, as a member (an admin; the engine checks the
+    /// account is this space's bot).
+    AddBot {
+        bot: UserId,
+    },
 }
 
 /// A space's state, folded from its stream by [`evolve`].
@@ -291,6 +296,18 @@ pub fn decide(
                 user_id: actor,
                 role: Role::Member,
                 invite: Some(code.clone()),
+            }
+        }
+        SpaceCommand::AddBot { bot } => {
+            state.authorize(actor, Right::ManageSpace)?;
+            if state.members.contains_key(bot) {
+                return Ok(Vec::new());
+            }
+            Event::MemberJoined {
+                space_id,
+                user_id: *bot,
+                role: Role::Member,
+                invite: None,
             }
         }
         SpaceCommand::Leave => {
@@ -702,6 +719,18 @@ mod tests {
         );
         given.ok(owner, SpaceCommand::Leave);
         assert_eq!(given.state.role(moderator), Some(Role::Admin));
+    }
+
+    #[test]
+    fn only_an_admin_puts_a_bot_in_and_only_once() {
+        let (mut given, owner, moderator, _) = Given::with_roles();
+        let bot = UserId::new();
+        let add = SpaceCommand::AddBot { bot };
+        assert_eq!(given.when(moderator, add.clone()), Err(DomainError::NotAllowed));
+        assert_eq!(given.when(UserId::new(), add.clone()), Err(DomainError::NotAMember));
+        given.ok(owner, add.clone());
+        assert_eq!(given.state.role(bot), Some(Role::Member));
+        assert_eq!(given.when(owner, add), Ok(Vec::new()), "twice is once");
     }
 
     #[test]

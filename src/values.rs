@@ -100,6 +100,13 @@ impl fmt::Debug for PasswordHash {
     }
 }
 
+/// Whose a bot is: the space it was made in (the only one it joins) and the admin who made it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BotOf {
+    pub space_id: SpaceId,
+    pub made_by: crate::ids::UserId,
+}
+
 /// A space. Each space is one stream of the event store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]

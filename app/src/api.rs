@@ -640,6 +640,42 @@ pub async fn act_on_webhook(space: SpaceId, webhook_id: String, action: WebhookA
     Ok(engine.webhook_action(&me, space, &webhook_id, action).await?)
 }
 
+/// A space's bots and incoming webhooks; for its admins.
+#[server(client = ApiClient, endpoint = "bots", input = server_fn::codec::Json)]
+pub async fn bots(space: SpaceId) -> Result<Vec<BotView>, AppError> {
+    let (engine, me) = ssr::signed_in().await?;
+    Ok(engine.bots(&me, space).await?)
+}
+
+/// Makes a bot for a space (an admin of it); its API token is in the answer, this once.
+#[server(client = ApiClient, endpoint = "create_bot", input = server_fn::codec::Json)]
+pub async fn create_bot(space: SpaceId, username: String, name: String) -> Result<BotSecret, AppError> {
+    let (engine, me) = ssr::signed_in().await?;
+    Ok(engine.create_bot(&me, space, &username, &name).await?)
+}
+
+/// Makes an incoming webhook for a channel (an admin of its space); its address is in the
+/// answer, this once.
+#[server(client = ApiClient, endpoint = "create_incoming_hook", input = server_fn::codec::Json)]
+pub async fn create_incoming_hook(space: SpaceId, channel: ChannelId, name: String) -> Result<BotSecret, AppError> {
+    let (engine, me) = ssr::signed_in().await?;
+    Ok(engine.create_incoming_hook(&me, space, channel, &name).await?)
+}
+
+/// Replaces a bot's token, or an incoming webhook's address; the old one stops working.
+#[server(client = ApiClient, endpoint = "rotate_bot", input = server_fn::codec::Json)]
+pub async fn rotate_bot(space: SpaceId, bot: parley::UserId) -> Result<BotSecret, AppError> {
+    let (engine, me) = ssr::signed_in().await?;
+    Ok(engine.rotate_bot(&me, space, bot).await?)
+}
+
+/// Deletes a bot or an incoming webhook.
+#[server(client = ApiClient, endpoint = "delete_bot", input = server_fn::codec::Json)]
+pub async fn delete_bot(space: SpaceId, bot: parley::UserId) -> Result<(), AppError> {
+    let (engine, me) = ssr::signed_in().await?;
+    Ok(engine.delete_bot(&me, space, bot).await?)
+}
+
 /// Whether the signed-in user may open the event inspector (an instance admin).
 #[server(client = ApiClient, endpoint = "am_admin", input = server_fn::codec::Json)]
 pub async fn am_admin() -> Result<bool, AppError> {

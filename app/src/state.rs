@@ -73,6 +73,8 @@ pub struct ChatState {
     pub problem: RwSignal<Option<String>>,
     /// The profiles of the people on screen, by username (see `client::people`).
     pub profiles: RwSignal<std::collections::HashMap<String, parley::profile::Profile>>,
+    /// The usernames of bots among them (a bot stays one: live profile frames do not say).
+    pub bots: RwSignal<std::collections::HashSet<String>>,
     /// The usernames whose profiles were asked for already.
     pub people_asked: StoredValue<std::collections::HashSet<String>>,
     /// The person whose card is open, by username.
@@ -117,6 +119,11 @@ impl ChatState {
     }
 
     /// The name to show for `username`: their display name, or the username (tracked).
+    /// Whether `username` is a bot's (tracked).
+    pub fn is_bot(&self, username: &str) -> bool {
+        self.bots.with(|bots| bots.contains(username))
+    }
+
     pub fn name_of(&self, username: &str) -> String {
         self.profiles
             .with(|p| p.get(username).map(|p| p.name_or(username).to_owned()))

@@ -135,6 +135,11 @@ test('axe finds nothing serious in a space and in the event log', async ({ newCo
   await page.getByTestId('name-submit').click();
   await page.getByTestId('space-menu').first().locator('summary').click();
   expect(await problems(page), 'space menu').toEqual([]);
+  await page.getByTestId('bots').click();
+  await expect(page.getByTestId('bots-dialog')).toBeVisible();
+  expect(await problems(page), 'bots and integrations').toEqual([]);
+  await page.keyboard.press('Escape');
+  await expect(page.getByTestId('bots-dialog')).toHaveCount(0);
   await page.goto('/admin');
   await expect(page.getByTestId('inspector')).toBeVisible();
   expect(await problems(page), 'event log').toEqual([]);

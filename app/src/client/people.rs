@@ -25,14 +25,20 @@ pub fn want(state: ChatState, names: impl IntoIterator<Item = String>) {
         let chunk = chunk.to_vec();
         leptos::task::spawn_local(async move {
             match crate::api::profiles(chunk.clone()).await {
-                Ok(found) => state.profiles.update(|known| {
-                    for name in chunk {
-                        known.entry(name).or_default();
+                Ok(found) => {
+                    let bots: Vec<String> = found.iter().filter(|p| p.bot).map(|p| p.username.clone()).collect();
+                    if !bots.is_empty() {
+                        state.bots.update(|known| known.extend(bots));
                     }
-                    for person in found {
-                        known.insert(person.username, person.profile);
-                    }
-                }),
+                    state.profiles.update(|known| {
+                        for name in chunk {
+                            known.entry(name).or_default();
+                        }
+                        for person in found {
+                            known.insert(person.username, person.profile);
+                        }
+                    })
+                }
                 // Asked again when next wanted.
                 Err(_) => state.people_asked.update_value(|asked| {
                     for name in &chunk {
@@ -44,11 +50,9 @@ pub fn want(state: ChatState, names: impl IntoIterator<Item = String>) {
     }
 }
 
-/// A profile as the server sent it (saved in this tab, or a socket's live frame).
+/// A profile as the server sent it (saved in this tab, or a socket's live frame). The name
+/// is still fetched once when it shows (live frames do not say whether it is a bot's).
 pub fn heard(state: ChatState, username: String, profile: Profile) {
-    state.people_asked.update_value(|asked| {
-        asked.insert(username.clone());
-    });
     state.profiles.update(|known| {
         known.insert(username, profile);
     });

@@ -8,6 +8,7 @@ use leptos::html;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use parley::listing::Place;
+use parley::slash::{CommandHelp, Slash};
 use parley::timeline::{Delivery, Entry, Timeline};
 use parley::{ChannelId, MessageBody, MessageId, SpaceId};
 
@@ -43,6 +44,7 @@ pub fn ChatPage() -> impl IntoView {
         unavailable: RwSignal::new(None),
         problem: RwSignal::new(None),
         profiles: RwSignal::new(Default::default()),
+        bots: RwSignal::new(Default::default()),
         drafts: RwSignal::new(Default::default()),
         saved: RwSignal::new(Default::default()),
         threads: RwSignal::new(Default::default()),
@@ -537,6 +539,7 @@ pub fn PersonName(username: String, state: ChatState) -> impl IntoView {
         .into_any();
     }
     let (shown, hover, open) = (username.clone(), username.clone(), username.clone());
+    let username_bot = username.clone();
     let status = move || {
         state.status_of(&username).map(|status| {
             let words = status.text.clone();
@@ -556,6 +559,7 @@ pub fn PersonName(username: String, state: ChatState) -> impl IntoView {
         >
             {move || state.name_of(&shown)}
         </button>
+        {move || state.is_bot(&username_bot).then(|| view! { <span class="bot-badge" data-testid="bot-badge">"bot"</span> })}
         {status}
     }
     .into_any()
@@ -1147,6 +1151,11 @@ fn last_own_message(state: ChatState, thread: Option<MessageId>) -> Option<Messa
 #[component]
 fn Composer(state: ChatState, hydrated: RwSignal<bool>, reply_to: Option<MessageId>) -> impl IntoView {
     let draft = RwSignal::new(String::new());
+    // `/help`'s list, and the commands offered for what is typed.
+    let help_open = RwSignal::new(false);
+    // What the last command did, when it shows nowhere else.
+    let done = RwSignal::new(None::<String>);
+    let commands = Memo::new(move |_| draft.with(|d| parley::slash::completions(d)));
     // A reply: "also send to the channel".
     let also = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
@@ -1176,7 +1185,36 @@ fn Composer(state: ChatState, hydrated: RwSignal<bool>, reply_to: Option<Message
         }
         let files: Vec<crate::ui::upload::OutboxFile> =
             drafts.with_untracked(|d| d.iter().map(crate::ui::upload::Draft::outbox_file).collect());
-        match MessageBody::parse_with_files(&draft.get_untracked(), files.len()) {
+        done.set(None);
+        // A slash command: posts what it makes of the text, or does what it says instead.
+        let text = match parley::slash::parse(&draft.get_untracked()) {
+            None => draft.get_untracked(),
+            Some(Err(e)) => {
+                error.set(Some(e.to_string()));
+                return;
+            }
+            Some(Ok(Slash::Post(body))) => body,
+            Some(Ok(Slash::Help)) => {
+                error.set(None);
+                help_open.set(true);
+                write(String::new());
+                return;
+            }
+            Some(Ok(command)) => {
+                leptos::task::spawn_local(async move {
+                    match crate::ui::slash::run(state, command).await {
+                        Ok(told) => {
+                            error.set(None);
+                            done.set(told);
+                            write(String::new());
+                        }
+                        Err(e) => error.set(Some(e)),
+                    }
+                });
+                return;
+            }
+        };
+        match MessageBody::parse_with_files(&text, files.len()) {
             Ok(body) => {
                 error.set(None);
                 write(String::new());
@@ -1207,7 +1245,8 @@ fn Composer(state: ChatState, hydrated: RwSignal<bool>, reply_to: Option<Message
     };
     // `@name` completion: people of the space, or of a private channel (fetched once), and
     // everyone in the channel's history.
-    let members = RwSignal::new(Vec::<String>::new());
+    // For the channel they were fetched for: the space's people, and the private channel's.
+    let members = RwSignal::new(None::<(ChannelId, Vec<String>, Option<Vec<String>>)>);
     let suggestions = Memo::new(move |_| {
         let draft = draft.get();
         let Some(prefix) = parley::markdown::mention_prefix(&draft) else {
@@ -1215,7 +1254,14 @@ fn Composer(state: ChatState, hydrated: RwSignal<bool>, reply_to: Option<Message
         };
         let prefix = prefix.to_ascii_lowercase();
         let me = state.me.with(|me| me.as_ref().map(|me| me.username.clone()));
-        let mut names: Vec<String> = members.get();
+        // `/invite` names someone of the space; a private channel's mentions, its people.
+        let inviting = draft.trim_start().starts_with("/invite ");
+        let channel = state.channel.get();
+        let mut names: Vec<String> = members.with(|m| match m {
+            Some((of, _, Some(inside))) if *of == channel && !inviting => inside.clone(),
+            Some((of, space, _)) if *of == channel => space.clone(),
+            _ => Vec::new(),
+        });
         state
             .timeline
             .with(|t| names.extend(t.entries().map(|e| e.author.clone())));
@@ -1228,10 +1274,10 @@ fn Composer(state: ChatState, hydrated: RwSignal<bool>, reply_to: Option<Message
             .collect::<Vec<_>>()
     });
     let load_members = move || {
-        if !members.with_untracked(Vec::is_empty) {
+        let channel = state.channel.get_untracked();
+        if members.with_untracked(|m| m.as_ref().is_some_and(|(of, _, _)| *of == channel)) {
             return;
         }
-        let channel = state.channel.get_untracked();
         let space = state.spaces.with_untracked(|spaces| {
             spaces.iter().find_map(|s| {
                 let view = s.channels.iter().find(|c| c.channel_id == channel)?;
@@ -1240,14 +1286,20 @@ fn Composer(state: ChatState, hydrated: RwSignal<bool>, reply_to: Option<Message
         });
         if let Some((space, private)) = space {
             leptos::task::spawn_local(async move {
-                let list = if private {
-                    crate::api::channel_members(space, channel).await
-                } else {
-                    crate::api::members(space).await
+                let names =
+                    |list: Vec<crate::api::MemberView>| list.into_iter().map(|m| m.username).collect::<Vec<_>>();
+                let Ok(everyone) = crate::api::members(space).await else {
+                    return;
                 };
-                if let Ok(list) = list {
-                    members.set(list.into_iter().map(|m| m.username).collect());
-                }
+                let inside = if private {
+                    match crate::api::channel_members(space, channel).await {
+                        Ok(list) => Some(names(list)),
+                        Err(_) => return,
+                    }
+                } else {
+                    None
+                };
+                members.set(Some((channel, names(everyone), inside)));
             });
         }
     };
@@ -1286,6 +1338,7 @@ fn Composer(state: ChatState, hydrated: RwSignal<bool>, reply_to: Option<Message
             })
             .unwrap_or_default()
     });
+    let choose_command = Callback::new(move |command: CommandHelp| write(parley::slash::complete(&command)));
     let complete_emoji = move |emoji: String| {
         crate::client::emoji::used(&emoji);
         write(parley::emoji::complete_shortcode(&draft.get_untracked(), &emoji));
@@ -1377,7 +1430,18 @@ fn Composer(state: ChatState, hydrated: RwSignal<bool>, reply_to: Option<Message
                 on:keydown=move |ev| {
                     let first = suggestions.with_untracked(|s| s.first().cloned());
                     let first_emoji = emoji_found.with_untracked(|s| s.first().map(|(e, _)| e.clone()));
-                    if let (Some(emoji), "Tab" | "Enter") = (first_emoji, ev.key().as_str())
+                    // A command typed whole that takes nothing more runs on Enter; otherwise
+                    // Tab or Enter completes the first one offered.
+                    let first_command = commands.with_untracked(|c| c.first().copied()).filter(|command| {
+                        let whole = draft.with_untracked(|d| d.trim().eq_ignore_ascii_case(&format!("/{}", command.name)));
+                        !(whole && command.args.is_empty() && ev.key() == "Enter")
+                    });
+                    if let (Some(command), "Tab" | "Enter") = (first_command, ev.key().as_str())
+                        && !ev.shift_key()
+                    {
+                        ev.prevent_default();
+                        choose_command.run(command);
+                    } else if let (Some(emoji), "Tab" | "Enter") = (first_emoji, ev.key().as_str())
                         && !ev.shift_key()
                     {
                         ev.prevent_default();
@@ -1401,6 +1465,8 @@ fn Composer(state: ChatState, hydrated: RwSignal<bool>, reply_to: Option<Message
                 aria-autocomplete="list"
                 disabled=move || !hydrated.get() || state.me.with(Option::is_none)
             ></textarea>
+            <crate::ui::slash::CommandList commands choose=choose_command />
+            <crate::ui::slash::CommandHelpList open=help_open />
             <Show when=move || suggestions.with(|s| !s.is_empty())>
                 <ul class="mentions" role="listbox" data-testid="mention-suggestions">
                     {move || {
@@ -1482,7 +1548,8 @@ fn Composer(state: ChatState, hydrated: RwSignal<bool>, reply_to: Option<Message
                     }
                 })}
             <div class="composer-note">
-                {move || error.get().map(|e| view! { <span class="error" role="alert">{e}</span> })}
+                {move || error.get().map(|e| view! { <span class="error" role="alert" data-testid="composer-error">{e}</span> })}
+                {move || done.get().map(|d| view! { <span class="hint" role="status" data-testid="command-done">{d}</span> })}
                 {move || {
                     state
                         .notice

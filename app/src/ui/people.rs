@@ -23,6 +23,11 @@ pub fn PersonCard(username: String, state: ChatState) -> impl IntoView {
         spawn_local(async move {
             let answer = person_card(username).await.map_err(|e| e.to_string());
             if let Ok(found) = &answer {
+                if found.person.bot {
+                    state.bots.update(|bots| {
+                        bots.insert(found.person.username.clone());
+                    });
+                }
                 crate::client::people::heard(state, found.person.username.clone(), found.person.profile.clone());
             }
             card.set(Some(answer));

@@ -266,6 +266,9 @@ fn SpaceSection(space: SpaceView, state: ChatState, dialog: RwSignal<Option<Dial
         }
     };
     let webhooks_open = RwSignal::new(false);
+    let bots_open = RwSignal::new(false);
+    let hookable: Vec<(parley::ChannelId, String)> =
+        space.channels.iter().map(|c| (c.channel_id, c.name.clone())).collect();
     let leave = move |_: leptos::ev::MouseEvent| {
         if !crate::ui::dialog::confirm("Leave this space? You will need a new invite to come back.") {
             return;
@@ -357,6 +360,12 @@ fn SpaceSection(space: SpaceView, state: ChatState, dialog: RwSignal<Option<Dial
                                     >
                                         "Webhooks"
                                     </button>
+                                    <button
+                                        data-testid="bots"
+                                        on:click=move |_| bots_open.set(true)
+                                    >
+                                        "Bots and integrations"
+                                    </button>
                                 }
                             })}
                         <hr />
@@ -384,6 +393,9 @@ fn SpaceSection(space: SpaceView, state: ChatState, dialog: RwSignal<Option<Dial
             </div>
             <Show when=move || webhooks_open.get()>
                 <crate::ui::webhooks::WebhooksDialog space=id open=webhooks_open />
+            </Show>
+            <Show when=move || bots_open.get()>
+                <crate::ui::bots::BotsDialog space=id channels=hookable.clone() open=bots_open />
             </Show>
         </section>
     }

@@ -30,8 +30,8 @@ const DEFAULT_LIMIT: u32 = 50;
         description = "Post and read messages as a user, with a personal API token (create one in the app: \
                        your name in the header, then API tokens). Send it as `Authorization: Bearer pt_…`."
     ),
-    paths(list_channels, list_messages, post_message, list_pins, pin_message, unpin_message, get_user, search),
-    components(schemas(ApiChannel, ApiMessage, ApiReaction, ApiAttachment, NewMessage, Posted, ApiUser, ApiStatus, ApiSearchHit, ApiError, ErrorBody)),
+    paths(list_channels, list_messages, post_message, list_pins, pin_message, unpin_message, get_user, search, incoming_hook),
+    components(schemas(ApiChannel, ApiMessage, ApiReaction, ApiAttachment, NewMessage, Posted, ApiUser, ApiStatus, ApiSearchHit, IncomingMessage, ApiError, ErrorBody)),
     modifiers(&BearerToken),
     security(("token" = []))
 )]
@@ -60,6 +60,12 @@ pub fn routes() -> axum::Router<AppState> {
             get(list_messages).post(post_message),
         )
         .route("/api/v1/channels/{channel_id}/pins", get(list_pins))
+        .route(
+            "/api/v1/hooks/{hook_id}/{secret}",
+            axum::routing::post(incoming_hook).layer(axum::extract::DefaultBodyLimit::max(
+                parley::incoming::MAX_REQUEST_BYTES,
+            )),
+        )
         .route(
             "/api/v1/channels/{channel_id}/pins/{message_id}",
             axum::routing::put(pin_message).delete(unpin_message),
@@ -334,6 +340,8 @@ fn api_message(m: MessageView) -> ApiMessage {
 )]
 async fn list_channels(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Vec<ApiChannel>>, Refusal> {
     let me = bearer(&state.engine, &headers).await?;
+    // The lobby is for people, not bots.
+    let lobby = !state.engine.acts_as_bot(&me).await?;
     let mut channels = vec![ApiChannel {
         channel_id: ChannelId::GENERAL.to_string(),
         name: "general".into(),
@@ -344,6 +352,7 @@ async fn list_channels(State(state): State<AppState>, headers: HeaderMap) -> Res
         description: String::new(),
         private: false,
     }];
+    channels.retain(|_| lobby);
     for space in state.engine.my_spaces(&me).await? {
         channels.extend(space.channels.into_iter().map(|c| ApiChannel {
             channel_id: c.channel_id.to_string(),
@@ -557,6 +566,58 @@ async fn post_message(
         correlation_id: None,
     };
     let position = state.engine.post(&me, request).await?;
+    let posted = Posted {
+        message_id: message_id.to_string(),
+        position: position.0,
+    };
+    Ok((StatusCode::CREATED, Json(posted)))
+}
+
+/// What an incoming webhook takes: Parley's shape, or the `text` (Slack, Mattermost) or
+/// `content` (Discord) that existing tools send; other fields are ignored.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct IncomingMessage {
+    /// Markdown, 1 to 4,000 characters (or `text`, or `content`).
+    pub body: Option<String>,
+    pub text: Option<String>,
+    pub content: Option<String>,
+    /// Your id for it (a UUID): sending the same id again stores it once.
+    #[schema(format = Uuid)]
+    pub id: Option<String>,
+}
+
+/// Posts a message to an incoming webhook's channel, as the webhook's bot. The address is
+/// the credential: no token. Made (and rotated) by a space admin under *Bots and integrations*.
+#[utoipa::path(
+    post,
+    path = "/api/v1/hooks/{hook_id}/{secret}",
+    params(
+        ("hook_id" = String, Path, description = "The webhook"),
+        ("secret" = String, Path, description = "Its secret, as shown when it was made or rotated"),
+    ),
+    request_body = IncomingMessage,
+    responses(
+        (status = 201, description = "Stored (or already stored, for a resent id)", body = Posted),
+        (status = 400, description = "Not JSON, no text, too long, or the channel is archived", body = ApiError),
+        (status = 404, description = "No such webhook (deleted, rotated, or a wrong address)", body = ApiError),
+        (status = 413, description = "Over 64 KiB"),
+        (status = 429, description = "Posting too fast (see Retry-After)", body = ApiError),
+    ),
+    security(())
+)]
+async fn incoming_hook(
+    State(state): State<AppState>,
+    Path((hook_id, secret)): Path<(String, String)>,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<(StatusCode, Json<Posted>), Refusal> {
+    let body = body.map_err(|e| Refusal(e.status(), "invalid", e.body_text(), None))?;
+    let (message_id, position) = match state.engine.incoming_post(&hook_id, &secret, &body).await {
+        Err(EngineError::Unauthorized) => {
+            let message = "no such webhook: it was deleted or rotated, or the address is wrong";
+            return Err(Refusal(StatusCode::NOT_FOUND, "not_found", message.into(), None));
+        }
+        other => other?,
+    };
     let posted = Posted {
         message_id: message_id.to_string(),
         position: position.0,

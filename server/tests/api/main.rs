@@ -5,6 +5,7 @@ mod accounts;
 mod admin;
 mod archive;
 mod attacks;
+mod bots;
 mod bus;
 mod catch_up;
 mod cluster;

@@ -22,6 +22,7 @@ use std::sync::Arc;
 use tokio::sync::{broadcast, watch};
 
 pub mod admin;
+mod bots;
 pub mod budget;
 mod contacts;
 mod directs;
@@ -393,12 +394,28 @@ impl Engine {
                 }
                 space.membership(me.user_id)
             }
+            // The instance-wide lobby is for people: a bot belongs to its space only.
+            None if state.members.is_none() && self.is_bot(synced, me).await? => {
+                return Err(DomainError::NoSuchChannel.into());
+            }
             None => None,
         };
         if state.admits_directly(me.user_id, membership) == Some(false) {
             return Err(DomainError::NoSuchChannel.into());
         }
         Ok(state)
+    }
+
+    /// Whether `me` is a bot's account (see `engine::bots`), as the log stands.
+    pub async fn acts_as_bot(&self, me: &Me) -> Result<bool, EngineError> {
+        self.is_bot(&self.synced().await?, me).await
+    }
+
+    pub(crate) async fn is_bot(&self, synced: &Synced, me: &Me) -> Result<bool, EngineError> {
+        let Ok(name) = parley::Username::parse(&me.username) else {
+            return Ok(false);
+        };
+        Ok(self.account(synced, &name).await?.bot.is_some())
     }
 
     /// The space's state: from the cache, or folded from its stream.

@@ -72,6 +72,7 @@ impl Engine {
             user_id: me.user_id,
             username: me.username.clone(),
             profile,
+            bot: state.bot.is_some(),
         })
     }
 
@@ -92,11 +93,11 @@ impl Engine {
         for chunk in wanted.chunks(100) {
             let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
             let sql = format!(
-                "SELECT user_id, username, profile FROM accounts WHERE username IN ({})",
+                "SELECT user_id, username, profile, bot_space FROM accounts WHERE username IN ({})",
                 marks.join(", ")
             );
             // Only numbered placeholders are formatted in; the names are bound.
-            let mut query = sqlx::query_as::<_, (String, String, String)>(sqlx::AssertSqlSafe(sql));
+            let mut query = sqlx::query_as::<_, (String, String, String, Option<String>)>(sqlx::AssertSqlSafe(sql));
             for name in chunk {
                 query = query.bind(*name);
             }
@@ -138,7 +139,9 @@ impl Engine {
     }
 }
 
-fn profile_view((user_id, username, profile): (String, String, String)) -> Result<ProfileView, EngineError> {
+fn profile_view(
+    (user_id, username, profile, bot_space): (String, String, String, Option<String>),
+) -> Result<ProfileView, EngineError> {
     let user_id = user_id
         .parse()
         .map_err(|e: uuid::Error| EngineError::Internal(format!("bad user id in accounts: {e}")))?;
@@ -148,5 +151,6 @@ fn profile_view((user_id, username, profile): (String, String, String)) -> Resul
         user_id,
         username,
         profile,
+        bot: bot_space.is_some(),
     })
 }

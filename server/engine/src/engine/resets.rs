@@ -22,7 +22,8 @@ impl Engine {
     pub async fn reset_link(&self, username: &str) -> Result<String, EngineError> {
         let name = Username::parse(username).map_err(|_| DomainError::NoSuchUser(String::new()))?;
         let state = self.account(&self.synced().await?, &name).await?;
-        let Some(user_id) = state.user_id.filter(|_| state.live()) else {
+        // A bot has no password to reset: it acts with its token.
+        let Some(user_id) = state.user_id.filter(|_| state.live() && state.bot.is_none()) else {
             return Err(DomainError::NoSuchUser(name.to_string()).into());
         };
         let token = SessionToken::generate().map_err(|e| EngineError::Internal(e.to_string()))?;

@@ -59,6 +59,7 @@ impl Engine {
             user_id,
             username: username.clone(),
             password_hash,
+            bot: None,
         };
         let state = self.account(&synced, &username).await?;
         let events = account::decide(&state, &command)?;
@@ -107,7 +108,9 @@ impl Engine {
             Err(_) => AccountState::default(),
         };
         let attempt = password.chars().take(Password::MAX_CHARS + 1).collect::<String>();
-        if !auth::verify_password(state.password_hash.clone(), attempt).await? {
+        // A bot has no password: it is checked as a name nobody holds.
+        let hash = state.password_hash.clone().filter(|_| state.bot.is_none());
+        if !auth::verify_password(hash, attempt).await? {
             return Err(EngineError::BadCredentials);
         }
         let (Some(user_id), Some(username)) = (state.user_id, state.username) else {
@@ -142,7 +145,9 @@ impl Engine {
         let username = Username::parse(&me.username)?;
         let state = self.account(&self.synced().await?, &username).await?;
         let attempt = password.chars().take(Password::MAX_CHARS + 1).collect::<String>();
-        if !auth::verify_password(state.password_hash.clone(), attempt).await? {
+        // A bot has no password: it is checked as a name nobody holds.
+        let hash = state.password_hash.clone().filter(|_| state.bot.is_none());
+        if !auth::verify_password(hash, attempt).await? {
             return Err(EngineError::BadRequest(format!("the {what} is not right")));
         }
         Ok((username, state))

@@ -187,7 +187,7 @@ impl Engine {
 
     /// A channel of `space_id` that `me` can see: one of its public channels (`me` a member
     /// of the space), or a private one `me` is in. Anything else does not exist, for `me`.
-    async fn channel_of_space(
+    pub(crate) async fn channel_of_space(
         &self,
         synced: &Synced,
         me: &Me,
@@ -208,7 +208,7 @@ impl Engine {
 
     /// Puts `user` in a channel of `space_id` (`inside`) or takes them out: oneself, or, for a
     /// private channel, by a moderator who is in it. Only a member of the space is put in.
-    async fn membership(
+    pub(crate) async fn membership(
         &self,
         me: &Me,
         space_id: SpaceId,

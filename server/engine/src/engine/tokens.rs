@@ -30,6 +30,12 @@ impl Engine {
                 "at most {MAX_TOKENS} tokens; revoke one first"
             )));
         }
+        let (view, token) = self.insert_token(me, name).await?;
+        Ok((view, token))
+    }
+
+    /// Stores a new token of `owner`'s (a person's, or a bot's); returns it, with its secret.
+    pub(crate) async fn insert_token(&self, owner: &Me, name: &str) -> Result<(TokenView, String), EngineError> {
         let secret = SessionToken::generate().map_err(|e| EngineError::Internal(e.to_string()))?;
         let token_id = uuid::Uuid::now_v7().to_string();
         let created_at_ms = now_ms();
@@ -39,8 +45,8 @@ impl Engine {
         )
         .bind(&token_id)
         .bind(secret.hash())
-        .bind(me.user_id.to_string())
-        .bind(&me.username)
+        .bind(owner.user_id.to_string())
+        .bind(&owner.username)
         .bind(name)
         .bind(created_at_ms)
         .execute(self.store.pool())

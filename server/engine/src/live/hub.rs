@@ -151,6 +151,8 @@ impl Hub {
                             user_id: *user_id,
                             username: username.to_string(),
                             profile,
+                            // A bot is known as one from the first fetch of its profile.
+                            bot: false,
                         },
                     }
                     .to_json()

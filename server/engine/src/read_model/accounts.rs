@@ -7,14 +7,17 @@ use sqlx::AnyConnection;
 pub(super) async fn fold(conn: &mut AnyConnection, recorded: &RecordedEvent) -> Result<(), sqlx::Error> {
     let position = recorded.position.0 as i64;
     match &recorded.event {
-        Event::AccountRegistered { user_id, username, .. } => {
+        Event::AccountRegistered {
+            user_id, username, bot, ..
+        } => {
             sqlx::query(
-                "INSERT INTO accounts (user_id, username, registered_position) VALUES ($1, $2, $3)
+                "INSERT INTO accounts (user_id, username, registered_position, bot_space) VALUES ($1, $2, $3, $4)
                  ON CONFLICT DO NOTHING",
             )
             .bind(user_id.to_string())
             .bind(username.to_string())
             .bind(position)
+            .bind(bot.map(|bot| bot.space_id.to_string()))
             .execute(&mut *conn)
             .await?;
         }

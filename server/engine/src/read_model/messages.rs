@@ -573,7 +573,8 @@ pub async fn edits(pool: &AnyPool, channel: ChannelId, message_id: MessageId) ->
 pub(super) fn readable(first: usize) -> String {
     let (a, b, c) = (first, first + 1, first + 2);
     format!(
-        "((c.space_id IS NULL AND NOT EXISTS (SELECT 1 FROM direct_members d WHERE d.channel_id = c.channel_id))
+        "((c.space_id IS NULL AND NOT EXISTS (SELECT 1 FROM direct_members d WHERE d.channel_id = c.channel_id)
+           AND NOT EXISTS (SELECT 1 FROM accounts ba WHERE ba.user_id = ${a} AND ba.bot_space IS NOT NULL))
           OR EXISTS (SELECT 1 FROM direct_members d WHERE d.channel_id = c.channel_id AND d.user_id = ${a})
           OR (EXISTS (SELECT 1 FROM space_members s JOIN spaces sp ON sp.space_id = s.space_id
                       WHERE s.space_id = c.space_id AND s.user_id = ${b} AND sp.deleted = 0)
