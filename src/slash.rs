@@ -73,9 +73,12 @@ pub enum SlashError {
 }
 
 /// Reads a composer's text as a command: `None` when it is a plain message (not starting
-/// with `/`, or `//` to send a line that starts with a slash, or a path like `/usr/bin`).
+/// with `/`, or a path like `/usr/bin`). `//` sends the line with one slash.
 pub fn parse(text: &str) -> Option<Result<Slash, SlashError>> {
     let line = text.trim_start();
+    if let Some(escaped) = line.strip_prefix("//") {
+        return Some(Ok(Slash::Post(format!("/{escaped}"))));
+    }
     let rest = line.strip_prefix('/')?;
     let (name, args) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
     if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphabetic()) {
@@ -188,9 +191,14 @@ mod tests {
 
     #[test]
     fn plain_messages_are_not_commands_and_bad_commands_say_why() {
-        for plain in ["hello", "//not a command", "/usr/bin is a path", "/ alone", "see /me"] {
+        for plain in ["hello", "/usr/bin is a path", "/ alone", "see /me"] {
             assert_eq!(parse(plain), None, "{plain}");
         }
+        assert_eq!(
+            parse("//me is how"),
+            Some(Ok(Slash::Post("/me is how".into()))),
+            "escaped"
+        );
         assert_eq!(
             parse("/frobnicate"),
             Some(Err(SlashError::Unknown("frobnicate".into())))

@@ -26,6 +26,7 @@ mod private;
 mod profiles;
 mod projection;
 mod rest;
+mod rest_more;
 mod restart;
 mod schema;
 mod schemas;

@@ -18,6 +18,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_swagger_ui::SwaggerUi;
 
+mod changes;
+mod spaces;
+
 /// The most messages one page returns, and the default.
 const MAX_LIMIT: u32 = 200;
 const DEFAULT_LIMIT: u32 = 50;
@@ -30,8 +33,17 @@ const DEFAULT_LIMIT: u32 = 50;
         description = "Post and read messages as a user, with a personal API token (create one in the app: \
                        your name in the header, then API tokens). Send it as `Authorization: Bearer pt_…`."
     ),
-    paths(list_channels, list_messages, post_message, list_pins, pin_message, unpin_message, get_user, search, incoming_hook),
-    components(schemas(ApiChannel, ApiMessage, ApiReaction, ApiAttachment, NewMessage, Posted, ApiUser, ApiStatus, ApiSearchHit, IncomingMessage, ApiError, ErrorBody)),
+    paths(
+        list_channels, list_messages, post_message, list_pins, pin_message, unpin_message, get_user, search,
+        incoming_hook, changes::edit_message, changes::delete_message, changes::add_reaction,
+        changes::remove_reaction, changes::thread, spaces::list_spaces, spaces::create_channel,
+        spaces::channel_members, spaces::set_topic
+    ),
+    components(schemas(
+        ApiChannel, ApiMessage, ApiReaction, ApiAttachment, NewMessage, Posted, ApiUser, ApiStatus, ApiSearchHit,
+        IncomingMessage, changes::EditMessage, changes::Changed, spaces::ApiSpace, spaces::NewChannel,
+        spaces::ApiMember, spaces::NewTopic, ApiError, ErrorBody
+    )),
     modifiers(&BearerToken),
     security(("token" = []))
 )]
@@ -58,6 +70,31 @@ pub fn routes() -> axum::Router<AppState> {
         .route(
             "/api/v1/channels/{channel_id}/messages",
             get(list_messages).post(post_message),
+        )
+        .route(
+            "/api/v1/channels/{channel_id}/messages/{message_id}",
+            axum::routing::patch(changes::edit_message).delete(changes::delete_message),
+        )
+        .route(
+            "/api/v1/channels/{channel_id}/messages/{message_id}/reactions/{emoji}",
+            axum::routing::put(changes::add_reaction).delete(changes::remove_reaction),
+        )
+        .route(
+            "/api/v1/channels/{channel_id}/messages/{message_id}/thread",
+            get(changes::thread),
+        )
+        .route(
+            "/api/v1/channels/{channel_id}/topic",
+            axum::routing::put(spaces::set_topic),
+        )
+        .route("/api/v1/spaces", get(spaces::list_spaces))
+        .route(
+            "/api/v1/spaces/{space_id}/channels",
+            axum::routing::post(spaces::create_channel),
+        )
+        .route(
+            "/api/v1/spaces/{space_id}/channels/{channel_id}/members",
+            get(spaces::channel_members),
         )
         .route("/api/v1/channels/{channel_id}/pins", get(list_pins))
         .route(
@@ -207,7 +244,8 @@ pub struct ApiError {
 
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct ErrorBody {
-    /// `unauthorized`, `not_found`, `invalid` or `internal`.
+    /// `unauthorized`, `forbidden`, `not_found`, `invalid`, `conflict`, `too_many_requests`
+    /// or `internal`.
     pub code: String,
     /// For people.
     pub message: String,
@@ -244,8 +282,14 @@ impl From<EngineError> for Refusal {
             EngineError::Unauthorized | EngineError::Disabled => {
                 Self(StatusCode::UNAUTHORIZED, "unauthorized", e.user_message(), None)
             }
-            EngineError::Domain(DomainError::NoSuchChannel | DomainError::NoSuchUser(_)) => {
-                Self(StatusCode::NOT_FOUND, "not_found", e.user_message(), None)
+            EngineError::Domain(
+                DomainError::NoSuchChannel
+                | DomainError::NoSuchUser(_)
+                | DomainError::NoSuchMessage
+                | DomainError::NoSuchSpace,
+            ) => Self(StatusCode::NOT_FOUND, "not_found", e.user_message(), None),
+            EngineError::Domain(DomainError::NotAllowed | DomainError::NotAMember | DomainError::NotYourMessage) => {
+                Self(StatusCode::FORBIDDEN, "forbidden", e.user_message(), None)
             }
             e if e.retry_after().is_some() => Self(
                 StatusCode::TOO_MANY_REQUESTS,
@@ -289,6 +333,20 @@ async fn bearer(engine: &Engine, headers: &HeaderMap) -> Result<Me, Refusal> {
 fn channel_of(raw: &str) -> Result<ChannelId, Refusal> {
     raw.parse()
         .map_err(|_| Refusal(StatusCode::NOT_FOUND, "not_found", "no such channel".into(), None))
+}
+
+/// A space's channel as REST shows it.
+fn space_channel(space: &parley::api::SpaceView, c: parley::api::ChannelView) -> ApiChannel {
+    ApiChannel {
+        channel_id: c.channel_id.to_string(),
+        name: c.name,
+        kind: "space".into(),
+        space_id: Some(space.space_id.to_string()),
+        space_name: Some(space.name.clone()),
+        topic: c.topic,
+        description: c.description,
+        private: c.private,
+    }
 }
 
 fn api_message(m: MessageView) -> ApiMessage {
@@ -354,16 +412,7 @@ async fn list_channels(State(state): State<AppState>, headers: HeaderMap) -> Res
     }];
     channels.retain(|_| lobby);
     for space in state.engine.my_spaces(&me).await? {
-        channels.extend(space.channels.into_iter().map(|c| ApiChannel {
-            channel_id: c.channel_id.to_string(),
-            name: c.name,
-            kind: "space".into(),
-            space_id: Some(space.space_id.to_string()),
-            space_name: Some(space.name.clone()),
-            topic: c.topic,
-            description: c.description,
-            private: c.private,
-        }));
+        channels.extend(space.channels.iter().cloned().map(|c| space_channel(&space, c)));
     }
     channels.extend(state.engine.my_directs(&me).await?.into_iter().map(|d| ApiChannel {
         channel_id: d.channel_id.to_string(),
@@ -658,7 +707,8 @@ async fn list_pins(
     ),
     responses(
         (status = 204, description = "Pinned"),
-        (status = 400, description = "Not allowed, too many pins, deleted, or a malformed id", body = ApiError),
+        (status = 400, description = "Too many pins, deleted, or a malformed id", body = ApiError),
+        (status = 403, description = "The space lets only moderators pin; nobody pins in the lobby", body = ApiError),
         (status = 401, description = "No valid token", body = ApiError),
         (status = 404, description = "No such channel (or not one you can read)", body = ApiError),
     )
@@ -681,7 +731,8 @@ async fn pin_message(
     ),
     responses(
         (status = 204, description = "Not pinned (any more)"),
-        (status = 400, description = "Not allowed, deleted, or a malformed id", body = ApiError),
+        (status = 400, description = "Deleted, or a malformed id", body = ApiError),
+        (status = 403, description = "The space lets only moderators pin; nobody pins in the lobby", body = ApiError),
         (status = 401, description = "No valid token", body = ApiError),
         (status = 404, description = "No such channel (or not one you can read)", body = ApiError),
     )
