@@ -33,6 +33,8 @@ const OUTBOX: usize = 256;
 const CATCH_UP_PAGE: u32 = 500;
 /// Bytes read from a socket at a time; larger frames still arrive whole.
 const READ_BUFFER: usize = 4 * 1024;
+/// How often a socket opened with an API token checks that the token still acts.
+const TOKEN_CHECK: std::time::Duration = std::time::Duration::from_secs(2);
 /// Channels one socket may follow at once.
 const MAX_SUBSCRIPTIONS: usize = 256;
 /// Posts one socket may have sent and not yet had answered: being decided, written, or
@@ -64,12 +66,26 @@ async fn pace(lookups: &Lookups, n: usize) {
 }
 
 pub async fn handler(ws: WebSocketUpgrade, headers: HeaderMap, State(state): State<AppState>) -> Response {
+    // A bot or a script sends its API token (a browser cannot set this header on a socket).
+    let bearer = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
     // A page on another site must not open a socket with this browser's cookie.
-    if !auth::origin_allowed(&headers, &state.allowed_origins) {
+    if bearer.is_none() && !auth::origin_allowed(&headers, &state.allowed_origins) {
         return (StatusCode::FORBIDDEN, "this origin may not open a socket").into_response();
     }
-    let token = auth::token_from_headers(&headers);
-    let session = match state.engine.authenticate(token.as_ref()).await {
+    let session = match bearer {
+        Some(token) => state.engine.token_session(token).await,
+        None => {
+            state
+                .engine
+                .authenticate(auth::token_from_headers(&headers).as_ref())
+                .await
+        }
+    };
+    let session = match session {
         Ok(session) => session,
         Err(e) if !e.is_user_error() => {
             return (StatusCode::INTERNAL_SERVER_ERROR, e.user_message()).into_response();
@@ -136,6 +152,16 @@ where
     let mut signed_out = engine.signed_out();
     let session_id = parley_engine::auth::session_id(&session.token_hash);
     let ended = async {
+        // An API token's socket: the token is not a session of the log (it is revoked or
+        // rotated in its table), so it is looked at again every few seconds.
+        if session.via_token {
+            loop {
+                tokio::time::sleep(TOKEN_CHECK).await;
+                if !engine.token_stands(&session.token_hash).await {
+                    return;
+                }
+            }
+        }
         loop {
             match signed_out.recv().await {
                 Ok(id) if id == session_id => return,

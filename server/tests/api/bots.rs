@@ -311,3 +311,67 @@ async fn an_incoming_webhook_of_a_private_channel_posts_there_and_nowhere_else()
     assert_eq!(hook(&app, &made.secret, r#"{"text": "still?"}"#).await.0, 404);
     assert_eq!(history(&app, &ada, ops).await.len(), 1);
 }
+
+#[tokio::test]
+async fn a_bot_reads_and_posts_through_the_socket_with_its_token_until_it_is_rotated() {
+    use parley::protocol::{ClientFrame, ServerFrame};
+    let app = spawn_app().await;
+    let ada = app.sign_up("ada").await;
+    let team = create_space(&app, &ada, "Team").await;
+    let general = team.channels[0].channel_id;
+    let args = json!({ "space": team.space_id, "username": "live-bot", "name": "Live" });
+    let made = answered(app.call_as(&ada.http, "create_bot", args).await).await;
+
+    let mut socket = app.socket_with_token(&made.secret).await;
+    socket.subscribe(general, parley::Position::ZERO).await;
+    // It hears what people say, live.
+    let args =
+        json!({ "channel": general, "message_id": parley::MessageId::new(), "body": "hello bot", "reply_to": null });
+    assert_eq!(app.call_as(&ada.http, "post_message", args).await.status(), 200);
+    let heard = socket.next_event().await;
+    assert!(matches!(&heard.event, parley::Event::MessagePosted { body, .. } if body.as_str() == "hello bot"));
+    // It posts through the socket, as itself.
+    let id = parley::MessageId::new();
+    socket
+        .send(&ClientFrame::Post {
+            channel: general,
+            message_id: id,
+            body: "hello ada".into(),
+            reply_to: None,
+            also_in_channel: false,
+            attachments: Vec::new(),
+        })
+        .await;
+    loop {
+        match socket.next().await {
+            ServerFrame::Ack { message_id, .. } if message_id == id => break,
+            ServerFrame::Event { .. } => {}
+            other => panic!("expected the post's ack, got {other:?}"),
+        }
+    }
+    let last = history(&app, &ada, general).await.pop().unwrap();
+    assert_eq!((last.author.as_str(), last.body.as_str()), ("live-bot", "hello ada"));
+    // The lobby does not exist for it here either.
+    socket
+        .send(&ClientFrame::Subscribe {
+            channel: ChannelId::GENERAL,
+            after: parley::Position::ZERO,
+        })
+        .await;
+    loop {
+        match socket.next().await {
+            ServerFrame::Refused { error, .. } => {
+                assert_eq!(error, "no such channel");
+                break;
+            }
+            ServerFrame::Event { .. } | ServerFrame::Presence { .. } => {}
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+    // A wrong token opens nothing; rotating the token closes the socket it opened.
+    let refused = tokio_tungstenite::connect_async(app.socket_request(&[("authorization", "Bearer pt_nope")])).await;
+    assert!(refused.is_err(), "a wrong token is refused at the handshake");
+    let rotate = json!({ "space": team.space_id, "bot": made.bot.user_id });
+    answered(app.call_as(&ada.http, "rotate_bot", rotate).await).await;
+    socket.expect_closed().await;
+}

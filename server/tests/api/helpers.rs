@@ -236,7 +236,16 @@ impl TestApp {
     }
 
     pub async fn socket_as(&self, user: &User) -> Socket {
-        let request = self.socket_request(&[("cookie", &user.cookie())]);
+        self.socket_with(&[("cookie", &user.cookie())]).await
+    }
+
+    /// A socket opened with an API token (as a bot or a script opens one).
+    pub async fn socket_with_token(&self, token: &str) -> Socket {
+        self.socket_with(&[("authorization", &format!("Bearer {token}"))]).await
+    }
+
+    async fn socket_with(&self, headers: &[(&'static str, &str)]) -> Socket {
+        let request = self.socket_request(headers);
         let (stream, _) = tokio_tungstenite::connect_async(request).await.unwrap();
         let mut socket = Socket { stream };
         // Every connection starts by naming the site's build (none here: no site folder).

@@ -271,6 +271,7 @@ impl Engine {
             me: Me { user_id, username },
             token_hash,
             expires_at_ms,
+            via_token: false,
         })
     }
 
@@ -429,7 +430,11 @@ impl Drop for SocketGuard {
 pub struct Session {
     pub me: Me,
     /// The hash of the session's token: what a sign-out announces to close its sockets.
+    /// For a socket opened with an API token, the hash of that token.
     pub token_hash: String,
     /// When it expires (ms since the epoch): its sockets close then.
     pub expires_at_ms: i64,
+    /// Opened with an API token (a bot or a script), not a browser's session: it stands as
+    /// long as the token does (see [`Engine::token_stands`]).
+    pub via_token: bool,
 }

@@ -98,10 +98,39 @@ impl Engine {
             .strip_prefix(TOKEN_PREFIX)
             .and_then(SessionToken::from_client)
             .ok_or(EngineError::Unauthorized)?;
-        let hash = secret.hash();
+        self.authenticate_token_hash(&secret.hash()).await
+    }
+
+    /// A socket's session for a bearer token (a bot's or a script's): it lasts as long as the
+    /// token stands, checked again every few seconds by the socket.
+    pub async fn token_session(&self, raw: &str) -> Result<super::Session, EngineError> {
+        let secret = raw
+            .strip_prefix(TOKEN_PREFIX)
+            .and_then(SessionToken::from_client)
+            .ok_or(EngineError::Unauthorized)?;
+        let token_hash = secret.hash();
+        let me = self.authenticate_token_hash(&token_hash).await?;
+        Ok(super::Session {
+            me,
+            token_hash,
+            expires_at_ms: now_ms() + 365 * 24 * 3_600_000,
+            via_token: true,
+        })
+    }
+
+    /// Whether the token with this hash still acts (not revoked or rotated, its account
+    /// neither deleted nor disabled). A database hiccup counts as yes: it closes no socket.
+    pub async fn token_stands(&self, token_hash: &str) -> bool {
+        match self.authenticate_token_hash(token_hash).await {
+            Ok(_) => true,
+            Err(e) => !e.is_user_error() && !matches!(e, EngineError::Unauthorized | EngineError::Disabled),
+        }
+    }
+
+    async fn authenticate_token_hash(&self, hash: &str) -> Result<Me, EngineError> {
         let row: Option<(String, String)> =
             sqlx::query_as("SELECT user_id, username FROM api_tokens WHERE token_hash = $1")
-                .bind(&hash)
+                .bind(hash)
                 .fetch_optional(self.store.pool())
                 .await?;
         let (user_id, username) = row.ok_or(EngineError::Unauthorized)?;
@@ -118,7 +147,7 @@ impl Engine {
         }
         sqlx::query("UPDATE api_tokens SET last_used_at_ms = $1 WHERE token_hash = $2")
             .bind(now_ms())
-            .bind(&hash)
+            .bind(hash)
             .execute(self.store.pool())
             .await?;
         Ok(Me {
