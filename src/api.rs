@@ -225,6 +225,16 @@ pub struct BotView {
     /// For an incoming webhook's bot: the channel its address posts to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hook: Option<HookView>,
+    /// For a slash command's bot: the command and the URL it calls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<CommandView>,
+}
+
+/// A space's own slash command (its signing secret is shown once, when made or rotated).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandView {
+    pub name: String,
+    pub url: String,
 }
 
 /// An incoming webhook: the channel it posts to (its address is shown once, when made or

@@ -662,7 +662,35 @@ pub async fn create_incoming_hook(space: SpaceId, channel: ChannelId, name: Stri
     Ok(engine.create_incoming_hook(&me, space, channel, &name).await?)
 }
 
-/// Replaces a bot's token, or an incoming webhook's address; the old one stops working.
+/// Registers a slash command of a space's own (an admin of it): `/name` calls `url`; the
+/// secret that signs its requests is in the answer, this once.
+#[server(client = ApiClient, endpoint = "create_command", input = server_fn::codec::Json)]
+pub async fn create_command(space: SpaceId, name: String, url: String) -> Result<BotSecret, AppError> {
+    let (engine, me) = ssr::signed_in().await?;
+    Ok(engine.create_command(&me, space, &name, &url).await?)
+}
+
+/// The names of a space's own slash commands, for the composer.
+#[server(client = ApiClient, endpoint = "space_commands", input = server_fn::codec::Json)]
+pub async fn space_commands(space: SpaceId) -> Result<Vec<String>, AppError> {
+    let (engine, me) = ssr::signed_in().await?;
+    Ok(engine.commands(&me, space).await?)
+}
+
+/// Runs a space's own slash command in a channel; its answer, when it is for the caller
+/// alone (one for the channel is posted there by the command's bot).
+#[server(client = ApiClient, endpoint = "run_command", input = server_fn::codec::Json)]
+pub async fn run_command(
+    channel: ChannelId,
+    name: String,
+    text: String,
+) -> Result<Option<parley::slash::CommandAnswer>, AppError> {
+    let (engine, me) = ssr::signed_in().await?;
+    Ok(engine.run_command(&me, channel, &name, &text).await?)
+}
+
+/// Replaces a bot's token, an incoming webhook's address or a command's signing secret; the
+/// old one stops working.
 #[server(client = ApiClient, endpoint = "rotate_bot", input = server_fn::codec::Json)]
 pub async fn rotate_bot(space: SpaceId, bot: parley::UserId) -> Result<BotSecret, AppError> {
     let (engine, me) = ssr::signed_in().await?;

@@ -72,6 +72,14 @@ impl Services {
         engine
             .log_state()
             .grant_admins(granted.iter().filter_map(|id| id.parse().ok()));
+        // Bots likewise: those registered before, then every `AccountRegistered` followed.
+        let bots: Vec<String> = sqlx::query_scalar("SELECT user_id FROM accounts WHERE bot_space IS NOT NULL")
+            .fetch_all(&db.pool)
+            .await
+            .context("Failed to read the bots")?;
+        engine
+            .log_state()
+            .add_bots(bots.iter().filter_map(|id| id.parse().ok()));
         let mut goodbye = None;
         if db.backend == db::Backend::Postgres {
             let (relays, bye) = parley_engine::live::relay::relay_presence(engine.presence().clone(), db.clone());

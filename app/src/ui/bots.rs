@@ -1,6 +1,6 @@
-//! The "Bots and integrations" dialog of a space, for its admins: incoming webhooks (a channel's secret address that tools post to) and bots (an account acting with its API token), each made with its secret shown once, rotated or deleted.
+//! The "Bots and integrations" dialog of a space, for its admins: incoming webhooks (a channel's secret address that tools post to), slash commands of the space's own (a URL that answers `/name`), and bots (an account acting with its API token), each made with its secret shown once, rotated or deleted.
 
-use crate::api::{BotSecret, BotView, bots, create_bot, create_incoming_hook, delete_bot, rotate_bot};
+use crate::api::{BotSecret, BotView, bots, create_bot, create_command, create_incoming_hook, delete_bot, rotate_bot};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use parley::{ChannelId, SpaceId, UserId};
@@ -14,6 +14,12 @@ struct Shown {
 
 impl Shown {
     fn of(made: &BotSecret) -> Self {
+        if let Some(command) = &made.bot.command {
+            return Self {
+                what: format!("Signing secret of /{} (shown once)", command.name),
+                secret: made.secret.clone(),
+            };
+        }
         match &made.bot.hook {
             Some(hook) => Self {
                 what: format!("Address of {} for #{} (shown once)", made.bot.name, hook.channel),
@@ -36,6 +42,8 @@ pub fn BotsDialog(space: SpaceId, channels: Vec<(ChannelId, String)>, open: RwSi
     let error = RwSignal::new(None::<String>);
     let hook_name = RwSignal::new(String::new());
     let hook_channel = RwSignal::new(channels.first().map(|(id, _)| id.to_string()).unwrap_or_default());
+    let command_name = RwSignal::new(String::new());
+    let command_url = RwSignal::new(String::new());
     let bot_username = RwSignal::new(String::new());
     let bot_name = RwSignal::new(String::new());
     let reload = move || {
@@ -81,6 +89,16 @@ pub fn BotsDialog(space: SpaceId, channels: Vec<(ChannelId, String)>, open: RwSi
             if answered(create_bot(space, username, name).await) {
                 bot_username.set(String::new());
                 bot_name.set(String::new());
+            }
+        });
+    };
+    let add_command = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let (name, url) = (command_name.get_untracked(), command_url.get_untracked());
+        spawn_local(async move {
+            if answered(create_command(space, name, url).await) {
+                command_name.set(String::new());
+                command_url.set(String::new());
             }
         });
     };
@@ -153,6 +171,36 @@ pub fn BotsDialog(space: SpaceId, channels: Vec<(ChannelId, String)>, open: RwSi
                         "Add incoming webhook"
                     </button>
                 </form>
+                <h3>"Slash command"</h3>
+                <p class="hint">
+                    "Members type "
+                    <code>"/name text"</code>
+                    "; the URL gets it as JSON (who, where, the text), signed like webhooks, and answers "
+                    <code>"{\"text\": \"…\", \"response_type\": \"in_channel\"}"</code>
+                    " (for the channel) or without "
+                    <code>"response_type"</code>
+                    " (for the caller alone), within 5 seconds."
+                </p>
+                <form class="webhook-form" on:submit=add_command>
+                    <input
+                        data-testid="command-name"
+                        placeholder="Command, e.g. weather"
+                        aria-label="Command name"
+                        maxlength="33"
+                        prop:value=move || command_name.get()
+                        on:input=move |ev| command_name.set(event_target_value(&ev))
+                    />
+                    <input
+                        data-testid="command-url"
+                        placeholder="https://example.com/commands/weather"
+                        aria-label="Command URL"
+                        prop:value=move || command_url.get()
+                        on:input=move |ev| command_url.set(event_target_value(&ev))
+                    />
+                    <button type="submit" data-testid="command-create">
+                        "Add slash command"
+                    </button>
+                </form>
                 <h3>"Bot"</h3>
                 <p class="hint">
                     "An account for a program: it acts with its API token through the REST API ("
@@ -184,9 +232,15 @@ pub fn BotsDialog(space: SpaceId, channels: Vec<(ChannelId, String)>, open: RwSi
                     <For each=move || list.get() key=|b: &BotView| (b.user_id, b.hook.as_ref().map(|h| h.hook_id.clone())) let:bot>
                         {
                             let (id, name) = (bot.user_id, bot.name.clone());
-                            let what = match &bot.hook {
-                                Some(hook) => format!("incoming webhook → #{}", hook.channel),
-                                None => "bot (API token)".to_owned(),
+                            let what = match (&bot.hook, &bot.command) {
+                                (_, Some(command)) => format!("slash command /{} → {}", command.name, command.url),
+                                (Some(hook), None) => format!("incoming webhook → #{}", hook.channel),
+                                (None, None) => "bot (API token)".to_owned(),
+                            };
+                            let renew = match (&bot.hook, &bot.command) {
+                                (_, Some(_)) => "New secret",
+                                (Some(_), None) => "New address",
+                                (None, None) => "New token",
                             };
                             view! {
                                 <li data-testid="bot">
@@ -198,7 +252,7 @@ pub fn BotsDialog(space: SpaceId, channels: Vec<(ChannelId, String)>, open: RwSi
                                     <div class="hint">{what}</div>
                                     <div class="webhook-actions">
                                         <button class="link" data-testid="bot-rotate" on:click=move |_| rotate(id)>
-                                            {if bot.hook.is_some() { "New address" } else { "New token" }}
+                                            {renew}
                                         </button>
                                         <button
                                             class="link danger"

@@ -8,7 +8,7 @@ use leptos::html;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use parley::listing::Place;
-use parley::slash::{CommandHelp, Slash};
+use parley::slash::{Offer, Slash};
 use parley::timeline::{Delivery, Entry, Timeline};
 use parley::{ChannelId, MessageBody, MessageId, SpaceId};
 
@@ -1155,7 +1155,16 @@ fn Composer(state: ChatState, hydrated: RwSignal<bool>, reply_to: Option<Message
     let help_open = RwSignal::new(false);
     // What the last command did, when it shows nowhere else.
     let done = RwSignal::new(None::<String>);
-    let commands = Memo::new(move |_| draft.with(|d| parley::slash::completions(d)));
+    // The space's own commands, for the channel they were fetched for.
+    let customs = RwSignal::new(None::<(ChannelId, Vec<String>)>);
+    let customs_here = move || {
+        let channel = state.channel.get();
+        customs.with(|c| match c {
+            Some((of, names)) if *of == channel => names.clone(),
+            _ => Vec::new(),
+        })
+    };
+    let commands = Memo::new(move |_| draft.with(|d| parley::slash::completions(d, &customs_here())));
     // A reply: "also send to the channel".
     let also = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
@@ -1187,7 +1196,8 @@ fn Composer(state: ChatState, hydrated: RwSignal<bool>, reply_to: Option<Message
             drafts.with_untracked(|d| d.iter().map(crate::ui::upload::Draft::outbox_file).collect());
         done.set(None);
         // A slash command: posts what it makes of the text, or does what it says instead.
-        let text = match parley::slash::parse(&draft.get_untracked()) {
+        let own = customs_here();
+        let text = match parley::slash::parse(&draft.get_untracked(), &own) {
             None => draft.get_untracked(),
             Some(Err(e)) => {
                 error.set(Some(e.to_string()));
@@ -1273,18 +1283,25 @@ fn Composer(state: ChatState, hydrated: RwSignal<bool>, reply_to: Option<Message
             .take(6)
             .collect::<Vec<_>>()
     });
+    // On focus: the space's commands (asked each time: an admin may have added one), and its
+    // people (once per channel).
     let load_members = move || {
         let channel = state.channel.get_untracked();
-        if members.with_untracked(|m| m.as_ref().is_some_and(|(of, _, _)| *of == channel)) {
-            return;
-        }
         let space = state.spaces.with_untracked(|spaces| {
             spaces.iter().find_map(|s| {
                 let view = s.channels.iter().find(|c| c.channel_id == channel)?;
                 Some((s.space_id, view.private))
             })
         });
-        if let Some((space, private)) = space {
+        let Some((space, private)) = space else {
+            return;
+        };
+        leptos::task::spawn_local(async move {
+            if let Ok(names) = crate::api::space_commands(space).await {
+                customs.set(Some((channel, names)));
+            }
+        });
+        if members.with_untracked(|m| m.as_ref().is_none_or(|(of, _, _)| *of != channel)) {
             leptos::task::spawn_local(async move {
                 let names =
                     |list: Vec<crate::api::MemberView>| list.into_iter().map(|m| m.username).collect::<Vec<_>>();
@@ -1338,7 +1355,7 @@ fn Composer(state: ChatState, hydrated: RwSignal<bool>, reply_to: Option<Message
             })
             .unwrap_or_default()
     });
-    let choose_command = Callback::new(move |command: CommandHelp| write(parley::slash::complete(&command)));
+    let choose_command = Callback::new(move |command: Offer| write(parley::slash::complete(&command)));
     let complete_emoji = move |emoji: String| {
         crate::client::emoji::used(&emoji);
         write(parley::emoji::complete_shortcode(&draft.get_untracked(), &emoji));
@@ -1430,11 +1447,12 @@ fn Composer(state: ChatState, hydrated: RwSignal<bool>, reply_to: Option<Message
                 on:keydown=move |ev| {
                     let first = suggestions.with_untracked(|s| s.first().cloned());
                     let first_emoji = emoji_found.with_untracked(|s| s.first().map(|(e, _)| e.clone()));
-                    // A command typed whole that takes nothing more runs on Enter; otherwise
+                    // A command typed whole that needs nothing more runs on Enter; otherwise
                     // Tab or Enter completes the first one offered.
-                    let first_command = commands.with_untracked(|c| c.first().copied()).filter(|command| {
+                    let first_command = commands.with_untracked(|c| c.first().cloned()).filter(|command| {
                         let whole = draft.with_untracked(|d| d.trim().eq_ignore_ascii_case(&format!("/{}", command.name)));
-                        !(whole && command.args.is_empty() && ev.key() == "Enter")
+                        let needs_more = !command.args.is_empty() && !command.args.starts_with('[');
+                        !(whole && !needs_more && ev.key() == "Enter")
                     });
                     if let (Some(command), "Tab" | "Enter") = (first_command, ev.key().as_str())
                         && !ev.shift_key()

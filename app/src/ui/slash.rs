@@ -3,7 +3,7 @@
 use crate::api::{SpaceAction, act_on_space, channel_members, members};
 use crate::state::{ChatState, go, refresh};
 use leptos::prelude::*;
-use parley::slash::{COMMANDS, CommandHelp, Slash};
+use parley::slash::{COMMANDS, Offer, Slash};
 use parley::{ChannelId, SpaceId};
 
 /// The space of the channel on screen, the channel, whether it is private, and its
@@ -24,6 +24,16 @@ pub async fn run(state: ChatState, command: Slash) -> Result<Option<String>, Str
     let needs_space = || "this command works in a space's channels".to_owned();
     match command {
         Slash::Post(_) | Slash::Help => Ok(None),
+        Slash::Custom { name, text } => {
+            let channel = state.channel.get_untracked();
+            let answer = crate::api::run_command(channel, name.clone(), text)
+                .await
+                .map_err(|e| e.to_string())?;
+            // An answer for the channel is there already, posted by the command's bot.
+            Ok(answer
+                .filter(|a| !a.in_channel)
+                .map(|a| format!("Only you see this — /{name}: {}", a.text)))
+        }
         Slash::Mute => {
             let channel = state.channel.get_untracked();
             let now = !state.unreads.with_untracked(|u| u.muted(channel));
@@ -90,7 +100,7 @@ pub async fn run(state: ChatState, command: Slash) -> Result<Option<String>, Str
 /// The commands offered for what is typed, as the composer lists them (name, arguments,
 /// help), the first one chosen by Tab or Enter.
 #[component]
-pub fn CommandList(commands: Memo<Vec<CommandHelp>>, choose: Callback<CommandHelp>) -> impl IntoView {
+pub fn CommandList(commands: Memo<Vec<Offer>>, choose: Callback<Offer>) -> impl IntoView {
     view! {
         <Show when=move || commands.with(|c| !c.is_empty())>
             <ul class="mentions commands" role="listbox" data-testid="command-suggestions">
@@ -100,20 +110,21 @@ pub fn CommandList(commands: Memo<Vec<CommandHelp>>, choose: Callback<CommandHel
                         .into_iter()
                         .enumerate()
                         .map(|(i, command)| {
+                            let (name, args, help) = (command.name.clone(), command.args, command.help.clone());
                             view! {
                                 <li
                                     role="option"
                                     aria-selected=(i == 0).to_string()
                                     on:mousedown=move |ev| {
                                         ev.prevent_default();
-                                        choose.run(command);
+                                        choose.run(command.clone());
                                     }
                                 >
-                                    <strong>"/" {command.name}</strong>
+                                    <strong>"/" {name}</strong>
                                     " "
-                                    <span class="hint">{command.args}</span>
+                                    <span class="hint">{args}</span>
                                     " — "
-                                    {command.help}
+                                    {help}
                                 </li>
                             }
                         })

@@ -375,3 +375,17 @@ async fn a_bot_reads_and_posts_through_the_socket_with_its_token_until_it_is_rot
     answered(app.call_as(&ada.http, "rotate_bot", rotate).await).await;
     socket.expect_closed().await;
 }
+
+#[tokio::test]
+async fn a_restarted_server_still_knows_its_bots() {
+    let app = spawn_app().await;
+    let ada = app.sign_up("ada").await;
+    let team = create_space(&app, &ada, "Team").await;
+    let general = team.channels[0].channel_id;
+    let args = json!({ "space": team.space_id, "username": "night-bot", "name": "Night" });
+    let token = answered(app.call_as(&ada.http, "create_bot", args).await).await.secret;
+    // Started again (with its read models rebuilt): what it decides from is read back.
+    let app = app.rebuilt().await;
+    assert_eq!(rest_post(&app, &token, ChannelId::GENERAL, "lobby?").await, 404);
+    assert_eq!(rest_post(&app, &token, general, "still at work").await, 201);
+}

@@ -9,6 +9,7 @@ mod bots;
 mod bus;
 mod catch_up;
 mod cluster;
+mod commands;
 mod crash;
 mod doors;
 mod erasure;

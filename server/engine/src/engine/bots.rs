@@ -11,14 +11,23 @@ use crate::auth::SessionToken;
 use crate::engine::budget::Write;
 use crate::log::store::{AppendError, ExpectedVersion};
 use parley::account::{self, AccountCommand, AdminAction};
-use parley::api::{BotSecret, BotView, HookView, Me, PostRequest};
+use parley::api::{BotSecret, BotView, CommandView, HookView, Me, PostRequest};
 use parley::incoming::{self, MAX_BOTS_PER_SPACE};
 use parley::profile::{Profile, ProfileInput};
 use parley::space::{Right, SpaceCommand, SpaceId};
 use parley::values::{BotOf, PasswordHash};
 use parley::{ChannelId, DomainError, MessageId, Position, UserId, Username};
 
-type BotRow = (String, String, String, Option<String>, Option<String>, Option<String>);
+type BotRow = (
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
 
 impl Engine {
     /// Makes a bot for `space_id` (an admin of it): an account named `username`, shown as
@@ -86,11 +95,12 @@ impl Engine {
             .await?
             .authorize(me.user_id, Right::ManageSpace)?;
         let rows: Vec<BotRow> = sqlx::query_as(
-            "SELECT a.user_id, a.username, a.profile, h.hook_id, h.channel_id, c.name
+            "SELECT a.user_id, a.username, a.profile, h.hook_id, h.channel_id, c.name, sc.name, sc.url
              FROM accounts a
              JOIN space_members m ON m.user_id = a.user_id AND m.space_id = $1
              LEFT JOIN incoming_hooks h ON h.bot_id = a.user_id
              LEFT JOIN channels c ON c.channel_id = h.channel_id
+             LEFT JOIN slash_commands sc ON sc.bot_id = a.user_id
              WHERE a.bot_space = $1
              ORDER BY a.registered_position",
         )
@@ -106,8 +116,17 @@ impl Engine {
         self.spend(me, Write::Token).await?;
         let view = self.bot(me, space_id, bot).await?;
         let secret = SessionToken::generate().map_err(|e| EngineError::Internal(e.to_string()))?;
-        let secret = match &view.hook {
-            Some(hook) => {
+        let secret = match (&view.hook, &view.command) {
+            (_, Some(_)) => {
+                let secret = format!("{COMMAND_SECRET_PREFIX}{}", secret.expose());
+                sqlx::query("UPDATE slash_commands SET secret = $1 WHERE bot_id = $2")
+                    .bind(&secret)
+                    .bind(bot.to_string())
+                    .execute(self.store.pool())
+                    .await?;
+                secret
+            }
+            (Some(hook), None) => {
                 sqlx::query("UPDATE incoming_hooks SET secret_hash = $1 WHERE hook_id = $2")
                     .bind(secret.hash())
                     .bind(&hook.hook_id)
@@ -115,7 +134,7 @@ impl Engine {
                     .await?;
                 hook_path(&hook.hook_id, &secret)
             }
-            None => {
+            (None, None) => {
                 self.delete_secrets_of(bot, false).await?;
                 let owner = Me {
                     user_id: bot,
@@ -192,7 +211,7 @@ impl Engine {
 
     /// Registers a bot's account for `space_id` (`me` an admin of it) with its display name,
     /// and puts it in the space.
-    async fn register_bot(
+    pub(crate) async fn register_bot(
         &self,
         me: &Me,
         space_id: SpaceId,
@@ -260,28 +279,38 @@ impl Engine {
             .ok_or_else(|| DomainError::NoSuchUser(String::new()).into())
     }
 
-    /// Ends a bot's API tokens, and its incoming webhook's address when `hooks`.
+    /// Ends a bot's API tokens, and its incoming webhook's address or its slash command when `hooks`.
     async fn delete_secrets_of(&self, bot: UserId, hooks: bool) -> Result<(), EngineError> {
         sqlx::query("DELETE FROM api_tokens WHERE user_id = $1")
             .bind(bot.to_string())
             .execute(self.store.pool())
             .await?;
         if hooks {
-            sqlx::query("DELETE FROM incoming_hooks WHERE bot_id = $1")
-                .bind(bot.to_string())
-                .execute(self.store.pool())
-                .await?;
+            for sql in [
+                "DELETE FROM incoming_hooks WHERE bot_id = $1",
+                "DELETE FROM slash_commands WHERE bot_id = $1",
+            ] {
+                sqlx::query(sql)
+                    .bind(bot.to_string())
+                    .execute(self.store.pool())
+                    .await?;
+            }
         }
         Ok(())
     }
 }
+
+/// What a slash command's signing secret starts with.
+pub(crate) const COMMAND_SECRET_PREFIX: &str = "cmdsec_";
 
 /// An incoming webhook's address, from the site's root.
 fn hook_path(hook_id: &str, secret: &SessionToken) -> String {
     format!("/api/v1/hooks/{hook_id}/{}", secret.expose())
 }
 
-fn bot_view((user_id, username, profile, hook_id, channel_id, channel): BotRow) -> Result<BotView, EngineError> {
+fn bot_view(
+    (user_id, username, profile, hook_id, channel_id, channel, command, url): BotRow,
+) -> Result<BotView, EngineError> {
     // A profile the read model cannot read shows as none rather than failing the list.
     let profile: Profile = serde_json::from_str(&profile).unwrap_or_default();
     let hook = match (hook_id, channel_id) {
@@ -292,10 +321,12 @@ fn bot_view((user_id, username, profile, hook_id, channel_id, channel): BotRow) 
         }),
         _ => None,
     };
+    let command = command.zip(url).map(|(name, url)| CommandView { name, url });
     Ok(BotView {
         user_id: parse_id(&user_id)?,
         name: profile.name_or(&username).to_owned(),
         username,
         hook,
+        command,
     })
 }

@@ -42,10 +42,12 @@ pub enum Write {
     Export,
     /// Authenticator apps enrolled (each makes a secret and draws a QR code).
     SecondFactor,
+    /// Custom slash commands run (each is a request to the command's URL).
+    Command,
 }
 
 impl Write {
-    const ALL: [Write; 10] = [
+    const ALL: [Write; 11] = [
         Write::Change,
         Write::Space,
         Write::SpaceAction,
@@ -56,6 +58,7 @@ impl Write {
         Write::Profile,
         Write::Export,
         Write::SecondFactor,
+        Write::Command,
     ];
 
     /// A burst, then one more every so often.
@@ -71,6 +74,7 @@ impl Write {
             Write::Profile => (10, Duration::from_secs(10)),
             Write::Export => (3, Duration::from_secs(600)),
             Write::SecondFactor => (5, Duration::from_secs(60)),
+            Write::Command => (20, Duration::from_secs(2)),
         }
     }
 
@@ -87,6 +91,7 @@ impl Write {
             Write::Profile => "profile changes",
             Write::Export => "data exports",
             Write::SecondFactor => "two-factor set-ups",
+            Write::Command => "slash commands",
         }
     }
 }

@@ -24,6 +24,7 @@ use tokio::sync::{broadcast, watch};
 pub mod admin;
 mod bots;
 pub mod budget;
+mod commands;
 mod contacts;
 mod directs;
 mod emails;
@@ -411,11 +412,8 @@ impl Engine {
         self.is_bot(&self.synced().await?, me).await
     }
 
-    pub(crate) async fn is_bot(&self, synced: &Synced, me: &Me) -> Result<bool, EngineError> {
-        let Ok(name) = parley::Username::parse(&me.username) else {
-            return Ok(false);
-        };
-        Ok(self.account(synced, &name).await?.bot.is_some())
+    pub(crate) async fn is_bot(&self, _: &Synced, me: &Me) -> Result<bool, EngineError> {
+        Ok(self.log_state.is_bot(me.user_id))
     }
 
     /// The space's state: from the cache, or folded from its stream.

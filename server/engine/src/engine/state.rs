@@ -1,4 +1,4 @@
-//! What a node decides from (aggregate caches, granted admins, ended sessions, lost access, limits), brought up to date from the log it tails, the same way on every node.
+//! What a node decides from (aggregate caches, granted admins, bots, ended sessions, lost access, limits), brought up to date from the log it tails, the same way on every node.
 //!
 //! The bus hands every committed event to [`LogState::follow`] in log order, whether this
 //! node or another wrote it; nothing here is changed any other way. A node that must decide
@@ -39,6 +39,9 @@ pub struct LogState {
     pub spaces: Folded<SpaceId, SpaceState>,
     /// Accounts made instance admins by `AdminGranted` events (and not `AdminRevoked` since).
     granted_admins: RwLock<HashSet<UserId>>,
+    /// Bots' accounts (`AccountRegistered` with `bot`): asked on every post to the lobby,
+    /// so a set rather than the accounts cache.
+    bots: RwLock<HashSet<UserId>>,
     /// Public ids of sessions that ended: their sockets close.
     signed_out: broadcast::Sender<String>,
     /// Members who lost a space (left, removed, or the space deleted): their sockets stop
@@ -55,6 +58,7 @@ impl LogState {
             accounts: Folded::default(),
             spaces: Folded::default(),
             granted_admins: RwLock::default(),
+            bots: RwLock::default(),
             signed_out: broadcast::channel(1024).0,
             access_lost: broadcast::channel(1024).0,
         }
@@ -72,6 +76,22 @@ impl LogState {
 
     pub fn is_granted_admin(&self, user: UserId) -> bool {
         self.granted_admins
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .contains(&user)
+    }
+
+    /// Records bots registered before this node followed the log (read from the read model).
+    pub fn add_bots(&self, users: impl IntoIterator<Item = UserId>) {
+        self.bots
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .extend(users);
+    }
+
+    /// Whether `user` is a bot's account.
+    pub fn is_bot(&self, user: UserId) -> bool {
+        self.bots
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .contains(&user)
@@ -128,6 +148,9 @@ impl Follower for LogState {
                 });
             }
             Event::AdminGranted { user_id, .. } => self.grant_admins([*user_id]),
+            Event::AccountRegistered {
+                user_id, bot: Some(_), ..
+            } => self.add_bots([*user_id]),
             Event::AdminRevoked { user_id, .. } => {
                 self.granted_admins
                     .write()

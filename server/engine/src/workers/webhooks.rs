@@ -89,20 +89,28 @@ impl reqwest::dns::Resolve for FilteringResolver {
     }
 }
 
-/// The HTTP client deliveries use: no redirects (each hop would need checking), no proxy,
-/// a timeout, and the filtering resolver.
+/// The HTTP client deliveries use (see [`outbound_client`]).
 fn http_client(settings: &Settings) -> reqwest::Result<reqwest::Client> {
+    outbound_client(settings.policy.clone(), settings.timeout, "Parley-Webhooks/1")
+}
+
+/// An HTTP client for requests to URLs that space admins gave (webhooks, slash commands):
+/// no redirects (each hop would need checking), no proxy, a timeout, and the filtering
+/// resolver, so it connects only to addresses `policy` allows.
+pub(crate) fn outbound_client(
+    policy: Arc<OutboundPolicy>,
+    timeout: Duration,
+    agent: &'static str,
+) -> reqwest::Result<reqwest::Client> {
     reqwest::Client::builder()
-        .timeout(settings.timeout)
-        .connect_timeout(settings.timeout)
+        .timeout(timeout)
+        .connect_timeout(timeout)
         .redirect(reqwest::redirect::Policy::none())
         // A proxy from the environment would connect on our behalf to whatever the URL
         // names, past the filter (which would then check only the proxy's address).
         .no_proxy()
-        .dns_resolver(Arc::new(FilteringResolver {
-            policy: settings.policy.clone(),
-        }))
-        .user_agent("Parley-Webhooks/1")
+        .dns_resolver(Arc::new(FilteringResolver { policy }))
+        .user_agent(agent)
         .build()
 }
 
