@@ -715,3 +715,37 @@ async fn someone_taken_out_of_a_private_channel_through_one_node_is_shut_out_thr
         .await;
     assert_eq!(post.status(), 400);
 }
+
+#[tokio::test]
+async fn a_bot_made_through_one_node_is_a_bot_on_another_and_its_deletion_too() {
+    let Some(nodes) = cluster(2).await else { return };
+    let (a, b) = (&nodes[0], &nodes[1]);
+    let ada = a.sign_up("ada").await;
+    let space = create_space(a, &ada, "bots").await;
+    let general = space.channels[0].channel_id;
+    let args = serde_json::json!({ "space": space.space_id, "username": "cluster-bot", "name": "Cluster" });
+    let made: parley::api::BotSecret = a.call_as(&ada.http, "create_bot", args).await.json().await.unwrap();
+    let post = |node: &TestApp, channel: ChannelId| {
+        let url = format!("http://{}/api/v1/channels/{channel}/messages", node.addr);
+        let token = made.secret.clone();
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .bearer_auth(token)
+                .json(&serde_json::json!({ "body": "hello from the bot" }))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    // B followed the log: the lobby is not the bot's there either; its space's channel is.
+    b.wait_projected().await;
+    assert_eq!(post(b, ChannelId::GENERAL).await, 404);
+    assert_eq!(post(b, general).await, 201);
+    // Deleted through A: B refuses its token.
+    let delete = serde_json::json!({ "space": space.space_id, "bot": made.bot.user_id });
+    assert_eq!(a.call_as(&ada.http, "delete_bot", delete).await.status(), 200);
+    assert_eq!(post(b, general).await, 401);
+}
