@@ -261,7 +261,16 @@ pub struct UploadQuery {
     name: String,
 }
 
+/// Who asks: the browser's session, or an API token (a bot or a script uploading and reading
+/// files; a page cannot set that header on its own).
 pub(crate) async fn signed_in(engine: &Engine, headers: &HeaderMap) -> Result<Me, EngineError> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if let Some(token) = bearer {
+        return engine.authenticate_token(token.trim()).await;
+    }
     let token = auth::token_from_headers(headers);
     Ok(engine.authenticate(token.as_ref()).await?.me)
 }
@@ -360,26 +369,28 @@ pub async fn thumbnail_of(State(state): State<AppState>, Path(file_id): Path<Str
 }
 
 async fn serve(state: &AppState, file_id: &str, headers: &HeaderMap, thumb: bool) -> Response {
-    let not_found = || (StatusCode::NOT_FOUND, "no such file").into_response();
-    if !attachment::valid_file_id(file_id) {
-        return not_found();
-    }
     let me = match signed_in(&state.engine, headers).await {
         Ok(me) => me,
         Err(_) => return (StatusCode::UNAUTHORIZED, "please sign in").into_response(),
     };
-    // To anyone else, the file does not exist.
-    let Ok(Some(file)) = state.engine.readable_file(&me, file_id).await else {
-        return not_found();
-    };
+    serve_to(state, &me, file_id, thumb)
+        .await
+        .unwrap_or_else(|| (StatusCode::NOT_FOUND, "no such file").into_response())
+}
+
+/// A file (or its thumbnail) for `me`, if `me` may read a channel it was sent in (or it
+/// is `me`'s own upload); `None`: to `me`, it does not exist.
+pub(crate) async fn serve_to(state: &AppState, me: &Me, file_id: &str, thumb: bool) -> Option<Response> {
+    if !attachment::valid_file_id(file_id) {
+        return None;
+    }
+    let file = state.engine.readable_file(me, file_id).await.ok()??;
     let path = if thumb {
         Files::thumb(file_id)
     } else {
         Files::blob(file_id)
     };
-    let Some(bytes) = state.files.get(&path).await else {
-        return not_found();
-    };
+    let bytes = state.files.get(&path).await?;
     let mime = if thumb {
         picture_type(&bytes).to_owned()
     } else {
@@ -417,5 +428,5 @@ async fn serve(state: &AppState, file_id: &str, headers: &HeaderMap, thumb: bool
             headers.insert(name, value);
         }
     }
-    response
+    Some(response)
 }

@@ -297,3 +297,65 @@ async fn spaces_channels_their_people_and_topics_through_rest() {
         .unwrap();
     assert_eq!(general_now["topic"], json!("Deploys at 10:00"));
 }
+
+#[tokio::test]
+async fn a_bot_uploads_a_file_sends_it_and_reads_files_of_its_channels_only() {
+    let app = spawn_app().await;
+    let (ada, eve) = (app.sign_up("ada").await, app.sign_up("eve").await);
+    let space = create_space(&app, &ada, "Team").await;
+    let channel = space.channels[0].channel_id;
+    let token = bot_token(&app, &ada, space.space_id, "files-bot").await;
+    let (_, eve_token) = create_token(&app, &eve, "script").await;
+    let doc = openapi(&app).await;
+    let http = reqwest::Client::new();
+    let upload = |token: String, bytes: &'static [u8]| {
+        let request = http
+            .post(format!("http://{}/api/v1/files?name=report.txt", app.addr))
+            .bearer_auth(token)
+            .body(bytes);
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+
+    let stored = upload(token.clone(), b"all systems go\n").await;
+    assert_eq!(stored.0, 201, "{}", stored.1);
+    documented(&doc, "/api/v1/files", "post", &stored);
+    let file_id = stored.1["file_id"].as_str().unwrap().to_owned();
+    let empty = upload(token.clone(), b"").await;
+    assert_eq!(empty.0, 400);
+    documented(&doc, "/api/v1/files", "post", &empty);
+    assert_eq!(upload("pt_nope".into(), b"x").await.0, 401);
+
+    // Sent with a message: everyone in the channel sees it; the bot reads it back.
+    let messages = format!("/api/v1/channels/{channel}/messages");
+    let post = json!({ "body": "today's report", "attachments": [file_id] });
+    assert_eq!(call(&app, "POST", &messages, &token, Some(post)).await.0, 201);
+    let last = history(&app, &ada, channel).await.pop().unwrap();
+    assert_eq!(
+        last.attachments.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(),
+        ["report.txt"]
+    );
+    let url = format!("http://{}/api/v1/files/{file_id}", app.addr);
+    let got = http.get(&url).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(got.status(), 200);
+    assert_eq!(got.bytes().await.unwrap().as_ref(), b"all systems go\n");
+    // To someone outside the space it does not exist; without a token, sign in first.
+    let hidden = call(&app, "GET", &format!("/api/v1/files/{file_id}"), &eve_token, None).await;
+    assert_eq!(hidden.0, 404);
+    documented(&doc, "/api/v1/files/{file_id}", "get", &hidden);
+    assert_eq!(http.get(&url).send().await.unwrap().status(), 401);
+    // Nor can Eve send the bot's file from her own upload list: it is not hers.
+    let theirs = json!({ "body": "look", "attachments": [file_id] });
+    let refused = call(
+        &app,
+        "POST",
+        &format!("/api/v1/channels/{}/messages", ChannelId::GENERAL),
+        &eve_token,
+        Some(theirs),
+    )
+    .await;
+    assert_eq!(refused.0, 400, "{}", refused.1);
+}

@@ -19,6 +19,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_swagger_ui::SwaggerUi;
 
 mod changes;
+mod files;
 mod spaces;
 
 /// The most messages one page returns, and the default.
@@ -37,7 +38,7 @@ const DEFAULT_LIMIT: u32 = 50;
         list_channels, list_messages, post_message, list_pins, pin_message, unpin_message, get_user, search,
         incoming_hook, changes::edit_message, changes::delete_message, changes::add_reaction,
         changes::remove_reaction, changes::thread, spaces::list_spaces, spaces::create_channel,
-        spaces::channel_members, spaces::set_topic
+        spaces::channel_members, spaces::set_topic, files::upload, files::download
     ),
     components(schemas(
         ApiChannel, ApiMessage, ApiReaction, ApiAttachment, NewMessage, Posted, ApiUser, ApiStatus, ApiSearchHit,
@@ -87,6 +88,13 @@ pub fn routes() -> axum::Router<AppState> {
             "/api/v1/channels/{channel_id}/topic",
             axum::routing::put(spaces::set_topic),
         )
+        .route(
+            "/api/v1/files",
+            axum::routing::post(files::upload).layer(axum::extract::DefaultBodyLimit::max(
+                parley::attachment::MAX_FILE_BYTES as usize + 1,
+            )),
+        )
+        .route("/api/v1/files/{file_id}", get(files::download))
         .route("/api/v1/spaces", get(spaces::list_spaces))
         .route(
             "/api/v1/spaces/{space_id}/channels",
@@ -226,6 +234,9 @@ pub struct NewMessage {
     /// Reply in the thread of this message.
     #[schema(format = Uuid)]
     pub reply_to: Option<String>,
+    /// Files to send with it, by the id `POST /api/v1/files` gave (your own uploads).
+    #[serde(default)]
+    pub attachments: Option<Vec<String>>,
 }
 
 /// A message stored.
@@ -611,7 +622,7 @@ async fn post_message(
         body: new.body,
         reply_to,
         also_in_channel: false,
-        attachments: Vec::new(),
+        attachments: new.attachments.unwrap_or_default(),
         correlation_id: None,
     };
     let position = state.engine.post(&me, request).await?;
