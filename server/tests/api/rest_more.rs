@@ -359,3 +359,172 @@ async fn a_bot_uploads_a_file_sends_it_and_reads_files_of_its_channels_only() {
     .await;
     assert_eq!(refused.0, 400, "{}", refused.1);
 }
+
+#[tokio::test]
+async fn a_spaces_admin_scripts_its_webhooks_and_bots_through_rest() {
+    let app = spawn_app().await;
+    let (ada, bob) = (app.sign_up("ada").await, app.sign_up("bob").await);
+    let space = create_space(&app, &ada, "Team").await;
+    let code = invite(&app, &ada, space.space_id, None, None).await;
+    join(&app, &bob, space.space_id, &code).await.unwrap();
+    let (_, admin) = create_token(&app, &ada, "ops").await;
+    let (_, member) = create_token(&app, &bob, "script").await;
+    let doc = openapi(&app).await;
+    let base = format!("/api/v1/spaces/{}", space.space_id);
+
+    // Webhooks: made, listed, replayed, deleted by the admin; a member gets 403.
+    let webhooks = format!("{base}/webhooks");
+    let new = json!({ "url": "http://127.0.0.1:9/hook", "event_types": ["MessagePosted"] });
+    let made = call(&app, "POST", &webhooks, &admin, Some(new.clone())).await;
+    assert_eq!(made.0, 201, "{}", made.1);
+    documented(&doc, "/api/v1/spaces/{space_id}/webhooks", "post", &made);
+    assert!(made.1["secret"].as_str().unwrap().starts_with("whsec_"));
+    let refused = call(&app, "POST", &webhooks, &member, Some(new)).await;
+    assert_eq!(refused.0, 403);
+    documented(&doc, "/api/v1/spaces/{space_id}/webhooks", "post", &refused);
+    let listed = call(&app, "GET", &webhooks, &admin, None).await;
+    documented(&doc, "/api/v1/spaces/{space_id}/webhooks", "get", &listed);
+    assert_eq!(listed.1.as_array().map(Vec::len), Some(1));
+    assert_eq!(call(&app, "GET", &webhooks, &member, None).await.0, 403);
+    let id = made.1["webhook"]["webhook_id"].as_str().unwrap().to_owned();
+    let actions = format!("{webhooks}/{id}/actions");
+    let replay = call(
+        &app,
+        "POST",
+        &actions,
+        &admin,
+        Some(json!({ "action": "replay", "from": 1 })),
+    )
+    .await;
+    assert_eq!(replay.0, 204, "{}", replay.1);
+    let unknown = call(&app, "POST", &actions, &admin, Some(json!({ "action": "explode" }))).await;
+    assert_eq!(unknown.0, 400);
+    documented(
+        &doc,
+        "/api/v1/spaces/{space_id}/webhooks/{webhook_id}/actions",
+        "post",
+        &unknown,
+    );
+    assert_eq!(
+        call(&app, "DELETE", &format!("{webhooks}/{id}"), &member, None).await.0,
+        403
+    );
+    assert_eq!(
+        call(&app, "DELETE", &format!("{webhooks}/{id}"), &admin, None).await.0,
+        204
+    );
+    assert_eq!(
+        call(&app, "GET", &webhooks, &admin, None)
+            .await
+            .1
+            .as_array()
+            .map(Vec::len),
+        Some(0)
+    );
+
+    // Bots of every kind: made, listed, rotated, deleted.
+    let bots = format!("{base}/bots");
+    let bot = call(
+        &app,
+        "POST",
+        &bots,
+        &admin,
+        Some(json!({ "username": "ops-bot", "name": "Ops" })),
+    )
+    .await;
+    assert_eq!(bot.0, 201, "{}", bot.1);
+    documented(&doc, "/api/v1/spaces/{space_id}/bots", "post", &bot);
+    let general = space.channels[0].channel_id;
+    let hook = call(
+        &app,
+        "POST",
+        &format!("{base}/incoming-webhooks"),
+        &admin,
+        Some(json!({ "channel_id": general, "name": "CI" })),
+    )
+    .await;
+    assert_eq!(hook.0, 201, "{}", hook.1);
+    documented(&doc, "/api/v1/spaces/{space_id}/incoming-webhooks", "post", &hook);
+    let address = hook.1["secret"].as_str().unwrap().to_owned();
+    assert_eq!(
+        call(&app, "POST", &address, "", Some(json!({ "text": "green" })))
+            .await
+            .0,
+        201
+    );
+    let command = call(
+        &app,
+        "POST",
+        &format!("{base}/commands"),
+        &admin,
+        Some(json!({ "name": "deploy", "url": "http://127.0.0.1:9/deploy" })),
+    )
+    .await;
+    assert_eq!(command.0, 201, "{}", command.1);
+    documented(&doc, "/api/v1/spaces/{space_id}/commands", "post", &command);
+    let refused = call(
+        &app,
+        "POST",
+        &bots,
+        &member,
+        Some(json!({ "username": "mine-bot", "name": "Mine" })),
+    )
+    .await;
+    assert_eq!(refused.0, 403);
+    documented(&doc, "/api/v1/spaces/{space_id}/bots", "post", &refused);
+    let listed = call(&app, "GET", &bots, &admin, None).await;
+    documented(&doc, "/api/v1/spaces/{space_id}/bots", "get", &listed);
+    let kinds: Vec<&str> = listed
+        .1
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|b| b["kind"].as_str())
+        .collect();
+    assert_eq!(kinds, ["bot", "incoming_webhook", "command"]);
+
+    let old_token = bot.1["secret"].as_str().unwrap().to_owned();
+    let bot_id = bot.1["bot"]["user_id"].as_str().unwrap().to_owned();
+    let rotated = call(&app, "POST", &format!("{bots}/{bot_id}/rotate"), &admin, None).await;
+    assert_eq!(rotated.0, 200);
+    documented(
+        &doc,
+        "/api/v1/spaces/{space_id}/bots/{user_id}/rotate",
+        "post",
+        &rotated,
+    );
+    let messages = format!("/api/v1/channels/{general}/messages");
+    assert_eq!(
+        call(&app, "POST", &messages, &old_token, Some(json!({ "body": "old" })))
+            .await
+            .0,
+        401
+    );
+    let new_token = rotated.1["secret"].as_str().unwrap().to_owned();
+    assert_eq!(
+        call(&app, "POST", &messages, &new_token, Some(json!({ "body": "new" })))
+            .await
+            .0,
+        201
+    );
+    let gone = call(
+        &app,
+        "DELETE",
+        &format!("{bots}/{}", uuid::Uuid::now_v7()),
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(gone.0, 404);
+    documented(&doc, "/api/v1/spaces/{space_id}/bots/{user_id}", "delete", &gone);
+    assert_eq!(
+        call(&app, "DELETE", &format!("{bots}/{bot_id}"), &admin, None).await.0,
+        204
+    );
+    assert_eq!(
+        call(&app, "POST", &messages, &new_token, Some(json!({ "body": "after" })))
+            .await
+            .0,
+        401
+    );
+}

@@ -20,6 +20,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 mod changes;
 mod files;
+mod integrations;
 mod spaces;
 
 /// The most messages one page returns, and the default.
@@ -38,12 +39,18 @@ const DEFAULT_LIMIT: u32 = 50;
         list_channels, list_messages, post_message, list_pins, pin_message, unpin_message, get_user, search,
         incoming_hook, changes::edit_message, changes::delete_message, changes::add_reaction,
         changes::remove_reaction, changes::thread, spaces::list_spaces, spaces::create_channel,
-        spaces::channel_members, spaces::set_topic, files::upload, files::download
+        spaces::channel_members, spaces::set_topic, files::upload, files::download,
+        integrations::list_webhooks, integrations::create_webhook, integrations::delete_webhook,
+        integrations::act_on_webhook, integrations::list_bots, integrations::create_bot,
+        integrations::create_incoming_hook, integrations::create_command, integrations::rotate_bot,
+        integrations::delete_bot
     ),
     components(schemas(
         ApiChannel, ApiMessage, ApiReaction, ApiAttachment, NewMessage, Posted, ApiUser, ApiStatus, ApiSearchHit,
         IncomingMessage, changes::EditMessage, changes::Changed, spaces::ApiSpace, spaces::NewChannel,
-        spaces::ApiMember, spaces::NewTopic, ApiError, ErrorBody
+        spaces::ApiMember, spaces::NewTopic, integrations::ApiWebhook, integrations::NewWebhook,
+        integrations::MadeWebhook, integrations::WebhookRequest, integrations::ApiBot, integrations::MadeBot,
+        integrations::NewBot, integrations::NewHook, integrations::NewCommand, ApiError, ErrorBody
     )),
     modifiers(&BearerToken),
     security(("token" = []))
@@ -96,6 +103,38 @@ pub fn routes() -> axum::Router<AppState> {
         )
         .route("/api/v1/files/{file_id}", get(files::download))
         .route("/api/v1/spaces", get(spaces::list_spaces))
+        .route(
+            "/api/v1/spaces/{space_id}/webhooks",
+            get(integrations::list_webhooks).post(integrations::create_webhook),
+        )
+        .route(
+            "/api/v1/spaces/{space_id}/webhooks/{webhook_id}",
+            axum::routing::delete(integrations::delete_webhook),
+        )
+        .route(
+            "/api/v1/spaces/{space_id}/webhooks/{webhook_id}/actions",
+            axum::routing::post(integrations::act_on_webhook),
+        )
+        .route(
+            "/api/v1/spaces/{space_id}/bots",
+            get(integrations::list_bots).post(integrations::create_bot),
+        )
+        .route(
+            "/api/v1/spaces/{space_id}/incoming-webhooks",
+            axum::routing::post(integrations::create_incoming_hook),
+        )
+        .route(
+            "/api/v1/spaces/{space_id}/commands",
+            axum::routing::post(integrations::create_command),
+        )
+        .route(
+            "/api/v1/spaces/{space_id}/bots/{user_id}/rotate",
+            axum::routing::post(integrations::rotate_bot),
+        )
+        .route(
+            "/api/v1/spaces/{space_id}/bots/{user_id}",
+            axum::routing::delete(integrations::delete_bot),
+        )
         .route(
             "/api/v1/spaces/{space_id}/channels",
             axum::routing::post(spaces::create_channel),
