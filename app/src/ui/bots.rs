@@ -203,9 +203,8 @@ pub fn BotsDialog(space: SpaceId, channels: Vec<(ChannelId, String)>, open: RwSi
                 </form>
                 <h3>"Bot"</h3>
                 <p class="hint">
-                    "An account for a program: it acts with its API token through the REST API ("
-                    <a href="/api/v1/docs/" target="_blank" rel="noopener">"documentation"</a>
-                    "), in this space only."
+                    "An account for a program: it acts with its API token, in this space only, through the REST API and the socket. "
+                    <a href="/api/v1/docs/" target="_blank" rel="noopener">"API documentation"</a>
                 </p>
                 <form class="webhook-form" on:submit=add_bot>
                     <input
