@@ -71,6 +71,9 @@ pub enum DomainError {
     AlreadyAMember,
     #[error("your role does not allow this")]
     NotAllowed,
+    /// A topic's name, or one taken, or too many (the reason said whole).
+    #[error("{0}")]
+    Topic(String),
     #[error("an invite code must be 8 to 32 letters or digits, not used before in this space")]
     BadInvite,
     #[error("an invite must allow at least one use and expire in the future")]

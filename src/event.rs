@@ -284,6 +284,22 @@ pub enum Event {
         space_id: SpaceId,
         webhook_id: uuid::Uuid,
     },
+    /// A space's admin made a topic that producers publish events to, with the JSON Schema
+    /// its events must meet, if any. On the space's stream.
+    TopicCreated {
+        space_id: SpaceId,
+        name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        schema: Option<serde_json::Value>,
+    },
+    /// A producer published an event to a topic: any JSON (as the topic's schema allows).
+    /// On the topic's own stream ([`crate::topic::stream`]).
+    TopicPublished {
+        space_id: SpaceId,
+        topic: String,
+        data: serde_json::Value,
+        by: UserId,
+    },
 }
 
 /// Why stored bytes could not be read back as an [`Event`].
@@ -345,6 +361,8 @@ impl Event {
             Self::ThreadRead { .. } => "ThreadRead",
             Self::WebhookCreated { .. } => "WebhookCreated",
             Self::WebhookDeleted { .. } => "WebhookDeleted",
+            Self::TopicCreated { .. } => "TopicCreated",
+            Self::TopicPublished { .. } => "TopicPublished",
         }
     }
 
@@ -401,7 +419,9 @@ impl Event {
             | Self::RoleChanged { space_id, .. }
             | Self::SpaceConfigured { space_id, .. }
             | Self::WebhookCreated { space_id, .. }
-            | Self::WebhookDeleted { space_id, .. } => Some(*space_id),
+            | Self::WebhookDeleted { space_id, .. }
+            | Self::TopicCreated { space_id, .. }
+            | Self::TopicPublished { space_id, .. } => Some(*space_id),
             _ => None,
         }
     }

@@ -64,6 +64,7 @@ pub mod tabs;
 pub mod theme;
 pub mod threads;
 pub mod timeline;
+pub mod topic;
 pub mod typing;
 pub mod unread;
 pub mod values;

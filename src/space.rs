@@ -135,6 +135,11 @@ pub enum SpaceCommand {
     AddBot {
         bot: UserId,
     },
+    /// Makes a topic producers publish to (an admin; the engine checks the schema is one).
+    CreateTopic {
+        name: String,
+        schema: Option<serde_json::Value>,
+    },
 }
 
 /// A space's state, folded from its stream by [`evolve`].
@@ -148,6 +153,8 @@ pub struct SpaceState {
     pub memberships: BTreeMap<UserId, u64>,
     pub invites: BTreeMap<String, Invite>,
     pub settings: SpaceSettings,
+    /// Its topics, with the JSON Schema each one's events must meet, if any.
+    pub topics: BTreeMap<String, Option<serde_json::Value>>,
     pub version: u64,
 }
 
@@ -298,6 +305,21 @@ pub fn decide(
                 invite: Some(code.clone()),
             }
         }
+        SpaceCommand::CreateTopic { name, schema } => {
+            state.authorize(actor, Right::ManageSpace)?;
+            let name = crate::topic::valid_name(name).map_err(|e| DomainError::Topic(e.to_string()))?;
+            if state.topics.contains_key(&name) {
+                return Err(DomainError::Topic(crate::topic::TopicError::Exists(name).to_string()));
+            }
+            if state.topics.len() >= crate::topic::MAX_PER_SPACE {
+                return Err(DomainError::Topic(crate::topic::TopicError::TooMany.to_string()));
+            }
+            Event::TopicCreated {
+                space_id,
+                name,
+                schema: schema.clone(),
+            }
+        }
         SpaceCommand::AddBot { bot } => {
             state.authorize(actor, Right::ManageSpace)?;
             if state.members.contains_key(bot) {
@@ -407,6 +429,9 @@ pub fn evolve(mut state: SpaceState, event: &Event) -> SpaceState {
             }
         }
         Event::SpaceConfigured { settings, .. } => state.settings = *settings,
+        Event::TopicCreated { name, schema, .. } => {
+            state.topics.insert(name.clone(), schema.clone());
+        }
         _ => {}
     }
     state.version += 1;

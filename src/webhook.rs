@@ -16,7 +16,7 @@ pub const MAX_BACKOFF_MS: u64 = 5 * 60 * 1000;
 pub const MAX_URL_CHARS: usize = 2_000;
 
 /// The event types a webhook may ask for: what happens in a space and its channels.
-pub const EVENT_TYPES: [&str; 17] = [
+pub const EVENT_TYPES: [&str; 19] = [
     "ChannelCreated",
     "ChannelRenamed",
     "ChannelArchived",
@@ -34,6 +34,8 @@ pub const EVENT_TYPES: [&str; 17] = [
     "MemberJoined",
     "MemberLeft",
     "MemberRemoved",
+    "TopicCreated",
+    "TopicPublished",
 ];
 
 /// Why a webhook was refused. The message is meant for the user.
@@ -41,7 +43,9 @@ pub const EVENT_TYPES: [&str; 17] = [
 pub enum WebhookError {
     #[error("a webhook URL must be an http:// or https:// address of at most {MAX_URL_CHARS} characters")]
     BadUrl,
-    #[error("unknown event type {0:?}")]
+    #[error(
+        "unknown event type {0:?} (a pattern like Message* must match one; a topic pattern like deploy.* is lowercase)"
+    )]
     UnknownEventType(String),
     #[error("at most {MAX_PER_SPACE} webhooks per space")]
     TooMany,
@@ -70,20 +74,53 @@ pub fn valid_url(raw: &str) -> Result<String, WebhookError> {
 
 /// Checks the event types asked for (none: all of them), each once, in a fixed order.
 pub fn valid_types(asked: &[String]) -> Result<Vec<String>, WebhookError> {
-    if let Some(unknown) = asked.iter().find(|t| !EVENT_TYPES.contains(&t.as_str())) {
-        return Err(WebhookError::UnknownEventType(unknown.clone()));
+    let mut kept: Vec<String> = Vec::new();
+    for asked in asked {
+        let asked = asked.trim();
+        let known = if is_topic_pattern(asked) {
+            asked.len() <= 64
+                && asked
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-' | '_' | '*'))
+        } else {
+            EVENT_TYPES.iter().any(|t| crate::topic::matches(asked, t))
+        };
+        if !known {
+            return Err(WebhookError::UnknownEventType(asked.to_owned()));
+        }
+        if !kept.iter().any(|k| k == asked) {
+            kept.push(asked.to_owned());
+        }
     }
-    Ok(EVENT_TYPES
-        .iter()
-        .filter(|t| asked.iter().any(|a| a == *t))
-        .map(|t| (*t).to_owned())
-        .collect())
+    // Exact types in a fixed order, then patterns as asked.
+    kept.sort_by_key(|k| EVENT_TYPES.iter().position(|t| t == k).unwrap_or(EVENT_TYPES.len()));
+    Ok(kept)
 }
 
-/// Whether a subscription to `types` (empty: all) wants an event of this type.
+/// A pattern about topics' names (`deploy.*`), not event types (`Message*`): it starts with
+/// a lowercase letter or a digit.
+fn is_topic_pattern(pattern: &str) -> bool {
+    pattern.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+}
+
+/// Whether a subscription to `types` (empty: all) wants an event: its type matches one of
+/// them (`MessagePosted`, `Message*`), or it is published to a topic one of them matches
+/// (`deploy.*`).
 pub fn wants(types: &[String], event: &Event) -> bool {
     let kind = event.event_type();
-    EVENT_TYPES.contains(&kind) && (types.is_empty() || types.iter().any(|t| t == kind))
+    if !EVENT_TYPES.contains(&kind) {
+        return false;
+    }
+    let topic = match event {
+        Event::TopicPublished { topic, .. } => Some(topic.as_str()),
+        _ => None,
+    };
+    types.is_empty()
+        || types.iter().any(|t| match (is_topic_pattern(t), topic) {
+            (true, Some(topic)) => crate::topic::matches(t, topic),
+            (true, None) => false,
+            (false, _) => crate::topic::matches(t, kind),
+        })
 }
 
 /// How long to wait after the `failures`-th failed attempt in a row: doubling from `base_ms`,
@@ -142,6 +179,35 @@ mod tests {
         assert!(wants(&[], &archived));
         assert!(!wants(&["MessagePosted".into()], &archived));
         assert!(wants(&["ChannelArchived".into()], &archived));
+        assert!(wants(&["Channel*".into()], &archived));
+        assert!(!wants(&["Message*".into()], &archived));
+        let published = |topic: &str| Event::TopicPublished {
+            space_id: SpaceId::new(),
+            topic: topic.into(),
+            data: serde_json::json!({ "ok": true }),
+            by: crate::UserId::new(),
+        };
+        assert!(wants(&["deploy.*".into()], &published("deploy.prod")));
+        assert!(!wants(&["deploy.*".into()], &published("ci.build")));
+        assert!(wants(&["TopicPublished".into()], &published("ci.build")), "every topic");
+        assert!(
+            !wants(&["deploy.*".into()], &archived),
+            "a topic pattern is about topics only"
+        );
+    }
+
+    #[test]
+    fn patterns_must_match_something_known() {
+        let asked = vec!["Message*".to_owned(), "deploy.*".to_owned(), "MemberJoined".to_owned()];
+        assert_eq!(
+            valid_types(&asked),
+            Ok(vec!["MemberJoined".into(), "Message*".into(), "deploy.*".into()])
+        );
+        assert!(
+            valid_types(&["Account*".to_owned()]).is_err(),
+            "matches no event type a webhook gets"
+        );
+        assert!(valid_types(&["deploy/prod".to_owned()]).is_err());
     }
 
     #[test]

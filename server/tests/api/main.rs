@@ -36,6 +36,7 @@ mod site;
 mod spaces;
 mod store;
 mod threads;
+mod topics;
 mod two_factor;
 mod typing;
 mod unread;

@@ -55,7 +55,11 @@ pub(crate) fn conforms(value: &Value, schema: &Value, doc: &Value, at: &str) -> 
             }
         }
         Value::Object(fields) => {
-            let properties = schema["properties"].as_object().cloned().unwrap_or_default();
+            // An object the document leaves open (no `properties`: any JSON, such as a
+            // topic's event data) takes any fields.
+            let Some(properties) = schema["properties"].as_object().cloned() else {
+                return Ok(());
+            };
             for required in schema["required"].as_array().into_iter().flatten() {
                 let name = required.as_str().unwrap();
                 if !fields.contains_key(name) {

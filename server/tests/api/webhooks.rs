@@ -15,13 +15,13 @@ type Request = (HeaderMap, Vec<u8>);
 
 /// A receiver: records every request; answers 500 while `fail` is above zero (counting down).
 #[derive(Clone, Default)]
-struct Receiver {
+pub(crate) struct Receiver {
     got: Arc<Mutex<Vec<Request>>>,
     fail: Arc<AtomicU32>,
 }
 
 impl Receiver {
-    async fn start(&self) -> String {
+    pub(crate) async fn start(&self) -> String {
         let me = self.clone();
         let app = axum::Router::new().route(
             "/hook",
@@ -48,14 +48,14 @@ impl Receiver {
     }
 
     /// The bodies of the answered-with-success requests, as JSON.
-    fn delivered(&self) -> Vec<Value> {
+    pub(crate) fn delivered(&self) -> Vec<Value> {
         let got = self.got.lock().unwrap();
         got.iter()
             .map(|(_, body)| serde_json::from_slice(body).unwrap())
             .collect()
     }
 
-    async fn wait_for(&self, count: usize) {
+    pub(crate) async fn wait_for(&self, count: usize) {
         for _ in 0..300 {
             if self.got.lock().unwrap().len() >= count {
                 return;

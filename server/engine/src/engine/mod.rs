@@ -47,6 +47,7 @@ mod sessions;
 mod spaces;
 mod state;
 pub mod tokens;
+pub mod topics;
 mod webhooks;
 
 pub use error::{EngineError, ErrorKind, INTERNAL};

@@ -95,6 +95,9 @@ pub async fn fold(conn: &mut AnyConnection, backend: Backend, batch: &[Arc<Recor
             // Sign-in reads the password from the account's folded stream, not a read model.
             Event::PasswordChanged { .. } => {}
             Event::MessagePosted { .. } => {}
+            // A space's topics are in its folded state; their events are read from their
+            // streams (webhooks, the inspector), not from a read model.
+            Event::TopicCreated { .. } | Event::TopicPublished { .. } => {}
         }
     }
     posts.flush(conn, backend).await

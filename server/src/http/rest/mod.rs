@@ -22,6 +22,7 @@ mod changes;
 mod files;
 mod integrations;
 mod spaces;
+mod topics;
 
 /// The most messages one page returns, and the default.
 const MAX_LIMIT: u32 = 200;
@@ -43,14 +44,15 @@ const DEFAULT_LIMIT: u32 = 50;
         integrations::list_webhooks, integrations::create_webhook, integrations::delete_webhook,
         integrations::act_on_webhook, integrations::list_bots, integrations::create_bot,
         integrations::create_incoming_hook, integrations::create_command, integrations::rotate_bot,
-        integrations::delete_bot
+        integrations::delete_bot, topics::list_topics, topics::create_topic, topics::publish
     ),
     components(schemas(
         ApiChannel, ApiMessage, ApiReaction, ApiAttachment, NewMessage, Posted, ApiUser, ApiStatus, ApiSearchHit,
         IncomingMessage, changes::EditMessage, changes::Changed, spaces::ApiSpace, spaces::NewChannel,
         spaces::ApiMember, spaces::NewTopic, integrations::ApiWebhook, integrations::NewWebhook,
         integrations::MadeWebhook, integrations::WebhookRequest, integrations::ApiBot, integrations::MadeBot,
-        integrations::NewBot, integrations::NewHook, integrations::NewCommand, ApiError, ErrorBody
+        integrations::NewBot, integrations::NewHook, integrations::NewCommand, topics::ApiTopic,
+        topics::NewEvent, topics::PublishedEvent, ApiError, ErrorBody
     )),
     modifiers(&BearerToken),
     security(("token" = []))
@@ -103,6 +105,15 @@ pub fn routes() -> axum::Router<AppState> {
         )
         .route("/api/v1/files/{file_id}", get(files::download))
         .route("/api/v1/spaces", get(spaces::list_spaces))
+        .route(
+            "/api/v1/spaces/{space_id}/topics",
+            get(topics::list_topics).post(topics::create_topic),
+        )
+        .route(
+            "/api/v1/spaces/{space_id}/topics/{topic}/events",
+            axum::routing::post(topics::publish)
+                .layer(axum::extract::DefaultBodyLimit::max(2 * parley::topic::MAX_EVENT_BYTES)),
+        )
         .route(
             "/api/v1/spaces/{space_id}/webhooks",
             get(integrations::list_webhooks).post(integrations::create_webhook),
