@@ -284,15 +284,25 @@ pub async fn upload(
     body: Bytes,
 ) -> Result<axum::Json<Attachment>, UploadError> {
     let me = signed_in(&state.engine, &headers).await?;
-    // Counted before the bytes are read into storage: a refused upload costs nothing more.
+    Ok(axum::Json(store_upload(&state, &me, body, &query.name).await?))
+}
+
+/// Stores an upload of `me`'s (the browser's door and REST's): spent from the budget before
+/// the bytes go to storage, so a refused upload costs nothing more.
+pub(crate) async fn store_upload(
+    state: &AppState,
+    me: &Me,
+    body: Bytes,
+    name: &str,
+) -> Result<Attachment, UploadError> {
     state
         .engine
-        .spend(&me, parley_engine::engine::budget::Write::Upload)
+        .spend(me, parley_engine::engine::budget::Write::Upload)
         .await?;
-    let stored = state.files.put(body, &query.name).await?;
-    state.engine.record_upload(&me, &stored).await?;
+    let stored = state.files.put(body, name).await?;
+    state.engine.record_upload(me, &stored).await?;
     metrics::counter!(parley_engine::metrics::UPLOADS).increment(1);
-    Ok(axum::Json(stored))
+    Ok(stored)
 }
 
 #[derive(Deserialize)]

@@ -9,7 +9,6 @@
 use super::{Engine, EngineError, now_ms, parse_id};
 use crate::auth::SessionToken;
 use crate::engine::budget::Write;
-use crate::log::store::{AppendError, ExpectedVersion};
 use parley::account::{self, AccountCommand, AdminAction};
 use parley::api::{BotSecret, BotView, CommandView, HookView, Me, PostRequest};
 use parley::incoming::{self, MAX_BOTS_PER_SPACE};
@@ -251,17 +250,8 @@ impl Engine {
         let mut events = account::decide(&state, &register)?;
         let registered = events.iter().fold(state, account::evolve);
         events.extend(account::decide(&registered, &AccountCommand::SetProfile(profile))?);
-        let metadata = self.metadata(me, None);
-        match self
-            .append(username.stream(), ExpectedVersion::NoStream, &events, &metadata)
-            .await
-        {
-            Ok(_) => {}
-            Err(EngineError::Append(AppendError::Conflict { .. })) => {
-                return Err(DomainError::UsernameTaken.into());
-            }
-            Err(e) => return Err(e),
-        }
+        self.register_account(&username, &events, &self.metadata(me, None))
+            .await?;
         self.execute_space(me, space_id, SpaceCommand::AddBot { bot: user_id })
             .await?;
         Ok(Me {

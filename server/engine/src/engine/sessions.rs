@@ -69,17 +69,7 @@ impl Engine {
             causation_id: None,
             client_message_id: None,
         };
-        // Two sign-ups racing for one name: the store lets only the first create the stream.
-        match self
-            .append(username.stream(), ExpectedVersion::NoStream, &events, &metadata)
-            .await
-        {
-            Ok(_) => {}
-            Err(EngineError::Append(AppendError::Conflict { .. })) => {
-                return Err(DomainError::UsernameTaken.into());
-            }
-            Err(e) => return Err(e),
-        }
+        self.register_account(&username, &events, &metadata).await?;
         let me = Me {
             user_id,
             username: username.to_string(),
@@ -336,6 +326,24 @@ impl Engine {
     /// it gives, if anything, as long as the stream has not moved meanwhile (two changes
     /// racing: the second is refused rather than silently undoing the first); waits until
     /// every cache and read model follows. Whether anything was appended.
+    /// Appends a new account's first events (a person's sign-up, a bot's making). Two
+    /// racing for one name: the store lets only the first create the stream.
+    pub(crate) async fn register_account(
+        &self,
+        username: &Username,
+        events: &[Event],
+        metadata: &EventMetadata,
+    ) -> Result<(), EngineError> {
+        match self
+            .append(username.stream(), ExpectedVersion::NoStream, events, metadata)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(EngineError::Append(AppendError::Conflict { .. })) => Err(DomainError::UsernameTaken.into()),
+            Err(e) => Err(e),
+        }
+    }
+
     pub(crate) async fn account_command(
         &self,
         username: &Username,

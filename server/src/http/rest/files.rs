@@ -63,13 +63,7 @@ pub(super) async fn upload(
     body: Bytes,
 ) -> Result<(StatusCode, Json<ApiAttachment>), Refusal> {
     let me = bearer(&state.engine, &headers).await?;
-    state
-        .engine
-        .spend(&me, parley_engine::engine::budget::Write::Upload)
-        .await?;
-    let stored = state.files.put(body, &query.name).await?;
-    state.engine.record_upload(&me, &stored).await?;
-    metrics::counter!(parley_engine::metrics::UPLOADS).increment(1);
+    let stored = crate::http::files::store_upload(&state, &me, body, &query.name).await?;
     let file = ApiAttachment {
         file_id: stored.file_id,
         name: stored.name,

@@ -1,13 +1,13 @@
 //! REST for a space's admins scripting its integrations: webhooks (subscribe, list, delete, retry, skip, replay) and bots (bots, incoming webhooks and slash commands: make, list, rotate, delete), each secret shown once.
 
-use super::{ApiError, Refusal, bearer};
+use super::{ApiError, Refusal, bearer, space_of};
 use crate::http::AppState;
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use parley::api::{BotSecret, BotView, WebhookAction, WebhookView};
-use parley::{ChannelId, Position, SpaceId, UserId};
+use parley::{ChannelId, Position, UserId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -109,11 +109,6 @@ pub struct NewCommand {
     pub name: String,
     /// The public address that answers it.
     pub url: String,
-}
-
-fn space_of(raw: &str) -> Result<SpaceId, Refusal> {
-    raw.parse()
-        .map_err(|_| Refusal(StatusCode::NOT_FOUND, "not_found", "no such space".into(), None))
 }
 
 fn api_webhook(w: WebhookView) -> ApiWebhook {

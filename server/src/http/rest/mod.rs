@@ -391,6 +391,20 @@ async fn bearer(engine: &Engine, headers: &HeaderMap) -> Result<Me, Refusal> {
     Ok(engine.authenticate_token(token.trim()).await?)
 }
 
+fn space_of(raw: &str) -> Result<parley::SpaceId, Refusal> {
+    raw.parse()
+        .map_err(|_| Refusal(StatusCode::NOT_FOUND, "not_found", "no such space".into(), None))
+}
+
+/// An optional UUID a request names (a message's, an event's): `what` says which, if bad.
+fn optional_id<T: std::str::FromStr>(raw: Option<&str>, what: &str) -> Result<Option<T>, Refusal> {
+    raw.map(|raw| {
+        raw.parse::<T>()
+            .map_err(|_| Refusal::invalid(format!("{what} must be a UUID")))
+    })
+    .transpose()
+}
+
 fn channel_of(raw: &str) -> Result<ChannelId, Refusal> {
     raw.parse()
         .map_err(|_| Refusal(StatusCode::NOT_FOUND, "not_found", "no such channel".into(), None))
@@ -653,19 +667,8 @@ async fn post_message(
     let me = bearer(&state.engine, &headers).await?;
     let Json(new) = body.map_err(|e| Refusal::invalid(e.body_text()))?;
     let channel = channel_of(&channel)?;
-    let message_id = match new.message_id.as_deref() {
-        Some(raw) => raw
-            .parse::<MessageId>()
-            .map_err(|_| Refusal::invalid("message_id must be a UUID"))?,
-        None => MessageId::new(),
-    };
-    let reply_to = match new.reply_to.as_deref() {
-        Some(raw) => Some(
-            raw.parse::<MessageId>()
-                .map_err(|_| Refusal::invalid("reply_to must be a UUID"))?,
-        ),
-        None => None,
-    };
+    let message_id = optional_id::<MessageId>(new.message_id.as_deref(), "message_id")?.unwrap_or_default();
+    let reply_to = optional_id::<MessageId>(new.reply_to.as_deref(), "reply_to")?;
     let request = PostRequest {
         channel,
         message_id,

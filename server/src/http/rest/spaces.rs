@@ -1,13 +1,13 @@
 //! REST for the spaces a bot or person is in: the spaces and their channels, making a channel, who is in one, and setting its topic.
 
-use super::{ApiChannel, ApiError, Refusal, bearer, channel_of, space_channel};
+use super::{ApiChannel, ApiError, Refusal, bearer, channel_of, space_channel, space_of};
 use crate::http::AppState;
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
+use parley::Role;
 use parley::api::{SpaceAction, SpaceOutcome};
-use parley::{Role, SpaceId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -50,11 +50,6 @@ pub struct NewTopic {
     /// At most 1,000 characters (empty: none).
     #[serde(default)]
     pub description: String,
-}
-
-fn space_of(raw: &str) -> Result<SpaceId, Refusal> {
-    raw.parse()
-        .map_err(|_| Refusal(StatusCode::NOT_FOUND, "not_found", "no such space".into(), None))
 }
 
 /// The spaces of the token's user, each with its channels they may read.

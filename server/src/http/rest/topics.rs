@@ -1,12 +1,12 @@
 //! REST for topics: a space's admins make topics (with an optional JSON Schema); any producer with a token publishes JSON events to them, idempotent by its own event id; webhooks subscribe to them by pattern (`deploy.*`).
 
-use super::{ApiError, Refusal, bearer};
+use super::{ApiError, Refusal, bearer, space_of};
 use crate::http::AppState;
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use parley::{MessageId, SpaceId};
+use parley::MessageId;
 use parley_engine::engine::topics::TopicView;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -40,11 +40,6 @@ pub struct PublishedEvent {
     pub position: u64,
     /// It had been stored before (a resend of the same id): nothing more was stored.
     pub duplicate: bool,
-}
-
-fn space_of(raw: &str) -> Result<SpaceId, Refusal> {
-    raw.parse()
-        .map_err(|_| Refusal(StatusCode::NOT_FOUND, "not_found", "no such space".into(), None))
 }
 
 fn api_topic(t: TopicView) -> ApiTopic {
@@ -133,13 +128,7 @@ pub(super) async fn publish(
 ) -> Result<(StatusCode, Json<PublishedEvent>), Refusal> {
     let me = bearer(&state.engine, &headers).await?;
     let Json(new) = body.map_err(|e| Refusal::invalid(e.body_text()))?;
-    let id = match new.id.as_deref() {
-        Some(raw) => Some(
-            raw.parse::<MessageId>()
-                .map_err(|_| Refusal::invalid("id must be a UUID"))?,
-        ),
-        None => None,
-    };
+    let id = super::optional_id::<MessageId>(new.id.as_deref(), "id")?;
     let published = state
         .engine
         .publish(&me, space_of(&space)?, &topic, id, new.data)
