@@ -66,8 +66,9 @@ test('slash commands are offered, completed and carried out', async ({ newContex
   await ada.getByTestId('channel-private').check();
   await ada.getByTestId('name-submit').click();
   await expect(ada.getByTestId('channel-title')).toContainText('plans');
-  // As typed: the name's completion takes the first Enter, the second sends.
+  // As typed: once the name is offered, its completion takes the first Enter, the second sends.
   await composer.fill(`/invite @${bobName.slice(0, -2)}`);
+  await expect(ada.getByTestId('mention-suggestions')).toContainText(bobName);
   await composer.press('Enter');
   await expect(composer).toHaveValue(`/invite @${bobName} `);
   await composer.press('Enter');
