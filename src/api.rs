@@ -332,6 +332,9 @@ pub struct WebhookView {
     pub failures: u32,
     /// Parked after too many failures: nothing more goes until an admin retries or skips.
     pub dead: bool,
+    /// Paused by an admin: its events wait at its offset until it is resumed.
+    #[serde(default)]
+    pub paused: bool,
     pub last_error: Option<String>,
 }
 
@@ -356,6 +359,10 @@ pub enum WebhookAction {
     Replay {
         from: Position,
     },
+    /// Hold its deliveries (none is lost: they wait at its offset).
+    Pause,
+    /// Go on from where it was paused.
+    Resume,
 }
 
 /// Which events of the log to show in the inspector.

@@ -284,6 +284,13 @@ pub enum Event {
         space_id: SpaceId,
         webhook_id: uuid::Uuid,
     },
+    /// A space's admin paused a webhook (its events wait at its offset, none is lost), or
+    /// let it go on.
+    WebhookPaused {
+        space_id: SpaceId,
+        webhook_id: uuid::Uuid,
+        paused: bool,
+    },
     /// A space's admin made a topic that producers publish events to, with the JSON Schema
     /// its events must meet, if any. On the space's stream.
     TopicCreated {
@@ -361,6 +368,7 @@ impl Event {
             Self::ThreadRead { .. } => "ThreadRead",
             Self::WebhookCreated { .. } => "WebhookCreated",
             Self::WebhookDeleted { .. } => "WebhookDeleted",
+            Self::WebhookPaused { .. } => "WebhookPaused",
             Self::TopicCreated { .. } => "TopicCreated",
             Self::TopicPublished { .. } => "TopicPublished",
         }
@@ -420,6 +428,7 @@ impl Event {
             | Self::SpaceConfigured { space_id, .. }
             | Self::WebhookCreated { space_id, .. }
             | Self::WebhookDeleted { space_id, .. }
+            | Self::WebhookPaused { space_id, .. }
             | Self::TopicCreated { space_id, .. }
             | Self::TopicPublished { space_id, .. } => Some(*space_id),
             _ => None,
@@ -474,6 +483,28 @@ pub struct RecordedEvent {
     pub metadata: EventMetadata,
     /// Milliseconds since the Unix epoch, set by the server when it was stored.
     pub recorded_at_ms: i64,
+}
+
+#[cfg(test)]
+impl RecordedEvent {
+    /// A committed event as the core's tests need one: at `position` in `stream_id`.
+    pub(crate) fn at(position: u64, stream_id: StreamId, event: Event) -> Self {
+        RecordedEvent {
+            position: Position(position),
+            stream_id,
+            stream_version: position,
+            event_id: crate::ids::EventId::new(),
+            schema_version: 1,
+            event,
+            metadata: EventMetadata {
+                actor: "t".into(),
+                correlation_id: crate::ids::CorrelationId::new(),
+                causation_id: None,
+                client_message_id: None,
+            },
+            recorded_at_ms: 0,
+        }
+    }
 }
 
 impl RecordedEvent {

@@ -22,6 +22,7 @@
 //! - [`presence`]: online, away or offline per user, across tabs and devices, with a grace period.
 //! - [`protocol`]: the WebSocket wire protocol between browser and server.
 //! - [`redact`]: what the past may show: deleted messages' words and secrets, taken out on read.
+//! - [`relay`]: one socket per browser: what the tab holding it sends for every tab.
 //! - [`search`]: typed searches as safe full-text queries; highlighted snippets.
 //! - [`tabs`]: what the tabs of one browser tell each other to stay in step.
 //! - [`theme`]: the reader's colour theme (system, light, dark), kept in a cookie.
@@ -53,6 +54,7 @@ pub mod presence;
 pub mod profile;
 pub mod protocol;
 pub mod redact;
+pub mod relay;
 pub mod rules;
 pub mod saved;
 pub mod schema;

@@ -2,6 +2,7 @@
 
 use crate::event::RecordedEvent;
 use crate::ids::{ChannelId, MessageId, Position};
+use crate::space::SpaceId;
 use serde::{Deserialize, Serialize};
 
 /// Frames larger than this are refused unread: no message body needs more.
@@ -12,9 +13,13 @@ pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 #[serde(tag = "t", rename_all = "snake_case")]
 pub enum ClientFrame {
     /// Start receiving a channel's events after `after` (the last position this client applied).
+    /// Subscribing to a channel again starts it again from the new `after`.
     Subscribe {
         channel: ChannelId,
         after: Position,
+        /// Echoed in the subscription's `CaughtUp`, to tell it from an earlier one's.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        id: u64,
     },
     Unsubscribe {
         channel: ChannelId,
@@ -52,6 +57,18 @@ pub enum ClientFrame {
     /// replaces the channels watched before. Channels the user cannot read are refused.
     Watch {
         channels: Vec<ChannelId>,
+    },
+    /// Start receiving the events published to the space's topics whose names match
+    /// `pattern` (`deploy.*`, `*` for all) after `after`: first those stored, then live,
+    /// each once, in log order. For the space's members and bots.
+    SubscribeTopics {
+        space: SpaceId,
+        pattern: String,
+        after: Position,
+    },
+    UnsubscribeTopics {
+        space: SpaceId,
+        pattern: String,
     },
 }
 
@@ -109,10 +126,33 @@ pub enum ServerFrame {
         username: String,
         messages: bool,
     },
+    /// An event published to a topic that a topic subscription (`pattern`) matches.
+    TopicEvent {
+        space: SpaceId,
+        pattern: String,
+        event: Box<RecordedEvent>,
+    },
+    /// A topic subscription's stored events up to `position` have been sent; what follows
+    /// is live.
+    TopicsCaughtUp {
+        space: SpaceId,
+        pattern: String,
+        position: Position,
+    },
+    /// A topic subscription was refused or ended (not a member of the space, a bad pattern,
+    /// too many); the connection stays open.
+    TopicsRefused {
+        space: SpaceId,
+        pattern: String,
+        error: String,
+    },
     /// Everything up to `position` has been sent; what follows is live.
     CaughtUp {
         channel: ChannelId,
         position: Position,
+        /// The `id` of the subscription it answers.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        id: u64,
     },
     /// A post is durable at `position` (a resend gets the first position again).
     Ack {
@@ -137,6 +177,10 @@ pub enum ServerFrame {
     Pong {
         nonce: u64,
     },
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Why a client frame was refused.
@@ -188,6 +232,7 @@ mod tests {
             ClientFrame::Subscribe {
                 channel: ChannelId::GENERAL,
                 after: Position(41),
+                id: 0,
             },
             ClientFrame::Unsubscribe {
                 channel: ChannelId::GENERAL,
@@ -201,6 +246,11 @@ mod tests {
                 body: "hi".into(),
             },
             ClientFrame::Ping { nonce: 9 },
+            ClientFrame::SubscribeTopics {
+                space: SpaceId::new(),
+                pattern: "deploy.*".into(),
+                after: Position(7),
+            },
         ];
         for frame in frames {
             assert_eq!(ClientFrame::parse(&frame.to_json()), Ok(frame));
@@ -242,6 +292,7 @@ mod tests {
             ServerFrame::CaughtUp {
                 channel: ChannelId::GENERAL,
                 position: Position(3),
+                id: 7,
             },
             ServerFrame::Ack {
                 message_id,
@@ -271,6 +322,7 @@ mod tests {
         let json = ClientFrame::Subscribe {
             channel: ChannelId::GENERAL,
             after: Position(2),
+            id: 0,
         }
         .to_json();
         assert_eq!(

@@ -32,6 +32,16 @@ pub enum TabMessage {
     },
     /// It is being sent again.
     Retrying { channel: ChannelId, message_id: MessageId },
+    /// A change to a message (an edit, a delete, a reaction, a pin) made in this tab,
+    /// shown at once and waiting for the server.
+    Changing { change: crate::timeline::PendingChange },
+    /// The server answered it: stored at `stored_at` (it shows until the event is here), or
+    /// not stored (`None`: refused, or nothing to do) and taken off.
+    ChangeSettled {
+        channel: ChannelId,
+        change_id: MessageId,
+        stored_at: Option<Position>,
+    },
     /// Committed messages this tab received.
     Applied {
         channel: ChannelId,
@@ -86,6 +96,24 @@ mod tests {
                 error: "offline".into(),
             },
             TabMessage::Retrying { channel, message_id },
+            TabMessage::Changing {
+                change: crate::timeline::PendingChange {
+                    change_id: MessageId::new(),
+                    channel,
+                    message_id,
+                    by: "a".into(),
+                    request: crate::api::ChangeRequest::React {
+                        emoji: "👍".into(),
+                        on: true,
+                    },
+                    stored_at: None,
+                },
+            },
+            TabMessage::ChangeSettled {
+                channel,
+                change_id: message_id,
+                stored_at: Some(Position(5)),
+            },
             TabMessage::Applied {
                 channel,
                 messages: vec![MessageView::posted(

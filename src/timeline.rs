@@ -1,6 +1,8 @@
 //! The client's view of one channel: committed messages in log order, then its own
-//! pending ones, each message once, whatever order acks and events arrive in.
+//! pending ones, each message once, whatever order acks and events arrive in; and its own
+//! changes to messages (edits, deletes, reactions, pins) shown on top until the log has them.
 
+use crate::api::ChangeRequest;
 use crate::event::{MessageView, Reaction, RecordedEvent};
 use crate::ids::{ChannelId, MessageId, Position};
 use serde::{Deserialize, Serialize};
@@ -99,6 +101,57 @@ impl Entry {
     }
 }
 
+/// A change of one's own to a committed message, made here and not yet in the log: shown
+/// at once, on top of the log's copy, kept (by the client, in its outbox) through reloads
+/// and lost connections, sent in the order made, and stored once however often it is sent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingChange {
+    /// Its own id: the server stores a resend once.
+    pub change_id: MessageId,
+    pub channel: ChannelId,
+    pub message_id: MessageId,
+    /// Who makes it: their name shows in a reaction at once.
+    pub by: String,
+    pub request: ChangeRequest,
+    /// Where the server stored it. It shows until the timeline's copy of the message has
+    /// seen that position (the event may come before the answer, or after).
+    #[serde(default)]
+    pub stored_at: Option<Position>,
+}
+
+impl PendingChange {
+    /// Shows the change on `entry`.
+    pub fn apply(&self, entry: &mut Entry) {
+        match &self.request {
+            ChangeRequest::Edit { body } => {
+                entry.body = body.clone();
+                entry.edited = true;
+            }
+            ChangeRequest::Delete => {
+                entry.deleted = true;
+                entry.body.clear();
+                entry.reactions.clear();
+                entry.attachments.clear();
+            }
+            ChangeRequest::React { emoji, on } => {
+                let me = self.by.as_str();
+                match entry.reactions.iter_mut().find(|r| r.emoji == *emoji) {
+                    Some(r) if *on && !r.users.iter().any(|u| u == me) => r.users.push(me.to_owned()),
+                    Some(r) if !*on => r.users.retain(|u| u != me),
+                    Some(_) => {}
+                    None if *on => entry.reactions.push(Reaction {
+                        emoji: emoji.clone(),
+                        users: vec![me.to_owned()],
+                    }),
+                    None => {}
+                }
+                entry.reactions.retain(|r| !r.users.is_empty());
+            }
+            ChangeRequest::Pin { on } => entry.pinned = *on,
+        }
+    }
+}
+
 /// A channel as the client shows it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Timeline {
@@ -106,6 +159,10 @@ pub struct Timeline {
     confirmed: Vec<Entry>,
     /// Own entries without a position yet, in the order they were written.
     pending: Vec<Entry>,
+    /// Own changes to confirmed entries not yet in the log, in the order made.
+    changes: Vec<PendingChange>,
+    /// The log's own copy of each entry that pending changes are shown on.
+    underneath: std::collections::HashMap<MessageId, Entry>,
     /// The last log position applied from the event stream. Acks do not move it:
     /// events before an acked position may still be on their way.
     cursor: Position,
@@ -245,6 +302,15 @@ impl Timeline {
     /// history page) without moving the cursor: events between the cursor and this
     /// message may not have been seen yet, and resuming must not skip them.
     pub fn merge(&mut self, view: MessageView) {
+        let message_id = view.message_id;
+        let layered = self.unshow(message_id);
+        self.merge_underneath(view);
+        if layered {
+            self.relayer(message_id);
+        }
+    }
+
+    fn merge_underneath(&mut self, view: MessageView) {
         self.pending.retain(|e| e.message_id != view.message_id);
         if let Some(existing) = self.confirmed.iter_mut().find(|e| e.message_id == view.message_id) {
             existing.sent_at_ms = Some(view.sent_at_ms);
@@ -276,17 +342,39 @@ impl Timeline {
             self.cursor = recorded.position;
         }
         let message_id = recorded.changed_message()?;
-        let entry = self.confirmed.iter_mut().find(|e| e.message_id == message_id)?;
-        let mut view = entry.view(channel_id)?;
-        view.fold(recorded.position, &recorded.event);
-        *entry = Entry::from_view(view.clone(), Delivery::Sent);
-        Some(view)
+        let layered = self.unshow(message_id);
+        let folded = self
+            .confirmed
+            .iter_mut()
+            .find(|e| e.message_id == message_id)
+            .and_then(|entry| {
+                let mut view = entry.view(channel_id)?;
+                view.fold(recorded.position, &recorded.event);
+                *entry = Entry::from_view(view.clone(), Delivery::Sent);
+                Some(view)
+            });
+        if layered {
+            self.relayer(message_id);
+        }
+        folded
     }
 
     /// Forgets a deleted account (`username`): its messages and reactions read as
     /// [`crate::redact::ERASED_NAME`]'s, and its messages are erased too when `messages`.
     /// Returns the committed messages that changed, to cache and share.
     pub fn forget(&mut self, channel_id: ChannelId, username: &str, messages: bool) -> Vec<MessageView> {
+        let layered: Vec<MessageId> = self.underneath.keys().copied().collect();
+        for message_id in &layered {
+            self.unshow(*message_id);
+        }
+        let changed = self.forget_underneath(channel_id, username, messages);
+        for message_id in layered {
+            self.relayer(message_id);
+        }
+        changed
+    }
+
+    fn forget_underneath(&mut self, channel_id: ChannelId, username: &str, messages: bool) -> Vec<MessageView> {
         let gone = crate::redact::ERASED_NAME;
         let mut changed = Vec::new();
         for entry in &mut self.confirmed {
@@ -314,21 +402,89 @@ impl Timeline {
         changed
     }
 
-    /// Shows a change of your own at once (an edit or a reaction), before the server
-    /// confirms it; the confirmed event, or a refetch on failure, replaces it.
-    pub fn preview(&mut self, message_id: MessageId, change: impl FnOnce(&mut Entry)) -> Option<Entry> {
-        let entry = self.confirmed.iter_mut().find(|e| e.message_id == message_id)?;
-        let before = entry.clone();
-        change(entry);
-        Some(before)
+    /// Shows a change of your own at once, on top of the log's copy of its message, until
+    /// the log has it ([`Self::stored`], then the event) or the server refuses it
+    /// ([`Self::refused`]). False (nothing shown) when the message is not on the timeline;
+    /// a change already shown is not shown twice.
+    pub fn propose(&mut self, change: PendingChange) -> bool {
+        let Some(entry) = self.confirmed.iter().find(|e| e.message_id == change.message_id) else {
+            return false;
+        };
+        if self.changes.iter().any(|c| c.change_id == change.change_id) {
+            return true;
+        }
+        let message_id = change.message_id;
+        self.underneath.entry(message_id).or_insert_with(|| entry.clone());
+        self.changes.push(change);
+        self.reshow(message_id);
+        true
     }
 
-    /// Puts back an entry as it was before a preview that the server refused.
-    pub fn restore(&mut self, entry: Entry) {
-        if let Some(existing) = self.confirmed.iter_mut().find(|e| e.message_id == entry.message_id)
-            && existing.revision <= entry.revision
-        {
-            *existing = entry;
+    /// The server stored the change at `position`: it shows until the message's copy here
+    /// has seen that position.
+    pub fn stored(&mut self, change_id: MessageId, position: Position) {
+        if let Some(change) = self.changes.iter_mut().find(|c| c.change_id == change_id) {
+            change.stored_at = Some(position);
+            let message_id = change.message_id;
+            self.reshow(message_id);
+        }
+    }
+
+    /// The server refused the change: the message shows as the log has it again. Returns
+    /// the change, to say what was refused.
+    pub fn refused(&mut self, change_id: MessageId) -> Option<PendingChange> {
+        let i = self.changes.iter().position(|c| c.change_id == change_id)?;
+        let change = self.changes.remove(i);
+        self.reshow(change.message_id);
+        Some(change)
+    }
+
+    /// Own changes shown and not yet in the log, in the order made.
+    pub fn pending_changes(&self) -> &[PendingChange] {
+        &self.changes
+    }
+
+    /// Puts the log's copy of `message_id` back in place of what is shown, before the log
+    /// changes it. True when it had changes on top ([`Self::reshow`] puts them back).
+    fn unshow(&mut self, message_id: MessageId) -> bool {
+        let Some(underneath) = self.underneath.get(&message_id) else {
+            return false;
+        };
+        if let Some(entry) = self.confirmed.iter_mut().find(|e| e.message_id == message_id) {
+            *entry = underneath.clone();
+        }
+        true
+    }
+
+    /// Takes the entry in place of `message_id` as the log's copy now (the log changed it
+    /// after [`Self::unshow`]) and shows the changes on top again.
+    fn relayer(&mut self, message_id: MessageId) {
+        if let Some(entry) = self.confirmed.iter().find(|e| e.message_id == message_id) {
+            self.underneath.insert(message_id, entry.clone());
+        }
+        self.reshow(message_id);
+    }
+
+    /// Shows `message_id` as the log has it with the changes the log has not seen yet on
+    /// top; those it has seen are done.
+    fn reshow(&mut self, message_id: MessageId) {
+        let Some(underneath) = self.underneath.get(&message_id).cloned() else {
+            return;
+        };
+        let seen = underneath.revision;
+        self.changes
+            .retain(|c| c.message_id != message_id || c.stored_at.is_none_or(|at| at > seen));
+        let mut shown = underneath;
+        let mut any = false;
+        for change in self.changes.iter().filter(|c| c.message_id == message_id) {
+            change.apply(&mut shown);
+            any = true;
+        }
+        if let Some(entry) = self.confirmed.iter_mut().find(|e| e.message_id == message_id) {
+            *entry = shown;
+        }
+        if !any {
+            self.underneath.remove(&message_id);
         }
     }
 
@@ -508,21 +664,7 @@ mod tests {
     }
 
     fn recorded(position: u64, event: crate::event::Event) -> RecordedEvent {
-        RecordedEvent {
-            position: Position(position),
-            stream_id: ChannelId::GENERAL.stream(),
-            stream_version: position,
-            event_id: crate::ids::EventId::new(),
-            schema_version: 1,
-            event,
-            metadata: crate::event::EventMetadata {
-                actor: "t".into(),
-                correlation_id: crate::ids::CorrelationId::new(),
-                causation_id: None,
-                client_message_id: None,
-            },
-            recorded_at_ms: 0,
-        }
+        RecordedEvent::at(position, ChannelId::GENERAL.stream(), event)
     }
 
     #[test]
@@ -580,10 +722,102 @@ mod tests {
         );
         let deleted = live.change(channel_id, &delete).expect("on the timeline");
         assert!(deleted.deleted && deleted.body.is_empty() && deleted.reactions.is_empty());
-        // A preview the server refuses is put back.
-        let before = live.preview(id, |e| e.body = "oops".into()).expect("on the timeline");
-        live.restore(before);
+        // A change the server refuses is taken off again.
+        let oops = own(id, ChangeRequest::Edit { body: "oops".into() });
+        assert!(live.propose(oops.clone()));
+        assert_eq!(live.get(id).map(|e| e.body.as_str()), Some("oops"));
+        live.refused(oops.change_id);
         assert_eq!(live.get(id).map(|e| e.body.as_str()), Some(""));
+        assert!(live.pending_changes().is_empty());
+    }
+
+    fn own(message_id: MessageId, request: ChangeRequest) -> PendingChange {
+        PendingChange {
+            change_id: MessageId::new(),
+            channel: ChannelId::GENERAL,
+            message_id,
+            by: "ada".into(),
+            request,
+            stored_at: None,
+        }
+    }
+
+    fn reaction(position: u64, message_id: MessageId, user: &str) -> RecordedEvent {
+        recorded(
+            position,
+            crate::event::Event::ReactionAdded {
+                channel_id: ChannelId::GENERAL,
+                message_id,
+                user_id: crate::ids::UserId::new(),
+                emoji: crate::rules::Emoji::parse("🎉").unwrap_or_else(|e| panic!("{e}")),
+                user: crate::rules::DisplayName::parse(user).unwrap_or_else(|e| panic!("{e}")),
+            },
+        )
+    }
+
+    #[test]
+    fn an_own_change_shows_at_once_stays_on_top_of_others_and_ends_when_the_log_has_it() {
+        let mut t = Timeline::new();
+        let id = MessageId::new();
+        t.apply(view(1, id, "hello"));
+        let party = own(
+            id,
+            ChangeRequest::React {
+                emoji: "🎉".into(),
+                on: true,
+            },
+        );
+        assert!(t.propose(party.clone()));
+        assert!(t.propose(party.clone()), "proposed twice (a reload): shown once");
+        let users = |t: &Timeline| {
+            t.get(id)
+                .map(|e| e.reactions.iter().flat_map(|r| r.users.clone()).collect::<Vec<_>>())
+        };
+        assert_eq!(users(&t), Some(vec!["ada".to_owned()]));
+
+        // Bob reacts too, in the log: both show, hers still on top.
+        t.change(ChannelId::GENERAL, &reaction(2, id, "bob"));
+        assert_eq!(users(&t), Some(vec!["bob".to_owned(), "ada".to_owned()]));
+
+        // Her own event comes before the server's answer: shown once, not twice.
+        t.change(ChannelId::GENERAL, &reaction(3, id, "ada"));
+        assert_eq!(users(&t), Some(vec!["bob".to_owned(), "ada".to_owned()]));
+        t.stored(party.change_id, Position(3));
+        assert!(t.pending_changes().is_empty(), "the log has it: done");
+        assert_eq!(users(&t), Some(vec!["bob".to_owned(), "ada".to_owned()]));
+
+        // A change on a message not on the timeline shows nothing (it is still sent).
+        assert!(!t.propose(own(MessageId::new(), ChangeRequest::Delete)));
+    }
+
+    #[test]
+    fn changes_made_one_after_another_show_in_order_and_a_refused_one_leaves_the_rest() {
+        let mut t = Timeline::new();
+        let id = MessageId::new();
+        t.apply(view(1, id, "helo"));
+        let first = own(id, ChangeRequest::Edit { body: "hello".into() });
+        let second = own(id, ChangeRequest::Edit { body: "hello!".into() });
+        let pin = own(id, ChangeRequest::Pin { on: true });
+        for change in [&first, &second, &pin] {
+            assert!(t.propose(change.clone()));
+        }
+        let shown = t.get(id).cloned().unwrap_or_else(|| panic!("on the timeline"));
+        assert_eq!(
+            (shown.body.as_str(), shown.edited, shown.pinned),
+            ("hello!", true, true)
+        );
+        // The pin is refused: the edits stay.
+        t.refused(pin.change_id);
+        let shown = t.get(id).cloned().unwrap_or_else(|| panic!("on the timeline"));
+        assert_eq!((shown.body.as_str(), shown.pinned), ("hello!", false));
+        // The first edit is stored and comes back from the log: the second stays on top.
+        t.stored(first.change_id, Position(2));
+        let mut edited = view(1, id, "hello");
+        edited.edited = true;
+        edited.revision = Position(2);
+        t.merge(edited);
+        assert_eq!(t.get(id).map(|e| e.body.as_str()), Some("hello!"));
+        assert_eq!(t.pending_changes().len(), 1);
     }
 
     #[test]

@@ -21,7 +21,12 @@ pub enum TopicError {
     Exists(String),
     #[error("a space may have at most {MAX_PER_SPACE} topics")]
     TooMany,
+    #[error("a topic pattern is 1 to 64 lowercase letters, digits, -, _, dots or * (deploy.*; * for every topic)")]
+    BadPattern,
 }
+
+/// The most topic subscriptions one socket may hold at once.
+pub const MAX_SUBSCRIPTIONS: usize = 16;
 
 /// A topic's name as typed: lowercase parts of letters, digits, `-` or `_`, joined by dots,
 /// at most 64 characters in all.
@@ -37,6 +42,16 @@ pub fn valid_name(raw: &str) -> Result<String, TopicError> {
         return Err(TopicError::BadName);
     }
     Ok(name)
+}
+
+/// A pattern of topic names as typed for a subscription: what a name may hold, and `*`.
+pub fn valid_pattern(raw: &str) -> Result<String, TopicError> {
+    let pattern = raw.trim().to_ascii_lowercase();
+    let ok = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.' | '*');
+    if pattern.is_empty() || pattern.len() > 64 || !pattern.chars().all(ok) {
+        return Err(TopicError::BadPattern);
+    }
+    Ok(pattern)
 }
 
 /// The stream a topic's events are appended to.
@@ -88,6 +103,15 @@ mod tests {
             &"x".repeat(65),
         ] {
             assert_eq!(valid_name(bad), Err(TopicError::BadName), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn patterns_are_names_with_stars() {
+        assert_eq!(valid_pattern(" Deploy.* "), Ok("deploy.*".into()));
+        assert_eq!(valid_pattern("*"), Ok("*".into()));
+        for bad in ["", "  ", "deploy prod", "a/b", "ünï*", &"*".repeat(65)] {
+            assert_eq!(valid_pattern(bad), Err(TopicError::BadPattern), "{bad:?}");
         }
     }
 

@@ -491,16 +491,20 @@ pub async fn post_message(
     Ok(engine.post(&me, request).await?)
 }
 
-/// Edits, deletes or reacts to a message; returns the position of the change (or of
-/// the channel's state, when there was nothing to change).
+/// Edits, deletes, reacts to or pins a message; returns where the change was stored, or
+/// nothing when there was nothing to change (already so). `change_id`, the change's own id,
+/// makes a resend store nothing more and answer where it was stored.
 #[server(client = ApiClient, endpoint = "change_message", input = server_fn::codec::Json)]
 pub async fn change_message(
     channel: ChannelId,
     message_id: MessageId,
     change: ChangeRequest,
-) -> Result<Position, AppError> {
+    change_id: Option<MessageId>,
+) -> Result<Option<Position>, AppError> {
     let (engine, me) = ssr::signed_in().await?;
-    Ok(engine.change_message(&me, channel, message_id, change).await?)
+    Ok(engine
+        .change_message(&me, channel, message_id, change, change_id)
+        .await?)
 }
 
 /// The earlier bodies of an edited message, oldest first.

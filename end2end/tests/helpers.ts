@@ -168,3 +168,12 @@ export async function recordNotifications(context: BrowserContext): Promise<void
 export function notes(page: Page): Promise<{ title: string; body?: string }[]> {
   return page.evaluate(() => (window as unknown as { __notes: { title: string; body?: string }[] }).__notes);
 }
+
+/** Opens (or finds) the direct conversation with `other` from the sidebar; returns its address. */
+export async function openDirect(page: Page, other: string): Promise<string> {
+  await page.getByTestId('new-direct').click();
+  await page.getByTestId('name-field').fill(other);
+  await page.getByTestId('name-submit').click();
+  await expect(page.getByTestId('channel-title')).toContainText(`@${other}`);
+  return page.url();
+}

@@ -3,7 +3,7 @@
 import { expect } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
 import { join as join_path } from 'node:path';
-import { GENERAL, asAdmin, join, say, test, unique, accountItem } from './helpers';
+import { GENERAL, asAdmin, join, message, say, test, unique, accountItem } from './helpers';
 
 test('an admin inspects the log and travels back in time; others cannot', async ({ page, newContext }) => {
   // The server's configuration names `e2e-admin` (playwright.config.ts).
@@ -12,6 +12,8 @@ test('an admin inspects the log and travels back in time; others cannot', async 
   await say(page, words);
   const later = unique('said later');
   await say(page, later);
+  // Both in the log before it is read.
+  for (const text of [words, later]) await expect(message(page, text)).toHaveAttribute('data-state', 'sent');
 
   await (await accountItem(page, 'inspector-link')).click();
   await expect(page.getByTestId('inspector')).toBeVisible();

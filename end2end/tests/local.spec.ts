@@ -1,7 +1,11 @@
 // The local-first client: optimistic in the same frame, cached history before the network,
-// an outbox that survives reload and offline, tabs in step, paging back, reset.
-import { expect, type Page, type WebSocket } from '@playwright/test';
-import { GENERAL, PASSWORD, join, message, say, shellCached, texts, unique, username, test, accountItem } from './helpers';
+// an outbox that survives reload and offline (and says so when the browser will not keep
+// a message), tabs in step, paging back, reset.
+import { chromium, expect, type Page, type WebSocket } from '@playwright/test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join as join_path } from 'node:path';
+import { GENERAL, PASSWORD, join, message, openDirect, say, shellCached, texts, unique, username, test, accountItem } from './helpers';
 
 
 test('your own message is on screen in the frame you press Enter', async ({ page }) => {
@@ -125,9 +129,10 @@ test('three tabs: each sends, all show the same list without duplicates', async 
 test('all tabs show the same messages and states, whichever tab sent', async ({ context }) => {
   const a = await context.newPage();
   const b = await context.newPage();
+  // The browser's one socket, whichever tab holds it.
+  const sockets: WebSocket[] = [];
+  for (const page of [a, b]) page.on('websocket', (ws) => sockets.push(ws));
   const name = await join(a, 'Tabby');
-  const bSockets: WebSocket[] = [];
-  b.on('websocket', (ws) => bSockets.push(ws));
   await b.goto('/');
   await expect(b.getByTestId('me')).toHaveText(name);
   await expect(b.getByTestId('connection')).toHaveText('online');
@@ -170,8 +175,8 @@ test('all tabs show the same messages and states, whichever tab sent', async ({ 
       }),
   );
   expect(cached).toBe(0);
-  expect(bSockets.length).toBeGreaterThan(0);
-  await expect.poll(() => bSockets.every((ws) => ws.isClosed())).toBe(true);
+  expect(sockets.length).toBeGreaterThan(0);
+  await expect.poll(() => sockets.every((ws) => ws.isClosed())).toBe(true);
 });
 
 test('scrolling back loads older pages', async ({ page, request }) => {
@@ -308,3 +313,236 @@ test('messages typed quickly are stored in the order they were written', async (
   const shown = (await texts(page)).filter((t) => t.startsWith(tag));
   expect(shown).toEqual(bodies);
 });
+
+test('with the browser storage full, a message that cannot go says so instead of vanishing', async ({ baseURL }) => {
+  // A browser profile of its own (on disk), whose site storage this test can close and
+  // give a quota of nothing.
+  const profile = mkdtempSync(join_path(tmpdir(), 'parley-quota-'));
+  const context = await chromium.launchPersistentContext(profile, { executablePath: '/usr/bin/chromium', baseURL });
+  try {
+    const first = await context.newPage();
+    await join(first, 'Hoarder');
+    const origin = new URL(first.url()).origin;
+    // The site's quota, down to nothing, so IndexedDB refuses every write. Chromium reads
+    // the quota when it opens the site's databases: close them (the last page, then its
+    // short delay) and open the page anew.
+    await first.close();
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    const page = await context.newPage();
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: 1 });
+    await page.goto('/');
+    await expect(page.getByTestId('connection')).toHaveText('online');
+    // In a space of its own: the file it sends stays out of the lobby other tests read.
+    await page.getByTestId('new-space').click();
+    await page.getByTestId('name-field').fill(unique('Attic'));
+    await page.getByTestId('name-submit').click();
+    await expect(page.getByTestId('channel-title')).toContainText('Attic');
+    await context.setOffline(true);
+    await expect(page.getByTestId('connection')).toHaveText('offline');
+    // A message with a file (its bytes would go to the outbox) cannot be kept.
+    await page.getByTestId('file-input').setInputFiles({
+      name: 'notes.txt',
+      mimeType: 'text/plain',
+      buffer: Buffer.alloc(1_000_000, 'x'),
+    });
+    await expect(page.getByTestId('draft')).toContainText('notes.txt');
+    const text = unique('no room');
+    await say(page, text);
+    const shown = message(page, text);
+    await expect(shown).toHaveAttribute('data-state', 'failed');
+    await expect(shown.getByRole('alert')).toContainText("this browser's storage is full");
+    await expect(shown.getByTestId('waiting')).toHaveCount(0);
+
+    // Room again and online: Retry sends it, once.
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin });
+    await context.setOffline(false);
+    await expect(page.getByTestId('connection')).toHaveText('online');
+    await shown.getByRole('button', { name: 'Retry' }).click();
+    await expect(shown).toHaveAttribute('data-state', 'sent');
+    await expect(message(page, text)).toHaveCount(1);
+    await expect(shown.getByTestId('attachment-file')).toContainText('notes.txt');
+  } finally {
+    await context.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
+});
+
+test('changes made offline show at once in every tab, survive a reload, and are stored once when the network returns', async ({
+  context,
+  newContext,
+}) => {
+  const page = await context.newPage();
+  await join(page, 'Changer');
+  await shellCached(page);
+  const [liked, fixed] = [unique('like this'), unique('fix this')];
+  for (const text of [liked, fixed]) {
+    await say(page, text);
+    await expect(message(page, text)).toHaveAttribute('data-state', 'sent');
+  }
+  // A second tab of the browser, on the same channel.
+  const twin = await context.newPage();
+  await twin.goto('/');
+  await expect(twin.getByTestId('connection')).toHaveText('online');
+  await expect(message(twin, fixed)).toBeVisible();
+  await page.bringToFront();
+
+  await context.setOffline(true);
+  await expect(page.getByTestId('connection')).toHaveText('offline');
+  // A reaction and an edit (↑ in the composer edits the last message), both offline.
+  await message(page, liked).hover();
+  await message(page, liked).getByTestId('react').click();
+  await page.getByTestId('picker').getByRole('menuitem', { name: '🎉' }).click();
+  const edited = unique('fixed offline');
+  await page.getByTestId('composer').press('ArrowUp');
+  await page.getByTestId('edit-input').fill(edited);
+  await page.getByTestId('edit-input').press('Enter');
+  const party = (p: Page) => message(p, liked).locator('[data-testid="reaction"][data-emoji="🎉"]');
+  const shownOffline = async () => {
+    await expect(message(page, edited).getByTestId('edited')).toBeVisible();
+    await expect(message(page, edited)).toHaveAttribute('data-changing', 'true');
+    await expect(message(page, edited).getByTestId('change-waiting')).toBeVisible();
+    await expect(party(page).locator('.count')).toHaveText('1');
+    await expect(party(page)).toHaveAttribute('aria-pressed', 'true');
+  };
+  await shownOffline();
+  // The other tab shows them too, as waiting.
+  await expect(message(twin, edited)).toHaveAttribute('data-changing', 'true');
+  await expect(message(twin, liked)).toHaveAttribute('data-changing', 'true');
+  await expect(party(twin).locator('.count')).toHaveText('1');
+
+  // Reloaded without the network: the changes are still there, still waiting.
+  await page.reload();
+  await expect(page.locator('main[data-hydrated="true"]')).toBeVisible();
+  await shownOffline();
+
+  await context.setOffline(false);
+  await expect(page.getByTestId('connection')).toHaveText('online');
+  await expect(message(page, edited)).toHaveAttribute('data-changing', 'false');
+  await expect(message(page, liked)).toHaveAttribute('data-changing', 'false');
+  await expect(message(page, fixed)).toHaveCount(0);
+  for (const text of [edited, liked]) await expect(message(twin, text)).toHaveAttribute('data-changing', 'false');
+  await expect(party(twin).locator('.count')).toHaveText('1');
+  // Someone else sees them, once.
+  const other = await (await newContext()).newPage();
+  await join(other, 'Witness');
+  await expect(message(other, edited).getByTestId('edited')).toBeVisible();
+  await expect(party(other).locator('.count')).toHaveText('1');
+});
+
+test('a mute and a save made offline stay as set, through a reload, and reach the server when the network returns', async ({
+  context,
+}) => {
+  const page = await context.newPage();
+  await join(page, 'Muter');
+  await shellCached(page);
+  const keep = unique('keep this');
+  await say(page, keep);
+  await expect(message(page, keep)).toHaveAttribute('data-state', 'sent');
+  await context.setOffline(true);
+  await expect(page.getByTestId('connection')).toHaveText('offline');
+  await page.getByTestId('mute').click();
+  await message(page, keep).hover();
+  await message(page, keep).getByTestId('save').click();
+  // No refusal: they wait, shown as set.
+  const shownSet = async () => {
+    await expect(page.getByTestId('mute')).toHaveAttribute('aria-pressed', 'true');
+    await expect(message(page, keep).getByTestId('save')).toHaveAttribute('aria-pressed', 'true');
+  };
+  await shownSet();
+  await expect(page.getByRole('alert')).toHaveCount(0);
+  // Reloaded without the network: this browser kept them, still set, still waiting.
+  await page.reload();
+  await expect(page.locator('main[data-hydrated="true"]')).toBeVisible();
+  await shownSet();
+
+  await context.setOffline(false);
+  await expect(page.getByTestId('connection')).toHaveText('online');
+  // Another tab, opened now, hears them from the server.
+  const later = await context.newPage();
+  await later.goto('/');
+  await expect(later.getByTestId('connection')).toHaveText('online');
+  await expect(later.getByTestId('mute')).toHaveAttribute('aria-pressed', 'true');
+  await expect(message(later, keep).getByTestId('save')).toHaveAttribute('aria-pressed', 'true');
+  await later.getByTestId('mute').click();
+  await expect(later.getByTestId('mute')).toHaveAttribute('aria-pressed', 'false');
+});
+
+test('a channel read offline stays read through a reload, and the server hears of it when the network returns', async ({
+  context,
+  newContext,
+}) => {
+  test.setTimeout(60_000);
+  const ada = await context.newPage();
+  await join(ada, 'Reader');
+  await shellCached(ada);
+  const bob = await (await newContext()).newPage();
+  const bobName = await join(bob, 'Writer');
+  // A conversation to be in when the page reloads: somewhere other than the channel read.
+  await openDirect(ada, bobName);
+  const general = ada.getByTestId('channel-link').filter({ hasText: 'general' });
+  await general.click();
+  await expect(ada.getByTestId('channel-title')).toContainText('general');
+  await expect(ada.getByTestId('connection')).toHaveText('online');
+  const unreadInGeneral = async () => {
+    const counts: { channel_id: string; unread: number }[] = await (
+      await ada.request.post('/api/unreads', { data: {} })
+    ).json();
+    return counts.find((c) => c.channel_id === GENERAL)?.unread;
+  };
+
+  // Bob writes while Ada's page is out of view: unread, here and on the server.
+  await seen(ada, false);
+  const said = unique('while you were away');
+  await say(bob, said);
+  await expect(message(ada, said)).toBeVisible();
+  await expect(ada).toHaveTitle(/^\(1\) /);
+  await expect.poll(unreadInGeneral).toBe(1);
+
+  // Offline, Ada looks: read at once, and the marker that cannot go is kept by the browser.
+  await context.setOffline(true);
+  await expect(ada.getByTestId('connection')).toHaveText('offline');
+  await seen(ada, true);
+  await expect(ada).not.toHaveTitle(/^\(/);
+  await expect.poll(() => keptMarkers(ada)).toContain(`read:${GENERAL}`);
+  // Off to the conversation, and reloaded without the network.
+  await ada.getByTestId('direct-link').filter({ hasText: bobName }).click();
+  await expect(ada.getByTestId('channel-title')).toContainText(`@${bobName}`);
+  await ada.reload();
+  await expect(ada.locator('main[data-hydrated="true"]')).toBeVisible();
+
+  // Back online: the server is told, and its counts (older than the marker) do not undo it.
+  await context.setOffline(false);
+  await expect(ada.getByTestId('connection')).toHaveText('online');
+  await expect.poll(unreadInGeneral).toBe(0);
+  await expect.poll(() => keptMarkers(ada)).toEqual([]);
+  await expect(general.getByTestId('unread-badge')).toHaveCount(0);
+  await expect(ada).not.toHaveTitle(/^\(/);
+});
+
+/** Puts the page in view, or out of it, as the page itself sees it. */
+function seen(page: Page, visible: boolean): Promise<void> {
+  return page.evaluate((visible) => {
+    Object.defineProperty(document, 'hidden', { value: !visible, configurable: true });
+    document.dispatchEvent(new Event('visibilitychange', { bubbles: true }));
+  }, visible);
+}
+
+/** The read markers waiting in this browser's IndexedDB for the server, by key. */
+function keptMarkers(page: Page): Promise<string[]> {
+  return page.evaluate(
+    () =>
+      new Promise<string[]>((resolve, reject) => {
+        const open = indexedDB.open('parley');
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const all = open.result.transaction('settings').objectStore('settings').getAll();
+          all.onsuccess = () => {
+            open.result.close();
+            resolve(all.result.map((row: { key: string }) => row.key).filter((key: string) => key.startsWith('read:')));
+          };
+          all.onerror = () => reject(all.error);
+        };
+      }),
+  );
+}

@@ -75,3 +75,33 @@ test('a divider names the day where it changes: today, and a date once days have
   expect(label).toContain(String(new Date().getFullYear()));
   expect(label).toContain(new Date().toLocaleDateString('en-US', { month: 'long' }));
 });
+
+test('the lines of a long channel never overlap, whatever they hold', async ({ newContext }) => {
+  const page = await (await newContext({ viewport: { width: 1280, height: 720 } })).newPage();
+  await join(page, 'Long');
+  // A space of its own, its channel filled past the screen with messages of several lines.
+  await page.getByTestId('new-space').click();
+  await page.getByTestId('name-field').fill(unique('Scroll'));
+  await page.getByTestId('name-submit').click();
+  await expect(page.getByTestId('channel-title')).toContainText('Scroll');
+  const lines = (i: number) => `${unique(`tall ${i}`)}\nsecond line\nthird line\nfourth line`;
+  const first = lines(0);
+  await say(page, first);
+  for (let i = 1; i < 12; i++) await say(page, lines(i));
+  await expect(page.getByTestId('message')).toHaveCount(12);
+  await expect(page.getByTestId('message').last()).toHaveAttribute('data-state', 'sent');
+  // The list overflows: it scrolls rather than squeezing its lines.
+  const list = page.locator('.messages').first();
+  expect(await list.evaluate((el) => el.scrollHeight > el.clientHeight)).toBe(true);
+  // Each line holds what it shows (none squeezed, its text running under the next), and
+  // follows the one before.
+  const boxes = await page
+    .getByTestId('message')
+    .evaluateAll((els) =>
+      els.map((el) => ({ top: el.getBoundingClientRect().top, bottom: el.getBoundingClientRect().bottom, height: el.clientHeight, content: el.scrollHeight })),
+    );
+  for (const [i, box] of boxes.entries()) {
+    expect(box.content, `message ${i} is squeezed into ${box.height} px`).toBeLessThanOrEqual(box.height + 1);
+    if (i > 0) expect(boxes[i - 1].bottom).toBeLessThanOrEqual(box.top + 0.5);
+  }
+});

@@ -2,16 +2,7 @@
 // in step across tabs and reloads, muting, and notifications when the page is out of view.
 import type { Page } from '@playwright/test';
 import { expect } from '@playwright/test';
-import { join, message, recordNotifications, say, test, unique } from './helpers';
-
-/** Opens (or finds) the direct conversation with `other` from the sidebar; returns its address. */
-async function openDirect(page: Page, other: string): Promise<string> {
-  await page.getByTestId('new-direct').click();
-  await page.getByTestId('name-field').fill(other);
-  await page.getByTestId('name-submit').click();
-  await expect(page.getByTestId('channel-title')).toContainText(`@${other}`);
-  return page.url();
-}
+import { join, message, openDirect, recordNotifications, say, test, unique } from './helpers';
 
 const hide = (page: Page) =>
   page.evaluate(() => {

@@ -1,6 +1,7 @@
 // Webhooks from the app's side: an admin adds one in the space's dialog, a real HTTP
 // receiver gets the space's messages signed with the secret shown once, and a failing
-// receiver parks the webhook until the admin retries it.
+// receiver parks the webhook until the admin retries it; a paused one holds what comes
+// until it is resumed.
 import { type Page, expect } from '@playwright/test';
 import { createHmac } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -100,7 +101,23 @@ test('a space admin adds a webhook; deliveries are signed; a parked one is retri
     await expect.poll(() => got.length).toBe(before + 2);
     expect(got.slice(before).map((g) => JSON.parse(g.body).event.event.data.body)).toEqual([first, second]);
     await expect(hook.getByTestId('webhook-delivered')).toHaveText('4');
+
+    // Paused: what is said meanwhile waits; resumed, it comes.
+    await hook.getByTestId('webhook-pause').click();
+    await expect(hook).toHaveAttribute('data-state', 'paused');
+    await expect(hook.getByTestId('webhook-pause')).toHaveText('Resume');
     await page.screenshot({ path: testInfo.outputPath('webhooks.png') });
+    await dialog.getByRole('button', { name: 'Close' }).click();
+    const held = unique('while paused');
+    await say(page, held);
+    await page.waitForTimeout(1_500);
+    expect(got.length).toBe(before + 2);
+    await space.getByTestId('space-menu').locator('summary').click();
+    await space.getByTestId('webhooks').click();
+    await hook.getByTestId('webhook-pause').click();
+    await expect(hook).toHaveAttribute('data-state', 'delivering');
+    await expect.poll(() => got.length).toBe(before + 3);
+    expect(JSON.parse(got[got.length - 1].body).event.event.data.body).toBe(held);
   } finally {
     server.close();
   }

@@ -73,13 +73,15 @@ impl Services {
             .log_state()
             .grant_admins(granted.iter().filter_map(|id| id.parse().ok()));
         // Bots likewise: those registered before, then every `AccountRegistered` followed.
-        let bots: Vec<String> = sqlx::query_scalar("SELECT user_id FROM accounts WHERE bot_space IS NOT NULL")
-            .fetch_all(&db.pool)
-            .await
-            .context("Failed to read the bots")?;
-        engine
-            .log_state()
-            .add_bots(bots.iter().filter_map(|id| id.parse().ok()));
+        let bots: Vec<(String, String)> =
+            sqlx::query_as("SELECT user_id, bot_space FROM accounts WHERE bot_space IS NOT NULL")
+                .fetch_all(&db.pool)
+                .await
+                .context("Failed to read the bots")?;
+        engine.log_state().add_bots(
+            bots.iter()
+                .filter_map(|(id, space)| Some((id.parse().ok()?, space.parse().ok()?))),
+        );
         let mut goodbye = None;
         if db.backend == db::Backend::Postgres {
             let (relays, bye) = parley_engine::live::relay::relay_presence(engine.presence().clone(), db.clone());

@@ -1,20 +1,19 @@
-//! The browser's client: paints the channel from IndexedDB, follows it over a WebSocket
-//! from its cursor (reconnecting with backoff and jitter), sends posts through the outbox,
-//! and keeps sibling tabs in step.
+//! The browser's client: paints the channel from IndexedDB, follows it from its cursor over the browser's one WebSocket (`link`), sends posts through the outbox, and keeps sibling tabs in step.
 
 use crate::api::{AppError, ChangeRequest, change_message, history, post_message, sign_out as end_session, whoami};
+use crate::client::link::{self, browser_event};
 use crate::client::local::{LocalStore, OutboxItem};
 use crate::client::sync::Tabs;
 use crate::state::{ChatState, Connection};
 use crate::ui::upload::OutboxFile;
-use futures::{FutureExt, SinkExt, StreamExt};
-use gloo_net::websocket::{Message, futures::WebSocket};
+use futures::{FutureExt, StreamExt};
 use gloo_timers::future::TimeoutFuture;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use parley::protocol::{ClientFrame, ServerFrame};
+use parley::relay::Interest;
 use parley::tabs::TabMessage;
-use parley::timeline::{Entry, Timeline};
+use parley::timeline::{PendingChange, Timeline};
 use parley::typing::Typists;
 use parley::{ChannelId, MessageId, MessageView, Position};
 use std::cell::{Cell, RefCell};
@@ -26,9 +25,7 @@ const CACHED_PAGE: u32 = 200;
 /// Messages in the first page from the server, when nothing is cached.
 const FIRST_PAGE: u32 = 100;
 const OLDER_PAGE: u32 = 50;
-const MIN_BACKOFF_MS: u32 = 250;
 const SIDEBAR_REFRESH_MS: u32 = 15_000;
-const MAX_BACKOFF_MS: u32 = 5_000;
 
 /// The page's client. One per page; it lives as long as the page.
 struct Client {
@@ -38,10 +35,17 @@ struct Client {
     in_flight: RefCell<HashSet<MessageId>>,
     loading_older: Cell<bool>,
     no_older: Cell<bool>,
-    /// Wakes the connection loop when another channel is opened.
+    /// Wakes the tab's loop when another channel is opened.
     switched: futures::channel::mpsc::UnboundedSender<()>,
-    /// Frames for the open socket (typing notes), while there is one.
-    outgoing: RefCell<Option<futures::channel::mpsc::UnboundedSender<String>>>,
+    /// The channel this tab has told the socket's holder it follows (none while it paints
+    /// another): the channel's events count from then on.
+    following: Cell<Option<ChannelId>>,
+    /// Where it last followed the channel from, how many times it followed from a position,
+    /// and whether that turn's catch-up came: only then is the timeline's cursor one to
+    /// resume from (before, the events heard may skip some).
+    since: Cell<Position>,
+    turn: Cell<u64>,
+    caught_up: Cell<bool>,
     /// When this tab last said its user is typing.
     typed_at: Cell<f64>,
     /// Messages waiting their turn to be sent: one at a time, in the order written, so
@@ -49,6 +53,9 @@ struct Client {
     queue: RefCell<std::collections::VecDeque<(ChatState, Outgoing)>>,
     /// Whether a task is sending the queue now.
     draining: Cell<bool>,
+    /// The files of messages the browser would not store (its storage full): a retry from
+    /// this page still has them.
+    unkept: RefCell<std::collections::HashMap<MessageId, Vec<OutboxFile>>>,
 }
 
 thread_local! {
@@ -138,7 +145,7 @@ pub fn start(state: ChatState) {
         loop {
             browser_event("visibilitychange").await;
             state.visible.set(!page_hidden());
-            say_away();
+            follow_here();
         }
     });
     // Watch every channel of the sidebar for new messages (badges, notifications), again
@@ -147,9 +154,7 @@ pub fn start(state: ChatState) {
         let _ = (state.spaces.track(), state.directs.track());
         let channels = watch_list(state);
         if watched.as_ref() != Some(&channels) {
-            send_frame(&ClientFrame::Watch {
-                channels: channels.clone(),
-            });
+            follow_here();
             // A channel new to the sidebar (a conversation just opened) gets its count.
             if watched.is_some() {
                 crate::state::refresh_unreads(state);
@@ -180,10 +185,14 @@ pub fn start(state: ChatState) {
             loading_older: Cell::new(false),
             no_older: Cell::new(false),
             switched,
-            outgoing: RefCell::default(),
+            following: Cell::new(None),
+            since: Cell::new(Position::ZERO),
+            turn: Cell::new(0),
+            caught_up: Cell::new(false),
             typed_at: Cell::new(f64::MIN),
             queue: RefCell::default(),
             draining: Cell::new(false),
+            unkept: RefCell::default(),
         });
         CLIENT.with(|c| *c.borrow_mut() = Some(client.clone()));
         // The drafts this browser kept: each composer finds its own.
@@ -198,44 +207,123 @@ pub fn start(state: ChatState) {
             }
         }
 
-        let mut painted = None;
-        let mut backoff = MIN_BACKOFF_MS;
+        // Mutes and saves set while the server could not be reached (before a reload too)
+        // show as set until it has them. Beside the paint, not before it.
+        spawn_local(async move {
+            // Channels read while the server could not be told: read here all the same, and
+            // told when the connection is back.
+            for (channel, position) in crate::client::settings::kept_markers().await {
+                state.unreads.update(|u| u.read(channel, position));
+                wait_marker(channel, position);
+                KEPT_MARKERS.with(|k| k.borrow_mut().insert(channel));
+            }
+            for (toggle, on) in crate::client::settings::kept().await {
+                match toggle {
+                    crate::client::settings::Toggle::Mute { channel } => {
+                        state.unreads.update(|u| u.set_muted(channel, on));
+                    }
+                    crate::client::settings::Toggle::Save { message, .. } => state.saved.update(|s| {
+                        if on {
+                            s.insert(message);
+                        } else {
+                            s.remove(&message);
+                        }
+                    }),
+                }
+            }
+        });
+
+        // The server's frames, from this tab's socket or the one another tab holds for the
+        // browser, applied one at a time in the order they came.
+        let (frames, mut heard) = futures::channel::mpsc::unbounded::<String>();
+        let reading = client.clone();
+        spawn_local(async move {
+            while let Some(text) = heard.next().await {
+                on_frame(&reading, &text).await;
+            }
+        });
+        link::open(link::Hooks {
+            frame: Box::new(move |text| {
+                let _ = frames.unbounded_send(text);
+            }),
+            down: Box::new(move |here| socket_down(state, here)),
+            interest: Box::new(interest),
+        });
+
+        // Each channel opened: painted from what this browser has, then followed from there.
         loop {
+            // Several switches since the last turn: only the channel now open counts.
+            while switches.try_recv().is_ok() {}
             let channel = state.channel.get_untracked();
-            if painted != Some(channel) {
-                paint(&client, channel).await;
-                painted = Some(channel);
-            }
-            if follow(&client, channel, &mut switches).await {
-                backoff = MIN_BACKOFF_MS;
-            }
+            client.following.set(None);
+            paint(&client, channel).await;
             if state.channel.get_untracked() != channel {
-                continue; // another channel was opened: follow it at once
+                continue; // another channel was opened meanwhile
             }
-            // The socket closed or was refused: if the session is gone (signed out
-            // elsewhere, expired), say so now rather than reconnecting for ever.
-            if web_sys::window().is_none_or(|w| w.navigator().on_line())
-                && let Ok(None) = whoami().await
-            {
-                signed_out_here();
+            // In the same turn as the cursor is read: every event of the channel heard from
+            // now on either comes after it or is sent again from it.
+            client.following.set(Some(channel));
+            client.caught_up.set(true);
+            if let Some(interest) = interest(true) {
+                link::follow(interest);
+            }
+            if switches.next().await.is_none() {
                 return;
             }
-            let online = web_sys::window().is_none_or(|w| w.navigator().on_line());
-            state.connection.set(if online {
-                Connection::Reconnecting
-            } else {
-                Connection::Offline
-            });
-            // Full jitter: reconnecting clients spread out instead of arriving together.
-            let wait = (js_sys::Math::random() * f64::from(backoff)) as u32 + MIN_BACKOFF_MS;
-            futures::select! {
-                () = TimeoutFuture::new(wait).fuse() => {},
-                () = browser_event("online").fuse() => {},
-                _ = switches.next() => {},
-            }
-            backoff = (backoff * 2).min(MAX_BACKOFF_MS);
         }
     });
+}
+
+/// What this tab follows: the channel on screen from the position it can resume from,
+/// whether the page is out of view, and the sidebar's channels. None while a channel is
+/// painted. `anew`: a new turn, following from that position again.
+fn interest(anew: bool) -> Option<Interest> {
+    let client = client()?;
+    let state = client.state;
+    let channel = client.following.get()?;
+    let after = if client.caught_up.get() {
+        state.timeline.with_untracked(|t| t.cursor())
+    } else {
+        client.since.get()
+    };
+    if anew {
+        client.since.set(after);
+        client.caught_up.set(false);
+        client.turn.set(client.turn.get() + 1);
+    }
+    Some(Interest {
+        channel,
+        after,
+        hidden: page_hidden(),
+        watch: watch_list(state),
+        turn: client.turn.get(),
+    })
+}
+
+/// Tells the socket's holder whether this tab is in view and what its sidebar watches.
+fn follow_here() {
+    if let Some(interest) = interest(false) {
+        link::follow(interest);
+    }
+}
+
+/// The socket closed (`here`: this tab's own): the connection shows as down until the next
+/// catch-up; when this tab held it and the session is gone (signed out elsewhere, expired),
+/// say so now rather than reconnecting for ever.
+fn socket_down(state: ChatState, here: bool) {
+    let online = web_sys::window().is_none_or(|w| w.navigator().on_line());
+    state.connection.set(if online {
+        Connection::Reconnecting
+    } else {
+        Connection::Offline
+    });
+    if here && online {
+        spawn_local(async move {
+            if let Ok(None) = whoami().await {
+                signed_out_here();
+            }
+        });
+    }
 }
 
 /// Opens another channel: the page shows it from the cache at once, then follows it.
@@ -243,11 +331,16 @@ pub fn switch(state: ChatState, channel: ChannelId) {
     if state.channel.get_untracked() == channel {
         return;
     }
+    // In the same turn as the channel: nothing reads the channel left behind as this one's
+    // (its cursor would move this one's read marker) before it is painted.
+    state.timeline.set(Timeline::new());
     state.channel.set(channel);
     state.unavailable.set(None);
     state.typing.set(Typists::default());
     if let Some(client) = client() {
         client.no_older.set(false);
+        // The channel left behind: its events no longer count here.
+        client.following.set(None);
         let _ = client.switched.unbounded_send(());
     }
 }
@@ -309,184 +402,151 @@ async fn paint(client: &Rc<Client>, channel: ChannelId) {
             _ => {}
         }
     }
+    // Changes made here and not yet acknowledged show on their messages again.
+    if let Some(local) = &client.local
+        && let Ok(changes) = local.changes().await
+        && state.channel.get_untracked() == channel
+    {
+        state.timeline.update(|t| {
+            for change in changes.into_iter().filter(|c| c.channel == channel) {
+                t.propose(change);
+            }
+        });
+    }
 }
 
-/// One connection's life: subscribe from the cursor, apply events, send the outbox once
-/// caught up; it ends when the socket does, the browser goes offline, or another channel
-/// is opened. Returns whether it got as far as being caught up.
-async fn follow(
-    client: &Rc<Client>,
-    channel: ChannelId,
-    switches: &mut futures::channel::mpsc::UnboundedReceiver<()>,
-) -> bool {
+/// One frame from the server: events of the channel on screen are applied (and cached
+/// and shared), the rest updates presence, counts, settings and people.
+async fn on_frame(client: &Rc<Client>, text: &str) {
     let state = client.state;
-    let Ok(socket) = WebSocket::open(&socket_url()) else {
-        return false;
-    };
-    let (mut tx, mut rx) = socket.split();
-    let after = state.timeline.with_untracked(|t| t.cursor());
-    let subscribe = ClientFrame::Subscribe { channel, after };
-    if tx.send(Message::Text(subscribe.to_json())).await.is_err() {
-        return false;
-    }
-    let mut caught_up = false;
-    // An open socket can outlive the network; the browser's word ends it at once.
-    let mut offline = Box::pin(browser_event("offline"));
-    let (outgoing, mut to_send) = futures::channel::mpsc::unbounded::<String>();
-    *client.outgoing.borrow_mut() = Some(outgoing);
-    send_frame(&ClientFrame::WatchPresence);
-    send_frame(&ClientFrame::Watch {
-        channels: watch_list(state),
-    });
-    if page_hidden() {
-        say_away();
-    }
-    loop {
-        let message = futures::select! {
-            message = rx.next().fuse() => message,
-            () = offline.as_mut().fuse() => None,
-            _ = switches.next() => None,
-            text = to_send.next() => {
-                if let Some(text) = text
-                    && tx.send(Message::Text(text)).await.is_err()
-                {
-                    break;
+    let channel = state.channel.get_untracked();
+    let following = client.following.get() == Some(channel);
+    match ServerFrame::parse(text) {
+        Ok(ServerFrame::Presence { users, full }) => {
+            state.presence.update(|known| {
+                if full {
+                    known.clear();
                 }
-                continue;
-            }
-        };
-        let Some(Ok(message)) = message else { break };
-        if state.channel.get_untracked() != channel {
-            break;
+                for (user, status) in users {
+                    match status {
+                        parley::presence::Status::Offline => known.remove(&user),
+                        status => known.insert(user, status),
+                    };
+                }
+            });
         }
-        let Message::Text(text) = message else {
-            continue;
-        };
-        match ServerFrame::parse(&text) {
-            Ok(ServerFrame::Presence { users, full }) => {
-                state.presence.update(|known| {
-                    if full {
-                        known.clear();
-                    }
-                    for (user, status) in users {
-                        match status {
-                            parley::presence::Status::Offline => known.remove(&user),
-                            status => known.insert(user, status),
-                        };
-                    }
-                });
+        Ok(ServerFrame::Typing { channel: c, user }) if c == channel => {
+            let me = state.me.with_untracked(|me| me.as_ref().map(|me| me.username.clone()));
+            if me.as_deref() != Some(user.as_str()) {
+                state.typing.update(|t| t.saw(&user, js_sys::Date::now()));
+                expire_typing(state);
             }
-            Ok(ServerFrame::Typing { channel: c, user }) if c == channel => {
-                let me = state.me.with_untracked(|me| me.as_ref().map(|me| me.username.clone()));
-                if me.as_deref() != Some(user.as_str()) {
-                    state.typing.update(|t| t.saw(&user, js_sys::Date::now()));
-                    expire_typing(state);
-                }
-            }
-            Ok(ServerFrame::Event { event, .. }) => {
-                match &event.event {
-                    parley::Event::MessagePosted { author, .. } => state.typing.update(|t| t.posted(author.as_str())),
-                    parley::Event::TopicChanged {
-                        channel_id,
-                        topic,
-                        description,
-                        ..
-                    } => state.set_topic(*channel_id, topic, description),
-                    _ => {}
-                }
-                let position = event.position;
-                let mut view = event.message_view();
-                state.timeline.update(|t| match view.clone() {
-                    Some(view) => t.apply(view),
-                    // An edit, a delete or a reaction: the changed message is cached and shared.
-                    None => view = t.change(channel, &event),
-                });
-                let messages: Vec<MessageView> = view.into_iter().collect();
-                client.persist(channel, &messages, Some(position)).await;
-                if !messages.is_empty() {
-                    tell(TabMessage::Applied { channel, messages });
-                }
-            }
-            Ok(ServerFrame::Activity {
-                channel: c,
-                position,
-                author,
-                body,
-                reply_to,
-                also_in_channel,
-            }) => heard(state, c, position, &author, &body, reply_to, also_in_channel),
-            Ok(ServerFrame::Personal { event }) => match event.event {
-                parley::Event::ChannelRead { channel_id, up_to, .. } => {
-                    state.unreads.update(|u| u.read(channel_id, up_to))
-                }
-                parley::Event::ChannelMuted { channel_id, muted, .. } => {
-                    state.unreads.update(|u| u.set_muted(channel_id, muted))
-                }
-                parley::Event::ThreadFollowed {
+        }
+        Ok(ServerFrame::Event { channel: c, event }) if following && c == channel => {
+            match &event.event {
+                parley::Event::MessagePosted { author, .. } => state.typing.update(|t| t.posted(author.as_str())),
+                parley::Event::TopicChanged {
                     channel_id,
-                    root,
-                    following,
+                    topic,
+                    description,
                     ..
-                } => state.threads.update(|t| {
-                    if following {
-                        t.follow(root, channel_id, Position::ZERO);
-                    } else {
-                        t.unfollow(root);
-                    }
-                }),
-                parley::Event::ThreadRead { root, up_to, .. } => state.threads.update(|t| t.read(root, up_to)),
-                parley::Event::MessageSaved { message_id, saved, .. } => state.saved.update(|s| {
-                    if saved {
-                        s.insert(message_id);
-                    } else {
-                        s.remove(&message_id);
-                    }
-                }),
+                } => state.set_topic(*channel_id, topic, description),
                 _ => {}
-            },
-            Ok(ServerFrame::Profile { person }) => crate::client::people::heard(state, person.username, person.profile),
-            Ok(ServerFrame::Erased { username, messages }) => {
-                crate::client::people::forget(state, &username);
-                let mut changed = Vec::new();
-                state
-                    .timeline
-                    .update(|t| changed = t.forget(channel, &username, messages));
-                // Cached and shared like any change; other channels' caches take the
-                // server's newer copies when they are next opened.
-                client.persist(channel, &changed, None).await;
-                if !changed.is_empty() {
-                    tell(TabMessage::Applied {
-                        channel,
-                        messages: changed,
-                    });
-                }
             }
-            Ok(ServerFrame::CaughtUp { .. }) => {
-                caught_up = true;
-                // New messages elsewhere while this socket was not watching are in the count.
-                crate::state::refresh_unreads(state);
-                state.connection.set(Connection::Online);
-                flush_outbox(client).await;
+            let position = event.position;
+            let mut view = event.message_view();
+            state.timeline.update(|t| match view.clone() {
+                Some(view) => t.apply(view),
+                // An edit, a delete or a reaction: the changed message is cached and shared.
+                None => view = t.change(channel, &event),
+            });
+            let messages: Vec<MessageView> = view.into_iter().collect();
+            // The cache's cursor says "everything up to here is kept": before this
+            // tab's catch-up, what it heard may skip some, so the cursor stays.
+            let cursor = client.caught_up.get().then_some(position);
+            client.persist(channel, &messages, cursor).await;
+            if !messages.is_empty() {
+                tell(TabMessage::Applied { channel, messages });
             }
-            Ok(ServerFrame::Refused { channel: c, error }) if c == channel => {
-                // Connected, but this channel is not there for this user: say so, and stop
-                // waiting for a catch-up that will not come.
-                state.unavailable.set(Some((channel, error)));
-                state.connection.set(Connection::Online);
-            }
-            Ok(ServerFrame::Error { error }) => leptos::logging::warn!("server: {error}"),
-            Ok(ServerFrame::Hello { version }) => {
-                let mine = page_version();
-                if !version.is_empty() && !mine.is_empty() && version != mine {
-                    state.update.set(true);
-                }
-            }
-            Ok(_) => {}
-            Err(e) => leptos::logging::warn!("unreadable frame: {e}"),
         }
+        Ok(ServerFrame::Activity {
+            channel: c,
+            position,
+            author,
+            body,
+            reply_to,
+            also_in_channel,
+        }) => heard(state, c, position, &author, &body, reply_to, also_in_channel),
+        Ok(ServerFrame::Personal { event }) => match event.event {
+            parley::Event::ChannelRead { channel_id, up_to, .. } => state.unreads.update(|u| u.read(channel_id, up_to)),
+            parley::Event::ChannelMuted { channel_id, muted, .. } => {
+                state.unreads.update(|u| u.set_muted(channel_id, muted))
+            }
+            parley::Event::ThreadFollowed {
+                channel_id,
+                root,
+                following,
+                ..
+            } => state.threads.update(|t| {
+                if following {
+                    t.follow(root, channel_id, Position::ZERO);
+                } else {
+                    t.unfollow(root);
+                }
+            }),
+            parley::Event::ThreadRead { root, up_to, .. } => state.threads.update(|t| t.read(root, up_to)),
+            parley::Event::MessageSaved { message_id, saved, .. } => state.saved.update(|s| {
+                if saved {
+                    s.insert(message_id);
+                } else {
+                    s.remove(&message_id);
+                }
+            }),
+            _ => {}
+        },
+        Ok(ServerFrame::Profile { person }) => crate::client::people::heard(state, person.username, person.profile),
+        Ok(ServerFrame::Erased { username, messages }) => {
+            crate::client::people::forget(state, &username);
+            let mut changed = Vec::new();
+            state
+                .timeline
+                .update(|t| changed = t.forget(channel, &username, messages));
+            // Cached and shared like any change; other channels' caches take the
+            // server's newer copies when they are next opened.
+            client.persist(channel, &changed, None).await;
+            if !changed.is_empty() {
+                tell(TabMessage::Applied {
+                    channel,
+                    messages: changed,
+                });
+            }
+        }
+        // This tab's turn has everything after where it followed from.
+        Ok(ServerFrame::CaughtUp { channel: c, id, .. }) if following && c == channel && id == client.turn.get() => {
+            client.caught_up.set(true);
+            let cursor = state.timeline.with_untracked(|t| t.cursor());
+            client.persist(channel, &[], Some(cursor)).await;
+            // New messages elsewhere while this socket was not watching are in the count.
+            crate::state::refresh_unreads(state);
+            state.connection.set(Connection::Online);
+            flush_outbox(client).await;
+        }
+        Ok(ServerFrame::Refused { channel: c, error }) if c == channel => {
+            // Connected, but this channel is not there for this user: say so, and stop
+            // waiting for a catch-up that will not come.
+            state.unavailable.set(Some((channel, error)));
+            state.connection.set(Connection::Online);
+        }
+        Ok(ServerFrame::Error { error }) => leptos::logging::warn!("server: {error}"),
+        Ok(ServerFrame::Hello { version }) => {
+            let mine = page_version();
+            if !version.is_empty() && !mine.is_empty() && version != mine {
+                state.update.set(true);
+            }
+        }
+        Ok(_) => {}
+        Err(e) => leptos::logging::warn!("unreadable frame: {e}"),
     }
-    *client.outgoing.borrow_mut() = None;
-    caught_up
 }
 
 /// Says (at most every few seconds) that this user is typing in the open channel.
@@ -499,18 +559,8 @@ pub fn typing(state: ChatState) {
     let frame = ClientFrame::Typing {
         channel: state.channel.get_untracked(),
     };
-    if let Some(outgoing) = client.outgoing.borrow().as_ref()
-        && outgoing.unbounded_send(frame.to_json()).is_ok()
-    {
+    if link::send(frame) {
         client.typed_at.set(now);
-    }
-}
-
-/// Sends a frame over the open socket, if there is one (a new socket sends what it needs).
-fn send_frame(frame: &ClientFrame) {
-    let Some(client) = client() else { return };
-    if let Some(outgoing) = client.outgoing.borrow().as_ref() {
-        let _ = outgoing.unbounded_send(frame.to_json());
     }
 }
 
@@ -614,41 +664,59 @@ const MARK_EVERY_MS: u32 = 1_500;
 
 thread_local! {
     static MARKERS: RefCell<std::collections::HashMap<ChannelId, Position>> = RefCell::default();
+    /// Channels whose marker waits in IndexedDB (see [`crate::client::settings::keep_marker`]).
+    static KEPT_MARKERS: RefCell<std::collections::HashSet<ChannelId>> = RefCell::default();
+}
+
+/// Puts `channel`'s marker among those waiting to go (the furthest wins); returns it.
+fn wait_marker(channel: ChannelId, position: Position) -> Position {
+    MARKERS.with(|m| {
+        let mut m = m.borrow_mut();
+        let at = m.entry(channel).or_insert(position);
+        *at = (*at).max(position);
+        *at
+    })
 }
 
 fn send_marker(channel: ChannelId, position: Position) {
-    let first = MARKERS.with(|m| {
-        let mut m = m.borrow_mut();
-        let was_empty = m.is_empty();
-        let at = m.entry(channel).or_insert(position);
-        *at = (*at).max(position);
-        was_empty
-    });
+    let first = MARKERS.with(|m| m.borrow().is_empty());
+    wait_marker(channel, position);
     if !first {
         return; // a send is already waiting: it takes this one too
     }
+    send_markers();
+}
+
+/// Sends the read markers waiting, in a moment (so a burst sends one each). Those that
+/// cannot reach the server wait for the connection to come back ([`flush_outbox`]).
+fn send_markers() {
     spawn_local(async move {
         TimeoutFuture::new(MARK_EVERY_MS).await;
         let due: Vec<(ChannelId, Position)> = MARKERS.with(|m| m.borrow_mut().drain().collect());
         for (channel, position) in due {
-            if let Err(e) = crate::api::mark_read(channel, position).await {
-                leptos::logging::warn!("read marker: {e}");
+            match crate::api::mark_read(channel, position).await {
+                Err(AppError::Transport(_)) => {
+                    let newest = wait_marker(channel, position);
+                    // Kept through a reload too: the server's older count must not undo it.
+                    KEPT_MARKERS.with(|k| k.borrow_mut().insert(channel));
+                    crate::client::settings::keep_marker(channel, Some(newest)).await;
+                }
+                done => {
+                    if let Err(e) = done {
+                        leptos::logging::warn!("read marker: {e}");
+                    }
+                    let waiting = MARKERS.with(|m| m.borrow().contains_key(&channel));
+                    if !waiting && KEPT_MARKERS.with(|k| k.borrow_mut().remove(&channel)) {
+                        crate::client::settings::keep_marker(channel, None).await;
+                    }
+                }
             }
         }
     });
 }
 
-fn page_hidden() -> bool {
+pub(crate) fn page_hidden() -> bool {
     web_sys::window().and_then(|w| w.document()).is_some_and(|d| d.hidden())
-}
-
-/// Tells the server whether this page is out of view (away) over the open socket.
-fn say_away() {
-    let Some(client) = client() else { return };
-    let frame = ClientFrame::Away { away: page_hidden() };
-    if let Some(outgoing) = client.outgoing.borrow().as_ref() {
-        let _ = outgoing.unbounded_send(frame.to_json());
-    }
 }
 
 /// Clears "typing" notes when they expire (each note renews while its typist types).
@@ -680,6 +748,12 @@ async fn flush_outbox(client: &Rc<Client>) {
         };
         post(client.state, outgoing);
     }
+    flush_changes(client);
+    // Read markers, mutes and saves made while the server could not be reached.
+    if MARKERS.with(|m| !m.borrow().is_empty()) {
+        send_markers();
+    }
+    spawn_local(crate::client::settings::flush());
 }
 
 /// Shows your message at once as pending, tells the other tabs, and sends it.
@@ -781,6 +855,9 @@ fn post(state: ChatState, outgoing: Outgoing) {
 /// socket is up (when it is down, it goes as soon as the socket is back).
 const RESEND_AFTER_MS: u32 = 5_000;
 
+/// Why a message shows failed when the browser would not store it and it could not go.
+const NOT_KEPT: &str = "this browser's storage is full, so it could not be kept to send later. Retry once you are online, or free some space";
+
 /// [`post`], awaited: returns once the message is acknowledged, refused or kept for later.
 async fn post_now(state: ChatState, outgoing: Outgoing) {
     let Outgoing {
@@ -797,7 +874,8 @@ async fn post_now(state: ChatState, outgoing: Outgoing) {
     }
     let channel = state.channel.get_untracked();
     {
-        let files = match (files, &client.local) {
+        let unkept = client.unkept.borrow_mut().remove(&message_id);
+        let files = match (files.or(unkept), &client.local) {
             (Some(files), _) => files,
             (None, Some(local)) => local
                 .outbox_get(message_id)
@@ -818,6 +896,9 @@ async fn post_now(state: ChatState, outgoing: Outgoing) {
             also_in_channel,
             files,
         };
+        // Whether the outbox holds it: not when the browser refuses the write (its storage
+        // is full), and then it must not wait silently for a connection it may not outlive.
+        let mut kept = client.local.is_some();
         if let Some(local) = &client.local {
             // The bytes of files still to upload go with the outbox item, to outlive a reload.
             for file in item.files.iter().filter(|f| !f.attachment.uploaded()) {
@@ -825,10 +906,12 @@ async fn post_now(state: ChatState, outgoing: Outgoing) {
                     && let Err(e) = local.file_put(&file.local_id, &blob).await
                 {
                     leptos::logging::warn!("{e}");
+                    kept = false;
                 }
             }
             if let Err(e) = local.outbox_put(&item).await {
                 leptos::logging::warn!("{e}");
+                kept = false;
             }
         }
         let result = deliver(&client, &mut item).await;
@@ -851,6 +934,18 @@ async fn post_now(state: ChatState, outgoing: Outgoing) {
             Err(AppError::Unauthorized) => {
                 client.in_flight.borrow_mut().remove(&message_id);
                 signed_out_here();
+            }
+            Err(AppError::Transport(detail)) if !kept && client.local.is_some() => {
+                // Neither sent nor kept: say so, rather than wait for a connection in memory.
+                leptos::logging::warn!("not sent, and not kept: {detail}");
+                client.unkept.borrow_mut().insert(message_id, item.files.clone());
+                let text = NOT_KEPT.to_owned();
+                state.timeline.update(|t| t.fail(message_id, text.clone()));
+                tell(TabMessage::Failed {
+                    channel,
+                    message_id,
+                    error: text,
+                });
             }
             Err(AppError::Transport(detail)) => {
                 // Not delivered (offline, or the answer was lost on the way): not a failure.
@@ -991,6 +1086,21 @@ fn on_note(state: ChatState, note: TabMessage) {
                 t.retry(message_id);
             });
         }
+        TabMessage::Changing { change } if change.channel == state.channel.get_untracked() => {
+            state.timeline.update(|t| {
+                t.propose(change);
+            });
+        }
+        TabMessage::ChangeSettled {
+            channel,
+            change_id,
+            stored_at,
+        } if channel == state.channel.get_untracked() => state.timeline.update(|t| match stored_at {
+            Some(position) => t.stored(change_id, position),
+            None => {
+                t.refused(change_id);
+            }
+        }),
         TabMessage::Applied { channel, messages } if channel == state.channel.get_untracked() => {
             // A new topic: the header asks for it (the tab that heard it had the event).
             let new_topic = messages.iter().any(|m| m.kind == parley::MessageKind::Topic);
@@ -1000,7 +1110,10 @@ fn on_note(state: ChatState, note: TabMessage) {
             }
         }
         // Another tab signed in or out: start again as whoever this browser now is.
-        TabMessage::SignedIn { .. } | TabMessage::SignedOut | TabMessage::Reset => reload(),
+        TabMessage::SignedIn { .. } | TabMessage::SignedOut | TabMessage::Reset => {
+            link::close();
+            reload();
+        }
         _ => {}
     }
 }
@@ -1013,6 +1126,8 @@ pub fn tell_signed_in(username: String) {
 /// Signs out: ends the session on the server, forgets this browser's local data, and
 /// tells every tab, which reload to the sign-in form (closing their sockets).
 pub fn sign_out() {
+    // No socket from here on, not even one refused for want of a session.
+    link::close();
     spawn_local(async move {
         // Offline, the server's session outlives this; the cookie is gone all the same
         // once the browser is told, and the local data is gone now.
@@ -1026,6 +1141,7 @@ pub fn sign_out() {
 /// The server says this browser's session is gone (expired, ended elsewhere, or its
 /// account deleted here).
 pub fn signed_out_here() {
+    link::close();
     spawn_local(async move {
         forget_everything().await;
         tell(TabMessage::SignedOut);
@@ -1068,30 +1184,110 @@ async fn clear_offline_copies() {
     }
 }
 
-/// Edits, deletes or reacts to a message: shown at once (`preview`), then sent. The
-/// server's event (through every tab's socket) confirms it; a refusal puts the message
-/// back as it was and returns the reason.
-pub async fn change(
-    state: ChatState,
-    message_id: MessageId,
-    request: ChangeRequest,
-    preview: impl FnOnce(&mut Entry),
-) -> Result<(), String> {
-    let channel = state.channel.get_untracked();
-    let mut before = None;
-    state.timeline.update(|t| before = t.preview(message_id, preview));
-    match change_message(channel, message_id, request).await {
-        Ok(_) => Ok(()),
+/// Edits, deletes, reacts to or pins a message, local-first: shown at once (the core's
+/// `Timeline::propose`), kept in the outbox through reloads and lost connections, and sent
+/// (again when the connection is back, in the order made; a resend is stored once, by the
+/// change's id). A refusal takes it off the message and returns the reason.
+pub async fn change(state: ChatState, message_id: MessageId, request: ChangeRequest) -> Result<(), String> {
+    let Some(client) = client() else {
+        return Err("the page is not ready yet".into());
+    };
+    let by = state
+        .me
+        .with_untracked(|me| me.as_ref().map(|me| me.username.clone()))
+        .unwrap_or_default();
+    let change = PendingChange {
+        change_id: MessageId::new(),
+        channel: state.channel.get_untracked(),
+        message_id,
+        by,
+        request,
+        stored_at: None,
+    };
+    state.timeline.update(|t| {
+        t.propose(change.clone());
+    });
+    // The browser's other tabs show it too, and hear how it settles.
+    tell(TabMessage::Changing { change: change.clone() });
+    if let Some(local) = &client.local
+        && let Err(e) = local.change_put(&change).await
+    {
+        // Not kept: it still goes now if it can.
+        leptos::logging::warn!("{e}");
+    }
+    send_change(&client, change).await
+}
+
+/// Sends one change and settles it with the answer: stored (it shows until its event is
+/// here), nothing to do, or refused (taken off); not sent (offline): kept for later.
+async fn send_change(client: &Rc<Client>, change: PendingChange) -> Result<(), String> {
+    if !client.in_flight.borrow_mut().insert(change.change_id) {
+        return Ok(());
+    }
+    let answer = change_message(
+        change.channel,
+        change.message_id,
+        change.request.clone(),
+        Some(change.change_id),
+    )
+    .await;
+    client.in_flight.borrow_mut().remove(&change.change_id);
+    let state = client.state;
+    let stored_at = match &answer {
+        Ok(position) => *position,
+        _ => None,
+    };
+    let settled = match answer {
+        Ok(Some(position)) => {
+            state.timeline.update(|t| t.stored(change.change_id, position));
+            Ok(())
+        }
+        Ok(None) => {
+            state.timeline.update(|t| {
+                t.refused(change.change_id);
+            });
+            Ok(())
+        }
+        Err(AppError::Transport(detail)) => {
+            // Kept in the outbox: it goes when the connection is back.
+            leptos::logging::warn!("change not sent yet: {detail}");
+            return Ok(());
+        }
+        Err(AppError::Unauthorized) => {
+            signed_out_here();
+            return Err(AppError::Unauthorized.to_string());
+        }
         Err(error) => {
-            if let Some(before) = before {
-                state.timeline.update(|t| t.restore(before));
-            }
-            if matches!(error, AppError::Unauthorized) {
-                signed_out_here();
-            }
+            state.timeline.update(|t| {
+                t.refused(change.change_id);
+            });
             Err(error.to_string())
         }
+    };
+    tell(TabMessage::ChangeSettled {
+        channel: change.channel,
+        change_id: change.change_id,
+        stored_at,
+    });
+    if let Some(local) = &client.local {
+        let _ = local.change_remove(change.change_id).await;
     }
+    settled
+}
+
+/// Sends the changes the outbox holds (made here, in another tab, or before a reload), one
+/// after another in the order made; a refusal is said above the composer.
+fn flush_changes(client: &Rc<Client>) {
+    let client = client.clone();
+    spawn_local(async move {
+        let Some(local) = &client.local else { return };
+        let Ok(changes) = local.changes().await else { return };
+        for change in changes {
+            if let Err(e) = send_change(&client, change).await {
+                client.state.notice.set(Some(e));
+            }
+        }
+    });
 }
 
 /// Loads a whole thread (its root and replies) into the timeline and the cache.
@@ -1164,19 +1360,6 @@ fn mark_painted(name: &'static str) {
     });
 }
 
-/// Resolves when the window fires `event` ("online", "offline").
-async fn browser_event(event: &'static str) {
-    let Some(window) = web_sys::window() else {
-        return futures::future::pending().await;
-    };
-    let promise = js_sys::Promise::new(&mut |resolve, _reject| {
-        let options = web_sys::AddEventListenerOptions::new();
-        options.set_once(true);
-        let _ = window.add_event_listener_with_callback_and_add_event_listener_options(event, &resolve, &options);
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
-}
-
 /// Lets the service worker cache the app's shell, so the page opens offline. Registered
 /// with this page's build: a new build is a new worker, which keeps that build's files and
 /// drops the old ones.
@@ -1208,21 +1391,4 @@ fn page_version() -> String {
         .and_then(|meta| meta.get_attribute("content"))
         .filter(|v| v.bytes().all(|b| b.is_ascii_alphanumeric()))
         .unwrap_or_default()
-}
-
-/// The socket of the server this page talks to: its own origin, or the server a
-/// client-only build was configured with (see [`crate::server_url`]).
-fn socket_url() -> String {
-    if let Some(server) = crate::server_url() {
-        let server = server.trim_end_matches('/');
-        return match server.split_once("://") {
-            Some(("https", rest)) => format!("wss://{rest}/ws"),
-            Some((_, rest)) => format!("ws://{rest}/ws"),
-            None => format!("ws://{server}/ws"),
-        };
-    }
-    let location = web_sys::window().map(|w| w.location());
-    let host = location.as_ref().and_then(|l| l.host().ok()).unwrap_or_default();
-    let secure = location.and_then(|l| l.protocol().ok()).is_some_and(|p| p == "https:");
-    format!("{}://{host}/ws", if secure { "wss" } else { "ws" })
 }

@@ -1,5 +1,5 @@
 //! The browser's local data in IndexedDB (through rexie): each channel's cached history
-//! and cursor, and the outbox of messages not yet acknowledged by the server.
+//! and cursor, and the outbox of messages and of changes not yet acknowledged by the server.
 
 use parley::{ChannelId, MessageId, MessageView, Position};
 use rexie::{Direction, Index, KeyRange, ObjectStore, Rexie, TransactionMode};
@@ -16,6 +16,12 @@ const BY_CHANNEL: &str = "by_channel";
 const FILES: &str = "files";
 /// The composers' unsent texts (`parley::draft::Draft`), by key.
 const DRAFTS: &str = "drafts";
+/// Changes to messages not yet acknowledged (`parley::timeline::PendingChange`), by their
+/// id (a UUID v7: in the order they were made).
+const CHANGES: &str = "changes";
+/// One's own settings set while the server could not be reached (a channel muted, a
+/// message saved), the last wish for each, by key, until the server has them.
+const SETTINGS: &str = "settings";
 
 /// Why the local data could not be read or written. The app then works without it.
 #[derive(Debug)]
@@ -30,6 +36,18 @@ impl std::fmt::Display for LocalError {
 impl From<rexie::Error> for LocalError {
     fn from(e: rexie::Error) -> Self {
         Self(e.to_string())
+    }
+}
+
+/// Waits for a transaction to end. One the browser aborted (its storage full, say) is an
+/// error: rexie's `done` answers `Ok(Aborted)` for it, which would pass for stored.
+async fn done(tx: rexie::Transaction) -> Result<(), LocalError> {
+    if tx.done().await?.is_committed() {
+        Ok(())
+    } else {
+        Err(LocalError(
+            "the browser refused to store it (its storage may be full)".into(),
+        ))
     }
 }
 
@@ -87,7 +105,7 @@ fn channel_key(channel: ChannelId, position: f64) -> JsValue {
 impl LocalStore {
     pub async fn open() -> Result<Self, LocalError> {
         let db = Rexie::builder(DB)
-            .version(3)
+            .version(5)
             .add_object_store(
                 ObjectStore::new(MESSAGES)
                     .key_path("message_id")
@@ -97,6 +115,8 @@ impl LocalStore {
             .add_object_store(ObjectStore::new(CURSORS).key_path("channel"))
             .add_object_store(ObjectStore::new(FILES).key_path("local_id"))
             .add_object_store(ObjectStore::new(DRAFTS).key_path("key"))
+            .add_object_store(ObjectStore::new(CHANGES).key_path("change_id"))
+            .add_object_store(ObjectStore::new(SETTINGS).key_path("key"))
             .build()
             .await?;
         Ok(Self { db })
@@ -127,7 +147,7 @@ impl LocalStore {
             .and_then(from_js::<CursorRow>)
             .map(|row| row.position)
             .unwrap_or_default();
-        tx.done().await?;
+        done(tx).await?;
         Ok((messages, cursor))
     }
 
@@ -161,7 +181,7 @@ impl LocalStore {
                 cursors.put(&to_js(&row)?, None).await?;
             }
         }
-        tx.done().await?;
+        done(tx).await?;
         Ok(())
     }
 
@@ -233,31 +253,55 @@ impl LocalStore {
                 cursors.delete(JsValue::from_str(&target.to_string())).await?;
             }
         }
-        tx.done().await?;
+        done(tx).await?;
         Ok(removed)
     }
 
-    pub async fn outbox(&self) -> Result<Vec<OutboxItem>, LocalError> {
-        let tx = self.db.transaction(&[OUTBOX], TransactionMode::ReadOnly)?;
-        let rows = tx.store(OUTBOX)?.get_all(None, None).await?;
-        tx.done().await?;
+    /// Every row of `store`, in key order (rows that no longer read are left out).
+    async fn all<T: DeserializeOwned>(&self, store: &str) -> Result<Vec<T>, LocalError> {
+        let tx = self.db.transaction(&[store], TransactionMode::ReadOnly)?;
+        let rows = tx.store(store)?.get_all(None, None).await?;
+        done(tx).await?;
         Ok(rows.into_iter().filter_map(from_js).collect())
     }
 
-    pub async fn outbox_put(&self, item: &OutboxItem) -> Result<(), LocalError> {
-        let tx = self.db.transaction(&[OUTBOX], TransactionMode::ReadWrite)?;
-        tx.store(OUTBOX)?.put(&to_js(item)?, None).await?;
-        tx.done().await?;
+    async fn put<T: Serialize>(&self, store: &str, row: &T) -> Result<(), LocalError> {
+        let tx = self.db.transaction(&[store], TransactionMode::ReadWrite)?;
+        tx.store(store)?.put(&to_js(row)?, None).await?;
+        done(tx).await?;
         Ok(())
     }
 
-    pub async fn outbox_remove(&self, message_id: MessageId) -> Result<(), LocalError> {
-        let tx = self.db.transaction(&[OUTBOX], TransactionMode::ReadWrite)?;
-        tx.store(OUTBOX)?
-            .delete(JsValue::from_str(&message_id.to_string()))
-            .await?;
-        tx.done().await?;
+    async fn remove(&self, store: &str, key: &str) -> Result<(), LocalError> {
+        let tx = self.db.transaction(&[store], TransactionMode::ReadWrite)?;
+        tx.store(store)?.delete(JsValue::from_str(key)).await?;
+        done(tx).await?;
         Ok(())
+    }
+
+    pub async fn outbox(&self) -> Result<Vec<OutboxItem>, LocalError> {
+        self.all(OUTBOX).await
+    }
+
+    pub async fn outbox_put(&self, item: &OutboxItem) -> Result<(), LocalError> {
+        self.put(OUTBOX, item).await
+    }
+
+    pub async fn outbox_remove(&self, message_id: MessageId) -> Result<(), LocalError> {
+        self.remove(OUTBOX, &message_id.to_string()).await
+    }
+
+    /// Changes not yet acknowledged, in the order they were made.
+    pub async fn changes(&self) -> Result<Vec<parley::timeline::PendingChange>, LocalError> {
+        self.all(CHANGES).await
+    }
+
+    pub async fn change_put(&self, change: &parley::timeline::PendingChange) -> Result<(), LocalError> {
+        self.put(CHANGES, change).await
+    }
+
+    pub async fn change_remove(&self, change_id: MessageId) -> Result<(), LocalError> {
+        self.remove(CHANGES, &change_id.to_string()).await
     }
 
     /// One outbox item, if it is there.
@@ -267,7 +311,7 @@ impl LocalStore {
             .store(OUTBOX)?
             .get(JsValue::from_str(&message_id.to_string()))
             .await?;
-        tx.done().await?;
+        done(tx).await?;
         Ok(row.and_then(from_js))
     }
 
@@ -279,7 +323,7 @@ impl LocalStore {
         set("blob", blob).map_err(|e| LocalError(format!("{e:?}")))?;
         let tx = self.db.transaction(&[FILES], TransactionMode::ReadWrite)?;
         tx.store(FILES)?.put(&row.into(), None).await?;
-        tx.done().await?;
+        done(tx).await?;
         Ok(())
     }
 
@@ -287,7 +331,7 @@ impl LocalStore {
         use wasm_bindgen::JsCast;
         let tx = self.db.transaction(&[FILES], TransactionMode::ReadOnly)?;
         let row = tx.store(FILES)?.get(JsValue::from_str(local_id)).await?;
-        tx.done().await?;
+        done(tx).await?;
         Ok(row
             .and_then(|row| js_sys::Reflect::get(&row, &JsValue::from_str("blob")).ok())
             .and_then(|blob| blob.dyn_into::<web_sys::Blob>().ok()))
@@ -296,40 +340,49 @@ impl LocalStore {
     pub async fn file_remove(&self, local_id: &str) -> Result<(), LocalError> {
         let tx = self.db.transaction(&[FILES], TransactionMode::ReadWrite)?;
         tx.store(FILES)?.delete(JsValue::from_str(local_id)).await?;
-        tx.done().await?;
+        done(tx).await?;
         Ok(())
     }
 
     /// Every draft kept.
     pub async fn drafts(&self) -> Result<Vec<parley::draft::Draft>, LocalError> {
-        let tx = self.db.transaction(&[DRAFTS], TransactionMode::ReadOnly)?;
-        let rows = tx.store(DRAFTS)?.get_all(None, None).await?;
-        tx.done().await?;
-        Ok(rows.into_iter().filter_map(from_js).collect())
+        self.all(DRAFTS).await
     }
 
     /// Keeps a draft (an empty one is deleted: nothing is left to restore).
     pub async fn draft_put(&self, draft: &parley::draft::Draft) -> Result<(), LocalError> {
-        let tx = self.db.transaction(&[DRAFTS], TransactionMode::ReadWrite)?;
-        let store = tx.store(DRAFTS)?;
         if draft.text.is_empty() {
-            store.delete(JsValue::from_str(&draft.key)).await?;
+            self.remove(DRAFTS, &draft.key).await
         } else {
-            store.put(&to_js(draft)?, None).await?;
+            self.put(DRAFTS, draft).await
         }
-        tx.done().await?;
-        Ok(())
     }
 
-    /// Forgets everything: cached history, cursors, the outbox and its files, drafts.
+    /// The settings waiting for the server (rows with a `key`).
+    pub async fn settings<T: DeserializeOwned>(&self) -> Result<Vec<T>, LocalError> {
+        self.all(SETTINGS).await
+    }
+
+    /// Keeps a setting waiting for the server, replacing the one with its key.
+    pub async fn setting_put<T: Serialize>(&self, row: &T) -> Result<(), LocalError> {
+        self.put(SETTINGS, row).await
+    }
+
+    pub async fn setting_remove(&self, key: &str) -> Result<(), LocalError> {
+        self.remove(SETTINGS, key).await
+    }
+
+    /// Forgets everything: cached history, cursors, the outbox (messages, their files,
+    /// changes, settings), drafts.
     pub async fn clear(&self) -> Result<(), LocalError> {
-        let tx = self
-            .db
-            .transaction(&[MESSAGES, OUTBOX, CURSORS, FILES, DRAFTS], TransactionMode::ReadWrite)?;
-        for store in [MESSAGES, OUTBOX, CURSORS, FILES, DRAFTS] {
+        let tx = self.db.transaction(
+            &[MESSAGES, OUTBOX, CURSORS, FILES, DRAFTS, CHANGES, SETTINGS],
+            TransactionMode::ReadWrite,
+        )?;
+        for store in [MESSAGES, OUTBOX, CURSORS, FILES, DRAFTS, CHANGES, SETTINGS] {
             tx.store(store)?.clear().await?;
         }
-        tx.done().await?;
+        done(tx).await?;
         Ok(())
     }
 }

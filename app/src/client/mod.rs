@@ -3,11 +3,14 @@
 pub mod drafts;
 pub mod emoji;
 #[cfg(feature = "browser")]
+pub(crate) mod link;
+#[cfg(feature = "browser")]
 pub(crate) mod live;
 #[cfg(feature = "browser")]
 pub(crate) mod local;
 pub mod notify;
 pub mod passkey;
 pub mod people;
+pub mod settings;
 #[cfg(feature = "browser")]
 pub(crate) mod sync;

@@ -11,6 +11,7 @@ use parley::listing::Place;
 use parley::slash::{Offer, Slash};
 use parley::timeline::{Delivery, Entry, Timeline};
 use parley::{ChannelId, MessageBody, MessageId, SpaceId};
+use std::collections::HashMap;
 
 #[component]
 pub fn ChatPage() -> impl IntoView {
@@ -405,7 +406,7 @@ fn MessageList(state: ChatState) -> impl IntoView {
     });
     // The channel's own messages (replies show in their thread), each with its place:
     // whether it starts a run of its author's messages, whether a new day starts there.
-    let entries = move || {
+    let lines = Memo::new(move |_| {
         let divider = first_unread.get();
         state.timeline.with(|t| {
             let own: Vec<&Entry> = t
@@ -421,7 +422,14 @@ fn MessageList(state: ChatState) -> impl IntoView {
             let places = parley::listing::places(items, crate::state::local_day);
             own.into_iter().cloned().zip(places).collect::<Vec<_>>()
         })
-    };
+    });
+    let by_id = Memo::new(move |_| {
+        lines.with(|l| {
+            l.iter()
+                .map(|(e, _)| (e.message_id, e.clone()))
+                .collect::<HashMap<_, _>>()
+        })
+    });
     let jump_to_latest = move |_| {
         state.reveal.set(None);
         state.stick.set(true);
@@ -444,7 +452,13 @@ fn MessageList(state: ChatState) -> impl IntoView {
                 <Show when=move || state.timeline.with(Timeline::is_empty)>
                     <ChannelIntro state />
                 </Show>
-                <For each=entries key=|(e, place): &(Entry, Place)| (e.clone(), *place) let:((entry, place))>
+                // By id (and author: an erased account's lines are drawn anew as the deleted
+                // user's); the rest of a message's changes are followed in place.
+                <For
+                    each=move || lines.get()
+                    key=|(e, place): &(Entry, Place)| (e.message_id, e.author.clone(), *place)
+                    let:((entry, place))
+                >
                     {place
                         .new_day
                         .map(|day| {
@@ -462,7 +476,7 @@ fn MessageList(state: ChatState) -> impl IntoView {
                             <span>"New messages"</span>
                         </li>
                     </Show>
-                    <MessageItem entry heads=place.heads state />
+                    <MessageItem entry=following(by_id, entry) heads=place.heads state />
                 </For>
             </ol>
             <Show when=move || !state.stick.get()>
@@ -581,37 +595,39 @@ fn quick_reactions() -> Vec<String> {
 
 #[component]
 fn MessageItem(
-    entry: Entry,
+    /// The message as it changes: the line stays while it does (a line drawn anew would
+    /// lose its focus, an open picker or a half-typed edit when an ack or a reaction comes).
+    entry: Signal<Entry>,
     /// It starts a run of its author's messages: avatar and name show (see
     /// [`parley::listing::places`]). A thread's messages always do.
     #[prop(default = true)]
     heads: bool,
     state: ChatState,
 ) -> impl IntoView {
-    let (label, class) = match &entry.delivery {
-        Delivery::Pending => ("pending", "msg pending"),
-        Delivery::Sent => ("sent", "msg"),
-        Delivery::Failed(_) => ("failed", "msg failed"),
-    };
-    let error = match &entry.delivery {
-        Delivery::Failed(e) => Some(e.clone()),
-        _ => None,
-    };
-    let id = entry.message_id;
-    if entry.kind == parley::MessageKind::Topic {
-        return view! { <TopicNotice entry state /> }.into_any();
+    let first = entry.get_untracked();
+    let id = first.message_id;
+    if first.kind == parley::MessageKind::Topic {
+        return view! { <TopicNotice entry=first state /> }.into_any();
     }
+    let author = first.author.clone();
+    let is_reply = first.reply_to.is_some();
     let me = state.me.with_untracked(|me| me.as_ref().map(|me| me.username.clone()));
-    let own = me.as_deref() == Some(entry.author.as_str());
-    let committed = entry.delivery == Delivery::Sent && !entry.deleted;
-    let may_edit = committed && own;
-    let may_delete = committed && (own || moderates(state));
-    let may_pin = committed && crate::ui::channel_info::may_pin(state);
-    let pinned = entry.pinned;
+    let own = me.as_deref() == Some(author.as_str());
+    let delivery = Memo::new(move |_| entry.with(|e| e.delivery.clone()));
+    let deleted = Memo::new(move |_| entry.with(|e| e.deleted));
+    let committed = Memo::new(move |_| delivery.get() == Delivery::Sent && !deleted.get());
+    let pinned = Memo::new(move |_| entry.with(|e| e.pinned));
+    let edited = Memo::new(move |_| entry.with(|e| e.edited));
+    let body = Memo::new(move |_| entry.with(|e| e.body.clone()));
+    let reactions = Memo::new(move |_| entry.with(|e| e.reactions.clone()));
+    let attachments = Memo::new(move |_| entry.with(|e| e.attachments.clone()));
+    let replies = Memo::new(move |_| entry.with(|e| e.replies));
+    let sent_at = Memo::new(move |_| entry.with(|e| e.sent_at_ms));
+    let in_thread = Memo::new(move |_| entry.with(|e| e.reply_to.filter(|_| e.also_in_channel)));
     let editing = RwSignal::new(false);
-    if may_edit {
+    if own {
         Effect::new(move |_| {
-            if state.edit_request.get() == Some(id) {
+            if state.edit_request.get() == Some(id) && committed.get_untracked() {
                 state.edit_request.set(None);
                 editing.set(true);
             }
@@ -622,15 +638,12 @@ fn MessageItem(
     let browsing = RwSignal::new(false);
     let confirming = RwSignal::new(false);
     let history = RwSignal::new(None::<Vec<crate::api::EditView>>);
-    let body = entry.body.clone();
-    let reactions = entry.reactions.clone();
     let me_signal = Signal::derive(move || state.me.with(|me| me.as_ref().map(|me| me.username.clone())));
     let react = {
         let me = me.clone();
-        let reactions = reactions.clone();
         move |emoji: String| {
             let Some(me) = me.clone() else { return };
-            let on = !reactions.iter().any(|r| r.emoji == emoji && r.users.contains(&me));
+            let on = !reactions.with_untracked(|all| all.iter().any(|r| r.emoji == emoji && r.users.contains(&me)));
             picking.set(false);
             browsing.set(false);
             if on {
@@ -640,26 +653,36 @@ fn MessageItem(
                 emoji: emoji.clone(),
                 on,
             };
-            change(state, id, request, move |e| toggle_reaction(e, &emoji, &me, on));
+            change(state, id, request);
         }
     };
     let react_in_picker = react.clone();
     let react_in_browser = react.clone();
+    let channel = state.channel.get_untracked();
     view! {
         <li
-            class=class
+            class="msg"
             tabindex="-1"
-            class:deleted=entry.deleted
+            class:pending=move || delivery.get() == Delivery::Pending
+            class:failed=move || matches!(delivery.get(), Delivery::Failed(_))
+            class:deleted=move || deleted.get()
             class:cont=!heads
             class:revealed=move || state.reveal.get().is_some_and(|(_, m)| m == id)
             data-testid="message"
-            data-state=label
+            data-state=move || match delivery.get() {
+                Delivery::Pending => "pending",
+                Delivery::Sent => "sent",
+                Delivery::Failed(_) => "failed",
+            }
+            data-changing=move || {
+                state.timeline.with(|t| t.pending_changes().iter().any(|c| c.message_id == id)).to_string()
+            }
             data-message-id=id.to_string()
-            data-author=entry.author.clone()
+            data-author=author.clone()
         >
             {heads
                 .then(|| {
-                    let author = entry.author.clone();
+                    let author = author.clone();
                     let (named, pictured) = (author.clone(), author.clone());
                     let name = Signal::derive(move || state.name_of(&named));
                     let picture = Signal::derive(move || state.picture_of(&pictured));
@@ -669,11 +692,11 @@ fn MessageItem(
                 })}
             <div class="meta">
                 {heads.then(|| {
-                    let author = entry.author.clone();
+                    let present = author.clone();
                     let status = Signal::derive(move || {
                         state
                             .presence
-                            .with(|p| p.get(&author).copied())
+                            .with(|p| p.get(&present).copied())
                             .unwrap_or(parley::presence::Status::Offline)
                             .as_str()
                     });
@@ -684,170 +707,180 @@ fn MessageItem(
                             data-status=status
                             title=status
                         ></span>
-                        <PersonName username=entry.author.clone() state />
+                        <PersonName username=author.clone() state />
                     }
                 })}
-                <time class="when" title=entry.sent_at_ms.map(crate::state::format_full)>
-                    {entry.sent_at_ms.map(format_time).unwrap_or_default()}
+                <time class="when" title=move || sent_at.get().map(crate::state::format_full)>
+                    {move || sent_at.get().map(format_time).unwrap_or_default()}
                 </time>
-                {(label == "pending").then(|| view! { <span class="status">"sending…"</span> })}
-                {entry
-                    .reply_to
-                    .filter(|_| entry.also_in_channel)
-                    .map(|root| {
-                        view! {
-                            <button
-                                class="in-thread"
-                                data-testid="in-thread"
-                                title="A reply in a thread, sent to the channel too: open the thread"
-                                on:click=move |_| open_thread(state, root)
-                            >
-                                "replied in a thread ↗"
-                            </button>
-                        }
-                    })}
-                {(pinned && !entry.deleted)
-                    .then(|| {
-                        view! {
-                            <span class="pinned-mark" data-testid="pinned-mark" title="Pinned to the channel">
-                                "📌 Pinned"
-                            </span>
-                        }
-                    })}
-                {(entry.edited && !entry.deleted)
-                    .then(|| {
-                        view! {
-                            <button
-                                class="edited"
-                                data-testid="edited"
-                                title="Show earlier versions"
-                                on:click=move |_| show_history(state, id, history)
-                            >
-                                "(edited)"
-                            </button>
-                        }
-                    })}
+                {move || (delivery.get() == Delivery::Pending).then(|| view! { <span class="status">"sending…"</span> })}
+                {move || {
+                    in_thread
+                        .get()
+                        .map(|root| {
+                            view! {
+                                <button
+                                    class="in-thread"
+                                    data-testid="in-thread"
+                                    title="A reply in a thread, sent to the channel too: open the thread"
+                                    on:click=move |_| open_thread(state, root)
+                                >
+                                    "replied in a thread ↗"
+                                </button>
+                            }
+                        })
+                }}
+                {move || {
+                    (pinned.get() && !deleted.get())
+                        .then(|| {
+                            view! {
+                                <span class="pinned-mark" data-testid="pinned-mark" title="Pinned to the channel">
+                                    "📌 Pinned"
+                                </span>
+                            }
+                        })
+                }}
+                {move || {
+                    (edited.get() && !deleted.get())
+                        .then(|| {
+                            view! {
+                                <button
+                                    class="edited"
+                                    data-testid="edited"
+                                    title="Show earlier versions"
+                                    on:click=move |_| show_history(state, id, history)
+                                >
+                                    "(edited)"
+                                </button>
+                            }
+                        })
+                }}
                 <span class="actions">
-                    {committed
-                        .then(|| {
-                            view! {
-                                <button
-                                    data-testid="react"
-                                    title="Add a reaction"
-                                    aria-label="Add a reaction"
-                                    on:click=move |_| picking.update(|p| *p = !*p)
-                                >
-                                    "☺+"
-                                </button>
-                            }
-                        })}
-                    {(committed && entry.reply_to.is_none())
-                        .then(|| {
-                            view! {
-                                <button data-testid="reply" on:click=move |_| open_thread(state, id)>
-                                    "Reply"
-                                </button>
-                            }
-                        })}
-                    {committed
-                        .then(|| {
-                            let channel = state.channel.get_untracked();
-                            let saved = move || state.saved.with(|s| s.contains(&id));
-                            view! {
-                                <button
-                                    data-testid="save"
-                                    aria-pressed=move || saved().to_string()
-                                    title=move || if saved() { "Remove from saved" } else { "Save for later" }
-                                    on:click=move |_| crate::ui::saved::toggle(state, channel, id)
-                                >
-                                    {move || if saved() { "Saved" } else { "Save" }}
-                                </button>
-                            }
-                        })}
-                    {may_pin
-                        .then(|| {
-                            view! {
-                                <button
-                                    data-testid="pin"
-                                    on:click=move |_| {
-                                        let on = !pinned;
-                                        change(state, id, crate::api::ChangeRequest::Pin { on }, move |e| e.pinned = on)
-                                    }
-                                >
-                                    {if pinned { "Unpin" } else { "Pin" }}
-                                </button>
-                            }
-                        })}
-                    {may_edit
-                        .then(|| {
-                            view! {
-                                <button data-testid="edit" on:click=move |_| editing.set(true)>
-                                    "Edit"
-                                </button>
-                            }
-                        })}
-                    {may_delete
-                        .then(|| {
-                            view! {
-                                <Show
-                                    when=move || confirming.get()
-                                    fallback=move || {
-                                        view! {
-                                            <button data-testid="delete" on:click=move |_| confirming.set(true)>
-                                                "Delete"
-                                            </button>
-                                        }
-                                    }
-                                >
+                    {move || {
+                        committed
+                            .get()
+                            .then(|| {
+                                view! {
                                     <button
-                                        class="danger"
-                                        data-testid="confirm-delete"
+                                        data-testid="react"
+                                        title="Add a reaction"
+                                        aria-label="Add a reaction"
+                                        on:click=move |_| picking.update(|p| *p = !*p)
+                                    >
+                                        "☺+"
+                                    </button>
+                                }
+                            })
+                    }}
+                    {move || {
+                        (committed.get() && !is_reply)
+                            .then(|| {
+                                view! {
+                                    <button data-testid="reply" on:click=move |_| open_thread(state, id)>
+                                        "Reply"
+                                    </button>
+                                }
+                            })
+                    }}
+                    {move || {
+                        committed
+                            .get()
+                            .then(|| {
+                                let saved = move || state.saved.with(|s| s.contains(&id));
+                                view! {
+                                    <button
+                                        data-testid="save"
+                                        aria-pressed=move || saved().to_string()
+                                        title=move || if saved() { "Remove from saved" } else { "Save for later" }
+                                        on:click=move |_| crate::ui::saved::toggle(state, channel, id)
+                                    >
+                                        {move || if saved() { "Saved" } else { "Save" }}
+                                    </button>
+                                }
+                            })
+                    }}
+                    {move || {
+                        (committed.get() && crate::ui::channel_info::may_pin(state))
+                            .then(|| {
+                                view! {
+                                    <button
+                                        data-testid="pin"
                                         on:click=move |_| {
-                                            change(
-                                                state,
-                                                id,
-                                                crate::api::ChangeRequest::Delete,
-                                                |e| {
-                                                    e.deleted = true;
-                                                    e.body.clear();
-                                                    e.reactions.clear();
-                                                },
-                                            )
+                                            let on = !pinned.get_untracked();
+                                            change(state, id, crate::api::ChangeRequest::Pin { on })
                                         }
                                     >
-                                        "Delete for everyone"
+                                        {move || if pinned.get() { "Unpin" } else { "Pin" }}
                                     </button>
-                                    <button on:click=move |_| confirming.set(false)>"Keep"</button>
-                                </Show>
-                            }
-                        })}
+                                }
+                            })
+                    }}
+                    {move || {
+                        (committed.get() && own)
+                            .then(|| {
+                                view! {
+                                    <button data-testid="edit" on:click=move |_| editing.set(true)>
+                                        "Edit"
+                                    </button>
+                                }
+                            })
+                    }}
+                    {move || {
+                        (committed.get() && (own || moderates(state)))
+                            .then(|| {
+                                view! {
+                                    <Show
+                                        when=move || confirming.get()
+                                        fallback=move || {
+                                            view! {
+                                                <button data-testid="delete" on:click=move |_| confirming.set(true)>
+                                                    "Delete"
+                                                </button>
+                                            }
+                                        }
+                                    >
+                                        <button
+                                            class="danger"
+                                            data-testid="confirm-delete"
+                                            on:click=move |_| {
+                                                change(state, id, crate::api::ChangeRequest::Delete)
+                                            }
+                                        >
+                                            "Delete for everyone"
+                                        </button>
+                                        <button on:click=move |_| confirming.set(false)>"Keep"</button>
+                                    </Show>
+                                }
+                            })
+                    }}
                 </span>
             </div>
-            {if entry.deleted {
-                view! { <p class="body deleted-note">"This message was deleted."</p> }.into_any()
-            } else {
-                let body = body.clone();
-                view! {
-                    <Show
-                        when=move || editing.get()
-                        fallback={
-                            let body = body.clone();
-                            move || view! { <crate::ui::body::MessageBody body=body.clone() me=me_signal /> }
-                        }
-                    >
-                        <EditBox state id body=body.clone() editing />
-                    </Show>
-                }
-                    .into_any()
-            }}
-            {(!entry.deleted && !entry.attachments.is_empty())
-                .then(|| {
+            {move || {
+                if deleted.get() {
+                    view! { <p class="body deleted-note">"This message was deleted."</p> }.into_any()
+                } else {
                     view! {
-                        <div class="attachments">
-                            <crate::ui::upload::AttachmentList files=entry.attachments.clone() />
-                        </div>
+                        <Show
+                            when=move || editing.get()
+                            fallback=move || view! { <crate::ui::body::MessageBody body=body.get() me=me_signal /> }
+                        >
+                            <EditBox state id body=body.get_untracked() editing />
+                        </Show>
                     }
-                })}
+                        .into_any()
+                }
+            }}
+            {move || {
+                let files = attachments.get();
+                (!deleted.get() && !files.is_empty())
+                    .then(|| {
+                        view! {
+                            <div class="attachments">
+                                <crate::ui::upload::AttachmentList files />
+                            </div>
+                        }
+                    })
+            }}
             {move || {
                 history
                     .get()
@@ -912,67 +945,83 @@ fn MessageItem(
                         })
                 }
             }
-            {(!reactions.is_empty())
-                .then(|| {
-                    view! {
-                        <div class="reactions">
-                            {reactions
-                                .iter()
-                                .map(|r| {
-                                    let mine = me.as_ref().is_some_and(|me| r.users.contains(me));
-                                    let emoji = r.emoji.clone();
-                                    let react = react.clone();
-                                    view! {
-                                        <button
-                                            class="reaction"
-                                            class:mine=mine
-                                            data-testid="reaction"
-                                            data-emoji=r.emoji.clone()
-                                            title=r.users.join(", ")
-                                            aria-pressed=mine.to_string()
-                                            disabled=!committed
-                                            on:click=move |_| react(emoji.clone())
-                                        >
-                                            {r.emoji.clone()}
-                                            " "
-                                            <span class="count">{r.users.len()}</span>
-                                        </button>
-                                    }
-                                })
-                                .collect_view()}
-                        </div>
-                    }
-                })}
-            {(entry.replies > 0 && entry.reply_to.is_none())
-                .then(|| {
-                    let n = entry.replies;
-                    view! {
-                        <button class="replies" data-testid="replies" on:click=move |_| open_thread(state, id)>
-                            {if n == 1 { "1 reply".to_string() } else { format!("{n} replies") }}
-                        </button>
-                    }
-                })}
-            {(entry.delivery == Delivery::Pending && own)
-                .then(|| {
-                    view! {
-                        <Show when=move || state.connection.get() != Connection::Online>
-                            <p class="waiting" data-testid="waiting">
-                                "Waiting: will send when you are back online"
-                            </p>
-                        </Show>
-                    }
-                })}
-            {error
-                .map(|e| {
-                    view! {
-                        <p class="error" role="alert">
-                            "Not sent: " {e} " "
-                            <button class="retry" on:click=move |_| retry(state, id)>
-                                "Retry"
+            {move || {
+                let all = reactions.get();
+                (!all.is_empty())
+                    .then(|| {
+                        let on = committed.get();
+                        view! {
+                            <div class="reactions">
+                                {all
+                                    .into_iter()
+                                    .map(|r| {
+                                        let mine = me.as_ref().is_some_and(|me| r.users.contains(me));
+                                        let emoji = r.emoji.clone();
+                                        let react = react.clone();
+                                        view! {
+                                            <button
+                                                class="reaction"
+                                                class:mine=mine
+                                                data-testid="reaction"
+                                                data-emoji=r.emoji.clone()
+                                                title=r.users.join(", ")
+                                                aria-pressed=mine.to_string()
+                                                disabled=!on
+                                                on:click=move |_| react(emoji.clone())
+                                            >
+                                                {r.emoji.clone()}
+                                                " "
+                                                <span class="count">{r.users.len()}</span>
+                                            </button>
+                                        }
+                                    })
+                                    .collect_view()}
+                            </div>
+                        }
+                    })
+            }}
+            {move || {
+                let n = replies.get();
+                (n > 0 && !is_reply)
+                    .then(|| {
+                        view! {
+                            <button class="replies" data-testid="replies" on:click=move |_| open_thread(state, id)>
+                                {if n == 1 { "1 reply".to_string() } else { format!("{n} replies") }}
                             </button>
-                        </p>
-                    }
-                })}
+                        }
+                    })
+            }}
+            {move || {
+                (delivery.get() == Delivery::Pending && own)
+                    .then(|| {
+                        view! {
+                            <Show when=move || state.connection.get() != Connection::Online>
+                                <p class="waiting" data-testid="waiting">
+                                    "Waiting: will send when you are back online"
+                                </p>
+                            </Show>
+                        }
+                    })
+            }}
+            {move || match delivery.get() {
+                Delivery::Failed(e) => Some(view! {
+                    <p class="error" role="alert">
+                        "Not sent: " {e} " "
+                        <button class="retry" on:click=move |_| retry(state, id)>
+                            "Retry"
+                        </button>
+                    </p>
+                }),
+                _ => None,
+            }}
+            <Show when=move || {
+                state.connection.get() != Connection::Online
+                    && state.timeline.with(|t| t.pending_changes().iter().any(|c| c.message_id == id))
+            }>
+                <p class="waiting" data-testid="change-waiting">
+                    "Your change will be sent when you are back online"
+                </p>
+            </Show>
         </li>
     }
     .into_any()
@@ -1031,15 +1080,7 @@ fn EditBox(state: ChatState, id: MessageId, body: String, editing: RwSignal<bool
             Ok(parsed) => {
                 let new_body = parsed.to_string();
                 close();
-                change(
-                    state,
-                    id,
-                    crate::api::ChangeRequest::Edit { body: new_body.clone() },
-                    move |e| {
-                        e.body = new_body;
-                        e.edited = true;
-                    },
-                );
+                change(state, id, crate::api::ChangeRequest::Edit { body: new_body });
             }
             Err(e) => error.set(Some(e.to_string())),
         }
@@ -1080,36 +1121,18 @@ fn moderates(state: ChatState) -> bool {
     })
 }
 
-fn toggle_reaction(entry: &mut Entry, emoji: &str, me: &str, on: bool) {
-    match entry.reactions.iter_mut().find(|r| r.emoji == emoji) {
-        Some(r) if on && !r.users.iter().any(|u| u == me) => r.users.push(me.to_owned()),
-        Some(r) if !on => r.users.retain(|u| u != me),
-        Some(_) => {}
-        None if on => entry.reactions.push(parley::Reaction {
-            emoji: emoji.to_owned(),
-            users: vec![me.to_owned()],
-        }),
-        None => {}
-    }
-    entry.reactions.retain(|r| !r.users.is_empty());
-}
-
-/// Changes a message at once on screen and asks the server; a refusal is shown above the composer.
-fn change(
-    state: ChatState,
-    id: MessageId,
-    request: crate::api::ChangeRequest,
-    preview: impl FnOnce(&mut Entry) + 'static,
-) {
+/// Changes a message at once on screen, keeps the change until the server has it, and
+/// asks the server; a refusal is shown above the composer.
+fn change(state: ChatState, id: MessageId, request: crate::api::ChangeRequest) {
     state.notice.set(None);
     #[cfg(feature = "browser")]
     leptos::task::spawn_local(async move {
-        if let Err(e) = crate::client::live::change(state, id, request, preview).await {
+        if let Err(e) = crate::client::live::change(state, id, request).await {
             state.notice.set(Some(e));
         }
     });
     #[cfg(not(feature = "browser"))]
-    let _ = (id, request, preview);
+    let _ = (id, request);
 }
 
 /// Fetches and shows the earlier versions of an edited message (or hides them).
@@ -1632,8 +1655,18 @@ pub(crate) fn open_thread(state: ChatState, root: MessageId) {
 /// A thread beside the channel: its root, quoted, then its replies and a composer for more.
 #[component]
 fn ThreadPanel(state: ChatState, root: MessageId, hydrated: RwSignal<bool>) -> impl IntoView {
-    let root_entry = move || state.timeline.with(|t| t.get(root).cloned());
-    let replies = move || state.timeline.with(|t| t.thread(root).cloned().collect::<Vec<_>>());
+    let replies = Memo::new(move |_| state.timeline.with(|t| t.thread(root).cloned().collect::<Vec<_>>()));
+    let by_id = Memo::new(move |_| {
+        state.timeline.with(|t| {
+            t.get(root)
+                .into_iter()
+                .chain(t.thread(root))
+                .map(|e| (e.message_id, e.clone()))
+                .collect::<HashMap<_, _>>()
+        })
+    });
+    // Its author, while it is here (an erased account's root is drawn anew).
+    let root_shown = Memo::new(move |_| by_id.with(|m| m.get(&root).map(|e| e.author.clone())));
     crate::ui::threads::mark_read_while_open(state, root);
     view! {
         <aside class="thread" data-testid="thread" aria-label="Thread">
@@ -1646,11 +1679,13 @@ fn ThreadPanel(state: ChatState, root: MessageId, hydrated: RwSignal<bool>) -> i
             </header>
             <div class="thread-body">
                 {move || {
-                    root_entry()
+                    root_shown
+                        .get()
+                        .and_then(|_| by_id.with_untracked(|m| m.get(&root).cloned()))
                         .map(|entry| {
                             view! {
                                 <ol class="messages thread-root" data-testid="thread-root">
-                                    <MessageItem entry state />
+                                    <MessageItem entry=following(by_id, entry) state />
                                 </ol>
                             }
                         })
@@ -1660,14 +1695,27 @@ fn ThreadPanel(state: ChatState, root: MessageId, hydrated: RwSignal<bool>) -> i
                     data-testid="thread-replies"
                     on:keydown=|ev| crate::ui::keys::list_keydown(&ev)
                 >
-                    <For each=replies key=|e: &Entry| e.clone() let:entry>
-                        <MessageItem entry state />
+                    <For each=move || replies.get() key=|e: &Entry| (e.message_id, e.author.clone()) let:entry>
+                        <MessageItem entry=following(by_id, entry) state />
                     </For>
                 </ol>
             </div>
             <Composer state hydrated reply_to=Some(root) />
         </aside>
     }
+}
+
+/// A line's message as it changes, found by its id in `by_id`; the last copy seen while
+/// the line is on its way out.
+fn following(by_id: Memo<HashMap<MessageId, Entry>>, first: Entry) -> Signal<Entry> {
+    let id = first.message_id;
+    Memo::new(move |last: Option<&Entry>| {
+        by_id
+            .with(|m| m.get(&id).cloned())
+            .or_else(|| last.cloned())
+            .unwrap_or_else(|| first.clone())
+    })
+    .into()
 }
 
 fn retry(state: ChatState, message_id: MessageId) {

@@ -23,9 +23,17 @@ pub fn EmojiPicker(on_pick: Callback<String>, on_close: Callback<()>) -> impl In
     let tone = RwSignal::new(crate::client::emoji::tone());
     let recent = crate::client::emoji::recent();
     let field = NodeRef::<leptos::html::Input>::new();
+    let root = NodeRef::<leptos::html::Div>::new();
     Effect::new(move |_| {
         if let Some(field) = field.get() {
             let _ = field.focus();
+        }
+        // Opened at the foot of the messages: the list scrolls so all of it shows.
+        #[cfg(feature = "browser")]
+        if let Some(root) = root.get() {
+            let options = web_sys::ScrollIntoViewOptions::new();
+            options.set_block(web_sys::ScrollLogicalPosition::Nearest);
+            root.scroll_into_view_with_scroll_into_view_options(&options);
         }
     });
     let pick = move |emoji: String| {
@@ -136,6 +144,7 @@ pub fn EmojiPicker(on_pick: Callback<String>, on_close: Callback<()>) -> impl In
     view! {
         <div
             class="emoji-picker"
+            node_ref=root
             role="dialog"
             aria-label="Choose an emoji"
             data-testid="emoji-picker"

@@ -22,7 +22,8 @@ pub fn toggle(state: ChatState, channel: ChannelId, id: MessageId) {
     set(on);
     state.notice.set(None);
     spawn_local(async move {
-        if let Err(e) = crate::api::save_message(channel, id, on).await {
+        use crate::client::settings::{Toggle, set as ask};
+        if let Err(e) = ask(Toggle::Save { channel, message: id }, on).await {
             set(!on);
             state.notice.set(Some(e.to_string()));
         }

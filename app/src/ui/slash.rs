@@ -37,7 +37,7 @@ pub async fn run(state: ChatState, command: Slash) -> Result<Option<String>, Str
         Slash::Mute => {
             let channel = state.channel.get_untracked();
             let now = !state.unreads.with_untracked(|u| u.muted(channel));
-            crate::api::mute_channel(channel, now)
+            crate::client::settings::set(crate::client::settings::Toggle::Mute { channel }, now)
                 .await
                 .map_err(|e| e.to_string())?;
             state.unreads.update(|u| u.set_muted(channel, now));

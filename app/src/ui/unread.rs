@@ -77,7 +77,8 @@ pub fn MuteButton(state: ChatState) -> impl IntoView {
         let now = !muted();
         state.unreads.update(|u| u.set_muted(channel, now));
         spawn_local(async move {
-            if let Err(e) = crate::api::mute_channel(channel, now).await {
+            use crate::client::settings::{Toggle, set as ask};
+            if let Err(e) = ask(Toggle::Mute { channel }, now).await {
                 state.unreads.update(|u| u.set_muted(channel, !now));
                 state.notice.set(Some(format!("Could not change notifications: {e}")));
             }

@@ -113,15 +113,19 @@ pub fn WebhooksDialog(space: SpaceId, open: RwSignal<bool>) -> impl IntoView {
                 <ul class="webhook-list">
                     <For each=move || list.get() key=|w: &WebhookView| w.clone() let:hook>
                         {
-                            let (retry, skip, delete, replay) = (
+                            let (retry, skip, delete, replay, pause) = (
+                                hook.webhook_id.clone(),
                                 hook.webhook_id.clone(),
                                 hook.webhook_id.clone(),
                                 hook.webhook_id.clone(),
                                 hook.webhook_id.clone(),
                             );
+                            let paused = hook.paused;
                             let from = RwSignal::new(String::new());
                             let state = if hook.dead {
                                 "parked"
+                            } else if hook.paused {
+                                "paused"
                             } else if hook.failures > 0 {
                                 "retrying"
                             } else {
@@ -196,6 +200,16 @@ pub fn WebhooksDialog(space: SpaceId, open: RwSignal<bool>) -> impl IntoView {
                                                 "Replay"
                                             </button>
                                         </form>
+                                        <button
+                                            class="link"
+                                            data-testid="webhook-pause"
+                                            on:click=move |_| {
+                                                let action = if paused { WebhookAction::Resume } else { WebhookAction::Pause };
+                                                act(pause.clone(), action)
+                                            }
+                                        >
+                                            {if paused { "Resume" } else { "Pause" }}
+                                        </button>
                                         <button
                                             class="link"
                                             data-testid="webhook-delete"

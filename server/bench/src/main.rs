@@ -381,8 +381,10 @@ fn post_frame(channel: ChannelId, body: String) -> (MessageId, Message) {
 
 /// Subscribes and reads until caught up; returns the stream.
 async fn subscribe(sink: &mut Sink, source: &mut Source, channel: ChannelId, after: Position) -> anyhow::Result<u64> {
-    sink.send(Message::text(ClientFrame::Subscribe { channel, after }.to_json()))
-        .await?;
+    sink.send(Message::text(
+        ClientFrame::Subscribe { channel, after, id: 0 }.to_json(),
+    ))
+    .await?;
     let mut events = 0;
     while let Some(message) = source.next().await {
         if let Message::Text(text) = message? {

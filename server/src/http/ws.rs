@@ -1,6 +1,7 @@
 //! The WebSocket door. A client subscribes to a channel with the last position it has
 //! applied; it gets every later event of that channel exactly once, in log order: first
-//! from the store (catch-up), then live from the dispatcher. It may also post messages.
+//! from the store (catch-up), then live from the dispatcher. The same goes for a space's
+//! topics, subscribed to by pattern. It may also post messages.
 //! Each socket has a bounded outbox: a client that stops reading only delays itself.
 //! The handshake must come from an allowed Origin and carry a session; the socket closes
 //! when that session signs out. A socket's posts are stored in the order it sent them, and
@@ -16,6 +17,7 @@ use futures::{SinkExt, StreamExt};
 use parley::DomainError;
 use parley::api::PostRequest;
 use parley::protocol::{ClientFrame, MAX_FRAME_BYTES, ServerFrame};
+use parley::topic;
 use parley::{ChannelId, Position, SpaceId};
 use parley_engine::auth;
 use parley_engine::engine::{AccessLost, Engine, EngineError, Session};
@@ -124,6 +126,11 @@ fn frame_message(frame: &ServerFrame) -> Message {
     Message::Text(frame.to_json().into())
 }
 
+/// Hands a frame to the socket's writer, waiting for room; an error once the socket closed.
+async fn deliver(out: &mpsc::Sender<Message>, message: Message) -> Result<(), String> {
+    out.send(message).await.map_err(|_| "socket closed".to_string())
+}
+
 /// Serves one socket of `session`'s until it closes: `sink` takes the frames sent to the
 /// client, `stream` gives the client's. Generic, so the socket's logic runs without a
 /// server (a pair of channels in a test).
@@ -184,6 +191,8 @@ where
     let mut access_lost = engine.access_lost();
     let lookups = lookups();
     let mut follows: HashMap<ChannelId, Follow> = HashMap::new();
+    // Topic subscriptions, by space and pattern.
+    let mut topics: HashMap<(SpaceId, String), AbortHandle> = HashMap::new();
     // Channels watched for new messages (unread badges), and this user's own events.
     let mut watches: HashMap<ChannelId, Follow> = HashMap::new();
     let mut personal = engine.hub().personal(session.me.user_id);
@@ -244,6 +253,15 @@ where
                     // once a minute here): a stranger's change never makes every socket read
                     // them again (the client asks for profiles afresh when it opens, and a
                     // new contact's come then).
+                    // A bot's: for the members of its space (a question of the log state's
+                    // cached space, no read), whatever the contacts say.
+                    Ok(profile) if profile.space.is_some() => {
+                        if let Some(space) = profile.space
+                            && engine.is_member_of(&session.me, space).await
+                        {
+                            let _ = out.try_send(Message::Text(profile.full.clone()));
+                        }
+                    }
                     Ok(profile) if profile.public.is_none() => {
                         // Only for those who knew the name: as known before the change (a
                         // deleted account is nobody's contact once it is folded).
@@ -305,6 +323,9 @@ where
                     break;
                 }
                 let _ = revoke(&engine, &session, &mut watches, lost, None).await;
+                if revoke_topics(&engine, &session, &mut topics, lost, &out).await.is_err() {
+                    break;
+                }
                 continue;
             }
             Next::Frame(message) => message,
@@ -316,6 +337,7 @@ where
                 let mut channels = Channels {
                     follows: &mut follows,
                     watches: &mut watches,
+                    topics: &mut topics,
                     lookups: &lookups,
                 };
                 on_frame(
@@ -343,6 +365,9 @@ where
     }
     for follow in follows.values().chain(watches.values()) {
         follow.task.abort();
+    }
+    for task in topics.values() {
+        task.abort();
     }
     if let Some(poster) = &posting.poster {
         poster.abort();
@@ -442,10 +467,12 @@ struct Follow {
 /// a client that does not behave.
 const TYPING_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 
-/// The channels a socket follows (every event) and watches (new messages only).
+/// The channels a socket follows (every event) and watches (new messages only), and the
+/// topics it subscribed to.
 struct Channels<'a> {
     follows: &'a mut HashMap<ChannelId, Follow>,
     watches: &'a mut HashMap<ChannelId, Follow>,
+    topics: &'a mut HashMap<(SpaceId, String), AbortHandle>,
     lookups: &'a Lookups,
 }
 
@@ -486,6 +513,42 @@ async fn revoke(
     Ok(())
 }
 
+/// Ends the topic subscriptions of a space this user left or was removed from, and says so.
+/// With no details (the notices lagged), asks again for every one.
+async fn revoke_topics(
+    engine: &Engine,
+    session: &Session,
+    topics: &mut HashMap<(SpaceId, String), AbortHandle>,
+    lost: Option<AccessLost>,
+    out: &mpsc::Sender<Message>,
+) -> Result<(), mpsc::error::SendError<Message>> {
+    let mut ended = Vec::new();
+    for (space, pattern) in topics.keys() {
+        let gone = match lost {
+            Some(lost) if lost.user.is_some_and(|user| user != session.me.user_id) => false,
+            Some(AccessLost { space: Some(lost), .. }) => lost == *space,
+            Some(_) => false,
+            None => engine.topic_streams(&session.me, *space, pattern).await.is_err(),
+        };
+        if gone {
+            ended.push((*space, pattern.clone()));
+        }
+    }
+    for key in ended {
+        if let Some(task) = topics.remove(&key) {
+            task.abort();
+        }
+        let (space, pattern) = key;
+        let frame = ServerFrame::TopicsRefused {
+            space,
+            pattern,
+            error: "you are no longer a member of this space".into(),
+        };
+        out.send(frame_message(&frame)).await?;
+    }
+    Ok(())
+}
+
 async fn on_frame(
     text: &str,
     engine: &Arc<Engine>,
@@ -503,7 +566,7 @@ async fn on_frame(
         }
     };
     match frame {
-        ClientFrame::Subscribe { channel, after } => {
+        ClientFrame::Subscribe { channel, after, id } => {
             if !follows.contains_key(&channel) && follows.len() >= MAX_SUBSCRIPTIONS {
                 return Some(ServerFrame::Refused {
                     channel,
@@ -527,7 +590,7 @@ async fn on_frame(
             if let Some(previous) = follows.remove(&channel) {
                 previous.task.abort();
             }
-            let task = tokio::spawn(follow(engine.clone(), channel, after, out.clone()));
+            let task = tokio::spawn(follow(engine.clone(), channel, after, id, out.clone()));
             follows.insert(
                 channel,
                 Follow {
@@ -614,6 +677,46 @@ async fn on_frame(
             (!refused.is_empty()).then(|| ServerFrame::Error {
                 error: format!("no such channel: {}", refused.join(", ")),
             })
+        }
+        ClientFrame::SubscribeTopics { space, pattern, after } => {
+            let topics = &mut *channels.topics;
+            let refused = |pattern: String, error: String| Some(ServerFrame::TopicsRefused { space, pattern, error });
+            let pattern = match topic::valid_pattern(&pattern) {
+                Ok(valid) => valid,
+                Err(e) => return refused(pattern, e.to_string()),
+            };
+            let key = (space, pattern.clone());
+            if !topics.contains_key(&key) && topics.len() >= topic::MAX_SUBSCRIPTIONS {
+                let error = format!(
+                    "at most {} topic subscriptions per connection",
+                    topic::MAX_SUBSCRIPTIONS
+                );
+                return refused(pattern, error);
+            }
+            pace(channels.lookups, 1).await;
+            // Members and bots of the space only; to anyone else it does not exist.
+            if let Err(e) = engine.topic_streams(&session.me, space, &pattern).await {
+                let error = match e {
+                    EngineError::Domain(DomainError::NoSuchSpace | DomainError::NotAMember) => {
+                        "no such space".to_owned()
+                    }
+                    other => other.user_message(),
+                };
+                return refused(pattern, error);
+            }
+            if let Some(previous) = topics.remove(&key) {
+                previous.abort();
+            }
+            let task = follow_topics(engine.clone(), session.me.clone(), space, pattern, after, out.clone());
+            topics.insert(key, tokio::spawn(task).abort_handle());
+            None
+        }
+        ClientFrame::UnsubscribeTopics { space, pattern } => {
+            let key = (space, topic::valid_pattern(&pattern).unwrap_or(pattern));
+            if let Some(task) = channels.topics.remove(&key) {
+                task.abort();
+            }
+            None
         }
         ClientFrame::Typing { channel } => {
             // Only into a channel this socket follows (so membership was checked), and at
@@ -744,7 +847,8 @@ async fn answer_posts(
 
 /// Sends one channel's events after `after` to the socket: catch-up, then live.
 /// Live events at or below the last position sent are skipped, so none comes twice.
-async fn follow(engine: Arc<Engine>, channel: ChannelId, after: Position, out: mpsc::Sender<Message>) {
+/// `id` is the client's name for this subscription, echoed in its `CaughtUp`.
+async fn follow(engine: Arc<Engine>, channel: ChannelId, after: Position, id: u64, out: mpsc::Sender<Message>) {
     let result: Result<(), String> = async {
         // Subscribe before reading the store, so nothing committed in between is missed.
         let mut live = engine.hub().subscribe(channel);
@@ -752,10 +856,9 @@ async fn follow(engine: Arc<Engine>, channel: ChannelId, after: Position, out: m
         let caught_up = ServerFrame::CaughtUp {
             channel,
             position: last,
+            id,
         };
-        out.send(frame_message(&caught_up))
-            .await
-            .map_err(|_| "socket closed".to_string())?;
+        deliver(&out, frame_message(&caught_up)).await?;
         loop {
             match live.recv().await {
                 // Someone typing: best effort, never waits for a slow socket.
@@ -763,9 +866,7 @@ async fn follow(engine: Arc<Engine>, channel: ChannelId, after: Position, out: m
                     let _ = out.try_send(Message::Text(dispatch.frame.clone()));
                 }
                 Ok(dispatch) if dispatch.position > last => {
-                    out.send(Message::Text(dispatch.frame.clone()))
-                        .await
-                        .map_err(|_| "socket closed".to_string())?;
+                    deliver(&out, Message::Text(dispatch.frame.clone())).await?;
                     metrics::counter!(parley_engine::metrics::DELIVERIES).increment(1);
                     last = dispatch.position;
                 }
@@ -783,6 +884,89 @@ async fn follow(engine: Arc<Engine>, channel: ChannelId, after: Position, out: m
     if let Err(error) = result {
         tracing::debug!(%channel, %error, "subscription ended");
     }
+}
+
+/// Sends the events of the space's topics that `pattern` matches after `after`: catch-up,
+/// then live, each once. Ends (and says why) when the user may no longer read them.
+async fn follow_topics(
+    engine: Arc<Engine>,
+    me: parley_app::api::Me,
+    space: SpaceId,
+    pattern: String,
+    after: Position,
+    out: mpsc::Sender<Message>,
+) {
+    let result: Result<(), String> = async {
+        // Subscribe before reading the store, so nothing committed in between is missed.
+        let mut live = engine.hub().subscribe_topics(space);
+        let mut last = topics_catch_up(&engine, &me, space, &pattern, after, &out).await?;
+        let caught_up = ServerFrame::TopicsCaughtUp {
+            space,
+            pattern: pattern.clone(),
+            position: last,
+        };
+        deliver(&out, frame_message(&caught_up)).await?;
+        loop {
+            match live.recv().await {
+                Ok(dispatch) if dispatch.event.position > last && topic::matches(&pattern, &dispatch.topic) => {
+                    let frame = ServerFrame::TopicEvent {
+                        space,
+                        pattern: pattern.clone(),
+                        event: Box::new((*dispatch.event).clone()),
+                    };
+                    deliver(&out, frame_message(&frame)).await?;
+                    last = dispatch.event.position;
+                }
+                Ok(_) => {}
+                Err(RecvError::Lagged(_)) => {
+                    metrics::counter!(parley_engine::metrics::RESYNCS).increment(1);
+                    last = topics_catch_up(&engine, &me, space, &pattern, last, &out).await?;
+                }
+                Err(RecvError::Closed) => return Ok(()),
+            }
+        }
+    }
+    .await;
+    if let Err(error) = result {
+        tracing::debug!(%space, %pattern, %error, "topic subscription ended");
+        let frame = ServerFrame::TopicsRefused { space, pattern, error };
+        let _ = out.try_send(frame_message(&frame));
+    }
+}
+
+/// Sends the stored events of the matching topics after `last`, up to what is projected.
+async fn topics_catch_up(
+    engine: &Engine,
+    me: &parley_app::api::Me,
+    space: SpaceId,
+    pattern: &str,
+    mut last: Position,
+    out: &mpsc::Sender<Message>,
+) -> Result<Position, String> {
+    let streams = engine
+        .topic_streams(me, space, pattern)
+        .await
+        .map_err(|e| e.user_message())?;
+    let up_to = engine.hub().projected();
+    while last < up_to {
+        let (page, reached) = engine
+            .store()
+            .read_streams(&streams, last, up_to, CATCH_UP_PAGE)
+            .await
+            .map_err(|e| e.to_string())?;
+        for event in page {
+            let frame = ServerFrame::TopicEvent {
+                space,
+                pattern: pattern.to_owned(),
+                event: Box::new(event),
+            };
+            deliver(out, frame_message(&frame)).await?;
+        }
+        // Every event of these topics up to `reached` is sent: live ones at or below it
+        // are skipped.
+        last = reached;
+    }
+    Ok(last)
 }
 
 /// Tells the socket of each new message in `channel`, best effort: a badge that misses
@@ -824,9 +1008,7 @@ async fn catch_up(
             .map_err(|e| e.to_string())?;
         for event in &page {
             let frame: Utf8Bytes = event_frame(channel, event);
-            out.send(Message::Text(frame))
-                .await
-                .map_err(|_| "socket closed".to_string())?;
+            deliver(out, Message::Text(frame)).await?;
             last = event.position;
         }
         if page.len() < CATCH_UP_PAGE as usize {

@@ -356,6 +356,7 @@ async fn a_bot_reads_and_posts_through_the_socket_with_its_token_until_it_is_rot
         .send(&ClientFrame::Subscribe {
             channel: ChannelId::GENERAL,
             after: parley::Position::ZERO,
+            id: 0,
         })
         .await;
     loop {
@@ -388,4 +389,26 @@ async fn a_restarted_server_still_knows_its_bots() {
     let app = app.rebuilt().await;
     assert_eq!(rest_post(&app, &token, ChannelId::GENERAL, "lobby?").await, 404);
     assert_eq!(rest_post(&app, &token, general, "still at work").await, 201);
+}
+
+#[tokio::test]
+async fn a_bots_profile_goes_live_to_its_space_marked_bot_and_to_nobody_else() {
+    let app = spawn_app().await;
+    let (ada, eve) = (app.sign_up("ada").await, app.sign_up("eve").await);
+    let space = create_space(&app, &ada, "Team").await;
+    let mut member = app.socket_as(&ada).await;
+    let mut stranger = app.socket_as(&eve).await;
+    let args = json!({ "space": space.space_id, "username": "helper-bot", "name": "Helper" });
+    answered(app.call_as(&ada.http, "create_bot", args).await).await;
+    loop {
+        match member.next().await {
+            parley::protocol::ServerFrame::Profile { person } if person.username == "helper-bot" => {
+                assert!(person.bot, "a bot's live profile says it is one: {person:?}");
+                break;
+            }
+            _ => {}
+        }
+    }
+    // A stranger (who could meet a person in the lobby) is not told of it.
+    stranger.expect_silence(300).await;
 }

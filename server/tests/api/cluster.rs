@@ -456,6 +456,7 @@ async fn an_account_deleted_through_one_node_is_forgotten_by_another() {
     his.send(&parley::protocol::ClientFrame::Subscribe {
         channel: ChannelId::GENERAL,
         after: Position::ZERO,
+        id: 0,
     })
     .await;
     let mut seen = String::new();

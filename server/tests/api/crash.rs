@@ -224,6 +224,7 @@ async fn follow_until_killed(base: &str, cookie: &str, cursor: Position) -> Vec<
     let subscribe = ClientFrame::Subscribe {
         channel: ChannelId::GENERAL,
         after: cursor,
+        id: 0,
     };
     if socket.send(Message::text(subscribe.to_json())).await.is_err() {
         return seen;

@@ -92,6 +92,7 @@ async fn websocket_refuses_bad_frames_and_stays_open() {
         .send(&ClientFrame::Subscribe {
             channel: ChannelId::new(),
             after: Position::ZERO,
+            id: 0,
         })
         .await;
     assert!(matches!(socket.next().await, ServerFrame::Refused { error, .. } if error == "no such channel"));

@@ -44,6 +44,7 @@ async fn every_door(app: &TestApp, user: &User, token: &str, channels: &[Channel
             .send(&parley::protocol::ClientFrame::Subscribe {
                 channel: *channel,
                 after: Position::ZERO,
+                id: 0,
             })
             .await;
         loop {

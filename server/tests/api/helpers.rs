@@ -511,7 +511,7 @@ impl Socket {
 
     /// Subscribes and collects the positions of the message events sent until caught up.
     pub async fn subscribe(&mut self, channel: ChannelId, after: Position) -> (Vec<Position>, Position) {
-        self.send(&ClientFrame::Subscribe { channel, after }).await;
+        self.send(&ClientFrame::Subscribe { channel, after, id: 0 }).await;
         let mut positions = Vec::new();
         loop {
             match self.next().await {

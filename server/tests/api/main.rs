@@ -13,6 +13,7 @@ mod commands;
 mod crash;
 mod doors;
 mod erasure;
+mod example_bot;
 mod export;
 mod files;
 mod helpers;

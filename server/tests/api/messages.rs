@@ -253,3 +253,57 @@ async fn replies_go_in_their_roots_thread_which_counts_them() {
     let app = app.rebuilt().await;
     assert_eq!(app.read_model_dump().await, live);
 }
+
+#[tokio::test]
+async fn a_change_sent_again_with_its_id_is_stored_once_and_answered_with_the_first_position() {
+    let app = spawn_app().await;
+    let (id, _) = app.post("to go").await;
+    let change_id = MessageId::new();
+    let args = json!({
+        "channel": ChannelId::GENERAL,
+        "message_id": id,
+        "change": { "type": "delete" },
+        "change_id": change_id,
+    });
+    let first: Option<Position> = app.call("change_message", args.clone()).await.json().await.unwrap();
+    // The answer was lost; the browser sends it again (the message is deleted by now).
+    let again = app.call("change_message", args).await;
+    assert_eq!(again.status(), 200, "a resend is not refused as a second delete");
+    let again: Option<Position> = again.json().await.unwrap();
+    assert!(first.is_some());
+    assert_eq!(first, again);
+    let page = app.log_page(json!({ "event_type": "MessageDeleted" })).await;
+    assert_eq!(page.events.len(), 1, "stored once");
+
+    // A reaction already there needs nothing stored: no position, no event.
+    let (other, _) = app.post("to react to").await;
+    let react = |change_id: MessageId| {
+        json!({
+            "channel": ChannelId::GENERAL,
+            "message_id": other,
+            "change": { "type": "react", "emoji": "🎉", "on": true },
+            "change_id": change_id,
+        })
+    };
+    let stored: Option<Position> = app
+        .call("change_message", react(MessageId::new()))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(stored.is_some());
+    let nothing: Option<Position> = app
+        .call("change_message", react(MessageId::new()))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(nothing, None);
+    assert_eq!(
+        app.log_page(json!({ "event_type": "ReactionAdded" }))
+            .await
+            .events
+            .len(),
+        1
+    );
+}

@@ -102,6 +102,7 @@ async fn a_private_channel_is_for_those_added_only_on_every_door() {
         .send(&ClientFrame::Subscribe {
             channel: secret,
             after: Position::ZERO,
+            id: 0,
         })
         .await;
     assert!(

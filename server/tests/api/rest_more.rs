@@ -1,4 +1,4 @@
-//! The REST door for what a bot does beyond posting, each answer checked against the OpenAPI document: editing, deleting and reacting to messages, reading a thread, listing spaces, making a channel, a channel's people, and its topic; refusals in the one error shape that change nothing.
+//! The REST door for what a bot does beyond posting, each answer checked against the OpenAPI document: editing, deleting and reacting to messages, reading a thread, listing spaces, making and archiving a channel, a channel's people, and its topic; refusals in the one error shape that change nothing.
 
 use crate::helpers::{TestApp, User, spawn_app};
 use crate::rest::{conforms, create_token, openapi, response_schema};
@@ -296,6 +296,44 @@ async fn spaces_channels_their_people_and_topics_through_rest() {
         .cloned()
         .unwrap();
     assert_eq!(general_now["topic"], json!("Deploys at 10:00"));
+
+    // Archiving: a member or the bot may not; the admin may, once; then nothing is posted.
+    let archive_path = "/api/v1/channels/{channel_id}/archive";
+    let archive = format!("/api/v1/channels/{general}/archive");
+    for token in [&bob_token, &bot] {
+        let refused = call(&app, "POST", &archive, token, None).await;
+        assert_eq!(refused.0, 403, "{}", refused.1);
+        documented(&doc, archive_path, "post", &refused);
+    }
+    let archived = call(&app, "POST", &archive, &ada_token, None).await;
+    assert_eq!(archived.0, 204, "{}", archived.1);
+    let again = call(&app, "POST", &archive, &ada_token, None).await;
+    assert_eq!(again.0, 400, "{}", again.1);
+    documented(&doc, archive_path, "post", &again);
+    let post = json!({ "body": "still here?" });
+    let refused = call(
+        &app,
+        "POST",
+        &format!("/api/v1/channels/{general}/messages"),
+        &bot,
+        Some(post),
+    )
+    .await;
+    assert_eq!(refused.0, 400, "{}", refused.1);
+    assert!(
+        refused.1["error"]["message"].as_str().unwrap().contains("archived"),
+        "{}",
+        refused.1
+    );
+    let hidden = call(
+        &app,
+        "POST",
+        &format!("/api/v1/channels/{ops}/archive"),
+        &bob_token,
+        None,
+    )
+    .await;
+    assert_eq!(hidden.0, 404, "a private channel Bob is not in does not exist for him");
 }
 
 #[tokio::test]

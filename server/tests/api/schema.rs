@@ -120,6 +120,7 @@ async fn channels_stored_at_schema_version_one_are_read_as_todays_events_everywh
         .send(&ClientFrame::Subscribe {
             channel: direct,
             after: Position(0),
+            id: 0,
         })
         .await;
     let created = socket.next_event().await;

@@ -126,6 +126,7 @@ async fn every_door_refuses_a_non_member_even_with_the_right_ids() {
         .send(&ClientFrame::Subscribe {
             channel,
             after: Position::ZERO,
+            id: 0,
         })
         .await;
     assert!(matches!(socket.next().await, ServerFrame::Refused { error, .. } if error == "no such channel"));
@@ -379,6 +380,7 @@ async fn direct_conversations_admit_their_people_only() {
         .send(&ClientFrame::Subscribe {
             channel: dm.channel_id,
             after: Position::ZERO,
+            id: 0,
         })
         .await;
     assert!(matches!(socket.next().await, ServerFrame::Refused { error, .. } if error == "no such channel"));

@@ -225,3 +225,47 @@ async fn the_same_client_message_id_sent_concurrently_is_stored_once() {
         .unwrap();
     assert_eq!(next.stream_version, results[0].stream_version + 1);
 }
+
+#[tokio::test]
+async fn several_streams_are_read_in_log_order_a_bounded_page_at_a_time_with_nothing_missed() {
+    let app = spawn_app().await;
+    let store = app.engine.store();
+    let (a, b, other) = (ChannelId::new(), ChannelId::new(), ChannelId::new());
+    let start = store.head().await.unwrap();
+    // Interleaved: a gets 7 events, b 3, and a stream not asked for 5.
+    let mut wanted = Vec::new();
+    for i in 0..15 {
+        let channel = match i % 3 {
+            0 if i < 9 => b,
+            0 => other,
+            1 | 2 if i % 5 == 4 => other,
+            _ => a,
+        };
+        let appended = store
+            .append(
+                channel.stream(),
+                ExpectedVersion::Any,
+                vec![posted(channel, MessageId::new(), "x")],
+            )
+            .await
+            .unwrap();
+        if channel != other {
+            wanted.push(appended.first);
+        }
+    }
+    let up_to = store.head().await.unwrap();
+    let streams = [a.stream(), b.stream()];
+    // Pages of at most 2 a stream: each page is complete up to where it says.
+    let (mut got, mut after, mut pages) = (Vec::new(), start, 0);
+    while after < up_to {
+        let (page, reached) = store.read_streams(&streams, after, up_to, 2).await.unwrap();
+        assert!(reached > after, "a page made no progress");
+        assert!(page.len() <= 2 * streams.len());
+        assert!(page.iter().all(|e| e.position > after && e.position <= reached));
+        got.extend(page.iter().map(|e| e.position));
+        after = reached;
+        pages += 1;
+    }
+    assert_eq!(got, wanted, "every event of the two streams once, in log order");
+    assert!(pages > 1, "the streams fit in one page; the test shows no paging");
+}

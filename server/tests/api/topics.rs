@@ -1,14 +1,15 @@
-//! Topics through REST: made by a space's admins with a JSON Schema, published to by any member or bot with a token (idempotent by the producer's id, checked against the schema, refused with a reason), delivered to a webhook subscribed by pattern and to no other, and shown in the inspector; every answer checked against the OpenAPI document.
+//! Topics through REST and the socket: made by a space's admins with a JSON Schema, published to by any member or bot with a token (idempotent by the producer's id, checked against the schema, refused with a reason), delivered to a webhook subscribed by pattern and to no other (held while it is paused), to a socket subscribed by pattern from its offset, and shown in the inspector; every answer checked against the OpenAPI document.
 
-use crate::helpers::spawn_app;
+use crate::helpers::{TestApp, User, spawn_app};
 use crate::rest::{conforms, create_token, openapi, response_schema};
 use crate::spaces::{create_space, invite, join};
 use crate::webhooks::Receiver;
-use parley::MessageId;
-use parley::api::BotSecret;
+use parley::api::{BotSecret, SpaceAction};
+use parley::protocol::{ClientFrame, ServerFrame};
+use parley::{MessageId, Position};
 use serde_json::{Value, json};
 
-async fn call(app: &crate::helpers::TestApp, method: &str, path: &str, token: &str, body: Value) -> (u16, Value) {
+async fn call(app: &TestApp, method: &str, path: &str, token: &str, body: Value) -> (u16, Value) {
     let http = reqwest::Client::new();
     let url = format!("http://{}{path}", app.addr);
     let request = if method == "GET" {
@@ -21,6 +22,40 @@ async fn call(app: &crate::helpers::TestApp, method: &str, path: &str, token: &s
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
+/// Ada's space "Ops" with Bob in it and Eve outside, and a token for each.
+struct Ops {
+    ada: User,
+    bob: User,
+    eve: User,
+    space: parley::api::SpaceView,
+    admin: String,
+    member: String,
+    outsider: String,
+}
+
+async fn ops(app: &TestApp) -> Ops {
+    let (ada, bob, eve) = (
+        app.sign_up("ada").await,
+        app.sign_up("bob").await,
+        app.sign_up("eve").await,
+    );
+    let space = create_space(app, &ada, "Ops").await;
+    let code = invite(app, &ada, space.space_id, None, None).await;
+    join(app, &bob, space.space_id, &code).await.unwrap();
+    let (_, admin) = create_token(app, &ada, "ops").await;
+    let (_, member) = create_token(app, &bob, "script").await;
+    let (_, outsider) = create_token(app, &eve, "script").await;
+    Ops {
+        ada,
+        bob,
+        eve,
+        space,
+        admin,
+        member,
+        outsider,
+    }
+}
+
 fn documented(doc: &Value, path: &str, method: &str, (status, answer): &(u16, Value)) {
     let schema = response_schema(doc, path, method, *status);
     conforms(answer, schema, doc, path).unwrap_or_else(|e| panic!("{e}"));
@@ -29,17 +64,15 @@ fn documented(doc: &Value, path: &str, method: &str, (status, answer): &(u16, Va
 #[tokio::test]
 async fn producers_publish_to_a_topic_and_a_pattern_subscription_gets_exactly_its_events() {
     let app = spawn_app().await;
-    let (ada, bob, eve) = (
-        app.sign_up("ada").await,
-        app.sign_up("bob").await,
-        app.sign_up("eve").await,
-    );
-    let space = create_space(&app, &ada, "Ops").await;
-    let code = invite(&app, &ada, space.space_id, None, None).await;
-    join(&app, &bob, space.space_id, &code).await.unwrap();
-    let (_, admin) = create_token(&app, &ada, "ops").await;
-    let (_, member) = create_token(&app, &bob, "script").await;
-    let (_, outsider) = create_token(&app, &eve, "script").await;
+    let Ops {
+        ada,
+        bob,
+        space,
+        admin,
+        member,
+        outsider,
+        ..
+    } = ops(&app).await;
     let args = json!({ "space": space.space_id, "username": "deployer", "name": "Deployer" });
     let bot: BotSecret = app.call_as(&ada.http, "create_bot", args).await.json().await.unwrap();
     let doc = openapi(&app).await;
@@ -173,4 +206,182 @@ async fn producers_publish_to_a_topic_and_a_pattern_subscription_gets_exactly_it
     let streams: Vec<String> = page.events.iter().map(|e| e.stream_id.clone()).collect();
     assert_eq!(streams.len(), 3);
     assert!(streams.iter().all(|s| s.starts_with("topic-")), "{streams:?}");
+}
+
+/// Publishes `data` to `topic` of the space as the token's holder; returns its position.
+async fn publish(app: &TestApp, space: parley::SpaceId, token: &str, topic: &str, data: Value) -> u64 {
+    let path = format!("/api/v1/spaces/{space}/topics/{topic}/events");
+    let (status, answer) = call(app, "POST", &path, token, json!({ "data": data })).await;
+    assert_eq!(status, 201, "{answer}");
+    answer["position"].as_u64().unwrap()
+}
+
+/// The next frames of `socket` until the topic subscription's catch-up ends: the events it
+/// got (their topic and data) and the position it caught up to.
+async fn topic_frames_until_caught_up(socket: &mut crate::helpers::Socket) -> (Vec<(String, Value)>, u64) {
+    let mut got = Vec::new();
+    loop {
+        match socket.next().await {
+            ServerFrame::TopicEvent { event, pattern, .. } => {
+                assert_eq!(pattern, "deploy.*");
+                let parley::Event::TopicPublished { topic, data, .. } = event.event else {
+                    panic!("not a topic's event: {event:?}");
+                };
+                got.push((topic, data));
+            }
+            ServerFrame::TopicsCaughtUp { position, .. } => return (got, position.0),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_socket_gets_a_patterns_topic_events_from_its_offset_then_live_each_once_and_only_in_its_space() {
+    let app = spawn_app().await;
+    let Ops {
+        ada,
+        bob,
+        eve,
+        space,
+        admin,
+        member,
+        outsider,
+    } = ops(&app).await;
+    let topics = format!("/api/v1/spaces/{}/topics", space.space_id);
+    for name in ["deploy.prod", "deploy.staging", "ci.build"] {
+        assert_eq!(
+            call(&app, "POST", &topics, &admin, json!({ "name": name })).await.0,
+            201
+        );
+    }
+    let s = space.space_id;
+    publish(&app, s, &admin, "deploy.prod", json!({ "v": 1 })).await;
+    publish(&app, s, &admin, "ci.build", json!({ "v": 2 })).await;
+    let second = publish(&app, s, &member, "deploy.staging", json!({ "v": 3 })).await;
+    publish(&app, s, &admin, "deploy.prod", json!({ "v": 4 })).await;
+
+    // From the start: the past of deploy.* in log order, then live.
+    let subscribe = |after: u64| ClientFrame::SubscribeTopics {
+        space: s,
+        pattern: "Deploy.*".into(),
+        after: Position(after),
+    };
+    let mut socket = app.socket_with_token(&member).await;
+    socket.send(&subscribe(0)).await;
+    let (past, caught_up) = topic_frames_until_caught_up(&mut socket).await;
+    let expected = [
+        ("deploy.prod".to_owned(), json!({ "v": 1 })),
+        ("deploy.staging".to_owned(), json!({ "v": 3 })),
+        ("deploy.prod".to_owned(), json!({ "v": 4 })),
+    ];
+    assert_eq!(past, expected);
+    publish(&app, s, &admin, "ci.build", json!({ "v": 5 })).await;
+    let live = publish(&app, s, &admin, "deploy.staging", json!({ "v": 6 })).await;
+    assert!(live > caught_up);
+    match socket.next().await {
+        ServerFrame::TopicEvent { event, .. } => assert_eq!(event.position.0, live),
+        other => panic!("expected the live event, got {other:?}"),
+    }
+    socket.expect_silence(200).await;
+
+    // Again from an offset: what came after it, nothing before, nothing twice.
+    let mut again = app.socket_with_token(&member).await;
+    again.send(&subscribe(second)).await;
+    let (past, _) = topic_frames_until_caught_up(&mut again).await;
+    let versions: Vec<&Value> = past.iter().map(|(_, data)| &data["v"]).collect();
+    assert_eq!(versions, [&json!(4), &json!(6)]);
+
+    // Refused with a reason: someone outside the space, or a bot of another space (as if
+    // it did not exist), a bad pattern. The connection stays open.
+    let elsewhere = create_space(&app, &eve, "Elsewhere").await;
+    let args = json!({ "space": elsewhere.space_id, "username": "other-bot", "name": "Other" });
+    let other_bot: BotSecret = app.call_as(&eve.http, "create_bot", args).await.json().await.unwrap();
+    for token in [&outsider, &other_bot.secret] {
+        let mut stranger = app.socket_with_token(token).await;
+        stranger.send(&subscribe(0)).await;
+        match stranger.next().await {
+            ServerFrame::TopicsRefused { error, .. } => assert_eq!(error, "no such space"),
+            other => panic!("an outsider got {other:?}"),
+        }
+        let path = format!("/api/v1/spaces/{s}/topics/deploy.prod/events");
+        let (status, _) = call(&app, "POST", &path, token, json!({ "data": { "v": 0 } })).await;
+        assert_eq!(status, 403, "an outsider published");
+    }
+    let bad = ClientFrame::SubscribeTopics {
+        space: s,
+        pattern: "deploy/prod".into(),
+        after: Position(0),
+    };
+    socket.send(&bad).await;
+    match socket.next().await {
+        ServerFrame::TopicsRefused { error, .. } => assert!(error.contains("pattern"), "{error}"),
+        other => panic!("a bad pattern got {other:?}"),
+    }
+    socket.send(&ClientFrame::Ping { nonce: 3 }).await;
+    assert_eq!(socket.next().await, ServerFrame::Pong { nonce: 3 });
+
+    // Removed from the space: the subscription ends, and says so; nothing more comes.
+    let remove = SpaceAction::Remove { member: bob.me.user_id };
+    crate::spaces::act(&app, &ada, s, remove).await.unwrap();
+    match socket.next().await {
+        ServerFrame::TopicsRefused { error, .. } => assert!(error.contains("no longer a member"), "{error}"),
+        other => panic!("after the removal got {other:?}"),
+    }
+    publish(&app, s, &admin, "deploy.prod", json!({ "v": 7 })).await;
+    socket.expect_silence(300).await;
+}
+
+#[tokio::test]
+async fn a_paused_webhook_holds_its_events_and_gets_them_all_when_resumed() {
+    let app = spawn_app().await;
+    let ada = app.sign_up("ada").await;
+    let space = create_space(&app, &ada, "Ops").await;
+    let (_, admin) = create_token(&app, &ada, "ops").await;
+    let doc = openapi(&app).await;
+    let topics = format!("/api/v1/spaces/{}/topics", space.space_id);
+    assert_eq!(
+        call(&app, "POST", &topics, &admin, json!({ "name": "ci.build" }))
+            .await
+            .0,
+        201
+    );
+    let receiver = Receiver::default();
+    let url = receiver.start().await;
+    let webhooks = format!("/api/v1/spaces/{}/webhooks", space.space_id);
+    let hook = json!({ "url": url, "event_types": ["ci.*"] });
+    let (status, made) = call(&app, "POST", &webhooks, &admin, hook).await;
+    assert_eq!(status, 201, "{made}");
+    let id = made["webhook"]["webhook_id"].as_str().unwrap().to_owned();
+    let actions = format!("{webhooks}/{id}/actions");
+    let actions_path = "/api/v1/spaces/{space_id}/webhooks/{webhook_id}/actions";
+
+    let paused = call(&app, "POST", &actions, &admin, json!({ "action": "pause" })).await;
+    assert_eq!(paused.0, 204, "{}", paused.1);
+    let listed = call(&app, "GET", &webhooks, &admin, Value::Null).await;
+    documented(&doc, "/api/v1/spaces/{space_id}/webhooks", "get", &listed);
+    assert_eq!(listed.1[0]["paused"], json!(true));
+    // The pause is in the log, for every node's deliverer.
+    let page = app.log_page(json!({ "event_type": "WebhookPaused" })).await;
+    assert_eq!(page.events.len(), 1);
+
+    for n in 1..=3 {
+        publish(&app, space.space_id, &admin, "ci.build", json!({ "n": n })).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    assert!(receiver.delivered().is_empty(), "a paused webhook delivered");
+
+    let bad = call(&app, "POST", &actions, &admin, json!({ "action": "explode" })).await;
+    assert_eq!(bad.0, 400);
+    documented(&doc, actions_path, "post", &bad);
+    let resumed = call(&app, "POST", &actions, &admin, json!({ "action": "resume" })).await;
+    assert_eq!(resumed.0, 204);
+    receiver.wait_for(3).await;
+    let numbers: Vec<Value> = receiver
+        .delivered()
+        .iter()
+        .map(|d| d["event"]["event"]["data"]["data"]["n"].clone())
+        .collect();
+    assert_eq!(numbers, [json!(1), json!(2), json!(3)]);
+    let listed = call(&app, "GET", &webhooks, &admin, Value::Null).await;
+    assert_eq!(listed.1[0]["paused"], json!(false));
 }

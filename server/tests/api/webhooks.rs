@@ -493,6 +493,7 @@ async fn a_deleted_message_is_served_by_no_door_that_serves_the_past() {
         .send(&parley::protocol::ClientFrame::Subscribe {
             channel,
             after: parley::Position::ZERO,
+            id: 0,
         })
         .await;
     let mut frames = Vec::new();

@@ -165,7 +165,7 @@ pub fn write_of(event: &Event) -> Option<Write> {
         | Event::TopicChanged { .. }
         | Event::SpaceConfigured { .. }
         | Event::ChannelArchived { .. } => Write::SpaceAction,
-        Event::WebhookCreated { .. } | Event::WebhookDeleted { .. } => Write::Webhook,
+        Event::WebhookCreated { .. } | Event::WebhookDeleted { .. } | Event::WebhookPaused { .. } => Write::Webhook,
         Event::ProfileChanged { .. } => Write::Profile,
         Event::ChannelCreated {
             kind: parley::ChannelKind::Direct { .. },

@@ -87,9 +87,17 @@ impl Engine {
         channel: ChannelId,
         message_id: MessageId,
         request: ChangeRequest,
-    ) -> Result<Position, EngineError> {
+        change_id: Option<MessageId>,
+    ) -> Result<Option<Position>, EngineError> {
         let synced = self.synced().await?;
         let state = self.authorize_channel_in(&synced, me, channel).await?;
+        // A change sent again (the answer was lost, another tab resent it): where it was
+        // stored the first time, and nothing more.
+        if let Some(id) = change_id
+            && let Some(position) = self.stored_change(channel, id).await?
+        {
+            return Ok(Some(position));
+        }
         self.spend(me, crate::engine::budget::Write::Change).await?;
         let change = match request {
             ChangeRequest::Edit { body } => MessageChange::Edit {
@@ -135,19 +143,30 @@ impl Engine {
         };
         let events = decide_change(&state, channel, message_id, facts.as_ref(), &actor, &change, reacted)?;
         if events.is_empty() {
-            return Ok(self.hub.projected());
+            // Already so (a reaction already there): nothing to store.
+            return Ok(None);
         }
+        let metadata = EventMetadata {
+            client_message_id: change_id,
+            ..self.metadata(me, None)
+        };
         let appended = self
-            .append(
-                channel.stream(),
-                ExpectedVersion::Any,
-                &events,
-                &self.metadata(me, None),
-            )
+            .append(channel.stream(), ExpectedVersion::Any, &events, &metadata)
             .await?;
         // Read your writes: the next history page, or the next reaction, sees this one.
         self.wait_projected(appended.last).await;
-        Ok(appended.last)
+        Ok(Some(appended.last))
+    }
+
+    /// Where the change `change_id` to a message of `channel` was stored, if it was.
+    async fn stored_change(&self, channel: ChannelId, change_id: MessageId) -> Result<Option<Position>, EngineError> {
+        let position: Option<i64> =
+            sqlx::query_scalar("SELECT position FROM events WHERE client_message_id = $1 AND stream_id = $2")
+                .bind(change_id.to_string())
+                .bind(channel.stream().as_str().to_owned())
+                .fetch_optional(self.store.pool())
+                .await?;
+        Ok(position.map(|p| Position(p.max(0) as u64)))
     }
 
     /// Saves a message of `channel` for `me` alone, or lets go of it (`on` false).

@@ -53,7 +53,7 @@ mod webhooks;
 pub use error::{EngineError, ErrorKind, INTERNAL};
 pub use sessions::{Session, SocketGuard};
 
-pub use state::{AccessLost, LogState};
+pub use state::{AccessLost, Bots, LogState};
 
 /// The most messages one history query may return.
 pub const MAX_PAGE: u32 = parley::api::MAX_HISTORY_PAGE;
@@ -128,6 +128,7 @@ impl Engine {
         let limits = Arc::new(crate::engine::budget::Limits::default());
         let log_state = Arc::new(LogState::new(limits.clone()));
         store.bus().follow(log_state.clone());
+        hub.know_bots(log_state.bots());
         Self {
             store,
             hub,

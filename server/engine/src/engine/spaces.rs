@@ -9,6 +9,20 @@ use parley::space::{self, SpaceCommand, SpaceId};
 use parley::{ChannelCommand, ChannelId, DomainError, EventMetadata};
 
 impl Engine {
+    /// The space `space_id` as it stands, if `me` is one of its members (or bots).
+    pub(crate) async fn members_space(&self, me: &Me, space_id: SpaceId) -> Result<space::SpaceState, EngineError> {
+        let space = self.space(&self.synced().await?, space_id).await?;
+        if !space.is_member(me.user_id) {
+            return Err(DomainError::NotAMember.into());
+        }
+        Ok(space)
+    }
+
+    /// Whether `me` is a member of `space_id` now (false when it cannot be told).
+    pub async fn is_member_of(&self, me: &Me, space_id: SpaceId) -> bool {
+        self.members_space(me, space_id).await.is_ok()
+    }
+
     /// Creates a space with `me` as its admin, and its `#general` channel: one command, so
     /// one correlation id; the channel's creation names the space's as its cause.
     pub async fn create_space(&self, me: &Me, name: &str) -> Result<(SpaceId, ChannelId), EngineError> {

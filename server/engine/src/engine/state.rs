@@ -28,6 +28,10 @@ pub struct AccessLost {
     pub user: Option<UserId>,
 }
 
+/// The accounts that are bots and the space each belongs to, as the log says: shared with
+/// the hub, which marks their profiles as bots' and sends them to that space only.
+pub type Bots = Arc<RwLock<std::collections::HashMap<UserId, SpaceId>>>;
+
 pub struct LogState {
     /// The post limit and write budgets, which count what other nodes wrote too.
     limits: Arc<Limits>,
@@ -41,7 +45,7 @@ pub struct LogState {
     granted_admins: RwLock<HashSet<UserId>>,
     /// Bots' accounts (`AccountRegistered` with `bot`): asked on every post to the lobby,
     /// so a set rather than the accounts cache.
-    bots: RwLock<HashSet<UserId>>,
+    bots: Bots,
     /// Public ids of sessions that ended: their sockets close.
     signed_out: broadcast::Sender<String>,
     /// Members who lost a space (left, removed, or the space deleted): their sockets stop
@@ -58,7 +62,7 @@ impl LogState {
             accounts: Folded::default(),
             spaces: Folded::default(),
             granted_admins: RwLock::default(),
-            bots: RwLock::default(),
+            bots: Bots::default(),
             signed_out: broadcast::channel(1024).0,
             access_lost: broadcast::channel(1024).0,
         }
@@ -82,11 +86,16 @@ impl LogState {
     }
 
     /// Records bots registered before this node followed the log (read from the read model).
-    pub fn add_bots(&self, users: impl IntoIterator<Item = UserId>) {
+    pub fn add_bots(&self, users: impl IntoIterator<Item = (UserId, SpaceId)>) {
         self.bots
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .extend(users);
+    }
+
+    /// The bots' set itself, for those that follow it beside this state (the hub).
+    pub fn bots(&self) -> Bots {
+        self.bots.clone()
     }
 
     /// Whether `user` is a bot's account.
@@ -94,7 +103,7 @@ impl LogState {
         self.bots
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .contains(&user)
+            .contains_key(&user)
     }
 
     pub fn access_lost(&self) -> broadcast::Receiver<AccessLost> {
@@ -149,8 +158,10 @@ impl Follower for LogState {
             }
             Event::AdminGranted { user_id, .. } => self.grant_admins([*user_id]),
             Event::AccountRegistered {
-                user_id, bot: Some(_), ..
-            } => self.add_bots([*user_id]),
+                user_id,
+                bot: Some(bot),
+                ..
+            } => self.add_bots([(*user_id, bot.space_id)]),
             Event::AdminRevoked { user_id, .. } => {
                 self.granted_admins
                     .write()

@@ -5,7 +5,7 @@ use crate::log::store::ExpectedVersion;
 use parley::api::Me;
 use parley::space::{SpaceCommand, SpaceId};
 use parley::topic::{self, MAX_EVENT_BYTES, MAX_SCHEMA_BYTES};
-use parley::{DomainError, Event, EventMetadata, MessageId, Position};
+use parley::{Event, EventMetadata, MessageId, Position};
 use serde_json::Value;
 
 /// A topic of a space, as its members see it.
@@ -54,14 +54,29 @@ impl Engine {
 
     /// The topics of a space, for its members.
     pub async fn topics(&self, me: &Me, space_id: SpaceId) -> Result<Vec<TopicView>, EngineError> {
-        let space = self.space(&self.synced().await?, space_id).await?;
-        if !space.is_member(me.user_id) {
-            return Err(DomainError::NotAMember.into());
-        }
+        let space = self.members_space(me, space_id).await?;
         Ok(space
             .topics
             .into_iter()
             .map(|(name, schema)| TopicView { name, schema })
+            .collect())
+    }
+
+    /// The streams of the space's topics that `pattern` matches, for a member or bot of the
+    /// space who subscribes to them (asked again at each catch-up: a topic made since is
+    /// in, and someone who left the space is refused).
+    pub async fn topic_streams(
+        &self,
+        me: &Me,
+        space_id: SpaceId,
+        pattern: &str,
+    ) -> Result<Vec<parley::StreamId>, EngineError> {
+        let space = self.members_space(me, space_id).await?;
+        Ok(space
+            .topics
+            .keys()
+            .filter(|name| topic::matches(pattern, name))
+            .map(|name| topic::stream(space_id, name))
             .collect())
     }
 
@@ -76,11 +91,7 @@ impl Engine {
         id: Option<MessageId>,
         data: Value,
     ) -> Result<Published, EngineError> {
-        let synced = self.synced().await?;
-        let space = self.space(&synced, space_id).await?;
-        if !space.is_member(me.user_id) {
-            return Err(DomainError::NotAMember.into());
-        }
+        let space = self.members_space(me, space_id).await?;
         let no_such = || EngineError::BadRequest(topic::TopicError::NoSuchTopic(name.to_owned()).to_string());
         let name = topic::valid_name(name).map_err(|_| no_such())?;
         let Some(schema) = space.topics.get(&name) else {

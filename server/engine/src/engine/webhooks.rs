@@ -1,4 +1,4 @@
-//! Webhooks in the engine: a space admin's commands (create, delete, retry, skip) and the list with each one's delivery state.
+//! Webhooks in the engine: a space admin's commands (create, delete, pause, resume, retry, skip, replay) and the list with each one's delivery state.
 
 use super::{Engine, EngineError, parse_id};
 use crate::db::Flag;
@@ -7,7 +7,7 @@ use parley::space::{Right, SpaceId};
 use parley::webhook::{self, WebhookError};
 use parley::{Event, Position};
 
-type WebhookRow = (String, String, String, i64, i64, i64, Flag, Option<String>);
+type WebhookRow = (String, String, String, i64, i64, i64, Flag, Flag, Option<String>);
 
 impl Engine {
     /// Subscribes `url` to the space's events; returns it and the secret that signs its deliveries.
@@ -69,7 +69,7 @@ impl Engine {
     async fn webhook_views(&self, space_id: SpaceId) -> Result<Vec<WebhookView>, EngineError> {
         let head = self.store.head().await?;
         let rows: Vec<WebhookRow> = sqlx::query_as(
-            "SELECT w.webhook_id, w.url, w.event_types, s.delivered_to, s.delivered, s.failures, s.dead, s.last_error
+            "SELECT w.webhook_id, w.url, w.event_types, s.delivered_to, s.delivered, s.failures, s.dead, w.paused, s.last_error
              FROM webhooks w JOIN webhook_state s ON s.webhook_id = w.webhook_id
              WHERE w.space_id = $1 AND w.deleted = 0 ORDER BY w.created_position",
         )
@@ -79,7 +79,7 @@ impl Engine {
         Ok(rows
             .into_iter()
             .map(
-                |(webhook_id, url, types, offset, delivered, failures, dead, last_error)| WebhookView {
+                |(webhook_id, url, types, offset, delivered, failures, dead, paused, last_error)| WebhookView {
                     webhook_id,
                     url,
                     event_types: serde_json::from_str(&types).unwrap_or_default(),
@@ -88,6 +88,7 @@ impl Engine {
                     delivered: delivered.max(0) as u64,
                     failures: u32::try_from(failures).unwrap_or(u32::MAX),
                     dead: dead.0,
+                    paused: paused.0,
                     last_error,
                 },
             )
@@ -127,6 +128,18 @@ impl Engine {
                     webhook_id: parse_id::<uuid::Uuid>(&id)?,
                 };
                 self.record(me, webhook::stream(space_id), event).await?;
+            }
+            WebhookAction::Pause | WebhookAction::Resume => {
+                let paused = action == WebhookAction::Pause;
+                if found.paused != paused {
+                    // In the log: every node's deliverer holds it (or lets it go) from the fold.
+                    let event = Event::WebhookPaused {
+                        space_id,
+                        webhook_id: parse_id::<uuid::Uuid>(&id)?,
+                        paused,
+                    };
+                    self.record(me, webhook::stream(space_id), event).await?;
+                }
             }
             WebhookAction::Retry => {
                 sqlx::query(

@@ -5,7 +5,7 @@
 
 use axum::extract::ws::Utf8Bytes;
 use parley::protocol::ServerFrame;
-use parley::{ChannelId, Position, RecordedEvent, UserId};
+use parley::{ChannelId, Position, RecordedEvent, SpaceId, UserId};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{broadcast, watch};
@@ -39,17 +39,34 @@ pub struct ProfileDispatch {
     pub full: Utf8Bytes,
     /// What everyone else gets, if anything.
     pub public: Option<Utf8Bytes>,
+    /// A bot's: its space, whose members get `full` (and nobody else anything).
+    pub space: Option<SpaceId>,
+}
+
+/// Topic events buffered per space for sockets that fall behind, before they read the store.
+const TOPIC_BUFFER: usize = 256;
+
+/// An event published to a topic: each socket's subscription picks it by the topic's name.
+#[derive(Debug)]
+pub struct TopicDispatch {
+    pub topic: String,
+    pub event: Arc<RecordedEvent>,
 }
 
 #[derive(Clone)]
 pub struct Hub {
     channels: Arc<Mutex<HashMap<ChannelId, broadcast::Sender<Arc<Dispatch>>>>>,
+    /// The topic events of each space, for the sockets subscribed to some of its topics.
+    topics: Arc<Mutex<HashMap<SpaceId, broadcast::Sender<Arc<TopicDispatch>>>>>,
     /// The sockets of each user, for events about that user alone.
     users: Arc<Mutex<HashMap<UserId, broadcast::Sender<Utf8Bytes>>>>,
     profiles: broadcast::Sender<Arc<ProfileDispatch>>,
     projected: watch::Sender<Position>,
     /// Wakes the webhook deliverer when a subscription changed (retried, skipped).
     webhooks: Arc<tokio::sync::Notify>,
+    /// The bots' accounts (from the node's log state): their profiles say they are bots,
+    /// and go only to those who share their space.
+    bots: Arc<std::sync::OnceLock<crate::engine::Bots>>,
     /// Where typing notes go for the other nodes of a cluster (none on SQLite).
     relay: Arc<std::sync::OnceLock<tokio::sync::mpsc::Sender<(ChannelId, String)>>>,
 }
@@ -58,10 +75,12 @@ impl Hub {
     pub fn new(projected: Position) -> Self {
         Self {
             channels: Arc::default(),
+            topics: Arc::default(),
             users: Arc::default(),
             profiles: broadcast::channel(PROFILE_BUFFER).0,
             webhooks: Arc::default(),
             relay: Arc::default(),
+            bots: Arc::default(),
             projected: watch::channel(projected).0,
         }
     }
@@ -93,6 +112,43 @@ impl Hub {
             .entry(channel)
             .or_insert_with(|| broadcast::channel(CHANNEL_BUFFER).0)
             .subscribe()
+    }
+
+    /// Follows which accounts are bots (set once, by the engine).
+    pub fn know_bots(&self, bots: crate::engine::Bots) {
+        let _ = self.bots.set(bots);
+    }
+
+    /// The space of the bot `user`, if it is one.
+    fn bot_space(&self, user: UserId) -> Option<SpaceId> {
+        let bots = self.bots.get()?;
+        bots.read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(&user)
+            .copied()
+    }
+
+    /// The events published to the topics of `space`, from now on.
+    pub fn subscribe_topics(&self, space: SpaceId) -> broadcast::Receiver<Arc<TopicDispatch>> {
+        let mut topics = self.topics.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        topics
+            .entry(space)
+            .or_insert_with(|| broadcast::channel(TOPIC_BUFFER).0)
+            .subscribe()
+    }
+
+    fn send_topic(&self, event: &Arc<RecordedEvent>) {
+        let parley::Event::TopicPublished { space_id, topic, .. } = &event.event else {
+            return;
+        };
+        let mut topics = self.topics.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        topics.retain(|_, sender| sender.receiver_count() > 0);
+        if let Some(sender) = topics.get(space_id) {
+            let _ = sender.send(Arc::new(TopicDispatch {
+                topic: topic.clone(),
+                event: event.clone(),
+            }));
+        }
     }
 
     /// Tells the webhook deliverer to look again.
@@ -138,6 +194,7 @@ impl Hub {
             if let Some(user) = event.event.personal() {
                 self.send_personal(user, event);
             }
+            self.send_topic(event);
             if let parley::Event::ProfileChanged {
                 user_id,
                 username,
@@ -145,14 +202,15 @@ impl Hub {
             } = &event.event
                 && self.profiles.receiver_count() > 0
             {
+                let space = self.bot_space(*user_id);
+                let bot = space.is_some();
                 let frame = |profile: parley::profile::Profile| -> Utf8Bytes {
                     ServerFrame::Profile {
                         person: parley::api::ProfileView {
                             user_id: *user_id,
                             username: username.to_string(),
                             profile,
-                            // A bot is known as one from the first fetch of its profile.
-                            bot: false,
+                            bot,
                         },
                     }
                     .to_json()
@@ -161,7 +219,10 @@ impl Hub {
                 let _ = self.profiles.send(Arc::new(ProfileDispatch {
                     username: username.to_string(),
                     full: frame(profile.clone()),
-                    public: Some(frame(profile.public())),
+                    // A bot is met in its space only, never in the lobby: strangers are
+                    // not told of it.
+                    public: (!bot).then(|| frame(profile.public())),
+                    space,
                 }));
             }
             if let parley::Event::AccountErased { messages, .. } = &event.event
@@ -179,6 +240,7 @@ impl Hub {
                     full: frame,
                     // Strangers are not told a name they did not know.
                     public: None,
+                    space: None,
                 }));
             }
             let Some(channel) = event.event.channel_id() else {

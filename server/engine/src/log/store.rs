@@ -256,6 +256,34 @@ impl EventStore {
         .await?;
         rows.into_iter().map(EventRow::decode).collect()
     }
+
+    /// The events of `streams` after `after`, in log order, a page at a time: every one of
+    /// them up to the position returned (`up_to` once there are no more), and none past it.
+    /// Each stream is read by its index, at most `limit` events of each; past the first
+    /// stream that has more, the page ends (so a page costs at most `limit` rows a stream,
+    /// however long the streams are).
+    pub async fn read_streams(
+        &self,
+        streams: &[StreamId],
+        after: Position,
+        up_to: Position,
+        limit: u32,
+    ) -> Result<(Vec<RecordedEvent>, Position), StoreReadError> {
+        let mut events = Vec::new();
+        let mut reached = up_to;
+        for stream in streams {
+            let page = self.read_stream(stream, after, up_to, limit).await?;
+            if page.len() == limit as usize
+                && let Some(last) = page.last()
+            {
+                reached = reached.min(last.position);
+            }
+            events.extend(page);
+        }
+        events.retain(|e| e.position <= reached);
+        events.sort_by_key(|e| e.position);
+        Ok((events, reached))
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

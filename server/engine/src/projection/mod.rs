@@ -72,29 +72,35 @@ impl Projector {
         self.lease.lock().await.held().await
     }
 
-    /// Applies every event after the checkpoint, up to the head of the log.
+    /// Applies every event after the checkpoint, up to the head of the log. The next page
+    /// is read (and its events decoded) on another task while this one is folded, so
+    /// reading and folding overlap (a rebuild is as fast as the slower of the two). It ends
+    /// when a read started after the last fold finds nothing more.
     pub async fn catch_up(&self) -> Result<Position, ProjectionError> {
         let mut checkpoint = checkpoint(self.store.pool()).await?;
         loop {
-            let batch: Vec<Arc<RecordedEvent>> = self
-                .store
-                .read_all(checkpoint, BATCH as u32)
-                .await?
-                .into_iter()
-                .map(Arc::new)
-                .collect();
-            let Some(last) = batch.last().map(|e| e.position) else {
-                return Ok(checkpoint);
-            };
-            match self.apply(checkpoint, &batch).await {
-                Ok(()) => checkpoint = last,
-                // Another node folded these (a rebuild, or a lease changing hands): go on
-                // from where it got to, handing out what it folded.
-                Err(ProjectionError::Moved(folded)) => {
-                    self.publish_folded(folded).await?;
-                    checkpoint = folded;
+            let started_at = checkpoint;
+            let mut pages = read_ahead(self.store.clone(), checkpoint);
+            while let Some(page) = pages.recv().await {
+                let batch: Vec<Arc<RecordedEvent>> = page?.into_iter().map(Arc::new).collect();
+                let Some(last) = batch.last().map(|e| e.position) else {
+                    break;
+                };
+                match self.apply(checkpoint, &batch).await {
+                    Ok(()) => checkpoint = last,
+                    // Another node folded these (a rebuild, or a lease changing hands): go on
+                    // from where it got to, handing out what it folded.
+                    Err(ProjectionError::Moved(folded)) => {
+                        self.publish_folded(folded).await?;
+                        checkpoint = folded;
+                        break;
+                    }
+                    Err(e) => return Err(e),
                 }
-                Err(e) => return Err(e),
+            }
+            // The reader's last look may predate the last fold: look again from there.
+            if checkpoint == started_at {
+                return Ok(checkpoint);
             }
         }
     }
@@ -541,6 +547,30 @@ impl Projector {
         }
         Ok(())
     }
+}
+
+/// Reads the log's pages after `after` on a task of its own, one page ahead of the folding
+/// (the channel holds one more): each page, then an empty one at the head (or an error), then
+/// nothing. Dropping the receiver stops it.
+fn read_ahead(
+    store: EventStore,
+    mut after: Position,
+) -> tokio::sync::mpsc::Receiver<Result<Vec<RecordedEvent>, StoreReadError>> {
+    let (pages, receiver) = tokio::sync::mpsc::channel(1);
+    tokio::spawn(async move {
+        loop {
+            let page = store.read_all(after, BATCH as u32).await;
+            let next = page.as_ref().ok().and_then(|p| p.last().map(|e| e.position));
+            if pages.send(page).await.is_err() {
+                return;
+            }
+            match next {
+                Some(last) => after = last,
+                None => return,
+            }
+        }
+    });
+    receiver
 }
 
 enum Follow {

@@ -82,7 +82,9 @@ pub async fn fold(conn: &mut AnyConnection, backend: Backend, batch: &[Arc<Recor
             Event::ChannelRead { .. } | Event::ChannelMuted { .. } => reads::fold(conn, recorded).await?,
             Event::MessageSaved { .. } => saved::fold(conn, recorded).await?,
             Event::ThreadFollowed { .. } | Event::ThreadRead { .. } => threads::fold(conn, recorded).await?,
-            Event::WebhookCreated { .. } | Event::WebhookDeleted { .. } => webhooks::fold(conn, recorded).await?,
+            Event::WebhookCreated { .. } | Event::WebhookDeleted { .. } | Event::WebhookPaused { .. } => {
+                webhooks::fold(conn, recorded).await?
+            }
             Event::AccountRegistered { .. }
             | Event::AdminGranted { .. }
             | Event::AdminRevoked { .. }

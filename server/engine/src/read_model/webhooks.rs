@@ -31,6 +31,13 @@ pub(super) async fn fold(conn: &mut AnyConnection, recorded: &RecordedEvent) -> 
                 .execute(&mut *conn)
                 .await?;
         }
+        Event::WebhookPaused { webhook_id, paused, .. } => {
+            sqlx::query("UPDATE webhooks SET paused = $1 WHERE webhook_id = $2")
+                .bind(i64::from(*paused))
+                .bind(webhook_id.to_string())
+                .execute(&mut *conn)
+                .await?;
+        }
         _ => {}
     }
     Ok(())

@@ -198,7 +198,7 @@ impl Pass<'_> {
             "SELECT w.webhook_id, w.space_id, w.url, w.event_types, s.secret, s.delivered_to, s.failures, s.next_attempt_at_ms,
                     s.replays
              FROM webhooks w JOIN webhook_state s ON s.webhook_id = w.webhook_id
-             WHERE w.deleted = 0 AND s.dead = 0",
+             WHERE w.deleted = 0 AND w.paused = 0 AND s.dead = 0",
         )
         .fetch_all(self.engine.store().pool())
         .await?;
@@ -279,6 +279,10 @@ impl Delivery<'_> {
         let (engine, client, settings) = (self.engine, self.client, self.settings);
         let pool = engine.store().pool();
         loop {
+            // Paused meanwhile (by any node, from the log): the rest waits at the offset.
+            if paused(pool, subscription).await? {
+                return Ok(None);
+            }
             let head = engine.hub().projected();
             let page = engine.store().read_all(*offset, PAGE).await?;
             let mut page: Vec<RecordedEvent> = page.into_iter().filter(|e| e.position <= head).collect();
@@ -369,6 +373,15 @@ impl Delivery<'_> {
             }
         }
     }
+}
+
+/// Whether an admin paused the subscription.
+async fn paused(pool: &sqlx::AnyPool, subscription: &Subscription) -> Result<bool, sqlx::Error> {
+    let paused: Option<crate::db::Flag> = sqlx::query_scalar("SELECT paused FROM webhooks WHERE webhook_id = $1")
+        .bind(&subscription.id)
+        .fetch_optional(pool)
+        .await?;
+    Ok(paused.is_some_and(|p| p.0))
 }
 
 /// Whether an admin replayed the subscription since this pass read it.

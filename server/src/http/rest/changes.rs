@@ -37,7 +37,12 @@ async fn change(
 ) -> Result<Json<Changed>, Refusal> {
     let me = bearer(&state.engine, headers).await?;
     let (channel, message) = (channel_of(channel)?, message_of(message)?);
-    let position = state.engine.change_message(&me, channel, message, request).await?;
+    let position = state
+        .engine
+        .change_message(&me, channel, message, request, None)
+        .await?
+        // Nothing to store (already so): where the log stands.
+        .unwrap_or_else(|| state.engine.hub().projected());
     Ok(Json(Changed { position: position.0 }))
 }
 

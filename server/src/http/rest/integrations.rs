@@ -28,6 +28,8 @@ pub struct ApiWebhook {
     pub failures: u32,
     /// Parked after too many failures (a dead letter) until retried or skipped.
     pub dead: bool,
+    /// Paused by an admin: its events wait at its offset until resumed.
+    pub paused: bool,
     pub last_error: Option<String>,
 }
 
@@ -51,8 +53,8 @@ pub struct MadeWebhook {
 /// What to do to a webhook.
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct WebhookRequest {
-    /// `retry` (the parked event again), `skip` (give up on it) or `replay` (everything again
-    /// from `from`).
+    /// `pause` (hold its deliveries), `resume`, `retry` (the parked event again), `skip`
+    /// (give up on it) or `replay` (rewind: everything again from `from`).
     pub action: String,
     /// For `replay`: the log position to deliver again from.
     pub from: Option<u64>,
@@ -121,6 +123,7 @@ fn api_webhook(w: WebhookView) -> ApiWebhook {
         delivered: w.delivered,
         failures: w.failures,
         dead: w.dead,
+        paused: w.paused,
         last_error: w.last_error,
     }
 }
@@ -263,9 +266,11 @@ pub(super) async fn act_on_webhook(
     let action = match (request.action.as_str(), request.from) {
         ("retry", _) => WebhookAction::Retry,
         ("skip", _) => WebhookAction::Skip,
+        ("pause", _) => WebhookAction::Pause,
+        ("resume", _) => WebhookAction::Resume,
         ("replay", Some(from)) if from > 0 => WebhookAction::Replay { from: Position(from) },
         ("replay", _) => return Err(Refusal::invalid("replay from a log position: `from`, 1 or more")),
-        _ => return Err(Refusal::invalid("the action is retry, skip or replay")),
+        _ => return Err(Refusal::invalid("the action is pause, resume, retry, skip or replay")),
     };
     state
         .engine

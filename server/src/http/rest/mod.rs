@@ -40,7 +40,7 @@ const DEFAULT_LIMIT: u32 = 50;
         list_channels, list_messages, post_message, list_pins, pin_message, unpin_message, get_user, search,
         incoming_hook, changes::edit_message, changes::delete_message, changes::add_reaction,
         changes::remove_reaction, changes::thread, spaces::list_spaces, spaces::create_channel,
-        spaces::channel_members, spaces::set_topic, files::upload, files::download,
+        spaces::channel_members, spaces::set_topic, spaces::archive_channel, files::upload, files::download,
         integrations::list_webhooks, integrations::create_webhook, integrations::delete_webhook,
         integrations::act_on_webhook, integrations::list_bots, integrations::create_bot,
         integrations::create_incoming_hook, integrations::create_command, integrations::rotate_bot,
@@ -96,6 +96,10 @@ pub fn routes() -> axum::Router<AppState> {
         .route(
             "/api/v1/channels/{channel_id}/topic",
             axum::routing::put(spaces::set_topic),
+        )
+        .route(
+            "/api/v1/channels/{channel_id}/archive",
+            axum::routing::post(spaces::archive_channel),
         )
         .route(
             "/api/v1/files",
@@ -823,7 +827,7 @@ async fn set_pin(
         .map_err(|_| Refusal::invalid("message_id must be a UUID"))?;
     state
         .engine
-        .change_message(&me, channel, message, parley::api::ChangeRequest::Pin { on })
+        .change_message(&me, channel, message, parley::api::ChangeRequest::Pin { on }, None)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -199,3 +199,34 @@ pub(super) async fn set_topic(
     state.engine.space_action(&me, space, action).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// Archives a space's channel (its admins and moderators): it stays readable, and nothing
+/// more is posted to it.
+#[utoipa::path(
+    post,
+    path = "/api/v1/channels/{channel_id}/archive",
+    params(("channel_id" = String, Path, format = Uuid, description = "The channel")),
+    responses(
+        (status = 204, description = "Archived"),
+        (status = 400, description = "Archived already, or not a space's channel", body = ApiError),
+        (status = 401, description = "No valid token", body = ApiError),
+        (status = 403, description = "Not a moderator or an admin of the space", body = ApiError),
+        (status = 404, description = "No such channel (or not one you can read)", body = ApiError),
+    )
+)]
+pub(super) async fn archive_channel(
+    State(state): State<AppState>,
+    Path(channel): Path<String>,
+    headers: HeaderMap,
+) -> Result<StatusCode, Refusal> {
+    let me = bearer(&state.engine, &headers).await?;
+    let channel = channel_of(&channel)?;
+    let Some(space) = state.engine.authorize_channel(&me, channel).await?.space_id else {
+        return Err(Refusal::invalid("only a space's channel can be archived"));
+    };
+    state
+        .engine
+        .space_action(&me, space, SpaceAction::ArchiveChannel { channel })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
