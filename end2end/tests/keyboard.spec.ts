@@ -19,6 +19,9 @@ test('the keyboard alone: a skip link, one Tab stop for the list, arrows inside 
   await join(page, 'Keys');
   const lines = Array.from({ length: 6 }, (_, i) => unique(`line ${i}`));
   for (const line of lines) await say(page, line);
+  // Stored before the reload below (what a reload does to messages on their way is
+  // local.spec's part).
+  for (const line of lines) await expect(message(page, line)).toHaveAttribute('data-state', 'sent');
 
   // The first Tab lands on the skip link, which puts the focus in the composer.
   await page.reload();

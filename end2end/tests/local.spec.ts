@@ -314,6 +314,24 @@ test('messages typed quickly are stored in the order they were written', async (
   expect(shown).toEqual(bodies);
 });
 
+test('messages waiting their turn behind a slow one outlive a reload, and are stored once, in order', async ({ page }) => {
+  await join(page, 'Patient');
+  // The server is slow: the first message's request hangs, the others wait their turn in
+  // the tab. Each must be in the browser's outbox already, not only in the page's memory.
+  await page.route('**/api/post_message', () => {});
+  const tag = unique('waiting');
+  const bodies = [1, 2, 3].map((i) => `${tag} #${i}`);
+  for (const body of bodies) await say(page, body);
+  await expect.poll(() => outboxBodies(page)).toEqual(bodies);
+  await page.unrouteAll({ behavior: 'ignoreErrors' });
+  await page.reload();
+  for (const body of bodies) await expect(message(page, body)).toHaveAttribute('data-state', 'sent');
+  // The server's history after another reload: each once, in the order written.
+  await page.reload();
+  await expect(message(page, bodies[2])).toBeVisible();
+  expect((await texts(page)).filter((t) => t.startsWith(tag))).toEqual(bodies);
+});
+
 test('with the browser storage full, a message that cannot go says so instead of vanishing', async ({ baseURL }) => {
   // A browser profile of its own (on disk), whose site storage this test can close and
   // give a quota of nothing.
@@ -526,6 +544,25 @@ function seen(page: Page, visible: boolean): Promise<void> {
     Object.defineProperty(document, 'hidden', { value: !visible, configurable: true });
     document.dispatchEvent(new Event('visibilitychange', { bubbles: true }));
   }, visible);
+}
+
+/** The bodies of the messages in this browser's outbox, in its order (by message id). */
+function outboxBodies(page: Page): Promise<string[]> {
+  return page.evaluate(
+    () =>
+      new Promise<string[]>((resolve, reject) => {
+        const open = indexedDB.open('parley');
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const all = open.result.transaction('outbox').objectStore('outbox').getAll();
+          all.onsuccess = () => {
+            open.result.close();
+            resolve(all.result.map((item: { body: string }) => item.body));
+          };
+          all.onerror = () => reject(all.error);
+        };
+      }),
+  );
 }
 
 /** The read markers waiting in this browser's IndexedDB for the server, by key. */

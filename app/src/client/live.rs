@@ -50,7 +50,7 @@ struct Client {
     typed_at: Cell<f64>,
     /// Messages waiting their turn to be sent: one at a time, in the order written, so
     /// the server stores them in that order.
-    queue: RefCell<std::collections::VecDeque<(ChatState, Outgoing)>>,
+    queue: RefCell<std::collections::VecDeque<(ChatState, Kept)>>,
     /// Whether a task is sending the queue now.
     draining: Cell<bool>,
     /// The files of messages the browser would not store (its storage full): a retry from
@@ -818,6 +818,9 @@ pub fn retry(state: ChatState, message_id: MessageId) {
     }
 }
 
+/// A message written to the outbox (or not: the browser refused it), ready for its turn.
+type Kept = futures::channel::oneshot::Receiver<(OutboxItem, bool)>;
+
 /// A message on its way to the server.
 struct Outgoing {
     message_id: MessageId,
@@ -830,22 +833,33 @@ struct Outgoing {
     files: Option<Vec<OutboxFile>>,
 }
 
-/// Stores the message in the outbox (with its files' bytes), uploads the files not yet
-/// uploaded, then posts it; the ack or the failure updates the timeline, the outbox and the
-/// other tabs.
-/// Messages go in the tab's queue and out one at a time, so two typed quickly are stored
-/// in the order they were written (each is already on screen, pending).
+/// Keeps the message in the outbox at once (with its files' bytes), so it outlives a reload
+/// even while it waits its turn, then queues it: messages go out one at a time, so two typed
+/// quickly are stored in the order they were written (each is already on screen, pending).
+/// The ack or the failure updates the timeline, the outbox and the other tabs.
 fn post(state: ChatState, outgoing: Outgoing) {
     let Some(client) = client() else { return };
-    client.queue.borrow_mut().push_back((state, outgoing));
+    // Queued or on its way already (a flush of the outbox meets messages this tab sends).
+    if !client.in_flight.borrow_mut().insert(outgoing.message_id) {
+        return;
+    }
+    let channel = state.channel.get_untracked();
+    let (done, kept) = futures::channel::oneshot::channel();
+    let keeping = client.clone();
+    spawn_local(async move {
+        let _ = done.send(keep(&keeping, channel, outgoing).await);
+    });
+    client.queue.borrow_mut().push_back((state, kept));
     if client.draining.replace(true) {
         return;
     }
     spawn_local(async move {
         loop {
             let next = client.queue.borrow_mut().pop_front();
-            let Some((state, outgoing)) = next else { break };
-            post_now(state, outgoing).await;
+            let Some((state, kept)) = next else { break };
+            if let Ok((item, kept)) = kept.await {
+                post_now(state, item, kept).await;
+            }
         }
         client.draining.set(false);
     });
@@ -858,8 +872,9 @@ const RESEND_AFTER_MS: u32 = 5_000;
 /// Why a message shows failed when the browser would not store it and it could not go.
 const NOT_KEPT: &str = "this browser's storage is full, so it could not be kept to send later. Retry once you are online, or free some space";
 
-/// [`post`], awaited: returns once the message is acknowledged, refused or kept for later.
-async fn post_now(state: ChatState, outgoing: Outgoing) {
+/// Writes the message (and the bytes of files still to upload) to the outbox; returns it
+/// and whether the browser kept it (not when it refuses the write, its storage full).
+async fn keep(client: &Rc<Client>, channel: ChannelId, outgoing: Outgoing) -> (OutboxItem, bool) {
     let Outgoing {
         message_id,
         author,
@@ -868,121 +883,119 @@ async fn post_now(state: ChatState, outgoing: Outgoing) {
         also_in_channel,
         files,
     } = outgoing;
-    let Some(client) = client() else { return };
-    if !client.in_flight.borrow_mut().insert(message_id) {
-        return;
+    let unkept = client.unkept.borrow_mut().remove(&message_id);
+    let files = match (files.or(unkept), &client.local) {
+        (Some(files), _) => files,
+        (None, Some(local)) => local
+            .outbox_get(message_id)
+            .await
+            .ok()
+            .flatten()
+            .map(|item| item.files)
+            .unwrap_or_default(),
+        (None, None) => Vec::new(),
+    };
+    let item = OutboxItem {
+        channel,
+        message_id,
+        author,
+        body,
+        error: None,
+        reply_to,
+        also_in_channel,
+        files,
+    };
+    let Some(local) = &client.local else {
+        return (item, false);
+    };
+    let mut kept = true;
+    for file in item.files.iter().filter(|f| !f.attachment.uploaded()) {
+        if let Some(blob) = crate::ui::upload::blob(&file.local_id)
+            && let Err(e) = local.file_put(&file.local_id, &blob).await
+        {
+            leptos::logging::warn!("{e}");
+            kept = false;
+        }
     }
-    let channel = state.channel.get_untracked();
-    {
-        let unkept = client.unkept.borrow_mut().remove(&message_id);
-        let files = match (files.or(unkept), &client.local) {
-            (Some(files), _) => files,
-            (None, Some(local)) => local
-                .outbox_get(message_id)
-                .await
-                .ok()
-                .flatten()
-                .map(|item| item.files)
-                .unwrap_or_default(),
-            (None, None) => Vec::new(),
-        };
-        let mut item = OutboxItem {
-            channel,
-            message_id,
-            author,
-            body,
-            error: None,
-            reply_to,
-            also_in_channel,
-            files,
-        };
-        // Whether the outbox holds it: not when the browser refuses the write (its storage
-        // is full), and then it must not wait silently for a connection it may not outlive.
-        let mut kept = client.local.is_some();
-        if let Some(local) = &client.local {
-            // The bytes of files still to upload go with the outbox item, to outlive a reload.
-            for file in item.files.iter().filter(|f| !f.attachment.uploaded()) {
-                if let Some(blob) = crate::ui::upload::blob(&file.local_id)
-                    && let Err(e) = local.file_put(&file.local_id, &blob).await
-                {
-                    leptos::logging::warn!("{e}");
-                    kept = false;
+    if let Err(e) = local.outbox_put(&item).await {
+        leptos::logging::warn!("{e}");
+        kept = false;
+    }
+    (item, kept)
+}
+
+/// Sends one kept message ([`post`]'s turn): returns once it is acknowledged, refused or
+/// kept for later.
+async fn post_now(state: ChatState, mut item: OutboxItem, kept: bool) {
+    let Some(client) = client() else { return };
+    let (channel, message_id) = (item.channel, item.message_id);
+    let result = deliver(&client, &mut item).await;
+    client.in_flight.borrow_mut().remove(&message_id);
+    match result {
+        Ok(position) => {
+            state.timeline.update(|t| t.ack(message_id, position));
+            tell(TabMessage::Acked {
+                channel,
+                message_id,
+                position,
+            });
+            if let Some(local) = &client.local {
+                let _ = local.outbox_remove(message_id).await;
+                for file in &item.files {
+                    let _ = local.file_remove(&file.local_id).await;
                 }
-            }
-            if let Err(e) = local.outbox_put(&item).await {
-                leptos::logging::warn!("{e}");
-                kept = false;
             }
         }
-        let result = deliver(&client, &mut item).await;
-        client.in_flight.borrow_mut().remove(&message_id);
-        match result {
-            Ok(position) => {
-                state.timeline.update(|t| t.ack(message_id, position));
-                tell(TabMessage::Acked {
-                    channel,
-                    message_id,
-                    position,
-                });
-                if let Some(local) = &client.local {
-                    let _ = local.outbox_remove(message_id).await;
-                    for file in &item.files {
-                        let _ = local.file_remove(&file.local_id).await;
-                    }
+        Err(AppError::Unauthorized) => {
+            signed_out_here();
+        }
+        Err(AppError::Transport(detail)) if !kept && client.local.is_some() => {
+            // Neither sent nor kept: say so, rather than wait for a connection in memory.
+            leptos::logging::warn!("not sent, and not kept: {detail}");
+            client.unkept.borrow_mut().insert(message_id, item.files.clone());
+            let text = NOT_KEPT.to_owned();
+            state.timeline.update(|t| t.fail(message_id, text.clone()));
+            tell(TabMessage::Failed {
+                channel,
+                message_id,
+                error: text,
+            });
+        }
+        Err(AppError::Transport(detail)) => {
+            // Not delivered (offline, or the answer was lost on the way): not a failure.
+            // It stays pending in the outbox and goes again when the connection is back,
+            // or in a few seconds if the socket stayed up meanwhile (a resend stores once).
+            leptos::logging::warn!("not sent yet: {detail}");
+            if let Some(local) = &client.local {
+                item.error = None;
+                let _ = local.outbox_put(&item).await;
+            }
+            spawn_local(async move {
+                TimeoutFuture::new(RESEND_AFTER_MS).await;
+                if state.connection.get_untracked() == Connection::Online
+                    && let Some(client) = self::client()
+                {
+                    flush_outbox(&client).await;
                 }
-            }
-            Err(AppError::Unauthorized) => {
-                client.in_flight.borrow_mut().remove(&message_id);
-                signed_out_here();
-            }
-            Err(AppError::Transport(detail)) if !kept && client.local.is_some() => {
-                // Neither sent nor kept: say so, rather than wait for a connection in memory.
-                leptos::logging::warn!("not sent, and not kept: {detail}");
-                client.unkept.borrow_mut().insert(message_id, item.files.clone());
-                let text = NOT_KEPT.to_owned();
-                state.timeline.update(|t| t.fail(message_id, text.clone()));
-                tell(TabMessage::Failed {
-                    channel,
-                    message_id,
-                    error: text,
-                });
-            }
-            Err(AppError::Transport(detail)) => {
-                // Not delivered (offline, or the answer was lost on the way): not a failure.
-                // It stays pending in the outbox and goes again when the connection is back,
-                // or in a few seconds if the socket stayed up meanwhile (a resend stores once).
-                leptos::logging::warn!("not sent yet: {detail}");
-                if let Some(local) = &client.local {
-                    item.error = None;
-                    let _ = local.outbox_put(&item).await;
-                }
-                spawn_local(async move {
-                    TimeoutFuture::new(RESEND_AFTER_MS).await;
-                    if state.connection.get_untracked() == Connection::Online
-                        && let Some(client) = self::client()
-                    {
-                        flush_outbox(&client).await;
-                    }
-                });
-            }
-            Err(error) => {
-                let text = error.to_string();
-                state.timeline.update(|t| t.fail(message_id, text.clone()));
-                tell(TabMessage::Failed {
-                    channel,
-                    message_id,
-                    error: text.clone(),
-                });
-                if let Some(local) = &client.local {
-                    // Refused by the server: resending cannot help, the user may edit and
-                    // retry. Not delivered: keep it, it goes again when the connection returns.
-                    let _ = if matches!(error, AppError::Invalid(_)) {
-                        local.outbox_remove(message_id).await
-                    } else {
-                        item.error = Some(text);
-                        local.outbox_put(&item).await
-                    };
-                }
+            });
+        }
+        Err(error) => {
+            let text = error.to_string();
+            state.timeline.update(|t| t.fail(message_id, text.clone()));
+            tell(TabMessage::Failed {
+                channel,
+                message_id,
+                error: text.clone(),
+            });
+            if let Some(local) = &client.local {
+                // Refused by the server: resending cannot help, the user may edit and
+                // retry. Not delivered: keep it, it goes again when the connection returns.
+                let _ = if matches!(error, AppError::Invalid(_)) {
+                    local.outbox_remove(message_id).await
+                } else {
+                    item.error = Some(text);
+                    local.outbox_put(&item).await
+                };
             }
         }
     }
