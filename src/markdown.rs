@@ -142,6 +142,10 @@ pub fn mentions(body: &str) -> Vec<String> {
             }
         }
     }
+    // Every mention is written with an `@`: most messages have none and need no parse.
+    if !body.contains('@') {
+        return Vec::new();
+    }
     let mut out = Vec::new();
     blocks(&parse(body), &mut out);
     out

@@ -7,8 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 type Schema = BTreeMap<String, BTreeSet<String>>;
 
 /// Where the backends differ on purpose: full-text search is an FTS5 table (and its shadow
-/// tables) on SQLite, an expression index over `to_tsvector(body)` on PostgreSQL.
-const SQLITE_ONLY_TABLES: [&str; 1] = ["messages_fts"];
+/// tables) on SQLite, an expression index over `to_tsvector(body)` on PostgreSQL; only
+/// SQLite's rebuild sets its search index aside (`suspended_schema`).
+const SQLITE_ONLY_TABLES: [&str; 2] = ["messages_fts", "suspended_schema"];
 
 fn schema(rows: Vec<(String, String)>) -> Schema {
     let mut schema = Schema::new();

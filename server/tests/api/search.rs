@@ -74,10 +74,38 @@ async fn search_finds_words_in_readable_channels_only_and_follows_edits_and_dele
     assert_eq!(app.call("change_message", delete).await.status(), 200);
     assert!(search(&app, &eve, "monday").await.is_empty());
 
-    // A rebuild gives the same answers.
+    // A rebuild gives the same answers, and the search index follows posts and edits after
+    // it as before (on SQLite a rebuild fills it in one pass at its end).
     let before = search(&app, &app.user, "deployment").await;
     let app = app.rebuilt().await;
     assert_eq!(search(&app, &app.user, "deployment").await, before);
+    let (later, _) = app.post("the retrospective is on Tuesday").await;
+    assert_eq!(search(&app, &app.user, "retrospective").await.len(), 1);
+    let edit = json!({ "channel": ChannelId::GENERAL, "message_id": later, "change": { "type": "edit", "body": "the review is on Tuesday" } });
+    assert_eq!(app.call("change_message", edit).await.status(), 200);
+    assert!(search(&app, &app.user, "retrospective").await.is_empty());
+    assert_eq!(search(&app, &app.user, "review").await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_rebuild_cut_short_has_its_search_index_filled_again_when_the_server_starts() {
+    let app = spawn_app().await;
+    app.post("the harbour opens at dawn").await;
+    let database_url = app.database_url.clone();
+    let dir = app.stop().await;
+    // What a rebuild cut short between its first and last transactions leaves behind.
+    let db = parley_engine::db::open(&database_url).await.unwrap();
+    let mut conn = db.pool.acquire().await.unwrap();
+    parley_engine::read_model::messages::suspend_indexes(&mut conn, db.backend)
+        .await
+        .unwrap();
+    drop(conn);
+    db.pool.close().await;
+
+    let app = crate::helpers::spawn_app_in(dir).await;
+    assert_eq!(search(&app, &app.user, "harbour").await.len(), 1);
+    app.post("the lighthouse keeper waves").await;
+    assert_eq!(search(&app, &app.user, "lighthouse").await.len(), 1);
 }
 
 async fn search_with(app: &crate::helpers::TestApp, user: &crate::helpers::User, query: &str) -> (u16, String) {

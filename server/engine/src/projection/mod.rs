@@ -275,6 +275,15 @@ impl Projector {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             if self.leads().await {
+                // A rebuild cut short set the search index aside: it is filled again first.
+                let backend = self.db.backend;
+                self.in_transaction(async |conn| {
+                    if crate::read_model::messages::restore_indexes(conn, backend).await? {
+                        tracing::warn!("a rebuild of the read models was cut short: its search index is filled again");
+                    }
+                    Ok(())
+                })
+                .await?;
                 self.catch_up().await?;
                 return Ok(());
             }
@@ -438,8 +447,10 @@ impl Projector {
 
     /// Empties the read models and folds the whole log into them again.
     pub async fn rebuild(&self) -> Result<Position, ProjectionError> {
+        let backend = self.db.backend;
         self.in_transaction(async |conn| {
             self.lock_folds(conn).await?;
+            crate::read_model::messages::suspend_indexes(conn, backend).await?;
             for table in [
                 "messages",
                 "message_edits",
@@ -465,7 +476,13 @@ impl Projector {
             Ok(())
         })
         .await?;
-        self.catch_up().await
+        let position = self.catch_up().await?;
+        self.in_transaction(async |conn| {
+            crate::read_model::messages::restore_indexes(conn, backend).await?;
+            Ok(())
+        })
+        .await?;
+        Ok(position)
     }
 
     /// Folds a batch that follows `after` into the read models with its checkpoint, then
