@@ -10,9 +10,10 @@ use parley::{
 };
 use sqlx::{AnyConnection, AnyPool, Executor};
 
-/// Posts gathered from a batch, inserted together (one statement) before any other event.
+/// Posts gathered from a batch, inserted together (one statement) before any other event:
+/// the rows of one JSON array, written as they come (no `serde_json::Value` per row).
 #[derive(Default)]
-pub(super) struct Posts(Vec<serde_json::Value>);
+pub(super) struct Posts(String);
 
 impl Posts {
     /// Inserts what was gathered.
@@ -46,19 +47,22 @@ impl Posts {
         } else {
             serde_json::to_string(attachments).unwrap_or_default()
         };
-        self.0.push(serde_json::json!([
+        let row = (
             position,
             message_id.to_string(),
             channel_id.to_string(),
-            author.to_string(),
-            body.to_string(),
+            author.as_str(),
+            body.as_str(),
             recorded.recorded_at_ms,
             author_id.map(|id| id.to_string()),
             reply_to.map(|id| id.to_string()),
             mention_column(body.as_str()),
             files,
             i64::from(*also_in_channel && reply_to.is_some()),
-        ]));
+        );
+        let row = serde_json::to_string(&row).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+        self.0.push(if self.0.is_empty() { '[' } else { ',' });
+        self.0.push_str(&row);
         if !attachments.is_empty() {
             self.flush(conn, backend).await?;
             for file in attachments {
@@ -221,15 +225,12 @@ pub(super) async fn fold(conn: &mut AnyConnection, recorded: &RecordedEvent) -> 
 
 /// Inserts the gathered messages in one statement (they travel as one JSON array: a
 /// statement is a round trip to SQLite's worker thread), and empties `messages`.
-async fn insert_messages(
-    conn: &mut AnyConnection,
-    backend: Backend,
-    messages: &mut Vec<serde_json::Value>,
-) -> Result<(), sqlx::Error> {
+async fn insert_messages(conn: &mut AnyConnection, backend: Backend, messages: &mut String) -> Result<(), sqlx::Error> {
     if messages.is_empty() {
         return Ok(());
     }
-    let rows = serde_json::Value::Array(std::mem::take(messages)).to_string();
+    let mut rows = std::mem::take(messages);
+    rows.push(']');
     sqlx::query(dialect!(backend,
         sqlite: "INSERT INTO messages (position, message_id, channel_id, author, body, sent_at_ms, author_id, revision,
                                        reply_to, mentions, attachments, also_in_channel)
