@@ -546,40 +546,32 @@ function seen(page: Page, visible: boolean): Promise<void> {
   }, visible);
 }
 
-/** The bodies of the messages in this browser's outbox, in its order (by message id). */
-function outboxBodies(page: Page): Promise<string[]> {
+/** Every row of one of this browser's IndexedDB stores (`parley`), in key order. */
+function storeRows<T>(page: Page, store: string): Promise<T[]> {
   return page.evaluate(
-    () =>
-      new Promise<string[]>((resolve, reject) => {
+    (store) =>
+      new Promise<T[]>((resolve, reject) => {
         const open = indexedDB.open('parley');
         open.onerror = () => reject(open.error);
         open.onsuccess = () => {
-          const all = open.result.transaction('outbox').objectStore('outbox').getAll();
+          const all = open.result.transaction(store).objectStore(store).getAll();
           all.onsuccess = () => {
             open.result.close();
-            resolve(all.result.map((item: { body: string }) => item.body));
+            resolve(all.result as T[]);
           };
           all.onerror = () => reject(all.error);
         };
       }),
+    store,
   );
 }
 
+/** The bodies of the messages in this browser's outbox, in its order (by message id). */
+async function outboxBodies(page: Page): Promise<string[]> {
+  return (await storeRows<{ body: string }>(page, 'outbox')).map((item) => item.body);
+}
+
 /** The read markers waiting in this browser's IndexedDB for the server, by key. */
-function keptMarkers(page: Page): Promise<string[]> {
-  return page.evaluate(
-    () =>
-      new Promise<string[]>((resolve, reject) => {
-        const open = indexedDB.open('parley');
-        open.onerror = () => reject(open.error);
-        open.onsuccess = () => {
-          const all = open.result.transaction('settings').objectStore('settings').getAll();
-          all.onsuccess = () => {
-            open.result.close();
-            resolve(all.result.map((row: { key: string }) => row.key).filter((key: string) => key.startsWith('read:')));
-          };
-          all.onerror = () => reject(all.error);
-        };
-      }),
-  );
+async function keptMarkers(page: Page): Promise<string[]> {
+  return (await storeRows<{ key: string }>(page, 'settings')).map((row) => row.key).filter((key) => key.startsWith('read:'));
 }
