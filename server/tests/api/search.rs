@@ -80,9 +80,11 @@ async fn search_finds_words_in_readable_channels_only_and_follows_edits_and_dele
     let app = app.rebuilt().await;
     assert_eq!(search(&app, &app.user, "deployment").await, before);
     let (later, _) = app.post("the retrospective is on Tuesday").await;
+    app.wait_projected().await;
     assert_eq!(search(&app, &app.user, "retrospective").await.len(), 1);
     let edit = json!({ "channel": ChannelId::GENERAL, "message_id": later, "change": { "type": "edit", "body": "the review is on Tuesday" } });
     assert_eq!(app.call("change_message", edit).await.status(), 200);
+    app.wait_projected().await;
     assert!(search(&app, &app.user, "retrospective").await.is_empty());
     assert_eq!(search(&app, &app.user, "review").await.len(), 1);
 }
@@ -105,6 +107,7 @@ async fn a_rebuild_cut_short_has_its_search_index_filled_again_when_the_server_s
     let app = crate::helpers::spawn_app_in(dir).await;
     assert_eq!(search(&app, &app.user, "harbour").await.len(), 1);
     app.post("the lighthouse keeper waves").await;
+    app.wait_projected().await;
     assert_eq!(search(&app, &app.user, "lighthouse").await.len(), 1);
 }
 
