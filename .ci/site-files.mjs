@@ -1,13 +1,18 @@
 // Finishes the files of a built site the way cargo-leptos does with `hash-files` and
-// `--precompress`: each of parley.{js,wasm,css} gets its content's hash in its name
-// (MD5, base64url: parley.<22 characters>.wasm), the list goes beside the server binary
-// (hash.txt, read by Leptos and by parley-server at start-up), and with --precompress each
-// file gets a brotli (.br) and a gzip (.gz) copy the server sends by Accept-Encoding.
+// `--precompress`: each file of the package gets its content's hash in its name (MD5,
+// base64url: parley.<22 characters>.wasm), the list of the main ones goes beside the server
+// binary (hash.txt, read by Leptos and by parley-server at start-up), and with --precompress
+// each file gets a brotli (.br) and a gzip (.gz) copy the server sends by Accept-Encoding.
+// The pieces of the WASM that load on demand (split_*.wasm, chunk_*.wasm) are named by
+// their hash in the script that fetches them (__wasm_split.js). That script and parley.js
+// import each other, so neither name can be the hash of a text holding the other's: the
+// script is named by the hash of everything that decides its text (every WASM file and
+// parley.js before the names were written in), parley.js by its own.
 // Node does all of it with its own modules: nothing to install or compile.
 //
 // Usage: node .ci/site-files.mjs PKG_DIR BIN_DIR [--precompress]
 import { createHash } from 'node:crypto';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 
@@ -18,18 +23,22 @@ if (!pkgDir || !binDir) {
 }
 const precompress = flags.includes('--precompress');
 const name = 'parley';
-
-const lines = [];
-for (const ext of ['js', 'wasm', 'css']) {
-  const plain = join(pkgDir, `${name}.${ext}`);
-  const bytes = readFileSync(plain);
-  const hash = createHash('md5').update(bytes).digest('base64url');
-  const hashed = join(pkgDir, `${name}.${hash}.${ext}`);
-  renameSync(plain, hashed);
-  lines.push(`${ext}: ${hash}`);
+const hashOf = (...parts) => {
+  const md5 = createHash('md5');
+  for (const part of parts) md5.update(part);
+  return md5.digest('base64url');
+};
+const read = (file) => readFileSync(join(pkgDir, file));
+const written = [];
+// Writes a file under its hashed name (and its compressed copies), and removes the plain one.
+const put = (plain, hashed, bytes) => {
+  rmSync(join(pkgDir, plain));
+  const path = join(pkgDir, hashed);
+  writeFileSync(path, bytes);
+  written.push(`  ${plain} → ${hashed} (${bytes.length} bytes)`);
   if (precompress) {
     writeFileSync(
-      `${hashed}.br`,
+      `${path}.br`,
       brotliCompressSync(bytes, {
         params: {
           [constants.BROTLI_PARAM_QUALITY]: constants.BROTLI_MAX_QUALITY,
@@ -37,8 +46,44 @@ for (const ext of ['js', 'wasm', 'css']) {
         },
       }),
     );
-    writeFileSync(`${hashed}.gz`, gzipSync(bytes, { level: 9 }));
+    writeFileSync(`${path}.gz`, gzipSync(bytes, { level: 9 }));
   }
+};
+const replaceAll = (text, names) =>
+  Object.entries(names).reduce((t, [from, to]) => t.split(`"./${from}"`).join(`"./${to}"`).split(`'./${from}'`).join(`'./${to}'`), text);
+
+const pieces = readdirSync(pkgDir).filter((f) => /^(split|chunk)_.+\.wasm$/.test(f)).sort();
+const loader = '__wasm_split.js';
+const hasLoader = existsSync(join(pkgDir, loader));
+const names = {};
+for (const piece of pieces) {
+  const bytes = read(piece);
+  const hashed = piece.replace(/\.wasm$/, `.${hashOf(bytes)}.wasm`);
+  names[piece] = hashed;
+  put(piece, hashed, bytes);
 }
+
+const wasm = read(`${name}.wasm`);
+const wasmHash = hashOf(wasm);
+let js = read(`${name}.js`).toString();
+const lines = [`wasm: ${wasmHash}`];
+if (hasLoader) {
+  const loaderHash = hashOf(wasm, ...pieces.map((p) => readFileSync(join(pkgDir, names[p]))), js, read(loader));
+  names[loader] = `__wasm_split.${loaderHash}.js`;
+  // Only where parley.js imports it: the same name is also the key its WASM imports by.
+  js = js.replace(/(from\s*)(["'])\.\/__wasm_split\.js\2/g, (_, from, q) => `${from}${q}./${names[loader]}${q}`);
+  lines.push(`split: ${loaderHash}`);
+}
+const jsHash = hashOf(js);
+names[`${name}.js`] = `${name}.${jsHash}.js`;
+lines.unshift(`js: ${jsHash}`);
+if (hasLoader) put(loader, names[loader], Buffer.from(replaceAll(read(loader).toString(), names)));
+put(`${name}.js`, names[`${name}.js`], Buffer.from(js));
+put(`${name}.wasm`, `${name}.${wasmHash}.wasm`, wasm);
+const css = read(`${name}.css`);
+const cssHash = hashOf(css);
+put(`${name}.css`, `${name}.${cssHash}.css`, css);
+lines.push(`css: ${cssHash}`);
+
 writeFileSync(join(binDir, 'hash.txt'), `${lines.join('\n')}\n`);
-console.log(lines.map((line) => `  ${name}.${line.replace(': ', ' → ')}`).join('\n'));
+console.log(written.join('\n'));

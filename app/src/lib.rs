@@ -120,7 +120,7 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
                 <Route path=path!("/") view=ui::chat::ChatPage />
-                <Route path=path!("/admin") view=ui::inspector::InspectorPage />
+                <Route path=path!("/admin") view=|| ui::later::later(ui::later::inspector_page) />
             </Routes>
         </Router>
     }

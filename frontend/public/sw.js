@@ -22,12 +22,33 @@ async function keepShell() {
   for (const match of html.matchAll(/["'(](\/pkg\/[^"'()\s]+)/g)) assets.add(match[1]);
   // Each file on its own: one that is missing (the Trunk bundle has no /pkg) is skipped. A
   // hashed file the previous build shares with this one is copied, not downloaded again.
-  await Promise.all(
-    [...assets].map(async (url) => {
-      const kept = HASHED.test(url) ? await caches.match(url, { ignoreVary: true }) : undefined;
-      return (kept ? cache.put(url, kept) : cache.add(url)).catch(() => undefined);
-    }),
-  );
+  const keep = (urls) =>
+    Promise.all(
+      urls.map(async (url) => {
+        const kept = HASHED.test(url) ? await caches.match(url, { ignoreVary: true }) : undefined;
+        return (kept ? cache.put(url, kept) : cache.add(url)).catch(() => undefined);
+      }),
+    );
+  await keep([...assets]);
+  // Then the parts of the app that load when first opened (app/src/ui/later.rs), so they
+  // open offline too: the scripts of the package name the script that fetches them
+  // (__wasm_split.<hash>.js), which names each piece (split_<part>.<hash>.wasm).
+  const seen = new Set(assets);
+  let scripts = [...assets].filter((url) => url.startsWith('/pkg/') && url.endsWith('.js'));
+  while (scripts.length > 0) {
+    const found = new Set();
+    for (const script of scripts) {
+      const kept = await cache.match(script, { ignoreVary: true });
+      const text = kept ? await kept.text() : '';
+      for (const match of text.matchAll(/["']\.\/([\w-]+\.[A-Za-z0-9_-]{22}\.(?:js|wasm))["']/g)) {
+        const url = new URL(match[1], self.location.origin + script).pathname;
+        if (!seen.has(url)) found.add(url);
+      }
+    }
+    found.forEach((url) => seen.add(url));
+    await keep([...found]);
+    scripts = [...found].filter((url) => url.endsWith('.js'));
+  }
 }
 
 self.addEventListener('install', (event) => {

@@ -2,6 +2,7 @@
 
 use crate::state::ChatState;
 use crate::ui::keys::step_focus;
+use crate::ui::later::later;
 use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -148,16 +149,16 @@ pub fn AccountMenu(state: ChatState) -> impl IntoView {
                 </div>
             </Show>
             <Show when=move || tokens.get()>
-                <crate::ui::tokens::TokensDialog open=tokens />
+                {later(move || crate::ui::later::tokens(tokens))}
             </Show>
             <Show when=move || profile.get()>
-                <crate::ui::people::ProfileDialog open=profile state />
+                {later(move || crate::ui::later::profile(profile, state))}
             </Show>
             <Show when=move || security.get()>
-                <crate::ui::security::SecurityDialog open=security />
+                {later(move || crate::ui::later::security(security))}
             </Show>
             <Show when=move || export.get()>
-                <crate::ui::export::ExportDialog open=export />
+                {later(move || crate::ui::later::export(export))}
             </Show>
         </div>
     }

@@ -198,7 +198,7 @@ pub fn ChatPage() -> impl IntoView {
             <Sidebar state />
             <div class="scrim" aria-hidden="true" on:click=move |_| drawer.set(false)></div>
             <crate::ui::switcher::QuickSwitcher state />
-            {move || state.card.get().map(|username| view! { <crate::ui::people::PersonCard username state /> })}
+            {move || state.card.get().map(|username| crate::ui::later::later(move || crate::ui::later::person_card(username.clone(), state)))}
             <section class="chat">
                 <header class="topbar">
                     <Show when=signed_in>
@@ -936,11 +936,10 @@ fn MessageItem(
                     (picking.get() && browsing.get())
                         .then(|| {
                             let react = react.clone();
-                            view! {
-                                <crate::ui::emoji::EmojiPicker
-                                    on_pick=Callback::new(move |emoji: String| react(emoji))
-                                    on_close=Callback::new(move |()| browsing.set(false))
-                                />
+                            {
+                                let on_pick = Callback::new(move |emoji: String| react(emoji));
+                                let on_close = Callback::new(move |()| browsing.set(false));
+                                crate::ui::later::later(move || crate::ui::later::emoji_picker(on_pick, on_close))
                             }
                         })
                 }

@@ -24,17 +24,24 @@ pub fn EmojiPicker(on_pick: Callback<String>, on_close: Callback<()>) -> impl In
     let recent = crate::client::emoji::recent();
     let field = NodeRef::<leptos::html::Input>::new();
     let root = NodeRef::<leptos::html::Div>::new();
+    // In the next frame: the picker's code loads on demand (ui/later.rs), and its view is
+    // put in the page after it is made.
     Effect::new(move |_| {
-        if let Some(field) = field.get() {
+        let (Some(field), Some(root)) = (field.get(), root.get()) else {
+            return;
+        };
+        request_animation_frame(move || {
             let _ = field.focus();
-        }
-        // Opened at the foot of the messages: the list scrolls so all of it shows.
-        #[cfg(feature = "browser")]
-        if let Some(root) = root.get() {
-            let options = web_sys::ScrollIntoViewOptions::new();
-            options.set_block(web_sys::ScrollLogicalPosition::Nearest);
-            root.scroll_into_view_with_scroll_into_view_options(&options);
-        }
+            // Opened at the foot of the messages: the list scrolls so all of it shows.
+            #[cfg(feature = "browser")]
+            {
+                let options = web_sys::ScrollIntoViewOptions::new();
+                options.set_block(web_sys::ScrollLogicalPosition::Nearest);
+                root.scroll_into_view_with_scroll_into_view_options(&options);
+            }
+            #[cfg(not(feature = "browser"))]
+            let _ = root;
+        });
     });
     let pick = move |emoji: String| {
         crate::client::emoji::used(&emoji);

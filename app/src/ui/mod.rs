@@ -16,6 +16,7 @@ pub mod emoji;
 pub mod export;
 pub mod inspector;
 pub mod keys;
+pub mod later;
 pub mod passkeys;
 pub mod people;
 pub mod saved;

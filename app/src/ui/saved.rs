@@ -44,12 +44,12 @@ pub fn SavedButton(state: ChatState) -> impl IntoView {
                 }}
             </span>
         </button>
-        {move || open.get().then(|| view! { <SavedDialog state open /> })}
+        {move || open.get().then(|| crate::ui::later::later(move || crate::ui::later::saved(state, open)))}
     }
 }
 
 #[component]
-fn SavedDialog(state: ChatState, open: RwSignal<bool>) -> impl IntoView {
+pub(crate) fn SavedDialog(state: ChatState, open: RwSignal<bool>) -> impl IntoView {
     crate::ui::dialog::close_on_escape(open);
     crate::ui::dialog::focus_in_and_back();
     let items = RwSignal::new(None::<Result<Vec<SavedItem>, String>>);

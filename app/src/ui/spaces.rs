@@ -123,7 +123,7 @@ fn alert(text: &str) {
 
 /// What a dialog of the sidebar is asking for.
 #[derive(Clone, Debug, PartialEq)]
-enum Dialog {
+pub enum Dialog {
     NewSpace,
     NewDirect,
     JoinSpace,
@@ -227,7 +227,7 @@ pub fn Sidebar(state: ChatState) -> impl IntoView {
                 <NotifyOffer />
             </Show>
         </nav>
-        {move || dialog.get().map(|d| view! { <SidebarDialog d dialog state /> })}
+        {move || dialog.get().map(|d| crate::ui::later::later(move || crate::ui::later::sidebar_dialog(d.clone(), dialog, state)))}
     }
 }
 
@@ -392,10 +392,13 @@ fn SpaceSection(space: SpaceView, state: ChatState, dialog: RwSignal<Option<Dial
                 </details>
             </div>
             <Show when=move || webhooks_open.get()>
-                <crate::ui::webhooks::WebhooksDialog space=id open=webhooks_open />
+                {crate::ui::later::later(move || crate::ui::later::webhooks(id, webhooks_open))}
             </Show>
             <Show when=move || bots_open.get()>
-                <crate::ui::bots::BotsDialog space=id channels=hookable.clone() open=bots_open />
+                {
+                    let channels = hookable.clone();
+                    crate::ui::later::later(move || crate::ui::later::bots(id, channels.clone(), bots_open))
+                }
             </Show>
         </section>
     }
@@ -517,7 +520,7 @@ pub fn ChannelActions(state: ChatState) -> impl IntoView {
         <Show when=move || state.me.with(Option::is_some) && state.unavailable_reason().is_none()>
             <crate::ui::unread::MuteButton state />
         </Show>
-        {move || dialog.get().map(|d| view! { <SidebarDialog d dialog state /> })}
+        {move || dialog.get().map(|d| crate::ui::later::later(move || crate::ui::later::sidebar_dialog(d.clone(), dialog, state)))}
     }
 }
 
@@ -550,7 +553,7 @@ fn link_class(state: ChatState, channel: ChannelId) -> impl Fn() -> &'static str
 }
 
 #[component]
-fn SidebarDialog(d: Dialog, dialog: RwSignal<Option<Dialog>>, state: ChatState) -> impl IntoView {
+pub fn SidebarDialog(d: Dialog, dialog: RwSignal<Option<Dialog>>, state: ChatState) -> impl IntoView {
     crate::ui::dialog::focus_in_and_back();
     let close = move || dialog.set(None);
     let body = match d {

@@ -81,12 +81,12 @@ pub fn ThreadsButton(state: ChatState) -> impl IntoView {
                 }}
             </span>
         </button>
-        {move || open.get().then(|| view! { <ThreadsDialog state open /> })}
+        {move || open.get().then(|| crate::ui::later::later(move || crate::ui::later::threads(state, open)))}
     }
 }
 
 #[component]
-fn ThreadsDialog(state: ChatState, open: RwSignal<bool>) -> impl IntoView {
+pub(crate) fn ThreadsDialog(state: ChatState, open: RwSignal<bool>) -> impl IntoView {
     crate::ui::dialog::close_on_escape(open);
     crate::ui::dialog::focus_in_and_back();
     let views = RwSignal::new(None::<Result<Vec<ThreadView>, String>>);

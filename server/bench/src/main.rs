@@ -408,33 +408,58 @@ fn sent_at(text: &str) -> Option<u64> {
 // ---------------------------------------------------------------- scenarios
 
 fn wasm(path: &PathBuf) -> anyhow::Result<serde_json::Value> {
-    // The package folder: its one module, whatever its (hashed) name.
-    let path = if path.is_dir() {
-        std::fs::read_dir(path)?
+    let brotli = |raw: &[u8]| -> anyhow::Result<usize> {
+        let mut compressed = Vec::new();
+        let params = brotli::enc::BrotliEncoderParams {
+            quality: 11,
+            ..Default::default()
+        };
+        brotli::BrotliCompress(&mut &raw[..], &mut compressed, &params)?;
+        Ok(compressed.len())
+    };
+    let kb = |bytes: usize| round(bytes as f64 / 1024.0);
+    // The package folder: its main module (parley.<hash>.wasm), and the pieces that load
+    // when a part of the app is first opened (split_<part>.<hash>.wasm, chunk_<n>.<hash>.wasm).
+    let (path, pieces) = if path.is_dir() {
+        let files: Vec<PathBuf> = std::fs::read_dir(path)?
             .flatten()
             .map(|entry| entry.path())
-            .find(|p| p.extension().is_some_and(|e| e == "wasm"))
-            .with_context(|| format!("No .wasm in {} (.ci/build --release)", path.display()))?
+            .filter(|p| p.extension().is_some_and(|e| e == "wasm"))
+            .collect();
+        let named = |p: &PathBuf, prefix: &str| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with(prefix));
+        let main = files
+            .iter()
+            .find(|p| named(p, "parley"))
+            .cloned()
+            .with_context(|| format!("No parley*.wasm in {} (.ci/build --release)", path.display()))?;
+        let pieces: Vec<PathBuf> = files.into_iter().filter(|p| !named(p, "parley")).collect();
+        (main, pieces)
     } else {
-        path.clone()
+        (path.clone(), Vec::new())
     };
     let raw =
         std::fs::read(&path).with_context(|| format!("Failed to read {} (.ci/build --release)", path.display()))?;
-    let mut compressed = Vec::new();
-    let params = brotli::enc::BrotliEncoderParams {
-        quality: 11,
-        ..Default::default()
-    };
-    brotli::BrotliCompress(&mut raw.as_slice(), &mut compressed, &params)?;
+    let mut sizes = Vec::new();
+    for piece in &pieces {
+        let name = piece
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        sizes.push((name, brotli(&std::fs::read(piece)?)?));
+    }
+    sizes.sort_by_key(|(_, size)| std::cmp::Reverse(*size));
     // What the server sends to a browser that accepts brotli (the build's own copy).
     let served = std::fs::metadata(format!("{}.br", path.display()))
         .ok()
         .map(|m| round(m.len() as f64 / 1024.0));
     Ok(json!({
         "scenario": "wasm", "file": path.display().to_string(),
-        "raw_kb": round(raw.len() as f64 / 1024.0), "brotli_kb": round(compressed.len() as f64 / 1024.0),
+        "raw_kb": kb(raw.len()), "brotli_kb": kb(brotli(&raw)?),
         "served_brotli_kb": served,
         "goal_brotli_kb": 300,
+        "pieces_on_demand": sizes.len(),
+        "pieces_brotli_kb": kb(sizes.iter().map(|(_, size)| size).sum()),
+        "largest_pieces_brotli_kb": sizes.iter().take(5).map(|(name, size)| json!([name, kb(*size)])).collect::<Vec<_>>(),
     }))
 }
 

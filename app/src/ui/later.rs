@@ -1,0 +1,156 @@
+//! Parts of the page that load when first opened: each dialog and the admin page is a piece of the WASM of its own, fetched the first time someone opens it.
+//!
+//! In the hydrated build with the `split` feature (`.ci/build`'s) each `part!` below is a split point (`wasm_split`, which
+//! Leptos's `#[lazy]` is built on, here with its `fallible` option): `.ci/build` cuts
+//! what only that part reaches out of the main module (`wasm-split-cli`), and calling it
+//! fetches that piece once. A piece that cannot be fetched (offline, and never opened
+//! before) is an error shown in place, not a panic, and the next call tries again. On the
+//! server, in `cargo leptos watch` and in the client-only (Trunk) build, the same functions
+//! are plain `async fn`s, and everything is in one module.
+
+use crate::state::ChatState;
+use leptos::prelude::*;
+use parley::{ChannelId, SpaceId};
+use std::future::Future;
+
+/// A part of the page whose code could not be fetched.
+#[derive(Clone, Copy, Debug)]
+pub struct Missing;
+
+#[cfg(all(feature = "hydrate", feature = "split"))]
+impl From<leptos::wasm_split::SplitLoaderError> for Missing {
+    fn from(_: leptos::wasm_split::SplitLoaderError) -> Self {
+        Missing
+    }
+}
+
+/// Shows a part whose code may still be on its way: nothing until it has come, then the
+/// view (a "Loading…" note only if that takes long enough to notice, see `style/main.css`),
+/// or a note that it could not be fetched, with a button that tries again.
+///
+/// A part is drawn in the browser only, once the page is hydrated: the server renders
+/// nothing in its place (the admin page, the one part a page can open on), so hydration
+/// never waits for a piece, and no server-drawn field can be typed into before its code
+/// has come.
+pub fn later<Part, View>(part: Part) -> impl IntoView
+where
+    Part: Fn() -> View + Send + Sync + 'static,
+    View: Future<Output = Result<AnyView, Missing>> + Send + 'static,
+{
+    let attempt = RwSignal::new(0_u32);
+    let in_browser = RwSignal::new(false);
+    Effect::new(move |_| in_browser.set(true));
+    move || {
+        attempt.track();
+        if !in_browser.get() {
+            return None;
+        }
+        let view = part();
+        Some(view! {
+            <Suspense fallback=|| view! { <p class="loading-part" role="status">"Loading…"</p> }>
+                {Suspend::new(async move {
+                    view.await
+                        .unwrap_or_else(|Missing| {
+                            view! {
+                                <p class="loading-part failed" role="alert" data-testid="part-missing">
+                                    "This part of Parley could not be loaded: are you offline? "
+                                    <button class="link" on:click=move |_| attempt.update(|n| *n += 1)>
+                                        "Try again"
+                                    </button>
+                                </p>
+                            }
+                            .into_any()
+                        })
+                })}
+            </Suspense>
+        })
+    }
+}
+
+/// One part: a function from its arguments to its view. In the split build a split point
+/// named after it (its own piece of WASM, `split_<name>.wasm`); elsewhere an `async fn`.
+macro_rules! part {
+    ($(#[$doc:meta])* $name:ident($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
+        $(#[$doc])*
+        #[cfg(all(feature = "hydrate", feature = "split"))]
+        #[leptos::wasm_split::wasm_split($name, wasm_split_path = ::leptos::wasm_split, fallible)]
+        pub fn $name($($arg: $ty),*) -> Result<AnyView, Missing> {
+            Ok($body.into_any())
+        }
+        $(#[$doc])*
+        #[cfg(not(all(feature = "hydrate", feature = "split")))]
+        pub async fn $name($($arg: $ty),*) -> Result<AnyView, Missing> {
+            Ok($body.into_any())
+        }
+    };
+}
+
+part! {
+    /// The event inspector and the accounts panel at `/admin`.
+    inspector_page() { view! { <crate::ui::inspector::InspectorPage /> } }
+}
+
+part! {
+    /// The account menu's API tokens.
+    tokens(open: RwSignal<bool>) { view! { <crate::ui::tokens::TokensDialog open /> } }
+}
+
+part! {
+    /// The account menu's profile: name, status, picture (with its cropper), time zone.
+    profile(open: RwSignal<bool>, state: ChatState) { view! { <crate::ui::people::ProfileDialog open state /> } }
+}
+
+part! {
+    /// The account menu's sessions, password, two-factor sign-in, passkeys, email, deletion.
+    security(open: RwSignal<bool>) { view! { <crate::ui::security::SecurityDialog open /> } }
+}
+
+part! {
+    /// The account menu's export of one's data.
+    export(open: RwSignal<bool>) { view! { <crate::ui::export::ExportDialog open /> } }
+}
+
+part! {
+    /// A space's webhooks, for its admins.
+    webhooks(space: SpaceId, open: RwSignal<bool>) { view! { <crate::ui::webhooks::WebhooksDialog space open /> } }
+}
+
+part! {
+    /// A space's bots and incoming webhooks, for its admins.
+    bots(space: SpaceId, channels: Vec<(ChannelId, String)>, open: RwSignal<bool>) {
+        view! { <crate::ui::bots::BotsDialog space channels open /> }
+    }
+}
+
+part! {
+    /// The sidebar's dialogs: new and joined spaces, channels, invites, members, settings.
+    sidebar_dialog(
+        d: crate::ui::spaces::Dialog,
+        dialog: RwSignal<Option<crate::ui::spaces::Dialog>>,
+        state: ChatState,
+    ) {
+        view! { <crate::ui::spaces::SidebarDialog d dialog state /> }
+    }
+}
+
+part! {
+    /// The followed threads, from the sidebar.
+    threads(state: ChatState, open: RwSignal<bool>) { view! { <crate::ui::threads::ThreadsDialog state open /> } }
+}
+
+part! {
+    /// The saved messages, from the sidebar.
+    saved(state: ChatState, open: RwSignal<bool>) { view! { <crate::ui::saved::SavedDialog state open /> } }
+}
+
+part! {
+    /// Every emoji, to react with one beyond the quick few.
+    emoji_picker(on_pick: Callback<String>, on_close: Callback<()>) {
+        view! { <crate::ui::emoji::EmojiPicker on_pick on_close /> }
+    }
+}
+
+part! {
+    /// Someone's card: their profile and the spaces in common.
+    person_card(username: String, state: ChatState) { view! { <crate::ui::people::PersonCard username state /> } }
+}
