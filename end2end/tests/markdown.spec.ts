@@ -107,6 +107,8 @@ test('Markdown is shown as formatting, with safe links and highlighted mentions'
 test(`an XSS corpus of ${PAYLOADS.length} payloads is shown as inert text, to the sender and to others`, async ({
   newContext,
 }) => {
+  // 36 messages shown in two browsers, then a reload: 31–36 s on this machine today.
+  test.slow();
   const mallory = await (await newContext()).newPage();
   const victim = await (await newContext()).newPage();
   await join(mallory, 'Mallory');

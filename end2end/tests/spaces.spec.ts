@@ -17,6 +17,9 @@ async function createSpace(page: Page, name: string) {
 test('a space: create, add a channel, invite by link, chat inside, and strangers see nothing', async ({
   newContext,
 }, testInfo) => {
+  // A long flow in three browsers, each fetching the dialogs' pieces the first time it
+  // opens them: it took 26–34 s here, against the 30 s default.
+  test.slow();
   const ada = await (await newContext({ permissions: ['clipboard-read', 'clipboard-write'] })).newPage();
   const bob = await (await newContext()).newPage();
   const eve = await (await newContext()).newPage();
