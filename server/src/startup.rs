@@ -61,6 +61,8 @@ impl Services {
             .await
             .context("Failed to bring the read models up to date")?;
         tasks.push(tokio::spawn(projector.clone().run()));
+        // On SQLite the store's writer folds each batch in its own transaction from now on.
+        store.fold_in_writer(projector.writer_fold());
         // From here on, what the engine decides from follows the log.
         let engine = Arc::new(Engine::new(store, hub));
         // Admins made by `create-admin` before that: those the read models hold (they are

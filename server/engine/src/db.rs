@@ -2,12 +2,12 @@
 //! with durable settings, and applies that backend's migrations.
 //!
 //! Reads and the read models go through one `Any` pool and portable SQL (`$1` parameters
-//! work on both); the event store's writer has a native connection per backend.
+//! work on both); the event store's writer on PostgreSQL has a native connection.
 
 use anyhow::Context;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::postgres::{PgConnectOptions, PgConnection};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{AnyConnection, AnyPool, ConnectOptions, Connection, Executor};
 use std::str::FromStr;
 use std::time::Duration;
@@ -150,15 +150,18 @@ impl Database {
         Ok(conn)
     }
 
-    /// A native connection for the one event-store writer of this node.
+    /// The connection of the one event-store writer of this node: on SQLite the same kind
+    /// as the read models' (the writer folds them in its transaction), durable
+    /// (`synchronous = FULL`); on PostgreSQL a native one (its appends bind arrays).
     pub async fn writer_connection(&self) -> anyhow::Result<WriterConnection> {
         Ok(match self.backend {
-            Backend::Sqlite => WriterConnection::Sqlite(
-                sqlite_options(&self.url)?
-                    .connect()
+            Backend::Sqlite => {
+                let mut conn = AnyConnection::connect(&self.url)
                     .await
-                    .context("Failed to open the writer connection")?,
-            ),
+                    .context("Failed to open the writer connection")?;
+                conn.execute(SQLITE_PRAGMAS).await?;
+                WriterConnection::Sqlite(conn)
+            }
             Backend::Postgres => WriterConnection::Postgres(
                 postgres_options(&self.url)?
                     .connect()
@@ -174,9 +177,9 @@ impl Database {
     }
 }
 
-/// The writer's connection, native to the backend.
+/// The writer's connection.
 pub enum WriterConnection {
-    Sqlite(SqliteConnection),
+    Sqlite(AnyConnection),
     Postgres(PgConnection),
 }
 

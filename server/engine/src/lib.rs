@@ -16,6 +16,9 @@
 //! - [`log`]: the event store (atomic, idempotent, group-committed appends), the bus that
 //!   announces each commit, and on PostgreSQL the tailer that reads other nodes' commits.
 //! - [`projection`]: folds the log into the read models, with a checkpoint, a lease, parking.
+//!   On SQLite the store's writer runs that fold in its own transaction (the projection
+//!   hands it a [`log::store::WriterFold`]: the log declares it, so it still knows nothing
+//!   of the read models), and the projector folds only what the writer did not.
 //! - [`live`]: the hub that hands folded events to sockets, presence, and the relays
 //!   between nodes for what is never stored (typing, presence).
 //! - [`workers`]: background deliveries (webhooks).

@@ -1,8 +1,9 @@
-//! Projections: rebuilding from the log gives the same read model as live folding, and an event that cannot be folded is parked without stopping the rest.
+//! Projections: the writer folds in its own transaction, rebuilding from the log gives the same read model as live folding, and an event that cannot be folded is parked without stopping the rest.
 
 use crate::helpers::spawn_app;
 use parley::{ChannelId, MessageId, Position};
 use parley_app::api::LogPage;
+use parley_engine::db::Backend;
 use serde_json::json;
 
 #[tokio::test]
@@ -90,4 +91,101 @@ async fn an_event_that_cannot_be_folded_is_parked_and_the_rest_go_on() {
         400,
         "nothing parked there now"
     );
+}
+
+/// On SQLite the store's writer folds each batch in the transaction that appends it: no
+/// reader ever sees an event committed that the read models do not hold yet (with a
+/// projector folding after the commit, one does, between the two transactions).
+#[tokio::test]
+async fn the_read_models_commit_with_the_events_they_fold() {
+    let app = spawn_app().await;
+    if app.engine.store().backend() != Backend::Sqlite {
+        return; // On PostgreSQL the projector's lease holder folds (several nodes write).
+    }
+    let pool = app.engine.store().pool().clone();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let posting = done.clone();
+    let watching = tokio::spawn(async move {
+        let mut snapshots = 0;
+        let mut behind = Vec::new();
+        while !posting.load(std::sync::atomic::Ordering::Acquire) {
+            // One statement: one snapshot of both.
+            let (head, checkpoint): (Option<i64>, Option<i64>) = sqlx::query_as(
+                "SELECT (SELECT MAX(position) FROM events),
+                        (SELECT position FROM projection_checkpoints WHERE name = 'read_models')",
+            )
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+            if head != checkpoint {
+                behind.push((head, checkpoint));
+            }
+            snapshots += 1;
+            tokio::task::yield_now().await;
+        }
+        (snapshots, behind)
+    });
+    let posts = (0..200).map(|i| {
+        let app = &app;
+        async move { app.post(&format!("message {i}")).await }
+    });
+    let posted = futures::future::join_all(posts).await;
+    done.store(true, std::sync::atomic::Ordering::Release);
+    let (snapshots, behind) = watching.await.unwrap();
+    assert!(snapshots > 20, "only {snapshots} looks while posting");
+    assert!(behind.is_empty(), "the read models were behind the log in {behind:?}");
+    // And every post is there, with nothing waited for.
+    let history = app.history(None, 200).await;
+    for (id, _) in posted {
+        assert!(history.iter().any(|m| m.message_id == id), "{id} is not in the history");
+    }
+}
+
+/// A batch the writer cannot fold (here a trigger refuses one message's row) is appended
+/// all the same, without its fold: the projector folds what it can after it, and parks the
+/// one at fault, which folds once the fault is gone.
+#[tokio::test]
+async fn a_post_the_writer_cannot_fold_is_stored_and_left_to_the_projector() {
+    let app = spawn_app().await;
+    if app.engine.store().backend() != Backend::Sqlite {
+        return; // The writer folds on SQLite only (and the trigger is SQLite's).
+    }
+    let pool = app.engine.store().pool().clone();
+    sqlx::query(
+        "CREATE TRIGGER refuse_boom BEFORE INSERT ON messages WHEN NEW.body = 'boom'
+         BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let (boom, at) = app.post("boom").await;
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE position = $1")
+        .bind(at.0 as i64)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, 1, "the post is in the log");
+
+    let (after, _) = app.post("after the boom").await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while !app.history(None, 10).await.iter().any(|m| m.message_id == after) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the read models are stuck behind the refused post"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(!app.history(None, 10).await.iter().any(|m| m.message_id == boom));
+    let parked: Vec<i64> = sqlx::query_scalar("SELECT position FROM parked_events")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(parked, vec![at.0 as i64]);
+
+    sqlx::query("DROP TRIGGER refuse_boom").execute(&pool).await.unwrap();
+    assert_eq!(
+        app.call("retry_parked_event", json!({ "position": at })).await.status(),
+        200
+    );
+    assert!(app.history(None, 10).await.iter().any(|m| m.message_id == boom));
 }

@@ -24,6 +24,12 @@ pub struct Dispatch {
     pub activity: Option<Utf8Bytes>,
 }
 
+/// Events ready to hand out, with the frames of those whose channel was followed.
+pub struct Prepared {
+    events: Vec<Arc<RecordedEvent>>,
+    frames: Vec<Option<Arc<Dispatch>>>,
+}
+
 /// Events buffered per user (read markers, mutes): rare, so a small buffer.
 const USER_BUFFER: usize = 64;
 
@@ -179,13 +185,48 @@ impl Hub {
     /// The projected position moves first: a socket that subscribes in between then
     /// finds these events in its catch-up, and skips the live copies by position.
     pub fn publish(&self, events: &[Arc<RecordedEvent>]) {
+        self.publish_prepared(self.prepare(events));
+    }
+
+    /// Serializes the frames of `events` for the channels followed now, ahead of
+    /// [`Hub::publish_prepared`] (the store's writer does it while its commit syncs).
+    pub fn prepare(&self, events: &[Arc<RecordedEvent>]) -> Prepared {
+        let followed: std::collections::HashSet<ChannelId> = {
+            let channels = self.channels.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            events
+                .iter()
+                .filter_map(|e| e.event.channel_id())
+                .filter(|c| channels.get(c).is_some_and(|sender| sender.receiver_count() > 0))
+                .collect()
+        };
+        let frames = events
+            .iter()
+            .map(|event| {
+                let channel = event.event.channel_id().filter(|c| followed.contains(c))?;
+                Some(Arc::new(Dispatch {
+                    position: event.position,
+                    frame: event_frame(channel, event),
+                    ephemeral: false,
+                    activity: activity_frame(channel, event),
+                }))
+            })
+            .collect();
+        Prepared {
+            events: events.to_vec(),
+            frames,
+        }
+    }
+
+    /// Hands out prepared events (see [`Hub::publish`]).
+    pub fn publish_prepared(&self, prepared: Prepared) {
+        let Prepared { events, frames } = prepared;
         let Some(last) = events.last().map(|e| e.position) else {
             return;
         };
         self.projected.send_replace(last);
         let mut channels = self.channels.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         channels.retain(|_, sender| sender.receiver_count() > 0);
-        for event in events {
+        for (event, frame) in events.iter().zip(frames) {
             tracing::trace!(
                 position = %event.position,
                 correlation_id = %event.metadata.correlation_id,
@@ -247,13 +288,16 @@ impl Hub {
                 continue;
             };
             if let Some(sender) = channels.get(&channel) {
-                let dispatch = Dispatch {
-                    position: event.position,
-                    frame: event_frame(channel, event),
-                    ephemeral: false,
-                    activity: activity_frame(channel, event),
-                };
-                let _ = sender.send(Arc::new(dispatch));
+                // Made now if the channel was not followed when the frames were prepared.
+                let dispatch = frame.unwrap_or_else(|| {
+                    Arc::new(Dispatch {
+                        position: event.position,
+                        frame: event_frame(channel, event),
+                        ephemeral: false,
+                        activity: activity_frame(channel, event),
+                    })
+                });
+                let _ = sender.send(dispatch);
             }
         }
     }

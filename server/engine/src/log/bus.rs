@@ -97,20 +97,20 @@ impl Bus {
     /// that follow on from the last one announced. Those announced already are skipped; if
     /// the first new one does not follow on (another node's commit in between is not read
     /// yet), none is, and the tailer, reading the log, announces them all in order.
-    pub(crate) fn emit_committed(&self, events: Vec<RecordedEvent>) {
+    pub(crate) fn emit_committed(&self, events: Vec<Arc<RecordedEvent>>) {
         self.emit(events, true);
     }
 
     /// Called by the only writer of the log (SQLite): its commits are announced even after
     /// a gap (a row written by something else), which readers then fill from the store.
-    pub(crate) fn emit_committed_by_sole_writer(&self, events: Vec<RecordedEvent>) {
+    pub(crate) fn emit_committed_by_sole_writer(&self, events: Vec<Arc<RecordedEvent>>) {
         self.emit(events, false);
     }
 
-    fn emit(&self, events: Vec<RecordedEvent>, follow_on_only: bool) {
+    fn emit(&self, events: Vec<Arc<RecordedEvent>>, follow_on_only: bool) {
         let _one_at_a_time = self.emitting.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let head = *self.head.borrow();
-        let fresh: Vec<RecordedEvent> = events.into_iter().filter(|e| e.position > head).collect();
+        let fresh: Vec<Arc<RecordedEvent>> = events.into_iter().filter(|e| e.position > head).collect();
         let Some(last) = fresh.last().map(|e| e.position) else {
             return;
         };
@@ -126,7 +126,7 @@ impl Bus {
             }
         }
         for event in fresh {
-            let _ = self.committed.send(Arc::new(event));
+            let _ = self.committed.send(event);
         }
         self.head.send_if_modified(|head| {
             let moved = last > *head;

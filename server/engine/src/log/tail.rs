@@ -41,7 +41,7 @@ async fn announce_new(store: &EventStore) -> Result<(), sqlx::Error> {
         let mut events = Vec::with_capacity(page.len());
         for item in page {
             match item {
-                Ok(event) => events.push(event),
+                Ok(event) => events.push(std::sync::Arc::new(event)),
                 Err((position, _)) => {
                     store.bus().emit_committed(std::mem::take(&mut events));
                     store.bus().skip_unreadable(position);

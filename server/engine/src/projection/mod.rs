@@ -5,15 +5,23 @@
 //! so it never misses an event; it resumes from its checkpoint after a restart.
 //! Applying an event twice changes nothing.
 //!
+//! On SQLite the store's writer folds each batch itself, in its own transaction
+//! ([`Projector::writer_fold`], `in_writer.rs`), once the read models have caught up with
+//! the log; the projector then steps over what it folded, and folds only what it did not
+//! (at start, after a failed fold, in a rebuild).
+//!
 //! With several nodes on one PostgreSQL, one node holds the projector's lease and writes
 //! the read models; the others follow its checkpoint and hand the events it has folded to
 //! their own dispatchers. A node that dies hands the lease over.
+
+mod in_writer;
 
 use crate::cluster::{Lease, POLL, PROJECTOR_LEASE};
 use crate::db::{Backend, Database};
 use crate::live::hub::Hub;
 use crate::log::store::now_ms;
 use crate::log::store::{EventStore, StoreReadError};
+use in_writer::{FoldInWriter, FoldedByWriter};
 use parley::{Position, RecordedEvent};
 use sqlx::postgres::PgListener;
 use sqlx::{AnyConnection, AnyPool, Executor};
@@ -54,6 +62,7 @@ pub struct Projector {
     db: Database,
     conn: Arc<Mutex<AnyConnection>>,
     lease: Arc<Mutex<Lease>>,
+    folded_by_writer: FoldedByWriter,
 }
 
 impl Projector {
@@ -64,7 +73,17 @@ impl Projector {
             db: db.clone(),
             conn: Arc::new(Mutex::new(conn)),
             lease: Arc::new(Mutex::new(Lease::new(db, PROJECTOR_LEASE))),
+            folded_by_writer: FoldedByWriter::default(),
         }
+    }
+
+    /// The fold the store's writer runs in its own transaction (see [`EventStore::fold_in_writer`]).
+    pub fn writer_fold(&self) -> Arc<dyn crate::log::store::WriterFold> {
+        Arc::new(FoldInWriter {
+            hub: self.hub.clone(),
+            backend: self.db.backend,
+            folded: self.folded_by_writer.clone(),
+        })
     }
 
     /// Whether this node writes the read models (always, on SQLite).
@@ -175,7 +194,10 @@ impl Projector {
         reason: &str,
         event: Option<Arc<RecordedEvent>>,
     ) -> Result<(), ProjectionError> {
-        self.in_transaction(async |conn| {
+        // In the write turn until it is handed out, like a fold (see `apply`).
+        let mut conn = self.conn.lock().await;
+        let _turn = self.store.write_turn().lock().await;
+        transact(&mut conn, self.db.backend, async |conn| {
             self.fence(conn, after).await?;
             sqlx::query(
                 "INSERT INTO parked_events (position, reason, parked_at_ms) VALUES ($1, $2, $3)
@@ -426,6 +448,8 @@ impl Projector {
                     Err(_) => return Ok(Follow::Resync),
                 }
             }
+            // What the store's writer folded (and handed out) itself is done.
+            checkpoint = checkpoint.max(self.folded_by_writer.get());
             batch.retain(|e| e.position > checkpoint);
             let mut expected = checkpoint;
             for event in &batch {
@@ -450,6 +474,8 @@ impl Projector {
         let backend = self.db.backend;
         self.in_transaction(async |conn| {
             self.lock_folds(conn).await?;
+            // The read models are emptied: nothing in them was folded by the writer now.
+            self.folded_by_writer.reset();
             crate::read_model::messages::suspend_indexes(conn, backend).await?;
             for table in [
                 "messages",
@@ -486,11 +512,26 @@ impl Projector {
     }
 
     /// Folds a batch that follows `after` into the read models with its checkpoint, then
-    /// hands it to the dispatcher.
+    /// hands it to the dispatcher, all in the write turn: the store's writer folds and hands
+    /// out in its turn too, so the dispatcher gets every event once, in log order. Those the
+    /// writer folded are stepped over.
     async fn apply(&self, after: Position, batch: &[Arc<RecordedEvent>]) -> Result<(), ProjectionError> {
         let started = std::time::Instant::now();
-        self.in_transaction(async |conn| self.fold(conn, after, batch).await)
-            .await?;
+        let mut conn = self.conn.lock().await;
+        let _turn = self.store.write_turn().lock().await;
+        let by_writer = self.folded_by_writer.get();
+        let done = batch.partition_point(|e| e.position <= by_writer);
+        let (after, batch) = match done {
+            0 => (after, batch),
+            _ => (by_writer, &batch[done..]),
+        };
+        if batch.is_empty() {
+            return Ok(());
+        }
+        transact(&mut conn, self.db.backend, async |conn| {
+            self.fold(conn, after, batch).await
+        })
+        .await?;
         tracing::debug!(
             events = batch.len(),
             us = started.elapsed().as_micros() as u64,
@@ -541,17 +582,7 @@ impl Projector {
     ) -> Result<T, ProjectionError> {
         let mut conn = self.conn.lock().await;
         let _turn = self.store.write_turn().lock().await;
-        conn.execute(self.db.backend.begin_write()).await?;
-        match work(&mut conn).await {
-            Ok(done) => {
-                conn.execute("COMMIT").await?;
-                Ok(done)
-            }
-            Err(e) => {
-                let _ = conn.execute("ROLLBACK").await;
-                Err(e)
-            }
-        }
+        transact(&mut conn, self.db.backend, work).await
     }
 
     /// On PostgreSQL: takes the fold lock for this transaction, so no other node folds meanwhile.
@@ -563,6 +594,25 @@ impl Projector {
                 .await?;
         }
         Ok(())
+    }
+}
+
+/// Runs `work` in one write transaction of `conn`: committed if it succeeds, rolled back if not.
+async fn transact<T>(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    work: impl AsyncFnOnce(&mut AnyConnection) -> Result<T, ProjectionError>,
+) -> Result<T, ProjectionError> {
+    conn.execute(backend.begin_write()).await?;
+    match work(conn).await {
+        Ok(done) => {
+            conn.execute("COMMIT").await?;
+            Ok(done)
+        }
+        Err(e) => {
+            let _ = conn.execute("ROLLBACK").await;
+            Err(e)
+        }
     }
 }
 

@@ -1,0 +1,104 @@
+//! The projection's fold as the event store's writer runs it, in its own transaction (SQLite): a batch's read-model rows and checkpoint commit with its events, and go out from there.
+
+use super::{NAME, save_checkpoint};
+use crate::db::Backend;
+use crate::live::hub::Hub;
+use crate::log::store::{HandOut, WriterFold};
+use futures::future::BoxFuture;
+use parley::{Position, RecordedEvent};
+use sqlx::{AnyConnection, Executor};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The last position the writer folded and handed out itself. Everything up to it is in
+/// the read models (a rebuild sets it back to zero), so the projector steps over those
+/// events when the bus brings them.
+#[derive(Clone, Default)]
+pub(super) struct FoldedByWriter(Arc<AtomicU64>);
+
+impl FoldedByWriter {
+    pub(super) fn get(&self) -> Position {
+        Position(self.0.load(Ordering::Acquire))
+    }
+
+    fn set(&self, position: Position) {
+        self.0.fetch_max(position.0, Ordering::AcqRel);
+    }
+
+    pub(super) fn reset(&self) {
+        self.0.store(0, Ordering::Release);
+    }
+}
+
+/// What the projection gives the store's writer (see [`WriterFold`]).
+pub(super) struct FoldInWriter {
+    pub(super) hub: Hub,
+    pub(super) backend: Backend,
+    pub(super) folded: FoldedByWriter,
+}
+
+impl WriterFold for FoldInWriter {
+    fn fold<'a>(
+        &'a self,
+        conn: &'a mut AnyConnection,
+        events: &'a [Arc<RecordedEvent>],
+    ) -> BoxFuture<'a, Result<bool, sqlx::Error>> {
+        Box::pin(fold_in_writer(conn, self.backend, events))
+    }
+
+    fn prepare(&self, events: &[Arc<RecordedEvent>]) -> HandOut {
+        let prepared = self.hub.prepare(events);
+        let last = events.last().map(|e| e.position);
+        let count = events.len() as u64;
+        let (hub, folded) = (self.hub.clone(), self.folded.clone());
+        Box::new(move || {
+            if let Some(last) = last {
+                folded.set(last);
+            }
+            metrics::counter!(crate::metrics::PROJECTED).increment(count);
+            hub.publish_prepared(prepared);
+        })
+    }
+}
+
+/// Folds `events` if the read models hold every event before them and none of them (else
+/// the projector is behind, and folds them in turn). A fold that fails is undone to the
+/// savepoint and left to the projector, which parks the event at fault if it keeps failing.
+async fn fold_in_writer(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    events: &[Arc<RecordedEvent>],
+) -> Result<bool, sqlx::Error> {
+    let (Some(first), Some(last)) = (events.first(), events.last()) else {
+        return Ok(false);
+    };
+    let caught_up: i64 = sqlx::query_scalar(
+        "SELECT COALESCE((SELECT position FROM projection_checkpoints WHERE name = $1), 0)
+              = COALESCE((SELECT MAX(position) FROM events WHERE position < $2), 0)",
+    )
+    .bind(NAME)
+    .bind(first.position.0 as i64)
+    .fetch_one(&mut *conn)
+    .await?;
+    if caught_up == 0 {
+        return Ok(false);
+    }
+    conn.execute("SAVEPOINT fold").await?;
+    let folded = async {
+        crate::read_model::fold(conn, backend, events).await?;
+        save_checkpoint(conn, last.position).await
+    }
+    .await;
+    match folded {
+        Ok(()) => {
+            conn.execute("RELEASE fold").await?;
+            Ok(true)
+        }
+        Err(e) => {
+            conn.execute("ROLLBACK TO fold").await?;
+            conn.execute("RELEASE fold").await?;
+            tracing::warn!(error = %e, first = %first.position, last = %last.position, "folding in the writer failed: the projector folds these");
+            Ok(false)
+        }
+    }
+}
