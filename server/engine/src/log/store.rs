@@ -641,10 +641,12 @@ async fn write_batch(
         };
         outcomes.push(outcome);
     }
-    let events: Vec<Arc<RecordedEvent>> = outcomes.iter().flat_map(|(_, e)| e.iter().cloned()).collect();
+    // The batch's events, gathered only when the writer folds them (SQLite).
+    let mut events: Vec<Arc<RecordedEvent>> = Vec::new();
     let fold = match (fold, &mut *conn) {
-        (Some(fold), WriterConnection::Sqlite(conn)) if !events.is_empty() => {
-            fold.fold(conn, &events).await?.then_some(fold)
+        (Some(fold), WriterConnection::Sqlite(conn)) => {
+            events.extend(outcomes.iter().flat_map(|(_, e)| e.iter().cloned()));
+            (!events.is_empty() && fold.fold(conn, &events).await?).then_some(fold)
         }
         _ => None,
     };
