@@ -269,3 +269,30 @@ async fn several_streams_are_read_in_log_order_a_bounded_page_at_a_time_with_not
     assert_eq!(got, wanted, "every event of the two streams once, in log order");
     assert!(pages > 1, "the streams fit in one page; the test shows no paging");
 }
+
+/// On SQLite the writer's commits leave the WAL as it is; the checkpointer, on its own
+/// connection, copies them into the database file soon after. Without it nothing would
+/// (the read side rarely writes), and the WAL would grow without end.
+#[tokio::test]
+async fn committed_pages_reach_the_database_file_beside_the_writer() {
+    if crate::helpers::on_postgres() {
+        return;
+    }
+    let app = spawn_app().await;
+    let file = app.dir.path().join("parley.db");
+    let size = || std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+    app.wait_projected().await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let before = size();
+    for i in 0..100 {
+        app.post(&format!("message {i}: {}", "words ".repeat(100))).await;
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while size() <= before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the database file stayed at {before} bytes: nothing copied the WAL into it"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
