@@ -3,11 +3,13 @@
 // pass/fail. Starts the release server (target/release/parley-server, `.ci/build --release`
 // first) on a free loopback port with a fresh database, drives
 // Debian's Chromium, prints one JSON line per figure.
-//   node end2end/bench/first-visit.mjs [--runs 5] [--kbps 1600] [--rtt 150] [--site DIR]
-// (--site: serve another site folder, e.g. a copy without the .br/.gz files, to compare)
+//   node end2end/bench/first-visit.mjs [--runs 5] [--kbps 1600] [--rtt 150] [--site DIR] [--trace FILE]
+// (--site: serve another site folder, e.g. a copy without the .br/.gz files, to compare;
+// --trace: one more reload under Chromium's performance trace, written to FILE, and where
+// the page's main thread spent the time until the cached history was painted)
 import { chromium } from 'playwright-core';
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createServer } from 'node:net';
@@ -147,6 +149,17 @@ try {
       }),
     );
   }
+  const traceArg = process.argv.indexOf('--trace');
+  const traceFile = traceArg > 0 ? resolve(process.argv[traceArg + 1]) : null;
+  if (traceFile) {
+    await browser.startTracing(page, {
+      path: traceFile,
+      categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8', 'v8.wasm', 'blink.user_timing', 'loading', 'IndexedDB'],
+    });
+    await page.reload();
+    await page.locator('[data-testid="message"]').nth(29).waitFor();
+    await browser.stopTracing();
+  }
   print({
     scenario: 'reload_paint',
     messages: 30,
@@ -155,7 +168,44 @@ try {
     // the service worker's cache), then the cached history painted.
     runs: painted,
   });
+  if (traceFile) print(traceFigure(JSON.parse(readFileSync(traceFile, 'utf8'))));
 } finally {
   await browser.close();
   server.kill('SIGTERM');
+}
+
+// The traced reload: from the page's last navigation start to the paint mark, the main
+// thread's tasks over 2 ms (when, how long, and the work inside them that took longest).
+function traceFigure(trace) {
+  const events = trace.traceEvents ?? trace;
+  const mark = events.find((e) => e.name === 'parley:cached-history');
+  if (!mark) return { scenario: 'reload_trace', error: 'no paint mark in the trace' };
+  const onMain = (e) => e.pid === mark.pid && e.tid === mark.tid;
+  // The start of the navigation the mark belongs to (other frames navigate too).
+  const navigation = mark.args?.data?.navigationId;
+  const start = Math.min(
+    ...events
+      .filter((e) => onMain(e) && e.name === 'navigationStart' && e.args?.data?.navigationId === navigation)
+      .map((e) => e.ts),
+  );
+  const within = events.filter((e) => onMain(e) && e.ph === 'X' && e.ts >= start && e.ts <= mark.ts);
+  const tasks = within.filter((e) => e.name === 'RunTask');
+  const ms = (us) => Math.round(us / 100) / 10;
+  const inside = (task) => {
+    const by = new Map();
+    for (const e of within) {
+      if (e.name !== 'RunTask' && e.ts >= task.ts && e.ts < task.ts + task.dur) {
+        by.set(e.name, (by.get(e.name) ?? 0) + e.dur);
+      }
+    }
+    return [...by].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([name, dur]) => `${name} ${ms(dur)}`);
+  };
+  return {
+    scenario: 'reload_trace',
+    painted_ms: ms(mark.ts - start),
+    main_thread_busy_ms: ms(tasks.reduce((sum, t) => sum + t.dur, 0)),
+    tasks_over_2ms: tasks
+      .filter((t) => t.dur >= 2000)
+      .map((t) => ({ at_ms: ms(t.ts - start), ms: ms(t.dur), inside: inside(t) })),
+  };
 }
