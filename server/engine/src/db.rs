@@ -157,8 +157,10 @@ impl Database {
     }
 
     /// The connection of the one event-store writer of this node: on SQLite the same kind
-    /// as the read models' (the writer folds them in its transaction), durable
-    /// (`synchronous = FULL`); on PostgreSQL a native one (its appends bind arrays).
+    /// as the read models' (the writer folds them in its transaction), whose commits do not
+    /// wait for the disk (`synchronous = NORMAL`): the store answers a batch only once a
+    /// thread beside the writer has synced the WAL ([`crate::log::durable`]). On
+    /// PostgreSQL a native one (its appends bind arrays).
     pub async fn writer_connection(&self) -> anyhow::Result<WriterConnection> {
         Ok(match self.backend {
             Backend::Sqlite => {
@@ -166,6 +168,7 @@ impl Database {
                     .await
                     .context("Failed to open the writer connection")?;
                 conn.execute(SQLITE_PRAGMAS).await?;
+                conn.execute("PRAGMA synchronous = NORMAL").await?;
                 // Its commits do not copy the WAL into the database file: `checkpointer` does.
                 conn.execute("PRAGMA wal_autocheckpoint = 0").await?;
                 WriterConnection::Sqlite(conn)
@@ -199,6 +202,17 @@ impl Database {
                 }
             }
         })))
+    }
+
+    /// On SQLite, the write-ahead log's file (the database file's name and `-wal`), which
+    /// the event store syncs after its writer's commits. `None` on PostgreSQL.
+    pub fn wal_path(&self) -> anyhow::Result<Option<std::path::PathBuf>> {
+        if self.backend != Backend::Sqlite {
+            return Ok(None);
+        }
+        let mut wal = sqlite_options(&self.url)?.get_filename().as_os_str().to_owned();
+        wal.push("-wal");
+        Ok(Some(wal.into()))
     }
 
     /// The URL, for listeners that open their own connection.

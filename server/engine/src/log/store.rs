@@ -4,8 +4,10 @@
 //! request waiting at the time and commits them in one transaction (group commit). Being
 //! the only writer, it keeps each stream's version in memory and decides version
 //! conflicts before writing, so a refused request writes nothing and the others go on.
-//! Only after the commit are the requests answered and the events announced on the bus,
-//! so an acknowledged event is durable and positions are announced in log order.
+//! Only once the commit is durable are the requests answered and the events announced on
+//! the bus, so an acknowledged event is on the disk and positions are announced in log
+//! order. On SQLite the writer does not wait for that: a thread beside it syncs the WAL
+//! while it writes its next batch ([`durable`]).
 //!
 //! On a sole writer (SQLite) the projection folds each batch into the read models inside
 //! the same transaction ([`WriterFold`]): one commit per batch, and the events go to the
@@ -13,6 +15,7 @@
 
 use crate::db::{Backend, Database, WriterConnection};
 use crate::log::bus::Bus;
+use crate::log::durable::{self, Settled, Syncer};
 use futures::future::BoxFuture;
 use parley::{Event, EventId, EventMetadata, MessageId, Position, RecordedEvent, StreamId};
 use sqlx::{AnyConnection, AnyPool, Executor, FromRow};
@@ -135,15 +138,53 @@ pub struct EventStore {
 /// Whose turn it is to write to the database file. SQLite lets one connection write at a
 /// time and makes the others retry with growing sleeps (up to 100 ms each); the store's
 /// writer and the projector take turns here instead, in order, without sleeping.
-pub type WriteTurn = Arc<tokio::sync::Mutex<()>>;
+#[derive(Clone, Default)]
+pub struct WriteTurn {
+    turn: Arc<tokio::sync::Mutex<()>>,
+    /// On SQLite, whether the batches the writer committed are finished (see [`durable`]).
+    settled: Option<Settled>,
+}
+
+impl WriteTurn {
+    /// Takes the turn, once every batch the writer committed before it is announced and
+    /// handed out: the holder sees the log, the read models and what went out agree.
+    pub async fn lock(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        let turn = self.turn.lock().await;
+        if let Some(settled) = &self.settled {
+            settled.wait().await;
+        }
+        turn
+    }
+
+    /// The writer's own turn: its batches are finished after it, beside its next one.
+    async fn lock_for_writer(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.turn.lock().await
+    }
+}
 
 impl EventStore {
-    /// Starts the writer task on `connection` and returns the store.
+    /// Starts the writer task on `connection` and returns the store. On SQLite its commits
+    /// are made durable by a thread beside it (see [`durable`]): the writer's connection
+    /// does not wait for the disk ([`Database::writer_connection`]).
     /// On PostgreSQL other nodes append too: every node's tailer reads the log and
     /// announces what its writer could not (see [`finish`]).
-    pub fn start(db: &Database, connection: WriterConnection, bus: Bus) -> (Self, tokio::task::JoinHandle<()>) {
+    pub fn start(
+        db: &Database,
+        connection: WriterConnection,
+        bus: Bus,
+    ) -> anyhow::Result<(Self, tokio::task::JoinHandle<()>)> {
         let (writer, requests) = mpsc::channel(4 * MAX_BATCH);
-        let write_turn = WriteTurn::default();
+        let (syncer, settled) = match db.wal_path()? {
+            Some(wal) => {
+                let (syncer, settled) = Syncer::start(durable::sync_file(wal))?;
+                (Some(syncer), Some(settled))
+            }
+            None => (None, None),
+        };
+        let write_turn = WriteTurn {
+            turn: Arc::default(),
+            settled,
+        };
         let fold = FoldSlot::default();
         let task = tokio::spawn(write_loop(
             connection,
@@ -151,8 +192,9 @@ impl EventStore {
             bus.clone(),
             write_turn.clone(),
             fold.clone(),
+            syncer,
         ));
-        (
+        Ok((
             Self {
                 pool: db.pool.clone(),
                 backend: db.backend,
@@ -162,7 +204,7 @@ impl EventStore {
                 fold,
             },
             task,
-        )
+        ))
     }
 
     /// Has the writer fold each batch in its own transaction, from its next batch on (only
@@ -399,13 +441,22 @@ async fn write_loop(
     bus: Bus,
     write_turn: WriteTurn,
     fold: FoldSlot,
+    syncer: Option<Syncer>,
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut versions = Versions::default();
     let sole = conn.sole_writer();
+    // Each committed batch is finished here, or after the sync that makes it durable.
+    let done = |requests: Vec<AppendRequest>, written: Written| match &syncer {
+        Some(syncer) => {
+            let bus = bus.clone();
+            syncer.after_sync(Box::new(move || finish(requests, written, &bus, sole)));
+        }
+        None => finish(requests, written, &bus, sole),
+    };
     while requests.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let waited = std::time::Instant::now();
-        let _turn = write_turn.lock().await;
+        let _turn = write_turn.lock_for_writer().await;
         let started = std::time::Instant::now();
         let fold = fold.get().map(|f| f.as_ref());
         match write_batch(&mut conn, &batch, &mut versions, fold).await {
@@ -418,7 +469,7 @@ async fn write_loop(
                 );
                 metrics::histogram!(crate::metrics::APPEND_SECONDS).record(started.elapsed().as_secs_f64());
                 metrics::counter!(crate::metrics::APPENDED).increment(written.events.len() as u64);
-                finish(batch.drain(..), written, &bus, sole)
+                done(std::mem::replace(&mut batch, Vec::with_capacity(MAX_BATCH)), written)
             }
             Err(e) => {
                 conn.rollback().await;
@@ -428,7 +479,7 @@ async fn write_loop(
                 for request in batch.drain(..) {
                     let single = std::slice::from_ref(&request);
                     match write_batch(&mut conn, single, &mut versions, fold).await {
-                        Ok(written) => finish(std::iter::once(request), written, &bus, sole),
+                        Ok(written) => done(vec![request], written),
                         Err(e2) => {
                             conn.rollback().await;
                             versions.clear();
@@ -447,7 +498,7 @@ async fn write_loop(
 /// holds a write before its answer returns. On PostgreSQL the bus takes them only if it has
 /// had every event before them (see [`Bus::emit_committed`]); else this node's tailer
 /// announces them, in order.
-fn finish(requests: impl Iterator<Item = AppendRequest>, written: Written, bus: &Bus, sole: bool) {
+fn finish(requests: Vec<AppendRequest>, written: Written, bus: &Bus, sole: bool) {
     let Written {
         outcomes,
         events,
@@ -461,7 +512,7 @@ fn finish(requests: impl Iterator<Item = AppendRequest>, written: Written, bus: 
     if let Some(hand_out) = hand_out {
         hand_out();
     }
-    for (request, outcome) in requests.zip(outcomes) {
+    for (request, outcome) in requests.into_iter().zip(outcomes) {
         // The requester may have gone away; the events are durable all the same.
         let _ = request.reply.send(outcome);
     }
