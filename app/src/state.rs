@@ -267,18 +267,52 @@ pub(crate) fn format_day(day: i64) -> String {
 #[cfg(feature = "browser")]
 fn date_words(day: i64) -> String {
     // The day's midnight read in UTC is that local day's date.
-    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64((day * 86_400_000) as f64));
-    let options = js_sys::Object::new();
-    for (key, value) in [
-        ("weekday", "long"),
-        ("day", "numeric"),
-        ("month", "long"),
-        ("year", "numeric"),
-        ("timeZone", "UTC"),
-    ] {
-        let _ = js_sys::Reflect::set(&options, &key.into(), &value.into());
+    formatted(
+        (day * 86_400_000) as f64,
+        &[
+            ("weekday", "long"),
+            ("day", "numeric"),
+            ("month", "long"),
+            ("year", "numeric"),
+            ("timeZone", "UTC"),
+        ],
+    )
+}
+
+/// `ms` formatted with `options` in the browser's language, by a formatter made once per
+/// set of options and language: `toLocaleString` with options makes a new one on every
+/// call, the slowest part of drawing a message (each has its full date as a title).
+#[cfg(feature = "browser")]
+fn formatted(ms: f64, options: &'static [(&'static str, &'static str)]) -> String {
+    type Formats = Vec<(
+        String,
+        &'static [(&'static str, &'static str)],
+        js_sys::Intl::DateTimeFormat,
+    )>;
+    thread_local! {
+        static FORMATS: std::cell::RefCell<Formats> = const { std::cell::RefCell::new(Vec::new()) };
     }
-    String::from(date.to_locale_date_string(&browser_language(), &options))
+    let language = browser_language();
+    let format = FORMATS.with(|formats| {
+        let mut formats = formats.borrow_mut();
+        if let Some((_, _, format)) = formats.iter().find(|(l, o, _)| *l == language && *o == options) {
+            return format.clone();
+        }
+        let object = js_sys::Object::new();
+        for (key, value) in options {
+            let _ = js_sys::Reflect::set(&object, &(*key).into(), &(*value).into());
+        }
+        let format = js_sys::Intl::DateTimeFormat::new(&js_sys::Array::of1(&language.as_str().into()), &object);
+        formats.push((language, options, format.clone()));
+        format
+    });
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms));
+    format
+        .format()
+        .call1(&format, &date)
+        .ok()
+        .and_then(|s| s.as_string())
+        .unwrap_or_default()
 }
 
 #[cfg(not(feature = "browser"))]
@@ -288,27 +322,22 @@ fn date_words(_day: i64) -> String {
 
 /// "Monday, 30 November 2026 at 14:05": a message time's full date, shown on hover.
 pub(crate) fn format_full(ms: i64) -> String {
-    format_date_time(ms, "full")
+    format_date_time(ms, &[("dateStyle", "full"), ("timeStyle", "short")])
 }
 
 /// "30 Nov 2026, 14:05": a date to read in a list (an invite's expiry).
 pub(crate) fn format_date(ms: i64) -> String {
-    format_date_time(ms, "medium")
+    format_date_time(ms, &[("dateStyle", "medium"), ("timeStyle", "short")])
 }
 
-fn format_date_time(ms: i64, date_style: &str) -> String {
+fn format_date_time(ms: i64, options: &'static [(&'static str, &'static str)]) -> String {
     #[cfg(feature = "browser")]
     {
-        let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
-        let options = js_sys::Object::new();
-        for (key, value) in [("dateStyle", date_style), ("timeStyle", "short")] {
-            let _ = js_sys::Reflect::set(&options, &key.into(), &value.into());
-        }
-        String::from(date.to_locale_string(&browser_language(), &options))
+        formatted(ms as f64, options)
     }
     #[cfg(not(feature = "browser"))]
     {
-        let _ = (ms, date_style);
+        let _ = (ms, options);
         String::new()
     }
 }

@@ -3,8 +3,10 @@
 // pass/fail. Starts the release server (target/release/parley-server, `.ci/build --release`
 // first) on a free loopback port with a fresh database, drives
 // Debian's Chromium, prints one JSON line per figure.
-//   node end2end/bench/first-visit.mjs [--runs 5] [--kbps 1600] [--rtt 150] [--site DIR] [--trace FILE]
+//   node end2end/bench/first-visit.mjs [--runs 5] [--kbps 1600] [--rtt 150] [--site DIR] [--server BIN] [--trace FILE]
 // (--site: serve another site folder, e.g. a copy without the .br/.gz files, to compare;
+// --server: another build's server binary, with the hash.txt of its site beside it, to
+// compare two builds in one sitting with --site;
 // --trace: one more reload under Chromium's performance trace, written to FILE, and where
 // the page's main thread spent the time until the cached history was painted)
 import { chromium } from 'playwright-core';
@@ -24,6 +26,8 @@ const kbps = arg('kbps', 1600);
 const rtt = arg('rtt', 150);
 const siteArg = process.argv.indexOf('--site');
 const site = siteArg > 0 ? resolve(process.argv[siteArg + 1]) : join(root, 'target', 'site');
+const serverArg = process.argv.indexOf('--server');
+const serverBin = serverArg > 0 ? resolve(process.argv[serverArg + 1]) : join(root, 'target', 'release', 'parley-server');
 
 const freePort = () =>
   new Promise((ok) => {
@@ -36,7 +40,7 @@ const freePort = () =>
 const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
 const dir = mkdtempSync(join(tmpdir(), 'parley-browser-bench-'));
-const server = spawn(join(root, 'target', 'release', 'parley-server'), ['--port', String(port)], {
+const server = spawn(serverBin, ['--port', String(port)], {
   cwd: root,
   stdio: 'ignore',
   env: {

@@ -205,6 +205,34 @@ test('scrolling back loads older pages', async ({ page, request }) => {
   await expect(page.getByTestId('jump-latest')).toHaveCount(0);
 });
 
+test('a reload of a long channel paints its newest cached page, not an older one', async ({ page, context, request }) => {
+  // More than a reload paints (200): the oldest of them must stay out, the newest in.
+  const first = unique('long since');
+  const bodies = [first, ...Array.from({ length: 229 }, (_, i) => `long ${i}`)];
+  const signedUp = await request.post('/api/sign_up', { data: { username: username('poster'), password: PASSWORD } });
+  expect(signedUp.ok()).toBe(true);
+  for (const body of bodies) {
+    const response = await request.post('/api/post_message', {
+      data: { channel: GENERAL, message_id: crypto.randomUUID(), body },
+    });
+    expect(response.ok()).toBe(true);
+  }
+  await join(page, 'Longreader');
+  await expect(message(page, 'long 228')).toBeVisible();
+  // Scrolling back caches every page down to the first message.
+  for (let i = 0; i < 20 && (await message(page, first).count()) === 0; i++) {
+    await page.getByTestId('messages').evaluate((el) => (el.scrollTop = 0));
+    await page.waitForTimeout(300);
+  }
+  await expect(message(page, first)).toHaveCount(1);
+  await context.route('**/api/history', () => {});
+  await context.routeWebSocket('**/ws', () => {});
+  await page.reload();
+  await expect(message(page, 'long 228')).toHaveCount(1);
+  await expect(page.getByTestId('message')).toHaveCount(200);
+  await expect(message(page, first)).toHaveCount(0);
+});
+
 test('reset local data clears this browser and refetches cleanly', async ({ page }) => {
   await join(page, 'Resetter');
   const text = unique('before reset');

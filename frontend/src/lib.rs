@@ -7,6 +7,7 @@
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
+    parley_app::client::open_store_early();
     leptos::mount::hydrate_body(parley_app::App);
 }
 
@@ -15,6 +16,7 @@ pub fn hydrate() {
 #[cfg(feature = "csr")]
 pub fn mount() {
     console_error_panic_hook::set_once();
+    parley_app::client::open_store_early();
     if let Some(url) = parley_app::server_url() {
         leptos::server_fn::client::set_server_url(url);
     }

@@ -170,7 +170,7 @@ pub fn start(state: ChatState) {
         }
     });
     spawn_local(async move {
-        let local = match LocalStore::open().await {
+        let local = match LocalStore::opened().await {
             Ok(local) => Some(local),
             Err(e) => {
                 leptos::logging::warn!("{e}; history will not be cached");
@@ -195,17 +195,21 @@ pub fn start(state: ChatState) {
             unkept: RefCell::default(),
         });
         CLIENT.with(|c| *c.borrow_mut() = Some(client.clone()));
-        // The drafts this browser kept: each composer finds its own.
-        if let Some(local) = &client.local {
-            match local.drafts().await {
-                Ok(kept) => state.drafts.update(|drafts| {
-                    for draft in kept {
-                        drafts.apply(draft);
-                    }
-                }),
-                Err(e) => leptos::logging::warn!("{e}"),
+        // The drafts this browser kept: each composer finds its own. Read beside the cached
+        // history, not before it (one IndexedDB round trip less before the paint).
+        let drafting = client.clone();
+        spawn_local(async move {
+            if let Some(local) = &drafting.local {
+                match local.drafts().await {
+                    Ok(kept) => state.drafts.update(|drafts| {
+                        for draft in kept {
+                            drafts.apply(draft);
+                        }
+                    }),
+                    Err(e) => leptos::logging::warn!("{e}"),
+                }
             }
-        }
+        });
 
         // Mutes and saves set while the server could not be reached (before a reload too)
         // show as set until it has them. Beside the paint, not before it.

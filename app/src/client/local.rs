@@ -102,7 +102,35 @@ fn channel_key(channel: ChannelId, position: f64) -> JsValue {
     key.into()
 }
 
+type Opening = std::pin::Pin<Box<dyn std::future::Future<Output = Result<LocalStore, LocalError>>>>;
+
+thread_local! {
+    /// The store being opened since the page's start (see [`LocalStore::open_early`]).
+    static OPENING: std::cell::RefCell<Option<Opening>> = const { std::cell::RefCell::new(None) };
+}
+
 impl LocalStore {
+    /// Asks the browser to open the store now, before the page hydrates: the browser opens
+    /// it on its own threads while the page's thread hydrates (a reload's trace showed the
+    /// open waited for after hydration, the thread idle). The first [`LocalStore::opened`]
+    /// takes it. The first poll is what calls `indexedDB.open`; later polls wake its taker.
+    pub fn open_early() {
+        let mut opening: Opening = Box::pin(Self::open());
+        let mut cx = std::task::Context::from_waker(futures::task::noop_waker_ref());
+        if let std::task::Poll::Ready(opened) = opening.as_mut().poll(&mut cx) {
+            opening = Box::pin(std::future::ready(opened));
+        }
+        OPENING.with(|o| *o.borrow_mut() = Some(opening));
+    }
+
+    /// The store opened early if it was, else opened now.
+    pub async fn opened() -> Result<Self, LocalError> {
+        match OPENING.with(|o| o.borrow_mut().take()) {
+            Some(opening) => opening.await,
+            None => Self::open().await,
+        }
+    }
+
     pub async fn open() -> Result<Self, LocalError> {
         let db = Rexie::builder(DB)
             .version(5)
@@ -125,21 +153,33 @@ impl LocalStore {
     /// The newest `limit` cached messages of a channel, oldest first, and its cursor.
     pub async fn load(&self, channel: ChannelId, limit: u32) -> Result<(Vec<MessageView>, Position), LocalError> {
         let tx = self.db.transaction(&[MESSAGES, CURSORS], TransactionMode::ReadOnly)?;
-        let range = KeyRange::bound(
-            &channel_key(channel, 0.0),
-            &channel_key(channel, f64::from(u32::MAX) * f64::from(u32::MAX)),
-            None,
-            None,
-        )
-        // rexie 0.6.2 returns idb's error type here.
-        .map_err(|e| LocalError(format!("{e:?}")))?;
-        let rows = tx
-            .store(MESSAGES)?
-            .index(BY_CHANNEL)?
-            .scan(Some(range), Some(limit), None, Some(Direction::Prev))
-            .await?;
-        let mut messages: Vec<MessageView> = rows.into_iter().filter_map(|(_, value)| from_js(value)).collect();
-        messages.reverse();
+        let last = channel_key(channel, f64::from(u32::MAX) * f64::from(u32::MAX));
+        // rexie 0.6.2 returns idb's error type from a key range.
+        let range =
+            |first: &JsValue| KeyRange::bound(first, &last, None, None).map_err(|e| LocalError(format!("{e:?}")));
+        let index = tx.store(MESSAGES)?.index(BY_CHANNEL)?;
+        // The newest `limit` in two steps, not one per message (each step of a cursor is a
+        // round trip to the browser's IndexedDB, and 30 of them were most of a reload's
+        // wait): a cursor from the newest end jumps to the oldest of them, then one read
+        // takes everything from there on. Fewer than `limit` stored: all of them.
+        let mut messages: Vec<MessageView> = Vec::new();
+        if limit > 0 {
+            // `advance(0)` is refused: the newest is where the cursor opens.
+            let skip = (limit > 1).then_some(limit - 1);
+            let first = index
+                .scan(
+                    Some(range(&channel_key(channel, 0.0))?),
+                    Some(1),
+                    skip,
+                    Some(Direction::Prev),
+                )
+                .await?
+                .into_iter()
+                .next()
+                .map_or_else(|| channel_key(channel, 0.0), |(key, _)| key);
+            let rows = index.get_all(Some(range(&first)?), Some(limit)).await?;
+            messages = rows.into_iter().filter_map(from_js).collect();
+        }
         let cursor = tx
             .store(CURSORS)?
             .get(JsValue::from_str(&channel.to_string()))

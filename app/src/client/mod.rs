@@ -14,3 +14,10 @@ pub mod people;
 pub mod settings;
 #[cfg(feature = "browser")]
 pub(crate) mod sync;
+
+/// Starts opening the browser's store before the page hydrates (see
+/// [`local::LocalStore::open_early`]).
+#[cfg(feature = "browser")]
+pub fn open_store_early() {
+    local::LocalStore::open_early();
+}
