@@ -89,9 +89,24 @@ impl Settled {
 }
 
 /// Syncs the file at `path` (the WAL) to the disk: opened for each sync, so a WAL that
-/// SQLite recreated is the one synced.
+/// SQLite recreated is the one synced. The first time a file is synced (a WAL created when
+/// the server started, or since), its folder is synced too, or a power cut could lose the
+/// file's name and so the whole file: SQLite does the same on a new WAL's first sync, which
+/// with `synchronous = NORMAL` would wait for the first checkpoint.
 pub(crate) fn sync_file(path: std::path::PathBuf) -> SyncWal {
-    Box::new(move || std::fs::File::open(&path)?.sync_data())
+    let mut synced: Option<u64> = None;
+    Box::new(move || {
+        let file = std::fs::File::open(&path)?;
+        file.sync_data()?;
+        let inode = std::os::unix::fs::MetadataExt::ino(&file.metadata()?);
+        if synced != Some(inode) {
+            if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::File::open(folder)?.sync_all()?;
+            }
+            synced = Some(inode);
+        }
+        Ok(())
+    })
 }
 
 #[cfg(test)]
@@ -152,6 +167,21 @@ mod tests {
             .await
             .expect("settled");
         assert!(syncs.load(Ordering::Acquire) <= 2);
+    }
+
+    #[test]
+    fn a_file_and_its_folder_are_synced() {
+        let dir = std::env::temp_dir().join(format!("parley-durable-ok-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("folder");
+        let wal = dir.join("db-wal");
+        std::fs::write(&wal, b"frames").expect("file");
+        let mut sync = sync_file(wal.clone());
+        assert!(sync().is_ok());
+        assert!(sync().is_ok());
+        // The file gone: the next sync says so, and never reports it stored.
+        std::fs::remove_file(&wal).expect("remove");
+        assert!(sync().is_err());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
