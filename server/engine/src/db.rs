@@ -61,8 +61,8 @@ pub struct Database {
 }
 
 /// SQLite settings every connection shares. WAL lets readers run beside the one writer;
-/// `synchronous = FULL` makes a commit durable before it returns, so an acknowledged
-/// message survives a crash or a power cut.
+/// `synchronous = FULL` makes a commit durable before it returns (the event store's writer
+/// is the exception: its commits are synced beside it, see [`Database::writer_connection`]).
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
                               PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;";
 
