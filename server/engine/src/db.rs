@@ -159,7 +159,7 @@ impl Database {
     /// The connection of the one event-store writer of this node: on SQLite the same kind
     /// as the read models' (the writer folds them in its transaction), whose commits do not
     /// wait for the disk (`synchronous = NORMAL`): the store answers a batch only once a
-    /// thread beside the writer has synced the WAL ([`crate::log::durable`]). On
+    /// thread beside the writer has synced the WAL (`log/durable.rs`). On
     /// PostgreSQL a native one (its appends bind arrays).
     pub async fn writer_connection(&self) -> anyhow::Result<WriterConnection> {
         Ok(match self.backend {

@@ -7,7 +7,7 @@
 //! Only once the commit is durable are the requests answered and the events announced on
 //! the bus, so an acknowledged event is on the disk and positions are announced in log
 //! order. On SQLite the writer does not wait for that: a thread beside it syncs the WAL
-//! while it writes its next batch ([`durable`]).
+//! while it writes its next batch (`log/durable.rs`).
 //!
 //! On a sole writer (SQLite) the projection folds each batch into the read models inside
 //! the same transaction ([`WriterFold`]): one commit per batch, and the events go to the
@@ -164,7 +164,7 @@ impl WriteTurn {
 
 impl EventStore {
     /// Starts the writer task on `connection` and returns the store. On SQLite its commits
-    /// are made durable by a thread beside it (see [`durable`]): the writer's connection
+    /// are made durable by a thread beside it (see `log/durable.rs`): the writer's connection
     /// does not wait for the disk ([`Database::writer_connection`]).
     /// On PostgreSQL other nodes append too: every node's tailer reads the log and
     /// announces what its writer could not (see [`finish`]).
