@@ -1,7 +1,7 @@
 // The local-first client: optimistic in the same frame, cached history before the network,
 // an outbox that survives reload and offline (and says so when the browser will not keep
 // a message), tabs in step, paging back, reset.
-import { chromium, expect, type Page, type WebSocket } from '@playwright/test';
+import { chromium, expect, type APIRequestContext, type Page, type WebSocket } from '@playwright/test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join as join_path } from 'node:path';
@@ -179,10 +179,9 @@ test('all tabs show the same messages and states, whichever tab sent', async ({ 
   await expect.poll(() => sockets.every((ws) => ws.isClosed())).toBe(true);
 });
 
-test('scrolling back loads older pages', async ({ page, request }) => {
-  const first = unique('the very first');
-  const bodies = [first, ...Array.from({ length: 129 }, (_, i) => `filler ${i}`)];
-  const signedUp = await request.post('/api/sign_up', { data: { username: username('loader'), password: PASSWORD } });
+/** Signs up a new poster through the API and posts `bodies` to #general in order. */
+async function postToGeneral(request: APIRequestContext, who: string, bodies: string[]) {
+  const signedUp = await request.post('/api/sign_up', { data: { username: username(who), password: PASSWORD } });
   expect(signedUp.ok()).toBe(true);
   for (const body of bodies) {
     const response = await request.post('/api/post_message', {
@@ -190,14 +189,24 @@ test('scrolling back loads older pages', async ({ page, request }) => {
     });
     expect(response.ok()).toBe(true);
   }
-  await join(page, 'Reader');
-  await expect(message(page, 'filler 128')).toBeVisible();
-  await expect(message(page, first)).toHaveCount(0);
-  for (let i = 0; i < 5 && (await message(page, first).count()) === 0; i++) {
+}
+
+/** Scrolls the list to its top, up to `tries` times, until the message with `text` shows. */
+async function scrollBackTo(page: Page, text: string, tries: number) {
+  for (let i = 0; i < tries && (await message(page, text).count()) === 0; i++) {
     await page.getByTestId('messages').evaluate((el) => (el.scrollTop = 0));
     await page.waitForTimeout(300);
   }
-  await expect(message(page, first)).toHaveCount(1);
+  await expect(message(page, text)).toHaveCount(1);
+}
+
+test('scrolling back loads older pages', async ({ page, request }) => {
+  const first = unique('the very first');
+  await postToGeneral(request, 'loader', [first, ...Array.from({ length: 129 }, (_, i) => `filler ${i}`)]);
+  await join(page, 'Reader');
+  await expect(message(page, 'filler 128')).toBeVisible();
+  await expect(message(page, first)).toHaveCount(0);
+  await scrollBackTo(page, first, 5);
   // Reading back: a button brings the newest message back into view.
   await page.getByTestId('messages').evaluate((el) => (el.scrollTop = 0));
   await page.getByTestId('jump-latest').click();
@@ -208,23 +217,11 @@ test('scrolling back loads older pages', async ({ page, request }) => {
 test('a reload of a long channel paints its newest cached page, not an older one', async ({ page, context, request }) => {
   // More than a reload paints (200): the oldest of them must stay out, the newest in.
   const first = unique('long since');
-  const bodies = [first, ...Array.from({ length: 229 }, (_, i) => `long ${i}`)];
-  const signedUp = await request.post('/api/sign_up', { data: { username: username('poster'), password: PASSWORD } });
-  expect(signedUp.ok()).toBe(true);
-  for (const body of bodies) {
-    const response = await request.post('/api/post_message', {
-      data: { channel: GENERAL, message_id: crypto.randomUUID(), body },
-    });
-    expect(response.ok()).toBe(true);
-  }
+  await postToGeneral(request, 'poster', [first, ...Array.from({ length: 229 }, (_, i) => `long ${i}`)]);
   await join(page, 'Longreader');
   await expect(message(page, 'long 228')).toBeVisible();
   // Scrolling back caches every page down to the first message.
-  for (let i = 0; i < 20 && (await message(page, first).count()) === 0; i++) {
-    await page.getByTestId('messages').evaluate((el) => (el.scrollTop = 0));
-    await page.waitForTimeout(300);
-  }
-  await expect(message(page, first)).toHaveCount(1);
+  await scrollBackTo(page, first, 20);
   await context.route('**/api/history', () => {});
   await context.routeWebSocket('**/ws', () => {});
   await page.reload();
