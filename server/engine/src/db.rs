@@ -198,7 +198,7 @@ impl Database {
                 tokio::time::sleep(CHECKPOINT_PACE).await;
                 head.borrow_and_update();
                 if let Err(e) = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").await {
-                    tracing::warn!(error = %e, "WAL checkpoint failed; the next commit tries again");
+                    tracing::warn!(error = %e, "WAL checkpoint failed; the next one tries again");
                 }
             }
         })))

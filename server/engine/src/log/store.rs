@@ -550,7 +550,7 @@ impl Versions {
     }
 }
 
-/// One transaction, one fsync, and a fixed handful of statements for the whole batch,
+/// One transaction, one sync, and a fixed handful of statements for the whole batch,
 /// however many requests it holds: every statement is a round trip to SQLite's worker
 /// thread, and those trips, not SQLite, were the cost of an append. A request refused for
 /// its expected version changes nothing and does not stop the others; a database error
@@ -693,7 +693,8 @@ async fn write_batch(
     };
     let folded_at = std::time::Instant::now();
     let mut commit = std::pin::pin!(conn.commit((!rows.is_empty()).then_some(Position(head.0 + rows.len() as u64))));
-    // The commit waits for the disk on SQLite's thread: the frames are made meanwhile.
+    // The commit writes the WAL on SQLite's thread (on PostgreSQL it waits for the disk):
+    // the frames are made meanwhile.
     let hand_out = match futures::poll!(commit.as_mut()) {
         Poll::Ready(committed) => {
             committed?;
