@@ -42,7 +42,7 @@ impl Services {
         let writer = db.writer_connection().await?;
         let (store, writer_task) = EventStore::start(&db, writer, bus)?;
         let mut tasks = vec![writer_task];
-        tasks.extend(db.checkpointer(store.bus().head()).await?);
+        tasks.extend(db.checkpointer(store.bus().head(), db::WAL_RESTART_FRAMES).await?);
         if db.backend == db::Backend::Postgres {
             tasks.push(tokio::spawn(parley_engine::log::tail::tail(store.clone(), db.clone())));
         }

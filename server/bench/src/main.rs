@@ -825,8 +825,22 @@ async fn idle(server: &Server, scale: f64) -> anyhow::Result<serde_json::Value> 
 }
 
 /// Rebuilding the read models from position 0, with the server's own subcommand.
+/// `PARLEY_BENCH_KEEP_DB=DIR` copies the filled SQLite database there first, to time
+/// rebuilds of one log by hand.
 fn rebuild(server: &mut Server) -> anyhow::Result<serde_json::Value> {
     server.stop();
+    if let (Some(keep), Some(file)) = (
+        std::env::var_os("PARLEY_BENCH_KEEP_DB"),
+        server.database_url.strip_prefix("sqlite://"),
+    ) {
+        std::fs::create_dir_all(&keep)?;
+        for suffix in ["", "-wal"] {
+            let from = PathBuf::from(format!("{file}{suffix}"));
+            if from.exists() {
+                std::fs::copy(&from, PathBuf::from(&keep).join(format!("bench.db{suffix}")))?;
+            }
+        }
+    }
     let started = Instant::now();
     let output = Command::new(&server.bin)
         .args(["--database-url", &server.database_url, "rebuild-projections"])

@@ -296,3 +296,72 @@ async fn committed_pages_reach_the_database_file_beside_the_writer() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+/// Under steady writes some reader is always inside the WAL, so SQLite never starts it
+/// over by itself: passive checkpoints alone let it grow for as long as the load lasts.
+/// The checkpointer empties it once it is `restart_frames` pages long, even then.
+#[tokio::test]
+async fn the_wal_stays_bounded_while_readers_never_stop() {
+    if crate::helpers::on_postgres() {
+        return;
+    }
+    use parley_engine::db::{self, WriterConnection};
+    use sqlx::Executor;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("wal.db");
+    let db = db::open(&format!("sqlite://{}", file.display())).await.unwrap();
+    let (head, follows) = tokio::sync::watch::channel(Position(0));
+    let checkpointer = db.checkpointer(follows, 256).await.unwrap().expect("SQLite has one");
+    sqlx::query("CREATE TABLE filler (body TEXT NOT NULL)")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    // Two readers whose read transactions overlap: one of them is always in the WAL.
+    let reading = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let mut readers = Vec::new();
+    for stagger in [0, 15] {
+        let (pool, reading) = (db.pool.clone(), reading.clone());
+        readers.push(tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(stagger)).await;
+            while reading.load(std::sync::atomic::Ordering::Relaxed) {
+                let mut tx = pool.begin().await.unwrap();
+                let _: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM filler")
+                    .fetch_one(&mut *tx)
+                    .await
+                    .unwrap();
+                tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+                tx.rollback().await.unwrap();
+            }
+        }));
+    }
+    let WriterConnection::Sqlite(mut writer) = db.writer_connection().await.unwrap() else {
+        unreachable!("an SQLite database has an SQLite writer");
+    };
+    let wal = db.wal_path().unwrap().expect("SQLite has a WAL");
+    let mut largest = 0;
+    let row = "x".repeat(4_000);
+    // 24 MB of rows, 160 KB per commit.
+    for commit in 1..=150u64 {
+        writer.execute("BEGIN IMMEDIATE").await.unwrap();
+        for _ in 0..40 {
+            sqlx::query("INSERT INTO filler (body) VALUES ($1)")
+                .bind(&row)
+                .execute(&mut writer)
+                .await
+                .unwrap();
+        }
+        writer.execute("COMMIT").await.unwrap();
+        head.send_replace(Position(commit));
+        largest = largest.max(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0));
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    reading.store(false, std::sync::atomic::Ordering::Relaxed);
+    for reader in readers {
+        reader.await.unwrap();
+    }
+    checkpointer.abort();
+    assert!(
+        largest < 8 << 20,
+        "the WAL grew to {largest} bytes for 24 MB written: nothing started it over"
+    );
+}
