@@ -40,7 +40,7 @@ impl Services {
             .context("Failed to read the head of the log")?;
         let bus = Bus::new(Position(head.unwrap_or(0) as u64));
         let writer = db.writer_connection().await?;
-        let (store, writer_task) = EventStore::start(&db, writer, bus)?;
+        let (store, writer_task) = EventStore::start(&db, writer, bus).await?;
         let mut tasks = vec![writer_task];
         tasks.extend(db.checkpointer(store.bus().head(), db::WAL_RESTART_FRAMES).await?);
         if db.backend == db::Backend::Postgres {

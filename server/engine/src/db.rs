@@ -62,7 +62,7 @@ pub struct Database {
 
 /// SQLite settings every connection shares. WAL lets readers run beside the one writer;
 /// `synchronous = FULL` makes a commit durable before it returns (the event store's writer
-/// is the exception: its commits are synced beside it, see [`Database::writer_connection`]).
+/// is the exception: its commits are synced beside it, see `EventStore::start`).
 /// When the WAL is emptied (see [`WAL_RESTART_FRAMES`]) its file is cut back to 64 MB,
 /// so a burst does not leave it at its largest for good.
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
@@ -167,10 +167,9 @@ impl Database {
     }
 
     /// The connection of the one event-store writer of this node: on SQLite the same kind
-    /// as the read models' (the writer folds them in its transaction), whose commits do not
-    /// wait for the disk (`synchronous = NORMAL`): the store answers a batch only once a
-    /// thread beside the writer has synced the WAL (`log/durable.rs`). On
-    /// PostgreSQL a native one (its appends bind arrays).
+    /// as the read models' (the writer folds them in its transaction; the event store makes
+    /// its commits durable itself, see `EventStore::start`), on PostgreSQL a native one (its
+    /// appends bind arrays).
     pub async fn writer_connection(&self) -> anyhow::Result<WriterConnection> {
         Ok(match self.backend {
             Backend::Sqlite => {
@@ -178,7 +177,6 @@ impl Database {
                     .await
                     .context("Failed to open the writer connection")?;
                 conn.execute(SQLITE_PRAGMAS).await?;
-                conn.execute("PRAGMA synchronous = NORMAL").await?;
                 // Its commits do not copy the WAL into the database file: `checkpointer` does.
                 conn.execute("PRAGMA wal_autocheckpoint = 0").await?;
                 WriterConnection::Sqlite(conn)

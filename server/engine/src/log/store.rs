@@ -164,22 +164,23 @@ impl WriteTurn {
 
 impl EventStore {
     /// Starts the writer task on `connection` and returns the store. On SQLite its commits
-    /// are made durable by a thread beside it (see `log/durable.rs`): the writer's connection
-    /// does not wait for the disk ([`Database::writer_connection`]).
+    /// are made durable by a thread beside it (see `log/durable.rs`), so the writer's
+    /// connection is set here not to wait for the disk itself (`synchronous = NORMAL`).
     /// On PostgreSQL other nodes append too: every node's tailer reads the log and
     /// announces what its writer could not (see [`finish`]).
-    pub fn start(
+    pub async fn start(
         db: &Database,
-        connection: WriterConnection,
+        mut connection: WriterConnection,
         bus: Bus,
     ) -> anyhow::Result<(Self, tokio::task::JoinHandle<()>)> {
         let (writer, requests) = mpsc::channel(4 * MAX_BATCH);
-        let (syncer, settled) = match db.wal_path()? {
-            Some(wal) => {
+        let (syncer, settled) = match (db.wal_path()?, &mut connection) {
+            (Some(wal), WriterConnection::Sqlite(conn)) => {
+                conn.execute("PRAGMA synchronous = NORMAL").await?;
                 let (syncer, settled) = Syncer::start(durable::sync_file(wal))?;
                 (Some(syncer), Some(settled))
             }
-            None => (None, None),
+            _ => (None, None),
         };
         let write_turn = WriteTurn {
             turn: Arc::default(),
