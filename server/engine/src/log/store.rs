@@ -409,9 +409,9 @@ impl EventRow {
             position: self.position,
             reason,
         };
-        let payload = serde_json::from_str(&self.payload).map_err(|e| corrupt(e.to_string()))?;
         let schema_version = u32::try_from(self.schema_version).map_err(|e| corrupt(e.to_string()))?;
-        let event = Event::decode(&self.event_type, schema_version, payload).map_err(|e| corrupt(e.to_string()))?;
+        let event =
+            Event::decode_text(&self.event_type, schema_version, &self.payload).map_err(|e| corrupt(e.to_string()))?;
         let metadata = serde_json::from_str(&self.metadata).map_err(|e| corrupt(e.to_string()))?;
         let event_id = self.event_id.parse().map_err(|e: uuid::Error| corrupt(e.to_string()))?;
         Ok(RecordedEvent {
