@@ -95,9 +95,10 @@ impl From<sqlx::Error> for AppendError {
 /// does not know the read models).
 pub trait WriterFold: Send + Sync {
     /// Folds `events` into the read models in the writer's open transaction. `Ok(false)`
-    /// when it did not (the read models were behind them, or the fold failed): the
-    /// transaction is then as it was, and the projector folds them as it does any event.
-    /// An error leaves the transaction unusable: the writer rolls the batch back.
+    /// when it did not (the read models were behind them): the transaction is then as it
+    /// was, and the projector folds them as it does any event. An error may leave part of
+    /// the fold in the transaction: the writer rolls the batch back and writes it again
+    /// without the fold.
     fn fold<'a>(
         &'a self,
         conn: &'a mut AnyConnection,
@@ -460,7 +461,7 @@ async fn write_loop(
         let _turn = write_turn.lock_for_writer().await;
         let started = std::time::Instant::now();
         let fold = fold.get().map(|f| f.as_ref());
-        match write_batch(&mut conn, &batch, &mut versions, fold).await {
+        match write_folded(&mut conn, &batch, &mut versions, fold).await {
             Ok(written) => {
                 tracing::debug!(
                     requests = batch.len(),
@@ -479,7 +480,7 @@ async fn write_loop(
                 // any write, so this is rare): retry each on its own, so only it fails.
                 for request in batch.drain(..) {
                     let single = std::slice::from_ref(&request);
-                    match write_batch(&mut conn, single, &mut versions, fold).await {
+                    match write_folded(&mut conn, single, &mut versions, fold).await {
                         Ok(written) => done(vec![request], written),
                         Err(e2) => {
                             conn.rollback().await;
@@ -516,6 +517,44 @@ fn finish(requests: Vec<AppendRequest>, written: Written, bus: &Bus, sole: bool)
     for (request, outcome) in requests.into_iter().zip(outcomes) {
         // The requester may have gone away; the events are durable all the same.
         let _ = request.reply.send(outcome);
+    }
+}
+
+/// Why a batch was not written.
+enum Failed {
+    /// The writer's fold failed: the transaction may hold part of it.
+    Fold(sqlx::Error),
+    Store(sqlx::Error),
+}
+
+impl From<sqlx::Error> for Failed {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Store(e)
+    }
+}
+
+/// Writes a batch, folded if `fold` is given. A fold that fails is rolled back with the
+/// batch, which is written again without it: an append never fails for a fold, and the
+/// projector folds those events (it parks the one at fault if it keeps failing).
+async fn write_folded(
+    conn: &mut WriterConnection,
+    batch: &[AppendRequest],
+    versions: &mut Versions,
+    fold: Option<&dyn WriterFold>,
+) -> Result<Written, sqlx::Error> {
+    match write_batch(conn, batch, versions, fold).await {
+        Ok(written) => Ok(written),
+        Err(Failed::Fold(e)) => {
+            tracing::warn!(error = %e, "folding in the writer failed: the batch is written without it, for the projector to fold");
+            conn.rollback().await;
+            versions.clear();
+            write_batch(conn, batch, versions, None)
+                .await
+                .map_err(|failed| match failed {
+                    Failed::Fold(e) | Failed::Store(e) => e,
+                })
+        }
+        Err(Failed::Store(e)) => Err(e),
     }
 }
 
@@ -562,7 +601,7 @@ async fn write_batch(
     batch: &[AppendRequest],
     versions: &mut Versions,
     fold: Option<&dyn WriterFold>,
-) -> Result<Written, sqlx::Error> {
+) -> Result<Written, Failed> {
     let begun = std::time::Instant::now();
     let head = conn.begin().await?;
     if !conn.sole_writer() {
@@ -688,7 +727,7 @@ async fn write_batch(
     }
     let fold = match (fold, &mut *conn) {
         (Some(fold), WriterConnection::Sqlite(conn)) if !events.is_empty() => {
-            fold.fold(conn, &events).await?.then_some(fold)
+            fold.fold(conn, &events).await.map_err(Failed::Fold)?.then_some(fold)
         }
         _ => None,
     };
@@ -812,6 +851,9 @@ const LOG_LOCK: i64 = 0x7061_726c_6579_0001;
 /// The log's last position (an index lookup at the primary key's end).
 const HEAD: &str = "SELECT MAX(position) FROM events";
 
+/// On SQLite the write lock and the head, in one statement text.
+const BEGIN_AND_HEAD: &str = "BEGIN IMMEDIATE; SELECT MAX(position) FROM events";
+
 /// The channel on which PostgreSQL commits wake every node's tailer.
 pub const EVENTS_CHANNEL: &str = "parley_events";
 
@@ -828,8 +870,10 @@ impl WriterConnection {
     async fn begin(&mut self) -> Result<Position, sqlx::Error> {
         match self {
             Self::Sqlite(conn) => {
-                conn.execute("BEGIN IMMEDIATE").await?;
-                let head: Option<i64> = sqlx::query_scalar(HEAD).fetch_one(&mut *conn).await?;
+                // Both in one trip to SQLite's thread (a statement is one trip).
+                // (`fetch_one` would take the `BEGIN`'s result for the row and find none.)
+                let heads: Vec<Option<i64>> = sqlx::query_scalar(BEGIN_AND_HEAD).fetch_all(&mut *conn).await?;
+                let head = heads.first().ok_or(sqlx::Error::RowNotFound)?;
                 Ok(Position(head.unwrap_or(0) as u64))
             }
             Self::Postgres(conn) => {
