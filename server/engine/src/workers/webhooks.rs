@@ -34,6 +34,10 @@ pub struct Settings {
 const PAGE: u32 = 500;
 /// The longest sleep between two looks, whatever happens.
 const IDLE: Duration = Duration::from_secs(1);
+/// The shortest time between two looks that new events bring about. A look is a query, and
+/// under load the read models move with every batch the writer commits (hundreds a
+/// second): new events wait at most this long for their webhooks.
+const PACE: Duration = Duration::from_millis(100);
 /// Subscriptions delivered to at once; the others wait for a free turn.
 const CONCURRENT: usize = 32;
 /// How far a receiver should accept a delivery's timestamp from its own clock (documented
@@ -158,6 +162,7 @@ pub fn spawn(engine: Arc<Engine>, db: &crate::db::Database, settings: Settings) 
                 settings: &settings,
                 finished: &finished,
             };
+            let looked = tokio::time::Instant::now();
             let wait = match pass.start_due(&mut running).await {
                 Ok(wait) => wait.unwrap_or(IDLE).min(IDLE),
                 Err(e) => {
@@ -165,15 +170,18 @@ pub fn spawn(engine: Arc<Engine>, db: &crate::db::Database, settings: Settings) 
                     IDLE
                 }
             };
-            tokio::select! {
-                _ = projected.changed() => {}
-                () = engine.hub().webhook_change() => {}
-                () = finished.notified() => {}
-                () = tokio::time::sleep(wait) => {}
+            let new_events = tokio::select! {
+                _ = projected.changed() => true,
+                () = engine.hub().webhook_change() => false,
+                () = finished.notified() => false,
+                () = tokio::time::sleep(wait) => false,
                 _ = closing.wait_for(|c| *c) => {
                     stop(&mut running);
                     return;
                 }
+            };
+            if new_events {
+                tokio::time::sleep_until(looked + PACE).await;
             }
         }
     })
