@@ -208,8 +208,9 @@ impl Database {
             return Ok(None);
         }
         let mut conn = self.own_connection().await?;
-        // A `RESTART` holds commits back while it waits: it gives up after a quarter second
-        // (and the next one tries again) rather than the ten seconds others wait.
+        // A `RESTART` waits for the write lock, then (holding it, so commits wait too) for
+        // the readers still in the WAL: each wait ends after a quarter second, not the ten
+        // seconds others wait, and the next checkpoint tries again.
         conn.execute("PRAGMA busy_timeout = 250").await?;
         Ok(Some(tokio::spawn(async move {
             while head.changed().await.is_ok() {
