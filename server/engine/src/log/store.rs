@@ -527,6 +527,14 @@ enum Failed {
     Store(sqlx::Error),
 }
 
+impl Failed {
+    fn into_error(self) -> sqlx::Error {
+        match self {
+            Self::Fold(e) | Self::Store(e) => e,
+        }
+    }
+}
+
 impl From<sqlx::Error> for Failed {
     fn from(e: sqlx::Error) -> Self {
         Self::Store(e)
@@ -543,18 +551,15 @@ async fn write_folded(
     fold: Option<&dyn WriterFold>,
 ) -> Result<Written, sqlx::Error> {
     match write_batch(conn, batch, versions, fold).await {
-        Ok(written) => Ok(written),
         Err(Failed::Fold(e)) => {
             tracing::warn!(error = %e, "folding in the writer failed: the batch is written without it, for the projector to fold");
             conn.rollback().await;
             versions.clear();
             write_batch(conn, batch, versions, None)
                 .await
-                .map_err(|failed| match failed {
-                    Failed::Fold(e) | Failed::Store(e) => e,
-                })
+                .map_err(Failed::into_error)
         }
-        Err(Failed::Store(e)) => Err(e),
+        written => written.map_err(Failed::into_error),
     }
 }
 
