@@ -17,87 +17,91 @@ pub struct Me {
     pub username: String,
 }
 
-/// What a member asks of a space, as it arrives at a door. The server adds what only it
-/// may choose (invite codes, the clock) and checks the member's role.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "action", rename_all = "snake_case")]
-pub enum SpaceAction {
-    Rename {
-        name: String,
-    },
-    Delete,
-    CreateInvite {
-        expires_in_minutes: Option<u32>,
-        max_uses: Option<u32>,
-    },
-    RevokeInvite {
-        code: String,
-    },
-    Join {
-        code: String,
-    },
-    Leave,
-    Remove {
-        member: UserId,
-    },
-    SetRole {
-        member: UserId,
-        role: Role,
-    },
-    CreateChannel {
-        name: String,
-        /// Only those added to it may read it (an additive field: public when absent).
-        #[serde(default)]
-        private: bool,
-    },
-    /// Puts oneself in a public channel of the space (from the channel browser).
-    JoinChannel {
-        channel: ChannelId,
-    },
-    /// Takes oneself out of a channel of the space.
-    LeaveChannel {
-        channel: ChannelId,
-    },
-    /// Adds a member of the space to a private channel (moderators who are in it).
-    AddToChannel {
-        channel: ChannelId,
-        member: UserId,
-    },
-    /// Takes someone out of a private channel (moderators who are in it).
-    RemoveFromChannel {
-        channel: ChannelId,
-        member: UserId,
-    },
-    /// Deletes a channel and its messages (admins).
-    DeleteChannel {
-        channel: ChannelId,
-    },
-    RenameChannel {
-        channel: ChannelId,
-        name: String,
-    },
-    ArchiveChannel {
-        channel: ChannelId,
-    },
-    /// Sets a channel's topic (one line, in its header) and description.
-    SetTopic {
-        channel: ChannelId,
-        topic: String,
-        description: String,
-    },
-    /// Sets who may pin messages and who may set topics (admins).
-    Configure {
-        settings: SpaceSettings,
-    },
+crate::tagged_enum! {
+    #[serde(tag = "action", rename_all = "snake_case")]
+    /// What a member asks of a space, as it arrives at a door. The server adds what only it
+    /// may choose (invite codes, the clock) and checks the member's role.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+    pub enum SpaceAction {
+        Rename {
+            name: String,
+        },
+        Delete,
+        CreateInvite {
+            expires_in_minutes: Option<u32>,
+            max_uses: Option<u32>,
+        },
+        RevokeInvite {
+            code: String,
+        },
+        Join {
+            code: String,
+        },
+        Leave,
+        Remove {
+            member: UserId,
+        },
+        SetRole {
+            member: UserId,
+            role: Role,
+        },
+        CreateChannel {
+            name: String,
+            /// Only those added to it may read it (an additive field: public when absent).
+            #[serde(default)]
+            private: bool,
+        },
+        /// Puts oneself in a public channel of the space (from the channel browser).
+        JoinChannel {
+            channel: ChannelId,
+        },
+        /// Takes oneself out of a channel of the space.
+        LeaveChannel {
+            channel: ChannelId,
+        },
+        /// Adds a member of the space to a private channel (moderators who are in it).
+        AddToChannel {
+            channel: ChannelId,
+            member: UserId,
+        },
+        /// Takes someone out of a private channel (moderators who are in it).
+        RemoveFromChannel {
+            channel: ChannelId,
+            member: UserId,
+        },
+        /// Deletes a channel and its messages (admins).
+        DeleteChannel {
+            channel: ChannelId,
+        },
+        RenameChannel {
+            channel: ChannelId,
+            name: String,
+        },
+        ArchiveChannel {
+            channel: ChannelId,
+        },
+        /// Sets a channel's topic (one line, in its header) and description.
+        SetTopic {
+            channel: ChannelId,
+            topic: String,
+            description: String,
+        },
+        /// Sets who may pin messages and who may set topics (admins).
+        Configure {
+            settings: SpaceSettings,
+        },
+    }
 }
 
-/// What a space action produced.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "outcome", rename_all = "snake_case")]
-pub enum SpaceOutcome {
-    Done,
-    Invite { code: String },
-    Channel { channel_id: ChannelId },
+crate::tagged_enum! {
+    #[serde(tag = "outcome", rename_all = "snake_case")]
+    /// What a space action produced.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+    pub enum SpaceOutcome {
+        Done,
+        Invite { code: String },
+        Channel { channel_id: ChannelId },
+    }
 }
 
 /// A space as one member sees it in the sidebar.
@@ -158,18 +162,20 @@ pub struct MemberView {
     pub role: Role,
 }
 
-/// A change to a message as the browser asks for it, before validation.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum ChangeRequest {
-    /// Replace the body (its author only).
-    Edit { body: String },
-    /// Delete (its author, or a moderator of the space).
-    Delete,
-    /// Set whether the signed-in user reacts with `emoji`.
-    React { emoji: String, on: bool },
-    /// Pin the message to its channel, or unpin it (as the space's settings allow).
-    Pin { on: bool },
+crate::tagged_enum! {
+    #[serde(tag = "type", rename_all = "snake_case")]
+    /// A change to a message as the browser asks for it, before validation.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+    pub enum ChangeRequest {
+        /// Replace the body (its author only).
+        Edit { body: String },
+        /// Delete (its author, or a moderator of the space).
+        Delete,
+        /// Set whether the signed-in user reacts with `emoji`.
+        React { emoji: String, on: bool },
+        /// Pin the message to its channel, or unpin it (as the space's settings allow).
+        Pin { on: bool },
+    }
 }
 
 /// An earlier body of an edited message.

@@ -6,82 +6,84 @@ use crate::ids::{ChannelId, MessageId, UserId};
 use crate::rules::{DisplayName, Emoji, MessageBody};
 pub use crate::values::ChannelKind;
 use crate::values::SpaceId;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::BTreeSet;
 
-/// What a user (or the system) asks a channel to do.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum ChannelCommand {
-    CreateChannel {
-        channel_id: ChannelId,
-        name: String,
-        /// The space it is created in (the engine checks the creator's role there first).
-        space_id: Option<SpaceId>,
-        /// Only its invited members may read it (a space's channel only); its creator is
-        /// its first member.
-        private: bool,
-        /// Who creates it (none for the lobby, which the server makes).
-        creator: Option<UserId>,
-        /// The creator's membership of the space ([`crate::space::SpaceState::membership`]).
-        membership: Option<u64>,
-    },
-    /// Renames a space's channel (the engine checks the actor may manage channels there).
-    RenameChannel { channel_id: ChannelId, name: String },
-    /// Makes a space's channel read-only.
-    ArchiveChannel { channel_id: ChannelId },
-    /// Puts `user` in a space's channel: joining a public one (oneself), or adding someone
-    /// to a private one (a moderator of its space). The engine checks `user` is in the space.
-    Join {
-        channel_id: ChannelId,
-        user: UserId,
-        by: UserId,
-        /// `by` moderates the channel's space.
-        moderates: bool,
-        /// `user`'s membership of the space ([`crate::space::SpaceState::membership`]).
-        membership: Option<u64>,
-    },
-    /// Takes `user` out of a space's channel: leaving (oneself), or removing someone from a
-    /// private one (a moderator).
-    Leave {
-        channel_id: ChannelId,
-        user: UserId,
-        by: UserId,
-        moderates: bool,
-        membership: Option<u64>,
-    },
-    /// Deletes a space's channel (the engine checks the actor is an admin of the space).
-    DeleteChannel { channel_id: ChannelId },
-    /// Sets the topic and description of a space's channel (the engine checks the space
-    /// lets the actor).
-    SetTopic {
-        channel_id: ChannelId,
-        /// The notice's place in the timeline (chosen by the server).
-        message_id: MessageId,
-        topic: String,
-        description: String,
-        by: UserId,
-        by_name: DisplayName,
-    },
-    /// Opens the direct-message channel of these people (the opener among them).
-    OpenDirect {
-        channel_id: ChannelId,
-        opener: UserId,
-        members: BTreeSet<UserId>,
-    },
-    PostMessage {
-        channel_id: ChannelId,
-        message_id: MessageId,
-        author_id: UserId,
-        author: DisplayName,
-        body: MessageBody,
-        /// The thread's root message, for a reply (the engine checks it with [`thread_root`]).
-        reply_to: Option<MessageId>,
-        /// A reply shown in its channel too.
-        also_in_channel: bool,
-        /// Files sent with it (uploaded before; the engine found them).
-        attachments: Vec<crate::attachment::Attachment>,
-    },
+crate::tagged_enum! {
+    #[serde(tag = "type", rename_all = "snake_case")]
+    /// What a user (or the system) asks a channel to do.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+    pub enum ChannelCommand {
+        CreateChannel {
+            channel_id: ChannelId,
+            name: String,
+            /// The space it is created in (the engine checks the creator's role there first).
+            space_id: Option<SpaceId>,
+            /// Only its invited members may read it (a space's channel only); its creator is
+            /// its first member.
+            private: bool,
+            /// Who creates it (none for the lobby, which the server makes).
+            creator: Option<UserId>,
+            /// The creator's membership of the space ([`crate::space::SpaceState::membership`]).
+            membership: Option<u64>,
+        },
+        /// Renames a space's channel (the engine checks the actor may manage channels there).
+        RenameChannel { channel_id: ChannelId, name: String },
+        /// Makes a space's channel read-only.
+        ArchiveChannel { channel_id: ChannelId },
+        /// Puts `user` in a space's channel: joining a public one (oneself), or adding someone
+        /// to a private one (a moderator of its space). The engine checks `user` is in the space.
+        Join {
+            channel_id: ChannelId,
+            user: UserId,
+            by: UserId,
+            /// `by` moderates the channel's space.
+            moderates: bool,
+            /// `user`'s membership of the space ([`crate::space::SpaceState::membership`]).
+            membership: Option<u64>,
+        },
+        /// Takes `user` out of a space's channel: leaving (oneself), or removing someone from a
+        /// private one (a moderator).
+        Leave {
+            channel_id: ChannelId,
+            user: UserId,
+            by: UserId,
+            moderates: bool,
+            membership: Option<u64>,
+        },
+        /// Deletes a space's channel (the engine checks the actor is an admin of the space).
+        DeleteChannel { channel_id: ChannelId },
+        /// Sets the topic and description of a space's channel (the engine checks the space
+        /// lets the actor).
+        SetTopic {
+            channel_id: ChannelId,
+            /// The notice's place in the timeline (chosen by the server).
+            message_id: MessageId,
+            topic: String,
+            description: String,
+            by: UserId,
+            by_name: DisplayName,
+        },
+        /// Opens the direct-message channel of these people (the opener among them).
+        OpenDirect {
+            channel_id: ChannelId,
+            opener: UserId,
+            members: BTreeSet<UserId>,
+        },
+        PostMessage {
+            channel_id: ChannelId,
+            message_id: MessageId,
+            author_id: UserId,
+            author: DisplayName,
+            body: MessageBody,
+            /// The thread's root message, for a reply (the engine checks it with [`thread_root`]).
+            reply_to: Option<MessageId>,
+            /// A reply shown in its channel too.
+            also_in_channel: bool,
+            /// Files sent with it (uploaded before; the engine found them).
+            attachments: Vec<crate::attachment::Attachment>,
+        },
+    }
 }
 
 impl ChannelCommand {
@@ -471,24 +473,26 @@ pub struct MessageFacts {
 
 pub use crate::rules::MAX_DISTINCT_REACTIONS;
 
-/// A change someone asks for on a message.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum MessageChange {
-    Edit {
-        body: MessageBody,
-    },
-    Delete,
-    /// Sets whether the actor reacts with `emoji` (a state, not a toggle, so repeating
-    /// it from several tabs converges).
-    React {
-        emoji: Emoji,
-        on: bool,
-    },
-    /// Sets whether the message is pinned to its channel (a state, like a reaction).
-    Pin {
-        on: bool,
-    },
+crate::tagged_enum! {
+    #[serde(tag = "type", rename_all = "snake_case")]
+    /// A change someone asks for on a message.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+    pub enum MessageChange {
+        Edit {
+            body: MessageBody,
+        },
+        Delete,
+        /// Sets whether the actor reacts with `emoji` (a state, not a toggle, so repeating
+        /// it from several tabs converges).
+        React {
+            emoji: Emoji,
+            on: bool,
+        },
+        /// Sets whether the message is pinned to its channel (a state, like a reaction).
+        Pin {
+            on: bool,
+        },
+    }
 }
 
 /// Who asks for a change, and what the space lets them do.

@@ -8,305 +8,307 @@ use crate::schema::{self, UpcastError};
 use crate::values::{ChannelKind, PasswordHash, Role, SpaceId, SpaceSettings, Username};
 use serde::{Deserialize, Serialize};
 
-/// Every kind of event the log holds. Serialized as `{"type": ..., "data": {...}}`;
-/// the store keeps `type` and the schema version in columns of their own. Each type has
-/// its own schema version ([`crate::schema`]); this enum is today's shape of every type.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", content = "data")]
-pub enum Event {
-    /// Schema version 2 (version 1 had an optional `space_id` and optional `members`).
-    ChannelCreated {
-        channel_id: ChannelId,
-        name: String,
-        /// The lobby, a space's channel or a direct conversation.
-        kind: ChannelKind,
-        /// A space's channel only its invited members may read (an additive field: absent
-        /// in channels from before private ones, which are public).
-        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-        private: bool,
-    },
-    /// Someone is in a space's channel: joined a public one (from the channel browser), or
-    /// was added to a private one (by a moderator, or as its creator).
-    ChannelJoined {
-        channel_id: ChannelId,
-        user_id: UserId,
-        by: UserId,
-        /// Which membership of the space this is part of (see
-        /// [`crate::space::SpaceState::membership`]): one left or removed since no longer
-        /// counts. Additive: absent in events from before it, which count for any.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        membership: Option<u64>,
-    },
-    /// Someone is no longer in a space's channel: left it, or was removed from a private one.
-    ChannelLeft {
-        channel_id: ChannelId,
-        user_id: UserId,
-        by: UserId,
-        /// As for [`Event::ChannelJoined`].
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        membership: Option<u64>,
-    },
-    /// An admin deleted a space's channel: its messages leave every read model and door; the
-    /// log keeps them, redacted as deleted messages are.
-    ChannelDeleted {
-        channel_id: ChannelId,
-    },
-    ChannelRenamed {
-        channel_id: ChannelId,
-        name: String,
-    },
-    /// Read-only from now on: history stays, nothing new is posted.
-    ChannelArchived {
-        channel_id: ChannelId,
-    },
-    MessagePosted {
-        channel_id: ChannelId,
-        message_id: MessageId,
-        author: DisplayName,
-        body: MessageBody,
-        /// The account that posted it. Absent in messages from before accounts existed
-        /// (an additive change: schema version 1 still reads both).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        author_id: Option<UserId>,
-        /// The thread it replies in: its root message. Absent for a message of the channel.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        reply_to: Option<MessageId>,
-        /// A reply shown in its channel too ("also send to channel"; an additive field).
-        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-        also_in_channel: bool,
-        /// Files sent with it (an additive change: older messages have none).
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        attachments: Vec<Attachment>,
-    },
-    /// A message's body was replaced by its author. The old body stays in the log.
-    MessageEdited {
-        channel_id: ChannelId,
-        message_id: MessageId,
-        body: MessageBody,
-        editor_id: UserId,
-    },
-    /// A message was deleted by its author or a moderator: it shows as deleted.
-    MessageDeleted {
-        channel_id: ChannelId,
-        message_id: MessageId,
-        deleted_by: UserId,
-    },
-    /// Someone reacted to a message with an emoji.
-    ReactionAdded {
-        channel_id: ChannelId,
-        message_id: MessageId,
-        user_id: UserId,
-        user: DisplayName,
-        emoji: Emoji,
-    },
-    /// Someone took their reaction back.
-    ReactionRemoved {
-        channel_id: ChannelId,
-        message_id: MessageId,
-        user_id: UserId,
-        user: DisplayName,
-        emoji: Emoji,
-    },
-    /// Someone pinned a message to its channel (or unpinned it: `pinned` false).
-    MessagePinned {
-        channel_id: ChannelId,
-        message_id: MessageId,
-        pinned: bool,
-        by: UserId,
-    },
-    /// A channel's topic (a line in its header) and description were set, by a member or
-    /// a moderator as the space's settings allow. Shown in the channel, like a message.
-    TopicChanged {
-        channel_id: ChannelId,
-        /// Its place in the channel's timeline, as a message's.
-        message_id: MessageId,
-        topic: String,
-        description: String,
-        by: UserId,
-        by_name: DisplayName,
-    },
-    /// Someone signed up. Its stream is the account's (`account-<username>`).
-    AccountRegistered {
-        user_id: UserId,
-        username: Username,
-        password_hash: PasswordHash,
-        /// A bot's account: the space it belongs to and who made it (an additive field:
-        /// absent for a person's account). A bot has no password and never signs in; it acts
-        /// with its API token, and is a member of its space only.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        bot: Option<crate::values::BotOf>,
-    },
-    /// An account was made an instance admin (who may open the event inspector), by the
-    /// server's `create-admin` command. On the account's stream.
-    AdminGranted {
-        user_id: UserId,
-        username: Username,
-    },
-    /// An instance admin took an account's admin rights away. On the account's stream.
-    AdminRevoked {
-        user_id: UserId,
-        username: Username,
-    },
-    /// An instance admin disabled an account: its sessions end, it cannot sign in or use its
-    /// API tokens until enabled again. On the account's stream.
-    AccountDisabled {
-        user_id: UserId,
-        username: Username,
-    },
-    AccountEnabled {
-        user_id: UserId,
-        username: Username,
-    },
-    /// An account's password was replaced (its owner gave the current one). On the
-    /// account's stream; the hash is a secret that no door shows.
-    PasswordChanged {
-        user_id: UserId,
-        username: Username,
-        password_hash: PasswordHash,
-    },
-    /// Someone saved their profile (display name, status, time zone): it replaces the
-    /// last one whole. On the account's stream.
-    ProfileChanged {
-        user_id: UserId,
-        username: Username,
-        profile: Profile,
-    },
-    /// An account was deleted, by its owner (who gave the password) or an instance admin.
-    /// From here on every door serves the account's personal data (username, profile,
-    /// picture) from every event as erased (see `crate::redact`), its messages attributed
-    /// to [`crate::redact::ERASED_NAME`], or taken out too when `messages` is set. Carries
-    /// no name itself. On the account's stream, which stays taken: nobody signs up as it.
-    AccountErased {
-        user_id: UserId,
-        /// Its messages are redacted like deleted ones, not only unattributed.
-        messages: bool,
-        erased_by: UserId,
-    },
-    /// Sessions of an account ended (signed out, or "sign out everywhere else"): every
-    /// node closes the sockets opened with them. `sessions` are the sessions' public ids
-    /// (derived from the stored hash of the token), never their tokens. On the user's sessions stream
-    /// (`sessions-<user id>`).
-    SessionsEnded {
-        user_id: UserId,
-        sessions: Vec<String>,
-    },
-    SpaceCreated {
-        space_id: SpaceId,
-        name: String,
-        owner: UserId,
-    },
-    SpaceRenamed {
-        space_id: SpaceId,
-        name: String,
-    },
-    SpaceDeleted {
-        space_id: SpaceId,
-    },
-    InviteCreated {
-        space_id: SpaceId,
-        code: String,
-        expires_at_ms: Option<i64>,
-        max_uses: Option<u32>,
-    },
-    InviteRevoked {
-        space_id: SpaceId,
-        code: String,
-    },
-    MemberJoined {
-        space_id: SpaceId,
-        user_id: UserId,
-        role: Role,
-        /// The invite used, if any (the creator joins without one).
-        invite: Option<String>,
-    },
-    MemberLeft {
-        space_id: SpaceId,
-        user_id: UserId,
-    },
-    MemberRemoved {
-        space_id: SpaceId,
-        user_id: UserId,
-    },
-    RoleChanged {
-        space_id: SpaceId,
-        user_id: UserId,
-        role: Role,
-    },
-    /// A space's admin changed who may pin and who may set topics.
-    SpaceConfigured {
-        space_id: SpaceId,
-        settings: SpaceSettings,
-    },
-    /// A user has read a channel up to a log position (on the user's own `reads-` stream).
-    ChannelRead {
-        user_id: UserId,
-        channel_id: ChannelId,
-        up_to: Position,
-    },
-    /// A user saved a message for later, for themselves alone (or let go of it: `saved`
-    /// false). On the user's own `saved-` stream.
-    MessageSaved {
-        user_id: UserId,
-        channel_id: ChannelId,
-        message_id: MessageId,
-        saved: bool,
-    },
-    /// A user follows a thread (or stops: `following` false) by hand. Posting in a thread,
-    /// being mentioned in it or having started it follows it without this. On the user's
-    /// own `reads-` stream.
-    ThreadFollowed {
-        user_id: UserId,
-        channel_id: ChannelId,
-        root: MessageId,
-        following: bool,
-    },
-    /// A user has read a thread up to a log position (on the user's own `reads-` stream).
-    ThreadRead {
-        user_id: UserId,
-        channel_id: ChannelId,
-        root: MessageId,
-        up_to: Position,
-    },
-    /// A user silenced a channel (no notifications, not in the unread total), or not.
-    ChannelMuted {
-        user_id: UserId,
-        channel_id: ChannelId,
-        muted: bool,
-    },
-    /// A space's admin subscribed a URL to the space's events (all, or these types).
-    WebhookCreated {
-        space_id: SpaceId,
-        webhook_id: uuid::Uuid,
-        url: String,
-        event_types: Vec<String>,
-    },
-    WebhookDeleted {
-        space_id: SpaceId,
-        webhook_id: uuid::Uuid,
-    },
-    /// A space's admin paused a webhook (its events wait at its offset, none is lost), or
-    /// let it go on.
-    WebhookPaused {
-        space_id: SpaceId,
-        webhook_id: uuid::Uuid,
-        paused: bool,
-    },
-    /// A space's admin made a topic that producers publish events to, with the JSON Schema
-    /// its events must meet, if any. On the space's stream.
-    TopicCreated {
-        space_id: SpaceId,
-        name: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        schema: Option<serde_json::Value>,
-    },
-    /// A producer published an event to a topic: any JSON (as the topic's schema allows).
-    /// On the topic's own stream ([`crate::topic::stream`]).
-    TopicPublished {
-        space_id: SpaceId,
-        topic: String,
-        data: serde_json::Value,
-        by: UserId,
-    },
+crate::tagged_enum! {
+    #[serde(tag = "type", content = "data")]
+    /// Every kind of event the log holds. Serialized as `{"type": ..., "data": {...}}`;
+    /// the store keeps `type` and the schema version in columns of their own. Each type has
+    /// its own schema version ([`crate::schema`]); this enum is today's shape of every type.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+    pub enum Event {
+        /// Schema version 2 (version 1 had an optional `space_id` and optional `members`).
+        ChannelCreated {
+            channel_id: ChannelId,
+            name: String,
+            /// The lobby, a space's channel or a direct conversation.
+            kind: ChannelKind,
+            /// A space's channel only its invited members may read (an additive field: absent
+            /// in channels from before private ones, which are public).
+            #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+            private: bool,
+        },
+        /// Someone is in a space's channel: joined a public one (from the channel browser), or
+        /// was added to a private one (by a moderator, or as its creator).
+        ChannelJoined {
+            channel_id: ChannelId,
+            user_id: UserId,
+            by: UserId,
+            /// Which membership of the space this is part of (see
+            /// [`crate::space::SpaceState::membership`]): one left or removed since no longer
+            /// counts. Additive: absent in events from before it, which count for any.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            membership: Option<u64>,
+        },
+        /// Someone is no longer in a space's channel: left it, or was removed from a private one.
+        ChannelLeft {
+            channel_id: ChannelId,
+            user_id: UserId,
+            by: UserId,
+            /// As for [`Event::ChannelJoined`].
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            membership: Option<u64>,
+        },
+        /// An admin deleted a space's channel: its messages leave every read model and door; the
+        /// log keeps them, redacted as deleted messages are.
+        ChannelDeleted {
+            channel_id: ChannelId,
+        },
+        ChannelRenamed {
+            channel_id: ChannelId,
+            name: String,
+        },
+        /// Read-only from now on: history stays, nothing new is posted.
+        ChannelArchived {
+            channel_id: ChannelId,
+        },
+        MessagePosted {
+            channel_id: ChannelId,
+            message_id: MessageId,
+            author: DisplayName,
+            body: MessageBody,
+            /// The account that posted it. Absent in messages from before accounts existed
+            /// (an additive change: schema version 1 still reads both).
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            author_id: Option<UserId>,
+            /// The thread it replies in: its root message. Absent for a message of the channel.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            reply_to: Option<MessageId>,
+            /// A reply shown in its channel too ("also send to channel"; an additive field).
+            #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+            also_in_channel: bool,
+            /// Files sent with it (an additive change: older messages have none).
+            #[serde(default, skip_serializing_if = "Vec::is_empty")]
+            attachments: Vec<Attachment>,
+        },
+        /// A message's body was replaced by its author. The old body stays in the log.
+        MessageEdited {
+            channel_id: ChannelId,
+            message_id: MessageId,
+            body: MessageBody,
+            editor_id: UserId,
+        },
+        /// A message was deleted by its author or a moderator: it shows as deleted.
+        MessageDeleted {
+            channel_id: ChannelId,
+            message_id: MessageId,
+            deleted_by: UserId,
+        },
+        /// Someone reacted to a message with an emoji.
+        ReactionAdded {
+            channel_id: ChannelId,
+            message_id: MessageId,
+            user_id: UserId,
+            user: DisplayName,
+            emoji: Emoji,
+        },
+        /// Someone took their reaction back.
+        ReactionRemoved {
+            channel_id: ChannelId,
+            message_id: MessageId,
+            user_id: UserId,
+            user: DisplayName,
+            emoji: Emoji,
+        },
+        /// Someone pinned a message to its channel (or unpinned it: `pinned` false).
+        MessagePinned {
+            channel_id: ChannelId,
+            message_id: MessageId,
+            pinned: bool,
+            by: UserId,
+        },
+        /// A channel's topic (a line in its header) and description were set, by a member or
+        /// a moderator as the space's settings allow. Shown in the channel, like a message.
+        TopicChanged {
+            channel_id: ChannelId,
+            /// Its place in the channel's timeline, as a message's.
+            message_id: MessageId,
+            topic: String,
+            description: String,
+            by: UserId,
+            by_name: DisplayName,
+        },
+        /// Someone signed up. Its stream is the account's (`account-<username>`).
+        AccountRegistered {
+            user_id: UserId,
+            username: Username,
+            password_hash: PasswordHash,
+            /// A bot's account: the space it belongs to and who made it (an additive field:
+            /// absent for a person's account). A bot has no password and never signs in; it acts
+            /// with its API token, and is a member of its space only.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            bot: Option<crate::values::BotOf>,
+        },
+        /// An account was made an instance admin (who may open the event inspector), by the
+        /// server's `create-admin` command. On the account's stream.
+        AdminGranted {
+            user_id: UserId,
+            username: Username,
+        },
+        /// An instance admin took an account's admin rights away. On the account's stream.
+        AdminRevoked {
+            user_id: UserId,
+            username: Username,
+        },
+        /// An instance admin disabled an account: its sessions end, it cannot sign in or use its
+        /// API tokens until enabled again. On the account's stream.
+        AccountDisabled {
+            user_id: UserId,
+            username: Username,
+        },
+        AccountEnabled {
+            user_id: UserId,
+            username: Username,
+        },
+        /// An account's password was replaced (its owner gave the current one). On the
+        /// account's stream; the hash is a secret that no door shows.
+        PasswordChanged {
+            user_id: UserId,
+            username: Username,
+            password_hash: PasswordHash,
+        },
+        /// Someone saved their profile (display name, status, time zone): it replaces the
+        /// last one whole. On the account's stream.
+        ProfileChanged {
+            user_id: UserId,
+            username: Username,
+            profile: Profile,
+        },
+        /// An account was deleted, by its owner (who gave the password) or an instance admin.
+        /// From here on every door serves the account's personal data (username, profile,
+        /// picture) from every event as erased (see `crate::redact`), its messages attributed
+        /// to [`crate::redact::ERASED_NAME`], or taken out too when `messages` is set. Carries
+        /// no name itself. On the account's stream, which stays taken: nobody signs up as it.
+        AccountErased {
+            user_id: UserId,
+            /// Its messages are redacted like deleted ones, not only unattributed.
+            messages: bool,
+            erased_by: UserId,
+        },
+        /// Sessions of an account ended (signed out, or "sign out everywhere else"): every
+        /// node closes the sockets opened with them. `sessions` are the sessions' public ids
+        /// (derived from the stored hash of the token), never their tokens. On the user's sessions stream
+        /// (`sessions-<user id>`).
+        SessionsEnded {
+            user_id: UserId,
+            sessions: Vec<String>,
+        },
+        SpaceCreated {
+            space_id: SpaceId,
+            name: String,
+            owner: UserId,
+        },
+        SpaceRenamed {
+            space_id: SpaceId,
+            name: String,
+        },
+        SpaceDeleted {
+            space_id: SpaceId,
+        },
+        InviteCreated {
+            space_id: SpaceId,
+            code: String,
+            expires_at_ms: Option<i64>,
+            max_uses: Option<u32>,
+        },
+        InviteRevoked {
+            space_id: SpaceId,
+            code: String,
+        },
+        MemberJoined {
+            space_id: SpaceId,
+            user_id: UserId,
+            role: Role,
+            /// The invite used, if any (the creator joins without one).
+            invite: Option<String>,
+        },
+        MemberLeft {
+            space_id: SpaceId,
+            user_id: UserId,
+        },
+        MemberRemoved {
+            space_id: SpaceId,
+            user_id: UserId,
+        },
+        RoleChanged {
+            space_id: SpaceId,
+            user_id: UserId,
+            role: Role,
+        },
+        /// A space's admin changed who may pin and who may set topics.
+        SpaceConfigured {
+            space_id: SpaceId,
+            settings: SpaceSettings,
+        },
+        /// A user has read a channel up to a log position (on the user's own `reads-` stream).
+        ChannelRead {
+            user_id: UserId,
+            channel_id: ChannelId,
+            up_to: Position,
+        },
+        /// A user saved a message for later, for themselves alone (or let go of it: `saved`
+        /// false). On the user's own `saved-` stream.
+        MessageSaved {
+            user_id: UserId,
+            channel_id: ChannelId,
+            message_id: MessageId,
+            saved: bool,
+        },
+        /// A user follows a thread (or stops: `following` false) by hand. Posting in a thread,
+        /// being mentioned in it or having started it follows it without this. On the user's
+        /// own `reads-` stream.
+        ThreadFollowed {
+            user_id: UserId,
+            channel_id: ChannelId,
+            root: MessageId,
+            following: bool,
+        },
+        /// A user has read a thread up to a log position (on the user's own `reads-` stream).
+        ThreadRead {
+            user_id: UserId,
+            channel_id: ChannelId,
+            root: MessageId,
+            up_to: Position,
+        },
+        /// A user silenced a channel (no notifications, not in the unread total), or not.
+        ChannelMuted {
+            user_id: UserId,
+            channel_id: ChannelId,
+            muted: bool,
+        },
+        /// A space's admin subscribed a URL to the space's events (all, or these types).
+        WebhookCreated {
+            space_id: SpaceId,
+            webhook_id: uuid::Uuid,
+            url: String,
+            event_types: Vec<String>,
+        },
+        WebhookDeleted {
+            space_id: SpaceId,
+            webhook_id: uuid::Uuid,
+        },
+        /// A space's admin paused a webhook (its events wait at its offset, none is lost), or
+        /// let it go on.
+        WebhookPaused {
+            space_id: SpaceId,
+            webhook_id: uuid::Uuid,
+            paused: bool,
+        },
+        /// A space's admin made a topic that producers publish events to, with the JSON Schema
+        /// its events must meet, if any. On the space's stream.
+        TopicCreated {
+            space_id: SpaceId,
+            name: String,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            schema: Option<serde_json::Value>,
+        },
+        /// A producer published an event to a topic: any JSON (as the topic's schema allows).
+        /// On the topic's own stream ([`crate::topic::stream`]).
+        TopicPublished {
+            space_id: SpaceId,
+            topic: String,
+            data: serde_json::Value,
+            by: UserId,
+        },
+    }
 }
 
 /// Why stored bytes could not be read back as an [`Event`].

@@ -63,6 +63,7 @@ pub mod second_factor;
 pub mod slash;
 pub mod space;
 pub mod tabs;
+pub mod tagged;
 pub mod theme;
 pub mod threads;
 pub mod timeline;

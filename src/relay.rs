@@ -41,32 +41,34 @@ pub struct Interest {
     pub turn: u64,
 }
 
-/// A note between the tabs about the shared socket.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "t", rename_all = "snake_case")]
-pub enum LinkNote {
-    /// `tab` holds the socket now: every tab tells it what it follows.
-    Leader { tab: TabId },
-    /// What a tab follows: when it loads, opens a channel, goes out of view or back, when
-    /// its sidebar changes, and when a new leader asks.
-    Follow { tab: TabId, interest: Interest },
-    /// The tab is closing.
-    Leave { tab: TabId },
-    /// A frame a tab sends through the leader's socket (only [`ClientFrame::Typing`]).
-    Send { tab: TabId, frame: ClientFrame },
-    /// A frame the server sent, as it came, through `from`'s socket; for one tab alone when
-    /// `to` says so.
-    Heard {
-        #[serde(default)]
-        from: TabId,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        to: Option<TabId>,
-        frame: String,
-    },
-    /// The leader is alive (sent every [`BEAT_MS`]).
-    Beat { tab: TabId },
-    /// The leader's socket closed; it is reconnecting.
-    Down,
+crate::tagged_enum! {
+    #[serde(tag = "t", rename_all = "snake_case")]
+    /// A note between the tabs about the shared socket.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+    pub enum LinkNote {
+        /// `tab` holds the socket now: every tab tells it what it follows.
+        Leader { tab: TabId },
+        /// What a tab follows: when it loads, opens a channel, goes out of view or back, when
+        /// its sidebar changes, and when a new leader asks.
+        Follow { tab: TabId, interest: Interest },
+        /// The tab is closing.
+        Leave { tab: TabId },
+        /// A frame a tab sends through the leader's socket (only [`ClientFrame::Typing`]).
+        Send { tab: TabId, frame: ClientFrame },
+        /// A frame the server sent, as it came, through `from`'s socket; for one tab alone when
+        /// `to` says so.
+        Heard {
+            #[serde(default)]
+            from: TabId,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            to: Option<TabId>,
+            frame: String,
+        },
+        /// The leader is alive (sent every [`BEAT_MS`]).
+        Beat { tab: TabId },
+        /// The leader's socket closed; it is reconnecting.
+        Down,
+    }
 }
 
 impl LinkNote {

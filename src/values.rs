@@ -211,16 +211,18 @@ pub struct SpaceSettings {
     pub topics: Who,
 }
 
-/// What a channel is, fixed when it is created.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum ChannelKind {
-    /// The instance-wide lobby (`#general`): every account may read and post.
-    Lobby,
-    /// A channel of a space: the space's members may read and post.
-    Space { space_id: SpaceId },
-    /// A direct conversation: only these people may read and post.
-    Direct { members: Vec<UserId> },
+crate::tagged_enum! {
+    #[serde(tag = "type", rename_all = "snake_case")]
+    /// What a channel is, fixed when it is created.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+    pub enum ChannelKind {
+        /// The instance-wide lobby (`#general`): every account may read and post.
+        Lobby,
+        /// A channel of a space: the space's members may read and post.
+        Space { space_id: SpaceId },
+        /// A direct conversation: only these people may read and post.
+        Direct { members: Vec<UserId> },
+    }
 }
 
 impl ChannelKind {

@@ -6,12 +6,14 @@ use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-/// A setting of one's own that is on or off.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Toggle {
-    Mute { channel: ChannelId },
-    Save { channel: ChannelId, message: MessageId },
+parley::tagged_enum! {
+    #[serde(tag = "kind", rename_all = "snake_case")]
+    /// A setting of one's own that is on or off.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+    pub enum Toggle {
+        Mute { channel: ChannelId },
+        Save { channel: ChannelId, message: MessageId },
+    }
 }
 
 #[cfg(feature = "browser")]
