@@ -65,6 +65,18 @@ impl ChannelId {
     /// The `#general` channel every Parley instance starts with.
     pub const GENERAL: ChannelId = ChannelId(Uuid::from_u128(0x0000_0000_0000_7000_8000_0000_0000_0001));
 
+    /// The channel a page's address opens: its `c` parameter (`/?c=<channel>`), `#general`
+    /// without one or with one that names no channel.
+    pub fn in_address(c: Option<&str>) -> ChannelId {
+        c.and_then(|c| c.parse().ok()).unwrap_or(ChannelId::GENERAL)
+    }
+
+    /// [`ChannelId::in_address`] from the address's query text (`?c=<channel>&...`).
+    pub fn in_query(query: &str) -> ChannelId {
+        let c = query.trim_start_matches('?').split('&').find_map(|pair| pair.strip_prefix("c="));
+        ChannelId::in_address(c)
+    }
+
     /// The direct-message channel of exactly these people: the same set always gives the
     /// same channel (a name-based UUIDv5), so opening a conversation twice finds the first.
     pub fn direct(members: &std::collections::BTreeSet<UserId>) -> ChannelId {
@@ -126,6 +138,18 @@ mod tests {
         let b = MessageId::new();
         assert_eq!(a.0.get_version_num(), 7);
         assert!(a < b, "v7 ids minted later sort later");
+    }
+
+    #[test]
+    fn the_address_names_a_channel_or_general() {
+        let id = ChannelId::new();
+        assert_eq!(ChannelId::in_query(&format!("?c={id}")), id);
+        assert_eq!(ChannelId::in_query(&format!("?space=x&c={id}&invite=y")), id);
+        assert_eq!(ChannelId::in_address(Some(&id.to_string())), id);
+        for query in ["", "?", "?c=", "?c=nope", "?cc=1", &format!("?xc={id}")] {
+            assert_eq!(ChannelId::in_query(query), ChannelId::GENERAL, "{query}");
+        }
+        assert_eq!(ChannelId::in_address(None), ChannelId::GENERAL);
     }
 
     #[test]

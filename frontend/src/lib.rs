@@ -7,8 +7,7 @@
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    parley_app::client::open_store_early();
-    leptos::mount::hydrate_body(parley_app::App);
+    parley_app::client::start(|| leptos::mount::hydrate_body(parley_app::App));
 }
 
 /// Renders the whole app in the browser (no server rendering), talking to
@@ -16,9 +15,8 @@ pub fn hydrate() {
 #[cfg(feature = "csr")]
 pub fn mount() {
     console_error_panic_hook::set_once();
-    parley_app::client::open_store_early();
     if let Some(url) = parley_app::server_url() {
         leptos::server_fn::client::set_server_url(url);
     }
-    leptos::mount::mount_to_body(parley_app::App);
+    parley_app::client::start(|| leptos::mount::mount_to_body(parley_app::App));
 }

@@ -21,7 +21,7 @@ use std::collections::HashSet;
 use std::rc::Rc;
 
 /// Messages painted from the cache on load.
-const CACHED_PAGE: u32 = 200;
+pub(crate) const CACHED_PAGE: u32 = 200;
 /// Messages in the first page from the server, when nothing is cached.
 const FIRST_PAGE: u32 = 100;
 const OLDER_PAGE: u32 = 50;
@@ -370,7 +370,11 @@ async fn paint(client: &Rc<Client>, channel: ChannelId) {
                 leptos::logging::warn!("{e}");
             }
         });
-        if let Ok((messages, cached)) = local.load(channel, CACHED_PAGE).await {
+        let page = match LocalStore::early_page(channel) {
+            Some(page) => Ok(page),
+            None => local.load(channel, CACHED_PAGE).await,
+        };
+        if let Ok((messages, cached)) = page {
             cursor = cached;
             state.timeline.update(|t| {
                 messages.into_iter().for_each(|m| t.merge(m));

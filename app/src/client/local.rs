@@ -102,33 +102,71 @@ fn channel_key(channel: ChannelId, position: f64) -> JsValue {
     key.into()
 }
 
-type Opening = std::pin::Pin<Box<dyn std::future::Future<Output = Result<LocalStore, LocalError>>>>;
+/// What the page asked of the store before it hydrated: the store, and the newest cached
+/// page of the channel in its address.
+struct Early {
+    store: Result<LocalStore, LocalError>,
+    page: Option<(ChannelId, Result<CachedPage, LocalError>)>,
+}
+
+/// A channel's newest cached messages, oldest first, and its cursor.
+type CachedPage = (Vec<MessageView>, Position);
 
 thread_local! {
-    /// The store being opened since the page's start (see [`LocalStore::open_early`]).
-    static OPENING: std::cell::RefCell<Option<Opening>> = const { std::cell::RefCell::new(None) };
+    /// The store and page asked for since the page's start (see [`LocalStore::open_early`]).
+    static EARLY: std::cell::RefCell<Option<futures::channel::oneshot::Receiver<Early>>> =
+        const { std::cell::RefCell::new(None) };
+    /// The page read then, until its channel's first paint takes it.
+    static EARLY_PAGE: std::cell::RefCell<Option<(ChannelId, CachedPage)>> = const { std::cell::RefCell::new(None) };
 }
 
 impl LocalStore {
-    /// Asks the browser to open the store now, before the page hydrates: the browser opens
-    /// it on its own threads while the page's thread hydrates (a reload's trace showed the
-    /// open waited for after hydration, the thread idle). The first [`LocalStore::opened`]
-    /// takes it. The first poll is what calls `indexedDB.open`; later polls wake its taker.
-    pub fn open_early() {
-        let mut opening: Opening = Box::pin(Self::open());
-        let mut cx = std::task::Context::from_waker(futures::task::noop_waker_ref());
-        if let std::task::Poll::Ready(opened) = opening.as_mut().poll(&mut cx) {
-            opening = Box::pin(std::future::ready(opened));
-        }
-        OPENING.with(|o| *o.borrow_mut() = Some(opening));
+    /// Opens the store and reads `channel`'s newest `limit` cached messages, starting now,
+    /// before the page hydrates; `answered` fires once the store is open (or failed to
+    /// open). A reload's trace showed each request's answer waiting for the page's thread
+    /// to finish hydrating: the open, then the read, then the paint. Hydrating once the
+    /// store is open lets the read run in the browser while the page hydrates. The first
+    /// [`LocalStore::opened`] takes the store; the first paint of `channel` the page
+    /// ([`LocalStore::early_page`]).
+    pub fn open_early(channel: ChannelId, limit: u32, answered: futures::channel::oneshot::Sender<()>) {
+        let (done, early) = futures::channel::oneshot::channel();
+        EARLY.with(|e| *e.borrow_mut() = Some(early));
+        wasm_bindgen_futures::spawn_local(async move {
+            let store = Self::open().await;
+            let _ = answered.send(());
+            let page = match &store {
+                Ok(store) => Some((channel, store.load(channel, limit).await)),
+                Err(_) => None,
+            };
+            let _ = done.send(Early { store, page });
+        });
     }
 
     /// The store opened early if it was, else opened now.
     pub async fn opened() -> Result<Self, LocalError> {
-        match OPENING.with(|o| o.borrow_mut().take()) {
-            Some(opening) => opening.await,
-            None => Self::open().await,
+        let early = EARLY.with(|e| e.borrow_mut().take());
+        let Some(Ok(Early { store, page })) = (match early {
+            Some(early) => Some(early.await),
+            None => None,
+        }) else {
+            return Self::open().await;
+        };
+        if let Some((channel, Ok(page))) = page {
+            EARLY_PAGE.with(|p| *p.borrow_mut() = Some((channel, page)));
         }
+        store
+    }
+
+    /// The page read before the page hydrated, if it is `channel`'s: once, for its first
+    /// paint (nothing is written to the cache before it).
+    pub fn early_page(channel: ChannelId) -> Option<CachedPage> {
+        EARLY_PAGE.with(|p| {
+            let mut p = p.borrow_mut();
+            match p.take() {
+                Some((c, page)) if c == channel => Some(page),
+                _ => None,
+            }
+        })
     }
 
     pub async fn open() -> Result<Self, LocalError> {
@@ -151,7 +189,7 @@ impl LocalStore {
     }
 
     /// The newest `limit` cached messages of a channel, oldest first, and its cursor.
-    pub async fn load(&self, channel: ChannelId, limit: u32) -> Result<(Vec<MessageView>, Position), LocalError> {
+    pub async fn load(&self, channel: ChannelId, limit: u32) -> Result<CachedPage, LocalError> {
         let tx = self.db.transaction(&[MESSAGES, CURSORS], TransactionMode::ReadOnly)?;
         let last = channel_key(channel, f64::from(u32::MAX) * f64::from(u32::MAX));
         // rexie 0.6.2 returns idb's error type from a key range.

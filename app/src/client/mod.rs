@@ -15,9 +15,24 @@ pub mod settings;
 #[cfg(feature = "browser")]
 pub(crate) mod sync;
 
-/// Starts opening the browser's store before the page hydrates (see
-/// [`local::LocalStore::open_early`]).
+/// Starts the page: opens the browser's store and reads the cached history of the channel
+/// in the address (see [`local::LocalStore::open_early`]), then calls `render` (hydrate or
+/// mount) once the store has answered, or after [`EARLY_WAIT_MS`] if it has not (a first
+/// visit creates the store), so the read goes on while the page hydrates.
 #[cfg(feature = "browser")]
-pub fn open_store_early() {
-    local::LocalStore::open_early();
+pub fn start(render: impl FnOnce() + 'static) {
+    let query = web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .unwrap_or_default();
+    let (answered, opened) = futures::channel::oneshot::channel();
+    local::LocalStore::open_early(parley::ChannelId::in_query(&query), live::CACHED_PAGE, answered);
+    wasm_bindgen_futures::spawn_local(async move {
+        let waited = gloo_timers::future::TimeoutFuture::new(EARLY_WAIT_MS);
+        let _ = futures::future::select(opened, waited).await;
+        render();
+    });
 }
+
+/// How long the page waits for the store before it hydrates anyway.
+#[cfg(feature = "browser")]
+const EARLY_WAIT_MS: u32 = 30;

@@ -18,11 +18,7 @@ pub fn ChatPage() -> impl IntoView {
     // One route, so the page (and its client) lives on as the reader moves between
     // channels: `/?c=<channel>` opens a channel, `/?space=<id>&invite=<code>` joins a space.
     let params = use_query_map();
-    let routed_channel = move || {
-        params
-            .with(|p| p.get("c").and_then(|c| c.parse::<ChannelId>().ok()))
-            .unwrap_or(ChannelId::GENERAL)
-    };
+    let routed_channel = move || params.with(|p| ChannelId::in_address(p.get("c").as_deref()));
     let state = ChatState {
         channel: RwSignal::new(routed_channel()),
         timeline: RwSignal::new(Timeline::new()),
