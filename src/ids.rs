@@ -73,7 +73,10 @@ impl ChannelId {
 
     /// [`ChannelId::in_address`] from the address's query text (`?c=<channel>&...`).
     pub fn in_query(query: &str) -> ChannelId {
-        let c = query.trim_start_matches('?').split('&').find_map(|pair| pair.strip_prefix("c="));
+        let c = query
+            .trim_start_matches('?')
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("c="));
         ChannelId::in_address(c)
     }
 
