@@ -3,7 +3,8 @@
 // pass/fail. Starts the release server (target/release/parley-server, `.ci/build --release`
 // first) on a free loopback port with a fresh database, drives
 // Debian's Chromium, prints one JSON line per figure.
-//   node end2end/bench/first-visit.mjs [--runs 5] [--kbps 1600] [--rtt 150] [--site DIR] [--server BIN] [--trace FILE]
+//   node end2end/bench/first-visit.mjs [--runs 5] [--kbps 1600] [--rtt 150] [--messages 30] [--site DIR] [--server BIN] [--trace FILE]
+// (--messages: how many the reloading user has cached; 200 fills the page the cache paints)
 // (--site: serve another site folder, e.g. a copy without the .br/.gz files, to compare;
 // --server: another build's server binary, with the hash.txt of its site beside it, to
 // compare two builds in one sitting with --site;
@@ -24,6 +25,7 @@ const arg = (name, fallback) => {
 const runs = arg('runs', 5);
 const kbps = arg('kbps', 1600);
 const rtt = arg('rtt', 150);
+const messages = arg('messages', 30);
 const siteArg = process.argv.indexOf('--site');
 const site = siteArg > 0 ? resolve(process.argv[siteArg + 1]) : join(root, 'target', 'site');
 const serverArg = process.argv.indexOf('--server');
@@ -52,6 +54,7 @@ const server = spawn(serverBin, ['--port', String(port)], {
     LEPTOS_ENV: 'PROD',
     RUST_LOG: 'warn',
     PARLEY_LIMIT_PER_ADDRESS: 'false',
+    PARLEY_POST_RATE: '0',
   },
 });
 for (let i = 0; ; i++) {
@@ -123,11 +126,11 @@ try {
   await page.getByTestId('auth-password').fill('correct horse battery');
   await page.getByTestId('auth-submit').click();
   await page.getByTestId('connection').filter({ hasText: 'online' }).waitFor();
-  for (let i = 0; i < 30; i++) {
+  for (let i = 0; i < messages; i++) {
     await page.getByTestId('composer').fill(`history line ${i}`);
     await page.getByTestId('composer').press('Enter');
   }
-  await page.locator('[data-testid="message"][data-state="sent"]').nth(29).waitFor();
+  await page.locator('[data-testid="message"][data-state="sent"]').nth(messages - 1).waitFor();
   await page.evaluate(async () => {
     await navigator.serviceWorker.ready;
   });
@@ -138,7 +141,7 @@ try {
   await context.routeWebSocket('**/ws', () => {});
   for (let run = 0; run < runs; run++) {
     await page.reload();
-    await page.locator('[data-testid="message"]').nth(29).waitFor();
+    await page.locator('[data-testid="message"]').nth(messages - 1).waitFor();
     painted.push(
       await page.evaluate(() => {
         const at = (e) => Math.round(e?.responseEnd ?? -1);
@@ -161,12 +164,12 @@ try {
       categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8', 'v8.wasm', 'blink.user_timing', 'loading', 'IndexedDB'],
     });
     await page.reload();
-    await page.locator('[data-testid="message"]').nth(29).waitFor();
+    await page.locator('[data-testid="message"]').nth(messages - 1).waitFor();
     await browser.stopTracing();
   }
   print({
     scenario: 'reload_paint',
-    messages: 30,
+    messages,
     painted_ms_median: median(painted.map((p) => p.painted)),
     // When each arrived (ms after navigation start): the page, its script, its WASM (from
     // the service worker's cache), then the cached history painted.

@@ -214,7 +214,11 @@ test('scrolling back loads older pages', async ({ page, request }) => {
   await expect(page.getByTestId('jump-latest')).toHaveCount(0);
 });
 
-test('a reload of a long channel paints its newest cached page, not an older one', async ({ page, context, request }) => {
+test('a reload of a long channel paints its newest cached page, not an older one, newest screenful first', async ({
+  page,
+  context,
+  request,
+}) => {
   // More than a reload paints (200): the oldest of them must stay out, the newest in.
   const first = unique('long since');
   await postToGeneral(request, 'poster', [first, ...Array.from({ length: 229 }, (_, i) => `long ${i}`)]);
@@ -224,10 +228,26 @@ test('a reload of a long channel paints its newest cached page, not an older one
   await scrollBackTo(page, first, 20);
   await context.route('**/api/history', () => {});
   await context.routeWebSocket('**/ws', () => {});
+  // What is drawn in the frame the cached history is painted in (the client marks it).
+  await page.addInitScript(() => {
+    const mark = performance.mark.bind(performance);
+    performance.mark = (name, options) => {
+      if (name === 'parley:cached-history') {
+        const lines = [...document.querySelectorAll('[data-testid="message"]')];
+        (window as any).paintedLines = lines.map((l) => l.textContent ?? '');
+      }
+      return mark(name, options);
+    };
+  });
   await page.reload();
   await expect(message(page, 'long 228')).toHaveCount(1);
   await expect(page.getByTestId('message')).toHaveCount(200);
   await expect(message(page, first)).toHaveCount(0);
+  // The first frame drew the newest screenful, not the whole page of 200.
+  const painted: string[] = await page.evaluate(() => (window as any).paintedLines);
+  expect(painted.length).toBeGreaterThan(10);
+  expect(painted.length).toBeLessThanOrEqual(50);
+  expect(painted.at(-1)).toContain('long 228');
 });
 
 test('reset local data clears this browser and refetches cleanly', async ({ page }) => {

@@ -22,6 +22,9 @@ use std::rc::Rc;
 
 /// Messages painted from the cache on load.
 pub(crate) const CACHED_PAGE: u32 = 200;
+/// How many of the newest cached messages a channel's first paint draws (more than a tall
+/// screen shows); the rest of its cached page follows in the next frame.
+const FIRST_PAINT: usize = 50;
 /// Messages in the first page from the server, when nothing is cached.
 const FIRST_PAGE: u32 = 100;
 const OLDER_PAGE: u32 = 50;
@@ -374,14 +377,27 @@ async fn paint(client: &Rc<Client>, channel: ChannelId) {
             Some(page) => Ok(page),
             None => local.load(channel, CACHED_PAGE).await,
         };
-        if let Ok((messages, cached)) = page {
+        let mut older = Vec::new();
+        if let Ok((mut messages, cached)) = page {
             cursor = cached;
+            // The newest screenful first: the rest of the page (up to `CACHED_PAGE`, off
+            // screen above it) joins it once that frame is painted. A reload's trace: each
+            // cached message took about 1 ms to decode, render and lay out, and all 200 of
+            // a long channel's page were drawn before the first frame.
+            older = messages.drain(..messages.len().saturating_sub(FIRST_PAINT)).collect();
             state.timeline.update(|t| {
                 messages.into_iter().for_each(|m| t.merge(m));
                 t.restore_cursor(cached);
             });
         }
         mark_painted("parley:cached-history");
+        if !older.is_empty() {
+            after_paint().await;
+            if state.channel.get_untracked() != channel {
+                return;
+            }
+            state.timeline.update(|t| older.into_iter().for_each(|m| t.merge(m)));
+        }
         if let Ok(outbox) = local.outbox().await {
             state.timeline.update(|t| {
                 for item in outbox.into_iter().filter(|i| i.channel == channel) {
@@ -1369,6 +1385,17 @@ fn reload() {
     if let Some(window) = web_sys::window() {
         let _ = window.location().reload();
     }
+}
+
+/// Resolves once the next frame has been painted: a task queued from the frame's animation
+/// callback runs after that frame's rendering.
+async fn after_paint() {
+    let (done, painted) = futures::channel::oneshot::channel();
+    request_animation_frame(move || {
+        let _ = done.send(());
+    });
+    let _ = painted.await;
+    TimeoutFuture::new(0).await;
 }
 
 /// Marks the next frame in the page's performance timeline (read by the browser tests
