@@ -71,6 +71,24 @@ pub async fn cache_headers(pkg_prefix: std::sync::Arc<str>, request: Request, ne
     response
 }
 
+/// The name of the script that fetches the WASM's pieces (`__wasm_split.<hash>.js`, or
+/// `__wasm_split.js` unhashed), if the site has one.
+pub fn split_loader(site_root: &str, pkg_dir: &str) -> Option<String> {
+    let mut names: Vec<String> = std::fs::read_dir(Path::new(site_root).join(pkg_dir))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| is_split_loader(name))
+        .collect();
+    names.sort();
+    names.pop()
+}
+
+fn is_split_loader(name: &str) -> bool {
+    name.starts_with("__wasm_split.") && name.ends_with(".js")
+}
+
 /// A short name for what the site folder holds (its files' names, sizes and times): it
 /// changes with every build, so a page can tell that the server now serves another one.
 pub fn site_version(site_root: &str, pkg_dir: &str) -> String {
@@ -102,6 +120,25 @@ pub fn site_version(site_root: &str, pkg_dir: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_split_loader_is_found_by_its_name_alone() {
+        assert!(is_split_loader("__wasm_split.HcrYs2SGIeWu09DUSf-2Hw.js"));
+        assert!(is_split_loader("__wasm_split.js"));
+        assert!(!is_split_loader("__wasm_split.HcrYs2SGIeWu09DUSf-2Hw.js.br"));
+        assert!(!is_split_loader("parley.vSCHCtp-0nhP_F_CE2JDsA.js"));
+        assert!(!is_split_loader("chunk_13.DymW0smz9_Ngg6CapUtLRg.wasm"));
+        let dir = std::env::temp_dir().join(format!("parley-split-{}", uuid::Uuid::new_v4()));
+        let pkg = dir.join("pkg");
+        std::fs::create_dir_all(&pkg).ok();
+        let site = dir.to_string_lossy().into_owned();
+        assert_eq!(split_loader(&site, "pkg"), None);
+        for name in ["parley.a.js", "__wasm_split.abc.js", "__wasm_split.abc.js.gz"] {
+            std::fs::write(pkg.join(name), "").ok();
+        }
+        assert_eq!(split_loader(&site, "pkg").as_deref(), Some("__wasm_split.abc.js"));
+        std::fs::remove_dir_all(&dir).ok();
+    }
 
     #[test]
     fn hashed_names_are_recognised() {
