@@ -38,23 +38,30 @@ pub struct SiteVersion(pub std::sync::Arc<str>);
 /// The `<meta>` that carries the page's [`SiteVersion`].
 pub const SITE_VERSION_META: &str = "parley-version";
 
-/// The script that fetches the WASM's pieces (`__wasm_split.<hash>.js` in the package
-/// folder), when the build split it. The page's script imports it before the WASM can
-/// start; named in the page's head, it is fetched beside that script instead of after it
-/// (a reload's trace: asked for at 99 ms, 60 ms after the script, and the WASM waiting
-/// for it until 135).
+/// The module scripts a page runs before its WASM can start: its own (`parley.<hash>.js`)
+/// and the one that fetches the WASM's pieces (`__wasm_split.<hash>.js`, which the first
+/// imports). Named in the page's head with its nonce, both are fetched at once instead of
+/// one after the other (a reload's trace: the loader asked for at 99 ms, 60 ms after the
+/// page's script, the WASM waiting for it until 135; and Leptos's own `modulepreload` of
+/// the page's script, without a nonce, fetched nothing).
 #[derive(Clone, Debug, Default)]
-pub struct SplitLoader(pub Option<std::sync::Arc<str>>);
+pub struct PageScripts(pub Vec<std::sync::Arc<str>>);
 
 /// The HTML document the server renders around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
     send_content_security_policy(&options);
     let version = use_context::<SiteVersion>().unwrap_or_default().0.to_string();
-    let split_loader = use_context::<SplitLoader>().and_then(|loader| loader.0).map(|name| {
-        let href = format!("/{}/{name}", options.site_pkg_dir.trim_matches('/'));
-        view! { <link rel="modulepreload" href=href crossorigin="anonymous" nonce=leptos::nonce::use_nonce() /> }
-    });
+    let pkg = options.site_pkg_dir.trim_matches('/').to_owned();
+    let page_scripts = use_context::<PageScripts>()
+        .unwrap_or_default()
+        .0
+        .iter()
+        .map(|name| {
+            let href = format!("/{pkg}/{name}");
+            view! { <link rel="modulepreload" href=href crossorigin="anonymous" nonce=leptos::nonce::use_nonce() /> }
+        })
+        .collect::<Vec<_>>();
     view! {
         <!DOCTYPE html>
         <html lang="en" data-theme=chosen_theme().attribute()>
@@ -70,7 +77,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="theme-color" content="#4f46e5" />
                 <HashedStylesheet id="leptos" options=options.clone() />
                 <AutoReload options=options.clone() />
-                {split_loader}
+                {page_scripts}
                 <HydrationScripts options />
                 <MetaTags />
             </head>

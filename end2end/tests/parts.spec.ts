@@ -23,11 +23,15 @@ test('a first visit fetches no part; a dialog fetches its own piece when first o
   // The main module, its script and the script that loads pieces (imported by it).
   expect(fetched.some((path) => /^\/pkg\/parley\.[\w-]{22}\.wasm$/.test(path))).toBe(true);
   expect(fetched.filter((path) => /\/(split|chunk)_/.test(path))).toEqual([]);
-  // The script that loads pieces is named in the page's head, so it is fetched beside the
-  // page's script rather than after it, and fetched once.
-  const preloaded = await page.locator('head link[rel="modulepreload"][href*="__wasm_split."]').getAttribute('href');
-  expect(preloaded).toMatch(/^\/pkg\/__wasm_split\.[\w-]{22}\.js$/);
-  expect(fetched.filter((path) => path === preloaded)).toHaveLength(1);
+  // The page's script and the script that loads pieces (which the first imports) are
+  // named in the page's head with its nonce, so both are fetched at once, and once.
+  const preloaded = await page.locator('head link[rel="modulepreload"][nonce]').evaluateAll((links) =>
+    links.map((l) => new URL((l as HTMLLinkElement).href).pathname).sort(),
+  );
+  expect(preloaded).toHaveLength(2);
+  expect(preloaded[0]).toMatch(/^\/pkg\/__wasm_split\.[\w-]{22}\.js$/);
+  expect(preloaded[1]).toMatch(/^\/pkg\/parley\.[\w-]{22}\.js$/);
+  for (const script of preloaded) expect(fetched.filter((path) => path === script)).toHaveLength(1);
 
   await (await accountItem(page, 'tokens')).click();
   await expect(page.getByTestId('tokens-dialog')).toBeVisible();

@@ -71,22 +71,29 @@ pub async fn cache_headers(pkg_prefix: std::sync::Arc<str>, request: Request, ne
     response
 }
 
-/// The name of the script that fetches the WASM's pieces (`__wasm_split.<hash>.js`, or
-/// `__wasm_split.js` unhashed), if the site has one.
-pub fn split_loader(site_root: &str, pkg_dir: &str) -> Option<String> {
+/// The module scripts a page of the site runs, named in its head so they are fetched at
+/// once: the page's script (`<output>.<hash>.js`) and the script that fetches the WASM's
+/// pieces (`__wasm_split.<hash>.js`, which the first imports), those the site has.
+pub fn page_scripts(site_root: &str, pkg_dir: &str, output_name: &str) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(Path::new(site_root).join(pkg_dir))
         .into_iter()
         .flatten()
         .flatten()
         .map(|entry| entry.file_name().to_string_lossy().into_owned())
-        .filter(|name| is_split_loader(name))
+        .filter(|name| is_page_script(name, output_name))
         .collect();
     names.sort();
-    names.pop()
+    names
 }
 
-fn is_split_loader(name: &str) -> bool {
-    name.starts_with("__wasm_split.") && name.ends_with(".js")
+fn is_page_script(name: &str, output_name: &str) -> bool {
+    let Some(stem) = name.strip_suffix(".js") else {
+        return false;
+    };
+    let own = stem.strip_prefix(output_name).and_then(|rest| rest.strip_prefix('.'));
+    let loader = stem.strip_prefix("__wasm_split.");
+    own.or(loader)
+        .is_some_and(|hash| is_hashed(name) && !hash.contains('.'))
 }
 
 /// A short name for what the site folder holds (its files' names, sizes and times): it
@@ -122,21 +129,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_split_loader_is_found_by_its_name_alone() {
-        assert!(is_split_loader("__wasm_split.HcrYs2SGIeWu09DUSf-2Hw.js"));
-        assert!(is_split_loader("__wasm_split.js"));
-        assert!(!is_split_loader("__wasm_split.HcrYs2SGIeWu09DUSf-2Hw.js.br"));
-        assert!(!is_split_loader("parley.vSCHCtp-0nhP_F_CE2JDsA.js"));
-        assert!(!is_split_loader("chunk_13.DymW0smz9_Ngg6CapUtLRg.wasm"));
-        let dir = std::env::temp_dir().join(format!("parley-split-{}", uuid::Uuid::new_v4()));
+    fn the_page_scripts_are_found_by_their_names_alone() {
+        let page = |name| is_page_script(name, "parley");
+        assert!(page("__wasm_split.HcrYs2SGIeWu09DUSf-2Hw.js"));
+        assert!(page("parley.vSCHCtp-0nhP_F_CE2JDsA.js"));
+        assert!(!page("__wasm_split.HcrYs2SGIeWu09DUSf-2Hw.js.br"));
+        assert!(!page("parley.vSCHCtp-0nhP_F_CE2JDsA.js.gz"));
+        assert!(!page("parley.js"));
+        assert!(!page("other.vSCHCtp-0nhP_F_CE2JDsA.js"));
+        assert!(!page("parley.vSCHCtp-0nhP_F_CE2JDsA.css"));
+        assert!(!page("chunk_13.DymW0smz9_Ngg6CapUtLRg.wasm"));
+        let dir = std::env::temp_dir().join(format!("parley-scripts-{}", uuid::Uuid::new_v4()));
         let pkg = dir.join("pkg");
         std::fs::create_dir_all(&pkg).ok();
         let site = dir.to_string_lossy().into_owned();
-        assert_eq!(split_loader(&site, "pkg"), None);
-        for name in ["parley.a.js", "__wasm_split.abc.js", "__wasm_split.abc.js.gz"] {
+        assert!(page_scripts(&site, "pkg", "parley").is_empty());
+        let loader = "__wasm_split.HcrYs2SGIeWu09DUSf-2Hw.js";
+        let script = "parley.vSCHCtp-0nhP_F_CE2JDsA.js";
+        for name in [
+            script,
+            loader,
+            "parley.vSCHCtp-0nhP_F_CE2JDsA.wasm",
+            "__wasm_split.HcrYs2SGIeWu09DUSf-2Hw.js.br",
+        ] {
             std::fs::write(pkg.join(name), "").ok();
         }
-        assert_eq!(split_loader(&site, "pkg").as_deref(), Some("__wasm_split.abc.js"));
+        assert_eq!(
+            page_scripts(&site, "pkg", "parley"),
+            vec![loader.to_owned(), script.to_owned()]
+        );
         std::fs::remove_dir_all(&dir).ok();
     }
 

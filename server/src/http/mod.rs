@@ -23,7 +23,7 @@ use axum::routing::get;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
-use parley_app::{App, SiteVersion, SplitLoader, shell};
+use parley_app::{App, PageScripts, SiteVersion, shell};
 use parley_engine::auth;
 use parley_engine::engine::Engine;
 use std::net::SocketAddr;
@@ -163,8 +163,16 @@ pub fn router(
         &leptos_options.site_root,
         &leptos_options.site_pkg_dir,
     )));
-    let split_loader =
-        SplitLoader(assets::split_loader(&leptos_options.site_root, &leptos_options.site_pkg_dir).map(Arc::from));
+    let page_scripts = PageScripts(
+        assets::page_scripts(
+            &leptos_options.site_root,
+            &leptos_options.site_pkg_dir,
+            &leptos_options.output_name,
+        )
+        .into_iter()
+        .map(Arc::from)
+        .collect(),
+    );
     let state = AppState {
         site_version: site_version.clone(),
         leptos_options: leptos_options.clone(),
@@ -183,7 +191,7 @@ pub fn router(
         move || {
             provide_context(engine.clone());
             provide_context(version.clone());
-            provide_context(split_loader.clone());
+            provide_context(page_scripts.clone());
         }
     };
     Router::new()
