@@ -144,11 +144,11 @@ impl LocalStore {
 
     /// The store opened early if it was, else opened now.
     pub async fn opened() -> Result<Self, LocalError> {
-        let early = EARLY.with(|e| e.borrow_mut().take());
-        let Some(Ok(Early { store, page })) = (match early {
-            Some(early) => Some(early.await),
+        let early = match EARLY.with(|e| e.borrow_mut().take()) {
+            Some(early) => early.await.ok(),
             None => None,
-        }) else {
+        };
+        let Some(Early { store, page }) = early else {
             return Self::open().await;
         };
         if let Some((channel, Ok(page))) = page {
