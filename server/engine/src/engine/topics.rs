@@ -82,7 +82,8 @@ impl Engine {
 
     /// Publishes `data` to a topic of `space_id` as `me` (a member or a bot of the space),
     /// if it meets the topic's schema. `id`, the producer's own for the event, makes a
-    /// resend store nothing more. Counted against the post limit.
+    /// resend store nothing more. Counted against the post limit. Answers once the read
+    /// models hold it, like every command.
     pub async fn publish(
         &self,
         me: &Me,
@@ -134,6 +135,8 @@ impl Engine {
                 &metadata,
             )
             .await?;
+        // Read your writes: a subscription made once this returns catches up past it.
+        self.wait_projected(appended.last).await;
         Ok(Published {
             position: appended.first,
             duplicate: appended.duplicate,
