@@ -254,8 +254,10 @@ async fn presence_on_one_node_is_seen_on_the_others_and_a_stopping_nodes_users_g
         "about the grace period after the goodbye, not grace plus silence: {:?}",
         stopped.elapsed()
     );
+    // The third node too, by the same goodbye or, had its note been lost, by her node's
+    // silence (a few seconds more): offline in the end either way.
     assert_eq!(
-        presence_of(&mut late, "ada", Duration::from_secs(5)).await,
+        presence_of(&mut late, "ada", Duration::from_secs(10)).await,
         Status::Offline
     );
 }
