@@ -56,6 +56,13 @@ test('the outbox survives offline and reload, and is sent once when the network 
   const sibling = await context.newPage();
   await join(page, 'Nomad');
   await shellCached(page);
+  // The page's request starts while the worker boots (navigation preload); offline, the
+  // worker answers with its copy (below).
+  const preload = await page.evaluate(async () => {
+    const registration = await navigator.serviceWorker.ready;
+    return (await registration.navigationPreload.getState()).enabled;
+  });
+  expect(preload).toBe(true);
   await sibling.goto('/');
   await expect(sibling.getByTestId('connection')).toHaveText('online');
 

@@ -61,6 +61,8 @@ self.addEventListener('activate', (event) => {
     caches
       .keys()
       .then((keys) => Promise.all(keys.filter((k) => k !== CACHE).map((k) => caches.delete(k))))
+      // The page's request starts while the worker boots, instead of after.
+      .then(() => self.registration.navigationPreload?.enable())
       .then(() => self.clients.claim()),
   );
 });
@@ -83,11 +85,25 @@ self.addEventListener('fetch', (event) => {
   // cached copies were not, and the CORS layer varies on it.
   const cached = () => caches.match(request, { ignoreSearch: true, ignoreVary: true });
   if (HASHED.test(url.pathname)) {
-    event.respondWith(cached().then((hit) => hit || fromNetwork(request)));
+    // A hashed name has no query: looked up by its exact address in this build's cache (an
+    // index lookup; ignoreSearch makes the browser read every entry of every cache).
+    const kept = caches.open(CACHE).then((cache) => cache.match(request, { ignoreVary: true }));
+    event.respondWith(kept.then((hit) => hit || fromNetwork(request)));
     return;
   }
+  // The page: the answer navigation preload already asked for, if there is one.
+  const preloaded = request.mode === 'navigate' ? event.preloadResponse : undefined;
+  const network = () =>
+    Promise.resolve(preloaded).then((answer) => {
+      if (!answer) return fromNetwork(request);
+      if (answer.ok) {
+        const copy = answer.clone();
+        caches.open(CACHE).then((cache) => cache.put(request, copy));
+      }
+      return answer;
+    });
   event.respondWith(
-    fromNetwork(request).catch(async () => {
+    network().catch(async () => {
       const hit = await cached();
       if (hit) return hit;
       if (request.mode === 'navigate') {
