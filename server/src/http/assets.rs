@@ -71,14 +71,19 @@ pub async fn cache_headers(pkg_prefix: std::sync::Arc<str>, request: Request, ne
     response
 }
 
+/// The files of the site's package folder (none when it cannot be read).
+fn package_entries(site_root: &str, pkg_dir: &str) -> impl Iterator<Item = std::fs::DirEntry> {
+    std::fs::read_dir(Path::new(site_root).join(pkg_dir))
+        .into_iter()
+        .flatten()
+        .flatten()
+}
+
 /// The module scripts a page of the site runs, named in its head so they are fetched at
 /// once: the page's script (`<output>.<hash>.js`) and the script that fetches the WASM's
 /// pieces (`__wasm_split.<hash>.js`, which the first imports), those the site has.
 pub fn page_scripts(site_root: &str, pkg_dir: &str, output_name: &str) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(Path::new(site_root).join(pkg_dir))
-        .into_iter()
-        .flatten()
-        .flatten()
+    let mut names: Vec<String> = package_entries(site_root, pkg_dir)
         .map(|entry| entry.file_name().to_string_lossy().into_owned())
         .filter(|name| is_page_script(name, output_name))
         .collect();
@@ -99,10 +104,7 @@ fn is_page_script(name: &str, output_name: &str) -> bool {
 /// A short name for what the site folder holds (its files' names, sizes and times): it
 /// changes with every build, so a page can tell that the server now serves another one.
 pub fn site_version(site_root: &str, pkg_dir: &str) -> String {
-    let mut entries: Vec<(String, u64, u128)> = std::fs::read_dir(Path::new(site_root).join(pkg_dir))
-        .into_iter()
-        .flatten()
-        .flatten()
+    let mut entries: Vec<(String, u64, u128)> = package_entries(site_root, pkg_dir)
         .filter_map(|entry| {
             let meta = entry.metadata().ok()?;
             let modified = meta
