@@ -22,6 +22,7 @@ use parley::{ChannelId, Position, SpaceId};
 use parley_engine::auth;
 use parley_engine::engine::{AccessLost, Engine, EngineError, Session};
 use parley_engine::live::hub::event_frame;
+use parley_engine::log::store::StreamCursor;
 use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::broadcast;
@@ -948,10 +949,14 @@ async fn topics_catch_up(
         .await
         .map_err(|e| e.user_message())?;
     let up_to = engine.hub().projected();
+    let mut cursors: Vec<_> = streams
+        .into_iter()
+        .map(|stream| (stream, StreamCursor::Position(last)))
+        .collect();
     while last < up_to {
         let (page, reached) = engine
             .store()
-            .read_streams(&streams, last, up_to, CATCH_UP_PAGE)
+            .read_streams(&mut cursors, up_to, CATCH_UP_PAGE)
             .await
             .map_err(|e| e.to_string())?;
         for event in page {

@@ -5,7 +5,7 @@ use parley::{
     ChannelId, ChannelKind, CorrelationId, DisplayName, Event, EventMetadata, MessageBody, MessageId, Position,
     StreamId,
 };
-use parley_engine::log::store::{AppendError, ExpectedVersion, NewEvent};
+use parley_engine::log::store::{AppendError, ExpectedVersion, NewEvent, StreamCursor};
 
 fn posted(channel_id: ChannelId, message_id: MessageId, body: &str) -> NewEvent {
     NewEvent {
@@ -254,13 +254,19 @@ async fn several_streams_are_read_in_log_order_a_bounded_page_at_a_time_with_not
         }
     }
     let up_to = store.head().await.unwrap();
-    let streams = [a.stream(), b.stream()];
+    let mut streams = [a.stream(), b.stream()].map(|s| (s, StreamCursor::Position(start)));
     // Pages of at most 2 a stream: each page is complete up to where it says.
     let (mut got, mut after, mut pages) = (Vec::new(), start, 0);
     while after < up_to {
-        let (page, reached) = store.read_streams(&streams, after, up_to, 2).await.unwrap();
+        let (page, reached) = store.read_streams(&mut streams, up_to, 2).await.unwrap();
         assert!(reached > after, "a page made no progress");
         assert!(page.len() <= 2 * streams.len());
+        assert!(
+            streams
+                .iter()
+                .all(|(_, cursor)| matches!(cursor, StreamCursor::Version(_))),
+            "after a page each stream is read on from its version"
+        );
         assert!(page.iter().all(|e| e.position > after && e.position <= reached));
         got.extend(page.iter().map(|e| e.position));
         after = reached;
@@ -268,6 +274,59 @@ async fn several_streams_are_read_in_log_order_a_bounded_page_at_a_time_with_not
     }
     assert_eq!(got, wanted, "every event of the two streams once, in log order");
     assert!(pages > 1, "the streams fit in one page; the test shows no paging");
+}
+
+#[tokio::test]
+async fn a_stream_is_read_after_any_position_up_to_a_bound_whether_or_not_the_position_is_its_own() {
+    let app = spawn_app().await;
+    let store = app.engine.store();
+    let (mine, other) = (ChannelId::new(), ChannelId::new());
+    // Interleaved: two of mine, one of the other, and so on.
+    let mut all = Vec::new();
+    for i in 0..12 {
+        let channel = if i % 3 == 2 { other } else { mine };
+        let appended = store
+            .append(
+                channel.stream(),
+                ExpectedVersion::Any,
+                vec![posted(channel, MessageId::new(), "x")],
+            )
+            .await
+            .unwrap();
+        all.push((channel, appended.first));
+    }
+    let head = store.head().await.unwrap();
+    let first = all[0].1;
+    // After each position around and between them (one of mine, one of the other's, one
+    // before them all), up to several bounds: what a filter of the whole log would give.
+    for after in (first.0 - 1)..=head.0 {
+        for up_to in [head, Position(head.0 - 2), Position(first.0 + 4)] {
+            let expected: Vec<Position> = all
+                .iter()
+                .filter(|(c, p)| *c == mine && p.0 > after && *p <= up_to)
+                .map(|(_, p)| *p)
+                .collect();
+            let got: Vec<Position> = store
+                .read_stream(&mine.stream(), Position(after), up_to, 100)
+                .await
+                .unwrap()
+                .iter()
+                .map(|e| e.position)
+                .collect();
+            assert_eq!(got, expected, "after {after}, up to {up_to}");
+            // A page at a time, each page after the last event of the one before.
+            let (mut paged, mut from) = (Vec::new(), Position(after));
+            loop {
+                let page = store.read_stream(&mine.stream(), from, up_to, 2).await.unwrap();
+                let Some(last) = page.last().map(|e| e.position) else {
+                    break;
+                };
+                paged.extend(page.iter().map(|e| e.position));
+                from = last;
+            }
+            assert_eq!(paged, expected, "paged, after {after}, up to {up_to}");
+        }
+    }
 }
 
 /// On SQLite the writer's commits leave the WAL as it is; the checkpointer, on its own

@@ -14,6 +14,7 @@
 //! sockets from here, without another transaction or task in between.
 
 use crate::db::{Backend, Database, WriterConnection};
+use crate::dialect;
 use crate::log::bus::Bus;
 use crate::log::durable::{self, Settled, Syncer};
 use futures::future::BoxFuture;
@@ -339,48 +340,119 @@ impl EventStore {
         up_to: Position,
         limit: u32,
     ) -> Result<Vec<RecordedEvent>, StoreReadError> {
-        let rows: Vec<EventRow> = sqlx::query_as(
-            "SELECT position, stream_id, stream_version, event_id, event_type, schema_version,
-                    payload, metadata, recorded_at_ms
-             FROM events WHERE stream_id = $1 AND position > $2 AND position <= $3
-             ORDER BY position LIMIT $4",
-        )
-        .bind(stream.as_str().to_owned())
-        .bind(after.0 as i64)
-        .bind(up_to.0 as i64)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
+        self.read_stream_from(stream, StreamCursor::Position(after), up_to, limit)
+            .await
+    }
+
+    /// Up to `limit` events of one stream after `cursor` and at or before `up_to`, in log
+    /// order (a stream's versions rise with its positions).
+    ///
+    /// On SQLite the stream's one index is by version (its entries hold each event's
+    /// position too, as the row id). After a position, the read starts after the version
+    /// of the event at that position when it is of this stream (the next page of a read:
+    /// one lookup), and otherwise after the version of the stream's last event at or before
+    /// it, found by walking the index back from the stream's end (a step for each of the
+    /// stream's events after it). After a version it is a seek, on both backends.
+    pub async fn read_stream_from(
+        &self,
+        stream: &StreamId,
+        cursor: StreamCursor,
+        up_to: Position,
+        limit: u32,
+    ) -> Result<Vec<RecordedEvent>, StoreReadError> {
+        macro_rules! select {
+            ($where:literal) => {
+                concat!(
+                    "SELECT position, stream_id, stream_version, event_id, event_type, schema_version,
+                            payload, metadata, recorded_at_ms
+                     FROM events ",
+                    $where
+                )
+            };
+        }
+        let (sql, after) = match cursor {
+            StreamCursor::Version(version) => (
+                select!(
+                    "WHERE stream_id = $1 AND stream_version > $2 AND position <= $3
+                     ORDER BY stream_version LIMIT $4"
+                ),
+                version.min(i64::MAX as u64) as i64,
+            ),
+            StreamCursor::Position(after) => (
+                dialect!(self.backend,
+                    sqlite: select!(
+                        "WHERE stream_id = $1 AND position <= $3 AND stream_version > COALESCE(
+                             (SELECT stream_version FROM events WHERE position = $2 AND stream_id = $1),
+                             (SELECT stream_version FROM events WHERE stream_id = $1 AND position <= $2
+                              ORDER BY stream_version DESC LIMIT 1),
+                             0)
+                         ORDER BY stream_version LIMIT $4"
+                    ),
+                    postgres: select!(
+                        "WHERE stream_id = $1 AND position > $2 AND position <= $3
+                         ORDER BY position LIMIT $4"
+                    ),
+                ),
+                after.0.min(i64::MAX as u64) as i64,
+            ),
+        };
+        let rows: Vec<EventRow> = sqlx::query_as(sql)
+            .bind(stream.as_str().to_owned())
+            .bind(after)
+            .bind(up_to.0.min(i64::MAX as u64) as i64)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
         rows.into_iter().map(EventRow::decode).collect()
     }
 
-    /// The events of `streams` after `after`, in log order, a page at a time: every one of
-    /// them up to the position returned (`up_to` once there are no more), and none past it.
-    /// Each stream is read by its index, at most `limit` events of each; past the first
-    /// stream that has more, the page ends (so a page costs at most `limit` rows a stream,
-    /// however long the streams are).
+    /// The events of several streams, in log order, a page at a time: each stream is read
+    /// after its own cursor in `after` (at first, where the reader starts), at most `limit`
+    /// events of each, none past `up_to`. Every event of these streams up to the position
+    /// returned is in the page; past the first stream that has more, the page ends (so a
+    /// page costs at most `limit` rows a stream, however long the streams are). Each
+    /// stream's cursor moves to the version of its last event up to that position, so the
+    /// next page seeks each stream by its version.
     pub async fn read_streams(
         &self,
-        streams: &[StreamId],
-        after: Position,
+        after: &mut [(StreamId, StreamCursor)],
         up_to: Position,
         limit: u32,
     ) -> Result<(Vec<RecordedEvent>, Position), StoreReadError> {
-        let mut events = Vec::new();
+        let mut pages = Vec::with_capacity(after.len());
         let mut reached = up_to;
-        for stream in streams {
-            let page = self.read_stream(stream, after, up_to, limit).await?;
+        for (stream, cursor) in after.iter() {
+            let page = self.read_stream_from(stream, *cursor, up_to, limit).await?;
             if page.len() == limit as usize
                 && let Some(last) = page.last()
             {
                 reached = reached.min(last.position);
             }
-            events.extend(page);
+            pages.push(page);
         }
-        events.retain(|e| e.position <= reached);
+        let mut events = Vec::new();
+        for ((_, cursor), page) in after.iter_mut().zip(pages) {
+            // Had: its events up to `reached`. The first one past it is where it goes on.
+            let had = page.partition_point(|e| e.position <= reached);
+            if let Some(last) = had.checked_sub(1).and_then(|i| page.get(i)) {
+                *cursor = StreamCursor::Version(last.stream_version);
+            } else if let Some(next) = page.first() {
+                *cursor = StreamCursor::Version(next.stream_version.saturating_sub(1));
+            }
+            events.extend(page.into_iter().take(had));
+        }
         events.sort_by_key(|e| e.position);
         Ok((events, reached))
     }
+}
+
+/// Where a read of one stream goes on from ([`EventStore::read_stream_from`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StreamCursor {
+    /// After a position of the log: where a reader starts.
+    Position(Position),
+    /// After a version of the stream: where a read that has had its events goes on.
+    Version(u64),
 }
 
 #[derive(Debug, thiserror::Error)]
