@@ -192,11 +192,16 @@ async fn typing_on_one_node_reaches_a_follower_on_another_once() {
 }
 
 /// The next presence frame about `user`, skipping others, within `limit`.
-async fn presence_of(socket: &mut crate::helpers::Socket, user: &str, limit: Duration) -> Status {
+async fn presence_of(socket: &mut crate::helpers::Socket, user: &str, limit: Duration, step: &str) -> Status {
     let deadline = tokio::time::Instant::now() + limit;
     loop {
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        if let ServerFrame::Presence { users, .. } = socket.next_within(left).await
+        // Which step waited in vain, should one do so (the test failed once under load in
+        // CI with only "no frame within …" to go on).
+        let frame = tokio::time::timeout(left, socket.next_within(limit))
+            .await
+            .unwrap_or_else(|_| panic!("{step}: no presence of {user} within {limit:?}"));
+        if let ServerFrame::Presence { users, .. } = frame
             && let Some((_, status)) = users.iter().find(|(u, _)| u == user)
         {
             return *status;
@@ -216,12 +221,24 @@ async fn presence_on_one_node_is_seen_on_the_others_and_a_stopping_nodes_users_g
 
     let mut ada_socket = nodes[0].socket_as(&ada).await;
     assert_eq!(
-        presence_of(&mut watcher, "ada", Duration::from_secs(5)).await,
+        presence_of(
+            &mut watcher,
+            "ada",
+            Duration::from_secs(5),
+            "online, seen on the second node"
+        )
+        .await,
         Status::Online
     );
     ada_socket.send(&ClientFrame::Away { away: true }).await;
     assert_eq!(
-        presence_of(&mut watcher, "ada", Duration::from_secs(5)).await,
+        presence_of(
+            &mut watcher,
+            "ada",
+            Duration::from_secs(5),
+            "away, seen on the second node"
+        )
+        .await,
         Status::Away
     );
 
@@ -242,7 +259,13 @@ async fn presence_on_one_node_is_seen_on_the_others_and_a_stopping_nodes_users_g
     let _dir = first.stop().await;
     drop(ada_socket);
     assert_eq!(
-        presence_of(&mut watcher, "ada", Duration::from_secs(15)).await,
+        presence_of(
+            &mut watcher,
+            "ada",
+            Duration::from_secs(15),
+            "offline after the goodbye, on the second node"
+        )
+        .await,
         Status::Offline
     );
     assert!(
@@ -257,7 +280,7 @@ async fn presence_on_one_node_is_seen_on_the_others_and_a_stopping_nodes_users_g
     // The third node too, by the same goodbye or, had its note been lost, by her node's
     // silence (a few seconds more): offline in the end either way.
     assert_eq!(
-        presence_of(&mut late, "ada", Duration::from_secs(10)).await,
+        presence_of(&mut late, "ada", Duration::from_secs(10), "offline, on the third node").await,
         Status::Offline
     );
 }
