@@ -351,8 +351,10 @@ impl EventStore {
     /// position too, as the row id). After a position, the read starts after the version
     /// of the event at that position when it is of this stream (the next page of a read:
     /// one lookup), and otherwise after the version of the stream's last event at or before
-    /// it, found by walking the index back from the stream's end (a step for each of the
-    /// stream's events after it). After a version it is a seek, on both backends.
+    /// it, found by halving the stream's versions (`half`: about 20 lookups in the index for
+    /// a million events, however far back the position is, so a reader that asks from the
+    /// start of a long stream costs no more than one that asks from its end). After a
+    /// version it is a seek, on both backends.
     pub async fn read_stream_from(
         &self,
         stream: &StreamId,
@@ -380,13 +382,29 @@ impl EventStore {
             ),
             StreamCursor::Position(after) => (
                 dialect!(self.backend,
-                    sqlite: select!(
-                        "WHERE stream_id = $1 AND position <= $3 AND stream_version > COALESCE(
-                             (SELECT stream_version FROM events WHERE position = $2 AND stream_id = $1),
-                             (SELECT stream_version FROM events WHERE stream_id = $1 AND position <= $2
-                              ORDER BY stream_version DESC LIMIT 1),
-                             0)
-                         ORDER BY stream_version LIMIT $4"
+                    // `half(lo, hi)`: the version looked for is in `lo..=hi`; `lo`'s event (or
+                    // none, 0) is at or before the position. Each step looks at the first
+                    // event from the middle version on.
+                    sqlite: concat!(
+                        "WITH RECURSIVE half(lo, hi) AS (
+                             SELECT 0, COALESCE((SELECT MAX(stream_version) FROM events WHERE stream_id = $1), 0)
+                             UNION ALL
+                             SELECT CASE WHEN (SELECT position FROM events
+                                               WHERE stream_id = $1 AND stream_version >= (lo + hi + 1) / 2
+                                               ORDER BY stream_version LIMIT 1) <= $2
+                                         THEN (lo + hi + 1) / 2 ELSE lo END,
+                                    CASE WHEN (SELECT position FROM events
+                                               WHERE stream_id = $1 AND stream_version >= (lo + hi + 1) / 2
+                                               ORDER BY stream_version LIMIT 1) <= $2
+                                         THEN hi ELSE (lo + hi + 1) / 2 - 1 END
+                             FROM half WHERE lo < hi
+                         ) ",
+                        select!(
+                            "WHERE stream_id = $1 AND position <= $3 AND stream_version > COALESCE(
+                                 (SELECT stream_version FROM events WHERE position = $2 AND stream_id = $1),
+                                 (SELECT lo FROM half WHERE lo >= hi))
+                             ORDER BY stream_version LIMIT $4"
+                        )
                     ),
                     postgres: select!(
                         "WHERE stream_id = $1 AND position > $2 AND position <= $3
