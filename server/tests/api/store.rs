@@ -5,7 +5,7 @@ use parley::{
     ChannelId, ChannelKind, CorrelationId, DisplayName, Event, EventMetadata, MessageBody, MessageId, Position,
     StreamId,
 };
-use parley_engine::log::store::{AppendError, ExpectedVersion, NewEvent, StreamCursor};
+use parley_engine::log::store::{AppendError, EventStore, ExpectedVersion, NewEvent, StreamCursor};
 
 fn posted(channel_id: ChannelId, message_id: MessageId, body: &str) -> NewEvent {
     NewEvent {
@@ -26,6 +26,19 @@ fn posted(channel_id: ChannelId, message_id: MessageId, body: &str) -> NewEvent 
             client_message_id: Some(message_id),
         },
     }
+}
+
+/// Appends one post to `channel`'s stream, whatever its version.
+async fn post_in(store: &EventStore, channel: ChannelId) -> Position {
+    store
+        .append(
+            channel.stream(),
+            ExpectedVersion::Any,
+            vec![posted(channel, MessageId::new(), "x")],
+        )
+        .await
+        .unwrap()
+        .first
 }
 
 fn created(channel_id: ChannelId) -> NewEvent {
@@ -241,16 +254,9 @@ async fn several_streams_are_read_in_log_order_a_bounded_page_at_a_time_with_not
             1 | 2 if i % 5 == 4 => other,
             _ => a,
         };
-        let appended = store
-            .append(
-                channel.stream(),
-                ExpectedVersion::Any,
-                vec![posted(channel, MessageId::new(), "x")],
-            )
-            .await
-            .unwrap();
+        let position = post_in(store, channel).await;
         if channel != other {
-            wanted.push(appended.first);
+            wanted.push(position);
         }
     }
     let up_to = store.head().await.unwrap();
@@ -285,15 +291,8 @@ async fn a_stream_is_read_after_any_position_up_to_a_bound_whether_or_not_the_po
     let mut all = Vec::new();
     for i in 0..12 {
         let channel = if i % 3 == 2 { other } else { mine };
-        let appended = store
-            .append(
-                channel.stream(),
-                ExpectedVersion::Any,
-                vec![posted(channel, MessageId::new(), "x")],
-            )
-            .await
-            .unwrap();
-        all.push((channel, appended.first));
+        let position = post_in(store, channel).await;
+        all.push((channel, position));
     }
     let head = store.head().await.unwrap();
     let first = all[0].1;
