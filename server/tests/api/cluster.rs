@@ -198,9 +198,10 @@ async fn presence_of(socket: &mut crate::helpers::Socket, user: &str, limit: Dur
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
         // Which step waited in vain, should one do so (the test failed once under load in
         // CI with only "no frame within …" to go on).
-        let frame = tokio::time::timeout(left, socket.next_within(limit))
+        let frame = socket
+            .try_next_within(left)
             .await
-            .unwrap_or_else(|_| panic!("{step}: no presence of {user} within {limit:?}"));
+            .unwrap_or_else(|| panic!("{step}: no presence of {user} within {limit:?}"));
         if let ServerFrame::Presence { users, .. } = frame
             && let Some((_, status)) = users.iter().find(|(u, _)| u == user)
         {

@@ -454,14 +454,22 @@ impl Socket {
 
     /// The next frame, which must come within `limit`.
     pub async fn next_within(&mut self, limit: Duration) -> ServerFrame {
+        self.try_next_within(limit)
+            .await
+            .unwrap_or_else(|| panic!("no frame within {limit:?}"))
+    }
+
+    /// The next frame, if one comes within `limit`.
+    pub async fn try_next_within(&mut self, limit: Duration) -> Option<ServerFrame> {
+        let deadline = tokio::time::Instant::now() + limit;
         loop {
-            let message = tokio::time::timeout(limit, self.stream.next())
+            let message = tokio::time::timeout_at(deadline, self.stream.next())
                 .await
-                .unwrap_or_else(|_| panic!("no frame within {limit:?}"))
+                .ok()?
                 .expect("socket closed")
                 .unwrap();
             if let Message::Text(text) = message {
-                return ServerFrame::parse(&text).unwrap();
+                return Some(ServerFrame::parse(&text).unwrap());
             }
         }
     }
