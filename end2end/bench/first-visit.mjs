@@ -1,10 +1,13 @@
 // Parley's browser benchmark: what a first visit downloads and how long it takes to be
-// interactive on a slow link, and how soon a reload paints cached history. Figures, not
+// interactive on a slow link, how soon a reload paints cached history, and how soon a
+// reader back online has the messages it missed. Figures, not
 // pass/fail. Starts the release server (target/release/parley-server, `.ci/build --release`
 // first) on a free loopback port with a fresh database, drives
 // Debian's Chromium, prints one JSON line per figure.
 //   node end2end/bench/first-visit.mjs [--runs 5] [--kbps 1600] [--rtt 150] [--messages 30] [--site DIR] [--server BIN] [--trace FILE]
-// (--messages: how many the reloading user has cached; 200 fills the page the cache paints)
+// (--only first_visit,reload_paint,back_online: some of the scenarios;
+// --messages: how many the reloading user has cached; 200 fills the page the cache paints;
+// --missed: how many messages a reader misses offline before coming back, 300 by default)
 // (--site: serve another site folder, e.g. a copy without the .br/.gz files, to compare;
 // --server: another build's server binary, with the hash.txt of its site beside it, to
 // compare two builds in one sitting with --site;
@@ -71,9 +74,20 @@ const browser = await chromium.launch({
 });
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const print = (figure) => console.log(JSON.stringify(figure));
+const onlyArg = process.argv.indexOf('--only');
+const wanted = (scenario) => onlyArg < 0 || process.argv[onlyArg + 1].split(',').includes(scenario);
 
 try {
-  // First visit: a fresh browser profile each run, on an emulated slow link.
+  if (wanted('first_visit')) await firstVisit();
+  if (wanted('reload_paint')) await reloadPaint();
+  if (wanted('back_online')) await backOnline();
+} finally {
+  await browser.close();
+  server.kill('SIGTERM');
+}
+
+// First visit: a fresh browser profile each run, on an emulated slow link.
+async function firstVisit() {
   const interactive = [];
   let bytes = {};
   for (let run = 0; run < runs; run++) {
@@ -114,9 +128,11 @@ try {
     bytes_over_the_wire: total,
     bytes_by_kind: bytes,
   });
+}
 
-  // Reload: a signed-in user with history in IndexedDB; the server's answers are held back
-  // so what is painted can only come from the cache (as in the browser test).
+// Reload: a signed-in user with history in IndexedDB; the server's answers are held back
+// so what is painted can only come from the cache (as in the browser test).
+async function reloadPaint() {
   const context = await browser.newContext();
   const page = await context.newPage();
   await page.goto(base);
@@ -176,9 +192,88 @@ try {
     runs: painted,
   });
   if (traceFile) print(traceFigure(JSON.parse(readFileSync(traceFile, 'utf8'))));
-} finally {
-  await browser.close();
-  server.kill('SIGTERM');
+  await context.close();
+}
+
+// Back online: a reader misses `--missed` messages while offline, then comes back; how
+// soon the first and the last of them are on screen, after the network returns.
+async function backOnline() {
+  const missed = arg('missed', 300);
+  const caughtUp = [];
+  for (let run = 0; run < Math.min(runs, 3); run++) caughtUp.push(await catchUp(missed));
+  print({
+    scenario: 'back_online',
+    missed,
+    last_shown_ms_median: median(caughtUp.map((c) => c.last)),
+    runs: caughtUp,
+  });
+}
+
+async function signUp(page, label) {
+  await page.goto(base);
+  await page.locator('main[data-hydrated="true"]').waitFor();
+  await page.getByTestId('auth-switch').click();
+  await page.getByTestId('auth-username').fill(`${label}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`);
+  await page.getByTestId('auth-password').fill('correct horse battery');
+  await page.getByTestId('auth-submit').click();
+  await page.getByTestId('connection').filter({ hasText: 'online' }).waitFor();
+}
+
+// One run of `back_online`: the writer posts through the REST API with a token made in its
+// page; the reader's page notes (performance.now) when the first and last missed lines show.
+async function catchUp(missed) {
+  const readerContext = await browser.newContext();
+  const writerContext = await browser.newContext();
+  try {
+    const reader = await readerContext.newPage();
+    const writer = await writerContext.newPage();
+    await signUp(reader, 'reader');
+    await signUp(writer, 'writer');
+    const menu = writer.getByTestId('account-menu');
+    if (!(await menu.isVisible())) await writer.getByTestId('account').click();
+    await menu.getByTestId('tokens').click();
+    await writer.getByTestId('token-name').fill('bench');
+    await writer.getByTestId('token-create').click();
+    const secret = await writer.getByTestId('token-secret').inputValue();
+    await readerContext.setOffline(true);
+    await reader.getByTestId('connection').filter({ hasText: 'offline' }).waitFor();
+    const tag = Math.random().toString(36).slice(2, 8);
+    for (let i = 0; i < missed; i++) {
+      const posted = await fetch(`${base}/api/v1/channels/00000000-0000-7000-8000-000000000001/messages`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ body: `missed ${tag} ${i}` }),
+      });
+      if (posted.status !== 201) throw new Error(`post ${i}: ${posted.status} ${await posted.text()}`);
+    }
+    await reader.evaluate(
+      ([first, last]) => {
+        // Only what was added is read: the observer costs the page next to nothing.
+        window.__backOnline = { first: null, last: null };
+        const observer = new MutationObserver((records) => {
+          const now = performance.now();
+          for (const record of records) {
+            for (const node of record.addedNodes) {
+              const text = node.textContent ?? '';
+              if (window.__backOnline.first === null && text.includes(first)) window.__backOnline.first = now;
+              if (window.__backOnline.last === null && text.includes(last)) window.__backOnline.last = now;
+            }
+          }
+          if (window.__backOnline.last !== null) observer.disconnect();
+        });
+        observer.observe(document.body, { childList: true, subtree: true, characterData: true });
+      },
+      [`missed ${tag} 0`, `missed ${tag} ${missed - 1}`],
+    );
+    const online = await reader.evaluate(() => performance.now());
+    await readerContext.setOffline(false);
+    await reader.waitForFunction(() => window.__backOnline.last !== null, null, { timeout: 120_000 });
+    const shown = await reader.evaluate(() => window.__backOnline);
+    return { first: Math.round(shown.first - online), last: Math.round(shown.last - online) };
+  } finally {
+    await readerContext.close();
+    await writerContext.close();
+  }
 }
 
 // The traced reload: from the page's last navigation start to the paint mark, the main

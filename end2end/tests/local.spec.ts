@@ -107,6 +107,39 @@ test('the outbox survives offline and reload, and is sent once when the network 
   expect((await texts(other)).filter((t) => written.includes(t))).toEqual(written);
 });
 
+test('back online, a tab catches up on every message it missed, in order, in every tab, and keeps them for a reload', async ({
+  page,
+  context,
+  request,
+}) => {
+  // A conversation of its own, so no other test's messages come between.
+  const away = await signUpPoster(request, 'away');
+  await join(page, 'Returner');
+  const channel = new URL(await openDirect(page, away)).searchParams.get('c')!;
+  const sibling = await context.newPage();
+  await sibling.goto(page.url());
+  await expect(sibling.getByTestId('channel-title')).toContainText(`@${away}`);
+  await expect(sibling.getByTestId('connection')).toHaveText('online');
+  await context.setOffline(true);
+  await expect(page.getByTestId('connection')).toHaveText('offline');
+  // Many at once: the catch-up brings them as a run of frames, kept together.
+  const tag = unique('missed');
+  const missed = Array.from({ length: 120 }, (_, i) => `${tag} ${i}`);
+  await postTo(request, channel, missed);
+  await context.setOffline(false);
+  const ours = async (tab: Page) => (await texts(tab)).filter((t) => t.startsWith(`${tag} `));
+  for (const tab of [page, sibling]) {
+    await expect(message(tab, `${tag} 119`)).toHaveCount(1);
+    expect(await ours(tab)).toEqual(missed);
+  }
+  // Kept in the cache, every one: a reload with a silent server paints them all.
+  await context.route('**/api/history', () => {});
+  await context.routeWebSocket('**/ws', () => {});
+  await page.reload();
+  await expect(message(page, `${tag} 119`)).toHaveCount(1);
+  expect(await ours(page)).toEqual(missed);
+});
+
 test('three tabs: each sends, all show the same list without duplicates', async ({ context }) => {
   const tabs = [await context.newPage(), await context.newPage(), await context.newPage()];
   await join(tabs[0], 'Triple');
@@ -188,11 +221,23 @@ test('all tabs show the same messages and states, whichever tab sent', async ({ 
 
 /** Signs up a new poster through the API and posts `bodies` to #general in order. */
 async function postToGeneral(request: APIRequestContext, who: string, bodies: string[]) {
-  const signedUp = await request.post('/api/sign_up', { data: { username: username(who), password: PASSWORD } });
+  await signUpPoster(request, who);
+  await postTo(request, GENERAL, bodies);
+}
+
+/** Signs `request` up as a new user, returning its name. */
+async function signUpPoster(request: APIRequestContext, who: string): Promise<string> {
+  const name = username(who);
+  const signedUp = await request.post('/api/sign_up', { data: { username: name, password: PASSWORD } });
   expect(signedUp.ok()).toBe(true);
+  return name;
+}
+
+/** Posts each of `bodies` to `channel`, in order, as the user `request` signed in as. */
+async function postTo(request: APIRequestContext, channel: string, bodies: string[]) {
   for (const body of bodies) {
     const response = await request.post('/api/post_message', {
-      data: { channel: GENERAL, message_id: crypto.randomUUID(), body },
+      data: { channel, message_id: crypto.randomUUID(), body },
     });
     expect(response.ok()).toBe(true);
   }

@@ -20,6 +20,8 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
 use std::rc::Rc;
 
+/// At most this many frames are applied (and their events kept) as one run.
+const FRAME_RUN: usize = 512;
 /// Messages painted from the cache on load.
 pub(crate) const CACHED_PAGE: u32 = 200;
 /// How many of the newest cached messages a channel's first paint draws (more than a tall
@@ -86,6 +88,11 @@ fn client() -> Option<Rc<Client>> {
 }
 
 impl Client {
+    /// Whether the events of `channel` count here now: it is open and followed.
+    fn follows(&self, channel: ChannelId) -> bool {
+        self.following.get() == Some(channel) && self.state.channel.get_untracked() == channel
+    }
+
     async fn persist(&self, channel: ChannelId, messages: &[MessageView], cursor: Option<Position>) {
         if let Some(local) = &self.local
             && let Err(e) = local.save(channel, messages, cursor).await
@@ -241,12 +248,14 @@ pub fn start(state: ChatState) {
         });
 
         // The server's frames, from this tab's socket or the one another tab holds for the
-        // browser, applied one at a time in the order they came.
-        let (frames, mut heard) = futures::channel::mpsc::unbounded::<String>();
+        // browser, applied in the order they came: those that came while the last run was
+        // kept are the next run (a catch-up's hundreds of events, one IndexedDB write).
+        let (frames, heard) = futures::channel::mpsc::unbounded::<String>();
         let reading = client.clone();
         spawn_local(async move {
-            while let Some(text) = heard.next().await {
-                on_frame(&reading, &text).await;
+            let mut runs = heard.ready_chunks(FRAME_RUN);
+            while let Some(run) = runs.next().await {
+                on_frames(&reading, run).await;
             }
         });
         link::open(link::Hooks {
@@ -441,12 +450,85 @@ async fn paint(client: &Rc<Client>, channel: ChannelId) {
 
 /// One frame from the server: events of the channel on screen are applied (and cached
 /// and shared), the rest updates presence, counts, settings and people.
-async fn on_frame(client: &Rc<Client>, text: &str) {
+/// Applies a run of the server's frames in order. The open channel's events are applied to
+/// the timeline as they come and kept together: one IndexedDB transaction and one note to
+/// the other tabs for the run, before any frame that keeps to the cache itself.
+async fn on_frames(client: &Rc<Client>, run: Vec<String>) {
+    let mut applied = Applied::default();
+    for text in run {
+        match ServerFrame::parse(&text) {
+            Ok(ServerFrame::Event { channel, event }) if client.follows(channel) => {
+                apply(client, channel, &event, &mut applied);
+            }
+            Ok(frame) => {
+                if matches!(frame, ServerFrame::CaughtUp { .. } | ServerFrame::Erased { .. }) {
+                    keep_run(client, std::mem::take(&mut applied)).await;
+                }
+                on_frame(client, frame).await;
+            }
+            Err(e) => leptos::logging::warn!("unreadable frame: {e}"),
+        }
+    }
+    keep_run(client, applied).await;
+}
+
+/// The open channel's events applied to the timeline and not yet kept in the cache.
+#[derive(Default)]
+struct Applied {
+    channel: Option<ChannelId>,
+    /// Each changed message as it stands after each event, in order (a later copy wins).
+    messages: Vec<MessageView>,
+    /// Where the cache's cursor moves to: the last event's position, once caught up.
+    cursor: Option<Position>,
+}
+
+/// One event of the followed channel: on screen now, kept with the rest of its run.
+fn apply(client: &Rc<Client>, channel: ChannelId, event: &parley::RecordedEvent, applied: &mut Applied) {
+    let state = client.state;
+    match &event.event {
+        parley::Event::MessagePosted { author, .. } => state.typing.update(|t| t.posted(author.as_str())),
+        parley::Event::TopicChanged {
+            channel_id,
+            topic,
+            description,
+            ..
+        } => state.set_topic(*channel_id, topic, description),
+        _ => {}
+    }
+    let mut view = event.message_view();
+    state.timeline.update(|t| match view.clone() {
+        Some(view) => t.apply(view),
+        // An edit, a delete or a reaction: the changed message is cached and shared.
+        None => view = t.change(channel, event),
+    });
+    applied.channel = Some(channel);
+    applied.messages.extend(view);
+    // The cache's cursor says "everything up to here is kept": before this tab's catch-up,
+    // what it heard may skip some, so the cursor stays.
+    if client.caught_up.get() {
+        applied.cursor = Some(event.position);
+    }
+}
+
+/// Keeps a run's events in the cache (one transaction) and tells the other tabs.
+async fn keep_run(client: &Rc<Client>, applied: Applied) {
+    let Some(channel) = applied.channel else { return };
+    client.persist(channel, &applied.messages, applied.cursor).await;
+    if !applied.messages.is_empty() {
+        tell(TabMessage::Applied {
+            channel,
+            messages: applied.messages,
+        });
+    }
+}
+
+/// Applies one of the server's frames other than the followed channel's events.
+async fn on_frame(client: &Rc<Client>, frame: ServerFrame) {
     let state = client.state;
     let channel = state.channel.get_untracked();
-    let following = client.following.get() == Some(channel);
-    match ServerFrame::parse(text) {
-        Ok(ServerFrame::Presence { users, full }) => {
+    let following = client.follows(channel);
+    match frame {
+        ServerFrame::Presence { users, full } => {
             state.presence.update(|known| {
                 if full {
                     known.clear();
@@ -459,49 +541,22 @@ async fn on_frame(client: &Rc<Client>, text: &str) {
                 }
             });
         }
-        Ok(ServerFrame::Typing { channel: c, user }) if c == channel => {
+        ServerFrame::Typing { channel: c, user } if c == channel => {
             let me = state.me.with_untracked(|me| me.as_ref().map(|me| me.username.clone()));
             if me.as_deref() != Some(user.as_str()) {
                 state.typing.update(|t| t.saw(&user, js_sys::Date::now()));
                 expire_typing(state);
             }
         }
-        Ok(ServerFrame::Event { channel: c, event }) if following && c == channel => {
-            match &event.event {
-                parley::Event::MessagePosted { author, .. } => state.typing.update(|t| t.posted(author.as_str())),
-                parley::Event::TopicChanged {
-                    channel_id,
-                    topic,
-                    description,
-                    ..
-                } => state.set_topic(*channel_id, topic, description),
-                _ => {}
-            }
-            let position = event.position;
-            let mut view = event.message_view();
-            state.timeline.update(|t| match view.clone() {
-                Some(view) => t.apply(view),
-                // An edit, a delete or a reaction: the changed message is cached and shared.
-                None => view = t.change(channel, &event),
-            });
-            let messages: Vec<MessageView> = view.into_iter().collect();
-            // The cache's cursor says "everything up to here is kept": before this
-            // tab's catch-up, what it heard may skip some, so the cursor stays.
-            let cursor = client.caught_up.get().then_some(position);
-            client.persist(channel, &messages, cursor).await;
-            if !messages.is_empty() {
-                tell(TabMessage::Applied { channel, messages });
-            }
-        }
-        Ok(ServerFrame::Activity {
+        ServerFrame::Activity {
             channel: c,
             position,
             author,
             body,
             reply_to,
             also_in_channel,
-        }) => heard(state, c, position, &author, &body, reply_to, also_in_channel),
-        Ok(ServerFrame::Personal { event }) => match event.event {
+        } => heard(state, c, position, &author, &body, reply_to, also_in_channel),
+        ServerFrame::Personal { event } => match event.event {
             parley::Event::ChannelRead { channel_id, up_to, .. } => state.unreads.update(|u| u.read(channel_id, up_to)),
             parley::Event::ChannelMuted { channel_id, muted, .. } => {
                 state.unreads.update(|u| u.set_muted(channel_id, muted))
@@ -528,8 +583,8 @@ async fn on_frame(client: &Rc<Client>, text: &str) {
             }),
             _ => {}
         },
-        Ok(ServerFrame::Profile { person }) => crate::client::people::heard(state, person.username, person.profile),
-        Ok(ServerFrame::Erased { username, messages }) => {
+        ServerFrame::Profile { person } => crate::client::people::heard(state, person.username, person.profile),
+        ServerFrame::Erased { username, messages } => {
             crate::client::people::forget(state, &username);
             let mut changed = Vec::new();
             state
@@ -546,7 +601,7 @@ async fn on_frame(client: &Rc<Client>, text: &str) {
             }
         }
         // This tab's turn has everything after where it followed from.
-        Ok(ServerFrame::CaughtUp { channel: c, id, .. }) if following && c == channel && id == client.turn.get() => {
+        ServerFrame::CaughtUp { channel: c, id, .. } if following && c == channel && id == client.turn.get() => {
             client.caught_up.set(true);
             let cursor = state.timeline.with_untracked(|t| t.cursor());
             client.persist(channel, &[], Some(cursor)).await;
@@ -555,21 +610,20 @@ async fn on_frame(client: &Rc<Client>, text: &str) {
             state.connection.set(Connection::Online);
             flush_outbox(client).await;
         }
-        Ok(ServerFrame::Refused { channel: c, error }) if c == channel => {
+        ServerFrame::Refused { channel: c, error } if c == channel => {
             // Connected, but this channel is not there for this user: say so, and stop
             // waiting for a catch-up that will not come.
             state.unavailable.set(Some((channel, error)));
             state.connection.set(Connection::Online);
         }
-        Ok(ServerFrame::Error { error }) => leptos::logging::warn!("server: {error}"),
-        Ok(ServerFrame::Hello { version }) => {
+        ServerFrame::Error { error } => leptos::logging::warn!("server: {error}"),
+        ServerFrame::Hello { version } => {
             let mine = page_version();
             if !version.is_empty() && !mine.is_empty() && version != mine {
                 state.update.set(true);
             }
         }
-        Ok(_) => {}
-        Err(e) => leptos::logging::warn!("unreadable frame: {e}"),
+        _ => {}
     }
 }
 
