@@ -36,6 +36,10 @@ const OUTBOX: usize = 256;
 const CATCH_UP_PAGE: u32 = 500;
 /// Bytes read from a socket at a time; larger frames still arrive whole.
 const READ_BUFFER: usize = 4 * 1024;
+/// Frames are written once this many bytes wait, or at the end of a run of ready frames.
+const WRITE_BUFFER: usize = 16 * 1024;
+/// At most this many ready frames are taken from the socket's outbox per write.
+const WRITE_RUN: usize = 64;
 /// How often a socket opened with an API token checks that the token still acts.
 const TOKEN_CHECK: std::time::Duration = std::time::Duration::from_secs(2);
 /// Channels one socket may follow at once.
@@ -103,10 +107,11 @@ pub async fn handler(ws: WebSocketUpgrade, headers: HeaderMap, State(state): Sta
             .into_response();
     };
     // tungstenite's defaults (128 KiB read and write buffers) would cost each idle
-    // socket over 100 KB; frames here are small and every send is flushed at once.
+    // socket over 100 KB; frames here are small. The write buffer grows only as far as the
+    // frames ready together (the writer flushes after each run of them).
     ws.max_message_size(MAX_FRAME_BYTES)
         .read_buffer_size(READ_BUFFER)
-        .write_buffer_size(0)
+        .write_buffer_size(WRITE_BUFFER)
         .on_upgrade(move |socket| async move {
             let (mut sink, stream) = socket.split();
             // First, which build of the site this server serves: a page of another one
@@ -142,9 +147,18 @@ where
 {
     metrics::gauge!(parley_engine::metrics::SOCKETS).increment(1.0);
     let (out, mut outbox) = mpsc::channel::<Message>(OUTBOX);
+    // The frames ready together go out in one write: fed, then flushed once (a burst to
+    // many subscribers, an answer and its event, are a send and a TCP segment each less).
     let writer = tokio::spawn(async move {
-        while let Some(message) = outbox.recv().await {
-            if sink.send(message).await.is_err() {
+        // Grown only as far as the longest run seen: an idle socket's stays small.
+        let mut ready = Vec::new();
+        'writing: while outbox.recv_many(&mut ready, WRITE_RUN).await > 0 {
+            for message in ready.drain(..) {
+                if sink.feed(message).await.is_err() {
+                    break 'writing;
+                }
+            }
+            if sink.flush().await.is_err() {
                 break;
             }
         }
