@@ -448,8 +448,6 @@ async fn paint(client: &Rc<Client>, channel: ChannelId) {
     }
 }
 
-/// One frame from the server: events of the channel on screen are applied (and cached
-/// and shared), the rest updates presence, counts, settings and people.
 /// Applies a run of the server's frames in order. The open channel's events are applied to
 /// the timeline as they come and kept together: one IndexedDB transaction and one note to
 /// the other tabs for the run, before any frame that keeps to the cache itself.
@@ -522,7 +520,8 @@ async fn keep_run(client: &Rc<Client>, applied: Applied) {
     }
 }
 
-/// Applies one of the server's frames other than the followed channel's events.
+/// Applies one of the server's frames other than the followed channel's events: presence,
+/// typing, counts, settings, people, the catch-up's end.
 async fn on_frame(client: &Rc<Client>, frame: ServerFrame) {
     let state = client.state;
     let channel = state.channel.get_untracked();
