@@ -135,13 +135,7 @@ async function firstVisit() {
 async function reloadPaint() {
   const context = await browser.newContext();
   const page = await context.newPage();
-  await page.goto(base);
-  await page.locator('main[data-hydrated="true"]').waitFor();
-  await page.getByTestId('auth-switch').click();
-  await page.getByTestId('auth-username').fill(`bench-${Date.now().toString(36)}`);
-  await page.getByTestId('auth-password').fill('correct horse battery');
-  await page.getByTestId('auth-submit').click();
-  await page.getByTestId('connection').filter({ hasText: 'online' }).waitFor();
+  await signUp(page, 'bench');
   for (let i = 0; i < messages; i++) {
     await page.getByTestId('composer').fill(`history line ${i}`);
     await page.getByTestId('composer').press('Enter');

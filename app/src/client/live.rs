@@ -591,13 +591,12 @@ async fn on_frame(client: &Rc<Client>, frame: ServerFrame) {
                 .update(|t| changed = t.forget(channel, &username, messages));
             // Cached and shared like any change; other channels' caches take the
             // server's newer copies when they are next opened.
-            client.persist(channel, &changed, None).await;
-            if !changed.is_empty() {
-                tell(TabMessage::Applied {
-                    channel,
-                    messages: changed,
-                });
-            }
+            let applied = Applied {
+                channel: Some(channel),
+                messages: changed,
+                cursor: None,
+            };
+            keep_run(client, applied).await;
         }
         // This tab's turn has everything after where it followed from.
         ServerFrame::CaughtUp { channel: c, id, .. } if following && c == channel && id == client.turn.get() => {
