@@ -76,6 +76,13 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="apple-touch-icon" href="/icon-192.png" />
                 <meta name="theme-color" content="#4f46e5" />
                 <HashedStylesheet id="leptos" options=options.clone() />
+                // Before the page's scripts: the cached history is read while they load.
+                <script
+                    nonce=leptos::nonce::use_nonce()
+                    data-general=parley::ChannelId::GENERAL.to_string()
+                    data-limit=client::CACHED_PAGE.to_string()
+                    inner_html=client::EARLY_READ_JS
+                ></script>
                 <AutoReload options=options.clone() />
                 {page_scripts}
                 <HydrationScripts options />

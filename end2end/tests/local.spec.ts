@@ -41,6 +41,7 @@ test('a reload paints cached history before any network reply', async ({ page, c
   const painted = await page.evaluate(() => performance.getEntriesByName('parley:cached-history')[0]?.startTime);
   expect(painted).toBeGreaterThan(0);
   console.log(`reload → cached history painted: ${Math.round(painted)} ms after navigation start`);
+  expect(await readInHead(page)).toBe(1);
 
   // A tab opened later catches up from IndexedDB too, not from the server.
   const later = await context.newPage();
@@ -138,7 +139,14 @@ test('back online, a tab catches up on every message it missed, in order, in eve
   await page.reload();
   await expect(message(page, `${tag} 119`)).toHaveCount(1);
   expect(await ours(page)).toEqual(missed);
+  // Read by the page's head before its WASM ran, for the channel in its address.
+  expect(await readInHead(page)).toBe(1);
 });
+
+/// How many times the app painted a channel from the cached page its head read (the
+/// server's page starts that read before the WASM arrives).
+const readInHead = (page: Page) =>
+  page.evaluate(() => performance.getEntriesByName('parley:cache-read-in-head').length);
 
 test('three tabs: each sends, all show the same list without duplicates', async ({ context }) => {
   const tabs = [await context.newPage(), await context.newPage(), await context.newPage()];

@@ -22,8 +22,7 @@ use std::rc::Rc;
 
 /// At most this many frames are applied (and their events kept) as one run.
 const FRAME_RUN: usize = 512;
-/// Messages painted from the cache on load.
-pub(crate) const CACHED_PAGE: u32 = 200;
+use super::CACHED_PAGE;
 /// How many of the newest cached messages a channel's first paint draws (more than a tall
 /// screen shows); the rest of its cached page follows in the next frame.
 const FIRST_PAINT: usize = 50;

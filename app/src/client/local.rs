@@ -120,6 +120,37 @@ thread_local! {
     static EARLY_PAGE: std::cell::RefCell<Option<(ChannelId, CachedPage)>> = const { std::cell::RefCell::new(None) };
 }
 
+/// The page the script in the page's head read (`early.js`, begun before the WASM was
+/// fetched), if it read `channel`'s: the same store, the same two steps and the same
+/// rows as [`LocalStore::load`]. Taken once.
+async fn read_in_head(channel: ChannelId) -> Option<CachedPage> {
+    use wasm_bindgen::JsCast;
+    let window = web_sys::window()?;
+    let key = JsValue::from_str("parleyEarly");
+    let promise = js_sys::Reflect::get(&window, &key)
+        .ok()?
+        .dyn_into::<js_sys::Promise>()
+        .ok()?;
+    let _ = js_sys::Reflect::set(&window, &key, &JsValue::UNDEFINED);
+    let answer = wasm_bindgen_futures::JsFuture::from(promise).await.ok()?;
+    let field = |name: &str| js_sys::Reflect::get(&answer, &JsValue::from_str(name)).ok();
+    let read: ChannelId = field("channel")?.as_string()?.parse().ok()?;
+    if read != channel {
+        return None;
+    }
+    let rows = field("rows")?.dyn_into::<js_sys::Array>().ok()?;
+    let messages = rows.iter().filter_map(from_js).collect();
+    let cursor = field("cursor")
+        .and_then(from_js::<CursorRow>)
+        .map(|row| row.position)
+        .unwrap_or_default();
+    // For the browser tests: the page came from this read, not from a read of its own.
+    if let Some(performance) = window.performance() {
+        let _ = performance.mark("parley:cache-read-in-head");
+    }
+    Some((messages, cursor))
+}
+
 impl LocalStore {
     /// Opens the store and reads `channel`'s newest `limit` cached messages, starting now,
     /// before the page hydrates; `answered` fires once the store is open (or failed to
@@ -135,7 +166,13 @@ impl LocalStore {
             let store = Self::open().await;
             let _ = answered.send(());
             let page = match &store {
-                Ok(store) => Some((channel, store.load(channel, limit).await)),
+                Ok(store) => Some((
+                    channel,
+                    match read_in_head(channel).await {
+                        Some(page) => Ok(page),
+                        None => store.load(channel, limit).await,
+                    },
+                )),
                 Err(_) => None,
             };
             let _ = done.send(Early { store, page });

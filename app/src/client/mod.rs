@@ -15,6 +15,14 @@ pub mod settings;
 #[cfg(feature = "browser")]
 pub(crate) mod sync;
 
+/// Messages painted from the cache on load.
+pub(crate) const CACHED_PAGE: u32 = 200;
+
+/// The script the server's page runs in its head to begin reading the cached history
+/// before the WASM arrives (see `LocalStore::open_early`). Only the server renders the
+/// page's head, so the WASM build drops it.
+pub(crate) const EARLY_READ_JS: &str = include_str!("early.js");
+
 /// Starts the page: opens the browser's store and reads the cached history of the channel
 /// in the address (see [`local::LocalStore::open_early`]), then calls `render` (hydrate or
 /// mount) once the store has answered, or after [`EARLY_WAIT_MS`] if it has not (a first
@@ -25,7 +33,7 @@ pub fn start(render: impl FnOnce() + 'static) {
         .and_then(|w| w.location().search().ok())
         .unwrap_or_default();
     let (answered, opened) = futures::channel::oneshot::channel();
-    local::LocalStore::open_early(parley::ChannelId::in_query(&query), live::CACHED_PAGE, answered);
+    local::LocalStore::open_early(parley::ChannelId::in_query(&query), CACHED_PAGE, answered);
     wasm_bindgen_futures::spawn_local(async move {
         let waited = gloo_timers::future::TimeoutFuture::new(EARLY_WAIT_MS);
         let _ = futures::future::select(opened, waited).await;

@@ -1,0 +1,81 @@
+// The cached history's read, begun by the page's head before its WASM is fetched and
+// compiled: the newest page of the channel in the address and its cursor, from the same
+// IndexedDB store, the same rows as `LocalStore::load` (app/src/client/local.rs),
+// which takes the answer from `window.parleyEarly` (and reads for itself when it is missing,
+// failed, or is another channel's). Inline in the server's page, under its nonce; the
+// client-only build has none of this. Never creates the store: a first visit has nothing.
+(() => {
+  const script = document.currentScript;
+  const general = script.dataset.general;
+  const limit = Number(script.dataset.limit);
+  const asked = new URLSearchParams(location.search).get('c');
+  const channel = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(asked ?? '') ? asked : general;
+  window.parleyEarly = new Promise((answer) => {
+    if (!window.indexedDB || !(limit > 0)) return answer(null);
+    let open;
+    try {
+      open = indexedDB.open('parley');
+    } catch {
+      return answer(null);
+    }
+    open.onupgradeneeded = () => open.transaction.abort();
+    open.onerror = () => answer(null);
+    open.onblocked = () => answer(null);
+    open.onsuccess = () => {
+      const db = open.result;
+      // The app's own opening (a newer version) is never held up by this one.
+      db.onversionchange = () => db.close();
+      const fail = () => {
+        db.close();
+        answer(null);
+      };
+      let tx;
+      try {
+        tx = db.transaction(['messages', 'cursors'], 'readonly');
+      } catch {
+        return fail();
+      }
+      const index = tx.objectStore('messages').index('by_channel');
+      const last = [channel, Infinity];
+      let rows = null;
+      let cursor = null;
+      const range = IDBKeyRange.bound([channel, 0], last);
+      if (index.getAllRecords) {
+        // One request, newest first (each request waits its turn on a page that is still
+        // loading: about 25 ms a request in a reload's trace).
+        const all = index.getAllRecords({ query: range, count: limit, direction: 'prev' });
+        all.onsuccess = () => {
+          rows = all.result.map((record) => record.value).reverse();
+        };
+      } else {
+        // A cursor from the newest end jumps to the oldest of the newest `limit`, then one
+        // read takes everything from there on.
+        const newest = index.openCursor(range, 'prev');
+        let skipped = false;
+        newest.onsuccess = () => {
+          const at = newest.result;
+          if (at && !skipped && limit > 1) {
+            skipped = true;
+            at.advance(limit - 1);
+            return;
+          }
+          const first = at ? at.key : [channel, 0];
+          const all = index.getAll(IDBKeyRange.bound(first, last), limit);
+          all.onsuccess = () => {
+            rows = all.result;
+          };
+        };
+      }
+      const kept = tx.objectStore('cursors').get(channel);
+      kept.onsuccess = () => {
+        cursor = kept.result ?? null;
+      };
+      tx.oncomplete = () => {
+        db.close();
+        answer(rows && { channel, rows, cursor });
+      };
+      tx.onabort = fail;
+      tx.onerror = fail;
+    };
+  });
+})();
