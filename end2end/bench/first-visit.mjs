@@ -15,7 +15,7 @@
 // the page's main thread spent the time until the cached history was painted)
 import { chromium } from 'playwright-core';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createServer } from 'node:net';
@@ -83,7 +83,13 @@ try {
   if (wanted('back_online')) await backOnline();
 } finally {
   await browser.close();
-  server.kill('SIGTERM');
+  if (server.exitCode === null && server.signalCode === null) {
+    const exited = new Promise((ok) => server.once('exit', ok));
+    server.kill('SIGTERM');
+    await exited;
+  }
+  // The run's database and files go with it.
+  rmSync(dir, { recursive: true, force: true });
 }
 
 // First visit: a fresh browser profile each run, on an emulated slow link.
