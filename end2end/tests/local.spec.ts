@@ -49,6 +49,15 @@ test('a reload paints cached history before any network reply', async ({ page, c
   for (const text of sent) await expect(message(later, text)).toHaveCount(1);
 });
 
+test("a first visit's page head reads no cache and makes none: the store is the app's to create", async ({ page }) => {
+  // Only the page's head runs: its WASM never arrives.
+  await page.route('**/pkg/*.wasm', (route) => route.abort());
+  await page.goto('/');
+  expect(await page.evaluate(() => (window as any).parleyEarly)).toBeNull();
+  const names = await page.evaluate(async () => (await indexedDB.databases()).map((d) => d.name));
+  expect(names).not.toContain('parley');
+});
+
 test('the outbox survives offline and reload, and is sent once when the network returns', async ({
   context,
   newContext,

@@ -30,46 +30,48 @@
         answer(null);
       };
       let tx;
+      let rows = null;
+      let cursor = null;
+      // A store of another shape (an older or newer build's), or a browser that refuses a
+      // request: no answer from here, and the app reads for itself.
       try {
         tx = db.transaction(['messages', 'cursors'], 'readonly');
+        const index = tx.objectStore('messages').index('by_channel');
+        const last = [channel, Infinity];
+        const range = IDBKeyRange.bound([channel, 0], last);
+        if (index.getAllRecords) {
+          // One request, newest first (each request waits its turn on a page that is still
+          // loading: about 25 ms a request in a reload's trace).
+          const all = index.getAllRecords({ query: range, count: limit, direction: 'prev' });
+          all.onsuccess = () => {
+            rows = all.result.map((record) => record.value).reverse();
+          };
+        } else {
+          // A cursor from the newest end jumps to the oldest of the newest `limit`, then one
+          // read takes everything from there on.
+          const newest = index.openCursor(range, 'prev');
+          let skipped = false;
+          newest.onsuccess = () => {
+            const at = newest.result;
+            if (at && !skipped && limit > 1) {
+              skipped = true;
+              at.advance(limit - 1);
+              return;
+            }
+            const first = at ? at.key : [channel, 0];
+            const all = index.getAll(IDBKeyRange.bound(first, last), limit);
+            all.onsuccess = () => {
+              rows = all.result;
+            };
+          };
+        }
+        const kept = tx.objectStore('cursors').get(channel);
+        kept.onsuccess = () => {
+          cursor = kept.result ?? null;
+        };
       } catch {
         return fail();
       }
-      const index = tx.objectStore('messages').index('by_channel');
-      const last = [channel, Infinity];
-      let rows = null;
-      let cursor = null;
-      const range = IDBKeyRange.bound([channel, 0], last);
-      if (index.getAllRecords) {
-        // One request, newest first (each request waits its turn on a page that is still
-        // loading: about 25 ms a request in a reload's trace).
-        const all = index.getAllRecords({ query: range, count: limit, direction: 'prev' });
-        all.onsuccess = () => {
-          rows = all.result.map((record) => record.value).reverse();
-        };
-      } else {
-        // A cursor from the newest end jumps to the oldest of the newest `limit`, then one
-        // read takes everything from there on.
-        const newest = index.openCursor(range, 'prev');
-        let skipped = false;
-        newest.onsuccess = () => {
-          const at = newest.result;
-          if (at && !skipped && limit > 1) {
-            skipped = true;
-            at.advance(limit - 1);
-            return;
-          }
-          const first = at ? at.key : [channel, 0];
-          const all = index.getAll(IDBKeyRange.bound(first, last), limit);
-          all.onsuccess = () => {
-            rows = all.result;
-          };
-        };
-      }
-      const kept = tx.objectStore('cursors').get(channel);
-      kept.onsuccess = () => {
-        cursor = kept.result ?? null;
-      };
       tx.oncomplete = () => {
         db.close();
         answer(rows && { channel, rows, cursor });

@@ -1,6 +1,7 @@
 //! The browser's client: paints the channel from IndexedDB, follows it from its cursor over the browser's one WebSocket (`link`), sends posts through the outbox, and keeps sibling tabs in step.
 
 use crate::api::{AppError, ChangeRequest, change_message, history, post_message, sign_out as end_session, whoami};
+use crate::client::CACHED_PAGE;
 use crate::client::link::{self, browser_event};
 use crate::client::local::{LocalStore, OutboxItem};
 use crate::client::sync::Tabs;
@@ -22,7 +23,6 @@ use std::rc::Rc;
 
 /// At most this many frames are applied (and their events kept) as one run.
 const FRAME_RUN: usize = 512;
-use super::CACHED_PAGE;
 /// How many of the newest cached messages a channel's first paint draws (more than a tall
 /// screen shows); the rest of its cached page follows in the next frame.
 const FIRST_PAINT: usize = 50;

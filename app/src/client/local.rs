@@ -120,9 +120,14 @@ thread_local! {
     static EARLY_PAGE: std::cell::RefCell<Option<(ChannelId, CachedPage)>> = const { std::cell::RefCell::new(None) };
 }
 
+/// How long the app waits for the head's read before it reads for itself: by the time the
+/// WASM runs, the head's read has answered (about 124 ms after navigation in a reload's
+/// trace), so this bounds only a browser whose IndexedDB never answers the script.
+const HEAD_READ_WAIT_MS: u32 = 1_000;
+
 /// The page the script in the page's head read (`early.js`, begun before the WASM was
-/// fetched), if it read `channel`'s: the same store, the same two steps and the same
-/// rows as [`LocalStore::load`]. Taken once.
+/// fetched), if it read `channel`'s: the same store and the same rows as
+/// [`LocalStore::load`]. Taken once.
 async fn read_in_head(channel: ChannelId) -> Option<CachedPage> {
     use wasm_bindgen::JsCast;
     let window = web_sys::window()?;
@@ -132,7 +137,11 @@ async fn read_in_head(channel: ChannelId) -> Option<CachedPage> {
         .dyn_into::<js_sys::Promise>()
         .ok()?;
     let _ = js_sys::Reflect::set(&window, &key, &JsValue::UNDEFINED);
-    let answer = wasm_bindgen_futures::JsFuture::from(promise).await.ok()?;
+    let read = wasm_bindgen_futures::JsFuture::from(promise);
+    let waited = gloo_timers::future::TimeoutFuture::new(HEAD_READ_WAIT_MS);
+    let futures::future::Either::Left((Ok(answer), _)) = futures::future::select(read, waited).await else {
+        return None;
+    };
     let field = |name: &str| js_sys::Reflect::get(&answer, &JsValue::from_str(name)).ok();
     let read: ChannelId = field("channel")?.as_string()?.parse().ok()?;
     if read != channel {
