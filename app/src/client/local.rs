@@ -165,8 +165,10 @@ impl LocalStore {
     /// before the page hydrates; `answered` fires once the store is open (or failed to
     /// open). A reload's trace showed each request's answer waiting for the page's thread
     /// to finish hydrating: the open, then the read, then the paint. Hydrating once the
-    /// store is open lets the read run in the browser while the page hydrates. The first
-    /// [`LocalStore::opened`] takes the store; the first paint of `channel` the page
+    /// store is open lets the read run in the browser while the page hydrates. On the
+    /// server's page the read has usually been done already, by the page's head
+    /// ([`read_in_head`]); it is read here only when that has no answer for `channel`. The
+    /// first [`LocalStore::opened`] takes the store; the first paint of `channel` the page
     /// ([`LocalStore::early_page`]).
     pub fn open_early(channel: ChannelId, limit: u32, answered: futures::channel::oneshot::Sender<()>) {
         let (done, early) = futures::channel::oneshot::channel();
