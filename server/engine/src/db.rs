@@ -69,6 +69,15 @@ const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FU
                               PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
                               PRAGMA journal_size_limit = 67108864;";
 
+/// On the store's writer: a statement that writes many rows keeps the pages it changes in
+/// a statement journal (to undo that statement alone), which SQLite otherwise spills into
+/// a temporary file, opened, written and deleted for each large statement: under
+/// `throughput`, 9 % of the writer's SQLite thread (2 % in memory). In memory it holds at
+/// most the pages one batch changes (at most 512 appends and their fold). Not on the
+/// projector's connection: a rebuild's statements can be as large as a read model (its
+/// peak memory grew by 8–11 MB for 170,000 events, and the rebuild was no faster).
+const SQLITE_WRITER_PRAGMAS: &str = "PRAGMA temp_store = MEMORY;";
+
 /// How long the checkpointer lets commits gather before it copies them into the file.
 const CHECKPOINT_PACE: Duration = Duration::from_millis(100);
 
@@ -177,6 +186,7 @@ impl Database {
                     .await
                     .context("Failed to open the writer connection")?;
                 conn.execute(SQLITE_PRAGMAS).await?;
+                conn.execute(SQLITE_WRITER_PRAGMAS).await?;
                 // Its commits do not copy the WAL into the database file: `checkpointer` does.
                 conn.execute("PRAGMA wal_autocheckpoint = 0").await?;
                 WriterConnection::Sqlite(conn)

@@ -423,3 +423,47 @@ async fn the_wal_stays_bounded_while_readers_never_stop() {
         "the WAL grew to {largest} bytes for 24 MB written: nothing started it over"
     );
 }
+
+/// The store's writer keeps a batch's statement journal in memory, not in a temporary
+/// file opened and deleted for each batch; the projector's connection (whose rebuild
+/// statements can be as large as a read model) and the pool's readers keep SQLite's default.
+#[tokio::test]
+async fn the_writer_keeps_statement_journals_in_memory() {
+    if crate::helpers::on_postgres() {
+        return;
+    }
+    use parley_engine::db::{self, WriterConnection};
+    const MEMORY: i64 = 2;
+    let dir = tempfile::tempdir().unwrap();
+    let db = db::open(&format!("sqlite://{}", dir.path().join("temp.db").display()))
+        .await
+        .unwrap();
+    let WriterConnection::Sqlite(mut writer) = db.writer_connection().await.unwrap() else {
+        unreachable!("an SQLite database has an SQLite writer");
+    };
+    let temp_store: i64 = sqlx::query_scalar("PRAGMA temp_store")
+        .fetch_one(&mut writer)
+        .await
+        .unwrap();
+    assert_eq!(
+        temp_store, MEMORY,
+        "the writer's statement journals go to temporary files"
+    );
+    let mut projector = db.own_connection().await.unwrap();
+    let temp_store: i64 = sqlx::query_scalar("PRAGMA temp_store")
+        .fetch_one(&mut projector)
+        .await
+        .unwrap();
+    assert_ne!(
+        temp_store, MEMORY,
+        "a rebuild's statements should not be journaled in memory"
+    );
+    let pool: i64 = sqlx::query_scalar("PRAGMA temp_store")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_ne!(
+        pool, MEMORY,
+        "the readers' temporary tables and sorts should keep SQLite's default"
+    );
+}
