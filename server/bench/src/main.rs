@@ -283,21 +283,14 @@ fn proc_field(pid: u32, file: &str, key: &str) -> Option<u64> {
 
 /// User + system CPU seconds of a process, from its /proc stat file.
 fn cpu_seconds(stat_path: &str) -> f64 {
-    let Ok(text) = std::fs::read_to_string(stat_path) else {
-        return 0.0;
-    };
-    let Some(after) = text.rsplit_once(')').map(|(_, rest)| rest) else {
-        return 0.0;
-    };
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks: f64 = fields
-        .get(11..13)
-        .map_or(0.0, |f| f.iter().filter_map(|v| v.parse::<f64>().ok()).sum());
-    ticks / 100.0
+    std::fs::read_to_string(stat_path)
+        .ok()
+        .and_then(|text| thread_stat(&text))
+        .map_or(0.0, |(_, seconds)| seconds)
 }
 
-/// A thread's name and CPU seconds (user and system) from its `/proc/<pid>/task/<tid>/stat`
-/// line. The name is between the first `(` and the last `)`: it may hold either.
+/// A thread's (or a process's) name and CPU seconds (user and system) from its
+/// `/proc/<pid>/task/<tid>/stat` (or `/proc/<pid>/stat`) line. The name is between the first `(` and the last `)`: it may hold either.
 fn thread_stat(line: &str) -> Option<(String, f64)> {
     let (_, rest) = line.split_once('(')?;
     let (name, after) = rest.rsplit_once(')')?;

@@ -441,29 +441,23 @@ async fn the_writer_keeps_statement_journals_in_memory() {
     let WriterConnection::Sqlite(mut writer) = db.writer_connection().await.unwrap() else {
         unreachable!("an SQLite database has an SQLite writer");
     };
-    let temp_store: i64 = sqlx::query_scalar("PRAGMA temp_store")
-        .fetch_one(&mut writer)
-        .await
-        .unwrap();
+    async fn temp_store<'c>(conn: impl sqlx::Executor<'c, Database = sqlx::Any>) -> i64 {
+        sqlx::query_scalar("PRAGMA temp_store").fetch_one(conn).await.unwrap()
+    }
     assert_eq!(
-        temp_store, MEMORY,
+        temp_store(&mut writer).await,
+        MEMORY,
         "the writer's statement journals go to temporary files"
     );
     let mut projector = db.own_connection().await.unwrap();
-    let temp_store: i64 = sqlx::query_scalar("PRAGMA temp_store")
-        .fetch_one(&mut projector)
-        .await
-        .unwrap();
     assert_ne!(
-        temp_store, MEMORY,
+        temp_store(&mut projector).await,
+        MEMORY,
         "a rebuild's statements should not be journaled in memory"
     );
-    let pool: i64 = sqlx::query_scalar("PRAGMA temp_store")
-        .fetch_one(&db.pool)
-        .await
-        .unwrap();
     assert_ne!(
-        pool, MEMORY,
+        temp_store(&db.pool).await,
+        MEMORY,
         "the readers' temporary tables and sorts should keep SQLite's default"
     );
 }
