@@ -415,6 +415,34 @@ impl Event {
         }
     }
 
+    /// The payload column as stored: [`Self::payload`]'s JSON text, written in one pass (no
+    /// JSON tree, the fields in their declared order). serde writes this enum as
+    /// `{"type":"<event type>","data":<payload>}`, so the payload is that text without its
+    /// head and its last brace; anything else (none is known) takes the tree's way.
+    pub fn payload_text(&self) -> String {
+        let text = self.payload_text_in_one_pass();
+        // Every event the tests append passes here: each type takes the one pass, to the tree's value.
+        debug_assert_eq!(
+            text.as_deref()
+                .and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok()),
+            Some(self.payload()),
+            "{} is not written as {{\"type\":..,\"data\":..}}",
+            self.event_type()
+        );
+        text.unwrap_or_else(|| self.payload().to_string())
+    }
+
+    fn payload_text_in_one_pass(&self) -> Option<String> {
+        let mut text = serde_json::to_string(self).ok()?;
+        let head = format!(r#"{{"type":"{}","data":"#, self.event_type());
+        if !text.starts_with(&head) || !text.ends_with('}') {
+            return None;
+        }
+        text.pop();
+        text.drain(..head.len());
+        Some(text)
+    }
+
     /// Reads an event back from its type, schema version and payload columns, upcasting
     /// an old version to today's shape.
     pub fn decode(event_type: &str, schema_version: u32, payload: serde_json::Value) -> Result<Self, DecodeError> {
@@ -925,6 +953,31 @@ mod tests {
         });
         let event = Event::decode("MessagePosted", 1, old);
         assert!(matches!(event, Ok(Event::MessagePosted { author_id: None, .. })));
+    }
+
+    #[test]
+    fn the_payload_text_is_the_payload_in_declared_order() {
+        let channel_id = ChannelId::new();
+        let created = Event::ChannelCreated {
+            channel_id,
+            name: "a \"quoted\" name".into(),
+            private: true,
+            kind: ChannelKind::Lobby,
+        };
+        for event in [posted(), created.clone()] {
+            let text = event.payload_text_in_one_pass();
+            let value = text
+                .as_deref()
+                .and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok());
+            assert_eq!(value, Some(event.payload()));
+        }
+        // Written as declared (the tree sorted the keys), and read back the same.
+        let text = created.payload_text();
+        assert!(text.starts_with(&format!(r#"{{"channel_id":"{channel_id}","name":"a \"quoted\" name","#)));
+        assert_eq!(
+            Event::decode_text("ChannelCreated", created.schema_version(), &text).ok(),
+            Some(created)
+        );
     }
 
     #[test]

@@ -918,7 +918,7 @@ struct Encoded {
 impl Encoded {
     fn of(new: &NewEvent) -> Result<Self, AppendError> {
         Ok(Self {
-            payload: new.event.payload().to_string(),
+            payload: new.event.payload_text(),
             metadata: serde_json::to_string(&new.metadata).map_err(|e| AppendError::Database(e.to_string()))?,
         })
     }
