@@ -444,6 +444,23 @@ async fn metric(endpoint: &Endpoint, name: &str) -> Option<f64> {
     Some(values.iter().fold(0.0, |sum, v| sum + v))
 }
 
+/// The server's socket writes and the frames they carried, so far (`None` if unread).
+async fn socket_writes(server: &Server) -> Option<(f64, f64)> {
+    let endpoint = server.ws(0);
+    Some((
+        metric(endpoint, "parley_socket_writes_total").await?,
+        metric(endpoint, "parley_socket_frames_total").await?,
+    ))
+}
+
+/// Frames per socket write between two readings: 1 when every frame took a system call
+/// of its own (the server coalesces the frames ready together).
+fn frames_per_write(before: Option<(f64, f64)>, after: Option<(f64, f64)>) -> Option<f64> {
+    let ((writes_0, frames_0), (writes_1, frames_1)) = (before?, after?);
+    let writes = writes_1 - writes_0;
+    (writes > 0.0).then(|| ((frames_1 - frames_0) / writes * 100.0).round() / 100.0)
+}
+
 /// A socket whose receive buffer is as small as the kernel allows (a few KB), so that a
 /// client that stops reading stalls the server's sends within a few frames, not megabytes.
 async fn connect_small_window(endpoint: &Endpoint) -> anyhow::Result<(Sink, Source)> {
@@ -841,6 +858,7 @@ async fn steady_beside_stalled(
         }));
     }
     drop(lat_tx);
+    let writes_before = socket_writes(server).await;
     let cpu = CpuMeter::start(server);
     // Offer `rate` messages per second from the clients in turn, in 10 ms slices.
     let started = Instant::now();
@@ -872,10 +890,11 @@ async fn steady_beside_stalled(
     let received = received.load(Ordering::Relaxed);
     let rss_after_kb = server.rss_kb();
     let resyncs = metric(server.ws(0), "parley_slow_client_resyncs_total").await;
+    let frames_per_write = frames_per_write(writes_before, socket_writes(server).await);
     let scenario = load.name;
     let mut report = json!({
         "scenario": scenario, "stalled_sockets": stalled, "rss_before_kb": rss_before_kb,
-        "rss_after_kb": rss_after_kb, "slow_client_resyncs": resyncs, "clients": clients, "channels": channels.len(), "offered_per_s": rate,
+        "rss_after_kb": rss_after_kb, "slow_client_resyncs": resyncs, "frames_per_write": frames_per_write, "clients": clients, "channels": channels.len(), "offered_per_s": rate,
         "seconds": round(duration.as_secs_f64()), "sent": sent, "deliveries_expected": expected,
         "deliveries": received, "lost": expected.saturating_sub(received),
         "p50_ms": ms(&all, 0.5), "p99_ms": ms(&all, 0.99), "max_ms": round(all.max() as f64 / 1_000.0),
@@ -1047,8 +1066,17 @@ async fn main() -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Threads, cpu_line_ticks, thread_split, thread_stat};
+    use super::{Threads, cpu_line_ticks, frames_per_write, thread_split, thread_stat};
     use serde_json::json;
+
+    #[test]
+    fn frames_per_write_is_the_frames_between_two_readings_over_the_writes() {
+        // 40 writes carried 46 frames between the readings.
+        assert_eq!(frames_per_write(Some((10.0, 12.0)), Some((50.0, 58.0))), Some(1.15));
+        // No write between them, or a reading missing: no figure.
+        assert_eq!(frames_per_write(Some((10.0, 12.0)), Some((10.0, 12.0))), None);
+        assert_eq!(frames_per_write(None, Some((50.0, 58.0))), None);
+    }
 
     #[test]
     fn a_thread_stat_line_gives_its_name_and_cpu_seconds() {

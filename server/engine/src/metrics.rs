@@ -19,6 +19,10 @@ pub const PROJECTION_LAG: &str = "parley_projection_lag_events";
 pub const SOCKETS: &str = "parley_sockets_connected";
 /// Events sent to sockets (each copy counts).
 pub const DELIVERIES: &str = "parley_deliveries_total";
+/// Writes to sockets: each sends the frames ready together (one system call).
+pub const SOCKET_WRITES: &str = "parley_socket_writes_total";
+/// Frames written to sockets (events, answers, notes), over however many writes.
+pub const SOCKET_FRAMES: &str = "parley_socket_frames_total";
 /// Sockets too slow for the live feed, caught up from the store instead.
 pub const RESYNCS: &str = "parley_slow_client_resyncs_total";
 /// Files uploaded.
@@ -62,6 +66,8 @@ fn describe() {
     metrics::describe_gauge!(PROJECTION_LAG, "Events the read models are behind the log");
     metrics::describe_gauge!(SOCKETS, "Open WebSocket connections");
     metrics::describe_counter!(DELIVERIES, "Events sent to sockets, each copy counted");
+    metrics::describe_counter!(SOCKET_WRITES, "Writes to sockets, each of the frames ready together");
+    metrics::describe_counter!(SOCKET_FRAMES, "Frames written to sockets");
     metrics::describe_counter!(RESYNCS, "Sockets too slow for the live feed, caught up from the store");
     metrics::describe_counter!(UPLOADS, "Files uploaded");
     metrics::describe_counter!(PARKED, "Events the read models could not fold, parked (dead letter)");

