@@ -434,12 +434,17 @@ impl Event {
 
     fn payload_text_in_one_pass(&self) -> Option<String> {
         let mut text = serde_json::to_string(self).ok()?;
-        let head = format!(r#"{{"type":"{}","data":"#, self.event_type());
-        if !text.starts_with(&head) || !text.ends_with('}') {
+        // The head checked in place: no string made for it on the store's path.
+        let payload = text
+            .strip_prefix(r#"{"type":""#)?
+            .strip_prefix(self.event_type())?
+            .strip_prefix(r#"","data":"#)?;
+        let head = text.len() - payload.len();
+        if !payload.ends_with('}') {
             return None;
         }
         text.pop();
-        text.drain(..head.len());
+        text.drain(..head);
         Some(text)
     }
 
