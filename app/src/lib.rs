@@ -81,6 +81,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                     nonce=leptos::nonce::use_nonce()
                     data-general=parley::ChannelId::GENERAL.to_string()
                     data-limit=client::CACHED_PAGE.to_string()
+                    data-me-key=ui::auth::ME_KEY
+                    data-snapshot-prefix=client::snapshot::KEY_PREFIX
                     inner_html=client::EARLY_READ_JS
                 ></script>
                 <AutoReload options=options.clone() />

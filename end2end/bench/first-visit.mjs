@@ -189,6 +189,8 @@ async function reloadPaint() {
           html: at(nav),
           script: at(resources.find((r) => r.name.endsWith('.js'))),
           wasm: at(resources.find((r) => r.name.endsWith('.wasm'))),
+          // The channel as last seen, drawn by the page's head (-1: none drawn).
+          picture: Math.round(performance.getEntriesByName('parley:snapshot-painted')[0]?.startTime ?? -1),
           painted: Math.round(performance.getEntriesByName('parley:cached-history')[0]?.startTime ?? -1),
         };
       }),
@@ -208,9 +210,13 @@ async function reloadPaint() {
   print({
     scenario: 'reload_paint',
     messages,
+    // The history first on screen: the picture of the channel the page's head draws from
+    // the last visit (client/snapshot.rs), before the WASM runs.
+    picture_ms_median: median(painted.map((p) => p.picture)),
+    // The app's own drawing of the cached history, which takes the picture's place.
     painted_ms_median: median(painted.map((p) => p.painted)),
     // When each arrived (ms after navigation start): the page, its script, its WASM (from
-    // the service worker's cache), then the cached history painted.
+    // the service worker's cache), then the picture and the app's cached history painted.
     runs: painted,
   });
   if (traceFile) print(traceFigure(JSON.parse(readFileSync(traceFile, 'utf8'))));

@@ -49,6 +49,53 @@ test('a reload paints cached history before any network reply', async ({ page, c
   for (const text of sent) await expect(message(later, text)).toHaveCount(1);
 });
 
+test("a reload shows the channel as last seen before its WASM arrives, then the app's own lines in its place", async ({
+  newContext,
+}) => {
+  // No service worker: the page's WASM comes from the network, where it can be held back.
+  const context = await newContext({ serviceWorkers: 'block' });
+  const page = await context.newPage();
+  await join(page, 'Picture');
+  const sent = [unique('pictured one'), unique('pictured **two**')];
+  for (const text of sent) {
+    await say(page, text);
+    await expect(message(page, text.replaceAll('*', ''))).toHaveAttribute('data-state', 'sent');
+  }
+  const shown = sent.map((text) => text.replaceAll('*', ''));
+  // The WASM never arrives: only the page's head can draw anything.
+  await page.route('**/pkg/*.wasm', () => {});
+  await page.reload();
+  const drawn = page.locator('ol.messages > [data-snapshot]');
+  for (const text of shown) await expect(drawn.filter({ hasText: text })).toHaveCount(1);
+  // The app's own HTML, formatting and all.
+  await expect(drawn.last().locator('.body strong')).toHaveText('two');
+  await expect(drawn.last()).toContainText(shown[1]);
+  // A picture: nothing in it answers to the app's test ids or takes focus, and the empty
+  // channel's welcome is not shown under it.
+  await expect(page.getByTestId('message')).toHaveCount(0);
+  expect(await drawn.evaluateAll((lines) => lines.every((l) => (l as HTMLElement).inert))).toBe(true);
+  await expect(page.getByTestId('channel-intro')).toBeHidden();
+
+  // With its WASM the app takes the picture away as it draws the channel: each line once.
+  await page.unroute('**/pkg/*.wasm');
+  await page.reload();
+  await expect(page.locator('main[data-hydrated="true"]')).toBeVisible();
+  for (const text of shown) await expect(message(page, text)).toHaveCount(1);
+  await expect(page.locator('[data-snapshot]')).toHaveCount(0);
+  expect(await page.evaluate(() => performance.getEntriesByName('parley:snapshot-painted').length)).toBe(1);
+
+  // Signing out forgets every picture, and the page left then keeps none.
+  await (await accountItem(page, 'sign-out')).click();
+  await expect(page.getByTestId('auth-form')).toBeVisible();
+  const pictures = () =>
+    page.evaluate(() => Object.keys(localStorage).filter((key) => key.startsWith('parley.snapshot.')));
+  expect(await pictures()).toEqual([]);
+  await page.reload();
+  await expect(page.locator('main[data-hydrated="true"]')).toBeVisible();
+  expect(await pictures()).toEqual([]);
+  expect(await page.evaluate(() => performance.getEntriesByName('parley:snapshot-painted').length)).toBe(0);
+});
+
 test("a first visit's page head reads no cache and makes none: the store is the app's to create", async ({ page }) => {
   // Only the page's head runs: its WASM never arrives.
   await page.route('**/pkg/*.wasm', (route) => route.abort());
@@ -324,11 +371,18 @@ test('reset local data clears this browser and refetches cleanly', async ({ page
   const text = unique('before reset');
   await say(page, text);
   await expect(message(page, text)).toHaveAttribute('data-state', 'sent');
+  // Leaving the page keeps a picture of the channel, drawn on the next load...
+  const pictureDrawn = () => page.evaluate(() => performance.getEntriesByName('parley:snapshot-painted').length);
+  await page.reload();
+  await expect(message(page, text)).toHaveCount(1);
+  expect(await pictureDrawn()).toBe(1);
   // Listen before clicking: the reload can be quicker than the next line.
   await Promise.all([page.waitForEvent('load'), (await accountItem(page, 'reset')).click()]);
   await expect(page.locator('main[data-hydrated="true"]')).toBeVisible();
   await expect(message(page, text)).toHaveCount(1);
   await expect(message(page, text)).toHaveAttribute('data-state', 'sent');
+  // ...which the reset forgets with the rest, and the page it reloads keeps none.
+  expect(await pictureDrawn()).toBe(0);
 });
 
 test('private files are never kept by the service worker, and signing out deletes its copies', async ({ page }) => {

@@ -10,6 +10,7 @@
   const limit = Number(script.dataset.limit);
   const asked = new URLSearchParams(location.search).get('c');
   const channel = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(asked ?? '') ? asked : general;
+  drawSnapshot(script.dataset, channel);
   window.parleyEarly = new Promise((answer) => {
     if (!window.indexedDB || !(limit > 0)) return answer(null);
     let open;
@@ -80,4 +81,46 @@
       tx.onerror = fail;
     };
   });
+
+  // The channel's picture kept at the last visit (client/snapshot.rs), for the user this
+  // browser remembers: drawn into the message list once the server's list is parsed, so
+  // the history is on screen before the WASM runs. Its lines are inert and marked
+  // `data-snapshot`; the app takes them away as it hydrates and draws the channel.
+  function drawSnapshot(data, channel) {
+    let picture;
+    try {
+      const me = JSON.parse(localStorage.getItem(data.meKey) ?? 'null');
+      picture = JSON.parse(localStorage.getItem(data.snapshotPrefix + channel) ?? 'null');
+      if (!me || !picture || picture.user !== me.user_id || picture.channel !== channel || typeof picture.html !== 'string') return;
+    } catch {
+      return;
+    }
+    let drawn = false;
+    const draw = () => {
+      const list = document.querySelector('ol.messages');
+      if (drawn || !list) return;
+      drawn = true;
+      const lines = document.createElement('template');
+      lines.innerHTML = picture.html;
+      for (const line of lines.content.children) {
+        line.setAttribute('data-snapshot', '');
+        line.inert = true;
+      }
+      list.append(lines.content);
+      list.scrollTop = list.scrollHeight;
+      requestAnimationFrame(() => performance.mark('parley:snapshot-painted'));
+    };
+    // The list is complete once something follows its wrapper (the composer).
+    const watch = new MutationObserver(() => {
+      if (document.querySelector('ol.messages')?.parentElement?.nextSibling) {
+        watch.disconnect();
+        draw();
+      }
+    });
+    watch.observe(document.documentElement, { childList: true, subtree: true });
+    document.addEventListener('DOMContentLoaded', () => {
+      watch.disconnect();
+      draw();
+    }, { once: true });
+  }
 })();

@@ -135,6 +135,7 @@ pub fn start(state: ChatState) {
     }
     register_service_worker();
     ask_persistent_storage();
+    crate::client::snapshot::keep_on_leaving(state);
     crate::state::refresh_saved(state);
     crate::state::refresh_threads(state);
     // Spaces joined and conversations opened by others show up without a reload: the
@@ -1200,6 +1201,7 @@ fn on_note(state: ChatState, note: TabMessage) {
         // Another tab signed in or out: start again as whoever this browser now is.
         TabMessage::SignedIn { .. } | TabMessage::SignedOut | TabMessage::Reset => {
             link::close();
+            crate::client::snapshot::forget_all();
             reload();
         }
         _ => {}
@@ -1240,6 +1242,7 @@ pub fn signed_out_here() {
 /// Clears who is signed in and every cached message, cursor and unsent message.
 async fn forget_everything() {
     crate::ui::auth::remember(None);
+    crate::client::snapshot::forget_all();
     let cleared = match client() {
         Some(client) => match &client.local {
             Some(local) => local.clear().await.is_ok(),
@@ -1422,6 +1425,7 @@ pub fn load_older(state: ChatState, done: impl FnOnce() + 'static) {
 pub fn reset() {
     let Some(client) = client() else { return };
     spawn_local(async move {
+        crate::client::snapshot::forget_all();
         if let Some(local) = &client.local
             && let Err(e) = local.clear().await
         {

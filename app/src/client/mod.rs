@@ -12,6 +12,7 @@ pub mod notify;
 pub mod passkey;
 pub mod people;
 pub mod settings;
+pub mod snapshot;
 #[cfg(feature = "browser")]
 pub(crate) mod sync;
 
@@ -34,9 +35,17 @@ pub fn start(render: impl FnOnce() + 'static) {
         .unwrap_or_default();
     let (answered, opened) = futures::channel::oneshot::channel();
     local::LocalStore::open_early(parley::ChannelId::in_query(&query), CACHED_PAGE, answered);
+    // With the channel's picture on screen (`snapshot`), waiting for the store shows
+    // nothing blank: the picture goes and the channel is drawn from the cache in one task.
+    let wait = if snapshot::drawn() {
+        SNAPSHOT_WAIT_MS
+    } else {
+        EARLY_WAIT_MS
+    };
     wasm_bindgen_futures::spawn_local(async move {
-        let waited = gloo_timers::future::TimeoutFuture::new(EARLY_WAIT_MS);
+        let waited = gloo_timers::future::TimeoutFuture::new(wait);
         let _ = futures::future::select(opened, waited).await;
+        snapshot::take_away();
         render();
     });
 }
@@ -44,3 +53,6 @@ pub fn start(render: impl FnOnce() + 'static) {
 /// How long the page waits for the store before it hydrates anyway.
 #[cfg(feature = "browser")]
 const EARLY_WAIT_MS: u32 = 30;
+/// The same, with the channel's picture on screen.
+#[cfg(feature = "browser")]
+const SNAPSHOT_WAIT_MS: u32 = 1_000;

@@ -4,8 +4,8 @@ use crate::api::{AppError, Me, begin_passkey_sign_in, finish_passkey_sign_in, si
 use leptos::prelude::*;
 use parley::{Password, Username};
 
-#[cfg(feature = "browser")]
-const ME_KEY: &str = "parley.me";
+/// Where it is kept in `localStorage` (the page's head reads it too: `client/early.js`).
+pub(crate) const ME_KEY: &str = "parley.me";
 
 /// Who this browser was last signed in as. The session itself is an HttpOnly cookie no
 /// script can read; this copy only lets the page open (offline too) without asking first.
