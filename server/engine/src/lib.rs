@@ -29,6 +29,7 @@ pub mod auth;
 pub mod cluster;
 pub mod db;
 pub mod engine;
+pub mod jsonb;
 pub mod live;
 pub mod log;
 pub mod metrics;

@@ -11,14 +11,19 @@ use parley::{
 use sqlx::{AnyConnection, AnyPool, Executor};
 
 /// Posts gathered from a batch, inserted together (one statement) before any other event:
-/// the rows of one JSON array, written as they come (no `serde_json::Value` per row).
+/// the rows of one array, written as they come (no `serde_json::Value` per row). On SQLite
+/// in its binary JSON (nothing to escape here, nor to parse there), on PostgreSQL as JSON
+/// text.
 #[derive(Default)]
-pub(super) struct Posts(String);
+pub(super) struct Posts {
+    text: String,
+    jsonb: crate::jsonb::Rows,
+}
 
 impl Posts {
     /// Inserts what was gathered.
     pub(super) async fn flush(&mut self, conn: &mut AnyConnection, backend: Backend) -> Result<(), sqlx::Error> {
-        insert_messages(conn, backend, &mut self.0).await
+        insert_messages(conn, backend, self).await
     }
 
     /// Gathers a post (and folds what must follow it at once: its files, its thread's count).
@@ -60,9 +65,28 @@ impl Posts {
             files,
             i64::from(*also_in_channel && reply_to.is_some()),
         );
-        let row = serde_json::to_string(&row).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-        self.0.push(if self.0.is_empty() { '[' } else { ',' });
-        self.0.push_str(&row);
+        match backend {
+            Backend::Sqlite => {
+                self.jsonb
+                    .int(row.0)
+                    .text(&row.1)
+                    .text(&row.2)
+                    .text(row.3)
+                    .text(row.4)
+                    .int(row.5)
+                    .opt_text(row.6.as_deref())
+                    .opt_text(row.7.as_deref())
+                    .text(&row.8)
+                    .text(&row.9)
+                    .int(row.10)
+                    .end_row();
+            }
+            Backend::Postgres => {
+                let row = serde_json::to_string(&row).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+                self.text.push(if self.text.is_empty() { '[' } else { ',' });
+                self.text.push_str(&row);
+            }
+        }
         if !attachments.is_empty() {
             self.flush(conn, backend).await?;
             for file in attachments {
@@ -223,15 +247,13 @@ pub(super) async fn fold(conn: &mut AnyConnection, recorded: &RecordedEvent) -> 
     Ok(())
 }
 
-/// Inserts the gathered messages in one statement (they travel as one JSON array: a
-/// statement is a round trip to SQLite's worker thread), and empties `messages`.
-async fn insert_messages(conn: &mut AnyConnection, backend: Backend, messages: &mut String) -> Result<(), sqlx::Error> {
-    if messages.is_empty() {
+/// Inserts the gathered messages in one statement (they travel as one array: a statement
+/// is a round trip to SQLite's worker thread), and empties `posts`.
+async fn insert_messages(conn: &mut AnyConnection, backend: Backend, posts: &mut Posts) -> Result<(), sqlx::Error> {
+    if posts.text.is_empty() && posts.jsonb.is_empty() {
         return Ok(());
     }
-    let mut rows = std::mem::take(messages);
-    rows.push(']');
-    sqlx::query(dialect!(backend,
+    let query = sqlx::query(dialect!(backend,
         sqlite: "INSERT INTO messages (position, message_id, channel_id, author, body, sent_at_ms, author_id, revision,
                                        reply_to, mentions, attachments, also_in_channel)
                  SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6,
@@ -245,10 +267,16 @@ async fn insert_messages(conn: &mut AnyConnection, backend: Backend, messages: &
                           value ->> 9, (value ->> 10)::bigint
                    FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS j(value, key) ORDER BY key
                    ON CONFLICT DO NOTHING",
-    ))
-    .bind(rows)
-    .execute(&mut *conn)
-    .await?;
+    ));
+    let query = match backend {
+        Backend::Sqlite => query.bind(posts.jsonb.take()),
+        Backend::Postgres => {
+            let mut rows = std::mem::take(&mut posts.text);
+            rows.push(']');
+            query.bind(rows)
+        }
+    };
+    query.execute(&mut *conn).await?;
     Ok(())
 }
 
