@@ -139,7 +139,9 @@ mod tests {
     #[tokio::test]
     async fn sqlite_reads_the_rows_as_written() {
         use sqlx::Connection;
-        let mut conn = sqlx::SqliteConnection::connect("sqlite::memory:").await.expect("an in-memory SQLite");
+        let mut conn = sqlx::SqliteConnection::connect("sqlite::memory:")
+            .await
+            .expect("an in-memory SQLite");
         let odd = "é \"quoted\" \\ \n\t line \u{1F600}";
         let long = "x".repeat(70_000);
         let mut rows = Rows::with_capacity(0);
