@@ -4,7 +4,7 @@
 // without ids and test ids, upload previews' `blob:` addresses dropped), kept in
 // `localStorage` (read synchronously while the page is parsed; IndexedDB answers too late
 // for that). It holds what the IndexedDB cache holds, for the same user, and goes with it
-// on signing out. It is inert: nothing in it can be focused or clicked, and the page's
+// on signing out or in and on a reset of local data. It is inert: nothing in it can be focused or clicked, and the page's
 // content policy runs no script in it.
 
 /// Where a channel's picture is kept: this, then the channel's id.
@@ -45,7 +45,7 @@ mod browser {
     /// Keeps a picture of `list` (the channel's `ol.messages`) as `user`'s view of `channel`,
     /// if `user` is still the one this browser remembers (a tab closing after another signed
     /// out keeps nothing). An empty channel forgets its picture.
-    pub fn keep(list: &web_sys::Element, channel: ChannelId, user: UserId) {
+    fn keep(list: &web_sys::Element, channel: ChannelId, user: UserId) {
         let Some(storage) = storage() else { return };
         if FORGOTTEN.with(std::cell::Cell::get) {
             return;
