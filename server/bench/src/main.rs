@@ -184,8 +184,8 @@ impl Server {
             .sum()
     }
 
-    /// Each thread of the server's processes so far: its name and CPU seconds, by
-    /// (process, thread) id.
+    /// Each thread of the server's processes so far: its name, CPU seconds and seconds
+    /// spent waiting for a core, by (process, thread) id.
     fn thread_seconds(&self) -> Threads {
         let mut threads = Threads::new();
         for child in &self.children {
@@ -198,8 +198,12 @@ impl Server {
                     continue;
                 };
                 let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
-                if let Some(thread) = thread_stat(&stat) {
-                    threads.insert((pid, tid), thread);
+                let waited = std::fs::read_to_string(task.path().join("schedstat"))
+                    .ok()
+                    .and_then(|line| schedstat_waited(&line))
+                    .unwrap_or(0.0);
+                if let Some((name, cpu)) = thread_stat(&stat) {
+                    threads.insert((pid, tid), ThreadTime { name, cpu, waited });
                 }
             }
         }
@@ -304,31 +308,64 @@ fn thread_stat(line: &str) -> Option<(String, f64)> {
     Some((name.to_owned(), ticks / 100.0))
 }
 
-/// Threads by (process, thread) id: name and CPU seconds so far.
-type Threads = std::collections::HashMap<(u32, u32), (String, f64)>;
+/// Seconds a thread waited for a core while it could run, from its
+/// `/proc/<pid>/task/<tid>/schedstat` line (nanoseconds on a core, nanoseconds waiting on
+/// the run queue, time slices).
+fn schedstat_waited(line: &str) -> Option<f64> {
+    let waited: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(waited as f64 / 1e9)
+}
+
+/// One thread so far: its name, CPU seconds, and seconds it waited for a core.
+#[derive(Clone, Debug, PartialEq)]
+struct ThreadTime {
+    name: String,
+    cpu: f64,
+    waited: f64,
+}
+
+/// Threads by (process, thread) id.
+type Threads = std::collections::HashMap<(u32, u32), ThreadTime>;
 
 /// Where the server's CPU went between two [`Threads`] readings `wall` seconds apart,
 /// grouped by thread name (Linux keeps 15 bytes of it: `sqlx-sqlite-wor` is a SQLite
 /// connection's thread, `tokio-rt-worker` the runtime's, `parley-wal-sync` the WAL's sync):
 /// for each name, its threads' CPU in % of one core, how many ran, and the busiest one's
-/// share (the event store writer's SQLite thread is the busiest `sqlx-sqlite-wor`), busiest
-/// names first, those under 0.5 % left out. A thread started meanwhile counts from zero.
+/// share (the event store writer's SQLite thread is the busiest `sqlx-sqlite-wor`); and the
+/// time they waited for a core while they could have run (`waited_pct`, `busiest_waited_pct`
+/// for the busiest one): a thread of a chain that waits as long as it runs makes the
+/// chain twice as slow as its work. Busiest names first, those under 0.5 % left out. A
+/// thread started meanwhile counts from zero.
 fn thread_split(before: &Threads, after: &Threads, wall: f64) -> Vec<serde_json::Value> {
-    let mut names: std::collections::BTreeMap<&str, (f64, usize, f64)> = Default::default();
-    for (id, (name, seconds)) in after {
-        let earlier = before.get(id).map_or(0.0, |(_, s)| *s);
-        let pct = (seconds - earlier).max(0.0) / wall.max(1e-9) * 100.0;
-        let entry = names.entry(name.as_str()).or_default();
-        entry.0 += pct;
-        entry.1 += 1;
-        entry.2 = entry.2.max(pct);
+    #[derive(Default)]
+    struct Name {
+        cpu: f64,
+        waited: f64,
+        threads: usize,
+        busiest: f64,
+        busiest_waited: f64,
     }
-    let mut split: Vec<_> = names.into_iter().filter(|(_, (pct, _, _))| *pct >= 0.5).collect();
-    split.sort_by(|a, b| b.1.0.total_cmp(&a.1.0));
+    let wall = wall.max(1e-9);
+    let mut names: std::collections::BTreeMap<&str, Name> = Default::default();
+    for (id, now) in after {
+        let (cpu_then, waited_then) = before.get(id).map_or((0.0, 0.0), |t| (t.cpu, t.waited));
+        let cpu = (now.cpu - cpu_then).max(0.0) / wall * 100.0;
+        let waited = (now.waited - waited_then).max(0.0) / wall * 100.0;
+        let entry = names.entry(now.name.as_str()).or_default();
+        entry.cpu += cpu;
+        entry.waited += waited;
+        entry.threads += 1;
+        if cpu > entry.busiest {
+            (entry.busiest, entry.busiest_waited) = (cpu, waited);
+        }
+    }
+    let mut split: Vec<_> = names.into_iter().filter(|(_, name)| name.cpu >= 0.5).collect();
+    split.sort_by(|a, b| b.1.cpu.total_cmp(&a.1.cpu));
     split
         .into_iter()
-        .map(|(name, (pct, threads, busiest))| {
-            json!({"name": name, "cpu_pct": round(pct), "threads": threads, "busiest_pct": round(busiest)})
+        .map(|(name, n)| {
+            json!({"name": name, "cpu_pct": round(n.cpu), "threads": n.threads, "busiest_pct": round(n.busiest),
+                   "waited_pct": round(n.waited), "busiest_waited_pct": round(n.busiest_waited)})
         })
         .collect()
 }
@@ -461,6 +498,42 @@ fn frames_per_write(before: Option<(f64, f64)>, after: Option<(f64, f64)>) -> Op
     (writes > 0.0).then(|| ((frames_1 - frames_0) / writes * 100.0).round() / 100.0)
 }
 
+/// The event store writer's time in its batches so far, its batches, and the events it
+/// appended (node 0's `/metrics`; `None` if unread).
+async fn writer_load(server: &Server) -> Option<WriterLoad> {
+    let endpoint = server.ws(0);
+    Some(WriterLoad {
+        seconds: metric(endpoint, "parley_append_batch_seconds_sum").await?,
+        batches: metric(endpoint, "parley_append_batch_seconds_count").await?,
+        rows: metric(endpoint, "parley_events_appended_total").await?,
+    })
+}
+
+/// A reading of [`writer_load`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct WriterLoad {
+    seconds: f64,
+    batches: f64,
+    rows: f64,
+}
+
+/// How busy the writer's chain was between two readings `wall` seconds apart (in % of
+/// the time: near 100 it takes as many rows as it can, and any slower minute queues), and
+/// its batches' mean size; `null`s if a reading is missing or nothing was written.
+fn writer_busy(before: Option<WriterLoad>, after: Option<WriterLoad>, wall: f64) -> serde_json::Value {
+    let (Some(before), Some(after)) = (before, after) else {
+        return json!({"writer_busy_pct": null, "rows_per_batch": null});
+    };
+    let batches = after.batches - before.batches;
+    if batches <= 0.0 {
+        return json!({"writer_busy_pct": null, "rows_per_batch": null});
+    }
+    json!({
+        "writer_busy_pct": round((after.seconds - before.seconds) / wall.max(1e-9) * 100.0),
+        "rows_per_batch": round((after.rows - before.rows) / batches),
+    })
+}
+
 /// A socket whose receive buffer is as small as the kernel allows (a few KB), so that a
 /// client that stops reading stalls the server's sends within a few frames, not megabytes.
 async fn connect_small_window(endpoint: &Endpoint) -> anyhow::Result<(Sink, Source)> {
@@ -589,6 +662,7 @@ async fn throughput(server: &Server, scale: f64) -> anyhow::Result<serde_json::V
     for _ in 0..connections {
         sockets.push(connect(server.ws(sockets.len())).await?);
     }
+    let writer_before = writer_load(server).await;
     let epoch = Instant::now();
     let deadline = epoch + duration;
     let mut tasks = Vec::new();
@@ -625,6 +699,7 @@ async fn throughput(server: &Server, scale: f64) -> anyhow::Result<serde_json::V
         let _ = tokio::time::timeout(duration + Duration::from_secs(10), task).await;
     }
     let elapsed = epoch.elapsed().as_secs_f64();
+    let writer_report = writer_busy(writer_before, writer_load(server).await, elapsed);
     let acked = acked.load(Ordering::Relaxed);
     let mut report = json!({
         "scenario": "throughput", "connections": connections, "window_per_connection": window,
@@ -632,6 +707,7 @@ async fn throughput(server: &Server, scale: f64) -> anyhow::Result<serde_json::V
         "goal_acked_per_s": 25_000,
     });
     merge(&mut report, cpu.report(server));
+    merge(&mut report, writer_report);
     Ok(report)
 }
 
@@ -859,6 +935,7 @@ async fn steady_beside_stalled(
     }
     drop(lat_tx);
     let writes_before = socket_writes(server).await;
+    let writer_before = writer_load(server).await;
     let cpu = CpuMeter::start(server);
     // Offer `rate` messages per second from the clients in turn, in 10 ms slices.
     let started = Instant::now();
@@ -881,6 +958,11 @@ async fn steady_beside_stalled(
         }
     }
     let cpu_report = cpu.report(server);
+    let writer_report = writer_busy(
+        writer_before,
+        writer_load(server).await,
+        started.elapsed().as_secs_f64(),
+    );
     tokio::time::sleep(Duration::from_secs(2)).await;
     let _ = stop_tx.send(true);
     let mut all = histogram();
@@ -901,6 +983,7 @@ async fn steady_beside_stalled(
         "goal": {"p50_ms": 5, "p99_ms": 25, "lost": 0},
     });
     merge(&mut report, cpu_report);
+    merge(&mut report, writer_report);
     for reader in readers {
         reader.abort();
     }
@@ -1066,7 +1149,10 @@ async fn main() -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Threads, cpu_line_ticks, frames_per_write, thread_split, thread_stat};
+    use super::{
+        ThreadTime, Threads, WriterLoad, cpu_line_ticks, frames_per_write, schedstat_waited, thread_split, thread_stat,
+        writer_busy,
+    };
     use serde_json::json;
 
     #[test]
@@ -1092,30 +1178,61 @@ mod tests {
 
     #[test]
     fn the_server_cpu_is_split_by_thread_name_busiest_first() {
-        let thread = |name: &str, seconds: f64| (name.to_owned(), seconds);
+        let thread = |name: &str, cpu: f64, waited: f64| ThreadTime {
+            name: name.to_owned(),
+            cpu,
+            waited,
+        };
         let before: Threads = [
-            ((1, 1), thread("main", 1.0)),
-            ((1, 2), thread("tokio-rt-worker", 10.0)),
-            ((1, 3), thread("tokio-rt-worker", 10.0)),
-            ((1, 4), thread("sqlx-sqlite-wor", 5.0)),
+            ((1, 1), thread("main", 1.0, 0.0)),
+            ((1, 2), thread("tokio-rt-worker", 10.0, 4.0)),
+            ((1, 3), thread("tokio-rt-worker", 10.0, 4.0)),
+            ((1, 4), thread("sqlx-sqlite-wor", 5.0, 1.0)),
         ]
         .into();
         let after: Threads = [
-            ((1, 1), thread("main", 1.001)),
-            ((1, 2), thread("tokio-rt-worker", 11.0)),
-            ((1, 3), thread("tokio-rt-worker", 10.5)),
-            ((1, 4), thread("sqlx-sqlite-wor", 5.2)),
+            ((1, 1), thread("main", 1.001, 0.0)),
+            ((1, 2), thread("tokio-rt-worker", 11.0, 5.2)),
+            ((1, 3), thread("tokio-rt-worker", 10.5, 4.4)),
+            ((1, 4), thread("sqlx-sqlite-wor", 5.2, 1.1)),
             // Started meanwhile: counts from zero.
-            ((1, 5), thread("sqlx-sqlite-wor", 0.6)),
+            ((1, 5), thread("sqlx-sqlite-wor", 0.6, 0.5)),
         ]
         .into();
         assert_eq!(
             thread_split(&before, &after, 2.0),
             vec![
-                json!({"name": "tokio-rt-worker", "cpu_pct": 75.0, "threads": 2, "busiest_pct": 50.0}),
-                json!({"name": "sqlx-sqlite-wor", "cpu_pct": 40.0, "threads": 2, "busiest_pct": 30.0}),
+                json!({"name": "tokio-rt-worker", "cpu_pct": 75.0, "threads": 2, "busiest_pct": 50.0,
+                       "waited_pct": 80.0, "busiest_waited_pct": 60.0}),
+                json!({"name": "sqlx-sqlite-wor", "cpu_pct": 40.0, "threads": 2, "busiest_pct": 30.0,
+                       "waited_pct": 30.0, "busiest_waited_pct": 25.0}),
             ]
         );
+    }
+
+    #[test]
+    fn a_schedstat_line_gives_the_seconds_waited_for_a_core() {
+        // 3 s on a core, 1.5 s waiting on the run queue, 812 time slices.
+        assert_eq!(schedstat_waited("3000000000 1500000000 812\n"), Some(1.5));
+        assert_eq!(schedstat_waited("3000000000"), None);
+        assert_eq!(schedstat_waited("3000000000 soon 812"), None);
+    }
+
+    #[test]
+    fn the_writer_is_as_busy_as_its_batches_took_of_the_time() {
+        let load = |seconds: f64, batches: f64, rows: f64| Some(WriterLoad { seconds, batches, rows });
+        // 1.8 s in 300 batches of 24,000 rows over 2 s.
+        assert_eq!(
+            writer_busy(load(1.0, 100.0, 1_000.0), load(2.8, 400.0, 25_000.0), 2.0),
+            json!({"writer_busy_pct": 90.0, "rows_per_batch": 80.0})
+        );
+        // Nothing written between the readings, or a reading missing: no figure.
+        let none = json!({"writer_busy_pct": null, "rows_per_batch": null});
+        assert_eq!(
+            writer_busy(load(1.0, 100.0, 1_000.0), load(1.0, 100.0, 1_000.0), 2.0),
+            none
+        );
+        assert_eq!(writer_busy(None, load(2.8, 400.0, 25_000.0), 2.0), none);
     }
 
     #[test]
