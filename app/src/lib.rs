@@ -64,7 +64,11 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
         .collect::<Vec<_>>();
     view! {
         <!DOCTYPE html>
-        <html lang="en" data-theme=chosen_theme().attribute()>
+        <html
+            lang="en"
+            data-theme=chosen_theme().attribute()
+            data-signed-out=ui::auth::visitor_signed_out().then_some("true")
+        >
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />

@@ -60,6 +60,74 @@ test('sign up, sign out, and sign in again; mistakes are explained in place', as
   await expect(page.getByTestId('connection')).toHaveText('online');
 });
 
+test('a first visit draws the sign-in form before its WASM arrives: what is typed meanwhile is kept, and Enter waits for the app', async ({
+  newContext,
+}) => {
+  // No service worker: the page's WASM comes from the network, where it is held back.
+  const context = await newContext({ serviceWorkers: 'block' });
+  const page = await context.newPage();
+  let release = () => {};
+  const held = new Promise<void>((resolve) => (release = resolve));
+  await page.route('**/pkg/*.wasm', async (route) => {
+    await held;
+    await route.continue();
+  });
+  const pages: string[] = [];
+  page.on('framenavigated', (frame) => {
+    if (frame === page.mainFrame()) pages.push(frame.url());
+  });
+  await page.goto('/', { waitUntil: 'domcontentloaded' });
+  // No session cookie: the server's page has the form, focused, before any of the app runs.
+  await expect(page.getByTestId('auth-form')).toBeVisible();
+  await expect(page.locator('main')).toHaveAttribute('data-hydrated', 'false');
+  await expect(page.getByTestId('auth-username')).toBeFocused();
+  await expect(page.getByTestId('auth-submit')).toBeDisabled();
+  const name = username('Early');
+  await page.keyboard.type(name);
+  await page.getByTestId('auth-password').fill(PASSWORD);
+  // Enter sends nothing until the app has come: the page stays, with what was typed.
+  await page.getByTestId('auth-password').press('Enter');
+  await page.waitForTimeout(500);
+  expect(pages).toHaveLength(1);
+  await expect(page.getByTestId('auth-username')).toHaveValue(name);
+
+  release();
+  await expect(page.locator('main[data-hydrated="true"]')).toBeVisible();
+  await expect(page.getByTestId('auth-username')).toHaveValue(name);
+  await expect(page.getByTestId('auth-password')).toHaveValue(PASSWORD);
+  // The account is made with what was typed before the app came.
+  await page.getByTestId('auth-switch').click();
+  await page.getByTestId('auth-submit').click();
+  await expect(page.getByTestId('me')).toHaveText(name);
+  await expect(page.getByTestId('auth-form')).toBeHidden();
+  // With a session, the server's page has no form: the app decides once it runs.
+  const html = await (await page.request.get('/')).text();
+  expect(html).not.toContain('data-testid="auth-form"');
+  expect(pages).toHaveLength(1);
+});
+
+test("a page drawn signed out in a browser that remembers a user shows no sign-in form before the app decides", async ({
+  newContext,
+}) => {
+  const context = await newContext({ serviceWorkers: 'block' });
+  const page = await context.newPage();
+  await join(page, 'Remembered');
+  // The browser loses its session cookie but remembers the user (as a page the service
+  // worker kept from before signing in would have it): the server draws the form.
+  await context.clearCookies();
+  await page.route('**/pkg/*.wasm', () => {});
+  await page.reload();
+  await expect(page.locator('html')).toHaveAttribute('data-signed-out', 'true');
+  await expect(page.locator('html')).toHaveAttribute('data-remembered', '');
+  await expect(page.getByTestId('auth-form')).toHaveCount(1);
+  await expect(page.getByTestId('auth-form')).toBeHidden();
+  // Once the app runs, it decides: the server no longer knows this session, so the form.
+  await page.unroute('**/pkg/*.wasm');
+  await page.reload();
+  await expect(page.locator('main[data-hydrated="true"]')).toBeVisible();
+  await expect(page.getByTestId('auth-form')).toBeVisible();
+});
+
 test('two users exchange messages both ways, live', async ({ newContext }, testInfo) => {
   const alice = await (await newContext()).newPage();
   const bob = await (await newContext()).newPage();

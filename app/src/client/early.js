@@ -11,6 +11,7 @@
   const asked = new URLSearchParams(location.search).get('c');
   const channel = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(asked ?? '') ? asked : general;
   drawSnapshot(script.dataset, channel);
+  hideSignInIfRemembered(script.dataset);
   window.parleyEarly = new Promise((answer) => {
     if (!window.indexedDB || !(limit > 0)) return answer(null);
     let open;
@@ -81,6 +82,20 @@
       tx.onerror = fail;
     };
   });
+
+  // A page drawn for a visitor with no session cookie (`data-signed-out`: the sign-in form
+  // is in it, ui/auth.rs) in a browser that remembers a user: the service worker's copy of
+  // the page from before signing in, opened offline, or a session cookie the browser has
+  // lost. The app starts as the remembered user there, as on any page, and decides once it
+  // runs: until then the form is hidden (`data-remembered`, style/main.css), not flashed.
+  function hideSignInIfRemembered(data) {
+    try {
+      const html = document.documentElement;
+      if (html.hasAttribute('data-signed-out') && localStorage.getItem(data.meKey)) html.setAttribute('data-remembered', '');
+    } catch {
+      // No storage: nothing is remembered.
+    }
+  }
 
   // The channel's picture kept at the last visit (client/snapshot.rs), for the user this
   // browser remembers: drawn into the message list once the server's list is parsed, so

@@ -34,6 +34,53 @@ pub fn remember(me: Option<&Me>) {
     let _ = me;
 }
 
+/// The `<html>` attribute by which the server tells the page that it was rendered for a
+/// visitor with no session (see [`visitor_signed_out`]).
+pub const SIGNED_OUT_ATTRIBUTE: &str = "data-signed-out";
+
+/// Whether the page was rendered for a visitor with no session cookie at all (a first
+/// visit, or one after signing out): the server then draws the sign-in form in the page,
+/// so that it is on screen, and can be typed into, before the WASM has arrived (seconds on
+/// a slow link). On the server from the request's cookies; in the browser from the
+/// attribute the server put on `<html>` (the cookie is HttpOnly), so that hydrating draws
+/// the same. A client-only build has no such attribute: its form comes with its WASM.
+pub fn visitor_signed_out() -> bool {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<http::request::Parts>()
+            .is_some_and(|parts| parley_engine::auth::token_from_headers(&parts.headers).is_none())
+    }
+    #[cfg(all(feature = "browser", not(feature = "ssr")))]
+    {
+        web_sys::window()
+            .and_then(|window| window.document())
+            .and_then(|document| document.document_element())
+            .and_then(|html| html.get_attribute(SIGNED_OUT_ATTRIBUTE))
+            .is_some_and(|value| value == "true")
+    }
+    #[cfg(not(any(feature = "ssr", feature = "browser")))]
+    false
+}
+
+/// What was typed into the server-drawn field `id` before the page hydrated (see
+/// [`visitor_signed_out`]): hydrating sets each field from its signal, so the signal
+/// starts from it. Empty on the server, and where the page has no such field yet.
+fn typed_before_hydration(id: &str) -> String {
+    #[cfg(feature = "browser")]
+    {
+        use wasm_bindgen::JsCast;
+        let field = web_sys::window()
+            .and_then(|window| window.document())
+            .and_then(|document| document.get_element_by_id(id))
+            .and_then(|element| element.dyn_into::<web_sys::HtmlInputElement>().ok());
+        if let Some(field) = field {
+            return field.value();
+        }
+    }
+    let _ = id;
+    String::new()
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {
     SignIn,
@@ -47,10 +94,15 @@ enum Mode {
 #[component]
 pub fn AuthForm(on_signed_in: impl Fn(Me) + Clone + Send + Sync + 'static) -> impl IntoView {
     let mode = RwSignal::new(Mode::SignIn);
-    let username = RwSignal::new(String::new());
-    let password = RwSignal::new(String::new());
+    let username = RwSignal::new(typed_before_hydration("auth-username"));
+    let password = RwSignal::new(typed_before_hydration("auth-password"));
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
+    // Hydrated: until then (a form the server drew) its buttons are disabled: a click
+    // would do nothing, and Enter would send the form to the server as a plain page (its
+    // fields have no names: the page would reload with nothing typed).
+    let ready = RwSignal::new(false);
+    Effect::new(move |_| ready.set(true));
     // The password was right and the account wants a code from its authenticator app.
     let asking_code = RwSignal::new(false);
     let code = RwSignal::new(String::new());
@@ -232,7 +284,7 @@ pub fn AuthForm(on_signed_in: impl Fn(Me) + Clone + Send + Sync + 'static) -> im
                 {move || {
                     error.get().map(|e| view! { <p class="error lines" role="alert" data-testid="auth-error">{e}</p> })
                 }}
-                <button type="submit" data-testid="auth-submit" disabled=move || busy.get()>
+                <button type="submit" data-testid="auth-submit" disabled=move || busy.get() || !ready.get()>
                     {move || match mode.get() {
                         Mode::SignUp => "Sign up",
                         Mode::SignIn => "Sign in",
@@ -244,13 +296,19 @@ pub fn AuthForm(on_signed_in: impl Fn(Me) + Clone + Send + Sync + 'static) -> im
                         type="button"
                         class="secondary"
                         data-testid="auth-passkey"
-                        disabled=move || busy.get()
+                        disabled=move || busy.get() || !ready.get()
                         on:click=with_passkey.clone()
                     >
                         "Sign in with a passkey"
                     </button>
                 </Show>
-                <button type="button" class="secondary" data-testid="auth-switch" on:click=switch>
+                <button
+                    type="button"
+                    class="secondary"
+                    data-testid="auth-switch"
+                    disabled=move || !ready.get()
+                    on:click=switch
+                >
                     {move || match mode.get() {
                         Mode::SignUp => "I have an account: sign in",
                         Mode::SignIn => "New here? Create an account",
@@ -258,7 +316,7 @@ pub fn AuthForm(on_signed_in: impl Fn(Me) + Clone + Send + Sync + 'static) -> im
                     }}
                 </button>
                 <Show when=move || mode.get() == Mode::SignIn>
-                    <button type="button" class="link" data-testid="auth-forgot" on:click=forgot>
+                    <button type="button" class="link" data-testid="auth-forgot" disabled=move || !ready.get() on:click=forgot>
                         "Forgot your password?"
                     </button>
                 </Show>

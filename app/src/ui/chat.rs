@@ -50,6 +50,9 @@ pub fn ChatPage() -> impl IntoView {
         card: RwSignal::new(None),
     };
     let hydrated = RwSignal::new(false);
+    // A visitor with no session at all: the server draws the sign-in form (see
+    // `visitor_signed_out`), and hydrating takes it over.
+    let signed_out_page = crate::ui::auth::visitor_signed_out();
     // A client-only build on another site than its server: its sign-in could never last.
     let cross_site = RwSignal::new(false);
     // For what the page's parts below look up without being handed it (a `#channel` in a
@@ -281,7 +284,9 @@ pub fn ChatPage() -> impl IntoView {
                 </Show>
             </section>
             {move || state.thread.get().map(|root| view! { <ThreadPanel state root hydrated /> })}
-            <Show when=move || hydrated.get() && !signed_in() && !cross_site.get() && reset_token().is_none()>
+            <Show when=move || {
+                (hydrated.get() || signed_out_page) && !signed_in() && !cross_site.get() && reset_token().is_none()
+            }>
                 <AuthForm on_signed_in=move |me| signed_in_here(state, me) />
             </Show>
             {move || {
