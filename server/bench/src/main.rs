@@ -521,16 +521,18 @@ struct WriterLoad {
 /// the time: near 100 it takes as many rows as it can, and any slower minute queues), and
 /// its batches' mean size; `null`s if a reading is missing or nothing was written.
 fn writer_busy(before: Option<WriterLoad>, after: Option<WriterLoad>, wall: f64) -> serde_json::Value {
-    let (Some(before), Some(after)) = (before, after) else {
-        return json!({"writer_busy_pct": null, "rows_per_batch": null});
-    };
-    let batches = after.batches - before.batches;
-    if batches <= 0.0 {
-        return json!({"writer_busy_pct": null, "rows_per_batch": null});
-    }
+    let figures = before.zip(after).and_then(|(before, after)| {
+        let batches = after.batches - before.batches;
+        (batches > 0.0).then(|| {
+            (
+                round((after.seconds - before.seconds) / wall.max(1e-9) * 100.0),
+                round((after.rows - before.rows) / batches),
+            )
+        })
+    });
     json!({
-        "writer_busy_pct": round((after.seconds - before.seconds) / wall.max(1e-9) * 100.0),
-        "rows_per_batch": round((after.rows - before.rows) / batches),
+        "writer_busy_pct": figures.map(|(busy, _)| busy),
+        "rows_per_batch": figures.map(|(_, rows)| rows),
     })
 }
 
