@@ -42,7 +42,6 @@ impl Services {
         let writer = db.writer_connection().await?;
         let (store, writer_task) = EventStore::start(&db, writer, bus).await?;
         let mut tasks = vec![writer_task];
-        tasks.extend(db.checkpointer(store.bus().head(), db::WAL_RESTART_FRAMES).await?);
         if db.backend == db::Backend::Postgres {
             tasks.push(tokio::spawn(parley_engine::log::tail::tail(store.clone(), db.clone())));
         }
@@ -55,8 +54,12 @@ impl Services {
         }
         // Eager notices (typing) go from the bus to the sockets, here and on other nodes.
         tasks.push(hub.follow_eager(store.bus()));
-        let projector_conn = db.own_connection().await?;
+        let projector_conn = db.projector_connection().await?;
         let projector = Projector::new(store.clone(), hub.clone(), &db, projector_conn);
+        tasks.extend(
+            db.checkpointer(store.bus().head(), projector.folds(), db::WAL_RESTART_FRAMES)
+                .await?,
+        );
         projector
             .start()
             .await

@@ -355,6 +355,41 @@ async fn committed_pages_reach_the_database_file_beside_the_writer() {
     }
 }
 
+/// The projector's commits (at start, in a rebuild) copy nothing from the WAL into the
+/// database file either: its folds wake the checkpointer, as the writer's commits do, so a
+/// rebuild's pages reach the file with no append after it.
+#[tokio::test]
+async fn a_rebuild_reaches_the_database_file_without_an_append() {
+    if crate::helpers::on_postgres() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("parley.db");
+    let services = parley_server::startup::Services::start(&format!("sqlite://{}", file.display()))
+        .await
+        .unwrap();
+    let modified = || std::fs::metadata(&file).and_then(|m| m.modified()).unwrap();
+    // What starting wrote (#general) is copied first.
+    let mut before = modified();
+    for _ in 0..20 {
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        if modified() == before {
+            break;
+        }
+        before = modified();
+    }
+    services.projector.rebuild().await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while modified() == before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the rebuild's pages stayed in the WAL: nothing copied them into the database file"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    services.stop().await;
+}
+
 /// Under steady writes some reader is always inside the WAL, so SQLite never starts it
 /// over by itself: passive checkpoints alone let it grow for as long as the load lasts.
 /// The checkpointer empties it once it is `restart_frames` pages long, even then.
@@ -369,7 +404,12 @@ async fn the_wal_stays_bounded_while_readers_never_stop() {
     let file = dir.path().join("wal.db");
     let db = db::open(&format!("sqlite://{}", file.display())).await.unwrap();
     let (head, follows) = tokio::sync::watch::channel(Position(0));
-    let checkpointer = db.checkpointer(follows, 256).await.unwrap().expect("SQLite has one");
+    let (_folds, folded) = tokio::sync::watch::channel(Position(0));
+    let checkpointer = db
+        .checkpointer(follows, folded, 256)
+        .await
+        .unwrap()
+        .expect("SQLite has one");
     sqlx::query("CREATE TABLE filler (body TEXT NOT NULL)")
         .execute(&db.pool)
         .await
@@ -449,12 +489,17 @@ async fn the_writer_keeps_statement_journals_in_memory() {
         MEMORY,
         "the writer's statement journals go to temporary files"
     );
-    let mut projector = db.own_connection().await.unwrap();
+    let mut projector = db.projector_connection().await.unwrap();
     assert_ne!(
         temp_store(&mut projector).await,
         MEMORY,
         "a rebuild's statements should not be journaled in memory"
     );
+    let autocheckpoint: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint")
+        .fetch_one(&mut projector)
+        .await
+        .unwrap();
+    assert_eq!(autocheckpoint, 0, "the projector's commits copy the WAL themselves");
     assert_ne!(
         temp_store(&db.pool).await,
         MEMORY,

@@ -63,6 +63,8 @@ pub struct Projector {
     conn: Arc<Mutex<AnyConnection>>,
     lease: Arc<Mutex<Lease>>,
     folded_by_writer: FoldedByWriter,
+    /// The checkpoint of each of this connection's own commits (see [`Self::folds`]).
+    folds: Arc<tokio::sync::watch::Sender<Position>>,
 }
 
 impl Projector {
@@ -74,7 +76,21 @@ impl Projector {
             conn: Arc::new(Mutex::new(conn)),
             lease: Arc::new(Mutex::new(Lease::new(db, PROJECTOR_LEASE))),
             folded_by_writer: FoldedByWriter::default(),
+            folds: Arc::new(tokio::sync::watch::Sender::new(Position::ZERO)),
         }
+    }
+
+    /// Changes after each commit of the projector's own connection (at start, after a
+    /// failed fold, in a rebuild; not the folds the store's writer makes): the SQLite WAL's
+    /// checkpointer follows it, since that connection's commits copy nothing themselves
+    /// (see [`Database::projector_connection`]).
+    pub fn folds(&self) -> tokio::sync::watch::Receiver<Position> {
+        self.folds.subscribe()
+    }
+
+    /// Marks a commit of the projector's connection, up to `checkpoint` if it moved it.
+    fn committed(&self, checkpoint: Option<Position>) {
+        self.folds.send_modify(|folded| *folded = checkpoint.unwrap_or(*folded));
     }
 
     /// The fold the store's writer runs in its own transaction (see [`EventStore::fold_in_writer`]).
@@ -212,6 +228,7 @@ impl Projector {
             self.notify_folded(conn, position).await
         })
         .await?;
+        self.committed(Some(position));
         tracing::error!(%position, %reason, "event parked: the read models go on without it until it is retried");
         metrics::counter!(crate::metrics::PARKED).increment(1);
         self.publish_folded(after).await?;
@@ -532,6 +549,7 @@ impl Projector {
             self.fold(conn, after, batch).await
         })
         .await?;
+        self.committed(batch.last().map(|e| e.position));
         tracing::debug!(
             events = batch.len(),
             us = started.elapsed().as_micros() as u64,
@@ -582,7 +600,9 @@ impl Projector {
     ) -> Result<T, ProjectionError> {
         let mut conn = self.conn.lock().await;
         let _turn = self.store.write_turn().lock().await;
-        transact(&mut conn, self.db.backend, work).await
+        let done = transact(&mut conn, self.db.backend, work).await?;
+        self.committed(None);
+        Ok(done)
     }
 
     /// On PostgreSQL: takes the fold lock for this transaction, so no other node folds meanwhile.

@@ -247,6 +247,18 @@ pub(super) async fn fold(conn: &mut AnyConnection, recorded: &RecordedEvent) -> 
     Ok(())
 }
 
+/// The posts' insert on SQLite. The rows go in in the array's order, so of two rows with one
+/// message id the first is kept: that order is `jsonb_each`'s rowid, which the table function
+/// hands out in order (SQLite then sorts nothing; `ORDER BY key` copied every row into a
+/// sorter first).
+const SQLITE_INSERT_POSTS: &str =
+    "INSERT INTO messages (position, message_id, channel_id, author, body, sent_at_ms, author_id, revision,
+                           reply_to, mentions, attachments, also_in_channel)
+     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6,
+            value ->> 0, value ->> 7, value ->> 8, value ->> 9, value ->> 10
+     FROM jsonb_each($1) WHERE true ORDER BY rowid
+     ON CONFLICT DO NOTHING";
+
 /// Inserts the gathered messages in one statement (they travel as one array: a statement
 /// is a round trip to SQLite's worker thread), and empties `posts`.
 async fn insert_messages(conn: &mut AnyConnection, backend: Backend, posts: &mut Posts) -> Result<(), sqlx::Error> {
@@ -254,12 +266,7 @@ async fn insert_messages(conn: &mut AnyConnection, backend: Backend, posts: &mut
         return Ok(());
     }
     let query = sqlx::query(dialect!(backend,
-        sqlite: "INSERT INTO messages (position, message_id, channel_id, author, body, sent_at_ms, author_id, revision,
-                                       reply_to, mentions, attachments, also_in_channel)
-                 SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6,
-                        value ->> 0, value ->> 7, value ->> 8, value ->> 9, value ->> 10
-                 FROM jsonb_each($1) WHERE true ORDER BY key
-                 ON CONFLICT DO NOTHING",
+        sqlite: SQLITE_INSERT_POSTS,
         postgres: "INSERT INTO messages (position, message_id, channel_id, author, body, sent_at_ms, author_id, revision,
                                          reply_to, mentions, attachments, also_in_channel)
                    SELECT (value ->> 0)::bigint, value ->> 1, value ->> 2, value ->> 3, value ->> 4,
@@ -785,4 +792,92 @@ pub async fn restore_indexes(conn: &mut AnyConnection, backend: Backend) -> Resu
     }
     conn.execute("DELETE FROM suspended_schema").await?;
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use parley::{CorrelationId, DisplayName, EventId, EventMetadata, MessageBody, StreamId};
+    use std::sync::Arc;
+
+    /// A migrated SQLite database in a folder of its own, and that folder (to remove).
+    async fn database(name: &str) -> (crate::db::Database, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("parley-messages-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let db = crate::db::open(&format!("sqlite://{}", dir.join("test.db").display()))
+            .await
+            .expect("a migrated SQLite");
+        (db, dir)
+    }
+
+    fn post(position: u64, channel_id: ChannelId, message_id: MessageId, body: &str) -> Arc<RecordedEvent> {
+        Arc::new(RecordedEvent {
+            position: Position(position),
+            stream_id: StreamId(format!("channel-{channel_id}")),
+            stream_version: position,
+            event_id: EventId::new(),
+            schema_version: 1,
+            event: Event::MessagePosted {
+                channel_id,
+                message_id,
+                author: DisplayName::parse("ada").expect("a valid name"),
+                body: MessageBody::parse(body).expect("a valid body"),
+                author_id: None,
+                reply_to: None,
+                attachments: Vec::new(),
+                also_in_channel: false,
+            },
+            metadata: EventMetadata {
+                actor: "ada".into(),
+                correlation_id: CorrelationId::new(),
+                causation_id: None,
+                client_message_id: None,
+            },
+            recorded_at_ms: 1,
+        })
+    }
+
+    #[tokio::test]
+    async fn the_posts_insert_sorts_nothing() {
+        let (db, dir) = database("plan").await;
+        let plan: Vec<(i64, i64, i64, String)> =
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {SQLITE_INSERT_POSTS}")))
+                .bind(Vec::<u8>::new())
+                .fetch_all(&db.pool)
+                .await
+                .expect("SQLite plans the insert");
+        let steps: Vec<&str> = plan.iter().map(|(.., detail)| detail.as_str()).collect();
+        assert!(steps.iter().any(|s| s.contains("jsonb_each")), "{steps:?}");
+        assert!(!steps.iter().any(|s| s.contains("TEMP B-TREE")), "{steps:?}");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[tokio::test]
+    async fn of_two_posts_with_one_message_id_the_first_is_kept() {
+        let (db, dir) = database("order").await;
+        let (channel, twice) = (ChannelId::new(), MessageId::new());
+        let batch: Vec<_> = (1..=300)
+            .map(|position| match position {
+                100 => post(position, channel, twice, "first"),
+                200 => post(position, channel, twice, "second"),
+                _ => post(position, channel, MessageId::new(), "hi"),
+            })
+            .collect();
+        let mut conn = db.pool.acquire().await.expect("a connection");
+        crate::read_model::fold(&mut conn, Backend::Sqlite, &batch)
+            .await
+            .expect("the batch folds");
+        let kept: Vec<(i64, String)> = sqlx::query_as("SELECT position, body FROM messages WHERE message_id = $1")
+            .bind(twice.to_string())
+            .fetch_all(&mut *conn)
+            .await
+            .expect("the row");
+        assert_eq!(kept, [(100, "first".to_owned())]);
+        let (rows,): (i64,) = sqlx::query_as("SELECT count(*) FROM messages")
+            .fetch_one(&mut *conn)
+            .await
+            .expect("a count");
+        assert_eq!(rows, 299);
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
