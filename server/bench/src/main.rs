@@ -189,23 +189,7 @@ impl Server {
     fn thread_seconds(&self) -> Threads {
         let mut threads = Threads::new();
         for child in &self.children {
-            let pid = child.id();
-            let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-                continue;
-            };
-            for task in tasks.flatten() {
-                let Some(tid) = task.file_name().to_str().and_then(|t| t.parse::<u32>().ok()) else {
-                    continue;
-                };
-                let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
-                let waited = std::fs::read_to_string(task.path().join("schedstat"))
-                    .ok()
-                    .and_then(|line| schedstat_waited(&line))
-                    .unwrap_or(0.0);
-                if let Some((name, cpu)) = thread_stat(&stat) {
-                    threads.insert((pid, tid), ThreadTime { name, cpu, waited });
-                }
-            }
+            threads.extend(process_threads(child.id()));
         }
         threads
     }
@@ -276,6 +260,29 @@ fn spawn(bin: &PathBuf, database_url: &str) -> anyhow::Result<(Child, String)> {
         }
     });
     Ok((child, format!("ws://{addr}/ws")))
+}
+
+/// Each thread of process `pid` now: its name, CPU seconds and seconds spent waiting for
+/// a core, by (process, thread) id. Empty once the process has gone.
+fn process_threads(pid: u32) -> Threads {
+    let mut threads = Threads::new();
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return threads;
+    };
+    for task in tasks.flatten() {
+        let Some(tid) = task.file_name().to_str().and_then(|t| t.parse::<u32>().ok()) else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+        let waited = std::fs::read_to_string(task.path().join("schedstat"))
+            .ok()
+            .and_then(|line| schedstat_waited(&line))
+            .unwrap_or(0.0);
+        if let Some((name, cpu)) = thread_stat(&stat) {
+            threads.insert((pid, tid), ThreadTime { name, cpu, waited });
+        }
+    }
+    threads
 }
 
 /// A number field of /proc/<pid>/<file>, e.g. VmRSS in kB.
@@ -1025,8 +1032,8 @@ async fn idle(server: &Server, scale: f64) -> anyhow::Result<serde_json::Value> 
     }))
 }
 
-/// Rebuilding the read models from position 0, with the server's own subcommand.
-/// `PARLEY_BENCH_KEEP_DB=DIR` copies the filled SQLite database there first, to time
+/// Rebuilding the read models from position 0, with the server's own subcommand, and where
+/// its CPU went, thread by thread (`server_threads`). `PARLEY_BENCH_KEEP_DB=DIR` copies the filled SQLite database there first, to time
 /// rebuilds of one log by hand.
 fn rebuild(server: &mut Server) -> anyhow::Result<serde_json::Value> {
     server.stop();
@@ -1044,10 +1051,20 @@ fn rebuild(server: &mut Server) -> anyhow::Result<serde_json::Value> {
     }
     let started = Instant::now();
     let machine = machine_ticks();
-    let output = Command::new(&server.bin)
+    let mut child = Command::new(&server.bin)
         .args(["--database-url", &server.database_url, "rebuild-projections"])
         .env("RUST_LOG", "warn")
-        .output()?;
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    // Its threads, read until it exits: each thread's last reading is its total (within
+    // the 50 ms between readings), including the threads that end before the process.
+    let mut threads = Threads::new();
+    while child.try_wait()?.is_none() {
+        threads.extend(process_threads(child.id()));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let output = child.wait_with_output()?;
     let elapsed = started.elapsed().as_secs_f64();
     let text = String::from_utf8_lossy(&output.stdout);
     let events: u64 = text.split_whitespace().last().and_then(|n| n.parse().ok()).unwrap_or(0);
@@ -1058,6 +1075,9 @@ fn rebuild(server: &mut Server) -> anyhow::Result<serde_json::Value> {
         "scenario": "rebuild", "events": events, "seconds_including_process_start": round(elapsed),
         "events_per_s": (events as f64 / elapsed).round(), "goal_events_per_s": 100_000,
         "machine_steal_pct": steal_pct(machine),
+        // The busiest `sqlx-sqlite-wor` is the projector's connection, which writes the
+        // read models; the others read the log.
+        "server_threads": thread_split(&Threads::new(), &threads, elapsed),
     }))
 }
 
@@ -1152,8 +1172,8 @@ async fn main() -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::{
-        ThreadTime, Threads, WriterLoad, cpu_line_ticks, frames_per_write, schedstat_waited, thread_split, thread_stat,
-        writer_busy,
+        ThreadTime, Threads, WriterLoad, cpu_line_ticks, frames_per_write, process_threads, schedstat_waited,
+        thread_split, thread_stat, writer_busy,
     };
     use serde_json::json;
 
@@ -1210,6 +1230,23 @@ mod tests {
                        "waited_pct": 30.0, "busiest_waited_pct": 25.0}),
             ]
         );
+    }
+
+    #[test]
+    fn the_threads_of_a_process_are_read_by_name_and_a_gone_process_has_none() {
+        let pid = std::process::id();
+        let worker = std::thread::Builder::new()
+            .name("bench-probe".into())
+            .spawn(move || process_threads(pid))
+            .expect("a thread");
+        let threads = worker.join().expect("the reading");
+        // The reading thread saw itself among this process's threads, under its name.
+        let probe: Vec<&ThreadTime> = threads.values().filter(|t| t.name == "bench-probe").collect();
+        assert_eq!(probe.len(), 1, "{threads:?}");
+        assert!(probe[0].cpu >= 0.0 && probe[0].waited >= 0.0);
+        assert!(threads.keys().all(|(of, _)| *of == pid));
+        // Linux's largest process id is below this one.
+        assert!(process_threads(u32::MAX).is_empty());
     }
 
     #[test]
