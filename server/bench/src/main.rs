@@ -1033,8 +1033,8 @@ async fn idle(server: &Server, scale: f64) -> anyhow::Result<serde_json::Value> 
 }
 
 /// Rebuilding the read models from position 0, with the server's own subcommand, and where
-/// its CPU went, thread by thread (`server_threads`). `PARLEY_BENCH_KEEP_DB=DIR` copies the filled SQLite database there first, to time
-/// rebuilds of one log by hand.
+/// its CPU went, thread by thread (`server_threads`). `PARLEY_BENCH_KEEP_DB=DIR` copies the
+/// filled SQLite database there first, to time rebuilds of one log by hand.
 fn rebuild(server: &mut Server) -> anyhow::Result<serde_json::Value> {
     server.stop();
     if let (Some(keep), Some(file)) = (
@@ -1057,19 +1057,43 @@ fn rebuild(server: &mut Server) -> anyhow::Result<serde_json::Value> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()?;
-    // Its threads, read until it exits: each thread's last reading is its total (within
-    // the 50 ms between readings), including the threads that end before the process.
+    // Its output is read beside it (a full pipe would stop it), and its threads until it
+    // exits: each thread's last reading is its total (within the 50 ms between readings),
+    // including the threads that end before the process.
+    let read_all = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_string(&mut text);
+            }
+            text
+        })
+    };
+    let stdout = read_all(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+    );
+    let stderr = read_all(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+    );
     let mut threads = Threads::new();
-    while child.try_wait()?.is_none() {
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
         threads.extend(process_threads(child.id()));
         std::thread::sleep(Duration::from_millis(50));
-    }
-    let output = child.wait_with_output()?;
+    };
     let elapsed = started.elapsed().as_secs_f64();
-    let text = String::from_utf8_lossy(&output.stdout);
+    let text = stdout.join().unwrap_or_default();
     let events: u64 = text.split_whitespace().last().and_then(|n| n.parse().ok()).unwrap_or(0);
-    if !output.status.success() {
-        bail!("rebuild failed: {}", String::from_utf8_lossy(&output.stderr));
+    if !status.success() {
+        bail!("rebuild failed: {}", stderr.join().unwrap_or_default());
     }
     Ok(json!({
         "scenario": "rebuild", "events": events, "seconds_including_process_start": round(elapsed),
