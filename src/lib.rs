@@ -9,6 +9,7 @@
 //! - [`ids`]: typed identifiers (UUIDv7 message ids minted by the client) and log positions.
 //! - [`rules`]: parse-don't-validate newtypes for what users type (message bodies, display names).
 //! - [`account`]: the account aggregate (registration, admin grants).
+//! - [`address`]: the page addresses links carry a secret in (password resets, email confirmations).
 //! - [`api`]: the shapes every door speaks: requests, and the views the server answers with.
 //! - [`attachment`]: files sent with messages: content-addressed ids, accepted types and sizes.
 //! - [`space`]: spaces, their members, roles and invites: the authorization model.
@@ -33,6 +34,7 @@
 //! - [`unread`]: read markers that only move forward, unread and mention counts, the page title.
 
 pub mod account;
+pub mod address;
 pub mod aggregate;
 pub mod api;
 pub mod attachment;

@@ -47,6 +47,16 @@ pub const SITE_VERSION_META: &str = "parley-version";
 #[derive(Clone, Debug, Default)]
 pub struct PageScripts(pub Vec<std::sync::Arc<str>>);
 
+/// The file name of the chat's piece of the WASM begins with this (`split_<name>`, after
+/// its split point in `ui::later`): the server finds it in the site's package.
+pub const CHAT_PIECE: &str = "split_chat_page";
+
+/// The chat's piece of the WASM in the site's package (see [`CHAT_PIECE`]), if it has one.
+/// A page drawn for someone signed in names it in its head, so that it is fetched beside
+/// the main module instead of once that has started.
+#[derive(Clone, Debug, Default)]
+pub struct ChatPiece(pub Option<std::sync::Arc<str>>);
+
 /// The HTML document the server renders around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
@@ -62,6 +72,16 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             view! { <link rel="modulepreload" href=href crossorigin="anonymous" nonce=leptos::nonce::use_nonce() /> }
         })
         .collect::<Vec<_>>();
+    // A visitor with no session gets the sign-in page, which needs none of the chat until
+    // it has hydrated (`ui::home`): on a slow link the piece would only slow it down.
+    let chat_piece = use_context::<ChatPiece>()
+        .unwrap_or_default()
+        .0
+        .filter(|_| !ui::auth::sign_in_page())
+        .map(|name| {
+            let href = format!("/{pkg}/{name}");
+            view! { <link rel="preload" href=href r#as="fetch" crossorigin="anonymous" /> }
+        });
     view! {
         <!DOCTYPE html>
         <html
@@ -91,6 +111,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 ></script>
                 <AutoReload options=options.clone() />
                 {page_scripts}
+                {chat_piece}
                 <HydrationScripts options />
                 <MetaTags />
             </head>
@@ -152,7 +173,7 @@ pub fn App() -> impl IntoView {
         <Title text="Parley" />
         <Router>
             <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
-                <Route path=path!("/") view=ui::chat::ChatPage />
+                <Route path=path!("/") view=ui::home::Home />
                 <Route path=path!("/admin") view=|| ui::later::later(ui::later::inspector_page) />
             </Routes>
         </Router>

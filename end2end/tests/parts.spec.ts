@@ -1,9 +1,9 @@
-// The parts of the app that load when first opened (app/src/ui/later.rs): a first visit
-// fetches none of them; a dialog's piece of WASM comes when the dialog is first opened,
-// once; a piece that cannot be fetched is said in place, the rest of the app goes on, and
-// it opens once it can. The service worker is blocked here so every fetch is seen.
+// The parts of the app that load when first opened (app/src/ui/later.rs): the sign-in page
+// a first visit gets needs none of them, and the chat's piece comes after; a dialog's piece
+// of WASM comes when the dialog is first opened, once; a piece that cannot be fetched is
+// said in place, the rest of the app goes on, and it opens once it can. The service worker is blocked here so every fetch is seen.
 import { expect } from '@playwright/test';
-import { accountItem, join, message, say, test } from './helpers';
+import { PASSWORD, accountItem, join, message, say, test, username } from './helpers';
 
 /** Records the package files the page fetches. */
 function packageFetches(page: import('@playwright/test').Page): string[] {
@@ -15,14 +15,27 @@ function packageFetches(page: import('@playwright/test').Page): string[] {
   return fetched;
 }
 
-test('a first visit fetches no part; a dialog fetches its own piece when first opened, once', async ({ newContext }) => {
+test('a visitor with no session hydrates the sign-in page without the chat; its piece comes while they type', async ({
+  newContext,
+}) => {
   const context = await newContext({ serviceWorkers: 'block' });
   const page = await context.newPage();
   const fetched = packageFetches(page);
-  await join(page, 'Parts');
-  // The main module, its script and the script that loads pieces (imported by it).
+  // The chat's piece is held back until the visitor has signed up.
+  let release = () => {};
+  const held = new Promise<void>((resolve) => (release = resolve));
+  await page.route('**/pkg/split_chat_page.*', async (route) => {
+    await held;
+    await route.continue();
+  });
+  await page.goto('/');
+  await expect(page.locator('main[data-hydrated="true"]')).toBeVisible();
+  await expect(page.getByTestId('auth-submit')).toBeEnabled();
+  await expect(page.getByTestId('composer')).toHaveCount(0);
+  // The main module came; the chat's piece is asked for once the form works, and no other part.
   expect(fetched.some((path) => /^\/pkg\/parley\.[\w-]{22}\.wasm$/.test(path))).toBe(true);
-  expect(fetched.filter((path) => /\/(split|chunk)_/.test(path))).toEqual([]);
+  await expect.poll(() => fetched.filter((path) => /^\/pkg\/split_chat_page\.[\w-]{22}\.wasm$/.test(path)).length).toBe(1);
+  expect(fetched.filter((path) => /\/split_(?!chat_page\.)/.test(path))).toEqual([]);
   // The page's script and the script that loads pieces (which the first imports) are
   // named in the page's head with its nonce, so both are fetched at once, and once.
   const preloaded = await page.locator('head link[rel="modulepreload"][nonce]').evaluateAll((links) =>
@@ -33,48 +46,80 @@ test('a first visit fetches no part; a dialog fetches its own piece when first o
   expect(preloaded[1]).toMatch(/^\/pkg\/parley\.[\w-]{22}\.js$/);
   for (const script of preloaded) expect(fetched.filter((path) => path === script)).toHaveLength(1);
 
-  await (await accountItem(page, 'tokens')).click();
-  await expect(page.getByTestId('tokens-dialog')).toBeVisible();
-  const tokens = fetched.filter((path) => /^\/pkg\/split_tokens\.[\w-]{22}\.wasm$/.test(path));
-  expect(tokens).toHaveLength(1);
-  // Nothing of the other dialogs came with it.
-  expect(fetched.filter((path) => /\/split_(?!tokens\.)/.test(path))).toEqual([]);
-
-  await page.keyboard.press('Escape');
-  await expect(page.getByTestId('tokens-dialog')).toBeHidden();
-  await (await accountItem(page, 'tokens')).click();
-  await expect(page.getByTestId('tokens-dialog')).toBeVisible();
-  expect(fetched.filter((path) => /\/split_tokens\./.test(path))).toHaveLength(1);
+  // Signed up before the piece has come: the chat opens when it does, signed in.
+  const name = username('Parts');
+  await page.getByTestId('auth-switch').click();
+  await page.getByTestId('auth-username').fill(name);
+  await page.getByTestId('auth-password').fill(PASSWORD);
+  await page.getByTestId('auth-submit').click();
+  await expect(page.getByTestId('auth-form')).toBeHidden();
+  await expect(page.getByTestId('opening-chat')).toBeVisible();
+  await expect(page.getByTestId('composer')).toHaveCount(0);
+  release();
+  await expect(page.getByTestId('me')).toHaveText(name);
+  await expect(page.getByTestId('connection')).toHaveText('online');
+  await say(page, 'the chat came after the form');
+  await expect(message(page, 'the chat came after the form')).toHaveAttribute('data-state', 'sent');
+  expect(fetched.filter((path) => /\/split_chat_page\./.test(path))).toHaveLength(1);
 });
 
-test('a piece that cannot be fetched is said in place, the chat goes on, and it opens when it can', async ({
+test('a page drawn for someone signed in fetches the chat before it hydrates; without it, it says so', async ({
   newContext,
 }) => {
   const context = await newContext({ serviceWorkers: 'block' });
   const page = await context.newPage();
-  await join(page, 'Offpart');
-  await context.route('**/pkg/split_export.*', (route) => route.abort('internetdisconnected'));
-
-  await (await accountItem(page, 'export')).click();
+  const name = await join(page, 'Nochat');
+  await context.route('**/pkg/split_chat_page.*', (route) => route.abort('internetdisconnected'));
+  await page.reload();
   const missing = page.getByTestId('part-missing');
   await expect(missing).toBeVisible();
   await expect(missing).toContainText('could not be loaded');
-  await expect(page.getByTestId('export-dialog')).toHaveCount(0);
+  await expect(page.locator('main')).toHaveAttribute('data-hydrated', 'false');
 
-  // The app is alive: a message still goes.
-  await say(page, 'still here after a missing piece');
-  await expect(message(page, 'still here after a missing piece')).toHaveAttribute('data-state', 'sent');
-
-  await context.unroute('**/pkg/split_export.*');
+  await context.unroute('**/pkg/split_chat_page.*');
   await missing.getByRole('button', { name: 'Try again' }).click();
-  await expect(page.getByTestId('export-dialog')).toBeVisible();
+  await expect(page.locator('main[data-hydrated="true"]')).toBeVisible();
+  await expect(page.getByTestId('me')).toHaveText(name);
   await expect(page.getByTestId('part-missing')).toHaveCount(0);
 });
 
-test('the service worker keeps every piece: a part never opened before opens offline', async ({ newContext }) => {
+test('the admin page fetches its own piece when opened, and nothing but the chat came before', async ({ newContext }) => {
+  const context = await newContext({ serviceWorkers: 'block' });
+  const page = await context.newPage();
+  const fetched = packageFetches(page);
+  await join(page, 'Parts');
+  // The chat's piece, with its dialogs in it: a dialog fetches nothing more.
+  await (await accountItem(page, 'tokens')).click();
+  await expect(page.getByTestId('tokens-dialog')).toBeVisible();
+  expect(fetched.filter((path) => /\/split_(?!chat_page\.)/.test(path))).toEqual([]);
+
+  await page.goto('/admin');
+  await expect(page.getByTestId('inspector-denied')).toBeVisible();
+  expect(fetched.filter((path) => /^\/pkg\/split_inspector_page\.[\w-]{22}\.wasm$/.test(path))).toHaveLength(1);
+});
+
+test('a piece that cannot be fetched is said in place, and opens when it can', async ({ newContext }) => {
+  const context = await newContext({ serviceWorkers: 'block' });
+  const page = await context.newPage();
+  await join(page, 'Offpart');
+  await context.route('**/pkg/split_inspector_page.*', (route) => route.abort('internetdisconnected'));
+
+  await page.goto('/admin');
+  const missing = page.getByTestId('part-missing');
+  await expect(missing).toBeVisible();
+  await expect(missing).toContainText('could not be loaded');
+  await expect(page.getByTestId('inspector-denied')).toHaveCount(0);
+
+  await context.unroute('**/pkg/split_inspector_page.*');
+  await missing.getByRole('button', { name: 'Try again' }).click();
+  await expect(page.getByTestId('inspector-denied')).toBeVisible();
+  await expect(page.getByTestId('part-missing')).toHaveCount(0);
+});
+
+test('the service worker keeps every piece: offline, a reload opens the chat from them', async ({ newContext }) => {
   const context = await newContext();
   const page = await context.newPage();
-  await join(page, 'Offparts');
+  const name = await join(page, 'Offparts');
   await page.evaluate(() => navigator.serviceWorker.ready);
   // The worker finds the pieces through the scripts of the package (none is named in the page).
   const kept = () =>
@@ -83,14 +128,18 @@ test('the service worker keeps every piece: a part never opened before opens off
       for (const name of await caches.keys()) {
         for (const request of await (await caches.open(name)).keys()) urls.push(new URL(request.url).pathname);
       }
-      return urls.filter((path) => /\/pkg\/split_/.test(path)).length;
+      return urls
+        .map((path) => /^\/pkg\/(split_\w+)\.[\w-]{22}\.wasm$/.exec(path)?.[1])
+        .filter((piece) => piece)
+        .sort();
     });
-  await expect.poll(kept, { timeout: 20_000 }).toBeGreaterThanOrEqual(12);
+  await expect.poll(kept, { timeout: 20_000 }).toEqual(['split_chat_page', 'split_inspector_page']);
 
   await context.setOffline(true);
   await expect(page.getByTestId('connection')).toHaveText('offline');
-  await (await accountItem(page, 'tokens')).click();
-  await expect(page.getByTestId('tokens-dialog')).toBeVisible();
+  await page.reload();
+  await expect(page.locator('main[data-hydrated="true"]')).toBeVisible();
+  await expect(page.getByTestId('me')).toHaveText(name);
   await expect(page.getByTestId('part-missing')).toHaveCount(0);
   await context.setOffline(false);
 });

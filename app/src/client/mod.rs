@@ -24,12 +24,14 @@ pub(crate) const CACHED_PAGE: u32 = 200;
 /// page's head, so the WASM build drops it.
 pub(crate) const EARLY_READ_JS: &str = include_str!("early.js");
 
-/// Starts the page: opens the browser's store and reads the cached history of the channel
-/// in the address (see [`local::LocalStore::open_early`]), then calls `render` (hydrate or
-/// mount) once the store has answered, or after [`EARLY_WAIT_MS`] if it has not (a first
-/// visit creates the store), so the read goes on while the page hydrates.
+/// Starts a page drawn for someone signed in: opens the browser's store and reads the
+/// cached history of the channel in the address (see [`local::LocalStore::open_early`])
+/// while `code` fetches the rest of the app's code (the chat page's piece of the WASM),
+/// then calls `render` (hydrate or mount) with whether that code came, once the store has
+/// answered, or after [`EARLY_WAIT_MS`] if it has not (a first visit creates the store), so
+/// the read goes on while the page hydrates.
 #[cfg(feature = "browser")]
-pub fn start(render: impl FnOnce() + 'static) {
+pub fn start(code: impl std::future::Future<Output = bool> + 'static, render: impl FnOnce(bool) + 'static) {
     let query = web_sys::window()
         .and_then(|w| w.location().search().ok())
         .unwrap_or_default();
@@ -44,9 +46,11 @@ pub fn start(render: impl FnOnce() + 'static) {
     };
     wasm_bindgen_futures::spawn_local(async move {
         let waited = gloo_timers::future::TimeoutFuture::new(wait);
-        let _ = futures::future::select(opened, waited).await;
-        snapshot::take_away();
-        render();
+        let (came, _) = futures::join!(code, futures::future::select(opened, waited));
+        if came {
+            snapshot::take_away();
+        }
+        render(came);
     });
 }
 

@@ -62,6 +62,32 @@ pub fn visitor_signed_out() -> bool {
     false
 }
 
+/// Whether the front page is the sign-in page alone (`ui::home`): for a visitor with no
+/// session (see [`visitor_signed_out`]), unless the address is a password reset or an email
+/// confirmation link, which the chat page takes (they sign in, or confirm, and go on
+/// there). The server and the hydrating page decide it from the same two things.
+pub fn sign_in_page() -> bool {
+    visitor_signed_out() && !parley::address::carries_link_secret(&page_query())
+}
+
+/// The query of the page's address (with or without its `?`).
+fn page_query() -> String {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<http::request::Parts>()
+            .and_then(|parts| parts.uri.query().map(str::to_owned))
+            .unwrap_or_default()
+    }
+    #[cfg(all(feature = "browser", not(feature = "ssr")))]
+    {
+        web_sys::window()
+            .and_then(|window| window.location().search().ok())
+            .unwrap_or_default()
+    }
+    #[cfg(not(any(feature = "ssr", feature = "browser")))]
+    String::new()
+}
+
 /// What was typed into the server-drawn field `id` before the page hydrated (see
 /// [`visitor_signed_out`]): hydrating sets each field from its signal, so the signal
 /// starts from it. Empty on the server, and where the page has no such field yet.

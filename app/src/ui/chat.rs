@@ -14,7 +14,11 @@ use parley::{ChannelId, MessageBody, MessageId, SpaceId};
 use std::collections::HashMap;
 
 #[component]
-pub fn ChatPage() -> impl IntoView {
+pub fn ChatPage(
+    /// Who just signed in on the page this chat replaced (the sign-in page, `ui::home`):
+    /// told to the other tabs once they can be.
+    signed_in: Option<String>,
+) -> impl IntoView {
     // One route, so the page (and its client) lives on as the reader moves between
     // channels: `/?c=<channel>` opens a channel, `/?space=<id>&invite=<code>` joins a space.
     let params = use_query_map();
@@ -50,9 +54,13 @@ pub fn ChatPage() -> impl IntoView {
         card: RwSignal::new(None),
     };
     let hydrated = RwSignal::new(false);
-    // A visitor with no session at all: the server draws the sign-in form (see
-    // `visitor_signed_out`), and hydrating takes it over.
-    let signed_out_page = crate::ui::auth::visitor_signed_out();
+    // A visitor with no session at all on a reset or confirmation link: the server draws
+    // the sign-in form here (see `visitor_signed_out`), and hydrating takes it over. Other
+    // visitors with no session get the sign-in page instead (`ui::home`), which this page
+    // replaces once someone is signed in.
+    let signed_out_page = crate::ui::auth::visitor_signed_out() && !crate::ui::auth::sign_in_page();
+    #[cfg(not(feature = "browser"))]
+    let _ = &signed_in;
     // A client-only build on another site than its server: its sign-in could never last.
     let cross_site = RwSignal::new(false);
     // For what the page's parts below look up without being handed it (a `#channel` in a
@@ -78,6 +86,9 @@ pub fn ChatPage() -> impl IntoView {
                 });
             }
             crate::client::live::listen_to_tabs(state);
+            if let Some(username) = signed_in.clone() {
+                crate::client::live::tell_signed_in(username);
+            }
             if me.is_some() {
                 crate::client::live::start(state);
                 crate::state::refresh(state);
@@ -128,7 +139,7 @@ pub fn ChatPage() -> impl IntoView {
     // any browser, signed in or not), then said, and the address cleaned.
     let confirmed = RwSignal::new(None::<String>);
     Effect::new(move |_| {
-        let Some(token) = params.with(|p| p.get("verify-email")) else {
+        let Some(token) = params.with(|p| p.get(parley::address::VERIFY_EMAIL)) else {
             return;
         };
         if !hydrated.get() {
@@ -145,7 +156,7 @@ pub fn ChatPage() -> impl IntoView {
         });
     });
     // A password reset link (`/?reset=<secret>`): its form, over whatever else.
-    let reset_token = move || params.with(|p| p.get("reset"));
+    let reset_token = move || params.with(|p| p.get(parley::address::RESET));
     // The open channel is not there for this user: why (the server's words).
     let unavailable = move || state.unavailable_reason();
     // On a phone the sidebar is a drawer, opened from the header; opening a channel (or

@@ -1,12 +1,13 @@
-//! Parts of the page that load when first opened: each dialog and the admin page is a piece of the WASM of its own, fetched the first time someone opens it.
+//! Parts of the page that load when first needed: the chat (with its dialogs) and the admin page are pieces of the WASM of their own, fetched the first time a page needs them.
 //!
-//! In the hydrated build with the `split` feature (`.ci/build`'s) each `part!` below is a split point (`wasm_split`, which
-//! Leptos's `#[lazy]` is built on, here with its `fallible` option): `.ci/build` cuts
-//! what only that part reaches out of the main module (`wasm-split-cli`), and calling it
-//! fetches that piece once. A piece that cannot be fetched (offline, and never opened
-//! before) is an error shown in place, not a panic, and the next call tries again. On the
-//! server, in `cargo leptos watch` and in the client-only (Trunk) build, the same functions
-//! are plain `async fn`s, and everything is in one module.
+//! In the hydrated build with the `split` feature (`.ci/build`'s) the chat page and each
+//! `part!` below are split points (`wasm_split`, which Leptos's `#[lazy]` is built on, here
+//! with its `fallible` option): `.ci/build` cuts what only that part reaches out of the
+//! main module (`wasm-split-cli`), and calling it fetches that piece once. The main module
+//! is what the sign-in page needs (`ui::home`). A piece that cannot be fetched (offline,
+//! and never fetched before) is an error shown in place, not a panic, and the next call
+//! tries again. On the server, in `cargo leptos watch` and in the client-only (Trunk)
+//! build, the same functions are plain functions, and everything is in one module.
 
 use crate::state::ChatState;
 use leptos::prelude::*;
@@ -85,44 +86,118 @@ macro_rules! part {
     };
 }
 
+/// A part opened from the chat, whose code comes with the chat's own piece (`chat_page`
+/// below): an `async fn` in every build, ready at once. `wasm-split` cannot put one split
+/// point inside another's piece: with each dialog a split point beside the chat's, the code
+/// the chat shares with some of them was cut into a chunk for each set of parts that uses
+/// it (181 chunks, each its own fetch before the chat could start).
+macro_rules! part_of_chat {
+    ($(#[$doc:meta])* $name:ident($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
+        $(#[$doc])*
+        pub async fn $name($($arg: $ty),*) -> Result<AnyView, Missing> {
+            Ok($body.into_any())
+        }
+    };
+}
+
+/// The chat page (`ui::home`): in the split build a piece of its own, which a page
+/// fetches ([`preload_chat`]) before drawing it ([`chat_page_now`]): a visitor with no
+/// session needs none of it. `signed_in`: who just signed in on this page (the chat tells
+/// the other tabs). Its name is in [`crate::CHAT_PIECE`] too.
+#[cfg(all(feature = "hydrate", feature = "split"))]
+#[leptos::wasm_split::wasm_split(
+    chat_page,
+    wasm_split_path = ::leptos::wasm_split,
+    fallible,
+    preload(fetch_chat_page)
+)]
+fn chat_page(signed_in: Option<String>) -> Result<AnyView, Missing> {
+    Ok(view! { <crate::ui::chat::ChatPage signed_in /> }.into_any())
+}
+
+/// Fetches the chat page's code, once; an error if it cannot be fetched (offline, and
+/// never fetched before). Elsewhere than the split build it is in the one module already.
+pub async fn preload_chat() -> Result<(), Missing> {
+    #[cfg(all(feature = "hydrate", feature = "split"))]
+    fetch_chat_page().await?;
+    Ok(())
+}
+
+/// The chat page, drawn at once: its code must have come ([`preload_chat`]); if it has
+/// not, a note that it could not be fetched, with a button that loads the page again.
+pub fn chat_page_now(signed_in: Option<String>) -> AnyView {
+    #[cfg(all(feature = "hydrate", feature = "split"))]
+    {
+        use futures::FutureExt;
+        // Loaded, the split function's future is ready at its first poll.
+        chat_page(signed_in)
+            .now_or_never()
+            .and_then(Result::ok)
+            .unwrap_or_else(|| missing_chat().into_any())
+    }
+    #[cfg(not(all(feature = "hydrate", feature = "split")))]
+    view! { <crate::ui::chat::ChatPage signed_in /> }.into_any()
+}
+
+/// In place of the chat whose code could not be fetched: why, and a button that loads the
+/// page again.
+pub fn missing_chat() -> impl IntoView {
+    view! {
+        <p class="loading-part failed" role="alert" data-testid="part-missing">
+            "Parley's chat could not be loaded: are you offline? "
+            <button class="link" on:click=move |_| reload_page()>
+                "Try again"
+            </button>
+        </p>
+    }
+}
+
+/// Loads the page again.
+pub(crate) fn reload_page() {
+    #[cfg(feature = "browser")]
+    if let Some(window) = web_sys::window() {
+        let _ = window.location().reload();
+    }
+}
+
 part! {
     /// The event inspector and the accounts panel at `/admin`.
     inspector_page() { view! { <crate::ui::inspector::InspectorPage /> } }
 }
 
-part! {
+part_of_chat! {
     /// The account menu's API tokens.
     tokens(open: RwSignal<bool>) { view! { <crate::ui::tokens::TokensDialog open /> } }
 }
 
-part! {
+part_of_chat! {
     /// The account menu's profile: name, status, picture (with its cropper), time zone.
     profile(open: RwSignal<bool>, state: ChatState) { view! { <crate::ui::people::ProfileDialog open state /> } }
 }
 
-part! {
+part_of_chat! {
     /// The account menu's sessions, password, two-factor sign-in, passkeys, email, deletion.
     security(open: RwSignal<bool>) { view! { <crate::ui::security::SecurityDialog open /> } }
 }
 
-part! {
+part_of_chat! {
     /// The account menu's export of one's data.
     export(open: RwSignal<bool>) { view! { <crate::ui::export::ExportDialog open /> } }
 }
 
-part! {
+part_of_chat! {
     /// A space's webhooks, for its admins.
     webhooks(space: SpaceId, open: RwSignal<bool>) { view! { <crate::ui::webhooks::WebhooksDialog space open /> } }
 }
 
-part! {
+part_of_chat! {
     /// A space's bots and incoming webhooks, for its admins.
     bots(space: SpaceId, channels: Vec<(ChannelId, String)>, open: RwSignal<bool>) {
         view! { <crate::ui::bots::BotsDialog space channels open /> }
     }
 }
 
-part! {
+part_of_chat! {
     /// The sidebar's dialogs: new and joined spaces, channels, invites, members, settings.
     sidebar_dialog(
         d: crate::ui::spaces::Dialog,
@@ -133,24 +208,24 @@ part! {
     }
 }
 
-part! {
+part_of_chat! {
     /// The followed threads, from the sidebar.
     threads(state: ChatState, open: RwSignal<bool>) { view! { <crate::ui::threads::ThreadsDialog state open /> } }
 }
 
-part! {
+part_of_chat! {
     /// The saved messages, from the sidebar.
     saved(state: ChatState, open: RwSignal<bool>) { view! { <crate::ui::saved::SavedDialog state open /> } }
 }
 
-part! {
+part_of_chat! {
     /// Every emoji, to react with one beyond the quick few.
     emoji_picker(on_pick: Callback<String>, on_close: Callback<()>) {
         view! { <crate::ui::emoji::EmojiPicker on_pick on_close /> }
     }
 }
 
-part! {
+part_of_chat! {
     /// Someone's card: their profile and the spaces in common.
     person_card(username: String, state: ChatState) { view! { <crate::ui::people::PersonCard username state /> } }
 }

@@ -14,6 +14,7 @@ pub mod dialog;
 pub mod email;
 pub mod emoji;
 pub mod export;
+pub mod home;
 pub mod inspector;
 pub mod keys;
 pub mod later;

@@ -101,6 +101,22 @@ fn is_page_script(name: &str, output_name: &str) -> bool {
         .is_some_and(|hash| is_hashed(name) && !hash.contains('.'))
 }
 
+/// The chat's piece of the WASM (`split_<name>.<hash>.wasm`, see `parley_app::CHAT_PIECE`),
+/// if the site has one: a page drawn for someone signed in asks for it beside the main
+/// module instead of after it.
+pub fn chat_piece(site_root: &str, pkg_dir: &str) -> Option<String> {
+    package_entries(site_root, pkg_dir)
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .find(|name| is_chat_piece(name))
+}
+
+fn is_chat_piece(name: &str) -> bool {
+    name.strip_prefix(parley_app::CHAT_PIECE)
+        .and_then(|rest| rest.strip_prefix('.'))
+        .and_then(|rest| rest.strip_suffix(".wasm"))
+        .is_some_and(|hash| is_hashed(name) && !hash.contains('.'))
+}
+
 /// A short name for what the site folder holds (its files' names, sizes and times): it
 /// changes with every build, so a page can tell that the server now serves another one.
 pub fn site_version(site_root: &str, pkg_dir: &str) -> String {
@@ -160,6 +176,31 @@ mod tests {
             page_scripts(&site, "pkg", "parley"),
             vec![loader.to_owned(), script.to_owned()]
         );
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn the_chat_piece_is_found_by_its_name_alone() {
+        assert!(is_chat_piece("split_chat_page.HcrYs2SGIeWu09DUSf-2Hw.wasm"));
+        assert!(!is_chat_piece("split_chat_page.HcrYs2SGIeWu09DUSf-2Hw.wasm.br"));
+        assert!(!is_chat_piece("split_chat_page.wasm"));
+        assert!(!is_chat_piece("split_tokens.HcrYs2SGIeWu09DUSf-2Hw.wasm"));
+        assert!(!is_chat_piece("split_chat_pages.HcrYs2SGIeWu09DUSf-2Hw.wasm"));
+        assert!(!is_chat_piece("split_chat_page.HcrYs2SGIeWu09DUSf-2Hw.js"));
+        let dir = std::env::temp_dir().join(format!("parley-chat-piece-{}", uuid::Uuid::new_v4()));
+        let pkg = dir.join("pkg");
+        std::fs::create_dir_all(&pkg).ok();
+        let site = dir.to_string_lossy().into_owned();
+        assert_eq!(chat_piece(&site, "pkg"), None);
+        let piece = "split_chat_page.HcrYs2SGIeWu09DUSf-2Hw.wasm";
+        for name in [
+            piece,
+            "split_chat_page.HcrYs2SGIeWu09DUSf-2Hw.wasm.gz",
+            "parley.vSCHCtp-0nhP_F_CE2JDsA.wasm",
+        ] {
+            std::fs::write(pkg.join(name), "").ok();
+        }
+        assert_eq!(chat_piece(&site, "pkg").as_deref(), Some(piece));
         std::fs::remove_dir_all(&dir).ok();
     }
 

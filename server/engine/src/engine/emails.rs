@@ -68,7 +68,7 @@ impl Engine {
         .bind(now)
         .execute(self.store.pool())
         .await?;
-        let link = mailer.link(&format!("/?verify-email={}", token.expose()));
+        let link = mailer.link(&format!("/?{}={}", parley::address::VERIFY_EMAIL, token.expose()));
         mailer.send(
             &email,
             "Confirm your email address for Parley",

@@ -13,7 +13,7 @@ pub const RESET_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// The address path of a reset link for `token` (the page opens a form on it).
 pub fn reset_path(token: &SessionToken) -> String {
-    format!("/?reset={}", token.expose())
+    format!("/?{}={}", parley::address::RESET, token.expose())
 }
 
 impl Engine {
