@@ -83,40 +83,61 @@ test('a page drawn for someone signed in fetches the chat before it hydrates; wi
   await expect(page.getByTestId('part-missing')).toHaveCount(0);
 });
 
-test('the admin page fetches its own piece when opened, and nothing but the chat came before', async ({ newContext }) => {
+test('the dialogs come in one piece of their own when the first opens, once; the admin page in its own', async ({
+  newContext,
+}) => {
   const context = await newContext({ serviceWorkers: 'block' });
   const page = await context.newPage();
   const fetched = packageFetches(page);
   await join(page, 'Parts');
-  // The chat's piece, with its dialogs in it: a dialog fetches nothing more.
+  // The chat's piece, and none of the others.
+  expect(fetched.filter((path) => /\/split_(?!chat_page\.)/.test(path))).toEqual([]);
+
   await (await accountItem(page, 'tokens')).click();
   await expect(page.getByTestId('tokens-dialog')).toBeVisible();
-  expect(fetched.filter((path) => /\/split_(?!chat_page\.)/.test(path))).toEqual([]);
+  const dialogs = () => fetched.filter((path) => /^\/pkg\/split_dialogs\.[\w-]{22}\.wasm$/.test(path));
+  expect(dialogs()).toHaveLength(1);
+  expect(fetched.filter((path) => /\/split_(?!chat_page\.|dialogs\.)/.test(path))).toEqual([]);
+  await page.keyboard.press('Escape');
+  await expect(page.getByTestId('tokens-dialog')).toBeHidden();
+  // Another dialog, and the first again: nothing more to fetch.
+  await (await accountItem(page, 'export')).click();
+  await expect(page.getByTestId('export-dialog')).toBeVisible();
+  await page.keyboard.press('Escape');
+  await (await accountItem(page, 'tokens')).click();
+  await expect(page.getByTestId('tokens-dialog')).toBeVisible();
+  expect(dialogs()).toHaveLength(1);
 
   await page.goto('/admin');
   await expect(page.getByTestId('inspector-denied')).toBeVisible();
   expect(fetched.filter((path) => /^\/pkg\/split_inspector_page\.[\w-]{22}\.wasm$/.test(path))).toHaveLength(1);
 });
 
-test('a piece that cannot be fetched is said in place, and opens when it can', async ({ newContext }) => {
+test('a piece that cannot be fetched is said in place, the chat goes on, and it opens when it can', async ({
+  newContext,
+}) => {
   const context = await newContext({ serviceWorkers: 'block' });
   const page = await context.newPage();
   await join(page, 'Offpart');
-  await context.route('**/pkg/split_inspector_page.*', (route) => route.abort('internetdisconnected'));
+  await context.route('**/pkg/split_dialogs.*', (route) => route.abort('internetdisconnected'));
 
-  await page.goto('/admin');
+  await (await accountItem(page, 'export')).click();
   const missing = page.getByTestId('part-missing');
   await expect(missing).toBeVisible();
   await expect(missing).toContainText('could not be loaded');
-  await expect(page.getByTestId('inspector-denied')).toHaveCount(0);
+  await expect(page.getByTestId('export-dialog')).toHaveCount(0);
 
-  await context.unroute('**/pkg/split_inspector_page.*');
+  // The app is alive: a message still goes.
+  await say(page, 'still here after a missing piece');
+  await expect(message(page, 'still here after a missing piece')).toHaveAttribute('data-state', 'sent');
+
+  await context.unroute('**/pkg/split_dialogs.*');
   await missing.getByRole('button', { name: 'Try again' }).click();
-  await expect(page.getByTestId('inspector-denied')).toBeVisible();
+  await expect(page.getByTestId('export-dialog')).toBeVisible();
   await expect(page.getByTestId('part-missing')).toHaveCount(0);
 });
 
-test('the service worker keeps every piece: offline, a reload opens the chat from them', async ({ newContext }) => {
+test('the service worker keeps every piece: offline, a reload opens the chat, and a dialog never opened opens', async ({ newContext }) => {
   const context = await newContext();
   const page = await context.newPage();
   const name = await join(page, 'Offparts');
@@ -133,13 +154,16 @@ test('the service worker keeps every piece: offline, a reload opens the chat fro
         .filter((piece) => piece)
         .sort();
     });
-  await expect.poll(kept, { timeout: 20_000 }).toEqual(['split_chat_page', 'split_inspector_page']);
+  await expect.poll(kept, { timeout: 20_000 }).toEqual(['split_chat_page', 'split_dialogs', 'split_inspector_page']);
 
   await context.setOffline(true);
   await expect(page.getByTestId('connection')).toHaveText('offline');
   await page.reload();
   await expect(page.locator('main[data-hydrated="true"]')).toBeVisible();
   await expect(page.getByTestId('me')).toHaveText(name);
+  // A dialog never opened before opens offline: its piece is in the worker's cache.
+  await (await accountItem(page, 'tokens')).click();
+  await expect(page.getByTestId('tokens-dialog')).toBeVisible();
   await expect(page.getByTestId('part-missing')).toHaveCount(0);
   await context.setOffline(false);
 });

@@ -12,6 +12,10 @@ pub fn hydrate() {
     console_error_panic_hook::set_once();
     if parley_app::ui::auth::sign_in_page() {
         leptos::mount::hydrate_body(parley_app::App);
+        // The chat's code comes while the visitor types: the network has nothing else to do.
+        leptos::task::spawn_local(async {
+            let _ = parley_app::ui::later::preload_chat().await;
+        });
         return;
     }
     let code = async { parley_app::ui::later::preload_chat().await.is_ok() };

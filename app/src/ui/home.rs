@@ -46,14 +46,10 @@ fn SignInPage(open_chat: Callback<Option<String>>) -> impl IntoView {
         // A browser that remembers a user (the service worker's copy of the page from
         // before signing in, or a session cookie the browser lost): the chat decides, as
         // on any page (the form is hidden until then, see `client/early.js`).
+        // (The chat's code is already on its way: the page's entry point asked for it.)
         if remembered().is_some() {
             open_chat.run(None);
-            return;
         }
-        // The chat's code comes while the visitor types.
-        leptos::task::spawn_local(async {
-            let _ = crate::ui::later::preload_chat().await;
-        });
     });
     // Signed in in another tab of this browser (it remembers the user): this one follows.
     let other_tab = window_event_listener(leptos::ev::storage, move |ev| {

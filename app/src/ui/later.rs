@@ -1,13 +1,14 @@
-//! Parts of the page that load when first needed: the chat (with its dialogs) and the admin page are pieces of the WASM of their own, fetched the first time a page needs them.
+//! Parts of the page that load when first needed: the chat, its dialogs and the admin page are pieces of the WASM of their own, fetched the first time a page needs them.
 //!
-//! In the hydrated build with the `split` feature (`.ci/build`'s) the chat page and each
-//! `part!` below are split points (`wasm_split`, which Leptos's `#[lazy]` is built on, here
-//! with its `fallible` option): `.ci/build` cuts what only that part reaches out of the
-//! main module (`wasm-split-cli`), and calling it fetches that piece once. The main module
-//! is what the sign-in page needs (`ui::home`). A piece that cannot be fetched (offline,
-//! and never fetched before) is an error shown in place, not a panic, and the next call
-//! tries again. On the server, in `cargo leptos watch` and in the client-only (Trunk)
-//! build, the same functions are plain functions, and everything is in one module.
+//! In the hydrated build with the `split` feature (`.ci/build`'s) the chat page, the
+//! dialogs (one split point for all of them, see `dialogs!`) and each `part!` below are
+//! split points (`wasm_split`, which Leptos's `#[lazy]` is built on, here with its
+//! `fallible` option): `.ci/build` cuts what only that part reaches out of the main module
+//! (`wasm-split-cli`), and calling it fetches that piece once. The main module is what the
+//! sign-in page needs (`ui::home`). A piece that cannot be fetched (offline, and never
+//! fetched before) is an error shown in place, not a panic, and the next call tries again.
+//! On the server, in `cargo leptos watch` and in the client-only (Trunk) build, the same
+//! functions are plain functions, and everything is in one module.
 
 use crate::state::ChatState;
 use leptos::prelude::*;
@@ -86,17 +87,44 @@ macro_rules! part {
     };
 }
 
-/// A part opened from the chat, whose code comes with the chat's own piece (`chat_page`
-/// below): an `async fn` in every build, ready at once. `wasm-split` cannot put one split
-/// point inside another's piece: with each dialog a split point beside the chat's, the code
-/// the chat shares with some of them was cut into a chunk for each set of parts that uses
-/// it (181 chunks, each its own fetch before the chat could start).
-macro_rules! part_of_chat {
-    ($(#[$doc:meta])* $name:ident($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
-        $(#[$doc])*
-        pub async fn $name($($arg: $ty),*) -> Result<AnyView, Missing> {
-            Ok($body.into_any())
+/// The dialogs opened from the chat, in one piece of their own (`split_dialogs.wasm`),
+/// fetched the first time any of them opens: one split point for all of them. With a split
+/// point each, beside the chat's, `wasm-split` (which cannot put one split point inside
+/// another's piece) cut the code the chat shares with some of them into a chunk for each
+/// set of parts that uses it: 181 chunks, each its own fetch before the chat could start.
+/// Each dialog is an `async fn` from its arguments to its view; the split point takes
+/// which one, with its arguments ([`Opened`]).
+macro_rules! dialogs {
+    ($($(#[$doc:meta])* $name:ident($($arg:ident: $ty:ty),* $(,)?) $body:block)*) => {
+        /// Which dialog opens, with its arguments.
+        #[allow(non_camel_case_types)]
+        enum Opened {
+            $($name { $($arg: $ty),* },)*
         }
+
+        /// The view of the dialog that opens.
+        #[cfg(all(feature = "hydrate", feature = "split"))]
+        #[leptos::wasm_split::wasm_split(dialogs, wasm_split_path = ::leptos::wasm_split, fallible)]
+        fn open_dialog(which: Opened) -> Result<AnyView, Missing> {
+            Ok(match which {
+                $(Opened::$name { $($arg),* } => $body.into_any(),)*
+            })
+        }
+
+        /// The view of the dialog that opens.
+        #[cfg(not(all(feature = "hydrate", feature = "split")))]
+        async fn open_dialog(which: Opened) -> Result<AnyView, Missing> {
+            Ok(match which {
+                $(Opened::$name { $($arg),* } => $body.into_any(),)*
+            })
+        }
+
+        $(
+            $(#[$doc])*
+            pub async fn $name($($arg: $ty),*) -> Result<AnyView, Missing> {
+                open_dialog(Opened::$name { $($arg),* }).await
+            }
+        )*
     };
 }
 
@@ -165,39 +193,27 @@ part! {
     inspector_page() { view! { <crate::ui::inspector::InspectorPage /> } }
 }
 
-part_of_chat! {
+dialogs! {
     /// The account menu's API tokens.
     tokens(open: RwSignal<bool>) { view! { <crate::ui::tokens::TokensDialog open /> } }
-}
 
-part_of_chat! {
     /// The account menu's profile: name, status, picture (with its cropper), time zone.
     profile(open: RwSignal<bool>, state: ChatState) { view! { <crate::ui::people::ProfileDialog open state /> } }
-}
 
-part_of_chat! {
     /// The account menu's sessions, password, two-factor sign-in, passkeys, email, deletion.
     security(open: RwSignal<bool>) { view! { <crate::ui::security::SecurityDialog open /> } }
-}
 
-part_of_chat! {
     /// The account menu's export of one's data.
     export(open: RwSignal<bool>) { view! { <crate::ui::export::ExportDialog open /> } }
-}
 
-part_of_chat! {
     /// A space's webhooks, for its admins.
     webhooks(space: SpaceId, open: RwSignal<bool>) { view! { <crate::ui::webhooks::WebhooksDialog space open /> } }
-}
 
-part_of_chat! {
     /// A space's bots and incoming webhooks, for its admins.
     bots(space: SpaceId, channels: Vec<(ChannelId, String)>, open: RwSignal<bool>) {
         view! { <crate::ui::bots::BotsDialog space channels open /> }
     }
-}
 
-part_of_chat! {
     /// The sidebar's dialogs: new and joined spaces, channels, invites, members, settings.
     sidebar_dialog(
         d: crate::ui::spaces::Dialog,
@@ -206,26 +222,18 @@ part_of_chat! {
     ) {
         view! { <crate::ui::spaces::SidebarDialog d dialog state /> }
     }
-}
 
-part_of_chat! {
     /// The followed threads, from the sidebar.
     threads(state: ChatState, open: RwSignal<bool>) { view! { <crate::ui::threads::ThreadsDialog state open /> } }
-}
 
-part_of_chat! {
     /// The saved messages, from the sidebar.
     saved(state: ChatState, open: RwSignal<bool>) { view! { <crate::ui::saved::SavedDialog state open /> } }
-}
 
-part_of_chat! {
     /// Every emoji, to react with one beyond the quick few.
     emoji_picker(on_pick: Callback<String>, on_close: Callback<()>) {
         view! { <crate::ui::emoji::EmojiPicker on_pick on_close /> }
     }
-}
 
-part_of_chat! {
     /// Someone's card: their profile and the spaces in common.
     person_card(username: String, state: ChatState) { view! { <crate::ui::people::PersonCard username state /> } }
 }
