@@ -51,6 +51,10 @@ fn SignInPage(open_chat: Callback<Option<String>>) -> impl IntoView {
             open_chat.run(None);
         }
     });
+    // Tab stays inside the form, as inside any dialog; the kept theme where the page was
+    // drawn without it (a copy the service worker kept).
+    Effect::new(move |_| crate::ui::dialog::trap_focus());
+    Effect::new(move |_| crate::ui::theme::restore());
     // Signed in in another tab of this browser (it remembers the user): this one follows.
     let other_tab = window_event_listener(leptos::ev::storage, move |ev| {
         if ev.key().as_deref() == Some(crate::ui::auth::ME_KEY) && ev.new_value().is_some() {
