@@ -75,3 +75,20 @@ test('on a phone, the channels are in a drawer: ☰ opens it, choosing a channel
   await expect(sidebar).toBeHidden();
   expect(await overflow(page)).toBe(0);
 });
+
+test("on a phone, tapping a name opens the person's card", async ({
+  newContext,
+}) => {
+  const page = await (await newContext({ viewport: { width: 390, height: 844 } })).newPage();
+  await join(page, 'Tapper');
+  const text = unique('tap my name');
+  await say(page, text);
+  await expect(message(page, text)).toHaveAttribute('data-state', 'sent');
+  const line = message(page, text).last();
+  // The message's actions, shown as the finger went down, lay over the name's end when it
+  // came up: the tap went to neither.
+  await line.getByTestId('author').click();
+  await expect(page.getByTestId('card-spaces')).toBeVisible();
+  await page.keyboard.press('Escape');
+  await expect(page.getByTestId('card-spaces')).toBeHidden();
+});
