@@ -71,6 +71,14 @@ pub async fn cache_headers(pkg_prefix: std::sync::Arc<str>, request: Request, ne
     response
 }
 
+/// Whether an answer is an HTML page (its `Content-Type`).
+pub fn is_html(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.trim_start().to_ascii_lowercase().starts_with("text/html"))
+}
+
 /// The files of the site's package folder (none when it cannot be read).
 fn package_entries(site_root: &str, pkg_dir: &str) -> impl Iterator<Item = std::fs::DirEntry> {
     std::fs::read_dir(Path::new(site_root).join(pkg_dir))
@@ -202,6 +210,21 @@ mod tests {
         }
         assert_eq!(chat_piece(&site, "pkg").as_deref(), Some(piece));
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn html_is_told_by_its_content_type() {
+        let with = |value: &'static str| {
+            let mut headers = axum::http::HeaderMap::new();
+            headers.insert(header::CONTENT_TYPE, axum::http::HeaderValue::from_static(value));
+            is_html(&headers)
+        };
+        assert!(with("text/html; charset=utf-8"));
+        assert!(with("Text/HTML"));
+        assert!(!with("application/json"));
+        assert!(!with("application/wasm"));
+        assert!(!with("text/plain"));
+        assert!(!is_html(&axum::http::HeaderMap::new()));
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! The site's static files as a browser gets them: precompressed by `Accept-Encoding`, hashed names kept for good, the page and the rest revalidated; sockets greet with the build.
+//! The site's files as a browser gets them: precompressed by `Accept-Encoding`, hashed names kept for good, the page gzipped and, like the rest, revalidated; sockets greet with the build.
 
 use crate::helpers::{database_in, spawn_with};
 use parley::protocol::ServerFrame;
@@ -75,7 +75,7 @@ async fn package_files_come_precompressed_and_hashed_ones_are_kept_for_good() {
 #[tokio::test]
 async fn the_page_is_never_kept_stale_and_names_its_build() {
     let (app, _site) = spawn_site().await;
-    let page = get(&app, "/", "br, gzip").await;
+    let page = get(&app, "/", "").await;
     assert_eq!(page.status(), 200);
     assert_eq!(header(&page, "cache-control"), "no-cache");
     let html = page.text().await.unwrap();
@@ -98,6 +98,41 @@ async fn the_page_is_never_kept_stale_and_names_its_build() {
             version: version.to_owned()
         }
     );
+}
+
+#[tokio::test]
+async fn the_page_comes_gzipped_to_who_takes_it_and_json_does_not() {
+    let (app, _site) = spawn_site().await;
+    let plain = get(&app, "/", "").await;
+    assert_eq!(plain.status(), 200);
+    assert_eq!(header(&plain, "content-encoding"), "");
+    let html = plain.text().await.unwrap();
+    assert!(html.contains(r#"data-testid="auth-form""#), "{html}");
+
+    let zipped = get(&app, "/", "br;q=0.5, gzip").await;
+    assert_eq!(zipped.status(), 200);
+    assert_eq!(header(&zipped, "content-encoding"), "gzip");
+    assert!(
+        header(&zipped, "vary").to_ascii_lowercase().contains("accept-encoding"),
+        "{:?}",
+        zipped.headers()
+    );
+    assert_eq!(header(&zipped, "cache-control"), "no-cache");
+    let bytes = zipped.bytes().await.unwrap();
+    assert_eq!(&bytes[..2], &[0x1f, 0x8b], "a gzip stream");
+    let mut unzipped = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut unzipped).unwrap();
+    assert!(unzipped.contains(r#"data-testid="auth-form""#), "{unzipped}");
+    assert!(
+        bytes.len() * 2 < unzipped.len(),
+        "{} bytes for {}",
+        bytes.len(),
+        unzipped.len()
+    );
+
+    // JSON (here the readiness probe's) goes as it is.
+    let json = get(&app, "/readyz", "gzip").await;
+    assert_eq!(header(&json, "content-encoding"), "");
 }
 
 #[tokio::test]
