@@ -199,6 +199,15 @@ async fn fetch_unreads(state: ChatState) {
     }
 }
 
+/// Loads the page again (a newer build, a piece of the WASM that could not come, a change
+/// of who is signed in).
+pub(crate) fn reload_page() {
+    #[cfg(feature = "browser")]
+    if let Some(window) = web_sys::window() {
+        let _ = window.location().reload();
+    }
+}
+
 /// Moves the page to `href` without reloading it.
 pub(crate) fn go(href: &str) {
     leptos_router::hooks::use_navigate()(href, Default::default());

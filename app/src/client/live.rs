@@ -1202,7 +1202,7 @@ fn on_note(state: ChatState, note: TabMessage) {
         TabMessage::SignedIn { .. } | TabMessage::SignedOut | TabMessage::Reset => {
             link::close();
             crate::client::snapshot::forget_all();
-            reload();
+            crate::state::reload_page();
         }
         _ => {}
     }
@@ -1224,7 +1224,7 @@ pub fn sign_out() {
         let _ = end_session().await;
         forget_everything().await;
         tell(TabMessage::SignedOut);
-        reload();
+        crate::state::reload_page();
     });
 }
 
@@ -1235,7 +1235,7 @@ pub fn signed_out_here() {
     spawn_local(async move {
         forget_everything().await;
         tell(TabMessage::SignedOut);
-        reload();
+        crate::state::reload_page();
     });
 }
 
@@ -1432,14 +1432,8 @@ pub fn reset() {
             leptos::logging::warn!("{e}");
         }
         tell(TabMessage::Reset);
-        reload();
+        crate::state::reload_page();
     });
-}
-
-fn reload() {
-    if let Some(window) = web_sys::window() {
-        let _ = window.location().reload();
-    }
 }
 
 /// Resolves once the next frame has been painted: a task queued from the frame's animation

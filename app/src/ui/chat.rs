@@ -268,7 +268,7 @@ pub fn ChatPage(
                 <Show when=move || state.update.get()>
                     <div class="update" role="status" data-testid="update">
                         <span>"A new version of Parley is available."</span>
-                        <button class="primary" on:click=move |_| reload_page()>
+                        <button class="primary" on:click=move |_| crate::state::reload_page()>
                             "Reload"
                         </button>
                     </div>
@@ -1756,14 +1756,6 @@ fn load_older(state: ChatState, list: leptos::web_sys::HtmlOListElement) {
     }
     #[cfg(not(feature = "browser"))]
     let _ = (state, list);
-}
-
-/// Loads the page again (the newer build the server serves).
-fn reload_page() {
-    #[cfg(feature = "browser")]
-    if let Some(window) = web_sys::window() {
-        let _ = window.location().reload();
-    }
 }
 
 /// Someone signed in on this page: remember it, tell the other tabs, start the client.

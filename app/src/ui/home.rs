@@ -21,7 +21,7 @@ pub fn Home() -> impl IntoView {
         leptos::task::spawn_local(async move {
             if crate::ui::later::preload_chat().await.is_err() {
                 // Offline with the chat's code never fetched: the server decides again.
-                crate::ui::later::reload_page();
+                crate::state::reload_page();
                 return;
             }
             signed_in_here.set_value(who);

@@ -173,18 +173,10 @@ pub fn missing_chat() -> impl IntoView {
     view! {
         <p class="loading-part failed" role="alert" data-testid="part-missing">
             "Parley's chat could not be loaded: are you offline? "
-            <button class="link" on:click=move |_| reload_page()>
+            <button class="link" on:click=move |_| crate::state::reload_page()>
                 "Try again"
             </button>
         </p>
-    }
-}
-
-/// Loads the page again.
-pub(crate) fn reload_page() {
-    #[cfg(feature = "browser")]
-    if let Some(window) = web_sys::window() {
-        let _ = window.location().reload();
     }
 }
 
