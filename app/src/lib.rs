@@ -72,12 +72,13 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             view! { <link rel="modulepreload" href=href crossorigin="anonymous" nonce=leptos::nonce::use_nonce() /> }
         })
         .collect::<Vec<_>>();
-    // A visitor with no session gets the sign-in page, which needs none of the chat until
-    // it has hydrated (`ui::home`): on a slow link the piece would only slow it down.
+    // Only a page drawn with the chat needs its piece (`ui::home::chat_drawn`): the sign-in
+    // page needs none of it until it has hydrated, the admin page none at all, and on a slow
+    // link the piece would only slow them down.
     let chat_piece = use_context::<ChatPiece>()
         .unwrap_or_default()
         .0
-        .filter(|_| !ui::auth::sign_in_page())
+        .filter(|_| ui::home::chat_drawn())
         .map(|name| {
             let href = format!("/{pkg}/{name}");
             view! { <link rel="preload" href=href r#as="fetch" crossorigin="anonymous" /> }

@@ -63,14 +63,22 @@ test('a visitor with no session hydrates the sign-in page without the chat; its 
   expect(fetched.filter((path) => /\/split_chat_page\./.test(path))).toHaveLength(1);
 });
 
-test('a page drawn for someone signed in fetches the chat before it hydrates; without it, it says so', async ({
+test('a page drawn for someone signed in fetches the chat before it hydrates; without it, it says so; the admin page needs none of it', async ({
   newContext,
 }) => {
   const context = await newContext({ serviceWorkers: 'block' });
   const page = await context.newPage();
   const name = await join(page, 'Nochat');
   await context.route('**/pkg/split_chat_page.*', (route) => route.abort('internetdisconnected'));
-  await page.reload();
+  const chatPreload = page.locator('link[rel="preload"][href*="/split_chat_page."]');
+  // The admin page opens without the chat's piece, and does not name it.
+  await page.goto('/admin');
+  await expect(page.getByTestId('inspector-denied')).toBeVisible();
+  await expect(page.getByTestId('part-missing')).toHaveCount(0);
+  await expect(chatPreload).toHaveCount(0);
+
+  await page.goto('/');
+  await expect(chatPreload).toHaveCount(1);
   const missing = page.getByTestId('part-missing');
   await expect(missing).toBeVisible();
   await expect(missing).toContainText('could not be loaded');

@@ -4,8 +4,8 @@
 
 /// Called by the script cargo-leptos puts in the server-rendered page. The sign-in page the
 /// server draws for a visitor with no session needs nothing but this module: it hydrates at
-/// once. A page drawn for someone signed in first fetches the chat's code (in the split
-/// build a piece of its own) while the browser's store opens.
+/// once. A page drawn with the chat first fetches the chat's code (in the split build a
+/// piece of its own) while the browser's store opens; the admin page does not wait for it.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
@@ -18,7 +18,8 @@ pub fn hydrate() {
         });
         return;
     }
-    let code = async { parley_app::ui::later::preload_chat().await.is_ok() };
+    let chat = parley_app::ui::home::chat_drawn();
+    let code = async move { !chat || parley_app::ui::later::preload_chat().await.is_ok() };
     parley_app::client::start(code, |came| {
         if came {
             leptos::mount::hydrate_body(parley_app::App);

@@ -88,6 +88,24 @@ fn page_query() -> String {
     String::new()
 }
 
+/// The path of the page's address (`/`, `/admin`).
+pub fn page_path() -> String {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<http::request::Parts>()
+            .map(|parts| parts.uri.path().to_owned())
+            .unwrap_or_default()
+    }
+    #[cfg(all(feature = "browser", not(feature = "ssr")))]
+    {
+        web_sys::window()
+            .and_then(|window| window.location().pathname().ok())
+            .unwrap_or_default()
+    }
+    #[cfg(not(any(feature = "ssr", feature = "browser")))]
+    String::new()
+}
+
 /// What was typed into the server-drawn field `id` before the page hydrated (see
 /// [`visitor_signed_out`]): hydrating sets each field from its signal, so the signal
 /// starts from it. Empty on the server, and where the page has no such field yet.

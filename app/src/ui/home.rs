@@ -9,6 +9,14 @@ use crate::api::Me;
 use crate::ui::auth::{AuthForm, remember, remembered};
 use leptos::prelude::*;
 
+/// Whether the page is drawn with the chat: the front page (`/`) for someone signed in (or
+/// with a link's secret). Only such a page needs the chat's piece of the WASM before it
+/// hydrates (`frontend`'s entry point), and names it in its head (`shell`): the admin page
+/// and the sign-in page do not wait for it.
+pub fn chat_drawn() -> bool {
+    crate::ui::auth::page_path() == "/" && !crate::ui::auth::sign_in_page()
+}
+
 /// `/`: the sign-in page the server drew for a visitor with no session, which turns into
 /// the chat once someone is signed in (here or in another tab), or the chat itself.
 #[component]
