@@ -158,13 +158,11 @@ for (const [device, viewport] of devices) {
       await expect(page.getByTestId('unavailable')).toBeVisible();
       await shot(page, `unavailable-${tag}`);
 
-      if (device === 'laptop') {
-        const admin = await (await newContext({ viewport, colorScheme })).newPage();
-        await asAdmin(admin);
-        await admin.goto('/admin');
-        await expect(admin.getByTestId('inspector')).toBeVisible();
-        await shot(admin, `event-log-${tag}`);
-      }
+      const admin = await (await newContext({ viewport, colorScheme })).newPage();
+      await asAdmin(admin);
+      await admin.goto('/admin');
+      await expect(admin.getByTestId('inspector')).toBeVisible();
+      await shot(admin, `event-log-${tag}`);
     });
   }
 }

@@ -1,7 +1,7 @@
 // The keyboard alone: a skip link to the composer, the message list as one Tab stop
 // whatever its length, arrows between messages and within one.
 import { expect, type Page } from '@playwright/test';
-import { join, message, say, unique, test } from './helpers';
+import { asAdmin, join, message, say, unique, test } from './helpers';
 
 /** How many presses of Tab from the top of a fresh page reach the channel's composer. */
 async function tabsToComposer(page: Page): Promise<number> {
@@ -135,4 +135,23 @@ test('closing a dialog gives the focus back to what opened it', async ({ page })
   await page.keyboard.press('Escape');
   await expect(page.getByTestId('members-dialog')).toBeHidden();
   await expect(menu.locator('summary')).toBeFocused();
+});
+
+test('the keyboard alone picks an event in the admin page', async ({ page }) => {
+  await asAdmin(page);
+  await say(page, unique('for the log'));
+  await page.goto('/admin');
+  await expect(page.getByTestId('event-row').first()).toBeVisible();
+  // From the list's last control, Tab reaches the first event's button.
+  await page.getByTestId('older').focus();
+  let reached = false;
+  for (let i = 0; i < 5 && !reached; i++) {
+    await page.keyboard.press('Tab');
+    reached = await page.evaluate(() => document.activeElement?.closest('[data-testid="event-row"]') !== null);
+  }
+  expect(reached).toBe(true);
+  const position = (await page.evaluate(() => document.activeElement?.textContent ?? '')).trim();
+  await page.keyboard.press('Enter');
+  await expect(page.getByTestId('event-detail').getByRole('heading', { level: 2 })).toContainText(` at ${position}`);
+  await expect(page.getByTestId('event-payload')).toBeVisible();
 });

@@ -1,8 +1,8 @@
 // A phone (390×844): once signed in, nothing is wider than the screen, in light and dark;
 // the composer's Send is on screen and sends; a thread covers the channel with its Close
-// on screen, and closing it brings the channel back.
+// on screen, and closing it brings the channel back; the admin page fits too.
 import { expect, type Locator, type Page } from '@playwright/test';
-import { join, message, say, unique, test } from './helpers';
+import { asAdmin, join, message, say, unique, test } from './helpers';
 
 /** How much wider than the viewport the page lays out (0: it fits). */
 async function overflow(page: Page): Promise<number> {
@@ -91,4 +91,33 @@ test("on a phone, tapping a name opens the person's card", async ({
   await expect(page.getByTestId('card-spaces')).toBeVisible();
   await page.keyboard.press('Escape');
   await expect(page.getByTestId('card-spaces')).toBeHidden();
+});
+
+test('on a phone, the admin page fits the screen: its tables scroll on their own, and a picked event is shown', async ({
+  newContext,
+}) => {
+  const page = await (await newContext({ viewport: { width: 390, height: 844 } })).newPage();
+  await asAdmin(page);
+  // Enough events for a list longer than the screen.
+  for (let i = 0; i < 12; i++) await say(page, unique('for the log'));
+  await page.goto('/admin');
+  await expect(page.getByTestId('inspector')).toBeVisible();
+  const rows = page.getByTestId('event-row');
+  await expect(rows.first()).toBeVisible();
+  expect(await overflow(page)).toBe(0);
+  expect(await onScreen(page, page.getByRole('link', { name: 'Back to the chat' }))).toBe(true);
+  // The accounts' actions are reached by scrolling their table, not the page.
+  const accounts = page.locator('table.accounts');
+  const action = accounts.getByRole('button', { name: /^Delete /, disabled: false }).first();
+  await action.scrollIntoViewIfNeeded();
+  expect(await onScreen(page, action)).toBe(true);
+  expect(await overflow(page)).toBe(0);
+
+  // The detail lies under the list on a phone: picking an event brings it into view.
+  await rows.first().scrollIntoViewIfNeeded();
+  await expect(page.getByTestId('event-detail')).not.toBeInViewport();
+  await rows.first().click();
+  const payload = page.getByTestId('event-payload');
+  await expect(payload).toBeVisible();
+  await expect(payload).toBeInViewport();
 });

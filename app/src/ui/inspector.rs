@@ -16,6 +16,26 @@ pub fn InspectorPage() -> impl IntoView {
     let event_type = RwSignal::new(String::new());
     let before = RwSignal::new(None::<Position>);
     let chosen = RwSignal::new(None::<LogRow>);
+    let detail = NodeRef::<leptos::html::Aside>::new();
+    // The event's detail where it can be seen: beside the list on a wide screen (it stays in
+    // view, see `style/main.css`), under it on a phone, scrolled to.
+    let show = move |row: LogRow| {
+        chosen.set(Some(row));
+        // Once drawn: only if its top is out of sight (on a wide screen it never is).
+        #[cfg(feature = "browser")]
+        request_animation_frame(move || {
+            let Some(detail) = detail.get_untracked() else { return };
+            let height = window()
+                .inner_height()
+                .ok()
+                .and_then(|h| h.as_f64())
+                .unwrap_or_default();
+            let top = detail.get_bounding_client_rect().top();
+            if top < 0.0 || top > height * 0.75 {
+                detail.scroll_into_view();
+            }
+        });
+    };
     // What the last retry of a parked event said (kept across the page's reloads).
     let retried = RwSignal::new(None::<Result<Position, String>>);
     // What the last Retry or Skip of a parked webhook did (kept across the page's refreshes).
@@ -144,9 +164,16 @@ pub fn InspectorPage() -> impl IntoView {
                                 .into_iter()
                                 .map(|row| {
                                     let pick = row.clone();
+                                    let position = row.position.0;
+                                    // The whole row takes a click; its position is the
+                                    // button a keyboard reaches (its click comes up to the row).
                                     view! {
-                                        <tr data-testid="event-row" on:click=move |_| chosen.set(Some(pick.clone()))>
-                                            <td>{row.position.0}</td>
+                                        <tr data-testid="event-row" on:click=move |_| show(pick.clone())>
+                                            <td>
+                                                <button type="button" class="link event-pick" aria-label=format!("Show event {position}")>
+                                                    {position}
+                                                </button>
+                                            </td>
                                             <td>{crate::state::format_time(row.recorded_at_ms)}</td>
                                             <td title=row.stream_id.clone() data-testid="event-stream">
                                                 {match row.stream_name.clone() {
@@ -165,7 +192,7 @@ pub fn InspectorPage() -> impl IntoView {
                         }}
                     </tbody>
                 </table>
-                <aside class="event-detail" data-testid="event-detail">
+                <aside class="event-detail" data-testid="event-detail" node_ref=detail>
                     {move || match chosen.get() {
                         None => view! { <p class="hint">"Pick an event to see its payload and metadata."</p> }.into_any(),
                         Some(row) => {
