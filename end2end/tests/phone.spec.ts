@@ -121,3 +121,16 @@ test('on a phone, the admin page fits the screen: its tables scroll on their own
   await expect(payload).toBeVisible();
   await expect(payload).toBeInViewport();
 });
+
+test("on a phone, a search's results lie within the screen", async ({ newContext }) => {
+  const page = await (await newContext({ viewport: { width: 390, height: 844 } })).newPage();
+  await join(page, 'Seeker');
+  const word = `findable${Date.now().toString(36)}`;
+  await say(page, `this is ${word} on a phone`);
+  await page.getByTestId('search').fill(word);
+  await page.getByTestId('search').press('Enter');
+  const results = page.getByTestId('search-results');
+  await expect(results.getByTestId('search-hit')).toHaveCount(1);
+  expect(await onScreen(page, results)).toBe(true);
+  expect(await overflow(page)).toBe(0);
+});
