@@ -7,9 +7,10 @@
 use anyhow::Context;
 use parley::Position;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
-use sqlx::{AnyConnection, AnyPool, ConnectOptions, Connection, Executor};
+use sqlx::{AnyConnection, AnyPool, ConnectOptions, Connection, Executor, SqlSafeStr};
 use std::str::FromStr;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -103,6 +104,35 @@ fn postgres_options(database_url: &str) -> anyhow::Result<PgConnectOptions> {
     PgConnectOptions::from_str(database_url).with_context(|| format!("Failed to parse database URL {database_url}"))
 }
 
+/// Each backend's migrations, embedded by the build script (`build.rs`).
+mod migrations {
+    include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
+}
+
+/// A backend's migrations, as sqlx's `migrate!` would embed them: the same versions,
+/// descriptions and checksums (a database migrated by either is up to date for the other).
+fn migrator(backend: Backend) -> Migrator {
+    let embedded = match backend {
+        Backend::Sqlite => migrations::SQLITE,
+        Backend::Postgres => migrations::POSTGRES,
+    };
+    Migrator::with_migrations(
+        embedded
+            .iter()
+            .map(|&(version, description, sql)| {
+                let no_tx = sql.starts_with("-- no-transaction");
+                Migration::new(
+                    version,
+                    description.into(),
+                    MigrationType::Simple,
+                    sql.into_sql_str(),
+                    no_tx,
+                )
+            })
+            .collect(),
+    )
+}
+
 /// Opens the database (creating an SQLite file and its folder if needed) and migrates.
 pub async fn open(database_url: &str) -> anyhow::Result<Database> {
     sqlx::any::install_default_drivers();
@@ -118,7 +148,7 @@ pub async fn open(database_url: &str) -> anyhow::Result<Database> {
                 .connect()
                 .await
                 .with_context(|| format!("Failed to open database {database_url}"))?;
-            sqlx::migrate!("../../migrations/sqlite")
+            migrator(Backend::Sqlite)
                 .run(&mut conn)
                 .await
                 .context("Failed to migrate the database")?;
@@ -130,7 +160,7 @@ pub async fn open(database_url: &str) -> anyhow::Result<Database> {
                 .await
                 .with_context(|| format!("Failed to open database {database_url}"))?;
             // sqlx takes an advisory lock while it migrates: nodes starting together wait.
-            sqlx::migrate!("../../migrations/postgres")
+            migrator(Backend::Postgres)
                 .run(&mut conn)
                 .await
                 .context("Failed to migrate the database")?;
@@ -312,5 +342,42 @@ impl sqlx::Type<sqlx::Any> for Flag {
 impl<'r> sqlx::Decode<'r, sqlx::Any> for Flag {
     fn decode(value: sqlx::any::AnyValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
         Ok(Self(<i64 as sqlx::Decode<'r, sqlx::Any>>::decode(value)? != 0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    /// What the build script embeds is each folder as sqlx reads it at run time: every file,
+    /// its version, description and checksum (so a database migrated by an older build, with
+    /// sqlx's `migrate!`, is up to date, and an edited migration is refused as sqlx would).
+    #[tokio::test]
+    async fn the_embedded_migrations_are_the_folders_as_sqlx_reads_them() {
+        let key = |m: &Migration| {
+            (
+                m.version,
+                m.description.to_string(),
+                m.checksum.to_vec(),
+                m.no_tx,
+                m.migration_type,
+            )
+        };
+        for (backend, dir) in [(Backend::Sqlite, "sqlite"), (Backend::Postgres, "postgres")] {
+            let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations").join(dir);
+            let read = Migrator::new(folder).await.expect("sqlx reads the folder");
+            let embedded = migrator(backend);
+            assert!(
+                embedded.iter().count() >= 19,
+                "{dir}: {} embedded",
+                embedded.iter().count()
+            );
+            assert_eq!(
+                embedded.iter().map(key).collect::<Vec<_>>(),
+                read.iter().map(key).collect::<Vec<_>>(),
+                "{dir}"
+            );
+        }
     }
 }

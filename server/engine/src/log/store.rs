@@ -20,7 +20,8 @@ use crate::log::bus::Bus;
 use crate::log::durable::{self, Settled, Syncer};
 use futures::future::BoxFuture;
 use parley::{Event, EventId, EventMetadata, MessageId, Position, RecordedEvent, StreamId};
-use sqlx::{AnyConnection, AnyPool, Executor, FromRow};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, AnyPool, Executor, FromRow, Row as _};
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 use std::task::Poll;
@@ -488,7 +489,6 @@ pub enum StoreReadError {
     Corrupt { position: i64, reason: String },
 }
 
-#[derive(FromRow)]
 struct EventRow {
     position: i64,
     stream_id: String,
@@ -499,6 +499,22 @@ struct EventRow {
     payload: String,
     metadata: String,
     recorded_at_ms: i64,
+}
+
+impl FromRow<'_, AnyRow> for EventRow {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            position: row.try_get("position")?,
+            stream_id: row.try_get("stream_id")?,
+            stream_version: row.try_get("stream_version")?,
+            event_id: row.try_get("event_id")?,
+            event_type: row.try_get("event_type")?,
+            schema_version: row.try_get("schema_version")?,
+            payload: row.try_get("payload")?,
+            metadata: row.try_get("metadata")?,
+            recorded_at_ms: row.try_get("recorded_at_ms")?,
+        })
+    }
 }
 
 impl EventRow {

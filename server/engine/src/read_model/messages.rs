@@ -8,7 +8,8 @@ use parley::api::{EditView, SearchHit};
 use parley::{
     ChannelId, Emoji, Event, MessageFacts, MessageId, MessageView, ParentFacts, Position, RecordedEvent, UserId,
 };
-use sqlx::{AnyConnection, AnyPool, Executor};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, AnyPool, Executor, Row};
 
 /// Posts gathered from a batch, inserted together (one statement) before any other event:
 /// the rows of one array, written as they come (no `serde_json::Value` per row). On SQLite
@@ -314,7 +315,6 @@ async fn bump_revision(
 }
 
 /// One row of the `messages` read model.
-#[derive(sqlx::FromRow)]
 struct MessageRow {
     position: i64,
     message_id: String,
@@ -333,6 +333,27 @@ struct MessageRow {
     /// `MessageKind::as_str`.
     kind: String,
     also_in_channel: Flag,
+}
+
+impl sqlx::FromRow<'_, AnyRow> for MessageRow {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            position: row.try_get("position")?,
+            message_id: row.try_get("message_id")?,
+            author: row.try_get("author")?,
+            body: row.try_get("body")?,
+            sent_at_ms: row.try_get("sent_at_ms")?,
+            edited: row.try_get("edited")?,
+            deleted: row.try_get("deleted")?,
+            revision: row.try_get("revision")?,
+            reply_to: row.try_get("reply_to")?,
+            replies: row.try_get("replies")?,
+            attachments: row.try_get("attachments")?,
+            pinned_position: row.try_get("pinned_position")?,
+            kind: row.try_get("kind")?,
+            also_in_channel: row.try_get("also_in_channel")?,
+        })
+    }
 }
 
 /// The columns a [`MessageRow`] reads, in one place (a literal, so queries stay static).
