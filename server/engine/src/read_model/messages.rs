@@ -9,7 +9,7 @@ use parley::{
     ChannelId, Emoji, Event, MessageFacts, MessageId, MessageView, ParentFacts, Position, RecordedEvent, UserId,
 };
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, AnyPool, Executor, Row};
+use sqlx::{AnyConnection, AnyPool, Executor, FromRow, Row};
 
 /// Posts gathered from a batch, inserted together (one statement) before any other event:
 /// the rows of one array, written as they come (no `serde_json::Value` per row). On SQLite
@@ -335,7 +335,7 @@ struct MessageRow {
     also_in_channel: Flag,
 }
 
-impl sqlx::FromRow<'_, AnyRow> for MessageRow {
+impl FromRow<'_, AnyRow> for MessageRow {
     fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
         Ok(Self {
             position: row.try_get("position")?,
