@@ -8,9 +8,13 @@
 // import each other, so neither name can be the hash of a text holding the other's: the
 // script is named by the hash of everything that decides its text (every WASM file and
 // parley.js before the names were written in), parley.js by its own.
+// Each piece's files (its own and the chunks it shares with others, as the loader fetches
+// them) go in pieces.json in the package, so a page can name in its head what it will
+// need: the loader's text before it was minified says it (--loader-source, the package's
+// own loader by default).
 // Node does all of it with its own modules: nothing to install or compile.
 //
-// Usage: node .ci/site-files.mjs PKG_DIR BIN_DIR [--precompress]
+// Usage: node .ci/site-files.mjs PKG_DIR BIN_DIR [--precompress] [--loader-source FILE]
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,10 +22,11 @@ import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 
 const [pkgDir, binDir, ...flags] = process.argv.slice(2);
 if (!pkgDir || !binDir) {
-  console.error('usage: node .ci/site-files.mjs PKG_DIR BIN_DIR [--precompress]');
+  console.error('usage: node .ci/site-files.mjs PKG_DIR BIN_DIR [--precompress] [--loader-source FILE]');
   process.exit(2);
 }
 const precompress = flags.includes('--precompress');
+const sourceFlag = flags.indexOf('--loader-source');
 const name = 'parley';
 const hashOf = (...parts) => {
   const md5 = createHash('md5');
@@ -73,6 +78,30 @@ if (hasLoader) {
   // Only where parley.js imports it: the same name is also the key its WASM imports by.
   js = js.replace(/(from\s*)(["'])\.\/__wasm_split\.js\2/g, (_, from, q) => `${from}${q}./${names[loader]}${q}`);
   lines.push(`split: ${loaderHash}`);
+}
+// Every piece's files by its split's name, as the loader wasm-split writes fetches them:
+//   const __chunk_4 = makeLoad(() => { const src = fetch(new URL("./chunk_4.wasm", …)); … }, []);
+//   export const __wasm_split_load_chat_page = wrapAsyncCb(makeLoad(() => { … new URL("./split_chat_page.wasm", …) … }, [__chunk_4, __chunk_5]));
+// A loader this does not understand fails the build rather than leave the pages without.
+const piecesOf = (source) => {
+  const chunks = {};
+  for (const [, variable, file] of source.matchAll(/const (__chunk_\d+) = makeLoad\(\(\) => \{\s*const src = fetch\(new URL\("\.\/([\w.-]+\.wasm)"/g)) {
+    chunks[variable] = file;
+  }
+  const found = {};
+  for (const [, split, fetcher, deps] of source.matchAll(/export const __wasm_split_load_(\w+) = wrapAsyncCb\(makeLoad\(([\s\S]*?), \[([\w, ]*)\]\)\);/g)) {
+    const own = fetcher.match(/new URL\("\.\/([\w.-]+\.wasm)"/)?.[1];
+    const shared = deps.split(',').map((d) => d.trim()).filter(Boolean);
+    const files = [...(own ? [own] : []), ...shared.map((d) => chunks[d])];
+    if (files.some((file) => !file || !names[file])) throw new Error(`the loader's piece ${split} names a file the package lacks`);
+    found[split] = files.map((file) => names[file]);
+  }
+  if (pieces.length > 0 && Object.keys(found).length === 0) throw new Error("no piece found in the loader's text");
+  return found;
+};
+if (hasLoader) {
+  const source = readFileSync(sourceFlag >= 0 ? flags[sourceFlag + 1] : join(pkgDir, loader)).toString();
+  writeFileSync(join(pkgDir, 'pieces.json'), `${JSON.stringify(piecesOf(source), null, 1)}\n`);
 }
 const jsHash = hashOf(js);
 names[`${name}.js`] = `${name}.${jsHash}.js`;

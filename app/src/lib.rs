@@ -47,15 +47,16 @@ pub const SITE_VERSION_META: &str = "parley-version";
 #[derive(Clone, Debug, Default)]
 pub struct PageScripts(pub Vec<std::sync::Arc<str>>);
 
-/// The file name of the chat's piece of the WASM begins with this (`split_<name>`, after
-/// its split point in `ui::later`): the server finds it in the site's package.
-pub const CHAT_PIECE: &str = "split_chat_page";
+/// The chat's split point in `ui::later`: the site's `pieces.json` lists its files under
+/// this name (its own piece, `split_chat_page.<hash>.wasm`, and the chunks it shares).
+pub const CHAT_SPLIT: &str = "chat_page";
 
-/// The chat's piece of the WASM in the site's package (see [`CHAT_PIECE`]), if it has one.
-/// A page drawn for someone signed in names it in its head, so that it is fetched beside
-/// the main module instead of once that has started.
+/// The files of the WASM the chat needs (see [`CHAT_SPLIT`]), those the site has. A page
+/// drawn for someone signed in names them in its head, so that they are fetched beside the
+/// main module instead of once that has started (and then the chunks only once the chat's
+/// loader has asked for them).
 #[derive(Clone, Debug, Default)]
-pub struct ChatPiece(pub Option<std::sync::Arc<str>>);
+pub struct ChatPieces(pub Vec<std::sync::Arc<str>>);
 
 /// The HTML document the server renders around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -72,17 +73,19 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             view! { <link rel="modulepreload" href=href crossorigin="anonymous" nonce=leptos::nonce::use_nonce() /> }
         })
         .collect::<Vec<_>>();
-    // Only a page drawn with the chat needs its piece (`ui::home::chat_drawn`): the sign-in
-    // page needs none of it until it has hydrated, the admin page none at all, and on a slow
-    // link the piece would only slow them down.
-    let chat_piece = use_context::<ChatPiece>()
+    // Only a page drawn with the chat needs its pieces (`ui::home::chat_drawn`): the sign-in
+    // page needs none of them until it has hydrated, the admin page none at all, and on a
+    // slow link they would only slow them down.
+    let chat_pieces = use_context::<ChatPieces>()
+        .filter(|_| ui::home::chat_drawn())
         .unwrap_or_default()
         .0
-        .filter(|_| ui::home::chat_drawn())
+        .iter()
         .map(|name| {
             let href = format!("/{pkg}/{name}");
             view! { <link rel="preload" href=href r#as="fetch" crossorigin="anonymous" /> }
-        });
+        })
+        .collect::<Vec<_>>();
     view! {
         <!DOCTYPE html>
         <html
@@ -112,7 +115,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 ></script>
                 <AutoReload options=options.clone() />
                 {page_scripts}
-                {chat_piece}
+                {chat_pieces}
                 <HydrationScripts options />
                 <MetaTags />
             </head>

@@ -5,7 +5,7 @@
 // first) on a free loopback port with a fresh database, drives
 // Debian's Chromium, prints one JSON line per figure.
 //   node end2end/bench/first-visit.mjs [--runs 5] [--kbps 1600] [--rtt 150] [--messages 30] [--site DIR] [--server BIN] [--trace FILE]
-// (--only first_visit,reload_paint,back_online: some of the scenarios;
+// (--only first_visit,returning_visit,reload_paint,back_online: some of the scenarios;
 // --messages: how many the reloading user has cached; 200 fills the page the cache paints;
 // --missed: how many messages a reader misses offline before coming back, 300 by default)
 // (--site: serve another site folder, e.g. a copy without the .br/.gz files, to compare;
@@ -96,6 +96,7 @@ const wanted = (scenario) => onlyArg < 0 || process.argv[onlyArg + 1].split(',')
 try {
   for (const [name, run] of [
     ['first_visit', firstVisit],
+    ['returning_visit', returningVisit],
     ['reload_paint', reloadPaint],
     ['back_online', backOnline],
   ]) {
@@ -192,6 +193,74 @@ async function firstVisit() {
     chat_piece_ms_median: Math.round(median(chatPiece)),
     sign_up_to_chat_ms_median: Math.round(median(signedUp)),
     sign_up_to_chat_ms: signedUp.map(Math.round),
+  });
+}
+
+// A returning visit with nothing cached (another browser, or the first visit after a
+// deploy): someone signed in opens the site on the slow link, until the chat takes a
+// message. The page's head names the chat's files, so they come beside the main module.
+async function returningVisit() {
+  const first = await browser.newContext();
+  await signUp(await first.newPage(), 'returning');
+  const storageState = await first.storageState();
+  await first.close();
+  const ready = [];
+  const chatFilesAt = [];
+  let bytes = {};
+  for (let run = 0; run < runs; run++) {
+    const context = await browser.newContext({ storageState, serviceWorkers: 'block' });
+    const page = await context.newPage();
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Network.enable');
+    await cdp.send('Network.emulateNetworkConditions', {
+      offline: false,
+      latency: rtt,
+      downloadThroughput: (kbps * 1000) / 8,
+      uploadThroughput: (kbps * 1000) / 8,
+    });
+    const sizes = new Map();
+    cdp.on('Network.responseReceived', (e) => sizes.set(e.requestId, { url: e.response.url, bytes: 0 }));
+    cdp.on('Network.loadingFinished', (e) => {
+      const s = sizes.get(e.requestId);
+      if (s) s.bytes = e.encodedDataLength;
+    });
+    // Not until the load event (which waits for every preload): the chat is drawn by the
+    // server, and ready once the app has hydrated it.
+    await page.goto(base, { waitUntil: 'commit' });
+    // Looked for at every frame, the time taken in the page.
+    const at = await page.waitForFunction(
+      () => document.querySelector('main[data-hydrated="true"] [data-testid="composer"]:enabled') && performance.now(),
+      null,
+      { polling: 'raf', timeout: 120_000 },
+    );
+    ready.push(await at.jsonValue());
+    // When the last of the chat's files (its piece and the chunks it shares) had come.
+    chatFilesAt.push(
+      await page.evaluate(() =>
+        Math.max(
+          ...performance
+            .getEntriesByType('resource')
+            .filter((r) => /\/pkg\/(split|chunk)_/.test(r.name))
+            .map((r) => r.responseEnd),
+        ),
+      ),
+    );
+    bytes = {};
+    for (const { url, bytes: n } of sizes.values()) {
+      const path = new URL(url).pathname;
+      const kind = path.endsWith('.wasm') ? 'wasm' : path.endsWith('.js') ? 'js' : path.endsWith('.css') ? 'css' : 'other';
+      bytes[kind] = (bytes[kind] ?? 0) + n;
+    }
+    await context.close();
+  }
+  print({
+    scenario: 'returning_visit',
+    link: `${kbps} kbit/s, ${rtt} ms RTT`,
+    chat_ready_ms_median: Math.round(median(ready)),
+    chat_ready_ms: ready.map(Math.round),
+    chat_files_ms_median: Math.round(median(chatFilesAt)),
+    bytes_over_the_wire: Object.values(bytes).reduce((a, b) => a + b, 0),
+    bytes_by_kind: bytes,
   });
 }
 

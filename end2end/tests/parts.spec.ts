@@ -63,6 +63,40 @@ test('a visitor with no session hydrates the sign-in page without the chat; its 
   expect(fetched.filter((path) => /\/split_chat_page\./.test(path))).toHaveLength(1);
 });
 
+test('a page drawn for someone signed in names every file of the chat in its head: each fetched once, at once', async ({
+  newContext,
+}) => {
+  // What the chat's loader fetches when it is not named in the head: signing up on the
+  // sign-in page, which needs none of it until it has hydrated.
+  const first = await newContext({ serviceWorkers: 'block' });
+  const signingUp = await first.newPage();
+  const fetchedBySignUp = packageFetches(signingUp);
+  await join(signingUp, 'Pieces');
+  const chatFiles = [...new Set(fetchedBySignUp.filter((path) => /\.wasm$/.test(path) && !/^\/pkg\/parley\./.test(path)))].sort();
+  // Its own piece and at least one chunk it shares with other parts.
+  expect(chatFiles.some((path) => /^\/pkg\/split_chat_page\.[\w-]{22}\.wasm$/.test(path))).toBe(true);
+  expect(chatFiles.some((path) => /^\/pkg\/chunk_\d+\.[\w-]{22}\.wasm$/.test(path))).toBe(true);
+
+  // The same account in a browser with nothing cached: the page's head names those files.
+  const second = await newContext({ serviceWorkers: 'block', storageState: await first.storageState() });
+  const page = await second.newPage();
+  const fetched = packageFetches(page);
+  await page.goto('/');
+  // (Leptos names the main module there too.)
+  const named = await page.locator('head link[rel="preload"][as="fetch"]').evaluateAll((links) =>
+    links
+      .map((l) => new URL((l as HTMLLinkElement).href).pathname)
+      .filter((path) => !/^\/pkg\/parley\./.test(path))
+      .sort(),
+  );
+  expect(named).toEqual(chatFiles);
+  await expect(page.locator('main[data-hydrated="true"]')).toBeVisible();
+  await expect(page.getByTestId('composer')).toBeEnabled();
+  // The loader took the preloaded answers: each file fetched once, none of another part.
+  for (const path of chatFiles) expect(fetched.filter((p) => p === path)).toHaveLength(1);
+  expect(fetched.filter((path) => /\.wasm$/.test(path) && !/^\/pkg\/parley\./.test(path)).sort()).toEqual(chatFiles);
+});
+
 test('a page drawn for someone signed in fetches the chat before it hydrates; without it, it says so; the admin page needs none of it', async ({
   newContext,
 }) => {

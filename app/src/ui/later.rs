@@ -131,7 +131,7 @@ macro_rules! dialogs {
 /// The chat page (`ui::home`): in the split build a piece of its own, which a page
 /// fetches ([`preload_chat`]) before drawing it ([`chat_page_now`]): a visitor with no
 /// session needs none of it. `signed_in`: who just signed in on this page (the chat tells
-/// the other tabs). Its name is in [`crate::CHAT_PIECE`] too.
+/// the other tabs). Its name is in [`crate::CHAT_SPLIT`] too.
 #[cfg(all(feature = "hydrate", feature = "split"))]
 #[leptos::wasm_split::wasm_split(
     chat_page,

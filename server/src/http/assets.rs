@@ -109,20 +109,38 @@ fn is_page_script(name: &str, output_name: &str) -> bool {
         .is_some_and(|hash| is_hashed(name) && !hash.contains('.'))
 }
 
-/// The chat's piece of the WASM (`split_<name>.<hash>.wasm`, see `parley_app::CHAT_PIECE`),
-/// if the site has one: a page drawn for someone signed in asks for it beside the main
-/// module instead of after it.
-pub fn chat_piece(site_root: &str, pkg_dir: &str) -> Option<String> {
-    package_entries(site_root, pkg_dir)
-        .map(|entry| entry.file_name().to_string_lossy().into_owned())
-        .find(|name| is_chat_piece(name))
+/// The files of the WASM a split point needs (`split_<name>.<hash>.wasm` and the chunks it
+/// shares), as the site's build listed them in the package's `pieces.json` (see
+/// `.ci/site-files.mjs`): a page drawn for someone signed in asks for the chat's beside the
+/// main module instead of after it. None when the site has no such list (a build without
+/// split pieces, or unhashed names); only hashed `.wasm` file names are taken from it.
+pub fn split_pieces(site_root: &str, pkg_dir: &str, split: &str) -> Vec<String> {
+    let path = Path::new(site_root).join(pkg_dir).join("pieces.json");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Vec::new();
+    };
+    let mut pieces: std::collections::HashMap<String, Vec<String>> = match serde_json::from_str(&text) {
+        Ok(pieces) => pieces,
+        Err(e) => {
+            tracing::warn!(path = %path.display(), "the site's list of pieces cannot be read: {e}");
+            return Vec::new();
+        }
+    };
+    pieces
+        .remove(split)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|name| is_piece_file(name))
+        .collect()
 }
 
-fn is_chat_piece(name: &str) -> bool {
-    name.strip_prefix(parley_app::CHAT_PIECE)
-        .and_then(|rest| rest.strip_prefix('.'))
-        .and_then(|rest| rest.strip_suffix(".wasm"))
-        .is_some_and(|hash| is_hashed(name) && !hash.contains('.'))
+/// A plain hashed `.wasm` file name (nothing that would leave the package or an attribute).
+fn is_piece_file(name: &str) -> bool {
+    name.ends_with(".wasm")
+        && is_hashed(name)
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
 /// A short name for what the site folder holds (its files' names, sizes and times): it
@@ -188,27 +206,33 @@ mod tests {
     }
 
     #[test]
-    fn the_chat_piece_is_found_by_its_name_alone() {
-        assert!(is_chat_piece("split_chat_page.HcrYs2SGIeWu09DUSf-2Hw.wasm"));
-        assert!(!is_chat_piece("split_chat_page.HcrYs2SGIeWu09DUSf-2Hw.wasm.br"));
-        assert!(!is_chat_piece("split_chat_page.wasm"));
-        assert!(!is_chat_piece("split_tokens.HcrYs2SGIeWu09DUSf-2Hw.wasm"));
-        assert!(!is_chat_piece("split_chat_pages.HcrYs2SGIeWu09DUSf-2Hw.wasm"));
-        assert!(!is_chat_piece("split_chat_page.HcrYs2SGIeWu09DUSf-2Hw.js"));
-        let dir = std::env::temp_dir().join(format!("parley-chat-piece-{}", uuid::Uuid::new_v4()));
+    fn a_split_points_files_are_read_from_the_sites_list() {
+        assert!(is_piece_file("split_chat_page.HcrYs2SGIeWu09DUSf-2Hw.wasm"));
+        assert!(is_piece_file("chunk_4.DymW0smz9_Ngg6CapUtLRg.wasm"));
+        assert!(!is_piece_file("split_chat_page.wasm"));
+        assert!(!is_piece_file("split_chat_page.HcrYs2SGIeWu09DUSf-2Hw.js"));
+        assert!(!is_piece_file("../chunk_4.DymW0smz9_Ngg6CapUtLRg.wasm"));
+        assert!(!is_piece_file("x\"y.DymW0smz9_Ngg6CapUtLRg.wasm"));
+        let dir = std::env::temp_dir().join(format!("parley-pieces-{}", uuid::Uuid::new_v4()));
         let pkg = dir.join("pkg");
         std::fs::create_dir_all(&pkg).ok();
         let site = dir.to_string_lossy().into_owned();
-        assert_eq!(chat_piece(&site, "pkg"), None);
-        let piece = "split_chat_page.HcrYs2SGIeWu09DUSf-2Hw.wasm";
-        for name in [
-            piece,
-            "split_chat_page.HcrYs2SGIeWu09DUSf-2Hw.wasm.gz",
-            "parley.vSCHCtp-0nhP_F_CE2JDsA.wasm",
-        ] {
-            std::fs::write(pkg.join(name), "").ok();
-        }
-        assert_eq!(chat_piece(&site, "pkg").as_deref(), Some(piece));
+        // No list: nothing to name.
+        assert!(split_pieces(&site, "pkg", "chat_page").is_empty());
+        std::fs::write(pkg.join("pieces.json"), "not json").ok();
+        assert!(split_pieces(&site, "pkg", "chat_page").is_empty());
+        let chat = "split_chat_page.HcrYs2SGIeWu09DUSf-2Hw.wasm";
+        let chunk = "chunk_4.DymW0smz9_Ngg6CapUtLRg.wasm";
+        let list = serde_json::json!({
+            "chat_page": [chat, chunk, "../outside.DymW0smz9_Ngg6CapUtLRg.wasm"],
+            "dialogs": ["split_dialogs.HcrYs2SGIeWu09DUSf-2Hw.wasm", chunk],
+        });
+        std::fs::write(pkg.join("pieces.json"), list.to_string()).ok();
+        assert_eq!(
+            split_pieces(&site, "pkg", "chat_page"),
+            vec![chat.to_owned(), chunk.to_owned()]
+        );
+        assert!(split_pieces(&site, "pkg", "tokens").is_empty());
         std::fs::remove_dir_all(&dir).ok();
     }
 

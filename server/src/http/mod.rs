@@ -23,7 +23,7 @@ use axum::routing::get;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
-use parley_app::{App, ChatPiece, PageScripts, SiteVersion, shell};
+use parley_app::{App, ChatPieces, PageScripts, SiteVersion, shell};
 use parley_engine::auth;
 use parley_engine::engine::Engine;
 use std::net::SocketAddr;
@@ -174,8 +174,16 @@ pub fn router(
         .map(Arc::from)
         .collect(),
     );
-    let chat_piece =
-        ChatPiece(assets::chat_piece(&leptos_options.site_root, &leptos_options.site_pkg_dir).map(Arc::from));
+    let chat_pieces = ChatPieces(
+        assets::split_pieces(
+            &leptos_options.site_root,
+            &leptos_options.site_pkg_dir,
+            parley_app::CHAT_SPLIT,
+        )
+        .into_iter()
+        .map(Arc::from)
+        .collect(),
+    );
     let state = AppState {
         site_version: site_version.clone(),
         leptos_options: leptos_options.clone(),
@@ -195,7 +203,7 @@ pub fn router(
             provide_context(engine.clone());
             provide_context(version.clone());
             provide_context(page_scripts.clone());
-            provide_context(chat_piece.clone());
+            provide_context(chat_pieces.clone());
         }
     };
     Router::new()
