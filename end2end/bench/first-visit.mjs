@@ -115,6 +115,33 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
+// A page of `context` on the emulated slow link, and what each of its answers weighed over
+// the wire (`done`: when it had all come).
+async function onSlowLink(context) {
+  const page = await context.newPage();
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Network.enable');
+  await cdp.send('Network.emulateNetworkConditions', {
+    offline: false,
+    latency: rtt,
+    downloadThroughput: (kbps * 1000) / 8,
+    uploadThroughput: (kbps * 1000) / 8,
+  });
+  const sizes = new Map();
+  cdp.on('Network.responseReceived', (e) => sizes.set(e.requestId, { url: e.response.url, bytes: 0, done: Infinity }));
+  cdp.on('Network.loadingFinished', (e) => {
+    const s = sizes.get(e.requestId);
+    if (s) Object.assign(s, { bytes: e.encodedDataLength, done: Date.now() });
+  });
+  return { page, sizes };
+}
+
+// What an answer is, by its address: the page, WASM, JS, CSS or anything else.
+function kindOf(url) {
+  const path = new URL(url).pathname;
+  return path === '/' ? 'html' : path.endsWith('.wasm') ? 'wasm' : path.endsWith('.js') ? 'js' : path.endsWith('.css') ? 'css' : 'other';
+}
+
 // First visit: a fresh browser profile each run, on an emulated slow link: the page until
 // it is interactive (hydrated), then signing up there until the chat is on screen, taking
 // messages (what comes after the sign-in page, in the background, is counted apart).
@@ -127,25 +154,7 @@ async function firstVisit() {
   let later = {};
   for (let run = 0; run < runs; run++) {
     const context = await browser.newContext();
-    const page = await context.newPage();
-    const cdp = await context.newCDPSession(page);
-    await cdp.send('Network.enable');
-    await cdp.send('Network.emulateNetworkConditions', {
-      offline: false,
-      latency: rtt,
-      downloadThroughput: (kbps * 1000) / 8,
-      uploadThroughput: (kbps * 1000) / 8,
-    });
-    const sizes = new Map();
-    cdp.on('Network.responseReceived', (e) => sizes.set(e.requestId, { url: e.response.url, bytes: 0, done: Infinity }));
-    cdp.on('Network.loadingFinished', (e) => {
-      const s = sizes.get(e.requestId);
-      if (s) Object.assign(s, { bytes: e.encodedDataLength, done: Date.now() });
-    });
-    const kindOf = (url) => {
-      const path = new URL(url).pathname;
-      return path === '/' ? 'html' : path.endsWith('.wasm') ? 'wasm' : path.endsWith('.js') ? 'js' : path.endsWith('.css') ? 'css' : 'other';
-    };
+    const { page, sizes } = await onSlowLink(context);
     await page.goto(base);
     await page.locator('main[data-hydrated="true"]').waitFor({ timeout: 120_000 });
     const hydratedAt = Date.now();
@@ -209,21 +218,7 @@ async function returningVisit() {
   let bytes = {};
   for (let run = 0; run < runs; run++) {
     const context = await browser.newContext({ storageState, serviceWorkers: 'block' });
-    const page = await context.newPage();
-    const cdp = await context.newCDPSession(page);
-    await cdp.send('Network.enable');
-    await cdp.send('Network.emulateNetworkConditions', {
-      offline: false,
-      latency: rtt,
-      downloadThroughput: (kbps * 1000) / 8,
-      uploadThroughput: (kbps * 1000) / 8,
-    });
-    const sizes = new Map();
-    cdp.on('Network.responseReceived', (e) => sizes.set(e.requestId, { url: e.response.url, bytes: 0 }));
-    cdp.on('Network.loadingFinished', (e) => {
-      const s = sizes.get(e.requestId);
-      if (s) s.bytes = e.encodedDataLength;
-    });
+    const { page, sizes } = await onSlowLink(context);
     // Not until the load event (which waits for every preload): the chat is drawn by the
     // server, and ready once the app has hydrated it.
     await page.goto(base, { waitUntil: 'commit' });
@@ -246,11 +241,7 @@ async function returningVisit() {
       ),
     );
     bytes = {};
-    for (const { url, bytes: n } of sizes.values()) {
-      const path = new URL(url).pathname;
-      const kind = path.endsWith('.wasm') ? 'wasm' : path.endsWith('.js') ? 'js' : path.endsWith('.css') ? 'css' : 'other';
-      bytes[kind] = (bytes[kind] ?? 0) + n;
-    }
+    for (const { url, bytes: n } of sizes.values()) bytes[kindOf(url)] = (bytes[kindOf(url)] ?? 0) + n;
     await context.close();
   }
   print({
