@@ -107,6 +107,60 @@ test('a first visit draws the sign-in form before its WASM arrives: what is type
   expect(pages).toHaveLength(1);
 });
 
+test('the message box of a page drawn for someone signed in takes text before its WASM arrives: kept as it hydrates, and Enter there sends once the app has come', async ({
+  newContext,
+}) => {
+  const context = await newContext({ serviceWorkers: 'block' });
+  const page = await context.newPage();
+  await join(page, 'Earlybox');
+  // The page's WASM held back until `release` is called.
+  const holdWasm = async () => {
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    await page.unroute('**/pkg/*.wasm');
+    await page.route('**/pkg/*.wasm', async (route) => {
+      await held;
+      await route.continue();
+    });
+    return release;
+  };
+  let release = await holdWasm();
+  const pages: string[] = [];
+  page.on('framenavigated', (frame) => {
+    if (frame === page.mainFrame()) pages.push(frame.url());
+  });
+  await page.reload({ waitUntil: 'domcontentloaded' });
+  const box = page.getByTestId('composer');
+  await expect(page.locator('main')).toHaveAttribute('data-hydrated', 'false');
+  await expect(box).toBeEnabled();
+  // Enter sends nothing yet and adds no line: the page stays, the text in the box.
+  await box.fill('typed before the app came');
+  await box.press('Enter');
+  await page.waitForTimeout(300);
+  await expect(box).toHaveValue('typed before the app came');
+  await expect(page.locator('main')).toHaveAttribute('data-hydrated', 'false');
+  expect(pages).toHaveLength(1);
+
+  release();
+  await expect(page.locator('main[data-hydrated="true"]')).toBeVisible();
+  // Sent once the app came, once, and the box emptied.
+  await expect(message(page, 'typed before the app came')).toHaveAttribute('data-state', 'sent');
+  await expect(box).toHaveValue('');
+  await expect(page.getByTestId('message').filter({ hasText: 'typed before the app came' })).toHaveCount(1);
+
+  // Typed without Enter: still in the box after hydrating, unsent.
+  release = await holdWasm();
+  await page.reload({ waitUntil: 'domcontentloaded' });
+  await expect(page.locator('main')).toHaveAttribute('data-hydrated', 'false');
+  await box.fill('a draft from before the app');
+  release();
+  await expect(page.locator('main[data-hydrated="true"]')).toBeVisible();
+  await expect(box).toHaveValue('a draft from before the app');
+  await expect(page.getByTestId('message').filter({ hasText: 'a draft from before the app' })).toHaveCount(0);
+  await box.press('Enter');
+  await expect(message(page, 'a draft from before the app')).toHaveAttribute('data-state', 'sent');
+});
+
 test("a page drawn signed out in a browser that remembers a user shows no sign-in form before the app decides", async ({
   newContext,
 }) => {

@@ -12,6 +12,7 @@
   const channel = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(asked ?? '') ? asked : general;
   drawSnapshot(script.dataset, channel);
   hideSignInIfRemembered(script.dataset);
+  keepEarlyTyping();
   window.parleyEarly = new Promise((answer) => {
     if (!window.indexedDB || !(limit > 0)) return answer(null);
     let open;
@@ -95,6 +96,27 @@
     } catch {
       // No storage: nothing is remembered.
     }
+  }
+
+  // The channel's message box takes text from the server's page on, before the app has
+  // come (on a slow link, seconds): what is typed there is kept for the app, which puts it
+  // back in the box as it hydrates (`window.parleyTyped`, client/mod.rs), and Enter asks
+  // it to send the text once it has come, as Enter does afterwards (not a new line).
+  function keepEarlyTyping() {
+    const box = (event) =>
+      event.target instanceof HTMLTextAreaElement && event.target.id === 'composer' && document.querySelector('main[data-hydrated="false"]')
+        ? event.target
+        : null;
+    document.addEventListener('input', (event) => {
+      const typed = box(event);
+      if (typed) window.parleyTyped = { text: typed.value, send: window.parleyTyped?.send === true };
+    });
+    document.addEventListener('keydown', (event) => {
+      const typed = box(event);
+      if (!typed || event.key !== 'Enter' || event.shiftKey || event.isComposing) return;
+      event.preventDefault();
+      if (typed.value.trim()) window.parleyTyped = { text: typed.value, send: true };
+    });
   }
 
   // The channel's picture kept at the last visit (client/snapshot.rs), for the user this

@@ -273,6 +273,7 @@ pub fn start(state: ChatState) {
             let channel = state.channel.get_untracked();
             client.following.set(None);
             paint(&client, channel).await;
+            send_held();
             if state.channel.get_untracked() != channel {
                 continue; // another channel was opened meanwhile
             }
@@ -832,7 +833,41 @@ async fn flush_outbox(client: &Rc<Client>) {
     spawn_local(crate::client::settings::flush());
 }
 
-/// Shows your message at once as pending, tells the other tabs, and sends it.
+/// A message sent before the client was made: Enter pressed as the page hydrated, or in
+/// the server's page before it (`client/early.js`).
+struct Held {
+    state: ChatState,
+    message_id: MessageId,
+    author: String,
+    body: String,
+    reply_to: Option<MessageId>,
+    also_in_channel: bool,
+    files: Vec<OutboxFile>,
+}
+
+thread_local! {
+    /// Messages sent before the client was made, sent once it has painted the open channel:
+    /// the paint starts the timeline afresh, and only the client keeps and posts them.
+    static HELD: RefCell<Vec<Held>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Sends the messages held until the client had painted the open channel, in order.
+fn send_held() {
+    for held in HELD.with(|h| std::mem::take(&mut *h.borrow_mut())) {
+        send(
+            held.state,
+            held.message_id,
+            held.author,
+            held.body,
+            held.reply_to,
+            held.also_in_channel,
+            held.files,
+        );
+    }
+}
+
+/// Shows your message at once as pending, tells the other tabs, and sends it; before the
+/// client is made, holds it until the client has painted the open channel.
 pub fn send(
     state: ChatState,
     message_id: MessageId,
@@ -842,10 +877,22 @@ pub fn send(
     also_in_channel: bool,
     files: Vec<OutboxFile>,
 ) {
+    let Some(client) = client() else {
+        HELD.with(|h| {
+            h.borrow_mut().push(Held {
+                state,
+                message_id,
+                author,
+                body,
+                reply_to,
+                also_in_channel,
+                files,
+            });
+        });
+        return;
+    };
     // The next keystroke starts a new message: say so at once.
-    if let Some(client) = client() {
-        client.typed_at.set(f64::MIN);
-    }
+    client.typed_at.set(f64::MIN);
     state.timeline.update(|t| {
         t.add_pending(message_id, author.clone(), body.clone(), reply_to);
         t.attach(message_id, files.iter().map(|f| f.attachment.clone()).collect());

@@ -24,6 +24,22 @@ pub(crate) const CACHED_PAGE: u32 = 200;
 /// page's head, so the WASM build drops it.
 pub(crate) const EARLY_READ_JS: &str = include_str!("early.js");
 
+/// What was typed in the channel's message box of the server's page before the app came,
+/// and whether Enter was pressed there (`window.parleyTyped`, kept by `early.js`). Taken
+/// once.
+#[cfg(feature = "browser")]
+pub(crate) fn early_typing() -> Option<(String, bool)> {
+    use wasm_bindgen::JsValue;
+    let window = web_sys::window()?;
+    let key = JsValue::from_str("parleyTyped");
+    let typed = js_sys::Reflect::get(&window, &key).ok().filter(JsValue::is_object)?;
+    let _ = js_sys::Reflect::set(&window, &key, &JsValue::UNDEFINED);
+    let field = |name: &str| js_sys::Reflect::get(&typed, &JsValue::from_str(name)).ok();
+    let text = field("text")?.as_string()?;
+    let send = field("send").and_then(|send| send.as_bool()).unwrap_or(false);
+    Some((text, send))
+}
+
 /// Starts a page drawn for someone signed in: opens the browser's store and reads the
 /// cached history of the channel in the address (see [`local::LocalStore::open_early`])
 /// while `code` fetches the rest of the app's code (the chat page's piece of the WASM),

@@ -1283,6 +1283,22 @@ fn Composer(state: ChatState, hydrated: RwSignal<bool>, reply_to: Option<Message
             crate::ui::upload::add_files(drafts, files);
         }
     };
+    // What was typed in the server's page before the app came (`client/early.js`): back
+    // in the box once the page has hydrated, and sent if Enter was pressed there.
+    #[cfg(feature = "browser")]
+    if reply_to.is_none() {
+        Effect::new(move |_| {
+            if !hydrated.get() {
+                return;
+            }
+            if let Some((text, send)) = crate::client::early_typing() {
+                write(text);
+                if send {
+                    submit();
+                }
+            }
+        });
+    }
     let over = move || {
         let n = draft.with(|d| d.trim().chars().count());
         (n > MessageBody::MAX_CHARS - 200).then(|| format!("{n} / {}", MessageBody::MAX_CHARS))
@@ -1450,6 +1466,9 @@ fn Composer(state: ChatState, hydrated: RwSignal<bool>, reply_to: Option<Message
                 </svg>
             </button>
             <textarea
+                // The channel's box (the skip link's target, and where `client/early.js`
+                // keeps what is typed before the app has come).
+                id=reply_to.is_none().then_some("composer")
                 data-testid=if reply_to.is_some() { "thread-composer" } else { "composer" }
                 rows="1"
                 placeholder=move || {
@@ -1515,7 +1534,9 @@ fn Composer(state: ChatState, hydrated: RwSignal<bool>, reply_to: Option<Message
                     }
                 }
                 aria-autocomplete="list"
-                disabled=move || !hydrated.get() || state.me.with(Option::is_none)
+                // It takes text from the server's page on: what is typed before the app has
+                // come is put back as it hydrates (`take_early_typing` below).
+                disabled=move || hydrated.get() && state.me.with(Option::is_none)
             ></textarea>
             <crate::ui::slash::CommandList commands choose=choose_command />
             <crate::ui::slash::CommandHelpList open=help_open />
