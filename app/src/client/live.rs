@@ -1,10 +1,10 @@
 //! The browser's client: paints the channel from IndexedDB, follows it from its cursor over the browser's one WebSocket (`link`), sends posts through the outbox, and keeps sibling tabs in step.
 
 use crate::api::{AppError, ChangeRequest, change_message, history, post_message, sign_out as end_session, whoami};
-use crate::client::CACHED_PAGE;
 use crate::client::link::{self, browser_event};
 use crate::client::local::{LocalStore, OutboxItem};
 use crate::client::sync::Tabs;
+use crate::client::{CACHED_PAGE, Sending};
 use crate::state::{ChatState, Connection};
 use crate::ui::upload::OutboxFile;
 use futures::{FutureExt, StreamExt};
@@ -833,64 +833,36 @@ async fn flush_outbox(client: &Rc<Client>) {
     spawn_local(crate::client::settings::flush());
 }
 
-/// A message sent before the client was made: Enter pressed as the page hydrated, or in
-/// the server's page before it (`client/early.js`).
-struct Held {
-    state: ChatState,
-    message_id: MessageId,
-    author: String,
-    body: String,
-    reply_to: Option<MessageId>,
-    also_in_channel: bool,
-    files: Vec<OutboxFile>,
-}
-
 thread_local! {
-    /// Messages sent before the client was made, sent once it has painted the open channel:
-    /// the paint starts the timeline afresh, and only the client keeps and posts them.
-    static HELD: RefCell<Vec<Held>> = const { RefCell::new(Vec::new()) };
+    /// Messages sent before the client was made (Enter pressed as the page hydrated, or in
+    /// the server's page before it: `client/early.js`), sent once it has painted the open
+    /// channel: the paint starts the timeline afresh, and only the client keeps and posts
+    /// them.
+    static HELD: RefCell<Vec<(ChatState, Sending)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Sends the messages held until the client had painted the open channel, in order.
 fn send_held() {
-    for held in HELD.with(|h| std::mem::take(&mut *h.borrow_mut())) {
-        send(
-            held.state,
-            held.message_id,
-            held.author,
-            held.body,
-            held.reply_to,
-            held.also_in_channel,
-            held.files,
-        );
+    for (state, message) in HELD.with(|h| std::mem::take(&mut *h.borrow_mut())) {
+        send(state, message);
     }
 }
 
 /// Shows your message at once as pending, tells the other tabs, and sends it; before the
 /// client is made, holds it until the client has painted the open channel.
-pub fn send(
-    state: ChatState,
-    message_id: MessageId,
-    author: String,
-    body: String,
-    reply_to: Option<MessageId>,
-    also_in_channel: bool,
-    files: Vec<OutboxFile>,
-) {
+pub fn send(state: ChatState, message: Sending) {
     let Some(client) = client() else {
-        HELD.with(|h| {
-            h.borrow_mut().push(Held {
-                state,
-                message_id,
-                author,
-                body,
-                reply_to,
-                also_in_channel,
-                files,
-            });
-        });
+        HELD.with(|h| h.borrow_mut().push((state, message)));
         return;
     };
+    let Sending {
+        message_id,
+        author,
+        body,
+        reply_to,
+        also_in_channel,
+        files,
+    } = message;
     // The next keystroke starts a new message: say so at once.
     client.typed_at.set(f64::MIN);
     state.timeline.update(|t| {

@@ -16,6 +16,17 @@ pub mod snapshot;
 #[cfg(feature = "browser")]
 pub(crate) mod sync;
 
+/// A message as the composer sends it (`live::send`).
+pub struct Sending {
+    pub message_id: parley::MessageId,
+    pub author: String,
+    pub body: String,
+    pub reply_to: Option<parley::MessageId>,
+    /// A reply shown in its channel too.
+    pub also_in_channel: bool,
+    pub files: Vec<crate::ui::upload::OutboxFile>,
+}
+
 /// Messages painted from the cache on load.
 pub(crate) const CACHED_PAGE: u32 = 200;
 

@@ -1265,12 +1265,14 @@ fn Composer(state: ChatState, hydrated: RwSignal<bool>, reply_to: Option<Message
                 drafts.set(Vec::new());
                 send(
                     state,
-                    MessageId::new(),
-                    author,
-                    body.to_string(),
-                    reply_to,
-                    also.get_untracked(),
-                    files,
+                    crate::client::Sending {
+                        message_id: MessageId::new(),
+                        author,
+                        body: body.to_string(),
+                        reply_to,
+                        also_in_channel: also.get_untracked(),
+                        files,
+                    },
                 );
                 also.set(false);
             }
@@ -1636,16 +1638,8 @@ fn Composer(state: ChatState, hydrated: RwSignal<bool>, reply_to: Option<Message
 }
 
 /// Shows a message at once as pending, then sends it; the ack or the failure updates it.
-fn send(
-    state: ChatState,
-    message_id: MessageId,
-    author: String,
-    body: String,
-    reply_to: Option<MessageId>,
-    also_in_channel: bool,
-    files: Vec<crate::ui::upload::OutboxFile>,
-) {
-    match reply_to {
+fn send(state: ChatState, message: crate::client::Sending) {
+    match message.reply_to {
         None => state.stick.set(true),
         // Posting in a thread follows it (the server records the same when it stores it).
         Some(root) => {
@@ -1656,9 +1650,9 @@ fn send(
         }
     }
     #[cfg(feature = "browser")]
-    crate::client::live::send(state, message_id, author, body, reply_to, also_in_channel, files);
+    crate::client::live::send(state, message);
     #[cfg(not(feature = "browser"))]
-    let _ = (message_id, author, body, reply_to, also_in_channel, files);
+    let _ = message;
 }
 
 /// Tells the others in the channel that this user is typing (throttled by the client).
