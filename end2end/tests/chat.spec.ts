@@ -138,6 +138,7 @@ test('the message box of a page drawn for someone signed in takes text before it
   await box.press('Enter');
   await page.waitForTimeout(300);
   await expect(box).toHaveValue('typed before the app came');
+  await expect(box).toHaveAttribute('aria-busy', 'true');
   await expect(page.locator('main')).toHaveAttribute('data-hydrated', 'false');
   expect(pages).toHaveLength(1);
 
@@ -146,6 +147,7 @@ test('the message box of a page drawn for someone signed in takes text before it
   // Sent once the app came, once, and the box emptied.
   await expect(message(page, 'typed before the app came')).toHaveAttribute('data-state', 'sent');
   await expect(box).toHaveValue('');
+  await expect(box).not.toHaveAttribute('aria-busy');
   await expect(page.getByTestId('message').filter({ hasText: 'typed before the app came' })).toHaveCount(1);
 
   // Typed without Enter: still in the box after hydrating, unsent.

@@ -115,7 +115,10 @@
       const typed = box(event);
       if (!typed || event.key !== 'Enter' || event.shiftKey || event.isComposing) return;
       event.preventDefault();
-      if (typed.value.trim()) window.parleyTyped = { text: typed.value, send: true };
+      if (!typed.value.trim()) return;
+      window.parleyTyped = { text: typed.value, send: true };
+      // Shown as waiting (style/main.css) until the app takes it.
+      typed.setAttribute('aria-busy', 'true');
     });
   }
 

@@ -45,6 +45,10 @@ pub(crate) fn early_typing() -> Option<(String, bool)> {
     let key = JsValue::from_str("parleyTyped");
     let typed = js_sys::Reflect::get(&window, &key).ok().filter(JsValue::is_object)?;
     let _ = js_sys::Reflect::set(&window, &key, &JsValue::UNDEFINED);
+    // No longer waiting: the app has it.
+    if let Some(box_) = window.document().and_then(|d| d.get_element_by_id("composer")) {
+        let _ = box_.remove_attribute("aria-busy");
+    }
     let field = |name: &str| js_sys::Reflect::get(&typed, &JsValue::from_str(name)).ok();
     let text = field("text")?.as_string()?;
     let send = field("send").and_then(|send| send.as_bool()).unwrap_or(false);
