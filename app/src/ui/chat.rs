@@ -1537,7 +1537,7 @@ fn Composer(state: ChatState, hydrated: RwSignal<bool>, reply_to: Option<Message
                 }
                 aria-autocomplete="list"
                 // It takes text from the server's page on: what is typed before the app has
-                // come is put back as it hydrates (`take_early_typing` below).
+                // come is put back as it hydrates (the effect on `client::early_typing` above).
                 disabled=move || hydrated.get() && state.me.with(Option::is_none)
             ></textarea>
             <crate::ui::slash::CommandList commands choose=choose_command />
