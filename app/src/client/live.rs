@@ -855,41 +855,24 @@ pub fn send(state: ChatState, message: Sending) {
         HELD.with(|h| h.borrow_mut().push((state, message)));
         return;
     };
-    let Sending {
-        message_id,
-        author,
-        body,
-        reply_to,
-        also_in_channel,
-        files,
-    } = message;
     // The next keystroke starts a new message: say so at once.
     client.typed_at.set(f64::MIN);
+    let id = message.message_id;
     state.timeline.update(|t| {
-        t.add_pending(message_id, author.clone(), body.clone(), reply_to);
-        t.attach(message_id, files.iter().map(|f| f.attachment.clone()).collect());
-        if also_in_channel {
-            t.also_in_channel(message_id);
+        t.add_pending(id, message.author.clone(), message.body.clone(), message.reply_to);
+        t.attach(id, message.files.iter().map(|f| f.attachment.clone()).collect());
+        if message.also_in_channel {
+            t.also_in_channel(id);
         }
     });
     tell(TabMessage::Pending {
         channel: state.channel.get_untracked(),
-        message_id,
-        author: author.clone(),
-        body: body.clone(),
-        reply_to,
+        message_id: id,
+        author: message.author.clone(),
+        body: message.body.clone(),
+        reply_to: message.reply_to,
     });
-    post(
-        state,
-        Outgoing {
-            message_id,
-            author,
-            body,
-            reply_to,
-            also_in_channel,
-            files: Some(files),
-        },
-    );
+    post(state, Outgoing::from(message));
 }
 
 /// Sends a failed message again, with the same id: the server stores it at most once.
@@ -910,6 +893,20 @@ pub fn retry(state: ChatState, message_id: MessageId) {
             files: None,
         };
         post(state, outgoing);
+    }
+}
+
+/// A message the composer sends goes with its files' bytes.
+impl From<Sending> for Outgoing {
+    fn from(message: Sending) -> Self {
+        Outgoing {
+            message_id: message.message_id,
+            author: message.author,
+            body: message.body,
+            reply_to: message.reply_to,
+            also_in_channel: message.also_in_channel,
+            files: Some(message.files),
+        }
     }
 }
 
