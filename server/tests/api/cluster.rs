@@ -286,6 +286,77 @@ async fn presence_on_one_node_is_seen_on_the_others_and_a_stopping_nodes_users_g
     );
 }
 
+/// Says `note` on the channel the nodes pass presence on, as another node would.
+async fn say_as_a_node(node: &TestApp, note: serde_json::Value) {
+    sqlx::query("SELECT pg_notify('parley_presence', $1)")
+        .bind(note.to_string())
+        .execute(node.engine.store().pool())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_users_change_made_while_his_node_answers_a_hello_holds_on_the_others() {
+    let Some(nodes) = cluster(2).await else { return };
+    let zed = nodes[0].sign_up("zed").await;
+    nodes[0].open_direct(&zed, "tester").await;
+    let mut zed_socket = nodes[0].socket_as(&zed).await;
+    // Others online on his node make its answer to a hello long enough to cross a change
+    // (Zed is listed last in it).
+    let mut others = Vec::new();
+    for i in 0..60 {
+        let user = nodes[0].sign_up(&format!("other{i}")).await;
+        others.push(nodes[0].socket_as(&user).await);
+    }
+    // A hello (a node starting, or listening again) asks his node how its users stand. He
+    // goes away while the answer is on its way: it must not overtake that change and undo
+    // it on the other node.
+    zed_socket.send(&ClientFrame::Away { away: false }).await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    say_as_a_node(&nodes[1], serde_json::json!({ "node": "newcomer", "kind": "hello" })).await;
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    zed_socket.send(&ClientFrame::Away { away: true }).await;
+    // Settled (coalescing holds a change a second at most): a new watcher there sees him away.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let mut late = nodes[1].socket().await;
+    late.send(&ClientFrame::WatchPresence).await;
+    match late.next().await {
+        ServerFrame::Presence { users, full: true } => {
+            assert!(users.contains(&("zed".into(), Status::Away)), "{users:?}")
+        }
+        other => panic!("expected presence, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn nothing_a_node_says_after_its_goodbye_brings_its_users_back() {
+    let Some(nodes) = cluster(1).await else { return };
+    let bob = nodes[0].sign_up("bob").await;
+    nodes[0].open_direct(&bob, "tester").await;
+    let mut watcher = nodes[0].socket().await;
+    watcher.send(&ClientFrame::WatchPresence).await;
+    assert!(matches!(watcher.next().await, ServerFrame::Presence { full: true, .. }));
+    let online = serde_json::json!({ "node": "leaving", "kind": "status", "user": "bob", "status": "online" });
+    say_as_a_node(&nodes[0], online.clone()).await;
+    assert_eq!(
+        presence_of(&mut watcher, "bob", Duration::from_secs(5), "online on the other node").await,
+        Status::Online
+    );
+    // The other node says goodbye; on its way out a heartbeat and Bob's status still
+    // follow, and heartbeats go on (its sending task is stopped last).
+    say_as_a_node(&nodes[0], serde_json::json!({ "node": "leaving", "kind": "goodbye" })).await;
+    say_as_a_node(&nodes[0], online).await;
+    let beats = async {
+        for _ in 0..40 {
+            say_as_a_node(&nodes[0], serde_json::json!({ "node": "leaving", "kind": "heartbeat" })).await;
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    };
+    let offline = presence_of(&mut watcher, "bob", Duration::from_secs(9), "offline after the goodbye");
+    let (status, ()) = tokio::join!(offline, beats);
+    assert_eq!(status, Status::Offline);
+}
+
 // Every node decides from the log: what one node changed holds on every other before the
 // change's answer returns (a node reads the log's head and follows it before deciding).
 // Each test first makes node B read (and cache) the state it will then have to follow.

@@ -87,12 +87,17 @@ impl PresenceHub {
         self.books.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Sends what the merged book announced to this node's sockets, and what the local
-    /// book announced to the other nodes.
-    fn announce(self: &Arc<Self>, user: &str, local: Option<Status>, merged: Option<Status>) {
+    /// Sends what the merged book announced to this node's sockets.
+    fn announce(self: &Arc<Self>, user: &str, merged: Option<Status>) {
         if let Some(status) = merged {
             self.tell(user, status);
         }
+    }
+
+    /// Hands what the local book announced to the other nodes. Called with the books held,
+    /// so one user's changes leave in the order they were made: the last one sent is how
+    /// they stand.
+    fn relay(&self, _books: &Books, user: &str, local: Option<Status>) {
         if let Some(status) = local
             && let Some(out) = self
                 .outgoing
@@ -173,11 +178,13 @@ impl PresenceHub {
     /// A socket of `user` opened: they count as here.
     pub fn connect(self: &Arc<Self>, user: &str) -> Connection {
         let id = self.next_connection.fetch_add(1, Ordering::Relaxed);
-        let (local, merged) = {
+        let merged = {
             let mut books = self.books();
-            (books.local.connect(user, id), books.merged.connect(user, id))
+            let local = books.local.connect(user, id);
+            self.relay(&books, user, local);
+            books.merged.connect(user, id)
         };
-        self.announce(user, local, merged);
+        self.announce(user, merged);
         Connection {
             id,
             user: user.to_owned(),
@@ -197,28 +204,28 @@ impl PresenceHub {
 
     pub fn set_away(self: &Arc<Self>, connection: &Connection, away: bool) {
         let user = &connection.user;
-        let (local, merged) = {
+        let merged = {
             let mut books = self.books();
-            (
-                books.local.set_away(user, connection.id, away),
-                books.merged.set_away(user, connection.id, away),
-            )
+            let local = books.local.set_away(user, connection.id, away);
+            self.relay(&books, user, local);
+            books.merged.set_away(user, connection.id, away)
         };
-        self.announce(user, local, merged);
+        self.announce(user, merged);
     }
 
     /// The socket closed: the user goes offline after the grace period, unless back by then.
     pub fn disconnect(self: &Arc<Self>, connection: &Connection) {
         let user = connection.user.clone();
-        let (last_local, last_merged, local, merged) = {
+        let (last_local, last_merged, merged) = {
             let mut books = self.books();
             let last_local = books.local.disconnect(&user, connection.id);
             let last_merged = books.merged.disconnect(&user, connection.id);
             let local = if last_local { None } else { books.local.recheck(&user) };
+            self.relay(&books, &user, local);
             let merged = if last_merged { None } else { books.merged.recheck(&user) };
-            (last_local, last_merged, local, merged)
+            (last_local, last_merged, merged)
         };
-        self.announce(&user, local, merged);
+        self.announce(&user, merged);
         if last_local || last_merged {
             self.expire_later(user, last_local, last_merged);
         }
@@ -229,14 +236,13 @@ impl PresenceHub {
         let hub = self.clone();
         tokio::spawn(async move {
             tokio::time::sleep(hub.grace).await;
-            let (local, merged) = {
+            let merged = {
                 let mut books = hub.books();
-                (
-                    local.then(|| books.local.expire(&user)).flatten(),
-                    merged.then(|| books.merged.expire(&user)).flatten(),
-                )
+                let local = local.then(|| books.local.expire(&user)).flatten();
+                hub.relay(&books, &user, local);
+                merged.then(|| books.merged.expire(&user)).flatten()
             };
-            hub.announce(&user, local, merged);
+            hub.announce(&user, merged);
         });
     }
 
@@ -279,7 +285,7 @@ impl PresenceHub {
                 }
             }
         };
-        self.announce(user, None, merged);
+        self.announce(user, merged);
         new_node
     }
 
@@ -325,7 +331,7 @@ impl PresenceHub {
                 .collect()
         };
         for (user, last, now) in dropped {
-            self.announce(&user, None, now);
+            self.announce(&user, now);
             if last {
                 self.expire_later(user, false, true);
             }

@@ -3,6 +3,7 @@
 use crate::cluster::{listen, notify};
 use crate::db::Database;
 use crate::live::presence::PresenceHub;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -57,6 +58,8 @@ const PRESENCE_CHANNEL: &str = "parley_presence";
 const HEARTBEAT: Duration = Duration::from_secs(1);
 /// A node not heard from for this long is taken for gone: its users fade out (grace period).
 const NODE_SILENCE: Duration = Duration::from_secs(4);
+/// How long a node's notes are dropped after its goodbye (its id is new at every start).
+const GONE_FOR: Duration = Duration::from_secs(60);
 
 /// A presence note between nodes; `node` tells a node its own notes apart.
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -115,9 +118,14 @@ pub fn relay_presence(presence: Arc<PresenceHub>, db: Database) -> (Vec<tokio::t
     };
     let (sender, mut outgoing) = tokio::sync::mpsc::channel::<crate::live::presence::Change>(1024);
     presence.relay_to(sender);
+    // Another node said hello: tell it how this node's users stand. The send task answers,
+    // in line with the changes: a list taken elsewhere could reach the others after a newer
+    // change and undo it there for good. Hellos that come together get one answer.
+    let asked = Arc::new(tokio::sync::Notify::new());
     let pool = db.pool.clone();
     let me = node.clone();
     let hub = presence.clone();
+    let ask = asked.clone();
     let send = tokio::spawn(async move {
         let mut beat = tokio::time::interval(HEARTBEAT);
         loop {
@@ -125,6 +133,11 @@ pub fn relay_presence(presence: Arc<PresenceHub>, db: Database) -> (Vec<tokio::t
                 change = outgoing.recv() => {
                     let Some((user, status)) = change else { return };
                     notify_presence(&pool, &me, PresenceWhat::Status { user, status }).await;
+                }
+                _ = ask.notified() => {
+                    for (user, status) in hub.local_snapshot() {
+                        notify_presence(&pool, &me, PresenceWhat::Status { user, status }).await;
+                    }
                 }
                 _ = beat.tick() => {
                     notify_presence(&pool, &me, PresenceWhat::Heartbeat).await;
@@ -137,6 +150,9 @@ pub fn relay_presence(presence: Arc<PresenceHub>, db: Database) -> (Vec<tokio::t
     });
     let pool = db.pool.clone();
     let receive = tokio::spawn(async move {
+        // Nodes that said goodbye, and when: a note of theirs sent after it (a heartbeat on
+        // its way out) would bring their users back until the node's silence is noticed.
+        let mut gone: HashMap<String, Instant> = HashMap::new();
         loop {
             let mut listener = listen(&db, PRESENCE_CHANNEL).await;
             // Notes may have been missed while not listening: start again from what the
@@ -148,7 +164,7 @@ pub fn relay_presence(presence: Arc<PresenceHub>, db: Database) -> (Vec<tokio::t
                 let Ok(note) = serde_json::from_str::<PresenceNote>(notification.payload()) else {
                     continue;
                 };
-                if note.node == node {
+                if note.node == node || gone.contains_key(&note.node) {
                     continue;
                 }
                 match note.what {
@@ -163,12 +179,14 @@ pub fn relay_presence(presence: Arc<PresenceHub>, db: Database) -> (Vec<tokio::t
                             notify_presence(&pool, &node, PresenceWhat::Hello).await;
                         }
                     }
-                    PresenceWhat::Goodbye => presence.forget_node(&note.node),
+                    PresenceWhat::Goodbye => {
+                        presence.forget_node(&note.node);
+                        gone.retain(|_, at| at.elapsed() < GONE_FOR);
+                        gone.insert(note.node, Instant::now());
+                    }
                     PresenceWhat::Hello => {
                         presence.heard_from(&note.node);
-                        for (user, status) in presence.local_snapshot() {
-                            notify_presence(&pool, &node, PresenceWhat::Status { user, status }).await;
-                        }
+                        asked.notify_one();
                     }
                 }
             }
