@@ -128,22 +128,28 @@ pub fn relay_presence(presence: Arc<PresenceHub>, db: Database) -> (Vec<tokio::t
     let ask = asked.clone();
     let send = tokio::spawn(async move {
         let mut beat = tokio::time::interval(HEARTBEAT);
+        // The answer still to send, a user at a time between the changes (which keep coming
+        // and are never held up behind a long list). A change sent takes its user off it.
+        let mut answer: HashMap<String, parley::presence::Status> = HashMap::new();
         loop {
             tokio::select! {
-                change = outgoing.recv() => {
-                    let Some((user, status)) = change else { return };
-                    notify_presence(&pool, &me, PresenceWhat::Status { user, status }).await;
-                }
-                _ = ask.notified() => {
-                    for (user, status) in hub.local_snapshot() {
-                        notify_presence(&pool, &me, PresenceWhat::Status { user, status }).await;
-                    }
-                }
+                biased;
                 _ = beat.tick() => {
                     notify_presence(&pool, &me, PresenceWhat::Heartbeat).await;
                     if let Some(limit) = Instant::now().checked_sub(NODE_SILENCE) {
                         hub.forget_nodes(Some(limit));
                     }
+                }
+                change = outgoing.recv() => {
+                    let Some((user, status)) = change else { return };
+                    answer.remove(&user);
+                    notify_presence(&pool, &me, PresenceWhat::Status { user, status }).await;
+                }
+                _ = ask.notified() => answer.extend(hub.local_snapshot()),
+                _ = std::future::ready(()), if !answer.is_empty() => {
+                    let Some(user) = answer.keys().next().cloned() else { continue };
+                    let Some(status) = answer.remove(&user) else { continue };
+                    notify_presence(&pool, &me, PresenceWhat::Status { user, status }).await;
                 }
             }
         }
