@@ -45,7 +45,15 @@ struct Cli {
     /// run makes a database of its own there. `.ci/postgres` starts one and prints this.
     #[arg(long, env = "PARLEY_BENCH_POSTGRES")]
     postgres: Option<String>,
+    /// The steady scenarios (`steady`, `pairs`, `stalled`) offer their messages in slices
+    /// of this many milliseconds: 10 sends them in bursts (80 at once at 8,000 a second),
+    /// 1 spreads them about as independent clients would.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    slice_ms: u64,
 }
+
+/// `--slice-ms`, for the steady scenarios.
+static SLICE_MS: AtomicU64 = AtomicU64::new(10);
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Scenario {
@@ -946,11 +954,12 @@ async fn steady_beside_stalled(
     let writes_before = socket_writes(server).await;
     let writer_before = writer_load(server).await;
     let cpu = CpuMeter::start(server);
-    // Offer `rate` messages per second from the clients in turn, in 10 ms slices.
+    // Offer `rate` messages per second from the clients in turn, in slices (`--slice-ms`).
     let started = Instant::now();
     let mut sent = 0u64;
     let mut expected = 0u64;
-    let mut tick = tokio::time::interval(Duration::from_millis(10));
+    let slice_ms = SLICE_MS.load(Ordering::Relaxed);
+    let mut tick = tokio::time::interval(Duration::from_millis(slice_ms));
     let mut next = 0usize;
     while started.elapsed() < duration {
         tick.tick().await;
@@ -986,7 +995,7 @@ async fn steady_beside_stalled(
     let mut report = json!({
         "scenario": scenario, "stalled_sockets": stalled, "rss_before_kb": rss_before_kb,
         "rss_after_kb": rss_after_kb, "slow_client_resyncs": resyncs, "frames_per_write": frames_per_write, "clients": clients, "channels": channels.len(), "offered_per_s": rate,
-        "seconds": round(duration.as_secs_f64()), "sent": sent, "deliveries_expected": expected,
+        "seconds": round(duration.as_secs_f64()), "slice_ms": slice_ms, "sent": sent, "deliveries_expected": expected,
         "deliveries": received, "lost": expected.saturating_sub(received),
         "p50_ms": ms(&all, 0.5), "p99_ms": ms(&all, 0.99), "max_ms": round(all.max() as f64 / 1_000.0),
         "goal": {"p50_ms": 5, "p99_ms": 25, "lost": 0},
@@ -1114,6 +1123,7 @@ fn merge(report: &mut serde_json::Value, extra: serde_json::Value) {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    SLICE_MS.store(cli.slice_ms, Ordering::Relaxed);
     // "All" is one node on SQLite; the cluster scenario needs a PostgreSQL server.
     let run = |s: Scenario| cli.scenario == Scenario::All || cli.scenario == s;
     if run(Scenario::Wasm) {

@@ -745,7 +745,8 @@ async fn write_batch(
     fold: Option<&dyn WriterFold>,
 ) -> Result<Written, Failed> {
     let begun = std::time::Instant::now();
-    let head = conn.begin().await?;
+    let ids = client_message_ids(batch);
+    let (head, found) = conn.begin(&ids).await?;
     if !conn.sole_writer() {
         // Other nodes may have appended since: versions are read again under the lock,
         // every stream of the batch in one query (the lock is held meanwhile).
@@ -758,7 +759,7 @@ async fn write_batch(
             versions.set(&stream, found.get(&stream).copied().unwrap_or(0));
         }
     }
-    let stored = stored_client_messages(conn, batch).await?;
+    let stored = stored_appends(found);
     let recorded_at_ms = now_ms();
     let mut plans = Vec::with_capacity(batch.len());
     let mut rows = Vec::new();
@@ -946,20 +947,20 @@ struct IdOwner {
     actor: String,
 }
 
-/// The appends already stored for the client message ids of `batch`, in one query.
-async fn stored_client_messages(
-    conn: &mut WriterConnection,
-    batch: &[AppendRequest],
-) -> Result<HashMap<MessageId, (IdOwner, Appended)>, sqlx::Error> {
-    let ids: Vec<String> = batch
+/// The client message ids `batch` carries (on its requests' first events).
+fn client_message_ids(batch: &[AppendRequest]) -> Vec<String> {
+    batch
         .iter()
         .filter_map(|r| r.events.first().and_then(|e| e.metadata.client_message_id))
         .map(|id| id.to_string())
-        .collect();
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let found = conn.stored(ids).await?;
+        .collect()
+}
+
+/// `(client message id, position, stream version, stream, metadata)` of a stored append.
+type StoredRow = (String, i64, i64, String, String);
+
+/// The appends already stored for a batch's client message ids, by id.
+fn stored_appends(found: Vec<StoredRow>) -> HashMap<MessageId, (IdOwner, Appended)> {
     let mut stored = HashMap::with_capacity(found.len());
     for (id, position, version, stream, metadata) in found {
         let Ok(id) = id.parse::<MessageId>() else { continue };
@@ -982,7 +983,7 @@ async fn stored_client_messages(
             ),
         );
     }
-    Ok(stored)
+    stored
 }
 
 /// The advisory lock every PostgreSQL append holds until it commits. Positions are given
@@ -993,8 +994,13 @@ const LOG_LOCK: i64 = 0x7061_726c_6579_0001;
 /// The log's last position (an index lookup at the primary key's end).
 const HEAD: &str = "SELECT MAX(position) FROM events";
 
-/// On SQLite the write lock and the head, in one statement text.
-const BEGIN_AND_HEAD: &str = "BEGIN IMMEDIATE; SELECT MAX(position) FROM events";
+/// On SQLite the write lock, the head (the row without an id) and the appends already
+/// stored among a batch's client message ids (`$1`, a JSON array), in one statement text.
+const BEGIN_HEAD_AND_STORED: &str = "BEGIN IMMEDIATE;
+     SELECT NULL, MAX(position), NULL, NULL, NULL FROM events
+     UNION ALL
+     SELECT client_message_id, position, stream_version, stream_id, metadata FROM events
+     WHERE client_message_id IN (SELECT value FROM json_each($1))";
 
 /// The channel on which PostgreSQL commits wake every node's tailer.
 pub const EVENTS_CHANNEL: &str = "parley_events";
@@ -1009,14 +1015,28 @@ impl WriterConnection {
     /// Opens the batch's transaction and returns the head, from which the batch's positions
     /// are counted (on PostgreSQL after waiting for the log lock; on SQLite the transaction
     /// holds the file's one write lock).
-    async fn begin(&mut self) -> Result<Position, sqlx::Error> {
+    async fn begin(&mut self, ids: &[String]) -> Result<(Position, Vec<StoredRow>), sqlx::Error> {
         match self {
             Self::Sqlite(conn) => {
-                // Both in one trip to SQLite's thread (a statement is one trip).
-                // (`fetch_one` would take the `BEGIN`'s result for the row and find none.)
-                let heads: Vec<Option<i64>> = sqlx::query_scalar(BEGIN_AND_HEAD).fetch_all(&mut *conn).await?;
-                let head = heads.first().ok_or(sqlx::Error::RowNotFound)?;
-                Ok(Position(head.unwrap_or(0) as u64))
+                // The lock, the head and the batch's ids already stored, in one trip to
+                // SQLite's thread (a statement is one trip). The head's row is the one
+                // without an id. (`fetch_one` would take the `BEGIN`'s result for the row.)
+                let ids = serde_json::to_string(ids).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+                let rows: Vec<(Option<String>, Option<i64>, Option<i64>, Option<String>, Option<String>)> =
+                    sqlx::query_as(BEGIN_HEAD_AND_STORED).bind(ids).fetch_all(&mut *conn).await?;
+                let mut head = None;
+                let mut found = Vec::with_capacity(rows.len().saturating_sub(1));
+                for row in rows {
+                    match row {
+                        (None, position, ..) => head = Some(position.unwrap_or(0)),
+                        (Some(id), Some(position), Some(version), Some(stream), Some(metadata)) => {
+                            found.push((id, position, version, stream, metadata))
+                        }
+                        _ => {}
+                    }
+                }
+                let head = head.ok_or(sqlx::Error::RowNotFound)?;
+                Ok((Position(head as u64), found))
             }
             Self::Postgres(conn) => {
                 conn.execute("BEGIN").await?;
@@ -1025,7 +1045,18 @@ impl WriterConnection {
                     .execute(&mut *conn)
                     .await?;
                 let head: Option<i64> = sqlx::query_scalar(HEAD).fetch_one(&mut *conn).await?;
-                Ok(Position(head.unwrap_or(0) as u64))
+                let found = if ids.is_empty() {
+                    Vec::new()
+                } else {
+                    sqlx::query_as(
+                        "SELECT client_message_id, position, stream_version, stream_id, metadata FROM events
+                         WHERE client_message_id = ANY($1)",
+                    )
+                    .bind(ids)
+                    .fetch_all(&mut *conn)
+                    .await?
+                };
+                Ok((Position(head.unwrap_or(0) as u64), found))
             }
         }
     }
@@ -1083,31 +1114,6 @@ impl WriterConnection {
         .fetch_all(&mut *conn)
         .await?;
         Ok(rows.into_iter().map(|(s, v)| (s, v.unwrap_or(0) as u64)).collect())
-    }
-
-    /// `(client message id, position, stream version)` of each stored append among `ids`.
-    async fn stored(&mut self, ids: Vec<String>) -> Result<Vec<(String, i64, i64, String, String)>, sqlx::Error> {
-        match self {
-            Self::Sqlite(conn) => {
-                let ids = serde_json::to_string(&ids).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-                sqlx::query_as(
-                    "SELECT client_message_id, position, stream_version, stream_id, metadata FROM events
-                     WHERE client_message_id IN (SELECT value FROM json_each($1))",
-                )
-                .bind(ids)
-                .fetch_all(&mut *conn)
-                .await
-            }
-            Self::Postgres(conn) => {
-                sqlx::query_as(
-                    "SELECT client_message_id, position, stream_version, stream_id, metadata FROM events
-                     WHERE client_message_id = ANY($1)",
-                )
-                .bind(ids)
-                .fetch_all(&mut *conn)
-                .await
-            }
-        }
     }
 
     /// Inserts every row in one statement, the `i`-th at `head + 1 + i`: the writer holds
