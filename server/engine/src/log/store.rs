@@ -1023,7 +1023,10 @@ impl WriterConnection {
                 // without an id. (`fetch_one` would take the `BEGIN`'s result for the row.)
                 let ids = serde_json::to_string(ids).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
                 let rows: Vec<(Option<String>, Option<i64>, Option<i64>, Option<String>, Option<String>)> =
-                    sqlx::query_as(BEGIN_HEAD_AND_STORED).bind(ids).fetch_all(&mut *conn).await?;
+                    sqlx::query_as(BEGIN_HEAD_AND_STORED)
+                        .bind(ids)
+                        .fetch_all(&mut *conn)
+                        .await?;
                 let mut head = None;
                 let mut found = Vec::with_capacity(rows.len().saturating_sub(1));
                 for row in rows {
