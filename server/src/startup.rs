@@ -57,8 +57,13 @@ impl Services {
         let projector_conn = db.projector_connection().await?;
         let projector = Projector::new(store.clone(), hub.clone(), &db, projector_conn);
         tasks.extend(
-            db.checkpointer(store.bus().head(), projector.folds(), db::WAL_RESTART_FRAMES)
-                .await?,
+            db.checkpointer(
+                store.bus().head(),
+                projector.folds(),
+                db::WAL_RESTART_FRAMES,
+                store.write_turn().file_turn(),
+            )
+            .await?,
         );
         projector
             .start()

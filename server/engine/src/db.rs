@@ -82,6 +82,13 @@ const SQLITE_WRITER_PRAGMAS: &str = "PRAGMA temp_store = MEMORY;";
 /// How long the checkpointer lets commits gather before it copies them into the file.
 const CHECKPOINT_PACE: Duration = Duration::from_millis(100);
 
+/// The turn every writer of the database file in this process takes, as a lock that wakes
+/// the next one at once (see `log::store::WriteTurn`). The checkpointer's `RESTART` takes it
+/// too: the writer waited for it in SQLite's busy handler before, whose sleeps grow (1, 2,
+/// 5, 10, 15 ms…), and woke up to as long again after the checkpoint had ended (its batches
+/// waited 8, 18 or 33 ms, about once a second under `pairs`).
+pub type FileTurn = std::sync::Arc<tokio::sync::Mutex<()>>;
+
 /// The WAL's length in pages (of 4 KB) past which the checkpointer also empties it.
 /// SQLite starts the WAL over only when a commit begins while no reader still reads any
 /// of it: under steady load there always is one, so with passive checkpoints alone the
@@ -249,14 +256,15 @@ impl Database {
     /// or each of the projector's own folds (`folds`: at start, in a rebuild), at most once
     /// per `CHECKPOINT_PACE`, as a passive checkpoint: it never waits for, nor blocks, the
     /// writer or a reader. Once the WAL is `restart_frames` pages long it checkpoints with
-    /// `RESTART` instead: the next commit waits while the last pages are copied and the
-    /// readers still in the WAL finish, and then writes the WAL from its start again.
-    /// `None` on PostgreSQL.
+    /// `RESTART` instead, in the writers' `turn`: the next commit waits while the last pages
+    /// are copied and the readers still in the WAL finish, and then writes the WAL from its
+    /// start again. `None` on PostgreSQL.
     pub async fn checkpointer(
         &self,
         mut head: watch::Receiver<Position>,
         mut folds: watch::Receiver<Position>,
         restart_frames: i64,
+        turn: FileTurn,
     ) -> anyhow::Result<Option<JoinHandle<()>>> {
         if self.backend != Backend::Sqlite {
             return Ok(None);
@@ -278,7 +286,7 @@ impl Database {
                 tokio::time::sleep(CHECKPOINT_PACE).await;
                 head.borrow_and_update();
                 folds.borrow_and_update();
-                if let Err(e) = checkpoint(&mut conn, restart_frames).await {
+                if let Err(e) = checkpoint(&mut conn, restart_frames, &turn).await {
                     tracing::warn!(error = %e, "WAL checkpoint failed; the next one tries again");
                 }
             }
@@ -302,13 +310,19 @@ impl Database {
     }
 }
 
-/// One passive checkpoint, and a `RESTART` one if the WAL is `restart_frames` pages long.
-async fn checkpoint(conn: &mut AnyConnection, restart_frames: i64) -> Result<(), sqlx::Error> {
+/// One passive checkpoint, and a `RESTART` one (in the writers' `turn`) if the WAL is
+/// `restart_frames` pages long.
+async fn checkpoint(conn: &mut AnyConnection, restart_frames: i64, turn: &FileTurn) -> Result<(), sqlx::Error> {
     // (busy, pages in the WAL, pages copied into the file)
     let (_, frames, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
         .fetch_one(&mut *conn)
         .await?;
     if frames >= restart_frames {
+        // Like SQLite's own wait (`busy_timeout` above): a turn held longer (a rebuild's
+        // transaction) skips this one, and the next checkpoint tries again.
+        let Ok(_turn) = tokio::time::timeout(Duration::from_millis(250), turn.lock()).await else {
+            return Ok(());
+        };
         let started = std::time::Instant::now();
         let (busy, _, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(RESTART)")
             .fetch_one(&mut *conn)

@@ -406,7 +406,7 @@ async fn the_wal_stays_bounded_while_readers_never_stop() {
     let (head, follows) = tokio::sync::watch::channel(Position(0));
     let (_folds, folded) = tokio::sync::watch::channel(Position(0));
     let checkpointer = db
-        .checkpointer(follows, folded, 256)
+        .checkpointer(follows, folded, 256, Default::default())
         .await
         .unwrap()
         .expect("SQLite has one");
@@ -461,6 +461,94 @@ async fn the_wal_stays_bounded_while_readers_never_stop() {
     assert!(
         largest < 8 << 20,
         "the WAL grew to {largest} bytes for 24 MB written: nothing started it over"
+    );
+}
+
+/// The checkpointer starts the WAL over in the writers' turn (the writer then waits on a
+/// lock that wakes it as the checkpoint ends, not in SQLite's growing sleeps): while the
+/// turn is held it never does, and once it is free it does again.
+#[tokio::test]
+async fn the_wal_is_started_over_only_in_the_writers_turn() {
+    if crate::helpers::on_postgres() {
+        return;
+    }
+    use parley_engine::db::{self, WriterConnection};
+    use sqlx::Executor;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("wal.db");
+    let db = db::open(&format!("sqlite://{}", file.display())).await.unwrap();
+    let (head, follows) = tokio::sync::watch::channel(Position(0));
+    let (_folds, folded) = tokio::sync::watch::channel(Position(0));
+    let turn = db::FileTurn::default();
+    let checkpointer = db
+        .checkpointer(follows, folded, 256, turn.clone())
+        .await
+        .unwrap()
+        .expect("SQLite has one");
+    sqlx::query("CREATE TABLE filler (body TEXT NOT NULL)")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    // A reader always in the WAL, so only a `RESTART` starts it over.
+    let reading = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let mut readers = Vec::new();
+    for stagger in [0, 15] {
+        let (pool, reading) = (db.pool.clone(), reading.clone());
+        readers.push(tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(stagger)).await;
+            while reading.load(std::sync::atomic::Ordering::Relaxed) {
+                let mut tx = pool.begin().await.unwrap();
+                let _: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM filler")
+                    .fetch_one(&mut *tx)
+                    .await
+                    .unwrap();
+                tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+                tx.rollback().await.unwrap();
+            }
+        }));
+    }
+    let WriterConnection::Sqlite(mut writer) = db.writer_connection().await.unwrap() else {
+        unreachable!("an SQLite database has an SQLite writer");
+    };
+    let wal = db.wal_path().unwrap().expect("SQLite has a WAL");
+    let row = "x".repeat(4_000);
+    let mut position = 0;
+    // 160 KB per commit, a commit every 5 ms or so; the file's size after `commits`.
+    let mut write = async |commits: u64| {
+        for _ in 0..commits {
+            writer.execute("BEGIN IMMEDIATE").await.unwrap();
+            for _ in 0..40 {
+                sqlx::query("INSERT INTO filler (body) VALUES ($1)")
+                    .bind(&row)
+                    .execute(&mut writer)
+                    .await
+                    .unwrap();
+            }
+            writer.execute("COMMIT").await.unwrap();
+            position += 1;
+            head.send_replace(Position(position));
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0)
+    };
+    // 9.6 MB in the turn held: the WAL holds all of it (256 pages are 1 MB).
+    let held = turn.lock().await;
+    let while_held = write(60).await;
+    drop(held);
+    // 14.4 MB more once it is free: started over, the WAL is written from its start again.
+    let after = write(90).await;
+    reading.store(false, std::sync::atomic::Ordering::Relaxed);
+    for reader in readers {
+        reader.await.unwrap();
+    }
+    checkpointer.abort();
+    assert!(
+        while_held >= 9 << 20,
+        "the WAL was started over while the writers' turn was held: {while_held} bytes"
+    );
+    assert!(
+        after < 16 << 20,
+        "the WAL was not started over once the turn was free: {after} bytes"
     );
 }
 

@@ -144,7 +144,7 @@ pub struct EventStore {
 /// writer and the projector take turns here instead, in order, without sleeping.
 #[derive(Clone, Default)]
 pub struct WriteTurn {
-    turn: Arc<tokio::sync::Mutex<()>>,
+    turn: crate::db::FileTurn,
     /// On SQLite, whether the batches the writer committed are finished (see [`durable`]).
     settled: Option<Settled>,
 }
@@ -158,6 +158,11 @@ impl WriteTurn {
             settled.wait().await;
         }
         turn
+    }
+
+    /// The bare turn, for the checkpointer (see [`crate::db::FileTurn`]).
+    pub fn file_turn(&self) -> crate::db::FileTurn {
+        self.turn.clone()
     }
 
     /// The writer's own turn: its batches are finished after it, beside its next one.
