@@ -964,6 +964,9 @@ fn client_message_ids(batch: &[AppendRequest]) -> Vec<String> {
 /// `(client message id, position, stream version, stream, metadata)` of a stored append.
 type StoredRow = (String, i64, i64, String, String);
 
+/// A row of [`BEGIN_HEAD_AND_STORED`]: the head (no id, the position) or a [`StoredRow`].
+type HeadOrStored = (Option<String>, Option<i64>, Option<i64>, Option<String>, Option<String>);
+
 /// The appends already stored for a batch's client message ids, by id.
 fn stored_appends(found: Vec<StoredRow>) -> HashMap<MessageId, (IdOwner, Appended)> {
     let mut stored = HashMap::with_capacity(found.len());
@@ -1027,11 +1030,10 @@ impl WriterConnection {
                 // SQLite's thread (a statement is one trip). The head's row is the one
                 // without an id. (`fetch_one` would take the `BEGIN`'s result for the row.)
                 let ids = serde_json::to_string(ids).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-                let rows: Vec<(Option<String>, Option<i64>, Option<i64>, Option<String>, Option<String>)> =
-                    sqlx::query_as(BEGIN_HEAD_AND_STORED)
-                        .bind(ids)
-                        .fetch_all(&mut *conn)
-                        .await?;
+                let rows: Vec<HeadOrStored> = sqlx::query_as(BEGIN_HEAD_AND_STORED)
+                    .bind(ids)
+                    .fetch_all(&mut *conn)
+                    .await?;
                 let mut head = None;
                 let mut found = Vec::with_capacity(rows.len().saturating_sub(1));
                 for row in rows {
