@@ -1,6 +1,6 @@
 //! The projection's fold as the event store's writer runs it, in its own transaction (SQLite): a batch's read-model rows and checkpoint commit with its events, and go out from there.
 
-use super::{NAME, save_checkpoint};
+use super::NAME;
 use crate::db::Backend;
 use crate::live::hub::Hub;
 use crate::log::store::{HandOut, WriterFold};
@@ -74,18 +74,27 @@ async fn fold_in_writer(
     let (Some(first), Some(last)) = (events.first(), events.last()) else {
         return Ok(false);
     };
-    let caught_up: i64 = sqlx::query_scalar(
-        "SELECT COALESCE((SELECT position FROM projection_checkpoints WHERE name = $1), 0)
-              = COALESCE((SELECT MAX(position) FROM events WHERE position < $2), 0)",
-    )
-    .bind(NAME)
-    .bind(first.position.0 as i64)
-    .fetch_one(&mut *conn)
-    .await?;
-    if caught_up == 0 {
+    // The check and the checkpoint's move in one statement (a statement is a trip to
+    // SQLite's thread): the checkpoint moves to the batch's last event only if it stood
+    // at the event before the batch. The batch's transaction holds both with the rows.
+    let claimed = sqlx::query(CLAIM_BATCH)
+        .bind(NAME)
+        .bind(first.position.0 as i64)
+        .bind(last.position.0 as i64)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    if claimed == 0 {
         return Ok(false);
     }
     crate::read_model::fold(conn, backend, events).await?;
-    save_checkpoint(conn, last.position).await?;
     Ok(true)
 }
+
+/// Moves the checkpoint `$1` to `$3` if it is at the last event before `$2` (0 for none,
+/// as for a checkpoint never saved): one row changed if it did, none if not.
+const CLAIM_BATCH: &str = "INSERT INTO projection_checkpoints (name, position)
+     SELECT $1, $3
+     WHERE COALESCE((SELECT position FROM projection_checkpoints WHERE name = $1), 0)
+         = COALESCE((SELECT MAX(position) FROM events WHERE position < $2), 0)
+     ON CONFLICT (name) DO UPDATE SET position = excluded.position";
