@@ -390,6 +390,103 @@ async fn a_rebuild_reaches_the_database_file_without_an_append() {
     services.stop().await;
 }
 
+/// A database whose WAL a checkpointer looks after (restarting it past `restart_frames`
+/// pages, in `turn`), two readers one of which is always inside the WAL (so SQLite never
+/// starts it over by itself), and the writer's connection.
+struct WalRig {
+    _dir: tempfile::TempDir,
+    head: tokio::sync::watch::Sender<Position>,
+    _folds: tokio::sync::watch::Sender<Position>,
+    checkpointer: tokio::task::JoinHandle<()>,
+    reading: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    readers: Vec<tokio::task::JoinHandle<()>>,
+    writer: sqlx::AnyConnection,
+    wal: std::path::PathBuf,
+    position: u64,
+}
+
+impl WalRig {
+    async fn start(restart_frames: i64, turn: parley_engine::db::FileTurn) -> Self {
+        use parley_engine::db::{self, WriterConnection};
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("wal.db");
+        let db = db::open(&format!("sqlite://{}", file.display())).await.unwrap();
+        let (head, follows) = tokio::sync::watch::channel(Position(0));
+        let (folds, folded) = tokio::sync::watch::channel(Position(0));
+        let checkpointer = db
+            .checkpointer(follows, folded, restart_frames, turn)
+            .await
+            .unwrap()
+            .expect("SQLite has one");
+        sqlx::query("CREATE TABLE filler (body TEXT NOT NULL)")
+            .execute(&db.pool)
+            .await
+            .unwrap();
+        // Two readers whose read transactions overlap: one of them is always in the WAL.
+        let reading = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let mut readers = Vec::new();
+        for stagger in [0, 15] {
+            let (pool, reading) = (db.pool.clone(), reading.clone());
+            readers.push(tokio::spawn(async move {
+                tokio::time::sleep(std::time::Duration::from_millis(stagger)).await;
+                while reading.load(std::sync::atomic::Ordering::Relaxed) {
+                    let mut tx = pool.begin().await.unwrap();
+                    let _: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM filler")
+                        .fetch_one(&mut *tx)
+                        .await
+                        .unwrap();
+                    tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+                    tx.rollback().await.unwrap();
+                }
+            }));
+        }
+        let WriterConnection::Sqlite(writer) = db.writer_connection().await.unwrap() else {
+            unreachable!("an SQLite database has an SQLite writer");
+        };
+        let wal = db.wal_path().unwrap().expect("SQLite has a WAL");
+        Self {
+            _dir: dir,
+            head,
+            _folds: folds,
+            checkpointer,
+            reading,
+            readers,
+            writer,
+            wal,
+            position: 0,
+        }
+    }
+
+    /// Commits 160 KB (40 rows of 4 KB), tells the checkpointer, waits 5 ms; the WAL's
+    /// size after.
+    async fn commit(&mut self) -> u64 {
+        use sqlx::Executor;
+        let row = "x".repeat(4_000);
+        self.writer.execute("BEGIN IMMEDIATE").await.unwrap();
+        for _ in 0..40 {
+            sqlx::query("INSERT INTO filler (body) VALUES ($1)")
+                .bind(&row)
+                .execute(&mut self.writer)
+                .await
+                .unwrap();
+        }
+        self.writer.execute("COMMIT").await.unwrap();
+        self.position += 1;
+        self.head.send_replace(Position(self.position));
+        let size = std::fs::metadata(&self.wal).map(|m| m.len()).unwrap_or(0);
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        size
+    }
+
+    async fn stop(self) {
+        self.reading.store(false, std::sync::atomic::Ordering::Relaxed);
+        for reader in self.readers {
+            reader.await.unwrap();
+        }
+        self.checkpointer.abort();
+    }
+}
+
 /// Under steady writes some reader is always inside the WAL, so SQLite never starts it
 /// over by itself: passive checkpoints alone let it grow for as long as the load lasts.
 /// The checkpointer empties it once it is `restart_frames` pages long, even then.
@@ -398,66 +495,13 @@ async fn the_wal_stays_bounded_while_readers_never_stop() {
     if crate::helpers::on_postgres() {
         return;
     }
-    use parley_engine::db::{self, WriterConnection};
-    use sqlx::Executor;
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("wal.db");
-    let db = db::open(&format!("sqlite://{}", file.display())).await.unwrap();
-    let (head, follows) = tokio::sync::watch::channel(Position(0));
-    let (_folds, folded) = tokio::sync::watch::channel(Position(0));
-    let checkpointer = db
-        .checkpointer(follows, folded, 256, Default::default())
-        .await
-        .unwrap()
-        .expect("SQLite has one");
-    sqlx::query("CREATE TABLE filler (body TEXT NOT NULL)")
-        .execute(&db.pool)
-        .await
-        .unwrap();
-    // Two readers whose read transactions overlap: one of them is always in the WAL.
-    let reading = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
-    let mut readers = Vec::new();
-    for stagger in [0, 15] {
-        let (pool, reading) = (db.pool.clone(), reading.clone());
-        readers.push(tokio::spawn(async move {
-            tokio::time::sleep(std::time::Duration::from_millis(stagger)).await;
-            while reading.load(std::sync::atomic::Ordering::Relaxed) {
-                let mut tx = pool.begin().await.unwrap();
-                let _: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM filler")
-                    .fetch_one(&mut *tx)
-                    .await
-                    .unwrap();
-                tokio::time::sleep(std::time::Duration::from_millis(30)).await;
-                tx.rollback().await.unwrap();
-            }
-        }));
-    }
-    let WriterConnection::Sqlite(mut writer) = db.writer_connection().await.unwrap() else {
-        unreachable!("an SQLite database has an SQLite writer");
-    };
-    let wal = db.wal_path().unwrap().expect("SQLite has a WAL");
+    let mut rig = WalRig::start(256, Default::default()).await;
     let mut largest = 0;
-    let row = "x".repeat(4_000);
     // 24 MB of rows, 160 KB per commit.
-    for commit in 1..=150u64 {
-        writer.execute("BEGIN IMMEDIATE").await.unwrap();
-        for _ in 0..40 {
-            sqlx::query("INSERT INTO filler (body) VALUES ($1)")
-                .bind(&row)
-                .execute(&mut writer)
-                .await
-                .unwrap();
-        }
-        writer.execute("COMMIT").await.unwrap();
-        head.send_replace(Position(commit));
-        largest = largest.max(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0));
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    for _ in 0..150 {
+        largest = largest.max(rig.commit().await);
     }
-    reading.store(false, std::sync::atomic::Ordering::Relaxed);
-    for reader in readers {
-        reader.await.unwrap();
-    }
-    checkpointer.abort();
+    rig.stop().await;
     assert!(
         largest < 8 << 20,
         "the WAL grew to {largest} bytes for 24 MB written: nothing started it over"
@@ -472,76 +516,21 @@ async fn the_wal_is_started_over_only_in_the_writers_turn() {
     if crate::helpers::on_postgres() {
         return;
     }
-    use parley_engine::db::{self, WriterConnection};
-    use sqlx::Executor;
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("wal.db");
-    let db = db::open(&format!("sqlite://{}", file.display())).await.unwrap();
-    let (head, follows) = tokio::sync::watch::channel(Position(0));
-    let (_folds, folded) = tokio::sync::watch::channel(Position(0));
-    let turn = db::FileTurn::default();
-    let checkpointer = db
-        .checkpointer(follows, folded, 256, turn.clone())
-        .await
-        .unwrap()
-        .expect("SQLite has one");
-    sqlx::query("CREATE TABLE filler (body TEXT NOT NULL)")
-        .execute(&db.pool)
-        .await
-        .unwrap();
-    // A reader always in the WAL, so only a `RESTART` starts it over.
-    let reading = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
-    let mut readers = Vec::new();
-    for stagger in [0, 15] {
-        let (pool, reading) = (db.pool.clone(), reading.clone());
-        readers.push(tokio::spawn(async move {
-            tokio::time::sleep(std::time::Duration::from_millis(stagger)).await;
-            while reading.load(std::sync::atomic::Ordering::Relaxed) {
-                let mut tx = pool.begin().await.unwrap();
-                let _: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM filler")
-                    .fetch_one(&mut *tx)
-                    .await
-                    .unwrap();
-                tokio::time::sleep(std::time::Duration::from_millis(30)).await;
-                tx.rollback().await.unwrap();
-            }
-        }));
-    }
-    let WriterConnection::Sqlite(mut writer) = db.writer_connection().await.unwrap() else {
-        unreachable!("an SQLite database has an SQLite writer");
-    };
-    let wal = db.wal_path().unwrap().expect("SQLite has a WAL");
-    let row = "x".repeat(4_000);
-    let mut position = 0;
-    // 160 KB per commit, a commit every 5 ms or so; the file's size after `commits`.
-    let mut write = async |commits: u64| {
-        for _ in 0..commits {
-            writer.execute("BEGIN IMMEDIATE").await.unwrap();
-            for _ in 0..40 {
-                sqlx::query("INSERT INTO filler (body) VALUES ($1)")
-                    .bind(&row)
-                    .execute(&mut writer)
-                    .await
-                    .unwrap();
-            }
-            writer.execute("COMMIT").await.unwrap();
-            position += 1;
-            head.send_replace(Position(position));
-            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-        }
-        std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0)
-    };
+    let turn = parley_engine::db::FileTurn::default();
+    let mut rig = WalRig::start(256, turn.clone()).await;
     // 9.6 MB in the turn held: the WAL holds all of it (256 pages are 1 MB).
     let held = turn.lock().await;
-    let while_held = write(60).await;
+    let mut while_held = 0;
+    for _ in 0..60 {
+        while_held = rig.commit().await;
+    }
     drop(held);
     // 14.4 MB more once it is free: started over, the WAL is written from its start again.
-    let after = write(90).await;
-    reading.store(false, std::sync::atomic::Ordering::Relaxed);
-    for reader in readers {
-        reader.await.unwrap();
+    let mut after = 0;
+    for _ in 0..90 {
+        after = rig.commit().await;
     }
-    checkpointer.abort();
+    rig.stop().await;
     assert!(
         while_held >= 9 << 20,
         "the WAL was started over while the writers' turn was held: {while_held} bytes"

@@ -1022,7 +1022,8 @@ impl WriterConnection {
 
     /// Opens the batch's transaction and returns the head, from which the batch's positions
     /// are counted (on PostgreSQL after waiting for the log lock; on SQLite the transaction
-    /// holds the file's one write lock).
+    /// holds the file's one write lock), and the appends already stored among `ids` (the
+    /// batch's client message ids), read under that lock.
     async fn begin(&mut self, ids: &[String]) -> Result<(Position, Vec<StoredRow>), sqlx::Error> {
         match self {
             Self::Sqlite(conn) => {
