@@ -38,9 +38,7 @@ impl Engine {
                     "a topic's schema is at most {MAX_SCHEMA_BYTES} bytes"
                 )));
             }
-            // Its `$ref`s resolve to nothing outside it (no remote or file retrieval).
-            jsonschema::validator_for(schema)
-                .map_err(|e| EngineError::BadRequest(format!("not a JSON Schema: {e}")))?;
+            TopicSchema::compile(schema).map_err(|e| EngineError::BadRequest(format!("not a JSON Schema: {e}")))?;
         }
         let name = topic::valid_name(name).map_err(|e| EngineError::BadRequest(e.to_string()))?;
         let command = SpaceCommand::CreateTopic {
@@ -104,12 +102,11 @@ impl Engine {
             )));
         }
         if let Some(schema) = schema {
-            let validator = jsonschema::validator_for(schema)
+            let schema = TopicSchema::compile(schema)
                 .map_err(|e| EngineError::Internal(format!("topic {name}'s schema no longer compiles: {e}")))?;
-            if let Err(e) = validator.validate(&data) {
+            if let Err(e) = schema.check(&data) {
                 return Err(EngineError::BadRequest(format!(
-                    "the event does not meet topic {name}'s schema: {e} (at {})",
-                    e.instance_path()
+                    "the event does not meet topic {name}'s schema: {e}"
                 )));
             }
         }
@@ -141,5 +138,111 @@ impl Engine {
             position: appended.first,
             duplicate: appended.duplicate,
         })
+    }
+}
+
+/// A topic's JSON Schema, compiled. Its `$ref`s reach nothing outside it: neither a file
+/// nor an address (only the drafts' own meta-schemas, built into `boon`, are known).
+struct TopicSchema {
+    schemas: boon::Schemas,
+    index: boon::SchemaIndex,
+}
+
+/// Where the schema is kept while compiled: a name that is no file and no address.
+const SCHEMA_URL: &str = "urn:parley:topic-schema";
+
+impl TopicSchema {
+    fn compile(schema: &Value) -> Result<Self, String> {
+        let mut compiler = boon::Compiler::new();
+        // A loader that knows no scheme: a `$ref` to `file:`, `http:` or any other is refused.
+        compiler.use_loader(Box::new(boon::SchemeUrlLoader::new()));
+        compiler
+            .add_resource(SCHEMA_URL, schema.clone())
+            .map_err(|e| e.to_string())?;
+        let mut schemas = boon::Schemas::new();
+        let index = compiler.compile(SCHEMA_URL, &mut schemas).map_err(|e| {
+            // The meta-schema's complaint, one line: where in the schema and what.
+            match e {
+                boon::CompileError::ValidationError { src, .. } => first_failure(&src),
+                other => other.to_string(),
+            }
+        })?;
+        Ok(Self { schemas, index })
+    }
+
+    /// Whether `data` meets the schema; if not, the first place it fails and why, in one line.
+    fn check(&self, data: &Value) -> Result<(), String> {
+        self.schemas.validate(data, self.index).map_err(|e| first_failure(&e))
+    }
+}
+
+/// The deepest first cause of a validation error: `<what> (at <where>)`, where is a JSON
+/// pointer into the value, or `the top` for the value itself.
+fn first_failure(error: &boon::ValidationError<'_, '_>) -> String {
+    let mut error = error;
+    while let Some(cause) = error.causes.first() {
+        error = cause;
+    }
+    let at = error.instance_location.to_string();
+    let at = if at.is_empty() { "the top" } else { &at };
+    format!("{} (at {at})", error.kind)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TopicSchema;
+    use serde_json::json;
+
+    #[test]
+    fn an_event_meets_its_schema_or_is_told_where_and_why_not() {
+        let schema = TopicSchema::compile(&json!({
+            "type": "object",
+            "required": ["version"],
+            "properties": { "version": { "type": "string", "pattern": "^[0-9]+\\.[0-9]+$" } }
+        }))
+        .expect("a schema");
+        assert_eq!(schema.check(&json!({ "version": "1.2" })), Ok(()));
+        let wrong_type = schema.check(&json!({ "version": 12 })).expect_err("a number");
+        assert!(wrong_type.contains("/version"), "{wrong_type}");
+        assert!(wrong_type.contains("string"), "{wrong_type}");
+        let missing = schema.check(&json!({})).expect_err("no version");
+        assert!(missing.contains("'version' (at the top)"), "{missing}");
+        let unmatched = schema.check(&json!({ "version": "one" })).expect_err("not the pattern");
+        assert!(unmatched.contains("/version"), "{unmatched}");
+    }
+
+    #[test]
+    fn a_schema_that_is_not_one_is_refused_with_a_reason() {
+        let refused = TopicSchema::compile(&json!({ "type": 12 })).err().expect("refused");
+        assert!(refused.contains("/type"), "{refused}");
+        assert!(TopicSchema::compile(&json!({ "pattern": "(" })).is_err());
+        // The drafts' own meta-schemas are known without reaching out.
+        let draft7 = json!({ "$schema": "http://json-schema.org/draft-07/schema#", "type": "string" });
+        let schema = TopicSchema::compile(&draft7).expect("a draft-07 schema");
+        assert!(schema.check(&json!(1)).is_err());
+    }
+
+    #[test]
+    fn a_ref_outside_the_schema_is_refused_and_never_followed() {
+        // Inside the schema: followed.
+        let inside = json!({ "$defs": { "n": { "type": "integer" } }, "$ref": "#/$defs/n" });
+        let schema = TopicSchema::compile(&inside).expect("a local ref");
+        assert!(schema.check(&json!("x")).is_err());
+        // Outside it: a file the server could read (a real schema, which a loader that reads
+        // files would take), an address it could reach, another name. The loader knows no
+        // scheme, so nothing is opened or contacted.
+        let file = std::env::temp_dir().join(format!("parley-topic-schema-{}.json", std::process::id()));
+        std::fs::write(&file, r#"{ "type": "string" }"#).expect("a schema file");
+        let outside = [
+            format!("file://{}", file.display()),
+            "http://127.0.0.1:9/schema.json".to_owned(),
+            "https://example.invalid/schema.json".to_owned(),
+            "urn:parley:other".to_owned(),
+        ];
+        for outside in outside {
+            let refused = TopicSchema::compile(&json!({ "$ref": outside }));
+            assert!(refused.is_err(), "{outside} was followed");
+        }
+        std::fs::remove_file(&file).expect("removed");
     }
 }
