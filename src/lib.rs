@@ -30,6 +30,8 @@
 //! - [`timeline`]: the client's view of one channel: optimistic pending messages merged
 //!   with committed ones in log order, without duplicates.
 //! - [`typing`]: who is typing in a channel (ephemeral notes that expire).
+//! - [`topic`], [`topic_schema`]: topics' names and patterns; what a topic's JSON Schema may
+//!   refer to and cost to check.
 //! - [`webhook`]: which URLs and event types a space's webhooks may have; delivery backoff.
 //! - [`unread`]: read markers that only move forward, unread and mention counts, the page title.
 
@@ -70,6 +72,7 @@ pub mod theme;
 pub mod threads;
 pub mod timeline;
 pub mod topic;
+pub mod topic_schema;
 pub mod typing;
 pub mod unread;
 pub mod values;

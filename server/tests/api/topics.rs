@@ -208,6 +208,92 @@ async fn producers_publish_to_a_topic_and_a_pattern_subscription_gets_exactly_it
     assert!(streams.iter().all(|s| s.starts_with("topic-")), "{streams:?}");
 }
 
+#[tokio::test]
+async fn a_schema_is_judged_by_what_its_checks_may_cost_and_a_costly_one_takes_smaller_events() {
+    let app = spawn_app().await;
+    let Ops {
+        space, admin, member, ..
+    } = ops(&app).await;
+    let doc = openapi(&app).await;
+    let topics = format!("/api/v1/spaces/{}/topics", space.space_id);
+    let topics_path = "/api/v1/spaces/{space_id}/topics";
+    let events_path = "/api/v1/spaces/{space_id}/topics/{topic}/events";
+
+    // Refused, each with its reason, and nothing made: two ways back to the root for each
+    // item (the work doubles at each level), a reference to outside, forty patterns.
+    let patterns: serde_json::Map<String, Value> =
+        (0..40).map(|i| (format!("p{i}"), json!({ "pattern": "^a" }))).collect();
+    for (schema, why) in [
+        (
+            json!({ "items": { "anyOf": [{ "$ref": "#" }, { "$ref": "#" }] } }),
+            "steps",
+        ),
+        (json!({ "$ref": "https://example.invalid/schema.json" }), "$ref"),
+        (json!({ "properties": patterns }), "regular expressions"),
+    ] {
+        let refused = call(
+            &app,
+            "POST",
+            &topics,
+            &admin,
+            json!({ "name": "hostile", "schema": schema }),
+        )
+        .await;
+        assert_eq!(refused.0, 400, "{}", refused.1);
+        let message = refused.1["error"]["message"].as_str().unwrap();
+        assert!(message.contains(why), "{message}");
+        documented(&doc, topics_path, "post", &refused);
+    }
+    let listed = call(&app, "GET", &topics, &member, Value::Null).await;
+    assert_eq!(listed.1, json!([]));
+
+    // Five hundred branches applied to every item: made, but its events are small.
+    let branches: Vec<Value> = (0..500).map(|_| json!({})).collect();
+    let costly = json!({ "items": { "$ref": "#" }, "allOf": branches });
+    let largest = parley::topic_schema::max_event_bytes(parley::topic_schema::cost(&costly).unwrap());
+    assert!(largest < 8 * 1024, "{largest}");
+    let made = call(
+        &app,
+        "POST",
+        &topics,
+        &admin,
+        json!({ "name": "costly", "schema": costly }),
+    )
+    .await;
+    assert_eq!(made.0, 201, "{}", made.1);
+    let events = format!("{topics}/costly/events");
+    let zeros = |bytes: usize| Value::Array(vec![json!(0); bytes / 2 - 1]);
+    let too_large = call(&app, "POST", &events, &member, json!({ "data": zeros(largest + 2) })).await;
+    assert_eq!(too_large.0, 400, "{}", too_large.1);
+    let message = too_large.1["error"]["message"].as_str().unwrap();
+    assert!(message.contains(&format!("at most {largest} bytes")), "{message}");
+    documented(&doc, events_path, "post", &too_large);
+    let within = call(&app, "POST", &events, &member, json!({ "data": zeros(largest) })).await;
+    assert_eq!(within.0, 201, "{}", within.1);
+
+    // An event nested deeper than 64 levels is refused on any topic.
+    assert_eq!(
+        call(&app, "POST", &topics, &admin, json!({ "name": "free" })).await.0,
+        201
+    );
+    let mut deep = json!(0);
+    for _ in 0..=parley::topic_schema::MAX_EVENT_DEPTH {
+        deep = json!([deep]);
+    }
+    let refused = call(
+        &app,
+        "POST",
+        &format!("{topics}/free/events"),
+        &member,
+        json!({ "data": deep }),
+    )
+    .await;
+    assert_eq!(refused.0, 400, "{}", refused.1);
+    assert!(refused.1["error"]["message"].as_str().unwrap().contains("levels deep"));
+    let page = app.log_page(json!({ "event_type": "TopicPublished" })).await;
+    assert_eq!(page.events.len(), 1, "only the event within the size was stored");
+}
+
 /// Publishes `data` to `topic` of the space as the token's holder; returns its position.
 async fn publish(app: &TestApp, space: parley::SpaceId, token: &str, topic: &str, data: Value) -> u64 {
     let path = format!("/api/v1/spaces/{space}/topics/{topic}/events");

@@ -282,14 +282,19 @@ impl Limits {
 
     /// Counts a committed event against its author's limits, unless this node wrote it.
     pub fn follow(&self, event: &Event, metadata: &parley::EventMetadata) {
-        if let Event::MessagePosted {
-            message_id,
-            author_id: Some(author),
-            ..
-        } = event
-        {
-            if !self.my_posts.take(message_id) {
-                let _ = self.posts().check(*author);
+        // Posts and topic events share the post limit, known by the id they were counted under.
+        let posted = match event {
+            Event::MessagePosted {
+                message_id,
+                author_id: Some(author),
+                ..
+            } => Some((*message_id, *author)),
+            Event::TopicPublished { by, .. } => metadata.client_message_id.map(|id| (id, *by)),
+            _ => None,
+        };
+        if let Some((id, author)) = posted {
+            if !self.my_posts.take(&id) {
+                let _ = self.posts().check(author);
             }
             return;
         }
@@ -350,6 +355,26 @@ mod tests {
         // One another node stored is counted when followed: the burst of 2 is spent.
         limits.follow(&posted(ada, MessageId::new()), &by(ada, CorrelationId::new()));
         assert!(!limits.post(ada, MessageId::new()));
+        // Topic events share the post limit, counted the same way.
+        let bob = UserId::new();
+        let published = |by| Event::TopicPublished {
+            space_id: SpaceId::new(),
+            topic: "deploy".into(),
+            data: serde_json::json!({}),
+            by,
+        };
+        let with_id = |id| EventMetadata {
+            client_message_id: Some(id),
+            ..by(bob, CorrelationId::new())
+        };
+        let mine = MessageId::new();
+        assert!(limits.post(bob, mine));
+        limits.follow(&published(bob), &with_id(mine));
+        limits.follow(&published(bob), &with_id(MessageId::new()));
+        assert!(
+            !limits.post(bob, MessageId::new()),
+            "another node's topic event was not counted"
+        );
 
         // Spaces: 5 a minute. This node's command, followed, is not counted a second time.
         let created = |space_id| Event::SpaceCreated {

@@ -5,6 +5,7 @@ use crate::log::store::ExpectedVersion;
 use parley::api::Me;
 use parley::space::{SpaceCommand, SpaceId};
 use parley::topic::{self, MAX_EVENT_BYTES, MAX_SCHEMA_BYTES};
+use parley::topic_schema::{self, MAX_EVENT_DEPTH};
 use parley::{Event, EventMetadata, MessageId, Position};
 use serde_json::Value;
 
@@ -38,6 +39,8 @@ impl Engine {
                     "a topic's schema is at most {MAX_SCHEMA_BYTES} bytes"
                 )));
             }
+            // What it may refer to and what its checks may cost, then whether it is a schema.
+            topic_schema::cost(schema).map_err(|e| EngineError::BadRequest(e.to_string()))?;
             TopicSchema::compile(schema).map_err(|e| EngineError::BadRequest(format!("not a JSON Schema: {e}")))?;
         }
         let name = topic::valid_name(name).map_err(|e| EngineError::BadRequest(e.to_string()))?;
@@ -96,24 +99,26 @@ impl Engine {
         let Some(schema) = space.topics.get(&name) else {
             return Err(no_such());
         };
-        if data.to_string().len() > MAX_EVENT_BYTES {
+        let bytes = data.to_string().len();
+        if bytes > MAX_EVENT_BYTES {
             return Err(EngineError::BadRequest(format!(
                 "an event is at most {MAX_EVENT_BYTES} bytes of JSON"
             )));
         }
-        if let Some(schema) = schema {
-            let schema = TopicSchema::compile(schema)
-                .map_err(|e| EngineError::Internal(format!("topic {name}'s schema no longer compiles: {e}")))?;
-            if let Err(e) = schema.check(&data) {
-                return Err(EngineError::BadRequest(format!(
-                    "the event does not meet topic {name}'s schema: {e}"
-                )));
-            }
+        if topic_schema::depth(&data) > MAX_EVENT_DEPTH {
+            return Err(EngineError::BadRequest(format!(
+                "an event nests at most {MAX_EVENT_DEPTH} levels deep"
+            )));
         }
+        // Counted before it is checked: an event the schema refuses cost its check.
         let id = id.unwrap_or_default();
         if !self.limits.post(me.user_id, id) {
             return Err(EngineError::TooFast);
         }
+        let data = match schema {
+            Some(schema) => checked(&name, schema, data, bytes).await?,
+            None => data,
+        };
         let event = Event::TopicPublished {
             space_id,
             topic: name.clone(),
@@ -138,6 +143,37 @@ impl Engine {
             position: appended.first,
             duplicate: appended.duplicate,
         })
+    }
+}
+
+/// `data` if it meets topic `name`'s `schema` and is within the size the schema's cost
+/// allows, checked on a blocking thread (up to tens of milliseconds, bounded by
+/// [`topic_schema::STEP_BUDGET`]).
+async fn checked(name: &str, schema: &Value, data: Value, bytes: usize) -> Result<Value, EngineError> {
+    // A topic made before schemas were judged may have one that is not within bounds.
+    let cost = topic_schema::cost(schema)
+        .map_err(|e| EngineError::BadRequest(format!("topic {name} takes no events: {e}")))?;
+    let largest = topic_schema::max_event_bytes(cost);
+    if bytes > largest {
+        return Err(EngineError::BadRequest(format!(
+            "topic {name}'s schema takes events of at most {largest} bytes of JSON (checking a larger one against it would cost too much)"
+        )));
+    }
+    let schema = schema.clone();
+    let (data, verdict) = tokio::task::spawn_blocking(move || {
+        let verdict = TopicSchema::compile(&schema).map(|schema| schema.check(&data));
+        (data, verdict)
+    })
+    .await
+    .map_err(|e| EngineError::Internal(format!("checking an event of topic {name}: {e}")))?;
+    match verdict {
+        Err(e) => Err(EngineError::Internal(format!(
+            "topic {name}'s schema no longer compiles: {e}"
+        ))),
+        Ok(Err(e)) => Err(EngineError::BadRequest(format!(
+            "the event does not meet topic {name}'s schema: {e}"
+        ))),
+        Ok(Ok(())) => Ok(data),
     }
 }
 
