@@ -72,6 +72,9 @@ enum Scenario {
     Pairs,
     /// 1, 2 and 3 nodes on one PostgreSQL: throughput and steady latency for each.
     Cluster,
+    /// Topics' schemas at their bounds: what publishing an event as large as each allows
+    /// costs the server (one node on SQLite; not part of `all`).
+    Topics,
 }
 
 /// Channels made before the server starts: the steady-chat ones, and one per scenario.
@@ -99,6 +102,8 @@ struct Server {
     pair_channels: Vec<ChannelId>,
     fanout: ChannelId,
     catchup: ChannelId,
+    /// A space of the bench user's and an API token of theirs, for the topics scenario.
+    topics: Option<(parley::SpaceId, String)>,
     _dir: tempfile::TempDir,
 }
 
@@ -106,7 +111,13 @@ impl Server {
     /// Creates a fresh database with the benchmark's channels (through the real engine),
     /// then starts the server binary on it: on a fresh SQLite file, or, given a PostgreSQL
     /// server, on a fresh database there with `nodes` nodes.
-    async fn start(bin: PathBuf, postgres: Option<&str>, nodes: usize, pairs: usize) -> anyhow::Result<Self> {
+    async fn start(
+        bin: PathBuf,
+        postgres: Option<&str>,
+        nodes: usize,
+        pairs: usize,
+        topics: bool,
+    ) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         let database_url = match postgres {
             None => format!("sqlite://{}", dir.path().join("bench.db").display()),
@@ -116,6 +127,7 @@ impl Server {
         let pair_channels: Vec<ChannelId> = (0..pairs).map(|_| ChannelId::new()).collect();
         let (fanout, catchup) = (ChannelId::new(), ChannelId::new());
         let cookie;
+        let space;
         {
             let services = parley_server::startup::Services::start(&database_url).await?;
             // Every socket signs in as one bench user: the server checks the session once,
@@ -125,6 +137,14 @@ impl Server {
                 .sign_up("bench", "bench password", &parley_engine::auth::Client::default())
                 .await?;
             cookie = format!("{}={}", parley_engine::auth::SESSION_COOKIE, token.expose());
+            space = if topics {
+                let me = services.engine.authenticate(Some(&token)).await?.me;
+                let (space_id, _) = services.engine.create_space(&me, "bench").await?;
+                let (_, secret) = services.engine.create_token(&me, "bench").await?;
+                Some((space_id, secret))
+            } else {
+                None
+            };
             for (i, channel) in channels
                 .iter()
                 .chain([&fanout, &catchup])
@@ -168,8 +188,18 @@ impl Server {
             pair_channels,
             fanout,
             catchup,
+            topics: space,
             _dir: dir,
         })
+    }
+
+    /// The first node's HTTP address (`http://127.0.0.1:port`).
+    fn http(&self) -> String {
+        self.endpoints[0]
+            .url
+            .replacen("ws://", "http://", 1)
+            .trim_end_matches("/ws")
+            .to_owned()
     }
 
     /// The node the `i`-th socket connects to.
@@ -1114,6 +1144,129 @@ fn rebuild(server: &mut Server) -> anyhow::Result<serde_json::Value> {
     }))
 }
 
+/// One topic schema of the scenario: its name, the schema, and the event it gets (made to
+/// be as large as the schema allows, in bytes of JSON).
+type TopicCase = (&'static str, serde_json::Value, fn(usize) -> serde_json::Value);
+
+/// An array of as many copies of `item` as fit in `bytes` of JSON.
+fn filled(bytes: usize, item: serde_json::Value) -> serde_json::Value {
+    let each = item.to_string().len() + 1;
+    serde_json::Value::Array(vec![item; bytes.saturating_sub(2) / each])
+}
+
+/// Schemas at each of the bounds `parley::topic_schema` sets, and one past them: for each,
+/// whether the server made the topic, the largest event it takes, and what publishing that
+/// event 20 times took (answer time, and the server's CPU per publish).
+async fn topics(server: &Server) -> anyhow::Result<serde_json::Value> {
+    let (space, token) = server.topics.clone().context("no space for topics")?;
+    let http = reqwest::Client::new();
+    let base = format!("{}/api/v1/spaces/{space}/topics", server.http());
+    let branches = |n: usize, branch: serde_json::Value| json!({ "items": { "$ref": "#" }, "allOf": vec![branch; n] });
+    let patterns: Vec<serde_json::Value> = (0..32)
+        .map(|i| json!({ "pattern": format!("\\w{{{}}}\\W", i + 3) }))
+        .collect();
+    let values: Vec<u32> = (1..=900).collect();
+    let cases: Vec<TopicCase> = vec![
+        ("none", serde_json::Value::Null, |n| filled(n, json!(0))),
+        (
+            "deploy",
+            json!({ "type": "array", "items": { "type": "object", "required": ["service"],
+            "properties": { "service": { "type": "string", "pattern": "^[a-z-]+$" }, "version": { "type": "string" } } } }),
+            |n| filled(n, json!({ "service": "api", "version": "1.2.0" })),
+        ),
+        ("120 branches on every item", branches(120, json!({})), |n| {
+            filled(n, json!(0))
+        }),
+        (
+            "500 branches on every item",
+            branches(500, json!({ "minimum": -1 })),
+            |n| filled(n, json!(0)),
+        ),
+        (
+            "30 two-way branches on every item",
+            branches(30, json!({ "anyOf": [{ "type": "string" }, { "type": "integer" }] })),
+            |n| filled(n, json!(0)),
+        ),
+        (
+            "32 Unicode patterns on every item",
+            json!({ "items": { "$ref": "#" }, "allOf": patterns }),
+            |n| filled(n, json!("aaaaa")),
+        ),
+        (
+            "enum of 900 on every item",
+            json!({ "items": { "enum": values } }),
+            |n| filled(n, json!(0)),
+        ),
+        (
+            "uniqueItems at every level",
+            json!({ "items": { "$ref": "#" }, "uniqueItems": true }),
+            |n| {
+                let mut tree = json!(0);
+                loop {
+                    let next = json!([tree, tree.clone()]);
+                    if next.to_string().len() > n {
+                        return tree;
+                    }
+                    tree = next;
+                }
+            },
+        ),
+        (
+            "two ways back to the root",
+            json!({ "items": { "anyOf": [{ "$ref": "#" }, { "$ref": "#" }] } }),
+            |n| filled(n, json!(0)),
+        ),
+    ];
+    let mut reports = Vec::new();
+    for (i, (name, schema, event)) in cases.into_iter().enumerate() {
+        let topic = format!("bench-{i}");
+        let mut made = json!({ "name": topic });
+        if !schema.is_null() {
+            made["schema"] = schema.clone();
+        }
+        let answer = http.post(&base).bearer_auth(&token).json(&made).send().await?;
+        if answer.status().as_u16() != 201 {
+            let why: serde_json::Value = answer.json().await.unwrap_or_default();
+            reports.push(json!({ "schema": name, "refused": why["error"]["message"] }));
+            continue;
+        }
+        let cost = if schema.is_null() {
+            0
+        } else {
+            parley::topic_schema::cost(&schema).unwrap_or(0)
+        };
+        let largest = parley::topic_schema::max_event_bytes(cost);
+        let data = event(largest);
+        let body = json!({ "data": data });
+        let bytes = data.to_string().len();
+        let mut times = Vec::new();
+        let mut statuses = Vec::new();
+        let cpu_before = server.cpu_seconds();
+        const PUBLISHES: u32 = 20;
+        for _ in 0..PUBLISHES {
+            let started = Instant::now();
+            let answer = http
+                .post(format!("{base}/{topic}/events"))
+                .bearer_auth(&token)
+                .json(&body)
+                .send()
+                .await?;
+            statuses.push(answer.status().as_u16());
+            let _ = answer.bytes().await?;
+            times.push(started.elapsed().as_secs_f64() * 1e3);
+        }
+        let cpu_ms = (server.cpu_seconds() - cpu_before) * 1e3 / f64::from(PUBLISHES);
+        times.sort_by(f64::total_cmp);
+        statuses.dedup();
+        reports.push(json!({
+            "schema": name, "steps_per_value": cost, "largest_event_bytes": largest, "event_bytes": bytes,
+            "answers": statuses, "p50_ms": round(times[times.len() / 2]), "max_ms": round(times[times.len() - 1]),
+            "server_cpu_ms_per_publish": round(cpu_ms),
+        }));
+    }
+    Ok(json!({ "scenario": "topics", "step_budget": parley::topic_schema::STEP_BUDGET, "cases": reports }))
+}
+
 fn merge(report: &mut serde_json::Value, extra: serde_json::Value) {
     if let (Some(report), serde_json::Value::Object(extra)) = (report.as_object_mut(), extra) {
         report.extend(extra);
@@ -1140,7 +1293,7 @@ async fn main() -> anyhow::Result<()> {
             bail!("the cluster scenario needs --postgres (start one with .ci/postgres)");
         };
         for nodes in 1..=3 {
-            let server = Server::start(cli.server_bin.clone(), Some(postgres), nodes, 0).await?;
+            let server = Server::start(cli.server_bin.clone(), Some(postgres), nodes, 0, false).await?;
             let burst = throughput(&server, cli.scale).await;
             // Let every node hand out the burst before measuring latency.
             tokio::time::sleep(Duration::from_secs(3)).await;
@@ -1159,12 +1312,21 @@ async fn main() -> anyhow::Result<()> {
         }
         return Ok(());
     }
+    if cli.scenario == Scenario::Topics {
+        let server = Server::start(cli.server_bin.clone(), None, 1, 0, true).await?;
+        match topics(&server).await {
+            Ok(report) => println!("{report}"),
+            Err(e) => println!("{}", json!({"scenario": "topics", "error": format!("{e:#}")})),
+        }
+        return Ok(());
+    }
     let pairs_run = matches!(cli.scenario, Scenario::All | Scenario::Pairs);
     let mut server = Server::start(
         cli.server_bin.clone(),
         None,
         1,
         if pairs_run { PAIR_CHANNELS } else { 0 },
+        false,
     )
     .await?;
     let scale = cli.scale;

@@ -33,22 +33,27 @@ impl Engine {
         name: &str,
         schema: Option<Value>,
     ) -> Result<TopicView, EngineError> {
+        let name = topic::valid_name(name).map_err(|e| EngineError::BadRequest(e.to_string()))?;
+        if schema
+            .as_ref()
+            .is_some_and(|schema| schema.to_string().len() > MAX_SCHEMA_BYTES)
+        {
+            return Err(EngineError::BadRequest(format!(
+                "a topic's schema is at most {MAX_SCHEMA_BYTES} bytes"
+            )));
+        }
+        // Spent before the schema is judged and compiled (milliseconds for a large one), so
+        // a refused schema costs as much as a topic made.
+        self.spend(me, crate::engine::budget::Write::SpaceAction).await?;
         if let Some(schema) = &schema {
-            if schema.to_string().len() > MAX_SCHEMA_BYTES {
-                return Err(EngineError::BadRequest(format!(
-                    "a topic's schema is at most {MAX_SCHEMA_BYTES} bytes"
-                )));
-            }
             // What it may refer to and what its checks may cost, then whether it is a schema.
             topic_schema::cost(schema).map_err(|e| EngineError::BadRequest(e.to_string()))?;
             TopicSchema::compile(schema).map_err(|e| EngineError::BadRequest(format!("not a JSON Schema: {e}")))?;
         }
-        let name = topic::valid_name(name).map_err(|e| EngineError::BadRequest(e.to_string()))?;
         let command = SpaceCommand::CreateTopic {
             name: name.clone(),
             schema: schema.clone(),
         };
-        self.spend(me, crate::engine::budget::Write::SpaceAction).await?;
         self.execute_space(me, space_id, command).await?;
         Ok(TopicView { name, schema })
     }
