@@ -1204,7 +1204,7 @@ async fn topics(server: &Server) -> anyhow::Result<serde_json::Value> {
                 let mut tree = json!(0);
                 loop {
                     // Two different items at each level: every level hashes all below it.
-                let next = json!([tree.clone(), [tree]]);
+                    let next = json!([tree.clone(), [tree]]);
                     if next.to_string().len() > n {
                         return tree;
                     }
