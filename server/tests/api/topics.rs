@@ -96,6 +96,7 @@ async fn producers_publish_to_a_topic_and_a_pattern_subscription_gets_exactly_it
     assert_eq!(made.0, 201, "{}", made.1);
     documented(&doc, topics_path, "post", &made);
     assert_eq!(made.1["name"], json!("deploy.prod"));
+    assert_eq!(made.1["max_event_bytes"], json!(64 * 1024));
     let refused = call(&app, "POST", &topics, &member, json!({ "name": "mine" })).await;
     assert_eq!(refused.0, 403);
     documented(&doc, topics_path, "post", &refused);
@@ -261,6 +262,12 @@ async fn a_schema_is_judged_by_what_its_checks_may_cost_and_a_costly_one_takes_s
     )
     .await;
     assert_eq!(made.0, 201, "{}", made.1);
+    // It says so, made and listed.
+    assert_eq!(made.1["max_event_bytes"], json!(largest));
+    documented(&doc, topics_path, "post", &made);
+    let listed = call(&app, "GET", &topics, &member, Value::Null).await;
+    assert_eq!(listed.1[0]["max_event_bytes"], json!(largest), "{}", listed.1);
+    documented(&doc, topics_path, "get", &listed);
     let events = format!("{topics}/costly/events");
     let zeros = |bytes: usize| Value::Array(vec![json!(0); bytes / 2 - 1]);
     let too_large = call(&app, "POST", &events, &member, json!({ "data": zeros(largest + 2) })).await;

@@ -15,6 +15,23 @@ pub struct TopicView {
     pub name: String,
     /// The JSON Schema its events must meet, if any.
     pub schema: Option<Value>,
+    /// The largest event it takes, in bytes of JSON: 64 KiB, or less where checking its
+    /// schema costs more (none for a schema outside the bounds, made before they were set).
+    pub max_event_bytes: usize,
+}
+
+impl TopicView {
+    fn of(name: String, schema: Option<Value>) -> Self {
+        let max_event_bytes = match &schema {
+            None => MAX_EVENT_BYTES,
+            Some(schema) => topic_schema::cost(schema).map_or(0, topic_schema::max_event_bytes),
+        };
+        Self {
+            name,
+            schema,
+            max_event_bytes,
+        }
+    }
 }
 
 /// A producer's event stored: where, and whether it had been stored before (a resend).
@@ -55,7 +72,7 @@ impl Engine {
             schema: schema.clone(),
         };
         self.execute_space(me, space_id, command).await?;
-        Ok(TopicView { name, schema })
+        Ok(TopicView::of(name, schema))
     }
 
     /// The topics of a space, for its members.
@@ -64,7 +81,7 @@ impl Engine {
         Ok(space
             .topics
             .into_iter()
-            .map(|(name, schema)| TopicView { name, schema })
+            .map(|(name, schema)| TopicView::of(name, schema))
             .collect())
     }
 

@@ -20,6 +20,11 @@ pub struct ApiTopic {
     /// The JSON Schema its events must meet, if any.
     #[schema(value_type = Option<Object>)]
     pub schema: Option<Value>,
+    /// The largest event it takes, in bytes of JSON: 65536, or less where checking an event
+    /// against its schema costs more. Set by the server.
+    #[serde(default)]
+    #[schema(read_only)]
+    pub max_event_bytes: usize,
 }
 
 /// An event to publish.
@@ -46,6 +51,7 @@ fn api_topic(t: TopicView) -> ApiTopic {
     ApiTopic {
         name: t.name,
         schema: t.schema,
+        max_event_bytes: t.max_event_bytes,
     }
 }
 
