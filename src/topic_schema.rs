@@ -465,7 +465,8 @@ fn mentions_unevaluated(value: &Value) -> bool {
     }
 }
 
-/// How many values `value` holds (itself included): what comparing with it may take.
+/// What comparing a value with `value` may take: the values it holds (itself included, a
+/// member's name as one more), and a step per 16 bytes of a string.
 fn size(value: &Value) -> u64 {
     1 + match value {
         Value::Array(items) => items.iter().map(size).sum(),

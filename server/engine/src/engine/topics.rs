@@ -22,10 +22,7 @@ pub struct TopicView {
 
 impl TopicView {
     fn of(name: String, schema: Option<Value>) -> Self {
-        let max_event_bytes = match &schema {
-            None => MAX_EVENT_BYTES,
-            Some(schema) => topic_schema::cost(schema).map_or(0, topic_schema::max_event_bytes),
-        };
+        let max_event_bytes = largest_event(schema.as_ref()).unwrap_or(0);
         Self {
             name,
             schema,
@@ -168,14 +165,22 @@ impl Engine {
     }
 }
 
+/// The largest event, in bytes of JSON, a topic with `schema` takes; why none, for a schema
+/// outside the bounds.
+fn largest_event(schema: Option<&Value>) -> Result<usize, topic_schema::SchemaError> {
+    match schema {
+        None => Ok(MAX_EVENT_BYTES),
+        Some(schema) => topic_schema::cost(schema).map(topic_schema::max_event_bytes),
+    }
+}
+
 /// `data` if it meets topic `name`'s `schema` and is within the size the schema's cost
 /// allows, checked on a blocking thread (up to tens of milliseconds, bounded by
 /// [`topic_schema::STEP_BUDGET`]).
 async fn checked(name: &str, schema: &Value, data: Value, bytes: usize) -> Result<Value, EngineError> {
     // A topic made before schemas were judged may have one that is not within bounds.
-    let cost = topic_schema::cost(schema)
+    let largest = largest_event(Some(schema))
         .map_err(|e| EngineError::BadRequest(format!("topic {name} takes no events: {e}")))?;
-    let largest = topic_schema::max_event_bytes(cost);
     if bytes > largest {
         return Err(EngineError::BadRequest(format!(
             "topic {name}'s schema takes events of at most {largest} bytes of JSON (checking a larger one against it would cost too much)"
